@@ -1,0 +1,85 @@
+/**
+ * Typed errors with stable codes (STYLE G7, spec L1).
+ *
+ * Every failure a caller can act on is a `SandnsError` subclass carrying a
+ * stable `code` (`ERR_<AREA>_<WHAT>`), an optional HTTP `status` class for the
+ * API, and the standard `cause`. Tests assert on `code`, never on message text.
+ */
+
+/** A stable error code: `ERR_<AREA>_<WHAT>`. Released codes never change. */
+export type ErrorCode = `ERR_${string}`;
+
+/** Options accepted by every SandnsError constructor. */
+export interface SandnsErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+  /** Extra machine-readable details (e.g. the offending field or name). */
+  details?: Readonly<Record<string, unknown>>;
+}
+
+/** Base class of every error sandns throws on purpose. */
+export class SandnsError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** HTTP status class for the API (400, 403, 404, 409, 500 ...). */
+  readonly status: number;
+  /** Extra machine-readable details. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, status = 500, options: SandnsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SandnsError';
+    this.code = code;
+    this.status = status;
+    this.details = options.details;
+  }
+
+  /** A plain JSON view, as the API sends it. */
+  toJSON(): { code: ErrorCode; message: string; details?: Readonly<Record<string, unknown>> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** An option or argument failed validation; the message names the field and the fix. */
+export class InvalidOptionError extends SandnsError {
+  constructor(field: string, problem: string, options: SandnsErrorOptions = {}) {
+    super('ERR_INVALID_OPTION', `invalid option "${field}": ${problem}`, 400, {
+      ...options,
+      details: { field, ...options.details },
+    });
+    this.name = 'InvalidOptionError';
+  }
+}
+
+/** A name is not a valid DNS/host name (H5). */
+export class InvalidNameError extends SandnsError {
+  constructor(name: string, problem: string, options: SandnsErrorOptions = {}) {
+    super('ERR_INVALID_NAME', `invalid name ${JSON.stringify(name)}: ${problem}`, 400, {
+      ...options,
+      details: { name, ...options.details },
+    });
+    this.name = 'InvalidNameError';
+  }
+}
+
+/** An external command (ip, nsenter ...) failed. */
+export class ExecError extends SandnsError {
+  constructor(argv: readonly string[], stderr: string, options: SandnsErrorOptions = {}) {
+    const text = stderr.trim() === '' ? 'no error output' : stderr.trim();
+    super('ERR_EXEC_FAILED', `command failed: ${argv.join(' ')}: ${text}`, 500, {
+      ...options,
+      details: { argv, stderr: text, ...options.details },
+    });
+    this.name = 'ExecError';
+  }
+}
+
+/** Codes defined in this file (for the README error table test). */
+export const COMMON_ERROR_CODES = ['ERR_INVALID_OPTION', 'ERR_INVALID_NAME', 'ERR_EXEC_FAILED'] as const;
+
+/** True when `err` is a SandnsError, optionally with the given code. */
+export function isSandnsError(err: unknown, code?: ErrorCode): err is SandnsError {
+  return err instanceof SandnsError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,320 @@
+/**
+ * Controller (L1): networks, endpoints and sandboxes, the libnetwork model.
+ * Every multi-step operation runs on an UndoStack (G10); state changes that
+ * resolvers read are applied synchronously (G11, R15).
+ */
+import { randomBytes } from 'node:crypto';
+import { withUndo } from '../common/undo.js';
+import { silentLogger, type Logger } from '../common/log.js';
+import { InvalidOptionError } from '../common/errors.js';
+import { AddressPool, DriverRegistry, subnetsOverlap, type Driver } from '../drivers/index.js';
+import { openSandbox, type SandboxEndpoint } from '../sandbox/index.js';
+import type { Handler, ResolverView } from '../resolver/index.js';
+import { Network } from './network.js';
+import { Endpoint } from './endpoint.js';
+import { Sandbox, type SandboxConfig } from './sandbox.js';
+import type { ControllerCore } from './core.js';
+import * as errors from './errors.js';
+import {
+  checkDnsNames, checkExtraHosts, checkIp, checkObjectName, checkPorts, checkStrings, checkTtl,
+  type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
+} from './options.js';
+import { pickFreeSubnet } from './subnets.js';
+import { hostRouteCidrs } from './io/host-routes.js';
+
+/** Options of the Controller. */
+export interface ControllerOptions {
+  logger?: Logger;
+  /** The host resolv.conf sandboxes derive theirs from; default /etc/resolv.conf. */
+  originResolvConf?: string;
+  /** Where default sandbox files go: <filesRoot>/<netns name>/{hosts,resolv.conf}; default /etc/netns. */
+  filesRoot?: string;
+  /** Pool default subnets are carved from (/24 each); default 10.213.0.0/16. */
+  defaultSubnetPool?: string;
+  /** Network drivers; default: bridge. */
+  drivers?: readonly Driver[];
+  /** Resolver stages after local answers (forwarding, cache), per sandbox view. */
+  resolverStages?: (view: ResolverView) => Handler[];
+}
+
+function newId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** The controller. */
+export class Controller implements ControllerCore {
+  readonly logger: Logger;
+  readonly originResolvConf: string;
+  readonly #filesRoot: string;
+  readonly #pool: string;
+  readonly #drivers: DriverRegistry;
+  readonly #stages: ((view: ResolverView) => Handler[]) | undefined;
+  readonly #networks = new Map<string, Network>();
+  readonly #sandboxes = new Map<string, Sandbox>();
+  readonly #pendingNames = new Set<string>();
+  #closed = false;
+
+  constructor(options: ControllerOptions = {}) {
+    this.logger = options.logger ?? silentLogger();
+    this.originResolvConf = options.originResolvConf ?? '/etc/resolv.conf';
+    this.#filesRoot = options.filesRoot ?? '/etc/netns';
+    this.#pool = options.defaultSubnetPool ?? '10.213.0.0/16';
+    this.#drivers = new DriverRegistry(options.drivers);
+    this.#stages = options.resolverStages;
+  }
+
+  /** Every network. */
+  networks(): Network[] {
+    return [...this.#networks.values()];
+  }
+
+  /** A network by name or id; throws ERR_NETWORK_NOT_FOUND. */
+  network(ref: string): Network {
+    const n = this.#networks.get(ref) ?? this.networks().find((x) => x.name === ref);
+    if (n === undefined) throw new errors.NetworkNotFoundError(ref);
+    return n;
+  }
+
+  /** Every sandbox. */
+  sandboxes(): Sandbox[] {
+    return [...this.#sandboxes.values()];
+  }
+
+  /** A sandbox by id; throws ERR_SANDBOX_NOT_FOUND. */
+  sandbox(id: string): Sandbox {
+    const s = this.#sandboxes.get(id);
+    if (s === undefined) throw new errors.SandboxNotFoundError(id);
+    return s;
+  }
+
+  /** Create a network (L1, L2). */
+  async newNetwork(driverName: string, name: string, options: NetworkOptions = {}): Promise<Network> {
+    this.#open();
+    checkObjectName('name', name);
+    const driver = this.#drivers.get(driverName);
+    const driverOptions = driver.validateOptions(options.driverOptions ?? {});
+    this.#claimName(`net:${name}`, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name));
+    try {
+      const subnet = options.subnet ?? (await this.#defaultSubnet());
+      const pool4 = new AddressPool(subnet, options.gateway);
+      if (pool4.family !== 4) throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
+      const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
+      if (pool6 !== undefined && pool6.family !== 6) throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');
+      for (const other of this.#networks.values()) {
+        if (subnetsOverlap(pool4.subnet, other.pool4.subnet)) throw new errors.SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
+      }
+      const net = new Network(this, {
+        id: newId(), name, driver: driverName, internal: options.internal ?? false,
+        ttl: checkTtl(options.ttl), pool4, pool6, driverOptions,
+      });
+      await driver.createNetwork(net.driverNetwork);
+      this.#networks.set(net.id, net);
+      this.logger.info({ network: name, subnet: pool4.subnet }, 'network created');
+      return net;
+    } finally {
+      this.#pendingNames.delete(`net:${name}`);
+    }
+  }
+
+  /** ControllerCore: delete a network. */
+  async deleteNetwork(net: Network): Promise<void> {
+    if (net.endpoints.size > 0) throw new errors.NetworkActiveEndpointsError(net.name, net.endpoints.size);
+    if (!this.#networks.has(net.id)) return;
+    await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
+    this.#networks.delete(net.id);
+    this.logger.info({ network: net.name }, 'network deleted');
+  }
+
+  /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
+  async createEndpoint(net: Network, name: string, options: EndpointOptions): Promise<Endpoint> {
+    this.#open();
+    const epName = checkDnsNames('name', [name])[0]!;
+    const aliases = checkDnsNames('aliases', options.aliases);
+    const links = new Map(Object.entries(options.links ?? {}).map(([a, t]) => [checkDnsNames('links', [a])[0]!, checkDnsNames('links', [t])[0]!]));
+    const ports = checkPorts(options.ports);
+    const ip4 = options.ip === undefined ? undefined : checkIp('ip', options.ip, 4);
+    const ip6 = options.ip6 === undefined ? undefined : checkIp('ip6', options.ip6, 6);
+    if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
+    if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
+    if (ip6 !== undefined && net.pool6 === undefined) throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
+    const ipv4 = net.pool4.allocate(ip4);
+    let ipv6: string | undefined;
+    try {
+      ipv6 = net.pool6?.allocate(ip6);
+    } catch (err) {
+      net.pool4.release(ipv4);
+      throw err;
+    }
+    const ep = new Endpoint(this, {
+      id: newId(), name: epName, network: net, aliases, ipv4, ipv6, ports, links,
+      disableResolution: options.disableResolution ?? false,
+    });
+    net.endpoints.set(ep.id, ep);
+    return ep;
+  }
+
+  /** ControllerCore: delete an endpoint. */
+  async deleteEndpoint(ep: Endpoint): Promise<void> {
+    if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
+    if (!ep.network.endpoints.delete(ep.id)) return;
+    ep.network.pool4.release(ep.ipv4);
+    if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
+  }
+
+  /** Create a sandbox: its namespace (or adopt an external key) and its files (L1). */
+  async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
+    this.#open();
+    const config = this.#sandboxConfig(containerId, options);
+    this.#claimName(`sb:${config.id}`, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id));
+    try {
+      const opened = await openSandbox({
+        id: config.id,
+        netnsName: config.netnsName,
+        netnsPath: config.externalKey,
+        logger: this.logger,
+        files: { ...config, originResolvConf: this.originResolvConf, extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })) },
+        ...(this.#stages ? { stages: this.#stages } : {}),
+      });
+      const sb = new Sandbox(this, config, opened);
+      this.#sandboxes.set(sb.id, sb);
+      this.logger.info({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
+      return sb;
+    } finally {
+      this.#pendingNames.delete(`sb:${config.id}`);
+    }
+  }
+
+  /** ControllerCore: delete a sandbox, leaving and deleting its endpoints first (as libnetwork). */
+  async deleteSandbox(sb: Sandbox): Promise<void> {
+    for (const ep of [...sb.endpoints.values()]) {
+      await this.leave(ep, sb);
+      await this.deleteEndpoint(ep);
+    }
+    if (!this.#sandboxes.has(sb.id)) return;
+    this.#sandboxes.delete(sb.id);
+    await sb.opened.destroy();
+    this.logger.info({ sandbox: sb.id }, 'sandbox deleted');
+  }
+
+  /** ControllerCore: join (driver plumbing, records, view, files, listener). */
+  async join(ep: Endpoint, sb: Sandbox, options: JoinOptions): Promise<void> {
+    this.#open();
+    if (ep.sandbox !== undefined) throw new errors.EndpointAlreadyJoinedError(ep.name, ep.sandbox.id);
+    if (!this.#sandboxes.has(sb.id)) throw new errors.SandboxNotFoundError(sb.id);
+    if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
+    if ([...sb.endpoints.values()].some((e) => e.network === ep.network)) throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
+    ep.sandbox = sb; // claimed synchronously: a concurrent join of the same endpoint fails (G11)
+    sb.endpoints.set(ep.id, ep);
+    ep.priority = options.priority ?? 0;
+    const ifname = sb.reserveIfname();
+    const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
+    ep.gateway = wantsGateway;
+    try {
+      await withUndo(async (undo) => {
+        undo.push('release claim', () => {
+          ep.sandbox = undefined;
+          ep.gateway = false;
+          sb.endpoints.delete(ep.id);
+          sb.ifnames.delete(ifname);
+        });
+        const driver = this.#drivers.get(ep.network.driver);
+        const info = await driver.join({
+          network: ep.network.driverNetwork, endpointId: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6,
+          netnsPath: sb.netnsPath, ifname, defaultRoute: wantsGateway,
+        });
+        ep.joinInfo = info;
+        undo.push('driver leave', () => driver.leave(ep.network.driverNetwork, info, sb.netnsPath));
+        ep.network.records.addEndpoint({ endpointId: ep.id, names: ep.dnsNames(sb), ipv4: ep.ipv4, ...(ep.ipv6 ? { ipv6: ep.ipv6 } : {}), ports: ep.ports });
+        undo.push('records', () => ep.network.records.removeEndpoint(ep.id));
+        await sb.runtime.attach(this.#sandboxEndpoint(ep));
+      }, this.logger);
+    } catch (err) {
+      ep.joinInfo = undefined;
+      throw err;
+    }
+    this.logger.info({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+  }
+
+  /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
+  async leave(ep: Endpoint, sb: Sandbox): Promise<void> {
+    if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
+    ep.network.records.removeEndpoint(ep.id);
+    const detached = sb.runtime.detach(ep.id);
+    ep.sandbox = undefined;
+    sb.endpoints.delete(ep.id);
+    const info = ep.joinInfo;
+    ep.joinInfo = undefined;
+    const wasGateway = ep.gateway;
+    ep.gateway = false;
+    await detached;
+    if (info !== undefined) {
+      await this.#drivers.get(ep.network.driver).leave(ep.network.driverNetwork, info, sb.netnsPath);
+      sb.ifnames.delete(info.ifname);
+    }
+    if (wasGateway) await this.#moveGateway(sb);
+    this.logger.info({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
+  }
+
+  /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.sandboxes().map((s) => s.runtime.close()));
+  }
+
+  /** Delete every sandbox and network this controller made (tests, demo). */
+  async destroyAll(): Promise<void> {
+    for (const sb of this.sandboxes()) await sb.delete().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'sandbox delete failed'));
+    for (const net of this.networks()) {
+      for (const ep of [...net.endpoints.values()]) await ep.delete().catch(() => undefined);
+      await net.delete().catch((err: unknown) => this.logger.warn({ err, network: net.name }, 'network delete failed'));
+    }
+  }
+
+  #sandboxEndpoint(ep: Endpoint): SandboxEndpoint {
+    return {
+      endpointId: ep.id, network: ep.network.view, networkName: ep.network.name, internal: ep.network.internal,
+      priority: ep.priority, ipv4: ep.ipv4, ipv6: ep.ipv6, resolution: !ep.disableResolution, linkAliases: ep.links,
+    };
+  }
+
+  async #moveGateway(sb: Sandbox): Promise<void> {
+    const next = sb.runtime.endpoints.map((e) => sb.endpoints.get(e.endpointId)!).find((e) => !e.network.internal && e.joinInfo);
+    if (next === undefined || next.joinInfo === undefined) return;
+    next.gateway = true;
+    await this.#drivers.get(next.network.driver).setDefaultRoute(next.network.driverNetwork, next.joinInfo, sb.netnsPath);
+  }
+
+  #sandboxConfig(containerId: string, o: SandboxOptions): SandboxConfig {
+    const id = checkObjectName('id', containerId);
+    const netnsName = o.netnsPath === undefined ? checkObjectName('netnsName', o.netnsName ?? id) : undefined;
+    const hostname = checkDnsNames('hostname', [o.hostname ?? id.slice(0, 12)])[0]!;
+    const domainname = o.domainname === undefined || o.domainname === '' ? undefined : checkDnsNames('domainname', [o.domainname])[0];
+    const dns = checkStrings('dns', o.dns).map((d) => checkIp('dns', d));
+    const filesDir = `${this.#filesRoot}/${netnsName ?? id}`;
+    return {
+      id, hostname, domainname, dns,
+      dnsSearch: checkStrings('dnsSearch', o.dnsSearch),
+      dnsOptions: checkStrings('dnsOptions', o.dnsOptions),
+      extraHosts: checkExtraHosts(o.extraHosts),
+      netnsName, externalKey: o.netnsPath,
+      hostsPath: o.hostsPath ?? `${filesDir}/hosts`,
+      resolvConfPath: o.resolvConfPath ?? `${filesDir}/resolv.conf`,
+    };
+  }
+
+  #claimName(key: string, exists: () => boolean, error: () => Error): void {
+    if (exists() || this.#pendingNames.has(key)) throw error();
+    this.#pendingNames.add(key);
+  }
+
+  async #defaultSubnet(): Promise<string> {
+    const taken = [...this.networks().map((n) => n.pool4.subnet), ...(await hostRouteCidrs())];
+    const s = pickFreeSubnet(this.#pool, taken);
+    if (s === undefined) throw new InvalidOptionError('subnet', `no free /24 left in ${this.#pool}: give --subnet`);
+    return s;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new errors.ControllerClosedError();
+  }
+}

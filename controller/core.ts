@@ -1,0 +1,18 @@
+/**
+ * The operations entities delegate to (the Controller implements this), so
+ * entities and controller do not import each other at runtime.
+ */
+import type { Endpoint } from './endpoint.js';
+import type { Network } from './network.js';
+import type { Sandbox } from './sandbox.js';
+import type { EndpointOptions, JoinOptions } from './options.js';
+
+/** Operations on entities, implemented by Controller. */
+export interface ControllerCore {
+  createEndpoint(network: Network, name: string, options: EndpointOptions): Promise<Endpoint>;
+  deleteEndpoint(endpoint: Endpoint): Promise<void>;
+  deleteNetwork(network: Network): Promise<void>;
+  join(endpoint: Endpoint, sandbox: Sandbox, options: JoinOptions): Promise<void>;
+  leave(endpoint: Endpoint, sandbox: Sandbox): Promise<void>;
+  deleteSandbox(sandbox: Sandbox): Promise<void>;
+}

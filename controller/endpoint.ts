@@ -1,0 +1,75 @@
+/**
+ * Endpoint entity (L1): a sandbox's attachment to one network.
+ */
+import type { DriverJoinInfo } from '../drivers/index.js';
+import type { Network } from './network.js';
+import type { Sandbox } from './sandbox.js';
+import type { JoinOptions } from './options.js';
+import type { ControllerCore } from './core.js';
+
+/** A network endpoint. */
+export class Endpoint {
+  readonly id: string;
+  readonly name: string;
+  readonly network: Network;
+  readonly aliases: readonly string[];
+  readonly ipv4: string;
+  readonly ipv6: string | undefined;
+  readonly ports: readonly { port: number; proto: 'tcp' | 'udp' }[];
+  readonly links: ReadonlyMap<string, string>;
+  readonly disableResolution: boolean;
+  /** The sandbox it is joined to, if any. */
+  sandbox: Sandbox | undefined;
+  /** What the driver did on join (for leave). */
+  joinInfo: DriverJoinInfo | undefined;
+  /** Join priority (R4). */
+  priority = 0;
+  /** True while this endpoint carries the sandbox's default route. */
+  gateway = false;
+  readonly #core: ControllerCore;
+
+  constructor(
+    core: ControllerCore,
+    init: { id: string; name: string; network: Network; aliases: readonly string[]; ipv4: string; ipv6?: string | undefined; ports: readonly { port: number; proto: 'tcp' | 'udp' }[]; links: ReadonlyMap<string, string>; disableResolution: boolean },
+  ) {
+    this.#core = core;
+    this.id = init.id;
+    this.name = init.name;
+    this.network = init.network;
+    this.aliases = init.aliases;
+    this.ipv4 = init.ipv4;
+    this.ipv6 = init.ipv6;
+    this.ports = init.ports;
+    this.links = init.links;
+    this.disableResolution = init.disableResolution;
+  }
+
+  /** DNS names in order: endpoint (container) name, aliases, short id, hostname; de-duplicated (spec Model). */
+  dnsNames(sandbox: Sandbox): string[] {
+    const names = [this.name, ...this.aliases];
+    if (/^[0-9a-f]{12,}$/.test(sandbox.id)) names.push(sandbox.id.slice(0, 12));
+    names.push(sandbox.hostname);
+    const seen = new Set<string>();
+    return names.filter((n) => {
+      const k = n.toLowerCase();
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  }
+
+  /** Join a sandbox (L1). */
+  join(sandbox: Sandbox, options: JoinOptions = {}): Promise<void> {
+    return this.#core.join(this, sandbox, options);
+  }
+
+  /** Leave the sandbox (L1). */
+  leave(sandbox: Sandbox): Promise<void> {
+    return this.#core.leave(this, sandbox);
+  }
+
+  /** Delete the endpoint, releasing its addresses; fails while joined (403). */
+  delete(): Promise<void> {
+    return this.#core.deleteEndpoint(this);
+  }
+}

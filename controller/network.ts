@@ -1,0 +1,109 @@
+/**
+ * Network entity (L1): a named connectivity zone with its address pools and
+ * the record table its sandboxes resolve from.
+ */
+import type { AddressPool, DriverNetwork } from '../drivers/index.js';
+import { RecordTable, type NetworkView } from '../resolver/index.js';
+import type { Endpoint } from './endpoint.js';
+import type { EndpointOptions } from './options.js';
+import type { ControllerCore } from './core.js';
+
+/** Public description of a network (inspect / list). */
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  driver: string;
+  subnet: string;
+  gateway: string;
+  subnet6?: string;
+  gateway6?: string;
+  internal: boolean;
+  ttl: number;
+  endpoints: { id: string; name: string; ipv4: string; ipv6?: string; sandbox?: string }[];
+}
+
+/** A network. */
+export class Network {
+  readonly id: string;
+  readonly name: string;
+  readonly driver: string;
+  readonly internal: boolean;
+  readonly ttl: number;
+  readonly pool4: AddressPool;
+  readonly pool6: AddressPool | undefined;
+  readonly driverOptions: Readonly<Record<string, unknown>>;
+  /** Shared by every sandbox on the network (spec Model). */
+  readonly records: RecordTable;
+  /** The resolver's view of this network (one object, reused by every sandbox). */
+  readonly view: NetworkView;
+  /** Endpoints by id. */
+  readonly endpoints = new Map<string, Endpoint>();
+  readonly #core: ControllerCore;
+
+  constructor(
+    core: ControllerCore,
+    init: { id: string; name: string; driver: string; internal: boolean; ttl: number; pool4: AddressPool; pool6?: AddressPool | undefined; driverOptions: Readonly<Record<string, unknown>> },
+  ) {
+    this.#core = core;
+    this.id = init.id;
+    this.name = init.name;
+    this.driver = init.driver;
+    this.internal = init.internal;
+    this.ttl = init.ttl;
+    this.pool4 = init.pool4;
+    this.pool6 = init.pool6;
+    this.driverOptions = init.driverOptions;
+    this.records = new RecordTable(init.name);
+    this.view = { name: init.name, records: this.records, ttl: init.ttl, internal: init.internal };
+  }
+
+  /** The driver's view of this network. */
+  get driverNetwork(): DriverNetwork {
+    return {
+      id: this.id,
+      name: this.name,
+      subnet: this.pool4.subnet,
+      gateway: this.pool4.gateway,
+      subnet6: this.pool6?.subnet,
+      gateway6: this.pool6?.gateway,
+      internal: this.internal,
+      options: this.driverOptions,
+    };
+  }
+
+  /** Create an endpoint on this network (addresses allocated now, as libnetwork). */
+  createEndpoint(name: string, options: EndpointOptions = {}): Promise<Endpoint> {
+    return this.#core.createEndpoint(this, name, options);
+  }
+
+  /** Find an endpoint by name or id. */
+  endpoint(ref: string): Endpoint | undefined {
+    return this.endpoints.get(ref) ?? [...this.endpoints.values()].find((e) => e.name === ref);
+  }
+
+  /** Delete the network; fails while endpoints exist (L1, 403). */
+  delete(): Promise<void> {
+    return this.#core.deleteNetwork(this);
+  }
+
+  /** A JSON-friendly description. */
+  info(): NetworkInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      driver: this.driver,
+      subnet: this.pool4.subnet,
+      gateway: this.pool4.gateway,
+      ...(this.pool6 ? { subnet6: this.pool6.subnet, gateway6: this.pool6.gateway } : {}),
+      internal: this.internal,
+      ttl: this.ttl,
+      endpoints: [...this.endpoints.values()].map((e) => ({
+        id: e.id,
+        name: e.name,
+        ipv4: e.ipv4,
+        ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
+        ...(e.sandbox ? { sandbox: e.sandbox.id } : {}),
+      })),
+    };
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Options of the controller's public operations, normalised once at the edge
+ * (G9): every check throws ERR_INVALID_OPTION / ERR_INVALID_NAME naming the
+ * field and the fix; inner code trusts the result.
+ */
+import { InvalidOptionError } from '../common/errors.js';
+import { assertValidHostname } from '../common/dns-name.js';
+import { canonicalAddress } from '../drivers/index.js';
+
+/** Options of newNetwork. */
+export interface NetworkOptions {
+  /** IPv4 subnet (CIDR); default: a free /24 in 10.213.0.0/16. */
+  subnet?: string;
+  /** IPv4 gateway; default: the subnet's first host address. */
+  gateway?: string;
+  /** Enable IPv6 with this subnet (CIDR) and optional gateway. */
+  subnet6?: string;
+  gateway6?: string;
+  /** Internal network: no default route, no host-side forwarding (R11). */
+  internal?: boolean;
+  /** TTL of local answers, seconds (R5); default 600. */
+  ttl?: number;
+  /** Driver options (bridge: bridgeName, mtu). */
+  driverOptions?: Record<string, unknown>;
+}
+
+/** Options of createEndpoint. */
+export interface EndpointOptions {
+  /** Network-scoped aliases (DNS names after the endpoint name). */
+  aliases?: readonly string[];
+  /** Requested IPv4 / IPv6 address. */
+  ip?: string;
+  ip6?: string;
+  /** Exposed ports, for SRV (R7). */
+  ports?: readonly { port: number; proto: 'tcp' | 'udp' }[];
+  /** Legacy link aliases: alias -> target name, visible only to this endpoint's sandbox (R3). */
+  links?: Readonly<Record<string, string>>;
+  /** This endpoint does not want the embedded resolver. */
+  disableResolution?: boolean;
+}
+
+/** Options of join. */
+export interface JoinOptions {
+  /** Gateway priority: higher first in R4 order. Default 0. */
+  priority?: number;
+}
+
+/** One --add-host entry. */
+export interface ExtraHost {
+  name: string;
+  ip: string;
+}
+
+/** Options of newSandbox. */
+export interface SandboxOptions {
+  hostname?: string;
+  domainname?: string;
+  dns?: readonly string[];
+  dnsSearch?: readonly string[];
+  dnsOptions?: readonly string[];
+  extraHosts?: readonly ExtraHost[];
+  /** Name of the namespace to create under /run/netns (default: the sandbox id). */
+  netnsName?: string;
+  /** An existing namespace to adopt (external key); nothing is created or deleted. */
+  netnsPath?: string;
+  /** Where to write the files; default /etc/netns/<netns name>/{hosts,resolv.conf}. */
+  hostsPath?: string;
+  resolvConfPath?: string;
+}
+
+const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+/** Check a network/sandbox name (Docker's rule, ≤ 64 chars). */
+export function checkObjectName(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !OBJECT_NAME.test(value)) {
+    throw new InvalidOptionError(field, 'must be 1-64 characters of letters, digits, "_", "." or "-", starting with a letter or digit');
+  }
+  return value;
+}
+
+/** Check an IP address and return its canonical form. */
+export function checkIp(field: string, value: unknown, family?: 4 | 6): string {
+  const c = typeof value === 'string' ? canonicalAddress(value) : undefined;
+  if (c === undefined || (family === 4 && c.includes(':')) || (family === 6 && !c.includes(':'))) {
+    throw new InvalidOptionError(field, `${JSON.stringify(value)} is not a valid IPv${family ?? '4 or IPv6'} address`);
+  }
+  return c;
+}
+
+/** Check a list of strings. */
+export function checkStrings(field: string, value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw new InvalidOptionError(field, 'must be a list of strings');
+  }
+  return [...(value as string[])];
+}
+
+/** Check DNS names (hostname rule, H5). */
+export function checkDnsNames(field: string, value: unknown): string[] {
+  return checkStrings(field, value).map((n) => assertValidHostname(n, field));
+}
+
+/** Check the TTL. */
+export function checkTtl(value: unknown): number {
+  if (value === undefined) return 600;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2_147_483_647) {
+    throw new InvalidOptionError('ttl', 'must be an integer number of seconds between 0 and 2147483647');
+  }
+  return value;
+}
+
+/** Check exposed ports. */
+export function checkPorts(value: unknown): { port: number; proto: 'tcp' | 'udp' }[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidOptionError('ports', 'must be a list of {port, proto}');
+  return value.map((p: { port?: unknown; proto?: unknown }) => {
+    if (typeof p.port !== 'number' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
+      throw new InvalidOptionError('ports', 'port must be an integer between 1 and 65535');
+    }
+    if (p.proto !== 'tcp' && p.proto !== 'udp') throw new InvalidOptionError('ports', 'proto must be "tcp" or "udp"');
+    return { port: p.port, proto: p.proto };
+  });
+}
+
+/** Check extra hosts. */
+export function checkExtraHosts(value: unknown): ExtraHost[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidOptionError('extraHosts', 'must be a list of {name, ip}');
+  return value.map((h: { name?: unknown; ip?: unknown }) => ({
+    name: assertValidHostname(String(h.name ?? ''), 'extra host name'),
+    ip: checkIp('extraHosts', h.ip),
+  }));
+}

@@ -1,0 +1,71 @@
+/**
+ * The Driver contract (STYLE G2: drivers/ declares it, bridge/ implements it),
+ * after libnetwork's driverapi: the controller owns the model and IPAM; a
+ * driver turns it into kernel objects.
+ */
+
+/** What a driver needs to create a network. */
+export interface DriverNetwork {
+  /** Network id (stable, unique). */
+  readonly id: string;
+  /** Network name. */
+  readonly name: string;
+  /** IPv4 subnet (CIDR) and gateway. */
+  readonly subnet: string;
+  readonly gateway: string;
+  /** Optional IPv6 subnet (CIDR) and gateway. */
+  readonly subnet6?: string | undefined;
+  readonly gateway6?: string | undefined;
+  /** No external access: no default route for endpoints. */
+  readonly internal: boolean;
+  /** Driver-specific options (bridge name, mtu ...), validated by the driver. */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** What a driver needs to attach an endpoint to a sandbox. */
+export interface DriverJoin {
+  readonly network: DriverNetwork;
+  /** Endpoint id. */
+  readonly endpointId: string;
+  /** IPv4 address (no prefix) and optional IPv6 address. */
+  readonly ipv4: string;
+  readonly ipv6?: string | undefined;
+  /** MAC address to set on the interface, if any. */
+  readonly mac?: string | undefined;
+  /** Path of the sandbox's network namespace. */
+  readonly netnsPath: string;
+  /** Interface name inside the sandbox (eth0, eth1 ...). */
+  readonly ifname: string;
+  /** Set the sandbox's default route(s) through this endpoint's gateway. */
+  readonly defaultRoute: boolean;
+}
+
+/** What a join left behind, to be handed back to leave(). */
+export interface DriverJoinInfo {
+  /** Host-side interface name. */
+  readonly hostIfname: string;
+  /** Interface name inside the sandbox. */
+  readonly ifname: string;
+  /** MAC address of the sandbox-side interface. */
+  readonly mac: string;
+}
+
+/** A network driver. */
+export interface Driver {
+  /** Driver name, e.g. 'bridge'. */
+  readonly name: string;
+  /** Check driver options before anything is created; returns the normalised options. */
+  validateOptions(raw: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>>;
+  /** Create the network's kernel objects. */
+  createNetwork(network: DriverNetwork): Promise<void>;
+  /** Delete them. Idempotent. */
+  deleteNetwork(network: DriverNetwork): Promise<void>;
+  /** Plumb an endpoint into a sandbox. */
+  join(join: DriverJoin): Promise<DriverJoinInfo>;
+  /** Undo join. Idempotent. */
+  leave(network: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void>;
+  /** Make `info`'s interface carry the sandbox's default route (after the previous gateway left). */
+  setDefaultRoute(network: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void>;
+  /** True when the network's kernel objects exist (restore checks). */
+  networkExists(network: DriverNetwork): Promise<boolean>;
+}

@@ -1,0 +1,39 @@
+/**
+ * Drivers public door: the Driver contract, the registry and the bridge driver.
+ */
+import { SandnsError } from '../common/errors.js';
+import type { Driver } from './driver.js';
+import { BridgeDriver } from './bridge/index.js';
+
+export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from './driver.js';
+export { BridgeDriver, bridgePlan, bridgeNameFor, hostVethName, normalizeBridgeOptions } from './bridge/index.js';
+export * from './ipam/index.js';
+
+/** No driver of that name is registered (L1: unknown driver, 404). */
+export class UnknownDriverError extends SandnsError {
+  constructor(name: string, known: readonly string[]) {
+    super('ERR_DRIVER_NOT_FOUND', `unknown network driver "${name}" (known: ${known.join(', ')})`, 404, {
+      details: { driver: name },
+    });
+    this.name = 'UnknownDriverError';
+  }
+}
+
+/** Codes defined here. */
+export const DRIVER_ERROR_CODES = ['ERR_DRIVER_NOT_FOUND'] as const;
+
+/** Name → driver. */
+export class DriverRegistry {
+  readonly #drivers = new Map<string, Driver>();
+
+  constructor(drivers: readonly Driver[] = [new BridgeDriver()]) {
+    for (const d of drivers) this.#drivers.set(d.name, d);
+  }
+
+  /** The driver called `name`; throws ERR_DRIVER_NOT_FOUND. */
+  get(name: string): Driver {
+    const d = this.#drivers.get(name);
+    if (d === undefined) throw new UnknownDriverError(name, [...this.#drivers.keys()]);
+    return d;
+  }
+}

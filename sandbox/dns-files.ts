@@ -1,0 +1,90 @@
+/**
+ * Keeps a sandbox's hosts and resolv.conf in step with its lifecycle
+ * (H1–H5, C1–C4) through etchosts/ and resolvconf/.
+ */
+import {
+  addHostsRecords,
+  buildHostsFile,
+  hostsNamesFor,
+  removeHostsRecords,
+  type HostsRecord,
+} from '../etchosts/index.js';
+import {
+  applyOverrides,
+  isUserModified,
+  loadResolvConf,
+  renderResolvConf,
+  SANDNS_HEADER,
+  transformForInternalResolver,
+  writeResolvConf,
+  type ExtServer,
+} from '../resolvconf/index.js';
+import type { Logger } from '../common/log.js';
+
+/** What the files need to know about a sandbox. */
+export interface DnsFilesConfig {
+  readonly hostsPath: string;
+  readonly resolvConfPath: string;
+  readonly originResolvConf: string;
+  readonly hostname: string;
+  readonly domainname?: string | undefined;
+  readonly dns: readonly string[];
+  readonly dnsSearch: readonly string[];
+  readonly dnsOptions: readonly string[];
+  readonly extraHosts: readonly HostsRecord[];
+}
+
+/** What the resolver takes from the generated resolv.conf. */
+export interface ResolvConfResult {
+  readonly extServers: readonly ExtServer[];
+  readonly ndotsSet: boolean;
+  /** False when the user edited the file and it was left alone (C4). */
+  readonly written: boolean;
+}
+
+/** The sandbox's own hosts records for one endpoint's addresses (H2, Docker H10). */
+export function ownRecords(cfg: DnsFilesConfig, ipv4: string | undefined, ipv6: string | undefined, ipv6Enabled: boolean): HostsRecord[] {
+  const hosts = hostsNamesFor(cfg.hostname, cfg.domainname);
+  const out: HostsRecord[] = [];
+  if (ipv4 !== undefined) out.push({ ip: ipv4, hosts });
+  if (ipv6 !== undefined && ipv6Enabled) out.push({ ip: ipv6, hosts });
+  return out;
+}
+
+/** Write the initial hosts file: defaults and extra hosts (H1, H2). */
+export async function writeInitialHosts(cfg: DnsFilesConfig, ipv6Enabled: boolean): Promise<void> {
+  await buildHostsFile(cfg.hostsPath, { ipv6: ipv6Enabled, extra: cfg.extraHosts, own: [] });
+}
+
+/** Append an endpoint's own records on join (H3). */
+export async function addOwnRecords(cfg: DnsFilesConfig, records: readonly HostsRecord[]): Promise<void> {
+  if (records.length > 0) await addHostsRecords(cfg.hostsPath, records);
+}
+
+/** Delete an endpoint's own records on leave, matched by IP and names (H3). */
+export async function removeOwnRecords(cfg: DnsFilesConfig, records: readonly HostsRecord[]): Promise<void> {
+  if (records.length > 0) await removeHostsRecords(cfg.hostsPath, records);
+}
+
+/**
+ * Build resolv.conf for the internal resolver (C2) from the origin file and
+ * overrides; write it unless the user modified it (C4). Always returns the
+ * external servers, so the resolver forwards correctly either way.
+ */
+export async function syncResolvConf(cfg: DnsFilesConfig, logger: Logger): Promise<ResolvConfResult> {
+  const origin = await loadResolvConf(cfg.originResolvConf);
+  const overridden = applyOverrides(origin, {
+    ...(cfg.dns.length > 0 ? { nameservers: [...cfg.dns] } : {}),
+    ...(cfg.dnsSearch.length > 0 ? { search: [...cfg.dnsSearch] } : {}),
+    ...(cfg.dnsOptions.length > 0 ? { options: [...cfg.dnsOptions] } : {}),
+  });
+  const { conf, extServers, ndotsSet } = transformForInternalResolver(overridden, {});
+  const hashPath = `${cfg.resolvConfPath}.hash`;
+  if (await isUserModified(cfg.resolvConfPath, hashPath)) {
+    logger.info({ path: cfg.resolvConfPath }, 'resolv.conf was modified by the user; leaving it alone');
+    return { extServers, ndotsSet, written: false };
+  }
+  if (extServers.length === 0) logger.warn('DNS resolver has no external nameservers');
+  await writeResolvConf(cfg.resolvConfPath, renderResolvConf(conf, { header: SANDNS_HEADER }), { hashPath });
+  return { extServers, ndotsSet, written: true };
+}

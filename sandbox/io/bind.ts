@@ -1,0 +1,99 @@
+/**
+ * Opens UDP and TCP 127.0.0.11:53 *inside* a namespace and hands the bound
+ * handles to this process (R1). A short-lived child started with
+ * `nsenter --net=<path>` creates the sockets and sends them over Node's IPC
+ * channel, then exits; the sockets keep their namespace. Proven in
+ * shared/notes/namespace-sockets.md §1 with its gotchas: lo up first (done by
+ * the caller), `exclusive: true`, NODE_UNIQUE_ID stripped, errors reported as
+ * messages, the 'message' listener attached at spawn.
+ *
+ * acquireSandboxSockets() is the one seam; a setns addon can replace it.
+ */
+import { spawn } from 'node:child_process';
+import type dgram from 'node:dgram';
+import type net from 'node:net';
+import { SocketAcquireError } from '../errors.js';
+
+/** The bound listener handles of one sandbox. */
+export interface SandboxSockets {
+  readonly udp: dgram.Socket;
+  readonly tcp: net.Server;
+}
+
+/** Options for acquireSandboxSockets. */
+export interface AcquireOptions {
+  /** Listen address; default 127.0.0.11. */
+  address?: string;
+  /** Listen port; default 53. */
+  port?: number;
+  /** Give up after this many ms; default 10 s. */
+  timeoutMs?: number;
+}
+
+// The child: CommonJS through `node -e` (no file to ship; starts faster than ESM).
+const CHILD = `
+const dgram = require('node:dgram'), net = require('node:net');
+const addr = process.env.SANDNS_ADDR, port = Number(process.env.SANDNS_PORT);
+const fail = (e) => process.send({ tag: 'error', code: e.code, message: e.message }, () => process.exit(1));
+const udp = dgram.createSocket({ type: addr.includes(':') ? 'udp6' : 'udp4' });
+udp.once('error', fail);
+udp.bind({ address: addr, port, exclusive: true }, () => {
+  const tcp = net.createServer();
+  tcp.once('error', fail);
+  tcp.listen({ host: addr, port, exclusive: true, backlog: 511 }, () => {
+    process.send({ tag: 'udp' }, udp, () => process.send({ tag: 'tcp' }, tcp));
+  });
+});
+process.once('message', () => process.exit(0));
+setTimeout(() => process.exit(2), 15000).unref();
+`;
+
+/** Create UDP+TCP listeners inside the namespace at `nsPath` and return their handles. */
+export function acquireSandboxSockets(nsPath: string, options: AcquireOptions = {}): Promise<SandboxSockets> {
+  const address = options.address ?? '127.0.0.11';
+  const port = options.port ?? 53;
+  const env = { ...process.env, SANDNS_ADDR: address, SANDNS_PORT: String(port) };
+  delete env.NODE_UNIQUE_ID;
+  delete env.NODE_OPTIONS;
+  const child = spawn('nsenter', [`--net=${nsPath}`, '--', process.execPath, '-e', CHILD], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env,
+  });
+  return new Promise<SandboxSockets>((resolve, reject) => {
+    let udp: dgram.Socket | undefined;
+    let tcp: net.Server | undefined;
+    let stderr = '';
+    let settled = false;
+    const finish = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err !== undefined) {
+        udp?.close();
+        tcp?.close();
+        child.kill('SIGKILL');
+        reject(err);
+      } else {
+        child.send('done');
+        resolve({ udp: udp!, tcp: tcp! });
+      }
+    };
+    const timer = setTimeout(
+      () => finish(new SocketAcquireError(nsPath, `timed out after ${options.timeoutMs ?? 10_000} ms`)),
+      options.timeoutMs ?? 10_000,
+    );
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('message', (msg: { tag: string; code?: string; message?: string }, handle: unknown) => {
+      if (msg.tag === 'udp') udp = handle as dgram.Socket;
+      else if (msg.tag === 'tcp') tcp = handle as net.Server;
+      else if (msg.tag === 'error') finish(new SocketAcquireError(nsPath, `${msg.code ?? 'error'}: ${msg.message ?? ''}`));
+      if (udp !== undefined && tcp !== undefined) finish();
+    });
+    child.on('error', (err) => finish(new SocketAcquireError(nsPath, err.message, err)));
+    child.on('exit', (code) => {
+      if (!settled) finish(new SocketAcquireError(nsPath, `helper exited with code ${code}: ${stderr.trim()}`));
+    });
+  });
+}

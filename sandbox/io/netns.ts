@@ -1,0 +1,69 @@
+/**
+ * Network namespaces: create a named one (/run/netns/<name>), adopt an
+ * existing one by path (an external key), bring `lo` up, delete.
+ */
+import { stat } from 'node:fs/promises';
+import { ip, runInNetns } from '../../common/io/exec.js';
+import { NetnsError } from '../errors.js';
+
+/** Directory of named namespaces (as `ip netns` uses it). */
+export const NETNS_RUN_DIR = '/run/netns';
+
+/** Path of a named namespace. */
+export function netnsPathFor(name: string): string {
+  return `${NETNS_RUN_DIR}/${name}`;
+}
+
+/** Create a named namespace with `lo` up; returns its path. */
+export async function createNetns(name: string): Promise<string> {
+  try {
+    await ip(['netns', 'add', name]);
+  } catch (err) {
+    throw new NetnsError(name, 'could not create the network namespace (does it exist already?)', err);
+  }
+  const path = netnsPathFor(name);
+  try {
+    await bringLoUp(path);
+  } catch (err) {
+    await deleteNetns(name);
+    throw err;
+  }
+  return path;
+}
+
+/**
+ * Bring `lo` up. Must happen before 127.0.0.11 is bound, or UDP replies leave
+ * from 127.0.0.1 and connected clients drop them (namespace-sockets note, gotcha 1).
+ */
+export async function bringLoUp(path: string): Promise<void> {
+  await runInNetns(path, 'ip', ['link', 'set', 'lo', 'up']);
+}
+
+/** True when `path` is a network namespace file we can enter. */
+export async function netnsAlive(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    await runInNetns(path, 'true', []);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Delete a named namespace (idempotent). */
+export async function deleteNetns(name: string): Promise<void> {
+  try {
+    await ip(['netns', 'del', name]);
+  } catch (err) {
+    if (await exists(netnsPathFor(name))) throw new NetnsError(name, 'could not delete the network namespace', err);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

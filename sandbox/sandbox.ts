@@ -1,0 +1,171 @@
+/**
+ * SandboxRuntime: one container's namespace, its managed files and its DNS
+ * listener. Implements the resolver's ResolverView (G2); join/leave replace
+ * the arrays the view returns in one synchronous step (G11, R15).
+ */
+import type { Logger } from '../common/log.js';
+import type { HostsRecord } from '../etchosts/index.js';
+import type { ExtServer } from '../resolvconf/index.js';
+import type { LinkAlias, NetworkView, ResolverView, Upstream } from '../resolver/index.js';
+import { sortEndpoints } from './order.js';
+import {
+  addOwnRecords,
+  ownRecords,
+  removeOwnRecords,
+  syncResolvConf,
+  writeInitialHosts,
+  type DnsFilesConfig,
+} from './dns-files.js';
+
+/** One joined endpoint as the sandbox sees it. */
+export interface SandboxEndpoint {
+  readonly endpointId: string;
+  readonly network: NetworkView;
+  readonly networkName: string;
+  readonly internal: boolean;
+  readonly priority: number;
+  readonly ipv4?: string | undefined;
+  readonly ipv6?: string | undefined;
+  /** Whether this endpoint wants the embedded resolver (not disableResolution). */
+  readonly resolution: boolean;
+  /** Link aliases this endpoint declares: alias -> target name on its network. */
+  readonly linkAliases: ReadonlyMap<string, string>;
+}
+
+/** Hooks the runtime uses to reach the OS (injected so tests can fake them). */
+export interface SandboxIo {
+  /** Start the resolver for this view on the sandbox's 127.0.0.11 listeners. */
+  startResolver(view: ResolverView): Promise<{ close(): Promise<void> }>;
+  /** Is IPv6 enabled inside the namespace? */
+  ipv6Enabled(): Promise<boolean>;
+}
+
+/** The runtime state of one sandbox. */
+export class SandboxRuntime implements ResolverView {
+  readonly id: string;
+  readonly files: DnsFilesConfig;
+  readonly #logger: Logger;
+  readonly #io: SandboxIo;
+  #endpoints: readonly SandboxEndpoint[] = [];
+  #networks: readonly NetworkView[] = [];
+  #linkAliases: ReadonlyMap<string, LinkAlias> = new Map();
+  #extServers: readonly ExtServer[] = [];
+  #upstreams: readonly Upstream[] = [];
+  #ndotsSet = false;
+  #ipv6 = true;
+  #resolver: { close(): Promise<void> } | undefined;
+  #resolverStarting: Promise<void> | undefined;
+
+  constructor(id: string, files: DnsFilesConfig, io: SandboxIo, logger: Logger) {
+    this.id = id;
+    this.files = files;
+    this.#io = io;
+    this.#logger = logger;
+  }
+
+  // --- ResolverView (read per query) ---
+  get networks(): readonly NetworkView[] {
+    return this.#networks;
+  }
+  get linkAliases(): ReadonlyMap<string, LinkAlias> {
+    return this.#linkAliases;
+  }
+  get ndotsSet(): boolean {
+    return this.#ndotsSet;
+  }
+  get upstreams(): readonly Upstream[] {
+    return this.#upstreams;
+  }
+  get externalAccess(): boolean {
+    return this.#endpoints.some((e) => !e.internal);
+  }
+
+  /** Joined endpoints in R4 order. */
+  get endpoints(): readonly SandboxEndpoint[] {
+    return this.#endpoints;
+  }
+
+  /** External servers from the last resolv.conf sync. */
+  get extServers(): readonly ExtServer[] {
+    return this.#extServers;
+  }
+
+  /** True once the listener is serving. */
+  get listening(): boolean {
+    return this.#resolver !== undefined;
+  }
+
+  /** Write the initial files (H1, C2). */
+  async init(): Promise<void> {
+    this.#ipv6 = await this.#io.ipv6Enabled();
+    await writeInitialHosts(this.files, this.#ipv6);
+    await this.refreshResolvConf();
+  }
+
+  /** Re-read the origin resolv.conf and overrides; rewrite the file unless user-modified (C2, C4, C5). */
+  async refreshResolvConf(): Promise<void> {
+    const r = await syncResolvConf(this.files, this.#logger);
+    this.#extServers = r.extServers;
+    this.#ndotsSet = r.ndotsSet;
+    this.#upstreams = r.extServers.map((s) => ({ address: s.address, port: 53, origin: s.origin }));
+  }
+
+  /** Attach an endpoint: view first (R15), then hosts lines, then the listener (R1). */
+  async attach(ep: SandboxEndpoint): Promise<void> {
+    this.#setEndpoints([...this.#endpoints.filter((e) => e.endpointId !== ep.endpointId), ep]);
+    try {
+      await addOwnRecords(this.files, this.#ownRecordsOf(ep));
+      if (ep.resolution) await this.#ensureResolver();
+    } catch (err) {
+      this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== ep.endpointId));
+      await removeOwnRecords(this.files, this.#ownRecordsOf(ep)).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Detach an endpoint: its names vanish from the view at once (R15), then its hosts lines (H3). */
+  async detach(endpointId: string): Promise<void> {
+    const ep = this.#endpoints.find((e) => e.endpointId === endpointId);
+    if (ep === undefined) return;
+    this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== endpointId));
+    await removeOwnRecords(this.files, this.#ownRecordsOf(ep));
+  }
+
+  /** Stop the listener (sockets closed, so the namespace can go; gotcha 3). */
+  async close(): Promise<void> {
+    await this.#resolverStarting?.catch(() => undefined);
+    const r = this.#resolver;
+    this.#resolver = undefined;
+    await r?.close();
+  }
+
+  #ownRecordsOf(ep: SandboxEndpoint): HostsRecord[] {
+    return ownRecords(this.files, ep.ipv4, ep.ipv6, this.#ipv6);
+  }
+
+  #setEndpoints(list: readonly SandboxEndpoint[]): void {
+    const sorted = sortEndpoints(list);
+    const aliases = new Map<string, LinkAlias>();
+    for (const e of sorted) {
+      for (const [alias, target] of e.linkAliases) {
+        if (!aliases.has(alias)) aliases.set(alias, { target, network: e.networkName });
+      }
+    }
+    // One synchronous swap: every resolver sees the new state at once (G11).
+    this.#endpoints = sorted;
+    this.#networks = sorted.map((e) => e.network);
+    this.#linkAliases = aliases;
+  }
+
+  async #ensureResolver(): Promise<void> {
+    if (this.#resolver !== undefined) return;
+    this.#resolverStarting ??= this.#io.startResolver(this).then((r) => {
+      this.#resolver = r;
+    });
+    try {
+      await this.#resolverStarting;
+    } finally {
+      this.#resolverStarting = undefined;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything sandns needs on Debian 12 with Node 20 (run as root):
+# system tools (only the missing ones) and the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v nsenter >/dev/null || need+=(util-linux)
+command -v dig >/dev/null || need+=(bind9-dnsutils)
+command -v getent >/dev/null || need+=(libc-bin)
+command -v ss >/dev/null || need+=(iproute2)
+command -v unbound >/dev/null || need+=(unbound)
+command -v runc >/dev/null || need+=(runc)
+[ -x /bin/busybox ] || need+=(busybox-static)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing ${need[*]}; run as root (apt-get install -y ${need[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
