@@ -52,7 +52,7 @@ setTimeout(() => process.exit(2), 15000).unref();
 export function acquireSandboxSockets(nsPath: string, options: AcquireOptions = {}): Promise<SandboxSockets> {
   const address = options.address ?? '127.0.0.11';
   const port = options.port ?? 53;
-  const env = { ...process.env, SANDNS_ADDR: address, SANDNS_PORT: String(port) };
+  const env: NodeJS.ProcessEnv = { ...process.env, SANDNS_ADDR: address, SANDNS_PORT: String(port) };
   delete env.NODE_UNIQUE_ID;
   delete env.NODE_OPTIONS;
   const child = spawn('nsenter', [`--net=${nsPath}`, '--', process.execPath, '-e', CHILD], {
