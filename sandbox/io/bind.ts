@@ -87,7 +87,11 @@ export function acquireSandboxSockets(nsPath: string, options: AcquireOptions = 
     });
     child.on('message', (msg: { tag: string; code?: string; message?: string }, handle: unknown) => {
       if (msg.tag === 'udp') udp = handle as dgram.Socket;
-      else if (msg.tag === 'tcp') tcp = handle as net.Server;
+      else if (msg.tag === 'tcp') {
+        tcp = handle as net.Server;
+        // The parent's wrapper is a default net.Server: let a client half-close and still get its replies.
+        (tcp as net.Server & { allowHalfOpen: boolean }).allowHalfOpen = true;
+      }
       else if (msg.tag === 'error') finish(new SocketAcquireError(nsPath, `${msg.code ?? 'error'}: ${msg.message ?? ''}`));
       if (udp !== undefined && tcp !== undefined) finish();
     });

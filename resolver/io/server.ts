@@ -1,0 +1,108 @@
+/**
+ * Serves already-bound UDP and TCP handles (R1: the sandbox binds them inside
+ * its namespace) with a handle function: UDP replies go back to the sender,
+ * TCP connections are framed in tcp-connection.ts under the R14 limits.
+ * Every socket gets an 'error' handler: nothing from the network reaches the
+ * process (G8).
+ */
+import type dgram from 'node:dgram';
+import type net from 'node:net';
+import type { Logger } from '../../common/log.js';
+import type { TcpLimits } from '../options.js';
+import type { HandleFn } from '../pipeline.js';
+import { serveTcpConnection } from './tcp-connection.js';
+
+/** The bound listener handles of one sandbox. */
+export interface ServeHandles {
+  readonly udp: dgram.Socket;
+  readonly tcp: net.Server;
+}
+
+/** Options of serveSockets. */
+export interface ServeOptions {
+  readonly logger: Logger;
+  readonly tcp: TcpLimits;
+}
+
+/** A running server over one sandbox's handles. */
+export interface SocketServer {
+  /** Open TCP connections. */
+  readonly connections: number;
+  /** Stop serving: close both handles and every open connection. */
+  close(): Promise<void>;
+}
+
+/** Start answering on `handles` with `handle` until close(). */
+export function serveSockets(handles: ServeHandles, handle: HandleFn, opts: ServeOptions): SocketServer {
+  const { udp, tcp } = handles;
+  const { logger } = opts;
+  const open = new Set<net.Socket>();
+  let closed = false;
+
+  const onMessage = udpResponder(udp, handle, logger, () => closed);
+  const onConnection = (sock: net.Socket): void => {
+    if (closed || open.size >= opts.tcp.maxConnections) {
+      // R14: at most maxConnections per sandbox; the newcomer is refused.
+      sock.on('error', () => undefined);
+      sock.destroy();
+      logger.debug({ open: open.size }, 'resolver: TCP connection limit reached, connection closed');
+      return;
+    }
+    open.add(sock);
+    serveTcpConnection(sock, handle, opts.tcp, logger, () => open.delete(sock));
+  };
+  udp.on('message', onMessage);
+  udp.on('error', (err) => logger.warn({ err }, 'resolver: UDP socket error'));
+  tcp.on('connection', onConnection);
+  tcp.on('error', (err) => logger.warn({ err }, 'resolver: TCP listener error'));
+
+  return {
+    get connections() {
+      return open.size;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      udp.off('message', onMessage);
+      tcp.off('connection', onConnection);
+      const udpDone = new Promise<void>((resolve) => {
+        try {
+          udp.close(() => resolve());
+        } catch {
+          resolve(); // already closed
+        }
+      });
+      const tcpDone = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      for (const sock of open) sock.destroy();
+      await Promise.all([udpDone, tcpDone]);
+    },
+  };
+}
+
+// UDP: each datagram is one query; the reply goes back to its sender.
+function udpResponder(
+  udp: dgram.Socket,
+  handle: HandleFn,
+  logger: Logger,
+  isClosed: () => boolean,
+): (msg: Buffer, rinfo: dgram.RemoteInfo) => void {
+  const send = (reply: Buffer, rinfo: dgram.RemoteInfo): void => {
+    if (isClosed()) return;
+    try {
+      udp.send(reply, rinfo.port, rinfo.address);
+    } catch (err) {
+      logger.debug({ err }, 'resolver: UDP send failed');
+    }
+  };
+  return (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    const r = handle(msg, 'udp');
+    if (r === undefined) return;
+    if (r instanceof Uint8Array) send(r, rinfo);
+    else {
+      r.then(
+        (reply) => reply !== undefined && send(reply, rinfo),
+        (err: unknown) => logger.warn({ err }, 'resolver: UDP query handler failed'),
+      );
+    }
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * R16 per-sandbox counters and a latency histogram, kept as plain typed arrays
+ * so counting costs a few adds per query; rendered as Prometheus text
+ * exposition format 0.0.4 on demand.
+ */
+import dnsTypes from 'dns-packet/types.js';
+import dnsRcodes from 'dns-packet/rcodes.js';
+import { RCODE } from './constants.js';
+
+/** How a query ended (R16). */
+export const OUTCOMES = ['local', 'nodata', 'forwarded', 'cached', 'error', 'dropped'] as const;
+/** How a query ended: answered locally, local NODATA, relayed, from cache, error rcode, or dropped. */
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Histogram upper bounds in seconds (Prometheus `le`), from 50 µs to 5 s. */
+export const LATENCY_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+] as const;
+
+const OUTCOME_INDEX: Readonly<Record<Outcome, number>> = {
+  local: 0,
+  nodata: 1,
+  forwarded: 2,
+  cached: 3,
+  error: 4,
+  dropped: 5,
+};
+
+/** A plain copy of one sandbox's counters (for tests, the CLI and rendering). */
+export interface MetricsSnapshot {
+  readonly sandbox: string;
+  /** Accepted queries by type mnemonic. */
+  readonly queries: Readonly<Record<string, number>>;
+  /** Replies sent by rcode mnemonic. */
+  readonly rcodes: Readonly<Record<string, number>>;
+  readonly outcomes: Readonly<Record<Outcome, number>>;
+  /** Cumulative counts per bucket bound, plus +Inf = count. */
+  readonly latency: { readonly buckets: readonly number[]; readonly sum: number; readonly count: number };
+  /** Upstream failures by `address:port` (filled by the forwarder). */
+  readonly upstreamErrors: Readonly<Record<string, number>>;
+}
+
+/** One resolver's counters. */
+export class ResolverMetrics {
+  readonly sandbox: string;
+  // Dense arrays for the common range, maps for the rare rest: ~2 KiB per sandbox.
+  readonly #qtypes = new Float64Array(256);
+  readonly #qtypesHigh = new Map<number, number>();
+  readonly #rcodes = new Float64Array(32);
+  readonly #rcodesHigh = new Map<number, number>();
+  readonly #outcomes = new Float64Array(OUTCOMES.length);
+  readonly #buckets = new Float64Array(LATENCY_BUCKETS.length);
+  #sum = 0;
+  #count = 0;
+  readonly #upstreamErrors = new Map<string, number>();
+
+  constructor(sandbox: string) {
+    this.sandbox = sandbox;
+  }
+
+  /**
+   * Count one finished query: `qtype` -1 when it was never accepted, `rcode`
+   * -1 when nothing was sent; `seconds` from receipt to reply.
+   */
+  observe(qtype: number, rcode: number, outcome: Outcome, seconds: number): void {
+    if (qtype >= 0) {
+      if (qtype < 256) this.#qtypes[qtype]!++;
+      else bump(this.#qtypesHigh, qtype);
+    }
+    if (rcode >= 0) {
+      if (rcode < 32) this.#rcodes[rcode]!++;
+      else bump(this.#rcodesHigh, rcode);
+    }
+    this.#outcomes[OUTCOME_INDEX[outcome]]!++;
+    this.#sum += seconds;
+    this.#count++;
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+    if (i < LATENCY_BUCKETS.length) this.#buckets[i]!++;
+  }
+
+  /** Count one failed exchange with an upstream (`address:port`), for the forwarder (R16). */
+  upstreamError(server: string): void {
+    bump(this.#upstreamErrors, server);
+  }
+
+  /** A plain copy of the counters. */
+  snapshot(): MetricsSnapshot {
+    const cumulative: number[] = [];
+    let acc = 0;
+    for (const n of this.#buckets) cumulative.push((acc += n));
+    const outcomes = {} as Record<Outcome, number>;
+    OUTCOMES.forEach((o, i) => (outcomes[o] = this.#outcomes[i]!));
+    return {
+      sandbox: this.sandbox,
+      queries: named(this.#qtypes, this.#qtypesHigh, typeName),
+      rcodes: named(this.#rcodes, this.#rcodesHigh, rcodeName),
+      outcomes,
+      latency: { buckets: cumulative, sum: this.#sum, count: this.#count },
+      upstreamErrors: Object.fromEntries(this.#upstreamErrors),
+    };
+  }
+}
+
+/** Prometheus text exposition of several resolvers' counters, labelled `sandbox="…"`. */
+export function renderPrometheus(list: readonly ResolverMetrics[]): string {
+  const snaps = list.map((m) => m.snapshot());
+  const out: string[] = [];
+  const family = (name: string, type: string, help: string, lines: (s: MetricsSnapshot) => string[]): void => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const s of snaps) out.push(...lines(s));
+  };
+  const counter = (s: MetricsSnapshot, name: string, label: string, values: Readonly<Record<string, number>>): string[] =>
+    Object.entries(values).map(([k, v]) => `${name}{sandbox="${esc(s.sandbox)}",${label}="${esc(k)}"} ${num(v)}`);
+  family('sandns_resolver_queries_total', 'counter', 'Accepted DNS queries by query type.', (s) =>
+    counter(s, 'sandns_resolver_queries_total', 'qtype', s.queries));
+  family('sandns_resolver_responses_total', 'counter', 'DNS replies sent by rcode.', (s) =>
+    counter(s, 'sandns_resolver_responses_total', 'rcode', s.rcodes));
+  family('sandns_resolver_outcomes_total', 'counter', 'Queries by outcome (local, nodata, forwarded, cached, error, dropped).', (s) =>
+    counter(s, 'sandns_resolver_outcomes_total', 'outcome', s.outcomes));
+  family('sandns_resolver_upstream_errors_total', 'counter', 'Failed upstream exchanges by server.', (s) =>
+    counter(s, 'sandns_resolver_upstream_errors_total', 'server', s.upstreamErrors));
+  const h = 'sandns_resolver_query_duration_seconds';
+  family(h, 'histogram', 'Time from receiving a query to its reply.', (s) => {
+    const l = `sandbox="${esc(s.sandbox)}"`;
+    const rows = LATENCY_BUCKETS.map((le, i) => `${h}_bucket{${l},le="${le}"} ${num(s.latency.buckets[i]!)}`);
+    rows.push(`${h}_bucket{${l},le="+Inf"} ${num(s.latency.count)}`);
+    rows.push(`${h}_sum{${l}} ${num(s.latency.sum)}`, `${h}_count{${l}} ${num(s.latency.count)}`);
+    return rows;
+  });
+  return `${out.join('\n')}\n`;
+}
+
+/** Mnemonic of a qtype (dns-packet's table; `TYPE<n>` per RFC 3597 §5 when unnamed). */
+export function typeName(qtype: number): string {
+  const s = dnsTypes.toString(qtype);
+  return s.startsWith('UNKNOWN_') ? `TYPE${qtype}` : s;
+}
+
+/** Mnemonic of an (extended) rcode. */
+export function rcodeName(rcode: number): string {
+  return rcode === RCODE.BADVERS ? 'BADVERS' : dnsRcodes.toString(rcode);
+}
+
+function named(dense: Float64Array, high: ReadonlyMap<number, number>, name: (i: number) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < dense.length; i++) if (dense[i] !== 0) out[name(i)] = dense[i]!;
+  for (const [k, v] of high) out[name(k)] = v;
+  return out;
+}
+
+function bump<K>(map: Map<K, number>, key: K): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+// Label values escape backslash, double quote and newline (exposition format).
+function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function num(v: number): string {
+  return Number.isFinite(v) ? String(v) : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN';
+}
