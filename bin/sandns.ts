@@ -1,19 +1,13 @@
 #!/usr/bin/env node
 /**
- * The sandns command line.
+ * The sandns command line (bin/cli/program.ts); exit codes in bin/cli/errors.ts.
  */
-import { Command } from 'commander';
-import { runDemo } from './demo.js';
+import { runCli } from './cli/program.js';
+import { createClient } from './cli/client.js';
 
-const program = new Command();
-program.name('sandns').description('Embedded DNS and service discovery for container network namespaces');
-
-program
-  .command('demo')
-  .description('create three sandboxes on a bridge network, resolve each other by name, tear down')
-  .option('--log-level <level>', 'pino log level', 'warn')
-  .action(async (opts: { logLevel: string }) => {
-    process.exitCode = await runDemo({ logLevel: opts.logLevel });
-  });
-
-await program.parseAsync(process.argv);
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  env: process.env,
+  connect: (socketPath) => createClient(socketPath),
+});

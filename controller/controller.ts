@@ -29,6 +29,8 @@ export interface ControllerOptions {
   originResolvConf?: string;
   /** Where default sandbox files go: <filesRoot>/<netns name>/{hosts,resolv.conf}; default /etc/netns. */
   filesRoot?: string;
+  /** Runtime files (resolv.conf digests); default /run/sandns. */
+  runDir?: string;
   /** Pool default subnets are carved from (/24 each); default 10.213.0.0/16. */
   defaultSubnetPool?: string;
   /** Network drivers; default: bridge. */
@@ -46,6 +48,7 @@ export class Controller implements ControllerCore {
   readonly logger: Logger;
   readonly originResolvConf: string;
   readonly #filesRoot: string;
+  readonly #runDir: string;
   readonly #pool: string;
   readonly #drivers: DriverRegistry;
   readonly #stages: ((view: ResolverView) => Handler[]) | undefined;
@@ -58,6 +61,7 @@ export class Controller implements ControllerCore {
     this.logger = options.logger ?? silentLogger();
     this.originResolvConf = options.originResolvConf ?? '/etc/resolv.conf';
     this.#filesRoot = options.filesRoot ?? '/etc/netns';
+    this.#runDir = options.runDir ?? '/run/sandns';
     this.#pool = options.defaultSubnetPool ?? '10.213.0.0/16';
     this.#drivers = new DriverRegistry(options.drivers);
     this.#stages = options.resolverStages;
@@ -155,6 +159,7 @@ export class Controller implements ControllerCore {
 
   /** ControllerCore: delete an endpoint. */
   async deleteEndpoint(ep: Endpoint): Promise<void> {
+    if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
     if (!ep.network.endpoints.delete(ep.id)) return;
     ep.network.pool4.release(ep.ipv4);
@@ -172,7 +177,13 @@ export class Controller implements ControllerCore {
         netnsName: config.netnsName,
         netnsPath: config.externalKey,
         logger: this.logger,
-        files: { ...config, originResolvConf: this.originResolvConf, extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })) },
+        files: {
+          ...config,
+          originResolvConf: this.originResolvConf,
+          extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
+          resolvConfHashPath: `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`,
+          ownedDirs: [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])],
+        },
         ...(this.#stages ? { stages: this.#stages } : {}),
       });
       const sb = new Sandbox(this, config, opened);
@@ -209,6 +220,17 @@ export class Controller implements ControllerCore {
     const ifname = sb.reserveIfname();
     const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
     ep.gateway = wantsGateway;
+    const joining = this.#plumbJoin(ep, sb, ifname, wantsGateway);
+    ep.joining = joining;
+    try {
+      await joining;
+    } finally {
+      ep.joining = undefined;
+    }
+    this.logger.info({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+  }
+
+  async #plumbJoin(ep: Endpoint, sb: Sandbox, ifname: string, wantsGateway: boolean): Promise<void> {
     try {
       await withUndo(async (undo) => {
         undo.push('release claim', () => {
@@ -232,11 +254,11 @@ export class Controller implements ControllerCore {
       ep.joinInfo = undefined;
       throw err;
     }
-    this.logger.info({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
   }
 
   /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
   async leave(ep: Endpoint, sb: Sandbox): Promise<void> {
+    if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
     ep.network.records.removeEndpoint(ep.id);
     const detached = sb.runtime.detach(ep.id);

@@ -24,6 +24,8 @@ export class Endpoint {
   joinInfo: DriverJoinInfo | undefined;
   /** Join priority (R4). */
   priority = 0;
+  /** The join in progress, if any: leave waits for it (no half-joined state is ever torn down). */
+  joining: Promise<void> | undefined;
   /** True while this endpoint carries the sandbox's default route. */
   gateway = false;
   readonly #core: ControllerCore;

@@ -14,3 +14,8 @@ import { Controller, type ControllerOptions } from './controller.js';
 export function createController(options: ControllerOptions = {}): Controller {
   return new Controller(options);
 }
+
+export { createApi, API_ERROR_CODES, recordRows, reverseName, normalizeQuestion } from './routes.js';
+export type { ApiRequest, ApiResponse, RouteDeps, RecordRow, ApiController, ApiSandbox } from './routes.js';
+export { startApiServer, type ApiServer } from './io/api-server.js';
+export { explain, renderPrometheus, type ResolverMetrics, type ResolverView } from '../resolver/index.js';

@@ -25,7 +25,11 @@ import type { Logger } from '../common/log.js';
 export interface DnsFilesConfig {
   readonly hostsPath: string;
   readonly resolvConfPath: string;
+  /** Where the digest of what sandns wrote is kept (C4); outside /etc/netns/<name>/, whose files `ip netns exec` bind-mounts. */
+  readonly resolvConfHashPath: string;
   readonly originResolvConf: string;
+  /** Directories created for this sandbox, removed with it when empty. */
+  readonly ownedDirs: readonly string[];
   readonly hostname: string;
   readonly domainname?: string | undefined;
   readonly dns: readonly string[];
@@ -79,7 +83,7 @@ export async function syncResolvConf(cfg: DnsFilesConfig, logger: Logger): Promi
     ...(cfg.dnsOptions.length > 0 ? { options: [...cfg.dnsOptions] } : {}),
   });
   const { conf, extServers, ndotsSet } = transformForInternalResolver(overridden, {});
-  const hashPath = `${cfg.resolvConfPath}.hash`;
+  const hashPath = cfg.resolvConfHashPath;
   if (await isUserModified(cfg.resolvConfPath, hashPath)) {
     logger.info({ path: cfg.resolvConfPath }, 'resolv.conf was modified by the user; leaving it alone');
     return { extServers, ndotsSet, written: false };

@@ -81,11 +81,12 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
 }
 
 async function removeFiles(files: DnsFilesConfig): Promise<void> {
-  for (const p of [files.hostsPath, files.resolvConfPath, `${files.resolvConfPath}.hash`]) {
+  for (const p of [files.hostsPath, files.resolvConfPath, files.resolvConfHashPath]) {
     await rm(p, { force: true });
   }
-  for (const d of new Set([dirname(files.hostsPath), dirname(files.resolvConfPath)])) {
-    await rmdir(d).catch(() => undefined); // only when empty
+  // Directories sandns made for the sandbox go too, when empty; a caller's own directories stay.
+  for (const d of new Set([dirname(files.hostsPath), dirname(files.resolvConfPath), dirname(files.resolvConfHashPath)])) {
+    if (files.ownedDirs.includes(d)) await rmdir(d).catch(() => undefined);
   }
 }
 

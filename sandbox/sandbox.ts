@@ -6,7 +6,7 @@
 import type { Logger } from '../common/log.js';
 import type { HostsRecord } from '../etchosts/index.js';
 import type { ExtServer } from '../resolvconf/index.js';
-import type { LinkAlias, NetworkView, ResolverView, Upstream } from '../resolver/index.js';
+import type { LinkAlias, NetworkView, ResolverMetrics, ResolverView, Upstream } from '../resolver/index.js';
 import { sortEndpoints } from './order.js';
 import {
   addOwnRecords,
@@ -32,10 +32,16 @@ export interface SandboxEndpoint {
   readonly linkAliases: ReadonlyMap<string, string>;
 }
 
+/** A started resolver, as the runtime keeps it. */
+export interface RunningResolver {
+  readonly metrics: ResolverMetrics;
+  close(): Promise<void>;
+}
+
 /** Hooks the runtime uses to reach the OS (injected so tests can fake them). */
 export interface SandboxIo {
   /** Start the resolver for this view on the sandbox's 127.0.0.11 listeners. */
-  startResolver(view: ResolverView): Promise<{ close(): Promise<void> }>;
+  startResolver(view: ResolverView): Promise<RunningResolver>;
   /** Is IPv6 enabled inside the namespace? */
   ipv6Enabled(): Promise<boolean>;
 }
@@ -53,7 +59,7 @@ export class SandboxRuntime implements ResolverView {
   #upstreams: readonly Upstream[] = [];
   #ndotsSet = false;
   #ipv6 = true;
-  #resolver: { close(): Promise<void> } | undefined;
+  #resolver: RunningResolver | undefined;
   #resolverStarting: Promise<void> | undefined;
 
   constructor(id: string, files: DnsFilesConfig, io: SandboxIo, logger: Logger) {
@@ -88,6 +94,11 @@ export class SandboxRuntime implements ResolverView {
   /** External servers from the last resolv.conf sync. */
   get extServers(): readonly ExtServer[] {
     return this.#extServers;
+  }
+
+  /** The resolver's counters (R16), once the listener is serving. */
+  get metrics(): ResolverMetrics | undefined {
+    return this.#resolver?.metrics;
   }
 
   /** True once the listener is serving. */

@@ -26,3 +26,9 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+# The native helper (sockets inside namespaces in ~0.1 ms instead of ~100 ms
+# with an nsenter child). Optional: sandns falls back to the child without it.
+if [ ! -f native/build/Release/netns_socket.node ] || [ native/netns_socket.c -nt native/build/Release/netns_socket.node ]; then
+  npm run build:native >/dev/null 2>&1 || echo "setup: native helper not built (sandns will use nsenter children)" >&2
+fi

@@ -1,0 +1,81 @@
+/**
+ * `sandns network create|ls|inspect|rm` (L1).
+ */
+import type { Command } from 'commander';
+import type { NetworkInfo } from '../../controller/index.js';
+import { collect, parseCount, type CliContext } from './context.js';
+import { UsageError } from './errors.js';
+import { networkDetail, networksTable } from './views.js';
+
+interface CreateOptions {
+  subnet?: string;
+  gateway?: string;
+  ipv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
+  internal?: boolean;
+  ttl?: number;
+  dns: string[];
+}
+
+/** The API body of `network create`, from its options. */
+export function networkBody(name: string, o: CreateOptions): Record<string, unknown> {
+  if (o.ipv6 === true && o.subnet6 === undefined) throw new UsageError('--ipv6 needs --subnet6 CIDR (there is no default IPv6 pool)');
+  if (o.subnet6 !== undefined && o.ipv6 !== true) throw new UsageError('--subnet6 needs --ipv6');
+  if (o.gateway6 !== undefined && o.subnet6 === undefined) throw new UsageError('--gateway6 needs --ipv6 --subnet6 CIDR');
+  return {
+    name,
+    ...(o.subnet !== undefined ? { subnet: o.subnet } : {}),
+    ...(o.gateway !== undefined ? { gateway: o.gateway } : {}),
+    ...(o.subnet6 !== undefined ? { subnet6: o.subnet6 } : {}),
+    ...(o.gateway6 !== undefined ? { gateway6: o.gateway6 } : {}),
+    ...(o.internal === true ? { internal: true } : {}),
+    ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
+    ...(o.dns.length > 0 ? { dns: o.dns } : {}),
+  };
+}
+
+/** Add the `network` command group. */
+export function addNetworkCommands(program: Command, ctx: CliContext): void {
+  const network = program.command('network').description('manage networks');
+
+  network
+    .command('create <name>')
+    .description('create a bridge network; prints its id')
+    .option('--subnet <cidr>', 'IPv4 subnet (default: a free /24 in 10.213.0.0/16)')
+    .option('--gateway <ip>', 'IPv4 gateway (default: the first host address)')
+    .option('--ipv6', 'enable IPv6 (needs --subnet6)')
+    .option('--subnet6 <cidr>', 'IPv6 subnet')
+    .option('--gateway6 <ip>', 'IPv6 gateway')
+    .option('--internal', 'no default route, no host-side upstreams (R11)')
+    .option('--ttl <seconds>', 'TTL of local answers (default 600)', parseCount)
+    .option('--dns <ip>', 'per-network upstream (not supported by the controller yet: ignored with a warning)', collect, [])
+    .action(async (name: string, opts: CreateOptions, cmd: Command) => {
+      const info = await ctx.client(cmd).call<NetworkInfo & { warnings?: string[] }>('POST', '/networks', networkBody(name, opts));
+      for (const w of info.warnings ?? []) ctx.io.stderr(`Warning: ${w}\n`);
+      ctx.emit(cmd, info, (n) => `${n.id}\n`);
+    });
+
+  network
+    .command('ls')
+    .alias('list')
+    .description('list networks')
+    .action(async (_opts: unknown, cmd: Command) => {
+      ctx.emit(cmd, await ctx.client(cmd).call<NetworkInfo[]>('GET', '/networks'), networksTable);
+    });
+
+  network
+    .command('inspect <name>')
+    .description('show a network and its endpoints')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      ctx.emit(cmd, await ctx.client(cmd).call<NetworkInfo>('GET', `/networks/${encodeURIComponent(name)}`), networkDetail);
+    });
+
+  network
+    .command('rm <name>')
+    .alias('remove')
+    .description('delete a network (it must have no endpoints)')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      ctx.emit(cmd, await ctx.client(cmd).call<{ name: string }>('DELETE', `/networks/${encodeURIComponent(name)}`), (r) => `${r.name}\n`);
+    });
+}

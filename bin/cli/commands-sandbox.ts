@@ -1,0 +1,77 @@
+/**
+ * `sandns sandbox create|ls|inspect|rm` (L1): a container's namespace and its
+ * DNS files.
+ */
+import type { Command } from 'commander';
+import type { SandboxInfo } from '../../controller/index.js';
+import { collect, parseExtraHost, type CliContext } from './context.js';
+import { sandboxDetail, sandboxesTable } from './views.js';
+
+interface CreateOptions {
+  netns?: string;
+  hostname?: string;
+  domainname?: string;
+  dns: string[];
+  dnsSearch: string[];
+  dnsOption: string[];
+  addHost: { name: string; ip: string }[];
+  hostsPath?: string;
+  resolvConfPath?: string;
+}
+
+/** The API body of `sandbox create`, from its options. */
+export function sandboxBody(name: string, o: CreateOptions): Record<string, unknown> {
+  const pick = (key: string, v: string | undefined): Record<string, string> => (v === undefined ? {} : { [key]: v });
+  const list = (key: string, v: readonly unknown[]): Record<string, readonly unknown[]> => (v.length === 0 ? {} : { [key]: v });
+  return {
+    name,
+    ...pick('netnsPath', o.netns), ...pick('hostname', o.hostname), ...pick('domainname', o.domainname),
+    ...list('dns', o.dns), ...list('dnsSearch', o.dnsSearch), ...list('dnsOptions', o.dnsOption), ...list('extraHosts', o.addHost),
+    ...pick('hostsPath', o.hostsPath), ...pick('resolvConfPath', o.resolvConfPath),
+  };
+}
+
+/** Add the `sandbox` command group. */
+export function addSandboxCommands(program: Command, ctx: CliContext): void {
+  const sandbox = program.command('sandbox').description('manage sandboxes (container network namespaces)');
+
+  sandbox
+    .command('create <name>')
+    .description('create a sandbox: a new namespace `ip netns exec NAME` enters, or --netns PATH; prints its name')
+    .option('--netns <path>', 'adopt an existing namespace (external key) instead of creating one')
+    .option('--hostname <h>', 'hostname (default: NAME when it is a valid host label)')
+    .option('--domainname <d>', 'domain name')
+    .option('--dns <ip>', 'upstream server, queried from inside the namespace (repeatable)', collect, [])
+    .option('--dns-search <d>', 'search domain (repeatable)', collect, [])
+    .option('--dns-option <o>', 'resolv.conf option, e.g. ndots:2 (repeatable)', collect, [])
+    .option('--add-host <name:ip>', 'extra /etc/hosts line (repeatable)', parseExtraHost, [])
+    .option('--hosts-path <p>', 'hosts file to manage (default /etc/netns/NAME/hosts)')
+    .option('--resolv-conf-path <p>', 'resolv.conf to manage (default /etc/netns/NAME/resolv.conf)')
+    .action(async (name: string, opts: CreateOptions, cmd: Command) => {
+      const info = await ctx.client(cmd).call<SandboxInfo>('POST', '/sandboxes', sandboxBody(name, opts));
+      ctx.emit(cmd, info, (s) => `${s.id}\n`);
+    });
+
+  sandbox
+    .command('ls')
+    .alias('list')
+    .description('list sandboxes')
+    .action(async (_opts: unknown, cmd: Command) => {
+      ctx.emit(cmd, await ctx.client(cmd).call<SandboxInfo[]>('GET', '/sandboxes'), sandboxesTable);
+    });
+
+  sandbox
+    .command('inspect <name>')
+    .description('show a sandbox: namespace, files, upstreams, endpoints')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      ctx.emit(cmd, await ctx.client(cmd).call<SandboxInfo>('GET', `/sandboxes/${encodeURIComponent(name)}`), sandboxDetail);
+    });
+
+  sandbox
+    .command('rm <name>')
+    .alias('remove')
+    .description('disconnect a sandbox from every network and delete it (and its namespace, unless --netns was given)')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      ctx.emit(cmd, await ctx.client(cmd).call<{ name: string }>('DELETE', `/sandboxes/${encodeURIComponent(name)}`), (r) => `${r.name}\n`);
+    });
+}

@@ -1,0 +1,64 @@
+/**
+ * CLI errors and exit codes. A script can tell a refused operation (1) from a
+ * usage mistake (2) and from a daemon that is not there (3).
+ */
+import { SandnsError, type ErrorCode } from '../../common/errors.js';
+
+/** Exit codes of the sandns CLI. */
+export const EXIT = {
+  OK: 0,
+  /** The daemon refused or failed the operation (its code is printed). */
+  FAILED: 1,
+  /** Bad command line (unknown option, missing argument, malformed value). */
+  USAGE: 2,
+  /** The daemon's socket cannot be reached. */
+  UNREACHABLE: 3,
+} as const;
+
+/** Codes defined here (for the README error table test). */
+export const CLI_ERROR_CODES = ['ERR_CLI_DAEMON_UNREACHABLE', 'ERR_CLI_USAGE', 'ERR_CLI_BAD_RESPONSE'] as const;
+
+/** Nothing answers on the API socket; the message says how to start the daemon. */
+export class DaemonUnreachableError extends SandnsError {
+  constructor(socketPath: string, reason: string, cause?: unknown) {
+    super(
+      'ERR_CLI_DAEMON_UNREACHABLE',
+      `cannot reach the sandns daemon at ${socketPath}: ${reason}\n` +
+        `Start it with: sudo sandns daemon --socket ${socketPath}   (or pass --socket / set SANDNS_SOCKET)`,
+      503,
+      { cause, details: { socket: socketPath } },
+    );
+    this.name = 'DaemonUnreachableError';
+  }
+}
+
+/** The command line is wrong in a way commander cannot see. */
+export class UsageError extends SandnsError {
+  constructor(problem: string) {
+    super('ERR_CLI_USAGE', problem, 400);
+    this.name = 'UsageError';
+  }
+}
+
+/** The daemon answered something that is not the API's JSON. */
+export class BadResponseError extends SandnsError {
+  constructor(problem: string) {
+    super('ERR_CLI_BAD_RESPONSE', `unexpected answer from the daemon: ${problem}`, 502);
+    this.name = 'BadResponseError';
+  }
+}
+
+/** The daemon refused the operation: its {code, message}, as sent. */
+export class ApiCallError extends SandnsError {
+  constructor(code: ErrorCode, message: string, status: number) {
+    super(code, message, status);
+    this.name = 'ApiCallError';
+  }
+}
+
+/** The exit code for an error thrown by a command. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof DaemonUnreachableError) return EXIT.UNREACHABLE;
+  if (err instanceof UsageError) return EXIT.USAGE;
+  return EXIT.FAILED;
+}

@@ -1,0 +1,85 @@
+/**
+ * The sandns command line: docker-like verbs over the daemon's API, table
+ * output for people and `--json` for scripts. runCli() returns the exit code
+ * (see EXIT) and never calls process.exit, so unit tests drive it whole.
+ */
+import { Command, CommanderError } from 'commander';
+import { addNetworkCommands } from './commands-network.js';
+import { addSandboxCommands } from './commands-sandbox.js';
+import { addDnsCommands, addQueryCommands } from './commands-dns.js';
+import { createContext, type CliContext, type CliIo, type GlobalOptions } from './context.js';
+import { DEFAULT_SOCKET } from './client.js';
+import { EXIT, exitCodeOf } from './errors.js';
+import { SandnsError } from '../../common/errors.js';
+
+interface DaemonFlags {
+  stateDir: string;
+  originResolvConf: string;
+  logLevel: string;
+}
+
+function addDaemonCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('daemon')
+    .description('run the controller and its API on a unix socket (root); SIGTERM stops it, namespaces stay')
+    .option('--state-dir <dir>', 'state directory, created 0700 (persistence comes with L3)', '/var/lib/sandns')
+    .option('--origin-resolv-conf <path>', 'the host resolv.conf sandboxes derive theirs from', '/etc/resolv.conf')
+    .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent', 'info')
+    .action(async (o: DaemonFlags, cmd: Command) => {
+      const { runDaemon } = await import('../daemon/daemon.js');
+      ctx.exitCode = await runDaemon({ socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel });
+    });
+
+  program
+    .command('demo')
+    .description('create three sandboxes on a bridge network, resolve each other by name, tear down')
+    .option('--log-level <level>', 'pino log level', 'warn')
+    .action(async (o: { logLevel: string }) => {
+      const { runDemo } = await import('../demo.js');
+      ctx.exitCode = await runDemo({ logLevel: o.logLevel });
+    });
+}
+
+/** The program, its commands bound to `ctx`. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command();
+  program
+    .name('sandns')
+    .description('Embedded DNS and service discovery for container network namespaces')
+    .option('--socket <path>', `daemon API socket (default: $SANDNS_SOCKET, else ${DEFAULT_SOCKET})`)
+    .option('--json', 'print JSON for scripts instead of tables')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })
+    .showHelpAfterError('(add --help for usage)');
+  addNetworkCommands(program, ctx);
+  addSandboxCommands(program, ctx);
+  addDnsCommands(program, ctx);
+  addQueryCommands(program, ctx);
+  addDaemonCommands(program, ctx);
+  return program;
+}
+
+function reportError(err: unknown, json: boolean, io: CliIo): void {
+  const e = err instanceof SandnsError ? err : undefined;
+  const code = e?.code ?? 'ERR_CLI_INTERNAL';
+  const message = e?.message ?? (err instanceof Error ? err.message : String(err));
+  const [first, ...more] = message.split('\n');
+  io.stderr(json ? `${JSON.stringify({ code, message })}\n` : `Error: ${first} [${code}]\n${more.map((l) => `${l}\n`).join('')}`);
+}
+
+/** Run the CLI on `argv` (without node and script); resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const ctx = createContext(io);
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and --version are not errors; every other parse failure is a usage error
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    reportError(err, (program.opts() as GlobalOptions).json === true, io);
+    return exitCodeOf(err);
+  }
+}

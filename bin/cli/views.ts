@@ -1,0 +1,109 @@
+/**
+ * How the CLI shows API objects to people. `--json` bypasses all of this and
+ * prints the API's JSON as is.
+ */
+import type { NetworkInfo, SandboxInfo } from '../../controller/index.js';
+import type { RecordRow } from '../../controller/index.js';
+import type { ProbeRecord, ProbeReply } from '../daemon/dig.js';
+import { indent, renderFields, renderTable } from './table.js';
+
+/** What `POST /sandboxes/:name/resolve` returns. */
+export interface ResolveResult {
+  sandbox: string;
+  question: { name: string; type: string };
+  reply: ProbeReply;
+  explanation?: unknown;
+}
+
+/** What `POST /networks/:name/connect` and `disconnect` return. */
+export interface ConnectResult {
+  network: string;
+  sandbox: string;
+  endpoint: string;
+  aliases: string[];
+  ipv4: string;
+  ipv6?: string;
+  ifname?: string;
+}
+
+const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
+
+/** `network ls`. */
+export function networksTable(list: readonly NetworkInfo[]): string {
+  return renderTable(
+    ['NAME', 'ID', 'DRIVER', 'SUBNET', 'GATEWAY', 'SUBNET6', 'INTERNAL', 'TTL', 'ENDPOINTS'],
+    list.map((n) => [n.name, n.id.slice(0, 12), n.driver, n.subnet, n.gateway, n.subnet6, yesNo(n.internal), n.ttl, n.endpoints.length]),
+  );
+}
+
+/** `network inspect`. */
+export function networkDetail(n: NetworkInfo): string {
+  const head = renderFields([
+    ['Name', n.name], ['ID', n.id], ['Driver', n.driver], ['Subnet', n.subnet], ['Gateway', n.gateway],
+    ['Subnet6', n.subnet6], ['Gateway6', n.gateway6], ['Internal', yesNo(n.internal)], ['TTL', n.ttl],
+  ]);
+  const eps = renderTable(['ENDPOINT', 'SANDBOX', 'IPV4', 'IPV6'], n.endpoints.map((e) => [e.name, e.sandbox, e.ipv4, e.ipv6]));
+  return `${head}Endpoints:\n${indent(eps)}`;
+}
+
+/** `sandbox ls`. */
+export function sandboxesTable(list: readonly SandboxInfo[]): string {
+  return renderTable(
+    ['NAME', 'NETNS', 'HOSTNAME', 'NETWORKS', 'LISTENER'],
+    list.map((s) => [s.id, s.netnsPath, s.hostname, s.endpoints.map((e) => `${e.network}=${e.ipv4}`).join(','), s.listening ? 'yes' : 'no']),
+  );
+}
+
+/** `sandbox inspect`. */
+export function sandboxDetail(s: SandboxInfo): string {
+  const head = renderFields([
+    ['Name', s.id], ['Netns', `${s.netnsPath}${s.externalKey ? ' (external key)' : ' (created by sandns)'}`],
+    ['Hostname', s.hostname], ['Domainname', s.domainname], ['Hosts file', s.hostsPath], ['resolv.conf', s.resolvConfPath],
+    ['Listener', s.listening ? '127.0.0.11:53 udp+tcp' : 'not started (no endpoint yet)'],
+    ['DNS', s.dns.join(', ')], ['DNS search', s.dnsSearch.join(', ')], ['DNS options', s.dnsOptions.join(' ')],
+    ['Extra hosts', s.extraHosts.map((h) => `${h.name}:${h.ip}`).join(', ')],
+    ['Upstreams', s.extServers.map((x) => `${x.address} (${x.origin})`).join(', ')],
+  ]);
+  const eps = renderTable(['NETWORK', 'ENDPOINT', 'IFNAME', 'IPV4', 'IPV6'], s.endpoints.map((e) => [e.network, e.name, e.ifname, e.ipv4, e.ipv6]));
+  return `${head}Endpoints:\n${indent(eps)}`;
+}
+
+/** `records`: every name, alias, address and PTR, zone-style. */
+export function recordsTable(rows: readonly RecordRow[]): string {
+  return renderTable(
+    ['NETWORK', 'NAME', 'TTL', 'TYPE', 'VALUE', 'ENDPOINT', 'KIND'],
+    rows.map((r) => [r.network, r.name, r.ttl, r.type, r.value, r.endpoint, r.kind]),
+  );
+}
+
+/** `connect` / `disconnect`, one line. */
+export function connectLine(verb: 'connected to' | 'disconnected from', r: ConnectResult): string {
+  const addr = [r.ipv4, r.ipv6].filter(Boolean).join(', ');
+  const alias = r.aliases.length > 0 ? `, aliases ${r.aliases.join(',')}` : '';
+  return `${r.sandbox} ${verb} ${r.network} (${addr}${r.ifname ? ` on ${r.ifname}` : ''}${alias})\n`;
+}
+
+function recordLines(title: string, recs: readonly ProbeRecord[]): string {
+  if (recs.length === 0) return '';
+  return `${title}:\n${indent(renderTable(['NAME', 'TTL', 'TYPE', 'DATA'], recs.map((r) => [r.name, r.ttl, r.type, r.data])).split('\n').slice(1).join('\n'))}`;
+}
+
+/** The explanation as text: a string as is, else its `summary` (and the upstreams a miss goes to); details are in --json. */
+export function explanationText(e: unknown): string {
+  if (e === undefined) return 'no explanation available from this daemon\n';
+  if (typeof e === 'string') return `${e}\n`;
+  const o = (typeof e === 'object' && e !== null ? e : {}) as { summary?: unknown; upstreams?: unknown };
+  if (typeof o.summary !== 'string') return `${JSON.stringify(e)}\n`;
+  const ups = Array.isArray(o.upstreams) && o.upstreams.length > 0 ? `upstreams: ${o.upstreams.join(', ')}\n` : '';
+  return `${o.summary}\n${ups}`;
+}
+
+/** `resolve`: what the sandbox's own listener answered, and why. */
+export function resolveView(r: ResolveResult): string {
+  const p = r.reply;
+  const via = [p.server, p.timeMs === undefined ? undefined : `${p.timeMs} ms`].filter(Boolean).join(', ');
+  const head = `${r.question.name} ${r.question.type} from sandbox ${r.sandbox}${via ? ` (${via})` : ''}\n`;
+  const status = p.status === 'TIMEOUT' ? `status: no reply (${p.error ?? 'timed out'})\n` : `status: ${p.status}   flags: ${p.flags.join(' ')}\n`;
+  const body = recordLines('answer', p.answer) + recordLines('authority', p.authority) + recordLines('additional', p.additional);
+  return `${head}${status}${body}why: ${explanationText(r.explanation)}`;
+}

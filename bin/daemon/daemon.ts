@@ -1,0 +1,131 @@
+/**
+ * `sandns daemon`: the controller plus its HTTP/JSON API on a unix socket
+ * (L1, R16). SIGTERM/SIGINT: stop accepting requests, stop every listener,
+ * flush state, remove the socket; namespaces, bridges and files of live
+ * sandboxes stay (a restarted daemon re-attaches them once L3 lands).
+ */
+import { access, mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { createController, type Controller, type ControllerOptions } from '../../controller/index.js';
+import { createApi, type ApiSandbox } from '../../controller/index.js';
+import { startApiServer, type ApiServer } from '../../controller/index.js';
+import { InvalidOptionError } from '../../common/errors.js';
+import { createLogger, type Logger } from '../../common/log.js';
+import { digInNetns, type ProbeReply } from './dig.js';
+import { explainAnswer } from './explain.js';
+import { ApiMetrics, renderMetrics } from './metrics.js';
+
+/** Options of `sandns daemon`. */
+export interface DaemonOptions {
+  socketPath: string;
+  stateDir: string;
+  originResolvConf: string;
+  logLevel: string;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Check the options once and make the paths absolute (G9). */
+export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<DaemonOptions> {
+  if (!LEVELS.includes(raw.logLevel)) throw new InvalidOptionError('log-level', `must be one of ${LEVELS.join(', ')}`);
+  for (const [field, v] of [['socket', raw.socketPath], ['state-dir', raw.stateDir], ['origin-resolv-conf', raw.originResolvConf]] as const) {
+    if (v === '') throw new InvalidOptionError(field, 'must be a path');
+  }
+  return Object.freeze({
+    socketPath: resolvePath(raw.socketPath),
+    stateDir: resolvePath(raw.stateDir),
+    originResolvConf: resolvePath(raw.originResolvConf),
+    logLevel: raw.logLevel,
+  });
+}
+
+/**
+ * Controller options for the daemon. Seam for L3 (issue 6): once
+ * ControllerOptions has `stateDir`, pass `opts.stateDir` here.
+ */
+function controllerOptions(opts: Readonly<DaemonOptions>, logger: Logger): ControllerOptions {
+  return { logger, originResolvConf: opts.originResolvConf };
+}
+
+/** Forwarding stages wired into each sandbox's resolver; none until the resolver exports them (R10). */
+const FORWARDING = false;
+
+function startServer(controller: Controller, opts: Readonly<DaemonOptions>, logger: Logger): Promise<ApiServer> {
+  const started = Date.now();
+  const apiMetrics = new ApiMetrics();
+  const real = (sb: ApiSandbox) => controller.sandbox(sb.id);
+  const api = createApi({
+    controller,
+    logger,
+    probe: (sb, q) => digInNetns(sb.netnsPath, q.name, q.type, q.tcp),
+    explain: (sb, q, reply) => explainAnswer(real(sb).runtime, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
+    metrics: () => renderMetrics(controller, apiMetrics),
+    health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),
+  });
+  return startApiServer({
+    socketPath: opts.socketPath,
+    logger,
+    handle: async (req) => {
+      const res = await api(req);
+      apiMetrics.observe(req.method, req.path, res.status);
+      return res;
+    },
+  });
+}
+
+function waitForSignal(logger: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onHup = (): void => logger.info('SIGHUP ignored: changes are live, there is nothing to reload');
+    const stop = (sig: NodeJS.Signals): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      process.off('SIGHUP', onHup);
+      // A second signal during shutdown ends the process at once.
+      process.once('SIGTERM', () => process.exit(1));
+      process.once('SIGINT', () => process.exit(1));
+      resolve(sig);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', onHup);
+  });
+}
+
+async function prepare(opts: Readonly<DaemonOptions>, logger: Logger): Promise<void> {
+  if (process.getuid?.() !== 0) logger.warn('sandns daemon is not running as root: creating namespaces and links will fail');
+  await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
+  try {
+    await access(opts.originResolvConf, constants.R_OK);
+  } catch {
+    logger.warn({ originResolvConf: opts.originResolvConf }, 'origin resolv.conf is not readable: sandboxes get no host-side upstreams');
+  }
+}
+
+/** Run the daemon until SIGTERM/SIGINT; resolves with the exit code. */
+export async function runDaemon(raw: DaemonOptions): Promise<number> {
+  const opts = normalizeDaemonOptions(raw);
+  const logger = createLogger({ level: opts.logLevel });
+  await prepare(opts, logger);
+  const controller = createController(controllerOptions(opts, logger));
+  let server: ApiServer;
+  try {
+    server = await startServer(controller, opts, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'cannot start the API');
+    await controller.close();
+    logger.flush();
+    return 1;
+  }
+  logger.info({ socket: opts.socketPath, stateDir: opts.stateDir, origin: opts.originResolvConf, pid: process.pid }, 'sandns daemon ready');
+  const sig = await waitForSignal(logger);
+  logger.info({ signal: sig }, 'shutting down: closing the API and the listeners; namespaces stay');
+  await server.close();
+  await controller.close();
+  // State flush: nothing to write until L3 (issue 6) gives the controller a store.
+  logger.info('sandns daemon stopped');
+  logger.flush();
+  // Anything still holding the event loop (a watcher) must not keep a stopped daemon alive.
+  setTimeout(() => process.exit(0), 2_000).unref();
+  return 0;
+}

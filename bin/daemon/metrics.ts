@@ -1,0 +1,53 @@
+/**
+ * `GET /metrics` (R16): every sandbox's resolver counters (resolver
+ * renderPrometheus) plus the daemon's own: objects it manages and API
+ * requests by route and status.
+ */
+import { renderPrometheus, type ResolverMetrics } from '../../controller/index.js';
+import type { Controller } from '../../controller/index.js';
+
+/** Path → route label, with object names folded away to keep label cardinality bounded. */
+export function routeLabel(path: string): string {
+  const segs = path.split('/').filter(Boolean);
+  if (segs[0] === 'networks' || segs[0] === 'sandboxes') return ['', segs[0], ...(segs.length > 1 ? [':name'] : []), ...segs.slice(2)].join('/');
+  return ['/healthz', '/metrics', '/records'].includes(`/${segs.join('/')}`) ? `/${segs.join('/')}` : 'other';
+}
+
+/** API request counters. */
+export class ApiMetrics {
+  readonly #requests = new Map<string, number>();
+
+  /** Count one served request. */
+  observe(method: string, path: string, status: number): void {
+    const key = `method="${method}",route="${routeLabel(path)}",status="${status}"`;
+    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+  }
+
+  /** Prometheus text of the counters. */
+  render(): string {
+    const lines = ['# HELP sandns_api_requests_total API requests by method, route and HTTP status.', '# TYPE sandns_api_requests_total counter'];
+    for (const [k, v] of this.#requests) lines.push(`sandns_api_requests_total{${k}} ${v}`);
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+/** The resolver metrics of a sandbox, once the sandbox runtime exposes them (`runtime.metrics`). */
+function resolverMetricsOf(runtime: unknown): ResolverMetrics | undefined {
+  const m = (runtime as { metrics?: unknown }).metrics;
+  return m !== null && typeof m === 'object' && typeof (m as ResolverMetrics).snapshot === 'function' ? (m as ResolverMetrics) : undefined;
+}
+
+/** The whole exposition. */
+export function renderMetrics(controller: Controller, api: ApiMetrics): string {
+  const sandboxes = controller.sandboxes();
+  const endpoints = controller.networks().reduce((n, net) => n + net.endpoints.size, 0);
+  const gauges = [
+    ['sandns_networks', 'Networks.', controller.networks().length],
+    ['sandns_sandboxes', 'Sandboxes.', sandboxes.length],
+    ['sandns_endpoints', 'Endpoints.', endpoints],
+    ['sandns_listeners', 'Sandboxes whose 127.0.0.11 listener is serving.', sandboxes.filter((s) => s.runtime.listening).length],
+  ] as const;
+  const own = gauges.map(([n, h, v]) => `# HELP ${n} ${h}\n# TYPE ${n} gauge\n${n} ${v}\n`).join('');
+  const resolvers = sandboxes.map((s) => resolverMetricsOf(s.runtime)).filter((m): m is ResolverMetrics => m !== undefined);
+  return own + api.render() + renderPrometheus(resolvers);
+}

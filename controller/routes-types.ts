@@ -1,0 +1,104 @@
+/**
+ * Types of the API routes (L1 over HTTP/JSON). The routes own the narrow
+ * interfaces they use (G2); Controller, Network, Endpoint and Sandbox satisfy
+ * them, and unit tests pass fakes.
+ */
+import type { Logger } from '../common/log.js';
+import type { NetworkInfo } from './network.js';
+import type { SandboxInfo } from './sandbox.js';
+import type { EndpointOptions, NetworkOptions, SandboxOptions } from './options.js';
+
+/** One endpoint, as the routes use it (the consumer owns the interface, G2). */
+export interface ApiEndpoint {
+  readonly id: string;
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly ipv4: string;
+  readonly ipv6: string | undefined;
+  readonly network: { readonly name: string };
+  readonly sandbox: { readonly id: string; readonly hostname: string } | undefined;
+  readonly joinInfo: { readonly ifname: string } | undefined;
+  join(sandbox: ApiSandbox, options?: { priority?: number }): Promise<void>;
+  leave(sandbox: ApiSandbox): Promise<void>;
+  delete(): Promise<void>;
+}
+
+/** One network, as the routes use it. */
+export interface ApiNetwork {
+  readonly id: string;
+  readonly name: string;
+  readonly ttl: number;
+  readonly endpoints: ReadonlyMap<string, ApiEndpoint>;
+  readonly records: {
+    entries(): readonly { name: string; endpointId: string; v4: readonly string[]; v6: readonly string[] }[];
+    lookupReverse(ip: string): string | undefined;
+  };
+  info(): NetworkInfo;
+  createEndpoint(name: string, options?: EndpointOptions): Promise<ApiEndpoint>;
+  delete(): Promise<void>;
+}
+
+/** One sandbox, as the routes use it. */
+export interface ApiSandbox {
+  readonly id: string;
+  readonly hostname: string;
+  readonly netnsPath: string;
+  readonly endpoints: ReadonlyMap<string, ApiEndpoint>;
+  info(): SandboxInfo;
+  delete(): Promise<void>;
+}
+
+/** The controller, as the routes use it (Controller satisfies it). */
+export interface ApiController {
+  networks(): ApiNetwork[];
+  network(ref: string): ApiNetwork;
+  sandboxes(): ApiSandbox[];
+  sandbox(id: string): ApiSandbox;
+  newNetwork(driver: string, name: string, options?: NetworkOptions): Promise<ApiNetwork>;
+  newSandbox(id: string, options?: SandboxOptions): Promise<ApiSandbox>;
+}
+
+/** What the routes need from the world (G12). */
+export interface RouteDeps {
+  readonly controller: ApiController;
+  readonly logger: Logger;
+  /** Ask the sandbox's own listener from inside its namespace (`dig @127.0.0.11`). */
+  readonly probe?: (sandbox: ApiSandbox, question: { name: string; type: string; tcp: boolean }) => Promise<unknown>;
+  /** Why the resolver answers what it answers (resolver explain()); `reply` is the probe's, when one ran. */
+  readonly explain?: (sandbox: ApiSandbox, question: { name: string; type: string }, reply?: unknown) => unknown;
+  /** Prometheus text exposition of every metric (R16). */
+  readonly metrics?: () => string | Promise<string>;
+  /** Extra fields for /healthz (pid, uptime ...). */
+  readonly health?: () => Record<string, unknown>;
+}
+
+/** A parsed request. */
+export interface ApiRequest {
+  readonly method: string;
+  /** Path without the query string. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** Parsed JSON body; undefined when empty. */
+  readonly body: unknown;
+}
+
+/** A response: JSON unless `text` is set. */
+export interface ApiResponse {
+  readonly status: number;
+  readonly body?: unknown;
+  /** Plain-text body (Prometheus exposition). */
+  readonly text?: string;
+}
+
+/** One row of `GET /records`: a name's address, or an address's PTR. */
+export interface RecordRow {
+  network: string;
+  name: string;
+  type: 'A' | 'AAAA' | 'PTR';
+  value: string;
+  ttl: number;
+  endpoint: string;
+  sandbox?: string;
+  /** What the name is to its endpoint: container name, alias, hostname or short id. */
+  kind?: 'name' | 'alias' | 'hostname' | 'id';
+}

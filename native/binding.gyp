@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "netns_socket",
+      "sources": ["netns_socket.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,126 @@
+/*
+ * sandns native helper: create a socket inside another network namespace.
+ *
+ * setns(2) changes the namespace of the calling thread only. We switch this
+ * thread into the target namespace, create (and optionally bind/listen) one
+ * socket, and switch back before returning, so the Node main thread never
+ * runs JavaScript in a foreign namespace. The socket keeps the namespace it
+ * was created in (socket(7)); Node wraps the returned fd.
+ *
+ * socketInNetns(nsPath, family, type, address?, port?, listen?) -> fd
+ *   family: 4 | 6; type: "udp" | "tcp"; address/port: bind when address is a string.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[320];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value code, text, error;
+  napi_create_string_utf8(env, "ERR_NETNS_SOCKET", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_error(env, code, text, &error);
+  napi_value errno_value;
+  napi_create_int32(env, err, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int bind_and_listen(int fd, int family, const char *address, int port, int tcp, int do_listen) {
+  int one = 1;
+  if (tcp) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == 6) {
+    struct sockaddr_in6 sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, address, &sa.sin6_addr) != 1) return EINVAL;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) return errno;
+  } else {
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) return EINVAL;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) return errno;
+  }
+  if (tcp && do_listen && listen(fd, 511) < 0) return errno;
+  return 0;
+}
+
+static napi_value SocketInNetns(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "socketInNetns(nsPath, family, type, address?, port?, listen?)");
+    return NULL;
+  }
+  char path[4096], type[8], address[64] = "";
+  size_t len;
+  int32_t family = 4, port = 0;
+  bool do_listen = false, bind_it = false;
+  napi_valuetype vt;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) return throw_errno(env, "nsPath", EINVAL);
+  napi_get_value_int32(env, argv[1], &family);
+  if (napi_get_value_string_utf8(env, argv[2], type, sizeof type, &len) != napi_ok) return throw_errno(env, "type", EINVAL);
+  if (argc > 3 && napi_typeof(env, argv[3], &vt) == napi_ok && vt == napi_string) {
+    napi_get_value_string_utf8(env, argv[3], address, sizeof address, &len);
+    bind_it = true;
+  }
+  if (argc > 4) napi_get_value_int32(env, argv[4], &port);
+  if (argc > 5) napi_get_value_bool(env, argv[5], &do_listen);
+  int tcp = strcmp(type, "tcp") == 0;
+
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int e = errno;
+    close(self);
+    return throw_errno(env, "open namespace", e);
+  }
+  if (setns(target, CLONE_NEWNET) < 0) {
+    int e = errno;
+    close(self);
+    close(target);
+    return throw_errno(env, "setns", e);
+  }
+  int fd = socket(family == 6 ? AF_INET6 : AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int err = fd < 0 ? errno : 0;
+  if (!err && bind_it) {
+    err = bind_and_listen(fd, family, address, port, tcp, do_listen);
+    if (err) close(fd);
+  }
+  int back = setns(self, CLONE_NEWNET);
+  int back_err = errno;
+  close(self);
+  close(target);
+  if (back < 0) {
+    /* The thread is in the wrong namespace: nothing safe can follow. */
+    fprintf(stderr, "sandns: setns back to the original namespace failed: %s\n", strerror(back_err));
+    abort();
+  }
+  if (err) return throw_errno(env, "socket", err);
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "socketInNetns", NAPI_AUTO_LENGTH, SocketInNetns, NULL, &fn);
+  napi_set_named_property(env, exports, "socketInNetns", fn);
+  return exports;
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ApiMetrics, routeLabel } from '../../../bin/daemon/metrics.js';
+import { normalizeDaemonOptions } from '../../../bin/daemon/daemon.js';
+
+describe('daemon metrics and options', () => {
+  it('R16 route labels fold object names away (bounded cardinality)', () => {
+    expect(routeLabel('/networks')).toBe('/networks');
+    expect(routeLabel('/networks/n1')).toBe('/networks/:name');
+    expect(routeLabel('/networks/n1/connect')).toBe('/networks/:name/connect');
+    expect(routeLabel('/sandboxes/web/resolve')).toBe('/sandboxes/:name/resolve');
+    expect(routeLabel('/metrics')).toBe('/metrics');
+    expect(routeLabel('/etc/passwd')).toBe('other');
+  });
+
+  it('R16 API requests are counted by method, route and status in Prometheus text', () => {
+    const m = new ApiMetrics();
+    m.observe('GET', '/networks/a', 200);
+    m.observe('GET', '/networks/b', 200);
+    m.observe('POST', '/networks', 409);
+    expect(m.render()).toBe(
+      '# HELP sandns_api_requests_total API requests by method, route and HTTP status.\n' +
+        '# TYPE sandns_api_requests_total counter\n' +
+        'sandns_api_requests_total{method="GET",route="/networks/:name",status="200"} 2\n' +
+        'sandns_api_requests_total{method="POST",route="/networks",status="409"} 1\n',
+    );
+  });
+
+  it('L1 daemon options: paths made absolute, log level checked', () => {
+    const o = normalizeDaemonOptions({ socketPath: 'x.sock', stateDir: '/var/lib/sandns', originResolvConf: '/etc/resolv.conf', logLevel: 'debug' });
+    expect(o.socketPath).toBe(`${process.cwd()}/x.sock`);
+    expect(() => normalizeDaemonOptions({ ...o, logLevel: 'loud' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    expect(() => normalizeDaemonOptions({ ...o, stateDir: '' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * A fake controller for the route tests: real RecordTables and the real
+ * controller errors, no namespaces. Records every call it gets.
+ */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { RecordTable } from '../../../resolver/index.js';
+import {
+  EndpointAlreadyJoinedError, NetworkExistsError, NetworkNotFoundError, SandboxNotFoundError,
+  type NetworkInfo, type NetworkOptions, type SandboxInfo, type SandboxOptions, type EndpointOptions,
+} from '../../../controller/index.js';
+import type { ApiController, ApiEndpoint, ApiNetwork, ApiSandbox } from '../../../controller/routes.js';
+import type { Logger } from '../../../common/log.js';
+
+/** A log sink: every line logged, parsed. */
+export function sinkLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A fake endpoint. */
+export class FakeEndpoint implements ApiEndpoint {
+  readonly id: string;
+  sandbox: FakeSandbox | undefined;
+  joinInfo: { ifname: string } | undefined;
+  constructor(readonly network: FakeNetwork, readonly name: string, readonly aliases: string[], readonly ipv4: string, readonly ipv6: string | undefined) {
+    this.id = `ep-${name}-${network.name}`;
+  }
+  async join(sb: FakeSandbox): Promise<void> {
+    if (this.sandbox) throw new EndpointAlreadyJoinedError(this.name, this.sandbox.id);
+    this.network.log.push(`join ${this.name}`);
+    this.sandbox = sb;
+    sb.endpoints.set(this.id, this);
+    await tick(this.network.joinDelayMs);
+    if (this.network.failJoin) {
+      this.sandbox = undefined;
+      sb.endpoints.delete(this.id);
+      throw new Error('driver exploded');
+    }
+    this.joinInfo = { ifname: 'eth0' };
+    this.network.records.addEndpoint({ endpointId: this.id, names: [this.name, ...this.aliases, sb.hostname], ipv4: this.ipv4, ipv6: this.ipv6 });
+  }
+  async leave(sb: FakeSandbox): Promise<void> {
+    this.network.log.push(`leave ${this.name}`);
+    this.network.records.removeEndpoint(this.id);
+    sb.endpoints.delete(this.id);
+    this.sandbox = undefined;
+    this.joinInfo = undefined;
+  }
+  async delete(): Promise<void> {
+    this.network.log.push(`delete ${this.name}`);
+    this.network.endpoints.delete(this.id);
+  }
+}
+
+/** A fake network. */
+export class FakeNetwork implements ApiNetwork {
+  readonly id: string;
+  readonly ttl = 600;
+  readonly endpoints = new Map<string, FakeEndpoint>();
+  readonly records: RecordTable;
+  readonly log: string[] = [];
+  failJoin = false;
+  joinDelayMs = 0;
+  #next = 2;
+  constructor(readonly name: string, readonly options: NetworkOptions, readonly v6 = false) {
+    this.id = `${name}-id`.padEnd(64, '0');
+    this.records = new RecordTable(name);
+  }
+  info(): NetworkInfo {
+    return {
+      id: this.id, name: this.name, driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, ttl: this.ttl,
+      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, ipv4: e.ipv4, ...(e.sandbox ? { sandbox: e.sandbox.id } : {}) })),
+    };
+  }
+  async createEndpoint(name: string, o: EndpointOptions = {}): Promise<FakeEndpoint> {
+    this.log.push(`create ${name} ${JSON.stringify(o)}`);
+    const ep = new FakeEndpoint(this, name, [...(o.aliases ?? [])], o.ip ?? `10.9.0.${this.#next++}`, this.v6 ? `fd00::${this.#next}` : undefined);
+    this.endpoints.set(ep.id, ep);
+    return ep;
+  }
+  async delete(): Promise<void> {
+    this.log.push('delete network');
+  }
+}
+
+/** A fake sandbox. */
+export class FakeSandbox implements ApiSandbox {
+  readonly endpoints = new Map<string, FakeEndpoint>();
+  readonly netnsPath: string;
+  readonly hostname: string;
+  deleted = false;
+  constructor(readonly id: string, readonly options: SandboxOptions) {
+    this.netnsPath = options.netnsPath ?? `/run/netns/${id}`;
+    this.hostname = options.hostname ?? id.slice(0, 12);
+  }
+  info(): SandboxInfo {
+    return {
+      id: this.id, hostname: this.hostname, netnsPath: this.netnsPath, externalKey: false, hostsPath: '/h', resolvConfPath: '/r',
+      listening: this.endpoints.size > 0, dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], extServers: [],
+      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, network: e.network.name, ipv4: e.ipv4 })),
+    };
+  }
+  async delete(): Promise<void> {
+    this.deleted = true;
+  }
+}
+
+/** A fake controller. */
+export class FakeController implements ApiController {
+  readonly nets = new Map<string, FakeNetwork>();
+  readonly sbs = new Map<string, FakeSandbox>();
+  networks(): FakeNetwork[] {
+    return [...this.nets.values()];
+  }
+  network(ref: string): FakeNetwork {
+    const n = this.nets.get(ref);
+    if (!n) throw new NetworkNotFoundError(ref);
+    return n;
+  }
+  sandboxes(): FakeSandbox[] {
+    return [...this.sbs.values()];
+  }
+  sandbox(id: string): FakeSandbox {
+    const s = this.sbs.get(id);
+    if (!s) throw new SandboxNotFoundError(id);
+    return s;
+  }
+  async newNetwork(_driver: string, name: string, options: NetworkOptions = {}): Promise<FakeNetwork> {
+    if (this.nets.has(name)) throw new NetworkExistsError(name);
+    const n = new FakeNetwork(name, options, options.subnet6 !== undefined);
+    this.nets.set(name, n);
+    return n;
+  }
+  async newSandbox(id: string, options: SandboxOptions = {}): Promise<FakeSandbox> {
+    const s = new FakeSandbox(id, options);
+    this.sbs.set(id, s);
+    return s;
+  }
+}
