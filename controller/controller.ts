@@ -4,11 +4,11 @@
  * resolvers read are applied synchronously (G11, R15).
  */
 import { randomBytes } from 'node:crypto';
-import { withUndo } from '../common/undo.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
 import { AddressPool, DriverRegistry, subnetsOverlap, type Driver } from '../drivers/index.js';
-import { openSandbox, type SandboxEndpoint } from '../sandbox/index.js';
+import { openSandbox } from '../sandbox/index.js';
+import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import type { Handler, ResolverView } from '../resolver/index.js';
 import { Network } from './network.js';
 import { Endpoint } from './endpoint.js';
@@ -21,6 +21,7 @@ import {
 } from './options.js';
 import { pickFreeSubnet } from './subnets.js';
 import { hostRouteCidrs } from './io/host-routes.js';
+import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
 
 /** Options of the Controller. */
 export interface ControllerOptions {
@@ -35,6 +36,8 @@ export interface ControllerOptions {
   defaultSubnetPool?: string;
   /** Network drivers; default: bridge. */
   drivers?: readonly Driver[];
+  /** Watch the origin resolv.conf and refresh every sandbox live (C5); default true. */
+  watchOrigin?: boolean;
   /** Resolver stages after local answers (forwarding, cache), per sandbox view. */
   resolverStages?: (view: ResolverView) => Handler[];
 }
@@ -56,6 +59,11 @@ export class Controller implements ControllerCore {
   readonly #sandboxes = new Map<string, Sandbox>();
   readonly #pendingNames = new Set<string>();
   #closed = false;
+  get #attachDeps(): AttachDeps {
+    return { drivers: this.#drivers, logger: this.logger };
+  }
+  readonly #watchOrigin: boolean;
+  #watch: ResolvConfWatch | undefined;
 
   constructor(options: ControllerOptions = {}) {
     this.logger = options.logger ?? silentLogger();
@@ -65,6 +73,24 @@ export class Controller implements ControllerCore {
     this.#pool = options.defaultSubnetPool ?? '10.213.0.0/16';
     this.#drivers = new DriverRegistry(options.drivers);
     this.#stages = options.resolverStages;
+    this.#watchOrigin = options.watchOrigin ?? true;
+  }
+
+  /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
+  async refreshOrigin(): Promise<void> {
+    await Promise.all(
+      this.sandboxes().map((sb) =>
+        sb.runtime.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
+      ),
+    );
+  }
+
+  #startWatch(): void {
+    if (!this.#watchOrigin || this.#watch !== undefined) return;
+    this.#watch = watchResolvConf(this.originResolvConf, () => {
+      this.logger.info({ origin: this.originResolvConf }, 'origin resolv.conf changed; refreshing sandboxes');
+      void this.refreshOrigin();
+    }, { logger: this.logger });
   }
 
   /** Every network. */
@@ -181,6 +207,7 @@ export class Controller implements ControllerCore {
           ...config,
           originResolvConf: this.originResolvConf,
           extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
+          legacy: config.disableResolution,
           resolvConfHashPath: `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`,
           ownedDirs: [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])],
         },
@@ -188,6 +215,7 @@ export class Controller implements ControllerCore {
       });
       const sb = new Sandbox(this, config, opened);
       this.#sandboxes.set(sb.id, sb);
+      this.#startWatch();
       this.logger.info({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
       return sb;
     } finally {
@@ -220,7 +248,7 @@ export class Controller implements ControllerCore {
     const ifname = sb.reserveIfname();
     const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
     ep.gateway = wantsGateway;
-    const joining = this.#plumbJoin(ep, sb, ifname, wantsGateway);
+    const joining = plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway);
     ep.joining = joining;
     try {
       await joining;
@@ -230,56 +258,19 @@ export class Controller implements ControllerCore {
     this.logger.info({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
   }
 
-  async #plumbJoin(ep: Endpoint, sb: Sandbox, ifname: string, wantsGateway: boolean): Promise<void> {
-    try {
-      await withUndo(async (undo) => {
-        undo.push('release claim', () => {
-          ep.sandbox = undefined;
-          ep.gateway = false;
-          sb.endpoints.delete(ep.id);
-          sb.ifnames.delete(ifname);
-        });
-        const driver = this.#drivers.get(ep.network.driver);
-        const info = await driver.join({
-          network: ep.network.driverNetwork, endpointId: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6,
-          netnsPath: sb.netnsPath, ifname, defaultRoute: wantsGateway,
-        });
-        ep.joinInfo = info;
-        undo.push('driver leave', () => driver.leave(ep.network.driverNetwork, info, sb.netnsPath));
-        ep.network.records.addEndpoint({ endpointId: ep.id, names: ep.dnsNames(sb), ipv4: ep.ipv4, ...(ep.ipv6 ? { ipv6: ep.ipv6 } : {}), ports: ep.ports });
-        undo.push('records', () => ep.network.records.removeEndpoint(ep.id));
-        await sb.runtime.attach(this.#sandboxEndpoint(ep));
-      }, this.logger);
-    } catch (err) {
-      ep.joinInfo = undefined;
-      throw err;
-    }
-  }
-
   /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
   async leave(ep: Endpoint, sb: Sandbox): Promise<void> {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
-    ep.network.records.removeEndpoint(ep.id);
-    const detached = sb.runtime.detach(ep.id);
-    ep.sandbox = undefined;
-    sb.endpoints.delete(ep.id);
-    const info = ep.joinInfo;
-    ep.joinInfo = undefined;
-    const wasGateway = ep.gateway;
-    ep.gateway = false;
-    await detached;
-    if (info !== undefined) {
-      await this.#drivers.get(ep.network.driver).leave(ep.network.driverNetwork, info, sb.netnsPath);
-      sb.ifnames.delete(info.ifname);
-    }
-    if (wasGateway) await this.#moveGateway(sb);
+    await plumbLeave(this.#attachDeps, ep, sb);
     this.logger.info({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
   }
 
   /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#watch?.close();
+    this.#watch = undefined;
     await Promise.all(this.sandboxes().map((s) => s.runtime.close()));
   }
 
@@ -290,20 +281,6 @@ export class Controller implements ControllerCore {
       for (const ep of [...net.endpoints.values()]) await ep.delete().catch(() => undefined);
       await net.delete().catch((err: unknown) => this.logger.warn({ err, network: net.name }, 'network delete failed'));
     }
-  }
-
-  #sandboxEndpoint(ep: Endpoint): SandboxEndpoint {
-    return {
-      endpointId: ep.id, network: ep.network.view, networkName: ep.network.name, internal: ep.network.internal,
-      priority: ep.priority, ipv4: ep.ipv4, ipv6: ep.ipv6, resolution: !ep.disableResolution, linkAliases: ep.links,
-    };
-  }
-
-  async #moveGateway(sb: Sandbox): Promise<void> {
-    const next = sb.runtime.endpoints.map((e) => sb.endpoints.get(e.endpointId)!).find((e) => !e.network.internal && e.joinInfo);
-    if (next === undefined || next.joinInfo === undefined) return;
-    next.gateway = true;
-    await this.#drivers.get(next.network.driver).setDefaultRoute(next.network.driverNetwork, next.joinInfo, sb.netnsPath);
   }
 
   #sandboxConfig(containerId: string, o: SandboxOptions): SandboxConfig {
@@ -318,6 +295,7 @@ export class Controller implements ControllerCore {
       dnsSearch: checkStrings('dnsSearch', o.dnsSearch),
       dnsOptions: checkStrings('dnsOptions', o.dnsOptions),
       extraHosts: checkExtraHosts(o.extraHosts),
+      disableResolution: o.disableResolution === true,
       netnsName, externalKey: o.netnsPath,
       hostsPath: o.hostsPath ?? `${filesDir}/hosts`,
       resolvConfPath: o.resolvConfPath ?? `${filesDir}/resolv.conf`,

@@ -59,6 +59,8 @@ export interface SandboxOptions {
   dnsSearch?: readonly string[];
   dnsOptions?: readonly string[];
   extraHosts?: readonly ExtraHost[];
+  /** No embedded resolver for this sandbox: resolv.conf gets the legacy transform (C3). */
+  disableResolution?: boolean;
   /** Name of the namespace to create under /run/netns (default: the sandbox id). */
   netnsName?: string;
   /** An existing namespace to adopt (external key); nothing is created or deleted. */

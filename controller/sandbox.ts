@@ -16,6 +16,7 @@ export interface SandboxConfig {
   readonly dnsSearch: readonly string[];
   readonly dnsOptions: readonly string[];
   readonly extraHosts: readonly ExtraHost[];
+  readonly disableResolution: boolean;
   readonly netnsName?: string | undefined;
   readonly externalKey?: string | undefined;
   readonly hostsPath: string;

@@ -11,13 +11,15 @@ import {
 } from '../etchosts/index.js';
 import {
   applyOverrides,
-  isUserModified,
+  hostOriginPath,
   loadResolvConf,
   renderResolvConf,
   SANDNS_HEADER,
   transformForInternalResolver,
+  transformForLegacy,
   writeResolvConf,
   type ExtServer,
+  type ResolvConf,
 } from '../resolvconf/index.js';
 import type { Logger } from '../common/log.js';
 
@@ -36,6 +38,8 @@ export interface DnsFilesConfig {
   readonly dnsSearch: readonly string[];
   readonly dnsOptions: readonly string[];
   readonly extraHosts: readonly HostsRecord[];
+  /** Resolution disabled: no 127.0.0.11, the legacy transform instead (C3). */
+  readonly legacy: boolean;
 }
 
 /** What the resolver takes from the generated resolv.conf. */
@@ -71,24 +75,34 @@ export async function removeOwnRecords(cfg: DnsFilesConfig, records: readonly Ho
 }
 
 /**
- * Build resolv.conf for the internal resolver (C2) from the origin file and
- * overrides; write it unless the user modified it (C4). Always returns the
- * external servers, so the resolver forwards correctly either way.
+ * Build resolv.conf from the origin file and overrides and write it unless
+ * the user modified it (C4; the check and the write are one queued step).
+ * With the resolver: nameserver 127.0.0.11, every server an external one (C2).
+ * Without (legacy, C3): loopback servers dropped, never a public fallback.
+ * Always returns the external servers, so forwarding is right either way.
  */
-export async function syncResolvConf(cfg: DnsFilesConfig, logger: Logger): Promise<ResolvConfResult> {
-  const origin = await loadResolvConf(cfg.originResolvConf);
-  const overridden = applyOverrides(origin, {
+export async function syncResolvConf(cfg: DnsFilesConfig, ipv6: boolean, logger: Logger): Promise<ResolvConfResult> {
+  const origin = cfg.legacy ? await hostOriginPath(cfg.originResolvConf) : cfg.originResolvConf;
+  const overridden = applyOverrides(await loadResolvConf(origin), {
     ...(cfg.dns.length > 0 ? { nameservers: [...cfg.dns] } : {}),
     ...(cfg.dnsSearch.length > 0 ? { search: [...cfg.dnsSearch] } : {}),
     ...(cfg.dnsOptions.length > 0 ? { options: [...cfg.dnsOptions] } : {}),
   });
-  const { conf, extServers, ndotsSet } = transformForInternalResolver(overridden, {});
-  const hashPath = cfg.resolvConfHashPath;
-  if (await isUserModified(cfg.resolvConfPath, hashPath)) {
-    logger.info({ path: cfg.resolvConfPath }, 'resolv.conf was modified by the user; leaving it alone');
-    return { extServers, ndotsSet, written: false };
+  let conf: ResolvConf;
+  let extServers: readonly ExtServer[] = [];
+  let ndotsSet = false;
+  if (cfg.legacy) {
+    const legacy = transformForLegacy(overridden, { ipv6 });
+    if (legacy.noUsableNameservers) logger.warn({ origin }, 'no usable nameserver left for a sandbox without the resolver');
+    conf = legacy;
+  } else {
+    ({ conf, extServers, ndotsSet } = transformForInternalResolver(overridden, {}));
+    if (extServers.length === 0) logger.warn('DNS resolver has no external nameservers');
   }
-  if (extServers.length === 0) logger.warn('DNS resolver has no external nameservers');
-  await writeResolvConf(cfg.resolvConfPath, renderResolvConf(conf, { header: SANDNS_HEADER }), { hashPath });
-  return { extServers, ndotsSet, written: true };
+  const written = await writeResolvConf(cfg.resolvConfPath, renderResolvConf(conf, { header: SANDNS_HEADER }), {
+    hashPath: cfg.resolvConfHashPath,
+    skipIfUserModified: true,
+  });
+  if (!written) logger.info({ path: cfg.resolvConfPath }, 'resolv.conf was modified by the user; leaving it alone');
+  return { extServers, ndotsSet, written };
 }

@@ -115,7 +115,7 @@ export class SandboxRuntime implements ResolverView {
 
   /** Re-read the origin resolv.conf and overrides; rewrite the file unless user-modified (C2, C4, C5). */
   async refreshResolvConf(): Promise<void> {
-    const r = await syncResolvConf(this.files, this.#logger);
+    const r = await syncResolvConf(this.files, this.#ipv6, this.#logger);
     this.#extServers = r.extServers;
     this.#ndotsSet = r.ndotsSet;
     this.#upstreams = r.extServers.map((s) => ({ address: s.address, port: 53, origin: s.origin }));
@@ -126,7 +126,7 @@ export class SandboxRuntime implements ResolverView {
     this.#setEndpoints([...this.#endpoints.filter((e) => e.endpointId !== ep.endpointId), ep]);
     try {
       await addOwnRecords(this.files, this.#ownRecordsOf(ep));
-      if (ep.resolution) await this.#ensureResolver();
+      if (ep.resolution && !this.files.legacy) await this.#ensureResolver();
     } catch (err) {
       this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== ep.endpointId));
       await removeOwnRecords(this.files, this.#ownRecordsOf(ep)).catch(() => undefined);
