@@ -9,7 +9,7 @@ import { InvalidOptionError } from '../common/errors.js';
 import { AddressPool, DriverRegistry, subnetsOverlap, type Driver } from '../drivers/index.js';
 import { openSandbox } from '../sandbox/index.js';
 import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
-import type { Handler, ResolverView } from '../resolver/index.js';
+import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { Network } from './network.js';
 import { Endpoint } from './endpoint.js';
 import { Sandbox, type SandboxConfig } from './sandbox.js';
@@ -22,6 +22,8 @@ import {
 import { pickFreeSubnet } from './subnets.js';
 import { hostRouteCidrs } from './io/host-routes.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
+import { StateKeeper } from './state.js';
+import type { RestoreReport } from './restore.js';
 
 /** Options of the Controller. */
 export interface ControllerOptions {
@@ -38,8 +40,14 @@ export interface ControllerOptions {
   drivers?: readonly Driver[];
   /** Watch the origin resolv.conf and refresh every sandbox live (C5); default true. */
   watchOrigin?: boolean;
-  /** Resolver stages after local answers (forwarding, cache), per sandbox view. */
-  resolverStages?: (view: ResolverView) => Handler[];
+  /**
+   * Forwarding of names not answered locally (R10–R13): on by default with one
+   * cache shared by every sandbox (keyed per upstream set); `{ cache: false }`
+   * turns the cache off, `false` turns forwarding off.
+   */
+  forwarding?: { cache?: SharedCache | false; options?: Partial<ForwardingOptions> } | false;
+  /** Embedded state store directory (L3): call restore() once before any change; default: no persistence. */
+  stateDir?: string;
 }
 
 function newId(): string {
@@ -54,7 +62,7 @@ export class Controller implements ControllerCore {
   readonly #runDir: string;
   readonly #pool: string;
   readonly #drivers: DriverRegistry;
-  readonly #stages: ((view: ResolverView) => Handler[]) | undefined;
+  readonly #forwarding: { readonly cache: SharedCache | false; readonly options?: Partial<ForwardingOptions> } | false;
   readonly #networks = new Map<string, Network>();
   readonly #sandboxes = new Map<string, Sandbox>();
   readonly #pendingNames = new Set<string>();
@@ -64,6 +72,7 @@ export class Controller implements ControllerCore {
   }
   readonly #watchOrigin: boolean;
   #watch: ResolvConfWatch | undefined;
+  readonly #state: StateKeeper | undefined;
 
   constructor(options: ControllerOptions = {}) {
     this.logger = options.logger ?? silentLogger();
@@ -72,8 +81,34 @@ export class Controller implements ControllerCore {
     this.#runDir = options.runDir ?? '/run/sandns';
     this.#pool = options.defaultSubnetPool ?? '10.213.0.0/16';
     this.#drivers = new DriverRegistry(options.drivers);
-    this.#stages = options.resolverStages;
+    const fwd = options.forwarding;
+    this.#forwarding = fwd === false ? false : {
+      cache: fwd?.cache === undefined ? createSharedCache() : fwd.cache,
+      ...(fwd?.options ? { options: fwd.options } : {}),
+    };
     this.#watchOrigin = options.watchOrigin ?? true;
+    this.#state = options.stateDir === undefined ? undefined : new StateKeeper(options.stateDir, this.logger, () => ({ networks: this.networks(), sandboxes: this.sandboxes() }));
+  }
+
+  /** Log a committed change and persist it (coalesced, L3). */
+  #committed(fields: Record<string, unknown>, msg: string): void {
+    this.logger.info(fields, msg);
+    this.#state?.changed();
+  }
+
+  /** Restore the persisted state (L3): once, before any change. Undefined without a stateDir. */
+  async restore(): Promise<RestoreReport | undefined> {
+    const report = await this.#state?.restore({
+      core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#forwarding,
+      addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#sandboxes.set(s.id, s),
+    });
+    if (this.#sandboxes.size > 0) this.#startWatch();
+    return report;
+  }
+
+  /** Persist a change made outside the controller's own operations (sandbox keys). */
+  changed(): void {
+    this.#state?.changed();
   }
 
   /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
@@ -137,12 +172,14 @@ export class Controller implements ControllerCore {
         id: newId(), name, driver: driverName, internal: options.internal ?? false,
         ttl: checkTtl(options.ttl), pool4, pool6, driverOptions,
       });
+      await this.#state?.ahead(`net:${name}`, { network: net }); // in the store before its bridge exists (L3)
       await driver.createNetwork(net.driverNetwork);
       this.#networks.set(net.id, net);
-      this.logger.info({ network: name, subnet: pool4.subnet }, 'network created');
+      this.#committed({ network: name, subnet: pool4.subnet }, 'network created');
       return net;
     } finally {
       this.#pendingNames.delete(`net:${name}`);
+      this.#state?.settle(`net:${name}`);
     }
   }
 
@@ -152,7 +189,7 @@ export class Controller implements ControllerCore {
     if (!this.#networks.has(net.id)) return;
     await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
     this.#networks.delete(net.id);
-    this.logger.info({ network: net.name }, 'network deleted');
+    this.#committed({ network: net.name }, 'network deleted');
   }
 
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
@@ -180,6 +217,7 @@ export class Controller implements ControllerCore {
       disableResolution: options.disableResolution ?? false,
     });
     net.endpoints.set(ep.id, ep);
+    this.#state?.changed();
     return ep;
   }
 
@@ -188,6 +226,7 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
     if (!ep.network.endpoints.delete(ep.id)) return;
+    this.#state?.changed();
     ep.network.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
   }
@@ -197,29 +236,33 @@ export class Controller implements ControllerCore {
     this.#open();
     const config = this.#sandboxConfig(containerId, options);
     this.#claimName(`sb:${config.id}`, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id));
+    const resolvConfHashPath = `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`;
+    const ownedDirs = [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])];
     try {
+      await this.#state?.ahead(`sb:${config.id}`, { draft: { config, resolvConfHashPath, ownedDirs } }); // before its namespace (L3)
       const opened = await openSandbox({
         id: config.id,
         netnsName: config.netnsName,
         netnsPath: config.externalKey,
+        pending: options.external === true,
         logger: this.logger,
         files: {
           ...config,
           originResolvConf: this.originResolvConf,
           extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
           legacy: config.disableResolution,
-          resolvConfHashPath: `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`,
-          ownedDirs: [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])],
+          resolvConfHashPath, ownedDirs,
         },
-        ...(this.#stages ? { stages: this.#stages } : {}),
+        forwarding: this.#forwarding,
       });
       const sb = new Sandbox(this, config, opened);
       this.#sandboxes.set(sb.id, sb);
       this.#startWatch();
-      this.logger.info({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
+      this.#committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
       return sb;
     } finally {
       this.#pendingNames.delete(`sb:${config.id}`);
+      this.#state?.settle(`sb:${config.id}`);
     }
   }
 
@@ -231,8 +274,10 @@ export class Controller implements ControllerCore {
     }
     if (!this.#sandboxes.has(sb.id)) return;
     this.#sandboxes.delete(sb.id);
+    await this.#state?.ahead(`sb-rm:${sb.id}`, { deleting: sb }); // kept as 'deleting' until its namespace is gone (L3)
     await sb.opened.destroy();
-    this.logger.info({ sandbox: sb.id }, 'sandbox deleted');
+    this.#state?.settle(`sb-rm:${sb.id}`);
+    this.#committed({ sandbox: sb.id }, 'sandbox deleted');
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
@@ -245,17 +290,18 @@ export class Controller implements ControllerCore {
     ep.sandbox = sb; // claimed synchronously: a concurrent join of the same endpoint fails (G11)
     sb.endpoints.set(ep.id, ep);
     ep.priority = options.priority ?? 0;
+    if (sb.netnsPath === '') return this.#committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
     const ifname = sb.reserveIfname();
     const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
     ep.gateway = wantsGateway;
-    const joining = plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway);
+    const joining = (this.#state?.ahead() ?? Promise.resolve()).then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
     ep.joining = joining;
     try {
       await joining;
     } finally {
       ep.joining = undefined;
     }
-    this.logger.info({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+    this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
   }
 
   /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
@@ -263,7 +309,7 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
     await plumbLeave(this.#attachDeps, ep, sb);
-    this.logger.info({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
+    this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
   }
 
   /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */
@@ -272,6 +318,7 @@ export class Controller implements ControllerCore {
     this.#watch?.close();
     this.#watch = undefined;
     await Promise.all(this.sandboxes().map((s) => s.runtime.close()));
+    await this.#state?.close();
   }
 
   /** Delete every sandbox and network this controller made (tests, demo). */
@@ -285,7 +332,7 @@ export class Controller implements ControllerCore {
 
   #sandboxConfig(containerId: string, o: SandboxOptions): SandboxConfig {
     const id = checkObjectName('id', containerId);
-    const netnsName = o.netnsPath === undefined ? checkObjectName('netnsName', o.netnsName ?? id) : undefined;
+    const netnsName = o.netnsPath === undefined && o.external !== true ? checkObjectName('netnsName', o.netnsName ?? id) : undefined;
     const hostname = checkDnsNames('hostname', [o.hostname ?? id.slice(0, 12)])[0]!;
     const domainname = o.domainname === undefined || o.domainname === '' ? undefined : checkDnsNames('domainname', [o.domainname])[0];
     const dns = checkStrings('dns', o.dns).map((d) => checkIp('dns', d));

@@ -9,11 +9,23 @@ export type { NetworkOptions, EndpointOptions, JoinOptions, SandboxOptions, Extr
 export * from './errors.js';
 
 import { Controller, type ControllerOptions } from './controller.js';
+import type { RestoreReport } from './restore.js';
 
 /** Create a controller (STYLE (c): createController(options)). */
 export function createController(options: ControllerOptions = {}): Controller {
   return new Controller(options);
 }
+
+/** Create a controller and restore what its stateDir holds (L3): networks, sandboxes, endpoints, listeners. */
+export async function restoreController(options: ControllerOptions & { stateDir: string }): Promise<{ controller: Controller; report: RestoreReport }> {
+  const controller = new Controller(options);
+  const report = (await controller.restore())!;
+  return { controller, report };
+}
+
+export type { RestoreReport } from './restore.js';
+export { setSandboxKey, releaseSandboxKey, isLateKey } from './keys.js';
+export * from './state-errors.js';
 
 export { createApi, API_ERROR_CODES, recordRows, reverseName, normalizeQuestion } from './routes.js';
 export type { ApiRequest, ApiResponse, RouteDeps, RecordRow, ApiController, ApiSandbox } from './routes.js';

@@ -65,6 +65,8 @@ export interface SandboxOptions {
   netnsName?: string;
   /** An existing namespace to adopt (external key); nothing is created or deleted. */
   netnsPath?: string;
+  /** The key comes later (OCI hook): files now, namespace with setSandboxKey; endpoints connected meanwhile join then. */
+  external?: boolean;
   /** Where to write the files; default /etc/netns/<netns name>/{hosts,resolv.conf}. */
   hostsPath?: string;
   resolvConfPath?: string;

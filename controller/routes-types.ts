@@ -70,6 +70,11 @@ export interface RouteDeps {
   readonly metrics?: () => string | Promise<string>;
   /** Extra fields for /healthz (pid, uptime ...). */
   readonly health?: () => Record<string, unknown>;
+  /** Late keys of `external` sandboxes (OCI hook): set the namespace, release it. */
+  readonly keys?: {
+    set(sandbox: ApiSandbox, netnsPath: string): Promise<void>;
+    release(sandbox: ApiSandbox): Promise<void>;
+  };
 }
 
 /** A parsed request. */

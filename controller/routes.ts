@@ -83,7 +83,7 @@ async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
   return ok({ ...net.info(), ...(warnings.length > 0 ? { warnings } : {}) }, 201);
 }
 
-const SANDBOX_FIELDS = ['name', 'netnsPath', 'hostname', 'domainname', 'dns', 'dnsSearch', 'dnsOptions', 'extraHosts', 'hostsPath', 'resolvConfPath'];
+const SANDBOX_FIELDS = ['name', 'netnsPath', 'external', 'hostname', 'domainname', 'dns', 'dnsSearch', 'dnsOptions', 'extraHosts', 'hostsPath', 'resolvConfPath'];
 
 /** The sandbox name as its hostname when it is a plain host label (the controller would cut it to 12 characters). */
 function defaultHostname(name: string): string | undefined {
@@ -95,8 +95,10 @@ async function createSandbox({ body, deps }: Ctx): Promise<ApiResponse> {
   const extraHosts = body.extraHosts;
   if (extraHosts !== undefined && !Array.isArray(extraHosts)) throw new InvalidOptionError('extraHosts', 'must be a list of {name, ip}');
   const name = str(body, 'name', true);
+  const external = typed<boolean>(body, 'external', 'boolean');
+  if (external === true && body.netnsPath !== undefined) throw new InvalidOptionError('external', 'give either netnsPath (the key now) or external (the key later), not both');
   const sb = await deps.controller.newSandbox(name, defined({
-    netnsPath: str(body, 'netnsPath'), hostname: str(body, 'hostname') ?? defaultHostname(name), domainname: str(body, 'domainname'),
+    netnsPath: str(body, 'netnsPath'), external, hostname: str(body, 'hostname') ?? defaultHostname(name), domainname: str(body, 'domainname'),
     dns: strs(body, 'dns'), dnsSearch: strs(body, 'dnsSearch'), dnsOptions: strs(body, 'dnsOptions'),
     extraHosts: extraHosts as SandboxOptions['extraHosts'], hostsPath: str(body, 'hostsPath'), resolvConfPath: str(body, 'resolvConfPath'),
   }));
@@ -178,6 +180,23 @@ async function deleteSandbox({ params, deps }: Ctx): Promise<ApiResponse> {
   return ok({ name: sb.id });
 }
 
+/** OCI hook, createRuntime: the container's pinned namespace becomes the sandbox's key; claimed endpoints join (L1 external key). */
+async function setKey({ params, body, deps }: Ctx): Promise<ApiResponse> {
+  onlyFields(body, ['netnsPath']);
+  const sb = deps.controller.sandbox(params.sandbox!);
+  if (deps.keys === undefined) throw new ApiUnsupportedError('sandbox keys');
+  await deps.keys.set(sb, str(body, 'netnsPath', true));
+  return ok(sb.info());
+}
+
+/** OCI hook, poststop: the endpoints leave and wait for the next key; the sandbox and its files stay. */
+async function releaseKey({ params, deps }: Ctx): Promise<ApiResponse> {
+  const sb = deps.controller.sandbox(params.sandbox!);
+  if (deps.keys === undefined) throw new ApiUnsupportedError('sandbox keys');
+  await deps.keys.release(sb);
+  return ok(sb.info());
+}
+
 function health({ deps }: Ctx): ApiResponse {
   const c = deps.controller;
   return ok({ status: 'ok', networks: c.networks().length, sandboxes: c.sandboxes().length, ...deps.health?.() });
@@ -209,6 +228,8 @@ export const ROUTES: readonly Route[] = [
   route('POST', '/sandboxes', createSandbox, (_params, body) => body.name),
   route('GET', '/sandboxes/:sandbox', ({ params, deps }) => ok(deps.controller.sandbox(params.sandbox!).info())),
   route('DELETE', '/sandboxes/:sandbox', deleteSandbox, bySandboxParam),
+  route('PUT', '/sandboxes/:sandbox/key', setKey, bySandboxParam),
+  route('DELETE', '/sandboxes/:sandbox/key', releaseKey, bySandboxParam),
   route('POST', '/sandboxes/:sandbox/resolve', resolve),
   route('GET', '/sandboxes/:sandbox/explain', explain),
   route('GET', '/records', records),

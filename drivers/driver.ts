@@ -68,4 +68,13 @@ export interface Driver {
   setDefaultRoute(network: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void>;
   /** True when the network's kernel objects exist (restore checks). */
   networkExists(network: DriverNetwork): Promise<boolean>;
+  /** Restore (L3): whether each join still has its kernel objects (host veth), one answer per info, in one query. */
+  endpointsPresent(network: DriverNetwork, infos: readonly DriverJoinInfo[]): Promise<boolean[]>;
+  /** Restore (L3): remove whatever an unfinished join of this endpoint left (no join info yet). Idempotent. */
+  releaseEndpoint(network: DriverNetwork, endpointId: string): Promise<void>;
+  /**
+   * Restore (L3): make the network's endpoint objects match `keep`: delete those of no join in `keep` (leaked by a
+   * crash) and re-attach kept ones that lost their network (a bridge made again). Returns what it changed.
+   */
+  reconcileEndpoints(network: DriverNetwork, keep: readonly DriverJoinInfo[]): Promise<{ removed: string[]; reattached: string[] }>;
 }

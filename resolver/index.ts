@@ -4,6 +4,9 @@
  */
 import { childLogger } from '../common/log.js';
 import { AlreadyServingError } from './errors.js';
+import { buildForwardingStages, type ForwardingStages, type ForwardingStagesOptions } from './forwarding.js';
+import { hostDialer } from './io/dialer.js';
+import { createExchanger } from './io/exchange.js';
 import { serveSockets, type ServeHandles, type SocketServer } from './io/server.js';
 import type { ResolverMetrics } from './metrics.js';
 import { normalizeResolverOptions, type ResolverOptions } from './options.js';
@@ -30,6 +33,31 @@ export type { ServeHandles } from './io/server.js';
 export { addressToReverseName, reverseNameToAddress } from './reverse.js';
 export { QTYPE, QCLASS, RCODE, OUR_UDP_SIZE } from './constants.js';
 export { InvalidRecordError, EncodeError, AlreadyServingError, RESOLVER_ERROR_CODES } from './errors.js';
+export { createSharedCache, buildForwardingStages } from './forwarding.js';
+export type { Dialers, ForwardingStages, ForwardingStagesOptions, ExchangerFactory } from './forwarding.js';
+export { SharedCache, analyzeReply, cacheKey } from './cache.js';
+export type { CacheEntry, ReplyShape } from './cache.js';
+export { matchesQuestion } from './forward.js';
+export type { Exchanger, ExchangeResult, ExchangeFailure } from './forward.js';
+export { selectUpstreams, UpstreamHealth, OWN_ADDRESS } from './upstreams.js';
+export type { UpstreamServer, UpstreamSelection } from './upstreams.js';
+export { RateLimitedLog } from './limits.js';
+export { FORWARDING_DEFAULTS, CACHE_DEFAULTS } from './options.js';
+export type { ForwardingOptions, CacheOptions } from './options.js';
+export { FORWARDING_EVENTS } from './metrics.js';
+export type { ForwardingEvent } from './metrics.js';
+export { hostDialer, connectTcp } from './io/dialer.js';
+export type { Dialer, Family } from './io/dialer.js';
+
+/**
+ * One sandbox's forwarding stages (R10–R14) over real sockets: pass `stages`
+ * to createResolver with the same `metrics`, and call close() with the
+ * resolver's. `dialers` defaults to `{ host: hostDialer }` (no sandbox-origin
+ * servers). Throws ERR_INVALID_OPTION on bad options.
+ */
+export function createForwardingStages(options: ForwardingStagesOptions): ForwardingStages {
+  return buildForwardingStages({ ...options, dialers: options.dialers ?? { host: hostDialer } }, createExchanger);
+}
 
 /** One sandbox's resolver. */
 export interface Resolver {

@@ -17,6 +17,16 @@ export const LATENCY_BUCKETS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ] as const;
 
+/**
+ * Forwarding events counted per sandbox (R13, R14, R16): cache hits and
+ * misses, queries that waited for an identical one in flight, cached replies
+ * too large for the asking client (forwarded instead), and queries refused
+ * by the in-flight cap.
+ */
+export const FORWARDING_EVENTS = ['cache_hit', 'cache_miss', 'coalesced', 'cache_oversize', 'inflight_refused'] as const;
+/** One forwarding event (see FORWARDING_EVENTS). */
+export type ForwardingEvent = (typeof FORWARDING_EVENTS)[number];
+
 const OUTCOME_INDEX: Readonly<Record<Outcome, number>> = {
   local: 0,
   nodata: 1,
@@ -38,6 +48,12 @@ export interface MetricsSnapshot {
   readonly latency: { readonly buckets: readonly number[]; readonly sum: number; readonly count: number };
   /** Upstream failures by `address:port` (filled by the forwarder). */
   readonly upstreamErrors: Readonly<Record<string, number>>;
+  /** Upstream failures by server and reason, keyed `address:port reason` (timeout, network, servfail ...). */
+  readonly upstreamFailures: Readonly<Record<string, number>>;
+  /** Exchanges sent by server `address:port`. */
+  readonly upstreamQueries: Readonly<Record<string, number>>;
+  /** Forwarding events (cache hits, misses, coalesced, refused by the cap). */
+  readonly forwarding: Readonly<Record<ForwardingEvent, number>>;
 }
 
 /** One resolver's counters. */
@@ -53,6 +69,9 @@ export class ResolverMetrics {
   #sum = 0;
   #count = 0;
   readonly #upstreamErrors = new Map<string, number>();
+  readonly #upstreamFailures = new Map<string, number>();
+  readonly #upstreamQueries = new Map<string, number>();
+  readonly #forwarding = new Float64Array(FORWARDING_EVENTS.length);
 
   constructor(sandbox: string) {
     this.sandbox = sandbox;
@@ -79,9 +98,20 @@ export class ResolverMetrics {
     if (i < LATENCY_BUCKETS.length) this.#buckets[i]!++;
   }
 
-  /** Count one failed exchange with an upstream (`address:port`), for the forwarder (R16). */
-  upstreamError(server: string): void {
+  /** Count one failed exchange with an upstream (`address:port`) and, when given, why (R16). */
+  upstreamError(server: string, reason?: string): void {
     bump(this.#upstreamErrors, server);
+    if (reason !== undefined) bump(this.#upstreamFailures, `${server} ${reason}`);
+  }
+
+  /** Count one exchange sent to an upstream (`address:port`), for error ratios (R16). */
+  upstreamQuery(server: string): void {
+    bump(this.#upstreamQueries, server);
+  }
+
+  /** Count one forwarding event (R13, R14). */
+  countForwarding(event: ForwardingEvent): void {
+    this.#forwarding[FORWARDING_INDEX[event]]!++;
   }
 
   /** A plain copy of the counters. */
@@ -98,6 +128,9 @@ export class ResolverMetrics {
       outcomes,
       latency: { buckets: cumulative, sum: this.#sum, count: this.#count },
       upstreamErrors: Object.fromEntries(this.#upstreamErrors),
+      upstreamFailures: Object.fromEntries(this.#upstreamFailures),
+      upstreamQueries: Object.fromEntries(this.#upstreamQueries),
+      forwarding: Object.fromEntries(FORWARDING_EVENTS.map((e, i) => [e, this.#forwarding[i]!])) as Record<ForwardingEvent, number>,
     };
   }
 }
@@ -120,6 +153,16 @@ export function renderPrometheus(list: readonly ResolverMetrics[]): string {
     counter(s, 'sandns_resolver_outcomes_total', 'outcome', s.outcomes));
   family('sandns_resolver_upstream_errors_total', 'counter', 'Failed upstream exchanges by server.', (s) =>
     counter(s, 'sandns_resolver_upstream_errors_total', 'server', s.upstreamErrors));
+  family('sandns_resolver_upstream_failures_total', 'counter', 'Failed upstream exchanges by server and reason.', (s) =>
+    Object.entries(s.upstreamFailures).map(([k, v]) => {
+      const cut = k.lastIndexOf(' ');
+      const l = `sandbox="${esc(s.sandbox)}",server="${esc(k.slice(0, cut))}",reason="${esc(k.slice(cut + 1))}"`;
+      return `sandns_resolver_upstream_failures_total{${l}} ${num(v)}`;
+    }));
+  family('sandns_resolver_upstream_queries_total', 'counter', 'Exchanges sent to upstream servers by server.', (s) =>
+    counter(s, 'sandns_resolver_upstream_queries_total', 'server', s.upstreamQueries));
+  family('sandns_resolver_forwarding_events_total', 'counter', 'Cache hits and misses, coalesced queries, oversize cache entries, refusals by the in-flight cap.', (s) =>
+    counter(s, 'sandns_resolver_forwarding_events_total', 'event', s.forwarding));
   const h = 'sandns_resolver_query_duration_seconds';
   family(h, 'histogram', 'Time from receiving a query to its reply.', (s) => {
     const l = `sandbox="${esc(s.sandbox)}"`;
@@ -141,6 +184,8 @@ export function typeName(qtype: number): string {
 export function rcodeName(rcode: number): string {
   return rcode === RCODE.BADVERS ? 'BADVERS' : dnsRcodes.toString(rcode);
 }
+
+const FORWARDING_INDEX = Object.fromEntries(FORWARDING_EVENTS.map((e, i) => [e, i])) as Record<ForwardingEvent, number>;
 
 function named(dense: Float64Array, high: ReadonlyMap<number, number>, name: (i: number) => string): Record<string, number> {
   const out: Record<string, number> = {};

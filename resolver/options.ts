@@ -86,6 +86,91 @@ export function normalizeResolverOptions(raw: ResolverOptions): NormalizedResolv
   });
 }
 
-function definedOnly(o: Partial<TcpLimits>): Partial<TcpLimits> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** R10–R14 forwarding options (createForwardingStages); each defaults as in FORWARDING_DEFAULTS. */
+export interface ForwardingOptions {
+  /** Upstream servers used per sandbox, counted after filtering (R10; Docker's maxExtDNS is 3). */
+  readonly maxUpstreams: number;
+  /** Per-server timeout in ms (R12; under a glibc client's 5 s). */
+  readonly timeoutMs: number;
+  /** Budget of one query over all its servers, in ms (R12; ends before a glibc client's 5 s). */
+  readonly budgetMs: number;
+  /** How long a failed server is tried last, in ms (R12). */
+  readonly cooldownMs: number;
+  /** Queries of one sandbox in flight upstream at once; more are REFUSED at once (R14). */
+  readonly maxInFlight: number;
+  /** Least time between two rate-limited warnings, in ms (R14; Docker's logInterval). */
+  readonly logIntervalMs: number;
+  /** Queries sent on one upstream UDP socket before it is replaced (source-port rotation, RFC 5452 §4.5). */
+  readonly udpRotateAfter: number;
+  /** Coalesce identical queries in flight into one upstream query (R13). */
+  readonly coalesce: boolean;
+}
+
+/** Defaults of the forwarding options. */
+export const FORWARDING_DEFAULTS: ForwardingOptions = Object.freeze({
+  maxUpstreams: 3,
+  timeoutMs: 2000,
+  budgetMs: 4500,
+  cooldownMs: 30_000,
+  maxInFlight: 1024,
+  logIntervalMs: 2000,
+  udpRotateAfter: 4096,
+  coalesce: true,
+});
+
+/** R13 cache bounds and TTL caps; each defaults as in CACHE_DEFAULTS. */
+export interface CacheOptions {
+  /** Most entries (R13). */
+  readonly maxEntries: number;
+  /** Most bytes, counting each entry's reply, key and bookkeeping (R13). */
+  readonly maxBytes: number;
+  /** Longest lifetime of a positive entry, in s (R13). */
+  readonly maxTtl: number;
+  /** Longest lifetime of a negative entry, in s (RFC 2308 §5 suggests 1–3 h; containers churn faster). */
+  readonly maxNegativeTtl: number;
+}
+
+/** Defaults of the cache options. */
+export const CACHE_DEFAULTS: CacheOptions = Object.freeze({
+  maxEntries: 10_000,
+  maxBytes: 16 * 1024 * 1024,
+  maxTtl: 3600,
+  maxNegativeTtl: 900,
+});
+
+/** Cache options after normalizeCacheOptions, with the clock entries age by. */
+export interface NormalizedCacheOptions extends CacheOptions {
+  readonly clock: Clock;
+}
+
+/** Check and default forwarding options; throws ERR_INVALID_OPTION naming the field. */
+export function normalizeForwardingOptions(raw: Partial<ForwardingOptions> = {}): Readonly<ForwardingOptions> {
+  const { coalesce, ...numbers } = { ...FORWARDING_DEFAULTS, ...definedOnly(raw) };
+  if (typeof coalesce !== 'boolean') throw new InvalidOptionError('options.coalesce', 'must be true or false');
+  checkPositiveIntegers('options', numbers, FORWARDING_DEFAULTS);
+  return Object.freeze({ ...numbers, coalesce });
+}
+
+/** Check and default cache options; throws ERR_INVALID_OPTION naming the field. */
+export function normalizeCacheOptions(raw: Partial<CacheOptions> & { readonly clock?: Clock | undefined } = {}): NormalizedCacheOptions {
+  const { clock = systemClock, ...rest } = raw;
+  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') {
+    throw new InvalidOptionError('cache.clock', 'must be a Clock');
+  }
+  const numbers = { ...CACHE_DEFAULTS, ...definedOnly(rest) };
+  checkPositiveIntegers('cache', numbers, CACHE_DEFAULTS);
+  return Object.freeze({ ...numbers, clock });
+}
+
+function checkPositiveIntegers(prefix: string, values: object, known: object): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (!(key in known)) throw new InvalidOptionError(`${prefix}.${key}`, 'is not a known option');
+    if (!Number.isSafeInteger(value) || (value as number) < 1) {
+      throw new InvalidOptionError(`${prefix}.${key}`, `must be a positive integer (got ${String(value)})`);
+    }
+  }
 }

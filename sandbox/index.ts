@@ -5,12 +5,21 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../common/log.js';
-import { createResolver, type Handler, type ResolverView } from '../resolver/index.js';
+import {
+  createForwardingStages,
+  createResolver,
+  hostDialer,
+  ResolverMetrics,
+  type ForwardingOptions,
+  type SharedCache,
+} from '../resolver/index.js';
+import { netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
 import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsPathFor } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
+import type { ExtServer } from '../resolvconf/index.js';
 import { NetnsError } from './errors.js';
 
 export { SandboxRuntime } from './sandbox.js';
@@ -30,39 +39,75 @@ export interface OpenSandboxOptions {
   readonly netnsPath?: string | undefined;
   readonly files: DnsFilesConfig;
   readonly logger: Logger;
-  /** Extra resolver stages between local answers and the SERVFAIL fallback (forwarding, cache). */
-  readonly stages?: (view: ResolverView) => Handler[];
+  /** Forwarding of names not answered locally (R10–R14): a cache shared across sandboxes (or false) and options; false: no forwarding. */
+  readonly forwarding?: { readonly cache: SharedCache | false; readonly options?: Partial<ForwardingOptions> } | false | undefined;
+  /** No namespace yet: the key is set later with setKey (OCI hook; libnetwork's SetKey). */
+  readonly pending?: boolean;
+  /** Restore (L3): the namespace exists already; adopt it with these saved DNS settings, files untouched (Docker C14). */
+  readonly restore?: SavedDns | undefined;
+}
+
+/** What a restored sandbox takes from the store instead of rewriting its resolv.conf (Docker 1.A item 9). */
+export interface SavedDns {
+  readonly extServers: readonly ExtServer[];
+  readonly ndotsSet: boolean;
 }
 
 /** An opened sandbox: its runtime, where its namespace is, and how to remove it. */
 export interface OpenedSandbox {
   readonly runtime: SandboxRuntime;
+  /** The namespace path; '' while a pending sandbox has no key. */
   readonly netnsPath: string;
   /** True when sandns created the namespace (and deletes it). */
   readonly ownsNetns: boolean;
   /** Stop the listener, delete an owned namespace and the managed files. */
   destroy(): Promise<void>;
+  /** Give a pending sandbox its key: the namespace at `path` (checked, `lo` brought up). */
+  setKey(path: string): Promise<void>;
+  /** Back to pending: stop the listener and forget the namespace (never deleted here). */
+  clearKey(): Promise<void>;
+}
+
+async function adoptKey(path: string): Promise<string> {
+  if (!(await netnsAlive(path))) throw new NetnsError(path, 'the external key is not a network namespace');
+  await bringLoUp(path);
+  return path;
 }
 
 /** Create or adopt the namespace, write the files, and return the runtime. */
 export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandbox> {
-  const ownsNetns = opts.netnsPath === undefined;
-  let netnsPath: string;
-  if (ownsNetns) {
+  const ownsNetns = opts.netnsPath === undefined && opts.pending !== true;
+  let netnsPath = '';
+  if (opts.restore !== undefined) {
+    netnsPath = opts.netnsPath ?? (ownsNetns ? netnsPathFor(opts.netnsName ?? opts.id) : ''); // alive: checked by the caller
+  } else if (ownsNetns) {
     netnsPath = await createNetns(opts.netnsName ?? opts.id);
-  } else {
-    netnsPath = opts.netnsPath!;
-    if (!(await netnsAlive(netnsPath))) throw new NetnsError(netnsPath, 'the external key is not a network namespace');
-    await bringLoUp(netnsPath);
+  } else if (opts.netnsPath !== undefined) {
+    netnsPath = await adoptKey(opts.netnsPath);
   }
   const logger = opts.logger.child({ sandbox: opts.id });
   const io: SandboxIo = {
-    ipv6Enabled: () => netnsIpv6Enabled(netnsPath),
+    // A pending sandbox writes its hosts file before it has a namespace: a new one has IPv6 on (Docker H11).
+    ipv6Enabled: () => (netnsPath === '' ? Promise.resolve(true) : netnsIpv6Enabled(netnsPath)),
     async startResolver(view) {
       const sockets = await acquireSandboxSockets(netnsPath);
-      const resolver = createResolver({ view, logger, stages: opts.stages?.(view) ?? [] });
+      const metrics = new ResolverMetrics(opts.id);
+      const fwd = opts.forwarding === false || opts.forwarding === undefined ? undefined : opts.forwarding;
+      const forwarding = fwd === undefined ? undefined : createForwardingStages({
+        view, logger, metrics, cache: fwd.cache,
+        // Host-origin servers from the controller's namespace; the sandbox's own `dns` from inside it (R11).
+        dialers: { host: hostDialer, sandbox: netnsDialer(netnsPath) },
+        ...(fwd.options ? { options: fwd.options } : {}),
+      });
+      const resolver = createResolver({ view, logger, metrics, stages: [...(forwarding?.stages ?? [])] });
       resolver.serve(sockets);
-      return resolver;
+      return {
+        metrics: resolver.metrics,
+        async close() {
+          await resolver.close();
+          await forwarding?.close();
+        },
+      };
     },
   };
   const runtime = new SandboxRuntime(opts.id, opts.files, io, logger);
@@ -72,12 +117,30 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
     await removeFiles(opts.files);
   };
   try {
-    await runtime.init();
+    await (opts.restore === undefined ? runtime.init() : runtime.adopt(opts.restore));
   } catch (err) {
-    await destroy().catch(() => undefined);
+    if (opts.restore === undefined) await destroy().catch(() => undefined);
     throw err;
   }
-  return { runtime, netnsPath, ownsNetns, destroy };
+  return {
+    runtime, ownsNetns, destroy,
+    get netnsPath() {
+      return netnsPath;
+    },
+    async setKey(path) {
+      netnsPath = await adoptKey(path);
+    },
+    async clearKey() {
+      await runtime.close();
+      netnsPath = '';
+    },
+  };
+}
+
+/** Remove what a sandbox that is not coming back left (L3 restore): its owned namespace, if named, and its files. */
+export async function discardSandbox(netnsName: string | undefined, files: DnsFilesConfig): Promise<void> {
+  if (netnsName !== undefined) await deleteNetns(netnsName);
+  await removeFiles(files);
 }
 
 async function removeFiles(files: DnsFilesConfig): Promise<void> {

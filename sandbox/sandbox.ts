@@ -142,6 +142,24 @@ export class SandboxRuntime implements ResolverView {
     await removeOwnRecords(this.files, this.#ownRecordsOf(ep));
   }
 
+  /** Restore (L3, Docker C14): take the saved external servers; the files are not rewritten. */
+  async adopt(saved: { readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean }): Promise<void> {
+    this.#ipv6 = await this.#io.ipv6Enabled();
+    this.#extServers = saved.extServers;
+    this.#ndotsSet = saved.ndotsSet;
+    this.#upstreams = saved.extServers.map((s) => ({ address: s.address, port: 53, origin: s.origin }));
+  }
+
+  /** Restore (L3): put a joined endpoint back in the view; files and listener untouched (see resume). */
+  restoreEndpoint(ep: SandboxEndpoint): void {
+    this.#setEndpoints([...this.#endpoints.filter((e) => e.endpointId !== ep.endpointId), ep]);
+  }
+
+  /** Restore (L3): re-acquire the listener when an endpoint wants the resolver (R1). */
+  async resume(): Promise<void> {
+    if (!this.files.legacy && this.#endpoints.some((e) => e.resolution)) await this.#ensureResolver();
+  }
+
   /** Stop the listener (sockets closed, so the namespace can go; gotcha 3). */
   async close(): Promise<void> {
     await this.#resolverStarting?.catch(() => undefined);

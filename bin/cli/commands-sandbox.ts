@@ -9,6 +9,7 @@ import { sandboxDetail, sandboxesTable } from './views.js';
 
 interface CreateOptions {
   netns?: string;
+  external?: boolean;
   hostname?: string;
   domainname?: string;
   dns: string[];
@@ -25,7 +26,7 @@ export function sandboxBody(name: string, o: CreateOptions): Record<string, unkn
   const list = (key: string, v: readonly unknown[]): Record<string, readonly unknown[]> => (v.length === 0 ? {} : { [key]: v });
   return {
     name,
-    ...pick('netnsPath', o.netns), ...pick('hostname', o.hostname), ...pick('domainname', o.domainname),
+    ...pick('netnsPath', o.netns), ...(o.external === true ? { external: true } : {}), ...pick('hostname', o.hostname), ...pick('domainname', o.domainname),
     ...list('dns', o.dns), ...list('dnsSearch', o.dnsSearch), ...list('dnsOptions', o.dnsOption), ...list('extraHosts', o.addHost),
     ...pick('hostsPath', o.hostsPath), ...pick('resolvConfPath', o.resolvConfPath),
   };
@@ -39,6 +40,7 @@ export function addSandboxCommands(program: Command, ctx: CliContext): void {
     .command('create <name>')
     .description('create a sandbox: a new namespace `ip netns exec NAME` enters, or --netns PATH; prints its name')
     .option('--netns <path>', 'adopt an existing namespace (external key) instead of creating one')
+    .option('--external', 'no namespace yet: the OCI hook gives it one when the container starts (`sandns oci-hook`)')
     .option('--hostname <h>', 'hostname (default: NAME when it is a valid host label)')
     .option('--domainname <d>', 'domain name')
     .option('--dns <ip>', 'upstream server, queried from inside the namespace (repeatable)', collect, [])

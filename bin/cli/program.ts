@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { addNetworkCommands } from './commands-network.js';
 import { addSandboxCommands } from './commands-sandbox.js';
 import { addDnsCommands, addQueryCommands } from './commands-dns.js';
+import { addHookCommands } from './commands-hook.js';
 import { createContext, type CliContext, type CliIo, type GlobalOptions } from './context.js';
 import { DEFAULT_SOCKET } from './client.js';
 import { EXIT, exitCodeOf } from './errors.js';
@@ -22,7 +23,7 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
   program
     .command('daemon')
     .description('run the controller and its API on a unix socket (root); SIGTERM stops it, namespaces stay')
-    .option('--state-dir <dir>', 'state directory, created 0700 (persistence comes with L3)', '/var/lib/sandns')
+    .option('--state-dir <dir>', 'state directory, created 0700: networks, sandboxes and endpoints, restored at start (L3)', '/var/lib/sandns')
     .option('--origin-resolv-conf <path>', 'the host resolv.conf sandboxes derive theirs from', '/etc/resolv.conf')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent', 'info')
     .action(async (o: DaemonFlags, cmd: Command) => {
@@ -33,7 +34,7 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
   program
     .command('demo')
     .description('create three sandboxes on a bridge network, resolve each other by name, tear down')
-    .option('--log-level <level>', 'pino log level', 'warn')
+    .option('--log-level <level>', 'pino log level', 'error')
     .action(async (o: { logLevel: string }) => {
       const { runDemo } = await import('../demo.js');
       ctx.exitCode = await runDemo({ logLevel: o.logLevel });
@@ -56,6 +57,7 @@ export function buildProgram(ctx: CliContext): Command {
   addDnsCommands(program, ctx);
   addQueryCommands(program, ctx);
   addDaemonCommands(program, ctx);
+  addHookCommands(program, ctx);
   return program;
 }
 

@@ -2,13 +2,13 @@
  * `sandns daemon`: the controller plus its HTTP/JSON API on a unix socket
  * (L1, R16). SIGTERM/SIGINT: stop accepting requests, stop every listener,
  * flush state, remove the socket; namespaces, bridges and files of live
- * sandboxes stay (a restarted daemon re-attaches them once L3 lands).
+ * sandboxes stay: a restarted daemon restores them from --state-dir (L3).
  */
 import { access, mkdir } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { createController, type Controller, type ControllerOptions } from '../../controller/index.js';
-import { createApi, type ApiSandbox } from '../../controller/index.js';
+import { createApi, releaseSandboxKey, setSandboxKey, type ApiSandbox } from '../../controller/index.js';
 import { startApiServer, type ApiServer } from '../../controller/index.js';
 import { InvalidOptionError } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/log.js';
@@ -40,16 +40,13 @@ export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<DaemonOptio
   });
 }
 
-/**
- * Controller options for the daemon. Seam for L3 (issue 6): once
- * ControllerOptions has `stateDir`, pass `opts.stateDir` here.
- */
+/** Controller options for the daemon: the state lives in `stateDir` (L3). */
 function controllerOptions(opts: Readonly<DaemonOptions>, logger: Logger): ControllerOptions {
-  return { logger, originResolvConf: opts.originResolvConf };
+  return { logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir };
 }
 
-/** Forwarding stages wired into each sandbox's resolver; none until the resolver exports them (R10). */
-const FORWARDING = false;
+/** The controller forwards names it does not know (R10: on by default, with a shared cache). */
+const FORWARDING = true;
 
 function startServer(controller: Controller, opts: Readonly<DaemonOptions>, logger: Logger): Promise<ApiServer> {
   const started = Date.now();
@@ -62,6 +59,10 @@ function startServer(controller: Controller, opts: Readonly<DaemonOptions>, logg
     explain: (sb, q, reply) => explainAnswer(real(sb).runtime, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
     metrics: () => renderMetrics(controller, apiMetrics),
     health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),
+    keys: {
+      set: (sb, netnsPath) => setSandboxKey(real(sb), netnsPath, () => controller.changed()),
+      release: (sb) => releaseSandboxKey(real(sb), () => controller.changed()),
+    },
   });
   return startApiServer({
     socketPath: opts.socketPath,
@@ -110,9 +111,11 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
   const controller = createController(controllerOptions(opts, logger));
   let server: ApiServer;
   try {
+    // Restore before the API opens: nothing can change the model half-way (L3).
+    await controller.restore();
     server = await startServer(controller, opts, logger);
   } catch (err) {
-    logger.fatal({ err }, 'cannot start the API');
+    logger.fatal({ err }, 'cannot restore the state or start the API');
     await controller.close();
     logger.flush();
     return 1;
@@ -121,8 +124,7 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
   const sig = await waitForSignal(logger);
   logger.info({ signal: sig }, 'shutting down: closing the API and the listeners; namespaces stay');
   await server.close();
-  await controller.close();
-  // State flush: nothing to write until L3 (issue 6) gives the controller a store.
+  await controller.close(); // flushes the state (L3)
   logger.info('sandns daemon stopped');
   logger.flush();
   // Anything still holding the event loop (a watcher) must not keep a stopped daemon alive.

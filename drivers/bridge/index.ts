@@ -6,7 +6,7 @@
 import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from '../driver.js';
 import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions } from './options.js';
 import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox } from './plan.js';
-import { applyHost, applySandbox, deleteLinkIfExists, linkExists, sandboxLinkMac } from './io/links.js';
+import { applyHost, applySandbox, deleteLinkIfExists, hostLinks, linkExists, sandboxLinkMac } from './io/links.js';
 
 export { normalizeBridgeOptions, bridgeNameFor, hostVethName } from './options.js';
 export type { BridgeOptions } from './options.js';
@@ -63,5 +63,28 @@ export class BridgeDriver implements Driver {
 
   async networkExists(net: DriverNetwork): Promise<boolean> {
     return linkExists(bridgeNameFor(net.id, opts(net)));
+  }
+
+  async endpointsPresent(_net: DriverNetwork, infos: readonly DriverJoinInfo[]): Promise<boolean[]> {
+    if (infos.length === 0) return [];
+    const names = new Set((await hostLinks()).map((l) => l.ifname));
+    return infos.map((i) => names.has(i.hostIfname));
+  }
+
+  async releaseEndpoint(_net: DriverNetwork, endpointId: string): Promise<void> {
+    // The pair dies with its host end, wherever the peer went (G10).
+    await deleteLinkIfExists(hostVethName(endpointId));
+  }
+
+  async reconcileEndpoints(net: DriverNetwork, keep: readonly DriverJoinInfo[]): Promise<{ removed: string[]; reattached: string[] }> {
+    const br = bridgeNameFor(net.id, opts(net));
+    const kept = new Set(keep.map((i) => i.hostIfname));
+    const links = await hostLinks();
+    // Only veths of our naming on this network's own bridge are swept: provably ours, whoever else uses sv* names.
+    const removed = links.filter((l) => l.master === br && l.ifname.startsWith('sv') && !kept.has(l.ifname)).map((l) => l.ifname);
+    const reattached = links.filter((l) => kept.has(l.ifname) && l.master !== br).map((l) => l.ifname);
+    for (const name of removed) await deleteLinkIfExists(name);
+    await applyHost(reattached.map((name) => `link set ${name} master ${br} up`));
+    return { removed, reattached };
   }
 }

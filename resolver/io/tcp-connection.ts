@@ -27,6 +27,7 @@ class ChunkQueue {
 
   /** Remove and return the first `n` bytes (caller checks `size >= n`). */
   take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0); // a zero-length frame (R2: dropped by acceptance, never a crash)
     this.size -= n;
     const first = this.#parts[0]!;
     if (first.length - this.#head >= n) {

@@ -41,6 +41,11 @@ export async function sandboxLinkMac(netnsPath: string, ifname: string): Promise
   return links[0]?.address ?? '';
 }
 
+/** Every host link with its bridge (master), if any. */
+export async function hostLinks(): Promise<{ ifname: string; master?: string }[]> {
+  return ipJson<{ ifname: string; master?: string }[]>(['link', 'show']);
+}
+
 /** Names of the host links whose names start with `prefix`. */
 export async function hostLinksWithPrefix(prefix: string): Promise<string[]> {
   const links = await ipJson<{ ifname: string }[]>(['link', 'show']);

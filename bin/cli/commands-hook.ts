@@ -1,0 +1,156 @@
+/**
+ * `sandns oci-hook`: an OCI runtime hook for runc and crun, like libnetwork's
+ * setkey hook. The runtime writes the container's state JSON on stdin.
+ * - createRuntime / prestart (status "creating"): pin the container's network
+ *   namespace from its pid (`ip netns attach`, a bind mount that outlives the
+ *   hook and a daemon restart), then make it the key of the pre-created
+ *   `external` sandbox: its claimed endpoints join, its listener starts.
+ * - poststop (status "stopped"): release the key (the endpoints leave and wait
+ *   for the next key), then unpin, whatever the daemon answered.
+ * The sandbox is the annotation `sandns.sandbox`, else the container id.
+ */
+import type { Command } from 'commander';
+import type { SandboxInfo } from '../../controller/index.js';
+import type { ApiClient } from './client.js';
+import type { CliContext } from './context.js';
+import { UsageError } from './errors.js';
+
+/** The OCI state a runtime gives a hook (runtime-spec "State"). */
+export interface OciState {
+  readonly id: string;
+  readonly status: string;
+  readonly pid?: number;
+  readonly bundle?: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** What the hook does. */
+export type HookAction = 'attach' | 'release';
+
+/** The annotation naming the sandbox (default: the container id). */
+export const SANDBOX_ANNOTATION = 'sandns.sandbox';
+
+const ATTACH_PHASES = ['createRuntime', 'prestart'];
+
+/** Parse the runtime's state JSON; throws ERR_CLI_USAGE saying what is missing. */
+export function parseOciState(text: string): OciState {
+  let s: Partial<OciState>;
+  try {
+    s = JSON.parse(text) as Partial<OciState>;
+  } catch {
+    throw new UsageError('oci-hook: stdin is not the OCI state JSON (run it as a runtime hook, which writes the state on stdin)');
+  }
+  if (typeof s !== 'object' || s === null || typeof s.id !== 'string' || typeof s.status !== 'string') {
+    throw new UsageError('oci-hook: the OCI state has no id or status');
+  }
+  return s as OciState;
+}
+
+/** attach for createRuntime/prestart (or status creating/created), release for poststop (or status stopped). */
+export function hookAction(state: OciState, phase: string | undefined): HookAction {
+  if (phase !== undefined) {
+    if (ATTACH_PHASES.includes(phase)) return 'attach';
+    if (phase === 'poststop') return 'release';
+    throw new UsageError(`oci-hook: unsupported hook ${phase} (use it for createRuntime, prestart or poststop)`);
+  }
+  if (state.status === 'creating' || state.status === 'created') return 'attach';
+  if (state.status === 'stopped') return 'release';
+  throw new UsageError(`oci-hook: cannot tell the hook from status "${state.status}": name it (oci-hook createRuntime | poststop)`);
+}
+
+/** The sandbox of a container: --sandbox, else the annotation, else the container id. */
+export function sandboxOf(state: OciState, override?: string): string {
+  return override ?? state.annotations?.[SANDBOX_ANNOTATION] ?? state.id;
+}
+
+/** The name of the pin under /run/netns. */
+export function pinName(sandbox: string): string {
+  return `sandns-${sandbox}`;
+}
+
+/** What the hook needs from the world (injected in unit tests). */
+export interface HookIo {
+  readonly client: ApiClient;
+  readStdin(): Promise<string>;
+  /** `ip netns attach <name> <pid>`, replacing a stale pin of that name. */
+  pin(name: string, pid: number): Promise<void>;
+  /** `ip netns delete <name>` (idempotent). */
+  unpin(name: string): Promise<void>;
+}
+
+const seg = encodeURIComponent;
+
+async function attach(io: HookIo, sandbox: string, state: OciState): Promise<void> {
+  if (typeof state.pid !== 'number' || state.pid <= 0) throw new UsageError('oci-hook: the OCI state has no pid (createRuntime and prestart have one)');
+  const info = await io.client.call<SandboxInfo>('GET', `/sandboxes/${seg(sandbox)}`);
+  if (info.netnsPath !== '') throw new UsageError(`oci-hook: sandbox ${sandbox} is attached to ${info.netnsPath} already (another container?)`);
+  const name = pinName(sandbox);
+  await io.pin(name, state.pid);
+  try {
+    await io.client.call('PUT', `/sandboxes/${seg(sandbox)}/key`, { netnsPath: `/run/netns/${name}` });
+  } catch (err) {
+    await io.unpin(name).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function release(io: HookIo, sandbox: string): Promise<void> {
+  try {
+    await io.client.call('DELETE', `/sandboxes/${seg(sandbox)}/key`);
+  } finally {
+    await io.unpin(pinName(sandbox));
+  }
+}
+
+/** Run the hook: read the state, then attach or release. */
+export async function runOciHook(io: HookIo, phase: string | undefined, override: string | undefined): Promise<{ action: HookAction; sandbox: string }> {
+  const state = parseOciState(await io.readStdin());
+  const action = hookAction(state, phase);
+  const sandbox = sandboxOf(state, override);
+  await (action === 'attach' ? attach(io, sandbox, state) : release(io, sandbox));
+  return { action, sandbox };
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+// Runtimes start hooks with the env of the hook entry only: give `ip` a PATH.
+const PATH = process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Run `ip`; execa is loaded here only, so plain CLI verbs do not pay for it. */
+async function ip(args: string[]): Promise<{ exitCode: number; stderr: string }> {
+  const { execa } = await import('execa');
+  const r = await execa('ip', args, { env: { PATH }, timeout: 10_000, reject: false });
+  return { exitCode: r.exitCode ?? -1, stderr: String(r.stderr) };
+}
+
+function realIo(client: ApiClient): HookIo {
+  return {
+    client,
+    readStdin: () => readAll(process.stdin),
+    async pin(name, pid) {
+      await ip(['netns', 'delete', name]); // a stale pin of a runtime that died, if any
+      const r = await ip(['netns', 'attach', name, String(pid)]);
+      if (r.exitCode !== 0) throw new UsageError(`oci-hook: ip netns attach ${name} ${pid} failed: ${r.stderr}`);
+    },
+    async unpin(name) {
+      const r = await ip(['netns', 'delete', name]);
+      if (r.exitCode !== 0 && !/No such file/.test(r.stderr)) throw new UsageError(`oci-hook: ip netns delete ${name} failed: ${r.stderr}`);
+    },
+  };
+}
+
+/** Add the `oci-hook` verb. */
+export function addHookCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('oci-hook [hook]')
+    .description('OCI runtime hook (runc/crun): createRuntime/prestart attaches the container to its external sandbox, poststop releases it; reads the state on stdin')
+    .option('--sandbox <name>', `sandbox to use (default: annotation ${SANDBOX_ANNOTATION}, else the container id)`)
+    .action(async (hook: string | undefined, o: { sandbox?: string }, cmd: Command) => {
+      const r = await runOciHook(realIo(ctx.client(cmd)), hook, o.sandbox);
+      ctx.emit(cmd, r, (x) => `${x.sandbox} ${x.action === 'attach' ? 'attached' : 'released'}\n`);
+    });
+}

@@ -1,0 +1,115 @@
+/**
+ * A sandns daemon that can be killed and started again on the same state
+ * directory and socket (L3 scenarios 500, 510, 600). Its origin resolv.conf
+ * is the test's own (no server: never the machine's resolver). Every start
+ * logs to its own file; `logLines` reads them back as JSON.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+/** One HTTP answer of the API. */
+export interface HttpAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** A daemon bound to a directory: `dir/state`, `dir/api/sandns.sock`, `dir/resolv.conf`. */
+export interface StateDaemon {
+  readonly dir: string;
+  readonly socket: string;
+  readonly stateDir: string;
+  /** Start (again); resolves once /healthz answers, with the time that took and the log file. */
+  start(): Promise<{ ms: number; logPath: string }>;
+  /** SIGKILL (no flush, no cleanup) or SIGTERM, and wait for the exit. */
+  kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  alive(): boolean;
+  /** JSON over the socket; throws unless 2xx when `expectOk`. */
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  http(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
+  /** `node <bin> --socket <socket> ...args`. */
+  cli(args: readonly string[], input?: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** The JSON lines of the n-th start's log (0-based; default the last). */
+  logLines(n?: number): Promise<Record<string, unknown>[]>;
+}
+
+function httpOn(socket: string, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((res, rej) => {
+    const req = request({ socketPath: socket, method, path, headers: payload === undefined ? {} : { 'content-type': 'application/json' } }, (r) => {
+      let text = '';
+      r.on('data', (c: Buffer) => (text += c.toString()));
+      r.on('end', () => res({ status: r.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) }));
+    });
+    req.on('error', rej);
+    req.end(payload);
+  });
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
+}
+
+/** A daemon for `bin` in `dir` (not started yet). */
+export async function stateDaemon(bin: string, dir: string): Promise<StateDaemon> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'resolv.conf'), '# sandns test origin: no servers\n');
+  const socket = join(dir, 'api', 'sandns.sock');
+  const stateDir = join(dir, 'state');
+  const logs: string[] = [];
+  let child: ChildProcess | undefined;
+  const alive = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const d: StateDaemon = {
+    dir, socket, stateDir, alive,
+    async start() {
+      const logPath = join(dir, `daemon-${logs.length}.log`);
+      logs.push(logPath);
+      const log = openSync(logPath, 'a');
+      const t0 = performance.now();
+      child = spawn(process.execPath, [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info'], { stdio: ['ignore', log, log] });
+      closeSync(log);
+      for (let i = 0; i < 600; i++) {
+        if (!alive()) throw new Error(`daemon exited early: ${await readFile(logPath, 'utf8')}`);
+        if (await httpOn(socket, 'GET', '/healthz').then((r) => r.status === 200, () => false)) return { ms: Math.round(performance.now() - t0), logPath };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`daemon did not come up: ${await readFile(logPath, 'utf8')}`);
+    },
+    async kill(signal) {
+      if (!alive()) return;
+      child!.kill(signal);
+      await waitExit(child!);
+    },
+    http: (method, path, body) => httpOn(socket, method, path, body),
+    async api<T>(method: string, path: string, body?: unknown): Promise<T> {
+      const r = await httpOn(socket, method, path, body);
+      if (r.status < 200 || r.status > 299) throw new Error(`${method} ${path} -> ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body as T;
+    },
+    async cli(args, input) {
+      const r = await execa(process.execPath, [bin, '--socket', socket, ...args], { reject: false, timeout: 60_000, ...(input === undefined ? {} : { input }) });
+      return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+    async logLines(n) {
+      const text = await readFile(logs[n ?? logs.length - 1]!, 'utf8');
+      return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+  };
+  return d;
+}
+
+/** Run `fn` over `items`, `limit` at a time. */
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { AddressPool, DriverRegistry } from '../../../drivers/index.js';
+import { Network } from '../../../controller/network.js';
+import type { ControllerCore } from '../../../controller/core.js';
+import type { StateFiles } from '../../../controller/io/store.js';
+import { decodeState, encodeState } from '../../../controller/persist.js';
+import { StateKeeper } from '../../../controller/state.js';
+import type { RestoreDeps } from '../../../controller/restore.js';
+import { sinkLogger } from './routes-fake.js';
+
+const core = {} as ControllerCore;
+const empty = { networks: [], endpoints: [], sandboxes: [] };
+
+/** StateFiles in memory; each write takes `delayMs` and may be made to fail. */
+function memoryFiles(initial: Record<string, string> = {}, delayMs = 5) {
+  const files = new Map(Object.entries(initial));
+  const writes: string[] = [];
+  const quarantined: string[] = [];
+  let fail = false;
+  const store: StateFiles = {
+    dir: '/mem',
+    async readAll() {
+      return ['state.json', 'state.json.tmp', 'state.json.prev'].filter((n) => files.has(n)).map((name) => ({ name, text: files.get(name)! }));
+    },
+    async write(text) {
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (fail) throw new Error('ENOSPC: no space left on device');
+      writes.push(text);
+      files.set('state.json', text);
+    },
+    async quarantine(name) {
+      quarantined.push(name);
+      files.delete(name);
+      return `${name}.corrupt`;
+    },
+    lock: async () => undefined,
+    unlock: async () => undefined,
+  };
+  return { store, writes, quarantined, setFail: (f: boolean) => void (fail = f) };
+}
+
+function deps(): RestoreDeps {
+  return { core, drivers: new DriverRegistry([]), logger: sinkLogger().logger, originResolvConf: '/dev/null', addNetwork: () => undefined, addSandbox: () => undefined };
+}
+
+function keeper(files: StateFiles) {
+  const sink = sinkLogger();
+  const k = new StateKeeper('/mem', sink.logger, () => ({ networks: [], sandboxes: [] }), files);
+  return { k, lines: sink.lines };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('StateKeeper', () => {
+  it('L3 nothing is written before restore(): the saved state is never overwritten by an empty model', async () => {
+    const m = memoryFiles({ 'state.json': encodeState(empty, 5, new Date(0)) });
+    const { k } = keeper(m.store);
+    k.changed();
+    await tick();
+    await k.flush();
+    expect(m.writes).toEqual([]);
+    await k.restore(deps());
+    expect(m.writes.map((w) => decodeState(w).seq)).toEqual([6]);
+  });
+
+  it('L3 writes are coalesced: 100 changes in one tick cost one write; a change during a write costs one more', async () => {
+    const m = memoryFiles();
+    const { k } = keeper(m.store);
+    await k.restore(deps());
+    const before = m.writes.length;
+    for (let i = 0; i < 100; i++) k.changed();
+    await tick();
+    for (let i = 0; i < 100; i++) k.changed(); // arrives while the first write runs
+    await k.flush();
+    expect(m.writes.length - before).toBe(2);
+  });
+
+  it('L3 write-ahead: ahead() resolves once the in-flight object is on disk; settle() drops it from the next write', async () => {
+    const m = memoryFiles();
+    const { k } = keeper(m.store);
+    await k.restore(deps());
+    const net = new Network(core, { id: 'a'.repeat(64), name: 'inflight', driver: 'bridge', internal: false, ttl: 600, pool4: new AddressPool('10.9.0.0/24'), driverOptions: {} });
+    await k.ahead('net:inflight', { network: net });
+    expect(decodeState(m.writes.at(-1)!).state.networks).toMatchObject([{ name: 'inflight', phase: 'creating' }]);
+    k.settle('net:inflight');
+    await tick();
+    await k.flush();
+    expect(decodeState(m.writes.at(-1)!).state.networks).toEqual([]);
+  });
+
+  it('L3 a failing write is logged once, never rejects, and is retried on the next change', async () => {
+    const m = memoryFiles();
+    const { k, lines } = keeper(m.store);
+    await k.restore(deps());
+    m.setFail(true);
+    await k.ahead();
+    await k.ahead();
+    expect(lines.filter((l) => l.level === 50 && String(l.msg).includes('cannot write the state'))).toHaveLength(1);
+    m.setFail(false);
+    const n = m.writes.length;
+    await k.ahead();
+    expect(m.writes.length).toBe(n + 1);
+    expect(lines.some((l) => l.msg === 'state written again')).toBe(true);
+  });
+
+  it('L3 a corrupt state.json: restored from .prev, the bad file moved aside, and the log says what was recovered', async () => {
+    const m = memoryFiles({ 'state.json': encodeState(empty, 8, new Date(0)).slice(0, 40), 'state.json.prev': encodeState(empty, 7, new Date(0)) });
+    const { k, lines } = keeper(m.store);
+    await k.restore(deps());
+    expect(m.quarantined).toEqual(['state.json']);
+    expect(lines.find((l) => l.level === 40 && l.file === 'state.json')).toMatchObject({ code: 'ERR_STORE_CORRUPT', movedTo: 'state.json.corrupt' });
+    expect(lines.find((l) => String(l.msg).startsWith('state recovered from state.json.prev'))).toMatchObject({ level: 40, source: 'state.json.prev', seq: 7 });
+    expect(decodeState(m.writes.at(-1)!).seq).toBe(8);
+  });
+
+  it('L3 restore runs once (ERR_STORE_NOT_RESTORED the second time)', async () => {
+    const { k } = keeper(memoryFiles().store);
+    await k.restore(deps());
+    await expect(k.restore(deps())).rejects.toMatchObject({ code: 'ERR_STORE_NOT_RESTORED' });
+  });
+});

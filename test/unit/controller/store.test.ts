@@ -1,0 +1,78 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStateFiles, STATE_FILE, STATE_LOCK, STATE_PREV, STATE_TMP, type StateFiles } from '../../../controller/io/store.js';
+import { chooseState, encodeState } from '../../../controller/persist.js';
+
+const empty = { networks: [], endpoints: [], sandboxes: [] };
+const doc = (seq: number): string => encodeState(empty, seq, new Date(0));
+
+let dir: string;
+let files: StateFiles;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sandns-store-'));
+  files = openStateFiles(join(dir, 'state'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('io/store: atomic writes', () => {
+  it('L3 the directory is made 0700 and files are written 0600', async () => {
+    await files.write(doc(1));
+    expect((await stat(files.dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(files.dir, STATE_FILE))).mode & 0o777).toBe(0o600);
+  });
+
+  it('L3 a write replaces state.json whole, keeps the previous good file as .prev and leaves no .tmp', async () => {
+    await files.write(doc(1));
+    await files.write(doc(2));
+    expect((await readdir(files.dir)).sort()).toEqual([STATE_FILE, STATE_PREV]);
+    expect(await files.readAll()).toEqual([{ name: STATE_FILE, text: doc(2) }, { name: STATE_PREV, text: doc(1) }]);
+  });
+
+  it('L3 a write cut off mid-record (torn .tmp) leaves the last good state in use', async () => {
+    await files.write(doc(1));
+    await files.write(doc(2));
+    await writeFile(join(files.dir, STATE_TMP), doc(3));
+    await truncate(join(files.dir, STATE_TMP), 57);
+    const r = chooseState(await files.readAll());
+    expect([r.chosen?.name, r.chosen?.seq, r.rejected.map((x) => x.name)]).toEqual([STATE_FILE, 2, [STATE_TMP]]);
+    await files.write(doc(4)); // the torn temp file is simply overwritten
+    expect(chooseState(await files.readAll()).chosen?.seq).toBe(4);
+  });
+
+  it('L3 a crash between the two renames (no state.json, complete .tmp) keeps the newest state', async () => {
+    await files.write(doc(1));
+    await writeFile(join(files.dir, STATE_TMP), doc(2));
+    await rm(join(files.dir, STATE_FILE));
+    await writeFile(join(files.dir, STATE_PREV), doc(1));
+    expect(chooseState(await files.readAll()).chosen).toMatchObject({ name: STATE_TMP, seq: 2 });
+    await files.write(doc(3));
+    expect(await files.readAll()).toEqual([{ name: STATE_FILE, text: doc(3) }, { name: STATE_PREV, text: doc(1) }]);
+  });
+
+  it('L3 quarantine moves a bad state.json aside, so the next rotation never pushes it over the good .prev', async () => {
+    await files.write(doc(1));
+    await files.write(doc(2));
+    await writeFile(join(files.dir, STATE_FILE), 'garbage');
+    const aside = await files.quarantine(STATE_FILE, new Date('2026-01-01T00:00:00Z'));
+    expect(aside).toBe('state.json.corrupt-2026-01-01T00-00-00-000Z');
+    expect(await readFile(join(files.dir, aside), 'utf8')).toBe('garbage');
+    await files.write(doc(3));
+    expect(await files.readAll()).toEqual([{ name: STATE_FILE, text: doc(3) }, { name: STATE_PREV, text: doc(1) }]);
+  });
+});
+
+describe('io/store: lock', () => {
+  it('L3 a live owner keeps the directory (ERR_STORE_LOCKED); a dead owner\'s lock is taken over; unlock gives it back', async () => {
+    await writeFile(join(files.dir, STATE_LOCK), `${process.ppid}\n`);
+    await expect(files.lock()).rejects.toMatchObject({ code: 'ERR_STORE_LOCKED', details: { pid: process.ppid } });
+    await writeFile(join(files.dir, STATE_LOCK), '2147483646\n'); // no such process
+    await files.lock();
+    expect(await readFile(join(files.dir, STATE_LOCK), 'utf8')).toBe(`${process.pid}\n`);
+    await files.lock(); // our own lock: taken again
+    await files.unlock();
+    expect((await readdir(files.dir)).includes(STATE_LOCK)).toBe(false);
+  });
+});
