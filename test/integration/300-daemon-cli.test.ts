@@ -132,8 +132,6 @@ describe('300 sandns daemon and CLI', () => {
     expect(r.explanation.summary).toMatch(/no upstream servers/);
   });
 
-  it.todo('R10 resolve explains a forwarded answer (waits for the resolver forwarding stage; the daemon wires it once exported)');
-
   it('R15 disconnect: the name stops resolving at once', async () => {
     const r = await d.cli(['disconnect', net, sb('db')]);
     expect([r.exitCode, r.stdout]).toEqual([0, `${sb('db')} disconnected from ${net} (${prefix}.77 on eth0)`]);
@@ -196,8 +194,6 @@ describe('300 sandns daemon and CLI', () => {
     expect(m.text).toContain('# TYPE sandns_resolver_query_duration_seconds histogram');
     expect((await d.cli(['metrics'])).stdout).toContain('# TYPE sandns_networks gauge');
   });
-
-  it.todo('R16 /metrics carries per-sandbox resolver samples (queries by type and rcode, outcomes, latency) once SandboxRuntime exposes its resolver metrics');
 
   it('L1 a second daemon on the same socket refuses to start and leaves the first serving', async () => {
     const r = await execa(process.execPath, [build.bin, '--socket', d.socket, 'daemon', '--state-dir', `${d.dir}/state2`, '--origin-resolv-conf', `${d.dir}/resolv.conf`], { reject: false, timeout: 20_000 });
