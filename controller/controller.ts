@@ -12,11 +12,11 @@ import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { Network } from './network.js';
 import { Endpoint } from './endpoint.js';
-import { Sandbox, type SandboxConfig } from './sandbox.js';
+import { Sandbox } from './sandbox.js';
 import type { ControllerCore } from './core.js';
 import * as errors from './errors.js';
 import {
-  checkDnsNames, checkExtraHosts, checkIp, checkObjectName, checkPorts, checkStrings, checkTtl,
+  checkDnsNames, checkIp, checkObjectName, checkPorts, checkTtl, normalizeSandboxOptions,
   type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
 import { pickFreeSubnet } from './subnets.js';
@@ -234,7 +234,7 @@ export class Controller implements ControllerCore {
   /** Create a sandbox: its namespace (or adopt an external key) and its files (L1). */
   async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
     this.#open();
-    const config = this.#sandboxConfig(containerId, options);
+    const config = normalizeSandboxOptions(containerId, options, this.#filesRoot);
     this.#claimName(`sb:${config.id}`, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id));
     const resolvConfHashPath = `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`;
     const ownedDirs = [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])];
@@ -328,25 +328,6 @@ export class Controller implements ControllerCore {
       for (const ep of [...net.endpoints.values()]) await ep.delete().catch(() => undefined);
       await net.delete().catch((err: unknown) => this.logger.warn({ err, network: net.name }, 'network delete failed'));
     }
-  }
-
-  #sandboxConfig(containerId: string, o: SandboxOptions): SandboxConfig {
-    const id = checkObjectName('id', containerId);
-    const netnsName = o.netnsPath === undefined && o.external !== true ? checkObjectName('netnsName', o.netnsName ?? id) : undefined;
-    const hostname = checkDnsNames('hostname', [o.hostname ?? id.slice(0, 12)])[0]!;
-    const domainname = o.domainname === undefined || o.domainname === '' ? undefined : checkDnsNames('domainname', [o.domainname])[0];
-    const dns = checkStrings('dns', o.dns).map((d) => checkIp('dns', d));
-    const filesDir = `${this.#filesRoot}/${netnsName ?? id}`;
-    return {
-      id, hostname, domainname, dns,
-      dnsSearch: checkStrings('dnsSearch', o.dnsSearch),
-      dnsOptions: checkStrings('dnsOptions', o.dnsOptions),
-      extraHosts: checkExtraHosts(o.extraHosts),
-      disableResolution: o.disableResolution === true,
-      netnsName, externalKey: o.netnsPath,
-      hostsPath: o.hostsPath ?? `${filesDir}/hosts`,
-      resolvConfPath: o.resolvConfPath ?? `${filesDir}/resolv.conf`,
-    };
   }
 
   #claimName(key: string, exists: () => boolean, error: () => Error): void {

@@ -6,6 +6,7 @@
 import { InvalidOptionError } from '../common/errors.js';
 import { assertValidHostname } from '../common/dns-name.js';
 import { canonicalAddress } from '../drivers/index.js';
+import type { SandboxConfig } from './sandbox.js';
 
 /** Options of newNetwork. */
 export interface NetworkOptions {
@@ -135,4 +136,24 @@ export function checkExtraHosts(value: unknown): ExtraHost[] {
     name: assertValidHostname(String(h.name ?? ''), 'extra host name'),
     ip: checkIp('extraHosts', h.ip),
   }));
+}
+
+/** newSandbox's options, checked once, as the sandbox's config; files default to <filesRoot>/<netns name or id>/ (G9). */
+export function normalizeSandboxOptions(containerId: string, o: SandboxOptions, filesRoot: string): SandboxConfig {
+  const id = checkObjectName('id', containerId);
+  const netnsName = o.netnsPath === undefined && o.external !== true ? checkObjectName('netnsName', o.netnsName ?? id) : undefined;
+  const hostname = checkDnsNames('hostname', [o.hostname ?? id.slice(0, 12)])[0]!;
+  const domainname = o.domainname === undefined || o.domainname === '' ? undefined : checkDnsNames('domainname', [o.domainname])[0];
+  const dns = checkStrings('dns', o.dns).map((d) => checkIp('dns', d));
+  const filesDir = `${filesRoot}/${netnsName ?? id}`;
+  return {
+    id, hostname, domainname, dns,
+    dnsSearch: checkStrings('dnsSearch', o.dnsSearch),
+    dnsOptions: checkStrings('dnsOptions', o.dnsOptions),
+    extraHosts: checkExtraHosts(o.extraHosts),
+    disableResolution: o.disableResolution === true,
+    netnsName, externalKey: o.netnsPath,
+    hostsPath: o.hostsPath ?? `${filesDir}/hosts`,
+    resolvConfPath: o.resolvConfPath ?? `${filesDir}/resolv.conf`,
+  };
 }

@@ -48,7 +48,7 @@ const sandbox = shape({
   id: str, phase: oneOf('live', 'creating', 'deleting'), key, hostname: str, domainname: opt(str),
   dns: list(str), dnsSearch: list(str), dnsOptions: list(str), extraHosts: list(shape({ name: str, ip: str })),
   disableResolution: bool, hostsPath: str, resolvConfPath: str, resolvConfHashPath: str, ownedDirs: list(str),
-  extServers: list(shape({ address: str, origin: oneOf('host', 'sandbox') })), ndotsSet: bool,
+  extServers: list(shape({ address: str, origin: oneOf('host', 'sandbox') })), ndotsSet: bool, ipv6: opt(bool),
 });
 
 /** The state, checked field by field; throws ERR_STORE_CORRUPT naming the first bad field. */

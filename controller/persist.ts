@@ -80,6 +80,8 @@ export interface PersistedSandbox {
   /** The resolver's external servers at save time: a restore takes them instead of rewriting resolv.conf (Docker C14). */
   extServers: { address: string; origin: 'host' | 'sandbox' }[];
   ndotsSet: boolean;
+  /** Whether the hosts file was written with IPv6 lines (absent: asked again at restore). */
+  ipv6?: boolean;
 }
 
 /** The whole saved model. */
@@ -138,7 +140,7 @@ function keyOf(config: SandboxConfig, ownsNetns: boolean, netnsPath: string): Pe
   return netnsPath === '' ? { kind: 'late' } : { kind: 'late', path: netnsPath };
 }
 
-function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' | 'key' | 'resolvConfHashPath' | 'ownedDirs' | 'extServers' | 'ndotsSet'> {
+function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' | 'key' | 'resolvConfHashPath' | 'ownedDirs' | 'extServers' | 'ndotsSet' | 'ipv6'> {
   return {
     hostname: c.hostname, ...(c.domainname !== undefined ? { domainname: c.domainname } : {}),
     dns: [...c.dns], dnsSearch: [...c.dnsSearch], dnsOptions: [...c.dnsOptions], extraHosts: c.extraHosts.map((h) => ({ ...h })),
@@ -151,7 +153,7 @@ function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): Persisted
   return {
     id: sb.id, phase, key: keyOf(sb.config, sb.opened.ownsNetns, sb.netnsPath), ...configRecord(sb.config),
     resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: [...rt.files.ownedDirs],
-    extServers: rt.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: rt.ndotsSet,
+    extServers: rt.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: rt.ndotsSet, ipv6: rt.ipv6,
   };
 }
 

@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../common/log.js';
 import { AddressPool, type Driver, type DriverJoinInfo, type DriverRegistry } from '../drivers/index.js';
-import { discardSandbox, netnsAlive, netnsPathFor, openSandbox, type DnsFilesConfig, type OpenSandboxOptions } from '../sandbox/index.js';
+import { discardSandbox, netnsMounted, netnsPathFor, openSandbox, type DnsFilesConfig, type OpenSandboxOptions } from '../sandbox/index.js';
 import { addRecords, plumbLeave, sandboxEndpoint } from './attach.js';
 import type { ControllerCore } from './core.js';
 import { Endpoint } from './endpoint.js';
@@ -123,7 +123,7 @@ async function restoreSandbox(deps: RestoreDeps, p: PersistedSandbox, r: Restore
     return undefined;
   }
   const path = p.key.kind === 'owned' ? netnsPathFor(p.key.netnsName) : p.key.path;
-  const alive = path !== undefined && (await netnsAlive(path));
+  const alive = path !== undefined && (await netnsMounted(path));
   if (!alive && p.key.kind !== 'late') {
     await discardSandbox(owned, files);
     r.removedSandboxes.push(p.id);
@@ -132,7 +132,7 @@ async function restoreSandbox(deps: RestoreDeps, p: PersistedSandbox, r: Restore
   const opened = await openSandbox({
     id: p.id, netnsName: owned, netnsPath: p.key.kind === 'owned' || !alive ? undefined : path, pending: p.key.kind === 'late',
     files, logger: deps.logger, forwarding: deps.forwarding,
-    restore: { extServers: p.extServers, ndotsSet: p.ndotsSet },
+    restore: { extServers: p.extServers, ndotsSet: p.ndotsSet, ipv6: p.ipv6 },
   });
   const sb = new Sandbox(deps.core, configOf(p), opened);
   deps.addSandbox(sb);

@@ -28,7 +28,7 @@ export type { DnsFilesConfig } from './dns-files.js';
 export { sortEndpoints, compareEndpoints } from './order.js';
 export { NetnsError, SocketAcquireError, SANDBOX_ERROR_CODES } from './errors.js';
 export { acquireSandboxSockets } from './io/bind.js';
-export { netnsAlive, netnsPathFor, deleteNetns } from './io/netns.js';
+export { netnsAlive, netnsMounted, netnsPathFor, deleteNetns } from './io/netns.js';
 
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {
@@ -51,6 +51,8 @@ export interface OpenSandboxOptions {
 export interface SavedDns {
   readonly extServers: readonly ExtServer[];
   readonly ndotsSet: boolean;
+  /** The IPv6 decision the hosts file was written with (so a later leave removes exactly its lines). */
+  readonly ipv6?: boolean | undefined;
 }
 
 /** An opened sandbox: its runtime, where its namespace is, and how to remove it. */

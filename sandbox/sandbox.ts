@@ -142,9 +142,14 @@ export class SandboxRuntime implements ResolverView {
     await removeOwnRecords(this.files, this.#ownRecordsOf(ep));
   }
 
-  /** Restore (L3, Docker C14): take the saved external servers; the files are not rewritten. */
-  async adopt(saved: { readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean }): Promise<void> {
-    this.#ipv6 = await this.#io.ipv6Enabled();
+  /** Whether the hosts file carries IPv6 lines (decided once, at init; Docker H11). */
+  get ipv6(): boolean {
+    return this.#ipv6;
+  }
+
+  /** Restore (L3, Docker C14): take the saved external servers (and IPv6 decision); the files are not rewritten. */
+  async adopt(saved: { readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean; readonly ipv6?: boolean | undefined }): Promise<void> {
+    this.#ipv6 = saved.ipv6 ?? (await this.#io.ipv6Enabled());
     this.#extServers = saved.extServers;
     this.#ndotsSet = saved.ndotsSet;
     this.#upstreams = saved.extServers.map((s) => ({ address: s.address, port: 53, origin: s.origin }));

@@ -2,7 +2,7 @@
  * Network namespaces: create a named one (/run/netns/<name>), adopt an
  * existing one by path (an external key), bring `lo` up, delete.
  */
-import { stat } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { ip, runInNetns } from '../../common/io/exec.js';
 import { NetnsError } from '../errors.js';
 
@@ -45,6 +45,18 @@ export async function netnsAlive(path: string): Promise<boolean> {
     await stat(path);
     await runInNetns(path, 'true', []);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** NSFS_MAGIC (linux/magic.h): what statfs reports for a namespace file, pinned or /proc/<pid>/ns/net. */
+const NSFS_MAGIC = 0x6e736673;
+
+/** True when `path` is a live namespace file; no process spawned (restore checks many, L3). */
+export async function netnsMounted(path: string): Promise<boolean> {
+  try {
+    return (await statfs(path)).type === NSFS_MAGIC;
   } catch {
     return false;
   }

@@ -24,7 +24,7 @@ const net = `${tag}n`;
 const peer = `${tag}-peer`;
 const web = `${tag}-web`; // the external sandbox; the containers name it by annotation
 const pin = `/run/netns/sandns-${web}`;
-const ctrs = [`${tag}-c1`, `${tag}-c2`];
+const ctrs = [1, 2, 3, 4].map((i) => `${tag}-c${i}`);
 const { subnet, prefix } = randomSubnet();
 let build: { bin: string; remove(): Promise<void> };
 let d: StateDaemon;
@@ -140,5 +140,21 @@ describe('600 OCI hook with runc', () => {
     expect(existsSync(pin)).toBe(false);
     expect((await d.api<SandboxInfo>('GET', `/sandboxes/${web}`)).netnsPath).toBe('');
     expect(await digA(peer, 'www')).toBe('');
+  });
+
+  it('L1 L3 the container stops while the daemon is down: the hook still unpins; at restart the sandbox waits again and the next container gets it', async () => {
+    const b = await bundle('b3', ['sleep', '300']);
+    expect((await runcDetached(['create', '--bundle', b, ctrs[2]!])).exitCode).toBe(0);
+    expect((await runc(['start', ctrs[2]!])).exitCode).toBe(0);
+    expect(await digA(peer, 'www')).toBe(`${prefix}.30`);
+    await d.kill('SIGKILL');
+    await runc(['delete', '-f', ctrs[2]!]); // poststop cannot reach the daemon: it unpins anyway
+    expect(existsSync(pin)).toBe(false);
+    await d.start();
+    expect((await d.logLines()).find((l) => String(l.msg).startsWith('state restored'))).toMatchObject({ sandboxes: 2, pending: 1, joined: 1, problems: [] });
+    expect((await d.api<SandboxInfo>('GET', `/sandboxes/${web}`)).netnsPath).toBe('');
+    expect(await readFile(webInfo.hostsPath, 'utf8')).not.toContain(`${prefix}.30`);
+    const again = await runc(['run', '--bundle', await bundle('b4', ['nslookup', 'db']), ctrs[3]!]);
+    expect(again.stdout).toMatch(new RegExp(`Address:\\s+${prefix.replace(/\./g, '\\.')}\\.20`));
   });
 });

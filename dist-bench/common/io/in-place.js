@@ -1,0 +1,66 @@
+/**
+ * In-place file writes and per-path queues (spec H4, C4; Docker C9). The file may be
+ * bind-mounted into a container, so it is never replaced by a rename: the
+ * inode is kept, the whole content goes out in one write call, then fsync.
+ */
+import { constants, promises as fs } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+const tails = new Map();
+/**
+ * Run `task` after every task queued earlier for the same path has settled
+ * (H4; Docker H6's per-path lock, in-process only).
+ */
+export function serializeOnPath(path, task) {
+    const key = resolve(path);
+    const previous = tails.get(key) ?? Promise.resolve();
+    const run = previous.then(() => task());
+    const tail = run.then(() => undefined, () => undefined);
+    tails.set(key, tail);
+    void tail.then(() => {
+        if (tails.get(key) === tail)
+            tails.delete(key);
+    });
+    return run;
+}
+/** Open for read-write without truncating; create with `mode` when asked. */
+async function openForWrite(path, opts) {
+    try {
+        return await fs.open(path, 'r+');
+    }
+    catch (err) {
+        if (err.code !== 'ENOENT' || !opts.create)
+            throw err;
+    }
+    await fs.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    try {
+        const handle = await fs.open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, opts.mode);
+        await handle.chmod(opts.mode);
+        return handle;
+    }
+    catch (err) {
+        if (err.code !== 'EEXIST')
+            throw err;
+        return fs.open(path, 'r+');
+    }
+}
+/**
+ * Replace a file's content in place (H4): one write of the whole content at
+ * offset 0, then the old tail is cut, then fsync. Writing before truncating
+ * means a crash can never leave the file empty; the inode never changes.
+ */
+export async function writeInPlace(path, content, opts) {
+    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    const handle = await openForWrite(path, opts);
+    try {
+        let done = (await handle.write(data, 0, data.length, 0)).bytesWritten;
+        // A regular-file write is whole in practice; finish a short one rather than lose data.
+        while (done < data.length)
+            done += (await handle.write(data, done, data.length - done, done)).bytesWritten;
+        await handle.truncate(data.length);
+        await handle.sync();
+    }
+    finally {
+        await handle.close();
+    }
+}
+//# sourceMappingURL=in-place.js.map

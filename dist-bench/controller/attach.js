@@ -1,0 +1,73 @@
+/**
+ * The plumbing of join and leave (L1, L2, R15), kept apart from the
+ * controller's bookkeeping: driver, record table, sandbox view, in that order
+ * on join (each step with its inverse, G10), names first on leave.
+ */
+import { withUndo } from '../common/undo.js';
+/** The sandbox runtime's view of an endpoint. */
+export function sandboxEndpoint(ep) {
+    return {
+        endpointId: ep.id, network: ep.network.view, networkName: ep.network.name, internal: ep.network.internal,
+        priority: ep.priority, ipv4: ep.ipv4, ipv6: ep.ipv6, resolution: !ep.disableResolution, linkAliases: ep.links,
+    };
+}
+/** Register an endpoint's names in its network's record table (spec Model). */
+export function addRecords(ep, sb) {
+    ep.network.records.addEndpoint({
+        endpointId: ep.id, names: ep.dnsNames(sb), ipv4: ep.ipv4, ...(ep.ipv6 ? { ipv6: ep.ipv6 } : {}), ports: ep.ports,
+    });
+}
+/** Join: veth into the sandbox, names into the table, network into the sandbox's view. Unwinds on failure. */
+export async function plumbJoin(deps, ep, sb, ifname, wantsGateway) {
+    try {
+        await withUndo(async (undo) => {
+            undo.push('release claim', () => {
+                ep.sandbox = undefined;
+                ep.gateway = false;
+                sb.endpoints.delete(ep.id);
+                sb.ifnames.delete(ifname);
+            });
+            const driver = deps.drivers.get(ep.network.driver);
+            const info = await driver.join({
+                network: ep.network.driverNetwork, endpointId: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6,
+                netnsPath: sb.netnsPath, ifname, defaultRoute: wantsGateway,
+            });
+            ep.joinInfo = info;
+            undo.push('driver leave', () => driver.leave(ep.network.driverNetwork, info, sb.netnsPath));
+            addRecords(ep, sb);
+            undo.push('records', () => ep.network.records.removeEndpoint(ep.id));
+            await sb.runtime.attach(sandboxEndpoint(ep));
+        }, deps.logger);
+    }
+    catch (err) {
+        ep.joinInfo = undefined;
+        throw err;
+    }
+}
+/** Leave: names vanish at once (R15), then the view, the veth, and the default route moves on. */
+export async function plumbLeave(deps, ep, sb) {
+    ep.network.records.removeEndpoint(ep.id);
+    const detached = sb.runtime.detach(ep.id);
+    ep.sandbox = undefined;
+    sb.endpoints.delete(ep.id);
+    const info = ep.joinInfo;
+    ep.joinInfo = undefined;
+    const wasGateway = ep.gateway;
+    ep.gateway = false;
+    await detached;
+    if (info !== undefined) {
+        await deps.drivers.get(ep.network.driver).leave(ep.network.driverNetwork, info, sb.netnsPath);
+        sb.ifnames.delete(info.ifname);
+    }
+    if (wasGateway)
+        await moveGateway(deps, sb);
+}
+/** Give the default route to the first remaining non-internal endpoint (L2). */
+async function moveGateway(deps, sb) {
+    const next = sb.runtime.endpoints.map((e) => sb.endpoints.get(e.endpointId)).find((e) => !e.network.internal && e.joinInfo);
+    if (next === undefined || next.joinInfo === undefined)
+        return;
+    next.gateway = true;
+    await deps.drivers.get(next.network.driver).setDefaultRoute(next.network.driverNetwork, next.joinInfo, sb.netnsPath);
+}
+//# sourceMappingURL=attach.js.map

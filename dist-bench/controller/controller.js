@@ -1,0 +1,323 @@
+/**
+ * Controller (L1): networks, endpoints and sandboxes, the libnetwork model.
+ * Every multi-step operation runs on an UndoStack (G10); state changes that
+ * resolvers read are applied synchronously (G11, R15).
+ */
+import { randomBytes } from 'node:crypto';
+import { silentLogger } from '../common/log.js';
+import { InvalidOptionError } from '../common/errors.js';
+import { AddressPool, DriverRegistry, subnetsOverlap } from '../drivers/index.js';
+import { openSandbox } from '../sandbox/index.js';
+import { plumbJoin, plumbLeave } from './attach.js';
+import { createSharedCache } from '../resolver/index.js';
+import { Network } from './network.js';
+import { Endpoint } from './endpoint.js';
+import { Sandbox } from './sandbox.js';
+import * as errors from './errors.js';
+import { checkDnsNames, checkIp, checkObjectName, checkPorts, checkTtl, normalizeSandboxOptions, } from './options.js';
+import { pickFreeSubnet } from './subnets.js';
+import { hostRouteCidrs } from './io/host-routes.js';
+import { watchResolvConf } from '../resolvconf/index.js';
+import { StateKeeper } from './state.js';
+function newId() {
+    return randomBytes(32).toString('hex');
+}
+/** The controller. */
+export class Controller {
+    logger;
+    originResolvConf;
+    #filesRoot;
+    #runDir;
+    #pool;
+    #drivers;
+    #forwarding;
+    #networks = new Map();
+    #sandboxes = new Map();
+    #pendingNames = new Set();
+    #closed = false;
+    get #attachDeps() {
+        return { drivers: this.#drivers, logger: this.logger };
+    }
+    #watchOrigin;
+    #watch;
+    #state;
+    constructor(options = {}) {
+        this.logger = options.logger ?? silentLogger();
+        this.originResolvConf = options.originResolvConf ?? '/etc/resolv.conf';
+        this.#filesRoot = options.filesRoot ?? '/etc/netns';
+        this.#runDir = options.runDir ?? '/run/sandns';
+        this.#pool = options.defaultSubnetPool ?? '10.213.0.0/16';
+        this.#drivers = new DriverRegistry(options.drivers);
+        const fwd = options.forwarding;
+        this.#forwarding = fwd === false ? false : {
+            cache: fwd?.cache === undefined ? createSharedCache() : fwd.cache,
+            ...(fwd?.options ? { options: fwd.options } : {}),
+        };
+        this.#watchOrigin = options.watchOrigin ?? true;
+        this.#state = options.stateDir === undefined ? undefined : new StateKeeper(options.stateDir, this.logger, () => ({ networks: this.networks(), sandboxes: this.sandboxes() }));
+    }
+    /** Log a committed change and persist it (coalesced, L3). */
+    #committed(fields, msg) {
+        this.logger.info(fields, msg);
+        this.#state?.changed();
+    }
+    /** Restore the persisted state (L3): once, before any change. Undefined without a stateDir. */
+    async restore() {
+        const report = await this.#state?.restore({
+            core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#forwarding,
+            addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#sandboxes.set(s.id, s),
+        });
+        if (this.#sandboxes.size > 0)
+            this.#startWatch();
+        return report;
+    }
+    /** Persist a change made outside the controller's own operations (sandbox keys). */
+    changed() {
+        this.#state?.changed();
+    }
+    /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
+    async refreshOrigin() {
+        await Promise.all(this.sandboxes().map((sb) => sb.runtime.refreshResolvConf().catch((err) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed'))));
+    }
+    #startWatch() {
+        if (!this.#watchOrigin || this.#watch !== undefined)
+            return;
+        this.#watch = watchResolvConf(this.originResolvConf, () => {
+            this.logger.info({ origin: this.originResolvConf }, 'origin resolv.conf changed; refreshing sandboxes');
+            void this.refreshOrigin();
+        }, { logger: this.logger });
+    }
+    /** Every network. */
+    networks() {
+        return [...this.#networks.values()];
+    }
+    /** A network by name or id; throws ERR_NETWORK_NOT_FOUND. */
+    network(ref) {
+        const n = this.#networks.get(ref) ?? this.networks().find((x) => x.name === ref);
+        if (n === undefined)
+            throw new errors.NetworkNotFoundError(ref);
+        return n;
+    }
+    /** Every sandbox. */
+    sandboxes() {
+        return [...this.#sandboxes.values()];
+    }
+    /** A sandbox by id; throws ERR_SANDBOX_NOT_FOUND. */
+    sandbox(id) {
+        const s = this.#sandboxes.get(id);
+        if (s === undefined)
+            throw new errors.SandboxNotFoundError(id);
+        return s;
+    }
+    /** Create a network (L1, L2). */
+    async newNetwork(driverName, name, options = {}) {
+        this.#open();
+        checkObjectName('name', name);
+        const driver = this.#drivers.get(driverName);
+        const driverOptions = driver.validateOptions(options.driverOptions ?? {});
+        this.#claimName(`net:${name}`, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name));
+        try {
+            const subnet = options.subnet ?? (await this.#defaultSubnet());
+            const pool4 = new AddressPool(subnet, options.gateway);
+            if (pool4.family !== 4)
+                throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
+            const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
+            if (pool6 !== undefined && pool6.family !== 6)
+                throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');
+            for (const other of this.#networks.values()) {
+                if (subnetsOverlap(pool4.subnet, other.pool4.subnet))
+                    throw new errors.SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
+            }
+            const net = new Network(this, {
+                id: newId(), name, driver: driverName, internal: options.internal ?? false,
+                ttl: checkTtl(options.ttl), pool4, pool6, driverOptions,
+            });
+            await this.#state?.ahead(`net:${name}`, { network: net }); // in the store before its bridge exists (L3)
+            await driver.createNetwork(net.driverNetwork);
+            this.#networks.set(net.id, net);
+            this.#committed({ network: name, subnet: pool4.subnet }, 'network created');
+            return net;
+        }
+        finally {
+            this.#pendingNames.delete(`net:${name}`);
+            this.#state?.settle(`net:${name}`);
+        }
+    }
+    /** ControllerCore: delete a network. */
+    async deleteNetwork(net) {
+        if (net.endpoints.size > 0)
+            throw new errors.NetworkActiveEndpointsError(net.name, net.endpoints.size);
+        if (!this.#networks.has(net.id))
+            return;
+        await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
+        this.#networks.delete(net.id);
+        this.#committed({ network: net.name }, 'network deleted');
+    }
+    /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
+    async createEndpoint(net, name, options) {
+        this.#open();
+        const epName = checkDnsNames('name', [name])[0];
+        const aliases = checkDnsNames('aliases', options.aliases);
+        const links = new Map(Object.entries(options.links ?? {}).map(([a, t]) => [checkDnsNames('links', [a])[0], checkDnsNames('links', [t])[0]]));
+        const ports = checkPorts(options.ports);
+        const ip4 = options.ip === undefined ? undefined : checkIp('ip', options.ip, 4);
+        const ip6 = options.ip6 === undefined ? undefined : checkIp('ip6', options.ip6, 6);
+        if (!this.#networks.has(net.id))
+            throw new errors.NetworkNotFoundError(net.name);
+        if (net.endpoint(epName) !== undefined)
+            throw new errors.EndpointExistsError(epName, net.name);
+        if (ip6 !== undefined && net.pool6 === undefined)
+            throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
+        const ipv4 = net.pool4.allocate(ip4);
+        let ipv6;
+        try {
+            ipv6 = net.pool6?.allocate(ip6);
+        }
+        catch (err) {
+            net.pool4.release(ipv4);
+            throw err;
+        }
+        const ep = new Endpoint(this, {
+            id: newId(), name: epName, network: net, aliases, ipv4, ipv6, ports, links,
+            disableResolution: options.disableResolution ?? false,
+        });
+        net.endpoints.set(ep.id, ep);
+        this.#state?.changed();
+        return ep;
+    }
+    /** ControllerCore: delete an endpoint. */
+    async deleteEndpoint(ep) {
+        if (ep.joining !== undefined)
+            await ep.joining.catch(() => undefined);
+        if (ep.sandbox !== undefined)
+            throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
+        if (!ep.network.endpoints.delete(ep.id))
+            return;
+        this.#state?.changed();
+        ep.network.pool4.release(ep.ipv4);
+        if (ep.ipv6 !== undefined)
+            ep.network.pool6?.release(ep.ipv6);
+    }
+    /** Create a sandbox: its namespace (or adopt an external key) and its files (L1). */
+    async newSandbox(containerId, options = {}) {
+        this.#open();
+        const config = normalizeSandboxOptions(containerId, options, this.#filesRoot);
+        this.#claimName(`sb:${config.id}`, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id));
+        const resolvConfHashPath = `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`;
+        const ownedDirs = [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])];
+        try {
+            await this.#state?.ahead(`sb:${config.id}`, { draft: { config, resolvConfHashPath, ownedDirs } }); // before its namespace (L3)
+            const opened = await openSandbox({
+                id: config.id,
+                netnsName: config.netnsName,
+                netnsPath: config.externalKey,
+                pending: options.external === true,
+                logger: this.logger,
+                files: {
+                    ...config,
+                    originResolvConf: this.originResolvConf,
+                    extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
+                    legacy: config.disableResolution,
+                    resolvConfHashPath, ownedDirs,
+                },
+                forwarding: this.#forwarding,
+            });
+            const sb = new Sandbox(this, config, opened);
+            this.#sandboxes.set(sb.id, sb);
+            this.#startWatch();
+            this.#committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
+            return sb;
+        }
+        finally {
+            this.#pendingNames.delete(`sb:${config.id}`);
+            this.#state?.settle(`sb:${config.id}`);
+        }
+    }
+    /** ControllerCore: delete a sandbox, leaving and deleting its endpoints first (as libnetwork). */
+    async deleteSandbox(sb) {
+        for (const ep of [...sb.endpoints.values()]) {
+            await this.leave(ep, sb);
+            await this.deleteEndpoint(ep);
+        }
+        if (!this.#sandboxes.has(sb.id))
+            return;
+        this.#sandboxes.delete(sb.id);
+        await this.#state?.ahead(`sb-rm:${sb.id}`, { deleting: sb }); // kept as 'deleting' until its namespace is gone (L3)
+        await sb.opened.destroy();
+        this.#state?.settle(`sb-rm:${sb.id}`);
+        this.#committed({ sandbox: sb.id }, 'sandbox deleted');
+    }
+    /** ControllerCore: join (driver plumbing, records, view, files, listener). */
+    async join(ep, sb, options) {
+        this.#open();
+        if (ep.sandbox !== undefined)
+            throw new errors.EndpointAlreadyJoinedError(ep.name, ep.sandbox.id);
+        if (!this.#sandboxes.has(sb.id))
+            throw new errors.SandboxNotFoundError(sb.id);
+        if (!ep.network.endpoints.has(ep.id))
+            throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
+        if ([...sb.endpoints.values()].some((e) => e.network === ep.network))
+            throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
+        ep.sandbox = sb; // claimed synchronously: a concurrent join of the same endpoint fails (G11)
+        sb.endpoints.set(ep.id, ep);
+        ep.priority = options.priority ?? 0;
+        if (sb.netnsPath === '')
+            return this.#committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
+        const ifname = sb.reserveIfname();
+        const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
+        ep.gateway = wantsGateway;
+        const joining = (this.#state?.ahead() ?? Promise.resolve()).then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
+        ep.joining = joining;
+        try {
+            await joining;
+        }
+        finally {
+            ep.joining = undefined;
+        }
+        this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+    }
+    /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
+    async leave(ep, sb) {
+        if (ep.joining !== undefined)
+            await ep.joining.catch(() => undefined);
+        if (ep.sandbox !== sb)
+            throw new errors.EndpointNotJoinedError(ep.name, sb.id);
+        await plumbLeave(this.#attachDeps, ep, sb);
+        this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
+    }
+    /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */
+    async close() {
+        this.#closed = true;
+        this.#watch?.close();
+        this.#watch = undefined;
+        await Promise.all(this.sandboxes().map((s) => s.runtime.close()));
+        await this.#state?.close();
+    }
+    /** Delete every sandbox and network this controller made (tests, demo). */
+    async destroyAll() {
+        for (const sb of this.sandboxes())
+            await sb.delete().catch((err) => this.logger.warn({ err, sandbox: sb.id }, 'sandbox delete failed'));
+        for (const net of this.networks()) {
+            for (const ep of [...net.endpoints.values()])
+                await ep.delete().catch(() => undefined);
+            await net.delete().catch((err) => this.logger.warn({ err, network: net.name }, 'network delete failed'));
+        }
+    }
+    #claimName(key, exists, error) {
+        if (exists() || this.#pendingNames.has(key))
+            throw error();
+        this.#pendingNames.add(key);
+    }
+    async #defaultSubnet() {
+        const taken = [...this.networks().map((n) => n.pool4.subnet), ...(await hostRouteCidrs())];
+        const s = pickFreeSubnet(this.#pool, taken);
+        if (s === undefined)
+            throw new InvalidOptionError('subnet', `no free /24 left in ${this.#pool}: give --subnet`);
+        return s;
+    }
+    #open() {
+        if (this.#closed)
+            throw new errors.ControllerClosedError();
+    }
+}
+//# sourceMappingURL=controller.js.map

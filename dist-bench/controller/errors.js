@@ -1,0 +1,127 @@
+/**
+ * Controller errors (L1), with the HTTP classes libnetwork's marker
+ * interfaces map to.
+ */
+import { SandnsError } from '../common/errors.js';
+/** No network with that name or id (404). */
+export class NetworkNotFoundError extends SandnsError {
+    constructor(ref) {
+        super('ERR_NETWORK_NOT_FOUND', `no such network: ${ref} (see "sandns network ls")`, 404, { details: { network: ref } });
+        this.name = 'NetworkNotFoundError';
+    }
+}
+/** A network with that name exists already (409). */
+export class NetworkExistsError extends SandnsError {
+    constructor(name) {
+        super('ERR_NETWORK_EXISTS', `network with name ${name} already exists`, 409, { details: { network: name } });
+        this.name = 'NetworkExistsError';
+    }
+}
+/** The network still has endpoints (403). */
+export class NetworkActiveEndpointsError extends SandnsError {
+    constructor(name, count) {
+        super('ERR_NETWORK_ACTIVE_ENDPOINTS', `network ${name} has ${count} active endpoint(s): disconnect them first`, 403, {
+            details: { network: name, endpoints: count },
+        });
+        this.name = 'NetworkActiveEndpointsError';
+    }
+}
+/** The subnet overlaps another network's (409). */
+export class SubnetOverlapError extends SandnsError {
+    constructor(subnet, other) {
+        super('ERR_NETWORK_SUBNET_OVERLAP', `subnet ${subnet} overlaps ${other}: choose another --subnet`, 409, {
+            details: { subnet, other },
+        });
+        this.name = 'SubnetOverlapError';
+    }
+}
+/** No endpoint with that name or id (404). */
+export class EndpointNotFoundError extends SandnsError {
+    constructor(ref, network) {
+        super('ERR_ENDPOINT_NOT_FOUND', `no endpoint ${ref} on network ${network}`, 404, { details: { endpoint: ref, network } });
+        this.name = 'EndpointNotFoundError';
+    }
+}
+/** An endpoint with that name exists on the network already (409). */
+export class EndpointExistsError extends SandnsError {
+    constructor(name, network) {
+        super('ERR_ENDPOINT_EXISTS', `endpoint with name ${name} already exists in network ${network}`, 409, {
+            details: { endpoint: name, network },
+        });
+        this.name = 'EndpointExistsError';
+    }
+}
+/** The endpoint is joined already (400, as libnetwork). */
+export class EndpointAlreadyJoinedError extends SandnsError {
+    constructor(name, sandbox) {
+        super('ERR_ENDPOINT_ALREADY_JOINED', `endpoint ${name} is already joined to sandbox ${sandbox}`, 400, {
+            details: { endpoint: name, sandbox },
+        });
+        this.name = 'EndpointAlreadyJoinedError';
+    }
+}
+/** The endpoint is not joined to that sandbox (400). */
+export class EndpointNotJoinedError extends SandnsError {
+    constructor(name, sandbox) {
+        super('ERR_ENDPOINT_NOT_JOINED', `endpoint ${name} is not joined to sandbox ${sandbox}`, 400, {
+            details: { endpoint: name, sandbox },
+        });
+        this.name = 'EndpointNotJoinedError';
+    }
+}
+/** The endpoint is still joined (403). */
+export class EndpointActiveError extends SandnsError {
+    constructor(name, sandbox) {
+        super('ERR_ENDPOINT_ACTIVE', `endpoint ${name} is joined to sandbox ${sandbox}: leave first`, 403, {
+            details: { endpoint: name, sandbox },
+        });
+        this.name = 'EndpointActiveError';
+    }
+}
+/** No sandbox with that id (404). */
+export class SandboxNotFoundError extends SandnsError {
+    constructor(ref) {
+        super('ERR_SANDBOX_NOT_FOUND', `no such sandbox: ${ref} (see "sandns sandbox ls")`, 404, { details: { sandbox: ref } });
+        this.name = 'SandboxNotFoundError';
+    }
+}
+/** A sandbox with that id exists already (409). */
+export class SandboxExistsError extends SandnsError {
+    constructor(id) {
+        super('ERR_SANDBOX_EXISTS', `sandbox ${id} already exists`, 409, { details: { sandbox: id } });
+        this.name = 'SandboxExistsError';
+    }
+}
+/** The sandbox already has an endpoint on that network (409). */
+export class AlreadyOnNetworkError extends SandnsError {
+    constructor(sandbox, network) {
+        super('ERR_SANDBOX_ALREADY_ON_NETWORK', `sandbox ${sandbox} is already connected to network ${network}`, 409, {
+            details: { sandbox, network },
+        });
+        this.name = 'AlreadyOnNetworkError';
+    }
+}
+/** The controller is closed. */
+export class ControllerClosedError extends SandnsError {
+    constructor() {
+        super('ERR_CONTROLLER_CLOSED', 'the controller is closed', 503);
+        this.name = 'ControllerClosedError';
+    }
+}
+/** Codes defined here (for the README error table test). */
+export const CONTROLLER_ERROR_CODES = [
+    'ERR_NETWORK_NOT_FOUND',
+    'ERR_NETWORK_EXISTS',
+    'ERR_NETWORK_ACTIVE_ENDPOINTS',
+    'ERR_NETWORK_SUBNET_OVERLAP',
+    'ERR_ENDPOINT_NOT_FOUND',
+    'ERR_ENDPOINT_EXISTS',
+    'ERR_ENDPOINT_ALREADY_JOINED',
+    'ERR_ENDPOINT_NOT_JOINED',
+    'ERR_ENDPOINT_ACTIVE',
+    'ERR_SANDBOX_NOT_FOUND',
+    'ERR_SANDBOX_EXISTS',
+    'ERR_SANDBOX_ALREADY_ON_NETWORK',
+    'ERR_CONTROLLER_CLOSED',
+];
+//# sourceMappingURL=errors.js.map

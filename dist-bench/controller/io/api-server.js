@@ -1,0 +1,121 @@
+/**
+ * The API over HTTP on a unix socket (L1): node:http, mode 0600 (root only),
+ * a body size limit, JSON in and out. Routing and error mapping are the pure
+ * routes' job; this file only turns bytes into an ApiRequest and an
+ * ApiResponse back into bytes.
+ */
+import { createServer } from 'node:http';
+import { createConnection } from 'node:net';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ApiBadRequestError, ApiBodyTooLargeError, ApiSocketInUseError, errorResponse } from '../routes.js';
+function socketAnswers(path) {
+    return new Promise((resolve) => {
+        const s = createConnection(path);
+        s.once('connect', () => {
+            s.destroy();
+            resolve(true);
+        });
+        s.once('error', () => resolve(false));
+    });
+}
+function readBody(req, limit) {
+    return new Promise((resolve, reject) => {
+        const chunks = [];
+        let size = 0;
+        req.on('data', (c) => {
+            const wasOver = size > limit;
+            size += c.length;
+            if (size <= limit)
+                chunks.push(c);
+            else if (!wasOver) {
+                // Over the limit: answer 413 now, keep draining (discarding) so the client can read it.
+                chunks.length = 0;
+                reject(new ApiBodyTooLargeError(limit));
+            }
+        });
+        req.once('error', reject);
+        req.once('end', () => {
+            if (size > limit)
+                return;
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (text.trim() === '')
+                return resolve(undefined);
+            try {
+                resolve(JSON.parse(text));
+            }
+            catch (err) {
+                reject(new ApiBadRequestError(`the body is not valid JSON (${err.message})`));
+            }
+        });
+    });
+}
+function send(res, out) {
+    const text = out.text !== undefined;
+    const payload = text ? out.text : out.body === undefined ? '' : `${JSON.stringify(out.body)}\n`;
+    res.writeHead(out.status, {
+        'content-type': text ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(payload),
+        ...(out.status === 413 ? { connection: 'close' } : {}),
+    });
+    res.end(payload);
+}
+async function serve(req, res, opts) {
+    const started = process.hrtime.bigint();
+    let out;
+    try {
+        const url = new URL(req.url ?? '/', 'http://sandns');
+        const body = await readBody(req, opts.bodyLimit ?? 1 << 20);
+        const apiReq = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body };
+        out = await opts.handle(apiReq);
+    }
+    catch (err) {
+        out = errorResponse(err, opts.logger);
+    }
+    if (!res.destroyed)
+        send(res, out);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    opts.logger.debug({ method: req.method, url: req.url, status: out.status, ms: Math.round(ms * 10) / 10 }, 'api request');
+}
+/**
+ * Listen on the unix socket. A stale socket file (nothing answering) is
+ * replaced; a live one is an error. The socket is created under umask 0177
+ * and then chmod 0600, so only root can talk to the daemon.
+ */
+export async function startApiServer(opts) {
+    const path = opts.socketPath;
+    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    if (await socketAnswers(path))
+        throw new ApiSocketInUseError(path);
+    await rm(path, { force: true });
+    const server = createServer((req, res) => void serve(req, res, opts));
+    server.keepAliveTimeout = 5_000;
+    const oldMask = process.umask(0o177);
+    try {
+        await new Promise((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(path, () => {
+                server.off('error', reject);
+                resolve();
+            });
+        });
+    }
+    finally {
+        process.umask(oldMask);
+    }
+    await chmod(path, 0o600);
+    server.on('error', (err) => opts.logger.error({ err }, 'API server error'));
+    opts.logger.info({ socket: path }, 'API listening');
+    return {
+        socketPath: path,
+        async close(graceMs = 5_000) {
+            const closed = new Promise((resolve) => server.close(() => resolve()));
+            server.closeIdleConnections();
+            const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+            await closed;
+            clearTimeout(timer);
+            await rm(path, { force: true });
+        },
+    };
+}
+//# sourceMappingURL=api-server.js.map

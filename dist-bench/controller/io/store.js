@@ -1,0 +1,117 @@
+/**
+ * The embedded state store (L3): three files in one directory, no server.
+ * A write never touches the current file in place: the new text goes to
+ * `state.json.tmp` (fsync), the current file becomes `state.json.prev`, the
+ * temp file is renamed to `state.json`, then the directory is fsynced. At any
+ * crash point one complete file holds the last good state, and the reader
+ * (persist.ts chooseState) picks the newest one whose checksum holds.
+ */
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateLockedError } from '../state-errors.js';
+/** The file names, newest first by role. */
+export const STATE_FILE = 'state.json';
+export const STATE_TMP = 'state.json.tmp';
+export const STATE_PREV = 'state.json.prev';
+export const STATE_LOCK = 'lock';
+function processAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (err) {
+        return err.code === 'EPERM';
+    }
+}
+async function takeLock(dir, path) {
+    for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+            await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+            return;
+        }
+        catch (err) {
+            if (err.code !== 'EEXIST')
+                throw err;
+        }
+        const owner = Number.parseInt((await readIfExists(path)) ?? '', 10);
+        if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner))
+            throw new StateLockedError(dir, owner);
+        await rm(path, { force: true }); // stale: its owner died (kill -9)
+    }
+    throw new StateLockedError(dir, 0);
+}
+async function readIfExists(path) {
+    try {
+        return await readFile(path, 'utf8');
+    }
+    catch (err) {
+        if (err.code === 'ENOENT')
+            return undefined;
+        throw err;
+    }
+}
+async function fsyncDir(dir) {
+    const fd = await open(dir, 'r');
+    try {
+        await fd.sync();
+    }
+    finally {
+        await fd.close();
+    }
+}
+async function writeDurably(path, text) {
+    const fd = await open(path, 'w', 0o600);
+    try {
+        await fd.writeFile(text, 'utf8');
+        await fd.sync();
+    }
+    finally {
+        await fd.close();
+    }
+}
+/** The store in `dir` (created 0700 when missing). */
+export function openStateFiles(dir) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const at = (name) => join(dir, name);
+    return {
+        dir,
+        async readAll() {
+            const out = [];
+            for (const name of [STATE_FILE, STATE_TMP, STATE_PREV]) {
+                const text = await readIfExists(at(name));
+                if (text !== undefined)
+                    out.push({ name, text });
+            }
+            return out;
+        },
+        async write(text) {
+            await writeDurably(at(STATE_TMP), text);
+            try {
+                await rename(at(STATE_FILE), at(STATE_PREV));
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT')
+                    throw err;
+            }
+            await rename(at(STATE_TMP), at(STATE_FILE));
+            await fsyncDir(dir);
+        },
+        async quarantine(name, now = new Date()) {
+            const aside = `${name}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
+            if (name === STATE_TMP) {
+                await rm(at(name), { force: true });
+                return '(removed)';
+            }
+            await rename(at(name), at(aside));
+            await fsyncDir(dir);
+            return aside;
+        },
+        lock: () => takeLock(dir, at(STATE_LOCK)),
+        async unlock() {
+            if (Number.parseInt((await readIfExists(at(STATE_LOCK))) ?? '', 10) === process.pid)
+                await rm(at(STATE_LOCK), { force: true });
+        },
+    };
+}
+//# sourceMappingURL=store.js.map

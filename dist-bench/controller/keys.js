@@ -1,0 +1,67 @@
+/**
+ * Keys set late (OCI hook; libnetwork's SetKey): a sandbox created with
+ * `external` has its files but no namespace ("pending"). Endpoints connected
+ * meanwhile are claimed and join when the key arrives, as libnetwork's Join
+ * before SetKey; releasing the key (the container stopped) leaves them and
+ * makes them wait again. Built on the public join/leave, so every step is
+ * persisted and unwound as theirs are.
+ */
+import { compareEndpoints } from '../sandbox/index.js';
+import { sandboxEndpoint } from './attach.js';
+import { SandboxKeySetError, SandboxNotExternalError } from './state-errors.js';
+/** True when the sandbox takes its key late (created with `external`). */
+export function isLateKey(sb) {
+    return !sb.opened.ownsNetns && sb.config.externalKey === undefined;
+}
+function inJoinOrder(eps) {
+    return [...eps].sort((a, b) => compareEndpoints(sandboxEndpoint(a), sandboxEndpoint(b)));
+}
+/** Claimed endpoints without plumbing, in R4 order (the first non-internal one gets the default route). */
+function deferred(sb) {
+    return inJoinOrder([...sb.endpoints.values()].filter((e) => e.joinInfo === undefined && e.joining === undefined));
+}
+/** Join every claimed endpoint of a keyed sandbox (a key set, or a restore that stopped half-way). */
+export async function joinDeferred(sb) {
+    for (const ep of deferred(sb)) {
+        const priority = ep.priority;
+        await ep.leave(sb);
+        await ep.join(sb, { priority });
+    }
+}
+/** Give a pending sandbox its namespace and join its claimed endpoints; on failure everything waits again. */
+export async function setSandboxKey(sb, netnsPath, changed) {
+    if (!isLateKey(sb))
+        throw new SandboxNotExternalError(sb.id);
+    if (sb.netnsPath !== '')
+        throw new SandboxKeySetError(sb.id, sb.netnsPath);
+    const waiting = deferred(sb);
+    await sb.opened.setKey(netnsPath);
+    changed();
+    try {
+        await joinDeferred(sb);
+    }
+    catch (err) {
+        await releaseSandboxKey(sb, changed).catch(() => undefined);
+        for (const ep of waiting) {
+            if (ep.sandbox === undefined)
+                await ep.join(sb, { priority: ep.priority }).catch(() => undefined);
+        }
+        throw err;
+    }
+}
+/** Leave every joined endpoint (non-gateway first: no route moves), forget the namespace, claim them again. */
+export async function releaseSandboxKey(sb, changed) {
+    if (!isLateKey(sb))
+        throw new SandboxNotExternalError(sb.id);
+    if (sb.netnsPath === '')
+        return;
+    const joined = [...sb.endpoints.values()].filter((e) => e.joinInfo !== undefined).sort((a, b) => Number(a.gateway) - Number(b.gateway));
+    const priorities = new Map(joined.map((e) => [e, e.priority]));
+    for (const ep of joined)
+        await ep.leave(sb);
+    await sb.opened.clearKey();
+    changed();
+    for (const ep of inJoinOrder(joined))
+        await ep.join(sb, { priority: priorities.get(ep) ?? 0 });
+}
+//# sourceMappingURL=keys.js.map

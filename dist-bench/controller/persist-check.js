@@ -1,0 +1,58 @@
+/**
+ * Shape check of a decoded state (L3): a file that passed its checksum but
+ * does not hold what restore expects (hand-edited, or a bug) is refused with
+ * the path of the first bad field, never half-used.
+ */
+import { StateCorruptError } from './state-errors.js';
+function fail(at, want) {
+    throw new StateCorruptError(`${at} is not ${want}`);
+}
+const str = (v, at) => void (typeof v !== 'string' && fail(at, 'a string'));
+const bool = (v, at) => void (typeof v !== 'boolean' && fail(at, 'a boolean'));
+const int = (v, at) => void (!Number.isSafeInteger(v) && fail(at, 'an integer'));
+const obj = (v, at) => void ((typeof v !== 'object' || v === null || Array.isArray(v)) && fail(at, 'an object'));
+const opt = (c) => (v, at) => void (v !== undefined && c(v, at));
+const oneOf = (...values) => (v, at) => void (!values.includes(v) && fail(at, values.join(' | ')));
+const list = (c) => (v, at) => {
+    if (!Array.isArray(v))
+        fail(at, 'a list');
+    v.forEach((x, i) => c(x, `${at}[${i}]`));
+};
+const shape = (fields) => (v, at) => {
+    obj(v, at);
+    for (const [k, c] of Object.entries(fields))
+        c(v[k], `${at}.${k}`);
+};
+const network = shape({
+    id: str, name: str, driver: str, subnet: str, gateway: str, subnet6: opt(str), gateway6: opt(str),
+    internal: bool, ttl: int, driverOptions: obj, phase: oneOf('live', 'creating'),
+});
+const joinInfo = shape({ hostIfname: str, ifname: str, mac: str });
+const endpoint = shape({
+    id: str, name: str, network: str, aliases: list(str), ipv4: str, ipv6: opt(str),
+    ports: list(shape({ port: int, proto: oneOf('tcp', 'udp') })), links: obj, disableResolution: bool,
+    join: opt(shape({ sandbox: str, phase: oneOf('deferred', 'joining', 'joined'), priority: int, gateway: bool, info: opt(joinInfo) })),
+});
+const key = (v, at) => {
+    shape({ kind: oneOf('owned', 'path', 'late') })(v, at);
+    const k = v;
+    if (k.kind === 'owned')
+        shape({ netnsName: str })(v, at);
+    else if (k.kind === 'path')
+        shape({ path: str })(v, at);
+    else
+        shape({ path: opt(str) })(v, at);
+};
+const sandbox = shape({
+    id: str, phase: oneOf('live', 'creating', 'deleting'), key, hostname: str, domainname: opt(str),
+    dns: list(str), dnsSearch: list(str), dnsOptions: list(str), extraHosts: list(shape({ name: str, ip: str })),
+    disableResolution: bool, hostsPath: str, resolvConfPath: str, resolvConfHashPath: str, ownedDirs: list(str),
+    extServers: list(shape({ address: str, origin: oneOf('host', 'sandbox') })), ndotsSet: bool, ipv6: opt(bool),
+});
+/** The state, checked field by field; throws ERR_STORE_CORRUPT naming the first bad field. */
+export function checkState(v) {
+    shape({ networks: list(network), endpoints: list(endpoint), sandboxes: list(sandbox) })(v, 'state');
+    const s = v;
+    return { networks: s.networks, endpoints: s.endpoints, sandboxes: s.sandboxes };
+}
+//# sourceMappingURL=persist-check.js.map

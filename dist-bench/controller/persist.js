@@ -1,0 +1,135 @@
+/**
+ * What the store holds (L3): a pure, versioned serialisation of the model.
+ * Networks, endpoints and sandboxes become plain JSON; IPAM state is not
+ * saved, it is derived from the endpoints' addresses at restore. An object
+ * whose kernel side is being made or removed is saved with its phase
+ * (write-ahead), so a crash in between is undone at restore: never leaked,
+ * never resurrected. The document carries a sha256 of its state, so a torn or
+ * corrupt file is recognised and the last good one is used instead.
+ */
+import { createHash } from 'node:crypto';
+import { checkState } from './persist-check.js';
+import { StateCorruptError, StateVersionError } from './state-errors.js';
+/** Format tag and schema version of state.json. Bump the version with a migration in decodeState. */
+export const STATE_FORMAT = 'sandns-state';
+export const STATE_VERSION = 1;
+function networkRecord(n, phase) {
+    const d = n.driverNetwork;
+    return {
+        id: n.id, name: n.name, driver: n.driver, subnet: d.subnet, gateway: d.gateway,
+        ...(d.subnet6 !== undefined ? { subnet6: d.subnet6 } : {}), ...(d.gateway6 !== undefined ? { gateway6: d.gateway6 } : {}),
+        internal: n.internal, ttl: n.ttl, driverOptions: { ...n.driverOptions }, phase,
+    };
+}
+function joinRecord(ep) {
+    if (ep.sandbox === undefined)
+        return undefined;
+    // A join is done when the driver answered and the join returned; a claim without plumbing waits for a key.
+    const phase = ep.joining !== undefined ? 'joining' : ep.joinInfo !== undefined ? 'joined' : 'deferred';
+    const info = ep.joinInfo === undefined ? {} : { info: { ...ep.joinInfo } };
+    return { sandbox: ep.sandbox.id, phase, priority: ep.priority, gateway: ep.gateway, ...info };
+}
+function endpointRecord(ep) {
+    const join = joinRecord(ep);
+    return {
+        id: ep.id, name: ep.name, network: ep.network.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
+        ...(ep.ipv6 !== undefined ? { ipv6: ep.ipv6 } : {}),
+        ports: ep.ports.map((p) => ({ ...p })), links: Object.fromEntries(ep.links), disableResolution: ep.disableResolution,
+        ...(join === undefined ? {} : { join }),
+    };
+}
+function keyOf(config, ownsNetns, netnsPath) {
+    if (ownsNetns)
+        return { kind: 'owned', netnsName: config.netnsName ?? config.id };
+    if (config.externalKey !== undefined)
+        return { kind: 'path', path: config.externalKey };
+    return netnsPath === '' ? { kind: 'late' } : { kind: 'late', path: netnsPath };
+}
+function configRecord(c) {
+    return {
+        hostname: c.hostname, ...(c.domainname !== undefined ? { domainname: c.domainname } : {}),
+        dns: [...c.dns], dnsSearch: [...c.dnsSearch], dnsOptions: [...c.dnsOptions], extraHosts: c.extraHosts.map((h) => ({ ...h })),
+        disableResolution: c.disableResolution, hostsPath: c.hostsPath, resolvConfPath: c.resolvConfPath,
+    };
+}
+function sandboxRecord(sb, phase) {
+    const rt = sb.runtime;
+    return {
+        id: sb.id, phase, key: keyOf(sb.config, sb.opened.ownsNetns, sb.netnsPath), ...configRecord(sb.config),
+        resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: [...rt.files.ownedDirs],
+        extServers: rt.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: rt.ndotsSet, ipv6: rt.ipv6,
+    };
+}
+function draftRecord(d) {
+    const owned = d.config.netnsName !== undefined;
+    return {
+        id: d.config.id, phase: 'creating', key: keyOf(d.config, owned, d.config.externalKey ?? ''), ...configRecord(d.config),
+        resolvConfHashPath: d.resolvConfHashPath, ownedDirs: [...d.ownedDirs], extServers: [], ndotsSet: false,
+    };
+}
+/** The model as plain JSON data (pure). */
+export function snapshotState(input) {
+    return {
+        networks: [...input.networks.map((n) => networkRecord(n, 'live')), ...input.creatingNetworks.map((n) => networkRecord(n, 'creating'))],
+        endpoints: input.networks.flatMap((n) => [...n.endpoints.values()].map(endpointRecord)),
+        sandboxes: [
+            ...input.sandboxes.map((s) => sandboxRecord(s, 'live')),
+            ...input.creatingSandboxes.map(draftRecord),
+            ...input.deletingSandboxes.map((s) => sandboxRecord(s, 'deleting')),
+        ],
+    };
+}
+function sha256(text) {
+    return createHash('sha256').update(text).digest('hex');
+}
+/** The file text of a state: an envelope with format, version, sequence number, time and checksum. */
+export function encodeState(state, seq, savedAt) {
+    const body = JSON.stringify(state);
+    return `{"format":"${STATE_FORMAT}","version":${STATE_VERSION},"seq":${seq},"savedAt":"${savedAt.toISOString()}","sha256":"${sha256(body)}","state":${body}}\n`;
+}
+/** Parse and verify a state file; throws ERR_STORE_CORRUPT (torn, garbage, bad checksum or shape) or ERR_STORE_VERSION. */
+export function decodeState(text) {
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch (err) {
+        throw new StateCorruptError(`not JSON (${text.length} bytes; a torn write?)`, err);
+    }
+    if (typeof doc !== 'object' || doc === null || doc.format !== STATE_FORMAT)
+        throw new StateCorruptError('not a sandns state document');
+    if (typeof doc.version !== 'number' || !Number.isInteger(doc.version) || doc.version < 1)
+        throw new StateCorruptError('no valid version');
+    if (doc.version > STATE_VERSION)
+        throw new StateVersionError(doc.version, STATE_VERSION);
+    if (typeof doc.seq !== 'number' || !Number.isSafeInteger(doc.seq) || doc.seq < 0)
+        throw new StateCorruptError('no valid sequence number');
+    if (typeof doc.sha256 !== 'string' || sha256(JSON.stringify(doc.state)) !== doc.sha256)
+        throw new StateCorruptError('checksum mismatch');
+    return { state: checkState(doc.state), seq: doc.seq, savedAt: typeof doc.savedAt === 'string' ? doc.savedAt : '' };
+}
+/**
+ * The newest valid file wins (highest sequence number): after any crash point
+ * of the write (tmp written, state rotated to prev, tmp renamed) one complete
+ * file holds the last good state. A file from a newer sandns stops the
+ * restore (ERR_STORE_VERSION) instead of being overwritten.
+ */
+export function chooseState(candidates) {
+    const rejected = [];
+    let chosen;
+    for (const c of candidates) {
+        try {
+            const d = decodeState(c.text);
+            if (chosen === undefined || d.seq > chosen.seq)
+                chosen = { ...d, name: c.name };
+        }
+        catch (err) {
+            if (err instanceof StateVersionError)
+                throw err;
+            const e = err;
+            rejected.push({ name: c.name, code: e.code, reason: e.message });
+        }
+    }
+    return { chosen, rejected };
+}
+//# sourceMappingURL=persist.js.map

@@ -1,0 +1,240 @@
+import { AddressPool } from '../drivers/index.js';
+import { discardSandbox, netnsMounted, netnsPathFor, openSandbox } from '../sandbox/index.js';
+import { addRecords, plumbLeave, sandboxEndpoint } from './attach.js';
+import { Endpoint } from './endpoint.js';
+import { Network } from './network.js';
+import { Sandbox } from './sandbox.js';
+/** An empty report (nothing saved yet). */
+export function emptyReport() {
+    return { networks: 0, sandboxes: 0, pending: 0, endpoints: 0, joined: 0, recreatedBridges: [], removedSandboxes: [], leftEndpoints: [], undone: [], swept: [], reattached: [], problems: [], ms: 0 };
+}
+/** Run `fn` over `items`, at most `limit` at a time. */
+async function eachLimited(items, limit, fn) {
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length)
+            await fn(items[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+const why = (err) => (err instanceof Error ? err.message : String(err));
+async function restoreNetworks(deps, state, r) {
+    const nets = new Map();
+    for (const p of state.networks) {
+        try {
+            const driver = deps.drivers.get(p.driver);
+            const net = new Network(deps.core, {
+                id: p.id, name: p.name, driver: p.driver, internal: p.internal, ttl: p.ttl,
+                pool4: new AddressPool(p.subnet, p.gateway), pool6: p.subnet6 === undefined ? undefined : new AddressPool(p.subnet6, p.gateway6),
+                driverOptions: driver.validateOptions(p.driverOptions),
+            });
+            if (p.phase === 'creating') {
+                await driver.deleteNetwork(net.driverNetwork);
+                r.undone.push(`create of network ${p.name}`);
+                continue;
+            }
+            if (!(await driver.networkExists(net.driverNetwork))) {
+                await driver.createNetwork(net.driverNetwork);
+                r.recreatedBridges.push(p.name);
+            }
+            deps.addNetwork(net);
+            nets.set(net.id, net);
+        }
+        catch (err) {
+            r.problems.push(`network ${p.name}: ${why(err)}`);
+        }
+    }
+    return nets;
+}
+function filesOf(p, originResolvConf) {
+    return {
+        hostsPath: p.hostsPath, resolvConfPath: p.resolvConfPath, resolvConfHashPath: p.resolvConfHashPath, originResolvConf,
+        ownedDirs: p.ownedDirs, hostname: p.hostname, domainname: p.domainname, dns: p.dns, dnsSearch: p.dnsSearch,
+        dnsOptions: p.dnsOptions, extraHosts: p.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })), legacy: p.disableResolution,
+    };
+}
+function configOf(p) {
+    return {
+        id: p.id, hostname: p.hostname, domainname: p.domainname, dns: p.dns, dnsSearch: p.dnsSearch, dnsOptions: p.dnsOptions,
+        extraHosts: p.extraHosts, disableResolution: p.disableResolution,
+        netnsName: p.key.kind === 'owned' ? p.key.netnsName : undefined, externalKey: p.key.kind === 'path' ? p.key.path : undefined,
+        hostsPath: p.hostsPath, resolvConfPath: p.resolvConfPath,
+    };
+}
+/** One sandbox: discarded (phase not live, or namespace gone), or adopted (alive, or a late key waiting). */
+async function restoreSandbox(deps, p, r) {
+    const files = filesOf(p, deps.originResolvConf);
+    const owned = p.key.kind === 'owned' ? p.key.netnsName : undefined;
+    if (p.phase !== 'live') {
+        await discardSandbox(owned, files);
+        r.undone.push(`${p.phase === 'creating' ? 'create' : 'delete'} of sandbox ${p.id}`);
+        return undefined;
+    }
+    const path = p.key.kind === 'owned' ? netnsPathFor(p.key.netnsName) : p.key.path;
+    const alive = path !== undefined && (await netnsMounted(path));
+    if (!alive && p.key.kind !== 'late') {
+        await discardSandbox(owned, files);
+        r.removedSandboxes.push(p.id);
+        return undefined;
+    }
+    const opened = await openSandbox({
+        id: p.id, netnsName: owned, netnsPath: p.key.kind === 'owned' || !alive ? undefined : path, pending: p.key.kind === 'late',
+        files, logger: deps.logger, forwarding: deps.forwarding,
+        restore: { extServers: p.extServers, ndotsSet: p.ndotsSet, ipv6: p.ipv6 },
+    });
+    const sb = new Sandbox(deps.core, configOf(p), opened);
+    deps.addSandbox(sb);
+    if (opened.netnsPath === '')
+        r.pending++;
+    return sb;
+}
+async function restoreSandboxes(deps, state, r) {
+    const sbs = new Map();
+    await eachLimited(state.sandboxes, 8, async (p) => {
+        try {
+            const sb = await restoreSandbox(deps, p, r);
+            if (sb !== undefined)
+                sbs.set(sb.id, sb);
+        }
+        catch (err) {
+            r.problems.push(`sandbox ${p.id}: ${why(err)}`);
+        }
+    });
+    return sbs;
+}
+/** Drop what a join left in the kernel (a veth), whatever the sandbox's fate. */
+async function dropPlumbing(driver, net, ep, j, netnsPath) {
+    if (j.info !== undefined)
+        await driver.leave(net.driverNetwork, j.info, netnsPath);
+    else if (j.phase === 'joining')
+        await driver.releaseEndpoint(net.driverNetwork, ep.id);
+}
+function claim(ep, sb, j) {
+    ep.sandbox = sb;
+    ep.priority = j.priority;
+    sb.endpoints.set(ep.id, ep);
+}
+/** Hosts lines a join may have written go again (H3): through the view, so they match what was written. */
+async function dropHostsLines(ep, sb) {
+    sb.runtime.restoreEndpoint(sandboxEndpoint(ep));
+    await sb.runtime.detach(ep.id);
+}
+function endpointOf(deps, p, net) {
+    const ipv4 = net.pool4.allocate(p.ipv4);
+    let ipv6;
+    try {
+        ipv6 = p.ipv6 === undefined ? undefined : net.pool6?.allocate(p.ipv6);
+    }
+    catch (err) {
+        net.pool4.release(ipv4);
+        throw err;
+    }
+    return new Endpoint(deps.core, {
+        id: p.id, name: p.name, network: net, aliases: p.aliases, ipv4, ipv6, ports: p.ports,
+        links: new Map(Object.entries(p.links)), disableResolution: p.disableResolution,
+    });
+}
+/** One endpoint: addresses taken again (IPAM is derived), then its claim settled; a finished join is returned for the veth check. */
+async function restoreEndpoint(deps, p, nets, sbs, r) {
+    const net = nets.get(p.network);
+    if (net === undefined) {
+        r.problems.push(`endpoint ${p.name}: its network ${p.network.slice(0, 12)} was not restored`);
+        return undefined;
+    }
+    const ep = endpointOf(deps, p, net);
+    const j = p.join;
+    const sb = j === undefined ? undefined : sbs.get(j.sandbox);
+    const driver = deps.drivers.get(net.driver);
+    if (j !== undefined && (sb === undefined || j.phase === 'joining')) {
+        // Its sandbox is not coming back, or its join never finished: undone as a failed connect is (left, then
+        // deleted: the addresses go back to the pool).
+        await dropPlumbing(driver, net, ep, { ...j, phase: 'joining' }, sb?.netnsPath ?? '');
+        if (sb !== undefined) {
+            await dropHostsLines(ep, sb);
+            r.undone.push(`join of ${p.name} to ${sb.id}`);
+        }
+        net.pool4.release(ep.ipv4);
+        if (ep.ipv6 !== undefined)
+            net.pool6?.release(ep.ipv6);
+        return undefined;
+    }
+    net.endpoints.set(ep.id, ep);
+    if (j === undefined || sb === undefined)
+        return undefined;
+    if (j.phase === 'joined' && j.info !== undefined && sb.netnsPath !== '')
+        return { ep, sb, j: { ...j, info: j.info } };
+    // Deferred, or joined to a late key that is gone (the container stopped): it waits for the next key.
+    await dropPlumbing(driver, net, ep, j, sb.netnsPath);
+    if (j.phase === 'joined')
+        await dropHostsLines(ep, sb);
+    claim(ep, sb, j);
+    return undefined;
+}
+/** Finished joins: veth present → back in the records and the view, no re-plumbing; gone → a clean leave, then deleted as a failed connect. */
+async function settleJoins(deps, joined, r) {
+    const gone = [];
+    const byNet = new Map();
+    for (const x of joined)
+        byNet.set(x.ep.network, [...(byNet.get(x.ep.network) ?? []), x]);
+    for (const [net, list] of byNet) {
+        const present = await deps.drivers.get(net.driver).endpointsPresent(net.driverNetwork, list.map((x) => x.j.info));
+        list.forEach((x, i) => {
+            claim(x.ep, x.sb, x.j);
+            x.ep.joinInfo = x.j.info;
+            x.ep.gateway = x.j.gateway;
+            x.sb.ifnames.add(x.j.info.ifname);
+            x.sb.runtime.restoreEndpoint(sandboxEndpoint(x.ep));
+            if (present[i] === true)
+                addRecords(x.ep, x.sb);
+            else
+                gone.push(x);
+        });
+    }
+    r.joined += joined.length - gone.length;
+    for (const x of gone) {
+        await plumbLeave({ drivers: deps.drivers, logger: deps.logger }, x.ep, x.sb);
+        await deps.core.deleteEndpoint(x.ep);
+        r.leftEndpoints.push(`${x.ep.name} (${x.ep.network.name}) in ${x.sb.id}`);
+    }
+}
+/** Leaked veths on our bridges go (a crash between a kernel change and its state write); kept ones go back on a remade bridge. */
+async function sweep(deps, nets, r) {
+    for (const net of nets.values()) {
+        const keep = [...net.endpoints.values()].flatMap((e) => (e.joinInfo ? [e.joinInfo] : []));
+        try {
+            const done = await deps.drivers.get(net.driver).reconcileEndpoints(net.driverNetwork, keep);
+            r.swept.push(...done.removed);
+            r.reattached.push(...done.reattached);
+        }
+        catch (err) {
+            r.problems.push(`sweep of ${net.name}: ${why(err)}`);
+        }
+    }
+}
+/** Restore `state` into the controller; every step is reported, a bad record is skipped, never fatal. */
+export async function restoreState(deps, state) {
+    const started = performance.now();
+    const r = emptyReport();
+    const nets = await restoreNetworks(deps, state, r);
+    const sbs = await restoreSandboxes(deps, state, r);
+    const joined = [];
+    for (const p of state.endpoints) {
+        try {
+            const x = await restoreEndpoint(deps, p, nets, sbs, r);
+            if (x !== undefined)
+                joined.push(x);
+        }
+        catch (err) {
+            r.problems.push(`endpoint ${p.name}: ${why(err)}`);
+        }
+    }
+    await settleJoins(deps, joined, r);
+    await sweep(deps, nets, r);
+    await eachLimited([...sbs.values()], 8, (sb) => sb.runtime.resume().catch((err) => void r.problems.push(`listener of ${sb.id}: ${why(err)}`)));
+    r.networks = nets.size;
+    r.sandboxes = sbs.size;
+    r.endpoints = [...nets.values()].reduce((n, net) => n + net.endpoints.size, 0);
+    r.ms = Math.round(performance.now() - started);
+    return r;
+}
+//# sourceMappingURL=restore.js.map

@@ -1,0 +1,62 @@
+/**
+ * Errors of the API layer, with their HTTP statuses (G7). Controller errors
+ * keep theirs; these cover what only the API can get wrong.
+ */
+import { SandnsError } from '../common/errors.js';
+/** Codes of the API layer (for the README error table test). */
+export const API_ERROR_CODES = [
+    'ERR_API_BAD_REQUEST',
+    'ERR_API_NOT_FOUND',
+    'ERR_API_METHOD_NOT_ALLOWED',
+    'ERR_API_BODY_TOO_LARGE',
+    'ERR_API_INTERNAL',
+    'ERR_API_UNSUPPORTED',
+    'ERR_API_SOCKET_IN_USE',
+];
+/** The request cannot be understood (bad JSON, not an object) (400). */
+export class ApiBadRequestError extends SandnsError {
+    constructor(problem) {
+        super('ERR_API_BAD_REQUEST', `bad request: ${problem}`, 400);
+        this.name = 'ApiBadRequestError';
+    }
+}
+/** No such route (404). */
+export class ApiNotFoundError extends SandnsError {
+    constructor(method, path) {
+        super('ERR_API_NOT_FOUND', `no API route ${method} ${path}`, 404, { details: { method, path } });
+        this.name = 'ApiNotFoundError';
+    }
+}
+/** The path exists but not with this method (405). */
+export class ApiMethodNotAllowedError extends SandnsError {
+    constructor(method, path, allowed) {
+        super('ERR_API_METHOD_NOT_ALLOWED', `${method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`, 405, {
+            details: { allowed },
+        });
+        this.name = 'ApiMethodNotAllowedError';
+    }
+}
+/** The request body is over the limit (413). */
+export class ApiBodyTooLargeError extends SandnsError {
+    constructor(limit) {
+        super('ERR_API_BODY_TOO_LARGE', `request body larger than ${limit} bytes`, 413, { details: { limit } });
+        this.name = 'ApiBodyTooLargeError';
+    }
+}
+/** This daemon was started without the needed part (no probe, no explain) (501). */
+export class ApiUnsupportedError extends SandnsError {
+    constructor(what) {
+        super('ERR_API_UNSUPPORTED', `${what} is not available in this daemon`, 501);
+        this.name = 'ApiUnsupportedError';
+    }
+}
+/** Another daemon already listens on the socket. */
+export class ApiSocketInUseError extends SandnsError {
+    constructor(path) {
+        super('ERR_API_SOCKET_IN_USE', `a sandns daemon is already listening on ${path} (stop it first, or give another --socket)`, 409, {
+            details: { socket: path },
+        });
+        this.name = 'ApiSocketInUseError';
+    }
+}
+//# sourceMappingURL=routes-errors.js.map

@@ -1,0 +1,65 @@
+/**
+ * What `GET /records` lists and how `resolve` questions are normalised:
+ * every name, alias, address and PTR of a network, as its resolvers serve them.
+ */
+import { Address4, Address6 } from 'ip-address';
+import { InvalidOptionError } from '../common/errors.js';
+/** Drop undefined values, so options fit exactOptionalPropertyTypes. */
+export function defined(o) {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+function kindOf(name, ep) {
+    if (ep === undefined)
+        return undefined;
+    if (name === ep.name)
+        return 'name';
+    if (ep.aliases.includes(name))
+        return 'alias';
+    if (ep.sandbox !== undefined && name === ep.sandbox.hostname)
+        return 'hostname';
+    return 'id';
+}
+/** Every name, alias, address and PTR a network's resolvers serve. */
+export function recordRows(net) {
+    const rows = [];
+    const addresses = new Map();
+    for (const e of net.records.entries()) {
+        const ep = net.endpoints.get(e.endpointId);
+        const base = { network: net.name, name: e.name, ttl: net.ttl, endpoint: ep?.name ?? e.endpointId };
+        const extra = defined({ sandbox: ep?.sandbox?.id, kind: kindOf(e.name, ep) });
+        for (const [type, list] of [['A', e.v4], ['AAAA', e.v6]]) {
+            for (const value of list) {
+                rows.push({ ...base, type, value, ...extra });
+                if (!addresses.has(value))
+                    addresses.set(value, ep);
+            }
+        }
+    }
+    for (const [ip, ep] of addresses) {
+        const target = net.records.lookupReverse(ip);
+        if (target === undefined)
+            continue;
+        rows.push({ network: net.name, name: reverseName(ip), type: 'PTR', value: `${target}.`, ttl: net.ttl, endpoint: ep?.name ?? '', ...defined({ sandbox: ep?.sandbox?.id }) });
+    }
+    return rows;
+}
+/** `1.2.3.4` → `4.3.2.1.in-addr.arpa.` (RFC 1035 §3.5, RFC 3596 §2.5); the input when it is no address. */
+export function reverseName(ip) {
+    const form = Address4.isValid(ip) ? new Address4(ip).reverseForm() : Address6.isValid(ip) ? new Address6(ip).reverseForm() : undefined;
+    if (form === undefined)
+        return ip;
+    return form.endsWith('.') ? form : `${form}.`;
+}
+const QTYPE = /^(?:[A-Z][A-Z0-9]{0,9}|TYPE[0-9]{1,5})$/;
+/** Check a query: type upper-cased; a PTR question given as an address becomes its reverse name. */
+export function normalizeQuestion(name, type) {
+    if (typeof name !== 'string' || name === '' || name.length > 255 || /[\s\\]/.test(name)) {
+        throw new InvalidOptionError('name', 'must be a DNS name of at most 255 characters, without spaces');
+    }
+    const t = (typeof type === 'string' && type !== '' ? type : 'A').toUpperCase();
+    if (!QTYPE.test(t))
+        throw new InvalidOptionError('type', 'must be a record type such as A, AAAA, PTR, SRV, MX or TYPE65');
+    const isIp = Address4.isValid(name) || (name.includes(':') && Address6.isValid(name));
+    return { name: t === 'PTR' && isIp ? reverseName(name) : name, type: t };
+}
+//# sourceMappingURL=routes-records.js.map

@@ -1,0 +1,24 @@
+/**
+ * Default subnet choice: the first /24 of the default pool that overlaps
+ * neither another network nor a host route.
+ */
+import { formatAddress, parseSubnet, subnetsOverlap } from '../drivers/index.js';
+/** The first free /24 in `pool` avoiding every CIDR in `taken`, or undefined. */
+export function pickFreeSubnet(pool, taken) {
+    const p = parseSubnet(pool);
+    for (let base = p.first; base + 255n <= p.last; base += 256n) {
+        const candidate = `${formatAddress(base, 4)}/24`;
+        if (!taken.some((t) => safeOverlap(candidate, t)))
+            return candidate;
+    }
+    return undefined;
+}
+function safeOverlap(a, b) {
+    try {
+        return subnetsOverlap(a, b);
+    }
+    catch {
+        return false;
+    }
+}
+//# sourceMappingURL=subnets.js.map

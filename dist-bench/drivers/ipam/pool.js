@@ -1,0 +1,146 @@
+/**
+ * An address pool over one subnet (L2): never hands an address out twice,
+ * skips the network address, the gateway and (IPv4) the broadcast address.
+ * Next-fit from a cursor, so allocation is O(1) amortised while the pool is
+ * not nearly full.
+ */
+import { Address4, Address6 } from 'ip-address';
+import { AddressInUseError, AddressOutOfRangeError, InvalidSubnetError, PoolExhaustedError } from './errors.js';
+/** Parse a CIDR into its family, prefix and bounds; throws ERR_IPAM_INVALID_SUBNET. */
+export function parseSubnet(cidr) {
+    if (!cidr.includes('/'))
+        throw new InvalidSubnetError(cidr, 'expected CIDR notation such as 10.89.0.0/24');
+    const v4 = Address4.isValid(cidr);
+    const v6 = !v4 && Address6.isValid(cidr);
+    if (!v4 && !v6)
+        throw new InvalidSubnetError(cidr, 'not an IPv4 or IPv6 CIDR');
+    const addr = v4 ? new Address4(cidr) : new Address6(cidr);
+    const prefix = addr.subnetMask;
+    const maxPrefix = v4 ? 30 : 126;
+    if (prefix > maxPrefix)
+        throw new InvalidSubnetError(cidr, `prefix /${prefix} leaves no room for hosts (at most /${maxPrefix})`);
+    if (prefix < (v4 ? 8 : 48))
+        throw new InvalidSubnetError(cidr, `prefix /${prefix} is too large (at least /${v4 ? 8 : 48})`);
+    const first = addr.startAddress().bigInt();
+    const last = addr.endAddress().bigInt();
+    const text = v4 ? `${addr.startAddress().correctForm()}/${prefix}` : `${addr.startAddress().correctForm()}/${prefix}`;
+    return { family: v4 ? 4 : 6, prefix, first, last, cidr: text };
+}
+/** Parse one IP address of the given family to a bigint, or undefined if it is not one. */
+export function parseAddress(ip, family) {
+    if (ip.includes('/') || ip.includes('%'))
+        return undefined;
+    if ((family === undefined || family === 4) && Address4.isValid(ip))
+        return new Address4(ip).bigInt();
+    if ((family === undefined || family === 6) && Address6.isValid(ip))
+        return new Address6(ip).bigInt();
+    return undefined;
+}
+/** Canonical text of an address value. */
+export function formatAddress(value, family) {
+    return family === 4 ? Address4.fromBigInt(value).correctForm() : Address6.fromBigInt(value).correctForm();
+}
+/** Canonical text of an IP address (e.g. `fe00::0` -> `fe00::`); undefined if invalid. */
+export function canonicalAddress(ip) {
+    const v = parseAddress(ip);
+    if (v === undefined)
+        return undefined;
+    return formatAddress(v, Address4.isValid(ip) ? 4 : 6);
+}
+/** Allocates host addresses of one subnet. */
+export class AddressPool {
+    subnet;
+    family;
+    prefix;
+    gateway;
+    #first;
+    #lowest;
+    #highest;
+    #gateway;
+    #used = new Set();
+    #cursor;
+    constructor(cidr, gateway) {
+        const p = parseSubnet(cidr);
+        this.subnet = p.cidr;
+        this.family = p.family;
+        this.prefix = p.prefix;
+        this.#first = p.first;
+        this.#lowest = p.first + 1n;
+        this.#highest = p.family === 4 ? p.last - 1n : p.last;
+        const gw = gateway === undefined ? this.#lowest : parseAddress(gateway, p.family);
+        if (gw === undefined)
+            throw new InvalidSubnetError(gateway ?? '', `gateway is not an IPv${p.family} address`);
+        if (gw < this.#lowest || gw > this.#highest) {
+            throw new InvalidSubnetError(gateway ?? '', `gateway is not a host address of ${this.subnet}`);
+        }
+        this.#gateway = gw;
+        this.gateway = formatAddress(gw, p.family);
+        this.#cursor = this.#lowest;
+    }
+    /** Allocate `requested`, or the next free address. */
+    allocate(requested) {
+        if (requested !== undefined)
+            return this.#take(requested);
+        const size = this.#highest - this.#lowest + 1n;
+        for (let i = 0n; i < size; i++) {
+            const candidate = this.#cursor;
+            this.#cursor = candidate >= this.#highest ? this.#lowest : candidate + 1n;
+            if (candidate !== this.#gateway && !this.#used.has(candidate)) {
+                this.#used.add(candidate);
+                return formatAddress(candidate, this.family);
+            }
+            if (BigInt(this.#used.size) + 1n >= size)
+                break;
+        }
+        throw new PoolExhaustedError(this.subnet);
+    }
+    /** Release an address; releasing a free address is a no-op. */
+    release(ip) {
+        const v = parseAddress(ip, this.family);
+        if (v !== undefined)
+            this.#used.delete(v);
+    }
+    /** True when `ip` is allocated. */
+    isAllocated(ip) {
+        const v = parseAddress(ip, this.family);
+        return v !== undefined && this.#used.has(v);
+    }
+    /** Number of allocated addresses (the gateway is not counted). */
+    get size() {
+        return this.#used.size;
+    }
+    /** True when `ip` lies inside the subnet. */
+    contains(ip) {
+        const v = parseAddress(ip, this.family);
+        return v !== undefined && v >= this.#first && v <= this.#highest + (this.family === 4 ? 1n : 0n);
+    }
+    #take(requested) {
+        const v = parseAddress(requested, this.family);
+        if (v === undefined)
+            throw new AddressOutOfRangeError(requested, this.subnet, `not an IPv${this.family} address`);
+        if (v < this.#lowest || v > this.#highest) {
+            throw new AddressOutOfRangeError(requested, this.subnet, 'outside the usable host range');
+        }
+        if (v === this.#gateway)
+            throw new AddressOutOfRangeError(requested, this.subnet, 'it is the gateway address');
+        if (this.#used.has(v))
+            throw new AddressInUseError(requested, this.subnet);
+        this.#used.add(v);
+        return formatAddress(v, this.family);
+    }
+}
+/** True when two CIDRs overlap. */
+export function subnetsOverlap(a, b) {
+    const pa = cidrBounds(a);
+    const pb = cidrBounds(b);
+    return pa !== undefined && pb !== undefined && pa.family === pb.family && pa.first <= pb.last && pb.first <= pa.last;
+}
+/** Bounds of any CIDR (no host-room rules), or undefined if it is not one. */
+function cidrBounds(cidr) {
+    const v4 = Address4.isValid(cidr);
+    if (!v4 && !Address6.isValid(cidr))
+        return undefined;
+    const a = v4 ? new Address4(cidr) : new Address6(cidr);
+    return { family: v4 ? 4 : 6, first: a.startAddress().bigInt(), last: a.endAddress().bigInt() };
+}
+//# sourceMappingURL=pool.js.map

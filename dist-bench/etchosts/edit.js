@@ -1,0 +1,73 @@
+/**
+ * Pure edits of hosts-file text (spec H3; Docker H3-H5). Records are validated
+ * before anything is computed, so a bad record never yields new text (H5).
+ */
+import { hostnameProblem } from '../common/dns-name.js';
+import { InvalidHostsIpError, InvalidHostsNameError } from './errors.js';
+import { canonicalHostsIp, formatHostsLine, validateHostsRecords } from './entries.js';
+/** Split file text into lines as Go's bufio.ScanLines does (a trailing CR is dropped). */
+function splitLines(text) {
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '')
+        lines.pop();
+    return lines.map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
+}
+/**
+ * Append one line per record (Docker H3; join). No de-duplication. A last line
+ * without its newline is terminated first, so a record never merges into it.
+ */
+export function addRecords(text, recs) {
+    const valid = validateHostsRecords(recs);
+    if (valid.length === 0)
+        return text;
+    const base = text === '' || text.endsWith('\n') ? text : `${text}\n`;
+    return base + valid.map(formatHostsLine).join('');
+}
+/** True when `line` is exactly `<ip><spaces?>\t<hosts>` for one of the records (Docker H4). */
+function matchesAny(line, recs) {
+    return recs.some((rec) => {
+        const suffix = `\t${rec.hosts}`;
+        if (!line.endsWith(suffix))
+            return false;
+        return canonicalHostsIp(line.slice(0, -suffix.length).trim()) === rec.ip;
+    });
+}
+/**
+ * Remove the lines of the given records (H3; Docker H4): a line goes only when
+ * it ends with TAB + exactly the record's names and what precedes is the same
+ * address. Comments and every other line survive; empty lines are dropped.
+ */
+export function removeRecords(text, recs) {
+    const valid = validateHostsRecords(recs);
+    if (valid.length === 0)
+        return text;
+    return splitLines(text)
+        .filter((line) => line !== '' && (line.startsWith('#') || !matchesAny(line, valid)))
+        .map((line) => `${line}\n`)
+        .join('');
+}
+/** Escape a host name for use inside a RegExp. */
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** Check updateRecord's arguments (H5) and return the canonical address. */
+export function validateUpdate(ip, hostname) {
+    const canonical = canonicalHostsIp(ip);
+    if (canonical === undefined)
+        throw new InvalidHostsIpError(ip, 'not a plain IPv4 or IPv6 address');
+    const problem = hostnameProblem(hostname);
+    if (problem !== undefined)
+        throw new InvalidHostsNameError(hostname, hostname, problem);
+    return canonical;
+}
+/**
+ * Give every line whose first name is `hostname` (or `hostname.<domain>`) the
+ * address `ip` (Docker H5; legacy link fix-ups). `prefixAndMore` is untouched.
+ */
+export function updateRecord(text, ip, hostname) {
+    const canonical = validateUpdate(ip, hostname);
+    // Go's RE2 `(\S*)(\t<name>)(\s|\.)`, with RE2's ASCII-only \s and \S.
+    const re = new RegExp(`([^\\t\\n\\f\\r ]*)(\\t${escapeRegExp(hostname)})([\\t\\n\\f\\r .])`, 'g');
+    return text.replace(re, (_all, _ip, name, next) => `${canonical}${name}${next}`);
+}
+//# sourceMappingURL=edit.js.map

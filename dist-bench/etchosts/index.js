@@ -1,0 +1,45 @@
+/**
+ * Managed /etc/hosts (spec H1-H5; Docker section 2): the public door (G1).
+ * Pure rendering and edits live in entries/render/edit; io/ does the file work.
+ */
+import { addRecords, removeRecords, updateRecord, validateUpdate } from './edit.js';
+import { validateHostsRecords } from './entries.js';
+import { readHostsText, writeHostsText, editHostsText } from './io/hosts-file.js';
+import { renderHosts } from './render.js';
+export { hostsNamesFor, validateHostsRecord, canonicalHostsIp } from './entries.js';
+export { renderHosts } from './render.js';
+export { addRecords, removeRecords, updateRecord } from './edit.js';
+export { HOSTS_ERROR_CODES, HostsFileError, InvalidHostsIpError, InvalidHostsNameError } from './errors.js';
+/** Read a hosts file, after every queued write to it. */
+export function readHostsFile(path) {
+    return readHostsText(path);
+}
+/** Write a hosts file in place (H4): keeps the inode, one write, fsync; created 0644 if missing. */
+export function writeHostsFile(path, content) {
+    return writeHostsText(path, content);
+}
+/** Render (H1, H2) and write a whole hosts file, creating its directory (0755) and file (0644). */
+export async function buildHostsFile(path, opts) {
+    const content = renderHosts(opts);
+    await writeHostsText(path, content);
+}
+/** Append the records' lines to an existing hosts file (H3 join); validated first (H5). */
+export async function addHostsRecords(path, recs) {
+    const valid = validateHostsRecords(recs);
+    if (valid.length === 0)
+        return;
+    await editHostsText(path, (text) => addRecords(text, valid));
+}
+/** Remove the records' lines, matched on IP and exact names (H3 leave); validated first (H5). */
+export async function removeHostsRecords(path, recs) {
+    const valid = validateHostsRecords(recs);
+    if (valid.length === 0)
+        return;
+    await editHostsText(path, (text) => removeRecords(text, valid));
+}
+/** Point every line whose first name is `hostname` at `ip` (Docker H5); validated first (H5). */
+export async function updateHostsRecord(path, ip, hostname) {
+    validateUpdate(ip, hostname);
+    await editHostsText(path, (text) => updateRecord(text, ip, hostname));
+}
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,38 @@
+/**
+ * Hosts-file I/O (spec H4): reads and in-place writes, serialized per path.
+ */
+import { promises as fs } from 'node:fs';
+import { SandnsError } from '../../common/errors.js';
+import { HostsFileError } from '../errors.js';
+import { serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
+/** Mode of a hosts file sandns creates (Docker H2). */
+const HOSTS_MODE = 0o644;
+/** Wrap a failure of `op` on `path` into ERR_HOSTS_IO, keeping typed errors as they are. */
+function wrap(path, op, err) {
+    if (err instanceof SandnsError)
+        throw err;
+    throw new HostsFileError(path, op, { cause: err });
+}
+/** Read a hosts file (after queued writes to it). Missing file: ERR_HOSTS_IO. */
+export function readHostsText(path) {
+    return serializeOnPath(path, () => fs.readFile(path, 'utf8')).catch((err) => wrap(path, 'read', err));
+}
+/** Write `content` in place, creating the file (0644) and its directory (0755) if missing. */
+export function writeHostsText(path, content) {
+    return serializeOnPath(path, () => writeInPlace(path, content, { create: true, mode: HOSTS_MODE })).catch((err) => wrap(path, 'write', err));
+}
+/**
+ * Read, edit and write back an existing file as one queued step (H4). `edit`
+ * runs on the current text; when it returns the same text nothing is written.
+ * The text is decoded as latin1 so every byte of lines sandns does not own
+ * survives the round trip unchanged (sandns's own lines are ASCII, H5).
+ */
+export function editHostsText(path, edit) {
+    return serializeOnPath(path, async () => {
+        const text = await fs.readFile(path, 'latin1');
+        const next = edit(text);
+        if (next !== text)
+            await writeInPlace(path, Buffer.from(next, 'latin1'), { create: false, mode: HOSTS_MODE });
+    }).catch((err) => wrap(path, 'edit', err));
+}
+//# sourceMappingURL=hosts-file.js.map

@@ -1,0 +1,38 @@
+/**
+ * Errors of the managed /etc/resolv.conf (STYLE G7). Codes are stable once released.
+ */
+import { SandnsError } from '../common/errors.js';
+/** Codes defined in this file (for the README error table test). */
+export const RESOLVCONF_ERROR_CODES = [
+    'ERR_RESOLVCONF_LINE_TOO_LONG',
+    'ERR_RESOLVCONF_INVALID_NAMESERVER',
+    'ERR_RESOLVCONF_IO',
+];
+/** Longest line accepted, in bytes (Go's bufio.MaxScanTokenSize; Docker C3). */
+export const MAX_LINE_BYTES = 65536;
+/** A resolv.conf line is longer than 64 KiB (Docker C3). */
+export class ResolvConfLineTooLongError extends SandnsError {
+    name = 'ResolvConfLineTooLongError';
+    constructor(sourcePath, lineNumber) {
+        super('ERR_RESOLVCONF_LINE_TOO_LONG', `failed to parse resolv.conf from ${sourcePath}: line too long (exceeds ${MAX_LINE_BYTES})`, 400, { details: { sourcePath, line: lineNumber } });
+    }
+}
+/** A nameserver given as an override (`dns`) is not an IP address (C1, Docker C4). */
+export class InvalidNameserverError extends SandnsError {
+    name = 'InvalidNameserverError';
+    constructor(nameserver) {
+        super('ERR_RESOLVCONF_INVALID_NAMESERVER', `invalid nameserver ${JSON.stringify(nameserver)}: expected an IPv4 or IPv6 address`, 400, { details: { nameserver } });
+    }
+}
+/** Reading or writing a resolv.conf (or its hash file) failed. */
+export class ResolvConfFileError extends SandnsError {
+    name = 'ResolvConfFileError';
+    constructor(path, op, options = {}) {
+        const errno = options.cause?.code;
+        super('ERR_RESOLVCONF_IO', `cannot ${op} ${path}${typeof errno === 'string' ? ` (${errno})` : ''}`, 500, {
+            ...options,
+            details: { path, op, ...(typeof errno === 'string' ? { errno } : {}) },
+        });
+    }
+}
+//# sourceMappingURL=errors.js.map

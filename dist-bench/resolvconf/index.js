@@ -1,0 +1,63 @@
+/**
+ * Managed /etc/resolv.conf (spec C1-C5; Docker section 3): the public door (G1).
+ * Pure parse/override/transform/render; io/ reads, writes and watches files.
+ */
+import { InvalidOptionError } from '../common/errors.js';
+import { pathExists, readTextIfExists } from './io/resolvconf-file.js';
+import { watchFileText } from './io/watch.js';
+import { directivesKey, emptyResolvConf, parseResolvConf } from './parse.js';
+export { parseResolvConf, emptyResolvConf, option, } from './parse.js';
+export { applyOverrides, addOption } from './override.js';
+export { transformForInternalResolver, transformForLegacy, NO_EXTERNAL_NAMESERVERS, NO_USABLE_NAMESERVERS, } from './transform.js';
+export { renderResolvConf, SANDNS_HEADER } from './render.js';
+export { RESOLVCONF_ERROR_CODES, InvalidNameserverError, ResolvConfFileError, ResolvConfLineTooLongError, } from './errors.js';
+export { isUserModified, writeResolvConfText as writeResolvConf, } from './io/resolvconf-file.js';
+/** Load and parse a resolv.conf; a missing file is an empty one (Docker C3). */
+export async function loadResolvConf(path) {
+    const text = await readTextIfExists(path);
+    return text === undefined ? emptyResolvConf(path) : parseResolvConf(text, path);
+}
+/**
+ * The host's origin file (Docker 1.I 58): the systemd-resolved upstream file
+ * when /etc/resolv.conf's only nameserver is the 127.0.0.53 stub and that file exists.
+ */
+export async function hostOriginPath(etcResolvConf = '/etc/resolv.conf', systemdPath = '/run/systemd/resolve/resolv.conf') {
+    const conf = await loadResolvConf(etcResolvConf);
+    const onlyStub = conf.nameservers.length === 1 && conf.nameservers[0] === '127.0.0.53';
+    return onlyStub && (await pathExists(systemdPath)) ? systemdPath : etcResolvConf;
+}
+/** Normalise the watch options once (G9). */
+function normalizeWatchOptions(raw) {
+    const { debounceMs = 100, pollMs = 1000, logger } = raw;
+    if (!Number.isFinite(debounceMs) || debounceMs < 0) {
+        throw new InvalidOptionError('debounceMs', 'must be a finite number >= 0');
+    }
+    if (!Number.isFinite(pollMs) || pollMs < 10)
+        throw new InvalidOptionError('pollMs', 'must be a finite number >= 10');
+    return { debounceMs, pollMs, logger };
+}
+/**
+ * Watch a resolv.conf (C5): `onChange` gets the new parsed value each time its
+ * directives change (not on the first read, not for a rewrite with the same
+ * content); a burst of writes gives one call. A missing file parses as empty.
+ */
+export function watchResolvConf(path, onChange, options) {
+    const opts = normalizeWatchOptions(options);
+    let lastKey;
+    return watchFileText(path, (text, initial) => {
+        let conf;
+        try {
+            conf = parseResolvConf(text ?? '', path);
+        }
+        catch (err) {
+            opts.logger.warn({ err, path }, 'cannot parse watched resolv.conf; change ignored');
+            return;
+        }
+        const key = directivesKey(conf);
+        const changed = !initial && key !== lastKey;
+        lastKey = key;
+        if (changed)
+            onChange(conf);
+    }, opts);
+}
+//# sourceMappingURL=index.js.map

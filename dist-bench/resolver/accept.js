@@ -1,0 +1,98 @@
+/**
+ * R2 message acceptance, exactly as miekg/dns's DefaultMsgAcceptFunc under
+ * Docker (1.B 11): bytes → a Query, a drop, or a FORMERR/NOTIMP/BADVERS reply.
+ * Nothing here throws, whatever the bytes (G8): every read is bounds-checked,
+ * and header counts are checked before any record is walked (count
+ * amplification, namespace-sockets §5).
+ */
+import { HEADER_SIZE, QTYPE, RCODE } from './constants.js';
+import { buildErrorReply, buildRejectReply } from './answer.js';
+import { maxReplySize } from './query.js';
+import { lastName, optionsWellFormed, readQuestionName, skipName, skipRecord } from './wire-read.js';
+const DROP = Object.freeze({ kind: 'drop' });
+/** Apply R2 to raw bytes received over `transport`. */
+export function acceptQuery(raw, transport) {
+    // 1.B 11: an unparsable header or QR=1 is ignored (a reply could amplify).
+    if (raw.length < HEADER_SIZE || (raw[2] & 0x80) !== 0)
+        return DROP;
+    const qd = (raw[4] << 8) | raw[5];
+    const an = (raw[6] << 8) | raw[7];
+    const ns = (raw[8] << 8) | raw[9];
+    const ar = (raw[10] << 8) | raw[11];
+    const opcode = (raw[2] >> 3) & 0x0f;
+    if (opcode !== 0)
+        return reject(raw, qd === 1 ? scanQuestion(raw) : -1, RCODE.NOTIMP);
+    // miekg: QDCOUNT != 1, ANCOUNT > 1, NSCOUNT > 1, ARCOUNT > 2 → FORMERR, before any decode.
+    if (qd !== 1 || an > 1 || ns > 1 || ar > 2)
+        return reject(raw, qd === 1 ? scanQuestion(raw) : -1, RCODE.FORMERR);
+    const questionEnd = scanQuestion(raw);
+    if (questionEnd < 0)
+        return reject(raw, -1, RCODE.FORMERR);
+    const asked = lastName.asked;
+    const lname = lastName.lname;
+    let off = questionEnd;
+    for (let i = 0; i < an + ns && off >= 0; i++)
+        off = skipRecord(raw, off);
+    if (off < 0)
+        return reject(raw, questionEnd, RCODE.FORMERR);
+    const edns = readAdditional(raw, off, ar);
+    if (edns === null)
+        return reject(raw, questionEnd, RCODE.FORMERR);
+    const q = {
+        kind: 'query',
+        id: (raw[0] << 8) | raw[1],
+        name: `${asked}.`,
+        lname,
+        qtype: (raw[questionEnd - 4] << 8) | raw[questionEnd - 3],
+        qclass: (raw[questionEnd - 2] << 8) | raw[questionEnd - 1],
+        opcode,
+        rd: (raw[2] & 0x01) !== 0,
+        cd: (raw[3] & 0x10) !== 0,
+        transport,
+        edns,
+        maxSize: maxReplySize(transport, edns?.udpSize),
+        raw,
+        questionEnd,
+    };
+    // R8, RFC 6891 §6.1.3: a version we do not implement gets BADVERS.
+    if (edns !== undefined && edns.version !== 0) {
+        return { kind: 'reply', bytes: buildErrorReply(q, RCODE.BADVERS), rcode: RCODE.BADVERS };
+    }
+    return q;
+}
+/** Offset after the question (name, QTYPE, QCLASS), or -1 if it does not parse. */
+function scanQuestion(raw) {
+    const n = readQuestionName(raw);
+    return n < 0 || n + 4 > raw.length ? -1 : n + 4;
+}
+/**
+ * Walk the additional section: the client's OPT, undefined without one, or
+ * null when the section is malformed (RFC 6891 §6.1.1: one OPT at most, owned by the root).
+ */
+function readAdditional(raw, start, count) {
+    let off = start;
+    let edns;
+    for (let i = 0; i < count; i++) {
+        const n = skipName(raw, off);
+        if (n < 0 || n + 10 > raw.length)
+            return null;
+        const end = n + 10 + ((raw[n + 8] << 8) | raw[n + 9]);
+        if (end > raw.length)
+            return null;
+        if (((raw[n] << 8) | raw[n + 1]) === QTYPE.OPT) {
+            if (edns !== undefined || n !== off + 1 || !optionsWellFormed(raw, n + 10, end))
+                return null;
+            edns = {
+                udpSize: (raw[n + 2] << 8) | raw[n + 3],
+                version: raw[n + 5],
+                dnssecOk: (raw[n + 6] & 0x80) !== 0,
+            };
+        }
+        off = end;
+    }
+    return edns;
+}
+function reject(raw, questionEnd, rcode) {
+    return { kind: 'reply', bytes: buildRejectReply(raw, questionEnd, rcode), rcode };
+}
+//# sourceMappingURL=accept.js.map

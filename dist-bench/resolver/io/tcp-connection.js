@@ -1,0 +1,176 @@
+/**
+ * Received bytes not yet framed, kept as the chunks that arrived: a message
+ * split into many small chunks is joined once, when it is complete (linear,
+ * never quadratic, whatever the client's write pattern).
+ */
+class ChunkQueue {
+    #parts = [];
+    #head = 0;
+    size = 0;
+    push(chunk) {
+        if (chunk.length === 0)
+            return;
+        this.#parts.push(chunk);
+        this.size += chunk.length;
+    }
+    /** Remove and return the first `n` bytes (caller checks `size >= n`). */
+    take(n) {
+        if (n === 0)
+            return Buffer.alloc(0); // a zero-length frame (R2: dropped by acceptance, never a crash)
+        this.size -= n;
+        const first = this.#parts[0];
+        if (first.length - this.#head >= n) {
+            const out = first.subarray(this.#head, this.#head + n);
+            this.#head += n;
+            if (this.#head === first.length)
+                this.#drop(1);
+            return out;
+        }
+        const out = Buffer.allocUnsafe(n);
+        let filled = 0;
+        let used = 0;
+        let head = this.#head;
+        while (filled < n) {
+            const part = this.#parts[used];
+            const count = Math.min(part.length - head, n - filled);
+            part.copy(out, filled, head, head + count);
+            filled += count;
+            head += count;
+            if (head === part.length) {
+                used++;
+                head = 0;
+            }
+        }
+        this.#drop(used);
+        this.#head = head;
+        return out;
+    }
+    #drop(count) {
+        if (count === 0)
+            return;
+        this.#parts.splice(0, count);
+        this.#head = 0;
+    }
+}
+/** Serve DNS on an accepted TCP socket until it closes; `onClose` runs once at the end. */
+export function serveTcpConnection(sock, handle, limits, logger, onClose) {
+    new TcpConnection(sock, handle, limits, logger, onClose);
+}
+class TcpConnection {
+    #sock;
+    #handle;
+    #limits;
+    #logger;
+    #queue = new ChunkQueue();
+    #idle;
+    #need = -1; // length of the message being framed, -1 while reading its prefix
+    #served = 0;
+    #inFlight = 0;
+    #blocked = false; // the socket's write buffer is over its high-water mark
+    #finishing = false; // the query limit is reached: read no more
+    constructor(sock, handle, limits, logger, onClose) {
+        this.#sock = sock;
+        this.#handle = handle;
+        this.#limits = limits;
+        this.#logger = logger;
+        // R14 idle timeout: refreshed only by a complete query or a written reply,
+        // so a slow or stalled client (partial prefix, never reads) is cut off.
+        this.#idle = setTimeout(() => sock.destroy(), limits.idleTimeoutMs);
+        this.#idle.unref();
+        sock.setNoDelay(true);
+        sock.on('data', (chunk) => this.#onData(chunk));
+        sock.on('drain', () => this.#onDrain());
+        // Client half-close: answer what is in flight, then end (needs allowHalfOpen on the server).
+        sock.on('end', () => {
+            this.#finishing = true;
+            this.#endIfDone();
+        });
+        sock.on('error', (err) => logger.debug({ err }, 'resolver: TCP connection error'));
+        sock.on('close', () => {
+            clearTimeout(this.#idle);
+            onClose();
+        });
+    }
+    #onData(chunk) {
+        this.#queue.push(chunk);
+        if (this.#need < 0 || this.#queue.size >= this.#need)
+            this.#pump();
+    }
+    #onDrain() {
+        if (!this.#blocked)
+            return;
+        this.#blocked = false;
+        this.#pump();
+        if (!this.#blocked && !this.#finishing)
+            this.#sock.resume();
+    }
+    // Frame and dispatch every complete message, unless back-pressured or done;
+    // replies answered synchronously in one pass leave in one writev (cork).
+    #pump() {
+        const queue = this.#queue;
+        this.#sock.cork();
+        while (!this.#blocked && !this.#finishing && !this.#sock.destroyed) {
+            if (this.#need < 0) {
+                if (queue.size < 2)
+                    break;
+                this.#need = queue.take(2).readUInt16BE(0);
+            }
+            if (queue.size < this.#need)
+                break;
+            const msg = queue.take(this.#need);
+            this.#need = -1;
+            this.#idle.refresh();
+            if (++this.#served >= this.#limits.maxQueriesPerConnection) {
+                this.#finishing = true; // 1.B 13: at most 128 queries per connection
+                this.#sock.pause();
+            }
+            this.#dispatch(msg);
+        }
+        this.#sock.uncork();
+        this.#endIfDone();
+    }
+    #dispatch(msg) {
+        const r = this.#handle(msg, 'tcp');
+        if (r === undefined)
+            return;
+        if (r instanceof Uint8Array) {
+            this.#write(r);
+            return;
+        }
+        this.#inFlight++;
+        r.then((reply) => {
+            this.#inFlight--;
+            if (reply !== undefined)
+                this.#write(reply);
+            this.#endIfDone();
+        }, (err) => {
+            this.#inFlight--;
+            this.#logger.warn({ err }, 'resolver: TCP query handler failed');
+            this.#endIfDone();
+        });
+    }
+    // One write per reply (prefix + body); pause on back-pressure, destroy past the byte cap.
+    #write(reply) {
+        const sock = this.#sock;
+        if (sock.destroyed || sock.writableEnded)
+            return;
+        const frame = Buffer.allocUnsafe(reply.length + 2);
+        frame.writeUInt16BE(reply.length, 0);
+        reply.copy(frame, 2);
+        const ok = sock.write(frame);
+        this.#idle.refresh();
+        if (sock.writableLength > this.#limits.maxPendingBytes) {
+            this.#logger.debug({ pending: sock.writableLength }, 'resolver: TCP client does not read its replies, closed');
+            sock.destroy();
+        }
+        else if (!ok) {
+            this.#blocked = true; // stop reading and framing until 'drain'
+            sock.pause();
+        }
+    }
+    #endIfDone() {
+        if (this.#finishing && this.#inFlight === 0 && !this.#sock.destroyed)
+            this.#sock.end();
+    }
+}
+//# sourceMappingURL=tcp-connection.js.map

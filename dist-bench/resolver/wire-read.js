@@ -1,0 +1,120 @@
+/**
+ * Bounds-checked readers over raw query bytes (RFC 1035 §4.1.2–4.1.4). They
+ * never throw and never allocate beyond the name strings: accept.ts builds on
+ * them instead of dns-packet, which is not a validator (namespace-sockets §5).
+ */
+/** Longest wire name: 255 octets including the root byte (RFC 1035 §2.3.4). */
+const MAX_NAME_WIRE = 255;
+/** Hop limit for compression pointers (backward-only already rules out loops). */
+const MAX_POINTER_HOPS = 127;
+/** Text of the last name read by readQuestionName (module state: single-threaded, read at once). */
+export const lastName = { asked: '', lname: '' };
+/**
+ * Read the question name at offset 12 into `lastName` (`asked`: case as sent,
+ * no trailing dot; `lname`: ASCII-lowercased). Returns the offset after the
+ * name, or -1 when it is truncated, too long, or uses a pointer or an
+ * extended label type (a question at offset 12 has nothing to point back to).
+ */
+export function readQuestionName(b) {
+    let off = 12;
+    let asked = '';
+    let upper = false;
+    const end = b.length;
+    for (;;) {
+        if (off >= end)
+            return -1;
+        const len = b[off];
+        if (len === 0)
+            break;
+        if (len > 63)
+            return -1;
+        const start = off + 1;
+        const stop = start + len;
+        if (stop > end || stop - 12 >= MAX_NAME_WIRE)
+            return -1;
+        let safe = true;
+        for (let i = start; i < stop; i++) {
+            const c = b[i];
+            if (c < 0x21 || c > 0x7e || c === 0x2e || c === 0x5c)
+                safe = false;
+            else if (c >= 0x41 && c <= 0x5a)
+                upper = true;
+        }
+        const label = safe ? b.toString('latin1', start, stop) : escapeLabel(b, start, stop);
+        asked = off === 12 ? label : `${asked}.${label}`;
+        off = stop;
+    }
+    lastName.asked = asked;
+    lastName.lname = upper ? asked.toLowerCase() : asked;
+    return off + 1;
+}
+/** Presentation form of an odd label: `.` and `\` escaped, other non-printables as `\DDD` (RFC 4343 §2.1). */
+function escapeLabel(b, start, stop) {
+    let s = '';
+    for (let i = start; i < stop; i++) {
+        const c = b[i];
+        if (c === 0x2e || c === 0x5c)
+            s += `\\${String.fromCharCode(c)}`;
+        else if (c < 0x21 || c > 0x7e)
+            s += `\\${String(c).padStart(3, '0')}`;
+        else
+            s += String.fromCharCode(c);
+    }
+    return s;
+}
+/**
+ * Skip a possibly compressed name starting at `off` (RFC 1035 §4.1.4): pointers
+ * must point backward. Returns the offset after the name in the message, or -1.
+ */
+export function skipName(b, off) {
+    let pos = off;
+    let after = -1;
+    let hops = 0;
+    let total = 0;
+    for (;;) {
+        if (pos >= b.length)
+            return -1;
+        const len = b[pos];
+        if (len === 0)
+            return after < 0 ? pos + 1 : after;
+        if ((len & 0xc0) === 0xc0) {
+            if (pos + 1 >= b.length)
+                return -1;
+            const ptr = ((len & 0x3f) << 8) | b[pos + 1];
+            if (ptr >= pos || ++hops > MAX_POINTER_HOPS)
+                return -1;
+            if (after < 0)
+                after = pos + 2;
+            pos = ptr;
+            continue;
+        }
+        if (len > 63)
+            return -1;
+        total += len + 1;
+        if (total >= MAX_NAME_WIRE)
+            return -1;
+        pos += len + 1;
+    }
+}
+/**
+ * Skip one resource record (name, type, class, TTL, RDLENGTH, RDATA).
+ * Returns the offset after it, or -1 when it overruns the message.
+ */
+export function skipRecord(b, off) {
+    const n = skipName(b, off);
+    if (n < 0 || n + 10 > b.length)
+        return -1;
+    const end = n + 10 + b.readUInt16BE(n + 8);
+    return end > b.length ? -1 : end;
+}
+/** True when OPT RDATA `[start, end)` is a clean sequence of option TLVs (RFC 6891 §6.1.2). */
+export function optionsWellFormed(b, start, end) {
+    let p = start;
+    while (p < end) {
+        if (p + 4 > end)
+            return false;
+        p += 4 + b.readUInt16BE(p + 2);
+    }
+    return p === end;
+}
+//# sourceMappingURL=wire-read.js.map

@@ -1,0 +1,27 @@
+/**
+ * Sandbox errors.
+ */
+import { SandnsError } from '../common/errors.js';
+/** A network namespace could not be created, entered or deleted. */
+export class NetnsError extends SandnsError {
+    constructor(name, problem, cause) {
+        super('ERR_SANDBOX_NETNS', `network namespace ${JSON.stringify(name)}: ${problem}`, 500, {
+            cause,
+            details: { netns: name },
+        });
+        this.name = 'NetnsError';
+    }
+}
+/** The 127.0.0.11:53 listeners could not be opened inside a namespace (R1). */
+export class SocketAcquireError extends SandnsError {
+    constructor(nsPath, problem, cause) {
+        super('ERR_SANDBOX_LISTENER', `could not open 127.0.0.11:53 inside ${nsPath}: ${problem}`, 500, {
+            cause,
+            details: { netns: nsPath },
+        });
+        this.name = 'SocketAcquireError';
+    }
+}
+/** Codes defined here. */
+export const SANDBOX_ERROR_CODES = ['ERR_SANDBOX_NETNS', 'ERR_SANDBOX_LISTENER'];
+//# sourceMappingURL=errors.js.map

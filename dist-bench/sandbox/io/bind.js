@@ -1,0 +1,124 @@
+/**
+ * Opens UDP and TCP 127.0.0.11:53 *inside* a namespace and hands the bound
+ * handles to this process (R1). A short-lived child started with
+ * `nsenter --net=<path>` creates the sockets and sends them over Node's IPC
+ * channel, then exits; the sockets keep their namespace. Proven in
+ * shared/notes/namespace-sockets.md §1 with its gotchas: lo up first (done by
+ * the caller), `exclusive: true`, NODE_UNIQUE_ID stripped, errors reported as
+ * messages, the 'message' listener attached at spawn.
+ *
+ * When the native helper is built (sandbox/io/native.ts), the sockets are
+ * created in-process instead, in ~0.1 ms: acquireSandboxSockets() is the one
+ * seam for both.
+ */
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { SocketAcquireError } from '../errors.js';
+import { nativeSocketInNetns } from './native.js';
+// The child: CommonJS through `node -e` (no file to ship; starts faster than ESM).
+const CHILD = `
+const dgram = require('node:dgram'), net = require('node:net');
+const addr = process.env.SANDNS_ADDR, port = Number(process.env.SANDNS_PORT);
+const fail = (e) => process.send({ tag: 'error', code: e.code, message: e.message }, () => process.exit(1));
+const udp = dgram.createSocket({ type: addr.includes(':') ? 'udp6' : 'udp4' });
+udp.once('error', fail);
+udp.bind({ address: addr, port, exclusive: true }, () => {
+  const tcp = net.createServer();
+  tcp.once('error', fail);
+  tcp.listen({ host: addr, port, exclusive: true, backlog: 511 }, () => {
+    process.send({ tag: 'udp' }, udp, () => process.send({ tag: 'tcp' }, tcp));
+  });
+});
+process.once('message', () => process.exit(0));
+setTimeout(() => process.exit(2), 15000).unref();
+`;
+/** Create UDP+TCP listeners inside the namespace at `nsPath` and return their handles. */
+export function acquireSandboxSockets(nsPath, options = {}) {
+    const native = nativeSocketInNetns();
+    return native === undefined ? acquireWithChild(nsPath, options) : acquireWithNative(native, nsPath, options);
+}
+/** In-process: the native helper creates bound sockets inside the namespace; Node wraps the fds. */
+async function acquireWithNative(socketInNetns, nsPath, options) {
+    const address = options.address ?? '127.0.0.11';
+    const port = options.port ?? 53;
+    const family = address.includes(':') ? 6 : 4;
+    let udpFd;
+    let tcpFd;
+    try {
+        udpFd = socketInNetns(nsPath, family, 'udp', address, port);
+    }
+    catch (err) {
+        throw new SocketAcquireError(nsPath, err.message, err);
+    }
+    try {
+        tcpFd = socketInNetns(nsPath, family, 'tcp', address, port, true);
+    }
+    catch (err) {
+        const udp = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+        udp.bind({ fd: udpFd }, () => udp.close());
+        throw new SocketAcquireError(nsPath, err.message, err);
+    }
+    const udp = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+    await new Promise((resolve) => udp.bind({ fd: udpFd }, resolve));
+    const tcp = net.createServer({ allowHalfOpen: true });
+    await new Promise((resolve) => tcp.listen({ fd: tcpFd }, resolve));
+    return { udp, tcp };
+}
+/** With a child: `nsenter --net=<path> node -e CHILD` binds and passes the handles over IPC. */
+function acquireWithChild(nsPath, options) {
+    const address = options.address ?? '127.0.0.11';
+    const port = options.port ?? 53;
+    const env = { ...process.env, SANDNS_ADDR: address, SANDNS_PORT: String(port) };
+    delete env.NODE_UNIQUE_ID;
+    delete env.NODE_OPTIONS;
+    const child = spawn('nsenter', [`--net=${nsPath}`, '--', process.execPath, '-e', CHILD], {
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        env,
+    });
+    return new Promise((resolve, reject) => {
+        let udp;
+        let tcp;
+        let stderr = '';
+        let settled = false;
+        const finish = (err) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            if (err !== undefined) {
+                udp?.close();
+                tcp?.close();
+                child.kill('SIGKILL');
+                reject(err);
+            }
+            else {
+                child.send('done');
+                resolve({ udp: udp, tcp: tcp });
+            }
+        };
+        const timer = setTimeout(() => finish(new SocketAcquireError(nsPath, `timed out after ${options.timeoutMs ?? 10_000} ms`)), options.timeoutMs ?? 10_000);
+        child.stderr?.on('data', (d) => {
+            stderr += d.toString();
+        });
+        child.on('message', (msg, handle) => {
+            if (msg.tag === 'udp')
+                udp = handle;
+            else if (msg.tag === 'tcp') {
+                tcp = handle;
+                // The parent's wrapper is a default net.Server: let a client half-close and still get its replies.
+                tcp.allowHalfOpen = true;
+            }
+            else if (msg.tag === 'error')
+                finish(new SocketAcquireError(nsPath, `${msg.code ?? 'error'}: ${msg.message ?? ''}`));
+            if (udp !== undefined && tcp !== undefined)
+                finish();
+        });
+        child.on('error', (err) => finish(new SocketAcquireError(nsPath, err.message, err)));
+        child.on('exit', (code) => {
+            if (!settled)
+                finish(new SocketAcquireError(nsPath, `helper exited with code ${code}: ${stderr.trim()}`));
+        });
+    });
+}
+//# sourceMappingURL=bind.js.map

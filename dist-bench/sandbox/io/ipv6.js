@@ -1,0 +1,16 @@
+/**
+ * IPv6 decision for the hosts file (Docker H11): enabled unless the
+ * namespace has IPv6 disabled.
+ */
+import { runInNetns } from '../../common/io/exec.js';
+/** True unless net.ipv6.conf.all.disable_ipv6 is 1 inside the namespace. */
+export async function netnsIpv6Enabled(nsPath) {
+    try {
+        const { stdout } = await runInNetns(nsPath, 'cat', ['/proc/sys/net/ipv6/conf/all/disable_ipv6']);
+        return stdout.trim() !== '1';
+    }
+    catch {
+        return false;
+    }
+}
+//# sourceMappingURL=ipv6.js.map

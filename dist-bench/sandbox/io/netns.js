@@ -1,0 +1,80 @@
+/**
+ * Network namespaces: create a named one (/run/netns/<name>), adopt an
+ * existing one by path (an external key), bring `lo` up, delete.
+ */
+import { stat, statfs } from 'node:fs/promises';
+import { ip, runInNetns } from '../../common/io/exec.js';
+import { NetnsError } from '../errors.js';
+/** Directory of named namespaces (as `ip netns` uses it). */
+export const NETNS_RUN_DIR = '/run/netns';
+/** Path of a named namespace. */
+export function netnsPathFor(name) {
+    return `${NETNS_RUN_DIR}/${name}`;
+}
+/** Create a named namespace with `lo` up; returns its path. */
+export async function createNetns(name) {
+    try {
+        await ip(['netns', 'add', name]);
+    }
+    catch (err) {
+        throw new NetnsError(name, 'could not create the network namespace (does it exist already?)', err);
+    }
+    const path = netnsPathFor(name);
+    try {
+        await bringLoUp(path);
+    }
+    catch (err) {
+        await deleteNetns(name);
+        throw err;
+    }
+    return path;
+}
+/**
+ * Bring `lo` up. Must happen before 127.0.0.11 is bound, or UDP replies leave
+ * from 127.0.0.1 and connected clients drop them (namespace-sockets note, gotcha 1).
+ */
+export async function bringLoUp(path) {
+    await runInNetns(path, 'ip', ['link', 'set', 'lo', 'up']);
+}
+/** True when `path` is a network namespace file we can enter. */
+export async function netnsAlive(path) {
+    try {
+        await stat(path);
+        await runInNetns(path, 'true', []);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** NSFS_MAGIC (linux/magic.h): what statfs reports for a namespace file, pinned or /proc/<pid>/ns/net. */
+const NSFS_MAGIC = 0x6e736673;
+/** True when `path` is a live namespace file; no process spawned (restore checks many, L3). */
+export async function netnsMounted(path) {
+    try {
+        return (await statfs(path)).type === NSFS_MAGIC;
+    }
+    catch {
+        return false;
+    }
+}
+/** Delete a named namespace (idempotent). */
+export async function deleteNetns(name) {
+    try {
+        await ip(['netns', 'del', name]);
+    }
+    catch (err) {
+        if (await exists(netnsPathFor(name)))
+            throw new NetnsError(name, 'could not delete the network namespace', err);
+    }
+}
+async function exists(path) {
+    try {
+        await stat(path);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+//# sourceMappingURL=netns.js.map
