@@ -57,7 +57,7 @@ export function sandboxesTable(list: readonly SandboxInfo[]): string {
 /** `sandbox inspect`. */
 export function sandboxDetail(s: SandboxInfo): string {
   const head = renderFields([
-    ['Name', s.id], ['Netns', `${s.netnsPath}${s.externalKey ? ' (external key)' : ' (created by sandns)'}`],
+    ['Name', s.id], ['Netns', s.netnsPath === '' ? '(none yet: waiting for its key from the OCI hook)' : `${s.netnsPath}${s.externalKey ? ' (external key)' : ' (created by sandns)'}`],
     ['Hostname', s.hostname], ['Domainname', s.domainname], ['Hosts file', s.hostsPath], ['resolv.conf', s.resolvConfPath],
     ['Listener', s.listening ? '127.0.0.11:53 udp+tcp' : 'not started (no endpoint yet)'],
     ['DNS', s.dns.join(', ')], ['DNS search', s.dnsSearch.join(', ')], ['DNS options', s.dnsOptions.join(' ')],

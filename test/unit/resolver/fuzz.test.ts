@@ -68,11 +68,13 @@ function generator(seed: number): () => Buffer {
 const yieldLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Try `ask` up to 5 times (a lost datagram is not a dead server); rethrow the last failure. */
-async function retry(ask: () => Promise<Buffer>): Promise<Buffer> {
+async function retry(ask: () => Promise<Buffer | undefined>): Promise<Buffer> {
   let last: unknown;
   for (let i = 0; i < 5; i++) {
     try {
-      return await ask();
+      const r = await ask();
+      if (r !== undefined) return r;
+      last = new Error("no reply");
     } catch (err) {
       last = err;
     }
