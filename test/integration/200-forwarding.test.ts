@@ -8,18 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { testController, type TestController } from '../helpers/controller.js';
 import { uniqueName } from '../helpers/names.js';
+import { waitFor } from '../helpers/wait.js';
 import { digShort, digStatus, getentHosts, inNetns } from '../helpers/exec.js';
 import { randomLoopback, startTestUpstream, type TestUpstream } from '../helpers/upstream.js';
 import type { Network } from '../../controller/index.js';
 
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
-}
 
 describe('200 forwarding to external servers', () => {
   let t: TestController;

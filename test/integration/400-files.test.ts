@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { testController, type TestController } from '../helpers/controller.js';
 import { uniqueName } from '../helpers/names.js';
+import { waitFor } from '../helpers/wait.js';
 import { inNetns } from '../helpers/exec.js';
 import type { Network, Sandbox } from '../../controller/index.js';
 
@@ -15,14 +16,6 @@ async function ahosts(netns: string, name: string): Promise<string[]> {
   return [...new Set(r.stdout.split('\n').map((l) => l.split(/\s+/)[0]!).filter(Boolean))].sort();
 }
 
-async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
-}
 
 describe('400 managed files in real sandboxes', () => {
   let t: TestController;
