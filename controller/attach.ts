@@ -21,6 +21,7 @@ export function sandboxEndpoint(ep: Endpoint): SandboxEndpoint {
   return {
     endpointId: ep.id, network: ep.network.view, networkName: ep.network.name, internal: ep.network.internal,
     priority: ep.priority, ipv4: ep.ipv4, ipv6: ep.ipv6, resolution: !ep.disableResolution, linkAliases: ep.links,
+    networkDns: ep.network.dns,
   };
 }
 

@@ -16,7 +16,7 @@ import { Sandbox } from './sandbox.js';
 import type { ControllerCore } from './core.js';
 import * as errors from './errors.js';
 import {
-  checkDnsNames, checkIp, checkObjectName, checkPorts, checkTtl, normalizeSandboxOptions,
+  checkDnsNames, checkIp, checkObjectName, checkPorts, checkStrings, checkTtl, normalizeSandboxOptions,
   type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
 import { pickFreeSubnet } from './subnets.js';
@@ -170,7 +170,7 @@ export class Controller implements ControllerCore {
       }
       const net = new Network(this, {
         id: newId(), name, driver: driverName, internal: options.internal ?? false,
-        ttl: checkTtl(options.ttl), pool4, pool6, driverOptions,
+        ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions,
       });
       await this.#state?.ahead(`net:${name}`, { network: net }); // in the store before its bridge exists (L3)
       await driver.createNetwork(net.driverNetwork);

@@ -19,6 +19,7 @@ export interface NetworkInfo {
   gateway6?: string;
   internal: boolean;
   ttl: number;
+  dns?: string[];
   endpoints: { id: string; name: string; ipv4: string; ipv6?: string; sandbox?: string }[];
 }
 
@@ -29,6 +30,8 @@ export class Network {
   readonly driver: string;
   readonly internal: boolean;
   readonly ttl: number;
+  /** DNS servers for sandboxes on this network that give none of their own (queried from inside the sandbox). */
+  readonly dns: readonly string[];
   readonly pool4: AddressPool;
   readonly pool6: AddressPool | undefined;
   readonly driverOptions: Readonly<Record<string, unknown>>;
@@ -42,7 +45,7 @@ export class Network {
 
   constructor(
     core: ControllerCore,
-    init: { id: string; name: string; driver: string; internal: boolean; ttl: number; pool4: AddressPool; pool6?: AddressPool | undefined; driverOptions: Readonly<Record<string, unknown>> },
+    init: { id: string; name: string; driver: string; internal: boolean; ttl: number; dns?: readonly string[]; pool4: AddressPool; pool6?: AddressPool | undefined; driverOptions: Readonly<Record<string, unknown>> },
   ) {
     this.#core = core;
     this.id = init.id;
@@ -50,6 +53,7 @@ export class Network {
     this.driver = init.driver;
     this.internal = init.internal;
     this.ttl = init.ttl;
+    this.dns = init.dns ?? [];
     this.pool4 = init.pool4;
     this.pool6 = init.pool6;
     this.driverOptions = init.driverOptions;
@@ -97,6 +101,7 @@ export class Network {
       ...(this.pool6 ? { subnet6: this.pool6.subnet, gateway6: this.pool6.gateway } : {}),
       internal: this.internal,
       ttl: this.ttl,
+      ...(this.dns.length > 0 ? { dns: [...this.dns] } : {}),
       endpoints: [...this.endpoints.values()].map((e) => ({
         id: e.id,
         name: e.name,

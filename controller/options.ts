@@ -21,6 +21,8 @@ export interface NetworkOptions {
   internal?: boolean;
   /** TTL of local answers, seconds (R5); default 600. */
   ttl?: number;
+  /** DNS servers for sandboxes on this network that give none of their own; queried from inside the sandbox (R11). */
+  dns?: readonly string[];
   /** Driver options (bridge: bridgeName, mtu). */
   driverOptions?: Record<string, unknown>;
 }

@@ -31,6 +31,8 @@ export interface PersistedNetwork {
   gateway6?: string;
   internal: boolean;
   ttl: number;
+  /** Per-network DNS servers (absent in files written before they existed). */
+  dns?: string[];
   driverOptions: Record<string, unknown>;
   phase: 'live' | 'creating';
 }
@@ -112,7 +114,7 @@ function networkRecord(n: Network, phase: PersistedNetwork['phase']): PersistedN
   return {
     id: n.id, name: n.name, driver: n.driver, subnet: d.subnet, gateway: d.gateway,
     ...(d.subnet6 !== undefined ? { subnet6: d.subnet6 } : {}), ...(d.gateway6 !== undefined ? { gateway6: d.gateway6 } : {}),
-    internal: n.internal, ttl: n.ttl, driverOptions: { ...n.driverOptions }, phase,
+    internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}), driverOptions: { ...n.driverOptions }, phase,
   };
 }
 

@@ -76,11 +76,9 @@ async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
   const net = await deps.controller.newNetwork(str(body, 'driver') ?? 'bridge', str(body, 'name', true), defined({
     subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'),
     internal: typed<boolean>(body, 'internal', 'boolean'), ttl: typed<number>(body, 'ttl', 'number'),
-    driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'),
+    driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'), dns,
   }));
-  // The controller has no per-network upstreams yet: say so instead of dropping them silently.
-  const warnings = dns !== undefined && dns.length > 0 ? ['per-network dns servers are not supported yet: "dns" was ignored (use sandbox --dns)'] : [];
-  return ok({ ...net.info(), ...(warnings.length > 0 ? { warnings } : {}) }, 201);
+  return ok(net.info(), 201);
 }
 
 const SANDBOX_FIELDS = ['name', 'netnsPath', 'external', 'hostname', 'domainname', 'dns', 'dnsSearch', 'dnsOptions', 'extraHosts', 'hostsPath', 'resolvConfPath'];

@@ -81,10 +81,17 @@ export async function removeOwnRecords(cfg: DnsFilesConfig, records: readonly Ho
  * Without (legacy, C3): loopback servers dropped, never a public fallback.
  * Always returns the external servers, so forwarding is right either way.
  */
-export async function syncResolvConf(cfg: DnsFilesConfig, ipv6: boolean, logger: Logger): Promise<ResolvConfResult> {
+export async function syncResolvConf(
+  cfg: DnsFilesConfig,
+  ipv6: boolean,
+  logger: Logger,
+  networkDns: readonly string[] = [],
+): Promise<ResolvConfResult> {
   const origin = cfg.legacy ? await hostOriginPath(cfg.originResolvConf) : cfg.originResolvConf;
+  // The sandbox's own servers win; else its network's; both are overrides, queried from inside the sandbox (R11).
+  const servers = cfg.dns.length > 0 ? cfg.dns : networkDns;
   const overridden = applyOverrides(await loadResolvConf(origin), {
-    ...(cfg.dns.length > 0 ? { nameservers: [...cfg.dns] } : {}),
+    ...(servers.length > 0 ? { nameservers: [...servers] } : {}),
     ...(cfg.dnsSearch.length > 0 ? { search: [...cfg.dnsSearch] } : {}),
     ...(cfg.dnsOptions.length > 0 ? { options: [...cfg.dnsOptions] } : {}),
   });

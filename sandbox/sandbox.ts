@@ -30,6 +30,8 @@ export interface SandboxEndpoint {
   readonly resolution: boolean;
   /** Link aliases this endpoint declares: alias -> target name on its network. */
   readonly linkAliases: ReadonlyMap<string, string>;
+  /** The network's own DNS servers, used when the sandbox gives none (queried from inside the sandbox). */
+  readonly networkDns?: readonly string[] | undefined;
 }
 
 /** A started resolver, as the runtime keeps it. */
@@ -115,7 +117,7 @@ export class SandboxRuntime implements ResolverView {
 
   /** Re-read the origin resolv.conf and overrides; rewrite the file unless user-modified (C2, C4, C5). */
   async refreshResolvConf(): Promise<void> {
-    const r = await syncResolvConf(this.files, this.#ipv6, this.#logger);
+    const r = await syncResolvConf(this.files, this.#ipv6, this.#logger, this.#networkDns());
     this.#extServers = r.extServers;
     this.#ndotsSet = r.ndotsSet;
     this.#upstreams = r.extServers.map((s) => ({ address: s.address, port: 53, origin: s.origin }));
@@ -123,9 +125,11 @@ export class SandboxRuntime implements ResolverView {
 
   /** Attach an endpoint: view first (R15), then hosts lines, then the listener (R1). */
   async attach(ep: SandboxEndpoint): Promise<void> {
+    const dnsBefore = this.#networkDns().join(' ');
     this.#setEndpoints([...this.#endpoints.filter((e) => e.endpointId !== ep.endpointId), ep]);
     try {
       await addOwnRecords(this.files, this.#ownRecordsOf(ep));
+      if (this.#networkDns().join(' ') !== dnsBefore) await this.refreshResolvConf();
       if (ep.resolution && !this.files.legacy) await this.#ensureResolver();
     } catch (err) {
       this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== ep.endpointId));
@@ -138,8 +142,15 @@ export class SandboxRuntime implements ResolverView {
   async detach(endpointId: string): Promise<void> {
     const ep = this.#endpoints.find((e) => e.endpointId === endpointId);
     if (ep === undefined) return;
+    const dnsBefore = this.#networkDns().join(' ');
     this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== endpointId));
     await removeOwnRecords(this.files, this.#ownRecordsOf(ep));
+    if (this.#networkDns().join(' ') !== dnsBefore) await this.refreshResolvConf();
+  }
+
+  /** The DNS servers of the first network (R4 order) that has any. */
+  #networkDns(): readonly string[] {
+    return this.#endpoints.find((e) => (e.networkDns?.length ?? 0) > 0)?.networkDns ?? [];
   }
 
   /** Whether the hosts file carries IPv6 lines (decided once, at init; Docker H11). */

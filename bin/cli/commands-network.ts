@@ -49,7 +49,7 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .option('--gateway6 <ip>', 'IPv6 gateway')
     .option('--internal', 'no default route, no host-side upstreams (R11)')
     .option('--ttl <seconds>', 'TTL of local answers (default 600)', parseCount)
-    .option('--dns <ip>', 'per-network upstream (not supported by the controller yet: ignored with a warning)', collect, [])
+    .option('--dns <ip>', 'DNS server for sandboxes on this network that give none of their own (repeatable)', collect, [])
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const info = await ctx.client(cmd).call<NetworkInfo & { warnings?: string[] }>('POST', '/networks', networkBody(name, opts));
       for (const w of info.warnings ?? []) ctx.io.stderr(`Warning: ${w}\n`);

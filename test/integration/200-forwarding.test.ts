@@ -80,6 +80,24 @@ describe('200 forwarding to external servers', () => {
     expect(hostUp.seen.length).toBe(before);
   });
 
+  it('R11 a network dns server on an internal network is reached from inside each sandbox (Docker TestInternalNetworkLocalDNS)', async () => {
+    const third = 100 + Math.floor(Math.random() * 150);
+    const subnet = `10.${third}.${Math.floor(Math.random() * 250)}.0/24`;
+    const prefix = subnet.slice(0, subnet.lastIndexOf('.'));
+    const dnsNet = await t.controller.newNetwork('bridge', `${tag}dns`, { internal: true, subnet, dns: [`${prefix}.53`] });
+    const srv = await t.controller.newSandbox(`${tag}-dnsd`, { hostname: 'dnsd', dns: ['127.0.0.1'] });
+    await (await dnsNet.createEndpoint('dnsd', { ip: `${prefix}.53` })).join(srv);
+    const dnsd = await startTestUpstream(`${prefix}.53`, { 'foo.example': '192.0.2.42' }, srv.netnsPath);
+    ups.push(dnsd);
+    const client = await t.controller.newSandbox(`${tag}-cli`, { hostname: 'cli' });
+    await (await dnsNet.createEndpoint('cli')).join(client);
+    expect(client.runtime.upstreams).toEqual([{ address: `${prefix}.53`, port: 53, origin: 'sandbox' }]);
+    const before = hostUp.seen.length;
+    expect((await digShort(`${tag}-cli`, ['foo.example'])).stdout).toBe('192.0.2.42');
+    expect(dnsd.seen).toContain('foo.example');
+    expect(hostUp.seen.length).toBe(before);
+  });
+
   it('C5 changing the origin file moves forwarding to the new server within 1 s, without restart', async () => {
     const next = await startTestUpstream(randomLoopback(), { 'moved.test': '203.0.113.5' });
     ups.push(next);

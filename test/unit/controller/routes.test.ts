@@ -60,12 +60,11 @@ describe('routes: networks', () => {
     }
   });
 
-  it('L1 per-network dns is not supported yet: accepted with a warning, not dropped silently', async () => {
+  it('L1 per-network dns servers reach the controller', async () => {
     const { call, controller } = setup();
     const r = await call('POST', '/networks', { name: 'n1', dns: ['10.0.0.53'] });
     expect(r.status).toBe(201);
-    expect((r.body as { warnings: string[] }).warnings[0]).toMatch(/not supported/);
-    expect(controller.network('n1').options).toStrictEqual({});
+    expect(controller.network('n1').options).toStrictEqual({ dns: ['10.0.0.53'] });
   });
 });
 
