@@ -18,10 +18,22 @@ mkdir -p "$RES"
 for n in $SANDNS_N; do
   label=sandns; [ "$n" = 1000 ] || label=sandns-$n
   reset_label "$label"
-  [ -f "$RES/rss-loaded.tsv" ] && { awk -F'\t' -v l="$label" '$1!=l' "$RES/rss-loaded.tsv" > "$RES/rss-loaded.tmp"; mv "$RES/rss-loaded.tmp" "$RES/rss-loaded.tsv"; }
+  for f in rss-loaded rss-settled; do
+    [ -f "$RES/$f.tsv" ] && { awk -F'\t' -v l="$label" '$1!=l' "$RES/$f.tsv" > "$RES/$f.tmp"; mv "$RES/$f.tmp" "$RES/$f.tsv"; }
+  done
   D=$(gen_data "$n")
   srv_start "$n" on
-  sleep 2; record_rss "$label" "$n" "$SRV_PID"
+  sleep 2; record_rss "$label" "$n" "$SRV_PID"   # as the peers: 2 s after start (setup garbage included)
+  # settled: V8's memory reducer gives the setup garbage (100 sandboxes: ~60 MB) back after
+  # 10-25 idle seconds; wait for that drop (at most RSS_SETTLE s), before any load
+  r0=$(rss_kb "$SRV_PID"); t1=$SECONDS; prev=0
+  while [ $(( SECONDS - t1 )) -lt "${RSS_SETTLE:-40}" ]; do
+    sleep 2; r=$(rss_kb "$SRV_PID")
+    [ $(( r * 10 )) -lt $(( r0 * 8 )) ] && [ "$r" = "$prev" ] && break
+    prev=$r
+  done
+  printf '%s\t%s\t%s\n' "$label" "$n" "$(rss_kb "$SRV_PID")" >> "$RES/rss-settled.tsv"
+  log "rss settled $label: $(rss_kb "$SRV_PID") kB after $(( SECONDS - t1 + 2 )) s idle"
   show
   run "$label" "$D" a aaaa fwd-cached nx-cached
   printf '%s\t%s\t%s\n' "$label" "$n" "$(rss_kb "$SRV_PID")" >> "$RES/rss-loaded.tsv"

@@ -14,6 +14,7 @@ import { Session } from 'node:inspector/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createController, type Network } from '../controller/index.js';
 import { createLogger } from '../common/log.js';
 
@@ -65,6 +66,12 @@ async function addPeer(net: Network, k: number): Promise<void> {
   await ep.join(sb);
 }
 
+function memoryMB(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mb = (x: number): number => Math.round(x / 1e5) / 10;
+  return { rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
+}
+
 let profiler: Session | undefined;
 let stopping = false;
 async function stop(code: number): Promise<void> {
@@ -82,6 +89,11 @@ async function stop(code: number): Promise<void> {
   }
 }
 process.on('SIGTERM', () => void stop(0));
+// Bench instrumentation: SIGUSR2 writes the memory figures (process and V8 heap spaces) to stderr.
+process.on('SIGUSR2', () => {
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((x) => [x.space_name, Math.round(x.space_used_size / 1e5) / 10 + '/' + Math.round(x.physical_space_size / 1e5) / 10]));
+  process.stderr.write(`sandns bench server memory MB: ${JSON.stringify({ ...memoryMB(), spacesUsedPhysical: spaces })}\n`);
+});
 process.on('SIGINT', () => void stop(0));
 
 try {
@@ -97,10 +109,7 @@ try {
     await Promise.all(batch);
   }
   const setupMs = Math.round(performance.now() - t0);
-  const m = process.memoryUsage();
-  const mb = (x: number): number => Math.round(x / 1e5) / 10;
-  const memory = { rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
-  const ready = { pid: process.pid, clientNetns: `${prefix}cli`, names: net.records.size, peers, cache: args.cache, setupMs, memoryMB: memory };
+  const ready = { pid: process.pid, clientNetns: `${prefix}cli`, names: net.records.size, peers, cache: args.cache, setupMs, memoryMB: memoryMB() };
   if (args['cpu-profile'] !== undefined) {
     profiler = new Session();
     profiler.connect();

@@ -83,16 +83,38 @@ function resolveReverse(view: ResolverView, lname: string): LocalResult {
  */
 function resolveForward(view: ResolverView, q: LocalQuestion): LocalResult {
   const { lname, qtype } = q;
-  const asked = view.linkAliases.size === 0 && !lname.includes('.') ? lname : q.name.slice(0, -1);
+  // The case as asked matters only for link aliases (1.D 21); without any, lname stands in (no copy).
+  const aliases = view.linkAliases.size !== 0;
+  const asked = aliases ? q.name.slice(0, -1) : lname;
   const r = lookupCandidate(view, asked, lname, undefined, qtype);
   if (r !== undefined) return r;
-  for (let i = lname.lastIndexOf('.'); i > 0; i = lname.lastIndexOf('.', i - 1)) {
-    const network = asked.slice(i + 1); // network names match case-sensitively (1.D 21)
-    if (!view.networks.some((n) => n.name === network)) continue;
-    const hit = lookupCandidate(view, asked.slice(0, i), lname.slice(0, i), network, qtype);
+  for (let i = lastDot(lname, lname.length - 1); i > 0; i = lastDot(lname, i - 1)) {
+    const network = networkNamedAt(view, q.name, i + 1);
+    if (network === undefined) continue;
+    const base = lname.slice(0, i);
+    const hit = lookupCandidate(view, aliases ? asked.slice(0, i) : base, base, network, qtype);
     if (hit !== undefined) return hit;
   }
   return MISS;
+}
+
+// The last '.' at or before `from`, or -1 (String#lastIndexOf is a runtime call; this loop is inlined).
+function lastDot(s: string, from: number): number {
+  for (let i = from; i >= 0; i--) if (s.charCodeAt(i) === 0x2e) return i;
+  return -1;
+}
+
+/**
+ * The network whose name is `name[from, length - 1)` (the rest of the question
+ * name as asked, before its trailing dot), compared case-sensitively (1.D 21);
+ * undefined when none is. Allocation-free: this runs for every dotted miss.
+ */
+function networkNamedAt(view: ResolverView, name: string, from: number): string | undefined {
+  const len = name.length - 1 - from;
+  for (const n of view.networks) {
+    if (n.name.length === len && name.startsWith(n.name, from)) return n.name;
+  }
+  return undefined;
 }
 
 /** One candidate: the link-alias pass, then the name pass in view order (1.D 23, 1.E 32). */

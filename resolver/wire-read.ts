@@ -12,16 +12,23 @@ const MAX_POINTER_HOPS = 127;
 /** Text of the last name read by readQuestionName (module state: single-threaded, read at once). */
 export const lastName = { asked: '', lname: '' };
 
+// The question name in presentation form, assembled here so it becomes one string in one call.
+const nameScratch = Buffer.allocUnsafe(MAX_NAME_WIRE);
+
 /**
  * Read the question name at offset 12 into `lastName` (`asked`: case as sent,
  * no trailing dot; `lname`: ASCII-lowercased). Returns the offset after the
  * name, or -1 when it is truncated, too long, or uses a pointer or an
  * extended label type (a question at offset 12 has nothing to point back to).
+ * Hot path: the labels are copied with dots into a scratch buffer and decoded
+ * with one toString (one per label cost a native call each); a name with a
+ * byte that needs escaping takes the label-by-label path.
  */
 export function readQuestionName(b: Buffer): number {
   let off = 12;
-  let asked = '';
+  let n = 0;
   let upper = false;
+  let odd = false;
   const end = b.length;
   for (;;) {
     if (off >= end) return -1;
@@ -31,19 +38,36 @@ export function readQuestionName(b: Buffer): number {
     const start = off + 1;
     const stop = start + len;
     if (stop > end || stop - 12 >= MAX_NAME_WIRE) return -1;
+    if (n > 0) nameScratch[n++] = 0x2e;
+    for (let i = start; i < stop; i++) {
+      const c = b[i]!;
+      if (c < 0x21 || c > 0x7e || c === 0x2e || c === 0x5c) odd = true;
+      else if (c >= 0x41 && c <= 0x5a) upper = true;
+      nameScratch[n++] = c;
+    }
+    off = stop;
+  }
+  const asked = odd ? escapedName(b) : n === 0 ? '' : nameScratch.toString('latin1', 0, n);
+  lastName.asked = asked;
+  lastName.lname = upper ? asked.toLowerCase() : asked;
+  return off + 1;
+}
+
+// The presentation form of an already validated question name with odd bytes, label by label.
+function escapedName(b: Buffer): string {
+  let asked = '';
+  for (let off = 12; b[off]! !== 0; off += 1 + b[off]!) {
+    const start = off + 1;
+    const stop = start + b[off]!;
     let safe = true;
     for (let i = start; i < stop; i++) {
       const c = b[i]!;
       if (c < 0x21 || c > 0x7e || c === 0x2e || c === 0x5c) safe = false;
-      else if (c >= 0x41 && c <= 0x5a) upper = true;
     }
     const label = safe ? b.toString('latin1', start, stop) : escapeLabel(b, start, stop);
     asked = off === 12 ? label : `${asked}.${label}`;
-    off = stop;
   }
-  lastName.asked = asked;
-  lastName.lname = upper ? asked.toLowerCase() : asked;
-  return off + 1;
+  return asked;
 }
 
 /** Presentation form of an odd label: `.` and `\` escaped, other non-printables as `\DDD` (RFC 4343 §2.1). */
