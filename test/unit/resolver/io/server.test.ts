@@ -6,6 +6,7 @@ import { createResolver, TCP_DEFAULTS, type Handler, type TcpLimits } from '../.
 import { serveSockets, type SocketServer } from '../../../../resolver/io/server.js';
 import type { HandleFn } from '../../../../resolver/pipeline.js';
 import { decode, network, query, view } from '../_helpers.js';
+import { udpAsk } from '../_upstream.js';
 
 const v = view([network('net1', [{ endpointId: 'w', names: ['web'], ipv4: '10.0.0.2' }])]);
 const slow: Handler = (q, next) =>
@@ -68,22 +69,6 @@ async function connect(port: number): Promise<{ sock: net.Socket; replies: Buffe
     sock.once('error', rej);
   });
   return { sock, replies, closed, next };
-}
-
-async function udpAsk(port: number, msg: Buffer, timeoutMs = 1000): Promise<Buffer | undefined> {
-  const c = dgram.createSocket('udp4');
-  try {
-    return await new Promise<Buffer | undefined>((res) => {
-      const t = setTimeout(() => res(undefined), timeoutMs);
-      c.on('message', (m) => {
-        clearTimeout(t);
-        res(m);
-      });
-      c.send(msg, port, '127.0.0.1');
-    });
-  } finally {
-    c.close();
-  }
 }
 
 /** Wait until the server has no open connection (a paused client never sees its own close). */
