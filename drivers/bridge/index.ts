@@ -1,12 +1,13 @@
 /**
  * BridgeDriver (L2): one Linux bridge per network holding the gateway
- * address(es); one veth pair per endpoint, the inner end moved into the
- * sandbox and renamed eth<N>, addresses and the default route set there.
+ * address(es); one veth pair per endpoint, the inner end created inside the
+ * sandbox as eth<N>, addresses and the default route set there. Plans are
+ * pure (plan.ts); io/netlink.ts runs them over rtnetlink, in-process.
  */
 import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from '../driver.js';
 import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions } from './options.js';
-import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox } from './plan.js';
-import { applyHost, applySandbox, deleteLinkIfExists, hostLinks, linkExists, sandboxLinkMac } from './io/links.js';
+import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox, planReattach } from './plan.js';
+import { applyOps, deleteLinkIfExists, hostLinks, linkExists, macString } from './io/netlink.js';
 
 export { normalizeBridgeOptions, bridgeNameFor, hostVethName } from './options.js';
 export type { BridgeOptions } from './options.js';
@@ -26,7 +27,7 @@ export class BridgeDriver implements Driver {
 
   async createNetwork(net: DriverNetwork): Promise<void> {
     try {
-      await applyHost(planCreateNetwork(net, opts(net)));
+      await applyOps(null, planCreateNetwork(net, opts(net)));
     } catch (err) {
       await deleteLinkIfExists(bridgeNameFor(net.id, opts(net)));
       throw err;
@@ -34,18 +35,16 @@ export class BridgeDriver implements Driver {
   }
 
   async deleteNetwork(net: DriverNetwork): Promise<void> {
-    const br = bridgeNameFor(net.id, opts(net));
-    if (await linkExists(br)) await applyHost(planDeleteNetwork(net, opts(net)));
+    await applyOps(null, planDeleteNetwork(net, opts(net)));
   }
 
   async join(join: DriverJoin): Promise<DriverJoinInfo> {
     const o = opts(join.network);
     const hostIfname = hostVethName(join.endpointId);
     try {
-      await applyHost(planJoinHost(join, o));
-      await applySandbox(join.netnsPath, planJoinSandbox(join));
-      const mac = await sandboxLinkMac(join.netnsPath, join.ifname);
-      return { hostIfname, ifname: join.ifname, mac };
+      await applyOps(null, planJoinHost(join, o));
+      const mac = await applyOps(join.netnsPath, planJoinSandbox(join), async (link) => macString((await link(join.ifname)).attrs.address));
+      return { hostIfname, ifname: join.ifname, mac: mac ?? '' };
     } catch (err) {
       // Deleting the host end deletes the pair, wherever the peer is (G10).
       await deleteLinkIfExists(hostIfname);
@@ -58,7 +57,7 @@ export class BridgeDriver implements Driver {
   }
 
   async setDefaultRoute(net: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void> {
-    await applySandbox(netnsPath, planDefaultRoute(net, info.ifname));
+    await applyOps(netnsPath, planDefaultRoute(net, info.ifname));
   }
 
   async networkExists(net: DriverNetwork): Promise<boolean> {
@@ -84,7 +83,7 @@ export class BridgeDriver implements Driver {
     const removed = links.filter((l) => l.master === br && l.ifname.startsWith('sv') && !kept.has(l.ifname)).map((l) => l.ifname);
     const reattached = links.filter((l) => kept.has(l.ifname) && l.master !== br).map((l) => l.ifname);
     for (const name of removed) await deleteLinkIfExists(name);
-    await applyHost(reattached.map((name) => `link set ${name} master ${br} up`));
+    await applyOps(null, planReattach(br, reattached));
     return { removed, reattached };
   }
 }

@@ -1,63 +1,119 @@
 /**
- * Bridge plans (pure; G3, G10): the `ip -batch` lines for each operation.
- * The io layer runs them; tests check them without root.
+ * Bridge plans (pure; G3, G10): each driver operation as an ordered list of
+ * link operations, in the terms of rtnetlink (rtnetlink(7)): links, addresses
+ * and routes by interface name. The io layer executes them over rtnetlink
+ * (io/netlink.ts), on the host or inside a sandbox; tests check them without
+ * root. renderOp gives each operation's iproute2 equivalent, for logs, errors
+ * and by-hand diagnosis (`ip -batch`).
+ *
+ * Adding an operation: a variant here, its line in renderOp, and its handler
+ * in io/netlink.ts (the executor's handler table is typed by `kind`, so a
+ * missing handler does not compile).
  */
 import type { DriverJoin, DriverNetwork } from '../driver.js';
-import { bridgeNameFor, hostVethName, peerVethName, type BridgeOptions } from './options.js';
+import { bridgeNameFor, hostVethName, type BridgeOptions } from './options.js';
 
-function prefixOf(cidr: string): string {
-  return cidr.slice(cidr.indexOf('/') + 1);
+/** One link operation. Interfaces are named; the executor resolves names to indexes in its namespace. */
+export type LinkOp =
+  /** RTM_NEWLINK kind bridge (create, exclusive). */
+  | { readonly kind: 'bridge-add'; readonly name: string; readonly mtu?: number | undefined }
+  /** RTM_NEWLINK kind veth: `name` here, its peer `peer` created directly inside the namespace at `peerNetns`. */
+  | { readonly kind: 'veth-add'; readonly name: string; readonly peer: string; readonly peerNetns: string; readonly mtu?: number | undefined }
+  /** RTM_NEWLINK on an existing link: any of master, MTU, MAC address, admin state. */
+  | {
+      readonly kind: 'link-set'; readonly dev: string; readonly master?: string | undefined; readonly mtu?: number | undefined;
+      readonly address?: string | undefined; readonly up?: boolean | undefined;
+    }
+  /** RTM_DELLINK; a missing link is not an error when `ifExists` (idempotent deletes). */
+  | { readonly kind: 'link-del'; readonly dev: string; readonly ifExists?: boolean }
+  /** RTM_NEWADDR (create, exclusive); family from the address; `nodad` skips IPv6 duplicate address detection. */
+  | { readonly kind: 'addr-add'; readonly dev: string; readonly address: string; readonly prefixLen: number; readonly nodad?: boolean }
+  /** RTM_NEWROUTE (create, replace) of the default route in the main table; family from the gateway. */
+  | { readonly kind: 'route-default'; readonly gateway: string; readonly dev: string };
+
+/** The operation kinds. */
+export type LinkOpKind = LinkOp['kind'];
+
+function prefixOf(cidr: string): number {
+  return Number(cidr.slice(cidr.indexOf('/') + 1));
 }
 
-/** Host-namespace lines that create the network's bridge with its gateway addresses. */
-export function planCreateNetwork(net: DriverNetwork, opts: BridgeOptions): string[] {
-  const br = bridgeNameFor(net.id, opts);
-  const lines = [`link add ${br} type bridge`];
-  if (opts.mtu !== undefined) lines.push(`link set ${br} mtu ${opts.mtu}`);
-  lines.push(`addr add ${net.gateway}/${prefixOf(net.subnet)} dev ${br}`);
-  if (net.subnet6 !== undefined && net.gateway6 !== undefined) {
-    lines.push(`addr add ${net.gateway6}/${prefixOf(net.subnet6)} dev ${br} nodad`);
+/** The iproute2 line that does what `op` does (diagnostics only; never executed). */
+export function renderOp(op: LinkOp): string {
+  switch (op.kind) {
+    case 'bridge-add':
+      return `link add ${op.name}${op.mtu === undefined ? '' : ` mtu ${op.mtu}`} type bridge`;
+    case 'veth-add': {
+      const mtu = op.mtu === undefined ? '' : ` mtu ${op.mtu}`;
+      return `link add ${op.name}${mtu} type veth peer name ${op.peer}${mtu} netns ${op.peerNetns}`;
+    }
+    case 'link-set': {
+      const parts = [`link set ${op.dev}`];
+      if (op.master !== undefined) parts.push(`master ${op.master}`);
+      if (op.mtu !== undefined) parts.push(`mtu ${op.mtu}`);
+      if (op.address !== undefined) parts.push(`address ${op.address}`);
+      if (op.up !== undefined) parts.push(op.up ? 'up' : 'down');
+      return parts.join(' ');
+    }
+    case 'link-del':
+      return `link del ${op.dev}`;
+    case 'addr-add':
+      return `addr add ${op.address}/${op.prefixLen} dev ${op.dev}${op.nodad === true ? ' nodad' : ''}`;
+    case 'route-default':
+      return `${op.gateway.includes(':') ? '-6 ' : ''}route replace default via ${op.gateway} dev ${op.dev}`;
   }
-  lines.push(`link set ${br} up`);
-  return lines;
 }
 
-/** Host-namespace lines that delete the bridge. */
-export function planDeleteNetwork(net: DriverNetwork, opts: BridgeOptions): string[] {
-  return [`link del ${bridgeNameFor(net.id, opts)}`];
+/** Host-namespace operations that create the network's bridge with its gateway addresses. */
+export function planCreateNetwork(net: DriverNetwork, opts: BridgeOptions): LinkOp[] {
+  const br = bridgeNameFor(net.id, opts);
+  const ops: LinkOp[] = [{ kind: 'bridge-add', name: br, mtu: opts.mtu }];
+  ops.push({ kind: 'addr-add', dev: br, address: net.gateway, prefixLen: prefixOf(net.subnet) });
+  if (net.subnet6 !== undefined && net.gateway6 !== undefined) {
+    ops.push({ kind: 'addr-add', dev: br, address: net.gateway6, prefixLen: prefixOf(net.subnet6), nodad: true });
+  }
+  ops.push({ kind: 'link-set', dev: br, up: true });
+  return ops;
 }
 
-/** Host-namespace lines: the veth pair, its peer moved into the sandbox, the host end on the bridge. */
-export function planJoinHost(join: DriverJoin, opts: BridgeOptions): string[] {
+/** Host-namespace operations that delete the bridge (its veths' host ends go with their own pairs). */
+export function planDeleteNetwork(net: DriverNetwork, opts: BridgeOptions): LinkOp[] {
+  return [{ kind: 'link-del', dev: bridgeNameFor(net.id, opts), ifExists: true }];
+}
+
+/** Host-namespace operations: the veth pair, its peer created inside the sandbox as eth<N>, the host end on the bridge. */
+export function planJoinHost(join: DriverJoin, opts: BridgeOptions): LinkOp[] {
   const host = hostVethName(join.endpointId);
-  const peer = peerVethName(join.endpointId);
-  const mtu = opts.mtu === undefined ? '' : ` mtu ${opts.mtu}`;
   return [
-    `link add ${host}${mtu} type veth peer name ${peer}${mtu} netns ${join.netnsPath}`,
-    `link set ${host} master ${bridgeNameFor(join.network.id, opts)} up`,
+    { kind: 'veth-add', name: host, peer: join.ifname, peerNetns: join.netnsPath, mtu: opts.mtu },
+    { kind: 'link-set', dev: host, master: bridgeNameFor(join.network.id, opts), up: true },
   ];
 }
 
-/** Sandbox-namespace lines: rename to eth<N>, addresses, up, default route. */
-export function planJoinSandbox(join: DriverJoin): string[] {
-  const peer = peerVethName(join.endpointId);
+/** Sandbox-namespace operations: MAC (if given), addresses, up, default route. */
+export function planJoinSandbox(join: DriverJoin): LinkOp[] {
   const eth = join.ifname;
   const net = join.network;
-  const lines = [`link set ${peer} name ${eth}`];
-  if (join.mac !== undefined) lines.push(`link set ${eth} address ${join.mac}`);
-  lines.push(`addr add ${join.ipv4}/${prefixOf(net.subnet)} dev ${eth}`);
+  const ops: LinkOp[] = [];
+  if (join.mac !== undefined) ops.push({ kind: 'link-set', dev: eth, address: join.mac });
+  ops.push({ kind: 'addr-add', dev: eth, address: join.ipv4, prefixLen: prefixOf(net.subnet) });
   if (join.ipv6 !== undefined && net.subnet6 !== undefined) {
-    lines.push(`addr add ${join.ipv6}/${prefixOf(net.subnet6)} dev ${eth} nodad`);
+    ops.push({ kind: 'addr-add', dev: eth, address: join.ipv6, prefixLen: prefixOf(net.subnet6), nodad: true });
   }
-  lines.push(`link set ${eth} up`);
-  if (join.defaultRoute) lines.push(...planDefaultRoute(net, eth));
-  return lines;
+  ops.push({ kind: 'link-set', dev: eth, up: true });
+  if (join.defaultRoute) ops.push(...planDefaultRoute(net, eth));
+  return ops;
 }
 
-/** Sandbox-namespace lines that route the default through `eth` (internal networks get none; L2). */
-export function planDefaultRoute(net: DriverNetwork, eth: string): string[] {
+/** Sandbox-namespace operations that route the default through `eth` (internal networks get none; L2). */
+export function planDefaultRoute(net: DriverNetwork, eth: string): LinkOp[] {
   if (net.internal) return [];
-  const lines = [`route replace default via ${net.gateway} dev ${eth}`];
-  if (net.gateway6 !== undefined) lines.push(`-6 route replace default via ${net.gateway6} dev ${eth}`);
-  return lines;
+  const ops: LinkOp[] = [{ kind: 'route-default', gateway: net.gateway, dev: eth }];
+  if (net.gateway6 !== undefined) ops.push({ kind: 'route-default', gateway: net.gateway6, dev: eth });
+  return ops;
+}
+
+/** Host-namespace operations that put kept veths back on their (re-made) bridge (L3 restore). */
+export function planReattach(bridge: string, hostIfnames: readonly string[]): LinkOp[] {
+  return hostIfnames.map((dev) => ({ kind: 'link-set', dev, master: bridge, up: true }));
 }

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { SocketAcquireError } from '../errors.js';
-import { nativeSocketInNetns } from './native.js';
+import { nativeSocketInNetns } from '../../common/io/native.js';
 
 /** The bound listener handles of one sandbox. */
 export interface SandboxSockets {

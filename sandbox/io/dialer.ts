@@ -10,7 +10,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Dialer } from '../../resolver/index.js';
 import { SandnsError } from '../../common/errors.js';
-import { nativeSocketInNetns } from './native.js';
+import { nativeSocketInNetns } from '../../common/io/native.js';
 
 /** No way to open a socket inside the sandbox's namespace. */
 export class NoNetnsDialerError extends SandnsError {

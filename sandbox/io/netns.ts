@@ -1,9 +1,12 @@
 /**
  * Network namespaces: create a named one (/run/netns/<name>), adopt an
- * existing one by path (an external key), bring `lo` up, delete.
+ * existing one by path (an external key), bring `lo` up, delete. All
+ * in-process: the native helper pins and unpins namespaces as `ip netns
+ * add/del` do, and `lo` comes up over rtnetlink from inside the namespace.
  */
 import { stat, statfs } from 'node:fs/promises';
-import { ip, runInNetns } from '../../common/io/exec.js';
+import { requireNativeHelper } from '../../common/io/native.js';
+import { NetlinkError, netlinkErrno, withNetlink } from '../../common/io/rtnetlink.js';
 import { NetnsError } from '../errors.js';
 
 /** Directory of named namespaces (as `ip netns` uses it). */
@@ -16,12 +19,13 @@ export function netnsPathFor(name: string): string {
 
 /** Create a named namespace with `lo` up; returns its path. */
 export async function createNetns(name: string): Promise<string> {
-  try {
-    await ip(['netns', 'add', name]);
-  } catch (err) {
-    throw new NetnsError(name, 'could not create the network namespace (does it exist already?)', err);
-  }
   const path = netnsPathFor(name);
+  try {
+    requireNativeHelper().createNetns(path);
+  } catch (err) {
+    const exists = (err as { errno?: number }).errno === 17;
+    throw new NetnsError(name, exists ? 'a network namespace of that name exists already' : `could not create the network namespace: ${(err as Error).message}`, err);
+  }
   try {
     await bringLoUp(path);
   } catch (err) {
@@ -31,23 +35,21 @@ export async function createNetns(name: string): Promise<string> {
   return path;
 }
 
+/** The loopback interface's index in every namespace (LOOPBACK_IFINDEX, include/net/net_namespace.h). */
+const LOOPBACK_IFINDEX = 1;
+
 /**
  * Bring `lo` up. Must happen before 127.0.0.11 is bound, or UDP replies leave
  * from 127.0.0.1 and connected clients drop them (namespace-sockets note, gotcha 1).
  */
 export async function bringLoUp(path: string): Promise<void> {
-  await runInNetns(path, 'ip', ['link', 'set', 'lo', 'up']);
-}
-
-/** True when `path` is a network namespace file we can enter. */
-export async function netnsAlive(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    await runInNetns(path, 'true', []);
-    return true;
-  } catch {
-    return false;
-  }
+  await withNetlink(path, async (nl) => {
+    try {
+      await nl.setLink({ index: LOOPBACK_IFINDEX, change: { up: true }, flags: { up: true } });
+    } catch (err) {
+      throw new NetlinkError('link set lo up', netlinkErrno(err), { cause: err, netns: path });
+    }
+  });
 }
 
 /** NSFS_MAGIC (linux/magic.h): what statfs reports for a namespace file, pinned or /proc/<pid>/ns/net. */
@@ -62,12 +64,23 @@ export async function netnsMounted(path: string): Promise<boolean> {
   }
 }
 
+/** True when `path` is a network namespace file we can enter. */
+export async function netnsAlive(path: string): Promise<boolean> {
+  if (!(await netnsMounted(path))) return false;
+  try {
+    requireNativeHelper().callInNetns(path, () => undefined); // setns(CLONE_NEWNET) refuses any other namespace type
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Delete a named namespace (idempotent). */
 export async function deleteNetns(name: string): Promise<void> {
   try {
-    await ip(['netns', 'del', name]);
+    requireNativeHelper().removeNetns(netnsPathFor(name));
   } catch (err) {
-    if (await exists(netnsPathFor(name))) throw new NetnsError(name, 'could not delete the network namespace', err);
+    if (await exists(netnsPathFor(name))) throw new NetnsError(name, `could not delete the network namespace: ${(err as Error).message}`, err);
   }
 }
 

@@ -5,26 +5,35 @@ const net: DriverNetwork = {
   id: 'abcdef0123456789', name: 'n1', subnet: '10.9.0.0/24', gateway: '10.9.0.1',
   subnet6: 'fd00:9::/64', gateway6: 'fd00:9::1', internal: false, options: { mtu: 1400 },
 };
+const render = (ops: readonly bridgePlan.LinkOp[]): string[] => ops.map(bridgePlan.renderOp);
+const join = { network: net, endpointId: '0123456789abcdef', ipv4: '10.9.0.2', ipv6: 'fd00:9::2', netnsPath: '/run/netns/x', ifname: 'eth1', defaultRoute: true };
 
 describe('bridge plan', () => {
   it('L2 creates a bridge holding the gateway addresses', () => {
-    expect(bridgePlan.planCreateNetwork(net, { mtu: 1400 })).toEqual([
-      'link add sd-abcdef012345 type bridge',
-      'link set sd-abcdef012345 mtu 1400',
+    expect(bridgePlan.planCreateNetwork(net, { mtu: 1400 })[0]).toEqual({ kind: 'bridge-add', name: 'sd-abcdef012345', mtu: 1400 });
+    expect(render(bridgePlan.planCreateNetwork(net, { mtu: 1400 }))).toEqual([
+      'link add sd-abcdef012345 mtu 1400 type bridge',
       'addr add 10.9.0.1/24 dev sd-abcdef012345',
       'addr add fd00:9::1/64 dev sd-abcdef012345 nodad',
       'link set sd-abcdef012345 up',
     ]);
+    expect(render(bridgePlan.planCreateNetwork({ ...net, subnet6: undefined, gateway6: undefined }, { bridgeName: 'br-x' }))).toEqual([
+      'link add br-x type bridge',
+      'addr add 10.9.0.1/24 dev br-x',
+      'link set br-x up',
+    ]);
   });
 
-  it('L2 a veth per endpoint, renamed eth<N> inside with addresses and the default route', () => {
-    const join = { network: net, endpointId: '0123456789abcdef', ipv4: '10.9.0.2', ipv6: 'fd00:9::2', netnsPath: '/run/netns/x', ifname: 'eth1', defaultRoute: true };
+  it('L2 a veth per endpoint, created as eth<N> inside, with addresses and the default route', () => {
     expect(bridgePlan.planJoinHost(join, { mtu: 1400 })).toEqual([
-      'link add sv0123456789ab mtu 1400 type veth peer name sp0123456789ab mtu 1400 netns /run/netns/x',
+      { kind: 'veth-add', name: 'sv0123456789ab', peer: 'eth1', peerNetns: '/run/netns/x', mtu: 1400 },
+      { kind: 'link-set', dev: 'sv0123456789ab', master: 'sd-abcdef012345', up: true },
+    ]);
+    expect(render(bridgePlan.planJoinHost(join, { mtu: 1400 }))).toEqual([
+      'link add sv0123456789ab mtu 1400 type veth peer name eth1 mtu 1400 netns /run/netns/x',
       'link set sv0123456789ab master sd-abcdef012345 up',
     ]);
-    expect(bridgePlan.planJoinSandbox(join)).toEqual([
-      'link set sp0123456789ab name eth1',
+    expect(render(bridgePlan.planJoinSandbox(join))).toEqual([
       'addr add 10.9.0.2/24 dev eth1',
       'addr add fd00:9::2/64 dev eth1 nodad',
       'link set eth1 up',
@@ -33,8 +42,22 @@ describe('bridge plan', () => {
     ]);
   });
 
+  it('L2 a given MAC address is set before the link comes up; no default route when not asked', () => {
+    expect(render(bridgePlan.planJoinSandbox({ ...join, ipv6: undefined, mac: '02:42:0a:09:00:02', defaultRoute: false }))).toEqual([
+      'link set eth1 address 02:42:0a:09:00:02',
+      'addr add 10.9.0.2/24 dev eth1',
+      'link set eth1 up',
+    ]);
+  });
+
   it('L2 internal networks get no default route', () => {
     expect(bridgePlan.planDefaultRoute({ ...net, internal: true }, 'eth0')).toEqual([]);
+    expect(render(bridgePlan.planDefaultRoute({ ...net, gateway6: undefined }, 'eth0'))).toEqual(['route replace default via 10.9.0.1 dev eth0']);
+  });
+
+  it('L3 delete is idempotent; reattach puts kept veths back on the bridge', () => {
+    expect(bridgePlan.planDeleteNetwork(net, {})).toEqual([{ kind: 'link-del', dev: 'sd-abcdef012345', ifExists: true }]);
+    expect(render(bridgePlan.planReattach('br0', ['sva', 'svb']))).toEqual(['link set sva master br0 up', 'link set svb master br0 up']);
   });
 
   it('L1 bridge options are validated with a typed error', () => {

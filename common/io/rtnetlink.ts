@@ -1,0 +1,66 @@
+/**
+ * rtnetlink sockets (rtnetlink(7)) through the `netlink` package: one
+ * long-lived socket in the daemon's own namespace, and short-lived ones
+ * created inside a sandbox's namespace. The package always calls socket(2)
+ * itself and cannot adopt a descriptor, so the native helper runs its
+ * constructor with the thread switched into the namespace (callInNetns); the
+ * socket keeps that namespace for good (socket(7)). No process is spawned.
+ */
+import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { SandnsError } from '../errors.js';
+import { requireNativeHelper } from './native.js';
+
+export type { RtNetlinkSocket } from 'netlink';
+
+/** An rtnetlink request the kernel refused (or that could not be sent). */
+export class NetlinkError extends SandnsError {
+  /** The errno name the kernel answered (EEXIST, ENODEV ...), or '' when unknown. */
+  readonly errno: string;
+
+  constructor(what: string, errno: string, options: { cause?: unknown; netns?: string } = {}) {
+    const where = options.netns === undefined ? '' : ` (in ${options.netns})`;
+    super('ERR_NETLINK_FAILED', `rtnetlink: ${what}${where}: ${errno === '' ? 'failed' : errno}`, 500, {
+      cause: options.cause,
+      details: { op: what, errno, ...(options.netns === undefined ? {} : { netns: options.netns }) },
+    });
+    this.name = 'NetlinkError';
+    this.errno = errno;
+  }
+}
+
+/** The errno name in an error from the `netlink` package ("Request rejected: EEXIST"), or ''. */
+export function netlinkErrno(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
+  const m = /Request rejected: (E[A-Z0-9]+)/.exec(String(e?.message ?? ''));
+  return m?.[1] ?? '';
+}
+
+let host: RtNetlinkSocket | undefined;
+
+/** The shared rtnetlink socket of the daemon's own namespace (created on first use; never keeps the process alive). */
+export function hostNetlink(): RtNetlinkSocket {
+  host ??= createRtNetlink();
+  return host;
+}
+
+/** A new rtnetlink socket inside the namespace at `nsPath`; the caller closes it (`socket.close()`). */
+export function openNetlinkIn(nsPath: string): RtNetlinkSocket {
+  try {
+    return requireNativeHelper().callInNetns(nsPath, () => createRtNetlink());
+  } catch (err) {
+    if (err instanceof SandnsError) throw err;
+    throw new NetlinkError('open a socket', (err as { errno?: number }).errno === 2 ? 'ENOENT' : netlinkErrno(err), { cause: err, netns: nsPath });
+  }
+}
+
+/** Run `fn` with an rtnetlink socket inside `nsPath` (null: the daemon's own), closing a namespace socket after. */
+export async function withNetlink<T>(nsPath: string | null, fn: (nl: RtNetlinkSocket) => Promise<T>): Promise<T> {
+  if (nsPath === null) return fn(hostNetlink());
+  const nl = openNetlinkIn(nsPath);
+  try {
+    return await fn(nl);
+  } finally {
+    nl.socket.close();
+  }
+}
