@@ -36,18 +36,41 @@ export function netlinkErrno(err: unknown): string {
   return m?.[1] ?? '';
 }
 
+/** Receive buffer of every socket: room for the replies of many concurrent requests (capped by net.core.rmem_max). */
+const RECV_BUFFER = 4 << 20;
+
+/**
+ * Make a fresh socket safe to share. The package throws an 'error' event with
+ * no listener from a native callback, which aborts the process; and a receive
+ * error (ENOBUFS: the kernel dropped a reply) would leave requests waiting for
+ * ever. So every such error fails the requests in flight, whose callers unwind.
+ */
+function guard(nl: RtNetlinkSocket, netns: string | undefined): RtNetlinkSocket {
+  try {
+    nl.socket.setRecvBufferSize(RECV_BUFFER);
+  } catch {
+    /* the default buffer still works */
+  }
+  nl.socket.on('error', (err: Error) => {
+    const pending = (nl.socket as unknown as { requests: Map<number, (e: Error | null) => void> }).requests;
+    const failure = new NetlinkError('receive', netlinkErrno(err) || (err as { code?: string }).code || '', { cause: err, ...(netns === undefined ? {} : { netns }) });
+    for (const cb of [...pending.values()]) cb(failure);
+  });
+  return nl;
+}
+
 let host: RtNetlinkSocket | undefined;
 
 /** The shared rtnetlink socket of the daemon's own namespace (created on first use; never keeps the process alive). */
 export function hostNetlink(): RtNetlinkSocket {
-  host ??= createRtNetlink();
+  host ??= guard(createRtNetlink(), undefined);
   return host;
 }
 
 /** A new rtnetlink socket inside the namespace at `nsPath`; the caller closes it (`socket.close()`). */
 export function openNetlinkIn(nsPath: string): RtNetlinkSocket {
   try {
-    return requireNativeHelper().callInNetns(nsPath, () => createRtNetlink());
+    return guard(requireNativeHelper().callInNetns(nsPath, () => createRtNetlink()), nsPath);
   } catch (err) {
     if (err instanceof SandnsError) throw err;
     throw new NetlinkError('open a socket', (err as { errno?: number }).errno === 2 ? 'ENOENT' : netlinkErrno(err), { cause: err, netns: nsPath });
