@@ -65,7 +65,7 @@ async function must(method: string, path: string, body?: unknown): Promise<Recor
 function startDaemon(): { child: ChildProcess; t0: number } {
   const t0 = performance.now();
   const log = openSync(join(DIR, 'daemon.log'), 'a');
-  const child = spawn('nsenter', [`--net=/run/netns/${HOST_NS}`, '--', process.execPath, join(ROOT, 'dist/bin/sandns.js'), '--socket', SOCK, 'daemon',
+  const child = spawn('nsenter', [`--net=/run/netns/${HOST_NS}`, '--', process.execPath, ...(process.env.DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean), join(ROOT, 'dist/bin/sandns.js'), '--socket', SOCK, 'daemon',
     '--state-dir', join(DIR, 'state'), '--origin-resolv-conf', join(DIR, 'resolv.conf'), '--log-level', process.env.LOG_LEVEL ?? 'warn'], { stdio: ['ignore', log, log] });
   closeSync(log);
   daemon = child;

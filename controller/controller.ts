@@ -23,6 +23,7 @@ import { pickFreeSubnet } from './subnets.js';
 import { hostRouteCidrs } from './io/host-routes.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
 import { StateKeeper } from './state.js';
+import { epKey, netKey, sbKey, type RecordKey } from './journal.js';
 import type { RestoreReport } from './restore.js';
 
 /** Options of the Controller. */
@@ -90,10 +91,10 @@ export class Controller implements ControllerCore {
     this.#state = options.stateDir === undefined ? undefined : new StateKeeper(options.stateDir, this.logger, () => ({ networks: this.networks(), sandboxes: this.sandboxes() }));
   }
 
-  /** Log a committed change and persist it (coalesced, L3). */
-  #committed(fields: Record<string, unknown>, msg: string): void {
+  /** Log a committed change and persist the records it touched (group commit, L3). */
+  #committed(fields: Record<string, unknown>, msg: string, ...keys: RecordKey[]): void {
     this.logger.info(fields, msg);
-    this.#state?.changed();
+    for (const k of keys) this.#state?.changed(k);
   }
 
   /** Restore the persisted state (L3): once, before any change. Undefined without a stateDir. */
@@ -175,7 +176,7 @@ export class Controller implements ControllerCore {
       await this.#state?.ahead(`net:${name}`, { network: net }); // in the store before its bridge exists (L3)
       await driver.createNetwork(net.driverNetwork);
       this.#networks.set(net.id, net);
-      this.#committed({ network: name, subnet: pool4.subnet }, 'network created');
+      this.#committed({ network: name, subnet: pool4.subnet }, 'network created', netKey(net.id));
       return net;
     } finally {
       this.#pendingNames.delete(`net:${name}`);
@@ -189,7 +190,7 @@ export class Controller implements ControllerCore {
     if (!this.#networks.has(net.id)) return;
     await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
     this.#networks.delete(net.id);
-    this.#committed({ network: net.name }, 'network deleted');
+    this.#committed({ network: net.name }, 'network deleted', netKey(net.id));
   }
 
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
@@ -217,7 +218,7 @@ export class Controller implements ControllerCore {
       disableResolution: options.disableResolution ?? false,
     });
     net.endpoints.set(ep.id, ep);
-    this.#state?.changed();
+    this.#state?.changed(epKey(ep.id));
     return ep;
   }
 
@@ -226,7 +227,7 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
     if (!ep.network.endpoints.delete(ep.id)) return;
-    this.#state?.changed();
+    this.#state?.changed(epKey(ep.id));
     ep.network.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
   }
@@ -258,7 +259,7 @@ export class Controller implements ControllerCore {
       const sb = new Sandbox(this, config, opened);
       this.#sandboxes.set(sb.id, sb);
       this.#startWatch();
-      this.#committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
+      this.#committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created', sbKey(sb.id));
       return sb;
     } finally {
       this.#pendingNames.delete(`sb:${config.id}`);
@@ -277,7 +278,7 @@ export class Controller implements ControllerCore {
     await this.#state?.ahead(`sb-rm:${sb.id}`, { deleting: sb }); // kept as 'deleting' until its namespace is gone (L3)
     await sb.opened.destroy();
     this.#state?.settle(`sb-rm:${sb.id}`);
-    this.#committed({ sandbox: sb.id }, 'sandbox deleted');
+    this.#committed({ sandbox: sb.id }, 'sandbox deleted', sbKey(sb.id));
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
@@ -290,18 +291,18 @@ export class Controller implements ControllerCore {
     ep.sandbox = sb; // claimed synchronously: a concurrent join of the same endpoint fails (G11)
     sb.endpoints.set(ep.id, ep);
     ep.priority = options.priority ?? 0;
-    if (sb.netnsPath === '') return this.#committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
+    if (sb.netnsPath === '') return this.#committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', epKey(ep.id));
     const ifname = sb.reserveIfname();
     const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
     ep.gateway = wantsGateway;
-    const joining = (this.#state?.ahead() ?? Promise.resolve()).then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
+    const joining = (this.#state?.aheadOf(epKey(ep.id)) ?? Promise.resolve()).then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
     ep.joining = joining;
     try {
       await joining;
     } finally {
       ep.joining = undefined;
     }
-    this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+    this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined', epKey(ep.id));
   }
 
   /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
@@ -309,7 +310,7 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
     await plumbLeave(this.#attachDeps, ep, sb);
-    this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
+    this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left', epKey(ep.id), ...[...sb.endpoints.keys()].map(epKey)); // the default route may have moved
   }
 
   /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */

@@ -109,7 +109,8 @@ export interface SnapshotInput {
   readonly deletingSandboxes: readonly Sandbox[];
 }
 
-function networkRecord(n: Network, phase: PersistedNetwork['phase']): PersistedNetwork {
+/** A network as saved. */
+export function networkRecord(n: Network, phase: PersistedNetwork['phase']): PersistedNetwork {
   const d = n.driverNetwork;
   return {
     id: n.id, name: n.name, driver: n.driver, subnet: d.subnet, gateway: d.gateway,
@@ -126,7 +127,8 @@ function joinRecord(ep: Endpoint): PersistedJoin | undefined {
   return { sandbox: ep.sandbox.id, phase, priority: ep.priority, gateway: ep.gateway, ...info };
 }
 
-function endpointRecord(ep: Endpoint): PersistedEndpoint {
+/** An endpoint as saved. */
+export function endpointRecord(ep: Endpoint): PersistedEndpoint {
   const join = joinRecord(ep);
   return {
     id: ep.id, name: ep.name, network: ep.network.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
@@ -150,7 +152,8 @@ function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' |
   };
 }
 
-function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): PersistedSandbox {
+/** A sandbox as saved. */
+export function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): PersistedSandbox {
   const rt = sb.runtime;
   return {
     id: sb.id, phase, key: keyOf(sb.config, sb.opened.ownsNetns, sb.netnsPath), ...configRecord(sb.config),
@@ -159,7 +162,8 @@ function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): Persisted
   };
 }
 
-function draftRecord(d: SandboxDraft): PersistedSandbox {
+/** A sandbox being created, as saved. */
+export function draftRecord(d: SandboxDraft): PersistedSandbox {
   const owned = d.config.netnsName !== undefined;
   return {
     id: d.config.id, phase: 'creating', key: keyOf(d.config, owned, d.config.externalKey ?? ''), ...configRecord(d.config),

@@ -1,26 +1,41 @@
 /**
  * The controller's persistence (L3): keeps the embedded store in step with
- * the model. Changes are coalesced: any number of mutations in one tick cost
- * one write, rendered when it runs (never on the DNS path; a write in
- * progress is followed by at most one more). Kernel objects are written
- * ahead: an object is in the store, in its phase, before its namespace,
- * bridge or veth exists, so a crash never leaks one. Restore picks the newest
- * good file, says what it recovered, and reconciles the kernel.
+ * the model. Group commit: every change made while a write is in flight
+ * shares the next write and its one sync (never on the DNS path). A change
+ * names the record it touched (journal.ts keys): the commit is then one
+ * journal line holding just those records, so its cost does not grow with the
+ * number of sandboxes; a change naming nothing, or a journal grown past
+ * JOURNAL_MAX_BYTES, writes a full snapshot and empties the journal. Kernel
+ * objects are written ahead: an object is in the store, in its phase, before
+ * its namespace, bridge or veth exists, so a crash never leaks one. Restore
+ * picks the newest good snapshot, replays the journal after it, says what it
+ * recovered, and reconciles the kernel.
  */
 import type { Logger } from '../common/log.js';
 import type { Network } from './network.js';
 import type { Sandbox } from './sandbox.js';
 import { openStateFiles, STATE_FILE, type StateFiles } from './io/store.js';
-import { chooseState, encodeState, snapshotState, type SandboxDraft } from './persist.js';
+import { chooseState, draftRecord, encodeState, endpointRecord, networkRecord, sandboxRecord, snapshotState, type SandboxDraft } from './persist.js';
+import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalOp, type RecordKey } from './journal.js';
 import { emptyReport, restoreState, type RestoreDeps, type RestoreReport } from './restore.js';
 import { isLateKey, joinDeferred } from './keys.js';
 import { StateNotRestorableError } from './state-errors.js';
+import type { PersistedState } from './persist.js';
 
 /** An object whose kernel side is being made or removed. */
 export type InFlight = { readonly network: Network } | { readonly draft: SandboxDraft } | { readonly deleting: Sandbox };
 
 /** The live model the keeper saves. */
 export type ModelSource = () => { readonly networks: readonly Network[]; readonly sandboxes: readonly Sandbox[] };
+
+/** Past this size the next commit is a snapshot, which empties the journal. */
+export const JOURNAL_MAX_BYTES = 4 << 20;
+
+/** The record key of an in-flight object. */
+function inFlightKey(item: InFlight): RecordKey {
+  if ('network' in item) return netKey(item.network.id);
+  return sbKey('draft' in item ? item.draft.config.id : item.deleting.id);
+}
 
 /** Coalesced, write-ahead persistence of one controller. */
 export class StateKeeper {
@@ -30,7 +45,11 @@ export class StateKeeper {
   readonly #inFlight = new Map<string, InFlight>();
   #seq = 0;
   #restored = false;
+  /** A snapshot is due (a change named no record, or the journal is full). */
   #dirty = false;
+  /** Records changed since the last commit. */
+  readonly #keys = new Set<RecordKey>();
+  #journalBytes = 0;
   #scheduled = false;
   #writing: Promise<void> | undefined;
   #failing = false;
@@ -41,9 +60,14 @@ export class StateKeeper {
     this.#model = model;
   }
 
-  /** The model changed: write it on the next tick. Before restore() nothing is written (the old state is kept). */
-  changed(): void {
-    this.#dirty = true;
+  /**
+   * The model changed: commit on the next tick. `key` names the one record that
+   * changed (a journal line); without it the whole state is written. Before
+   * restore() nothing is written (the old state is kept).
+   */
+  changed(key?: RecordKey): void {
+    if (key === undefined || this.#files.appendJournal === undefined) this.#dirty = true;
+    else this.#keys.add(key);
     if (this.#scheduled || !this.#restored) return;
     this.#scheduled = true;
     setImmediate(() => {
@@ -55,19 +79,69 @@ export class StateKeeper {
   /** Write-ahead: `item` (if any) is saved in flight, and the state is on disk, before this resolves. Never rejects. */
   async ahead(key?: string, item?: InFlight): Promise<void> {
     if (key !== undefined && item !== undefined) this.#inFlight.set(key, item);
-    this.changed();
+    this.changed(item === undefined ? undefined : inFlightKey(item));
+    await this.flush();
+  }
+
+  /** Write-ahead of a change to the record `key` (a join's phase): on disk before this resolves. Never rejects. */
+  async aheadOf(key: RecordKey): Promise<void> {
+    this.changed(key);
     await this.flush();
   }
 
   /** The in-flight object `key` has settled (made, removed, or failed): the next write describes the model alone. */
   settle(key: string): void {
-    if (this.#inFlight.delete(key)) this.changed();
+    const item = this.#inFlight.get(key);
+    if (item !== undefined && this.#inFlight.delete(key)) this.changed(inFlightKey(item));
   }
 
   /** Wait until every change so far is on disk (or its write failed, which is logged). */
   async flush(): Promise<void> {
     await this.#writing;
-    if (this.#dirty && this.#restored) await this.#pump();
+    if (this.#pending() && this.#restored) await this.#pump();
+  }
+
+  #pending(): boolean {
+    return this.#dirty || this.#keys.size > 0;
+  }
+
+  /** The current record of `key` (in flight first), or undefined when the object is gone. */
+  #recordOf(key: RecordKey): JournalOp {
+    const id = key.slice(key.indexOf(':') + 1);
+    const item = [...this.#inFlight.values()].find((i) => inFlightKey(i) === key);
+    if (item !== undefined) {
+      if ('network' in item) return { key, put: networkRecord(item.network, 'creating') };
+      return { key, put: 'draft' in item ? draftRecord(item.draft) : sandboxRecord(item.deleting, 'deleting') };
+    }
+    const m = this.#model();
+    if (key.startsWith('net:')) {
+      const n = m.networks.find((x) => x.id === id);
+      return n === undefined ? { key, del: true } : { key, put: networkRecord(n, 'live') };
+    }
+    if (key.startsWith('ep:')) {
+      const ep = m.networks.map((n) => n.endpoints.get(id)).find((e) => e !== undefined);
+      return ep === undefined ? { key, del: true } : { key, put: endpointRecord(ep) };
+    }
+    const sb = m.sandboxes.find((x) => x.id === id);
+    return sb === undefined ? { key, del: true } : { key, put: sandboxRecord(sb, 'live') };
+  }
+
+  /** One commit: a journal line of the changed records, or a snapshot. */
+  async #commitOnce(): Promise<void> {
+    const files = this.#files;
+    if (this.#dirty || files.appendJournal === undefined || this.#journalBytes > JOURNAL_MAX_BYTES) {
+      this.#dirty = false;
+      this.#keys.clear();
+      await files.write(this.#render());
+      await files.resetJournal?.();
+      this.#journalBytes = 0;
+      return;
+    }
+    const ops = [...this.#keys].map((k) => this.#recordOf(k));
+    this.#keys.clear();
+    const line = encodeEntry(++this.#seq, ops);
+    this.#journalBytes += line.length;
+    await files.appendJournal(line);
   }
 
   #render(): string {
@@ -85,9 +159,8 @@ export class StateKeeper {
   #pump(): Promise<void> {
     this.#writing ??= (async () => {
       try {
-        while (this.#dirty) {
-          this.#dirty = false;
-          await this.#files.write(this.#render());
+        while (this.#pending()) {
+          await this.#commitOnce();
           if (this.#failing) this.#logger.info('state written again');
           this.#failing = false;
         }
@@ -120,14 +193,25 @@ export class StateKeeper {
       this.#logger.warn({ file: bad.name, code: bad.code, reason: bad.reason, ...(aside ? { movedTo: aside } : {}) }, `ignoring ${bad.name}: ${bad.reason}`);
     }
     this.#seq = chosen?.seq ?? 0;
-    const report = chosen === undefined ? emptyReport() : await restoreState(deps, chosen.state);
+    const replayed = chosen === undefined ? undefined : await this.#replay(chosen.state, chosen.seq);
+    const report = replayed === undefined ? emptyReport() : await restoreState(deps, replayed);
     for (const sb of this.#model().sandboxes) {
       if (isLateKey(sb) && sb.netnsPath !== '') await joinDeferred(sb).catch((err: unknown) => report.problems.push(`join of ${sb.id}: ${String(err)}`));
     }
     this.#restored = true;
-    await this.ahead();
+    await this.ahead(); // a snapshot of the restored model: it empties the journal
     this.#report(chosen, rejected.length, report);
     return report;
+  }
+
+  /** The snapshot with the journal's newer entries applied (a torn last line or a gap is logged and left out). */
+  async #replay(state: PersistedState, seq: number): Promise<PersistedState> {
+    const { entries, torn } = decodeJournal((await this.#files.readJournal?.()) ?? '');
+    const r = replayJournal(state, seq, entries);
+    if (torn) this.#logger.warn({ applied: r.applied }, 'state journal: a torn or corrupt line was left out (an unfinished commit)');
+    if (r.gap) this.#logger.warn({ snapshotSeq: seq, applied: r.applied }, 'state journal does not follow the snapshot used: its newer lines were left out');
+    this.#seq = r.seq;
+    return r.state;
   }
 
   #report(chosen: { name: string; seq: number; savedAt: string } | undefined, rejected: number, r: RestoreReport): void {

@@ -5,8 +5,10 @@
  * temp file is renamed to `state.json`, then the directory is fsynced. At any
  * crash point one complete file holds the last good state, and the reader
  * (persist.ts chooseState) picks the newest one whose checksum holds.
+ * Between snapshots, commits are lines appended to `state.journal` (one
+ * write, one fdatasync each; journal.ts); a snapshot empties it.
  */
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateLockedError } from '../state-errors.js';
@@ -16,6 +18,7 @@ export const STATE_FILE = 'state.json';
 export const STATE_TMP = 'state.json.tmp';
 export const STATE_PREV = 'state.json.prev';
 export const STATE_LOCK = 'lock';
+export const STATE_JOURNAL = 'state.journal';
 
 /** The store's files. */
 export interface StateFiles {
@@ -30,6 +33,12 @@ export interface StateFiles {
   lock(): Promise<void>;
   /** Give the directory back. */
   unlock(): Promise<void>;
+  /** Append one journal line and fdatasync it (the file is created, and the directory synced, on first use). */
+  appendJournal?(text: string): Promise<void>;
+  /** The journal's text ('' when there is none). */
+  readJournal?(): Promise<string>;
+  /** Empty the journal (after a snapshot holds everything it said). */
+  resetJournal?(): Promise<void>;
 }
 
 function processAlive(pid: number): boolean {
@@ -84,11 +93,42 @@ async function writeDurably(path: string, text: string): Promise<void> {
   }
 }
 
+/** The journal file, kept open for appends: each append is one write and one fdatasync. */
+function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 'readJournal' | 'resetJournal'> {
+  const path = join(dir, STATE_JOURNAL);
+  let handle: Promise<FileHandle> | undefined;
+  const get = (): Promise<FileHandle> =>
+    (handle ??= (async () => {
+      const h = await open(path, 'a', 0o600);
+      await fsyncDir(dir); // the file's name is durable before any line in it counts
+      return h;
+    })().catch((err: unknown) => {
+      handle = undefined;
+      throw err;
+    }));
+  return {
+    async appendJournal(text) {
+      const h = await get();
+      await h.write(text);
+      await h.datasync();
+    },
+    async readJournal() {
+      return (await readIfExists(path)) ?? '';
+    },
+    async resetJournal() {
+      const h = await get();
+      await h.truncate(0);
+      await h.datasync();
+    },
+  };
+}
+
 /** The store in `dir` (created 0700 when missing). */
 export function openStateFiles(dir: string): StateFiles {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const at = (name: string): string => join(dir, name);
   return {
+    ...openJournal(dir),
     dir,
     async readAll() {
       const out: { name: string; text: string }[] = [];
