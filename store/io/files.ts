@@ -4,14 +4,17 @@
  * `state.json.tmp` (fsync), the current file becomes `state.json.prev`, the
  * temp file is renamed to `state.json`, then the directory is fsynced. At any
  * crash point one complete file holds the last good state, and the reader
- * (persist.ts chooseState) picks the newest one whose checksum holds.
- * Between snapshots, commits are lines appended to `state.journal` (one
- * write, one fdatasync each; journal.ts); a snapshot empties it.
+ * (document.ts chooseState) picks the newest one whose checksum holds.
+ *
+ * Between snapshots each commit is a line appended to `state.journal` (one
+ * write, one fdatasync; ../journal.ts). A snapshot rotates the journal to
+ * `state.journal.prev`, so `state.json.prev` plus that file still give the
+ * newest state when `state.json` is lost.
  */
 import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateLockedError } from '../state-errors.js';
+import { StateLockedError } from '../errors.js';
 
 /** The file names, newest first by role. */
 export const STATE_FILE = 'state.json';
@@ -19,6 +22,7 @@ export const STATE_TMP = 'state.json.tmp';
 export const STATE_PREV = 'state.json.prev';
 export const STATE_LOCK = 'lock';
 export const STATE_JOURNAL = 'state.journal';
+export const STATE_JOURNAL_PREV = 'state.journal.prev';
 
 /** The store's files. */
 export interface StateFiles {
@@ -35,10 +39,14 @@ export interface StateFiles {
   unlock(): Promise<void>;
   /** Append one journal line and fdatasync it (the file is created, and the directory synced, on first use). */
   appendJournal?(text: string): Promise<void>;
-  /** The journal's text ('' when there is none). */
+  /** The text of state.journal.prev then state.journal ('' for a missing file). */
   readJournal?(): Promise<string>;
-  /** Empty the journal (after a snapshot holds everything it said). */
-  resetJournal?(): Promise<void>;
+  /**
+   * After a snapshot: state.journal becomes state.journal.prev (the lines that
+   * lead from state.json.prev to the new snapshot, for a fallback) and a new,
+   * empty journal starts.
+   */
+  rotateJournal?(): Promise<void>;
 }
 
 function processAlive(pid: number): boolean {
@@ -93,8 +101,8 @@ async function writeDurably(path: string, text: string): Promise<void> {
   }
 }
 
-/** The journal file, kept open for appends: each append is one write and one fdatasync. */
-function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 'readJournal' | 'resetJournal'> {
+/** The journal, kept open for appends: each append is one write and one fdatasync. */
+function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 'readJournal' | 'rotateJournal'> {
   const path = join(dir, STATE_JOURNAL);
   let handle: Promise<FileHandle> | undefined;
   const get = (): Promise<FileHandle> =>
@@ -113,12 +121,18 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
       await h.datasync();
     },
     async readJournal() {
-      return (await readIfExists(path)) ?? '';
+      return ((await readIfExists(join(dir, STATE_JOURNAL_PREV))) ?? '') + ((await readIfExists(path)) ?? '');
     },
-    async resetJournal() {
-      const h = await get();
-      await h.truncate(0);
-      await h.datasync();
+    async rotateJournal() {
+      const h = handle;
+      handle = undefined;
+      await (await h)?.close();
+      try {
+        await rename(path, join(dir, STATE_JOURNAL_PREV));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      await fsyncDir(dir);
     },
   };
 }

@@ -8,8 +8,8 @@
  * (write-ahead: the kernel work waits for the append).
  */
 import { createHash } from 'node:crypto';
-import type { PersistedEndpoint, PersistedNetwork, PersistedSandbox, PersistedState } from './persist.js';
-import { checkState } from './persist-check.js';
+import type { PersistedEndpoint, PersistedNetwork, PersistedSandbox, PersistedState } from './document.js';
+import { checkState } from './check.js';
 
 /** A record's key: its kind and id. */
 export type RecordKey = `net:${string}` | `ep:${string}` | `sb:${string}`;

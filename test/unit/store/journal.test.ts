@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeJournal, encodeEntry, epKey, netKey, replayJournal, sbKey, type JournalOp } from '../../../controller/journal.js';
-import type { PersistedEndpoint, PersistedNetwork, PersistedState } from '../../../controller/persist.js';
+import { decodeJournal, encodeEntry, epKey, netKey, replayJournal, sbKey, type JournalOp } from '../../../store/journal.js';
+import type { PersistedEndpoint, PersistedNetwork, PersistedState } from '../../../store/document.js';
 
 const net = (id: string): PersistedNetwork => ({
   id, name: `n-${id}`, driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, ttl: 600, driverOptions: {}, phase: 'live',

@@ -1,0 +1,17 @@
+/**
+ * The store's public door: persistence of the controller's model (L3). The
+ * state is a versioned, checksummed JSON document (document.ts) written
+ * atomically into one directory (io/files.ts), with the changes between
+ * snapshots as journal lines (journal.ts), by a group-committing, write-ahead
+ * StateStore (keeper.ts). The store knows only plain persisted records; it
+ * never imports the model (controller/) or the API (api/).
+ */
+export { StateStore, JOURNAL_MAX_BYTES, type Intent, type Snapshot, type RestoreOutcome, type RecordOf } from './keeper.js';
+export { netKey, epKey, sbKey, encodeEntry, decodeJournal, replayJournal, type RecordKey, type JournalRecord, type JournalOp, type JournalEntry } from './journal.js';
+export { STATE_FORMAT, STATE_VERSION, encodeState, decodeState, chooseState } from './document.js';
+export type {
+  PersistedState, PersistedNetwork, PersistedEndpoint, PersistedJoin, PersistedJoinInfo, PersistedKey, PersistedSandbox,
+  DecodedState, StateCandidate, ChosenState,
+} from './document.js';
+export { openStateFiles, STATE_FILE, STATE_TMP, STATE_PREV, STATE_LOCK, STATE_JOURNAL, STATE_JOURNAL_PREV, type StateFiles } from './io/files.js';
+export { StateCorruptError, StateVersionError, StateNotRestorableError, StateLockedError } from './errors.js';

@@ -1,0 +1,237 @@
+/**
+ * The persistent store of one controller (L3): keeps the embedded state files
+ * in step with the model. Group commit: every change made while a commit is
+ * in flight shares the next one and its single sync (never on the DNS path).
+ * A change that names the record it touched (journal.ts keys) commits as one
+ * journal line holding just the named records, so a commit's cost does not
+ * grow with the number of sandboxes; a change naming nothing, or a journal
+ * past JOURNAL_MAX_BYTES, writes a whole snapshot and rotates the journal. Kernel objects are
+ * written ahead: an object is in the store, in its phase, before its
+ * namespace, bridge or veth exists (an "intent"), so a crash never leaks one.
+ * Restore picks the newest good file, hands it to the caller to rebuild the
+ * model, and logs what it recovered.
+ *
+ * The store knows only the persisted records (document.ts); the controller
+ * maps its model to them through the `snapshot` callback.
+ */
+import type { Logger } from '../common/log.js';
+import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
+import { chooseState, encodeState, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
+import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
+import { StateNotRestorableError } from './errors.js';
+
+/**
+ * A write-ahead intent: a network being created, or a sandbox being created
+ * or deleted, saved with its phase ('creating' / 'deleting') until settled.
+ */
+export type Intent = { readonly network: PersistedNetwork } | { readonly sandbox: PersistedSandbox };
+
+/** The live model, as persisted records (intents are added by the store). */
+export type Snapshot = () => PersistedState;
+
+/** The live record a key names, or undefined when the object is gone (no intents: the store adds those). */
+export type RecordOf = (key: RecordKey) => JournalRecord | undefined;
+
+/** Past this size the next commit is a snapshot, which rotates the journal. */
+export const JOURNAL_MAX_BYTES = 4 << 20;
+
+/** The record key of an intent. */
+function intentKey(intent: Intent): RecordKey {
+  return 'network' in intent ? netKey(intent.network.id) : sbKey(intent.sandbox.id);
+}
+
+/** What a restore rebuilt; `problems` are logged as a warning. */
+export interface RestoreOutcome {
+  readonly problems: readonly string[];
+}
+
+/** Coalesced, write-ahead persistence of one controller's model. */
+export class StateStore {
+  readonly #files: StateFiles;
+  readonly #logger: Logger;
+  readonly #snapshot: Snapshot;
+  readonly #intents = new Map<string, Intent>();
+  readonly #record: RecordOf | undefined;
+  #seq = 0;
+  #restored = false;
+  /** A snapshot is due (a change named no record, or the journal is full). */
+  #dirty = false;
+  /** Records changed since the last commit. */
+  readonly #keys = new Set<RecordKey>();
+  #journalBytes = 0;
+  #scheduled = false;
+  #writing: Promise<void> | undefined;
+  #failing = false;
+
+  /**
+   * A store over `dir` (created 0700 when missing); `files` replaces the real
+   * files in tests. With `record`, changes that name their record are journal
+   * lines; without it every commit is a snapshot.
+   */
+  constructor(dir: string, logger: Logger, snapshot: Snapshot, files: StateFiles = openStateFiles(dir), record?: RecordOf) {
+    this.#files = files;
+    this.#record = record;
+    this.#logger = logger.child({ stateDir: dir });
+    this.#snapshot = snapshot;
+  }
+
+  /**
+   * The model changed: commit on the next tick. `key` names the one record that
+   * changed (a journal line); without it the whole state is written. Before
+   * restore() nothing is written (the old state is kept).
+   */
+  changed(key?: RecordKey): void {
+    if (key === undefined || !this.#journaling()) this.#dirty = true;
+    else this.#keys.add(key);
+    if (this.#scheduled || !this.#restored) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#pump();
+    });
+  }
+
+  /** Write-ahead: `intent` (if any) is saved under `key`, and the state is on disk, before this resolves. Never rejects. */
+  async ahead(key?: string, intent?: Intent): Promise<void> {
+    if (key !== undefined && intent !== undefined) this.#intents.set(key, intent);
+    this.changed(intent === undefined ? undefined : intentKey(intent));
+    await this.flush();
+  }
+
+  /** Write-ahead of a change to one record (a join's phase): on disk before this resolves. Never rejects. */
+  async aheadOf(key: RecordKey): Promise<void> {
+    this.changed(key);
+    await this.flush();
+  }
+
+  /** The intent `key` has settled (made, removed, or failed): the next write describes the model alone. */
+  settle(key: string): void {
+    const intent = this.#intents.get(key);
+    if (intent !== undefined && this.#intents.delete(key)) this.changed(intentKey(intent));
+  }
+
+  /** Wait until every change so far is on disk (or its write failed, which is logged). */
+  async flush(): Promise<void> {
+    await this.#writing;
+    if (this.#pending() && this.#restored) await this.#pump();
+  }
+
+  #journaling(): boolean {
+    return this.#record !== undefined && this.#files.appendJournal !== undefined;
+  }
+
+  #pending(): boolean {
+    return this.#dirty || this.#keys.size > 0;
+  }
+
+  /** The current record of `key` (an intent first), as a journal operation. */
+  #opOf(key: RecordKey): JournalOp {
+    const intent = [...this.#intents.values()].find((i) => intentKey(i) === key);
+    const put = intent === undefined ? this.#record?.(key) : 'network' in intent ? intent.network : intent.sandbox;
+    return put === undefined ? { key, del: true } : { key, put };
+  }
+
+  /** One commit: a journal line of the changed records, or a snapshot. */
+  async #commitOnce(): Promise<void> {
+    const files = this.#files;
+    if (this.#dirty || !this.#journaling() || this.#journalBytes > JOURNAL_MAX_BYTES) {
+      this.#dirty = false;
+      this.#keys.clear();
+      await files.write(this.#render());
+      if (files.appendJournal !== undefined && files.rotateJournal !== undefined) {
+        // An empty line with the snapshot's seq keeps the chain state.json.prev → journal.prev → journal contiguous.
+        await files.appendJournal(encodeEntry(this.#seq, []));
+        await files.rotateJournal();
+      }
+      this.#journalBytes = 0;
+      return;
+    }
+    const ops = [...this.#keys].map((k) => this.#opOf(k));
+    this.#keys.clear();
+    const line = encodeEntry(++this.#seq, ops);
+    this.#journalBytes += line.length;
+    await files.appendJournal!(line);
+  }
+
+  #render(): string {
+    const m = this.#snapshot();
+    const intents = [...this.#intents.values()];
+    const networks = intents.flatMap((i) => ('network' in i ? [i.network] : []));
+    const sandboxes = intents.flatMap((i) => ('sandbox' in i ? [i.sandbox] : []));
+    const state: PersistedState = {
+      networks: [...m.networks, ...networks],
+      endpoints: m.endpoints,
+      sandboxes: [...m.sandboxes, ...sandboxes.filter((s) => s.phase === 'creating'), ...sandboxes.filter((s) => s.phase !== 'creating')],
+    };
+    return encodeState(state, ++this.#seq, new Date());
+  }
+
+  #pump(): Promise<void> {
+    this.#writing ??= (async () => {
+      try {
+        while (this.#pending()) {
+          await this.#commitOnce();
+          if (this.#failing) this.#logger.info('state written again');
+          this.#failing = false;
+        }
+      } catch (err) {
+        this.#dirty = true; // retried on the next change or flush
+        if (!this.#failing) this.#logger.error({ err }, 'cannot write the state: changes are not persisted until a write succeeds');
+        this.#failing = true;
+      } finally {
+        this.#writing = undefined;
+      }
+    })();
+    return this.#writing;
+  }
+
+  /** Write what is pending and give the directory back. */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.#restored) await this.#files.unlock();
+  }
+
+  /**
+   * Lock the directory, load the newest good state and pass it to `rebuild`
+   * (undefined when nothing usable was saved), then save the rebuilt model.
+   * Bad files are moved aside and logged. Once, before any change: throws
+   * ERR_STORE_NOT_RESTORED otherwise, ERR_STORE_LOCKED when another process
+   * holds the directory, ERR_STORE_VERSION for a newer schema.
+   */
+  async restore<R extends RestoreOutcome>(rebuild: (state: PersistedState | undefined) => Promise<R>): Promise<R> {
+    if (this.#restored) throw new StateNotRestorableError('restore() ran already');
+    const before = this.#snapshot();
+    if (before.networks.length + before.sandboxes.length > 0) throw new StateNotRestorableError('the controller has networks or sandboxes already');
+    await this.#files.lock();
+    const { chosen, rejected } = chooseState(await this.#files.readAll());
+    for (const bad of rejected) {
+      const aside = bad.name === STATE_FILE || chosen === undefined ? await this.#files.quarantine(bad.name) : undefined;
+      this.#logger.warn({ file: bad.name, code: bad.code, reason: bad.reason, ...(aside ? { movedTo: aside } : {}) }, `ignoring ${bad.name}: ${bad.reason}`);
+    }
+    this.#seq = chosen?.seq ?? 0;
+    const report = await rebuild(chosen === undefined ? undefined : await this.#replay(chosen.state, chosen.seq));
+    this.#restored = true;
+    await this.ahead(); // a snapshot of the rebuilt model; it rotates the journal
+    this.#report(chosen, rejected.length, report);
+    return report;
+  }
+
+  /** The snapshot with the journal's newer lines applied (a torn last line or a gap is logged and left out). */
+  async #replay(state: PersistedState, seq: number): Promise<PersistedState> {
+    const { entries, torn } = decodeJournal((await this.#files.readJournal?.()) ?? '');
+    const r = replayJournal(state, seq, entries);
+    if (torn) this.#logger.warn({ applied: r.applied }, 'state journal: a torn or corrupt line was left out (an unfinished commit)');
+    if (r.gap) this.#logger.warn({ snapshotSeq: seq, applied: r.applied }, 'state journal does not follow the snapshot used: its newer lines were left out');
+    this.#seq = r.seq;
+    return r.state;
+  }
+
+  #report(chosen: { name: string; seq: number; savedAt: string } | undefined, rejected: number, r: RestoreOutcome): void {
+    const from = chosen === undefined ? { source: 'none' } : { source: chosen.name, seq: chosen.seq, savedAt: chosen.savedAt };
+    const fields = { ...from, ...r };
+    if (chosen === undefined && rejected > 0) this.#logger.error(fields, 'no usable state file: starting empty (the bad files were moved aside)');
+    else if (chosen !== undefined && chosen.name !== STATE_FILE) this.#logger.warn(fields, `state recovered from ${chosen.name} (seq ${chosen.seq}): the newest write was incomplete or corrupt`);
+    else this.#logger.info(fields, chosen === undefined ? 'no saved state: starting empty' : `state restored from ${chosen.name} (seq ${chosen.seq})`);
+    if (r.problems.length > 0) this.#logger.warn({ problems: r.problems }, 'some saved objects could not be restored');
+  }
+}
