@@ -25,6 +25,7 @@ import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
 import { StateStore } from '../store/index.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
 import { Journal } from './journal.js';
+import { watchEndpointLinks } from './link-watch.js';
 import { draftRecord, networkRecord, recordOf, sandboxRecord, snapshotModel, type ModelIndex } from './snapshot.js';
 import { epKey, netKey, sbKey } from '../store/index.js';
 import { isLateKey, joinDeferred } from './keys.js';
@@ -76,6 +77,7 @@ export class Controller implements ControllerCore {
   }
   readonly #watchOrigin: boolean;
   #watch: ResolvConfWatch | undefined;
+  #stopLinkWatch: (() => void) | undefined;
   readonly #journal: Journal;
   /** The model by id, for the store's journal lines. */
   readonly #index: ModelIndex = {
@@ -138,6 +140,10 @@ export class Controller implements ControllerCore {
   }
 
   #startWatch(): void {
+    this.#stopLinkWatch ??= watchEndpointLinks({
+      drivers: this.#drivers, logger: this.logger, networks: () => this.#networks.values(),
+      drop: async (ep) => (ep.sandbox === undefined ? undefined : await this.leave(ep, ep.sandbox), await this.deleteEndpoint(ep)),
+    });
     if (!this.#watchOrigin || this.#watch !== undefined) return;
     this.#watch = watchResolvConf(this.originResolvConf, () => {
       this.logger.info({ origin: this.originResolvConf }, 'origin resolv.conf changed; refreshing sandboxes');
@@ -341,6 +347,7 @@ export class Controller implements ControllerCore {
     this.#closed = true;
     this.#watch?.close();
     this.#watch = undefined;
+    this.#stopLinkWatch?.();
     await Promise.all(this.sandboxes().map((s) => s.runtime.close()));
     await this.#journal.store?.close();
   }

@@ -77,4 +77,10 @@ export interface Driver {
    * crash) and re-attach kept ones that lost their network (a bridge made again). Returns what it changed.
    */
   reconcileEndpoints(network: DriverNetwork, keep: readonly DriverJoinInfo[]): Promise<{ removed: string[]; reattached: string[] }>;
+  /**
+   * Optional: call `onGone(hostIfname)` when a join's host-side link vanishes
+   * behind the controller's back (its pair deleted, its namespace destroyed),
+   * from kernel link events: no polling. `onError`: events may have been lost.
+   */
+  watchEndpoints?(onGone: (hostIfname: string) => void, onError: (err: Error) => void): { close(): void };
 }

@@ -30,6 +30,11 @@ export class DriverRegistry {
     for (const d of drivers) this.#drivers.set(d.name, d);
   }
 
+  /** Every registered driver. */
+  all(): Driver[] {
+    return [...this.#drivers.values()];
+  }
+
   /** The driver called `name`; throws ERR_DRIVER_NOT_FOUND. */
   get(name: string): Driver {
     const d = this.#drivers.get(name);

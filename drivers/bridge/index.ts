@@ -8,6 +8,7 @@ import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from '../drive
 import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions } from './options.js';
 import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox, planReattach } from './plan.js';
 import { applyOps, deleteLinkIfExists, hostLinks, linkExists, macString } from './io/netlink.js';
+import { watchDeletedLinks } from './io/monitor.js';
 
 export { normalizeBridgeOptions, bridgeNameFor, hostVethName } from './options.js';
 export type { BridgeOptions } from './options.js';
@@ -73,6 +74,12 @@ export class BridgeDriver implements Driver {
   async releaseEndpoint(_net: DriverNetwork, endpointId: string): Promise<void> {
     // The pair dies with its host end, wherever the peer went (G10).
     await deleteLinkIfExists(hostVethName(endpointId));
+  }
+
+  watchEndpoints(onGone: (hostIfname: string) => void, onError: (err: Error) => void): { close(): void } {
+    return watchDeletedLinks((name) => {
+      if (name.startsWith('sv')) onGone(name); // hostVethName's prefix: the controller matches the exact name
+    }, onError);
   }
 
   async reconcileEndpoints(net: DriverNetwork, keep: readonly DriverJoinInfo[]): Promise<{ removed: string[]; reattached: string[] }> {
