@@ -27,8 +27,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-# The native helper (sockets inside namespaces in ~0.1 ms instead of ~100 ms
-# with an nsenter child). Optional: sandns falls back to the child without it.
+# The native helper: sockets, rtnetlink and namespace pins inside network
+# namespaces without spawning anything. Required.
 if [ ! -f native/build/Release/netns_socket.node ] || [ native/netns_socket.c -nt native/build/Release/netns_socket.node ]; then
-  npm run build:native >/dev/null 2>&1 || echo "setup: native helper not built (sandns will use nsenter children)" >&2
+  npm run build:native >/dev/null 2>&1 || { echo "setup: the native helper did not build (needs g++, make, python3): npm run build:native" >&2; exit 1; }
 fi
