@@ -19,7 +19,8 @@ export class NetlinkError extends SandnsError {
 
   constructor(what: string, errno: string, options: { cause?: unknown; netns?: string } = {}) {
     const where = options.netns === undefined ? '' : ` (in ${options.netns})`;
-    super('ERR_NETLINK_FAILED', `rtnetlink: ${what}${where}: ${errno === '' ? 'failed' : errno}`, 500, {
+    const reason = errno !== '' ? errno : options.cause instanceof Error ? options.cause.message : 'failed';
+    super('ERR_NETLINK_FAILED', `rtnetlink: ${what}${where}: ${reason}`, 500, {
       cause: options.cause,
       details: { op: what, errno, ...(options.netns === undefined ? {} : { netns: options.netns }) },
     });
@@ -30,6 +31,7 @@ export class NetlinkError extends SandnsError {
 
 /** The errno name in an error from the `netlink` package ("Request rejected: EEXIST"), or ''. */
 export function netlinkErrno(err: unknown): string {
+  if (err instanceof NetlinkError) return err.errno;
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e?.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
   const m = /Request rejected: (E[A-Z0-9]+)/.exec(String(e?.message ?? ''));
