@@ -29,13 +29,20 @@ export class NetlinkError extends SandnsError {
   }
 }
 
+/** Errnos libuv has no name for (asm-generic/errno.h), with what they mean here. */
+const UNNAMED_ERRNO: Readonly<Record<number, string>> = { 54: 'EXFULL (a Linux bridge holds at most 1023 ports)' };
+
 /** The errno name in an error from the `netlink` package ("Request rejected: EEXIST"), or ''. */
 export function netlinkErrno(err: unknown): string {
   if (err instanceof NetlinkError) return err.errno;
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e?.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
-  const m = /Request rejected: (E[A-Z0-9]+)/.exec(String(e?.message ?? ''));
-  return m?.[1] ?? '';
+  const text = String(e?.message ?? '');
+  const m = /Request rejected: (E[A-Z0-9]+)/.exec(text);
+  if (m !== null) return m[1]!;
+  // Node names only the errnos libuv knows; the kernel's others come as "Unknown system error -N".
+  const n = /Unknown system error -(\d+)/.exec(text)?.[1];
+  return n === undefined ? '' : (UNNAMED_ERRNO[Number(n)] ?? `errno ${n}`);
 }
 
 /** Receive buffer of every socket: room for the replies of many concurrent requests (capped by net.core.rmem_max). */
