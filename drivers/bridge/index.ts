@@ -2,38 +2,65 @@
  * BridgeDriver (L2): one Linux bridge per network holding the gateway
  * address(es); one veth pair per endpoint, the inner end moved into the
  * sandbox and renamed eth<N>, addresses and the default route set there.
+ * With a firewall (drivers/firewall): egress NAT, isolation between networks
+ * and published ports, as libnetwork's bridge driver does with iptables.
  */
-import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from '../driver.js';
+import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverRestoredEndpoint } from '../driver.js';
+import type { Firewall, FirewallNetwork, PortMapping, PublishSpec } from '../firewall/index.js';
+import { PortsUnavailableError } from './errors.js';
 import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions } from './options.js';
-import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox } from './plan.js';
-import { applyHost, applySandbox, deleteLinkIfExists, hostLinks, linkExists, sandboxLinkMac } from './io/links.js';
+import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox, planReattach } from './plan.js';
+import { swapDirection, type LinkCounters } from './stats.js';
+import { applyHost, applySandbox, deleteLinkIfExists, hostLinkCounters, hostLinks, linkExists, sandboxLinkMac } from './io/links.js';
 
 export { normalizeBridgeOptions, bridgeNameFor, hostVethName } from './options.js';
 export type { BridgeOptions } from './options.js';
+export type { LinkOp } from './plan.js';
+export type { LinkCounters } from './stats.js';
+export { BRIDGE_ERROR_CODES } from './errors.js';
 export * as bridgePlan from './plan.js';
 
 function opts(net: DriverNetwork): BridgeOptions {
   return net.options as BridgeOptions;
 }
 
+function firewallNetwork(net: DriverNetwork): FirewallNetwork {
+  return { id: net.id, bridge: bridgeNameFor(net.id, opts(net)), internal: net.internal, ipv6: net.subnet6 !== undefined };
+}
+
+/** Options of the bridge driver. */
+export interface BridgeDriverOptions {
+  /** The firewall (egress, isolation, published ports); without one, networks are bridges only (Docker's `--iptables=false`). */
+  readonly firewall?: Firewall | undefined;
+}
+
 /** The bridge driver. */
 export class BridgeDriver implements Driver {
   readonly name = 'bridge';
+  readonly #firewall: Firewall | undefined;
+
+  constructor(options: BridgeDriverOptions = {}) {
+    this.#firewall = options.firewall;
+  }
 
   validateOptions(raw: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
     return normalizeBridgeOptions(raw) as Readonly<Record<string, unknown>>;
   }
 
   async createNetwork(net: DriverNetwork): Promise<void> {
+    const br = bridgeNameFor(net.id, opts(net));
     try {
       await applyHost(planCreateNetwork(net, opts(net)));
+      await this.#firewall?.addNetwork(firewallNetwork(net));
     } catch (err) {
-      await deleteLinkIfExists(bridgeNameFor(net.id, opts(net)));
+      await this.#firewall?.removeNetwork(net.id).catch(() => undefined);
+      await deleteLinkIfExists(br);
       throw err;
     }
   }
 
   async deleteNetwork(net: DriverNetwork): Promise<void> {
+    await this.#firewall?.removeNetwork(net.id);
     const br = bridgeNameFor(net.id, opts(net));
     if (await linkExists(br)) await applyHost(planDeleteNetwork(net, opts(net)));
   }
@@ -45,7 +72,11 @@ export class BridgeDriver implements Driver {
       await applyHost(planJoinHost(join, o));
       await applySandbox(join.netnsPath, planJoinSandbox(join));
       const mac = await sandboxLinkMac(join.netnsPath, join.ifname);
-      return { hostIfname, ifname: join.ifname, mac };
+      const mappings = join.portMappings ?? [];
+      if (mappings.length > 0) {
+        await this.#firewall?.publish({ endpointId: join.endpointId, networkId: join.network.id, ipv4: join.ipv4, ipv6: join.ipv6, mappings });
+      }
+      return { hostIfname, ifname: join.ifname, mac, endpointId: join.endpointId };
     } catch (err) {
       // Deleting the host end deletes the pair, wherever the peer is (G10).
       await deleteLinkIfExists(hostIfname);
@@ -54,6 +85,7 @@ export class BridgeDriver implements Driver {
   }
 
   async leave(_net: DriverNetwork, info: DriverJoinInfo): Promise<void> {
+    if (info.endpointId !== undefined) await this.#firewall?.unpublish(info.endpointId);
     await deleteLinkIfExists(info.hostIfname);
   }
 
@@ -72,6 +104,7 @@ export class BridgeDriver implements Driver {
   }
 
   async releaseEndpoint(_net: DriverNetwork, endpointId: string): Promise<void> {
+    await this.#firewall?.unpublish(endpointId);
     // The pair dies with its host end, wherever the peer went (G10).
     await deleteLinkIfExists(hostVethName(endpointId));
   }
@@ -84,7 +117,40 @@ export class BridgeDriver implements Driver {
     const removed = links.filter((l) => l.master === br && l.ifname.startsWith('sv') && !kept.has(l.ifname)).map((l) => l.ifname);
     const reattached = links.filter((l) => kept.has(l.ifname) && l.master !== br).map((l) => l.ifname);
     for (const name of removed) await deleteLinkIfExists(name);
-    await applyHost(reattached.map((name) => `link set ${name} master ${br} up`));
+    await applyHost(planReattach(reattached, br));
     return { removed, reattached };
+  }
+
+  async reservePorts(net: DriverNetwork, endpointId: string, specs: readonly PublishSpec[]): Promise<PortMapping[]> {
+    if (specs.length === 0) return [];
+    if (this.#firewall === undefined) throw new PortsUnavailableError('the daemon runs without its firewall (--no-firewall)');
+    if (net.internal) throw new PortsUnavailableError(`network ${net.name} is internal: nothing from outside reaches it`);
+    return this.#firewall.reserve(endpointId, specs);
+  }
+
+  async releasePorts(endpointId: string): Promise<void> {
+    await this.#firewall?.release(endpointId);
+  }
+
+  async interfaceStats(infos: readonly DriverJoinInfo[]): Promise<(LinkCounters | undefined)[]> {
+    if (infos.length === 0) return [];
+    const counters = await hostLinkCounters();
+    return infos.map((i) => {
+      const c = counters.get(i.hostIfname);
+      return c === undefined ? undefined : swapDirection(c);
+    });
+  }
+
+  async restoreExternalConnectivity(networks: readonly DriverNetwork[], endpoints: readonly DriverRestoredEndpoint[]): Promise<void> {
+    if (this.#firewall === undefined) return;
+    const reserved = new Map(endpoints.filter((e) => e.portMappings.length > 0).map((e) => [e.endpointId, e.portMappings] as const));
+    const published = endpoints.filter((e) => e.joined && e.portMappings.length > 0).map((e) => ({
+      endpointId: e.endpointId, networkId: e.network.id, ipv4: e.ipv4, ipv6: e.ipv6, mappings: e.portMappings,
+    }));
+    await this.#firewall.restore(networks.map(firewallNetwork), reserved, published);
+  }
+
+  async close(): Promise<void> {
+    await this.#firewall?.close();
   }
 }

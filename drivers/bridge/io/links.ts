@@ -3,16 +3,19 @@
  * sandboxes (through nsenter, which accepts any netns path, external keys
  * included). Why iproute2 and not netlink: see the README's design notes.
  */
+import { readFile } from 'node:fs/promises';
 import { ip, ipBatch, ipBatchInNetns, ipJson, runInNetns } from '../../../common/io/exec.js';
+import { toIpBatch, type LinkOp } from '../plan.js';
+import { parseProcNetDev, type LinkCounters } from '../stats.js';
 
-/** Run host-namespace lines. */
-export async function applyHost(lines: readonly string[]): Promise<void> {
-  if (lines.length > 0) await ipBatch(lines);
+/** Apply host-namespace ops. */
+export async function applyHost(ops: readonly LinkOp[]): Promise<void> {
+  if (ops.length > 0) await ipBatch(toIpBatch(ops));
 }
 
-/** Run sandbox-namespace lines. */
-export async function applySandbox(netnsPath: string, lines: readonly string[]): Promise<void> {
-  if (lines.length > 0) await ipBatchInNetns(netnsPath, lines);
+/** Apply sandbox-namespace ops. */
+export async function applySandbox(netnsPath: string, ops: readonly LinkOp[]): Promise<void> {
+  if (ops.length > 0) await ipBatchInNetns(netnsPath, toIpBatch(ops));
 }
 
 /** True when a link of that name exists in the host namespace. */
@@ -50,4 +53,9 @@ export async function hostLinks(): Promise<{ ifname: string; master?: string }[]
 export async function hostLinksWithPrefix(prefix: string): Promise<string[]> {
   const links = await ipJson<{ ifname: string }[]>(['link', 'show']);
   return links.map((l) => l.ifname).filter((n) => n.startsWith(prefix));
+}
+
+/** Per-interface counters of host links, from /proc/net/dev of the daemon's namespace (no process spawned). */
+export async function hostLinkCounters(): Promise<Map<string, LinkCounters>> {
+  return parseProcNetDev(await readFile('/proc/net/dev', 'utf8'));
 }
