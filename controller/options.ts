@@ -5,7 +5,7 @@
  */
 import { InvalidOptionError } from '../common/errors.js';
 import { assertValidHostname } from '../common/dns-name.js';
-import { canonicalAddress } from '../drivers/index.js';
+import { canonicalAddress, normalizePublishSpecs, type PublishSpec } from '../drivers/index.js';
 import type { SandboxConfig } from './sandbox.js';
 
 /** Options of newNetwork. */
@@ -23,7 +23,9 @@ export interface NetworkOptions {
   ttl?: number;
   /** DNS servers for sandboxes on this network that give none of their own; queried from inside the sandbox (R11). */
   dns?: readonly string[];
-  /** Driver options (bridge: bridgeName, mtu). */
+  /** Dynamic IPv4 addresses come from this CIDR inside the subnet only (Docker's --ip-range). */
+  ipRange?: string;
+  /** Driver options (bridge: mtu, bridge_name and Docker's com.docker.network.* synonyms). */
   driverOptions?: Record<string, unknown>;
 }
 
@@ -40,6 +42,10 @@ export interface EndpointOptions {
   links?: Readonly<Record<string, string>>;
   /** This endpoint does not want the embedded resolver. */
   disableResolution?: boolean;
+  /** Published ports (libnetwork's CreateOptionPortMapping): host ports are reserved now, or ERR_PORT_ALLOCATED. */
+  publish?: readonly PublishSpec[];
+  /** MAC address of the sandbox-side interface (libnetwork's CreateOptionMacAddress); default: the kernel's. */
+  macAddress?: string;
 }
 
 /** Options of join. */
@@ -128,6 +134,28 @@ export function checkPorts(value: unknown): { port: number; proto: 'tcp' | 'udp'
     if (p.proto !== 'tcp' && p.proto !== 'udp') throw new InvalidOptionError('ports', 'proto must be "tcp" or "udp"');
     return { port: p.port, proto: p.proto };
   });
+}
+
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+
+/** Check a MAC address: six hex octets, unicast (the first octet even); returns it lowercased. */
+export function checkMac(field: string, value: unknown): string {
+  const mac = typeof value === 'string' ? value.toLowerCase().replaceAll('-', ':') : '';
+  if (!MAC.test(mac)) throw new InvalidOptionError(field, `${JSON.stringify(value)} is not a MAC address such as 02:42:ac:11:00:02`);
+  if ((parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new InvalidOptionError(field, `${mac} is a multicast address: the first octet must be even`);
+  return mac;
+}
+
+/** Exposed ports plus the published container ports, without duplicates (SRV, R7). */
+export function withPublished(ports: readonly { port: number; proto: 'tcp' | 'udp' }[], publish: readonly PublishSpec[]): { port: number; proto: 'tcp' | 'udp' }[] {
+  const out = [...ports];
+  for (const p of publish) if (!out.some((x) => x.port === p.containerPort && x.proto === p.protocol)) out.push({ port: p.containerPort, proto: p.protocol });
+  return out;
+}
+
+/** Check published ports (the API's and the library's shape). */
+export function checkPublish(value: unknown): PublishSpec[] {
+  return normalizePublishSpecs(value, 'publish');
 }
 
 /** Check extra hosts. */

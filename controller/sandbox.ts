@@ -4,6 +4,7 @@
  */
 import type { OpenedSandbox, SandboxRuntime } from '../sandbox/index.js';
 import type { Endpoint } from './endpoint.js';
+import { summarizeEndpoint, type EndpointSummary } from './network.js';
 import type { ControllerCore } from './core.js';
 import type { ExtraHost } from './options.js';
 
@@ -38,7 +39,7 @@ export interface SandboxInfo {
   dnsOptions: string[];
   extraHosts: ExtraHost[];
   extServers: { address: string; origin: string }[];
-  endpoints: { id: string; name: string; network: string; ipv4: string; ipv6?: string; ifname?: string }[];
+  endpoints: (EndpointSummary & { network: string })[];
 }
 
 /** A sandbox. */
@@ -106,14 +107,7 @@ export class Sandbox {
       extServers: this.runtime.extServers.map((s) => ({ address: s.address, origin: s.origin })),
       endpoints: this.runtime.endpoints.map((se) => {
         const e = this.endpoints.get(se.endpointId)!;
-        return {
-          id: e.id,
-          name: e.name,
-          network: e.network.name,
-          ipv4: e.ipv4,
-          ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
-          ...(e.joinInfo ? { ifname: e.joinInfo.ifname } : {}),
-        };
+        return { ...summarizeEndpoint(e), network: e.network.name };
       }),
     };
   }

@@ -107,6 +107,8 @@ export interface Driver {
   interfaceStats?(infos: readonly DriverJoinInfo[]): Promise<(LinkCounters | undefined)[]>;
   /** Restore (L3), once after every network and endpoint is back: firewall state rebuilt in one go. */
   restoreExternalConnectivity?(networks: readonly DriverNetwork[], endpoints: readonly DriverRestoredEndpoint[]): Promise<void>;
+  /** What inspect shows of a network (bridge: its name and MTU). */
+  describeNetwork?(network: DriverNetwork): Readonly<Record<string, unknown>>;
   /** Daemon shutdown: let go of held resources (sockets); kernel state stays. */
   close?(): Promise<void>;
 }

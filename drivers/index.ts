@@ -32,6 +32,11 @@ export class DriverRegistry {
     for (const d of drivers) this.#drivers.set(d.name, d);
   }
 
+  /** Let every driver go of what it holds (daemon shutdown). */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#drivers.values()].map((d) => d.close?.()));
+  }
+
   /** The driver called `name`; throws ERR_DRIVER_NOT_FOUND. */
   get(name: string): Driver {
     const d = this.#drivers.get(name);

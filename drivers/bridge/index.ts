@@ -150,6 +150,10 @@ export class BridgeDriver implements Driver {
     await this.#firewall.restore(networks.map(firewallNetwork), reserved, published);
   }
 
+  describeNetwork(net: DriverNetwork): Readonly<Record<string, unknown>> {
+    return { bridge: bridgeNameFor(net.id, opts(net)), mtu: opts(net).mtu ?? 1500 };
+  }
+
   async close(): Promise<void> {
     await this.#firewall?.close();
   }

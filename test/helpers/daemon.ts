@@ -86,7 +86,7 @@ export async function startDaemon(bin: string, origin = '# sandns test origin: n
   const logPath = join(dir, 'daemon.log');
   await writeFile(join(dir, 'resolv.conf'), origin);
   const log = openSync(logPath, 'a');
-  const args = [bin, '--socket', socket, 'daemon', '--state-dir', join(dir, 'state'), '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info'];
+  const args = [bin, '--socket', socket, 'daemon', '--state-dir', join(dir, 'state'), '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info', '--no-firewall'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
   closeSync(log);
   const cli = async (a: readonly string[]): Promise<CliResult> => {
