@@ -25,7 +25,7 @@ function opts(net: DriverNetwork): BridgeOptions {
 }
 
 function firewallNetwork(net: DriverNetwork): FirewallNetwork {
-  return { id: net.id, bridge: bridgeNameFor(net.id, opts(net)), internal: net.internal, ipv6: net.subnet6 !== undefined };
+  return { id: net.id, bridge: bridgeNameFor(net.id, opts(net)), internal: net.internal, subnet: net.subnet, subnet6: net.subnet6 };
 }
 
 /** Options of the bridge driver. */

@@ -99,7 +99,7 @@ export class Firewall {
       }
     });
     if (net.internal) return;
-    if (await this.#io.enableForwarding(net.ipv6)) this.#logger.info({ ipv6: net.ipv6 }, 'forwarding turned on (it stays on, as Docker)');
+    if (await this.#io.enableForwarding(net.subnet6 !== undefined)) this.#logger.info({ ipv6: net.subnet6 !== undefined }, 'forwarding turned on (it stays on, as Docker)');
     await this.#io.enableRouteLocalnet(net.bridge);
   }
 
@@ -229,7 +229,7 @@ export class Firewall {
     });
     for (const n of networks) {
       if (n.internal) continue;
-      await this.#io.enableForwarding(n.ipv6);
+      await this.#io.enableForwarding(n.subnet6 !== undefined);
       await this.#io.enableRouteLocalnet(n.bridge).catch((err: unknown) => this.#logger.warn({ err, bridge: n.bridge }, 'route_localnet not set'));
     }
   }

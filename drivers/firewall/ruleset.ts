@@ -8,7 +8,8 @@
  * stay flat with 1,000 published ports (Docker's iptables chains grow one rule
  * per port). Every plan is applied as one `nft` transaction (all or nothing).
  *
- * - `bridges` every bridge; `egress` non-internal bridges; `same` bridge.bridge
+ * - `bridges` every bridge; `egress` non-internal bridges; `subnets4`/`subnets6`
+ *   every network's subnets (hairpin masquerade); `same` bridge.bridge
  *   pairs (intra-network traffic); `from_bridge` bridge → goto from_egress |
  *   from_internal.
  * - `pub4`/`pub6` (host address . protocol . port → container address, and
@@ -67,6 +68,8 @@ function sets(table: string): NftCommand[] {
     set('bridges', 'ifname'),
     set('egress', 'ifname'),
     set('same', ['ifname', 'ifname']),
+    { add: { set: obj(table, { name: 'subnets4', type: 'ipv4_addr', flags: ['interval'] }) } },
+    { add: { set: obj(table, { name: 'subnets6', type: 'ipv6_addr', flags: ['interval'] }) } },
     map('from_bridge', 'ifname', 'verdict'),
     ...PUBLISH_MAPS.flatMap((m) => [map(`${m.name}_addr`, m.key, m.family === 4 ? 'ipv4_addr' : 'ipv6_addr'), map(`${m.name}_port`, m.key, 'inet_service')]),
   ];
@@ -100,7 +103,9 @@ function rules(table: string): NftCommand[] {
     rule(table, 'prerouting', 'to a host address: published ports', [local, { jump: { target: 'publish' } }]),
     rule(table, 'output', 'from the host to itself: published ports without a proxy', [local, { jump: { target: 'publish' } }]),
     rule(table, 'postrouting', 'localhost clients of published ports (route_localnet)', [match(payload('ip', 'saddr'), { prefix: { addr: '127.0.0.0', len: 8 } }), toBridge, masquerade]),
-    rule(table, 'postrouting', 'hairpin: a container through the host address', [ctStatusDnat, match(meta('iifname'), '@bridges'), toBridge, masquerade]),
+    // Not iifname: on the bridged path br_netfilter takes for a DNAT back into the same bridge, postrouting has none.
+    rule(table, 'postrouting', 'hairpin: a container through the host address (IPv4)', [ctStatusDnat, match(payload('ip', 'saddr'), '@subnets4'), toBridge, masquerade]),
+    rule(table, 'postrouting', 'hairpin: a container through the host address (IPv6)', [ctStatusDnat, match(payload('ip6', 'saddr'), '@subnets6'), toBridge, masquerade]),
     rule(table, 'postrouting', 'egress of non-internal networks', [match(meta('iifname'), '@egress'), match(meta('oifname'), '@bridges', '!='), masquerade]),
     rule(table, 'from_egress', 'within the network', [sameBridge, accept]),
     rule(table, 'from_egress', 'published ports through the host address', [ctStatusDnat, toBridge, accept]),
@@ -119,12 +124,19 @@ function element(verb: 'add' | 'delete', table: string, name: string, elem: read
   return elem.length === 0 ? [] : [{ [verb]: { element: obj(table, { name, elem }) } }];
 }
 
+function prefix(cidr: string): Expr {
+  const slash = cidr.indexOf('/');
+  return { prefix: { addr: cidr.slice(0, slash), len: Number(cidr.slice(slash + 1)) } };
+}
+
 /** The set and map elements of one network. */
 function networkElements(verb: 'add' | 'delete', table: string, net: FirewallNetwork): NftCommand[] {
   return [
     ...element(verb, table, 'bridges', [net.bridge]),
     ...element(verb, table, 'egress', net.internal ? [] : [net.bridge]),
     ...element(verb, table, 'same', [{ concat: [net.bridge, net.bridge] }]),
+    ...element(verb, table, 'subnets4', [prefix(net.subnet)]),
+    ...element(verb, table, 'subnets6', net.subnet6 === undefined ? [] : [prefix(net.subnet6)]),
     ...element(verb, table, 'from_bridge', [[net.bridge, { goto: { target: net.internal ? 'from_internal' : 'from_egress' } }]]),
   ];
 }

@@ -44,8 +44,10 @@ export interface FirewallNetwork {
   readonly bridge: string;
   /** Internal: members reach only each other; no egress, no published ports. */
   readonly internal: boolean;
-  /** The network has an IPv6 subnet (IPv6 forwarding is turned on for it). */
-  readonly ipv6: boolean;
+  /** Its IPv4 subnet (CIDR). */
+  readonly subnet: string;
+  /** Its IPv6 subnet (CIDR), if any: IPv6 forwarding is turned on for it. */
+  readonly subnet6?: string | undefined;
 }
 
 /** What the firewall needs of a joined endpoint with published ports. */
