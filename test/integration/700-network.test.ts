@@ -136,7 +136,7 @@ describe('issue 12: egress, published ports, isolation, dual-stack', () => {
     const aaaa = await d.json<{ reply: { answer: { data: string }[] } }>(['resolve', 's12d', 's12d', '--type', 'AAAA']);
     expect(aaaa.reply.answer.map((a) => a.data)).toEqual([ep.ipv6]);
     const ptr = await d.json<{ reply: { answer: { data: string }[] } }>(['resolve', 's12d', ep.ipv6!, '--type', 'PTR']);
-    expect(ptr.reply.answer.map((a) => a.data)).toEqual(['s12d.']);
+    expect(ptr.reply.answer.map((a) => a.data)).toEqual([`s12d.${s.name}.`]);
     // disconnect and rm work, and leave nothing behind (the bug left an orphan endpoint).
     await d.json(['disconnect', s.name, 's12d']);
     await d.json(['sandbox', 'rm', 's12d']);
