@@ -5,7 +5,7 @@
  * field and the fix.
  */
 import { InvalidOptionError } from '../../common/errors.js';
-import { canonicalAddress } from '../ipam/index.js';
+import { canonicalIp } from '../../common/ip.js';
 import type { ExposedPort, Protocol, PublishSpec } from './types.js';
 
 const PUBLISH_FIELDS = ['hostIp', 'hostPort', 'hostPortEnd', 'containerPort', 'protocol'];
@@ -33,7 +33,7 @@ export function normalizePublishSpec(raw: unknown, field = 'publish'): PublishSp
   if (extra !== undefined) throw new InvalidOptionError(field, `unknown field "${extra}" (known: ${PUBLISH_FIELDS.join(', ')})`);
   let hostIp: string | undefined;
   if (o.hostIp !== undefined && o.hostIp !== '') {
-    hostIp = typeof o.hostIp === 'string' ? canonicalAddress(o.hostIp) : undefined;
+    hostIp = typeof o.hostIp === 'string' ? canonicalIp(o.hostIp) : undefined;
     if (hostIp === undefined) throw new InvalidOptionError(field, `hostIp ${JSON.stringify(o.hostIp)} is not an IPv4 or IPv6 address`);
   }
   const hostPort = o.hostPort === undefined || o.hostPort === 0 ? undefined : port(field, o.hostPort, 'hostPort');
@@ -105,7 +105,7 @@ export function parsePublish(text: string, field = 'publish'): PublishSpec[] {
   const lastColon = body.lastIndexOf(':');
   const [c1, c2] = portRange(body.slice(lastColon + 1), field, 'container port');
   const { ip, host } = lastColon < 0 ? { ip: undefined, host: '' } : splitHost(body.slice(0, lastColon), field);
-  const hostIp = ip === undefined || ip === '' ? undefined : canonicalAddress(ip);
+  const hostIp = ip === undefined || ip === '' ? undefined : canonicalIp(ip);
   if (ip !== undefined && ip !== '' && hostIp === undefined) throw new InvalidOptionError(field, `host address ${JSON.stringify(ip)} is not an IP address`);
   const base = { ...(hostIp === undefined ? {} : { hostIp }), protocol: proto };
   if (host === '') return range(c1, c2).map((c) => ({ ...base, containerPort: c }));
