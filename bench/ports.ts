@@ -175,12 +175,13 @@ async function benchDocker(): Promise<Row[]> {
   dockerd.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const rows: Row[] = [];
   const api = (m: string, p: string, b?: unknown): Promise<unknown> => must(sock, m, `/v1.41${p}`, b);
+  let server: ChildProcess | undefined;
   try {
     for (let i = 0; i < 120 && (await http(sock, 'GET', '/_ping').catch(() => ({ status: 0 }))).status !== 200; i++) await new Promise((r) => setTimeout(r, 500));
     const rootfs = join(dir, 'rootfs');
     await mkdir(join(rootfs, 'bin'), { recursive: true });
     await copyFile('/bin/busybox', join(rootfs, 'bin/busybox'));
-    for (const a of ['sh', 'sleep', 'nc', 'httpd']) await symlink('busybox', join(rootfs, 'bin', a));
+    for (const a of ['sh', 'sleep']) await symlink('busybox', join(rootfs, 'bin', a));
     await execa('tar', ['-C', rootfs, '-cf', join(dir, 'rootfs.tar'), '.']);
     await execa('/usr/bin/docker', ['-H', `unix://${sock}`, 'import', join(dir, 'rootfs.tar'), 'pb/bb:1']);
     await api('POST', '/networks/create', { Name: 'pbdnet', IPAM: { Config: [{ Subnet: '10.94.0.0/16' }] } });
@@ -194,8 +195,13 @@ async function benchDocker(): Promise<Row[]> {
     const remove = (name: string): Promise<unknown> => http(sock, 'DELETE', `/v1.41/containers/${name}?force=1`);
     for (const n of NS) {
       await remove('pbbulk');
-      const t = await timed(() => run('pbbulk', Array.from({ length: n }, (_, i) => BASE + i), ['httpd', '-f', '-p', '80', '-h', '/']));
+      const t = await timed(() => run('pbbulk', Array.from({ length: n }, (_, i) => BASE + i), ['sleep', '3600']));
       process.stderr.write(`docker: bulk container with ${n} ports started in ${Math.round(t)} ms\n`);
+      // The same server as on the sandns side, in the container's namespace (busybox httpd forks per connection).
+      const pid = ((await api('GET', '/containers/pbbulk/json')) as { State: { Pid: number } }).State.Pid;
+      server?.kill('SIGKILL');
+      server = startIn(`/proc/${pid}/ns/net`, [process.execPath, '-e', SERVER]);
+      await waitReady(server);
       const plain: number[] = [];
       const withPort: number[] = [];
       for (let i = 0; i < SAMPLES; i++) {
@@ -207,10 +213,12 @@ async function benchDocker(): Promise<Row[]> {
       rows.push({ n, connect: median(plain), connectPublish: median(withPort), rate: await rate(topo.o, topo.hostAddr, BASE + n - 1) });
       process.stderr.write(`docker ${n}: ${JSON.stringify(rows.at(-1))}\n`);
     }
+    server?.kill('SIGKILL');
     await remove('pbbulk');
   } catch (err) {
     process.stderr.write(`docker side failed: ${String(err)}\n${log.slice(-2000)}\n`);
   } finally {
+    server?.kill('SIGKILL');
     const pid = Number((await readFile(join(dir, 'dockerd.pid'), 'utf8').catch(() => '0')).trim());
     if (pid > 0) process.kill(pid, 'SIGTERM');
     await new Promise((r) => { const t = setTimeout(r, 20_000); dockerd.once('exit', () => { clearTimeout(t); r(undefined); }); });
