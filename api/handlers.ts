@@ -10,6 +10,7 @@ import { ApiUnsupportedError } from './errors.js';
 import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
 import { normalizeQuestion, recordRows } from './records.js';
 import type { ApiEndpoint, ApiNetwork, ApiResponse, ApiSandbox, RouteDeps } from './types.js';
+import { endpointExtras, PORT_FIELDS } from './ports.js';
 
 /** What a handler gets: URL parameters (decoded), the query string and the body (a JSON object). */
 export interface Ctx {
@@ -25,13 +26,13 @@ export type Handler = (ctx: Ctx) => Promise<ApiResponse> | ApiResponse;
 /** A JSON response. */
 export const ok = (body: unknown, status = 200): ApiResponse => ({ status, body });
 
-const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'internal', 'ttl', 'dns', 'driverOptions'];
+const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'ipRange', 'internal', 'ttl', 'dns', 'driverOptions'];
 
 export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
   onlyFields(body, NETWORK_FIELDS);
   const dns = strs(body, 'dns');
   const net = await deps.controller.newNetwork(str(body, 'driver') ?? 'bridge', str(body, 'name', true), defined({
-    subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'),
+    subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'), ipRange: str(body, 'ipRange'),
     internal: typed<boolean>(body, 'internal', 'boolean'), ttl: typed<number>(body, 'ttl', 'number'),
     driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'), dns,
   }));
@@ -68,18 +69,20 @@ function describeEndpoint(ep: ApiEndpoint, net: ApiNetwork, sb: ApiSandbox): Rec
   return {
     network: net.name, sandbox: sb.id, endpoint: ep.name, id: ep.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
     ...(ep.ipv6 ? { ipv6: ep.ipv6 } : {}), ...(ep.joinInfo ? { ifname: ep.joinInfo.ifname } : {}),
+    ...(ep.joinInfo?.mac ? { macAddress: ep.joinInfo.mac } : {}), ports: (ep.portMappings ?? []).map((m) => ({ ...m })),
   };
 }
 
 /** connect = createEndpoint(sandbox name) + join; the endpoint is deleted again if join fails (G10). */
 export async function connect({ params, body, deps }: Ctx): Promise<ApiResponse> {
-  onlyFields(body, ['sandbox', 'aliases', 'ip', 'ip6', 'priority']);
+  onlyFields(body, ['sandbox', 'aliases', 'ip', 'ip6', 'priority', ...PORT_FIELDS]);
   const net = deps.controller.network(params.network!);
   const sb = deps.controller.sandbox(str(body, 'sandbox', true));
   if (endpointOf(sb, net) !== undefined) throw new AlreadyOnNetworkError(sb.id, net.name);
-  const ep = await net.createEndpoint(sb.id, defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6') }));
+  const priority = typed<number>(body, 'priority', 'number');
+  const ep = await net.createEndpoint(sb.id, { ...defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6') }), ...endpointExtras(body) });
   try {
-    await ep.join(sb, defined({ priority: typed<number>(body, 'priority', 'number') }));
+    await ep.join(sb, defined({ priority }));
   } catch (err) {
     await ep.delete().catch((e: unknown) => deps.logger.warn({ err: e, endpoint: ep.name }, 'endpoint delete after failed join failed'));
     throw err;

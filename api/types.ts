@@ -15,7 +15,9 @@ export interface ApiEndpoint {
   readonly ipv6: string | undefined;
   readonly network: { readonly name: string };
   readonly sandbox: { readonly id: string; readonly hostname: string } | undefined;
-  readonly joinInfo: { readonly ifname: string } | undefined;
+  readonly joinInfo: { readonly ifname: string; readonly mac?: string } | undefined;
+  /** Published ports with their host ports. */
+  readonly portMappings?: readonly { readonly hostIp?: string | undefined; readonly hostPort: number; readonly containerPort: number; readonly protocol: string }[];
   join(sandbox: ApiSandbox, options?: { priority?: number }): Promise<void>;
   leave(sandbox: ApiSandbox): Promise<void>;
   delete(): Promise<void>;
@@ -54,6 +56,8 @@ export interface ApiController {
   sandbox(id: string): ApiSandbox;
   newNetwork(driver: string, name: string, options?: NetworkOptions): Promise<ApiNetwork>;
   newSandbox(id: string, options?: SandboxOptions): Promise<ApiSandbox>;
+  /** Interface counters of a sandbox's joined endpoints, seen from inside. */
+  stats(sandbox: ApiSandbox): Promise<{ network: string; ifname: string; counters: object }[]>;
 }
 
 /** What the routes need from the world (G12). */

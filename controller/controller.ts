@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
-import { AddressPool, DriverRegistry, subnetsOverlap, type Driver } from '../drivers/index.js';
+import { AddressPool, BridgeDriver, createFirewall, DriverRegistry, subnetsOverlap, type PortMapping } from '../drivers/index.js';
 import { openSandbox, type OpenedSandbox } from '../sandbox/index.js';
 import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
@@ -16,9 +16,10 @@ import { Sandbox } from './sandbox.js';
 import type { ControllerCore } from './core.js';
 import * as errors from './errors.js';
 import {
-  checkDnsNames, checkIp, checkObjectName, checkPorts, checkStrings, checkTtl, normalizeSandboxOptions,
-  type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
+  checkDnsNames, checkIp, checkMac, checkObjectName, checkPorts, checkPublish, withPublished, checkStrings, checkTtl, normalizeSandboxOptions,
+  type ControllerOptions, type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
+import { reservePorts, sandboxStats, type InterfaceStats } from './ports.js';
 import { pickFreeSubnet } from './subnets.js';
 import { hostRouteCidrs } from './io/host-routes.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
@@ -30,30 +31,7 @@ import { draftRecord, networkRecord, recordOf, sandboxRecord, snapshotModel, typ
 import { epKey, netKey, sbKey } from '../store/index.js';
 import { isLateKey, joinDeferred } from './keys.js';
 
-/** Options of the Controller. */
-export interface ControllerOptions {
-  logger?: Logger;
-  /** The host resolv.conf sandboxes derive theirs from; default /etc/resolv.conf. */
-  originResolvConf?: string;
-  /** Where default sandbox files go: <filesRoot>/<netns name>/{hosts,resolv.conf}; default /etc/netns. */
-  filesRoot?: string;
-  /** Runtime files (resolv.conf digests); default /run/sandns. */
-  runDir?: string;
-  /** Pool default subnets are carved from (/24 each); default 10.213.0.0/16. */
-  defaultSubnetPool?: string;
-  /** Network drivers; default: bridge. */
-  drivers?: readonly Driver[];
-  /** Watch the origin resolv.conf and refresh every sandbox live (C5); default true. */
-  watchOrigin?: boolean;
-  /**
-   * Forwarding of names not answered locally (R10–R13): on by default with one
-   * cache shared by every sandbox (keyed per upstream set); `{ cache: false }`
-   * turns the cache off, `false` turns forwarding off.
-   */
-  forwarding?: { cache?: SharedCache | false; options?: Partial<ForwardingOptions> } | false;
-  /** Embedded state store directory (L3): call restore() once before any change; default: no persistence. */
-  stateDir?: string;
-}
+export type { ControllerOptions } from './options.js';
 
 function newId(): string {
   return randomBytes(32).toString('hex');
@@ -92,7 +70,7 @@ export class Controller implements ControllerCore {
     this.#filesRoot = options.filesRoot ?? '/etc/netns';
     this.#runDir = options.runDir ?? '/run/sandns';
     this.#pool = options.defaultSubnetPool ?? '10.213.0.0/16';
-    this.#drivers = new DriverRegistry(options.drivers);
+    this.#drivers = new DriverRegistry(options.drivers ?? [new BridgeDriver(options.firewall === false ? {} : { firewall: createFirewall({ logger: this.logger, ...options.firewall }) })]);
     const fwd = options.forwarding;
     this.#forwarding = fwd === false ? false : {
       cache: fwd?.cache === undefined ? createSharedCache() : fwd.cache,
@@ -203,7 +181,7 @@ export class Controller implements ControllerCore {
   /** The network newNetwork would make: pools carved and checked against every other network. */
   async #planNetwork(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>): Promise<Network> {
     const subnet = options.subnet ?? (await this.#defaultSubnet());
-    const pool4 = new AddressPool(subnet, options.gateway);
+    const pool4 = new AddressPool(subnet, options.gateway, options.ipRange);
     if (pool4.family !== 4) throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
     const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
     if (pool6 !== undefined && pool6.family !== 6) throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');
@@ -214,6 +192,11 @@ export class Controller implements ControllerCore {
       id: newId(), name, driver: driverName, internal: options.internal ?? false,
       ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions,
     });
+  }
+
+  /** ControllerCore: what the network's driver shows of it. */
+  describeNetwork(net: Network): Readonly<Record<string, unknown>> {
+    return this.#drivers.get(net.driver).describeNetwork?.(net.driverNetwork) ?? {};
   }
 
   /** ControllerCore: delete a network. */
@@ -231,24 +214,30 @@ export class Controller implements ControllerCore {
     const epName = checkDnsNames('name', [name])[0]!;
     const aliases = checkDnsNames('aliases', options.aliases);
     const links = new Map(Object.entries(options.links ?? {}).map(([a, t]) => [checkDnsNames('links', [a])[0]!, checkDnsNames('links', [t])[0]!]));
-    const ports = checkPorts(options.ports);
+    const [publish, macAddress] = [checkPublish(options.publish), options.macAddress === undefined ? undefined : checkMac('macAddress', options.macAddress)];
+    const ports = withPublished(checkPorts(options.ports), publish); // published container ports are exposed too (as Docker): SRV names them
     const ip4 = options.ip === undefined ? undefined : checkIp('ip', options.ip, 4);
     const ip6 = options.ip6 === undefined ? undefined : checkIp('ip6', options.ip6, 6);
     if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
     if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
     if (ip6 !== undefined && net.pool6 === undefined) throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
     const ipv4 = net.pool4.allocate(ip4);
+    const id = newId();
     let ipv6: string | undefined;
+    let portMappings: readonly PortMapping[];
     try {
       ipv6 = net.pool6?.allocate(ip6);
+      // Host ports before anything is visible: a taken one is a 409 with nothing changed; then re-check what the wait may have changed.
+      portMappings = await reservePorts(this.#drivers, net, id, publish);
+      if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
+      if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
     } catch (err) {
+      await this.#drivers.get(net.driver).releasePorts?.(id);
       net.pool4.release(ipv4);
+      if (ipv6 !== undefined) net.pool6?.release(ipv6);
       throw err;
     }
-    const ep = new Endpoint(this, {
-      id: newId(), name: epName, network: net, aliases, ipv4, ipv6, ports, links,
-      disableResolution: options.disableResolution ?? false,
-    });
+    const ep = new Endpoint(this, { id, name: epName, network: net, aliases, ipv4, ipv6, ports, links, disableResolution: options.disableResolution ?? false, portMappings, macAddress });
     net.endpoints.set(ep.id, ep);
     this.#journal.changed(epKey(ep.id));
     return ep;
@@ -260,6 +249,7 @@ export class Controller implements ControllerCore {
     if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
     if (!ep.network.endpoints.delete(ep.id)) return;
     this.#journal.changed(epKey(ep.id));
+    if (ep.portMappings.length > 0) await this.#drivers.get(ep.network.driver).releasePorts?.(ep.id);
     ep.network.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
   }
@@ -349,6 +339,15 @@ export class Controller implements ControllerCore {
     this.#stopLinkWatch?.();
     await Promise.all(this.sandboxes().map((s) => s.stopListener()));
     await this.#journal.store?.close();
+    await this.#drivers.closeAll();
+  }
+
+  /**
+   * Interface statistics of a sandbox (libcontainer's NetworkStats): rx/tx bytes, packets, errors and drops of
+   * each joined interface, seen from inside the sandbox. An interface whose link is gone is left out.
+   */
+  stats(sb: Sandbox): Promise<InterfaceStats[]> {
+    return sandboxStats(this.#drivers, sb);
   }
 
   /** Delete every sandbox and network this controller made (tests, demo). */

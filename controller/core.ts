@@ -15,4 +15,6 @@ export interface ControllerCore {
   join(endpoint: Endpoint, sandbox: Sandbox, options: JoinOptions): Promise<void>;
   leave(endpoint: Endpoint, sandbox: Sandbox): Promise<void>;
   deleteSandbox(sandbox: Sandbox): Promise<void>;
+  /** What the network's driver shows of it (bridge name, MTU). */
+  describeNetwork(network: Network): Readonly<Record<string, unknown>>;
 }

@@ -6,6 +6,7 @@ import type { OpenedSandbox, SandboxEndpoint } from '../sandbox/index.js';
 import type { ExtServer } from '../resolvconf/index.js';
 import type { ResolverMetrics, ResolverView } from '../resolver/index.js';
 import type { Endpoint } from './endpoint.js';
+import { summarizeEndpoint, type EndpointSummary } from './network.js';
 import type { ControllerCore } from './core.js';
 import type { ExtraHost } from './options.js';
 
@@ -41,7 +42,7 @@ export interface SandboxInfo {
   dnsOptions: string[];
   extraHosts: ExtraHost[];
   extServers: { address: string; origin: string }[];
-  endpoints: { id: string; name: string; network: string; ipv4: string; ipv6?: string; ifname?: string }[];
+  endpoints: (EndpointSummary & { network: string })[];
 }
 
 /**
@@ -177,14 +178,7 @@ export class Sandbox {
       extServers: this.#opened.runtime.extServers.map((s) => ({ address: s.address, origin: s.origin })),
       endpoints: this.endpointOrder.map((id) => {
         const e = this.endpoints.get(id)!;
-        return {
-          id: e.id,
-          name: e.name,
-          network: e.network.name,
-          ipv4: e.ipv4,
-          ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
-          ...(e.joinInfo ? { ifname: e.joinInfo.ifname } : {}),
-        };
+        return { ...summarizeEndpoint(e), network: e.network.name };
       }),
     };
   }

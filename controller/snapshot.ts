@@ -22,7 +22,8 @@ export function networkRecord(n: Network, phase: PersistedNetwork['phase']): Per
   return {
     id: n.id, name: n.name, driver: n.driver, subnet: d.subnet, gateway: d.gateway,
     ...(d.subnet6 !== undefined ? { subnet6: d.subnet6 } : {}), ...(d.gateway6 !== undefined ? { gateway6: d.gateway6 } : {}),
-    internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}), driverOptions: { ...n.driverOptions }, phase,
+    internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}),
+    ...(n.pool4.ipRange !== undefined ? { ipRange: n.pool4.ipRange } : {}), driverOptions: { ...n.driverOptions }, phase,
   };
 }
 
@@ -41,6 +42,8 @@ export function endpointRecord(ep: Endpoint): PersistedEndpoint {
     id: ep.id, name: ep.name, network: ep.network.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
     ...(ep.ipv6 !== undefined ? { ipv6: ep.ipv6 } : {}),
     ports: ep.ports.map((p) => ({ ...p })), links: Object.fromEntries(ep.links), disableResolution: ep.disableResolution,
+    ...(ep.portMappings.length > 0 ? { publish: ep.portMappings.map((m) => ({ ...(m.hostIp === undefined ? {} : { hostIp: m.hostIp }), hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol })) } : {}),
+    ...(ep.macAddress !== undefined ? { macAddress: ep.macAddress } : {}),
     ...(join === undefined ? {} : { join }),
   };
 }

@@ -5,8 +5,10 @@ import { SandnsError } from '../common/errors.js';
 import type { Driver } from './driver.js';
 import { BridgeDriver } from './bridge/index.js';
 
-export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from './driver.js';
-export { BridgeDriver, bridgePlan, bridgeNameFor, hostVethName, normalizeBridgeOptions } from './bridge/index.js';
+export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverRestoredEndpoint } from './driver.js';
+export { BridgeDriver, bridgePlan, bridgeNameFor, hostVethName, normalizeBridgeOptions, BRIDGE_ERROR_CODES } from './bridge/index.js';
+export type { BridgeDriverOptions, LinkOp, LinkCounters } from './bridge/index.js';
+export * from './firewall/index.js';
 export * from './ipam/index.js';
 
 /** No driver of that name is registered (L1: unknown driver, 404). */
@@ -33,6 +35,11 @@ export class DriverRegistry {
   /** Every registered driver. */
   all(): Driver[] {
     return [...this.#drivers.values()];
+  }
+
+  /** Let every driver go of what it holds (daemon shutdown). */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#drivers.values()].map((d) => d.close?.()));
   }
 
   /** The driver called `name`; throws ERR_DRIVER_NOT_FOUND. */

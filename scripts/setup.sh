@@ -12,6 +12,8 @@ command -v getent >/dev/null || need+=(libc-bin)
 command -v ss >/dev/null || need+=(iproute2)
 command -v unbound >/dev/null || need+=(unbound)
 command -v runc >/dev/null || need+=(runc)
+command -v nft >/dev/null || need+=(nftables)
+command -v bridge >/dev/null || need+=(iproute2)
 [ -x /bin/busybox ] || need+=(busybox-static)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

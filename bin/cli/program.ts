@@ -8,6 +8,7 @@ import { addNetworkCommands } from './commands-network.js';
 import { addSandboxCommands } from './commands-sandbox.js';
 import { addDnsCommands, addQueryCommands } from './commands-dns.js';
 import { addHookCommands } from './commands-hook.js';
+import { addPortCommands } from './commands-ports.js';
 import { createContext, type CliContext, type CliIo, type GlobalOptions } from './context.js';
 import { DEFAULT_SOCKET } from './client.js';
 import { EXIT, exitCodeOf } from './errors.js';
@@ -17,6 +18,8 @@ interface DaemonFlags {
   stateDir: string;
   originResolvConf: string;
   logLevel: string;
+  portRange: string;
+  firewall: boolean;
 }
 
 function addDaemonCommands(program: Command, ctx: CliContext): void {
@@ -26,9 +29,14 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
     .option('--state-dir <dir>', 'state directory, created 0700: networks, sandboxes and endpoints, restored at start (L3)', '/var/lib/sandns')
     .option('--origin-resolv-conf <path>', 'the host resolv.conf sandboxes derive theirs from', '/etc/resolv.conf')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent', 'info')
+    .option('--port-range <first-last>', 'host ports published ports get when none is given', '49153-65535')
+    .option('--no-firewall', 'no nftables table, no forwarding: bridges only, no egress NAT, isolation or published ports (Docker: --iptables=false)')
     .action(async (o: DaemonFlags, cmd: Command) => {
       const { runDaemon } = await import('../daemon/daemon.js');
-      ctx.exitCode = await runDaemon({ socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel });
+      ctx.exitCode = await runDaemon({
+        socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel,
+        portRange: o.portRange, firewall: o.firewall,
+      });
     });
 
   program
@@ -56,6 +64,7 @@ export function buildProgram(ctx: CliContext): Command {
   addSandboxCommands(program, ctx);
   addDnsCommands(program, ctx);
   addQueryCommands(program, ctx);
+  addPortCommands(program, ctx);
   addDaemonCommands(program, ctx);
   addHookCommands(program, ctx);
   return program;

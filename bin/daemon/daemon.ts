@@ -11,10 +11,11 @@ import { createController, type Controller, type ControllerOptions } from '../..
 import { releaseSandboxKey, setSandboxKey } from '../../controller/index.js';
 import { createApi, startApiServer, type ApiSandbox, type ApiServer } from '../../api/index.js';
 import { InvalidOptionError } from '../../common/errors.js';
+import type { PortRange } from '../../drivers/index.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { digInNetns, type ProbeReply } from './dig.js';
 import { explainAnswer } from './explain.js';
-import { ApiMetrics, renderMetrics } from './metrics.js';
+import { ApiMetrics, renderAllMetrics } from './metrics.js';
 
 /** Options of `sandns daemon`. */
 export interface DaemonOptions {
@@ -22,12 +23,37 @@ export interface DaemonOptions {
   stateDir: string;
   originResolvConf: string;
   logLevel: string;
+  /** Ephemeral host ports for published ports, `first-last`; default 49153-65535. */
+  portRange?: string;
+  /** The nftables firewall (egress, isolation, published ports); default true. */
+  firewall?: boolean;
+}
+
+/** Normalised daemon options. */
+export interface NormalizedDaemonOptions {
+  socketPath: string;
+  stateDir: string;
+  originResolvConf: string;
+  logLevel: string;
+  portRange: PortRange;
+  firewall: boolean;
+}
+
+/** Parse `--port-range first-last` (1 ≤ first ≤ last ≤ 65535). */
+export function parsePortRange(text: string): PortRange {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
+  const first = Number(m?.[1]);
+  const last = Number(m?.[2]);
+  if (m === null || first < 1 || last > 65535 || first > last) {
+    throw new InvalidOptionError('port-range', `${JSON.stringify(text)} must be FIRST-LAST with 1 <= FIRST <= LAST <= 65535, e.g. 49153-65535`);
+  }
+  return { first, last };
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Check the options once and make the paths absolute (G9). */
-export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<DaemonOptions> {
+export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<NormalizedDaemonOptions> {
   if (!LEVELS.includes(raw.logLevel)) throw new InvalidOptionError('log-level', `must be one of ${LEVELS.join(', ')}`);
   for (const [field, v] of [['socket', raw.socketPath], ['state-dir', raw.stateDir], ['origin-resolv-conf', raw.originResolvConf]] as const) {
     if (v === '') throw new InvalidOptionError(field, 'must be a path');
@@ -37,18 +63,20 @@ export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<DaemonOptio
     stateDir: resolvePath(raw.stateDir),
     originResolvConf: resolvePath(raw.originResolvConf),
     logLevel: raw.logLevel,
+    portRange: parsePortRange(raw.portRange ?? '49153-65535'),
+    firewall: raw.firewall ?? true,
   });
 }
 
 /** Controller options for the daemon: the state lives in `stateDir` (L3). */
-function controllerOptions(opts: Readonly<DaemonOptions>, logger: Logger): ControllerOptions {
-  return { logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir };
+function controllerOptions(opts: Readonly<NormalizedDaemonOptions>, logger: Logger): ControllerOptions {
+  return { logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, firewall: opts.firewall ? { portRange: opts.portRange } : false };
 }
 
 /** The controller forwards names it does not know (R10: on by default, with a shared cache). */
 const FORWARDING = true;
 
-function startServer(controller: Controller, opts: Readonly<DaemonOptions>, logger: Logger): Promise<ApiServer> {
+function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOptions>, logger: Logger): Promise<ApiServer> {
   const started = Date.now();
   const apiMetrics = new ApiMetrics();
   const real = (sb: ApiSandbox) => controller.sandbox(sb.id);
@@ -57,7 +85,7 @@ function startServer(controller: Controller, opts: Readonly<DaemonOptions>, logg
     logger,
     probe: (sb, q) => digInNetns(sb.netnsPath, q.name, q.type, q.tcp),
     explain: (sb, q, reply) => explainAnswer(real(sb).view, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
-    metrics: () => renderMetrics(controller, apiMetrics),
+    metrics: () => renderAllMetrics(controller, apiMetrics),
     health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),
     keys: {
       set: (sb, netnsPath) => setSandboxKey(real(sb), netnsPath, () => controller.changed()),
@@ -93,7 +121,7 @@ function waitForSignal(logger: Logger): Promise<NodeJS.Signals> {
   });
 }
 
-async function prepare(opts: Readonly<DaemonOptions>, logger: Logger): Promise<void> {
+async function prepare(opts: Readonly<NormalizedDaemonOptions>, logger: Logger): Promise<void> {
   if (process.getuid?.() !== 0) logger.warn('sandns daemon is not running as root: creating namespaces and links will fail');
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
   try {

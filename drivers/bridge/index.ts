@@ -1,41 +1,69 @@
 /**
  * BridgeDriver (L2): one Linux bridge per network holding the gateway
  * address(es); one veth pair per endpoint, the inner end created inside the
- * sandbox as eth<N>, addresses and the default route set there. Plans are
- * pure (plan.ts); io/netlink.ts runs them over rtnetlink, in-process.
+ * sandbox as eth<N>, addresses and the default route set there, the host end
+ * a hairpin port of the bridge. Plans are pure (plan.ts); io/netlink.ts runs
+ * them over rtnetlink, in-process. With a firewall (drivers/firewall): egress
+ * NAT, isolation between networks and published ports, as libnetwork's
+ * bridge driver does with iptables.
  */
-import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from '../driver.js';
+import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverRestoredEndpoint } from '../driver.js';
+import type { Firewall, FirewallNetwork, PortMapping, PublishSpec } from '../firewall/index.js';
+import { PortsUnavailableError } from './errors.js';
 import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions } from './options.js';
 import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox, planReattach } from './plan.js';
-import { applyOps, deleteLinkIfExists, hostLinks, linkExists, macString } from './io/netlink.js';
+import { swapDirection, type LinkCounters } from './stats.js';
+import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkExists, macString } from './io/netlink.js';
 import { watchDeletedLinks } from './io/monitor.js';
 
 export { normalizeBridgeOptions, bridgeNameFor, hostVethName } from './options.js';
 export type { BridgeOptions } from './options.js';
+export type { LinkOp } from './plan.js';
+export type { LinkCounters } from './stats.js';
+export { BRIDGE_ERROR_CODES } from './errors.js';
 export * as bridgePlan from './plan.js';
 
 function opts(net: DriverNetwork): BridgeOptions {
   return net.options as BridgeOptions;
 }
 
+function firewallNetwork(net: DriverNetwork): FirewallNetwork {
+  return { id: net.id, bridge: bridgeNameFor(net.id, opts(net)), internal: net.internal, subnet: net.subnet, subnet6: net.subnet6 };
+}
+
+/** Options of the bridge driver. */
+export interface BridgeDriverOptions {
+  /** The firewall (egress, isolation, published ports); without one, networks are bridges only (Docker's `--iptables=false`). */
+  readonly firewall?: Firewall | undefined;
+}
+
 /** The bridge driver. */
 export class BridgeDriver implements Driver {
   readonly name = 'bridge';
+  readonly #firewall: Firewall | undefined;
+
+  constructor(options: BridgeDriverOptions = {}) {
+    this.#firewall = options.firewall;
+  }
 
   validateOptions(raw: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
     return normalizeBridgeOptions(raw) as Readonly<Record<string, unknown>>;
   }
 
   async createNetwork(net: DriverNetwork): Promise<void> {
+    const br = bridgeNameFor(net.id, opts(net));
     try {
       await applyOps(null, planCreateNetwork(net, opts(net)));
+      await this.#firewall?.addNetwork(firewallNetwork(net));
     } catch (err) {
-      await deleteLinkIfExists(bridgeNameFor(net.id, opts(net)));
+      await this.#firewall?.removeNetwork(net.id).catch(() => undefined);
+      await deleteLinkIfExists(br);
       throw err;
     }
   }
 
   async deleteNetwork(net: DriverNetwork): Promise<void> {
+    await this.#firewall?.removeNetwork(net.id);
     await applyOps(null, planDeleteNetwork(net, opts(net)));
   }
 
@@ -45,7 +73,11 @@ export class BridgeDriver implements Driver {
     try {
       await applyOps(null, planJoinHost(join, o));
       const mac = await applyOps(join.netnsPath, planJoinSandbox(join), async (link) => macString((await link(join.ifname)).attrs.address));
-      return { hostIfname, ifname: join.ifname, mac: mac ?? '' };
+      const mappings = join.portMappings ?? [];
+      if (mappings.length > 0) {
+        await this.#firewall?.publish({ endpointId: join.endpointId, networkId: join.network.id, ipv4: join.ipv4, ipv6: join.ipv6, mappings });
+      }
+      return { hostIfname, ifname: join.ifname, mac: mac ?? '', endpointId: join.endpointId };
     } catch (err) {
       // Deleting the host end deletes the pair, wherever the peer is (G10).
       await deleteLinkIfExists(hostIfname);
@@ -54,6 +86,7 @@ export class BridgeDriver implements Driver {
   }
 
   async leave(_net: DriverNetwork, info: DriverJoinInfo): Promise<void> {
+    if (info.endpointId !== undefined) await this.#firewall?.unpublish(info.endpointId);
     await deleteLinkIfExists(info.hostIfname);
   }
 
@@ -72,6 +105,7 @@ export class BridgeDriver implements Driver {
   }
 
   async releaseEndpoint(_net: DriverNetwork, endpointId: string): Promise<void> {
+    await this.#firewall?.unpublish(endpointId);
     // The pair dies with its host end, wherever the peer went (G10).
     await deleteLinkIfExists(hostVethName(endpointId));
   }
@@ -92,5 +126,42 @@ export class BridgeDriver implements Driver {
     for (const name of removed) await deleteLinkIfExists(name);
     await applyOps(null, planReattach(br, reattached));
     return { removed, reattached };
+  }
+
+  async reservePorts(net: DriverNetwork, endpointId: string, specs: readonly PublishSpec[]): Promise<PortMapping[]> {
+    if (specs.length === 0) return [];
+    if (this.#firewall === undefined) throw new PortsUnavailableError('the daemon runs without its firewall (--no-firewall)');
+    if (net.internal) throw new PortsUnavailableError(`network ${net.name} is internal: nothing from outside reaches it`);
+    return this.#firewall.reserve(endpointId, specs);
+  }
+
+  async releasePorts(endpointId: string): Promise<void> {
+    await this.#firewall?.release(endpointId);
+  }
+
+  async interfaceStats(infos: readonly DriverJoinInfo[]): Promise<(LinkCounters | undefined)[]> {
+    if (infos.length === 0) return [];
+    const counters = await hostLinkCounters();
+    return infos.map((i) => {
+      const c = counters.get(i.hostIfname);
+      return c === undefined ? undefined : swapDirection(c);
+    });
+  }
+
+  async restoreExternalConnectivity(networks: readonly DriverNetwork[], endpoints: readonly DriverRestoredEndpoint[]): Promise<void> {
+    if (this.#firewall === undefined) return;
+    const reserved = new Map(endpoints.filter((e) => e.portMappings.length > 0).map((e) => [e.endpointId, e.portMappings] as const));
+    const published = endpoints.filter((e) => e.joined && e.portMappings.length > 0).map((e) => ({
+      endpointId: e.endpointId, networkId: e.network.id, ipv4: e.ipv4, ipv6: e.ipv6, mappings: e.portMappings,
+    }));
+    await this.#firewall.restore(networks.map(firewallNetwork), reserved, published);
+  }
+
+  describeNetwork(net: DriverNetwork): Readonly<Record<string, unknown>> {
+    return { bridge: bridgeNameFor(net.id, opts(net)), mtu: opts(net).mtu ?? 1500 };
+  }
+
+  async close(): Promise<void> {
+    await this.#firewall?.close();
   }
 }

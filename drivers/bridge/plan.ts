@@ -1,10 +1,21 @@
 /**
  * Bridge plans (pure; G3, G10): each driver operation as an ordered list of
- * link operations, in the terms of rtnetlink (rtnetlink(7)): links, addresses
- * and routes by interface name. The io layer executes them over rtnetlink
- * (io/netlink.ts), on the host or inside a sandbox; tests check them without
- * root. renderOp gives each operation's iproute2 equivalent, for logs, errors
- * and by-hand diagnosis (`ip -batch`).
+ * link operations, in the terms of rtnetlink (rtnetlink(7)): links, bridge
+ * ports, addresses and routes by interface name. The io layer executes them
+ * over rtnetlink (io/netlink.ts), on the host or inside a sandbox; tests check
+ * them without root, and run every plan against the real kernel. renderOp
+ * gives each operation's iproute2 equivalent, for logs, errors and by-hand
+ * diagnosis (`ip -batch`); it is never executed.
+ *
+ * | kind           | effect                                                                  | host / sandbox |
+ * |----------------|-------------------------------------------------------------------------|----------------|
+ * | bridge-add     | create a bridge `name` (optional `mtu`), down                           | host           |
+ * | veth-add       | create veth `name` here and its `peer`, under its final name, in `peerNetns` | host      |
+ * | link-set       | any of master, MTU, MAC address, admin state of `dev`                    | both           |
+ * | port-set       | bridge port options of `dev` (hairpin mode)                              | host           |
+ * | link-del       | delete `dev` (a veth pair dies with either end)                          | host           |
+ * | addr-add       | add an address to `dev` (`nodad`: no IPv6 duplicate address detection)   | both           |
+ * | route-default  | replace the default route of the gateway's family via `gateway` on `dev` | sandbox        |
  *
  * Adding an operation: a variant here, its line in renderOp, and its handler
  * in io/netlink.ts (the executor's handler table is typed by `kind`, so a
@@ -19,16 +30,22 @@ export type LinkOp =
   | { readonly kind: 'bridge-add'; readonly name: string; readonly mtu?: number | undefined }
   /** RTM_NEWLINK kind veth: `name` here, its peer `peer` created directly inside the namespace at `peerNetns`. */
   | { readonly kind: 'veth-add'; readonly name: string; readonly peer: string; readonly peerNetns: string; readonly mtu?: number | undefined }
-  /** RTM_NEWLINK on an existing link: any of master, MTU, MAC address, admin state. */
+  /** RTM_SETLINK on an existing link: any of master, MTU, MAC address, admin state. */
   | {
       readonly kind: 'link-set'; readonly dev: string; readonly master?: string | undefined; readonly mtu?: number | undefined;
       readonly address?: string | undefined; readonly up?: boolean | undefined;
     }
+  /**
+   * RTM_NEWLINK on a bridge port: IFLA_LINKINFO's slave data (IFLA_BRPORT_MODE, linux/if_link.h). Hairpin mode lets
+   * a frame leave by the port it came in on: a container's packet DNATed back to itself (its own published port
+   * through the host address) is bridged, since br_netfilter is active in new namespaces.
+   */
+  | { readonly kind: 'port-set'; readonly dev: string; readonly hairpin: boolean }
   /** RTM_DELLINK; a missing link is not an error when `ifExists` (idempotent deletes). */
   | { readonly kind: 'link-del'; readonly dev: string; readonly ifExists?: boolean }
   /** RTM_NEWADDR (create, exclusive); family from the address; `nodad` skips IPv6 duplicate address detection. */
   | { readonly kind: 'addr-add'; readonly dev: string; readonly address: string; readonly prefixLen: number; readonly nodad?: boolean }
-  /** RTM_NEWROUTE (create, replace) of the default route in the main table; family from the gateway. */
+  /** RTM_NEWROUTE (create, replace) of the default route in the main table; family from the gateway (IPv4 or IPv6). */
   | { readonly kind: 'route-default'; readonly gateway: string; readonly dev: string };
 
 /** The operation kinds. */
@@ -55,6 +72,8 @@ export function renderOp(op: LinkOp): string {
       if (op.up !== undefined) parts.push(op.up ? 'up' : 'down');
       return parts.join(' ');
     }
+    case 'port-set':
+      return `link set dev ${op.dev} type bridge_slave hairpin ${op.hairpin ? 'on' : 'off'}`;
     case 'link-del':
       return `link del ${op.dev}`;
     case 'addr-add':
@@ -81,16 +100,21 @@ export function planDeleteNetwork(net: DriverNetwork, opts: BridgeOptions): Link
   return [{ kind: 'link-del', dev: bridgeNameFor(net.id, opts), ifExists: true }];
 }
 
-/** Host-namespace operations: the veth pair, its peer created inside the sandbox as eth<N>, the host end on the bridge. */
+/** Host ops that put `dev` on `bridge`, up, with hairpin mode (a port can be set only once it is one). */
+function planPort(dev: string, bridge: string): LinkOp[] {
+  return [{ kind: 'link-set', dev, master: bridge, up: true }, { kind: 'port-set', dev, hairpin: true }];
+}
+
+/** Host-namespace operations: the veth pair, its peer created inside the sandbox as eth<N>, the host end on the bridge with hairpin mode. */
 export function planJoinHost(join: DriverJoin, opts: BridgeOptions): LinkOp[] {
   const host = hostVethName(join.endpointId);
   return [
     { kind: 'veth-add', name: host, peer: join.ifname, peerNetns: join.netnsPath, mtu: opts.mtu },
-    { kind: 'link-set', dev: host, master: bridgeNameFor(join.network.id, opts), up: true },
+    ...planPort(host, bridgeNameFor(join.network.id, opts)),
   ];
 }
 
-/** Sandbox-namespace operations: MAC (if given), addresses, up, default route. */
+/** Sandbox-namespace operations: MAC (if given), addresses, up, default route(s). */
 export function planJoinSandbox(join: DriverJoin): LinkOp[] {
   const eth = join.ifname;
   const net = join.network;
@@ -105,7 +129,7 @@ export function planJoinSandbox(join: DriverJoin): LinkOp[] {
   return ops;
 }
 
-/** Sandbox-namespace operations that route the default through `eth` (internal networks get none; L2). */
+/** Sandbox-namespace operations that route the default through `eth`: IPv4, and IPv6 on a dual-stack network (internal: none; L2). */
 export function planDefaultRoute(net: DriverNetwork, eth: string): LinkOp[] {
   if (net.internal) return [];
   const ops: LinkOp[] = [{ kind: 'route-default', gateway: net.gateway, dev: eth }];
@@ -113,7 +137,7 @@ export function planDefaultRoute(net: DriverNetwork, eth: string): LinkOp[] {
   return ops;
 }
 
-/** Host-namespace operations that put kept veths back on their (re-made) bridge (L3 restore). */
+/** Host-namespace operations that put kept veths back on their (re-made) bridge, with hairpin mode (L3 restore). */
 export function planReattach(bridge: string, hostIfnames: readonly string[]): LinkOp[] {
-  return hostIfnames.map((dev) => ({ kind: 'link-set', dev, master: bridge, up: true }));
+  return hostIfnames.flatMap((dev) => planPort(dev, bridge));
 }

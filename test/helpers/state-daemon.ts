@@ -70,7 +70,7 @@ export async function stateDaemon(bin: string, dir: string): Promise<StateDaemon
       logs.push(logPath);
       const log = openSync(logPath, 'a');
       const t0 = performance.now();
-      child = spawn(process.execPath, [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info'], { stdio: ['ignore', log, log] });
+      child = spawn(process.execPath, [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info', '--no-firewall'], { stdio: ['ignore', log, log] });
       closeSync(log);
       for (let i = 0; i < 600; i++) {
         if (!alive()) throw new Error(`daemon exited early: ${await readFile(logPath, 'utf8')}`);

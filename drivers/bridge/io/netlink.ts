@@ -12,6 +12,7 @@ import { Address4, Address6 } from 'ip-address';
 import { AttrStream, FlagsNew, ifla, rt, type StreamData } from 'netlink';
 import { NetlinkError, netlinkErrno, withNetlink, type RtNetlinkSocket } from '../../../common/io/rtnetlink.js';
 import { renderOp, type LinkOp, type LinkOpKind } from '../plan.js';
+import { countersOf, type LinkCounters } from '../stats.js';
 
 /** Where operations run: null is the daemon's own namespace, else a namespace path. */
 export type Netns = string | null;
@@ -92,6 +93,17 @@ const HANDLERS: Handlers = {
     const updown = op.up === undefined ? {} : { change: { up: true as const }, flags: op.up ? { up: true as const } : {} };
     ctx.links.delete(op.dev); // its attributes change
     await ctx.nl.setLink({ index, ...updown }, attrs);
+  },
+
+  async 'port-set'(ctx, op) {
+    // RTM_NEWLINK without NLM_F_CREATE changes the existing link; the kernel hands IFLA_INFO_SLAVE_DATA to the
+    // port's master (br_port_slave_changelink), so the link must already be a bridge port. RTM_SETLINK would
+    // ignore IFLA_LINKINFO. The request is the one `ip link set dev X type bridge_slave hairpin on` sends.
+    const index = await indexOf(ctx, op.dev);
+    const mode = op.hairpin ? ifla.BridgePortMode.HAIRPIN : ifla.BridgePortMode.UNSPEC;
+    const linkinfo = toBuf(ifla.formatInfo({ slaveKind: 'bridge', slaveData: toBuf(ifla.formatBridgePort({ mode })) }));
+    ctx.links.delete(op.dev); // its attributes change
+    await ctx.nl.newLink({ index }, { linkinfo });
   },
 
   async 'link-del'(ctx, op) {
@@ -176,5 +188,25 @@ export async function hostLinks(): Promise<{ ifname: string; master?: string }[]
       const master = l.attrs.master === undefined ? undefined : names.get(l.attrs.master);
       return { ifname: l.attrs.ifname ?? '', ...(master === undefined ? {} : { master }) };
     });
+  });
+}
+
+/**
+ * Counters of every link of the daemon's namespace, by name: one RTM_GETLINK dump with IFLA_STATS64 (no file of
+ * /proc/net, whose namespace is the main thread's, which callInNetns may have switched for a moment).
+ */
+export async function hostLinkCounters(): Promise<Map<string, LinkCounters>> {
+  return withNetlink(null, async (nl) => {
+    let links: rt.LinkMessage[];
+    try {
+      links = await nl.getLinks({}, {});
+    } catch (err) {
+      throw new NetlinkError('-s link show', netlinkErrno(err), { cause: err });
+    }
+    const out = new Map<string, LinkCounters>();
+    for (const l of links) {
+      if (l.attrs.ifname !== undefined && l.attrs.stats64 !== undefined) out.set(l.attrs.ifname, countersOf(l.attrs.stats64));
+    }
+    return out;
   });
 }
