@@ -69,6 +69,13 @@ function guard(nl: RtNetlinkSocket, netns: string | undefined): RtNetlinkSocket 
 }
 
 let host: RtNetlinkSocket | undefined;
+/**
+ * Plans on the shared socket run one at a time. netlink@0.3.0 aborts the
+ * process ("terminate called after throwing an instance of 'Napi::Error'")
+ * when many requests are in flight on one socket (reproduced: 60 concurrent
+ * joins); the kernel serialises them under the RTNL lock anyway.
+ */
+let hostQueue: Promise<void> = Promise.resolve();
 
 /** The shared rtnetlink socket of the daemon's own namespace (created on first use; never keeps the process alive). */
 export function hostNetlink(): RtNetlinkSocket {
@@ -88,11 +95,15 @@ export function openNetlinkIn(nsPath: string): RtNetlinkSocket {
 
 /** Run `fn` with an rtnetlink socket inside `nsPath` (null: the daemon's own), closing a namespace socket after. */
 export async function withNetlink<T>(nsPath: string | null, fn: (nl: RtNetlinkSocket) => Promise<T>): Promise<T> {
-  if (nsPath === null) return fn(hostNetlink());
+  if (nsPath === null) {
+    const run = hostQueue.then(() => fn(hostNetlink()));
+    hostQueue = run.then(() => undefined, () => undefined);
+    return run;
+  }
   const nl = openNetlinkIn(nsPath);
   try {
     return await fn(nl);
   } finally {
-    nl.socket.close();
+    setImmediate(() => nl.socket.close()); // on a later turn: outside the package's native read callback
   }
 }
