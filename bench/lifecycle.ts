@@ -204,11 +204,11 @@ async function restoreAfterKill(): Promise<{ ms: number; sandboxes: number }> {
   const { t0 } = startDaemon();
   await waitHealthy();
   let pending = [...paths.values()];
-  while (pending.length > 0 && performance.now() - t0 < 30_000) {
+  while (pending.length > 0 && performance.now() - t0 < 180_000) {
     const ok = await Promise.all(pending.map((p) => queryFromInside(p, `${TAG}peer`, 100)));
     pending = pending.filter((_, i) => !ok[i]);
   }
-  if (pending.length > 0) throw new Error(`${pending.length} sandboxes still not answering 30 s after the restart: ${pending.slice(0, 5).join(" ")}`);
+  if (pending.length > 0) throw new Error(`${pending.length} sandboxes still not answering 180 s after the restart: ${pending.slice(0, 5).join(" ")}`);
   return { ms: performance.now() - t0, sandboxes: infos.length };
 }
 
@@ -241,7 +241,7 @@ async function cleanup(): Promise<void> {
   } catch {
     /* gone */
   }
-  rmSync(DIR, { recursive: true, force: true });
+  if (process.env.KEEP !== '1') rmSync(DIR, { recursive: true, force: true });
 }
 
 type Row = [string, string, string, string];
