@@ -6,11 +6,25 @@
  * constructor with the thread switched into the namespace (callInNetns); the
  * socket keeps that namespace for good (socket(7)). No process is spawned.
  */
-import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { createRequire } from 'node:module';
+import type { RtNetlinkSocket } from 'netlink';
 import { SandnsError } from '../errors.js';
 import { requireNativeHelper } from './native.js';
 
 export type { RtNetlinkSocket } from 'netlink';
+
+let lib: typeof import('netlink') | undefined;
+
+/**
+ * The `netlink` package, loaded on first use: it is large (every netlink family's generated
+ * structs), and CLI processes that never touch a link should not pay for it at start-up.
+ */
+export function netlinkLib(): typeof import('netlink') {
+  lib ??= createRequire(import.meta.url)('netlink') as typeof import('netlink');
+  return lib;
+}
+
+const createRtNetlink = (): RtNetlinkSocket => netlinkLib().createRtNetlink();
 
 /** An rtnetlink request the kernel refused (or that could not be sent). */
 export class NetlinkError extends SandnsError {
