@@ -10,7 +10,7 @@ import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, p
 import { applyOps, deleteLinkIfExists, hostLinks, linkExists, macString } from './io/netlink.js';
 import { watchDeletedLinks } from './io/monitor.js';
 
-export { normalizeBridgeOptions, bridgeNameFor, hostVethName } from './options.js';
+export { normalizeBridgeOptions } from './options.js';
 export type { BridgeOptions } from './options.js';
 export * as bridgePlan from './plan.js';
 
