@@ -204,11 +204,11 @@ async function restoreAfterKill(): Promise<{ ms: number; sandboxes: number }> {
   const { t0 } = startDaemon();
   await waitHealthy();
   let pending = [...paths.values()];
-  while (pending.length > 0 && performance.now() - t0 < 30_000) {
+  while (pending.length > 0 && performance.now() - t0 < 180_000) {
     const ok = await Promise.all(pending.map((p) => queryFromInside(p, `${TAG}peer`, 100)));
     pending = pending.filter((_, i) => !ok[i]);
   }
-  if (pending.length > 0) throw new Error(`${pending.length} sandboxes still not answering 30 s after the restart: ${pending.slice(0, 5).join(" ")}`);
+  if (pending.length > 0) throw new Error(`${pending.length} sandboxes still not answering 180 s after the restart: ${pending.slice(0, 5).join(" ")}`);
   return { ms: performance.now() - t0, sandboxes: infos.length };
 }
 
@@ -241,7 +241,7 @@ async function cleanup(): Promise<void> {
   } catch {
     /* gone */
   }
-  rmSync(DIR, { recursive: true, force: true });
+  if (process.env.KEEP !== '1') rmSync(DIR, { recursive: true, force: true });
 }
 
 type Row = [string, string, string, string];
@@ -286,11 +286,16 @@ async function main(): Promise<void> {
   rows.push([`same, ${top} existing, 2 busy processes on both cores`, f1(med(lt)), f1(pct(lt, 99)), `disconnect + remove under load: median ${f1(med(loaded.removes))}`]);
   rows.push(['disconnect + remove', f1(med(removes)), f1(pct(removes, 99)), `${removes.length} samples over all levels`]);
   const cc = await concurrentConnects(50);
+  console.error(`[bench] 50 concurrent: ${f1(cc.all)} ms, single ${f1(cc.single)} ms`);
   rows.push(['50 concurrent connects (all done)', f1(cc.all), '', `single connect median ${f1(cc.single)} ms → ${(cc.all / cc.single).toFixed(1)} × (target ≤ 10 ×)`]);
   const perSandbox = (rssTop - rss1) / Math.max(1, top - LEVELS[0]!);
   rows.push(['idle daemon RSS per sandbox (KB)', f1(perSandbox), '', `RSS ${(rss1 / 1024).toFixed(1)} MB at ${LEVELS[0]}, ${(rssTop / 1024).toFixed(1)} MB at ${top}`]);
-  const rs = await restoreAfterKill();
-  rows.push([`restore after kill -9 → all ${rs.sandboxes} answer`, f1(rs.ms), '', 'from spawn of the new daemon (Node start-up included)']);
+  try {
+    const rs = await restoreAfterKill();
+    rows.push([`restore after kill -9 → all ${rs.sandboxes} answer`, f1(rs.ms), '', 'from spawn of the new daemon (Node start-up included)']);
+  } catch (err) {
+    rows.push(['restore after kill -9', 'MISS', '', String(err).slice(0, 160)]);
+  }
   const sdConnect = med(totals[LEVELS[0]!]!);
   const dk = docker();
   if (dk.error === undefined) {

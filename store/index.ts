@@ -6,12 +6,11 @@
  * StateStore (keeper.ts). The store knows only plain persisted records; it
  * never imports the model (controller/) or the API (api/).
  */
-export { StateStore, JOURNAL_MAX_BYTES, type Intent, type Snapshot, type RestoreOutcome, type RecordOf } from './keeper.js';
-export { netKey, epKey, sbKey, encodeEntry, decodeJournal, replayJournal, type RecordKey, type JournalRecord, type JournalOp, type JournalEntry } from './journal.js';
-export { STATE_FORMAT, STATE_VERSION, encodeState, decodeState, chooseState } from './document.js';
+export { StateStore, type Intent, type Snapshot, type RestoreOutcome, type RecordOf } from './keeper.js';
+export { netKey, epKey, sbKey, type RecordKey, type JournalRecord } from './journal.js';
+export { encodeState, decodeState } from './document.js';
 export type {
   PersistedState, PersistedNetwork, PersistedEndpoint, PersistedJoin, PersistedJoinInfo, PersistedKey, PersistedSandbox,
   DecodedState, StateCandidate, ChosenState,
 } from './document.js';
-export { openStateFiles, STATE_FILE, STATE_TMP, STATE_PREV, STATE_LOCK, STATE_JOURNAL, STATE_JOURNAL_PREV, type StateFiles } from './io/files.js';
-export { StateCorruptError, StateVersionError, StateNotRestorableError, StateLockedError } from './errors.js';
+export { type StateFiles } from './io/files.js';

@@ -6,11 +6,25 @@
  * constructor with the thread switched into the namespace (callInNetns); the
  * socket keeps that namespace for good (socket(7)). No process is spawned.
  */
-import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { createRequire } from 'node:module';
+import type { RtNetlinkSocket } from 'netlink';
 import { SandnsError } from '../errors.js';
 import { requireNativeHelper } from './native.js';
 
 export type { RtNetlinkSocket } from 'netlink';
+
+let lib: typeof import('netlink') | undefined;
+
+/**
+ * The `netlink` package, loaded on first use: it is large (every netlink family's generated
+ * structs), and CLI processes that never touch a link should not pay for it at start-up.
+ */
+export function netlinkLib(): typeof import('netlink') {
+  lib ??= createRequire(import.meta.url)('netlink') as typeof import('netlink');
+  return lib;
+}
+
+const createRtNetlink = (): RtNetlinkSocket => netlinkLib().createRtNetlink();
 
 /** An rtnetlink request the kernel refused (or that could not be sent). */
 export class NetlinkError extends SandnsError {
@@ -69,6 +83,13 @@ function guard(nl: RtNetlinkSocket, netns: string | undefined): RtNetlinkSocket 
 }
 
 let host: RtNetlinkSocket | undefined;
+/**
+ * Plans on the shared socket run one at a time. netlink@0.3.0 aborts the
+ * process ("terminate called after throwing an instance of 'Napi::Error'")
+ * when many requests are in flight on one socket (reproduced: 60 concurrent
+ * joins); the kernel serialises them under the RTNL lock anyway.
+ */
+let hostQueue: Promise<void> = Promise.resolve();
 
 /** The shared rtnetlink socket of the daemon's own namespace (created on first use; never keeps the process alive). */
 export function hostNetlink(): RtNetlinkSocket {
@@ -88,11 +109,15 @@ export function openNetlinkIn(nsPath: string): RtNetlinkSocket {
 
 /** Run `fn` with an rtnetlink socket inside `nsPath` (null: the daemon's own), closing a namespace socket after. */
 export async function withNetlink<T>(nsPath: string | null, fn: (nl: RtNetlinkSocket) => Promise<T>): Promise<T> {
-  if (nsPath === null) return fn(hostNetlink());
+  if (nsPath === null) {
+    const run = hostQueue.then(() => fn(hostNetlink()));
+    hostQueue = run.then(() => undefined, () => undefined);
+    return run;
+  }
   const nl = openNetlinkIn(nsPath);
   try {
     return await fn(nl);
   } finally {
-    nl.socket.close();
+    setImmediate(() => nl.socket.close()); // on a later turn: outside the package's native read callback
   }
 }

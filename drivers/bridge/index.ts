@@ -16,7 +16,7 @@ import { swapDirection, type LinkCounters } from './stats.js';
 import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkExists, macString } from './io/netlink.js';
 import { watchDeletedLinks } from './io/monitor.js';
 
-export { normalizeBridgeOptions, bridgeNameFor, hostVethName } from './options.js';
+export { normalizeBridgeOptions } from './options.js';
 export type { BridgeOptions } from './options.js';
 export type { LinkOp } from './plan.js';
 export type { LinkCounters } from './stats.js';

@@ -40,7 +40,7 @@ const LOOPBACK_IFINDEX = 1;
 
 /**
  * Bring `lo` up. Must happen before 127.0.0.11 is bound, or UDP replies leave
- * from 127.0.0.1 and connected clients drop them (namespace-sockets note, gotcha 1).
+ * from 127.0.0.1 and connected clients, which check the source address, drop them.
  */
 export async function bringLoUp(path: string): Promise<void> {
   await withNetlink(path, async (nl) => {

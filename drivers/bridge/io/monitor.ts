@@ -4,7 +4,8 @@
  * pair dies with either end: its sandbox end deleted, or its sandbox's
  * namespace destroyed, removes the host end too, and that is what we hear.
  */
-import { createRtNetlink, rt, type NetlinkMessage } from 'netlink';
+import type { NetlinkMessage } from 'netlink';
+import { netlinkLib } from '../../../common/io/rtnetlink.js';
 
 /** RTM_DELLINK (linux/rtnetlink.h). */
 const RTM_DELLINK = 17;
@@ -16,6 +17,7 @@ export interface LinkWatch {
 
 /** Call `onDeleted(ifname)` for every link deleted in this namespace, until close(). Never keeps the process alive. */
 export function watchDeletedLinks(onDeleted: (ifname: string) => void, onError: (err: Error) => void): LinkWatch {
+  const { createRtNetlink, rt } = netlinkLib();
   const nl = createRtNetlink();
   nl.addMembership('LINK');
   nl.socket.ref(false);

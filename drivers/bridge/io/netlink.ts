@@ -9,8 +9,8 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { Address4, Address6 } from 'ip-address';
-import { AttrStream, FlagsNew, ifla, rt, type StreamData } from 'netlink';
-import { NetlinkError, netlinkErrno, withNetlink, type RtNetlinkSocket } from '../../../common/io/rtnetlink.js';
+import type { ifla, rt, StreamData } from 'netlink';
+import { NetlinkError, netlinkErrno, netlinkLib, withNetlink, type RtNetlinkSocket } from '../../../common/io/rtnetlink.js';
 import { renderOp, type LinkOp, type LinkOpKind } from '../plan.js';
 import { countersOf, type LinkCounters } from '../stats.js';
 
@@ -24,15 +24,16 @@ interface Ctx {
   readonly links: Map<string, rt.LinkMessage>;
 }
 
-const CREATE = FlagsNew.CREATE | FlagsNew.EXCL;
-const REPLACE = FlagsNew.CREATE | FlagsNew.REPLACE;
+/** NLM_F_CREATE | NLM_F_EXCL, and NLM_F_CREATE | NLM_F_REPLACE (linux/netlink.h). */
+const CREATE = 0x400 | 0x200;
+const REPLACE = 0x400 | 0x100;
 /** RT_TABLE_MAIN (linux/rtnetlink.h). */
 const TABLE_MAIN = 254;
 /** IFLA_EXT_MASK = RTEXT_FILTER_SKIP_STATS: link replies without counters (a quarter of the bytes). */
 const SKIP_STATS = Buffer.from(new Uint32Array([1 << 3]).buffer);
 
 function toBuf(data: StreamData): Buffer {
-  const s = new AttrStream();
+  const s = new (netlinkLib().AttrStream)();
   s.emit(data);
   return Buffer.concat(s.bufs);
 }
@@ -70,12 +71,13 @@ type Handlers = { readonly [K in LinkOpKind]: (ctx: Ctx, op: Extract<LinkOp, { k
 
 const HANDLERS: Handlers = {
   'bridge-add': (ctx, op) =>
-    ctx.nl.newLink({}, { ifname: op.name, ...(op.mtu === undefined ? {} : { mtu: op.mtu }), linkinfo: toBuf(ifla.formatInfo({ kind: 'bridge' })) }, { flags: CREATE }),
+    ctx.nl.newLink({}, { ifname: op.name, ...(op.mtu === undefined ? {} : { mtu: op.mtu }), linkinfo: toBuf(netlinkLib().ifla.formatInfo({ kind: 'bridge' })) }, { flags: CREATE }),
 
   async 'veth-add'(ctx, op) {
     const fd = openSync(op.peerNetns, 'r');
     try {
       const mtu = op.mtu === undefined ? {} : { mtu: op.mtu };
+      const { ifla, rt } = netlinkLib();
       const peer = Buffer.concat([rt.formatLink({}), toBuf(ifla.formatLinkAttrs({ ifname: op.peer, netNsFd: fd, ...mtu }))]);
       const linkinfo = toBuf(ifla.formatInfo({ kind: 'veth', data: toBuf(ifla.formatVethInfo({ peer })) }));
       await ctx.nl.newLink({}, { ifname: op.name, ...mtu, linkinfo }, { flags: CREATE });
@@ -100,6 +102,7 @@ const HANDLERS: Handlers = {
     // port's master (br_port_slave_changelink), so the link must already be a bridge port. RTM_SETLINK would
     // ignore IFLA_LINKINFO. The request is the one `ip link set dev X type bridge_slave hairpin on` sends.
     const index = await indexOf(ctx, op.dev);
+    const { ifla } = netlinkLib();
     const mode = op.hairpin ? ifla.BridgePortMode.HAIRPIN : ifla.BridgePortMode.UNSPEC;
     const linkinfo = toBuf(ifla.formatInfo({ slaveKind: 'bridge', slaveData: toBuf(ifla.formatBridgePort({ mode })) }));
     ctx.links.delete(op.dev); // its attributes change
