@@ -6,7 +6,7 @@ import type { Driver } from './driver.js';
 import { BridgeDriver } from './bridge/index.js';
 
 export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverRestoredEndpoint } from './driver.js';
-export { BridgeDriver, bridgePlan, bridgeNameFor, hostVethName, normalizeBridgeOptions, BRIDGE_ERROR_CODES } from './bridge/index.js';
+export { BridgeDriver, bridgePlan, normalizeBridgeOptions } from './bridge/index.js';
 export type { BridgeDriverOptions, LinkOp, LinkCounters } from './bridge/index.js';
 export * from './firewall/index.js';
 export * from './ipam/index.js';
@@ -20,9 +20,6 @@ export class UnknownDriverError extends SandnsError {
     this.name = 'UnknownDriverError';
   }
 }
-
-/** Codes defined here. */
-export const DRIVER_ERROR_CODES = ['ERR_DRIVER_NOT_FOUND'] as const;
 
 /** Name → driver. */
 export class DriverRegistry {

@@ -13,7 +13,7 @@ import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, p
 import { swapDirection, type LinkCounters } from './stats.js';
 import { applyHost, applySandbox, deleteLinkIfExists, hostLinkCounters, hostLinks, linkExists, sandboxLinkMac } from './io/links.js';
 
-export { normalizeBridgeOptions, bridgeNameFor, hostVethName } from './options.js';
+export { normalizeBridgeOptions } from './options.js';
 export type { BridgeOptions } from './options.js';
 export type { LinkOp } from './plan.js';
 export type { LinkCounters } from './stats.js';
