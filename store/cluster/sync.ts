@@ -1,0 +1,60 @@
+/**
+ * Sync state of the mirror (docs/behaviour.md G6, G8): `synced` while etcd
+ * answers and the watch is attached, `stale` (with the lag since the last
+ * confirmation) otherwise, `connecting` before the first listing. Pure over
+ * an injected clock.
+ */
+import type { Clock } from '../../common/clock.js';
+
+/** The three states `sandns status` shows. */
+export type SyncPhase = 'connecting' | 'synced' | 'stale';
+
+/** Tracks reachability and the mirror's lag. */
+export class SyncState {
+  readonly #clock: Clock;
+  #phase: SyncPhase = 'connecting';
+  #confirmedAt: number | undefined;
+  #lastError: string | undefined;
+  /** Number of times the watch was lost and attached again. */
+  watchReconnects = 0;
+  /** Number of full re-lists (start, compaction, resync after a gap). */
+  relists = 0;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  get phase(): SyncPhase {
+    return this.#phase;
+  }
+
+  /** True when global operations may go to etcd. */
+  get available(): boolean {
+    return this.#phase === 'synced';
+  }
+
+  /** etcd answered and the mirror is current. */
+  confirm(): void {
+    this.#phase = 'synced';
+    this.#confirmedAt = this.#clock.now();
+    this.#lastError = undefined;
+  }
+
+  /** etcd failed to answer (or the watch dropped). Returns true when this is a change to stale. */
+  fail(reason: string): boolean {
+    this.#lastError = reason;
+    const was = this.#phase;
+    if (was === 'synced') this.#phase = 'stale';
+    return was === 'synced';
+  }
+
+  /** ms since etcd last confirmed the mirror current (below the probe interval while synced; undefined before the first sync). */
+  lagMs(): number | undefined {
+    if (this.#confirmedAt === undefined) return undefined;
+    return Math.round(this.#clock.now() - this.#confirmedAt);
+  }
+
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+}
