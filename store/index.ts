@@ -13,3 +13,4 @@ export type {
 } from './document.js';
 export { openStateFiles, STATE_FILE, STATE_TMP, STATE_PREV, STATE_LOCK, type StateFiles } from './io/files.js';
 export { StateCorruptError, StateVersionError, StateNotRestorableError, StateLockedError } from './errors.js';
+export * from './cluster/index.js';

@@ -1,5 +1,5 @@
 /**
- * Cluster store errors (G7).
+ * Cluster store errors (STYLE G7).
  */
 import { SandnsError } from '../../common/errors.js';
 

@@ -1,12 +1,12 @@
 /**
- * The key layout of the cluster store and its value codecs (docs/behaviour.md
- * G2). Every value is JSON, checked on decode: a malformed value written by
+ * The key layout of the cluster store and its value codecs (docs/cluster.md
+ * M2). Every value is JSON, checked on decode: a malformed value written by
  * anyone is skipped (and logged by the caller), never trusted.
  *
- *   <p>/netlock                              bumped by every network create/delete (guard of G3)
+ *   <p>/netlock                              bumped by every network create/delete (guard of M3)
  *   <p>/networks/<name>                      NetworkSpec
- *   <p>/ipam/<network>/<address>             AddressClaim, under the owner's lease (G4)
- *   <p>/endpoints/<network>/<member>/<id>    RemoteRecord, under the owner's lease (G5)
+ *   <p>/ipam/<network>/<address>             AddressClaim, under the owner's lease (M4)
+ *   <p>/endpoints/<network>/<member>/<id>    RemoteRecord, under the owner's lease (M5)
  *   <p>/members/<member>                     MemberInfo, under the member's lease
  */
 

@@ -1,5 +1,5 @@
 /**
- * Prometheus text of the cluster store (docs/behaviour.md G8): sync state and
+ * Prometheus text of the cluster store (docs/cluster.md M8): sync state and
  * lag, watch reconnects, re-lists, remote record count, members, writes.
  */
 import type { ClusterStatus } from './store.js';

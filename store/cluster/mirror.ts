@@ -1,5 +1,5 @@
 /**
- * The local mirror of the cluster's keys (docs/behaviour.md G6): what this
+ * The local mirror of the cluster's keys (docs/cluster.md M6): what this
  * host last saw in etcd, kept current by the watch and rebuilt by a full
  * list after a gap. Pure: fed key/values, it answers with the changes, so the
  * controller can apply them to its record tables in one synchronous step (G11).

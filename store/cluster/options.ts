@@ -1,7 +1,7 @@
 /**
  * Cluster store options (G9): `--cluster-store etcd://HOST:PORT[,HOST:PORT…][/PREFIX]`,
  * `--cluster-advertise ADDRESS` and `--cluster-store-opt KEY=VALUE` (Docker's flag
- * names; docs/behaviour.md G1). Checked once here, trusted inside.
+ * names; docs/cluster.md M1). Checked once here, trusted inside.
  */
 import { Address4, Address6 } from 'ip-address';
 import { InvalidOptionError } from '../../common/errors.js';

@@ -1,5 +1,5 @@
 /**
- * What this host holds in the cluster (docs/behaviour.md G4, G5): its address
+ * What this host holds in the cluster (docs/cluster.md M4, M5): its address
  * claims and published records, kept as desired state. etcd is told on every
  * change; after a gap (partition, lost lease, restart) reconcilePlan() says
  * how to make etcd match again, and which claims were lost to another host.
@@ -64,7 +64,7 @@ export class OwnedKeys {
     return [...this.#entries.values()];
   }
 
-  /** Re-own everything under a new member id (a member whose lease expired comes back as a new one, G7). */
+  /** Re-own everything under a new member id (a member whose lease expired comes back as a new one, M7). */
   rename(member: string): void {
     for (const e of this.entries()) {
       this.#entries.delete(e.key);

@@ -3,10 +3,10 @@
  * consumer can import it without reaching into io/).
  */
 import type { MirrorChange } from './mirror.js';
-import type { MemberInfo, NetworkSpec, RemoteRecord } from './keys.js';
+import type { AddressClaim, MemberInfo, NetworkSpec, RemoteRecord } from './keys.js';
 import type { SyncPhase } from './sync.js';
 
-/** A claim of this host lost to another while it was away (G7). */
+/** A claim of this host lost to another while it was away (M7). */
 export interface LostClaim {
   readonly network: string;
   readonly endpoint: string;
@@ -59,6 +59,10 @@ export interface ClusterStore {
   assertAvailable(operation: string): void;
   /** Every global network the mirror knows. */
   networks(): NetworkSpec[];
+  /** Records of a global network in the mirror (every member's). */
+  recordsOf(network: string): RemoteRecord[];
+  /** Address claims of a global network in the mirror. */
+  claimsOf(network: string): [address: string, claim: AddressClaim][];
   /** Create a global network; `build` gets the cluster's networks and throws for overlap/exists. */
   createNetwork(build: (existing: readonly NetworkSpec[]) => NetworkSpec): Promise<NetworkSpec>;
   deleteNetwork(name: string): Promise<void>;

@@ -1,5 +1,5 @@
 /**
- * Sync state of the mirror (docs/behaviour.md G6, G8): `synced` while etcd
+ * Sync state of the mirror (docs/cluster.md M6, M8): `synced` while etcd
  * answers and the watch is attached, `stale` (with the lag since the last
  * confirmation) otherwise, `connecting` before the first listing. Pure over
  * an injected clock.

@@ -1,5 +1,5 @@
 /**
- * The transactions of the cluster store (docs/behaviour.md G3–G5), each one
+ * The transactions of the cluster store (docs/cluster.md M3–M5), each one
  * round trip with a deadline:
  * - network create: guarded by the netlock key's revision, so the overlap check
  *   (done on a list read after the lock) holds when the put commits;

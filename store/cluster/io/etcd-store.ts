@@ -1,5 +1,5 @@
 /**
- * The etcd cluster store (docs/behaviour.md G1–G8): one lease per member (kept
+ * The etcd cluster store (docs/cluster.md M1–M8): one lease per member (kept
  * alive by etcd3), a mirror of the prefix kept by a watch, a probe that marks
  * the store stale when etcd stops answering, and a reconnect that re-lists
  * (so a watch gap or compaction never loses an event) and reconciles what this
@@ -11,7 +11,7 @@ import type { Etcd3, Lease, Watcher, IWatchResponse } from 'etcd3';
 import { systemClock, type Clock } from '../../../common/clock.js';
 import type { Logger } from '../../../common/log.js';
 import { ClusterConflictError, ClusterUnavailableError } from '../errors.js';
-import { KeySpace, type NetworkSpec, type RemoteRecord } from '../keys.js';
+import { KeySpace, type AddressClaim, type NetworkSpec, type RemoteRecord } from '../keys.js';
 import { Mirror, type MirrorChange } from '../mirror.js';
 import type { ClusterOptions } from '../options.js';
 import { OwnedKeys } from '../own.js';
@@ -86,7 +86,7 @@ export class EtcdClusterStore implements ClusterStore {
     this.#client = createEtcdClient(this.#opts.endpoints, credentials);
     this.#probeTimer = setInterval(() => void this.#probe(), this.#opts.probeIntervalMs);
     this.#probeTimer.unref();
-    // Bounded: an unreachable etcd leaves the daemon up and stale, retrying (G8).
+    // Bounded: an unreachable etcd leaves the daemon up and stale, retrying (M8).
     await Promise.race([this.#reconnect(), new Promise((r) => setTimeout(r, 3_000).unref())]);
   }
 
@@ -96,7 +96,7 @@ export class EtcdClusterStore implements ClusterStore {
     const w = this.#watcher;
     this.#watcher = undefined;
     await (w ? withDeadline(500, () => w.cancel()).catch(() => undefined) : undefined);
-    this.#lease?.handle.release(); // stop keep-alive; the lease expires unless a restart takes it over (G5)
+    this.#lease?.handle.release(); // stop keep-alive; the lease expires unless a restart takes it over (M5)
     this.#client?.close();
   }
 
@@ -110,6 +110,14 @@ export class EtcdClusterStore implements ClusterStore {
 
   networks(): NetworkSpec[] {
     return [...this.mirror.networks.values()];
+  }
+
+  recordsOf(network: string): RemoteRecord[] {
+    return [...(this.mirror.records.get(network)?.values() ?? [])];
+  }
+
+  claimsOf(network: string): [string, AddressClaim][] {
+    return [...(this.mirror.claims.get(network) ?? [])];
   }
 
   async createNetwork(build: (existing: readonly NetworkSpec[]) => NetworkSpec): Promise<NetworkSpec> {
@@ -252,7 +260,7 @@ export class EtcdClusterStore implements ClusterStore {
     return { client: this.#client!, keys: this.#keys, timeoutMs: this.#opts.callTimeoutMs * 2, lease: this.#lease!.id, member: this.#member };
   }
 
-  /** Keep the current lease if etcd still has it; else take over a former one's member id if alive, else become a new member (G5, G7). */
+  /** Keep the current lease if etcd still has it; else take over a former one's member id if alive, else become a new member (M5, M7). */
   async #ensureLease(): Promise<void> {
     const ttlOf = async (id: string): Promise<number> => {
       const r = await withDeadline(this.#opts.callTimeoutMs, (o) => this.#client!.leaseClient.leaseTimeToLive({ ID: id }, o));
@@ -284,7 +292,7 @@ export class EtcdClusterStore implements ClusterStore {
     if (this.#memberFile !== undefined) await writeMemberFile(this.#memberFile, { member: this.#member, lease: id });
   }
 
-  /** Full list, then a watch from the next revision: nothing between is lost (G6). */
+  /** Full list, then a watch from the next revision: nothing between is lost (M6). */
   async #relist(): Promise<void> {
     const res = await withDeadline(this.#opts.callTimeoutMs * 4, (o) => this.#client!.getAll().prefix(this.#keys.prefix).options(o).exec());
     const revision = Number(res.header.revision);

@@ -1,7 +1,7 @@
 /**
  * The member identity file `<stateDir>/cluster.json`: this host's member id and
  * its current lease, so a daemon restarted inside its lease takes its records
- * over (docs/behaviour.md G5) instead of leaving them to expire.
+ * over (docs/cluster.md M5) instead of leaving them to expire.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 

@@ -1,5 +1,5 @@
 /**
- * Reconciliation after a gap (docs/behaviour.md G5, G7): make etcd hold what
+ * Reconciliation after a gap (docs/cluster.md M5, M7): make etcd hold what
  * this member owns, under its current lease. Claims are re-asserted by
  * compare-and-set: a claim whose address another host holds now is lost (its
  * endpoint is disconnected by the caller); records are re-put; keys of this
