@@ -48,6 +48,8 @@ export class ClusterBinding implements ClusterListener {
   readonly #log: Logger;
   /** Endpoint names being allocated (an await between the name check and the add, G11). */
   readonly #pending = new Set<string>();
+  /** network id → the tail of its driver steps. */
+  readonly #driverQueue = new Map<string, Promise<void>>();
 
   constructor(deps: ClusterDeps) {
     this.#d = deps;
@@ -148,21 +150,40 @@ export class ClusterBinding implements ClusterListener {
     if (ep.ipv6 !== undefined) await this.store.releaseAddress(ep.network.name, ep.ipv6);
   }
 
+  /** Run driver steps of one network one at a time (concurrent first connects make its objects once). */
+  #serial(net: Network, fn: () => Promise<void>): Promise<void> {
+    const run = (this.#driverQueue.get(net.id) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined);
+    this.#driverQueue.set(net.id, tail);
+    void tail.then(() => {
+      if (this.#driverQueue.get(net.id) === tail) this.#driverQueue.delete(net.id);
+    });
+    return run;
+  }
+
   /** Make the driver's objects for a global network on this host, on its first local endpoint. */
-  async ensureDriver(net: Network): Promise<void> {
-    if (net.driverReady) return;
-    await this.#d.drivers.get(net.driver).createNetwork(net.driverNetwork);
-    net.driverReady = true;
+  ensureDriver(net: Network): Promise<void> {
+    return this.#serial(net, async () => {
+      if (net.driverReady) return;
+      await this.#d.drivers.get(net.driver).createNetwork(net.driverNetwork);
+      net.driverReady = true;
+    });
   }
 
   /** Remove them after the last local endpoint left (nothing stays on hosts without endpoints). */
-  async dropDriverIfUnused(net: Network): Promise<void> {
-    if (!net.driverReady || net.endpoints.size > 0) return;
-    net.driverReady = false;
-    await this.#d.drivers.get(net.driver).deleteNetwork(net.driverNetwork).catch((err: unknown) => {
-      this.#log.warn({ err, network: net.name }, 'driver network delete failed');
+  dropDriverIfUnused(net: Network): Promise<void> {
+    return this.#serial(net, async () => {
+      if (!net.driverReady || net.endpoints.size > 0 || this.#pendingOn(net)) return;
+      net.driverReady = false;
+      await this.#d.drivers.get(net.driver).deleteNetwork(net.driverNetwork).catch((err: unknown) => {
+        this.#log.warn({ err, network: net.name }, 'driver network delete failed');
+      });
+      if (!this.store.networks().some((s) => s.id === net.id)) this.#d.removeNetwork(net);
     });
-    if (!this.store.networks().some((s) => s.id === net.id)) this.#d.removeNetwork(net);
+  }
+
+  #pendingOn(net: Network): boolean {
+    return [...this.#pending].some((p) => p.startsWith(`${net.id}/`));
   }
 
   /** Publish a joined endpoint's record under this host's lease (M5). */

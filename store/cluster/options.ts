@@ -20,6 +20,8 @@ export interface ClusterOptions {
   readonly callTimeoutMs: number;
   /** Interval of the reachability probe, in ms. */
   readonly probeIntervalMs: number;
+  /** Deadline of the probe: etcd not answering within it marks the store stale. */
+  readonly probeTimeoutMs: number;
   /** TLS files (PEM), all optional; `ca` alone gives server-verified TLS. */
   readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string } | undefined;
 }
@@ -32,7 +34,7 @@ export interface RawClusterOptions {
 }
 
 /** Defaults (issue 15: lease TTL 10 s). */
-export const CLUSTER_DEFAULTS = { leaseTtl: 10, callTimeoutMs: 800, probeIntervalMs: 1000, prefix: '/sandns' } as const;
+export const CLUSTER_DEFAULTS = { leaseTtl: 10, callTimeoutMs: 5000, probeIntervalMs: 1000, probeTimeoutMs: 2500, prefix: '/sandns' } as const;
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
@@ -91,6 +93,7 @@ export function normalizeClusterOptions(raw: RawClusterOptions): Readonly<Cluste
   return Object.freeze({
     endpoints, prefix, advertise, leaseTtl, tls,
     callTimeoutMs: CLUSTER_DEFAULTS.callTimeoutMs,
+    probeTimeoutMs: CLUSTER_DEFAULTS.probeTimeoutMs,
     probeIntervalMs: Math.min(CLUSTER_DEFAULTS.probeIntervalMs, (leaseTtl * 1000) / 3),
   });
 }

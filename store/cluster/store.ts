@@ -41,6 +41,8 @@ export interface ClusterStatus {
   readonly watchReconnects: number;
   readonly relists: number;
   readonly writes: number;
+  /** Longest event-loop stall of this daemon so far, ms. */
+  readonly eventLoopDelayMaxMs: number;
 }
 
 /** The cluster store. */

@@ -33,8 +33,11 @@ export class SyncState {
     return this.#phase === 'synced';
   }
 
+  #misses = 0;
+
   /** etcd answered and the mirror is current. */
   confirm(): void {
+    this.#misses = 0;
     this.#phase = 'synced';
     this.#confirmedAt = this.#clock.now();
     this.#lastError = undefined;
@@ -46,6 +49,16 @@ export class SyncState {
     const was = this.#phase;
     if (was === 'synced') this.#phase = 'stale';
     return was === 'synced';
+  }
+
+  /**
+   * etcd answered too slowly (a deadline, not a refusal): stale only after
+   * `limit` in a row, so a loaded machine is not mistaken for a partition.
+   * Returns true when this is a change to stale.
+   */
+  miss(reason: string, limit = 2): boolean {
+    this.#misses++;
+    return this.#misses >= limit ? this.fail(reason) : false;
   }
 
   /** ms since etcd last confirmed the mirror current (below the probe interval while synced; undefined before the first sync). */

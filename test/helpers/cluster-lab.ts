@@ -8,7 +8,7 @@
  * directory removed by destroy().
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,20 +32,25 @@ export interface EtcdMember {
 }
 
 const ip = (...argv: string[]) => execa('ip', argv);
+/** tmpfs for etcd data when there is one. */
+const SHM = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
 /** The lab. */
 export class ClusterLab {
   readonly tag: string;
   readonly prefix: string;
   readonly dir: string;
+  /** etcd data: on tmpfs, so member fsyncs never queue behind the disk writes of the daemons (or of other tests). */
+  readonly dataDir: string;
   readonly hosts: LabHost[] = [];
   readonly members: EtcdMember[] = [];
   readonly #underlay: string;
   #next = 10;
 
-  private constructor(tag: string, dir: string) {
+  private constructor(tag: string, dir: string, dataDir: string) {
     this.tag = tag;
     this.dir = dir;
+    this.dataDir = dataDir;
     const b = randomBytes(1);
     this.prefix = `172.30.${b[0]!}`;
     this.#underlay = `${tag}-u`;
@@ -53,7 +58,7 @@ export class ClusterLab {
 
   /** Make the underlay namespace and its bridge. */
   static async create(tag = `k${randomBytes(3).toString('hex')}`): Promise<ClusterLab> {
-    const lab = new ClusterLab(tag, await mkdtemp(join(tmpdir(), `sandns-${tag}-`)));
+    const lab = new ClusterLab(tag, await mkdtemp(join(tmpdir(), `sandns-${tag}-`)), await mkdtemp(join(SHM, `sandns-${tag}-`)));
     await ip('netns', 'add', lab.#underlay);
     const inU = ['-n', lab.#underlay];
     await ip(...inU, 'link', 'set', 'lo', 'up');
@@ -92,7 +97,7 @@ export class ClusterLab {
   async startEtcd(count = 3): Promise<void> {
     for (let i = 1; i <= count; i++) {
       const host = await this.addHost(`e${i}`);
-      this.members.push({ name: `e${i}`, host, dataDir: join(this.dir, `etcd-${i}`), process: undefined });
+      this.members.push({ name: `e${i}`, host, dataDir: join(this.dataDir, `etcd-${i}`), process: undefined });
     }
     await Promise.all(this.members.map((m) => this.startMember(m, 'new')));
     await this.waitHealthy(15_000);
@@ -102,7 +107,8 @@ export class ClusterLab {
   async startMember(m: EtcdMember, state: 'new' | 'existing' = 'existing'): Promise<void> {
     const cluster = this.members.map((x) => `${x.name}=http://${x.host.ip}:2380`).join(',');
     const log = openSync(join(this.dir, `${m.name}.log`), 'a');
-    m.process = spawn('nsenter', [`--net=${m.host.netnsPath}`, '--', 'etcd', '--logger', 'zap', '--log-level', 'warn', '--name', m.name,
+    // Niced up: etcd stands for dedicated nodes; on this shared 2-core machine the daemons' connect storms must not starve it.
+    m.process = spawn('nice', ['-n', '-10', 'nsenter', `--net=${m.host.netnsPath}`, '--', 'etcd', '--logger', 'zap', '--log-level', 'warn', '--name', m.name,
       '--data-dir', m.dataDir, '--listen-client-urls', `http://${m.host.ip}:2379`, '--advertise-client-urls', `http://${m.host.ip}:2379`,
       '--listen-peer-urls', `http://${m.host.ip}:2380`, '--initial-advertise-peer-urls', `http://${m.host.ip}:2380`,
       '--initial-cluster', cluster, '--initial-cluster-token', this.tag, '--initial-cluster-state', state, '--listen-metrics-urls', '',
@@ -129,13 +135,17 @@ export class ClusterLab {
     return { exitCode: r.exitCode ?? -1, stdout: r.stdout };
   }
 
-  /** The member that is leader now, if any. */
+  /** The member that is leader now, if any (asked of each running member; ids compared as text: they are uint64). */
   async leader(): Promise<EtcdMember | undefined> {
-    const r = await this.etcdctl(['endpoint', 'status', '-w', 'json']);
-    if (r.exitCode !== 0 && r.stdout === '') return undefined;
-    const rows = JSON.parse(r.stdout) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
-    const lead = rows.find((x) => x.Status.header.member_id === x.Status.leader);
-    return lead && this.members.find((m) => lead.Endpoint.startsWith(`${m.host.ip}:`));
+    for (const m of this.members.filter((x) => x.process !== undefined)) {
+      const r = await execa('nsenter', [`--net=${m.host.netnsPath}`, '--', 'etcdctl', `--endpoints=${m.host.ip}:2379`, '--dial-timeout=1s', 'endpoint', 'status', '-w', 'fields'], {
+        env: { ETCDCTL_API: '3' }, reject: false,
+      });
+      const id = /"MemberID" : (\d+)/.exec(r.stdout)?.[1];
+      const leader = /"Leader" : (\d+)/.exec(r.stdout)?.[1];
+      if (id !== undefined && id === leader) return m;
+    }
+    return undefined;
   }
 
   /** Wait until every running member reports healthy. */
@@ -159,12 +169,13 @@ export class ClusterLab {
     for (const h of this.hosts) await execa('ip', ['netns', 'del', h.netns], { reject: false });
     await execa('ip', ['netns', 'del', this.#underlay], { reject: false });
     await rm(this.dir, { recursive: true, force: true });
+    await rm(this.dataDir, { recursive: true, force: true });
   }
 }
 
 /** A single etcd member on loopback (store-level tests): random client/peer ports from separate ranges. */
 export async function startLoopbackEtcd(): Promise<{ endpoint: string; stop(): Promise<void>; restart(): Promise<void>; pause(): void; resume(): void }> {
-  const dir = await mkdtemp(join(tmpdir(), 'sandns-etcd-'));
+  const dir = await mkdtemp(join(SHM, 'sandns-etcd-'));
   const b = randomBytes(2).readUInt16BE(0);
   const client = 30000 + (b % 5000);
   const peer = 36000 + (b % 5000);

@@ -32,7 +32,8 @@ export class DeadlineError extends Error {
 export function withDeadline<T>(ms: number, fn: (options: { deadline: Date }) => Promise<T>): Promise<T> {
   const deadline = new Date(Date.now() + ms);
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeadlineError(ms)), ms);
+    // The rejection waits one turn (setImmediate): an answer that arrived while the loop was busy is read first.
+    const timer = setTimeout(() => setImmediate(() => reject(new DeadlineError(ms))), ms);
     fn({ deadline }).then(
       (v) => {
         clearTimeout(timer);

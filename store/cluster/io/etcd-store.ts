@@ -7,7 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Etcd3, Lease, Watcher, IWatchResponse } from 'etcd3';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Etcd3, Watcher, IWatchResponse } from 'etcd3';
 import { systemClock, type Clock } from '../../../common/clock.js';
 import type { Logger } from '../../../common/log.js';
 import { ClusterConflictError, ClusterUnavailableError } from '../errors.js';
@@ -18,10 +19,11 @@ import { OwnedKeys } from '../own.js';
 import type { ClusterListener, ClusterStatus, ClusterStore } from '../store.js';
 import { SyncState } from '../sync.js';
 import { renderClusterMetrics } from '../metrics.js';
-import { createEtcdClient, withDeadline } from './etcd-calls.js';
+import { createEtcdClient, DeadlineError, withDeadline } from './etcd-calls.js';
 import * as ops from './etcd-ops.js';
 import { readMemberFile, readTlsFiles, writeMemberFile } from './member-file.js';
 import { reconcile } from './reconcile.js';
+import { startKeepAlive, type KeepAlive, type KeepAliveEvent } from './keepalive.js';
 
 /** Dependencies of the store (G12). */
 export interface EtcdStoreDeps {
@@ -47,7 +49,8 @@ export class EtcdClusterStore implements ClusterStore {
   #client: Etcd3 | undefined;
   #listener: ClusterListener = noListener;
   #member = newMember();
-  #lease: { handle: Lease; id: string } | undefined;
+  #lease: { handle: KeepAlive; id: string } | undefined;
+  #credentials: Awaited<ReturnType<typeof readTlsFiles>> | undefined;
   /** A lease of a previous run of this member, revoked once everything is under the new one. */
   #formerLease: string | undefined;
   #formerMembers: string[] = [];
@@ -55,6 +58,9 @@ export class EtcdClusterStore implements ClusterStore {
   #connecting: Promise<void> | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  #probing = false;
+  /** Event-loop delay of this daemon: a starved loop looks like a slow etcd (keep-alives, probes). */
+  readonly #loop = monitorEventLoopDelay({ resolution: 20 });
   writes = 0;
 
   constructor(opts: Readonly<ClusterOptions>, deps: EtcdStoreDeps) {
@@ -82,10 +88,11 @@ export class EtcdClusterStore implements ClusterStore {
       this.#member = saved.member;
       this.#formerLease = saved.lease;
     }
-    const credentials = this.#opts.tls === undefined ? undefined : await readTlsFiles(this.#opts.tls);
-    this.#client = createEtcdClient(this.#opts.endpoints, credentials);
+    this.#credentials = this.#opts.tls === undefined ? undefined : await readTlsFiles(this.#opts.tls);
+    this.#client = createEtcdClient(this.#opts.endpoints, this.#credentials);
     this.#probeTimer = setInterval(() => void this.#probe(), this.#opts.probeIntervalMs);
     this.#probeTimer.unref();
+    this.#loop.enable();
     // Bounded: an unreachable etcd leaves the daemon up and stale, retrying (M8).
     await Promise.race([this.#reconnect(), new Promise((r) => setTimeout(r, 3_000).unref())]);
   }
@@ -96,7 +103,7 @@ export class EtcdClusterStore implements ClusterStore {
     const w = this.#watcher;
     this.#watcher = undefined;
     await (w ? withDeadline(500, () => w.cancel()).catch(() => undefined) : undefined);
-    this.#lease?.handle.release(); // stop keep-alive; the lease expires unless a restart takes it over (M5)
+    await this.#lease?.handle.stop(); // the lease expires unless a restart takes it over (M5)
     this.#client?.close();
   }
 
@@ -189,6 +196,7 @@ export class EtcdClusterStore implements ClusterStore {
       members: [...this.mirror.members.values()], networks: this.mirror.networks.size,
       remoteRecords: this.mirror.remoteRecordCount(this.#member), ownedKeys: this.#own.entries().length,
       watchReconnects: this.#sync.watchReconnects, relists: this.#sync.relists, writes: this.writes,
+      eventLoopDelayMaxMs: Math.round(this.#loop.max / 1e6),
     };
   }
 
@@ -207,7 +215,8 @@ export class EtcdClusterStore implements ClusterStore {
       return await fn();
     } catch (err) {
       if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('ERR_')) throw err; // ours (overlap, exists)
-      this.#failed(err);
+      // A slow answer under load fails this call only; an unreachable etcd makes the store stale (the probe confirms either way).
+      if (!(err instanceof DeadlineError)) this.#failed(err);
       throw new ClusterUnavailableError(operation, err);
     }
   }
@@ -218,13 +227,17 @@ export class EtcdClusterStore implements ClusterStore {
   }
 
   async #probe(): Promise<void> {
-    if (this.#closed || this.#connecting !== undefined) return;
+    if (this.#closed || this.#connecting !== undefined || this.#probing) return;
     if (!this.available() || this.#watcher === undefined) return this.#reconnect();
+    this.#probing = true;
     try {
-      await withDeadline(this.#opts.callTimeoutMs, (o) => this.#client!.get(this.#keys.member(this.#member)).options(o).exec());
+      await withDeadline(this.#opts.probeTimeoutMs, (o) => this.#client!.get(this.#keys.member(this.#member)).options(o).exec());
       this.#sync.confirm();
     } catch (err) {
-      this.#failed(err);
+      if (!(err instanceof DeadlineError)) return this.#failed(err);
+      if (this.#sync.miss(err.message)) this.#log.warn({ reason: err.message }, 'cluster store not answering: serving the local mirror (stale)');
+    } finally {
+      this.#probing = false;
     }
   }
 
@@ -274,22 +287,26 @@ export class EtcdClusterStore implements ClusterStore {
       this.#member = newMember();
       this.#own.rename(this.#member);
       this.#formerLease = undefined;
-      this.#lease?.handle.release();
+      await this.#lease?.handle.stop();
       this.#lease = undefined;
     }
-    const handle = this.#client!.lease(this.#opts.leaseTtl, { autoKeepAlive: true });
-    const id = await withDeadline(this.#opts.callTimeoutMs * 2, () => handle.grant()).catch((err: unknown) => {
-      handle.release();
-      throw err;
-    });
-    handle.on('lost', (err) => {
-      if (this.#lease?.handle !== handle) return;
-      this.#failed(err);
-      this.#log.warn({ lease: id }, 'lease lost');
-    });
-    handle.on('keepaliveFailed', (err) => this.#failed(err));
+    const granted = await withDeadline(this.#opts.callTimeoutMs, (o) => this.#client!.leaseClient.leaseGrant({ TTL: this.#opts.leaseTtl }, o));
+    const id = String(granted.ID);
+    const handle = startKeepAlive(this.#client!, {
+      endpoints: this.#opts.endpoints, lease: id, ttl: this.#opts.leaseTtl, credentials: this.#credentials,
+    }, (e) => this.#onKeepAlive(id, e));
     this.#lease = { handle, id };
     if (this.#memberFile !== undefined) await writeMemberFile(this.#memberFile, { member: this.#member, lease: id });
+  }
+
+  #onKeepAlive(id: string, e: KeepAliveEvent): void {
+    if (this.#lease?.id !== id) return;
+    if (e.kind === 'lost') {
+      this.#failed(new Error(`lease ${id} expired`));
+      this.#log.warn({ lease: id }, 'lease lost');
+    } else if (e.kind === 'failed') {
+      this.#sync.miss(e.reason, 3);
+    }
   }
 
   /** Full list, then a watch from the next revision: nothing between is lost (M6). */
