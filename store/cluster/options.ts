@@ -34,7 +34,7 @@ export interface RawClusterOptions {
 }
 
 /** Defaults (issue 15: lease TTL 10 s). */
-export const CLUSTER_DEFAULTS = { leaseTtl: 10, callTimeoutMs: 5000, probeIntervalMs: 1000, probeTimeoutMs: 2500, prefix: '/sandns' } as const;
+export const CLUSTER_DEFAULTS = { leaseTtl: 10, callTimeoutMs: 10000, probeIntervalMs: 1000, probeTimeoutMs: 2500, prefix: '/sandns' } as const;
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
@@ -87,7 +87,8 @@ export function normalizeClusterOptions(raw: RawClusterOptions): Readonly<Cluste
   if (raw.advertise === undefined || raw.advertise === '') {
     throw new InvalidOptionError('cluster-advertise', 'is required with --cluster-store: give this host\'s underlay IP address');
   }
-  const advertise = raw.advertise.replace(/:\d+$/, '');
+  // Docker accepts IP:PORT and [IPv6]:PORT; the port means nothing here.
+  const advertise = /^\[(.+)\]:\d+$/.exec(raw.advertise)?.[1] ?? /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(raw.advertise)?.[1] ?? raw.advertise;
   if (!Address4.isValid(advertise) && !Address6.isValid(advertise)) throw new InvalidOptionError('cluster-advertise', `${JSON.stringify(raw.advertise)} is not an IP address`);
   const { leaseTtl, tls } = parseStoreOpts(raw.opts ?? []);
   return Object.freeze({

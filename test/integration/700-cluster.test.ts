@@ -72,7 +72,7 @@ describe('700 multi-host: global networks on etcd', () => {
     const ls = await C.daemon.cli(['network', 'ls']);
     expect(ls.stdout).toMatch(/SCOPE/);
     expect(ls.stdout).toMatch(new RegExp(`${NET}\\s+\\S+\\s+bridge\\s+global`));
-  });
+  }, 120_000);
 
   it('M5 a container on A resolves one on B by name, alias and name.network within 1 s; disconnect removes it everywhere', async () => {
     const client = sb('a', 'cli');
@@ -87,7 +87,7 @@ describe('700 multi-host: global networks on etcd', () => {
     await B.daemon.api('POST', `/networks/${NET}/disconnect`, { sandbox: sb('b', 'web') });
     expect(await waitFor(async () => (await digA(client, sb('b', 'web'))).length === 0, 1_000, 20)).toBe(true);
     expect(await digA(client, `www-${tag}`)).toEqual([]);
-  });
+  }, 120_000);
 
   it('M4 3 hosts x 50 concurrent connects on one global network: 150 distinct addresses', async () => {
     const hosts = [A, B, C];
@@ -105,7 +105,7 @@ describe('700 multi-host: global networks on etcd', () => {
     expect(new Set(all).size).toBe(150);
     const claims = await lab.etcdctl(['get', '--prefix', '--keys-only', `/sandns/ipam/${NET}/`]);
     expect(claims.stdout.split('\n').filter(Boolean).length).toBe(150 + 1); // + the client of the previous scenario
-  });
+  }, 300_000);
 
   it('M5 a daemon restarted inside its lease (kill -9, start): no peer ever sees its names vanish', async () => {
     const name = sb('b', 'keep');
@@ -130,7 +130,7 @@ describe('700 multi-host: global networks on etcd', () => {
     console.info(`[700] restart inside the lease: API back in ${ms} ms, ${asked} queries from A, ${misses} misses`);
     expect(asked).toBeGreaterThan(20);
     expect(misses).toBe(0);
-  });
+  }, 120_000);
 
   it('M6 a host cut off from etcd catches up on reconnect (a connect made on A meanwhile is visible on C)', async () => {
     const onC = sb('c', 'cli');
@@ -141,7 +141,7 @@ describe('700 multi-host: global networks on etcd', () => {
     expect(await digA(onC, sb('a', 'late'))).toEqual([]);
     await lab.setLink(C.host, true);
     expect(await waitFor(async () => (await digA(onC, sb('a', 'late'))).includes(ep.ipv4), 8_000, 100)).toBe(true);
-  });
+  }, 120_000);
 
   it('M7 a host back after its lease expired is a new member; its endpoint whose address was handed out again is disconnected', async () => {
     const victim = sb('c', 'gone');
@@ -160,7 +160,7 @@ describe('700 multi-host: global networks on etcd', () => {
     expect(lines.some((l) => String(l.msg).includes('endpoint disconnected') && String(l.msg).includes(ep.ipv4))).toBe(true);
     // Everything else C holds was published again under the new member.
     expect(await waitFor(async () => (await digA(sb('a', 'cli'), sb('c', 'cli'))).length === 1, 3_000, 100)).toBe(true);
-  });
+  }, 120_000);
 
   it('M8 etcd down: names keep resolving, status is stale, a global connect fails with 503 in under 1 s, local networks work', async () => {
     const local = `${tag}l`;
@@ -186,7 +186,7 @@ describe('700 multi-host: global networks on etcd', () => {
     await Promise.all(lab.members.map((m) => lab.startMember(m)));
     expect(await waitFor(async () => (await A.daemon.api<{ sync: string }>('GET', '/cluster')).sync === 'synced', 15_000, 200)).toBe(true);
     expect((await A.daemon.http('POST', `/networks/${NET}/connect`, { sandbox: sb('a', 'out') })).status).toBe(201);
-  });
+  }, 120_000);
 
   it('M5 kill host B (daemon kill -9, namespace gone): its names vanish on A and C within TTL + 1 s', async () => {
     const names = [sb('b', 'keep'), sb('m1x', 0), sb('m1x', 7)];
@@ -194,13 +194,15 @@ describe('700 multi-host: global networks on etcd', () => {
     await B.daemon.kill('SIGKILL');
     const t0 = performance.now();
     await lab.removeHost(B.host);
+    // The record tables (GET /records, cheap) are what every resolver answers from; one dig each confirms at the end.
     const gone = await waitFor(async () => {
-      const seen = await Promise.all(names.flatMap((n) => [digA(sb('a', 'cli'), n), digA(sb('c', 'cli'), n)]));
-      return seen.every((x) => x.length === 0);
-    }, (TTL + 1) * 1000, 100);
+      const rows = (await Promise.all([A, C].map((h) => h.daemon.api<{ name: string }[]>('GET', '/records')))).flat();
+      return !rows.some((r) => names.includes(r.name));
+    }, (TTL + 1) * 1000, 50);
     console.info(`[700] dead host's names gone everywhere after ${Math.round(performance.now() - t0)} ms (TTL ${TTL} s)`);
     expect(gone).toBe(true);
-  });
+    for (const n of names) expect([...(await digA(sb('a', 'cli'), n)), ...(await digA(sb('c', 'cli'), n))]).toEqual([]);
+  }, 120_000);
 
   it('M8 kill the etcd leader: the cluster keeps working after the election', async () => {
     const leader = await lab.leader();
@@ -218,5 +220,5 @@ describe('700 multi-host: global networks on etcd', () => {
     expect(r.status).toBe(201);
     expect(await waitFor(async () => (await digA(sb('c', 'cli'), sb('a', 'elect'))).length === 1, 2_000, 50)).toBe(true);
     await lab.startMember(leader!);
-  });
+  }, 120_000);
 });

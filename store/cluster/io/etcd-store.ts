@@ -306,6 +306,9 @@ export class EtcdClusterStore implements ClusterStore {
       this.#log.warn({ lease: id }, 'lease lost');
     } else if (e.kind === 'failed') {
       this.#sync.miss(e.reason, 3);
+    } else if (this.#watcher !== undefined && this.#sync.phase === 'stale' && this.#sync.lastError?.startsWith('etcd did not answer') === true) {
+      // The leader renewed the lease (from the worker's loop): etcd answers; the miss was this loop's.
+      this.#sync.confirm();
     }
   }
 
