@@ -1,10 +1,11 @@
 /**
- * Pure edits of hosts-file text (spec H3; Docker H3-H5). Records are validated
+ * Pure edits of hosts-file text (H3; as Docker). Records are validated
  * before anything is computed, so a bad record never yields new text (H5).
  */
 import { hostnameProblem } from '../common/dns-name.js';
 import { InvalidHostsIpError, InvalidHostsNameError } from './errors.js';
-import { canonicalHostsIp, formatHostsLine, validateHostsRecords, type HostsRecord } from './entries.js';
+import { canonicalIp } from '../common/ip.js';
+import { formatHostsLine, validateHostsRecords, type HostsRecord } from './entries.js';
 
 /** Split file text into lines as Go's bufio.ScanLines does (a trailing CR is dropped). */
 function splitLines(text: string): string[] {
@@ -14,7 +15,7 @@ function splitLines(text: string): string[] {
 }
 
 /**
- * Append one line per record (Docker H3; join). No de-duplication. A last line
+ * Append one line per record (as Docker; join). No de-duplication. A last line
  * without its newline is terminated first, so a record never merges into it.
  */
 export function addRecords(text: string, recs: readonly HostsRecord[]): string {
@@ -24,17 +25,17 @@ export function addRecords(text: string, recs: readonly HostsRecord[]): string {
   return base + valid.map(formatHostsLine).join('');
 }
 
-/** True when `line` is exactly `<ip><spaces?>\t<hosts>` for one of the records (Docker H4). */
+/** True when `line` is exactly `<ip><spaces?>\t<hosts>` for one of the records (as Docker). */
 function matchesAny(line: string, recs: readonly HostsRecord[]): boolean {
   return recs.some((rec) => {
     const suffix = `\t${rec.hosts}`;
     if (!line.endsWith(suffix)) return false;
-    return canonicalHostsIp(line.slice(0, -suffix.length).trim()) === rec.ip;
+    return canonicalIp(line.slice(0, -suffix.length).trim()) === rec.ip;
   });
 }
 
 /**
- * Remove the lines of the given records (H3; Docker H4): a line goes only when
+ * Remove the lines of the given records (H3; as Docker): a line goes only when
  * it ends with TAB + exactly the record's names and what precedes is the same
  * address. Comments and every other line survive; empty lines are dropped.
  */
@@ -54,7 +55,7 @@ function escapeRegExp(text: string): string {
 
 /** Check updateRecord's arguments (H5) and return the canonical address. */
 export function validateUpdate(ip: string, hostname: string): string {
-  const canonical = canonicalHostsIp(ip);
+  const canonical = canonicalIp(ip);
   if (canonical === undefined) throw new InvalidHostsIpError(ip, 'not a plain IPv4 or IPv6 address');
   const problem = hostnameProblem(hostname);
   if (problem !== undefined) throw new InvalidHostsNameError(hostname, hostname, problem);
@@ -63,7 +64,7 @@ export function validateUpdate(ip: string, hostname: string): string {
 
 /**
  * Give every line whose first name is `hostname` (or `hostname.<domain>`) the
- * address `ip` (Docker H5; legacy link fix-ups). `prefixAndMore` is untouched.
+ * address `ip` (as Docker; legacy link fix-ups). `prefixAndMore` is untouched.
  */
 export function updateRecord(text: string, ip: string, hostname: string): string {
   const canonical = validateUpdate(ip, hostname);

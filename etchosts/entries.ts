@@ -1,31 +1,15 @@
 /**
- * Hosts records: the names rule (Docker H10), validation (spec H5) and the
- * line format `IP<TAB>names` with the canonical address (Docker H1).
+ * Hosts records: the names rule (as Docker), validation (H5) and the
+ * line format `IP<TAB>names` with the canonical address (as Docker).
  */
-import { Address4, Address6 } from 'ip-address';
+import { canonicalIp } from '../common/ip.js';
 import { hostnameProblem } from '../common/dns-name.js';
 import { InvalidHostsIpError, InvalidHostsNameError } from './errors.js';
 
-/** One hosts-file record: an address and its space-separated names (Docker H1). */
+/** One hosts-file record: an address and its space-separated names (as Docker). */
 export interface HostsRecord {
   ip: string;
   hosts: string;
-}
-
-const V4_MAPPED = new Address6('::ffff:0:0/96');
-
-/**
- * The canonical text of a plain IP address (as Go's netip prints it: `fe00::`,
- * `::ffff:1.2.3.4`), or undefined when `text` is not one. Prefixes and zones
- * are refused: glibc's hosts parser does not take a scope id.
- */
-export function canonicalHostsIp(text: string): string | undefined {
-  if (text.includes('/') || text.includes('%')) return undefined;
-  if (Address4.isValid(text)) return new Address4(text).correctForm();
-  if (!Address6.isValid(text)) return undefined;
-  const addr = new Address6(text);
-  if (addr.isInSubnet(V4_MAPPED)) return `::ffff:${addr.to4().correctForm()}`;
-  return addr.correctForm();
 }
 
 /** True when a canonical address is IPv6 (v4-mapped included, as netip's Is6). */
@@ -40,7 +24,7 @@ function checkName(name: string, hosts: string): void {
 }
 
 /**
- * The names of a sandbox's own lines (Docker H10): `fqdn` plus its first label
+ * The names of a sandbox's own lines (as Docker): `fqdn` plus its first label
  * when the fqdn has a dot. Throws ERR_HOSTS_INVALID_NAME for a bad part (H5),
  * so a space inside a hostname can never turn into two names.
  */
@@ -57,7 +41,7 @@ export function hostsNamesFor(hostname: string, domainname?: string): string {
  * canonical form. Throws ERR_HOSTS_INVALID_IP or ERR_HOSTS_INVALID_NAME (400).
  */
 export function validateHostsRecord(rec: HostsRecord): HostsRecord {
-  const ip = canonicalHostsIp(rec.ip);
+  const ip = canonicalIp(rec.ip); // no prefix, no zone: glibc's hosts parser takes no scope id
   if (ip === undefined) throw new InvalidHostsIpError(rec.ip, 'not a plain IPv4 or IPv6 address');
   if (rec.hosts === '') throw new InvalidHostsNameError('', rec.hosts, 'a record needs at least one name');
   for (const name of rec.hosts.split(' ')) checkName(name, rec.hosts);
@@ -69,7 +53,7 @@ export function validateHostsRecords(recs: readonly HostsRecord[]): HostsRecord[
   return recs.map(validateHostsRecord);
 }
 
-/** One hosts line, `IP<TAB>names\n`, for an already validated record (Docker H1). */
+/** One hosts line, `IP<TAB>names\n`, for an already validated record (as Docker). */
 export function formatHostsLine(rec: HostsRecord): string {
   return `${rec.ip}\t${rec.hosts}\n`;
 }

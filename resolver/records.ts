@@ -1,9 +1,9 @@
 /**
- * RecordTable: one network's DNS records (spec Model "Record table"; Docker
- * 1.D 24, 28, 33). Shared by every sandbox on the network; every lookup is a
+ * RecordTable: one network's DNS records (the record table of
+ * docs/behaviour.md's model). Shared by every sandbox on the network; every lookup is a
  * Map hit, every mutation synchronous so all resolvers see it at once (R15).
  */
-import { Address4, Address6 } from 'ip-address';
+import { canonicalIp, parseIp } from '../common/ip.js';
 import { InvalidRecordError } from './errors.js';
 
 /** An exposed port of an endpoint (R7). */
@@ -15,7 +15,7 @@ export interface EndpointPort {
 /** What an endpoint registers on its network's table. */
 export interface EndpointRecord {
   readonly endpointId: string;
-  /** Container name, aliases, short id, hostname, in that order: the first gets PTR (1.D 24, 28). */
+  /** Container name, aliases, short id, hostname, in that order: the first gets PTR. */
   readonly names: readonly string[];
   readonly ipv4?: string | undefined;
   readonly ipv6?: string | undefined;
@@ -129,10 +129,10 @@ export class RecordTable {
 
   /**
    * PTR target `name.network` (no trailing dot) of an address, case as registered:
-   * the first name of the first endpoint registered with that address (1.D 28).
+   * the first name of the first endpoint registered with that address.
    */
   lookupReverse(ip: string): string | undefined {
-    const key = canonicalAddress(ip);
+    const key = canonicalIp(ip);
     const ep = key === undefined ? undefined : this.#byAddress.get(key)?.[0];
     return ep === undefined ? undefined : `${ep.names[0]}.${this.networkName}`;
   }
@@ -173,14 +173,6 @@ export class RecordTable {
   }
 }
 
-/** Canonical text of an IPv4/IPv6 address (ip-address correctForm), or undefined if invalid. */
-export function canonicalAddress(ip: string): string | undefined {
-  if (ip.includes('/') || ip.includes('%')) return undefined;
-  if (Address4.isValid(ip)) return new Address4(ip).correctForm();
-  if (Address6.isValid(ip)) return new Address6(ip).correctForm();
-  return undefined;
-}
-
 function storeEndpoint(rec: EndpointRecord): StoredEndpoint {
   if (typeof rec.endpointId !== 'string' || rec.endpointId === '') {
     throw new InvalidRecordError('endpointId', 'must be a non-empty string');
@@ -193,7 +185,7 @@ function storeEndpoint(rec: EndpointRecord): StoredEndpoint {
       throw new InvalidRecordError('names', `must hold non-empty strings (got ${JSON.stringify(raw)})`);
     }
     const key = name.toLowerCase();
-    if (keys.includes(key)) continue; // de-duplicated, first spelling kept (1.D 24)
+    if (keys.includes(key)) continue; // de-duplicated, first spelling kept
     names.push(name);
     keys.push(key);
   }
@@ -211,21 +203,11 @@ function storeEndpoint(rec: EndpointRecord): StoredEndpoint {
   return { id: rec.endpointId, names, keys, ipv4, ipv6, ports, own };
 }
 
-// One parse per address: canonical text (correctForm) and wire bytes.
-function parseAddress(ip: string | undefined, field: 'ipv4' | 'ipv6'): { text: string; bytes: number[] } | undefined {
+// One parse per address: canonical text and wire bytes.
+function parseAddress(ip: string | undefined, field: 'ipv4' | 'ipv6'): { text: string; bytes: readonly number[] } | undefined {
   if (ip === undefined) return undefined;
-  if (typeof ip === 'string' && !ip.includes('/') && !ip.includes('%')) {
-    try {
-      if (field === 'ipv4') {
-        const a = new Address4(ip);
-        return { text: a.correctForm(), bytes: a.toArray() };
-      }
-      const a = new Address6(ip);
-      return { text: a.correctForm(), bytes: a.toByteArray() };
-    } catch {
-      // AddressError: reported below with the field name.
-    }
-  }
+  const a = typeof ip === 'string' ? parseIp(ip) : undefined;
+  if (a !== undefined && a.family === (field === 'ipv4' ? 4 : 6)) return { text: a.text, bytes: a.bytes };
   throw new InvalidRecordError(field, `is not a plain ${field} address: ${JSON.stringify(ip)}`);
 }
 
@@ -237,7 +219,7 @@ function checkPort(p: EndpointPort): EndpointPort {
 }
 
 function mergeAddresses(owners: readonly StoredEndpoint[]): AddressSet {
-  // noDup (1.E 33): each address once, in registration order; wire bytes copied, not re-parsed.
+  // Each address once, in registration order; wire bytes copied, not re-parsed.
   const seen4 = new Set<string>();
   const seen6 = new Set<string>();
   const v4Parts: Buffer[] = [];

@@ -3,10 +3,10 @@
  * (R10–R12). Pure: time comes from an injected Clock (G12).
  */
 import type { Clock } from '../common/clock.js';
-import { canonicalAddress } from './records.js';
+import { parseIp } from '../common/ip.js';
 import type { ResolverView, Upstream, UpstreamOrigin } from './view.js';
 
-/** The resolver's own address: never an upstream (R10, Docker 1.H 47). */
+/** The resolver's own address: never an upstream (R10). */
 export const OWN_ADDRESS = '127.0.0.11';
 
 /** One usable upstream server, normalised once per change of the view's list. */
@@ -32,9 +32,9 @@ export interface UpstreamSelection {
    * each sandbox's namespace, so its id carries the sandbox id.
    */
   readonly key: string;
-  /** Entries equal to 127.0.0.11 (dropped, as Docker 1.H 47) or with no valid address. */
+  /** Entries equal to 127.0.0.11 (dropped, as Docker) or with no valid address. */
   readonly dropped: readonly Upstream[];
-  /** Host-origin entries skipped because the sandbox has no external access (R11, Docker 1.H 55). */
+  /** Host-origin entries skipped because the sandbox has no external access (R11). */
   readonly blocked: number;
 }
 
@@ -69,13 +69,8 @@ export function selectUpstreams(view: Pick<ResolverView, 'id' | 'upstreams' | 'e
 
 /** Canonical form of an upstream address; an IPv4-mapped IPv6 address becomes IPv4. */
 export function normalizeAddress(address: string): string | undefined {
-  const c = canonicalAddress(address);
-  if (c === undefined) return undefined;
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(c);
-  if (mapped === null) return c;
-  const hi = parseInt(mapped[1]!, 16);
-  const lo = parseInt(mapped[2]!, 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const a = parseIp(address);
+  return a === undefined ? undefined : (a.mappedV4 ?? a.text);
 }
 
 /**
@@ -115,7 +110,7 @@ export class UpstreamSelector {
  * R12 memory of failures: a server that timed out, could not be reached or
  * refused recently is tried after the others until `cooldownMs` has passed
  * since its last failure, instead of first on every query (Docker keeps no
- * such memory and waits out a dead first server on every query, 1.H 48).
+ * such memory and waits out a dead first server on every query).
  */
 export class UpstreamHealth {
   readonly #clock: Clock;

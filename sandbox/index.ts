@@ -5,14 +5,7 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../common/log.js';
-import {
-  createForwardingStages,
-  createResolver,
-  hostDialer,
-  ResolverMetrics,
-  type ForwardingOptions,
-  type SharedCache,
-} from '../resolver/index.js';
+import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
 import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsPathFor } from './io/netns.js';
@@ -33,9 +26,9 @@ export { netnsAlive, netnsMounted, netnsPathFor, deleteNetns } from './io/netns.
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {
   readonly id: string;
-  /** Create this named namespace (/run/netns/<name>) ... */
+  /** Create this named namespace (/run/netns/<name>)... */
   readonly netnsName?: string | undefined;
-  /** ... or adopt this existing namespace (external key). */
+  /**... or adopt this existing namespace (external key). */
   readonly netnsPath?: string | undefined;
   readonly files: DnsFilesConfig;
   readonly logger: Logger;
@@ -43,11 +36,11 @@ export interface OpenSandboxOptions {
   readonly forwarding?: { readonly cache: SharedCache | false; readonly options?: Partial<ForwardingOptions> } | false | undefined;
   /** No namespace yet: the key is set later with setKey (OCI hook; libnetwork's SetKey). */
   readonly pending?: boolean;
-  /** Restore (L3): the namespace exists already; adopt it with these saved DNS settings, files untouched (Docker C14). */
+  /** Restore (L3): the namespace exists already; adopt it with these saved DNS settings, files untouched (as Docker). */
   readonly restore?: SavedDns | undefined;
 }
 
-/** What a restored sandbox takes from the store instead of rewriting its resolv.conf (Docker 1.A item 9). */
+/** What a restored sandbox takes from the store instead of rewriting its resolv.conf. */
 export interface SavedDns {
   readonly extServers: readonly ExtServer[];
   readonly ndotsSet: boolean;
@@ -89,27 +82,22 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
   }
   const logger = opts.logger.child({ sandbox: opts.id });
   const io: SandboxIo = {
-    // A pending sandbox writes its hosts file before it has a namespace: a new one has IPv6 on (Docker H11).
+    // A pending sandbox writes its hosts file before it has a namespace: a new one has IPv6 on (as Docker).
     ipv6Enabled: () => (netnsPath === '' ? Promise.resolve(true) : netnsIpv6Enabled(netnsPath)),
     async startResolver(view) {
       const sockets = await acquireSandboxSockets(netnsPath);
-      const metrics = new ResolverMetrics(opts.id);
       const fwd = opts.forwarding === false || opts.forwarding === undefined ? undefined : opts.forwarding;
-      const forwarding = fwd === undefined ? undefined : createForwardingStages({
-        view, logger, metrics, cache: fwd.cache,
-        // Host-origin servers from the controller's namespace; the sandbox's own `dns` from inside it (R11).
-        dialers: { host: hostDialer, sandbox: netnsDialer(netnsPath) },
-        ...(fwd.options ? { options: fwd.options } : {}),
-      });
-      const resolver = createResolver({ view, logger, metrics, stages: [...(forwarding?.stages ?? [])] });
-      resolver.serve(sockets);
-      return {
-        metrics: resolver.metrics,
-        async close() {
-          await resolver.close();
-          await forwarding?.close();
+      const resolver = createResolver({
+        view, logger,
+        forwarding: fwd === undefined ? false : {
+          cache: fwd.cache,
+          // Host-origin servers from the controller's namespace; the sandbox's own `dns` from inside it (R11).
+          dialers: { sandbox: netnsDialer(netnsPath) },
+          ...(fwd.options ? { options: fwd.options } : {}),
         },
-      };
+      });
+      resolver.serve(sockets);
+      return resolver;
     },
   };
   const runtime = new SandboxRuntime(opts.id, opts.files, io, logger);

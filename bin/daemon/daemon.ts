@@ -65,7 +65,7 @@ function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOpti
     controller,
     logger,
     probe: (sb, q) => digInNetns(sb.netnsPath, q.name, q.type, q.tcp),
-    explain: (sb, q, reply) => explainAnswer(real(sb).runtime, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
+    explain: (sb, q, reply) => explainAnswer(real(sb).view, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
     metrics: () => renderMetrics(controller, apiMetrics) + (cluster?.metrics() ?? ''),
     cluster: () => controller.clusterStatus() as Record<string, unknown> | undefined,
     health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),

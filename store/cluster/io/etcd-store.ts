@@ -74,9 +74,7 @@ export class EtcdClusterStore implements ClusterStore {
     this.#sync = new SyncState(deps.clock ?? systemClock);
   }
 
-  get member(): string {
-    return this.#member;
-  }
+  get member(): string { return this.#member; }
 
   setListener(listener: ClusterListener): void {
     this.#listener = listener;
@@ -119,13 +117,8 @@ export class EtcdClusterStore implements ClusterStore {
     return [...this.mirror.networks.values()];
   }
 
-  recordsOf(network: string): RemoteRecord[] {
-    return [...(this.mirror.records.get(network)?.values() ?? [])];
-  }
-
-  claimsOf(network: string): [string, AddressClaim][] {
-    return [...(this.mirror.claims.get(network) ?? [])];
-  }
+  recordsOf(network: string): RemoteRecord[] { return [...(this.mirror.records.get(network)?.values() ?? [])]; }
+  claimsOf(network: string): [string, AddressClaim][] { return [...(this.mirror.claims.get(network) ?? [])]; }
 
   async createNetwork(build: (existing: readonly NetworkSpec[]) => NetworkSpec): Promise<NetworkSpec> {
     const s = this.#session('create a global network');
