@@ -45,7 +45,7 @@ beforeAll(async () => {
   const hs = await Promise.all(['a', 'b', 'c'].map(async (n) => hostDaemon(lab, build.bin, await lab.addHost(n), TTL)));
   [A, B, C] = [hs[0]!, hs[1]!, hs[2]!];
   await Promise.all([A, B, C].map((h) => h.daemon.start()));
-}, 90_000);
+}, 240_000);
 
 afterAll(async () => {
   for (const h of [A, B, C]) await h?.daemon.kill('SIGKILL');
