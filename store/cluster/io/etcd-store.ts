@@ -85,6 +85,8 @@ export class EtcdClusterStore implements ClusterStore {
     if (saved !== undefined) {
       this.#member = saved.member;
       this.#formerLease = saved.lease;
+      // What the restore adopted before the member id was known is this member's (M5).
+      this.#own.rename(this.#member);
     }
     this.#credentials = this.#opts.tls === undefined ? undefined : await readTlsFiles(this.#opts.tls);
     this.#client = createEtcdClient(this.#opts.endpoints, this.#credentials);
