@@ -54,12 +54,12 @@ function upstreamReply(raw: Buffer): Buffer {
   });
 }
 const exchanger: Exchanger = {
-  exchange: (_server, q) => Promise.resolve({ ok: true, bytes: upstreamReply(q.raw) }),
+  exchange: (_server, q) => Promise.resolve({ ok: true, bytes: upstreamReply(q.bytes) }),
   close: () => Promise.resolve(),
 };
 const logger = silentLogger();
 const metrics = new ResolverMetrics('bench');
-const fwd = buildForwardingStages({ view, logger, metrics, dialers: { host: { udpSocket: () => { throw new Error('no'); }, tcpConnect: () => Promise.reject(new Error('no')) } } }, () => exchanger);
+const fwd = buildForwardingStages({ view, logger, metrics, dialers: { host: { udpConnect: () => { throw new Error('no'); }, tcpConnect: () => Promise.reject(new Error('no')) } } }, () => exchanger);
 const resolver = createResolver({ view, logger, metrics, stages: fwd.stages });
 
 function queries(list: readonly string[], type: 'A' | 'AAAA'): Buffer[] {

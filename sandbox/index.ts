@@ -8,12 +8,11 @@ import type { Logger } from '../common/log.js';
 import {
   createForwardingStages,
   createResolver,
-  hostDialer,
   ResolverMetrics,
   type ForwardingOptions,
   type SharedCache,
 } from '../resolver/index.js';
-import { netnsDialer } from './io/dialer.js';
+import { hardenedHostDialer, netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
 import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsPathFor } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
@@ -98,7 +97,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
       const forwarding = fwd === undefined ? undefined : createForwardingStages({
         view, logger, metrics, cache: fwd.cache,
         // Host-origin servers from the controller's namespace; the sandbox's own `dns` from inside it (R11).
-        dialers: { host: hostDialer, sandbox: netnsDialer(netnsPath) },
+        dialers: { host: hardenedHostDialer(logger), sandbox: netnsDialer(netnsPath) },
         ...(fwd.options ? { options: fwd.options } : {}),
       });
       const resolver = createResolver({ view, logger, metrics, stages: [...(forwarding?.stages ?? [])] });

@@ -12,7 +12,19 @@ import { dirname, join } from 'node:path';
 /** socketInNetns(nsPath, family, type, address?, port?, listen?) -> fd. */
 export type SocketInNetns = (nsPath: string, family: 4 | 6, type: 'udp' | 'tcp', address?: string, port?: number, listen?: boolean) => number;
 
-let loaded: SocketInNetns | null | undefined;
+/**
+ * connectedUdp(nsPath, family, address, port, device) -> fd: a UDP socket
+ * connect()ed to address:port inside nsPath ('' = ours), bound to `device`
+ * ('' = none) first.
+ */
+export type ConnectedUdp = (nsPath: string, family: 4 | 6, address: string, port: number, device: string) => number;
+
+interface NativeModule {
+  readonly socketInNetns: SocketInNetns;
+  readonly connectedUdp?: ConnectedUdp;
+}
+
+let loaded: NativeModule | null | undefined;
 
 /** Find native/build/Release/netns_socket.node from here (source tree or dist/). */
 function addonPath(): string | undefined {
@@ -25,18 +37,26 @@ function addonPath(): string | undefined {
   return undefined;
 }
 
-/** The native socketInNetns, or undefined when it is not built or disabled. */
-export function nativeSocketInNetns(): SocketInNetns | undefined {
+function nativeModule(): NativeModule | undefined {
   if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
   if (loaded !== undefined) return loaded ?? undefined;
   loaded = null;
   const p = addonPath();
   if (p === undefined) return undefined;
   try {
-    const mod = createRequire(import.meta.url)(p) as { socketInNetns: SocketInNetns };
-    loaded = mod.socketInNetns;
+    loaded = createRequire(import.meta.url)(p) as NativeModule;
   } catch {
     loaded = null;
   }
   return loaded ?? undefined;
+}
+
+/** The native socketInNetns, or undefined when it is not built or disabled. */
+export function nativeSocketInNetns(): SocketInNetns | undefined {
+  return nativeModule()?.socketInNetns;
+}
+
+/** The native connectedUdp, or undefined when it is not built (or built before it existed) or disabled. */
+export function nativeConnectedUdp(): ConnectedUdp | undefined {
+  return nativeModule()?.connectedUdp;
 }
