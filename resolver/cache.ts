@@ -10,7 +10,7 @@
  * its own entries once it holds the most, and a partition within its fair
  * share (bound / partitions) is never evicted by another.
  *
- * Keys (cacheKey): DO/CD/RD bits, EDNS presence, qtype, qclass, the upstream
+ * Keys (cacheKey): DO/CD/RD bits, qtype, qclass, the upstream
  * set's key (upstreams.ts) and the lowercased name. Entries keep the
  * normalized reply (relay.ts: no OPT) with every TTL capped at the entry's
  * lifetime and AA cleared; a hit is one copy plus question-case and TTL
@@ -37,7 +37,7 @@ let nextSuffix = 0;
  * control characters (wire-read.ts escapes them), so `\0` and `\1` separate.
  */
 export function cacheKey(setKey: string, q: Query): string {
-  const bits = (q.rd ? 1 : 0) | (q.cd ? 2 : 0) | (q.edns === undefined ? 0 : 4) | (q.edns?.dnssecOk === true ? 8 : 0);
+  const bits = (q.rd ? 1 : 0) | (q.cd ? 2 : 0) | (q.edns?.dnssecOk === true ? 8 : 0);
   if (q.qclass !== 1 || q.qtype > 255) return `${q.lname}\u0001${q.qtype}/${q.qclass}/${bits}|${setKey}`;
   let bySet = suffixes.get(setKey);
   if (bySet === undefined) {

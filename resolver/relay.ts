@@ -3,7 +3,10 @@
  * RFC 7873 §5.1: EDNS options are hop-by-hop). normalizeReply turns an
  * upstream reply into the form the cache stores and every path relays: the
  * upstream's OPT gone (with any record after it in Additional), the question
- * exactly as the client asked it (R3 echo; the upstream may change case).
+ * exactly as the client asked it (R3 echo; the upstream may change case, and
+ * we sent it in 0x20 case), and so is every owner name written out in full
+ * that equals the question name ignoring case (servers that do not compress
+ * echo our random case there too).
  * finishRelay then fits that to the asking client: our own OPT when it sent
  * one, the longest prefix of whole records within its size limit (512
  * without EDNS, its advertised size, 65,535 over TCP), TC when an answer or
@@ -39,7 +42,9 @@ export function normalizeReply(reply: Buffer, q: Query): NormalizedReply {
   let off = qEnd;
   let kept = total;
   let cut = reply.length;
+  let owners: number[] | undefined;
   for (let i = 0; i < total; i++) {
+    if (reply[off] !== undefined && (reply[off]! & 0xc0) === 0 && sameName(reply, off, q.raw, qEnd - 4)) (owners ??= []).push(off);
     const n = skipName(reply, off);
     if (n < 0 || n + 10 > reply.length) return MALFORMED;
     const end = n + 10 + ((reply[n + 8]! << 8) | reply[n + 9]!);
@@ -57,10 +62,25 @@ export function normalizeReply(reply: Buffer, q: Query): NormalizedReply {
   const out = Buffer.allocUnsafe(cut);
   reply.copy(out, 0, 0, cut);
   q.raw.copy(out, 12, 12, qEnd);
+  if (owners !== undefined) for (const o of owners) if (o < cut) q.raw.copy(out, o, 12, qEnd - 4);
   const ar = kept - an - ns;
   out[10] = ar >> 8;
   out[11] = ar & 0xff;
   return { ok: true, bytes: out };
+}
+
+// True when the uncompressed name at `b[off]` is `raw[12, nameEnd)` ignoring ASCII case of letters only.
+function sameName(b: Buffer, off: number, raw: Buffer, nameEnd: number): boolean {
+  const len = nameEnd - 12;
+  if (off + len > b.length) return false;
+  for (let i = 0; i < len; i++) {
+    const x = b[off + i]!;
+    const y = raw[12 + i]!;
+    if (x === y) continue;
+    const lower = x | 0x20;
+    if (lower !== (y | 0x20) || lower < 0x61 || lower > 0x7a) return false;
+  }
+  return true;
 }
 
 /**

@@ -25,7 +25,10 @@ import { network, view } from './_helpers.js';
 export interface Seen {
   readonly transport: 'udp' | 'tcp';
   readonly id: number;
+  /** The question name lowercased (the forwarder sends it in 0x20 random case, FS3). */
   readonly name: string;
+  /** The question name exactly as it came (set by the fake upstream). */
+  readonly asked?: string;
   readonly type: string;
   readonly raw: Buffer;
 }
@@ -94,7 +97,8 @@ function serve(udp: dgram.Socket, tcp: net.Server, port: number, behaviour: Beha
     let q: Seen;
     try {
       const d = dnsPacket.decode(raw);
-      q = { transport, id: d.id ?? 0, name: d.questions?.[0]?.name ?? '', type: d.questions?.[0]?.type ?? '', raw };
+      const asked = d.questions?.[0]?.name ?? '';
+      q = { transport, id: d.id ?? 0, name: asked.toLowerCase(), asked, type: d.questions?.[0]?.type ?? '', raw };
     } catch {
       return undefined;
     }

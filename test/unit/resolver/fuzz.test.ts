@@ -143,7 +143,8 @@ describe('R2 fuzz against a live forwarding listener', () => {
     // Still answering: UDP may drop a datagram on a loaded machine, so ask up to 5 times.
     const local = decode(await retry(() => udpAsk(live.udpPort, query('web', 'A', { id: 1 }), 2000)));
     expect(local.answers?.[0]?.data).toBe('10.0.0.2');
-    // Fuzzed queries still in flight upstream may fill the in-flight cap for up to one query budget (4.5 s):
+    // Fuzzed queries still in flight upstream may fill the in-flight cap for up to one query budget (R12: the
+    // last server gets all of it):
     // REFUSED then is R14 working. Once they drain, a forwarded query must succeed.
     let fwd = decode(await retry(() => live.udpAsk(query('after-fuzz.example', 'A', { id: 2 }), 2000)));
     for (let i = 0; i < 40 && fwd.rcode === 'REFUSED'; i++) {
@@ -151,8 +152,13 @@ describe('R2 fuzz against a live forwarding listener', () => {
       fwd = decode(await retry(() => live.udpAsk(query('after-fuzz.example', 'A', { id: 2 }), 2000)));
     }
     expect(fwd.rcode, 'forwarded query after the fuzz').toBe('NOERROR');
-    const tcp = decode(await live.tcpAsk(query('after-fuzz-tcp.example', 'AAAA', { id: 3 })));
-    expect(tcp.rcode, 'forwarded TCP query after the fuzz').toBe('NOERROR');
+    // Datagrams still queued from the fuzz keep arriving for a while and may take the freed slots again.
+    let tcp = decode(await live.tcpAsk(query('after-fuzz-tcp.example', 'AAAA', { id: 3 })));
+    for (let i = 0; i < 40 && tcp.rcode === 'REFUSED'; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      tcp = decode(await live.tcpAsk(query('after-fuzz-tcp.example', 'AAAA', { id: 3 })));
+    }
+    expect(tcp.rcode, `forwarded TCP query after the fuzz ${JSON.stringify(rig.metrics.snapshot().forwarding)} inflight ${rig.inflight()}`).toBe('NOERROR');
     expect(dnsPacket.decode(await live.tcpAsk(query('web'))).answers).toHaveLength(1);
 
     const s = rig.metrics.snapshot();

@@ -42,7 +42,8 @@ describe('local answers (R3–R7, R9)', () => {
     { q: 'c1.net1', want: 'NOERROR 172.28.0.2' },
     { q: 'c1.net1.br.net1', want: 'NOERROR 172.28.0.2' },
     { q: 'C1.NET1.br.net1', want: 'NOERROR 172.28.0.2' },
-    { q: 'c1.net1.BR.net1', want: 'SERVFAIL' },
+    { q: 'c1.net1.BR.net1', want: 'NOERROR 172.28.0.2' }, // FS8 (RFC 4343): Docker forwards this one (1.D 21)
+    { q: 'C1.NET1.BR.NET1', want: 'NOERROR 172.28.0.2' },
     { q: 'c1.net1.br.net1.google.com', want: 'SERVFAIL' },
   ])('R3 TestUserDefinedNetworkConnectivity: A $q → $want', ({ q, want }) => {
     expect(summary(ask(dotted, q))).toBe(want);
@@ -91,7 +92,7 @@ describe('local answers (R3–R7, R9)', () => {
       { q: 'db', up: true, want: 'NOERROR 10.0.0.2' },
       { q: 'db.net1', up: true, want: 'NOERROR 10.0.0.2' },
       { q: 'db.net2', up: true, want: 'NOERROR 10.2.0.9' },
-      { q: 'DB', up: true, want: 'NOERROR 10.0.0.9' },
+      { q: 'DB', up: true, want: 'NOERROR 10.0.0.2' }, // FS8: Docker matches aliases case-sensitively (1.D 21) and answers 10.0.0.9
       { q: 'db', up: false, want: 'NOERROR 10.2.0.9' },
     ])('R3 A $q with the target up=$up → $want', ({ q, up, want }) => {
       expect(summary(ask(make(up), q))).toBe(want);
