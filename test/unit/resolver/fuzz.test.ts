@@ -152,13 +152,14 @@ describe('R2 fuzz against a live forwarding listener', () => {
       fwd = decode(await retry(() => live.udpAsk(query('after-fuzz.example', 'A', { id: 2 }), 2000)));
     }
     expect(fwd.rcode, 'forwarded query after the fuzz').toBe('NOERROR');
-    // Datagrams still queued from the fuzz keep arriving for a while and may take the freed slots again.
+    // Datagrams still queued from the fuzz keep arriving and may take freed slots again (REFUSED, R14), and on a
+    // loaded machine one exchange can outlast the test's 1 s budget (SERVFAIL): ask again.
     let tcp = decode(await live.tcpAsk(query('after-fuzz-tcp.example', 'AAAA', { id: 3 })));
-    for (let i = 0; i < 40 && tcp.rcode === 'REFUSED'; i++) {
+    for (let i = 0; i < 40 && tcp.rcode !== 'NOERROR'; i++) {
       await new Promise((r) => setTimeout(r, 250));
       tcp = decode(await live.tcpAsk(query('after-fuzz-tcp.example', 'AAAA', { id: 3 })));
     }
-    expect(tcp.rcode, `forwarded TCP query after the fuzz ${JSON.stringify(rig.metrics.snapshot().forwarding)} inflight ${rig.inflight()}`).toBe('NOERROR');
+    expect(tcp.rcode, 'forwarded TCP query after the fuzz').toBe('NOERROR');
     expect(dnsPacket.decode(await live.tcpAsk(query('web'))).answers).toHaveLength(1);
 
     const s = rig.metrics.snapshot();
