@@ -100,7 +100,14 @@ function serve(udp: dgram.Socket, tcp: net.Server, port: number, behaviour: Beha
     return copy;
   };
   udp.on('message', (msg, rinfo) => {
-    void answer(msg, 'udp').then((r) => r && udp.send(r, rinfo.port, rinfo.address));
+    void answer(msg, 'udp').then((r) => {
+      if (r === undefined) return;
+      try {
+        udp.send(r, rinfo.port, rinfo.address);
+      } catch {
+        // closed while a slow behaviour was still answering
+      }
+    });
   });
   tcp.on('connection', (sock) => {
     conns.add(sock);
