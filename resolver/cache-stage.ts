@@ -65,8 +65,7 @@ export function partitionOf(view: Pick<ResolverView, 'id' | 'networks'>): string
 export function cacheStage(o: CacheStageOptions): CacheStage {
   const { cache, metrics } = o;
   const inflight = new Map<string, Flight>();
-  let followers = 0;
-  let followerBytes = 0;
+  const followers = followerPool(o);
   let lastNetworks: readonly NetworkView[] | undefined;
   let partition = '';
   const partitionNow = (): string => {
@@ -75,32 +74,6 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
       partition = partitionOf(o.view);
     }
     return partition;
-  };
-
-  const join = (flight: Flight, q: Query): Reply | Promise<Reply> => {
-    const bytes = q.raw.length + FOLLOWER_OVERHEAD;
-    if (flight.followers >= o.maxFollowersPerFlight || followers >= o.maxFollowers || followerBytes + bytes > o.maxFollowerBytes) {
-      metrics.countForwarding('coalesce_refused');
-      return errorReply(q, RCODE.REFUSED);
-    }
-    metrics.countForwarding('coalesced');
-    flight.followers++;
-    followers++;
-    followerBytes += bytes;
-    const leave = (): void => {
-      followers--;
-      followerBytes -= bytes;
-    };
-    return flight.reply.then(
-      (r) => {
-        leave();
-        return follow(r, q);
-      },
-      (err: unknown) => {
-        leave();
-        throw err;
-      },
-    );
   };
 
   const stage: Handler = (q, next) => {
@@ -118,7 +91,7 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
     }
     const flightKey = q.transport === 'udp' ? key : `tcp|${key}`;
     const leader = o.coalesce ? inflight.get(flightKey) : undefined;
-    if (leader !== undefined) return join(leader, q);
+    if (leader !== undefined) return followers.join(leader, q);
     const keep = (r: Reply): Reply => {
       if (cache !== undefined && r.kind === 'relay' && r.outcome === 'forwarded') cache.store(part, key, r.bytes);
       return r;
@@ -137,8 +110,45 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
   return {
     stage,
     get followers() {
-      return { count: followers, bytes: followerBytes };
+      return followers.now();
     },
+  };
+}
+
+// The followers of one sandbox under the FS5 bounds: join() answers a follower from its flight, or REFUSED.
+function followerPool(o: CacheStageOptions): {
+  join(flight: Flight, q: Query): Reply | Promise<Reply>;
+  now(): { count: number; bytes: number };
+} {
+  let count = 0;
+  let bytes = 0;
+  return {
+    join(flight, q) {
+      const size = q.raw.length + FOLLOWER_OVERHEAD;
+      if (flight.followers >= o.maxFollowersPerFlight || count >= o.maxFollowers || bytes + size > o.maxFollowerBytes) {
+        o.metrics.countForwarding('coalesce_refused');
+        return errorReply(q, RCODE.REFUSED);
+      }
+      o.metrics.countForwarding('coalesced');
+      flight.followers++;
+      count++;
+      bytes += size;
+      const leave = (): void => {
+        count--;
+        bytes -= size;
+      };
+      return flight.reply.then(
+        (r) => {
+          leave();
+          return follow(r, q);
+        },
+        (err: unknown) => {
+          leave();
+          throw err;
+        },
+      );
+    },
+    now: () => ({ count, bytes }),
   };
 }
 

@@ -210,3 +210,27 @@ describe('local answers (R3–R7, R9)', () => {
     expect(() => explain(dtnet1, 'x', 'NOPE')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
   });
 });
+
+describe('FS8 every name matches ignoring case (RFC 4343)', () => {
+  const v = view(
+    [
+      network('Front-End', [{ endpointId: 'a', names: ['Api', 'web'], ipv4: '10.1.0.2' }]),
+      network('back', [{ endpointId: 'b', names: ['db'], ipv4: '10.2.0.2' }]),
+    ],
+    { linkAliases: new Map<string, LinkAlias>([['Cache', { target: 'DB', network: 'back' }]]) },
+  );
+  it.each([
+    ['api.front-end', 'NOERROR 10.1.0.2'],
+    ['API.FRONT-END', 'NOERROR 10.1.0.2'],
+    ['web.Front-End', 'NOERROR 10.1.0.2'],
+    ['WEB.fRONT-eND', 'NOERROR 10.1.0.2'],
+    ['db.BACK', 'NOERROR 10.2.0.2'],
+    ['DB.Back', 'NOERROR 10.2.0.2'],
+    ['cache', 'NOERROR 10.2.0.2'],
+    ['CACHE', 'NOERROR 10.2.0.2'],
+    ['cache.BACK', 'NOERROR 10.2.0.2'],
+    ['db.FRONT-END', 'SERVFAIL'], // a peer of another network is not found there, whatever the case
+  ])('FS8 A %s → %s', (name, want) => {
+    expect(summary(ask(v, name))).toBe(want);
+  });
+});
