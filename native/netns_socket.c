@@ -11,11 +11,13 @@
  *   family: 4 | 6; type: "udp" | "tcp"; address/port: bind when address is a string.
  *
  * connectedUdp(nsPath, family, address, port, device) -> fd
- *   A UDP socket connect()ed to address:port, inside nsPath ("" = the calling
- *   namespace), bound to `device` first when it is not "" (SO_BINDTODEVICE).
- *   connect() binds a fresh ephemeral port (random in the kernel's range) and
- *   the route's source address, so the kernel delivers only datagrams from
- *   address:port, to that address, arriving on that device (RFC 5452 §9.1).
+ *   A UDP socket inside nsPath ("" = the calling namespace), bound to `device`
+ *   first when it is not "" (SO_BINDTODEVICE), and connect()ed to
+ *   address:port unless port is 0 (then the caller connects it: libuv must
+ *   see an unconnected socket to let Node connect it). connect() binds a fresh
+ *   ephemeral port (random in the kernel's range) and the route's source
+ *   address, so the kernel delivers only datagrams from address:port, to that
+ *   address, arriving on that device (RFC 5452 §9.1).
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -147,7 +149,7 @@ static int open_connected(int family, const char *address, int port, const char 
   if (fd < 0) return -errno;
   int err = 0;
   if (device[0] != '\0' && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)strlen(device)) < 0) err = errno;
-  if (!err) err = connect_to(fd, family, address, port);
+  if (!err && port != 0) err = connect_to(fd, family, address, port);
   if (err) {
     close(fd);
     return -err;

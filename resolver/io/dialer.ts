@@ -54,9 +54,11 @@ export function connectUdp(sock: dgram.Socket, address: string, port: number): P
       reject(err);
     };
     sock.once('error', onError);
-    sock.connect(port, address, () => {
+    // Node passes a connect failure to the callback, not to 'error'.
+    sock.connect(port, address, (err?: Error) => {
       sock.off('error', onError);
-      resolve(sock);
+      if (err) onError(err);
+      else resolve(sock);
     });
   });
 }

@@ -33,7 +33,7 @@ export function netnsDialer(nsPath: string): Dialer {
     udpConnect(_origin, address, port, family) {
       const open = nativeConnectedUdp();
       if (open === undefined) throw new NoNetnsDialerError(nsPath);
-      return wrapConnected(open(nsPath, family, address, port, ''), family, address, port);
+      return wrapConnected(open(nsPath, family, address, 0, ''), family, address, port);
     },
     tcpConnect(_origin, address, port, signal) {
       const open = nativeSocketInNetns();
@@ -62,7 +62,7 @@ export function netnsDialer(nsPath: string): Dialer {
   };
 }
 
-// Node wraps the native fd, then connects it too (same peer: the kernel keeps port and device) so send() needs no address.
+// Node wraps the native (unconnected) fd and connects it: a fresh random port, the route's source, the fd's device.
 function wrapConnected(fd: number, family: Family, address: string, port: number): Promise<dgram.Socket> {
   const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
   return new Promise<dgram.Socket>((resolve, reject) => {
@@ -109,7 +109,7 @@ export function hardenedHostDialer(logger: Logger): Dialer {
       }
       const device = await deviceFor(address, family);
       try {
-        return await wrapConnected(open('', family, address, port, device), family, address, port);
+        return await wrapConnected(open('', family, address, 0, device), family, address, port);
       } catch (err) {
         devices.delete(address); // the route may have moved: look it up again next time
         throw err;

@@ -14,8 +14,8 @@ export type SocketInNetns = (nsPath: string, family: 4 | 6, type: 'udp' | 'tcp',
 
 /**
  * connectedUdp(nsPath, family, address, port, device) -> fd: a UDP socket
- * connect()ed to address:port inside nsPath ('' = ours), bound to `device`
- * ('' = none) first.
+ * inside nsPath ('' = ours), bound to `device` ('' = none), connect()ed to
+ * address:port unless port is 0 (Node then connects it itself).
  */
 export type ConnectedUdp = (nsPath: string, family: 4 | 6, address: string, port: number, device: string) => number;
 
