@@ -18,6 +18,12 @@
  *   ephemeral port (random in the kernel's range) and the route's source
  *   address, so the kernel delivers only datagrams from address:port, to that
  *   address, arriving on that device (RFC 5452 §9.1).
+ *
+ * trimDatagrams(fd, maxPayload) -> undefined
+ *   Attach a classic BPF socket filter that cuts every datagram to at most
+ *   maxPayload bytes of UDP payload in the kernel (a socket filter's return
+ *   value is the number of bytes kept; the UDP header is 8 of them), so an
+ *   oversized query costs the process a small read, not a 64 KiB one.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -31,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/filter.h>
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[320];
@@ -207,11 +214,34 @@ static napi_value ConnectedUdp(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value TrimDatagrams(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1, max_payload = 0;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &max_payload) != napi_ok || max_payload < 1) {
+    napi_throw_type_error(env, NULL, "trimDatagrams(fd, maxPayload)");
+    return NULL;
+  }
+  uint32_t keep = 8u + (uint32_t)max_payload;
+  struct sock_filter code[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, keep, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, keep),
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+  };
+  struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) return throw_errno(env, "SO_ATTACH_FILTER", errno);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "socketInNetns", NAPI_AUTO_LENGTH, SocketInNetns, NULL, &fn);
   napi_set_named_property(env, exports, "socketInNetns", fn);
   napi_create_function(env, "connectedUdp", NAPI_AUTO_LENGTH, ConnectedUdp, NULL, &fn);
   napi_set_named_property(env, exports, "connectedUdp", fn);
+  napi_create_function(env, "trimDatagrams", NAPI_AUTO_LENGTH, TrimDatagrams, NULL, &fn);
+  napi_set_named_property(env, exports, "trimDatagrams", fn);
   return exports;
 }

@@ -29,6 +29,7 @@ export type { ServeHandles } from './io/server.js';
 export type { Transport } from './query.js';
 export type { Dialer, Family } from './io/dialer.js';
 export { hostDialer, connectUdp } from './io/dialer.js';
+export { MAX_QUERY_SIZE } from './constants.js';
 export { createSharedCache } from './forwarding.js';
 export type { SharedCache } from './cache.js';
 

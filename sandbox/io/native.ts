@@ -19,9 +19,13 @@ export type SocketInNetns = (nsPath: string, family: 4 | 6, type: 'udp' | 'tcp',
  */
 export type ConnectedUdp = (nsPath: string, family: 4 | 6, address: string, port: number, device: string) => number;
 
+/** trimDatagrams(fd, maxPayload): the kernel cuts every datagram to maxPayload bytes (a BPF socket filter). */
+export type TrimDatagrams = (fd: number, maxPayload: number) => void;
+
 interface NativeModule {
   readonly socketInNetns: SocketInNetns;
   readonly connectedUdp?: ConnectedUdp;
+  readonly trimDatagrams?: TrimDatagrams;
 }
 
 let loaded: NativeModule | null | undefined;
@@ -59,4 +63,9 @@ export function nativeSocketInNetns(): SocketInNetns | undefined {
 /** The native connectedUdp, or undefined when it is not built (or built before it existed) or disabled. */
 export function nativeConnectedUdp(): ConnectedUdp | undefined {
   return nativeModule()?.connectedUdp;
+}
+
+/** The native trimDatagrams, or undefined when it is not built (or built before it existed) or disabled. */
+export function nativeTrimDatagrams(): TrimDatagrams | undefined {
+  return nativeModule()?.trimDatagrams;
 }

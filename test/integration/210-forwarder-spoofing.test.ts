@@ -13,7 +13,7 @@
 import dgram from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testController, type TestController } from '../helpers/controller.js';
@@ -48,7 +48,7 @@ interface Spoofer {
 }
 
 function startSpoofer(netnsPath: string): Spoofer {
-  const proc: ResultPromise = execa('nsenter', [`--net=${netnsPath}`, 'python3', '-u', SPOOFER], { stdin: 'pipe', reject: false });
+  const proc = execa('nsenter', [`--net=${netnsPath}`, 'python3', '-u', SPOOFER], { stdin: 'pipe', reject: false });
   const waiting: ((n: number) => void)[] = [];
   createInterface({ input: proc.stdout! }).on('line', (l) => waiting.shift()?.(Number(l.split(' ')[1])));
   return {
