@@ -4,7 +4,7 @@
  * a miss joins an identical query already in flight (same key, partition and
  * transport) or goes on, and its reply is stored.
  *
- * Coalescing is bounded (issue "forwarder security" §2): a flight takes at
+ * Coalescing is bounded (FS5, docs/behaviour.md): a flight takes at
  * most `maxFollowersPerFlight` followers, a sandbox at most `maxFollowers`
  * and `maxFollowerBytes` in all; past a bound the query is REFUSED at once.
  * A follower holds only its Query, which accept.ts keeps to the header and

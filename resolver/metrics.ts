@@ -3,7 +3,7 @@
  * so counting costs a few adds per query; rendered as Prometheus text
  * exposition format 0.0.4 on demand.
  *
- * Every label value comes from a fixed set (issue "forwarder security" §6): a
+ * Every label value comes from a fixed set (FS9, docs/behaviour.md): a
  * client controls the qtype it asks and, through its upstreams, the rcodes it
  * gets, so types and rcodes outside METRIC_QTYPES / METRIC_RCODES count as
  * `other`, and upstream servers past MAX_SERVER_LABELS per sandbox count as

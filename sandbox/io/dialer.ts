@@ -78,8 +78,7 @@ function wrapConnected(fd: number, family: Family, address: string, port: number
 const DEVICE_TTL_MS = 30_000;
 
 /**
- * The host-side Dialer sandboxes use (RFC 5452 §9.1, issue "forwarder
- * security"): each UDP socket is connect()ed (fresh random port, the
+ * The host-side Dialer sandboxes use (FS1; RFC 5452 §9.1): each UDP socket is connect()ed (fresh random port, the
  * route's source address) and bound to the device the route to the server
  * leaves by (SO_BINDTODEVICE). A sandbox reaches the host through its
  * bridge, and Linux accepts a datagram for any host address on any
