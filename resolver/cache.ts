@@ -1,5 +1,5 @@
 /**
- * R13 reply cache (lru-cache), partitioned so that no tenant can fill or evict
+ * R13, FS4 reply cache (lru-cache), partitioned so that no tenant can fill or evict
  * it for another (RFC 5452 §9.3 is about exactly this exposure of a shared
  * cache). Every entry lives in a partition named by its caller, the
  * sandbox's network set (cache-stage.ts): sandboxes on the same networks with

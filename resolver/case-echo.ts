@@ -1,5 +1,5 @@
 /**
- * 0x20 per server (draft-vixie-dnsext-dns0x20 §4; unbound's use-caps-for-id
+ * FS3 0x20 per server (draft-vixie-dnsext-dns0x20 §4; unbound's use-caps-for-id
  * and its fallback): forwarded names go out in random letter case and a reply
  * must echo it byte for byte. A server that does not echo case (some
  * middleboxes and old servers lowercase the question) is queried without

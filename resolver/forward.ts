@@ -4,7 +4,7 @@
  * injected Exchanger (G12; io/exchange.ts is the real one), as a query we
  * build (upstream-query.ts: our own OPT, 0x20 on UDP).
  *
- * Timing (R12): the query has one budget. Each server's exchange may run to
+ * Timing (R12, FS7): the query has one budget. Each server's exchange may run to
  * the end of the budget; when a server has not answered within the
  * per-server timeout, the next one is queried too (a hedge) and the first
  * good answer wins, so a slow but working server still counts, and the last

@@ -1,5 +1,5 @@
 /**
- * Upstream replies on their way to a client (R8, R10; RFC 6891 §6.1.1 and
+ * Upstream replies on their way to a client (R8, R10, FS6; RFC 6891 §6.1.1 and
  * RFC 7873 §5.1: EDNS options are hop-by-hop). normalizeReply turns an
  * upstream reply into the form the cache stores and every path relays: the
  * upstream's OPT gone (with any record after it in Additional), the question

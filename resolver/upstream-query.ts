@@ -1,5 +1,5 @@
 /**
- * The query we send upstream (R10, RFC 6891 §6.1.1 "EDNS is hop-by-hop"):
+ * The query we send upstream (R10, FS3, FS6; RFC 6891 §6.1.1 "EDNS is hop-by-hop"):
  * built by us, never the client's bytes. Header: a fresh ID (written by the
  * exchanger), opcode, RD, AD and CD as the client sent them; the client's
  * question, its name's letters in random case when asked (0x20,

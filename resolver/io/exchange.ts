@@ -1,5 +1,5 @@
 /**
- * The real Exchanger (R10–R12; RFC 5452). UDP: every query gets its own
+ * The real Exchanger (R10–R12; FS1, FS2; RFC 5452). UDP: every query gets its own
  * socket, connect()ed to the server by the origin's Dialer, so it has a fresh
  * random source port (the kernel's ephemeral range) and the kernel itself
  * drops datagrams from any other address or port (RFC 5452 §9.1, as
