@@ -120,7 +120,7 @@ export function forwardStage(o: ForwardStageOptions): Handler {
   };
 
   // One server (a timeout after its hedge was already counted): a 0x20 query on UDP (unless the server is known not to echo case), retried once without on a mismatch.
-  const attempt = async (s: UpstreamServer, q: Query, deadline: number, signal: AbortSignal, st: AttemptState): Promise<AttemptResult> => {
+  const attempt = async (s: UpstreamServer, q: Query, deadline: number, signal: AbortSignal | undefined, st: AttemptState): Promise<AttemptResult> => {
     metrics.upstreamQuery(s.label);
     let sent = buildUpstreamQuery(q, q.transport === 'udp' && caseEcho.use(s));
     let r = await o.exchanger.exchange(s, sent, q.transport, deadline - clock.now(), signal);
@@ -163,7 +163,7 @@ interface Race {
   readonly q: Query;
   readonly next: Next;
   readonly order: readonly UpstreamServer[];
-  readonly attempt: (s: UpstreamServer, q: Query, deadline: number, signal: AbortSignal, st: AttemptState) => Promise<AttemptResult>;
+  readonly attempt: (s: UpstreamServer, q: Query, deadline: number, signal: AbortSignal | undefined, st: AttemptState) => Promise<AttemptResult>;
   readonly clock: Clock;
   readonly timeoutMs: number;
   readonly deadline: number;
@@ -179,7 +179,8 @@ interface Race {
  */
 function race(r: Race): Promise<Reply> {
   return new Promise<Reply>((resolve) => {
-    const ac = new AbortController();
+    // Only a hedge leaves losers to abort: a single server needs no controller (hot path).
+    const ac = r.order.length > 1 ? new AbortController() : undefined;
     let launched = 0;
     let running = 0;
     let settled = false;
@@ -188,7 +189,7 @@ function race(r: Race): Promise<Reply> {
       if (settled) return;
       settled = true;
       cancelHedge?.();
-      ac.abort();
+      ac?.abort();
       if (reply !== undefined) resolve(reply);
       else Promise.resolve(r.next(r.q)).then(resolve, () => resolve(errorReply(r.q, RCODE.SERVFAIL)));
     };
@@ -210,7 +211,7 @@ function race(r: Race): Promise<Reply> {
           launch();
         }, Math.min(r.timeoutMs, left));
       }
-      void r.attempt(s, r.q, r.deadline, ac.signal, st).then((out) => {
+      void r.attempt(s, r.q, r.deadline, ac?.signal, st).then((out) => {
         running--;
         if (settled) return;
         if (out.reply !== undefined) finish(out.reply);
