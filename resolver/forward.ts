@@ -9,9 +9,8 @@
  * per-server timeout, the next one is queried too (a hedge) and the first
  * good answer wins, so a slow but working server still counts, and the last
  * server gets the rest of the budget. A failure (network error, SERVFAIL,
- * REFUSED, an unusable reply) moves on at once (Docker 1.H 53, pain point
- * 12). Any other reply is relayed (normalized by relay.ts: no upstream OPT,
- * the client's question). When every server failed, or none is usable, the
+ * REFUSED, an unusable reply) moves on at once. Any other reply is relayed
+ * (normalized by relay.ts: no upstream OPT, the client's question). When every server failed, or none is usable, the
  * query goes on to `next` (the pipeline's SERVFAIL fallback).
  */
 import type { Clock } from '../common/clock.js';
@@ -52,7 +51,7 @@ export interface Exchanger {
  * True when `reply` is a response to the question in `query[12, questionEnd)`:
  * QR set, opcode QUERY, one question equal to ours ignoring ASCII case
  * (RFC 4343; some servers randomise case, draft-vixie-dnsext-dns0x20). An
- * error reply with no question (FORMERR, REFUSED ... from some servers) also
+ * error reply with no question (FORMERR, REFUSED... from some servers) also
  * matches: it only causes failover or is relayed, never cached.
  */
 export function matchesQuestion(reply: Buffer, query: Buffer, questionEnd: number): boolean {
@@ -105,7 +104,7 @@ export function forwardStage(o: ForwardStageOptions): Handler {
   const { clock, health, metrics, logger } = o;
   const caseEcho = new CaseEchoPolicy(clock);
   let last: { server: string; reason: Failure; error?: unknown } = { server: '', reason: 'timeout' };
-  // Docker logs every upstream timeout at error (1.J 63, pain point 20): we log each at debug, warn at most every interval.
+  // Docker logs every upstream timeout at error: we log each at debug, warn at most every interval.
   const warn = new RateLimitedLog(clock, o.logIntervalMs, (suppressed) =>
     logger.warn({ upstream: last.server, reason: last.reason, err: last.error, suppressed }, 'resolver: upstream server failed'),
   );

@@ -3,7 +3,7 @@
  * or miss (G6). Pure; reads the view's current arrays on every call (R15).
  * Every name comparison ignores ASCII case (RFC 4343 §3; FS8): peer names,
  * the network part of `name.network` and link aliases alike. Docker matches
- * network names and aliases case-sensitively (1.D 21) and so forwards
+ * network names and aliases case-sensitively and so forwards
  * `web.MyNet` upstream, to whatever address the upstream has for it.
  */
 import { QCLASS, QTYPE } from './constants.js';
@@ -12,7 +12,7 @@ import { addressOfReverseName } from '../common/ip.js';
 import { isReverseName } from './reverse.js';
 import type { LinkAlias, NetworkView, ResolverView } from './view.js';
 
-/** How a name was found: a link alias (1.D 23), a plain name, a reverse address or an SRV name. */
+/** How a name was found: a link alias, a plain name, a reverse address or an SRV name. */
 export type MatchVia = 'alias' | 'name' | 'reverse' | 'service';
 
 /** The data of a local answer. */
@@ -59,11 +59,11 @@ export function resolveLocal(view: ResolverView, q: LocalQuestion): LocalResult 
   const r =
     q.qtype === QTYPE.PTR && isReverseName(q.lname) ? resolveReverse(view, q.lname) : resolveForward(view, q);
   if (r.kind === 'miss') {
-    // R9, Docker 1.G 45: ndots set, A/AAAA, no dot in the name → NODATA, not forwarded.
+    // R9, ndots set, A/AAAA, no dot in the name → NODATA, not forwarded.
     const single = view.ndotsSet && (q.qtype === QTYPE.A || q.qtype === QTYPE.AAAA) && !q.lname.includes('.');
     return single ? nodata(undefined, q.lname, undefined, 'single-label') : MISS;
   }
-  // Docker answers any class with IN data (1.B 14); we answer IN/ANY only and
+  // Docker answers any class with IN data; we answer IN/ANY only and
   // keep other classes of a known name local as NODATA (R6: no leak upstream).
   if (r.kind === 'answer' && q.qclass !== QCLASS.IN && q.qclass !== QCLASS.ANY) {
     return nodata(r.network, r.name, r.via, 'class');
@@ -71,7 +71,7 @@ export function resolveLocal(view: ResolverView, q: LocalQuestion): LocalResult 
   return r;
 }
 
-/** PTR for a full reverse name of an address some network knows (1.C 17; unknown → miss). */
+/** PTR for a full reverse name of an address some network knows (as Docker; unknown → miss). */
 function resolveReverse(view: ResolverView, lname: string): LocalResult {
   const ip = addressOfReverseName(lname);
   if (ip === undefined) return MISS;
@@ -83,7 +83,7 @@ function resolveReverse(view: ResolverView, lname: string): LocalResult {
 }
 
 /**
- * Forward lookup over the `name.network` candidates (1.D 22): `a.b.c` tries
+ * Forward lookup over the `name.network` candidates: `a.b.c` tries
  * (a.b.c, any network), then (a.b, c), then (a, b.c); the first hit decides.
  */
 function resolveForward(view: ResolverView, q: LocalQuestion): LocalResult {
@@ -145,7 +145,7 @@ function aliasesOf(view: ResolverView): ReadonlyMap<string, LinkAlias> {
   return m;
 }
 
-/** One candidate: the link-alias pass, then the name pass in view order (1.D 23, 1.E 32). */
+/** One candidate: the link-alias pass, then the name pass in view order (R3, R4). */
 function lookupCandidate(view: ResolverView, lname: string, only: string | undefined, qtype: number): LocalResult | undefined {
   const alias = view.linkAliases.size === 0 ? undefined : aliasesOf(view).get(lname);
   if (alias !== undefined && (only === undefined || alias.network === only)) {
@@ -156,7 +156,7 @@ function lookupCandidate(view: ResolverView, lname: string, only: string | undef
   }
   for (const network of view.networks) {
     if (only !== undefined && network.name !== only) continue;
-    // A link alias shadows a same-named peer on the declaring endpoint's network (R3, 1.D 23).
+    // A link alias shadows a same-named peer on the declaring endpoint's network (R3).
     if (alias !== undefined && alias.network === network.name) continue;
     const hit = lookupIn(network, lname, 'name', qtype);
     if (hit !== undefined) return hit;
@@ -174,7 +174,7 @@ function lookupIn(network: NetworkView, lname: string, via: MatchVia, qtype: num
         : qtype === QTYPE.AAAA
           ? set.v6.length > 0
           : qtype === QTYPE.ANY && set.v4.length + set.v6.length > 0;
-    // R6: a known name gets NODATA for every type it has no data for (MX: 1.C 16).
+    // R6: a known name gets NODATA for every type it has no data for (MX: as Docker).
     // ANY gets the addresses (RFC 8482 §4.2 lets a responder return a subset).
     return has
       ? { kind: 'answer', network, name: lname, via, data: { type: 'address', set } }

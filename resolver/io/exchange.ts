@@ -6,7 +6,7 @@
  * unbound's outgoing-range); a reply counts only when it also carries our
  * random ID and question (§9.2). The socket closes with the exchange. An ICMP
  * port-unreachable on a connected socket fails the exchange at once. TCP: one
- * connection per query, as Docker does (1.H 49). Sockets come from the
+ * connection per query, as Docker does. Sockets come from the
  * origin's Dialer (R11).
  */
 import { randomFillSync } from 'node:crypto';

@@ -150,7 +150,7 @@ describe('210 FS1 a raw-socket spoofer in a sandbox cannot poison anyone', () =>
     expect(got[0]!.readUInt16BE(0)).toBe(4242);
   });
 
-  it(`FS1 FS4 0 of ${ATTEMPTS} attempts poison any sandbox, with port, ID and 0x20 case handed to the spoofer (${UPSTREAM_DELAY_MS} ms upstream)`, async () => {
+  it(`FS1 FS4 0 of ${ATTEMPTS} attempts poison any sandbox, with port, ID and 0x20 case handed to the spoofer (${UPSTREAM_DELAY_MS} ms upstream)`, { timeout: 240_000 }, async () => {
     let poisoned = 0;
     let forgedSent = 0;
     for (let i = 0; i < ATTEMPTS; i++) {
@@ -171,7 +171,7 @@ describe('210 FS1 a raw-socket spoofer in a sandbox cannot poison anyone', () =>
     expect(poisoned).toBe(0);
   });
 
-  it('FS1 a blind flood over every ephemeral port while a query is in flight poisons nothing either', async () => {
+  it('FS1 a blind flood over every ephemeral port while a query is in flight poisons nothing either', { timeout: 120_000 }, async () => {
     let poisoned = 0;
     for (let i = 0; i < 3; i++) {
       const name = `b${i}-${tag}.poison.test`;
