@@ -6,7 +6,7 @@ import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
-import { netnsDialer } from './io/dialer.js';
+import { hardenedHostDialer, netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
 import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsPathFor } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
@@ -90,7 +90,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
         forwarding: fwd === undefined ? false : {
           cache: fwd.cache,
           // Host-origin servers from the controller's namespace; the sandbox's own `dns` from inside it (R11).
-          dialers: { sandbox: netnsDialer(netnsPath) },
+          dialers: { host: hardenedHostDialer(logger), sandbox: netnsDialer(netnsPath) },
           ...(fwd.options ? { options: fwd.options } : {}),
         },
       });
