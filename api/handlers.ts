@@ -25,7 +25,13 @@ export type Handler = (ctx: Ctx) => Promise<ApiResponse> | ApiResponse;
 /** A JSON response. */
 export const ok = (body: unknown, status = 200): ApiResponse => ({ status, body });
 
-const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'internal', 'ttl', 'dns', 'driverOptions'];
+const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'internal', 'ttl', 'dns', 'driverOptions', 'scope'];
+
+function scopeOf(body: Body): 'local' | 'global' | undefined {
+  const s = str(body, 'scope');
+  if (s !== undefined && s !== 'local' && s !== 'global') throw new InvalidOptionError('scope', 'must be local or global');
+  return s;
+}
 
 export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
   onlyFields(body, NETWORK_FIELDS);
@@ -33,7 +39,7 @@ export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
   const net = await deps.controller.newNetwork(str(body, 'driver') ?? 'bridge', str(body, 'name', true), defined({
     subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'),
     internal: typed<boolean>(body, 'internal', 'boolean'), ttl: typed<number>(body, 'ttl', 'number'),
-    driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'), dns,
+    driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'), dns, scope: scopeOf(body),
   }));
   return ok(net.info(), 201);
 }
@@ -155,6 +161,12 @@ export async function releaseKey({ params, deps }: Ctx): Promise<ApiResponse> {
 export function health({ deps }: Ctx): ApiResponse {
   const c = deps.controller;
   return ok({ status: 'ok', networks: c.networks().length, sandboxes: c.sandboxes().length, ...deps.health?.() });
+}
+
+/** GET /cluster: the cluster store's state (docs/cluster.md M8); `{configured: false}` on a single host. */
+export function cluster({ deps }: Ctx): ApiResponse {
+  const s = deps.cluster?.();
+  return ok(s === undefined ? { configured: false } : { configured: true, ...s });
 }
 
 export async function metrics({ deps }: Ctx): Promise<ApiResponse> {

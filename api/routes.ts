@@ -30,6 +30,7 @@ const bySandboxField: LockOf = (_params, body) => body.sandbox;
 export const ROUTES: readonly Route[] = [
   route('GET', '/healthz', h.health),
   route('GET', '/metrics', h.metrics),
+  route('GET', '/cluster', h.cluster),
   route('GET', '/networks', ({ deps }) => h.ok(deps.controller.networks().map((n) => n.info()))),
   route('POST', '/networks', h.createNetwork),
   route('GET', '/networks/:network', ({ params, deps }) => h.ok(deps.controller.network(params.network!).info())),

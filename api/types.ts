@@ -66,6 +66,8 @@ export interface RouteDeps {
   readonly explain?: (sandbox: ApiSandbox, question: { name: string; type: string }, reply?: unknown) => unknown;
   /** Prometheus text exposition of every metric (R16). */
   readonly metrics?: () => string | Promise<string>;
+  /** The cluster store's status (GET /cluster), undefined on a single host. */
+  readonly cluster?: () => Record<string, unknown> | undefined;
   /** Extra fields for /healthz (pid, uptime ...). */
   readonly health?: () => Record<string, unknown>;
   /** Late keys of `external` sandboxes (OCI hook): set the namespace, release it. */

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
-import { AddressPool, DriverRegistry, subnetsOverlap, type Driver } from '../drivers/index.js';
+import { DriverRegistry, type Driver } from '../drivers/index.js';
 import { openSandbox, type OpenedSandbox } from '../sandbox/index.js';
 import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
@@ -16,13 +16,13 @@ import { Sandbox } from './sandbox.js';
 import type { ControllerCore } from './core.js';
 import * as errors from './errors.js';
 import {
-  checkDnsNames, checkIp, checkObjectName, checkPorts, checkStrings, checkTtl, normalizeSandboxOptions,
+  checkDnsNames, checkIp, checkObjectName, checkPorts, normalizeSandboxOptions,
   type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
-import { pickFreeSubnet } from './subnets.js';
-import { hostRouteCidrs } from './io/host-routes.js';
+import { allocateLocal, planNetwork } from './plan.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
-import { StateStore } from '../store/index.js';
+import { StateStore, ClusterNotConfiguredError, type ClusterStore, type ClusterStatus } from '../store/index.js';
+import { ClusterBinding } from './cluster.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
 import { Journal } from './journal.js';
 import { draftRecord, networkRecord, sandboxRecord, snapshotModel } from './snapshot.js';
@@ -51,6 +51,8 @@ export interface ControllerOptions {
   forwarding?: { cache?: SharedCache | false; options?: Partial<ForwardingOptions> } | false;
   /** Embedded state store directory (L3): call restore() once before any change; default: no persistence. */
   stateDir?: string;
+  /** The cluster store for global networks (docs/cluster.md M1); without it every network is local. */
+  cluster?: ClusterStore;
 }
 
 function newId(): string {
@@ -76,6 +78,7 @@ export class Controller implements ControllerCore {
   readonly #watchOrigin: boolean;
   #watch: ResolvConfWatch | undefined;
   readonly #journal: Journal;
+  readonly #cluster: ClusterBinding | undefined;
 
   constructor(options: ControllerOptions = {}) {
     this.logger = options.logger ?? silentLogger();
@@ -92,6 +95,20 @@ export class Controller implements ControllerCore {
     this.#watchOrigin = options.watchOrigin ?? true;
     const store = options.stateDir === undefined ? undefined : new StateStore(options.stateDir, this.logger, () => snapshotModel(this.networks(), this.sandboxes()));
     this.#journal = new Journal(store, this.logger);
+    this.#cluster = options.cluster === undefined ? undefined : new ClusterBinding({
+      store: options.cluster, logger: this.logger, core: this, drivers: this.#drivers, networks: () => this.networks(),
+      addNetwork: (n) => this.#networks.set(n.id, n), removeNetwork: (n) => this.#networks.delete(n.id),
+      disconnect: async (ep) => {
+        if (ep.sandbox !== undefined) await this.leave(ep, ep.sandbox);
+        await this.deleteEndpoint(ep);
+      },
+    });
+    options.cluster?.setListener(this.#cluster!);
+  }
+
+  /** The cluster store's state (`sandns status`), or undefined on a single host. */
+  clusterStatus(): ClusterStatus | undefined {
+    return this.#cluster?.store.status();
   }
 
   /**
@@ -113,6 +130,7 @@ export class Controller implements ControllerCore {
       return r;
     });
     if (this.#sandboxes.size > 0) this.#startWatch();
+    this.#cluster?.adoptRestored();
     return report;
   }
 
@@ -176,8 +194,9 @@ export class Controller implements ControllerCore {
     const driver = this.#drivers.get(driverName);
     const driverOptions = driver.validateOptions(options.driverOptions ?? {});
     const key = `net:${name}`;
+    if (options.scope === 'global') return this.#reserving(key, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name), () => this.#newGlobalNetwork(driverName, name, options, driverOptions));
     return this.#reserving(key, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name), async () => {
-      const net = await this.#planNetwork(driverName, name, options, driverOptions);
+      const net = await this.#plan(driverName, name, options, driverOptions, 'local');
       // In the store before its bridge exists (L3).
       return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), () => {
         this.#networks.set(net.id, net);
@@ -187,27 +206,23 @@ export class Controller implements ControllerCore {
     });
   }
 
-  /** The network newNetwork would make: pools carved and checked against every other network. */
-  async #planNetwork(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>): Promise<Network> {
-    const subnet = options.subnet ?? (await this.#defaultSubnet());
-    const pool4 = new AddressPool(subnet, options.gateway);
-    if (pool4.family !== 4) throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
-    const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
-    if (pool6 !== undefined && pool6.family !== 6) throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');
-    for (const other of this.#networks.values()) {
-      if (subnetsOverlap(pool4.subnet, other.pool4.subnet)) throw new errors.SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
-    }
-    return new Network(this, {
-      id: newId(), name, driver: driverName, internal: options.internal ?? false,
-      ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions,
-    });
+  /** A global network: in the cluster store (overlap checked in its transaction, M3); its driver objects come with the first local endpoint. */
+  async #newGlobalNetwork(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>): Promise<Network> {
+    const cluster = this.#globalBinding('--scope global');
+    cluster.store.assertAvailable('create a global network');
+    const net = await this.#plan(driverName, name, options, driverOptions, 'global');
+    await cluster.createNetwork(net);
+    this.#networks.set(net.id, net);
+    this.logger.info({ network: name, subnet: net.pool4.subnet, scope: 'global' }, 'network created');
+    return net;
   }
 
   /** ControllerCore: delete a network. */
   async deleteNetwork(net: Network): Promise<void> {
     if (net.endpoints.size > 0) throw new errors.NetworkActiveEndpointsError(net.name, net.endpoints.size);
     if (!this.#networks.has(net.id)) return;
-    await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
+    if (net.scope === 'global') await this.#cluster?.deleteNetwork(net);
+    if (net.driverReady) await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
     this.#networks.delete(net.id);
     this.#journal.committed({ network: net.name }, 'network deleted');
   }
@@ -224,16 +239,10 @@ export class Controller implements ControllerCore {
     if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
     if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
     if (ip6 !== undefined && net.pool6 === undefined) throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
-    const ipv4 = net.pool4.allocate(ip4);
-    let ipv6: string | undefined;
-    try {
-      ipv6 = net.pool6?.allocate(ip6);
-    } catch (err) {
-      net.pool4.release(ipv4);
-      throw err;
-    }
+    const id = newId();
+    const { ipv4, ipv6 } = net.scope === 'global' ? await this.#globalBinding('a global network').endpointAddresses(net, epName, id, ip4, ip6) : allocateLocal(net, ip4, ip6);
     const ep = new Endpoint(this, {
-      id: newId(), name: epName, network: net, aliases, ipv4, ipv6, ports, links,
+      id, name: epName, network: net, aliases, ipv4, ipv6, ports, links,
       disableResolution: options.disableResolution ?? false,
     });
     net.endpoints.set(ep.id, ep);
@@ -249,6 +258,10 @@ export class Controller implements ControllerCore {
     this.#journal.changed();
     ep.network.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
+    if (ep.network.scope === 'global' && this.#cluster !== undefined) {
+      await this.#cluster.release(ep);
+      await this.#cluster.dropDriverIfUnused(ep.network);
+    }
   }
 
   /**
@@ -304,13 +317,15 @@ export class Controller implements ControllerCore {
     if (!this.#sandboxes.has(sb.id)) throw new errors.SandboxNotFoundError(sb.id);
     if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
     if ([...sb.endpoints.values()].some((e) => e.network === ep.network)) throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
+    if (ep.network.scope === 'global') this.#cluster?.store.assertAvailable('join a global network');
     // Claimed synchronously: a concurrent join of the same endpoint fails (G11).
     const wantsGateway = sb.netnsPath !== '' && !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
     ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined });
     sb.endpoints.set(ep.id, ep);
     if (sb.netnsPath === '') return this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
     const ifname = sb.reserveIfname();
-    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
+    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway))
+      .then(() => this.#cluster?.publishJoined(ep, sb, () => plumbLeave(this.#attachDeps, ep, sb)));
     ep.joining = joining;
     try {
       await joining;
@@ -320,10 +335,11 @@ export class Controller implements ControllerCore {
     this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
   }
 
-  /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
+  /** ControllerCore: leave. Names vanish first (R15) — on every host for global networks (M5) — then the plumbing. */
   async leave(ep: Endpoint, sb: Sandbox): Promise<void> {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
+    if (ep.network.scope === 'global') await this.#cluster?.unpublish(ep);
     await plumbLeave(this.#attachDeps, ep, sb);
     this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
   }
@@ -357,14 +373,19 @@ export class Controller implements ControllerCore {
     }
   }
 
-  async #defaultSubnet(): Promise<string> {
-    const taken = [...this.networks().map((n) => n.pool4.subnet), ...(await hostRouteCidrs())];
-    const s = pickFreeSubnet(this.#pool, taken);
-    if (s === undefined) throw new InvalidOptionError('subnet', `no free /24 left in ${this.#pool}: give --subnet`);
-    return s;
+  /** The network newNetwork would make (plan.ts), with this controller's networks, pool and the cluster's subnets. */
+  async #plan(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>, scope: 'local' | 'global'): Promise<Network> {
+    const clusterSubnets = scope === 'global' ? (this.#cluster?.store.networks().map((n) => n.subnet) ?? []) : [];
+    return planNetwork({ core: this, pool: this.#pool, networks: this.networks(), clusterSubnets, id: newId() }, { driverName, name, options, driverOptions, scope });
+  }
+
+  #globalBinding(what: string): ClusterBinding {
+    if (this.#cluster === undefined) throw new ClusterNotConfiguredError(what);
+    return this.#cluster;
   }
 
   #open(): void {
     if (this.#closed) throw new errors.ControllerClosedError();
   }
 }
+

@@ -25,6 +25,8 @@ export interface NetworkOptions {
   dns?: readonly string[];
   /** Driver options (bridge: bridgeName, mtu). */
   driverOptions?: Record<string, unknown>;
+  /** 'global': stored in the cluster store, seen by every host (docs/cluster.md M1); default 'local'. */
+  scope?: 'local' | 'global';
 }
 
 /** Options of createEndpoint. */

@@ -74,7 +74,7 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
     try {
       const driver = deps.drivers.get(p.driver);
       const net = new Network(deps.core, {
-        id: p.id, name: p.name, driver: p.driver, internal: p.internal, ttl: p.ttl, dns: p.dns ?? [],
+        id: p.id, name: p.name, driver: p.driver, internal: p.internal, ttl: p.ttl, dns: p.dns ?? [], scope: p.scope ?? 'local', driverReady: true,
         pool4: new AddressPool(p.subnet, p.gateway), pool6: p.subnet6 === undefined ? undefined : new AddressPool(p.subnet6, p.gateway6),
         driverOptions: driver.validateOptions(p.driverOptions),
       });

@@ -23,6 +23,7 @@ export function networkRecord(n: Network, phase: PersistedNetwork['phase']): Per
     id: n.id, name: n.name, driver: n.driver, subnet: d.subnet, gateway: d.gateway,
     ...(d.subnet6 !== undefined ? { subnet6: d.subnet6 } : {}), ...(d.gateway6 !== undefined ? { gateway6: d.gateway6 } : {}),
     internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}), driverOptions: { ...n.driverOptions }, phase,
+    ...(n.scope === 'global' ? { scope: 'global' as const } : {}),
   };
 }
 
@@ -80,7 +81,8 @@ export function draftRecord(d: SandboxDraft): PersistedSandbox {
 /** The live model as plain persisted data (pure). */
 export function snapshotModel(networks: readonly Network[], sandboxes: readonly Sandbox[]): PersistedState {
   return {
-    networks: networks.map((n) => networkRecord(n, 'live')),
+    // A global network with no endpoint here is the cluster's, not this host's: the mirror brings it back (M6).
+    networks: networks.filter((n) => n.scope === 'local' || n.endpoints.size > 0).map((n) => networkRecord(n, 'live')),
     endpoints: networks.flatMap((n) => [...n.endpoints.values()].map(endpointRecord)),
     sandboxes: sandboxes.map((s) => sandboxRecord(s, 'live')),
   };

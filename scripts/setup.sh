@@ -14,6 +14,8 @@ command -v unbound >/dev/null || need+=(unbound)
 command -v runc >/dev/null || need+=(runc)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v python3 >/dev/null || need+=(python3)  # raw-socket spoofer and load generator of the FS1/FS5 tests
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v etcdctl >/dev/null || need+=(etcd-client)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing ${need[*]}; run as root (apt-get install -y ${need[*]})" >&2

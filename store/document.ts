@@ -30,6 +30,8 @@ export interface PersistedNetwork {
   dns?: string[];
   driverOptions: Record<string, unknown>;
   phase: 'live' | 'creating';
+  /** 'global': the network lives in the cluster store (docs/cluster.md M1); absent means local. */
+  scope?: 'global';
 }
 
 /** What the driver made on join: the host-side and in-sandbox interface names and the MAC address. */

@@ -16,6 +16,7 @@ interface CreateOptions {
   internal?: boolean;
   ttl?: number;
   dns: string[];
+  scope?: string;
 }
 
 /** The API body of `network create`, from its options. */
@@ -32,6 +33,7 @@ export function networkBody(name: string, o: CreateOptions): Record<string, unkn
     ...(o.internal === true ? { internal: true } : {}),
     ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
     ...(o.dns.length > 0 ? { dns: o.dns } : {}),
+    ...(o.scope !== undefined ? { scope: o.scope } : {}),
   };
 }
 
@@ -50,6 +52,7 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .option('--internal', 'no default route, no host-side upstreams')
     .option('--ttl <seconds>', 'TTL of local answers (default 600)', parseCount)
     .option('--dns <ip>', 'DNS server for sandboxes on this network that give none of their own (repeatable)', collect, [])
+    .option('--scope <scope>', 'local (this host) or global (every host of the cluster store; needs a daemon with --cluster-store)')
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const info = await ctx.client(cmd).call<NetworkInfo & { warnings?: string[] }>('POST', '/networks', networkBody(name, opts));
       for (const w of info.warnings ?? []) ctx.io.stderr(`Warning: ${w}\n`);

@@ -8,15 +8,18 @@ import { addNetworkCommands } from './commands-network.js';
 import { addSandboxCommands } from './commands-sandbox.js';
 import { addDnsCommands, addQueryCommands } from './commands-dns.js';
 import { addHookCommands } from './commands-hook.js';
-import { createContext, type CliContext, type CliIo, type GlobalOptions } from './context.js';
+import { collect, createContext, type CliContext, type CliIo, type GlobalOptions } from './context.js';
 import { DEFAULT_SOCKET } from './client.js';
-import { EXIT, exitCodeOf } from './errors.js';
+import { EXIT, exitCodeOf, UsageError } from './errors.js';
 import { SandnsError } from '../../common/errors.js';
 
 interface DaemonFlags {
   stateDir: string;
   originResolvConf: string;
   logLevel: string;
+  clusterStore?: string;
+  clusterAdvertise?: string;
+  clusterStoreOpt: string[];
 }
 
 function addDaemonCommands(program: Command, ctx: CliContext): void {
@@ -26,9 +29,14 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
     .option('--state-dir <dir>', 'state directory, created 0700: networks, sandboxes and endpoints, restored at start', '/var/lib/sandns')
     .option('--origin-resolv-conf <path>', 'the host resolv.conf sandboxes derive theirs from', '/etc/resolv.conf')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent', 'info')
+    .option('--cluster-store <url>', 'etcd://HOST:PORT[,HOST:PORT...][/PREFIX]: global networks shared by every daemon of the cluster')
+    .option('--cluster-advertise <ip>', "this host's underlay address (required with --cluster-store)")
+    .option('--cluster-store-opt <key=value>', 'lease.ttl=SECONDS (default 10), ca=FILE, cert=FILE, key=FILE (repeatable)', collect, [])
     .action(async (o: DaemonFlags, cmd: Command) => {
       const { runDaemon } = await import('../daemon/daemon.js');
-      ctx.exitCode = await runDaemon({ socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel });
+      if (o.clusterStore === undefined && (o.clusterAdvertise !== undefined || o.clusterStoreOpt.length > 0)) throw new UsageError('--cluster-advertise and --cluster-store-opt need --cluster-store');
+      const cluster = o.clusterStore === undefined ? undefined : { store: o.clusterStore, advertise: o.clusterAdvertise, opts: o.clusterStoreOpt };
+      ctx.exitCode = await runDaemon({ socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel, cluster });
     });
 
   program

@@ -15,6 +15,7 @@ import { createLogger, type Logger } from '../../common/log.js';
 import { digInNetns, type ProbeReply } from './dig.js';
 import { explainAnswer } from './explain.js';
 import { ApiMetrics, renderMetrics } from './metrics.js';
+import { createClusterStore, normalizeClusterOptions, type ClusterOptions, type ClusterStore, type RawClusterOptions } from '../../store/index.js';
 
 /** Options of `sandns daemon`. */
 export interface DaemonOptions {
@@ -22,12 +23,19 @@ export interface DaemonOptions {
   stateDir: string;
   originResolvConf: string;
   logLevel: string;
+  /** `--cluster-store`, `--cluster-advertise`, `--cluster-store-opt` (docs/cluster.md M1); absent: single host. */
+  cluster?: RawClusterOptions | undefined;
+}
+
+/** The normalised options. */
+export interface NormalizedDaemonOptions extends Omit<DaemonOptions, 'cluster'> {
+  readonly clusterStore: Readonly<ClusterOptions> | undefined;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Check the options once and make the paths absolute (G9). */
-export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<DaemonOptions> {
+export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<NormalizedDaemonOptions> {
   if (!LEVELS.includes(raw.logLevel)) throw new InvalidOptionError('log-level', `must be one of ${LEVELS.join(', ')}`);
   for (const [field, v] of [['socket', raw.socketPath], ['state-dir', raw.stateDir], ['origin-resolv-conf', raw.originResolvConf]] as const) {
     if (v === '') throw new InvalidOptionError(field, 'must be a path');
@@ -37,18 +45,19 @@ export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<DaemonOptio
     stateDir: resolvePath(raw.stateDir),
     originResolvConf: resolvePath(raw.originResolvConf),
     logLevel: raw.logLevel,
+    clusterStore: raw.cluster === undefined ? undefined : normalizeClusterOptions(raw.cluster),
   });
 }
 
 /** Controller options for the daemon: the state lives in `stateDir` (L3). */
-function controllerOptions(opts: Readonly<DaemonOptions>, logger: Logger): ControllerOptions {
-  return { logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir };
+function controllerOptions(opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): ControllerOptions {
+  return { logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, ...(cluster ? { cluster } : {}) };
 }
 
 /** The controller forwards names it does not know (R10: on by default, with a shared cache). */
 const FORWARDING = true;
 
-function startServer(controller: Controller, opts: Readonly<DaemonOptions>, logger: Logger): Promise<ApiServer> {
+function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): Promise<ApiServer> {
   const started = Date.now();
   const apiMetrics = new ApiMetrics();
   const real = (sb: ApiSandbox) => controller.sandbox(sb.id);
@@ -57,7 +66,8 @@ function startServer(controller: Controller, opts: Readonly<DaemonOptions>, logg
     logger,
     probe: (sb, q) => digInNetns(sb.netnsPath, q.name, q.type, q.tcp),
     explain: (sb, q, reply) => explainAnswer(real(sb).view, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
-    metrics: () => renderMetrics(controller, apiMetrics),
+    metrics: () => renderMetrics(controller, apiMetrics) + (cluster?.metrics() ?? ''),
+    cluster: () => controller.clusterStatus() as Record<string, unknown> | undefined,
     health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),
     keys: {
       set: (sb, netnsPath) => setSandboxKey(real(sb), netnsPath, () => controller.changed()),
@@ -93,7 +103,7 @@ function waitForSignal(logger: Logger): Promise<NodeJS.Signals> {
   });
 }
 
-async function prepare(opts: Readonly<DaemonOptions>, logger: Logger): Promise<void> {
+async function prepare(opts: Readonly<NormalizedDaemonOptions>, logger: Logger): Promise<void> {
   if (process.getuid?.() !== 0) logger.warn('sandns daemon is not running as root: creating namespaces and links will fail');
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
   try {
@@ -108,15 +118,20 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
   const opts = normalizeDaemonOptions(raw);
   const logger = createLogger({ level: opts.logLevel });
   await prepare(opts, logger);
-  const controller = createController(controllerOptions(opts, logger));
+  // The member file keeps this host's cluster identity and lease across restarts (docs/cluster.md M5).
+  const cluster = opts.clusterStore === undefined ? undefined : createClusterStore(opts.clusterStore, { logger, memberFile: `${opts.stateDir}/cluster.json` });
+  const controller = createController(controllerOptions(opts, logger, cluster));
   let server: ApiServer;
   try {
-    // Restore before the API opens: nothing can change the model half-way (L3).
+    // Restore before the API opens: nothing can change the model half-way (L3);
+    // then the cluster store re-publishes what was restored, inside the lease (M5).
     await controller.restore();
-    server = await startServer(controller, opts, logger);
+    await cluster?.start();
+    server = await startServer(controller, opts, logger, cluster);
   } catch (err) {
     logger.fatal({ err }, 'cannot restore the state or start the API');
     await controller.close();
+    await cluster?.close();
     logger.flush();
     return 1;
   }
@@ -125,6 +140,7 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
   logger.info({ signal: sig }, 'shutting down: closing the API and the listeners; namespaces stay');
   await server.close();
   await controller.close(); // flushes the state (L3)
+  await cluster?.close(); // the lease is left to expire: a restart inside it takes the records over (M5)
   logger.info('sandns daemon stopped');
   logger.flush();
   // Anything still holding the event loop (a watcher) must not keep a stopped daemon alive.

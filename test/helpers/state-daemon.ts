@@ -55,7 +55,13 @@ function waitExit(child: ChildProcess): Promise<void> {
 }
 
 /** A daemon for `bin` in `dir` (not started yet). */
-export async function stateDaemon(bin: string, dir: string): Promise<StateDaemon> {
+/** Where and how the daemon runs: inside a host namespace (nsenter --net, multi-host tests) and extra daemon flags. */
+export interface StateDaemonOptions {
+  readonly netnsPath?: string;
+  readonly args?: readonly string[];
+}
+
+export async function stateDaemon(bin: string, dir: string, options: StateDaemonOptions = {}): Promise<StateDaemon> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'resolv.conf'), '# sandns test origin: no servers\n');
   const socket = join(dir, 'api', 'sandns.sock');
@@ -70,7 +76,11 @@ export async function stateDaemon(bin: string, dir: string): Promise<StateDaemon
       logs.push(logPath);
       const log = openSync(logPath, 'a');
       const t0 = performance.now();
-      child = spawn(process.execPath, [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info'], { stdio: ['ignore', log, log] });
+      const argv = [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info', ...(options.args ?? [])];
+      // nsenter execs node: the child's PID is the daemon's, so kill() still ends exactly it.
+      child = options.netnsPath === undefined
+        ? spawn(process.execPath, argv, { stdio: ['ignore', log, log] })
+        : spawn('nsenter', [`--net=${options.netnsPath}`, '--', process.execPath, ...argv], { stdio: ['ignore', log, log] });
       closeSync(log);
       for (let i = 0; i < 600; i++) {
         if (!alive()) throw new Error(`daemon exited early: ${await readFile(logPath, 'utf8')}`);

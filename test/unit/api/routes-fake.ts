@@ -77,7 +77,7 @@ export class FakeNetwork implements ApiNetwork {
   }
   info(): NetworkInfo {
     return {
-      id: this.id, name: this.name, driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, ttl: this.ttl,
+      id: this.id, name: this.name, driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, scope: this.options.scope ?? 'local', ttl: this.ttl,
       endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, ipv4: e.ipv4, ...(e.sandbox ? { sandbox: e.sandbox.id } : {}) })),
     };
   }
