@@ -1,5 +1,5 @@
 /** Import rules of STYLE (c): which folders may import which. Checked by `npm run lint`. */
-const SRC = '^(common|resolver|sandbox|etchosts|resolvconf|controller|drivers|bin)/';
+const SRC = '^(common|resolver|sandbox|etchosts|resolvconf|controller|drivers|cni|bin)/';
 module.exports = {
   forbidden: [
     { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } } },
@@ -7,7 +7,7 @@ module.exports = {
     {
       name: 'leaf-folders-import-only-common',
       severity: 'error',
-      from: { path: '^(etchosts|resolvconf|resolver|drivers)/' },
+      from: { path: '^(etchosts|resolvconf|resolver|drivers|cni)/' },
       to: { path: SRC, pathNot: ['^common/', '^$1/'] },
     },
     {
@@ -20,9 +20,9 @@ module.exports = {
     {
       name: 'only-index-across-folders',
       severity: 'error',
-      from: { path: '^(resolver|sandbox|etchosts|resolvconf|controller|drivers|bin)/' },
+      from: { path: '^(resolver|sandbox|etchosts|resolvconf|controller|drivers|cni|bin)/' },
       to: {
-        path: '^(resolver|sandbox|etchosts|resolvconf|controller|drivers)/(?!index\\.ts$).+',
+        path: '^(resolver|sandbox|etchosts|resolvconf|controller|drivers|cni)/(?!index\\.ts$).+',
         pathNot: ['^$1/', '^drivers/'],
       },
     },
