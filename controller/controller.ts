@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
 import { AddressPool, DriverRegistry, subnetsOverlap, type Driver } from '../drivers/index.js';
-import { openSandbox } from '../sandbox/index.js';
+import { openSandbox, type OpenedSandbox } from '../sandbox/index.js';
 import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { Network } from './network.js';
@@ -22,8 +22,11 @@ import {
 import { pickFreeSubnet } from './subnets.js';
 import { hostRouteCidrs } from './io/host-routes.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
-import { StateKeeper } from './state.js';
-import type { RestoreReport } from './restore.js';
+import { StateStore } from '../store/index.js';
+import { emptyReport, restoreState, type RestoreReport } from './restore.js';
+import { Journal } from './journal.js';
+import { draftRecord, networkRecord, sandboxRecord, snapshotModel } from './snapshot.js';
+import { isLateKey, joinDeferred } from './keys.js';
 
 /** Options of the Controller. */
 export interface ControllerOptions {
@@ -72,7 +75,7 @@ export class Controller implements ControllerCore {
   }
   readonly #watchOrigin: boolean;
   #watch: ResolvConfWatch | undefined;
-  readonly #state: StateKeeper | undefined;
+  readonly #journal: Journal;
 
   constructor(options: ControllerOptions = {}) {
     this.logger = options.logger ?? silentLogger();
@@ -87,20 +90,27 @@ export class Controller implements ControllerCore {
       ...(fwd?.options ? { options: fwd.options } : {}),
     };
     this.#watchOrigin = options.watchOrigin ?? true;
-    this.#state = options.stateDir === undefined ? undefined : new StateKeeper(options.stateDir, this.logger, () => ({ networks: this.networks(), sandboxes: this.sandboxes() }));
+    const store = options.stateDir === undefined ? undefined : new StateStore(options.stateDir, this.logger, () => snapshotModel(this.networks(), this.sandboxes()));
+    this.#journal = new Journal(store, this.logger);
   }
 
-  /** Log a committed change and persist it (coalesced, L3). */
-  #committed(fields: Record<string, unknown>, msg: string): void {
-    this.logger.info(fields, msg);
-    this.#state?.changed();
-  }
-
-  /** Restore the persisted state (L3): once, before any change. Undefined without a stateDir. */
+  /**
+   * Restore the persisted state (L3): rebuild networks, sandboxes and
+   * endpoints, reconcile the kernel, join what waited for a late key. Once,
+   * before any change; undefined without a stateDir. Throws
+   * ERR_STORE_NOT_RESTORED (twice, or after a change), ERR_STORE_LOCKED,
+   * ERR_STORE_VERSION; a bad record is reported, never fatal.
+   */
   async restore(): Promise<RestoreReport | undefined> {
-    const report = await this.#state?.restore({
-      core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#forwarding,
-      addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#sandboxes.set(s.id, s),
+    const report = await this.#journal.store?.restore(async (state) => {
+      const r = state === undefined ? emptyReport() : await restoreState({
+        core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#forwarding,
+        addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#sandboxes.set(s.id, s),
+      }, state);
+      for (const sb of this.sandboxes()) {
+        if (isLateKey(sb) && sb.netnsPath !== '') await joinDeferred(sb).catch((err: unknown) => r.problems.push(`join of ${sb.id}: ${String(err)}`));
+      }
+      return r;
     });
     if (this.#sandboxes.size > 0) this.#startWatch();
     return report;
@@ -108,7 +118,7 @@ export class Controller implements ControllerCore {
 
   /** Persist a change made outside the controller's own operations (sandbox keys). */
   changed(): void {
-    this.#state?.changed();
+    this.#journal.changed();
   }
 
   /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
@@ -152,35 +162,45 @@ export class Controller implements ControllerCore {
     return s;
   }
 
-  /** Create a network (L1, L2). */
+  /**
+   * Create a network (L1, L2): validate the options, carve its pools, make
+   * its bridge through the driver. `options.subnet` defaults to a free /24
+   * of the default pool. Throws ERR_INVALID_OPTION / ERR_INVALID_NAME (bad
+   * options), ERR_DRIVER_NOT_FOUND, ERR_NETWORK_EXISTS,
+   * ERR_NETWORK_SUBNET_OVERLAP, ERR_IPAM_INVALID_SUBNET,
+   * ERR_CONTROLLER_CLOSED.
+   */
   async newNetwork(driverName: string, name: string, options: NetworkOptions = {}): Promise<Network> {
     this.#open();
     checkObjectName('name', name);
     const driver = this.#drivers.get(driverName);
     const driverOptions = driver.validateOptions(options.driverOptions ?? {});
-    this.#claimName(`net:${name}`, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name));
-    try {
-      const subnet = options.subnet ?? (await this.#defaultSubnet());
-      const pool4 = new AddressPool(subnet, options.gateway);
-      if (pool4.family !== 4) throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
-      const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
-      if (pool6 !== undefined && pool6.family !== 6) throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');
-      for (const other of this.#networks.values()) {
-        if (subnetsOverlap(pool4.subnet, other.pool4.subnet)) throw new errors.SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
-      }
-      const net = new Network(this, {
-        id: newId(), name, driver: driverName, internal: options.internal ?? false,
-        ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions,
+    const key = `net:${name}`;
+    return this.#reserving(key, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name), async () => {
+      const net = await this.#planNetwork(driverName, name, options, driverOptions);
+      // In the store before its bridge exists (L3).
+      return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), () => {
+        this.#networks.set(net.id, net);
+        this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created');
+        return net;
       });
-      await this.#state?.ahead(`net:${name}`, { network: net }); // in the store before its bridge exists (L3)
-      await driver.createNetwork(net.driverNetwork);
-      this.#networks.set(net.id, net);
-      this.#committed({ network: name, subnet: pool4.subnet }, 'network created');
-      return net;
-    } finally {
-      this.#pendingNames.delete(`net:${name}`);
-      this.#state?.settle(`net:${name}`);
+    });
+  }
+
+  /** The network newNetwork would make: pools carved and checked against every other network. */
+  async #planNetwork(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>): Promise<Network> {
+    const subnet = options.subnet ?? (await this.#defaultSubnet());
+    const pool4 = new AddressPool(subnet, options.gateway);
+    if (pool4.family !== 4) throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
+    const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
+    if (pool6 !== undefined && pool6.family !== 6) throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');
+    for (const other of this.#networks.values()) {
+      if (subnetsOverlap(pool4.subnet, other.pool4.subnet)) throw new errors.SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
     }
+    return new Network(this, {
+      id: newId(), name, driver: driverName, internal: options.internal ?? false,
+      ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions,
+    });
   }
 
   /** ControllerCore: delete a network. */
@@ -189,7 +209,7 @@ export class Controller implements ControllerCore {
     if (!this.#networks.has(net.id)) return;
     await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
     this.#networks.delete(net.id);
-    this.#committed({ network: net.name }, 'network deleted');
+    this.#journal.committed({ network: net.name }, 'network deleted');
   }
 
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
@@ -217,7 +237,7 @@ export class Controller implements ControllerCore {
       disableResolution: options.disableResolution ?? false,
     });
     net.endpoints.set(ep.id, ep);
-    this.#state?.changed();
+    this.#journal.changed();
     return ep;
   }
 
@@ -226,44 +246,42 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
     if (!ep.network.endpoints.delete(ep.id)) return;
-    this.#state?.changed();
+    this.#journal.changed();
     ep.network.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
   }
 
-  /** Create a sandbox: its namespace (or adopt an external key) and its files (L1). */
+  /**
+   * Create a sandbox (L1): its namespace (or adopt `options.netnsPath`, or
+   * none yet with `options.external`), its hosts and resolv.conf files, and
+   * its DNS listener once an endpoint joins. Throws ERR_INVALID_OPTION /
+   * ERR_INVALID_NAME (bad options), ERR_SANDBOX_EXISTS, ERR_SANDBOX_NETNS
+   * (the namespace cannot be made or is not one), ERR_CONTROLLER_CLOSED.
+   */
   async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
     this.#open();
     const config = normalizeSandboxOptions(containerId, options, this.#filesRoot);
-    this.#claimName(`sb:${config.id}`, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id));
-    const resolvConfHashPath = `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`;
-    const ownedDirs = [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])];
-    try {
-      await this.#state?.ahead(`sb:${config.id}`, { draft: { config, resolvConfHashPath, ownedDirs } }); // before its namespace (L3)
-      const opened = await openSandbox({
-        id: config.id,
-        netnsName: config.netnsName,
-        netnsPath: config.externalKey,
-        pending: options.external === true,
-        logger: this.logger,
+    const key = `sb:${config.id}`;
+    return this.#reserving(key, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), () => {
+      const resolvConfHashPath = `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`;
+      const ownedDirs = [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])];
+      const open = (): Promise<OpenedSandbox> => openSandbox({
+        id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pending: options.external === true, logger: this.logger,
         files: {
-          ...config,
-          originResolvConf: this.originResolvConf,
-          extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
-          legacy: config.disableResolution,
-          resolvConfHashPath, ownedDirs,
+          ...config, originResolvConf: this.originResolvConf, extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
+          legacy: config.disableResolution, resolvConfHashPath, ownedDirs,
         },
         forwarding: this.#forwarding,
       });
-      const sb = new Sandbox(this, config, opened);
-      this.#sandboxes.set(sb.id, sb);
-      this.#startWatch();
-      this.#committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
-      return sb;
-    } finally {
-      this.#pendingNames.delete(`sb:${config.id}`);
-      this.#state?.settle(`sb:${config.id}`);
-    }
+      // In the store before its namespace exists (L3).
+      return this.#journal.around(key, { sandbox: draftRecord({ config, resolvConfHashPath, ownedDirs }) }, open, (opened) => {
+        const sb = new Sandbox(this, config, opened);
+        this.#sandboxes.set(sb.id, sb);
+        this.#startWatch();
+        this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
+        return sb;
+      });
+    });
   }
 
   /** ControllerCore: delete a sandbox, leaving and deleting its endpoints first (as libnetwork). */
@@ -274,10 +292,9 @@ export class Controller implements ControllerCore {
     }
     if (!this.#sandboxes.has(sb.id)) return;
     this.#sandboxes.delete(sb.id);
-    await this.#state?.ahead(`sb-rm:${sb.id}`, { deleting: sb }); // kept as 'deleting' until its namespace is gone (L3)
-    await sb.opened.destroy();
-    this.#state?.settle(`sb-rm:${sb.id}`);
-    this.#committed({ sandbox: sb.id }, 'sandbox deleted');
+    // Kept as 'deleting' until its namespace is gone (L3).
+    await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, () => sb.opened.destroy(), () => undefined);
+    this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted');
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
@@ -290,18 +307,18 @@ export class Controller implements ControllerCore {
     ep.sandbox = sb; // claimed synchronously: a concurrent join of the same endpoint fails (G11)
     sb.endpoints.set(ep.id, ep);
     ep.priority = options.priority ?? 0;
-    if (sb.netnsPath === '') return this.#committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
+    if (sb.netnsPath === '') return this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
     const ifname = sb.reserveIfname();
     const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
     ep.gateway = wantsGateway;
-    const joining = (this.#state?.ahead() ?? Promise.resolve()).then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
+    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
     ep.joining = joining;
     try {
       await joining;
     } finally {
       ep.joining = undefined;
     }
-    this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+    this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
   }
 
   /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
@@ -309,7 +326,7 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
     await plumbLeave(this.#attachDeps, ep, sb);
-    this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
+    this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
   }
 
   /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */
@@ -318,7 +335,7 @@ export class Controller implements ControllerCore {
     this.#watch?.close();
     this.#watch = undefined;
     await Promise.all(this.sandboxes().map((s) => s.runtime.close()));
-    await this.#state?.close();
+    await this.#journal.store?.close();
   }
 
   /** Delete every sandbox and network this controller made (tests, demo). */
@@ -330,9 +347,15 @@ export class Controller implements ControllerCore {
     }
   }
 
-  #claimName(key: string, exists: () => boolean, error: () => Error): void {
+  /** Run `fn` with the name `key` reserved: taken (by `exists` or a pending create) throws `error()`. */
+  async #reserving<T>(key: string, exists: () => boolean, error: () => Error, fn: () => Promise<T>): Promise<T> {
     if (exists() || this.#pendingNames.has(key)) throw error();
     this.#pendingNames.add(key);
+    try {
+      return await fn();
+    } finally {
+      this.#pendingNames.delete(key);
+    }
   }
 
   async #defaultSubnet(): Promise<string> {
