@@ -26,6 +26,8 @@ export class Endpoint {
   priority = 0;
   /** The join in progress, if any: leave waits for it (no half-joined state is ever torn down). */
   joining: Promise<void> | undefined;
+  /** The interface name asked for at join (kept for a join deferred until the sandbox's key). */
+  requestedIfname: string | undefined;
   /** True while this endpoint carries the sandbox's default route. */
   gateway = false;
   readonly #core: ControllerCore;

@@ -142,6 +142,26 @@ export class SandboxKeySetError extends SandnsError {
   }
 }
 
+/** The interface name asked for is taken in the sandbox (409). */
+export class IfnameInUseError extends SandnsError {
+  constructor(sandbox: string, ifname: string) {
+    super('ERR_SANDBOX_IFNAME_IN_USE', `sandbox ${sandbox} has an interface ${ifname} already: ask for another name`, 409, {
+      details: { sandbox, ifname },
+    });
+    this.name = 'IfnameInUseError';
+  }
+}
+
+/** A conditional delete found the sandbox still connected (409). */
+export class SandboxInUseError extends SandnsError {
+  constructor(sandbox: string, networks: readonly string[]) {
+    super('ERR_SANDBOX_IN_USE', `sandbox ${sandbox} is still connected to ${networks.join(', ')}: disconnect it first, or delete it without ifEmpty`, 409, {
+      details: { sandbox, networks },
+    });
+    this.name = 'SandboxInUseError';
+  }
+}
+
 /** Codes defined here (for the README error table test). */
 export const CONTROLLER_ERROR_CODES = [
   'ERR_NETWORK_NOT_FOUND',
@@ -159,4 +179,6 @@ export const CONTROLLER_ERROR_CODES = [
   'ERR_CONTROLLER_CLOSED',
   'ERR_SANDBOX_NOT_EXTERNAL',
   'ERR_SANDBOX_KEY_SET',
+  'ERR_SANDBOX_IFNAME_IN_USE',
+  'ERR_SANDBOX_IN_USE',
 ] as const;

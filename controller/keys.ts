@@ -29,9 +29,9 @@ function deferred(sb: Sandbox): Endpoint[] {
 /** Join every claimed endpoint of a keyed sandbox (a key set, or a restore that stopped half-way). */
 export async function joinDeferred(sb: Sandbox): Promise<void> {
   for (const ep of deferred(sb)) {
-    const priority = ep.priority;
+    const { priority, requestedIfname } = ep;
     await ep.leave(sb);
-    await ep.join(sb, { priority });
+    await ep.join(sb, { priority, ...(requestedIfname === undefined ? {} : { ifname: requestedIfname }) });
   }
 }
 

@@ -20,6 +20,8 @@ export interface NetworkInfo {
   internal: boolean;
   ttl: number;
   dns?: string[];
+  /** The driver's options (bridge: bridgeName, mtu), when any were given. */
+  options?: Record<string, unknown>;
   endpoints: { id: string; name: string; ipv4: string; ipv6?: string; sandbox?: string }[];
 }
 
@@ -102,6 +104,7 @@ export class Network {
       internal: this.internal,
       ttl: this.ttl,
       ...(this.dns.length > 0 ? { dns: [...this.dns] } : {}),
+      ...(Object.keys(this.driverOptions).length > 0 ? { options: { ...this.driverOptions } } : {}),
       endpoints: [...this.endpoints.values()].map((e) => ({
         id: e.id,
         name: e.name,

@@ -15,7 +15,7 @@ import {
 } from '../resolver/index.js';
 import { netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
-import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsPathFor } from './io/netns.js';
+import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsPathFor, pinNetns, pinnedNetnsPath } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
@@ -28,7 +28,7 @@ export type { DnsFilesConfig } from './dns-files.js';
 export { sortEndpoints, compareEndpoints } from './order.js';
 export { NetnsError, SocketAcquireError, SANDBOX_ERROR_CODES } from './errors.js';
 export { acquireSandboxSockets } from './io/bind.js';
-export { netnsAlive, netnsMounted, netnsPathFor, deleteNetns } from './io/netns.js';
+export { netnsAlive, netnsMounted, netnsPathFor, deleteNetns, isEphemeralNetnsPath, pinnedNetnsPath } from './io/netns.js';
 
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {
@@ -37,6 +37,8 @@ export interface OpenSandboxOptions {
   readonly netnsName?: string | undefined;
   /** ... or adopt this existing namespace (external key). */
   readonly netnsPath?: string | undefined;
+  /** A /proc/<pid>/ns/net path to pin at `netnsPath` (= pinnedNetnsPath(id)) first; destroy removes the pin. */
+  readonly pinFrom?: string | undefined;
   readonly files: DnsFilesConfig;
   readonly logger: Logger;
   /** Forwarding of names not answered locally (R10–R14): a cache shared across sandboxes (or false) and options; false: no forwarding. */
@@ -76,17 +78,22 @@ async function adoptKey(path: string): Promise<string> {
   return path;
 }
 
+/** The sandbox's namespace: the restored one, a new one, an adopted one (pinned first when ephemeral), or none yet (''). */
+async function acquireNetns(opts: OpenSandboxOptions, ownsNetns: boolean): Promise<string> {
+  if (opts.restore !== undefined) return opts.netnsPath ?? (ownsNetns ? netnsPathFor(opts.netnsName ?? opts.id) : ''); // alive: checked by the caller
+  if (ownsNetns) return createNetns(opts.netnsName ?? opts.id);
+  if (opts.netnsPath === undefined) return '';
+  if (opts.pinFrom !== undefined) await pinNetns(opts.pinFrom, opts.netnsPath);
+  return adoptKey(opts.netnsPath).catch(async (err: unknown) => {
+    if (opts.pinFrom !== undefined) await unpin(opts.id);
+    throw err;
+  });
+}
+
 /** Create or adopt the namespace, write the files, and return the runtime. */
 export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandbox> {
   const ownsNetns = opts.netnsPath === undefined && opts.pending !== true;
-  let netnsPath = '';
-  if (opts.restore !== undefined) {
-    netnsPath = opts.netnsPath ?? (ownsNetns ? netnsPathFor(opts.netnsName ?? opts.id) : ''); // alive: checked by the caller
-  } else if (ownsNetns) {
-    netnsPath = await createNetns(opts.netnsName ?? opts.id);
-  } else if (opts.netnsPath !== undefined) {
-    netnsPath = await adoptKey(opts.netnsPath);
-  }
+  let netnsPath = await acquireNetns(opts, ownsNetns);
   const logger = opts.logger.child({ sandbox: opts.id });
   const io: SandboxIo = {
     // A pending sandbox writes its hosts file before it has a namespace: a new one has IPv6 on (Docker H11).
@@ -116,6 +123,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
   const destroy = async (): Promise<void> => {
     await runtime.close();
     if (ownsNetns) await deleteNetns(opts.netnsName ?? opts.id);
+    if (opts.netnsPath !== undefined && opts.netnsPath === pinnedNetnsPath(opts.id)) await unpin(opts.id);
     await removeFiles(opts.files);
   };
   try {
@@ -137,6 +145,11 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
       netnsPath = '';
     },
   };
+}
+
+/** Remove sandns's pin of a sandbox's ephemeral namespace (idempotent). */
+function unpin(id: string): Promise<void> {
+  return deleteNetns(pinnedNetnsPath(id).slice('/run/netns/'.length));
 }
 
 /** Remove what a sandbox that is not coming back left (L3 restore): its owned namespace, if named, and its files. */

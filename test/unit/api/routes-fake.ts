@@ -106,11 +106,14 @@ export class FakeSandbox implements ApiSandbox {
     return {
       id: this.id, hostname: this.hostname, netnsPath: this.netnsPath, externalKey: false, hostsPath: '/h', resolvConfPath: '/r',
       listening: this.endpoints.size > 0, dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], extServers: [],
-      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, network: e.network.name, ipv4: e.ipv4 })),
+      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, network: e.network.name, aliases: e.aliases, ipv4: e.ipv4 })),
     };
   }
   async delete(): Promise<void> {
     this.deleted = true;
+  }
+  async linkProblems(): Promise<{ network: string; ifname: string; problems: string[] }[]> {
+    return [...this.endpoints.values()].map((e) => ({ network: e.network.name, ifname: e.joinInfo?.ifname ?? '', problems: [] }));
   }
 }
 
