@@ -76,14 +76,28 @@ export function mainResult(config: PluginConfig, inv: Invocation, net: NetworkDe
   return withSandnsDns({ cniVersion: config.cniVersion, interfaces, ips, routes }, mergedDns(config));
 }
 
+/**
+ * The sandbox, then its endpoint. When the connect fails, a sandbox no
+ * network holds is removed again (G10): a runtime that does not DEL after a
+ * failed ADD (ctr) must not leave one behind.
+ */
+async function attach(api: DaemonApi, network: string, sandbox: { name: string; netnsPath: string } & Record<string, unknown>, body: { sandbox: string; ifname: string } & Record<string, unknown>): Promise<EndpointDescription> {
+  await ensureSandbox(api, sandbox);
+  try {
+    return await connect(api, network, body);
+  } catch (err) {
+    await api.request('DELETE', `/sandboxes/${encodeURIComponent(sandbox.name)}?ifEmpty=true`).catch(() => undefined);
+    throw err;
+  }
+}
+
 async function addMain(config: PluginConfig, inv: Invocation, api: DaemonApi): Promise<CniResult> {
   const { network, created } = await ensureNetwork(api, config.name, mainNetworkBody(config));
   const diffs = created ? [] : mainNetworkDifferences(network, config);
   if (diffs.length > 0) throw new CniNetworkMismatchError(config.name, diffs);
   const name = endpointNameOf(inv.containerId, inv.args);
-  await ensureSandbox(api, sandboxBody(config, inv, name, upstreamsOf(config, [])));
   const [ip, ip6] = [config.runtime.ips.find((a) => !a.includes(':')), config.runtime.ips.find((a) => a.includes(':'))];
-  const ep = await connect(api, config.name, connectBody(config, inv, name, { ...(ip ? { ip } : {}), ...(ip6 ? { ip6 } : {}) }, true));
+  const ep = await attach(api, config.name, sandboxBody(config, inv, name, upstreamsOf(config, [])), connectBody(config, inv, name, { ...(ip ? { ip } : {}), ...(ip6 ? { ip6 } : {}) }, true));
   return mainResult(config, inv, network, ep);
 }
 
@@ -97,8 +111,8 @@ async function addChained(config: PluginConfig, inv: Invocation, api: DaemonApi,
     throw new CniNetworkMismatchError(config.name, [`driver is "${network.driver}" (sandns makes its links), but chained after another plugin it needs a network whose links it does not manage: give this list another name`]);
   }
   const name = endpointNameOf(inv.containerId, inv.args);
-  await ensureSandbox(api, sandboxBody(config, inv, name, upstreamsOf(config, prev.dns?.nameservers ?? [])));
-  await connect(api, config.name, connectBody(config, inv, name, { ip: addr.ipv4.address, ...(addr.ipv6 ? { ip6: addr.ipv6.address } : {}) }, false));
+  await attach(api, config.name, sandboxBody(config, inv, name, upstreamsOf(config, prev.dns?.nameservers ?? [])),
+    connectBody(config, inv, name, { ip: addr.ipv4.address, ...(addr.ipv6 ? { ip6: addr.ipv6.address } : {}) }, false));
   return withSandnsDns({ ...prev, cniVersion: config.cniVersion }, mergedDns(config));
 }
 

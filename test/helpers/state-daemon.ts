@@ -54,8 +54,8 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((r) => child.once('exit', () => r()));
 }
 
-/** A daemon for `bin` in `dir` (not started yet). */
-export async function stateDaemon(bin: string, dir: string): Promise<StateDaemon> {
+/** A daemon for `bin` in `dir` (not started yet); with `netns`, it runs inside that namespace (a scratch "host"). */
+export async function stateDaemon(bin: string, dir: string, options: { netns?: string } = {}): Promise<StateDaemon> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'resolv.conf'), '# sandns test origin: no servers\n');
   const socket = join(dir, 'api', 'sandns.sock');
@@ -70,7 +70,11 @@ export async function stateDaemon(bin: string, dir: string): Promise<StateDaemon
       logs.push(logPath);
       const log = openSync(logPath, 'a');
       const t0 = performance.now();
-      child = spawn(process.execPath, [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info'], { stdio: ['ignore', log, log] });
+      const argv = [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info'];
+      // nsenter execs node in place (no fork without --pid): the child's pid is the daemon's.
+      child = options.netns === undefined
+        ? spawn(process.execPath, argv, { stdio: ['ignore', log, log] })
+        : spawn('nsenter', [`--net=${options.netns}`, '--', process.execPath, ...argv], { stdio: ['ignore', log, log] });
       closeSync(log);
       for (let i = 0; i < 600; i++) {
         if (!alive()) throw new Error(`daemon exited early: ${await readFile(logPath, 'utf8')}`);
