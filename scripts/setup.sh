@@ -13,6 +13,11 @@ command -v ss >/dev/null || need+=(iproute2)
 command -v unbound >/dev/null || need+=(unbound)
 command -v runc >/dev/null || need+=(runc)
 [ -x /bin/busybox ] || need+=(busybox-static)
+# The CNI plugin's scenarios (700, 710): Debian's CNI plugins, podman with its CNI backend, containerd and ctr.
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+command -v podman >/dev/null || need+=(podman)
+command -v containerd >/dev/null || need+=(containerd)
+command -v unshare >/dev/null || need+=(util-linux)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing ${need[*]}; run as root (apt-get install -y ${need[*]})" >&2
