@@ -13,6 +13,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const outcome = await runCniPlugin(process.env, await readStdin());
+// VERSION needs no configuration: a caller that gives no stdin must not hang it.
+const outcome = await runCniPlugin(process.env, process.env.CNI_COMMAND === 'VERSION' ? '' : await readStdin());
 if (outcome.stderr !== undefined) process.stderr.write(outcome.stderr);
 process.stdout.write(outcome.stdout, () => process.exit(outcome.exitCode));
