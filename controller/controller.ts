@@ -125,7 +125,7 @@ export class Controller implements ControllerCore {
   async refreshOrigin(): Promise<void> {
     await Promise.all(
       this.sandboxes().map((sb) =>
-        sb.runtime.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
+        sb.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
       ),
     );
   }
@@ -295,7 +295,7 @@ export class Controller implements ControllerCore {
     if (!this.#sandboxes.has(sb.id)) return;
     this.#sandboxes.delete(sb.id);
     // Kept as 'deleting' until its namespace is gone (L3).
-    await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, () => sb.opened.destroy(), () => undefined);
+    await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, () => sb.destroy(), () => undefined);
     this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted');
   }
 
@@ -306,22 +306,22 @@ export class Controller implements ControllerCore {
     if (!this.#sandboxes.has(sb.id)) throw new errors.SandboxNotFoundError(sb.id);
     if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
     if ([...sb.endpoints.values()].some((e) => e.network === ep.network)) throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
-    ep.sandbox = sb; // claimed synchronously: a concurrent join of the same endpoint fails (G11)
+    // Claimed synchronously: a concurrent join of the same endpoint fails (G11).
+    const wantsGateway = sb.netnsPath !== '' && !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
+    const ifname = checkIfname(options.ifname);
+    if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
+    ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
     sb.endpoints.set(ep.id, ep);
-    ep.priority = options.priority ?? 0;
-    if (options.ifname !== undefined) ep.requestedIfname = checkIfname(options.ifname);
     if (sb.netnsPath === '') return this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
-    const ifname = sb.reserveIfname(ep.requestedIfname);
-    const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
-    ep.gateway = wantsGateway;
-    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
+    const dev = sb.reserveIfname(ifname);
+    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway));
     ep.joining = joining;
     try {
       await joining;
     } finally {
       ep.joining = undefined;
     }
-    this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+    this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined');
   }
 
   /** ControllerCore: each joined endpoint's link problems, from its driver (CNI CHECK). */
@@ -342,7 +342,7 @@ export class Controller implements ControllerCore {
     this.#closed = true;
     this.#watch?.close();
     this.#watch = undefined;
-    await Promise.all(this.sandboxes().map((s) => s.runtime.close()));
+    await Promise.all(this.sandboxes().map((s) => s.stopListener()));
     await this.#journal.store?.close();
   }
 

@@ -7,6 +7,24 @@ import type { Sandbox } from './sandbox.js';
 import type { JoinOptions } from './options.js';
 import type { ControllerCore } from './core.js';
 
+/**
+ * An endpoint's attachment to a sandbox, one immutable value: replaced whole
+ * (Endpoint.attach) whenever any part changes, so a reader never sees half an
+ * update. `link` is what the driver made on join (the veth); it is undefined
+ * while the endpoint is only claimed (the sandbox has no key yet, or the join
+ * is still running).
+ */
+export interface Attachment {
+  readonly sandbox: Sandbox;
+  /** Join priority: higher first in R4 order. */
+  readonly priority: number;
+  /** True while this endpoint carries the sandbox's default route. */
+  readonly gateway: boolean;
+  readonly link: DriverJoinInfo | undefined;
+  /** The interface name asked for (a CNI runtime's CNI_IFNAME); kept for a join deferred until the sandbox's key. */
+  readonly ifname?: string | undefined;
+}
+
 /** A network endpoint. */
 export class Endpoint {
   readonly id: string;
@@ -18,18 +36,9 @@ export class Endpoint {
   readonly ports: readonly { port: number; proto: 'tcp' | 'udp' }[];
   readonly links: ReadonlyMap<string, string>;
   readonly disableResolution: boolean;
-  /** The sandbox it is joined to, if any. */
-  sandbox: Sandbox | undefined;
-  /** What the driver did on join (for leave). */
-  joinInfo: DriverJoinInfo | undefined;
-  /** Join priority (R4). */
-  priority = 0;
   /** The join in progress, if any: leave waits for it (no half-joined state is ever torn down). */
   joining: Promise<void> | undefined;
-  /** The interface name asked for at join (kept for a join deferred until the sandbox's key). */
-  requestedIfname: string | undefined;
-  /** True while this endpoint carries the sandbox's default route. */
-  gateway = false;
+  #attachment: Attachment | undefined;
   readonly #core: ControllerCore;
 
   constructor(
@@ -46,6 +55,36 @@ export class Endpoint {
     this.ports = init.ports;
     this.links = init.links;
     this.disableResolution = init.disableResolution;
+  }
+
+  /** Where the endpoint is attached, if anywhere. */
+  get attachment(): Attachment | undefined {
+    return this.#attachment;
+  }
+
+  /** Replace the attachment whole (undefined: detached). The only writer of the attachment; synchronous (G11). */
+  attach(next: Attachment | undefined): void {
+    this.#attachment = next === undefined ? undefined : Object.freeze({ ...next });
+  }
+
+  /** The sandbox it is attached to, if any. */
+  get sandbox(): Sandbox | undefined {
+    return this.#attachment?.sandbox;
+  }
+
+  /** What the driver made on join (for leave), once plumbed. */
+  get joinInfo(): DriverJoinInfo | undefined {
+    return this.#attachment?.link;
+  }
+
+  /** Join priority (R4); 0 when detached. */
+  get priority(): number {
+    return this.#attachment?.priority ?? 0;
+  }
+
+  /** True while this endpoint carries the sandbox's default route. */
+  get gateway(): boolean {
+    return this.#attachment?.gateway ?? false;
   }
 
   /** DNS names in order: endpoint (container) name, aliases, short id, hostname; de-duplicated (spec Model). */

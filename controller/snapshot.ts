@@ -60,11 +60,11 @@ function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' |
 
 /** A sandbox's record; phase 'deleting' while its namespace and files are being removed. */
 export function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): PersistedSandbox {
-  const rt = sb.runtime;
+  const dns = sb.dnsState;
   return {
-    id: sb.id, phase, key: keyOf(sb.config, sb.opened.ownsNetns, sb.netnsPath), ...configRecord(sb.config),
-    resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: [...rt.files.ownedDirs],
-    extServers: rt.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: rt.ndotsSet, ipv6: rt.ipv6,
+    id: sb.id, phase, key: keyOf(sb.config, sb.keyMode === 'owned', sb.netnsPath), ...configRecord(sb.config),
+    resolvConfHashPath: dns.resolvConfHashPath, ownedDirs: [...dns.ownedDirs],
+    extServers: dns.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: dns.ndotsSet, ipv6: dns.ipv6,
   };
 }
 
