@@ -64,7 +64,7 @@ function connectBody(config: PluginConfig, inv: Invocation, name: string, addr: 
 export function mainResult(config: PluginConfig, inv: Invocation, net: NetworkDescription, ep: EndpointDescription): CniResult {
   const interfaces = [
     ...(ep.hostIfname ? [{ name: ep.hostIfname }] : []),
-    { name: inv.ifname, ...(ep.mac ? { mac: ep.mac } : {}), sandbox: inv.netns },
+    { name: inv.ifname, ...((ep.mac ?? ep.macAddress) ? { mac: (ep.mac ?? ep.macAddress)! } : {}), sandbox: inv.netns },
   ];
   const index = interfaces.length - 1;
   const ips = [{ interface: index, address: `${ep.ipv4}/${splitCidr(net.subnet).prefix}`, gateway: net.gateway }];

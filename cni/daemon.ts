@@ -42,6 +42,8 @@ export interface EndpointDescription {
   ipv6?: string;
   ifname?: string;
   mac?: string;
+  /** The same MAC under the name the published-ports API uses. */
+  macAddress?: string;
   hostIfname?: string;
   aliases?: string[];
 }

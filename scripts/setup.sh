@@ -13,7 +13,7 @@ command -v ss >/dev/null || need+=(iproute2)
 command -v unbound >/dev/null || need+=(unbound)
 command -v runc >/dev/null || need+=(runc)
 [ -x /bin/busybox ] || need+=(busybox-static)
-# The CNI plugin's scenarios (700, 710): Debian's CNI plugins, podman with its CNI backend, containerd and ctr.
+# The CNI plugin's scenarios (800, 810): Debian's CNI plugins, podman with its CNI backend, containerd and ctr.
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 command -v podman >/dev/null || need+=(podman)
 command -v containerd >/dev/null || need+=(containerd)

@@ -22,7 +22,7 @@ async function setup() {
 }
 
 describe('connect for CNI', () => {
-  it('CNI connect names the endpoint `name` (not the sandbox) and joins as `ifname`', async () => {
+  it('K5 connect names the endpoint `name` (not the sandbox) and joins as `ifname`', async () => {
     const { call, controller } = await setup();
     const r = await call('POST', '/networks/n1/connect', { sandbox: 'f00dcafe0123', name: 'web', aliases: ['www'], ifname: 'net1' });
     expect(r.status).toBe(201);
@@ -38,28 +38,28 @@ describe('connect for CNI', () => {
     [{ publish: [{ containerPort: 80, hostPort: 100, hostPortEnd: 90 }] }, 'publish[0].hostPortEnd'],
     [{ publish: [{ containerPort: 80, hostIP: '1.2.3.4' }] }, 'publish[0].hostIP'],
     [{ ifname: '' }, 'ifname'],
-  ])('CNI a malformed connect body %j is 400 ERR_INVALID_OPTION naming %s', async (extra, field) => {
+  ])('K12 a malformed connect body %j is 400 ERR_INVALID_OPTION naming %s', async (extra, field) => {
     const { call } = await setup();
     const r = await call('POST', '/networks/n1/connect', { sandbox: 'f00dcafe0123', ...extra });
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ code: 'ERR_INVALID_OPTION', details: { field } });
   });
 
-  it('CNI well-formed published ports are a typed 501, and nothing is connected', async () => {
+  it('K12 well-formed published ports are a typed 501, and nothing is connected', async () => {
     const { call, controller } = await setup();
     const r = await call('POST', '/networks/n1/connect', { sandbox: 'f00dcafe0123', publish: [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
     expect(r).toMatchObject({ status: 501, body: { code: 'ERR_API_UNSUPPORTED' } });
     expect(controller.network('n1').endpoints.size).toBe(0);
   });
 
-  it('CNI parsePublish keeps ranges and defaults the protocol to tcp', () => {
+  it('K12 parsePublish keeps ranges and defaults the protocol to tcp', () => {
     expect(parsePublish([{ hostPort: 8000, hostPortEnd: 8010, containerPort: 80 }])).toEqual([{ hostPort: 8000, hostPortEnd: 8010, containerPort: 80, protocol: 'tcp' }]);
     expect(parsePublish(undefined)).toBeUndefined();
   });
 });
 
 describe('conditional delete and links', () => {
-  it('CNI DELETE ?ifEmpty=true is 409 ERR_SANDBOX_IN_USE while a network holds the sandbox, naming it; then deletes', async () => {
+  it('K8 DELETE ?ifEmpty=true is 409 ERR_SANDBOX_IN_USE while a network holds the sandbox, naming it; then deletes', async () => {
     const { call, controller } = await setup();
     await call('POST', '/networks/n2/connect', { sandbox: 'f00dcafe0123', name: 'web' });
     const r = await call('DELETE', '/sandboxes/f00dcafe0123?ifEmpty=true');
@@ -70,7 +70,7 @@ describe('conditional delete and links', () => {
     expect(controller.sandbox('f00dcafe0123').deleted).toBe(true);
   });
 
-  it('CNI GET /sandboxes/:name/links reports each joined endpoint', async () => {
+  it('K7 GET /sandboxes/:name/links reports each joined endpoint', async () => {
     const { call } = await setup();
     await call('POST', '/networks/n1/connect', { sandbox: 'f00dcafe0123', name: 'web', ifname: 'eth3' });
     expect((await call('GET', '/sandboxes/f00dcafe0123/links')).body).toEqual([{ network: 'n1', ifname: 'eth3', problems: [] }]);

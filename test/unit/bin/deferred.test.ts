@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 describe('deferred replay', () => {
-  it('CNI replays each record in order, removes the applied ones and keeps a failing one', async () => {
+  it('K9 replays each record in order, removes the applied ones and keeps a failing one', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sandns-deferred-'));
     const socket = join(dir, 'sandns.sock');
     await mkdir(join(dir, 'deferred'));
@@ -40,7 +40,7 @@ describe('deferred replay', () => {
     expect(lines.some((l) => l.msg === 'deferred request failed: kept for the next start')).toBe(true);
   });
 
-  it('CNI no directory is nothing to do', async () => {
+  it('K9 no directory is nothing to do', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sandns-deferred-'));
     expect(await replayDeferred(join(dir, 'sandns.sock'), async () => ({ status: 200 }), sinkLogger().logger)).toEqual({ applied: [], failed: [] });
   });

@@ -30,7 +30,7 @@ const prevResult = {
 const chainedConf = { cniVersion: '0.4.0', name: 'chnet', type: 'sandns', prevResult, runtimeConfig: { aliases: { chnet: ['db'] } } };
 
 describe('VERSION', () => {
-  it('CNI VERSION lists 0.3.0, 0.3.1, 0.4.0 and 1.0.0 and needs no daemon', async () => {
+  it('K1 VERSION lists 0.3.0, 0.3.1, 0.4.0 and 1.0.0 and needs no daemon', async () => {
     const d = new FakeDaemon();
     d.down = true;
     const o = await run(d, new FakeStore(), { CNI_COMMAND: 'VERSION', CNI_PATH: 'dummy', CNI_NETNS: 'dummy', CNI_IFNAME: 'dummy' }, { cniVersion: '1.0.0' });
@@ -40,7 +40,7 @@ describe('VERSION', () => {
 });
 
 describe('ADD, main mode', () => {
-  it('CNI creates the network from the keys, names the endpoint K8S_POD_NAME and returns interfaces, ips, routes and dns', async () => {
+  it('K3 K5 K6 creates the network from the keys, names the endpoint K8S_POD_NAME and returns interfaces, ips, routes and dns', async () => {
     const d = new FakeDaemon();
     const o = await run(d, new FakeStore(), env('ADD', { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=web' }), mainConf);
     expect(o.exitCode).toBe(0);
@@ -56,13 +56,13 @@ describe('ADD, main mode', () => {
     expect(sb.endpoints[0]).toMatchObject({ name: 'web', aliases: ['www'], ifname: 'eth0' }); // 'web' is the name already
   });
 
-  it('CNI without K8S_POD_NAME the name is the first 12 characters of CNI_CONTAINERID', async () => {
+  it('K5 without K8S_POD_NAME the name is the first 12 characters of CNI_CONTAINERID', async () => {
     const d = new FakeDaemon();
     await run(d, new FakeStore(), env('ADD'), mainConf);
     expect(d.sbs.get(CID)!.endpoints[0]!.name).toBe(CID.slice(0, 12));
   });
 
-  it('CNI 0.4.0 and 0.3.1 results carry version "4" in each ips entry', async () => {
+  it('K1 0.4.0 and 0.3.1 results carry version "4" in each ips entry', async () => {
     for (const v of ['0.4.0', '0.3.1']) {
       const d = new FakeDaemon();
       const r = out(await run(d, new FakeStore(), env('ADD'), { ...mainConf, cniVersion: v }));
@@ -71,7 +71,7 @@ describe('ADD, main mode', () => {
     }
   });
 
-  it('CNI code 7 when the existing network contradicts the keys, naming each difference', async () => {
+  it('K3 code 7 when the existing network contradicts the keys, naming each difference', async () => {
     const d = new FakeDaemon();
     await run(d, new FakeStore(), env('ADD'), mainConf);
     const o = await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'other' }), { ...mainConf, subnet: '10.78.0.0/24', internal: true });
@@ -81,14 +81,14 @@ describe('ADD, main mode', () => {
     expect(e.details).toMatch(/subnet is "10.77.0.0\/24", the configuration says "10.78.0.0\/24"; internal is false/);
   });
 
-  it('CNI keys that match (a host address written as the subnet) are no mismatch', async () => {
+  it('K3 keys that match (a host address written as the subnet) are no mismatch', async () => {
     const d = new FakeDaemon();
     await run(d, new FakeStore(), env('ADD'), mainConf);
     const o = await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'other' }), { ...mainConf, subnet: '10.77.0.9/24' });
     expect(o.exitCode).toBe(0);
   });
 
-  it('CNI portMappings become publish entries only when declared in capabilities', async () => {
+  it('K5 K12 portMappings become publish entries only when declared in capabilities', async () => {
     const pm = [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }];
     const d = new FakeDaemon();
     const bodies: unknown[] = [];
@@ -103,7 +103,7 @@ describe('ADD, main mode', () => {
     expect((bodies[1] as { publish?: unknown }).publish).toBeUndefined();
   });
 
-  it('CNI ADD twice for the same interface returns the same attachment', async () => {
+  it('K3 ADD twice for the same interface returns the same attachment', async () => {
     const d = new FakeDaemon();
     const a = out(await run(d, new FakeStore(), env('ADD'), mainConf));
     const b = out(await run(d, new FakeStore(), env('ADD'), mainConf));
@@ -111,7 +111,7 @@ describe('ADD, main mode', () => {
     expect(d.sbs.get(CID)!.endpoints).toHaveLength(1);
   });
 
-  it('CNI a sandbox left with another namespace (no DEL came) is replaced', async () => {
+  it('K5 a sandbox left with another namespace (no DEL came) is replaced', async () => {
     const d = new FakeDaemon();
     await run(d, new FakeStore(), env('ADD'), mainConf);
     d.sbs.get(CID)!.endpoints.length = 0;
@@ -120,14 +120,14 @@ describe('ADD, main mode', () => {
     expect(d.sbs.get(CID)!.netnsPath).toBe('/run/netns/netns-new');
   });
 
-  it('CNI "ipam" is refused with code 2 saying to chain sandns instead', async () => {
+  it('K3 "ipam" is refused with code 2 saying to chain sandns instead', async () => {
     const o = await run(new FakeDaemon(), new FakeStore(), env('ADD'), { ...mainConf, ipam: { type: 'host-local' } });
     expect(out(o)).toMatchObject({ code: 2, msg: expect.stringContaining('ipam') });
   });
 });
 
 describe('ADD, chained mode', () => {
-  it('CNI registers prevResult\'s address on an external network and returns prevResult with dns added', async () => {
+  it('K4 K6 registers prevResult\'s address on an external network and returns prevResult with dns added', async () => {
     const d = new FakeDaemon();
     const o = await run(d, new FakeStore(), env('ADD', { CNI_ARGS: 'K8S_POD_NAME=api' }), chainedConf);
     expect(o.exitCode).toBe(0);
@@ -142,34 +142,34 @@ describe('ADD, chained mode', () => {
     expect(sb.body.dns).toEqual(['10.88.5.1']); // the previous nameservers become the sandbox's upstreams
   });
 
-  it('CNI a 1.0.0 prevResult (no version fields) is accepted and rendered back as 1.0.0', async () => {
+  it('K1 K4 a 1.0.0 prevResult (no version fields) is accepted and rendered back as 1.0.0', async () => {
     const d = new FakeDaemon();
     const prev = { ...prevResult, cniVersion: '1.0.0', ips: [{ interface: 2, address: '10.88.5.7/24', gateway: '10.88.5.1' }] };
     const r = out(await run(d, new FakeStore(), env('ADD'), { ...chainedConf, cniVersion: '1.0.0', prevResult: prev }));
     expect(r.ips).toEqual([{ interface: 2, address: '10.88.5.7/24', gateway: '10.88.5.1' }]);
   });
 
-  it('CNI chained on a network sandns manages (bridge) is code 7', async () => {
+  it('K4 chained on a network sandns manages (bridge) is code 7', async () => {
     const d = new FakeDaemon();
     await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'x1' }), { ...mainConf, name: 'chnet' });
     const o = await run(d, new FakeStore(), env('ADD'), chainedConf);
     expect(out(o)).toMatchObject({ code: 7 });
   });
 
-  it('CNI chained without an IPv4 address for CNI_IFNAME is code 7', async () => {
+  it('K4 chained without an IPv4 address for CNI_IFNAME is code 7', async () => {
     const prev = { ...prevResult, ips: [{ version: '4', interface: 1, address: '10.88.5.7/24' }] }; // the host veth's
     const o = await run(new FakeDaemon(), new FakeStore(), env('ADD'), { ...chainedConf, prevResult: prev });
     expect(out(o)).toMatchObject({ code: 7, msg: expect.stringContaining('prevResult.ips') });
   });
 
-  it('CNI main-mode keys in a chained config are code 7', async () => {
+  it('K4 main-mode keys in a chained config are code 7', async () => {
     const o = await run(new FakeDaemon(), new FakeStore(), env('ADD'), { ...chainedConf, subnet: '10.1.0.0/24' });
     expect(out(o)).toMatchObject({ code: 7 });
   });
 });
 
 describe('CHECK', () => {
-  it('CNI passes on a healthy attachment and names the difference when there is one', async () => {
+  it('K7 passes on a healthy attachment and names the difference when there is one', async () => {
     const d = new FakeDaemon();
     const store = new FakeStore();
     const add = out(await run(d, store, env('ADD', { CNI_ARGS: 'K8S_POD_NAME=web' }), mainConf));
@@ -188,7 +188,7 @@ describe('CHECK', () => {
     expect(out(await run(d, store, env('CHECK'), conf))).toMatchObject({ code: 101, msg: expect.stringContaining('unknown to sandns') });
   });
 
-  it('CNI a missing record or a different address is named', async () => {
+  it('K7 a missing record or a different address is named', async () => {
     const d = new FakeDaemon();
     const add = out(await run(d, new FakeStore(), env('ADD'), chainedConf));
     const conf = { ...chainedConf, prevResult: add };
@@ -202,13 +202,13 @@ describe('CHECK', () => {
     expect(out(await run(d, new FakeStore(), env('CHECK'), { ...conf, prevResult: moved }))).toMatchObject({ code: 101, msg: expect.stringContaining('10.88.5.99') });
   });
 
-  it('CNI CHECK on a 0.3.1 config is code 1', async () => {
+  it('K7 CHECK on a 0.3.1 config is code 1', async () => {
     expect(out(await run(new FakeDaemon(), new FakeStore(), env('CHECK'), { ...mainConf, cniVersion: '0.3.1' }))).toMatchObject({ code: 1 });
   });
 });
 
 describe('DEL', () => {
-  it('CNI DEL removes the endpoint, then the sandbox; twice, unknown, and with an empty CNI_NETNS it succeeds', async () => {
+  it('K8 DEL removes the endpoint, then the sandbox; twice, unknown, and with an empty CNI_NETNS it succeeds', async () => {
     const d = new FakeDaemon();
     const store = new FakeStore();
     await run(d, store, env('ADD'), mainConf);
@@ -219,7 +219,7 @@ describe('DEL', () => {
     expect((await run(d, store, env('DEL', { CNI_CONTAINERID: 'never-seen' }), { ...mainConf, name: 'no-such-net' })).exitCode).toBe(0);
   });
 
-  it('CNI DEL of one network keeps the sandbox while another network holds it', async () => {
+  it('K8 DEL of one network keeps the sandbox while another network holds it', async () => {
     const d = new FakeDaemon();
     const store = new FakeStore();
     await run(d, store, env('ADD'), mainConf);
@@ -228,7 +228,7 @@ describe('DEL', () => {
     expect(d.sbs.get(CID)!.endpoints.map((e) => e.network)).toEqual(['cninet']);
   });
 
-  it('CNI daemon down: ADD and CHECK are code 11 saying how to start it; DEL succeeds and leaves a record replayed later', async () => {
+  it('K9 daemon down: ADD and CHECK are code 11 saying how to start it; DEL succeeds and leaves a record replayed later', async () => {
     const d = new FakeDaemon();
     const store = new FakeStore();
     await run(d, store, env('ADD'), mainConf);
@@ -265,13 +265,13 @@ describe('bad input', () => {
     [env('ADD'), { ...mainConf, mtu: '1500' }, 7],
     [env('ADD'), { ...mainConf, runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 80 }] } }, 7],
     [env('ADD'), { ...chainedConf, prevResult: { ips: [{ address: '10.0.0.1' }] } }, 7],
-  ])('CNI %j with %j is CNI error code %i on stdout, exit 1', async (e, stdin, code) => {
+  ])('K11 %j with %j is CNI error code %i on stdout, exit 1', async (e, stdin, code) => {
     const o = await run(new FakeDaemon(), new FakeStore(), e as Record<string, string>, stdin);
     expect(o.exitCode).toBe(1);
     expect(out(o)).toMatchObject({ code, msg: expect.any(String) });
   });
 
-  it('CNI a daemon refusal (invalid name) is code 7 with the daemon\'s code in details', async () => {
+  it('K11 a daemon refusal (invalid name) is code 7 with the daemon\'s code in details', async () => {
     const o = await run(new FakeDaemon(), new FakeStore(), env('ADD', { CNI_ARGS: 'K8S_POD_NAME=bad.name!' }), mainConf);
     expect(out(o)).toMatchObject({ code: 7, details: expect.stringContaining('ERR_INVALID_NAME') });
   });

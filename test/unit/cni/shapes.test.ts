@@ -8,12 +8,12 @@ import { chainedAddresses, chainedNetworkBody, mainNetworkBody, mainNetworkDiffe
 import { delRecord } from '../../../cni/pending.js';
 
 describe('CNI_ARGS and names', () => {
-  it('CNI parses K=V pairs, keeps "=" inside values, skips empty pairs', () => {
+  it('K5 parses K=V pairs, keeps "=" inside values, skips empty pairs', () => {
     expect([...parseCniArgs('IgnoreUnknown=1;K8S_POD_NAME=web;;X=a=b')]).toEqual([['IgnoreUnknown', '1'], ['K8S_POD_NAME', 'web'], ['X', 'a=b']]);
     expect(parseCniArgs('').size).toBe(0);
   });
 
-  it('CNI the name is K8S_POD_NAME, else the first 12 characters of the container id; long or odd ids get a stable sandbox id', () => {
+  it('K5 the name is K8S_POD_NAME, else the first 12 characters of the container id; long or odd ids get a stable sandbox id', () => {
     expect(endpointNameOf('0123456789abcdef', new Map([['K8S_POD_NAME', 'web']]))).toBe('web');
     expect(endpointNameOf('0123456789abcdef', new Map())).toBe('0123456789ab');
     expect(sandboxIdOf('a'.repeat(64))).toBe('a'.repeat(64));
@@ -30,19 +30,19 @@ describe('result shapes', () => {
     routes: [{ dst: '0.0.0.0/0' }], dns: {},
   };
 
-  it('CNI a 0.4.0 result parses to the 1.0.0 shape and renders back identical', () => {
+  it('K1 a 0.4.0 result parses to the 1.0.0 shape and renders back identical', () => {
     const r = parseResult(v04);
     expect(r.ips).toEqual([{ interface: 0, address: '10.1.0.5/24', gateway: '10.1.0.1' }, { interface: 0, address: 'fd00::5/64' }]);
     expect(renderResult(r, '0.4.0')).toEqual(v04);
     expect((renderResult(r, '1.0.0').ips as object[])[1]).toEqual({ interface: 0, address: 'fd00::5/64' });
   });
 
-  it('CNI dns: 127.0.0.11 is the only nameserver; search and options merge without repeats', () => {
+  it('K6 dns: 127.0.0.11 is the only nameserver; search and options merge without repeats', () => {
     const r = withSandnsDns({ cniVersion: '1.0.0', dns: { nameservers: ['10.0.0.1'], search: ['a.example'], options: ['ndots:0'] } }, { search: ['b.example', 'a.example'], options: ['ndots:0', 'timeout:1'], domain: 'x' });
     expect(r.dns).toEqual({ nameservers: ['127.0.0.11'], domain: 'x', search: ['b.example', 'a.example'], options: ['ndots:0', 'timeout:1'] });
   });
 
-  it('CNI chained addresses are those of CNI_IFNAME inside the container; the subnet is the address\'s network', () => {
+  it('K4 chained addresses are those of CNI_IFNAME inside the container; the subnet is the address\'s network', () => {
     const a = chainedAddresses(parseResult(v04), 'eth0');
     expect(a).toEqual({ ipv4: { address: '10.1.0.5', subnet: '10.1.0.0/24', gateway: '10.1.0.1' }, ipv6: { address: 'fd00::5', subnet: 'fd00::/64' } });
     expect(chainedNetworkBody('n', a)).toEqual({ name: 'n', driver: 'external', subnet: '10.1.0.0/24', gateway: '10.1.0.1', subnet6: 'fd00::/64' });
@@ -53,17 +53,17 @@ describe('result shapes', () => {
 describe('main-mode network', () => {
   const conf = parseConfig({ cniVersion: '1.0.0', name: 'n', type: 'sandns', subnet: '10.2.0.0/24', mtu: 1400, bridge: 'br-n', internal: false });
 
-  it('CNI the body carries the keys given and the bridge options', () => {
+  it('K3 the body carries the keys given and the bridge options', () => {
     expect(mainNetworkBody(conf)).toEqual({ name: 'n', driver: 'bridge', subnet: '10.2.0.0/24', internal: false, driverOptions: { bridgeName: 'br-n', mtu: 1400 } });
   });
 
-  it('CNI differences name each contradicted key; absent keys never differ', () => {
+  it('K3 differences name each contradicted key; absent keys never differ', () => {
     const net = { id: 'x', name: 'n', driver: 'bridge', subnet: '10.2.0.0/24', gateway: '10.2.0.1', internal: true, ttl: 600, options: { mtu: 1500, bridgeName: 'br-n' } };
     expect(mainNetworkDifferences(net, conf)).toEqual(['internal is true, the configuration says false', 'mtu is 1500, the configuration says 1400']);
     expect(mainNetworkDifferences({ ...net, driver: 'external', internal: false, options: { mtu: 1400, bridgeName: 'br-n' } }, conf)[0]).toMatch(/driver is "external"/);
   });
 
-  it('CNI runtimeConfig keys not declared in capabilities are ignored; with capabilities stripped (libcni) they are used', () => {
+  it('K5 runtimeConfig keys not declared in capabilities are ignored; with capabilities stripped (libcni) they are used', () => {
     const rc = { aliases: { n: ['www'] }, portMappings: [{ hostPort: 80, containerPort: 80 }] };
     const declared = parseConfig({ cniVersion: '1.0.0', name: 'n', type: 'sandns', capabilities: { aliases: true }, runtimeConfig: rc });
     expect(declared.runtime.aliases).toEqual(['www']);
@@ -74,7 +74,7 @@ describe('main-mode network', () => {
 });
 
 describe('deferred records', () => {
-  it('CNI the directory is beside the socket; a record round-trips; junk is not a record', () => {
+  it('K9 the directory is beside the socket; a record round-trips; junk is not a record', () => {
     expect(deferredDirOf('/run/sandns/sandns.sock')).toBe('/run/sandns/deferred');
     const rec = delRecord('sb1', 'net1', 'eth0', new Date(0));
     expect(parseDeferred(JSON.stringify(rec))).toEqual(rec);
@@ -83,7 +83,7 @@ describe('deferred records', () => {
     expect(parseDeferred('not json')).toBeUndefined();
   });
 
-  it('CNI applied means 2xx, 404, or one of the request\'s done codes', () => {
+  it('K9 applied means 2xx, 404, or one of the request\'s done codes', () => {
     const [disc, del] = delRecord('sb1', 'net1', 'eth0', new Date(0)).requests;
     expect(deferredApplied(disc!, 200, undefined)).toBe(true);
     expect(deferredApplied(disc!, 404, 'ERR_ENDPOINT_NOT_FOUND')).toBe(true);

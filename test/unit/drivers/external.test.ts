@@ -7,7 +7,7 @@ import { DriverRegistry, ExternalDriver } from '../../../drivers/index.js';
 import { isEphemeralNetnsPath, pinnedNetnsPath } from '../../../sandbox/index.js';
 
 describe('external driver', () => {
-  it('CNI is registered by default beside bridge, takes no options, and manages no network objects', async () => {
+  it('K4 is registered by default beside bridge, takes no options, and manages no network objects', async () => {
     expect(new DriverRegistry().get('external')).toBeInstanceOf(ExternalDriver);
     const d = new ExternalDriver();
     expect(d.validateOptions({})).toEqual({});
@@ -28,11 +28,11 @@ describe('ephemeral namespace paths', () => {
     ['/proc/123/ns/mnt', false],
     ['/run/netns/x', false],
     ['/proc/123/ns/net/../../1/ns/net', false],
-  ])('CNI %s is ephemeral: %s', (p, want) => {
+  ])('K10 %s is ephemeral: %s', (p, want) => {
     expect(isEphemeralNetnsPath(p)).toBe(want);
   });
 
-  it('CNI pins live under /run/netns with a name of their own', () => {
+  it('K10 pins live under /run/netns with a name of their own', () => {
     expect(pinnedNetnsPath('abc')).toBe('/run/netns/sandns-pin-abc');
   });
 });

@@ -92,7 +92,7 @@ async function startContainerd(): Promise<void> {
 
 beforeAll(async () => {
   build = await buildCli();
-  dir = await mkdtemp(join(tmpdir(), 'sandns-710-'));
+  dir = await mkdtemp(join(tmpdir(), 'sandns-810-'));
   await execa('ip', ['netns', 'add', host]);
   await execa('ip', ['-n', host, 'link', 'set', 'lo', 'up']);
   d = await stateDaemon(build.bin, join(dir, 'daemon'), { netns: `/run/netns/${host}` });
@@ -131,7 +131,7 @@ afterAll(async () => {
 
 describe('podman 4.3 with the CNI backend', () => {
   for (const [mode, net] of [['chained after bridge + host-local', `${tag}ch`], ['as the main plugin', `${tag}mn`]] as const) {
-    it(`CNI ${mode}: web (alias www) and a second container resolve each other; podman rm -f removes the records`, async () => {
+    it(`K2 K5 ${mode}: web (alias www) and a second container resolve each other; podman rm -f removes the records`, async () => {
       const web = `${tag}-web-${net.slice(-2)}`;
       const run = await podman(['run', '-d', '--name', web, '--network', net, '--network-alias', 'www', image, 'sleep', '600']);
       expect(run.exitCode, run.stderr).toBe(0);
@@ -156,7 +156,7 @@ describe('podman 4.3 with the CNI backend', () => {
 });
 
 describe('containerd ctr run --cni', () => {
-  it('CNI one container resolves the other (named by the first 12 characters of <namespace>-<id>)', async () => {
+  it('K5 K8 K10 one container resolves the other (named by the first 12 characters of <namespace>-<id>)', async () => {
     await startContainerd();
     const oci = join(dir, 'busybox-oci.tar');
     expect((await podman(['save', '--format', 'oci-archive', '-o', oci, image])).exitCode).toBe(0);

@@ -47,7 +47,7 @@ async function rows(network: string): Promise<{ name: string; value: string; san
 
 beforeAll(async () => {
   build = await buildCli();
-  dir = await mkdtemp(join(tmpdir(), 'sandns-700-'));
+  dir = await mkdtemp(join(tmpdir(), 'sandns-800-'));
   await execa('ip', ['netns', 'add', host]);
   await execa('ip', ['-n', host, 'link', 'set', 'lo', 'up']);
   for (const c of ctrs) await execa('ip', ['netns', 'add', c]);
@@ -66,7 +66,7 @@ afterAll(async () => {
     await d.kill('SIGTERM');
   }
   for (const c of ctrs) await execa('ip', ['netns', 'del', c], { reject: false });
-  for (const c of ctrs) await execa('ip', ['netns', 'del', `sandns-pin-${tag}-${c}`], { reject: false });
+  for (const pin of (await readdir('/run/netns')).filter((n) => n.startsWith(`sandns-pin-${tag}`))) await execa('ip', ['netns', 'del', pin], { reject: false });
   await execa('ip', ['netns', 'del', host], { reject: false }); // its bridges and veths go with it
   await rm(dir, { recursive: true, force: true });
   await build?.remove();
@@ -86,7 +86,7 @@ describe('chained after bridge + host-local', () => {
   let webIp = '';
   let dbIp = '';
 
-  it('CNI ADD returns the bridge result with dns 127.0.0.11, and both containers resolve each other by name and alias', async () => {
+  it('K4 K5 K6 ADD returns the bridge result with dns 127.0.0.11, and both containers resolve each other by name and alias', async () => {
     const r1 = await cniAdd(rt, list(), web);
     const r2 = await cniAdd(rt, list(), db);
     expect(r1.dns).toEqual({ nameservers: ['127.0.0.11'], search: [], options: ['ndots:0'] });
@@ -101,7 +101,7 @@ describe('chained after bridge + host-local', () => {
     expect(await dig(web.netns, webIp.split('.').reverse().join('.') + '.in-addr.arpa', 'PTR')).toBe(`web.${tag}ch.`);
   });
 
-  it('CNI CHECK passes, then names what differs', async () => {
+  it('K7 CHECK passes, then names what differs', async () => {
     await cniCheck(rt, list(), web);
     await d.api('POST', `/networks/${tag}ch/disconnect`, { sandbox: web.containerId });
     const e = await cniError(cniCheck(rt, list(), web));
@@ -110,7 +110,7 @@ describe('chained after bridge + host-local', () => {
     await cniCheck(rt, list(), web);
   });
 
-  it('CNI DEL twice and DEL with an empty CNI_NETNS succeed; records, sandboxes and host-local addresses are gone', async () => {
+  it('K8 DEL twice and DEL with an empty CNI_NETNS succeed; records, sandboxes and host-local addresses are gone', async () => {
     await cniDel(rt, list(), web);
     await cniDel(rt, list(), web);
     expect(await dig(db.netns, 'web')).toBe('');
@@ -121,7 +121,7 @@ describe('chained after bridge + host-local', () => {
     expect(left).toEqual([]);
   });
 
-  it('CNI a /proc/<pid>/ns/net namespace (ctr) is pinned by the daemon and unpinned by DEL with an empty CNI_NETNS', async () => {
+  it('K10 a /proc/<pid>/ns/net namespace (ctr) is pinned by the daemon and unpinned by DEL with an empty CNI_NETNS', async () => {
     const proc = spawn('nsenter', [`--net=${nsPath(ctrs[4]!)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
     sleeper = proc;
     await new Promise((r) => setTimeout(r, 200));
@@ -148,7 +148,7 @@ describe('main plugin', () => {
   const api = { containerId: `${tag}-api-0123456789`, netns: nsPath(ctrs[2]!), args: 'K8S_POD_NAME=api', capabilityArgs: { aliases: { [`${tag}mn`]: ['backend'] } } };
   const cli = { containerId: `${tag}-cli-0123456789`, netns: nsPath(ctrs[3]!), args: 'K8S_POD_NAME=cli' };
 
-  it('CNI ADD makes the network, the veth named CNI_IFNAME with its mac in the result, and the DNS', async () => {
+  it('K2 K3 ADD makes the network, the veth named CNI_IFNAME with its mac in the result, and the DNS', async () => {
     const r = await cniAdd(rt, list(), api);
     await cniAdd(rt, list(), cli);
     expect(r.cniVersion).toBe('0.4.0');
@@ -167,7 +167,7 @@ describe('main plugin', () => {
     expect(ping.exitCode).toBe(0);
   });
 
-  it('CNI CHECK passes, then names a missing link', async () => {
+  it('K7 CHECK passes, then names a missing link', async () => {
     await cniCheck(rt, list(), api);
     const r = (await cniAdd(rt, list(), api)) as { interfaces: { name: string; sandbox?: string }[] }; // ADD again: the same attachment
     const hostVeth = r.interfaces.find((i) => i.sandbox === undefined)!.name;
@@ -176,20 +176,20 @@ describe('main plugin', () => {
     expect(e).toMatchObject({ code: 101, msg: expect.stringContaining(hostVeth) });
   });
 
-  it('CNI keys that contradict the existing network are code 7 naming them', async () => {
+  it('K3 keys that contradict the existing network are code 7 naming them', async () => {
     const e = await cniError(cniAdd(rt, list({ mtu: 9000, internal: true }), { ...cli, containerId: `${tag}-x` }));
     expect(e.code).toBe(7);
     expect(e.details).toMatch(/internal is false.*mtu is 1400, the configuration says 9000/);
   });
 
-  it('CNI portMappings (declared) reach the daemon as publish entries', async () => {
+  it('K12 portMappings (declared) reach the daemon as publish entries', async () => {
     const e = await cniError(cniAdd(rt, list(), { ...cli, containerId: `${tag}-pm`, netns: nsPath(ctrs[4]!), capabilityArgs: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } }));
     // Until the daemon publishes ports, the answer is a typed refusal, never a silent success.
     expect(e).toMatchObject({ code: 100, details: expect.stringContaining('ERR_API_UNSUPPORTED') });
     expect((await d.api<{ endpoints: unknown[] }>('GET', `/networks/${tag}mn`)).endpoints).toHaveLength(2);
   });
 
-  it('CNI DEL twice and with an empty CNI_NETNS; the veths go', async () => {
+  it('K8 DEL twice and with an empty CNI_NETNS; the veths go', async () => {
     await cniDel(rt, list(), api);
     await cniDel(rt, list(), api);
     await cniDel(rt, list(), { ...cli, netns: '' });
@@ -204,8 +204,19 @@ describe('daemon down', () => {
   const list = (): ConfList => ({ cniVersion: '1.0.0', name: `${tag}dn`, plugins: [{ type: 'sandns', socket: d.socket, subnet }] });
   const one = { containerId: `${tag}-one`, netns: nsPath(ctrs[2]!), args: 'K8S_POD_NAME=one' };
 
-  it('CNI ADD and CHECK fail with code 11 saying how to start it; DEL succeeds and the daemon applies it at its next start', async () => {
+  it('K9 ADD and CHECK fail with code 11 saying how to start it; DEL succeeds and the daemon applies it at its next start', async () => {
     await cniAdd(rt, list(), one);
+    // A chained container through the restart: its external network, records and pinned namespace come back (L3).
+    const { subnet: s2, prefix: p2 } = randomSubnet();
+    const chain: ConfList = { cniVersion: '1.0.0', name: `${tag}dc`, plugins: [
+      { type: 'bridge', bridge: `${tag}b3`, isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: s2 }]], dataDir: join(dir, 'ipam') } },
+      { type: 'sandns', socket: d.socket },
+    ] };
+    const sleeper2 = spawn('nsenter', [`--net=${nsPath(ctrs[4]!)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 200));
+    const kept = { containerId: `${tag}-kept`, netns: `/proc/${sleeper2.pid}/ns/net`, args: 'IgnoreUnknown=1;K8S_POD_NAME=kept' };
+    await cniAdd(rt, chain, kept);
+    sleeper2.kill('SIGKILL'); // only the daemon's pin holds the namespace now
     await d.kill('SIGTERM');
     const add = await cniError(cniAdd(rt, list(), { ...one, containerId: `${tag}-two`, netns: nsPath(ctrs[3]!) }));
     expect(add).toMatchObject({ code: 11, details: expect.stringContaining(`sandns --socket ${d.socket} daemon`) });
@@ -215,7 +226,12 @@ describe('daemon down', () => {
     expect(await readdir(deferred)).toEqual([`${one.containerId}--eth0.json`]);
     await d.start();
     expect(await readdir(deferred)).toEqual([]);
-    expect(await d.api<unknown[]>('GET', '/sandboxes')).toEqual([]);
     expect((await d.api<{ endpoints: unknown[] }>('GET', `/networks/${tag}dn`)).endpoints).toEqual([]);
+    const back = await d.api<{ id: string; netnsPath: string; listening: boolean }[]>('GET', '/sandboxes');
+    expect(back).toEqual([expect.objectContaining({ id: kept.containerId, netnsPath: `/run/netns/sandns-pin-${tag}-kept`, listening: true })]);
+    expect(await dig(back[0]!.netnsPath, 'kept')).toMatch(new RegExp(`^${p2.replace(/\./g, '\\.')}\\.`));
+    await cniDel(rt, chain, { ...kept, netns: '' });
+    expect(await d.api<unknown[]>('GET', '/sandboxes')).toEqual([]);
+    expect(existsSync(back[0]!.netnsPath)).toBe(false);
   });
 });
