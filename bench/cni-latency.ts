@@ -100,11 +100,15 @@ async function main(): Promise<void> {
       else await netavarkCase(dir, `/run/netns/${nss[3]}`).add(9999);
     }
     const times = new Map(cases.map((c) => [c.name, { add: [] as number[], del: [] as number[] }]));
+    // What a plugin process costs before any work: sandns-cni answering VERSION (node start + module load).
+    const version: number[] = [];
+    const cniJs = join(build.bin, '..', 'sandns-cni.js');
     for (let i = 0; i < N; i++) {
       for (const c of cases) {
         times.get(c.name)!.add.push(await timed(() => c.add(i)));
         times.get(c.name)!.del.push(await timed(() => c.del(i)));
       }
+      version.push(await timed(async () => void (await execa(process.execPath, [cniJs], { env: { CNI_COMMAND: 'VERSION' } }))));
     }
     const base = times.get('bridge+host-local')!;
     const nv = times.get('netavark+aardvark')!;
@@ -115,6 +119,7 @@ async function main(): Promise<void> {
     });
     process.stdout.write([
       `CNI ADD/DEL latency, median of ${N} (ms), ${new Date().toISOString()}, ${(await execa('nproc')).stdout} cores, node ${process.version}`,
+      `sandns-cni process start (VERSION, no daemon call): median ${median(version).toFixed(0)} ms`,
       '', '| config | ADD ms | DEL ms | ÷ bridge+host-local (ADD / DEL) | ÷ netavark+aardvark (ADD / DEL) |', '|---|---|---|---|---|', ...rows, '',
     ].join('\n'));
     await cniDel(rt, lists[0]!, { containerId: `${tag}-keep-0`, netns: `/run/netns/${nss[0]}` });

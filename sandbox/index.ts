@@ -8,7 +8,7 @@ import type { Logger } from '../common/log.js';
 import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
-import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsPathFor, pinNetns, pinnedNetnsPath } from './io/netns.js';
+import { bringLoUp, createNetns, deleteNetns, netnsMounted, netnsPathFor, pinNetns, pinnedNetnsPath } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
@@ -65,9 +65,17 @@ export interface OpenedSandbox {
   clearKey(): Promise<void>;
 }
 
+/**
+ * Adopt an existing namespace: a namespace file (statfs, no process), then
+ * `lo` up inside it, which also proves it is a *network* namespace (nsenter
+ * --net refuses any other kind). One process instead of two: CNI ADD pays it.
+ */
 async function adoptKey(path: string): Promise<string> {
-  if (!(await netnsAlive(path))) throw new NetnsError(path, 'the external key is not a network namespace');
-  await bringLoUp(path);
+  const notOne = (cause?: unknown) => new NetnsError(path, 'the external key is not a network namespace', cause);
+  if (!(await netnsMounted(path))) throw notOne();
+  await bringLoUp(path).catch((err: unknown) => {
+    throw notOne(err);
+  });
   return path;
 }
 
