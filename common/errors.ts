@@ -1,5 +1,5 @@
 /**
- * Typed errors with stable codes (STYLE G7, spec L1).
+ * Typed errors with stable codes (STYLE G7, L1).
  *
  * Every failure a caller can act on is a `SandnsError` subclass carrying a
  * stable `code` (`ERR_<AREA>_<WHAT>`), an optional HTTP `status` class for the
@@ -21,7 +21,7 @@ export interface SandnsErrorOptions {
 export class SandnsError extends Error {
   /** Stable machine-readable code. */
   readonly code: ErrorCode;
-  /** HTTP status class for the API (400, 403, 404, 409, 500 ...). */
+  /** HTTP status class for the API (400, 403, 404, 409, 500...). */
   readonly status: number;
   /** Extra machine-readable details. */
   readonly details: Readonly<Record<string, unknown>> | undefined;
@@ -64,7 +64,7 @@ export class InvalidNameError extends SandnsError {
   }
 }
 
-/** An external command (ip, nsenter ...) failed. */
+/** An external command (ip, nsenter...) failed. */
 export class ExecError extends SandnsError {
   constructor(argv: readonly string[], stderr: string, options: SandnsErrorOptions = {}) {
     const text = stderr.trim() === '' ? 'no error output' : stderr.trim();

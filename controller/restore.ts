@@ -2,7 +2,7 @@
  * Restore (L3): rebuild the model from a saved state and reconcile it with
  * the kernel, in libnetwork's order. Networks first (a missing bridge is
  * made again); then sandboxes (namespace gone: its files go and it is not
- * brought back; alive: adopted, files untouched, Docker C14); then endpoints
+ * brought back; alive: adopted, files untouched, as Docker); then endpoints
  * (veth present: names and view back without re-plumbing; veth gone: a clean
  * leave); then listeners, and a sweep of leaked veths on our own bridges.
  * Unfinished creates, deletes and joins (write-ahead phases) are undone.

@@ -1,5 +1,5 @@
 /**
- * Managed /etc/hosts (spec H1-H5; Docker section 2): the public door (G1).
+ * Managed /etc/hosts (H1-H5; as Docker): the public door (G1).
  * Pure rendering and edits live in entries/render/edit; io/ does the file work.
  */
 import { addRecords, removeRecords, updateRecord, validateUpdate } from './edit.js';
@@ -42,7 +42,7 @@ export async function removeHostsRecords(path: string, recs: readonly HostsRecor
   await editHostsText(path, (text) => removeRecords(text, valid));
 }
 
-/** Point every line whose first name is `hostname` at `ip` (Docker H5); validated first (H5). */
+/** Point every line whose first name is `hostname` at `ip` (as Docker); validated first (H5). */
 export async function updateHostsRecord(path: string, ip: string, hostname: string): Promise<void> {
   validateUpdate(ip, hostname);
   await editHostsText(path, (text) => updateRecord(text, ip, hostname));

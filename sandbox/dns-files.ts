@@ -50,7 +50,7 @@ export interface ResolvConfResult {
   readonly written: boolean;
 }
 
-/** The sandbox's own hosts records for one endpoint's addresses (H2, Docker H10). */
+/** The sandbox's own hosts records for one endpoint's addresses (H2, as Docker). */
 export function ownRecords(cfg: DnsFilesConfig, ipv4: string | undefined, ipv6: string | undefined, ipv6Enabled: boolean): HostsRecord[] {
   const hosts = hostsNamesFor(cfg.hostname, cfg.domainname);
   const out: HostsRecord[] = [];

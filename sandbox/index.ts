@@ -26,9 +26,9 @@ export { netnsAlive, netnsMounted, netnsPathFor, deleteNetns, isEphemeralNetnsPa
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {
   readonly id: string;
-  /** Create this named namespace (/run/netns/<name>) ... */
+  /** Create this named namespace (/run/netns/<name>)... */
   readonly netnsName?: string | undefined;
-  /** ... or adopt this existing namespace (external key). */
+  /**... or adopt this existing namespace (external key). */
   readonly netnsPath?: string | undefined;
   /** A /proc/<pid>/ns/net path to pin at `netnsPath` (= pinnedNetnsPath(id)) first; destroy removes the pin. */
   readonly pinFrom?: string | undefined;
@@ -38,11 +38,11 @@ export interface OpenSandboxOptions {
   readonly forwarding?: { readonly cache: SharedCache | false; readonly options?: Partial<ForwardingOptions> } | false | undefined;
   /** No namespace yet: the key is set later with setKey (OCI hook; libnetwork's SetKey). */
   readonly pending?: boolean;
-  /** Restore (L3): the namespace exists already; adopt it with these saved DNS settings, files untouched (Docker C14). */
+  /** Restore (L3): the namespace exists already; adopt it with these saved DNS settings, files untouched (as Docker). */
   readonly restore?: SavedDns | undefined;
 }
 
-/** What a restored sandbox takes from the store instead of rewriting its resolv.conf (Docker 1.A item 9). */
+/** What a restored sandbox takes from the store instead of rewriting its resolv.conf. */
 export interface SavedDns {
   readonly extServers: readonly ExtServer[];
   readonly ndotsSet: boolean;
@@ -97,7 +97,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
   let netnsPath = await acquireNetns(opts, ownsNetns);
   const logger = opts.logger.child({ sandbox: opts.id });
   const io: SandboxIo = {
-    // A pending sandbox writes its hosts file before it has a namespace: a new one has IPv6 on (Docker H11).
+    // A pending sandbox writes its hosts file before it has a namespace: a new one has IPv6 on (as Docker).
     ipv6Enabled: () => (netnsPath === '' ? Promise.resolve(true) : netnsIpv6Enabled(netnsPath)),
     async startResolver(view) {
       const sockets = await acquireSandboxSockets(netnsPath);

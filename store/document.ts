@@ -81,7 +81,7 @@ export interface PersistedSandbox {
   resolvConfPath: string;
   resolvConfHashPath: string;
   ownedDirs: string[];
-  /** The resolver's external servers at save time: a restore takes them instead of rewriting resolv.conf (Docker C14). */
+  /** The resolver's external servers at save time: a restore takes them instead of rewriting resolv.conf (as Docker). */
   extServers: { address: string; origin: 'host' | 'sandbox' }[];
   ndotsSet: boolean;
   /** Whether the hosts file was written with IPv6 lines (absent: asked again at restore). */

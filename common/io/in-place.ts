@@ -1,5 +1,5 @@
 /**
- * In-place file writes and per-path queues (spec H4, C4; Docker C9). The file may be
+ * In-place file writes and per-path queues (H4, C4; as Docker). The file may be
  * bind-mounted into a container, so it is never replaced by a rename: the
  * inode is kept, the whole content goes out in one write call, then fsync.
  */
@@ -10,7 +10,7 @@ const tails = new Map<string, Promise<void>>();
 
 /**
  * Run `task` after every task queued earlier for the same path has settled
- * (H4; Docker H6's per-path lock, in-process only).
+ * (H4; Docker's per-path lock, in-process only).
  */
 export function serializeOnPath<T>(path: string, task: () => Promise<T>): Promise<T> {
   const key = resolve(path);

@@ -1,5 +1,5 @@
 /**
- * resolv.conf I/O (spec C4; Docker C9, TestRCWrite): reads, in-place writes
+ * resolv.conf I/O (C4; as Docker, TestRCWrite): reads, in-place writes
  * with a `<path>.hash` written atomically, and user-modification checks.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,7 +11,7 @@ import { serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
 
 /** Options of writeResolvConfText. */
 export interface WriteResolvConfOptions {
-  /** Where the content hash goes: default `<path>.hash`; null for no hash (Docker C10-C12). */
+  /** Where the content hash goes: default `<path>.hash`; null for no hash (as Docker). */
   hashPath?: string | null;
   /** Mode of a newly created file and hash file (default 0644). */
   mode?: number;
@@ -102,7 +102,7 @@ export function isUserModified(path: string, hashPath = `${path}.hash`): Promise
 }
 
 /**
- * Write resolv.conf content in place (C4; Docker C9): keeps the inode, one
+ * Write resolv.conf content in place (C4; as Docker): keeps the inode, one
  * write, fsync, parent directory created; then `<path>.hash` atomically.
  * Resolves to false when skipped because the user modified the file.
  */

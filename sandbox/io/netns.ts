@@ -33,7 +33,7 @@ export async function createNetns(name: string): Promise<string> {
 
 /**
  * Bring `lo` up. Must happen before 127.0.0.11 is bound, or UDP replies leave
- * from 127.0.0.1 and connected clients drop them (namespace-sockets note, gotcha 1).
+ * from 127.0.0.1 and connected clients, which check the source address, drop them.
  */
 export async function bringLoUp(path: string): Promise<void> {
   await runInNetns(path, 'ip', ['link', 'set', 'lo', 'up']);
