@@ -43,6 +43,7 @@ export const ROUTES: readonly Route[] = [
   route('DELETE', '/sandboxes/:sandbox', h.deleteSandbox, bySandboxParam),
   route('PUT', '/sandboxes/:sandbox/key', h.setKey, bySandboxParam),
   route('DELETE', '/sandboxes/:sandbox/key', h.releaseKey, bySandboxParam),
+  route('GET', '/sandboxes/:sandbox/links', h.links),
   route('POST', '/sandboxes/:sandbox/resolve', h.resolve),
   route('GET', '/sandboxes/:sandbox/explain', h.explain),
   route('GET', '/records', h.records),

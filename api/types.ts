@@ -4,7 +4,7 @@
  * them, and unit tests pass fakes.
  */
 import type { Logger } from '../common/log.js';
-import type { EndpointOptions, NetworkInfo, NetworkOptions, SandboxInfo, SandboxOptions } from '../controller/index.js';
+import type { EndpointOptions, LinkState, NetworkInfo, NetworkOptions, SandboxInfo, SandboxOptions } from '../controller/index.js';
 
 /** One endpoint, as the routes use it (the consumer owns the interface, G2). */
 export interface ApiEndpoint {
@@ -15,8 +15,8 @@ export interface ApiEndpoint {
   readonly ipv6: string | undefined;
   readonly network: { readonly name: string };
   readonly sandbox: { readonly id: string; readonly hostname: string } | undefined;
-  readonly joinInfo: { readonly ifname: string } | undefined;
-  join(sandbox: ApiSandbox, options?: { priority?: number }): Promise<void>;
+  readonly joinInfo: { readonly ifname: string; readonly mac?: string; readonly hostIfname?: string } | undefined;
+  join(sandbox: ApiSandbox, options?: { priority?: number; ifname?: string }): Promise<void>;
   leave(sandbox: ApiSandbox): Promise<void>;
   delete(): Promise<void>;
 }
@@ -44,6 +44,7 @@ export interface ApiSandbox {
   readonly endpoints: ReadonlyMap<string, ApiEndpoint>;
   info(): SandboxInfo;
   delete(): Promise<void>;
+  linkProblems(): Promise<LinkState[]>;
 }
 
 /** The controller, as the routes use it (Controller satisfies it). */

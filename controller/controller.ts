@@ -7,16 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
 import { DriverRegistry, type Driver } from '../drivers/index.js';
-import { openSandbox, type OpenedSandbox } from '../sandbox/index.js';
-import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
+import { isEphemeralNetnsPath, openSandbox, pinnedNetnsPath, type OpenedSandbox } from '../sandbox/index.js';
+import { linkProblems, plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { Network } from './network.js';
 import { Endpoint } from './endpoint.js';
 import { Sandbox } from './sandbox.js';
-import type { ControllerCore } from './core.js';
+import type { ControllerCore, LinkState } from './core.js';
 import * as errors from './errors.js';
 import {
-  checkDnsNames, checkIp, checkObjectName, checkPorts, normalizeSandboxOptions,
+  checkDnsNames, checkIfname, checkIp, checkObjectName, checkPorts, normalizeSandboxOptions,
   type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
 import { allocateLocal, planNetwork } from './plan.js';
@@ -273,13 +273,15 @@ export class Controller implements ControllerCore {
    */
   async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
     this.#open();
-    const config = normalizeSandboxOptions(containerId, options, this.#filesRoot);
+    // A /proc/<pid>/ns/net key (ctr run --cni) is pinned: the sandbox keeps, persists and removes the pin.
+    const pinFrom = options.netnsPath !== undefined && isEphemeralNetnsPath(options.netnsPath) ? options.netnsPath : undefined;
+    const config = normalizeSandboxOptions(containerId, pinFrom === undefined ? options : { ...options, netnsPath: pinnedNetnsPath(containerId) }, this.#filesRoot);
     const key = `sb:${config.id}`;
     return this.#reserving(key, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), () => {
       const resolvConfHashPath = `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`;
       const ownedDirs = [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])];
       const open = (): Promise<OpenedSandbox> => openSandbox({
-        id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pending: options.external === true, logger: this.logger,
+        id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pinFrom, pending: options.external === true, logger: this.logger,
         files: {
           ...config, originResolvConf: this.originResolvConf, extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
           legacy: config.disableResolution, resolvConfHashPath, ownedDirs,
@@ -320,11 +322,13 @@ export class Controller implements ControllerCore {
     if (ep.network.scope === 'global') this.#cluster?.store.assertAvailable('join a global network');
     // Claimed synchronously: a concurrent join of the same endpoint fails (G11).
     const wantsGateway = sb.netnsPath !== '' && !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
-    ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined });
+    const ifname = checkIfname(options.ifname);
+    if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
+    ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
     sb.endpoints.set(ep.id, ep);
     if (sb.netnsPath === '') return this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
-    const ifname = sb.reserveIfname();
-    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway))
+    const dev = sb.reserveIfname(ifname);
+    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
       .then(() => this.#cluster?.publishJoined(ep, sb, () => plumbLeave(this.#attachDeps, ep, sb)));
     ep.joining = joining;
     try {
@@ -332,7 +336,12 @@ export class Controller implements ControllerCore {
     } finally {
       ep.joining = undefined;
     }
-    this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+    this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined');
+  }
+
+  /** ControllerCore: each joined endpoint's link problems, from its driver (CNI CHECK). */
+  linkProblems(sb: Sandbox): Promise<LinkState[]> {
+    return linkProblems(this.#attachDeps, sb);
   }
 
   /** ControllerCore: leave. Names vanish first (R15) — on every host for global networks (M5) — then the plumbing. */

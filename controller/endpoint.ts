@@ -21,6 +21,8 @@ export interface Attachment {
   /** True while this endpoint carries the sandbox's default route. */
   readonly gateway: boolean;
   readonly link: DriverJoinInfo | undefined;
+  /** The interface name asked for (a CNI runtime's CNI_IFNAME); kept for a join deferred until the sandbox's key. */
+  readonly ifname?: string | undefined;
 }
 
 /** A network endpoint. */

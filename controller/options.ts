@@ -48,6 +48,20 @@ export interface EndpointOptions {
 export interface JoinOptions {
   /** Gateway priority: higher first in R4 order. Default 0. */
   priority?: number;
+  /** Interface name inside the sandbox (a CNI runtime's CNI_IFNAME); default the lowest free eth<N>. */
+  ifname?: string;
+}
+
+/** Linux interface names: 1-15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
+const IFNAME = /^[^/:\s]{1,15}$/;
+
+/** Check a requested interface name. */
+export function checkIfname(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!IFNAME.test(value) || value === '.' || value === '..') {
+    throw new InvalidOptionError('ifname', 'must be a Linux interface name: 1-15 characters without "/", ":" or spaces');
+  }
+  return value;
 }
 
 /** One --add-host entry. */

@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../common/log.js';
 import { AddressPool, type Driver, type DriverJoinInfo, type DriverRegistry } from '../drivers/index.js';
-import { discardSandbox, netnsMounted, netnsPathFor, openSandbox, type DnsFilesConfig, type OpenSandboxOptions } from '../sandbox/index.js';
+import { discardSandbox, netnsMounted, netnsPathFor, openSandbox, pinnedNetnsPath, type DnsFilesConfig, type OpenSandboxOptions } from '../sandbox/index.js';
 import { addRecords, plumbLeave, sandboxEndpoint } from './attach.js';
 import type { ControllerCore } from './core.js';
 import { Endpoint } from './endpoint.js';
@@ -117,15 +117,17 @@ function configOf(p: PersistedSandbox): SandboxConfig {
 async function restoreSandbox(deps: RestoreDeps, p: PersistedSandbox, r: RestoreReport): Promise<Sandbox | undefined> {
   const files = filesOf(p, deps.originResolvConf);
   const owned = p.key.kind === 'owned' ? p.key.netnsName : undefined;
+  // A namespace sandns pinned (ctr's /proc/<pid>/ns/net) goes with its sandbox, as an owned one does.
+  const pin = p.key.kind === 'path' && p.key.path === pinnedNetnsPath(p.id) ? p.key.path.slice('/run/netns/'.length) : undefined;
   if (p.phase !== 'live') {
-    await discardSandbox(owned, files);
+    await discardSandbox(owned ?? pin, files);
     r.undone.push(`${p.phase === 'creating' ? 'create' : 'delete'} of sandbox ${p.id}`);
     return undefined;
   }
   const path = p.key.kind === 'owned' ? netnsPathFor(p.key.netnsName) : p.key.path;
   const alive = path !== undefined && (await netnsMounted(path));
   if (!alive && p.key.kind !== 'late') {
-    await discardSandbox(owned, files);
+    await discardSandbox(owned ?? pin, files);
     r.removedSandboxes.push(p.id);
     return undefined;
   }

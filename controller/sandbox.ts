@@ -6,7 +6,8 @@ import type { OpenedSandbox, SandboxEndpoint } from '../sandbox/index.js';
 import type { ExtServer } from '../resolvconf/index.js';
 import type { ResolverMetrics, ResolverView } from '../resolver/index.js';
 import type { Endpoint } from './endpoint.js';
-import type { ControllerCore } from './core.js';
+import type { ControllerCore, LinkState } from './core.js';
+import { IfnameInUseError } from './errors.js';
 import type { ExtraHost } from './options.js';
 
 /** The sandbox's configuration as given (normalised). */
@@ -41,7 +42,7 @@ export interface SandboxInfo {
   dnsOptions: string[];
   extraHosts: ExtraHost[];
   extServers: { address: string; origin: string }[];
-  endpoints: { id: string; name: string; network: string; ipv4: string; ipv6?: string; ifname?: string }[];
+  endpoints: { id: string; name: string; network: string; aliases: string[]; ipv4: string; ipv6?: string; ifname?: string; mac?: string; hostIfname?: string }[];
 }
 
 /**
@@ -142,8 +143,13 @@ export class Sandbox {
     return this.#opened.clearKey();
   }
 
-  /** Lowest free eth<N>, reserved synchronously (G11). */
-  reserveIfname(): string {
+  /** `requested` if given and free, else the lowest free eth<N>; reserved synchronously (G11). Throws ERR_SANDBOX_IFNAME_IN_USE. */
+  reserveIfname(requested?: string): string {
+    if (requested !== undefined) {
+      if (this.ifnames.has(requested)) throw new IfnameInUseError(this.id, requested);
+      this.ifnames.add(requested);
+      return requested;
+    }
     for (let i = 0; ; i++) {
       const n = `eth${i}`;
       if (!this.ifnames.has(n)) {
@@ -151,6 +157,11 @@ export class Sandbox {
         return n;
       }
     }
+  }
+
+  /** Each joined endpoint's link problems, as its driver sees them (CNI CHECK). */
+  linkProblems(): Promise<LinkState[]> {
+    return this.#core.linkProblems(this);
   }
 
   /** Leave every network and delete the sandbox (namespace too, unless its key mode is `path` or `late`). */
@@ -181,9 +192,12 @@ export class Sandbox {
           id: e.id,
           name: e.name,
           network: e.network.name,
+          aliases: [...e.aliases],
           ipv4: e.ipv4,
           ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
           ...(e.joinInfo ? { ifname: e.joinInfo.ifname } : {}),
+          ...(e.joinInfo?.mac ? { mac: e.joinInfo.mac } : {}),
+          ...(e.joinInfo?.hostIfname ? { hostIfname: e.joinInfo.hostIfname } : {}),
         };
       }),
     };

@@ -77,4 +77,9 @@ export interface Driver {
    * crash) and re-attach kept ones that lost their network (a bridge made again). Returns what it changed.
    */
   reconcileEndpoints(network: DriverNetwork, keep: readonly DriverJoinInfo[]): Promise<{ removed: string[]; reattached: string[] }>;
+  /**
+   * What is wrong with a joined endpoint's links (CNI CHECK): each problem a sentence naming the link; empty when
+   * none. `addresses` are the endpoint's addresses the sandbox interface must carry.
+   */
+  linkProblems(network: DriverNetwork, info: DriverJoinInfo, netnsPath: string, addresses: readonly string[]): Promise<string[]>;
 }

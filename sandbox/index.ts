@@ -8,7 +8,7 @@ import type { Logger } from '../common/log.js';
 import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { hardenedHostDialer, netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
-import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsPathFor } from './io/netns.js';
+import { bringLoUp, createNetns, deleteNetns, netnsMounted, netnsPathFor, pinNetns, pinnedNetnsPath } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
@@ -19,7 +19,7 @@ export { SandboxRuntime } from './sandbox.js';
 export type { SandboxEndpoint, SandboxIo } from './sandbox.js';
 export type { DnsFilesConfig } from './dns-files.js';
 export { compareEndpoints } from './order.js';
-export { netnsMounted, netnsPathFor } from './io/netns.js';
+export { netnsMounted, netnsPathFor, isEphemeralNetnsPath, pinnedNetnsPath } from './io/netns.js';
 
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {
@@ -28,6 +28,8 @@ export interface OpenSandboxOptions {
   readonly netnsName?: string | undefined;
   /**... or adopt this existing namespace (external key). */
   readonly netnsPath?: string | undefined;
+  /** A /proc/<pid>/ns/net path to pin at `netnsPath` (= pinnedNetnsPath(id)) first; destroy removes the pin. */
+  readonly pinFrom?: string | undefined;
   readonly files: DnsFilesConfig;
   readonly logger: Logger;
   /** Forwarding of names not answered locally (R10–R14): a cache shared across sandboxes (or false) and options; false: no forwarding. */
@@ -61,23 +63,36 @@ export interface OpenedSandbox {
   clearKey(): Promise<void>;
 }
 
+/**
+ * Adopt an existing namespace: a namespace file (statfs, no process), then
+ * `lo` up inside it, which also proves it is a *network* namespace (nsenter
+ * --net refuses any other kind). One process instead of two: CNI ADD pays it.
+ */
 async function adoptKey(path: string): Promise<string> {
-  if (!(await netnsAlive(path))) throw new NetnsError(path, 'the external key is not a network namespace');
-  await bringLoUp(path);
+  const notOne = (cause?: unknown) => new NetnsError(path, 'the external key is not a network namespace', cause);
+  if (!(await netnsMounted(path))) throw notOne();
+  await bringLoUp(path).catch((err: unknown) => {
+    throw notOne(err);
+  });
   return path;
+}
+
+/** The sandbox's namespace: the restored one, a new one, an adopted one (pinned first when ephemeral), or none yet (''). */
+async function acquireNetns(opts: OpenSandboxOptions, ownsNetns: boolean): Promise<string> {
+  if (opts.restore !== undefined) return opts.netnsPath ?? (ownsNetns ? netnsPathFor(opts.netnsName ?? opts.id) : ''); // alive: checked by the caller
+  if (ownsNetns) return createNetns(opts.netnsName ?? opts.id);
+  if (opts.netnsPath === undefined) return '';
+  if (opts.pinFrom !== undefined) await pinNetns(opts.pinFrom, opts.netnsPath);
+  return adoptKey(opts.netnsPath).catch(async (err: unknown) => {
+    if (opts.pinFrom !== undefined) await unpin(opts.id);
+    throw err;
+  });
 }
 
 /** Create or adopt the namespace, write the files, and return the runtime. */
 export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandbox> {
   const ownsNetns = opts.netnsPath === undefined && opts.pending !== true;
-  let netnsPath = '';
-  if (opts.restore !== undefined) {
-    netnsPath = opts.netnsPath ?? (ownsNetns ? netnsPathFor(opts.netnsName ?? opts.id) : ''); // alive: checked by the caller
-  } else if (ownsNetns) {
-    netnsPath = await createNetns(opts.netnsName ?? opts.id);
-  } else if (opts.netnsPath !== undefined) {
-    netnsPath = await adoptKey(opts.netnsPath);
-  }
+  let netnsPath = await acquireNetns(opts, ownsNetns);
   const logger = opts.logger.child({ sandbox: opts.id });
   const io: SandboxIo = {
     // A pending sandbox writes its hosts file before it has a namespace: a new one has IPv6 on (as Docker).
@@ -102,6 +117,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
   const destroy = async (): Promise<void> => {
     await runtime.close();
     if (ownsNetns) await deleteNetns(opts.netnsName ?? opts.id);
+    if (opts.netnsPath !== undefined && opts.netnsPath === pinnedNetnsPath(opts.id)) await unpin(opts.id);
     await removeFiles(opts.files);
   };
   try {
@@ -123,6 +139,11 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
       netnsPath = '';
     },
   };
+}
+
+/** Remove sandns's pin of a sandbox's ephemeral namespace (idempotent). */
+function unpin(id: string): Promise<void> {
+  return deleteNetns(pinnedNetnsPath(id).slice('/run/netns/'.length));
 }
 
 /** Remove what a sandbox that is not coming back left (L3 restore): its owned namespace, if named, and its files. */

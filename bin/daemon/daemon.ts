@@ -13,6 +13,7 @@ import { createApi, startApiServer, type ApiSandbox, type ApiServer } from '../.
 import { InvalidOptionError } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { digInNetns, type ProbeReply } from './dig.js';
+import { replayDeferred } from './deferred.js';
 import { explainAnswer } from './explain.js';
 import { ApiMetrics, renderMetrics } from './metrics.js';
 import { createClusterStore, normalizeClusterOptions, type ClusterOptions, type ClusterStore, type RawClusterOptions } from '../../store/index.js';
@@ -57,7 +58,7 @@ function controllerOptions(opts: Readonly<NormalizedDaemonOptions>, logger: Logg
 /** The controller forwards names it does not know (R10: on by default, with a shared cache). */
 const FORWARDING = true;
 
-function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): Promise<ApiServer> {
+async function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): Promise<ApiServer> {
   const started = Date.now();
   const apiMetrics = new ApiMetrics();
   const real = (sb: ApiSandbox) => controller.sandbox(sb.id);
@@ -74,6 +75,8 @@ function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOpti
       release: (sb) => releaseSandboxKey(real(sb), () => controller.changed()),
     },
   });
+  // DELs the CNI plugin could not deliver while the daemon was down, before anyone else can ask.
+  await replayDeferred(opts.socketPath, api, logger);
   return startApiServer({
     socketPath: opts.socketPath,
     logger,

@@ -7,6 +7,7 @@ import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from '../drive
 import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions } from './options.js';
 import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox } from './plan.js';
 import { applyHost, applySandbox, deleteLinkIfExists, hostLinks, linkExists, sandboxLinkMac } from './io/links.js';
+import { sandboxLinkProblems } from '../io/sandbox-link.js';
 
 export { normalizeBridgeOptions } from './options.js';
 export type { BridgeOptions } from './options.js';
@@ -86,5 +87,14 @@ export class BridgeDriver implements Driver {
     for (const name of removed) await deleteLinkIfExists(name);
     await applyHost(reattached.map((name) => `link set ${name} master ${br} up`));
     return { removed, reattached };
+  }
+
+  async linkProblems(net: DriverNetwork, info: DriverJoinInfo, netnsPath: string, addresses: readonly string[]): Promise<string[]> {
+    const br = bridgeNameFor(net.id, opts(net));
+    const host = (await hostLinks()).find((l) => l.ifname === info.hostIfname);
+    const out: string[] = [];
+    if (host === undefined) out.push(`host veth ${info.hostIfname} is missing`);
+    else if (host.master !== br) out.push(`host veth ${info.hostIfname} is not on bridge ${br}`);
+    return [...out, ...(await sandboxLinkProblems(netnsPath, info.ifname, addresses))];
   }
 }

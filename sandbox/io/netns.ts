@@ -79,3 +79,33 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** A namespace path that dies with its process (/proc/<pid>/ns/net, /proc/<pid>/task/<tid>/ns/net): it must be pinned to be kept. */
+const EPHEMERAL = /^\/proc\/(\d+)\/(?:task\/(\d+)\/)?ns\/net$/;
+
+/** True when `path` names a process's namespace rather than a pinned one (`ctr run --cni` passes those). */
+export function isEphemeralNetnsPath(path: string): boolean {
+  return EPHEMERAL.test(path);
+}
+
+/** Where sandns pins the ephemeral namespace of sandbox `id` (the OCI hook's pins are `sandns-<id>`). */
+export function pinnedNetnsPath(id: string): string {
+  return netnsPathFor(`sandns-pin-${id}`);
+}
+
+/**
+ * Pin the namespace of a /proc path at `pinned` (`ip netns attach`, a bind
+ * mount that outlives the process's other holders and a daemon restart), as
+ * the OCI hook pins its container's. A stale pin of that name is replaced.
+ */
+export async function pinNetns(procPath: string, pinned: string): Promise<void> {
+  const m = EPHEMERAL.exec(procPath);
+  if (m === null) throw new NetnsError(procPath, 'only /proc/<pid>/ns/net paths are pinned');
+  const name = pinned.slice(NETNS_RUN_DIR.length + 1);
+  await deleteNetns(name);
+  try {
+    await ip(['netns', 'attach', name, m[2] ?? m[1]!]);
+  } catch (err) {
+    throw new NetnsError(procPath, `could not pin it at ${pinned} (has the process exited?)`, err);
+  }
+}
