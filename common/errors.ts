@@ -76,9 +76,6 @@ export class ExecError extends SandnsError {
   }
 }
 
-/** Codes defined in this file (for the README error table test). */
-export const COMMON_ERROR_CODES = ['ERR_INVALID_OPTION', 'ERR_INVALID_NAME', 'ERR_EXEC_FAILED'] as const;
-
 /** True when `err` is a SandnsError, optionally with the given code. */
 export function isSandnsError(err: unknown, code?: ErrorCode): err is SandnsError {
   return err instanceof SandnsError && (code === undefined || err.code === code);

@@ -7,10 +7,8 @@ import { type HostsRecord, validateHostsRecords } from './entries.js';
 import { readHostsText, writeHostsText, editHostsText } from './io/hosts-file.js';
 import { renderHosts, type RenderHostsOptions } from './render.js';
 
-export { hostsNamesFor, validateHostsRecord, type HostsRecord } from './entries.js';
-export { renderHosts, type RenderHostsOptions } from './render.js';
-export { addRecords, removeRecords, updateRecord } from './edit.js';
-export { HOSTS_ERROR_CODES, HostsFileError, InvalidHostsIpError, InvalidHostsNameError } from './errors.js';
+export { hostsNamesFor, type HostsRecord } from './entries.js';
+export type { RenderHostsOptions } from './render.js';
 
 /** Read a hosts file, after every queued write to it. */
 export function readHostsFile(path: string): Promise<string> {

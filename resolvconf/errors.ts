@@ -3,13 +3,6 @@
  */
 import { SandnsError, type SandnsErrorOptions } from '../common/errors.js';
 
-/** Codes defined in this file (for the README error table test). */
-export const RESOLVCONF_ERROR_CODES = [
-  'ERR_RESOLVCONF_LINE_TOO_LONG',
-  'ERR_RESOLVCONF_INVALID_NAMESERVER',
-  'ERR_RESOLVCONF_IO',
-] as const;
-
 /** Longest line accepted, in bytes (Go's bufio.MaxScanTokenSize; as Docker). */
 export const MAX_LINE_BYTES = 65536;
 

@@ -10,31 +10,21 @@ import { directivesKey, emptyResolvConf, parseResolvConf, type ResolvConf } from
 
 export {
   parseResolvConf,
-  emptyResolvConf,
-  option,
   type ResolvConf,
   type ExtServer,
   type NdotsSource,
   type Overridden,
   type TransformKind,
 } from './parse.js';
-export { applyOverrides, addOption, type ResolvConfOverrides } from './override.js';
+export { applyOverrides, type ResolvConfOverrides } from './override.js';
 export {
   transformForInternalResolver,
   transformForLegacy,
-  NO_EXTERNAL_NAMESERVERS,
-  NO_USABLE_NAMESERVERS,
   type InternalResolverOptions,
   type InternalResolverResult,
   type LegacyResolvConf,
 } from './transform.js';
 export { renderResolvConf, SANDNS_HEADER, type RenderResolvConfOptions } from './render.js';
-export {
-  RESOLVCONF_ERROR_CODES,
-  InvalidNameserverError,
-  ResolvConfFileError,
-  ResolvConfLineTooLongError,
-} from './errors.js';
 export {
   isUserModified,
   writeResolvConfText as writeResolvConf,

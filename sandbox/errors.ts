@@ -25,5 +25,3 @@ export class SocketAcquireError extends SandnsError {
   }
 }
 
-/** Codes defined here. */
-export const SANDBOX_ERROR_CODES = ['ERR_SANDBOX_NETNS', 'ERR_SANDBOX_LISTENER'] as const;

@@ -18,10 +18,8 @@ import { NetnsError } from './errors.js';
 export { SandboxRuntime } from './sandbox.js';
 export type { SandboxEndpoint, SandboxIo } from './sandbox.js';
 export type { DnsFilesConfig } from './dns-files.js';
-export { sortEndpoints, compareEndpoints } from './order.js';
-export { NetnsError, SocketAcquireError, SANDBOX_ERROR_CODES } from './errors.js';
-export { acquireSandboxSockets } from './io/bind.js';
-export { netnsAlive, netnsMounted, netnsPathFor, deleteNetns } from './io/netns.js';
+export { compareEndpoints } from './order.js';
+export { netnsMounted, netnsPathFor } from './io/netns.js';
 
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {
@@ -141,9 +139,4 @@ async function removeFiles(files: DnsFilesConfig): Promise<void> {
   for (const d of new Set([dirname(files.hostsPath), dirname(files.resolvConfPath), dirname(files.resolvConfHashPath)])) {
     if (files.ownedDirs.includes(d)) await rmdir(d).catch(() => undefined);
   }
-}
-
-/** Default namespace path for a sandbox name. */
-export function defaultNetnsPath(name: string): string {
-  return netnsPathFor(name);
 }

@@ -8,7 +8,7 @@ import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions
 import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox } from './plan.js';
 import { applyHost, applySandbox, deleteLinkIfExists, hostLinks, linkExists, sandboxLinkMac } from './io/links.js';
 
-export { normalizeBridgeOptions, bridgeNameFor, hostVethName } from './options.js';
+export { normalizeBridgeOptions } from './options.js';
 export type { BridgeOptions } from './options.js';
 export * as bridgePlan from './plan.js';
 
