@@ -76,7 +76,7 @@ describe('FS4 sandboxes sharing one cache', () => {
     expect(a2.metrics.snapshot().outcomes.cached).toBe(1);
   });
 
-  it('FS4 a sandbox asking 3,000 distinct names does not evict another network\'s entry', async () => {
+  it('FS4 a sandbox asking 3,000 distinct names does not evict another network\'s entry', { timeout: 60_000 }, async () => {
     const clock = new FakeClock();
     const cache = createSharedCache({ clock, maxEntries: 500 });
     const up = await startUpstream(answersA());

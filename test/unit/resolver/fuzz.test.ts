@@ -128,7 +128,7 @@ async function fuzzTcp(port: number, next: () => Buffer, connections: number, pe
 }
 
 describe('R2 fuzz against a live forwarding listener', () => {
-  it(`R2 R10 over 100,000 random/mutated packets (UDP + TCP, seed ${SEED}): no crash, still answering`, { timeout: 60_000 }, async ({ annotate }) => {
+  it(`R2 R10 over 100,000 random/mutated packets (UDP + TCP, seed ${SEED}): no crash, still answering`, { timeout: 90_000 }, async ({ annotate }) => {
     const up = await startUpstream(answersA());
     const rig = forwardingRig([up.upstream()], { options: { maxInFlight: 256 } });
     const live = await serveLive(rig);
@@ -164,7 +164,8 @@ describe('R2 fuzz against a live forwarding listener', () => {
 
     const s = rig.metrics.snapshot();
     expect(s.outcomes.forwarded + s.outcomes.cached, `outcomes ${JSON.stringify(s.outcomes)}`).toBeGreaterThan(100);
-    expect(ms, 'fuzz duration (ms)').toBeLessThan(30_000);
+    // A bound against a stall, not a speed target (npm run bench measures speed): a loaded 2-core CI machine needs room.
+    expect(ms, 'fuzz duration (ms)').toBeLessThan(55_000);
     await annotate(`fuzz: ${90_000 + tcpSent} packets in ${Math.round(ms)} ms; udp replies ${udpReplies}; outcomes ${JSON.stringify(s.outcomes)}; upstream saw ${up.seen.length}`);
   });
 
