@@ -76,8 +76,21 @@ export class ExecError extends SandnsError {
   }
 }
 
+/**
+ * A path sandns would write as root is not safe to use (spec §4): a symlink
+ * (ERR_FILE_SYMLINK, 409: sandns never follows one), something other than a
+ * regular file or directory (ERR_FILE_NOT_REGULAR, 409), or a path that is
+ * relative or leaves the allowed root (ERR_FILE_PATH, 400).
+ */
+export class UnsafeFileError extends SandnsError {
+  constructor(code: 'ERR_FILE_SYMLINK' | 'ERR_FILE_NOT_REGULAR' | 'ERR_FILE_PATH', path: string, problem: string, options: SandnsErrorOptions = {}) {
+    super(code, `${JSON.stringify(path)}: ${problem}`, code === 'ERR_FILE_PATH' ? 400 : 409, { ...options, details: { path, ...options.details } });
+    this.name = 'UnsafeFileError';
+  }
+}
+
 /** Codes defined in this file (for the README error table test). */
-export const COMMON_ERROR_CODES = ['ERR_INVALID_OPTION', 'ERR_INVALID_NAME', 'ERR_EXEC_FAILED'] as const;
+export const COMMON_ERROR_CODES = ['ERR_INVALID_OPTION', 'ERR_INVALID_NAME', 'ERR_EXEC_FAILED', 'ERR_FILE_SYMLINK', 'ERR_FILE_NOT_REGULAR', 'ERR_FILE_PATH'] as const;
 
 /** True when `err` is a SandnsError, optionally with the given code. */
 export function isSandnsError(err: unknown, code?: ErrorCode): err is SandnsError {

@@ -50,7 +50,7 @@ export class Endpoint {
   dnsNames(sandbox: Sandbox): string[] {
     const names = [this.name, ...this.aliases];
     if (/^[0-9a-f]{12,}$/.test(sandbox.id)) names.push(sandbox.id.slice(0, 12));
-    names.push(sandbox.hostname);
+    if (sandbox.hostname !== undefined) names.push(sandbox.hostname);
     const seen = new Set<string>();
     return names.filter((n) => {
       const k = n.toLowerCase();

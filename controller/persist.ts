@@ -68,7 +68,8 @@ export interface PersistedSandbox {
   id: string;
   phase: 'live' | 'creating' | 'deleting';
   key: PersistedKey;
-  hostname: string;
+  /** Absent when the sandbox has no hostname (see defaultHostname). */
+  hostname?: string;
   domainname?: string;
   dns: string[];
   dnsSearch: string[];
@@ -79,6 +80,8 @@ export interface PersistedSandbox {
   resolvConfPath: string;
   resolvConfHashPath: string;
   ownedDirs: string[];
+  /** Managed files that existed before (spec §4): path → where the original content is kept; put back on removal. */
+  originals?: Record<string, string>;
   /** The resolver's external servers at save time: a restore takes them instead of rewriting resolv.conf (Docker C14). */
   extServers: { address: string; origin: 'host' | 'sandbox' }[];
   ndotsSet: boolean;
@@ -98,6 +101,7 @@ export interface SandboxDraft {
   readonly config: SandboxConfig;
   readonly resolvConfHashPath: string;
   readonly ownedDirs: readonly string[];
+  readonly originals: Readonly<Record<string, string>>;
 }
 
 /** The live model plus the objects in flight. */
@@ -142,19 +146,23 @@ function keyOf(config: SandboxConfig, ownsNetns: boolean, netnsPath: string): Pe
   return netnsPath === '' ? { kind: 'late' } : { kind: 'late', path: netnsPath };
 }
 
-function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' | 'key' | 'resolvConfHashPath' | 'ownedDirs' | 'extServers' | 'ndotsSet' | 'ipv6'> {
+function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' | 'key' | 'resolvConfHashPath' | 'ownedDirs' | 'originals' | 'extServers' | 'ndotsSet' | 'ipv6'> {
   return {
-    hostname: c.hostname, ...(c.domainname !== undefined ? { domainname: c.domainname } : {}),
+    ...(c.hostname !== undefined ? { hostname: c.hostname } : {}), ...(c.domainname !== undefined ? { domainname: c.domainname } : {}),
     dns: [...c.dns], dnsSearch: [...c.dnsSearch], dnsOptions: [...c.dnsOptions], extraHosts: c.extraHosts.map((h) => ({ ...h })),
     disableResolution: c.disableResolution, hostsPath: c.hostsPath, resolvConfPath: c.resolvConfPath,
   };
+}
+
+function originalsRecord(o: Readonly<Record<string, string>> | undefined): { originals?: Record<string, string> } {
+  return o === undefined || Object.keys(o).length === 0 ? {} : { originals: { ...o } };
 }
 
 function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): PersistedSandbox {
   const rt = sb.runtime;
   return {
     id: sb.id, phase, key: keyOf(sb.config, sb.opened.ownsNetns, sb.netnsPath), ...configRecord(sb.config),
-    resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: [...rt.files.ownedDirs],
+    resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: [...rt.files.ownedDirs], ...originalsRecord(rt.files.originals),
     extServers: rt.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: rt.ndotsSet, ipv6: rt.ipv6,
   };
 }
@@ -163,7 +171,7 @@ function draftRecord(d: SandboxDraft): PersistedSandbox {
   const owned = d.config.netnsName !== undefined;
   return {
     id: d.config.id, phase: 'creating', key: keyOf(d.config, owned, d.config.externalKey ?? ''), ...configRecord(d.config),
-    resolvConfHashPath: d.resolvConfHashPath, ownedDirs: [...d.ownedDirs], extServers: [], ndotsSet: false,
+    resolvConfHashPath: d.resolvConfHashPath, ownedDirs: [...d.ownedDirs], ...originalsRecord(d.originals), extServers: [], ndotsSet: false,
   };
 }
 

@@ -99,7 +99,7 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
 function filesOf(p: PersistedSandbox, originResolvConf: string): DnsFilesConfig {
   return {
     hostsPath: p.hostsPath, resolvConfPath: p.resolvConfPath, resolvConfHashPath: p.resolvConfHashPath, originResolvConf,
-    ownedDirs: p.ownedDirs, hostname: p.hostname, domainname: p.domainname, dns: p.dns, dnsSearch: p.dnsSearch,
+    ownedDirs: p.ownedDirs, originals: p.originals, hostname: p.hostname, domainname: p.domainname, dns: p.dns, dnsSearch: p.dnsSearch,
     dnsOptions: p.dnsOptions, extraHosts: p.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })), legacy: p.disableResolution,
   };
 }

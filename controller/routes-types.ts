@@ -16,7 +16,7 @@ export interface ApiEndpoint {
   readonly ipv4: string;
   readonly ipv6: string | undefined;
   readonly network: { readonly name: string };
-  readonly sandbox: { readonly id: string; readonly hostname: string } | undefined;
+  readonly sandbox: { readonly id: string; readonly hostname?: string | undefined } | undefined;
   readonly joinInfo: { readonly ifname: string } | undefined;
   join(sandbox: ApiSandbox, options?: { priority?: number }): Promise<void>;
   leave(sandbox: ApiSandbox): Promise<void>;
@@ -41,7 +41,7 @@ export interface ApiNetwork {
 /** One sandbox, as the routes use it. */
 export interface ApiSandbox {
   readonly id: string;
-  readonly hostname: string;
+  readonly hostname?: string | undefined;
   readonly netnsPath: string;
   readonly endpoints: ReadonlyMap<string, ApiEndpoint>;
   info(): SandboxInfo;

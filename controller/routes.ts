@@ -83,11 +83,6 @@ async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
 
 const SANDBOX_FIELDS = ['name', 'netnsPath', 'external', 'hostname', 'domainname', 'dns', 'dnsSearch', 'dnsOptions', 'extraHosts', 'hostsPath', 'resolvConfPath'];
 
-/** The sandbox name as its hostname when it is a plain host label (the controller would cut it to 12 characters). */
-function defaultHostname(name: string): string | undefined {
-  return /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name) ? name : undefined;
-}
-
 async function createSandbox({ body, deps }: Ctx): Promise<ApiResponse> {
   onlyFields(body, SANDBOX_FIELDS);
   const extraHosts = body.extraHosts;
@@ -96,7 +91,7 @@ async function createSandbox({ body, deps }: Ctx): Promise<ApiResponse> {
   const external = typed<boolean>(body, 'external', 'boolean');
   if (external === true && body.netnsPath !== undefined) throw new InvalidOptionError('external', 'give either netnsPath (the key now) or external (the key later), not both');
   const sb = await deps.controller.newSandbox(name, defined({
-    netnsPath: str(body, 'netnsPath'), external, hostname: str(body, 'hostname') ?? defaultHostname(name), domainname: str(body, 'domainname'),
+    netnsPath: str(body, 'netnsPath'), external, hostname: str(body, 'hostname'), domainname: str(body, 'domainname'),
     dns: strs(body, 'dns'), dnsSearch: strs(body, 'dnsSearch'), dnsOptions: strs(body, 'dnsOptions'),
     extraHosts: extraHosts as SandboxOptions['extraHosts'], hostsPath: str(body, 'hostsPath'), resolvConfPath: str(body, 'resolvConfPath'),
   }));
@@ -233,11 +228,20 @@ export const ROUTES: readonly Route[] = [
   route('GET', '/records', records),
 ];
 
+/** A %-decoded path segment; bad %-encoding (RFC 3986 §2.1) is the client's error, 400 (spec §5). */
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw new ApiBadRequestError(`the path segment ${JSON.stringify(seg.slice(0, 80))} is not valid %-encoded UTF-8`);
+  }
+}
+
 function matchParts(parts: readonly string[], segs: readonly string[]): Record<string, string> | undefined {
   if (parts.length !== segs.length) return undefined;
   const params: Record<string, string> = {};
   for (const [i, p] of parts.entries()) {
-    if (p.startsWith(':')) params[p.slice(1)] = decodeURIComponent(segs[i]!);
+    if (p.startsWith(':')) params[p.slice(1)] = decodeSegment(segs[i]!);
     else if (p !== segs[i]) return undefined;
   }
   return params;

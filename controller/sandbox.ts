@@ -10,7 +10,8 @@ import type { ExtraHost } from './options.js';
 /** The sandbox's configuration as given (normalised). */
 export interface SandboxConfig {
   readonly id: string;
-  readonly hostname: string;
+  /** Absent when the name makes no valid host label and none was given (see defaultHostname). */
+  readonly hostname?: string | undefined;
   readonly domainname?: string | undefined;
   readonly dns: readonly string[];
   readonly dnsSearch: readonly string[];
@@ -26,7 +27,7 @@ export interface SandboxConfig {
 /** Public description of a sandbox (inspect / list). */
 export interface SandboxInfo {
   id: string;
-  hostname: string;
+  hostname?: string;
   domainname?: string;
   netnsPath: string;
   externalKey: boolean;
@@ -61,7 +62,7 @@ export class Sandbox {
   get id(): string {
     return this.config.id;
   }
-  get hostname(): string {
+  get hostname(): string | undefined {
     return this.config.hostname;
   }
   get netnsPath(): string {
@@ -92,7 +93,7 @@ export class Sandbox {
     const c = this.config;
     return {
       id: c.id,
-      hostname: c.hostname,
+      ...(c.hostname !== undefined ? { hostname: c.hostname } : {}),
       ...(c.domainname ? { domainname: c.domainname } : {}),
       netnsPath: this.netnsPath,
       externalKey: !this.opened.ownsNetns,

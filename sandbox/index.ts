@@ -3,6 +3,7 @@
  * its DNS listener, wired to the real OS here (G3: index.ts wires io/).
  */
 import { rm, rmdir } from 'node:fs/promises';
+import { keepOriginal, putBackOriginal } from './io/managed-files.js';
 import { dirname } from 'node:path';
 import type { Logger } from '../common/log.js';
 import {
@@ -29,6 +30,7 @@ export { sortEndpoints, compareEndpoints } from './order.js';
 export { NetnsError, SocketAcquireError, SANDBOX_ERROR_CODES } from './errors.js';
 export { acquireSandboxSockets } from './io/bind.js';
 export { netnsAlive, netnsMounted, netnsPathFor, deleteNetns } from './io/netns.js';
+export { checkManagedFile, checkManagedDir, checkPathShape } from './io/managed-files.js';
 
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {
@@ -119,6 +121,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
     await removeFiles(opts.files);
   };
   try {
+    if (opts.restore === undefined) for (const [path, backup] of Object.entries(opts.files.originals ?? {})) await keepOriginal(path, backup);
     await (opts.restore === undefined ? runtime.init() : runtime.adopt(opts.restore));
   } catch (err) {
     if (opts.restore === undefined) await destroy().catch(() => undefined);
@@ -145,9 +148,12 @@ export async function discardSandbox(netnsName: string | undefined, files: DnsFi
   await removeFiles(files);
 }
 
+/** Files sandns created go; a file that was there before gets its original content back, never deleted (spec §4). */
 async function removeFiles(files: DnsFilesConfig): Promise<void> {
-  for (const p of [files.hostsPath, files.resolvConfPath, files.resolvConfHashPath]) {
-    await rm(p, { force: true });
+  for (const p of new Set([files.hostsPath, files.resolvConfPath, files.resolvConfHashPath])) {
+    const backup = files.originals?.[p];
+    if (backup === undefined) await rm(p, { force: true });
+    else await putBackOriginal(p, backup);
   }
   // Directories sandns made for the sandbox go too, when empty; a caller's own directories stay.
   for (const d of new Set([dirname(files.hostsPath), dirname(files.resolvConfPath), dirname(files.resolvConfHashPath)])) {

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SandnsError } from '../../common/errors.js';
 import { ResolvConfFileError } from '../errors.js';
-import { serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
+import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
 
 /** Options of writeResolvConfText. */
 export interface WriteResolvConfOptions {
@@ -84,7 +84,7 @@ async function checkModified(path: string, hashPath: string): Promise<boolean> {
   // A hash that cannot be checked, or a file that is gone, counts as a user change (C4).
   if (!/^sha256:[0-9a-f]{64}$/.test(stored)) return true;
   try {
-    return digestOf(await fs.readFile(path)) !== stored;
+    return digestOf(await readNoFollow(path)) !== stored;
   } catch (err) {
     if (isMissing(err)) return true;
     throw err;
