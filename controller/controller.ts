@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
-import { AddressPool, DriverRegistry, subnetsOverlap, type Driver } from '../drivers/index.js';
+import { DriverRegistry, type Driver } from '../drivers/index.js';
 import { openSandbox } from '../sandbox/index.js';
 import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
@@ -16,13 +16,14 @@ import { Sandbox } from './sandbox.js';
 import type { ControllerCore } from './core.js';
 import * as errors from './errors.js';
 import {
-  checkDnsNames, checkIp, checkObjectName, checkPorts, checkStrings, checkTtl, normalizeSandboxOptions,
+  checkDnsNames, checkIp, checkObjectName, checkPorts, normalizeSandboxOptions,
   type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
-import { pickFreeSubnet } from './subnets.js';
-import { hostRouteCidrs } from './io/host-routes.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
 import { StateKeeper } from './state.js';
+import { AsyncLock } from '../common/lock.js';
+import { createNetwork, type NetworkCreateDeps } from './network-create.js';
+import { checkGivenPaths, claimRestored, claimSandboxNames, planSandboxFiles, type Claims } from './sandbox-files.js';
 import type { RestoreReport } from './restore.js';
 
 /** Options of the Controller. */
@@ -48,6 +49,8 @@ export interface ControllerOptions {
   forwarding?: { cache?: SharedCache | false; options?: Partial<ForwardingOptions> } | false;
   /** Embedded state store directory (L3): call restore() once before any change; default: no persistence. */
   stateDir?: string;
+  /** When set, caller-given hostsPath/resolvConfPath must resolve inside this directory (spec §4). */
+  allowedFilesRoot?: string;
 }
 
 function newId(): string {
@@ -66,6 +69,12 @@ export class Controller implements ControllerCore {
   readonly #networks = new Map<string, Network>();
   readonly #sandboxes = new Map<string, Sandbox>();
   readonly #pendingNames = new Set<string>();
+  /** Network create and delete run one at a time: subnet, bridge name and topology change as one step (spec §2). */
+  readonly #allocation = new AsyncLock();
+  /** Managed file paths and namespace names of sandboxes, live or being made (spec §2). */
+  readonly #claims: Claims = { paths: new Set(), netns: new Set() };
+  readonly #allowedFilesRoot: string | undefined;
+  readonly #originalsDir: string;
   #closed = false;
   get #attachDeps(): AttachDeps {
     return { drivers: this.#drivers, logger: this.logger };
@@ -87,22 +96,32 @@ export class Controller implements ControllerCore {
       ...(fwd?.options ? { options: fwd.options } : {}),
     };
     this.#watchOrigin = options.watchOrigin ?? true;
+    this.#allowedFilesRoot = options.allowedFilesRoot;
+    this.#originalsDir = `${options.stateDir ?? `${this.#runDir}`}/originals`;
     this.#state = options.stateDir === undefined ? undefined : new StateKeeper(options.stateDir, this.logger, () => ({ networks: this.networks(), sandboxes: this.sandboxes() }));
   }
 
-  /** Log a committed change and persist it (coalesced, L3). */
-  #committed(fields: Record<string, unknown>, msg: string): void {
+  /** Log a committed change and persist it before the caller is answered (coalesced, L3; spec §3). */
+  async #committed(fields: Record<string, unknown>, msg: string): Promise<void> {
     this.logger.info(fields, msg);
+    await this.persisted();
+  }
+
+  /** Resolves once every change so far is on disk (a no-op without a stateDir). */
+  async persisted(): Promise<void> {
     this.#state?.changed();
+    await this.#state?.flush();
   }
 
   /** Restore the persisted state (L3): once, before any change. Undefined without a stateDir. */
   async restore(): Promise<RestoreReport | undefined> {
     const report = await this.#state?.restore({
       core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#forwarding,
-      addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#sandboxes.set(s.id, s),
+      addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#adoptSandbox(s),
     });
     if (this.#sandboxes.size > 0) this.#startWatch();
+    // The origin may have changed while the daemon was down: re-read it now and persist what it changes (spec §3).
+    if (report !== undefined && this.#sandboxes.size > 0) await this.refreshOrigin();
     return report;
   }
 
@@ -118,6 +137,7 @@ export class Controller implements ControllerCore {
         sb.runtime.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
       ),
     );
+    await this.persisted(); // the new upstreams are what a restart must use (spec §3)
   }
 
   #startWatch(): void {
@@ -159,37 +179,31 @@ export class Controller implements ControllerCore {
     const driver = this.#drivers.get(driverName);
     const driverOptions = driver.validateOptions(options.driverOptions ?? {});
     this.#claimName(`net:${name}`, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name));
-    try {
-      const subnet = options.subnet ?? (await this.#defaultSubnet());
-      const pool4 = new AddressPool(subnet, options.gateway);
-      if (pool4.family !== 4) throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
-      const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
-      if (pool6 !== undefined && pool6.family !== 6) throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');
-      for (const other of this.#networks.values()) {
-        if (subnetsOverlap(pool4.subnet, other.pool4.subnet)) throw new errors.SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
-      }
-      const net = new Network(this, {
-        id: newId(), name, driver: driverName, internal: options.internal ?? false,
-        ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions,
-      });
-      await this.#state?.ahead(`net:${name}`, { network: net }); // in the store before its bridge exists (L3)
-      await driver.createNetwork(net.driverNetwork);
-      this.#networks.set(net.id, net);
-      this.#committed({ network: name, subnet: pool4.subnet }, 'network created');
-      return net;
-    } finally {
-      this.#pendingNames.delete(`net:${name}`);
-      this.#state?.settle(`net:${name}`);
-    }
+    const deps: NetworkCreateDeps = {
+      core: this, pool: this.#pool, state: this.#state, networks: () => this.networks(), newId,
+      committed: async (net) => {
+        this.#networks.set(net.id, net);
+        await this.#committed({ network: name, subnet: net.pool4.subnet }, 'network created');
+      },
+    };
+    return this.#allocation.run(() => createNetwork(deps, driver, driverName, name, options, driverOptions)).finally(() => this.#pendingNames.delete(`net:${name}`));
   }
 
   /** ControllerCore: delete a network. */
   async deleteNetwork(net: Network): Promise<void> {
-    if (net.endpoints.size > 0) throw new errors.NetworkActiveEndpointsError(net.name, net.endpoints.size);
-    if (!this.#networks.has(net.id)) return;
-    await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
-    this.#networks.delete(net.id);
-    this.#committed({ network: net.name }, 'network deleted');
+    await this.#allocation.run(async () => {
+      if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
+      if (net.endpoints.size > 0) throw new errors.NetworkActiveEndpointsError(net.name, net.endpoints.size);
+      // Gone from the model at once: a connect from now on answers 404, never meets a half-deleted bridge (spec §2).
+      this.#networks.delete(net.id);
+      try {
+        await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
+      } catch (err) {
+        this.#networks.set(net.id, net);
+        throw err;
+      }
+    });
+    await this.#committed({ network: net.name }, 'network deleted');
   }
 
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
@@ -217,7 +231,7 @@ export class Controller implements ControllerCore {
       disableResolution: options.disableResolution ?? false,
     });
     net.endpoints.set(ep.id, ep);
-    this.#state?.changed();
+    await this.persisted();
     return ep;
   }
 
@@ -226,41 +240,44 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
     if (!ep.network.endpoints.delete(ep.id)) return;
-    this.#state?.changed();
     ep.network.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
+    await this.persisted();
   }
 
   /** Create a sandbox: its namespace (or adopt an external key) and its files (L1). */
   async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
     this.#open();
+    checkGivenPaths(options, this.#allowedFilesRoot);
     const config = normalizeSandboxOptions(containerId, options, this.#filesRoot);
     this.#claimName(`sb:${config.id}`, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id));
-    const resolvConfHashPath = `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`;
-    const ownedDirs = [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])];
+    let release: (() => void) | undefined;
+    let made = false;
     try {
-      await this.#state?.ahead(`sb:${config.id}`, { draft: { config, resolvConfHashPath, ownedDirs } }); // before its namespace (L3)
+      release = claimSandboxNames(config, this.#claims);
+      const ctx = { filesRoot: this.#filesRoot, runDir: this.#runDir, originalsDir: this.#originalsDir, originResolvConf: this.originResolvConf, allowedRoot: this.#allowedFilesRoot };
+      const { resolvConfHashPath, ownedDirs, originals } = await planSandboxFiles(config, options, ctx);
+      await this.#state?.ahead(`sb:${config.id}`, { draft: { config, resolvConfHashPath, ownedDirs, originals } }); // before its namespace (L3)
       const opened = await openSandbox({
-        id: config.id,
-        netnsName: config.netnsName,
-        netnsPath: config.externalKey,
-        pending: options.external === true,
-        logger: this.logger,
+        id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pending: options.external === true, logger: this.logger,
         files: {
           ...config,
           originResolvConf: this.originResolvConf,
           extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
           legacy: config.disableResolution,
-          resolvConfHashPath, ownedDirs,
+          resolvConfHashPath, ownedDirs, originals,
         },
         forwarding: this.#forwarding,
       });
       const sb = new Sandbox(this, config, opened);
+      sb.releaseClaims = release;
+      made = true;
       this.#sandboxes.set(sb.id, sb);
       this.#startWatch();
-      this.#committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
+      await this.#committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
       return sb;
     } finally {
+      if (!made) release?.();
       this.#pendingNames.delete(`sb:${config.id}`);
       this.#state?.settle(`sb:${config.id}`);
     }
@@ -268,29 +285,36 @@ export class Controller implements ControllerCore {
 
   /** ControllerCore: delete a sandbox, leaving and deleting its endpoints first (as libnetwork). */
   async deleteSandbox(sb: Sandbox): Promise<void> {
-    for (const ep of [...sb.endpoints.values()]) {
-      await this.leave(ep, sb);
-      await this.deleteEndpoint(ep);
+    if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
+    sb.deleting = true; // a join from now on answers 404 (spec §2)
+    try {
+      for (const ep of [...sb.endpoints.values()]) {
+        if (ep.sandbox === sb) await this.leave(ep, sb);
+        await this.deleteEndpoint(ep);
+      }
+    } catch (err) {
+      sb.deleting = false;
+      throw err;
     }
-    if (!this.#sandboxes.has(sb.id)) return;
     this.#sandboxes.delete(sb.id);
     await this.#state?.ahead(`sb-rm:${sb.id}`, { deleting: sb }); // kept as 'deleting' until its namespace is gone (L3)
     await sb.opened.destroy();
+    sb.releaseClaims?.();
     this.#state?.settle(`sb-rm:${sb.id}`);
-    this.#committed({ sandbox: sb.id }, 'sandbox deleted');
+    await this.#committed({ sandbox: sb.id }, 'sandbox deleted');
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
   async join(ep: Endpoint, sb: Sandbox, options: JoinOptions): Promise<void> {
     this.#open();
     if (ep.sandbox !== undefined) throw new errors.EndpointAlreadyJoinedError(ep.name, ep.sandbox.id);
-    if (!this.#sandboxes.has(sb.id)) throw new errors.SandboxNotFoundError(sb.id);
+    if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
     if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
     if ([...sb.endpoints.values()].some((e) => e.network === ep.network)) throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
     ep.sandbox = sb; // claimed synchronously: a concurrent join of the same endpoint fails (G11)
     sb.endpoints.set(ep.id, ep);
     ep.priority = options.priority ?? 0;
-    if (sb.netnsPath === '') return this.#committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
+    if (sb.netnsPath === '') return await this.#committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
     const ifname = sb.reserveIfname();
     const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
     ep.gateway = wantsGateway;
@@ -301,7 +325,7 @@ export class Controller implements ControllerCore {
     } finally {
       ep.joining = undefined;
     }
-    this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+    await this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
   }
 
   /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
@@ -309,7 +333,7 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
     await plumbLeave(this.#attachDeps, ep, sb);
-    this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
+    await this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
   }
 
   /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */
@@ -330,16 +354,15 @@ export class Controller implements ControllerCore {
     }
   }
 
+  /** A restored sandbox: in the model, with its managed paths and namespace name claimed again (spec §2). */
+  #adoptSandbox(sb: Sandbox): void {
+    this.#sandboxes.set(sb.id, sb);
+    sb.releaseClaims = claimRestored(sb.config, this.#claims, this.logger);
+  }
+
   #claimName(key: string, exists: () => boolean, error: () => Error): void {
     if (exists() || this.#pendingNames.has(key)) throw error();
     this.#pendingNames.add(key);
-  }
-
-  async #defaultSubnet(): Promise<string> {
-    const taken = [...this.networks().map((n) => n.pool4.subnet), ...(await hostRouteCidrs())];
-    const s = pickFreeSubnet(this.#pool, taken);
-    if (s === undefined) throw new InvalidOptionError('subnet', `no free /24 left in ${this.#pool}: give --subnet`);
-    return s;
   }
 
   #open(): void {

@@ -122,6 +122,14 @@ export class ControllerClosedError extends SandnsError {
   }
 }
 
+/** Another sandbox manages that file already (409, spec §2/§4). */
+export class SandboxFileInUseError extends SandnsError {
+  constructor(path: string) {
+    super('ERR_SANDBOX_FILE_IN_USE', `another sandbox manages ${path} already: give another path`, 409, { details: { path } });
+    this.name = 'SandboxFileInUseError';
+  }
+}
+
 /** Codes defined here (for the README error table test). */
 export const CONTROLLER_ERROR_CODES = [
   'ERR_NETWORK_NOT_FOUND',
@@ -137,4 +145,5 @@ export const CONTROLLER_ERROR_CODES = [
   'ERR_SANDBOX_EXISTS',
   'ERR_SANDBOX_ALREADY_ON_NETWORK',
   'ERR_CONTROLLER_CLOSED',
+  'ERR_SANDBOX_FILE_IN_USE',
 ] as const;

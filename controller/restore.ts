@@ -79,7 +79,8 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
         driverOptions: driver.validateOptions(p.driverOptions),
       });
       if (p.phase === 'creating') {
-        await driver.deleteNetwork(net.driverNetwork);
+        // Only a bridge carrying this network's mark is removed: a crash before the add leaves a same-named link alone (spec §1).
+        await driver.discardNetwork(net.driverNetwork);
         r.undone.push(`create of network ${p.name}`);
         continue;
       }
@@ -118,14 +119,15 @@ async function restoreSandbox(deps: RestoreDeps, p: PersistedSandbox, r: Restore
   const files = filesOf(p, deps.originResolvConf);
   const owned = p.key.kind === 'owned' ? p.key.netnsName : undefined;
   if (p.phase !== 'live') {
-    await discardSandbox(owned, files);
+    const ours = await discardSandbox(p.id, owned, files, p.phase === 'creating');
     r.undone.push(`${p.phase === 'creating' ? 'create' : 'delete'} of sandbox ${p.id}`);
+    if (!ours) r.problems.push(`sandbox ${p.id}: namespace ${owned} is not the one sandns made: left alone`);
     return undefined;
   }
   const path = p.key.kind === 'owned' ? netnsPathFor(p.key.netnsName) : p.key.path;
   const alive = path !== undefined && (await netnsMounted(path));
   if (!alive && p.key.kind !== 'late') {
-    await discardSandbox(owned, files);
+    await discardSandbox(p.id, owned, files);
     r.removedSandboxes.push(p.id);
     return undefined;
   }

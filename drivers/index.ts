@@ -8,6 +8,7 @@ import { BridgeDriver } from './bridge/index.js';
 export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from './driver.js';
 export { BridgeDriver, bridgePlan, bridgeNameFor, hostVethName, normalizeBridgeOptions } from './bridge/index.js';
 export * from './ipam/index.js';
+export { LinkExistsError } from './errors.js';
 
 /** No driver of that name is registered (L1: unknown driver, 404). */
 export class UnknownDriverError extends SandnsError {
@@ -20,7 +21,7 @@ export class UnknownDriverError extends SandnsError {
 }
 
 /** Codes defined here. */
-export const DRIVER_ERROR_CODES = ['ERR_DRIVER_NOT_FOUND'] as const;
+export const DRIVER_ERROR_CODES = ['ERR_DRIVER_NOT_FOUND', 'ERR_LINK_EXISTS'] as const;
 
 /** Name → driver. */
 export class DriverRegistry {

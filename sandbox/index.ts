@@ -16,7 +16,7 @@ import {
 } from '../resolver/index.js';
 import { netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
-import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsPathFor } from './io/netns.js';
+import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsMadeFor, netnsMark, netnsPathFor } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
@@ -27,9 +27,9 @@ export { SandboxRuntime } from './sandbox.js';
 export type { SandboxEndpoint, SandboxIo } from './sandbox.js';
 export type { DnsFilesConfig } from './dns-files.js';
 export { sortEndpoints, compareEndpoints } from './order.js';
-export { NetnsError, SocketAcquireError, SANDBOX_ERROR_CODES } from './errors.js';
+export { NetnsError, NetnsExistsError, SocketAcquireError, SANDBOX_ERROR_CODES } from './errors.js';
 export { acquireSandboxSockets } from './io/bind.js';
-export { netnsAlive, netnsMounted, netnsPathFor, deleteNetns } from './io/netns.js';
+export { netnsAlive, netnsMounted, netnsPathFor, deleteNetns, netnsNameTaken } from './io/netns.js';
 export { checkManagedFile, checkManagedDir, checkPathShape } from './io/managed-files.js';
 
 /** Options for openSandbox. */
@@ -85,7 +85,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
   if (opts.restore !== undefined) {
     netnsPath = opts.netnsPath ?? (ownsNetns ? netnsPathFor(opts.netnsName ?? opts.id) : ''); // alive: checked by the caller
   } else if (ownsNetns) {
-    netnsPath = await createNetns(opts.netnsName ?? opts.id);
+    netnsPath = await createNetns(opts.netnsName ?? opts.id, netnsMark(opts.id));
   } else if (opts.netnsPath !== undefined) {
     netnsPath = await adoptKey(opts.netnsPath);
   }
@@ -142,10 +142,20 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
   };
 }
 
-/** Remove what a sandbox that is not coming back left (L3 restore): its owned namespace, if named, and its files. */
-export async function discardSandbox(netnsName: string | undefined, files: DnsFilesConfig): Promise<void> {
-  if (netnsName !== undefined) await deleteNetns(netnsName);
+/**
+ * Remove what a sandbox that is not coming back left (L3 restore): its owned
+ * namespace, if named, and its files. `unfinished`: its create was cut short,
+ * so the namespace goes only if sandns made it (netnsMadeFor; spec §1).
+ * Returns false when a namespace of that name was left as someone else's.
+ */
+export async function discardSandbox(id: string, netnsName: string | undefined, files: DnsFilesConfig, unfinished = false): Promise<boolean> {
+  let ours = true;
+  if (netnsName !== undefined) {
+    ours = !unfinished || !(await netnsAlive(netnsPathFor(netnsName))) || (await netnsMadeFor(netnsName, netnsMark(id)));
+    if (ours) await deleteNetns(netnsName);
+  }
   await removeFiles(files);
+  return ours;
 }
 
 /** Files sandns created go; a file that was there before gets its original content back, never deleted (spec §4). */

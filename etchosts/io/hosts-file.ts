@@ -1,7 +1,6 @@
 /**
  * Hosts-file I/O (spec H4): reads and in-place writes, serialized per path.
  */
-import { promises as fs } from 'node:fs';
 import { SandnsError } from '../../common/errors.js';
 import { HostsFileError } from '../errors.js';
 import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-place.js';

@@ -91,6 +91,16 @@ async function checkModified(path: string, hashPath: string): Promise<boolean> {
   }
 }
 
+/** True when `path` holds exactly `data` and `hashPath` records its digest. */
+async function sameContent(path: string, hashPath: string, data: Buffer): Promise<boolean> {
+  try {
+    const [current, stored] = await Promise.all([readNoFollow(path), fs.readFile(hashPath, 'utf8')]);
+    return current.equals(data) && stored.trim() === digestOf(data);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * True when the file no longer matches the hash sandns recorded (C4; Docker
  * TestRCWrite): a missing hash file means not modified.
@@ -112,6 +122,8 @@ export function writeResolvConfText(path: string, content: string, opts: WriteRe
   return serializeOnPath(path, async () => {
     if (opts.skipIfUserModified === true && hashPath !== null && (await checkModified(path, hashPath))) return false;
     const data = Buffer.from(content, 'utf8');
+    // Same content and a hash on record: nothing to write (a restart that re-reads the origin rewrites nothing, Docker C14).
+    if (hashPath !== null && (await sameContent(path, hashPath, data))) return true;
     await writeInPlace(path, data, { create: true, mode });
     if (hashPath !== null) await writeAtomic(hashPath, digestOf(data), mode);
     return true;
