@@ -1,5 +1,9 @@
-/** Import rules of STYLE (c): which folders may import which. Checked by `npm run lint`. */
-const SRC = '^(common|resolver|sandbox|etchosts|resolvconf|controller|drivers|bin)/';
+/**
+ * Import rules between the source folders ("rooms", docs/architecture.md):
+ * bin -> api -> controller -> {sandbox, drivers, store}; leaves import only
+ * common. Checked by `npm run lint`.
+ */
+const SRC = '^(common|resolver|sandbox|etchosts|resolvconf|controller|api|store|drivers|bin)/';
 module.exports = {
   forbidden: [
     { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } } },
@@ -14,15 +18,37 @@ module.exports = {
       name: 'sandbox-not-controller-or-drivers',
       severity: 'error',
       from: { path: '^sandbox/' },
-      to: { path: '^(controller|drivers|bin)/' },
+      to: { path: '^(controller|api|store|drivers|bin)/' },
     },
-    { name: 'only-bin-imports-controller', severity: 'error', from: { path: SRC, pathNot: '^(bin|controller)/' }, to: { path: '^controller/' } },
+    {
+      comment: 'The model (controller/) knows nothing of HTTP: the API imports the model, never the reverse.',
+      name: 'model-not-api',
+      severity: 'error',
+      from: { path: '^controller/' },
+      to: { path: '^(api|bin)/' },
+    },
+    {
+      comment: 'The store holds plain persisted records: it never imports the model, the API or an entry point.',
+      name: 'store-not-model-or-api',
+      severity: 'error',
+      from: { path: '^store/' },
+      to: { path: '^(api|controller|sandbox|bin)/' },
+    },
+    {
+      comment: 'The API talks to the model only (and common building blocks).',
+      name: 'api-imports-controller-and-common',
+      severity: 'error',
+      from: { path: '^api/' },
+      to: { path: SRC, pathNot: ['^(api|controller|common)/'] },
+    },
+    { name: 'only-bin-and-api-import-controller', severity: 'error', from: { path: SRC, pathNot: '^(bin|api|controller)/' }, to: { path: '^controller/' } },
+    { name: 'only-bin-imports-api', severity: 'error', from: { path: SRC, pathNot: '^(bin|api)/' }, to: { path: '^api/' } },
     {
       name: 'only-index-across-folders',
       severity: 'error',
-      from: { path: '^(resolver|sandbox|etchosts|resolvconf|controller|drivers|bin)/' },
+      from: { path: '^(resolver|sandbox|etchosts|resolvconf|controller|api|store|drivers|bin)/' },
       to: {
-        path: '^(resolver|sandbox|etchosts|resolvconf|controller|drivers)/(?!index\\.ts$).+',
+        path: '^(resolver|sandbox|etchosts|resolvconf|controller|api|store|drivers)/(?!index\\.ts$).+',
         pathNot: ['^$1/', '^drivers/'],
       },
     },
@@ -30,7 +56,7 @@ module.exports = {
       name: 'io-only-in-io-folders',
       severity: 'error',
       from: { path: SRC, pathNot: ['/io/', '^bin/', '/index\\.ts$'] },
-      to: { path: '^(fs|net|dgram|child_process|node:fs|node:net|node:dgram|node:child_process|execa|netlink)', dependencyTypesNot: ['type-only'] },
+      to: { path: '^(fs|net|dgram|http|child_process|node:fs|node:net|node:dgram|node:http|node:child_process|execa|netlink)', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'exec-only-from-io',

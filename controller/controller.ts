@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
 import { DriverRegistry, type Driver } from '../drivers/index.js';
-import { openSandbox } from '../sandbox/index.js';
+import { openSandbox, type OpenedSandbox } from '../sandbox/index.js';
 import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { Network } from './network.js';
 import { Endpoint } from './endpoint.js';
-import { Sandbox } from './sandbox.js';
+import { Sandbox, type SandboxConfig } from './sandbox.js';
 import type { ControllerCore } from './core.js';
 import * as errors from './errors.js';
 import {
@@ -20,11 +20,14 @@ import {
   type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
-import { StateKeeper } from './state.js';
+import { StateStore } from '../store/index.js';
+import { emptyReport, restoreState, type RestoreReport } from './restore.js';
+import { Journal } from './journal.js';
+import { draftRecord, networkRecord, sandboxRecord, snapshotModel } from './snapshot.js';
+import { isLateKey, joinDeferred } from './keys.js';
 import { AsyncLock } from '../common/lock.js';
-import { createNetwork, type NetworkCreateDeps } from './network-create.js';
-import { checkGivenPaths, claimRestored, claimSandboxNames, planSandboxFiles, type Claims } from './sandbox-files.js';
-import type { RestoreReport } from './restore.js';
+import { planNetwork, removeNetwork, type NetworkPlanDeps } from './network-plan.js';
+import { checkGivenPaths, claimRestored, planSandboxFiles, withSandboxClaims, type Claims, type FilesPlan } from './sandbox-files.js';
 
 /** Options of the Controller. */
 export interface ControllerOptions {
@@ -81,7 +84,7 @@ export class Controller implements ControllerCore {
   }
   readonly #watchOrigin: boolean;
   #watch: ResolvConfWatch | undefined;
-  readonly #state: StateKeeper | undefined;
+  readonly #journal: Journal;
 
   constructor(options: ControllerOptions = {}) {
     this.logger = options.logger ?? silentLogger();
@@ -97,27 +100,28 @@ export class Controller implements ControllerCore {
     };
     this.#watchOrigin = options.watchOrigin ?? true;
     this.#allowedFilesRoot = options.allowedFilesRoot;
-    this.#originalsDir = `${options.stateDir ?? `${this.#runDir}`}/originals`;
-    this.#state = options.stateDir === undefined ? undefined : new StateKeeper(options.stateDir, this.logger, () => ({ networks: this.networks(), sandboxes: this.sandboxes() }));
+    this.#originalsDir = `${options.stateDir ?? this.#runDir}/originals`;
+    const store = options.stateDir === undefined ? undefined : new StateStore(options.stateDir, this.logger, () => snapshotModel(this.networks(), this.sandboxes()));
+    this.#journal = new Journal(store, this.logger);
   }
 
-  /** Log a committed change and persist it before the caller is answered (coalesced, L3; spec §3). */
-  async #committed(fields: Record<string, unknown>, msg: string): Promise<void> {
-    this.logger.info(fields, msg);
-    await this.persisted();
-  }
-
-  /** Resolves once every change so far is on disk (a no-op without a stateDir). */
-  async persisted(): Promise<void> {
-    this.#state?.changed();
-    await this.#state?.flush();
-  }
-
-  /** Restore the persisted state (L3): once, before any change. Undefined without a stateDir. */
+  /**
+   * Restore the persisted state (L3): rebuild networks, sandboxes and
+   * endpoints, reconcile the kernel, join what waited for a late key. Once,
+   * before any change; undefined without a stateDir. Throws
+   * ERR_STORE_NOT_RESTORED (twice, or after a change), ERR_STORE_LOCKED,
+   * ERR_STORE_VERSION; a bad record is reported, never fatal.
+   */
   async restore(): Promise<RestoreReport | undefined> {
-    const report = await this.#state?.restore({
-      core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#forwarding,
-      addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#adoptSandbox(s),
+    const report = await this.#journal.store?.restore(async (state) => {
+      const r = state === undefined ? emptyReport() : await restoreState({
+        core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#forwarding,
+        addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#adoptSandbox(s),
+      }, state);
+      for (const sb of this.sandboxes()) {
+        if (isLateKey(sb) && sb.netnsPath !== '') await joinDeferred(sb).catch((err: unknown) => r.problems.push(`join of ${sb.id}: ${String(err)}`));
+      }
+      return r;
     });
     if (this.#sandboxes.size > 0) this.#startWatch();
     // The origin may have changed while the daemon was down: re-read it now and persist what it changes (spec §3).
@@ -127,7 +131,12 @@ export class Controller implements ControllerCore {
 
   /** Persist a change made outside the controller's own operations (sandbox keys). */
   changed(): void {
-    this.#state?.changed();
+    this.#journal.changed();
+  }
+
+  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; spec §3). */
+  persisted(): Promise<void> {
+    return this.#journal.persisted();
   }
 
   /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
@@ -137,7 +146,7 @@ export class Controller implements ControllerCore {
         sb.runtime.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
       ),
     );
-    await this.persisted(); // the new upstreams are what a restart must use (spec §3)
+    await this.#journal.persisted(); // the new upstreams are what a restart must use (spec §3)
   }
 
   #startWatch(): void {
@@ -172,38 +181,37 @@ export class Controller implements ControllerCore {
     return s;
   }
 
-  /** Create a network (L1, L2). */
+  /**
+   * Create a network (L1, L2): validate the options, carve its pools, make
+   * its bridge through the driver. `options.subnet` defaults to a free /24
+   * of the default pool. Throws ERR_INVALID_OPTION / ERR_INVALID_NAME (bad
+   * options), ERR_DRIVER_NOT_FOUND, ERR_NETWORK_EXISTS,
+   * ERR_NETWORK_SUBNET_OVERLAP, ERR_IPAM_INVALID_SUBNET,
+   * ERR_CONTROLLER_CLOSED.
+   */
   async newNetwork(driverName: string, name: string, options: NetworkOptions = {}): Promise<Network> {
     this.#open();
     checkObjectName('name', name);
     const driver = this.#drivers.get(driverName);
     const driverOptions = driver.validateOptions(options.driverOptions ?? {});
-    this.#claimName(`net:${name}`, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name));
-    const deps: NetworkCreateDeps = {
-      core: this, pool: this.#pool, state: this.#state, networks: () => this.networks(), newId,
-      committed: async (net) => {
+    const key = `net:${name}`;
+    const deps: NetworkPlanDeps = { core: this, pool: this.#pool, networks: () => this.networks(), newId };
+    // One allocation step: subnet, bridge name and bridge, never interleaved with another create or delete (spec §2).
+    return this.#reserving(key, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name), () => this.#allocation.run(async () => {
+      const net = await planNetwork(deps, driver, driverName, name, options, driverOptions);
+      // In the store before its bridge exists (L3).
+      return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), async () => {
         this.#networks.set(net.id, net);
-        await this.#committed({ network: name, subnet: net.pool4.subnet }, 'network created');
-      },
-    };
-    return this.#allocation.run(() => createNetwork(deps, driver, driverName, name, options, driverOptions)).finally(() => this.#pendingNames.delete(`net:${name}`));
+        await this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created');
+        return net;
+      });
+    }));
   }
 
   /** ControllerCore: delete a network. */
   async deleteNetwork(net: Network): Promise<void> {
-    await this.#allocation.run(async () => {
-      if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
-      if (net.endpoints.size > 0) throw new errors.NetworkActiveEndpointsError(net.name, net.endpoints.size);
-      // Gone from the model at once: a connect from now on answers 404, never meets a half-deleted bridge (spec §2).
-      this.#networks.delete(net.id);
-      try {
-        await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
-      } catch (err) {
-        this.#networks.set(net.id, net);
-        throw err;
-      }
-    });
-    await this.#committed({ network: net.name }, 'network deleted');
+    await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver)));
+    await this.#journal.committed({ network: net.name }, 'network deleted');
   }
 
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
@@ -231,7 +239,7 @@ export class Controller implements ControllerCore {
       disableResolution: options.disableResolution ?? false,
     });
     net.endpoints.set(ep.id, ep);
-    await this.persisted();
+    await this.#journal.persisted();
     return ep;
   }
 
@@ -242,45 +250,46 @@ export class Controller implements ControllerCore {
     if (!ep.network.endpoints.delete(ep.id)) return;
     ep.network.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
-    await this.persisted();
+    await this.#journal.persisted();
   }
 
-  /** Create a sandbox: its namespace (or adopt an external key) and its files (L1). */
+  /**
+   * Create a sandbox (L1): its namespace (or adopt `options.netnsPath`, or
+   * none yet with `options.external`), its hosts and resolv.conf files, and
+   * its DNS listener once an endpoint joins. Throws ERR_INVALID_OPTION /
+   * ERR_INVALID_NAME (bad options), ERR_SANDBOX_EXISTS, ERR_SANDBOX_NETNS
+   * (the namespace cannot be made or is not one), ERR_CONTROLLER_CLOSED.
+   */
   async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
     this.#open();
     checkGivenPaths(options, this.#allowedFilesRoot);
     const config = normalizeSandboxOptions(containerId, options, this.#filesRoot);
-    this.#claimName(`sb:${config.id}`, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id));
-    let release: (() => void) | undefined;
-    let made = false;
-    try {
-      release = claimSandboxNames(config, this.#claims);
+    const key = `sb:${config.id}`;
+    return this.#reserving(key, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), async () => {
       const ctx = { filesRoot: this.#filesRoot, runDir: this.#runDir, originalsDir: this.#originalsDir, originResolvConf: this.originResolvConf, allowedRoot: this.#allowedFilesRoot };
-      const { resolvConfHashPath, ownedDirs, originals } = await planSandboxFiles(config, options, ctx);
-      await this.#state?.ahead(`sb:${config.id}`, { draft: { config, resolvConfHashPath, ownedDirs, originals } }); // before its namespace (L3)
-      const opened = await openSandbox({
-        id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pending: options.external === true, logger: this.logger,
-        files: {
-          ...config,
-          originResolvConf: this.originResolvConf,
-          extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
-          legacy: config.disableResolution,
-          resolvConfHashPath, ownedDirs, originals,
-        },
-        forwarding: this.#forwarding,
-      });
+      return withSandboxClaims(config, this.#claims, async () => this.#makeSandbox(config, options, await planSandboxFiles(config, options, ctx)));
+    });
+  }
+
+  /** newSandbox once its names are claimed and its files checked: namespace, files, model. */
+  async #makeSandbox(config: SandboxConfig, options: SandboxOptions, plan: FilesPlan): Promise<Sandbox> {
+    const { resolvConfHashPath, ownedDirs, originals } = plan;
+    const open = (): Promise<OpenedSandbox> => openSandbox({
+      id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pending: options.external === true, logger: this.logger,
+      files: {
+        ...config, originResolvConf: this.originResolvConf, extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
+        legacy: config.disableResolution, resolvConfHashPath, ownedDirs, originals,
+      },
+      forwarding: this.#forwarding,
+    });
+    // In the store before its namespace exists (L3).
+    return this.#journal.around(`sb:${config.id}`, { sandbox: draftRecord({ config, resolvConfHashPath, ownedDirs, originals }) }, open, async (opened) => {
       const sb = new Sandbox(this, config, opened);
-      sb.releaseClaims = release;
-      made = true;
       this.#sandboxes.set(sb.id, sb);
       this.#startWatch();
-      await this.#committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
+      await this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
       return sb;
-    } finally {
-      if (!made) release?.();
-      this.#pendingNames.delete(`sb:${config.id}`);
-      this.#state?.settle(`sb:${config.id}`);
-    }
+    });
   }
 
   /** ControllerCore: delete a sandbox, leaving and deleting its endpoints first (as libnetwork). */
@@ -297,11 +306,10 @@ export class Controller implements ControllerCore {
       throw err;
     }
     this.#sandboxes.delete(sb.id);
-    await this.#state?.ahead(`sb-rm:${sb.id}`, { deleting: sb }); // kept as 'deleting' until its namespace is gone (L3)
-    await sb.opened.destroy();
+    // Kept as 'deleting' until its namespace is gone (L3).
+    await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, () => sb.opened.destroy(), () => undefined);
     sb.releaseClaims?.();
-    this.#state?.settle(`sb-rm:${sb.id}`);
-    await this.#committed({ sandbox: sb.id }, 'sandbox deleted');
+    await this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted');
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
@@ -314,18 +322,18 @@ export class Controller implements ControllerCore {
     ep.sandbox = sb; // claimed synchronously: a concurrent join of the same endpoint fails (G11)
     sb.endpoints.set(ep.id, ep);
     ep.priority = options.priority ?? 0;
-    if (sb.netnsPath === '') return await this.#committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
+    if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
     const ifname = sb.reserveIfname();
     const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
     ep.gateway = wantsGateway;
-    const joining = (this.#state?.ahead() ?? Promise.resolve()).then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
+    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
     ep.joining = joining;
     try {
       await joining;
     } finally {
       ep.joining = undefined;
     }
-    await this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
   }
 
   /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
@@ -333,7 +341,7 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
     await plumbLeave(this.#attachDeps, ep, sb);
-    await this.#committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
+    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
   }
 
   /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */
@@ -342,7 +350,7 @@ export class Controller implements ControllerCore {
     this.#watch?.close();
     this.#watch = undefined;
     await Promise.all(this.sandboxes().map((s) => s.runtime.close()));
-    await this.#state?.close();
+    await this.#journal.store?.close();
   }
 
   /** Delete every sandbox and network this controller made (tests, demo). */
@@ -354,15 +362,21 @@ export class Controller implements ControllerCore {
     }
   }
 
+  /** Run `fn` with the name `key` reserved: taken (by `exists` or a pending create) throws `error()`. */
+  async #reserving<T>(key: string, exists: () => boolean, error: () => Error, fn: () => Promise<T>): Promise<T> {
+    if (exists() || this.#pendingNames.has(key)) throw error();
+    this.#pendingNames.add(key);
+    try {
+      return await fn();
+    } finally {
+      this.#pendingNames.delete(key);
+    }
+  }
+
   /** A restored sandbox: in the model, with its managed paths and namespace name claimed again (spec §2). */
   #adoptSandbox(sb: Sandbox): void {
     this.#sandboxes.set(sb.id, sb);
     sb.releaseClaims = claimRestored(sb.config, this.#claims, this.logger);
-  }
-
-  #claimName(key: string, exists: () => boolean, error: () => Error): void {
-    if (exists() || this.#pendingNames.has(key)) throw error();
-    this.#pendingNames.add(key);
   }
 
   #open(): void {

@@ -122,6 +122,26 @@ export class ControllerClosedError extends SandnsError {
   }
 }
 
+/** The sandbox's key is not set late: it was created with its namespace (400). */
+export class SandboxNotExternalError extends SandnsError {
+  constructor(sandbox: string) {
+    super('ERR_SANDBOX_NOT_EXTERNAL', `sandbox ${sandbox} was not created with --external: its namespace cannot be set or released`, 400, {
+      details: { sandbox },
+    });
+    this.name = 'SandboxNotExternalError';
+  }
+}
+
+/** The sandbox has a key already (409). */
+export class SandboxKeySetError extends SandnsError {
+  constructor(sandbox: string, path: string) {
+    super('ERR_SANDBOX_KEY_SET', `sandbox ${sandbox} is attached to ${path} already: release it first`, 409, {
+      details: { sandbox, netnsPath: path },
+    });
+    this.name = 'SandboxKeySetError';
+  }
+}
+
 /** Another sandbox manages that file already (409, spec §2/§4). */
 export class SandboxFileInUseError extends SandnsError {
   constructor(path: string) {
@@ -145,5 +165,7 @@ export const CONTROLLER_ERROR_CODES = [
   'ERR_SANDBOX_EXISTS',
   'ERR_SANDBOX_ALREADY_ON_NETWORK',
   'ERR_CONTROLLER_CLOSED',
+  'ERR_SANDBOX_NOT_EXTERNAL',
+  'ERR_SANDBOX_KEY_SET',
   'ERR_SANDBOX_FILE_IN_USE',
 ] as const;

@@ -1,5 +1,7 @@
 /**
- * Controller public door: the libnetwork model (L1–L3).
+ * Controller public door: the libnetwork model (L1, L2): networks,
+ * endpoints, sandboxes, join and leave. No HTTP (api/) and no file format
+ * (store/) here; the controller maps its model to the store's records.
  */
 export { Controller, type ControllerOptions } from './controller.js';
 export { Network, type NetworkInfo } from './network.js';
@@ -25,9 +27,4 @@ export async function restoreController(options: ControllerOptions & { stateDir:
 
 export type { RestoreReport } from './restore.js';
 export { setSandboxKey, releaseSandboxKey, isLateKey } from './keys.js';
-export * from './state-errors.js';
-
-export { createApi, API_ERROR_CODES, recordRows, reverseName, normalizeQuestion } from './routes.js';
-export type { ApiRequest, ApiResponse, RouteDeps, RecordRow, ApiController, ApiSandbox } from './routes.js';
-export { startApiServer, type ApiServer } from './io/api-server.js';
 export { explain, renderPrometheus, type ResolverMetrics, type ResolverView } from '../resolver/index.js';

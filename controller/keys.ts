@@ -10,7 +10,7 @@ import { compareEndpoints } from '../sandbox/index.js';
 import { sandboxEndpoint } from './attach.js';
 import type { Endpoint } from './endpoint.js';
 import type { Sandbox } from './sandbox.js';
-import { SandboxKeySetError, SandboxNotExternalError } from './state-errors.js';
+import { SandboxKeySetError, SandboxNotExternalError } from './errors.js';
 
 /** True when the sandbox takes its key late (created with `external`). */
 export function isLateKey(sb: Sandbox): boolean {

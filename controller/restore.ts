@@ -15,7 +15,7 @@ import type { ControllerCore } from './core.js';
 import { Endpoint } from './endpoint.js';
 import { Network } from './network.js';
 import { Sandbox, type SandboxConfig } from './sandbox.js';
-import type { PersistedEndpoint, PersistedJoin, PersistedSandbox, PersistedState } from './persist.js';
+import type { PersistedEndpoint, PersistedJoin, PersistedSandbox, PersistedState } from '../store/index.js';
 
 /** What restore needs from the controller. */
 export interface RestoreDeps {

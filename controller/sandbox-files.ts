@@ -50,6 +50,19 @@ export function claimSandboxNames(config: SandboxConfig, claims: Claims): () => 
   };
 }
 
+/** Run `make` with the sandbox's names claimed; they stay claimed by the sandbox it returns, and are given back if it throws. */
+export async function withSandboxClaims<T extends { releaseClaims: (() => void) | undefined }>(config: SandboxConfig, claims: Claims, make: () => Promise<T>): Promise<T> {
+  const release = claimSandboxNames(config, claims);
+  try {
+    const made = await make();
+    made.releaseClaims = release;
+    return made;
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
 /** claimSandboxNames for a restored sandbox: a clash (a hand-edited state) is logged, not fatal. */
 export function claimRestored(config: SandboxConfig, claims: Claims, logger: Logger): (() => void) | undefined {
   try {

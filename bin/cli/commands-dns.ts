@@ -3,7 +3,7 @@
  * the resolvers serve (L1, R15, R16).
  */
 import type { Command } from 'commander';
-import type { RecordRow } from '../../controller/index.js';
+import type { RecordRow } from '../../api/index.js';
 import { collect, type CliContext } from './context.js';
 import { connectLine, recordsTable, resolveView, type ConnectResult, type ResolveResult } from './views.js';
 import { renderFields } from './table.js';

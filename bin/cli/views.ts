@@ -3,7 +3,7 @@
  * prints the API's JSON as is.
  */
 import type { NetworkInfo, SandboxInfo } from '../../controller/index.js';
-import type { RecordRow } from '../../controller/index.js';
+import type { RecordRow } from '../../api/index.js';
 import type { ProbeRecord, ProbeReply } from '../daemon/dig.js';
 import { indent, renderFields, renderTable } from './table.js';
 

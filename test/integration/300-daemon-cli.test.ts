@@ -13,7 +13,7 @@ import { buildCli, randomSubnet, startDaemon, type TestDaemon } from '../helpers
 import { uniqueName } from '../helpers/names.js';
 import { getentHosts } from '../helpers/exec.js';
 import type { NetworkInfo, SandboxInfo } from '../../controller/index.js';
-import type { RecordRow } from '../../controller/routes.js';
+import type { RecordRow } from '../../api/index.js';
 
 const tag = uniqueName('c');
 const net = `${tag}n`;

@@ -12,7 +12,7 @@ import { buildCli, randomSubnet, startDaemon, type TestDaemon } from '../helpers
 import { uniqueName } from '../helpers/names.js';
 import { getentHosts } from '../helpers/exec.js';
 import type { NetworkInfo } from '../../controller/index.js';
-import type { RecordRow } from '../../controller/routes.js';
+import type { RecordRow } from '../../api/index.js';
 
 const tag = uniqueName('k');
 const net = `${tag}n`;

@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { buildCli, randomSubnet } from '../helpers/daemon.js';
 import { stateDaemon, type StateDaemon } from '../helpers/state-daemon.js';
 import { uniqueName } from '../helpers/names.js';
-import { decodeState, encodeState } from '../../controller/persist.js';
+import { decodeState, encodeState } from '../../store/index.js';
 import type { NetworkInfo } from '../../controller/index.js';
 
 const tag = uniqueName('w');

@@ -4,12 +4,12 @@
  * `state.json.tmp` (fsync), the current file becomes `state.json.prev`, the
  * temp file is renamed to `state.json`, then the directory is fsynced. At any
  * crash point one complete file holds the last good state, and the reader
- * (persist.ts chooseState) picks the newest one whose checksum holds.
+ * (document.ts chooseState) picks the newest one whose checksum holds.
  */
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateLockedError } from '../state-errors.js';
+import { StateLockedError } from '../errors.js';
 
 /** The file names, newest first by role. */
 export const STATE_FILE = 'state.json';

@@ -4,12 +4,9 @@
  */
 import { Address4, Address6 } from 'ip-address';
 import { InvalidOptionError } from '../common/errors.js';
-import type { ApiEndpoint, ApiNetwork, RecordRow } from './routes-types.js';
+import { defined } from './body.js';
+import type { ApiEndpoint, ApiNetwork, RecordRow } from './types.js';
 
-/** Drop undefined values, so options fit exactOptionalPropertyTypes. */
-export function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
-}
 
 function kindOf(name: string, ep: ApiEndpoint | undefined): RecordRow['kind'] {
   if (ep === undefined) return undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeQuestion, recordRows, reverseName } from '../../../controller/routes.js';
+import { normalizeQuestion, recordRows, reverseName } from '../../../api/index.js';
 import { FakeNetwork, FakeSandbox } from './routes-fake.js';
 
 describe('records listing', () => {

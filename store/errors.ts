@@ -1,18 +1,7 @@
 /**
- * Errors of persistence (L3) and of late external keys (OCI hook), with
- * their HTTP classes (G7). To be merged into errors.ts and the README table.
+ * Errors of the persistent store (L3), with their HTTP classes (G7).
  */
 import { SandnsError } from '../common/errors.js';
-
-/** Codes defined here (for the README error table test). */
-export const STATE_ERROR_CODES = [
-  'ERR_STORE_CORRUPT',
-  'ERR_STORE_VERSION',
-  'ERR_STORE_NOT_RESTORED',
-  'ERR_STORE_LOCKED',
-  'ERR_SANDBOX_NOT_EXTERNAL',
-  'ERR_SANDBOX_KEY_SET',
-] as const;
 
 /** A state file is torn, garbage, fails its checksum or has the wrong shape. */
 export class StateCorruptError extends SandnsError {
@@ -47,25 +36,5 @@ export class StateLockedError extends SandnsError {
       details: { stateDir: dir, pid },
     });
     this.name = 'StateLockedError';
-  }
-}
-
-/** The sandbox's key is not set late: it was created with its namespace (400). */
-export class SandboxNotExternalError extends SandnsError {
-  constructor(sandbox: string) {
-    super('ERR_SANDBOX_NOT_EXTERNAL', `sandbox ${sandbox} was not created with --external: its namespace cannot be set or released`, 400, {
-      details: { sandbox },
-    });
-    this.name = 'SandboxNotExternalError';
-  }
-}
-
-/** The sandbox has a key already (409). */
-export class SandboxKeySetError extends SandnsError {
-  constructor(sandbox: string, path: string) {
-    super('ERR_SANDBOX_KEY_SET', `sandbox ${sandbox} is attached to ${path} already: release it first`, 409, {
-      details: { sandbox, netnsPath: path },
-    });
-    this.name = 'SandboxKeySetError';
   }
 }

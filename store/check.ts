@@ -3,8 +3,8 @@
  * does not hold what restore expects (hand-edited, or a bug) is refused with
  * the path of the first bad field, never half-used.
  */
-import { StateCorruptError } from './state-errors.js';
-import type { PersistedEndpoint, PersistedNetwork, PersistedSandbox, PersistedState } from './persist.js';
+import { StateCorruptError } from './errors.js';
+import type { PersistedEndpoint, PersistedNetwork, PersistedSandbox, PersistedState } from './document.js';
 
 type Check = (v: unknown, at: string) => void;
 

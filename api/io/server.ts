@@ -9,7 +9,9 @@ import { createConnection } from 'node:net';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/log.js';
-import { ApiBadRequestError, ApiBodyTooLargeError, ApiSocketInUseError, errorResponse, type ApiRequest, type ApiResponse } from '../routes.js';
+import { ApiBadRequestError, ApiBodyTooLargeError, ApiSocketInUseError } from '../errors.js';
+import { errorResponse } from '../routes.js';
+import type { ApiRequest, ApiResponse } from '../types.js';
 
 /** Options of startApiServer. */
 export interface ApiServerOptions {

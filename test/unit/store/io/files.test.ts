@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStateFiles, STATE_FILE, STATE_LOCK, STATE_PREV, STATE_TMP, type StateFiles } from '../../../controller/io/store.js';
-import { chooseState, encodeState } from '../../../controller/persist.js';
+import { openStateFiles, STATE_FILE, STATE_LOCK, STATE_PREV, STATE_TMP, type StateFiles } from '../../../../store/io/files.js';
+import { chooseState, encodeState } from '../../../../store/document.js';
 
 const empty = { networks: [], endpoints: [], sandboxes: [] };
 const doc = (seq: number): string => encodeState(empty, seq, new Date(0));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createApi, matchRoute, API_ERROR_CODES, type ApiResponse, type RouteDeps } from '../../../controller/routes.js';
+import { createApi, matchRoute, API_ERROR_CODES, type ApiResponse, type RouteDeps } from '../../../api/index.js';
 import { FakeController, sinkLogger } from './routes-fake.js';
 
 function setup(extra: Partial<RouteDeps> = {}) {

@@ -8,13 +8,8 @@
  * corrupt file is recognised and the last good one is used instead.
  */
 import { createHash } from 'node:crypto';
-import type { DriverJoinInfo } from '../drivers/index.js';
-import type { Network } from './network.js';
-import type { Endpoint } from './endpoint.js';
-import type { Sandbox, SandboxConfig } from './sandbox.js';
-import type { ExtraHost } from './options.js';
-import { checkState } from './persist-check.js';
-import { StateCorruptError, StateVersionError } from './state-errors.js';
+import { checkState } from './check.js';
+import { StateCorruptError, StateVersionError } from './errors.js';
 
 /** Format tag and schema version of state.json. Bump the version with a migration in decodeState. */
 export const STATE_FORMAT = 'sandns-state';
@@ -37,13 +32,20 @@ export interface PersistedNetwork {
   phase: 'live' | 'creating';
 }
 
+/** What the driver made on join: the host-side and in-sandbox interface names and the MAC address. */
+export interface PersistedJoinInfo {
+  hostIfname: string;
+  ifname: string;
+  mac: string;
+}
+
 /** An endpoint's claim on a sandbox: deferred (no key yet), joining (unfinished: undone at restore) or joined. */
 export interface PersistedJoin {
   sandbox: string;
   phase: 'deferred' | 'joining' | 'joined';
   priority: number;
   gateway: boolean;
-  info?: DriverJoinInfo;
+  info?: PersistedJoinInfo;
 }
 
 /** An endpoint. */
@@ -68,13 +70,13 @@ export interface PersistedSandbox {
   id: string;
   phase: 'live' | 'creating' | 'deleting';
   key: PersistedKey;
-  /** Absent when the sandbox has no hostname (see defaultHostname). */
+  /** Absent when the sandbox has no hostname (its name makes no valid host label). */
   hostname?: string;
   domainname?: string;
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];
-  extraHosts: ExtraHost[];
+  extraHosts: { name: string; ip: string }[];
   disableResolution: boolean;
   hostsPath: string;
   resolvConfPath: string;
@@ -94,98 +96,6 @@ export interface PersistedState {
   networks: PersistedNetwork[];
   endpoints: PersistedEndpoint[];
   sandboxes: PersistedSandbox[];
-}
-
-/** A sandbox being created: what newSandbox knows before openSandbox. */
-export interface SandboxDraft {
-  readonly config: SandboxConfig;
-  readonly resolvConfHashPath: string;
-  readonly ownedDirs: readonly string[];
-  readonly originals: Readonly<Record<string, string>>;
-}
-
-/** The live model plus the objects in flight. */
-export interface SnapshotInput {
-  readonly networks: readonly Network[];
-  readonly sandboxes: readonly Sandbox[];
-  readonly creatingNetworks: readonly Network[];
-  readonly creatingSandboxes: readonly SandboxDraft[];
-  readonly deletingSandboxes: readonly Sandbox[];
-}
-
-function networkRecord(n: Network, phase: PersistedNetwork['phase']): PersistedNetwork {
-  const d = n.driverNetwork;
-  return {
-    id: n.id, name: n.name, driver: n.driver, subnet: d.subnet, gateway: d.gateway,
-    ...(d.subnet6 !== undefined ? { subnet6: d.subnet6 } : {}), ...(d.gateway6 !== undefined ? { gateway6: d.gateway6 } : {}),
-    internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}), driverOptions: { ...n.driverOptions }, phase,
-  };
-}
-
-function joinRecord(ep: Endpoint): PersistedJoin | undefined {
-  if (ep.sandbox === undefined) return undefined;
-  // A join is done when the driver answered and the join returned; a claim without plumbing waits for a key.
-  const phase = ep.joining !== undefined ? 'joining' : ep.joinInfo !== undefined ? 'joined' : 'deferred';
-  const info = ep.joinInfo === undefined ? {} : { info: { ...ep.joinInfo } };
-  return { sandbox: ep.sandbox.id, phase, priority: ep.priority, gateway: ep.gateway, ...info };
-}
-
-function endpointRecord(ep: Endpoint): PersistedEndpoint {
-  const join = joinRecord(ep);
-  return {
-    id: ep.id, name: ep.name, network: ep.network.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
-    ...(ep.ipv6 !== undefined ? { ipv6: ep.ipv6 } : {}),
-    ports: ep.ports.map((p) => ({ ...p })), links: Object.fromEntries(ep.links), disableResolution: ep.disableResolution,
-    ...(join === undefined ? {} : { join }),
-  };
-}
-
-function keyOf(config: SandboxConfig, ownsNetns: boolean, netnsPath: string): PersistedKey {
-  if (ownsNetns) return { kind: 'owned', netnsName: config.netnsName ?? config.id };
-  if (config.externalKey !== undefined) return { kind: 'path', path: config.externalKey };
-  return netnsPath === '' ? { kind: 'late' } : { kind: 'late', path: netnsPath };
-}
-
-function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' | 'key' | 'resolvConfHashPath' | 'ownedDirs' | 'originals' | 'extServers' | 'ndotsSet' | 'ipv6'> {
-  return {
-    ...(c.hostname !== undefined ? { hostname: c.hostname } : {}), ...(c.domainname !== undefined ? { domainname: c.domainname } : {}),
-    dns: [...c.dns], dnsSearch: [...c.dnsSearch], dnsOptions: [...c.dnsOptions], extraHosts: c.extraHosts.map((h) => ({ ...h })),
-    disableResolution: c.disableResolution, hostsPath: c.hostsPath, resolvConfPath: c.resolvConfPath,
-  };
-}
-
-function originalsRecord(o: Readonly<Record<string, string>> | undefined): { originals?: Record<string, string> } {
-  return o === undefined || Object.keys(o).length === 0 ? {} : { originals: { ...o } };
-}
-
-function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): PersistedSandbox {
-  const rt = sb.runtime;
-  return {
-    id: sb.id, phase, key: keyOf(sb.config, sb.opened.ownsNetns, sb.netnsPath), ...configRecord(sb.config),
-    resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: [...rt.files.ownedDirs], ...originalsRecord(rt.files.originals),
-    extServers: rt.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: rt.ndotsSet, ipv6: rt.ipv6,
-  };
-}
-
-function draftRecord(d: SandboxDraft): PersistedSandbox {
-  const owned = d.config.netnsName !== undefined;
-  return {
-    id: d.config.id, phase: 'creating', key: keyOf(d.config, owned, d.config.externalKey ?? ''), ...configRecord(d.config),
-    resolvConfHashPath: d.resolvConfHashPath, ownedDirs: [...d.ownedDirs], ...originalsRecord(d.originals), extServers: [], ndotsSet: false,
-  };
-}
-
-/** The model as plain JSON data (pure). */
-export function snapshotState(input: SnapshotInput): PersistedState {
-  return {
-    networks: [...input.networks.map((n) => networkRecord(n, 'live')), ...input.creatingNetworks.map((n) => networkRecord(n, 'creating'))],
-    endpoints: input.networks.flatMap((n) => [...n.endpoints.values()].map(endpointRecord)),
-    sandboxes: [
-      ...input.sandboxes.map((s) => sandboxRecord(s, 'live')),
-      ...input.creatingSandboxes.map(draftRecord),
-      ...input.deletingSandboxes.map((s) => sandboxRecord(s, 'deleting')),
-    ],
-  };
 }
 
 function sha256(text: string): string {

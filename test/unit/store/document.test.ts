@@ -6,10 +6,27 @@ import { Endpoint } from '../../../controller/endpoint.js';
 import { Sandbox, type SandboxConfig } from '../../../controller/sandbox.js';
 import type { ControllerCore } from '../../../controller/core.js';
 import type { OpenedSandbox } from '../../../sandbox/index.js';
-import {
-  chooseState, decodeState, encodeState, snapshotState, STATE_VERSION,
-  type PersistedState, type SnapshotInput,
-} from '../../../controller/persist.js';
+import { draftRecord, networkRecord, sandboxRecord, snapshotModel, type SandboxDraft } from '../../../controller/snapshot.js';
+import { chooseState, decodeState, encodeState, STATE_VERSION, type PersistedState } from '../../../store/document.js';
+
+/** The live model plus the objects in flight (the store's intents). */
+interface SnapshotInput {
+  readonly networks: readonly Network[];
+  readonly sandboxes: readonly Sandbox[];
+  readonly creatingNetworks: readonly Network[];
+  readonly creatingSandboxes: readonly SandboxDraft[];
+  readonly deletingSandboxes: readonly Sandbox[];
+}
+
+/** What the store writes for `input`: the controller's snapshot, then the intents in their phases. */
+function snapshotState(input: SnapshotInput): PersistedState {
+  const live = snapshotModel(input.networks, input.sandboxes);
+  return {
+    networks: [...live.networks, ...input.creatingNetworks.map((n) => networkRecord(n, 'creating'))],
+    endpoints: live.endpoints,
+    sandboxes: [...live.sandboxes, ...input.creatingSandboxes.map(draftRecord), ...input.deletingSandboxes.map((x) => sandboxRecord(x, 'deleting'))],
+  };
+}
 
 const core = {} as ControllerCore;
 const T0 = new Date('2026-01-02T03:04:05.000Z');

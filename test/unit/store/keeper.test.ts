@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AddressPool, DriverRegistry } from '../../../drivers/index.js';
+import { AddressPool } from '../../../drivers/index.js';
 import { Network } from '../../../controller/network.js';
 import type { ControllerCore } from '../../../controller/core.js';
-import type { StateFiles } from '../../../controller/io/store.js';
-import { decodeState, encodeState } from '../../../controller/persist.js';
-import { StateKeeper } from '../../../controller/state.js';
-import type { RestoreDeps } from '../../../controller/restore.js';
-import { sinkLogger } from './routes-fake.js';
+import { networkRecord } from '../../../controller/snapshot.js';
+import type { StateFiles } from '../../../store/io/files.js';
+import { decodeState, encodeState } from '../../../store/document.js';
+import { StateStore } from '../../../store/keeper.js';
+import { sinkLogger } from '../api/routes-fake.js';
 
 const core = {} as ControllerCore;
 const empty = { networks: [], endpoints: [], sandboxes: [] };
@@ -39,19 +39,18 @@ function memoryFiles(initial: Record<string, string> = {}, delayMs = 5) {
   return { store, writes, quarantined, setFail: (f: boolean) => void (fail = f) };
 }
 
-function deps(): RestoreDeps {
-  return { core, drivers: new DriverRegistry([]), logger: sinkLogger().logger, originResolvConf: '/dev/null', addNetwork: () => undefined, addSandbox: () => undefined };
-}
+/** A rebuild that restores nothing (the model stays empty). */
+const deps = () => async () => ({ problems: [] as string[] });
 
 function keeper(files: StateFiles) {
   const sink = sinkLogger();
-  const k = new StateKeeper('/mem', sink.logger, () => ({ networks: [], sandboxes: [] }), files);
+  const k = new StateStore('/mem', sink.logger, () => ({ networks: [], endpoints: [], sandboxes: [] }), files);
   return { k, lines: sink.lines };
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-describe('StateKeeper', () => {
+describe('StateStore', () => {
   it('L3 nothing is written before restore(): the saved state is never overwritten by an empty model', async () => {
     const m = memoryFiles({ 'state.json': encodeState(empty, 5, new Date(0)) });
     const { k } = keeper(m.store);
@@ -80,7 +79,7 @@ describe('StateKeeper', () => {
     const { k } = keeper(m.store);
     await k.restore(deps());
     const net = new Network(core, { id: 'a'.repeat(64), name: 'inflight', driver: 'bridge', internal: false, ttl: 600, pool4: new AddressPool('10.9.0.0/24'), driverOptions: {} });
-    await k.ahead('net:inflight', { network: net });
+    await k.ahead('net:inflight', { network: networkRecord(net, 'creating') });
     expect(decodeState(m.writes.at(-1)!).state.networks).toMatchObject([{ name: 'inflight', phase: 'creating' }]);
     k.settle('net:inflight');
     await tick();

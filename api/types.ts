@@ -4,9 +4,7 @@
  * them, and unit tests pass fakes.
  */
 import type { Logger } from '../common/log.js';
-import type { NetworkInfo } from './network.js';
-import type { SandboxInfo } from './sandbox.js';
-import type { EndpointOptions, NetworkOptions, SandboxOptions } from './options.js';
+import type { EndpointOptions, NetworkInfo, NetworkOptions, SandboxInfo, SandboxOptions } from '../controller/index.js';
 
 /** One endpoint, as the routes use it (the consumer owns the interface, G2). */
 export interface ApiEndpoint {

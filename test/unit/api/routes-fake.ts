@@ -9,7 +9,7 @@ import {
   EndpointAlreadyJoinedError, NetworkExistsError, NetworkNotFoundError, SandboxNotFoundError,
   type NetworkInfo, type NetworkOptions, type SandboxInfo, type SandboxOptions, type EndpointOptions,
 } from '../../../controller/index.js';
-import type { ApiController, ApiEndpoint, ApiNetwork, ApiSandbox } from '../../../controller/routes.js';
+import type { ApiController, ApiEndpoint, ApiNetwork, ApiSandbox } from '../../../api/index.js';
 import type { Logger } from '../../../common/log.js';
 
 /** A log sink: every line logged, parsed. */

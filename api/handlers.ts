@@ -1,0 +1,158 @@
+/**
+ * The API's handlers (L1 over HTTP/JSON): each takes the request's
+ * parameters, query and checked body, calls the controller, and returns
+ * {status, body}. Pure: the in-namespace probe, explain() and the metrics
+ * text arrive through RouteDeps (G12).
+ */
+import { InvalidOptionError } from '../common/errors.js';
+import { EndpointNotFoundError, AlreadyOnNetworkError, type SandboxOptions } from '../controller/index.js';
+import { ApiUnsupportedError } from './errors.js';
+import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
+import { normalizeQuestion, recordRows } from './records.js';
+import type { ApiEndpoint, ApiNetwork, ApiResponse, ApiSandbox, RouteDeps } from './types.js';
+
+/** What a handler gets: URL parameters (decoded), the query string and the body (a JSON object). */
+export interface Ctx {
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  readonly body: Body;
+  readonly deps: RouteDeps;
+}
+
+/** A route's handler. */
+export type Handler = (ctx: Ctx) => Promise<ApiResponse> | ApiResponse;
+
+/** A JSON response. */
+export const ok = (body: unknown, status = 200): ApiResponse => ({ status, body });
+
+const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'internal', 'ttl', 'dns', 'driverOptions'];
+
+export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
+  onlyFields(body, NETWORK_FIELDS);
+  const dns = strs(body, 'dns');
+  const net = await deps.controller.newNetwork(str(body, 'driver') ?? 'bridge', str(body, 'name', true), defined({
+    subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'),
+    internal: typed<boolean>(body, 'internal', 'boolean'), ttl: typed<number>(body, 'ttl', 'number'),
+    driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'), dns,
+  }));
+  return ok(net.info(), 201);
+}
+
+const SANDBOX_FIELDS = ['name', 'netnsPath', 'external', 'hostname', 'domainname', 'dns', 'dnsSearch', 'dnsOptions', 'extraHosts', 'hostsPath', 'resolvConfPath'];
+
+export async function createSandbox({ body, deps }: Ctx): Promise<ApiResponse> {
+  onlyFields(body, SANDBOX_FIELDS);
+  const extraHosts = body.extraHosts;
+  if (extraHosts !== undefined && !Array.isArray(extraHosts)) throw new InvalidOptionError('extraHosts', 'must be a list of {name, ip}');
+  const name = str(body, 'name', true);
+  const external = typed<boolean>(body, 'external', 'boolean');
+  if (external === true && body.netnsPath !== undefined) throw new InvalidOptionError('external', 'give either netnsPath (the key now) or external (the key later), not both');
+  const sb = await deps.controller.newSandbox(name, defined({
+    netnsPath: str(body, 'netnsPath'), external, hostname: str(body, 'hostname'), domainname: str(body, 'domainname'),
+    dns: strs(body, 'dns'), dnsSearch: strs(body, 'dnsSearch'), dnsOptions: strs(body, 'dnsOptions'),
+    extraHosts: extraHosts as SandboxOptions['extraHosts'], hostsPath: str(body, 'hostsPath'), resolvConfPath: str(body, 'resolvConfPath'),
+  }));
+  return ok(sb.info(), 201);
+}
+
+function endpointOf(sb: ApiSandbox, net: ApiNetwork): ApiEndpoint | undefined {
+  return [...sb.endpoints.values()].find((e) => e.network.name === net.name);
+}
+
+function describeEndpoint(ep: ApiEndpoint, net: ApiNetwork, sb: ApiSandbox): Record<string, unknown> {
+  return {
+    network: net.name, sandbox: sb.id, endpoint: ep.name, id: ep.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
+    ...(ep.ipv6 ? { ipv6: ep.ipv6 } : {}), ...(ep.joinInfo ? { ifname: ep.joinInfo.ifname } : {}),
+  };
+}
+
+/** connect = createEndpoint(sandbox name) + join; the endpoint is deleted again if join fails (G10). */
+export async function connect({ params, body, deps }: Ctx): Promise<ApiResponse> {
+  onlyFields(body, ['sandbox', 'aliases', 'ip', 'ip6', 'priority']);
+  const net = deps.controller.network(params.network!);
+  const sb = deps.controller.sandbox(str(body, 'sandbox', true));
+  if (endpointOf(sb, net) !== undefined) throw new AlreadyOnNetworkError(sb.id, net.name);
+  const ep = await net.createEndpoint(sb.id, defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6') }));
+  try {
+    await ep.join(sb, defined({ priority: typed<number>(body, 'priority', 'number') }));
+  } catch (err) {
+    await ep.delete().catch((e: unknown) => deps.logger.warn({ err: e, endpoint: ep.name }, 'endpoint delete after failed join failed'));
+    throw err;
+  }
+  return ok(describeEndpoint(ep, net, sb), 201);
+}
+
+/** disconnect = leave + delete of the sandbox's endpoint on that network. */
+export async function disconnect({ params, body, deps }: Ctx): Promise<ApiResponse> {
+  onlyFields(body, ['sandbox']);
+  const net = deps.controller.network(params.network!);
+  const sb = deps.controller.sandbox(str(body, 'sandbox', true));
+  const ep = endpointOf(sb, net);
+  if (ep === undefined) throw new EndpointNotFoundError(sb.id, net.name);
+  const out = describeEndpoint(ep, net, sb);
+  await ep.leave(sb);
+  await ep.delete();
+  return ok(out);
+}
+
+export async function resolve({ params, body, deps }: Ctx): Promise<ApiResponse> {
+  onlyFields(body, ['name', 'type', 'tcp']);
+  const sb = deps.controller.sandbox(params.sandbox!);
+  const q = normalizeQuestion(body.name, body.type);
+  if (deps.probe === undefined) throw new ApiUnsupportedError('resolve (the in-namespace probe)');
+  const reply = await deps.probe(sb, { ...q, tcp: typed<boolean>(body, 'tcp', 'boolean') ?? false });
+  const explanation = deps.explain?.(sb, q, reply);
+  return ok({ sandbox: sb.id, question: q, reply, ...(explanation === undefined ? {} : { explanation }) });
+}
+
+export function explain({ params, query, deps }: Ctx): ApiResponse {
+  const sb = deps.controller.sandbox(params.sandbox!);
+  const q = normalizeQuestion(query.get('name') ?? undefined, query.get('type') ?? undefined);
+  if (deps.explain === undefined) throw new ApiUnsupportedError('explain');
+  return ok({ sandbox: sb.id, question: q, explanation: deps.explain(sb, q) });
+}
+
+export function records({ query, deps }: Ctx): ApiResponse {
+  const name = query.get('network');
+  const nets = name === null || name === '' ? deps.controller.networks() : [deps.controller.network(name)];
+  return ok(nets.flatMap(recordRows));
+}
+
+export async function deleteNetwork({ params, deps }: Ctx): Promise<ApiResponse> {
+  const net = deps.controller.network(params.network!);
+  await net.delete();
+  return ok({ name: net.name, id: net.id });
+}
+
+export async function deleteSandbox({ params, deps }: Ctx): Promise<ApiResponse> {
+  const sb = deps.controller.sandbox(params.sandbox!);
+  await sb.delete();
+  return ok({ name: sb.id });
+}
+
+/** OCI hook, createRuntime: the container's pinned namespace becomes the sandbox's key; claimed endpoints join (L1 external key). */
+export async function setKey({ params, body, deps }: Ctx): Promise<ApiResponse> {
+  onlyFields(body, ['netnsPath']);
+  const sb = deps.controller.sandbox(params.sandbox!);
+  if (deps.keys === undefined) throw new ApiUnsupportedError('sandbox keys');
+  await deps.keys.set(sb, str(body, 'netnsPath', true));
+  return ok(sb.info());
+}
+
+/** OCI hook, poststop: the endpoints leave and wait for the next key; the sandbox and its files stay. */
+export async function releaseKey({ params, deps }: Ctx): Promise<ApiResponse> {
+  const sb = deps.controller.sandbox(params.sandbox!);
+  if (deps.keys === undefined) throw new ApiUnsupportedError('sandbox keys');
+  await deps.keys.release(sb);
+  return ok(sb.info());
+}
+
+export function health({ deps }: Ctx): ApiResponse {
+  const c = deps.controller;
+  return ok({ status: 'ok', networks: c.networks().length, sandboxes: c.sandboxes().length, ...deps.health?.() });
+}
+
+export async function metrics({ deps }: Ctx): Promise<ApiResponse> {
+  if (deps.metrics === undefined) throw new ApiUnsupportedError('metrics');
+  return { status: 200, text: await deps.metrics() };
+}

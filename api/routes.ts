@@ -1,0 +1,123 @@
+/**
+ * API routes (L1 over HTTP/JSON): the route table (method + path → handler)
+ * and the dispatch. createApi() holds the only catch: a SandnsError keeps its
+ * status and {code, message}; anything else is a 500 without a stack (G8).
+ */
+import { SandnsError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { ApiBadRequestError, ApiMethodNotAllowedError, ApiNotFoundError } from './errors.js';
+import type { Body } from './body.js';
+import * as h from './handlers.js';
+import type { ApiRequest, ApiResponse, RouteDeps } from './types.js';
+
+/** The sandbox a mutation is serialised on (see createApi). */
+type LockOf = (params: Readonly<Record<string, string>>, body: Body) => unknown;
+interface Route {
+  readonly method: string;
+  readonly parts: readonly string[];
+  readonly handler: h.Handler;
+  readonly lock: LockOf | undefined;
+}
+
+function route(method: string, path: string, handler: h.Handler, lock?: LockOf): Route {
+  return { method, parts: path.split('/').filter(Boolean), handler, lock };
+}
+
+const bySandboxParam: LockOf = (params) => params.sandbox;
+const bySandboxField: LockOf = (_params, body) => body.sandbox;
+
+/** The route table. `:x` segments are parameters (URL-decoded). */
+export const ROUTES: readonly Route[] = [
+  route('GET', '/healthz', h.health),
+  route('GET', '/metrics', h.metrics),
+  route('GET', '/networks', ({ deps }) => h.ok(deps.controller.networks().map((n) => n.info()))),
+  route('POST', '/networks', h.createNetwork),
+  route('GET', '/networks/:network', ({ params, deps }) => h.ok(deps.controller.network(params.network!).info())),
+  route('DELETE', '/networks/:network', h.deleteNetwork),
+  route('POST', '/networks/:network/connect', h.connect, bySandboxField),
+  route('POST', '/networks/:network/disconnect', h.disconnect, bySandboxField),
+  route('GET', '/sandboxes', ({ deps }) => h.ok(deps.controller.sandboxes().map((s) => s.info()))),
+  route('POST', '/sandboxes', h.createSandbox, (_params, body) => body.name),
+  route('GET', '/sandboxes/:sandbox', ({ params, deps }) => h.ok(deps.controller.sandbox(params.sandbox!).info())),
+  route('DELETE', '/sandboxes/:sandbox', h.deleteSandbox, bySandboxParam),
+  route('PUT', '/sandboxes/:sandbox/key', h.setKey, bySandboxParam),
+  route('DELETE', '/sandboxes/:sandbox/key', h.releaseKey, bySandboxParam),
+  route('POST', '/sandboxes/:sandbox/resolve', h.resolve),
+  route('GET', '/sandboxes/:sandbox/explain', h.explain),
+  route('GET', '/records', h.records),
+];
+
+/** A %-decoded path segment; bad %-encoding (RFC 3986 §2.1) is the client's error, 400 (spec §5). */
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw new ApiBadRequestError(`the path segment ${JSON.stringify(seg.slice(0, 80))} is not valid %-encoded UTF-8`);
+  }
+}
+
+function matchParts(parts: readonly string[], segs: readonly string[]): Record<string, string> | undefined {
+  if (parts.length !== segs.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, p] of parts.entries()) {
+    if (p.startsWith(':')) params[p.slice(1)] = decodeSegment(segs[i]!);
+    else if (p !== segs[i]) return undefined;
+  }
+  return params;
+}
+
+/** Find the route of a request; throws ERR_API_NOT_FOUND / ERR_API_METHOD_NOT_ALLOWED. */
+export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } {
+  const segs = path.split('/').filter(Boolean);
+  const allowed: string[] = [];
+  for (const r of ROUTES) {
+    const params = matchParts(r.parts, segs);
+    if (params === undefined) continue;
+    if (r.method === method) return { route: r, params };
+    allowed.push(r.method);
+  }
+  if (allowed.length > 0) throw new ApiMethodNotAllowedError(method, path, allowed);
+  throw new ApiNotFoundError(method, path);
+}
+
+/** Map any thrown value to a response: typed errors keep their status and {code, message}; others are 500 without a stack. */
+export function errorResponse(err: unknown, logger: Logger): ApiResponse {
+  if (err instanceof SandnsError) {
+    const status = err.status >= 400 && err.status <= 599 ? err.status : 500;
+    if (status >= 500) logger.error({ err }, 'API request failed');
+    return { status, body: err.toJSON() };
+  }
+  logger.error({ err }, 'unexpected error in API request');
+  return { status: 500, body: { code: 'ERR_API_INTERNAL', message: 'internal error in the daemon (see its log)' } };
+}
+
+/**
+ * The API: one function serving requests. Mutations of one sandbox (create,
+ * connect, disconnect, delete) run one after the other, so a disconnect never
+ * meets a half-done join (R15); other requests, and mutations of different
+ * sandboxes, run concurrently.
+ */
+export function createApi(deps: RouteDeps): (req: ApiRequest) => Promise<ApiResponse> {
+  const tails = new Map<string, Promise<unknown>>();
+  const serialised = <T>(key: string | undefined, fn: () => Promise<T>): Promise<T> => {
+    if (key === undefined) return fn();
+    const run = (tails.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    tails.set(key, tail);
+    void tail.then(() => tails.get(key) === tail && tails.delete(key));
+    return run;
+  };
+  return async (req) => {
+    try {
+      const { route: r, params } = matchRoute(req.method, req.path);
+      if (req.body !== undefined && (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))) {
+        throw new ApiBadRequestError('the body must be a JSON object');
+      }
+      const body = (req.body ?? {}) as Body;
+      const key = r.lock?.(params, body);
+      return await serialised(typeof key === 'string' ? `sandbox:${key}` : undefined, async () => r.handler({ params, query: req.query, body, deps }));
+    } catch (err) {
+      return errorResponse(err, deps.logger);
+    }
+  };
+}

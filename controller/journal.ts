@@ -1,0 +1,62 @@
+/**
+ * The controller's write-ahead bookkeeping (L3) in one place, so the model's
+ * operations read as the model: `committed` logs and persists a finished
+ * change; `around` saves an intent (an object in its 'creating' or
+ * 'deleting' phase) before the kernel work runs and drops it when the work
+ * settles, so a crash in between is undone at restore, never leaked.
+ * Without a state directory every method only logs or runs the work.
+ */
+import type { Logger } from '../common/log.js';
+import type { Intent, StateStore } from '../store/index.js';
+
+/** Write-ahead persistence of one controller's changes (no-op without a store). */
+export class Journal {
+  readonly #store: StateStore | undefined;
+  readonly #logger: Logger;
+
+  constructor(store: StateStore | undefined, logger: Logger) {
+    this.#store = store;
+    this.#logger = logger;
+  }
+
+  /** The store, if the controller persists (restore, close). */
+  get store(): StateStore | undefined {
+    return this.#store;
+  }
+
+  /** Log a finished change and persist it; resolves once it is on disk, so it is saved before it is acknowledged (spec §3). */
+  async committed(fields: Record<string, unknown>, msg: string): Promise<void> {
+    this.#logger.info(fields, msg);
+    await this.persisted();
+  }
+
+  /** Persist every change so far; resolves once it is on disk (coalesced with concurrent writes). */
+  async persisted(): Promise<void> {
+    this.#store?.changed();
+    await this.#store?.flush();
+  }
+
+  /** Persist a change that needs no log line (coalesced). */
+  changed(): void {
+    this.#store?.changed();
+  }
+
+  /** Resolve once the model as it is now is on disk (a claim before its plumbing). Never rejects. */
+  async flushed(): Promise<void> {
+    await this.#store?.ahead();
+  }
+
+  /**
+   * Run `work` with `intent` saved under `key` first, then `apply` its result
+   * to the model; the intent is dropped only after `apply` (or a throw), so
+   * no write ever sees the object neither in flight nor in the model.
+   */
+  async around<T, R>(key: string, intent: Intent, work: () => Promise<T>, apply: (made: T) => R): Promise<R> {
+    try {
+      await this.#store?.ahead(key, intent);
+      return await apply(await work());
+    } finally {
+      this.#store?.settle(key);
+    }
+  }
+}

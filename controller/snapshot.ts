@@ -1,0 +1,92 @@
+/**
+ * The model as the store saves it (L3): Network, Endpoint and Sandbox mapped
+ * to the store's plain persisted records. IPAM state is not saved: restore
+ * derives it from the endpoints' addresses. The store never sees the model's
+ * classes; this file is the only place that knows both shapes.
+ */
+import type { PersistedEndpoint, PersistedJoin, PersistedKey, PersistedNetwork, PersistedSandbox, PersistedState } from '../store/index.js';
+import type { Network } from './network.js';
+import type { Endpoint } from './endpoint.js';
+import type { Sandbox, SandboxConfig } from './sandbox.js';
+
+/** A sandbox being created: what newSandbox knows before its namespace exists. */
+export interface SandboxDraft {
+  readonly config: SandboxConfig;
+  readonly resolvConfHashPath: string;
+  readonly ownedDirs: readonly string[];
+  readonly originals: Readonly<Record<string, string>>;
+}
+
+/** A network's record; phase 'creating' while its bridge is being made. */
+export function networkRecord(n: Network, phase: PersistedNetwork['phase']): PersistedNetwork {
+  const d = n.driverNetwork;
+  return {
+    id: n.id, name: n.name, driver: n.driver, subnet: d.subnet, gateway: d.gateway,
+    ...(d.subnet6 !== undefined ? { subnet6: d.subnet6 } : {}), ...(d.gateway6 !== undefined ? { gateway6: d.gateway6 } : {}),
+    internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}), driverOptions: { ...n.driverOptions }, phase,
+  };
+}
+
+function joinRecord(ep: Endpoint): PersistedJoin | undefined {
+  if (ep.sandbox === undefined) return undefined;
+  // A join is done when the driver answered and the join returned; a claim without plumbing waits for a key.
+  const phase = ep.joining !== undefined ? 'joining' : ep.joinInfo !== undefined ? 'joined' : 'deferred';
+  const info = ep.joinInfo === undefined ? {} : { info: { ...ep.joinInfo } };
+  return { sandbox: ep.sandbox.id, phase, priority: ep.priority, gateway: ep.gateway, ...info };
+}
+
+function endpointRecord(ep: Endpoint): PersistedEndpoint {
+  const join = joinRecord(ep);
+  return {
+    id: ep.id, name: ep.name, network: ep.network.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
+    ...(ep.ipv6 !== undefined ? { ipv6: ep.ipv6 } : {}),
+    ports: ep.ports.map((p) => ({ ...p })), links: Object.fromEntries(ep.links), disableResolution: ep.disableResolution,
+    ...(join === undefined ? {} : { join }),
+  };
+}
+
+function keyOf(config: SandboxConfig, ownsNetns: boolean, netnsPath: string): PersistedKey {
+  if (ownsNetns) return { kind: 'owned', netnsName: config.netnsName ?? config.id };
+  if (config.externalKey !== undefined) return { kind: 'path', path: config.externalKey };
+  return netnsPath === '' ? { kind: 'late' } : { kind: 'late', path: netnsPath };
+}
+
+function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' | 'key' | 'resolvConfHashPath' | 'ownedDirs' | 'originals' | 'extServers' | 'ndotsSet' | 'ipv6'> {
+  return {
+    ...(c.hostname !== undefined ? { hostname: c.hostname } : {}), ...(c.domainname !== undefined ? { domainname: c.domainname } : {}),
+    dns: [...c.dns], dnsSearch: [...c.dnsSearch], dnsOptions: [...c.dnsOptions], extraHosts: c.extraHosts.map((h) => ({ ...h })),
+    disableResolution: c.disableResolution, hostsPath: c.hostsPath, resolvConfPath: c.resolvConfPath,
+  };
+}
+
+function originalsRecord(o: Readonly<Record<string, string>> | undefined): { originals?: Record<string, string> } {
+  return o === undefined || Object.keys(o).length === 0 ? {} : { originals: { ...o } };
+}
+
+/** A sandbox's record; phase 'deleting' while its namespace and files are being removed. */
+export function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): PersistedSandbox {
+  const rt = sb.runtime;
+  return {
+    id: sb.id, phase, key: keyOf(sb.config, sb.opened.ownsNetns, sb.netnsPath), ...configRecord(sb.config),
+    resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: [...rt.files.ownedDirs], ...originalsRecord(rt.files.originals),
+    extServers: rt.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: rt.ndotsSet, ipv6: rt.ipv6,
+  };
+}
+
+/** A sandbox being created, saved in phase 'creating' before its namespace exists. */
+export function draftRecord(d: SandboxDraft): PersistedSandbox {
+  const owned = d.config.netnsName !== undefined;
+  return {
+    id: d.config.id, phase: 'creating', key: keyOf(d.config, owned, d.config.externalKey ?? ''), ...configRecord(d.config),
+    resolvConfHashPath: d.resolvConfHashPath, ownedDirs: [...d.ownedDirs], ...originalsRecord(d.originals), extServers: [], ndotsSet: false,
+  };
+}
+
+/** The live model as plain persisted data (pure). */
+export function snapshotModel(networks: readonly Network[], sandboxes: readonly Sandbox[]): PersistedState {
+  return {
+    networks: networks.map((n) => networkRecord(n, 'live')),
+    endpoints: networks.flatMap((n) => [...n.endpoints.values()].map(endpointRecord)),
+    sandboxes: sandboxes.map((s) => sandboxRecord(s, 'live')),
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * The store's public door: persistence of the controller's model (L3). The
+ * state is a versioned, checksummed JSON document (document.ts) written
+ * atomically into one directory (io/files.ts) by a coalescing, write-ahead
+ * StateStore (keeper.ts). The store knows only plain persisted records; it
+ * never imports the model (controller/) or the API (api/).
+ */
+export { StateStore, type Intent, type Snapshot, type RestoreOutcome } from './keeper.js';
+export { STATE_FORMAT, STATE_VERSION, encodeState, decodeState, chooseState } from './document.js';
+export type {
+  PersistedState, PersistedNetwork, PersistedEndpoint, PersistedJoin, PersistedJoinInfo, PersistedKey, PersistedSandbox,
+  DecodedState, StateCandidate, ChosenState,
+} from './document.js';
+export { openStateFiles, STATE_FILE, STATE_TMP, STATE_PREV, STATE_LOCK, type StateFiles } from './io/files.js';
+export { StateCorruptError, StateVersionError, StateNotRestorableError, StateLockedError } from './errors.js';

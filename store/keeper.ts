@@ -1,0 +1,154 @@
+/**
+ * The persistent store of one controller (L3): keeps the embedded state files
+ * in step with the model. Changes are coalesced: any number of mutations in
+ * one tick cost one write, rendered when it runs (never on the DNS path; a
+ * write in progress is followed by at most one more). Kernel objects are
+ * written ahead: an object is in the store, in its phase, before its
+ * namespace, bridge or veth exists (an "intent"), so a crash never leaks one.
+ * Restore picks the newest good file, hands it to the caller to rebuild the
+ * model, and logs what it recovered.
+ *
+ * The store knows only the persisted records (document.ts); the controller
+ * maps its model to them through the `snapshot` callback.
+ */
+import type { Logger } from '../common/log.js';
+import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
+import { chooseState, encodeState, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
+import { StateNotRestorableError } from './errors.js';
+
+/**
+ * A write-ahead intent: a network being created, or a sandbox being created
+ * or deleted, saved with its phase ('creating' / 'deleting') until settled.
+ */
+export type Intent = { readonly network: PersistedNetwork } | { readonly sandbox: PersistedSandbox };
+
+/** The live model, as persisted records (intents are added by the store). */
+export type Snapshot = () => PersistedState;
+
+/** What a restore rebuilt; `problems` are logged as a warning. */
+export interface RestoreOutcome {
+  readonly problems: readonly string[];
+}
+
+/** Coalesced, write-ahead persistence of one controller's model. */
+export class StateStore {
+  readonly #files: StateFiles;
+  readonly #logger: Logger;
+  readonly #snapshot: Snapshot;
+  readonly #intents = new Map<string, Intent>();
+  #seq = 0;
+  #restored = false;
+  #dirty = false;
+  #scheduled = false;
+  #writing: Promise<void> | undefined;
+  #failing = false;
+
+  /** A store over `dir` (created 0700 when missing); `files` replaces the real files in tests. */
+  constructor(dir: string, logger: Logger, snapshot: Snapshot, files: StateFiles = openStateFiles(dir)) {
+    this.#files = files;
+    this.#logger = logger.child({ stateDir: dir });
+    this.#snapshot = snapshot;
+  }
+
+  /** The model changed: write it on the next tick. Before restore() nothing is written (the old state is kept). */
+  changed(): void {
+    this.#dirty = true;
+    if (this.#scheduled || !this.#restored) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#pump();
+    });
+  }
+
+  /** Write-ahead: `intent` (if any) is saved under `key`, and the state is on disk, before this resolves. Never rejects. */
+  async ahead(key?: string, intent?: Intent): Promise<void> {
+    if (key !== undefined && intent !== undefined) this.#intents.set(key, intent);
+    this.changed();
+    await this.flush();
+  }
+
+  /** The intent `key` has settled (made, removed, or failed): the next write describes the model alone. */
+  settle(key: string): void {
+    if (this.#intents.delete(key)) this.changed();
+  }
+
+  /** Wait until every change so far is on disk (or its write failed, which is logged). */
+  async flush(): Promise<void> {
+    await this.#writing;
+    if (this.#dirty && this.#restored) await this.#pump();
+  }
+
+  #render(): string {
+    const m = this.#snapshot();
+    const intents = [...this.#intents.values()];
+    const networks = intents.flatMap((i) => ('network' in i ? [i.network] : []));
+    const sandboxes = intents.flatMap((i) => ('sandbox' in i ? [i.sandbox] : []));
+    const state: PersistedState = {
+      networks: [...m.networks, ...networks],
+      endpoints: m.endpoints,
+      sandboxes: [...m.sandboxes, ...sandboxes.filter((s) => s.phase === 'creating'), ...sandboxes.filter((s) => s.phase !== 'creating')],
+    };
+    return encodeState(state, ++this.#seq, new Date());
+  }
+
+  #pump(): Promise<void> {
+    this.#writing ??= (async () => {
+      try {
+        while (this.#dirty) {
+          this.#dirty = false;
+          await this.#files.write(this.#render());
+          if (this.#failing) this.#logger.info('state written again');
+          this.#failing = false;
+        }
+      } catch (err) {
+        this.#dirty = true; // retried on the next change or flush
+        if (!this.#failing) this.#logger.error({ err }, 'cannot write the state: changes are not persisted until a write succeeds');
+        this.#failing = true;
+      } finally {
+        this.#writing = undefined;
+      }
+    })();
+    return this.#writing;
+  }
+
+  /** Write what is pending and give the directory back. */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.#restored) await this.#files.unlock();
+  }
+
+  /**
+   * Lock the directory, load the newest good state and pass it to `rebuild`
+   * (undefined when nothing usable was saved), then save the rebuilt model.
+   * Bad files are moved aside and logged. Once, before any change: throws
+   * ERR_STORE_NOT_RESTORED otherwise, ERR_STORE_LOCKED when another process
+   * holds the directory, ERR_STORE_VERSION for a newer schema.
+   */
+  async restore<R extends RestoreOutcome>(rebuild: (state: PersistedState | undefined) => Promise<R>): Promise<R> {
+    if (this.#restored) throw new StateNotRestorableError('restore() ran already');
+    const before = this.#snapshot();
+    if (before.networks.length + before.sandboxes.length > 0) throw new StateNotRestorableError('the controller has networks or sandboxes already');
+    await this.#files.lock();
+    const { chosen, rejected } = chooseState(await this.#files.readAll());
+    for (const bad of rejected) {
+      const aside = bad.name === STATE_FILE || chosen === undefined ? await this.#files.quarantine(bad.name) : undefined;
+      this.#logger.warn({ file: bad.name, code: bad.code, reason: bad.reason, ...(aside ? { movedTo: aside } : {}) }, `ignoring ${bad.name}: ${bad.reason}`);
+    }
+    this.#seq = chosen?.seq ?? 0;
+    const report = await rebuild(chosen?.state);
+    this.#restored = true;
+    await this.ahead();
+    this.#report(chosen, rejected.length, report);
+    return report;
+  }
+
+  #report(chosen: { name: string; seq: number; savedAt: string } | undefined, rejected: number, r: RestoreOutcome): void {
+    const from = chosen === undefined ? { source: 'none' } : { source: chosen.name, seq: chosen.seq, savedAt: chosen.savedAt };
+    const fields = { ...from, ...r };
+    if (chosen === undefined && rejected > 0) this.#logger.error(fields, 'no usable state file: starting empty (the bad files were moved aside)');
+    else if (chosen !== undefined && chosen.name !== STATE_FILE) this.#logger.warn(fields, `state recovered from ${chosen.name} (seq ${chosen.seq}): the newest write was incomplete or corrupt`);
+    else this.#logger.info(fields, chosen === undefined ? 'no saved state: starting empty' : `state restored from ${chosen.name} (seq ${chosen.seq})`);
+    if (r.problems.length > 0) this.#logger.warn({ problems: r.problems }, 'some saved objects could not be restored');
+  }
+}
