@@ -115,7 +115,15 @@ export function createApi(deps: RouteDeps): (req: ApiRequest) => Promise<ApiResp
       }
       const body = (req.body ?? {}) as Body;
       const key = r.lock?.(params, body);
-      return await serialised(typeof key === 'string' ? `sandbox:${key}` : undefined, async () => r.handler({ params, query: req.query, body, deps }));
+      const mutates = r.method !== 'GET';
+      return await serialised(typeof key === 'string' ? `sandbox:${key}` : undefined, async () => {
+        try {
+          return await r.handler({ params, query: req.query, body, deps });
+        } finally {
+          // Whatever a mutation changed, success or undone failure, is on disk before the answer leaves (spec §3).
+          if (mutates) await deps.controller.persisted?.();
+        }
+      });
     } catch (err) {
       return errorResponse(err, deps.logger);
     }

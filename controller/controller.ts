@@ -136,7 +136,7 @@ export class Controller implements ControllerCore {
 
   /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; spec §3). */
   persisted(): Promise<void> {
-    return this.#journal.persisted();
+    return this.#journal.settled();
   }
 
   /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */

@@ -36,6 +36,11 @@ export class Journal {
     await this.#store?.flush();
   }
 
+  /** Resolves once every change recorded so far is on disk; writes nothing when nothing changed. */
+  async settled(): Promise<void> {
+    await this.#store?.flush();
+  }
+
   /** Persist a change that needs no log line (coalesced). */
   changed(): void {
     this.#store?.changed();

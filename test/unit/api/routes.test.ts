@@ -69,11 +69,11 @@ describe('routes: networks', () => {
 });
 
 describe('routes: sandboxes, connect, disconnect', () => {
-  it('L1 POST /sandboxes maps the fields and defaults the hostname to a plain-label name', async () => {
+  it('L1 POST /sandboxes maps the fields; the hostname default is the controller\'s (issue 11 §6)', async () => {
     const { call, controller } = setup();
     const body = { name: 'web', dns: ['10.0.0.2'], dnsSearch: ['x.test'], dnsOptions: ['ndots:2'], extraHosts: [{ name: 'h', ip: '10.1.1.1' }] };
     expect((await call('POST', '/sandboxes', body)).status).toBe(201);
-    expect(controller.sandbox('web').options).toStrictEqual({ hostname: 'web', dns: ['10.0.0.2'], dnsSearch: ['x.test'], dnsOptions: ['ndots:2'], extraHosts: [{ name: 'h', ip: '10.1.1.1' }] });
+    expect(controller.sandbox('web').options).toStrictEqual({ dns: ['10.0.0.2'], dnsSearch: ['x.test'], dnsOptions: ['ndots:2'], extraHosts: [{ name: 'h', ip: '10.1.1.1' }] });
     await call('POST', '/sandboxes', { name: 'my_box', netnsPath: '/proc/1/ns/net' });
     expect(controller.sandbox('my_box').options).toStrictEqual({ netnsPath: '/proc/1/ns/net' });
   });
