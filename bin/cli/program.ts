@@ -17,6 +17,7 @@ interface DaemonFlags {
   stateDir: string;
   originResolvConf: string;
   logLevel: string;
+  allowedFilesRoot?: string;
 }
 
 function addDaemonCommands(program: Command, ctx: CliContext): void {
@@ -26,9 +27,13 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
     .option('--state-dir <dir>', 'state directory, created 0700: networks, sandboxes and endpoints, restored at start (L3)', '/var/lib/sandns')
     .option('--origin-resolv-conf <path>', 'the host resolv.conf sandboxes derive theirs from', '/etc/resolv.conf')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent', 'info')
+    .option('--allowed-files-root <dir>', 'hostsPath/resolvConfPath given to "sandbox create" must resolve inside this directory')
     .action(async (o: DaemonFlags, cmd: Command) => {
       const { runDaemon } = await import('../daemon/daemon.js');
-      ctx.exitCode = await runDaemon({ socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel });
+      ctx.exitCode = await runDaemon({
+        socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel,
+        ...(o.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: o.allowedFilesRoot }),
+      });
     });
 
   program

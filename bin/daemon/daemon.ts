@@ -22,6 +22,8 @@ export interface DaemonOptions {
   stateDir: string;
   originResolvConf: string;
   logLevel: string;
+  /** Caller-given sandbox file paths must resolve inside this directory (spec §4). */
+  allowedFilesRoot?: string;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -37,12 +39,13 @@ export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<DaemonOptio
     stateDir: resolvePath(raw.stateDir),
     originResolvConf: resolvePath(raw.originResolvConf),
     logLevel: raw.logLevel,
+    ...(raw.allowedFilesRoot === undefined || raw.allowedFilesRoot === '' ? {} : { allowedFilesRoot: resolvePath(raw.allowedFilesRoot) }),
   });
 }
 
 /** Controller options for the daemon: the state lives in `stateDir` (L3). */
 function controllerOptions(opts: Readonly<DaemonOptions>, logger: Logger): ControllerOptions {
-  return { logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir };
+  return { logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, ...(opts.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: opts.allowedFilesRoot }) };
 }
 
 /** The controller forwards names it does not know (R10: on by default, with a shared cache). */
