@@ -39,9 +39,9 @@ export interface Claims {
 /** Claim the sandbox's files and namespace name synchronously (spec §2); returns the release. */
 export function claimSandboxNames(config: SandboxConfig, claims: Claims): () => void {
   const paths = [config.hostsPath, config.resolvConfPath];
+  if (config.netnsName !== undefined && claims.netns.has(config.netnsName)) throw new NetnsExistsError(config.netnsName);
   const taken = paths.find((p) => claims.paths.has(p));
   if (taken !== undefined) throw new SandboxFileInUseError(taken);
-  if (config.netnsName !== undefined && claims.netns.has(config.netnsName)) throw new NetnsExistsError(config.netnsName);
   for (const p of paths) claims.paths.add(p);
   if (config.netnsName !== undefined) claims.netns.add(config.netnsName);
   return () => {
