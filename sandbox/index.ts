@@ -21,7 +21,7 @@ import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
 import type { ExtServer } from '../resolvconf/index.js';
-import { NetnsError } from './errors.js';
+import { InvalidOptionError } from '../common/errors.js';
 
 export { SandboxRuntime } from './sandbox.js';
 export type { SandboxEndpoint, SandboxIo } from './sandbox.js';
@@ -73,7 +73,10 @@ export interface OpenedSandbox {
 }
 
 async function adoptKey(path: string): Promise<string> {
-  if (!(await netnsAlive(path))) throw new NetnsError(path, 'the external key is not a network namespace');
+  // A path that is not a namespace is the caller's mistake, a 400 (spec §5), not a failure of ours.
+  if (!path.startsWith('/') || !(await netnsAlive(path))) {
+    throw new InvalidOptionError('netnsPath', `${JSON.stringify(path.slice(0, 200))} is not a network namespace (give an absolute path such as /run/netns/<name> or /proc/<pid>/ns/net)`);
+  }
   await bringLoUp(path);
   return path;
 }
