@@ -72,7 +72,7 @@ export async function connect({ params, body, deps }: Ctx): Promise<ApiResponse>
   const net = deps.controller.network(params.network!);
   const sb = deps.controller.sandbox(str(body, 'sandbox', true));
   if (endpointOf(sb, net) !== undefined) throw new AlreadyOnNetworkError(sb.id, net.name);
-  const ep = await net.createEndpoint(sb.id, defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6') }));
+  const ep = await net.createEndpoint(sb.id, defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6'), joinedOnly: true }));
   try {
     await ep.join(sb, defined({ priority: typed<number>(body, 'priority', 'number') }));
   } catch (err) {

@@ -197,7 +197,8 @@ export class Controller implements ControllerCore {
     const key = `net:${name}`;
     const deps: NetworkPlanDeps = { core: this, pool: this.#pool, networks: () => this.networks(), newId };
     // One allocation step: subnet, bridge name and bridge, never interleaved with another create or delete (spec §2).
-    return this.#reserving(key, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name), () => this.#allocation.run(async () => {
+    // The name is checked inside the lock too, so a create that fails later never makes a concurrent one fail (spec §2).
+    return this.#allocation.run(() => this.#reserving(key, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name), async () => {
       const net = await planNetwork(deps, driver, driverName, name, options, driverOptions);
       // In the store before its bridge exists (L3).
       return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), async () => {
@@ -236,7 +237,7 @@ export class Controller implements ControllerCore {
     }
     const ep = new Endpoint(this, {
       id: newId(), name: epName, network: net, aliases, ipv4, ipv6, ports, links,
-      disableResolution: options.disableResolution ?? false,
+      disableResolution: options.disableResolution ?? false, joinedOnly: options.joinedOnly === true,
     });
     net.endpoints.set(ep.id, ep);
     await this.#journal.persisted();

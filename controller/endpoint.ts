@@ -18,6 +18,8 @@ export class Endpoint {
   readonly ports: readonly { port: number; proto: 'tcp' | 'udp' }[];
   readonly links: ReadonlyMap<string, string>;
   readonly disableResolution: boolean;
+  /** It exists only while joined (the API's connect): restore deletes it when a crash left it without a join (spec §3). */
+  readonly joinedOnly: boolean;
   /** The sandbox it is joined to, if any. */
   sandbox: Sandbox | undefined;
   /** What the driver did on join (for leave). */
@@ -32,7 +34,7 @@ export class Endpoint {
 
   constructor(
     core: ControllerCore,
-    init: { id: string; name: string; network: Network; aliases: readonly string[]; ipv4: string; ipv6?: string | undefined; ports: readonly { port: number; proto: 'tcp' | 'udp' }[]; links: ReadonlyMap<string, string>; disableResolution: boolean },
+    init: { id: string; name: string; network: Network; aliases: readonly string[]; ipv4: string; ipv6?: string | undefined; ports: readonly { port: number; proto: 'tcp' | 'udp' }[]; links: ReadonlyMap<string, string>; disableResolution: boolean; joinedOnly?: boolean },
   ) {
     this.#core = core;
     this.id = init.id;
@@ -44,6 +46,7 @@ export class Endpoint {
     this.ports = init.ports;
     this.links = init.links;
     this.disableResolution = init.disableResolution;
+    this.joinedOnly = init.joinedOnly ?? false;
   }
 
   /** DNS names in order: endpoint (container) name, aliases, short id, hostname; de-duplicated (spec Model). */

@@ -40,6 +40,8 @@ export interface EndpointOptions {
   links?: Readonly<Record<string, string>>;
   /** This endpoint does not want the embedded resolver. */
   disableResolution?: boolean;
+  /** The endpoint lives only while joined (the API's connect = create + join, disconnect = leave + delete); default false. */
+  joinedOnly?: boolean;
 }
 
 /** Options of join. */

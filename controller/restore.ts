@@ -184,7 +184,7 @@ function endpointOf(deps: RestoreDeps, p: PersistedEndpoint, net: Network): Endp
   }
   return new Endpoint(deps.core, {
     id: p.id, name: p.name, network: net, aliases: p.aliases, ipv4, ipv6, ports: p.ports,
-    links: new Map(Object.entries(p.links)), disableResolution: p.disableResolution,
+    links: new Map(Object.entries(p.links)), disableResolution: p.disableResolution, joinedOnly: p.joinedOnly === true,
   });
 }
 
@@ -215,6 +215,13 @@ async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Ma
     }
     net.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) net.pool6?.release(ep.ipv6);
+    return undefined;
+  }
+  if (j === undefined && p.joinedOnly === true) {
+    // A connect cut short before its join, or a disconnect after its leave: the endpoint lived only while joined (spec §3).
+    net.pool4.release(ep.ipv4);
+    if (ep.ipv6 !== undefined) net.pool6?.release(ep.ipv6);
+    r.undone.push(`connect or disconnect of ${p.name} on ${net.name}`);
     return undefined;
   }
   net.endpoints.set(ep.id, ep);

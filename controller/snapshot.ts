@@ -41,7 +41,7 @@ function endpointRecord(ep: Endpoint): PersistedEndpoint {
     id: ep.id, name: ep.name, network: ep.network.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
     ...(ep.ipv6 !== undefined ? { ipv6: ep.ipv6 } : {}),
     ports: ep.ports.map((p) => ({ ...p })), links: Object.fromEntries(ep.links), disableResolution: ep.disableResolution,
-    ...(join === undefined ? {} : { join }),
+    ...(ep.joinedOnly ? { joinedOnly: true } : {}), ...(join === undefined ? {} : { join }),
   };
 }
 

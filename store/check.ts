@@ -38,7 +38,7 @@ const network = shape({
 const joinInfo = shape({ hostIfname: str, ifname: str, mac: str });
 const endpoint = shape({
   id: str, name: str, network: str, aliases: list(str), ipv4: str, ipv6: opt(str),
-  ports: list(shape({ port: int, proto: oneOf('tcp', 'udp') })), links: obj, disableResolution: bool,
+  ports: list(shape({ port: int, proto: oneOf('tcp', 'udp') })), links: obj, disableResolution: bool, joinedOnly: opt(bool),
   join: opt(shape({ sandbox: str, phase: oneOf('deferred', 'joining', 'joined'), priority: int, gateway: bool, info: opt(joinInfo) })),
 });
 const key: Check = (v, at) => {

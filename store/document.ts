@@ -59,6 +59,8 @@ export interface PersistedEndpoint {
   ports: { port: number; proto: 'tcp' | 'udp' }[];
   links: Record<string, string>;
   disableResolution: boolean;
+  /** It exists only while joined (the API's connect): without a join at restore it is a cut-short connect or disconnect, and goes. */
+  joinedOnly?: boolean;
   join?: PersistedJoin;
 }
 
