@@ -2,7 +2,7 @@
  * What `GET /records` lists and how `resolve` questions are normalised:
  * every name, alias, address and PTR of a network, as its resolvers serve them.
  */
-import { Address4, Address6 } from 'ip-address';
+import { ipFamily, reverseName as reverseNameOf } from '../common/ip.js';
 import { InvalidOptionError } from '../common/errors.js';
 import { defined } from './body.js';
 import type { ApiEndpoint, ApiNetwork, RecordRow } from './types.js';
@@ -41,9 +41,7 @@ export function recordRows(net: ApiNetwork): RecordRow[] {
 
 /** `1.2.3.4` → `4.3.2.1.in-addr.arpa.` (RFC 1035 §3.5, RFC 3596 §2.5); the input when it is no address. */
 export function reverseName(ip: string): string {
-  const form = Address4.isValid(ip) ? new Address4(ip).reverseForm() : Address6.isValid(ip) ? new Address6(ip).reverseForm() : undefined;
-  if (form === undefined) return ip;
-  return form.endsWith('.') ? form : `${form}.`;
+  return reverseNameOf(ip) ?? ip;
 }
 
 const QTYPE = /^(?:[A-Z][A-Z0-9]{0,9}|TYPE[0-9]{1,5})$/;
@@ -55,6 +53,6 @@ export function normalizeQuestion(name: unknown, type: unknown): { name: string;
   }
   const t = (typeof type === 'string' && type !== '' ? type : 'A').toUpperCase();
   if (!QTYPE.test(t)) throw new InvalidOptionError('type', 'must be a record type such as A, AAAA, PTR, SRV, MX or TYPE65');
-  const isIp = Address4.isValid(name) || (name.includes(':') && Address6.isValid(name));
+  const isIp = ipFamily(name) !== undefined;
   return { name: t === 'PTR' && isIp ? reverseName(name) : name, type: t };
 }

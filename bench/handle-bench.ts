@@ -10,14 +10,8 @@
  */
 import dnsPacket from 'dns-packet';
 import { silentLogger } from '../common/log.js';
-import {
-  buildForwardingStages,
-  createResolver,
-  RecordTable,
-  ResolverMetrics,
-  type Exchanger,
-  type ResolverView,
-} from '../resolver/index.js';
+import { createResolver, RecordTable, type ResolverView } from '../resolver/index.js';
+import type { Exchanger } from '../resolver/forward.js';
 
 const seconds = Number(process.argv[2] ?? 2);
 const names = Number(process.argv[3] ?? 1000);
@@ -58,9 +52,7 @@ const exchanger: Exchanger = {
   close: () => Promise.resolve(),
 };
 const logger = silentLogger();
-const metrics = new ResolverMetrics('bench');
-const fwd = buildForwardingStages({ view, logger, metrics, dialers: { host: { udpSocket: () => { throw new Error('no'); }, tcpConnect: () => Promise.reject(new Error('no')) } } }, () => exchanger);
-const resolver = createResolver({ view, logger, metrics, stages: fwd.stages });
+const resolver = createResolver({ view, logger, forwarding: { exchanger: () => exchanger } });
 
 function queries(list: readonly string[], type: 'A' | 'AAAA'): Buffer[] {
   return list.map((name, i) => dnsPacket.encode({ type: 'query', id: i & 0xffff, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type, class: 'IN' }] }));

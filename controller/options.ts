@@ -5,7 +5,7 @@
  */
 import { InvalidOptionError } from '../common/errors.js';
 import { assertValidHostname } from '../common/dns-name.js';
-import { canonicalAddress } from '../drivers/index.js';
+import { canonicalIp } from '../common/ip.js';
 import type { SandboxConfig } from './sandbox.js';
 
 /** Options of newNetwork. */
@@ -89,7 +89,7 @@ export function checkObjectName(field: string, value: unknown): string {
 
 /** Check an IP address and return its canonical form. */
 export function checkIp(field: string, value: unknown, family?: 4 | 6): string {
-  const c = typeof value === 'string' ? canonicalAddress(value) : undefined;
+  const c = typeof value === 'string' ? canonicalIp(value) : undefined;
   if (c === undefined || (family === 4 && c.includes(':')) || (family === 6 && !c.includes(':'))) {
     throw new InvalidOptionError(field, `${JSON.stringify(value)} is not a valid IPv${family ?? '4 or IPv6'} address`);
   }

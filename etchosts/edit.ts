@@ -4,7 +4,8 @@
  */
 import { hostnameProblem } from '../common/dns-name.js';
 import { InvalidHostsIpError, InvalidHostsNameError } from './errors.js';
-import { canonicalHostsIp, formatHostsLine, validateHostsRecords, type HostsRecord } from './entries.js';
+import { canonicalIp } from '../common/ip.js';
+import { formatHostsLine, validateHostsRecords, type HostsRecord } from './entries.js';
 
 /** Split file text into lines as Go's bufio.ScanLines does (a trailing CR is dropped). */
 function splitLines(text: string): string[] {
@@ -29,7 +30,7 @@ function matchesAny(line: string, recs: readonly HostsRecord[]): boolean {
   return recs.some((rec) => {
     const suffix = `\t${rec.hosts}`;
     if (!line.endsWith(suffix)) return false;
-    return canonicalHostsIp(line.slice(0, -suffix.length).trim()) === rec.ip;
+    return canonicalIp(line.slice(0, -suffix.length).trim()) === rec.ip;
   });
 }
 
@@ -54,7 +55,7 @@ function escapeRegExp(text: string): string {
 
 /** Check updateRecord's arguments (H5) and return the canonical address. */
 export function validateUpdate(ip: string, hostname: string): string {
-  const canonical = canonicalHostsIp(ip);
+  const canonical = canonicalIp(ip);
   if (canonical === undefined) throw new InvalidHostsIpError(ip, 'not a plain IPv4 or IPv6 address');
   const problem = hostnameProblem(hostname);
   if (problem !== undefined) throw new InvalidHostsNameError(hostname, hostname, problem);

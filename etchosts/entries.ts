@@ -2,7 +2,7 @@
  * Hosts records: the names rule (Docker H10), validation (spec H5) and the
  * line format `IP<TAB>names` with the canonical address (Docker H1).
  */
-import { Address4, Address6 } from 'ip-address';
+import { canonicalIp } from '../common/ip.js';
 import { hostnameProblem } from '../common/dns-name.js';
 import { InvalidHostsIpError, InvalidHostsNameError } from './errors.js';
 
@@ -10,22 +10,6 @@ import { InvalidHostsIpError, InvalidHostsNameError } from './errors.js';
 export interface HostsRecord {
   ip: string;
   hosts: string;
-}
-
-const V4_MAPPED = new Address6('::ffff:0:0/96');
-
-/**
- * The canonical text of a plain IP address (as Go's netip prints it: `fe00::`,
- * `::ffff:1.2.3.4`), or undefined when `text` is not one. Prefixes and zones
- * are refused: glibc's hosts parser does not take a scope id.
- */
-export function canonicalHostsIp(text: string): string | undefined {
-  if (text.includes('/') || text.includes('%')) return undefined;
-  if (Address4.isValid(text)) return new Address4(text).correctForm();
-  if (!Address6.isValid(text)) return undefined;
-  const addr = new Address6(text);
-  if (addr.isInSubnet(V4_MAPPED)) return `::ffff:${addr.to4().correctForm()}`;
-  return addr.correctForm();
 }
 
 /** True when a canonical address is IPv6 (v4-mapped included, as netip's Is6). */
@@ -57,7 +41,7 @@ export function hostsNamesFor(hostname: string, domainname?: string): string {
  * canonical form. Throws ERR_HOSTS_INVALID_IP or ERR_HOSTS_INVALID_NAME (400).
  */
 export function validateHostsRecord(rec: HostsRecord): HostsRecord {
-  const ip = canonicalHostsIp(rec.ip);
+  const ip = canonicalIp(rec.ip); // no prefix, no zone: glibc's hosts parser takes no scope id
   if (ip === undefined) throw new InvalidHostsIpError(rec.ip, 'not a plain IPv4 or IPv6 address');
   if (rec.hosts === '') throw new InvalidHostsNameError('', rec.hosts, 'a record needs at least one name');
   for (const name of rec.hosts.split(' ')) checkName(name, rec.hosts);

@@ -7,7 +7,7 @@ import { type HostsRecord, validateHostsRecords } from './entries.js';
 import { readHostsText, writeHostsText, editHostsText } from './io/hosts-file.js';
 import { renderHosts, type RenderHostsOptions } from './render.js';
 
-export { hostsNamesFor, validateHostsRecord, canonicalHostsIp, type HostsRecord } from './entries.js';
+export { hostsNamesFor, validateHostsRecord, type HostsRecord } from './entries.js';
 export { renderHosts, type RenderHostsOptions } from './render.js';
 export { addRecords, removeRecords, updateRecord } from './edit.js';
 export { HOSTS_ERROR_CODES, HostsFileError, InvalidHostsIpError, InvalidHostsNameError } from './errors.js';

@@ -8,7 +8,7 @@
 import { HEADER_SIZE, QTYPE, RCODE } from './constants.js';
 import { buildErrorReply, buildRejectReply } from './answer.js';
 import { maxReplySize, type Edns, type Query, type Transport } from './query.js';
-import { lastName, optionsWellFormed, readQuestionName, skipName, skipRecord } from './wire-read.js';
+import { optionsWellFormed, readQuestionName, skipName, skipRecord, type QuestionName } from './wire-read.js';
 
 /** Not a query we answer: drop it silently, or send these reply bytes. */
 export type Rejected =
@@ -29,13 +29,12 @@ export function acceptQuery(raw: Buffer, transport: Transport): Accepted {
   const ns = (raw[8]! << 8) | raw[9]!;
   const ar = (raw[10]! << 8) | raw[11]!;
   const opcode = (raw[2]! >> 3) & 0x0f;
-  if (opcode !== 0) return reject(raw, qd === 1 ? scanQuestion(raw) : -1, RCODE.NOTIMP);
+  if (opcode !== 0) return reject(raw, qd === 1 ? questionEndOf(raw, readQuestionName(raw)) : -1, RCODE.NOTIMP);
   // miekg: QDCOUNT != 1, ANCOUNT > 1, NSCOUNT > 1, ARCOUNT > 2 → FORMERR, before any decode.
-  if (qd !== 1 || an > 1 || ns > 1 || ar > 2) return reject(raw, qd === 1 ? scanQuestion(raw) : -1, RCODE.FORMERR);
-  const questionEnd = scanQuestion(raw);
-  if (questionEnd < 0) return reject(raw, -1, RCODE.FORMERR);
-  const asked = lastName.asked;
-  const lname = lastName.lname;
+  if (qd !== 1 || an > 1 || ns > 1 || ar > 2) return reject(raw, qd === 1 ? questionEndOf(raw, readQuestionName(raw)) : -1, RCODE.FORMERR);
+  const qname = readQuestionName(raw);
+  const questionEnd = questionEndOf(raw, qname);
+  if (qname === undefined || questionEnd < 0) return reject(raw, -1, RCODE.FORMERR);
   let off = questionEnd;
   for (let i = 0; i < an + ns && off >= 0; i++) off = skipRecord(raw, off);
   if (off < 0) return reject(raw, questionEnd, RCODE.FORMERR);
@@ -44,8 +43,8 @@ export function acceptQuery(raw: Buffer, transport: Transport): Accepted {
   const q: Query = {
     kind: 'query',
     id: (raw[0]! << 8) | raw[1]!,
-    name: `${asked}.`,
-    lname,
+    name: `${qname.asked}.`,
+    lname: qname.lname,
     qtype: (raw[questionEnd - 4]! << 8) | raw[questionEnd - 3]!,
     qclass: (raw[questionEnd - 2]! << 8) | raw[questionEnd - 1]!,
     opcode,
@@ -65,9 +64,8 @@ export function acceptQuery(raw: Buffer, transport: Transport): Accepted {
 }
 
 /** Offset after the question (name, QTYPE, QCLASS), or -1 if it does not parse. */
-function scanQuestion(raw: Buffer): number {
-  const n = readQuestionName(raw);
-  return n < 0 || n + 4 > raw.length ? -1 : n + 4;
+function questionEndOf(raw: Buffer, name: QuestionName | undefined): number {
+  return name === undefined || name.end + 4 > raw.length ? -1 : name.end + 4;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * Builds one sandbox's forwarding stages (R10–R14): cache + coalescing →
- * in-flight limit → forwarder, to pass as createResolver's `stages`. The
- * sandbox layer calls createForwardingStages (index.ts), which supplies the
- * real exchanger (io/exchange.ts, G3); tests may build with a fake one.
+ * in-flight limit → forwarder. createResolver (index.ts) calls it with the
+ * resolver's own counters and the real exchanger (io/exchange.ts, G3), or
+ * the `forwarding.exchanger` a test or benchmark gives.
  */
 import { systemClock, type Clock } from '../common/clock.js';
 import { InvalidOptionError } from '../common/errors.js';
@@ -24,12 +24,12 @@ export interface Dialers {
   readonly sandbox?: Dialer | undefined;
 }
 
-/** Options of createForwardingStages. */
+/** Options of buildForwardingStages. */
 export interface ForwardingStagesOptions {
   /** The sandbox's live view: upstreams and externalAccess are read per query (R15). */
   readonly view: ResolverView;
   readonly logger: Logger;
-  /** The resolver's counters (pass the same object to createResolver's `metrics`, R16). */
+  /** The resolver's counters, shared with its pipeline (R16). */
   readonly metrics: ResolverMetrics;
   /** Clock for timeouts, cool-downs and a private cache; default the system clock. */
   readonly clock?: Clock | undefined;

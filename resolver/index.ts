@@ -1,87 +1,95 @@
 /**
  * The resolver's public door (G1): one sandbox's embedded DNS server
- * (R1–R9, R14–R16). createResolver wires the pure pipeline to io/server.ts.
+ * (R1–R16). createResolver builds everything a resolver needs from its
+ * options (the pipeline, the forwarding stages, the counters) and wires the
+ * real sockets (io/) in; other folders use only what is exported here.
  */
+import { systemClock } from '../common/clock.js';
 import { childLogger } from '../common/log.js';
 import { AlreadyServingError } from './errors.js';
-import { buildForwardingStages, type ForwardingStages, type ForwardingStagesOptions } from './forwarding.js';
+import { buildForwardingStages, type ForwardingStages } from './forwarding.js';
 import { hostDialer } from './io/dialer.js';
 import { createExchanger } from './io/exchange.js';
 import { serveSockets, type ServeHandles, type SocketServer } from './io/server.js';
-import type { ResolverMetrics } from './metrics.js';
-import { normalizeResolverOptions, type ResolverOptions } from './options.js';
+import { ResolverMetrics } from './metrics.js';
+import { normalizeResolverOptions, type ResolverForwarding, type ResolverOptions } from './options.js';
 import { createPipeline } from './pipeline.js';
 import type { Transport } from './query.js';
 import type { ResolverView } from './view.js';
 
 export type { NetworkView, LinkAlias, Upstream, UpstreamOrigin, ResolverView } from './view.js';
-export { RecordTable, canonicalAddress } from './records.js';
-export type { EndpointRecord, EndpointPort, RecordEntry, AddressSet, ServiceTarget } from './records.js';
-export type { Query, Edns, Transport } from './query.js';
-export { maxReplySize } from './query.js';
-export type { Reply, Handler, Next, HandleFn } from './pipeline.js';
-export { errorReply } from './pipeline.js';
-export { buildErrorReply } from './answer.js';
-export { ResolverMetrics, renderPrometheus, typeName, rcodeName, OUTCOMES, LATENCY_BUCKETS } from './metrics.js';
-export type { Outcome, MetricsSnapshot } from './metrics.js';
-export type { LocalResult, AnswerData, MatchVia, NodataReason } from './local.js';
+export { RecordTable } from './records.js';
+export type { EndpointRecord } from './records.js';
+export type { ResolverMetrics } from './metrics.js';
+export { renderPrometheus } from './metrics.js';
 export { explain } from './explain.js';
 export type { Explanation } from './explain.js';
-export { TCP_DEFAULTS } from './options.js';
-export type { ResolverOptions, TcpLimits } from './options.js';
+export type { ResolverOptions, ResolverForwarding, ForwardingOptions, CacheOptions, TcpLimits } from './options.js';
 export type { ServeHandles } from './io/server.js';
-export { addressToReverseName, reverseNameToAddress } from './reverse.js';
-export { QTYPE, QCLASS, RCODE, OUR_UDP_SIZE } from './constants.js';
-export { InvalidRecordError, EncodeError, AlreadyServingError, RESOLVER_ERROR_CODES } from './errors.js';
-export { createSharedCache, buildForwardingStages } from './forwarding.js';
-export type { Dialers, ForwardingStages, ForwardingStagesOptions, ExchangerFactory } from './forwarding.js';
-export { SharedCache, analyzeReply, cacheKey } from './cache.js';
-export type { CacheEntry, ReplyShape } from './cache.js';
-export { matchesQuestion } from './forward.js';
-export type { Exchanger, ExchangeResult, ExchangeFailure } from './forward.js';
-export { selectUpstreams, UpstreamHealth, OWN_ADDRESS } from './upstreams.js';
-export type { UpstreamServer, UpstreamSelection } from './upstreams.js';
-export { RateLimitedLog } from './limits.js';
-export { FORWARDING_DEFAULTS, CACHE_DEFAULTS } from './options.js';
-export type { ForwardingOptions, CacheOptions } from './options.js';
-export { FORWARDING_EVENTS } from './metrics.js';
-export type { ForwardingEvent } from './metrics.js';
-export { hostDialer, connectTcp } from './io/dialer.js';
-export type { Dialer, Family } from './io/dialer.js';
-
-/**
- * One sandbox's forwarding stages (R10–R14) over real sockets: pass `stages`
- * to createResolver with the same `metrics`, and call close() with the
- * resolver's. `dialers` defaults to `{ host: hostDialer }` (no sandbox-origin
- * servers). Throws ERR_INVALID_OPTION on bad options.
- */
-export function createForwardingStages(options: ForwardingStagesOptions): ForwardingStages {
-  return buildForwardingStages({ ...options, dialers: options.dialers ?? { host: hostDialer } }, createExchanger);
-}
+export type { Transport } from './query.js';
+export type { Dialer } from './io/dialer.js';
+export { createSharedCache } from './forwarding.js';
+export type { SharedCache } from './cache.js';
 
 /** One sandbox's resolver. */
 export interface Resolver {
   readonly view: ResolverView;
-  /** R16 counters of this resolver (see renderPrometheus). */
+  /** This resolver's counters (R16): queries by type and outcome, upstream errors, latency; see renderPrometheus. */
   readonly metrics: ResolverMetrics;
-  /** Answer one packet without sockets (unit tests, benchmarks); never throws. */
+  /** Queries of this resolver now in flight upstream (R14); 0 without forwarding. */
+  readonly inflight: number;
+  /**
+   * Answer one packet without sockets (unit tests, benchmarks): the reply
+   * bytes, or undefined when the packet is dropped (R2). Never throws: an
+   * unexpected error becomes SERVFAIL and one warning (G8).
+   */
   handle(bytes: Buffer, transport: Transport): Buffer | undefined | Promise<Buffer | undefined>;
-  /** Serve bound UDP and TCP handles (R1) until close(); once per resolver. */
+  /** Serve bound UDP and TCP handles (R1) until close(); once per resolver, else throws ERR_RESOLVER_ALREADY_SERVING. */
   serve(handles: ServeHandles): void;
-  /** Stop serving and close the handles. */
+  /** Stop serving, close the handles and the upstream sockets; queries in flight upstream end with SERVFAIL. */
   close(): Promise<void>;
 }
 
-/** Create a resolver over a sandbox's live view. Throws ERR_INVALID_OPTION on bad options. */
+function forwardingOf(options: ResolverOptions, metrics: ResolverMetrics, logger: ResolverOptions['logger']): ForwardingStages | undefined {
+  const fwd: ResolverForwarding | false | undefined = options.forwarding;
+  if (fwd === undefined || fwd === false) return undefined;
+  return buildForwardingStages({
+    view: options.view, logger, metrics, clock: options.clock ?? systemClock, cache: fwd.cache,
+    dialers: { host: fwd.dialers?.host ?? hostDialer, sandbox: fwd.dialers?.sandbox },
+    ...(fwd.options === undefined ? {} : { options: fwd.options }),
+  }, fwd.exchanger ?? createExchanger);
+}
+
+/**
+ * Create one sandbox's resolver over its live view.
+ *
+ * `options.view` is read on every query (R15). With `options.forwarding`
+ * the resolver builds its own cache stage (a private cache, or
+ * `forwarding.cache` shared between sandboxes), in-flight limit and
+ * forwarder (R10–R14) and sends upstream through `forwarding.dialers`
+ * (default: sockets in the caller's namespace). `options.tcp` limits are in
+ * milliseconds, queries and bytes (TCP_DEFAULTS). Counters are created here
+ * and shared by every stage (`resolver.metrics`).
+ *
+ * Throws ERR_INVALID_OPTION naming the field: a view without networks or
+ * upstreams, no logger, a stage that is not a function, a TCP limit or
+ * forwarding option out of range, a cache that is not a SharedCache, a
+ * dialer without udpSocket/tcpConnect.
+ */
 export function createResolver(options: ResolverOptions): Resolver {
   const opts = normalizeResolverOptions(options);
   const logger = childLogger(opts.logger, { component: 'resolver', sandbox: opts.view.id });
-  const metrics = opts.metrics;
-  const handle = createPipeline({ view: opts.view, stages: opts.stages, logger, metrics, clock: opts.clock });
+  const metrics = new ResolverMetrics(opts.view.id);
+  const forwarding = forwardingOf(options, metrics, opts.logger);
+  const stages = [...opts.stages, ...(forwarding?.stages ?? [])];
+  const handle = createPipeline({ view: opts.view, stages, logger, metrics, clock: opts.clock });
   let server: SocketServer | undefined;
   return {
     view: opts.view,
     metrics,
+    get inflight() {
+      return forwarding?.inflight ?? 0;
+    },
     handle,
     serve(handles) {
       if (server !== undefined) throw new AlreadyServingError(opts.view.id);
@@ -91,6 +99,7 @@ export function createResolver(options: ResolverOptions): Resolver {
       const s = server;
       server = undefined;
       await s?.close();
+      await forwarding?.close();
     },
   };
 }

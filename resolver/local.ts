@@ -4,7 +4,8 @@
  */
 import { QCLASS, QTYPE } from './constants.js';
 import type { AddressSet, ServiceTarget } from './records.js';
-import { isReverseName, reverseNameToAddress } from './reverse.js';
+import { addressOfReverseName } from '../common/ip.js';
+import { isReverseName } from './reverse.js';
 import type { NetworkView, ResolverView } from './view.js';
 
 /** How a name was found: a link alias (1.D 23), a plain name, a reverse address or an SRV name. */
@@ -68,7 +69,7 @@ export function resolveLocal(view: ResolverView, q: LocalQuestion): LocalResult 
 
 /** PTR for a full reverse name of an address some network knows (1.C 17; unknown → miss). */
 function resolveReverse(view: ResolverView, lname: string): LocalResult {
-  const ip = reverseNameToAddress(lname);
+  const ip = addressOfReverseName(lname);
   if (ip === undefined) return MISS;
   for (const network of view.networks) {
     const target = network.records.lookupReverse(ip);

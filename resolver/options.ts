@@ -5,7 +5,9 @@
 import { systemClock, type Clock } from '../common/clock.js';
 import { InvalidOptionError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { ResolverMetrics } from './metrics.js';
+import type { SharedCache } from './cache.js';
+import type { ExchangerFactory } from './forwarding.js';
+import type { Dialer } from './io/dialer.js';
 import type { Handler } from './pipeline.js';
 import type { ResolverView } from './view.js';
 
@@ -34,14 +36,30 @@ export interface ResolverOptions {
   /** The sandbox's live view (G2); read on every query (R15). */
   readonly view: ResolverView;
   readonly logger: Logger;
-  /** Stages between local answers and the SERVFAIL fallback (cache, forward ...). */
+  /**
+   * Forwarding of names not answered locally (R10–R14): the resolver builds
+   * its cache, in-flight limit and forwarder from this. Absent or false: no
+   * forwarding (a name that is not local gets SERVFAIL).
+   */
+  readonly forwarding?: ResolverForwarding | false | undefined;
+  /** Extra stages run after local answers and before forwarding (tests, embedders); default none. */
   readonly stages?: readonly Handler[] | undefined;
-  /** Clock for latency metrics; default the system clock. */
+  /** Clock for latency metrics, timeouts, cool-downs and a private cache; default the system clock. */
   readonly clock?: Clock | undefined;
   /** R14 TCP limits; each defaults as in TCP_DEFAULTS. */
   readonly tcp?: Partial<TcpLimits> | undefined;
-  /** Counters to fill (R16), e.g. shared with a forward stage for upstream errors; default a fresh set. */
-  readonly metrics?: ResolverMetrics | undefined;
+}
+
+/** How a resolver forwards (createResolver's `forwarding`). */
+export interface ResolverForwarding {
+  /** A cache shared between sandboxes (createSharedCache), false for none; default a private one. */
+  readonly cache?: SharedCache | false | undefined;
+  /** Where upstream sockets come from: `host` defaults to the controller's namespace; without `sandbox`, sandbox-origin servers are skipped (R11). */
+  readonly dialers?: { readonly host?: Dialer | undefined; readonly sandbox?: Dialer | undefined } | undefined;
+  /** Forwarding limits and timeouts; each defaults as in FORWARDING_DEFAULTS. */
+  readonly options?: Partial<ForwardingOptions> | undefined;
+  /** Builds the upstream exchanger (tests, benchmarks); default real UDP/TCP sockets through the dialers. */
+  readonly exchanger?: ExchangerFactory | undefined;
 }
 
 /** Options after normalizeResolverOptions. */
@@ -51,12 +69,11 @@ export interface NormalizedResolverOptions {
   readonly stages: readonly Handler[];
   readonly clock: Clock;
   readonly tcp: TcpLimits;
-  readonly metrics: ResolverMetrics;
 }
 
 /** Check and default createResolver's options; throws ERR_INVALID_OPTION naming the field. */
 export function normalizeResolverOptions(raw: ResolverOptions): NormalizedResolverOptions {
-  const { view, logger, stages = [], clock = systemClock, tcp = {}, metrics } = raw;
+  const { view, logger, stages = [], clock = systemClock, tcp = {} } = raw;
   if (view === null || typeof view !== 'object' || !Array.isArray(view.networks)) {
     throw new InvalidOptionError('view', 'must be a ResolverView with a networks array');
   }
@@ -73,16 +90,12 @@ export function normalizeResolverOptions(raw: ResolverOptions): NormalizedResolv
       throw new InvalidOptionError(`tcp.${key}`, `must be a positive integer (got ${String(value)})`);
     }
   }
-  if (metrics !== undefined && !(metrics instanceof ResolverMetrics)) {
-    throw new InvalidOptionError('metrics', 'must be a ResolverMetrics');
-  }
   return Object.freeze({
     view,
     logger,
     stages: Object.freeze([...stages]),
     clock,
     tcp: Object.freeze(limits),
-    metrics: metrics ?? new ResolverMetrics(view.id),
   });
 }
 
@@ -90,7 +103,7 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** R10–R14 forwarding options (createForwardingStages); each defaults as in FORWARDING_DEFAULTS. */
+/** R10–R14 forwarding options (createResolver's `forwarding.options`); each defaults as in FORWARDING_DEFAULTS. */
 export interface ForwardingOptions {
   /** Upstream servers used per sandbox, counted after filtering (R10; Docker's maxExtDNS is 3). */
   readonly maxUpstreams: number;

@@ -3,7 +3,7 @@
  * 1.D 24, 28, 33). Shared by every sandbox on the network; every lookup is a
  * Map hit, every mutation synchronous so all resolvers see it at once (R15).
  */
-import { Address4, Address6 } from 'ip-address';
+import { canonicalIp, parseIp } from '../common/ip.js';
 import { InvalidRecordError } from './errors.js';
 
 /** An exposed port of an endpoint (R7). */
@@ -132,7 +132,7 @@ export class RecordTable {
    * the first name of the first endpoint registered with that address (1.D 28).
    */
   lookupReverse(ip: string): string | undefined {
-    const key = canonicalAddress(ip);
+    const key = canonicalIp(ip);
     const ep = key === undefined ? undefined : this.#byAddress.get(key)?.[0];
     return ep === undefined ? undefined : `${ep.names[0]}.${this.networkName}`;
   }
@@ -173,14 +173,6 @@ export class RecordTable {
   }
 }
 
-/** Canonical text of an IPv4/IPv6 address (ip-address correctForm), or undefined if invalid. */
-export function canonicalAddress(ip: string): string | undefined {
-  if (ip.includes('/') || ip.includes('%')) return undefined;
-  if (Address4.isValid(ip)) return new Address4(ip).correctForm();
-  if (Address6.isValid(ip)) return new Address6(ip).correctForm();
-  return undefined;
-}
-
 function storeEndpoint(rec: EndpointRecord): StoredEndpoint {
   if (typeof rec.endpointId !== 'string' || rec.endpointId === '') {
     throw new InvalidRecordError('endpointId', 'must be a non-empty string');
@@ -211,21 +203,11 @@ function storeEndpoint(rec: EndpointRecord): StoredEndpoint {
   return { id: rec.endpointId, names, keys, ipv4, ipv6, ports, own };
 }
 
-// One parse per address: canonical text (correctForm) and wire bytes.
-function parseAddress(ip: string | undefined, field: 'ipv4' | 'ipv6'): { text: string; bytes: number[] } | undefined {
+// One parse per address: canonical text and wire bytes.
+function parseAddress(ip: string | undefined, field: 'ipv4' | 'ipv6'): { text: string; bytes: readonly number[] } | undefined {
   if (ip === undefined) return undefined;
-  if (typeof ip === 'string' && !ip.includes('/') && !ip.includes('%')) {
-    try {
-      if (field === 'ipv4') {
-        const a = new Address4(ip);
-        return { text: a.correctForm(), bytes: a.toArray() };
-      }
-      const a = new Address6(ip);
-      return { text: a.correctForm(), bytes: a.toByteArray() };
-    } catch {
-      // AddressError: reported below with the field name.
-    }
-  }
+  const a = typeof ip === 'string' ? parseIp(ip) : undefined;
+  if (a !== undefined && a.family === (field === 'ipv4' ? 4 : 6)) return { text: a.text, bytes: a.bytes };
   throw new InvalidRecordError(field, `is not a plain ${field} address: ${JSON.stringify(ip)}`);
 }
 

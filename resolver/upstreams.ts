@@ -3,7 +3,7 @@
  * (R10–R12). Pure: time comes from an injected Clock (G12).
  */
 import type { Clock } from '../common/clock.js';
-import { canonicalAddress } from './records.js';
+import { parseIp } from '../common/ip.js';
 import type { ResolverView, Upstream, UpstreamOrigin } from './view.js';
 
 /** The resolver's own address: never an upstream (R10, Docker 1.H 47). */
@@ -69,13 +69,8 @@ export function selectUpstreams(view: Pick<ResolverView, 'id' | 'upstreams' | 'e
 
 /** Canonical form of an upstream address; an IPv4-mapped IPv6 address becomes IPv4. */
 export function normalizeAddress(address: string): string | undefined {
-  const c = canonicalAddress(address);
-  if (c === undefined) return undefined;
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(c);
-  if (mapped === null) return c;
-  const hi = parseInt(mapped[1]!, 16);
-  const lo = parseInt(mapped[2]!, 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const a = parseIp(address);
+  return a === undefined ? undefined : (a.mappedV4 ?? a.text);
 }
 
 /**

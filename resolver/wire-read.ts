@@ -9,35 +9,41 @@ const MAX_NAME_WIRE = 255;
 /** Hop limit for compression pointers (backward-only already rules out loops). */
 const MAX_POINTER_HOPS = 127;
 
-/** Text of the last name read by readQuestionName (module state: single-threaded, read at once). */
-export const lastName = { asked: '', lname: '' };
+/** A question name as read from the wire, and where the question continues. */
+export interface QuestionName {
+  /** The name as sent (case kept, RFC 4343 §2.1 escapes), without the trailing dot. */
+  readonly asked: string;
+  /** `asked` with ASCII letters lowercased (names compare case-insensitively, RFC 4343 §3). */
+  readonly lname: string;
+  /** Offset just after the name's root byte. */
+  readonly end: number;
+}
 
 // The question name in presentation form, assembled here so it becomes one string in one call.
 const nameScratch = Buffer.allocUnsafe(MAX_NAME_WIRE);
 
 /**
- * Read the question name at offset 12 into `lastName` (`asked`: case as sent,
- * no trailing dot; `lname`: ASCII-lowercased). Returns the offset after the
- * name, or -1 when it is truncated, too long, or uses a pointer or an
+ * Read the question name at offset 12. Returns it with the offset after it,
+ * or undefined when it is truncated, too long, or uses a pointer or an
  * extended label type (a question at offset 12 has nothing to point back to).
  * Hot path: the labels are copied with dots into a scratch buffer and decoded
  * with one toString (one per label cost a native call each); a name with a
  * byte that needs escaping takes the label-by-label path.
  */
-export function readQuestionName(b: Buffer): number {
+export function readQuestionName(b: Buffer): QuestionName | undefined {
   let off = 12;
   let n = 0;
   let upper = false;
   let odd = false;
   const end = b.length;
   for (;;) {
-    if (off >= end) return -1;
+    if (off >= end) return undefined;
     const len = b[off]!;
     if (len === 0) break;
-    if (len > 63) return -1;
+    if (len > 63) return undefined;
     const start = off + 1;
     const stop = start + len;
-    if (stop > end || stop - 12 >= MAX_NAME_WIRE) return -1;
+    if (stop > end || stop - 12 >= MAX_NAME_WIRE) return undefined;
     if (n > 0) nameScratch[n++] = 0x2e;
     for (let i = start; i < stop; i++) {
       const c = b[i]!;
@@ -48,9 +54,7 @@ export function readQuestionName(b: Buffer): number {
     off = stop;
   }
   const asked = odd ? escapedName(b) : n === 0 ? '' : nameScratch.toString('latin1', 0, n);
-  lastName.asked = asked;
-  lastName.lname = upper ? asked.toLowerCase() : asked;
-  return off + 1;
+  return { asked, lname: upper ? asked.toLowerCase() : asked, end: off + 1 };
 }
 
 // The presentation form of an already validated question name with odd bytes, label by label.

@@ -6,14 +6,7 @@ import { rm, rmdir } from 'node:fs/promises';
 import { keepOriginal, putBackOriginal } from './io/managed-files.js';
 import { dirname } from 'node:path';
 import type { Logger } from '../common/log.js';
-import {
-  createForwardingStages,
-  createResolver,
-  hostDialer,
-  ResolverMetrics,
-  type ForwardingOptions,
-  type SharedCache,
-} from '../resolver/index.js';
+import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
 import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsMadeFor, netnsMark, netnsPathFor } from './io/netns.js';
@@ -98,23 +91,18 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
     ipv6Enabled: () => (netnsPath === '' ? Promise.resolve(true) : netnsIpv6Enabled(netnsPath)),
     async startResolver(view) {
       const sockets = await acquireSandboxSockets(netnsPath);
-      const metrics = new ResolverMetrics(opts.id);
       const fwd = opts.forwarding === false || opts.forwarding === undefined ? undefined : opts.forwarding;
-      const forwarding = fwd === undefined ? undefined : createForwardingStages({
-        view, logger, metrics, cache: fwd.cache,
-        // Host-origin servers from the controller's namespace; the sandbox's own `dns` from inside it (R11).
-        dialers: { host: hostDialer, sandbox: netnsDialer(netnsPath) },
-        ...(fwd.options ? { options: fwd.options } : {}),
-      });
-      const resolver = createResolver({ view, logger, metrics, stages: [...(forwarding?.stages ?? [])] });
-      resolver.serve(sockets);
-      return {
-        metrics: resolver.metrics,
-        async close() {
-          await resolver.close();
-          await forwarding?.close();
+      const resolver = createResolver({
+        view, logger,
+        forwarding: fwd === undefined ? false : {
+          cache: fwd.cache,
+          // Host-origin servers from the controller's namespace; the sandbox's own `dns` from inside it (R11).
+          dialers: { sandbox: netnsDialer(netnsPath) },
+          ...(fwd.options ? { options: fwd.options } : {}),
         },
-      };
+      });
+      resolver.serve(sockets);
+      return resolver;
     },
   };
   const runtime = new SandboxRuntime(opts.id, opts.files, io, logger);

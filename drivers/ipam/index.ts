@@ -2,5 +2,5 @@
  * IPAM public door (L2): the controller allocates addresses and passes them to
  * the driver, as libnetwork does.
  */
-export { AddressPool, canonicalAddress, parseSubnet, parseAddress, formatAddress, subnetsOverlap } from './pool.js';
+export { AddressPool, parseSubnet, subnetsOverlap } from './pool.js';
 export { IPAM_ERROR_CODES, InvalidSubnetError, PoolExhaustedError, AddressInUseError, AddressOutOfRangeError } from './errors.js';

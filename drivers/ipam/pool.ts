@@ -4,10 +4,10 @@
  * Next-fit from a cursor, so allocation is O(1) amortised while the pool is
  * not nearly full.
  */
-import { Address4, Address6 } from 'ip-address';
+import { formatIp, parseCidr, parseIp, type IpFamily } from '../../common/ip.js';
 import { AddressInUseError, AddressOutOfRangeError, InvalidSubnetError, PoolExhaustedError } from './errors.js';
 
-type Family = 4 | 6;
+type Family = IpFamily;
 
 interface Parsed {
   family: Family;
@@ -16,41 +16,22 @@ interface Parsed {
   last: bigint; // last address of the range
 }
 
-/** Parse a CIDR into its family, prefix and bounds; throws ERR_IPAM_INVALID_SUBNET. */
+/** Parse a CIDR into its family, prefix and bounds, checking it leaves room for hosts; throws ERR_IPAM_INVALID_SUBNET. */
 export function parseSubnet(cidr: string): Parsed & { cidr: string } {
   if (!cidr.includes('/')) throw new InvalidSubnetError(cidr, 'expected CIDR notation such as 10.89.0.0/24');
-  const v4 = Address4.isValid(cidr);
-  const v6 = !v4 && Address6.isValid(cidr);
-  if (!v4 && !v6) throw new InvalidSubnetError(cidr, 'not an IPv4 or IPv6 CIDR');
-  const addr = v4 ? new Address4(cidr) : new Address6(cidr);
-  const prefix = addr.subnetMask;
+  const c = parseCidr(cidr);
+  if (c === undefined) throw new InvalidSubnetError(cidr, 'not an IPv4 or IPv6 CIDR');
+  const v4 = c.family === 4;
   const maxPrefix = v4 ? 30 : 126;
-  if (prefix > maxPrefix) throw new InvalidSubnetError(cidr, `prefix /${prefix} leaves no room for hosts (at most /${maxPrefix})`);
-  if (prefix < (v4 ? 8 : 48)) throw new InvalidSubnetError(cidr, `prefix /${prefix} is too large (at least /${v4 ? 8 : 48})`);
-  const first = addr.startAddress().bigInt();
-  const last = addr.endAddress().bigInt();
-  const text = v4 ? `${addr.startAddress().correctForm()}/${prefix}` : `${addr.startAddress().correctForm()}/${prefix}`;
-  return { family: v4 ? 4 : 6, prefix, first, last, cidr: text };
+  if (c.prefix > maxPrefix) throw new InvalidSubnetError(cidr, `prefix /${c.prefix} leaves no room for hosts (at most /${maxPrefix})`);
+  if (c.prefix < (v4 ? 8 : 48)) throw new InvalidSubnetError(cidr, `prefix /${c.prefix} is too large (at least /${v4 ? 8 : 48})`);
+  return { family: c.family, prefix: c.prefix, first: c.first, last: c.last, cidr: c.text };
 }
 
 /** Parse one IP address of the given family to a bigint, or undefined if it is not one. */
-export function parseAddress(ip: string, family?: Family): bigint | undefined {
-  if (ip.includes('/') || ip.includes('%')) return undefined;
-  if ((family === undefined || family === 4) && Address4.isValid(ip)) return new Address4(ip).bigInt();
-  if ((family === undefined || family === 6) && Address6.isValid(ip)) return new Address6(ip).bigInt();
-  return undefined;
-}
-
-/** Canonical text of an address value. */
-export function formatAddress(value: bigint, family: Family): string {
-  return family === 4 ? Address4.fromBigInt(value).correctForm() : Address6.fromBigInt(value).correctForm();
-}
-
-/** Canonical text of an IP address (e.g. `fe00::0` -> `fe00::`); undefined if invalid. */
-export function canonicalAddress(ip: string): string | undefined {
-  const v = parseAddress(ip);
-  if (v === undefined) return undefined;
-  return formatAddress(v, Address4.isValid(ip) ? 4 : 6);
+function parseAddress(ip: string, family?: Family): bigint | undefined {
+  const a = parseIp(ip);
+  return a === undefined || (family !== undefined && a.family !== family) ? undefined : a.value;
 }
 
 /** Allocates host addresses of one subnet. */
@@ -80,7 +61,7 @@ export class AddressPool {
       throw new InvalidSubnetError(gateway ?? '', `gateway is not a host address of ${this.subnet}`);
     }
     this.#gateway = gw;
-    this.gateway = formatAddress(gw, p.family);
+    this.gateway = formatIp(gw, p.family);
     this.#cursor = this.#lowest;
   }
 
@@ -93,7 +74,7 @@ export class AddressPool {
       this.#cursor = candidate >= this.#highest ? this.#lowest : candidate + 1n;
       if (candidate !== this.#gateway && !this.#used.has(candidate)) {
         this.#used.add(candidate);
-        return formatAddress(candidate, this.family);
+        return formatIp(candidate, this.family);
       }
       if (BigInt(this.#used.size) + 1n >= size) break;
     }
@@ -132,7 +113,7 @@ export class AddressPool {
     if (v === this.#gateway) throw new AddressOutOfRangeError(requested, this.subnet, 'it is the gateway address');
     if (this.#used.has(v)) throw new AddressInUseError(requested, this.subnet);
     this.#used.add(v);
-    return formatAddress(v, this.family);
+    return formatIp(v, this.family);
   }
 }
 
@@ -143,10 +124,10 @@ export function subnetsOverlap(a: string, b: string): boolean {
   return pa !== undefined && pb !== undefined && pa.family === pb.family && pa.first <= pb.last && pb.first <= pa.last;
 }
 
-/** Bounds of any CIDR (no host-room rules), or undefined if it is not one. */
+/** Bounds of any CIDR (no host-room rules) or single address, or undefined if it is neither. */
 function cidrBounds(cidr: string): { family: Family; first: bigint; last: bigint } | undefined {
-  const v4 = Address4.isValid(cidr);
-  if (!v4 && !Address6.isValid(cidr)) return undefined;
-  const a = v4 ? new Address4(cidr) : new Address6(cidr);
-  return { family: v4 ? 4 : 6, first: a.startAddress().bigInt(), last: a.endAddress().bigInt() };
+  const c = parseCidr(cidr);
+  if (c !== undefined) return c;
+  const a = parseIp(cidr);
+  return a === undefined ? undefined : { family: a.family, first: a.value, last: a.value };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AddressPool, canonicalAddress, subnetsOverlap } from '../../../drivers/index.js';
+import { canonicalIp as canonicalAddress } from '../../../common/ip.js';
+import { AddressPool, subnetsOverlap } from '../../../drivers/index.js';
 
 describe('IPAM pool', () => {
   it('L2 skips network, gateway and broadcast and never hands out an address twice', () => {

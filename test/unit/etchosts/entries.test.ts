@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalHostsIp, hostsNamesFor, validateHostsRecord } from '../../../etchosts/entries.js';
+import { canonicalIp as canonicalHostsIp } from '../../../common/ip.js';
+import { hostsNamesFor, validateHostsRecord } from '../../../etchosts/entries.js';
 
 /** The error code a call throws, or 'no error'. */
 function codeOf(fn: () => unknown): string {

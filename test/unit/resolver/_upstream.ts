@@ -8,17 +8,7 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Clock } from '../../../common/clock.js';
 import { silentLogger, type Logger } from '../../../common/log.js';
-import {
-  createForwardingStages,
-  createResolver,
-  ResolverMetrics,
-  type ForwardingOptions,
-  type ForwardingStagesOptions,
-  type Resolver,
-  type ResolverView,
-  type Transport,
-  type Upstream,
-} from '../../../resolver/index.js';
+import { createResolver, type ForwardingOptions, type Resolver, type ResolverForwarding, type ResolverMetrics, type ResolverView, type Transport, type Upstream } from '../../../resolver/index.js';
 import { network, view } from './_helpers.js';
 
 /** One query as the fake server saw it. */
@@ -215,37 +205,37 @@ export const FAST: Partial<ForwardingOptions> = { timeoutMs: 300, budgetMs: 1000
 /** Options of forwardingRig beyond the view's upstreams. */
 export interface RigOptions {
   options?: Partial<ForwardingOptions>;
-  cache?: ForwardingStagesOptions['cache'];
+  cache?: ResolverForwarding['cache'];
   clock?: Clock;
   logger?: Logger;
-  dialers?: ForwardingStagesOptions['dialers'];
+  dialers?: ResolverForwarding['dialers'];
   view?: Partial<ResolverView>;
 }
 
 /** A resolver (one local name `web` → 10.0.0.2) forwarding to `upstreams`. */
 export function forwardingRig(upstreams: readonly Upstream[], o: RigOptions = {}): Rig {
   const v = view([network('net1', [{ endpointId: 'w', names: ['web'], ipv4: '10.0.0.2' }])], { upstreams, ...o.view });
-  const metrics = new ResolverMetrics(v.id);
   const logger = o.logger ?? silentLogger();
-  const fwd = createForwardingStages({
+  const resolver = createResolver({
     view: v,
     logger,
-    metrics,
-    options: { ...FAST, ...o.options },
+    forwarding: {
+      options: { ...FAST, ...o.options },
+      ...(o.cache === undefined ? {} : { cache: o.cache }),
+      ...(o.dialers === undefined ? {} : { dialers: o.dialers }),
+    },
     ...(o.clock === undefined ? {} : { clock: o.clock }),
-    ...(o.cache === undefined ? {} : { cache: o.cache }),
-    ...(o.dialers === undefined ? {} : { dialers: o.dialers }),
   });
-  const resolver = createResolver({ view: v, logger, stages: fwd.stages, metrics, ...(o.clock === undefined ? {} : { clock: o.clock }) });
+  const metrics = resolver.metrics;
   const rig: Rig = {
     resolver,
     metrics,
     view: v,
     ask: async (bytes, transport = 'udp') => resolver.handle(bytes, transport),
-    inflight: () => fwd.inflight,
+    inflight: () => resolver.inflight,
     async close() {
       rigs.delete(rig);
-      await Promise.all([fwd.close(), resolver.close()]);
+      await resolver.close();
     },
   };
   rigs.add(rig);

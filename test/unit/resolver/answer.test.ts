@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/log.js';
-import { createResolver, RCODE, type EndpointRecord, type ResolverView } from '../../../resolver/index.js';
+import { createResolver, type EndpointRecord, type ResolverView } from '../../../resolver/index.js';
+import { RCODE } from '../../../resolver/constants.js';
 import { buildErrorReply } from '../../../resolver/answer.js';
 import { acceptQuery } from '../../../resolver/accept.js';
 import type { Query } from '../../../resolver/query.js';

@@ -7,7 +7,8 @@ import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../common/clock.js';
-import { analyzeReply, createSharedCache, type SharedCache } from '../../../resolver/index.js';
+import { createSharedCache, type SharedCache } from '../../../resolver/index.js';
+import { analyzeReply } from '../../../resolver/cache.js';
 import { decode, query } from './_helpers.js';
 import { aRecord, aRecords, answersA, closeAll, forwardingRig, reply, rootSoa, startUpstream, type Behaviour } from './_upstream.js';
 
@@ -205,7 +206,7 @@ describe('R13 coalescing, sharing, bounds, off', () => {
     const clock = new FakeClock();
     const cache = createSharedCache({ clock });
     const s = await startUpstream(answersA());
-    const { hostDialer } = await import('../../../resolver/index.js');
+    const { hostDialer } = await import('../../../resolver/io/dialer.js');
     const dialers = { host: hostDialer, sandbox: hostDialer };
     await forwardingRig([s.upstream('sandbox')], { clock, cache, dialers, view: { id: 'sbA' } }).ask(query('n.example'));
     await forwardingRig([s.upstream('sandbox')], { clock, cache, dialers, view: { id: 'sbB' } }).ask(query('n.example'));

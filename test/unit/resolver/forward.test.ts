@@ -4,7 +4,8 @@
  */
 import dnsPacket from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { matchesQuestion, renderPrometheus } from '../../../resolver/index.js';
+import { renderPrometheus } from '../../../resolver/index.js';
+import { matchesQuestion } from '../../../resolver/forward.js';
 import { decode, query } from './_helpers.js';
 import { aRecords, answersA, closeAll, dead, forwardingRig, rcodeOnly, reply, rootSoa, startUpstream, type Seen } from './_upstream.js';
 
@@ -174,7 +175,7 @@ describe('R11 which servers, from where', () => {
     expect(host.seen).toHaveLength(0);
     // The sandbox dialer here is the host one: what matters is that it is asked for the 'sandbox' origin.
     const origins: string[] = [];
-    const { hostDialer } = await import('../../../resolver/index.js');
+    const { hostDialer } = await import('../../../resolver/io/dialer.js');
     const spy = {
       udpSocket: (origin: 'host' | 'sandbox', family: 4 | 6) => (origins.push(origin), hostDialer.udpSocket(origin, family)),
       tcpConnect: hostDialer.tcpConnect,

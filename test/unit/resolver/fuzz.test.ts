@@ -151,7 +151,12 @@ describe('R2 fuzz against a live forwarding listener', () => {
       fwd = decode(await retry(() => live.udpAsk(query('after-fuzz.example', 'A', { id: 2 }), 2000)));
     }
     expect(fwd.rcode, 'forwarded query after the fuzz').toBe('NOERROR');
-    const tcp = decode(await live.tcpAsk(query('after-fuzz-tcp.example', 'AAAA', { id: 3 })));
+    // On a loaded machine one upstream exchange can outlast the test's 1 s query budget (SERVFAIL): ask again.
+    let tcp = decode(await live.tcpAsk(query('after-fuzz-tcp.example', 'AAAA', { id: 3 })));
+    for (let i = 0; i < 5 && tcp.rcode !== 'NOERROR'; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      tcp = decode(await live.tcpAsk(query('after-fuzz-tcp.example', 'AAAA', { id: 3 })));
+    }
     expect(tcp.rcode, 'forwarded TCP query after the fuzz').toBe('NOERROR');
     expect(dnsPacket.decode(await live.tcpAsk(query('web'))).answers).toHaveLength(1);
 

@@ -3,7 +3,9 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isSandnsError } from '../../../common/errors.js';
 import { silentLogger } from '../../../common/log.js';
-import { createResolver, ResolverMetrics, RESOLVER_ERROR_CODES, TCP_DEFAULTS, type ResolverOptions } from '../../../resolver/index.js';
+import { createResolver, type ResolverOptions } from '../../../resolver/index.js';
+import { RESOLVER_ERROR_CODES } from '../../../resolver/errors.js';
+import { TCP_DEFAULTS } from '../../../resolver/options.js';
 import { query } from './_helpers.js';
 import { network, view } from './_helpers.js';
 
@@ -16,7 +18,8 @@ describe('createResolver options (G9)', () => {
     { label: 'a stage that is not a function', opts: { ...base, stages: [42 as unknown as never] }, field: 'stages' },
     { label: 'a zero idle timeout', opts: { ...base, tcp: { idleTimeoutMs: 0 } }, field: 'tcp.idleTimeoutMs' },
     { label: 'a fractional connection cap', opts: { ...base, tcp: { maxConnections: 1.5 } }, field: 'tcp.maxConnections' },
-    { label: 'metrics that are not ResolverMetrics', opts: { ...base, metrics: {} as ResolverMetrics }, field: 'metrics' },
+    { label: 'a forwarding cache that is not a SharedCache', opts: { ...base, forwarding: { cache: {} as never } }, field: 'cache' },
+    { label: 'a forwarding option out of range', opts: { ...base, forwarding: { options: { maxInFlight: 0 } } }, field: 'options.maxInFlight' },
     { label: 'an unknown TCP limit', opts: { ...base, tcp: { idleTimeout: 5 } as never }, field: 'tcp.idleTimeout' },
   ])('R14 $label is ERR_INVALID_OPTION naming $field', ({ opts, field }) => {
     let caught: unknown;
@@ -47,12 +50,16 @@ describe('createResolver options (G9)', () => {
     await r.close();
   });
 
-  it('R16 given metrics are filled (a forward stage can share them for upstream errors)', () => {
-    const metrics = new ResolverMetrics('sb1');
-    const r = createResolver({ ...base, metrics });
-    r.handle(query('x.example'), 'udp');
-    expect(r.metrics).toBe(metrics);
-    expect(metrics.snapshot().outcomes.error).toBe(1);
+  it('R16 each resolver makes its own counters, filled by the pipeline and by its forwarding stages', async () => {
+    const plain = createResolver(base);
+    plain.handle(query('x.example'), 'udp');
+    expect(plain.metrics.snapshot().outcomes.error).toBe(1);
+    const fwd = createResolver({ ...base, forwarding: {} });
+    expect(fwd.metrics).not.toBe(plain.metrics);
+    await fwd.handle(query('x.example'), 'udp'); // no upstream servers: SERVFAIL from the forwarder
+    expect(fwd.metrics.snapshot().outcomes.error).toBe(1);
+    expect(plain.metrics.snapshot().outcomes.error).toBe(1);
+    await fwd.close();
   });
 
   it('G7 every resolver error code has the ERR_RESOLVER_ form', () => {

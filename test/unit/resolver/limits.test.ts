@@ -2,7 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/log.js';
-import { createForwardingStages, RateLimitedLog, ResolverMetrics } from '../../../resolver/index.js';
+import { createResolver, type SharedCache } from '../../../resolver/index.js';
+import { RateLimitedLog } from '../../../resolver/limits.js';
 import { decode, query, sinkLogger, view } from './_helpers.js';
 import { aRecords, closeAll, forwardingRig, reply, startUpstream, type Behaviour } from './_upstream.js';
 
@@ -85,14 +86,13 @@ describe('R14 in-flight cap', () => {
 
   it('R14 bad limits are rejected with ERR_INVALID_OPTION naming the field', () => {
     const v = view([]);
-    const make = (options: Record<string, unknown>) => () =>
-      createForwardingStages({ view: v, logger: silentLogger(), metrics: new ResolverMetrics('x'), options });
+    const make = (options: Record<string, unknown>) => () => createResolver({ view: v, logger: silentLogger(), forwarding: { options } });
     expect(make({ maxInFlight: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', details: { field: 'options.maxInFlight' } }));
     expect(make({ timeoutMs: -1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
     expect(make({ coalesce: 'yes' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
     expect(make({ bogus: 1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
-    expect(() => createForwardingStages({ view: v, logger: silentLogger(), metrics: {} as ResolverMetrics })).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_OPTION', details: { field: 'metrics' } }),
+    expect(() => createResolver({ view: v, logger: silentLogger(), forwarding: { cache: {} as SharedCache } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', details: { field: 'cache' } }),
     );
   });
 });

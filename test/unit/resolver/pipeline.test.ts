@@ -2,7 +2,9 @@ import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/log.js';
-import { createResolver, errorReply, RCODE, type Handler, type Reply } from '../../../resolver/index.js';
+import { createResolver } from '../../../resolver/index.js';
+import { errorReply, type Handler, type Reply } from '../../../resolver/pipeline.js';
+import { RCODE } from '../../../resolver/constants.js';
 import { decode, network, query, sinkLogger, view } from './_helpers.js';
 
 const v = view([network('net1', [{ endpointId: 'w', names: ['web'], ipv4: '10.0.0.2' }])], { ndotsSet: true });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addressToReverseName, isReverseName, reverseNameToAddress } from '../../../resolver/reverse.js';
+import { addressOfReverseName as reverseNameToAddress, reverseName as addressToReverseName } from '../../../common/ip.js';
+import { isReverseName } from '../../../resolver/reverse.js';
 
 describe('reverse names (R5, Docker 1.C 17)', () => {
   it.each([

@@ -1,7 +1,8 @@
 /** R10–R12 upstream selection and health: pure, with a FakeClock. */
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../common/clock.js';
-import { selectUpstreams, UpstreamHealth, type Upstream } from '../../../resolver/index.js';
+import { type Upstream } from '../../../resolver/index.js';
+import { selectUpstreams, UpstreamHealth } from '../../../resolver/upstreams.js';
 import { UpstreamSelector } from '../../../resolver/upstreams.js';
 import { view } from './_helpers.js';
 
