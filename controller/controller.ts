@@ -297,18 +297,22 @@ export class Controller implements ControllerCore {
   async deleteSandbox(sb: Sandbox): Promise<void> {
     if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
     sb.deleting = true; // a join from now on answers 404 (spec §2)
+    this.#sandboxes.delete(sb.id);
     try {
-      for (const ep of [...sb.endpoints.values()]) {
-        if (ep.sandbox === sb) await this.leave(ep, sb);
-        await this.deleteEndpoint(ep);
-      }
+      // Saved as 'deleting' before its first endpoint leaves, until its namespace is gone: a crash anywhere in between
+      // is finished at restore, never left half-done (L3, spec §3).
+      await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, async () => {
+        for (const ep of [...sb.endpoints.values()]) {
+          if (ep.sandbox === sb) await this.leave(ep, sb);
+          await this.deleteEndpoint(ep);
+        }
+        await sb.opened.destroy();
+      }, () => undefined);
     } catch (err) {
+      this.#sandboxes.set(sb.id, sb);
       sb.deleting = false;
       throw err;
     }
-    this.#sandboxes.delete(sb.id);
-    // Kept as 'deleting' until its namespace is gone (L3).
-    await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, () => sb.opened.destroy(), () => undefined);
     sb.releaseClaims?.();
     await this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted');
   }
