@@ -137,7 +137,7 @@ describe('340 concurrent mix against a serial model and the kernel', () => {
     for (let round = 0; round < 20; round++) {
       await d.start();
       init = prev === undefined ? await expectConsistent(http, [], init, 'first start') : await expectConsistent(http, prev.history, prev.init, `restart ${round}`);
-      const ops = generateOps(rand, 24, NETS, SBS, SUBNETS);
+      const ops = generateOps(rand, 16, NETS, SBS, SUBNETS);
       const mix = runMix(http, ops, 8);
       await new Promise((r) => setTimeout(r, 30 + Math.floor(rand() * 500)));
       await d.kill('SIGKILL');
