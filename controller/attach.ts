@@ -37,8 +37,7 @@ export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifn
   try {
     await withUndo(async (undo) => {
       undo.push('release claim', () => {
-        ep.sandbox = undefined;
-        ep.gateway = false;
+        ep.attach(undefined);
         sb.endpoints.delete(ep.id);
         sb.ifnames.delete(ifname);
       });
@@ -48,14 +47,14 @@ export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifn
         network: ep.network.driverNetwork, endpointId: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6,
         netnsPath: sb.netnsPath, ifname, defaultRoute: wantsGateway,
       });
-      ep.joinInfo = info;
+      ep.attach({ ...ep.attachment!, link: info });
       undo.push('driver leave', () => driver.leave(ep.network.driverNetwork, info, sb.netnsPath));
       addRecords(ep, sb);
       undo.push('records', () => ep.network.records.removeEndpoint(ep.id));
-      await sb.runtime.attach(sandboxEndpoint(ep));
+      await sb.attachDns(sandboxEndpoint(ep));
     }, deps.logger);
   } catch (err) {
-    ep.joinInfo = undefined;
+    if (ep.attachment !== undefined) ep.attach({ ...ep.attachment, link: undefined });
     throw err;
   }
 }
@@ -63,13 +62,11 @@ export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifn
 /** Leave: names vanish at once (R15), then the view, the veth, and the default route moves on. */
 export async function plumbLeave(deps: AttachDeps, ep: Endpoint, sb: Sandbox): Promise<void> {
   ep.network.records.removeEndpoint(ep.id);
-  const detached = sb.runtime.detach(ep.id);
-  ep.sandbox = undefined;
-  sb.endpoints.delete(ep.id);
+  const detached = sb.detachDns(ep.id);
   const info = ep.joinInfo;
-  ep.joinInfo = undefined;
   const wasGateway = ep.gateway;
-  ep.gateway = false;
+  ep.attach(undefined);
+  sb.endpoints.delete(ep.id);
   await detached;
   if (info !== undefined) {
     await deps.drivers.get(ep.network.driver).leave(ep.network.driverNetwork, info, sb.netnsPath);
@@ -80,8 +77,8 @@ export async function plumbLeave(deps: AttachDeps, ep: Endpoint, sb: Sandbox): P
 
 /** Give the default route to the first remaining non-internal endpoint (L2). */
 async function moveGateway(deps: AttachDeps, sb: Sandbox): Promise<void> {
-  const next = sb.runtime.endpoints.map((e) => sb.endpoints.get(e.endpointId)!).find((e) => !e.network.internal && e.joinInfo);
-  if (next === undefined || next.joinInfo === undefined) return;
-  next.gateway = true;
+  const next = sb.endpointOrder.map((id) => sb.endpoints.get(id)!).find((e) => !e.network.internal && e.joinInfo);
+  if (next === undefined || next.joinInfo === undefined || next.attachment === undefined) return;
+  next.attach({ ...next.attachment, gateway: true });
   await deps.drivers.get(next.network.driver).setDefaultRoute(next.network.driverNetwork, next.joinInfo, sb.netnsPath);
 }

@@ -143,7 +143,7 @@ export class Controller implements ControllerCore {
   async refreshOrigin(): Promise<void> {
     await Promise.all(
       this.sandboxes().map((sb) =>
-        sb.runtime.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
+        sb.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
       ),
     );
     await this.#journal.persisted(); // the new upstreams are what a restart must use (spec §3)
@@ -306,7 +306,7 @@ export class Controller implements ControllerCore {
           if (ep.sandbox === sb) await this.leave(ep, sb);
           await this.deleteEndpoint(ep);
         }
-        await sb.opened.destroy();
+        await sb.destroy();
       }, () => undefined);
     } catch (err) {
       this.#sandboxes.set(sb.id, sb);
@@ -324,13 +324,12 @@ export class Controller implements ControllerCore {
     if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
     if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
     if ([...sb.endpoints.values()].some((e) => e.network === ep.network)) throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
-    ep.sandbox = sb; // claimed synchronously: a concurrent join of the same endpoint fails (G11)
+    // Claimed synchronously: a concurrent join of the same endpoint fails (G11).
+    const wantsGateway = sb.netnsPath !== '' && !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
+    ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined });
     sb.endpoints.set(ep.id, ep);
-    ep.priority = options.priority ?? 0;
     if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
     const ifname = sb.reserveIfname();
-    const wantsGateway = !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
-    ep.gateway = wantsGateway;
     const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
     ep.joining = joining;
     try {
@@ -354,7 +353,7 @@ export class Controller implements ControllerCore {
     this.#closed = true;
     this.#watch?.close();
     this.#watch = undefined;
-    await Promise.all(this.sandboxes().map((s) => s.runtime.close()));
+    await Promise.all(this.sandboxes().map((s) => s.stopListener()));
     await this.#journal.store?.close();
   }
 

@@ -7,6 +7,22 @@ import type { Sandbox } from './sandbox.js';
 import type { JoinOptions } from './options.js';
 import type { ControllerCore } from './core.js';
 
+/**
+ * An endpoint's attachment to a sandbox, one immutable value: replaced whole
+ * (Endpoint.attach) whenever any part changes, so a reader never sees half an
+ * update. `link` is what the driver made on join (the veth); it is undefined
+ * while the endpoint is only claimed (the sandbox has no key yet, or the join
+ * is still running).
+ */
+export interface Attachment {
+  readonly sandbox: Sandbox;
+  /** Join priority: higher first in R4 order. */
+  readonly priority: number;
+  /** True while this endpoint carries the sandbox's default route. */
+  readonly gateway: boolean;
+  readonly link: DriverJoinInfo | undefined;
+}
+
 /** A network endpoint. */
 export class Endpoint {
   readonly id: string;
@@ -20,16 +36,9 @@ export class Endpoint {
   readonly disableResolution: boolean;
   /** It exists only while joined (the API's connect): restore deletes it when a crash left it without a join (spec §3). */
   readonly joinedOnly: boolean;
-  /** The sandbox it is joined to, if any. */
-  sandbox: Sandbox | undefined;
-  /** What the driver did on join (for leave). */
-  joinInfo: DriverJoinInfo | undefined;
-  /** Join priority (R4). */
-  priority = 0;
   /** The join in progress, if any: leave waits for it (no half-joined state is ever torn down). */
   joining: Promise<void> | undefined;
-  /** True while this endpoint carries the sandbox's default route. */
-  gateway = false;
+  #attachment: Attachment | undefined;
   readonly #core: ControllerCore;
 
   constructor(
@@ -47,6 +56,36 @@ export class Endpoint {
     this.links = init.links;
     this.disableResolution = init.disableResolution;
     this.joinedOnly = init.joinedOnly ?? false;
+  }
+
+  /** Where the endpoint is attached, if anywhere. */
+  get attachment(): Attachment | undefined {
+    return this.#attachment;
+  }
+
+  /** Replace the attachment whole (undefined: detached). The only writer of the attachment; synchronous (G11). */
+  attach(next: Attachment | undefined): void {
+    this.#attachment = next === undefined ? undefined : Object.freeze({ ...next });
+  }
+
+  /** The sandbox it is attached to, if any. */
+  get sandbox(): Sandbox | undefined {
+    return this.#attachment?.sandbox;
+  }
+
+  /** What the driver made on join (for leave), once plumbed. */
+  get joinInfo(): DriverJoinInfo | undefined {
+    return this.#attachment?.link;
+  }
+
+  /** Join priority (R4); 0 when detached. */
+  get priority(): number {
+    return this.#attachment?.priority ?? 0;
+  }
+
+  /** True while this endpoint carries the sandbox's default route. */
+  get gateway(): boolean {
+    return this.#attachment?.gateway ?? false;
   }
 
   /** DNS names in order: endpoint (container) name, aliases, short id, hostname; de-duplicated (spec Model). */

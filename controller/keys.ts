@@ -14,7 +14,7 @@ import { SandboxKeySetError, SandboxNotExternalError } from './errors.js';
 
 /** True when the sandbox takes its key late (created with `external`). */
 export function isLateKey(sb: Sandbox): boolean {
-  return !sb.opened.ownsNetns && sb.config.externalKey === undefined;
+  return sb.keyMode === 'late';
 }
 
 function inJoinOrder(eps: readonly Endpoint[]): Endpoint[] {
@@ -40,7 +40,7 @@ export async function setSandboxKey(sb: Sandbox, netnsPath: string, changed: () 
   if (!isLateKey(sb)) throw new SandboxNotExternalError(sb.id);
   if (sb.netnsPath !== '') throw new SandboxKeySetError(sb.id, sb.netnsPath);
   const waiting = deferred(sb);
-  await sb.opened.setKey(netnsPath);
+  await sb.setKey(netnsPath);
   changed();
   try {
     await joinDeferred(sb);
@@ -60,7 +60,7 @@ export async function releaseSandboxKey(sb: Sandbox, changed: () => void): Promi
   const joined = [...sb.endpoints.values()].filter((e) => e.joinInfo !== undefined).sort((a, b) => Number(a.gateway) - Number(b.gateway));
   const priorities = new Map(joined.map((e) => [e, e.priority]));
   for (const ep of joined) await ep.leave(sb);
-  await sb.opened.clearKey();
+  await sb.clearKey();
   changed();
   for (const ep of inJoinOrder(joined)) await ep.join(sb, { priority: priorities.get(ep) ?? 0 });
 }

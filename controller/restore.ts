@@ -162,15 +162,14 @@ async function dropPlumbing(driver: Driver, net: Network, ep: Endpoint, j: Persi
 }
 
 function claim(ep: Endpoint, sb: Sandbox, j: PersistedJoin): void {
-  ep.sandbox = sb;
-  ep.priority = j.priority;
+  ep.attach({ sandbox: sb, priority: j.priority, gateway: false, link: undefined });
   sb.endpoints.set(ep.id, ep);
 }
 
 /** Hosts lines a join may have written go again (H3): through the view, so they match what was written. */
 async function dropHostsLines(ep: Endpoint, sb: Sandbox): Promise<void> {
-  sb.runtime.restoreEndpoint(sandboxEndpoint(ep));
-  await sb.runtime.detach(ep.id);
+  sb.restoreDns(sandboxEndpoint(ep));
+  await sb.detachDns(ep.id);
 }
 
 function endpointOf(deps: RestoreDeps, p: PersistedEndpoint, net: Network): Endpoint {
@@ -242,11 +241,10 @@ async function settleJoins(deps: RestoreDeps, joined: readonly Joined[], r: Rest
   for (const [net, list] of byNet) {
     const present = await deps.drivers.get(net.driver).endpointsPresent(net.driverNetwork, list.map((x) => x.j.info));
     list.forEach((x, i) => {
-      claim(x.ep, x.sb, x.j);
-      x.ep.joinInfo = x.j.info;
-      x.ep.gateway = x.j.gateway;
+      x.ep.attach({ sandbox: x.sb, priority: x.j.priority, gateway: x.j.gateway, link: x.j.info });
+      x.sb.endpoints.set(x.ep.id, x.ep);
       x.sb.ifnames.add(x.j.info.ifname);
-      x.sb.runtime.restoreEndpoint(sandboxEndpoint(x.ep));
+      x.sb.restoreDns(sandboxEndpoint(x.ep));
       if (present[i] === true) addRecords(x.ep, x.sb);
       else gone.push(x);
     });
@@ -290,7 +288,7 @@ export async function restoreState(deps: RestoreDeps, state: PersistedState): Pr
   }
   await settleJoins(deps, joined, r);
   await sweep(deps, nets, r);
-  await eachLimited([...sbs.values()], 8, (sb) => sb.runtime.resume().catch((err: unknown) => void r.problems.push(`listener of ${sb.id}: ${why(err)}`)));
+  await eachLimited([...sbs.values()], 8, (sb) => sb.resume().catch((err: unknown) => void r.problems.push(`listener of ${sb.id}: ${why(err)}`)));
   r.networks = nets.size;
   r.sandboxes = sbs.size;
   r.endpoints = [...nets.values()].reduce((n, net) => n + net.endpoints.size, 0);

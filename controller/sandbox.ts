@@ -2,7 +2,9 @@
  * Sandbox entity (L1): one container's namespace, as the controller tracks it.
  * The DNS side (files, listener, resolver view) is sandbox/'s SandboxRuntime.
  */
-import type { OpenedSandbox, SandboxRuntime } from '../sandbox/index.js';
+import type { OpenedSandbox, SandboxEndpoint } from '../sandbox/index.js';
+import type { ExtServer } from '../resolvconf/index.js';
+import type { ResolverMetrics, ResolverView } from '../resolver/index.js';
 import type { Endpoint } from './endpoint.js';
 import type { ControllerCore } from './core.js';
 import type { ExtraHost } from './options.js';
@@ -30,7 +32,8 @@ export interface SandboxInfo {
   hostname?: string;
   domainname?: string;
   netnsPath: string;
-  externalKey: boolean;
+  /** How the sandbox got its namespace: `owned`, `path` (given at create) or `late` (OCI hook). */
+  keyMode: KeyMode;
   hostsPath: string;
   resolvConfPath: string;
   listening: boolean;
@@ -42,11 +45,17 @@ export interface SandboxInfo {
   endpoints: { id: string; name: string; network: string; ipv4: string; ipv6?: string; ifname?: string }[];
 }
 
-/** A sandbox. */
+/**
+ * How a sandbox got its namespace (its "key", libnetwork's SetKey): `owned`
+ * (sandns made it and deletes it), `path` (an existing namespace given at
+ * create; never deleted), `late` (given later by the OCI hook; never deleted).
+ */
+export type KeyMode = 'owned' | 'path' | 'late';
+
+/** A sandbox: the model's record of one container's namespace, and the door to its DNS side. */
 export class Sandbox {
   readonly config: SandboxConfig;
-  readonly opened: OpenedSandbox;
-  /** Joined endpoints by id. */
+  /** Joined (or claimed) endpoints by id. */
   readonly endpoints = new Map<string, Endpoint>();
   /** Interface names taken or being set up (eth0, eth1 ...). */
   readonly ifnames = new Set<string>();
@@ -54,12 +63,13 @@ export class Sandbox {
   deleting = false;
   /** Gives back its managed paths and namespace name once it is gone (set by the controller). */
   releaseClaims: (() => void) | undefined;
+  readonly #opened: OpenedSandbox;
   readonly #core: ControllerCore;
 
   constructor(core: ControllerCore, config: SandboxConfig, opened: OpenedSandbox) {
     this.#core = core;
     this.config = config;
-    this.opened = opened;
+    this.#opened = opened;
   }
 
   /** The container id. */
@@ -69,11 +79,75 @@ export class Sandbox {
   get hostname(): string | undefined {
     return this.config.hostname;
   }
+  /** The namespace path; '' while a `late` sandbox waits for its key. */
   get netnsPath(): string {
-    return this.opened.netnsPath;
+    return this.#opened.netnsPath;
   }
-  get runtime(): SandboxRuntime {
-    return this.opened.runtime;
+  /** How the sandbox got its namespace. */
+  get keyMode(): KeyMode {
+    if (this.#opened.ownsNetns) return 'owned';
+    return this.config.externalKey !== undefined ? 'path' : 'late';
+  }
+  /** What the resolver reads per query (R15): networks, link aliases, upstreams. */
+  get view(): ResolverView {
+    return this.#opened.runtime;
+  }
+  /** The resolver's counters (R16), once the listener is serving. */
+  get metrics(): ResolverMetrics | undefined {
+    return this.#opened.runtime.metrics;
+  }
+  /** True once the 127.0.0.11 listener is serving. */
+  get listening(): boolean {
+    return this.#opened.runtime.listening;
+  }
+  /** The DNS side's state the store saves: external servers, ndots, IPv6 in the hosts file, runtime paths. */
+  get dnsState(): {
+    readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean; readonly ipv6: boolean; readonly resolvConfHashPath: string; readonly ownedDirs: readonly string[];
+    readonly originals: Readonly<Record<string, string>> | undefined;
+  } {
+    const rt = this.#opened.runtime;
+    return { extServers: rt.extServers, ndotsSet: rt.ndotsSet, ipv6: rt.ipv6, resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: rt.files.ownedDirs, originals: rt.files.originals };
+  }
+  /** Joined endpoints' ids in R4 order (priority, then non-internal, then name). */
+  get endpointOrder(): readonly string[] {
+    return this.#opened.runtime.endpoints.map((e) => e.endpointId);
+  }
+
+  /** Add an endpoint's network to the view, its lines to the hosts file; start the listener on the first (R1, R15, H3). */
+  attachDns(ep: SandboxEndpoint): Promise<void> {
+    return this.#opened.runtime.attach(ep);
+  }
+  /** Drop an endpoint from the view and its lines from the hosts file (R15, H3). */
+  detachDns(endpointId: string): Promise<void> {
+    return this.#opened.runtime.detach(endpointId);
+  }
+  /** Put a restored endpoint back in the view without touching the files (L3). */
+  restoreDns(ep: SandboxEndpoint): void {
+    this.#opened.runtime.restoreEndpoint(ep);
+  }
+  /** Start the listener of a restored sandbox that has endpoints (L3). */
+  resume(): Promise<void> {
+    return this.#opened.runtime.resume();
+  }
+  /** Re-read the origin resolv.conf: new upstreams live, the file rewritten unless user-modified (C4, C5). */
+  refreshResolvConf(): Promise<void> {
+    return this.#opened.runtime.refreshResolvConf();
+  }
+  /** Stop the listener; the namespace and files stay (daemon shutdown). */
+  stopListener(): Promise<void> {
+    return this.#opened.runtime.close();
+  }
+  /** Stop the listener, delete an owned namespace and the managed files. */
+  destroy(): Promise<void> {
+    return this.#opened.destroy();
+  }
+  /** Give a `late` sandbox its namespace (checked, `lo` brought up); throws ERR_SANDBOX_NETNS when it is not one. */
+  setKey(netnsPath: string): Promise<void> {
+    return this.#opened.setKey(netnsPath);
+  }
+  /** Back to waiting for a key: stop the listener and forget the namespace (never deleted here). */
+  clearKey(): Promise<void> {
+    return this.#opened.clearKey();
   }
 
   /** Lowest free eth<N>, reserved synchronously (G11). */
@@ -87,7 +161,7 @@ export class Sandbox {
     }
   }
 
-  /** Leave every network and delete the sandbox (namespace too, unless an external key). */
+  /** Leave every network and delete the sandbox (namespace too, unless its key mode is `path` or `late`). */
   delete(): Promise<void> {
     return this.#core.deleteSandbox(this);
   }
@@ -100,17 +174,17 @@ export class Sandbox {
       ...(c.hostname !== undefined ? { hostname: c.hostname } : {}),
       ...(c.domainname ? { domainname: c.domainname } : {}),
       netnsPath: this.netnsPath,
-      externalKey: !this.opened.ownsNetns,
+      keyMode: this.keyMode,
       hostsPath: c.hostsPath,
       resolvConfPath: c.resolvConfPath,
-      listening: this.runtime.listening,
+      listening: this.listening,
       dns: [...c.dns],
       dnsSearch: [...c.dnsSearch],
       dnsOptions: [...c.dnsOptions],
       extraHosts: [...c.extraHosts],
-      extServers: this.runtime.extServers.map((s) => ({ address: s.address, origin: s.origin })),
-      endpoints: this.runtime.endpoints.map((se) => {
-        const e = this.endpoints.get(se.endpointId)!;
+      extServers: this.#opened.runtime.extServers.map((s) => ({ address: s.address, origin: s.origin })),
+      endpoints: this.endpointOrder.map((id) => {
+        const e = this.endpoints.get(id)!;
         return {
           id: e.id,
           name: e.name,

@@ -65,11 +65,11 @@ function originalsRecord(o: Readonly<Record<string, string>> | undefined): { ori
 
 /** A sandbox's record; phase 'deleting' while its namespace and files are being removed. */
 export function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): PersistedSandbox {
-  const rt = sb.runtime;
+  const dns = sb.dnsState;
   return {
-    id: sb.id, phase, key: keyOf(sb.config, sb.opened.ownsNetns, sb.netnsPath), ...configRecord(sb.config),
-    resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: [...rt.files.ownedDirs], ...originalsRecord(rt.files.originals),
-    extServers: rt.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: rt.ndotsSet, ipv6: rt.ipv6,
+    id: sb.id, phase, key: keyOf(sb.config, sb.keyMode === 'owned', sb.netnsPath), ...configRecord(sb.config),
+    resolvConfHashPath: dns.resolvConfHashPath, ownedDirs: [...dns.ownedDirs], ...originalsRecord(dns.originals),
+    extServers: dns.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: dns.ndotsSet, ipv6: dns.ipv6,
   };
 }
 

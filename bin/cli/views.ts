@@ -7,6 +7,14 @@ import type { RecordRow } from '../../api/index.js';
 import type { ProbeRecord, ProbeReply } from '../daemon/dig.js';
 import { indent, renderFields, renderTable } from './table.js';
 
+
+/** How each key mode reads in `sandbox inspect`. */
+const KEY_MODES: Record<SandboxInfo['keyMode'], string> = {
+  owned: 'owned (namespace created and deleted by sandns)',
+  path: 'path (an existing namespace given at create; never deleted by sandns)',
+  late: 'late (namespace given by the OCI hook; never deleted by sandns)',
+};
+
 /** What `POST /sandboxes/:name/resolve` returns. */
 export interface ResolveResult {
   sandbox: string;
@@ -57,7 +65,7 @@ export function sandboxesTable(list: readonly SandboxInfo[]): string {
 /** `sandbox inspect`. */
 export function sandboxDetail(s: SandboxInfo): string {
   const head = renderFields([
-    ['Name', s.id], ['Netns', s.netnsPath === '' ? '(none yet: waiting for its key from the OCI hook)' : `${s.netnsPath}${s.externalKey ? ' (external key)' : ' (created by sandns)'}`],
+    ['Name', s.id], ['Netns', s.netnsPath === '' ? '(none yet: waiting for its key from the OCI hook)' : s.netnsPath], ['Key mode', KEY_MODES[s.keyMode]],
     ['Hostname', s.hostname], ['Domainname', s.domainname], ['Hosts file', s.hostsPath], ['resolv.conf', s.resolvConfPath],
     ['Listener', s.listening ? '127.0.0.11:53 udp+tcp' : 'not started (no endpoint yet)'],
     ['DNS', s.dns.join(', ')], ['DNS search', s.dnsSearch.join(', ')], ['DNS options', s.dnsOptions.join(' ')],

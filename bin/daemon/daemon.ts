@@ -59,7 +59,7 @@ function startServer(controller: Controller, opts: Readonly<DaemonOptions>, logg
     controller,
     logger,
     probe: (sb, q) => digInNetns(sb.netnsPath, q.name, q.type, q.tcp),
-    explain: (sb, q, reply) => explainAnswer(real(sb).runtime, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
+    explain: (sb, q, reply) => explainAnswer(real(sb).view, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
     metrics: () => renderMetrics(controller, apiMetrics),
     health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),
     keys: {

@@ -31,12 +31,6 @@ export class ApiMetrics {
   }
 }
 
-/** The resolver metrics of a sandbox, once the sandbox runtime exposes them (`runtime.metrics`). */
-function resolverMetricsOf(runtime: unknown): ResolverMetrics | undefined {
-  const m = (runtime as { metrics?: unknown }).metrics;
-  return m !== null && typeof m === 'object' && typeof (m as ResolverMetrics).snapshot === 'function' ? (m as ResolverMetrics) : undefined;
-}
-
 /** The whole exposition. */
 export function renderMetrics(controller: Controller, api: ApiMetrics): string {
   const sandboxes = controller.sandboxes();
@@ -45,9 +39,9 @@ export function renderMetrics(controller: Controller, api: ApiMetrics): string {
     ['sandns_networks', 'Networks.', controller.networks().length],
     ['sandns_sandboxes', 'Sandboxes.', sandboxes.length],
     ['sandns_endpoints', 'Endpoints.', endpoints],
-    ['sandns_listeners', 'Sandboxes whose 127.0.0.11 listener is serving.', sandboxes.filter((s) => s.runtime.listening).length],
+    ['sandns_listeners', 'Sandboxes whose 127.0.0.11 listener is serving.', sandboxes.filter((s) => s.listening).length],
   ] as const;
   const own = gauges.map(([n, h, v]) => `# HELP ${n} ${h}\n# TYPE ${n} gauge\n${n} ${v}\n`).join('');
-  const resolvers = sandboxes.map((s) => resolverMetricsOf(s.runtime)).filter((m): m is ResolverMetrics => m !== undefined);
+  const resolvers = sandboxes.map((s) => s.metrics).filter((m): m is ResolverMetrics => m !== undefined);
   return own + api.render() + renderPrometheus(resolvers);
 }

@@ -91,7 +91,7 @@ describe('200 forwarding to external servers', () => {
     ups.push(dnsd);
     const client = await t.controller.newSandbox(`${tag}-cli`, { hostname: 'cli' });
     await (await dnsNet.createEndpoint('cli')).join(client);
-    expect(client.runtime.upstreams).toEqual([{ address: `${prefix}.53`, port: 53, origin: 'sandbox' }]);
+    expect(client.view.upstreams).toEqual([{ address: `${prefix}.53`, port: 53, origin: 'sandbox' }]);
     const before = hostUp.seen.length;
     expect((await digShort(`${tag}-cli`, ['foo.example'])).stdout).toBe('192.0.2.42');
     expect(dnsd.seen).toContain('foo.example');
@@ -103,7 +103,7 @@ describe('200 forwarding to external servers', () => {
     ups.push(next);
     await writeFile(t.originPath, `nameserver ${next.address}\n`);
     const sb = t.controller.sandbox(`${tag}-web`);
-    expect(await waitFor(() => sb.runtime.upstreams[0]?.address === next.address, 1000)).toBe(true);
+    expect(await waitFor(() => sb.view.upstreams[0]?.address === next.address, 1000)).toBe(true);
     expect((await digShort(`${tag}-web`, ['moved.test'])).stdout).toBe('203.0.113.5');
     expect(next.seen).toContain('moved.test');
   });

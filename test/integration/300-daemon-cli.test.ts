@@ -79,8 +79,8 @@ describe('300 sandns daemon and CLI', () => {
     const c = await d.cli(['sandbox', 'create', sb('ext'), '--netns', `/run/netns/${ext}`]);
     expect(c.exitCode).toBe(0);
     const info = await d.json<SandboxInfo>(['sandbox', 'inspect', sb('ext')]);
-    expect(info).toMatchObject({ netnsPath: `/run/netns/${ext}`, externalKey: true, hostsPath: `/etc/netns/${sb('ext')}/hosts` });
-    expect((await d.cli(['sandbox', 'inspect', sb('ext')])).stdout).toContain('(external key)');
+    expect(info).toMatchObject({ netnsPath: `/run/netns/${ext}`, keyMode: 'path', hostsPath: `/etc/netns/${sb('ext')}/hosts` });
+    expect((await d.cli(['sandbox', 'inspect', sb('ext')])).stdout).toMatch(/Key mode: +path \(an existing namespace/);
     const rmr = await d.cli(['sandbox', 'rm', sb('ext')]);
     expect([rmr.exitCode, rmr.stdout]).toEqual([0, sb('ext')]);
     expect(existsSync(`/run/netns/${ext}`)).toBe(true);

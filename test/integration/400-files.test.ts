@@ -61,12 +61,12 @@ describe('400 managed files in real sandboxes', () => {
     expect(rc).toMatch(/^nameserver 127\.0\.0\.11$/m);
     expect(rc).toMatch(/^search corp\.example$/m);
     expect(rc).toContain('# ExtServers: [host(192.0.2.53)]');
-    expect(sb.runtime.upstreams).toEqual([{ address: '192.0.2.53', port: 53, origin: 'host' }]);
+    expect(sb.view.upstreams).toEqual([{ address: '192.0.2.53', port: 53, origin: 'host' }]);
   });
 
   it('C5 a change of the origin file refreshes the upstreams and the file within 1 s, without restart', async () => {
     await writeFile(t.originPath, 'nameserver 192.0.2.54\nsearch corp.example\n');
-    const ok = await waitFor(async () => sb.runtime.upstreams[0]?.address === '192.0.2.54', 1000);
+    const ok = await waitFor(async () => sb.view.upstreams[0]?.address === '192.0.2.54', 1000);
     expect(ok).toBe(true);
     expect(await readFile(`/etc/netns/${ns}/resolv.conf`, 'utf8')).toContain('# ExtServers: [host(192.0.2.54)]');
   });
@@ -80,8 +80,8 @@ describe('400 managed files in real sandboxes', () => {
     await ep.join(sb);
     await (await n1.createEndpoint('peer')).join(sb2);
     await writeFile(t.originPath, 'nameserver 192.0.2.55\n');
-    await waitFor(async () => sb.runtime.upstreams[0]?.address === '192.0.2.55', 1000);
-    expect(sb.runtime.upstreams[0]?.address).toBe('192.0.2.55'); // servers still follow the origin
+    await waitFor(async () => sb.view.upstreams[0]?.address === '192.0.2.55', 1000);
+    expect(sb.view.upstreams[0]?.address).toBe('192.0.2.55'); // servers still follow the origin
     expect(await readFile(rcPath, 'utf8')).toBe(mine);
   });
 
@@ -95,6 +95,6 @@ describe('400 managed files in real sandboxes', () => {
     expect(rc).not.toMatch(/^nameserver/m);
     expect(rc).not.toContain('8.8.8.8');
     expect(rc).toContain('NO USABLE NAMESERVERS');
-    expect(legacy.runtime.listening).toBe(false);
+    expect(legacy.listening).toBe(false);
   });
 });

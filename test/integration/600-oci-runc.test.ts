@@ -98,7 +98,7 @@ describe('600 OCI hook with runc', () => {
     const c = await d.cli(['--json', 'sandbox', 'create', web, '--external', '--hostname', 'web']);
     expect(c.exitCode, c.stderr).toBe(0);
     webInfo = JSON.parse(c.stdout) as SandboxInfo;
-    expect(webInfo).toMatchObject({ netnsPath: '', externalKey: true, endpoints: [] });
+    expect(webInfo).toMatchObject({ netnsPath: '', keyMode: 'late', endpoints: [] });
     expect(await readFile(webInfo.resolvConfPath, 'utf8')).toMatch(/^nameserver 127\.0\.0\.11$/m);
     await d.api('POST', `/networks/${net}/connect`, { sandbox: web, aliases: ['www'], ip: `${prefix}.30` });
     expect(await digA(peer, 'www')).toBe('');

@@ -63,14 +63,11 @@ function model(): { input: SnapshotInput; web: Sandbox } {
   const hook = sandbox(config('hooked', { netnsName: undefined }), false, '');
   const ext = sandbox(config('ext', { netnsName: undefined, externalKey: '/proc/1/ns/net' }), false, '/proc/1/ns/net');
   const a = endpoint(net, 'e1'.padEnd(64, '0'), 'web', ['www']);
-  a.sandbox = web;
-  a.joinInfo = { hostIfname: 'sve10000000000', ifname: 'eth0', mac: '02:00:00:00:00:01' };
-  a.gateway = true;
-  a.priority = 2;
+  a.attach({ sandbox: web, priority: 2, gateway: true, link: { hostIfname: 'sve10000000000', ifname: 'eth0', mac: '02:00:00:00:00:01' } });
   const b = endpoint(net, 'e2'.padEnd(64, '0'), 'hooked');
-  b.sandbox = hook;
+  b.attach({ sandbox: hook, priority: 0, gateway: false, link: undefined });
   const c = endpoint(net, 'e3'.padEnd(64, '0'), 'ext');
-  c.sandbox = ext;
+  c.attach({ sandbox: ext, priority: 0, gateway: false, link: undefined });
   c.joining = Promise.resolve();
   endpoint(net, 'e4'.padEnd(64, '0'), 'spare');
   const creating = network('n2'.padEnd(64, '0'), 'newnet', '10.9.1.0/24');
