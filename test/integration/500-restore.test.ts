@@ -192,5 +192,5 @@ describe('500 restore after kill -9', () => {
     await d.start();
     expect((await d.logLines()).find((l) => String(l.msg).startsWith('state restored'))).toMatchObject({ networks: 0, sandboxes: 0 });
     await d.kill('SIGTERM');
-  });
+  }, 180_000);
 });
