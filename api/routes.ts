@@ -47,7 +47,7 @@ export const ROUTES: readonly Route[] = [
   route('GET', '/records', h.records),
 ];
 
-/** A %-decoded path segment; bad %-encoding (RFC 3986 §2.1) is the client's error, 400 (spec §5). */
+/** A %-decoded path segment; bad %-encoding (RFC 3986 §2.1) is the client's error, 400 (L8). */
 function decodeSegment(seg: string): string {
   try {
     return decodeURIComponent(seg);
@@ -120,7 +120,7 @@ export function createApi(deps: RouteDeps): (req: ApiRequest) => Promise<ApiResp
         try {
           return await r.handler({ params, query: req.query, body, deps });
         } finally {
-          // Whatever a mutation changed, success or undone failure, is on disk before the answer leaves (spec §3).
+          // Whatever a mutation changed, success or undone failure, is on disk before the answer leaves (L6).
           if (mutates) await deps.controller.persisted?.();
         }
       });

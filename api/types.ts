@@ -54,7 +54,7 @@ export interface ApiController {
   sandbox(id: string): ApiSandbox;
   newNetwork(driver: string, name: string, options?: NetworkOptions): Promise<ApiNetwork>;
   newSandbox(id: string, options?: SandboxOptions): Promise<ApiSandbox>;
-  /** Resolves once every change so far is on disk: a mutation is answered only after it (spec §3). */
+  /** Resolves once every change so far is on disk: a mutation is answered only after it (L6). */
   persisted?(): Promise<void>;
 }
 

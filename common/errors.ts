@@ -1,5 +1,5 @@
 /**
- * Typed errors with stable codes (STYLE G7, spec L1).
+ * Typed errors with stable codes (STYLE G7, L1).
  *
  * Every failure a caller can act on is a `SandnsError` subclass carrying a
  * stable `code` (`ERR_<AREA>_<WHAT>`), an optional HTTP `status` class for the
@@ -21,7 +21,7 @@ export interface SandnsErrorOptions {
 export class SandnsError extends Error {
   /** Stable machine-readable code. */
   readonly code: ErrorCode;
-  /** HTTP status class for the API (400, 403, 404, 409, 500 ...). */
+  /** HTTP status class for the API (400, 403, 404, 409, 500...). */
   readonly status: number;
   /** Extra machine-readable details. */
   readonly details: Readonly<Record<string, unknown>> | undefined;
@@ -64,7 +64,7 @@ export class InvalidNameError extends SandnsError {
   }
 }
 
-/** An external command (ip, nsenter ...) failed. */
+/** An external command (ip, nsenter...) failed. */
 export class ExecError extends SandnsError {
   constructor(argv: readonly string[], stderr: string, options: SandnsErrorOptions = {}) {
     const text = stderr.trim() === '' ? 'no error output' : stderr.trim();
@@ -77,7 +77,7 @@ export class ExecError extends SandnsError {
 }
 
 /**
- * A path sandns would write as root is not safe to use (spec §4): a symlink
+ * A path sandns would write as root is not safe to use (L7): a symlink
  * (ERR_FILE_SYMLINK, 409: sandns never follows one), something other than a
  * regular file or directory (ERR_FILE_NOT_REGULAR, 409), or a path that is
  * relative or leaves the allowed root (ERR_FILE_PATH, 400).
@@ -88,9 +88,6 @@ export class UnsafeFileError extends SandnsError {
     this.name = 'UnsafeFileError';
   }
 }
-
-/** Codes defined in this file (for the README error table test). */
-export const COMMON_ERROR_CODES = ['ERR_INVALID_OPTION', 'ERR_INVALID_NAME', 'ERR_EXEC_FAILED', 'ERR_FILE_SYMLINK', 'ERR_FILE_NOT_REGULAR', 'ERR_FILE_PATH'] as const;
 
 /** True when `err` is a SandnsError, optionally with the given code. */
 export function isSandnsError(err: unknown, code?: ErrorCode): err is SandnsError {

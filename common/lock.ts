@@ -1,6 +1,6 @@
 /**
  * AsyncLock: runs async tasks one after another (FIFO). The controller uses
- * one for allocation (spec §2: subnet choice, bridge names and the network
+ * one for allocation (L5: subnet choice, bridge names and the network
  * topology change as one step, so concurrent requests end in a state some
  * serial order gives). Everything else stays lock-free (G11).
  */

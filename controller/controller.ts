@@ -52,7 +52,7 @@ export interface ControllerOptions {
   forwarding?: { cache?: SharedCache | false; options?: Partial<ForwardingOptions> } | false;
   /** Embedded state store directory (L3): call restore() once before any change; default: no persistence. */
   stateDir?: string;
-  /** When set, caller-given hostsPath/resolvConfPath must resolve inside this directory (spec §4). */
+  /** When set, caller-given hostsPath/resolvConfPath must resolve inside this directory (L7). */
   allowedFilesRoot?: string;
 }
 
@@ -72,9 +72,9 @@ export class Controller implements ControllerCore {
   readonly #networks = new Map<string, Network>();
   readonly #sandboxes = new Map<string, Sandbox>();
   readonly #pendingNames = new Set<string>();
-  /** Network create and delete run one at a time: subnet, bridge name and topology change as one step (spec §2). */
+  /** Network create and delete run one at a time: subnet, bridge name and topology change as one step (L5). */
   readonly #allocation = new AsyncLock();
-  /** Managed file paths and namespace names of sandboxes, live or being made (spec §2). */
+  /** Managed file paths and namespace names of sandboxes, live or being made (L5). */
   readonly #claims: Claims = { paths: new Set(), netns: new Set() };
   readonly #allowedFilesRoot: string | undefined;
   readonly #originalsDir: string;
@@ -124,7 +124,7 @@ export class Controller implements ControllerCore {
       return r;
     });
     if (this.#sandboxes.size > 0) this.#startWatch();
-    // The origin may have changed while the daemon was down: re-read it now and persist what it changes (spec §3).
+    // The origin may have changed while the daemon was down: re-read it now and persist what it changes (L6).
     if (report !== undefined && this.#sandboxes.size > 0) await this.refreshOrigin();
     return report;
   }
@@ -134,7 +134,7 @@ export class Controller implements ControllerCore {
     this.#journal.changed();
   }
 
-  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; spec §3). */
+  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; L6). */
   persisted(): Promise<void> {
     return this.#journal.settled();
   }
@@ -146,7 +146,7 @@ export class Controller implements ControllerCore {
         sb.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
       ),
     );
-    await this.#journal.persisted(); // the new upstreams are what a restart must use (spec §3)
+    await this.#journal.persisted(); // the new upstreams are what a restart must use (L6)
   }
 
   #startWatch(): void {
@@ -196,8 +196,8 @@ export class Controller implements ControllerCore {
     const driverOptions = driver.validateOptions(options.driverOptions ?? {});
     const key = `net:${name}`;
     const deps: NetworkPlanDeps = { core: this, pool: this.#pool, networks: () => this.networks(), newId };
-    // One allocation step: subnet, bridge name and bridge, never interleaved with another create or delete (spec §2).
-    // The name is checked inside the lock too, so a create that fails later never makes a concurrent one fail (spec §2).
+    // One allocation step: subnet, bridge name and bridge, never interleaved with another create or delete (L5).
+    // The name is checked inside the lock too, so a create that fails later never makes a concurrent one fail (L5).
     return this.#allocation.run(() => this.#reserving(key, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name), async () => {
       const net = await planNetwork(deps, driver, driverName, name, options, driverOptions);
       // In the store before its bridge exists (L3).
@@ -297,11 +297,11 @@ export class Controller implements ControllerCore {
   /** ControllerCore: delete a sandbox, leaving and deleting its endpoints first (as libnetwork). */
   async deleteSandbox(sb: Sandbox): Promise<void> {
     if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
-    sb.deleting = true; // a join from now on answers 404 (spec §2)
+    sb.deleting = true; // a join from now on answers 404 (L5)
     this.#sandboxes.delete(sb.id);
     try {
       // Saved as 'deleting' before its first endpoint leaves, until its namespace is gone: a crash anywhere in between
-      // is finished at restore, never left half-done (L3, spec §3).
+      // is finished at restore, never left half-done (L3, L6).
       await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, async () => {
         for (const ep of [...sb.endpoints.values()]) {
           // Covered by the 'deleting' intent: each step need not wait for its own write.
@@ -384,7 +384,7 @@ export class Controller implements ControllerCore {
     }
   }
 
-  /** A restored sandbox: in the model, with its managed paths and namespace name claimed again (spec §2). */
+  /** A restored sandbox: in the model, with its managed paths and namespace name claimed again (L5). */
   #adoptSandbox(sb: Sandbox): void {
     this.#sandboxes.set(sb.id, sb);
     sb.releaseClaims = claimRestored(sb.config, this.#claims, this.logger);

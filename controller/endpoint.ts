@@ -34,7 +34,7 @@ export class Endpoint {
   readonly ports: readonly { port: number; proto: 'tcp' | 'udp' }[];
   readonly links: ReadonlyMap<string, string>;
   readonly disableResolution: boolean;
-  /** It exists only while joined (the API's connect): restore deletes it when a crash left it without a join (spec §3). */
+  /** It exists only while joined (the API's connect): restore deletes it when a crash left it without a join (L6). */
   readonly joinedOnly: boolean;
   /** The join in progress, if any: leave waits for it (no half-joined state is ever torn down). */
   joining: Promise<void> | undefined;
@@ -102,17 +102,32 @@ export class Endpoint {
     });
   }
 
-  /** Join a sandbox (L1). */
+  /**
+   * Join a sandbox (L1, L2, R15): the veth goes into its namespace as
+   * eth<N>, the names into the network's records, the network into the
+   * sandbox's view and hosts file; the first non-internal endpoint gets the
+   * default route. A sandbox waiting for its key (`late`) only claims the
+   * endpoint: it joins when the key is set. `options.priority` orders the
+   * sandbox's networks (R4; default 0). On failure every step is undone.
+   * Throws ERR_ENDPOINT_ALREADY_JOINED, ERR_SANDBOX_NOT_FOUND,
+   * ERR_ENDPOINT_NOT_FOUND, ERR_SANDBOX_ALREADY_ON_NETWORK,
+   * ERR_CONTROLLER_CLOSED, ERR_EXEC_FAILED (the kernel refused a link step).
+   */
   join(sandbox: Sandbox, options: JoinOptions = {}): Promise<void> {
     return this.#core.join(this, sandbox, options);
   }
 
-  /** Leave the sandbox (L1). */
+  /**
+   * Leave the sandbox (L1, R15): the names stop resolving at once, then the
+   * view, the hosts lines and the veth go, and the default route moves to
+   * the next endpoint. Waits for a join in progress first. Throws
+   * ERR_ENDPOINT_NOT_JOINED when not joined to `sandbox`.
+   */
   leave(sandbox: Sandbox): Promise<void> {
     return this.#core.leave(this, sandbox);
   }
 
-  /** Delete the endpoint, releasing its addresses; fails while joined (403). */
+  /** Delete the endpoint and release its addresses (L1, L2). Throws ERR_ENDPOINT_ACTIVE (403) while joined. */
   delete(): Promise<void> {
     return this.#core.deleteEndpoint(this);
   }

@@ -142,7 +142,7 @@ export class SandboxKeySetError extends SandnsError {
   }
 }
 
-/** Another sandbox manages that file already (409, spec §2/§4). */
+/** Another sandbox manages that file already (409, L5, L7). */
 export class SandboxFileInUseError extends SandnsError {
   constructor(path: string) {
     super('ERR_SANDBOX_FILE_IN_USE', `another sandbox manages ${path} already: give another path`, 409, { details: { path } });
@@ -150,22 +150,3 @@ export class SandboxFileInUseError extends SandnsError {
   }
 }
 
-/** Codes defined here (for the README error table test). */
-export const CONTROLLER_ERROR_CODES = [
-  'ERR_NETWORK_NOT_FOUND',
-  'ERR_NETWORK_EXISTS',
-  'ERR_NETWORK_ACTIVE_ENDPOINTS',
-  'ERR_NETWORK_SUBNET_OVERLAP',
-  'ERR_ENDPOINT_NOT_FOUND',
-  'ERR_ENDPOINT_EXISTS',
-  'ERR_ENDPOINT_ALREADY_JOINED',
-  'ERR_ENDPOINT_NOT_JOINED',
-  'ERR_ENDPOINT_ACTIVE',
-  'ERR_SANDBOX_NOT_FOUND',
-  'ERR_SANDBOX_EXISTS',
-  'ERR_SANDBOX_ALREADY_ON_NETWORK',
-  'ERR_CONTROLLER_CLOSED',
-  'ERR_SANDBOX_NOT_EXTERNAL',
-  'ERR_SANDBOX_KEY_SET',
-  'ERR_SANDBOX_FILE_IN_USE',
-] as const;

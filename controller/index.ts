@@ -11,20 +11,16 @@ export type { NetworkOptions, EndpointOptions, JoinOptions, SandboxOptions, Extr
 export * from './errors.js';
 
 import { Controller, type ControllerOptions } from './controller.js';
-import type { RestoreReport } from './restore.js';
 
-/** Create a controller (STYLE (c): createController(options)). */
+/**
+ * Create a controller: the model, empty. With `options.stateDir`, call
+ * `restore()` once before any change to load what was saved (L3). Options
+ * are documented on ControllerOptions; nothing is checked until first use.
+ */
 export function createController(options: ControllerOptions = {}): Controller {
   return new Controller(options);
 }
 
-/** Create a controller and restore what its stateDir holds (L3): networks, sandboxes, endpoints, listeners. */
-export async function restoreController(options: ControllerOptions & { stateDir: string }): Promise<{ controller: Controller; report: RestoreReport }> {
-  const controller = new Controller(options);
-  const report = (await controller.restore())!;
-  return { controller, report };
-}
-
 export type { RestoreReport } from './restore.js';
-export { setSandboxKey, releaseSandboxKey, isLateKey } from './keys.js';
+export { setSandboxKey, releaseSandboxKey } from './keys.js';
 export { explain, renderPrometheus, type ResolverMetrics, type ResolverView } from '../resolver/index.js';

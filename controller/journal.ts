@@ -24,7 +24,7 @@ export class Journal {
     return this.#store;
   }
 
-  /** Log a finished change and persist it; resolves once it is on disk, so it is saved before it is acknowledged (spec §3). */
+  /** Log a finished change and persist it; resolves once it is on disk, so it is saved before it is acknowledged (L6). */
   async committed(fields: Record<string, unknown>, msg: string): Promise<void> {
     this.#logger.info(fields, msg);
     await this.persisted();

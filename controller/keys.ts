@@ -35,7 +35,14 @@ export async function joinDeferred(sb: Sandbox): Promise<void> {
   }
 }
 
-/** Give a pending sandbox its namespace and join its claimed endpoints; on failure everything waits again. */
+/**
+ * Give a `late` sandbox its namespace (`netnsPath`, e.g. /proc/<pid>/ns/net
+ * or a bind mount) and join its claimed endpoints; on failure everything
+ * waits again. `changed` is told to persist. Throws
+ * ERR_SANDBOX_NOT_EXTERNAL (400) for an `owned` or `path` sandbox,
+ * ERR_SANDBOX_KEY_SET (409) when it has a key, ERR_SANDBOX_NETNS when the
+ * path is not a network namespace, and what join throws.
+ */
 export async function setSandboxKey(sb: Sandbox, netnsPath: string, changed: () => void): Promise<void> {
   if (!isLateKey(sb)) throw new SandboxNotExternalError(sb.id);
   if (sb.netnsPath !== '') throw new SandboxKeySetError(sb.id, sb.netnsPath);
@@ -53,7 +60,13 @@ export async function setSandboxKey(sb: Sandbox, netnsPath: string, changed: () 
   }
 }
 
-/** Leave every joined endpoint (non-gateway first: no route moves), forget the namespace, claim them again. */
+/**
+ * Take a `late` sandbox's key back (the container stopped): leave every
+ * joined endpoint (non-gateway first, so no route moves), forget the
+ * namespace (never deleted), claim the endpoints again. Nothing to do
+ * without a key. Throws ERR_SANDBOX_NOT_EXTERNAL (400) for an `owned` or
+ * `path` sandbox.
+ */
 export async function releaseSandboxKey(sb: Sandbox, changed: () => void): Promise<void> {
   if (!isLateKey(sb)) throw new SandboxNotExternalError(sb.id);
   if (sb.netnsPath === '') return;

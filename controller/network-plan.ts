@@ -1,5 +1,5 @@
 /**
- * newNetwork's allocation step (L2; spec §1, §2), run under the controller's
+ * newNetwork's allocation step (L2; L4, L5), run under the controller's
  * allocation lock: subnet choice (a free /24 of the pool, or the given one
  * checked for overlap) and the bridge name checked free in the model and in
  * the kernel. Because creates and deletes of networks run one at a time,
@@ -61,7 +61,7 @@ export async function planNetwork(
 /**
  * deleteNetwork's step (call under the allocation lock): the network leaves
  * the model at once, so a connect from then on answers 404 and never meets a
- * half-deleted bridge (spec §2); it comes back if the driver fails.
+ * half-deleted bridge (L5); it comes back if the driver fails.
  * Throws ERR_NETWORK_NOT_FOUND (deleted already), ERR_NETWORK_ACTIVE_ENDPOINTS.
  */
 export async function removeNetwork(networks: Map<string, Network>, net: Network, driver: Driver): Promise<void> {

@@ -75,7 +75,15 @@ export class Network {
     };
   }
 
-  /** Create an endpoint on this network (addresses allocated now, as libnetwork). */
+  /**
+   * Create an endpoint on this network (L1, L2): `name` and `options.aliases`
+   * are host names (RFC 1123); addresses are allocated now, as libnetwork
+   * does (`options.ip` / `options.ip6` request specific ones); `ports` are
+   * {port 1-65535, proto tcp|udp} for SRV (R7). Throws ERR_INVALID_OPTION /
+   * ERR_INVALID_NAME, ERR_ENDPOINT_EXISTS, ERR_NETWORK_NOT_FOUND (deleted
+   * meanwhile), ERR_IPAM_POOL_EXHAUSTED, ERR_IPAM_ADDRESS_IN_USE,
+   * ERR_IPAM_ADDRESS_OUT_OF_RANGE, ERR_CONTROLLER_CLOSED.
+   */
   createEndpoint(name: string, options: EndpointOptions = {}): Promise<Endpoint> {
     return this.#core.createEndpoint(this, name, options);
   }
@@ -85,7 +93,11 @@ export class Network {
     return this.endpoints.get(ref) ?? [...this.endpoints.values()].find((e) => e.name === ref);
   }
 
-  /** Delete the network; fails while endpoints exist (L1, 403). */
+  /**
+   * Delete the network and its bridge (L1, L2). Throws
+   * ERR_NETWORK_ACTIVE_ENDPOINTS (403) while endpoints exist; deleting a
+   * network that is already gone does nothing.
+   */
   delete(): Promise<void> {
     return this.#core.deleteNetwork(this);
   }

@@ -146,7 +146,7 @@ export function checkExtraHosts(value: unknown): ExtraHost[] {
 const HOST_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 
 /**
- * The hostname a sandbox gets when none is given (spec §6 names): the name
+ * The hostname a sandbox gets when none is given (L9): the name
  * itself when it is one valid host label (RFC 1123 §2.1, '_' tolerated as
  * H5 does), else Docker's short id (the first 12 characters) for a 64-digit
  * hex container id, else none. Never a cut-down name: `proj_web_1` stays

@@ -2,7 +2,7 @@
  * Restore (L3): rebuild the model from a saved state and reconcile it with
  * the kernel, in libnetwork's order. Networks first (a missing bridge is
  * made again); then sandboxes (namespace gone: its files go and it is not
- * brought back; alive: adopted, files untouched, Docker C14); then endpoints
+ * brought back; alive: adopted, files untouched, as Docker); then endpoints
  * (veth present: names and view back without re-plumbing; veth gone: a clean
  * leave); then listeners, and a sweep of leaked veths on our own bridges.
  * Unfinished creates, deletes and joins (write-ahead phases) are undone.
@@ -79,7 +79,7 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
         driverOptions: driver.validateOptions(p.driverOptions),
       });
       if (p.phase === 'creating') {
-        // Only a bridge carrying this network's mark is removed: a crash before the add leaves a same-named link alone (spec §1).
+        // Only a bridge carrying this network's mark is removed: a crash before the add leaves a same-named link alone (L4).
         await driver.discardNetwork(net.driverNetwork);
         r.undone.push(`create of network ${p.name}`);
         continue;
@@ -217,7 +217,7 @@ async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Ma
     return undefined;
   }
   if (j === undefined && p.joinedOnly === true) {
-    // A connect cut short before its join, or a disconnect after its leave: the endpoint lived only while joined (spec §3).
+    // A connect cut short before its join, or a disconnect after its leave: the endpoint lived only while joined (L6).
     net.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) net.pool6?.release(ep.ipv6);
     r.undone.push(`connect or disconnect of ${p.name} on ${net.name}`);

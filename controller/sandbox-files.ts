@@ -3,7 +3,7 @@
  * §4): paths absolute and normal, inside the allowed root when one is set,
  * no symlink at a file or at a directory sandns would own, and a file that
  * exists already is taken over with its original content kept aside.
- * Two sandboxes never share a managed file or a namespace name (spec §2).
+ * Two sandboxes never share a managed file or a namespace name (L5).
  */
 import { join } from 'node:path';
 import { InvalidOptionError } from '../common/errors.js';
@@ -36,7 +36,7 @@ export interface Claims {
   readonly netns: Set<string>;
 }
 
-/** Claim the sandbox's files and namespace name synchronously (spec §2); returns the release. */
+/** Claim the sandbox's files and namespace name synchronously (L5); returns the release. */
 export function claimSandboxNames(config: SandboxConfig, claims: Claims): () => void {
   const paths = [config.hostsPath, config.resolvConfPath];
   if (config.netnsName !== undefined && claims.netns.has(config.netnsName)) throw new NetnsExistsError(config.netnsName);

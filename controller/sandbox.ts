@@ -59,7 +59,7 @@ export class Sandbox {
   readonly endpoints = new Map<string, Endpoint>();
   /** Interface names taken or being set up (eth0, eth1 ...). */
   readonly ifnames = new Set<string>();
-  /** Set while the sandbox is being deleted: joins are refused (404) from then on (spec §2). */
+  /** Set while the sandbox is being deleted: joins are refused (404) from then on (L5). */
   deleting = false;
   /** Gives back its managed paths and namespace name once it is gone (set by the controller). */
   releaseClaims: (() => void) | undefined;

@@ -58,7 +58,7 @@ export interface Driver {
   validateOptions(raw: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>>;
   /**
    * Refuse (ERR_LINK_EXISTS, 409) a network whose kernel objects' names are
-   * taken already; run before anything is recorded or made (spec §1).
+   * taken already; run before anything is recorded or made (L4).
    */
   checkNetworkFree(network: DriverNetwork): Promise<void>;
   /**
@@ -72,7 +72,7 @@ export interface Driver {
    * objects only when they carry this network's mark. True when removed.
    */
   discardNetwork(network: DriverNetwork): Promise<boolean>;
-  /** Refuse (ERR_LINK_EXISTS) an endpoint whose interface names are taken already (spec §1). */
+  /** Refuse (ERR_LINK_EXISTS) an endpoint whose interface names are taken already (L4). */
   checkEndpointFree(network: DriverNetwork, endpointId: string): Promise<void>;
   /** Delete them. Idempotent. */
   deleteNetwork(network: DriverNetwork): Promise<void>;

@@ -6,7 +6,7 @@ import { SandnsError } from '../common/errors.js';
 /**
  * A kernel object a driver would create exists already (409): it is refused
  * up front and never touched, because sandns deletes only what it made
- * (spec §1). The message names the object and the fix.
+ * (L4). The message names the object and the fix.
  */
 export class LinkExistsError extends SandnsError {
   constructor(kind: 'bridge' | 'veth', name: string, cause?: unknown) {

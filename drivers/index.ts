@@ -6,7 +6,7 @@ import type { Driver } from './driver.js';
 import { BridgeDriver } from './bridge/index.js';
 
 export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from './driver.js';
-export { BridgeDriver, bridgePlan, bridgeNameFor, hostVethName, normalizeBridgeOptions } from './bridge/index.js';
+export { BridgeDriver, bridgePlan, normalizeBridgeOptions } from './bridge/index.js';
 export * from './ipam/index.js';
 export { LinkExistsError } from './errors.js';
 
@@ -19,9 +19,6 @@ export class UnknownDriverError extends SandnsError {
     this.name = 'UnknownDriverError';
   }
 }
-
-/** Codes defined here. */
-export const DRIVER_ERROR_CODES = ['ERR_DRIVER_NOT_FOUND', 'ERR_LINK_EXISTS'] as const;
 
 /** Name → driver. */
 export class DriverRegistry {

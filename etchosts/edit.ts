@@ -1,5 +1,5 @@
 /**
- * Pure edits of hosts-file text (spec H3; Docker H3-H5). Records are validated
+ * Pure edits of hosts-file text (H3; as Docker). Records are validated
  * before anything is computed, so a bad record never yields new text (H5).
  */
 import { hostnameProblem } from '../common/dns-name.js';
@@ -15,7 +15,7 @@ function splitLines(text: string): string[] {
 }
 
 /**
- * Append one line per record (Docker H3; join). No de-duplication. A last line
+ * Append one line per record (as Docker; join). No de-duplication. A last line
  * without its newline is terminated first, so a record never merges into it.
  */
 export function addRecords(text: string, recs: readonly HostsRecord[]): string {
@@ -25,7 +25,7 @@ export function addRecords(text: string, recs: readonly HostsRecord[]): string {
   return base + valid.map(formatHostsLine).join('');
 }
 
-/** True when `line` is exactly `<ip><spaces?>\t<hosts>` for one of the records (Docker H4). */
+/** True when `line` is exactly `<ip><spaces?>\t<hosts>` for one of the records (as Docker). */
 function matchesAny(line: string, recs: readonly HostsRecord[]): boolean {
   return recs.some((rec) => {
     const suffix = `\t${rec.hosts}`;
@@ -35,7 +35,7 @@ function matchesAny(line: string, recs: readonly HostsRecord[]): boolean {
 }
 
 /**
- * Remove the lines of the given records (H3; Docker H4): a line goes only when
+ * Remove the lines of the given records (H3; as Docker): a line goes only when
  * it ends with TAB + exactly the record's names and what precedes is the same
  * address. Comments and every other line survive; empty lines are dropped.
  */
@@ -64,7 +64,7 @@ export function validateUpdate(ip: string, hostname: string): string {
 
 /**
  * Give every line whose first name is `hostname` (or `hostname.<domain>`) the
- * address `ip` (Docker H5; legacy link fix-ups). `prefixAndMore` is untouched.
+ * address `ip` (as Docker; legacy link fix-ups). `prefixAndMore` is untouched.
  */
 export function updateRecord(text: string, ip: string, hostname: string): string {
   const canonical = validateUpdate(ip, hostname);

@@ -1,12 +1,12 @@
 /**
- * Hosts records: the names rule (Docker H10), validation (spec H5) and the
- * line format `IP<TAB>names` with the canonical address (Docker H1).
+ * Hosts records: the names rule (as Docker), validation (H5) and the
+ * line format `IP<TAB>names` with the canonical address (as Docker).
  */
 import { canonicalIp } from '../common/ip.js';
 import { hostnameProblem } from '../common/dns-name.js';
 import { InvalidHostsIpError, InvalidHostsNameError } from './errors.js';
 
-/** One hosts-file record: an address and its space-separated names (Docker H1). */
+/** One hosts-file record: an address and its space-separated names (as Docker). */
 export interface HostsRecord {
   ip: string;
   hosts: string;
@@ -24,7 +24,7 @@ function checkName(name: string, hosts: string): void {
 }
 
 /**
- * The names of a sandbox's own lines (Docker H10): `fqdn` plus its first label
+ * The names of a sandbox's own lines (as Docker): `fqdn` plus its first label
  * when the fqdn has a dot. Throws ERR_HOSTS_INVALID_NAME for a bad part (H5),
  * so a space inside a hostname can never turn into two names.
  */
@@ -53,7 +53,7 @@ export function validateHostsRecords(recs: readonly HostsRecord[]): HostsRecord[
   return recs.map(validateHostsRecord);
 }
 
-/** One hosts line, `IP<TAB>names\n`, for an already validated record (Docker H1). */
+/** One hosts line, `IP<TAB>names\n`, for an already validated record (as Docker). */
 export function formatHostsLine(rec: HostsRecord): string {
   return `${rec.ip}\t${rec.hosts}\n`;
 }

@@ -3,9 +3,6 @@
  */
 import { SandnsError, type SandnsErrorOptions } from '../common/errors.js';
 
-/** Codes defined in this file (for the README error table test). */
-export const HOSTS_ERROR_CODES = ['ERR_HOSTS_INVALID_NAME', 'ERR_HOSTS_INVALID_IP', 'ERR_HOSTS_IO'] as const;
-
 /** A name that would be written to a hosts file is not a valid host name (H5). */
 export class InvalidHostsNameError extends SandnsError {
   override name = 'InvalidHostsNameError' as const;

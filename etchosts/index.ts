@@ -1,5 +1,5 @@
 /**
- * Managed /etc/hosts (spec H1-H5; Docker section 2): the public door (G1).
+ * Managed /etc/hosts (H1-H5; as Docker): the public door (G1).
  * Pure rendering and edits live in entries/render/edit; io/ does the file work.
  */
 import { addRecords, removeRecords, updateRecord, validateUpdate } from './edit.js';
@@ -7,10 +7,8 @@ import { type HostsRecord, validateHostsRecords } from './entries.js';
 import { readHostsText, writeHostsText, editHostsText } from './io/hosts-file.js';
 import { renderHosts, type RenderHostsOptions } from './render.js';
 
-export { hostsNamesFor, validateHostsRecord, type HostsRecord } from './entries.js';
-export { renderHosts, type RenderHostsOptions } from './render.js';
-export { addRecords, removeRecords, updateRecord } from './edit.js';
-export { HOSTS_ERROR_CODES, HostsFileError, InvalidHostsIpError, InvalidHostsNameError } from './errors.js';
+export { hostsNamesFor, type HostsRecord } from './entries.js';
+export type { RenderHostsOptions } from './render.js';
 
 /** Read a hosts file, after every queued write to it. */
 export function readHostsFile(path: string): Promise<string> {
@@ -42,7 +40,7 @@ export async function removeHostsRecords(path: string, recs: readonly HostsRecor
   await editHostsText(path, (text) => removeRecords(text, valid));
 }
 
-/** Point every line whose first name is `hostname` at `ip` (Docker H5); validated first (H5). */
+/** Point every line whose first name is `hostname` at `ip` (as Docker); validated first (H5). */
 export async function updateHostsRecord(path: string, ip: string, hostname: string): Promise<void> {
   validateUpdate(ip, hostname);
   await editHostsText(path, (text) => updateRecord(text, ip, hostname));

@@ -1,12 +1,12 @@
 /**
- * A whole hosts file: defaults, extra hosts, own lines (spec H1, H2; Docker H2, H9).
+ * A whole hosts file: defaults, extra hosts, own lines (H1, H2; as Docker).
  */
 import { formatHostsLine, isIpv6, validateHostsRecords, type HostsRecord } from './entries.js';
 
-/** Default lines of every hosts file (Docker H2). */
+/** Default lines of every hosts file (as Docker). */
 const DEFAULT_V4: readonly HostsRecord[] = [{ ip: '127.0.0.1', hosts: 'localhost' }];
 
-/** Default IPv6 lines, written only when the sandbox has IPv6 (Docker H2, H11). */
+/** Default IPv6 lines, written only when the sandbox has IPv6 (as Docker). */
 const DEFAULT_V6: readonly HostsRecord[] = [
   { ip: '::1', hosts: 'localhost ip6-localhost ip6-loopback' },
   { ip: 'fe00::', hosts: 'ip6-localnet' },

@@ -1,5 +1,5 @@
 /**
- * Nameserver addresses as Go's netip parses and prints them (Docker C1).
+ * Nameserver addresses as Go's netip parses and prints them (as Docker).
  */
 import { parseIp } from '../common/ip.js';
 
@@ -9,7 +9,7 @@ export interface NameserverAddress {
   readonly text: string;
   /** IPv6, v4-mapped included (netip Is6). */
   readonly ipv6: boolean;
-  /** 127.0.0.0/8 or ::1 (netip IsLoopback). */
+  /** 127.0.0.0/8 or::1 (netip IsLoopback). */
   readonly loopback: boolean;
 }
 

@@ -3,17 +3,10 @@
  */
 import { SandnsError, type SandnsErrorOptions } from '../common/errors.js';
 
-/** Codes defined in this file (for the README error table test). */
-export const RESOLVCONF_ERROR_CODES = [
-  'ERR_RESOLVCONF_LINE_TOO_LONG',
-  'ERR_RESOLVCONF_INVALID_NAMESERVER',
-  'ERR_RESOLVCONF_IO',
-] as const;
-
-/** Longest line accepted, in bytes (Go's bufio.MaxScanTokenSize; Docker C3). */
+/** Longest line accepted, in bytes (Go's bufio.MaxScanTokenSize; as Docker). */
 export const MAX_LINE_BYTES = 65536;
 
-/** A resolv.conf line is longer than 64 KiB (Docker C3). */
+/** A resolv.conf line is longer than 64 KiB (as Docker). */
 export class ResolvConfLineTooLongError extends SandnsError {
   override name = 'ResolvConfLineTooLongError' as const;
   constructor(sourcePath: string, lineNumber: number) {
@@ -26,7 +19,7 @@ export class ResolvConfLineTooLongError extends SandnsError {
   }
 }
 
-/** A nameserver given as an override (`dns`) is not an IP address (C1, Docker C4). */
+/** A nameserver given as an override (`dns`) is not an IP address (C1, as Docker). */
 export class InvalidNameserverError extends SandnsError {
   override name = 'InvalidNameserverError' as const;
   constructor(nameserver: string) {

@@ -1,5 +1,5 @@
 /**
- * Managed /etc/resolv.conf (spec C1-C5; Docker section 3): the public door (G1).
+ * Managed /etc/resolv.conf (C1-C5; as Docker): the public door (G1).
  * Pure parse/override/transform/render; io/ reads, writes and watches files.
  */
 import { InvalidOptionError } from '../common/errors.js';
@@ -10,31 +10,21 @@ import { directivesKey, emptyResolvConf, parseResolvConf, type ResolvConf } from
 
 export {
   parseResolvConf,
-  emptyResolvConf,
-  option,
   type ResolvConf,
   type ExtServer,
   type NdotsSource,
   type Overridden,
   type TransformKind,
 } from './parse.js';
-export { applyOverrides, addOption, type ResolvConfOverrides } from './override.js';
+export { applyOverrides, type ResolvConfOverrides } from './override.js';
 export {
   transformForInternalResolver,
   transformForLegacy,
-  NO_EXTERNAL_NAMESERVERS,
-  NO_USABLE_NAMESERVERS,
   type InternalResolverOptions,
   type InternalResolverResult,
   type LegacyResolvConf,
 } from './transform.js';
 export { renderResolvConf, SANDNS_HEADER, type RenderResolvConfOptions } from './render.js';
-export {
-  RESOLVCONF_ERROR_CODES,
-  InvalidNameserverError,
-  ResolvConfFileError,
-  ResolvConfLineTooLongError,
-} from './errors.js';
 export {
   isUserModified,
   writeResolvConfText as writeResolvConf,
@@ -42,14 +32,14 @@ export {
 } from './io/resolvconf-file.js';
 export type { FileWatch as ResolvConfWatch } from './io/watch.js';
 
-/** Load and parse a resolv.conf; a missing file is an empty one (Docker C3). */
+/** Load and parse a resolv.conf; a missing file is an empty one (as Docker). */
 export async function loadResolvConf(path: string): Promise<ResolvConf> {
   const text = await readTextIfExists(path);
   return text === undefined ? emptyResolvConf(path) : parseResolvConf(text, path);
 }
 
 /**
- * The host's origin file (Docker 1.I 58): the systemd-resolved upstream file
+ * The host's origin file: the systemd-resolved upstream file
  * when /etc/resolv.conf's only nameserver is the 127.0.0.53 stub and that file exists.
  */
 export async function hostOriginPath(

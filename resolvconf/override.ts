@@ -1,6 +1,6 @@
 /**
- * Overrides (`dns`, `dnsSearch`, `dnsOptions`) and added options (spec C1;
- * Docker C4). Each list given replaces the whole list and is recorded for the
+ * Overrides (`dns`, `dnsSearch`, `dnsOptions`) and added options (C1;
+ * as Docker). Each list given replaces the whole list and is recorded for the
  * trailer; values are checked here so none can inject a line.
  */
 import { InvalidOptionError } from '../common/errors.js';
@@ -35,7 +35,7 @@ function overrideNameservers(list: readonly string[]): string[] {
   });
 }
 
-/** Search domains of an override: '.' entries are dropped, so ['.'] means no search (Docker C4). */
+/** Search domains of an override: '.' entries are dropped, so ['.'] means no search (as Docker). */
 function overrideSearch(list: readonly string[]): string[] {
   const kept = list.filter((domain) => domain !== '.');
   for (const domain of kept) {
@@ -46,7 +46,7 @@ function overrideSearch(list: readonly string[]): string[] {
 }
 
 /**
- * Apply overrides (C1; Docker C4): each given list replaces the current one
+ * Apply overrides (C1; as Docker): each given list replaces the current one
  * independently and is recorded; an options override resets where ndots came from.
  */
 export function applyOverrides(conf: ResolvConf, overrides: ResolvConfOverrides): ResolvConf {

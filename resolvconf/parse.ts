@@ -1,12 +1,12 @@
 /**
- * The ResolvConf value and the parser of resolv.conf text (spec C1; Docker 3.A).
+ * The ResolvConf value and the parser of resolv.conf text (C1).
  * Values are immutable: every transform returns a new one (moby's
  * internal/resolvconf Parse -> Override* -> Transform -> Generate, made pure).
  */
 import { parseNameserver } from './addr.js';
 import { MAX_LINE_BYTES, ResolvConfLineTooLongError } from './errors.js';
 
-/** An upstream server the internal resolver forwards to (Docker 1.I 56-57). */
+/** An upstream server the internal resolver forwards to. */
 export interface ExtServer {
   /** Canonical IP address (an IPv6 zone kept). */
   address: string;
@@ -14,20 +14,20 @@ export interface ExtServer {
   origin: 'host' | 'sandbox';
 }
 
-/** Where the effective `ndots` option came from (Docker C5, C8 trailer). */
+/** Where the effective `ndots` option came from (as Docker writes it in the trailer). */
 export type NdotsSource = 'host' | 'override' | 'internal';
 
-/** Which transform produced the file (Docker C8 trailer). */
+/** Which transform produced the file (as Docker writes it in the trailer). */
 export type TransformKind = 'none' | 'internal' | 'legacy';
 
-/** Which lists were replaced by overrides (Docker C4). */
+/** Which lists were replaced by overrides (as Docker). */
 export interface Overridden {
   readonly nameservers: boolean;
   readonly search: boolean;
   readonly options: boolean;
 }
 
-/** A parsed resolv.conf plus what the trailer comment needs (Docker C8). */
+/** A parsed resolv.conf plus what the trailer comment needs (as Docker). */
 export interface ResolvConf {
   /** The origin file's path, for `# Based on host file: '<path>'`. */
   readonly sourcePath: string;
@@ -53,7 +53,7 @@ export interface ResolvConf {
   readonly transform: TransformKind;
 }
 
-/** An empty configuration read from `sourcePath` (a missing origin file, Docker C3). */
+/** An empty configuration read from `sourcePath` (a missing origin file, as Docker). */
 export function emptyResolvConf(sourcePath: string): ResolvConf {
   return {
     sourcePath,
@@ -116,8 +116,8 @@ function splitLines(text: string): string[] {
 }
 
 /**
- * Parse resolv.conf text read from `sourcePath` (C1; Docker 3.A). Throws
- * ERR_RESOLVCONF_LINE_TOO_LONG for a line over 64 KiB (Docker C3).
+ * Parse resolv.conf text read from `sourcePath` (C1). Throws
+ * ERR_RESOLVCONF_LINE_TOO_LONG for a line over 64 KiB (as Docker).
  */
 export function parseResolvConf(text: string, sourcePath: string): ResolvConf {
   const lists: Lists = { nameservers: [], invalidNameservers: [], search: [], options: [], other: [] };
@@ -132,7 +132,7 @@ export function parseResolvConf(text: string, sourcePath: string): ResolvConf {
 }
 
 /**
- * The value of the last option named `name` (Docker C2): `ndots:0 edns0 ndots:1`
+ * The value of the last option named `name` (as Docker): `ndots:0 edns0 ndots:1`
  * gives '1' for ndots and '' for edns0; undefined when absent.
  */
 export function option(conf: Pick<ResolvConf, 'options'>, name: string): string | undefined {

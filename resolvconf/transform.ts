@@ -1,15 +1,15 @@
 /**
- * Transforms of a sandbox's resolv.conf (spec C2, C3; Docker C5, C6).
+ * Transforms of a sandbox's resolv.conf (C2, C3; as Docker).
  */
 import { InvalidOptionError } from '../common/errors.js';
 import { parseNameserver } from './addr.js';
 import { addOption } from './override.js';
 import { option, type ExtServer, type ResolvConf } from './parse.js';
 
-/** Trailer warning when there are no external servers (Docker 1.I 59). */
+/** Trailer warning when there are no external servers. */
 export const NO_EXTERNAL_NAMESERVERS = 'NO EXTERNAL NAMESERVERS DEFINED';
 
-/** Prefix of the trailer warning of a legacy file left without nameservers (spec C3). */
+/** Prefix of the trailer warning of a legacy file left without nameservers (C3). */
 export const NO_USABLE_NAMESERVERS = 'NO USABLE NAMESERVERS';
 
 /** Options of the internal-resolver transform. */
@@ -26,11 +26,11 @@ export interface InternalResolverResult {
   conf: ResolvConf;
   /** Where the resolver forwards to, in order (R10, R11). */
   extServers: ExtServer[];
-  /** Any ndots option was present before the transform, even an invalid one (Docker 1.G 45; R9). */
+  /** Any ndots option was present before the transform, even an invalid one (as Docker; R9). */
   ndotsSet: boolean;
 }
 
-/** Drop ndots options without a non-negative integer value (Go strconv.Atoi; Docker C5). */
+/** Drop ndots options without a non-negative integer value (Go strconv.Atoi; as Docker). */
 function removeInvalidNdots(options: readonly string[]): string[] {
   return options.filter((opt) => {
     const colon = opt.indexOf(':');
@@ -41,11 +41,11 @@ function removeInvalidNdots(options: readonly string[]): string[] {
 }
 
 /**
- * Make the file point at the internal resolver (C2; Docker C5): every
+ * Make the file point at the internal resolver (C2; as Docker): every
  * nameserver becomes an external server ('host' from the origin file,
  * 'sandbox' from a `dns` override), the file lists only the resolver, invalid
  * ndots are dropped and each required option is added when absent. A `dns`
- * override equal to the resolver itself is not used (R10; Docker 1.H 47).
+ * override equal to the resolver itself is not used (R10).
  */
 export function transformForInternalResolver(conf: ResolvConf, opts: InternalResolverOptions = {}): InternalResolverResult {
   const resolver = parseNameserver(opts.resolverAddress ?? '127.0.0.11');
@@ -71,9 +71,9 @@ export function transformForInternalResolver(conf: ResolvConf, opts: InternalRes
   return { conf: next, extServers, ndotsSet: option(conf, 'ndots') !== undefined };
 }
 
-/** A legacy file, with the spec C3 flag for the caller's warning log. */
+/** A legacy file, with the C3 flag for the caller's warning log. */
 export interface LegacyResolvConf extends ResolvConf {
-  /** No nameserver is left: the sandbox cannot resolve anything (spec C3). */
+  /** No nameserver is left: the sandbox cannot resolve anything (C3). */
   readonly noUsableNameservers: boolean;
 }
 
@@ -87,7 +87,7 @@ function noUsableWarning(conf: ResolvConf): string {
 }
 
 /**
- * The file for a sandbox without the resolver (C3; Docker C6): unless the
+ * The file for a sandbox without the resolver (C3; as Docker): unless the
  * nameservers were overridden, loopback servers are dropped, and IPv6 ones
  * without IPv6. Unlike Docker there is no public-DNS fallback: with nothing
  * left the file keeps no nameserver, says so in its trailer and is flagged.

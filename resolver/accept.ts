@@ -1,9 +1,9 @@
 /**
- * R2 message acceptance, exactly as miekg/dns's DefaultMsgAcceptFunc under
- * Docker (1.B 11): bytes → a Query, a drop, or a FORMERR/NOTIMP/BADVERS reply.
- * Nothing here throws, whatever the bytes (G8): every read is bounds-checked,
- * and header counts are checked before any record is walked (count
- * amplification, namespace-sockets §5).
+ * R2 message acceptance, as miekg/dns's DefaultMsgAcceptFunc (used by
+ * Docker's resolver): bytes → a Query, a drop, or a FORMERR/NOTIMP/BADVERS
+ * reply. Nothing here throws, whatever the bytes (G8): every read is
+ * bounds-checked, and header counts are checked before any record is walked,
+ * so a 12-byte packet claiming 65535 records costs nothing.
  */
 import { HEADER_SIZE, QTYPE, RCODE } from './constants.js';
 import { buildErrorReply, buildRejectReply } from './answer.js';
@@ -22,7 +22,7 @@ const DROP: Rejected = Object.freeze({ kind: 'drop' });
 
 /** Apply R2 to raw bytes received over `transport`. */
 export function acceptQuery(raw: Buffer, transport: Transport): Accepted {
-  // 1.B 11: an unparsable header or QR=1 is ignored (a reply could amplify).
+  // an unparsable header or QR=1 is ignored (a reply could amplify).
   if (raw.length < HEADER_SIZE || (raw[2]! & 0x80) !== 0) return DROP;
   const qd = (raw[4]! << 8) | raw[5]!;
   const an = (raw[6]! << 8) | raw[7]!;

@@ -1,6 +1,6 @@
 /**
- * Reply building (R5, R7, R8; Docker 1.F): local answers and NODATA with
- * RA=1, error replies with RA=0 (1.F 35). Everything goes through one
+ * Reply building (R5, R7, R8): local answers and NODATA with
+ * RA=1, error replies with RA=0. Everything goes through one
  * ReplyWriter, which applies the size limit and truncation (G5).
  */
 import { QTYPE, RCODE } from './constants.js';
@@ -26,8 +26,8 @@ export function buildLocalReply(q: Query, r: Exclude<LocalResult, { kind: 'miss'
 }
 
 /**
- * An error reply to an accepted query (SERVFAIL, REFUSED, BADVERS ...): RA=0,
- * RD/CD echoed, question echoed, no records but our OPT when the query had one (1.F 35, R8).
+ * An error reply to an accepted query (SERVFAIL, REFUSED, BADVERS...): RA=0,
+ * RD/CD echoed, question echoed, no records but our OPT when the query had one (R8).
  */
 export function buildErrorReply(q: Query, rcode: number): Buffer {
   writer.begin(q);
@@ -49,7 +49,7 @@ export function buildRejectReply(raw: Buffer, questionEnd: number, rcode: number
   return out;
 }
 
-// A/AAAA (or both for ANY) owned by `owner`, each family in a fresh random order (1.F 37).
+// A/AAAA (or both for ANY) owned by `owner`, each family in a fresh random order.
 function writeAddresses(qtype: number, set: AddressSet, ttl: number, owner: number, section = ANSWER): void {
   if (qtype !== QTYPE.AAAA) writeFamily(QTYPE.A, set.v4Wire, 4, ttl, owner, section);
   if (qtype !== QTYPE.A) writeFamily(QTYPE.AAAA, set.v6Wire, 16, ttl, owner, section);

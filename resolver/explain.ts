@@ -41,10 +41,10 @@ function summarize(r: LocalResult, name: string, t: string): string {
   if (r.kind === 'nodata') {
     const why =
       r.reason === 'single-label'
-        ? 'single-label name with ndots set (R9)'
+        ? 'single-label name with ndots set'
         : r.reason === 'class'
           ? 'known name, class other than IN'
-          : `known name without ${t} data (R6)`;
+          : `known name without ${t} data`;
     return `${t} ${name}: NODATA${where}: ${why}`;
   }
   const d = r.data;

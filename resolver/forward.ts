@@ -2,9 +2,9 @@
  * R10–R12 forwarding stage: a miss goes to the sandbox's upstream servers in
  * order (servers in cool-down last), over the client's transport, through an
  * injected Exchanger (G12; io/exchange.ts is the real one). Failover on
- * timeout, network error, SERVFAIL or REFUSED (Docker 1.H 53, pain point 12);
+ * timeout, network error, SERVFAIL or REFUSED;
  * any other reply is relayed verbatim but for its ID (NXDOMAIN with its SOA,
- * TC included: the client retries over TCP, 1.H 49). When every server
+ * TC included: the client retries over TCP). When every server
  * failed, or none is usable, the query goes on to `next` (the pipeline's
  * SERVFAIL fallback).
  */
@@ -42,7 +42,7 @@ export interface Exchanger {
  * True when `reply` is a response to the question in `query[12, questionEnd)`:
  * QR set, opcode QUERY, one question equal to ours ignoring ASCII case
  * (RFC 4343; some servers randomise case, draft-vixie-dnsext-dns0x20). An
- * error reply with no question (FORMERR, REFUSED ... from some servers) also
+ * error reply with no question (FORMERR, REFUSED... from some servers) also
  * matches: it only causes failover or is relayed, never cached.
  */
 export function matchesQuestion(reply: Buffer, query: Buffer, questionEnd: number): boolean {
@@ -86,7 +86,7 @@ type Failure = ExchangeFailure | 'servfail' | 'refused';
 export function forwardStage(o: ForwardStageOptions): Handler {
   const { clock, health, metrics, logger } = o;
   let last: { server: string; reason: Failure; error?: unknown } = { server: '', reason: 'timeout' };
-  // Docker logs every upstream timeout at error (1.J 63, pain point 20): we log each at debug, warn at most every interval.
+  // Docker logs every upstream timeout at error: we log each at debug, warn at most every interval.
   const warn = new RateLimitedLog(clock, o.logIntervalMs, (suppressed) =>
     logger.warn({ upstream: last.server, reason: last.reason, err: last.error, suppressed }, 'resolver: upstream server failed'),
   );

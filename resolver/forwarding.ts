@@ -117,7 +117,7 @@ function checkStagesOptions(raw: ForwardingStagesOptions): ForwardingStagesOptio
   return { ...raw, dialers };
 }
 
-// Docker 1.H 47 logs the dropped own address at info; an empty list is worth a warning (Docker 1.I 59).
+// A dropped own address is logged at info, as Docker does; so is a sandbox left without host-side servers.
 function logSelection(log: Logger, s: UpstreamSelection): void {
   for (const u of s.dropped) log.info({ upstream: u.address, origin: u.origin }, 'resolver: not using this address as an upstream DNS server (own address or invalid)');
   if (s.servers.length === 0 && s.blocked > 0) log.info({ blocked: s.blocked }, 'resolver: no external access, host-side upstream servers not used (R11)');

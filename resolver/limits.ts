@@ -1,7 +1,7 @@
 /**
  * R14 upstream limit: at most `max` queries of one sandbox in flight towards
  * upstream servers; over the cap a query is answered REFUSED at once (Docker
- * waits up to 4 s for a slot first, 1.H 54; pain point 3 asks for a fast,
+ * waits up to 4 s for a slot first; a client is better served by a fast,
  * explicit answer), and the warning is logged at most once per interval.
  */
 import type { Clock } from '../common/clock.js';

@@ -8,7 +8,7 @@ import { addressOfReverseName } from '../common/ip.js';
 import { isReverseName } from './reverse.js';
 import type { NetworkView, ResolverView } from './view.js';
 
-/** How a name was found: a link alias (1.D 23), a plain name, a reverse address or an SRV name. */
+/** How a name was found: a link alias, a plain name, a reverse address or an SRV name. */
 export type MatchVia = 'alias' | 'name' | 'reverse' | 'service';
 
 /** The data of a local answer. */
@@ -40,7 +40,7 @@ export type LocalResult =
 
 /** The question fields local lookup needs (a Query satisfies it). */
 export interface LocalQuestion {
-  /** As asked, with trailing dot (network names and link aliases match case-sensitively, 1.D 21). */
+  /** As asked, with trailing dot (network names and link aliases match case-sensitively). */
   readonly name: string;
   /** Lowercased, no trailing dot. */
   readonly lname: string;
@@ -55,11 +55,11 @@ export function resolveLocal(view: ResolverView, q: LocalQuestion): LocalResult 
   const r =
     q.qtype === QTYPE.PTR && isReverseName(q.lname) ? resolveReverse(view, q.lname) : resolveForward(view, q);
   if (r.kind === 'miss') {
-    // R9, Docker 1.G 45: ndots set, A/AAAA, no dot in the name → NODATA, not forwarded.
+    // R9, ndots set, A/AAAA, no dot in the name → NODATA, not forwarded.
     const single = view.ndotsSet && (q.qtype === QTYPE.A || q.qtype === QTYPE.AAAA) && !q.lname.includes('.');
     return single ? nodata(undefined, q.lname, undefined, 'single-label') : MISS;
   }
-  // Docker answers any class with IN data (1.B 14); we answer IN/ANY only and
+  // Docker answers any class with IN data; we answer IN/ANY only and
   // keep other classes of a known name local as NODATA (R6: no leak upstream).
   if (r.kind === 'answer' && q.qclass !== QCLASS.IN && q.qclass !== QCLASS.ANY) {
     return nodata(r.network, r.name, r.via, 'class');
@@ -67,7 +67,7 @@ export function resolveLocal(view: ResolverView, q: LocalQuestion): LocalResult 
   return r;
 }
 
-/** PTR for a full reverse name of an address some network knows (1.C 17; unknown → miss). */
+/** PTR for a full reverse name of an address some network knows (as Docker; unknown → miss). */
 function resolveReverse(view: ResolverView, lname: string): LocalResult {
   const ip = addressOfReverseName(lname);
   if (ip === undefined) return MISS;
@@ -79,12 +79,12 @@ function resolveReverse(view: ResolverView, lname: string): LocalResult {
 }
 
 /**
- * Forward lookup over the `name.network` candidates (1.D 22): `a.b.c` tries
+ * Forward lookup over the `name.network` candidates: `a.b.c` tries
  * (a.b.c, any network), then (a.b, c), then (a, b.c); the first hit decides.
  */
 function resolveForward(view: ResolverView, q: LocalQuestion): LocalResult {
   const { lname, qtype } = q;
-  // The case as asked matters only for link aliases (1.D 21); without any, lname stands in (no copy).
+  // The case as asked matters only for link aliases; without any, lname stands in (no copy).
   const aliases = view.linkAliases.size !== 0;
   const asked = aliases ? q.name.slice(0, -1) : lname;
   const r = lookupCandidate(view, asked, lname, undefined, qtype);
@@ -107,7 +107,7 @@ function lastDot(s: string, from: number): number {
 
 /**
  * The network whose name is `name[from, length - 1)` (the rest of the question
- * name as asked, before its trailing dot), compared case-sensitively (1.D 21);
+ * name as asked, before its trailing dot), compared case-sensitively;
  * undefined when none is. Allocation-free: this runs for every dotted miss.
  */
 function networkNamedAt(view: ResolverView, name: string, from: number): string | undefined {
@@ -118,7 +118,7 @@ function networkNamedAt(view: ResolverView, name: string, from: number): string 
   return undefined;
 }
 
-/** One candidate: the link-alias pass, then the name pass in view order (1.D 23, 1.E 32). */
+/** One candidate: the link-alias pass, then the name pass in view order (as Docker). */
 function lookupCandidate(
   view: ResolverView,
   asked: string,
@@ -135,7 +135,7 @@ function lookupCandidate(
   }
   for (const network of view.networks) {
     if (only !== undefined && network.name !== only) continue;
-    // A link alias shadows a same-named peer on the declaring endpoint's network (R3, 1.D 23).
+    // A link alias shadows a same-named peer on the declaring endpoint's network (R3).
     if (alias !== undefined && alias.network === network.name) continue;
     const hit = lookupIn(network, lname, 'name', qtype);
     if (hit !== undefined) return hit;
@@ -153,7 +153,7 @@ function lookupIn(network: NetworkView, lname: string, via: MatchVia, qtype: num
         : qtype === QTYPE.AAAA
           ? set.v6.length > 0
           : qtype === QTYPE.ANY && set.v4.length + set.v6.length > 0;
-    // R6: a known name gets NODATA for every type it has no data for (MX: 1.C 16).
+    // R6: a known name gets NODATA for every type it has no data for (MX: as Docker).
     // ANY gets the addresses (RFC 8482 §4.2 lets a responder return a subset).
     return has
       ? { kind: 'answer', network, name: lname, via, data: { type: 'address', set } }

@@ -13,9 +13,9 @@ import type { ResolverView } from './view.js';
 
 /** R14 TCP limits. */
 export interface TcpLimits {
-  /** Close a connection with no complete query or reply for this long (ms). Default 8000 (1.B 13). */
+  /** Close a connection with no complete query or reply for this long (ms). Default 8000. */
   readonly idleTimeoutMs: number;
-  /** Queries served on one connection before it is closed. Default 128 (1.B 13). */
+  /** Queries served on one connection before it is closed. Default 128. */
   readonly maxQueriesPerConnection: number;
   /** Open connections per sandbox; more are closed at once. Default 256. */
   readonly maxConnections: number;

@@ -1,6 +1,6 @@
 /**
  * The resolver chain (STYLE G4): accept → local → inserted stages (cache,
- * forward ...) → SERVFAIL fallback (Docker 1.G 42: we never invent NXDOMAIN).
+ * forward...) → SERVFAIL fallback (we never invent NXDOMAIN).
  * The local-hit path is synchronous: no promise is allocated for it. This is
  * the only catch-all (G8): an unexpected error becomes SERVFAIL + one warning.
  */
@@ -48,7 +48,7 @@ export interface PipelineOptions {
   readonly clock: Clock;
 }
 
-/** An error reply (SERVFAIL, REFUSED ...) to an accepted query, counted as outcome 'error'. */
+/** An error reply (SERVFAIL, REFUSED...) to an accepted query, counted as outcome 'error'. */
 export function errorReply(q: Query, rcode: number): Reply {
   return { kind: 'built', bytes: buildErrorReply(q, rcode), rcode, outcome: 'error' };
 }

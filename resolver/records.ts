@@ -1,6 +1,6 @@
 /**
- * RecordTable: one network's DNS records (spec Model "Record table"; Docker
- * 1.D 24, 28, 33). Shared by every sandbox on the network; every lookup is a
+ * RecordTable: one network's DNS records (the record table of
+ * docs/behaviour.md's model). Shared by every sandbox on the network; every lookup is a
  * Map hit, every mutation synchronous so all resolvers see it at once (R15).
  */
 import { canonicalIp, parseIp } from '../common/ip.js';
@@ -15,7 +15,7 @@ export interface EndpointPort {
 /** What an endpoint registers on its network's table. */
 export interface EndpointRecord {
   readonly endpointId: string;
-  /** Container name, aliases, short id, hostname, in that order: the first gets PTR (1.D 24, 28). */
+  /** Container name, aliases, short id, hostname, in that order: the first gets PTR. */
   readonly names: readonly string[];
   readonly ipv4?: string | undefined;
   readonly ipv6?: string | undefined;
@@ -129,7 +129,7 @@ export class RecordTable {
 
   /**
    * PTR target `name.network` (no trailing dot) of an address, case as registered:
-   * the first name of the first endpoint registered with that address (1.D 28).
+   * the first name of the first endpoint registered with that address.
    */
   lookupReverse(ip: string): string | undefined {
     const key = canonicalIp(ip);
@@ -185,7 +185,7 @@ function storeEndpoint(rec: EndpointRecord): StoredEndpoint {
       throw new InvalidRecordError('names', `must hold non-empty strings (got ${JSON.stringify(raw)})`);
     }
     const key = name.toLowerCase();
-    if (keys.includes(key)) continue; // de-duplicated, first spelling kept (1.D 24)
+    if (keys.includes(key)) continue; // de-duplicated, first spelling kept
     names.push(name);
     keys.push(key);
   }
@@ -219,7 +219,7 @@ function checkPort(p: EndpointPort): EndpointPort {
 }
 
 function mergeAddresses(owners: readonly StoredEndpoint[]): AddressSet {
-  // noDup (1.E 33): each address once, in registration order; wire bytes copied, not re-parsed.
+  // Each address once, in registration order; wire bytes copied, not re-parsed.
   const seen4 = new Set<string>();
   const seen6 = new Set<string>();
   const v4Parts: Buffer[] = [];

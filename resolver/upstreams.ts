@@ -6,7 +6,7 @@ import type { Clock } from '../common/clock.js';
 import { parseIp } from '../common/ip.js';
 import type { ResolverView, Upstream, UpstreamOrigin } from './view.js';
 
-/** The resolver's own address: never an upstream (R10, Docker 1.H 47). */
+/** The resolver's own address: never an upstream (R10). */
 export const OWN_ADDRESS = '127.0.0.11';
 
 /** One usable upstream server, normalised once per change of the view's list. */
@@ -32,9 +32,9 @@ export interface UpstreamSelection {
    * each sandbox's namespace, so its id carries the sandbox id.
    */
   readonly key: string;
-  /** Entries equal to 127.0.0.11 (dropped, as Docker 1.H 47) or with no valid address. */
+  /** Entries equal to 127.0.0.11 (dropped, as Docker) or with no valid address. */
   readonly dropped: readonly Upstream[];
-  /** Host-origin entries skipped because the sandbox has no external access (R11, Docker 1.H 55). */
+  /** Host-origin entries skipped because the sandbox has no external access (R11). */
   readonly blocked: number;
 }
 
@@ -110,7 +110,7 @@ export class UpstreamSelector {
  * R12 memory of failures: a server that timed out, could not be reached or
  * refused recently is tried after the others until `cooldownMs` has passed
  * since its last failure, instead of first on every query (Docker keeps no
- * such memory and waits out a dead first server on every query, 1.H 48).
+ * such memory and waits out a dead first server on every query).
  */
 export class UpstreamHealth {
   readonly #clock: Clock;

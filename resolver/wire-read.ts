@@ -1,7 +1,7 @@
 /**
  * Bounds-checked readers over raw query bytes (RFC 1035 §4.1.2–4.1.4). They
  * never throw and never allocate beyond the name strings: accept.ts builds on
- * them instead of dns-packet, which is not a validator (namespace-sockets §5).
+ * them instead of dns-packet, which decodes leniently and is not a validator.
  */
 
 /** Longest wire name: 255 octets including the root byte (RFC 1035 §2.3.4). */

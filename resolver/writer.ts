@@ -1,7 +1,7 @@
 /**
  * ReplyWriter: builds a reply in one reusable scratch buffer, then copies out
  * exactly the bytes that fit (R8). Hand-built because dns-packet neither
- * compresses names nor rejects a 64-byte label; both matter here (R8, 1.F 41).
+ * compresses names nor rejects a 64-byte label; both matter here (R8).
  *
  * Records are written in section order and their end offsets kept, so
  * truncation keeps the longest prefix of whole records that fits with the

@@ -33,7 +33,7 @@ export interface DnsFilesConfig {
   /** Directories created for this sandbox, removed with it when empty. */
   readonly ownedDirs: readonly string[];
   /**
-   * Managed files that existed before the sandbox took them (spec §4): path →
+   * Managed files that existed before the sandbox took them (L7): path →
    * where their original content is kept. They are put back, never deleted,
    * when the sandbox goes; every other managed file was created by sandns.
    */
@@ -57,7 +57,7 @@ export interface ResolvConfResult {
   readonly written: boolean;
 }
 
-/** The sandbox's own hosts records for one endpoint's addresses (H2, Docker H10). */
+/** The sandbox's own hosts records for one endpoint's addresses (H2, as Docker). */
 export function ownRecords(cfg: DnsFilesConfig, ipv4: string | undefined, ipv6: string | undefined, ipv6Enabled: boolean): HostsRecord[] {
   if (cfg.hostname === undefined) return [];
   const hosts = hostsNamesFor(cfg.hostname, cfg.domainname);

@@ -14,7 +14,7 @@ export class NetnsError extends SandnsError {
   }
 }
 
-/** A namespace of that name exists already: refused, never adopted or deleted (409, spec §1). */
+/** A namespace of that name exists already: refused, never adopted or deleted (409, L4). */
 export class NetnsExistsError extends SandnsError {
   constructor(name: string, cause?: unknown) {
     super('ERR_SANDBOX_NETNS_EXISTS', `a network namespace named ${JSON.stringify(name)} exists already: choose another netnsName, or adopt it with netnsPath`, 409, {
@@ -36,5 +36,3 @@ export class SocketAcquireError extends SandnsError {
   }
 }
 
-/** Codes defined here. */
-export const SANDBOX_ERROR_CODES = ['ERR_SANDBOX_NETNS', 'ERR_SANDBOX_NETNS_EXISTS', 'ERR_SANDBOX_LISTENER'] as const;

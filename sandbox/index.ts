@@ -19,18 +19,18 @@ import { InvalidOptionError } from '../common/errors.js';
 export { SandboxRuntime } from './sandbox.js';
 export type { SandboxEndpoint, SandboxIo } from './sandbox.js';
 export type { DnsFilesConfig } from './dns-files.js';
-export { sortEndpoints, compareEndpoints } from './order.js';
-export { NetnsError, NetnsExistsError, SocketAcquireError, SANDBOX_ERROR_CODES } from './errors.js';
-export { acquireSandboxSockets } from './io/bind.js';
-export { netnsAlive, netnsMounted, netnsPathFor, deleteNetns, netnsNameTaken } from './io/netns.js';
+export { compareEndpoints } from './order.js';
+export { netnsMounted, netnsPathFor } from './io/netns.js';
+export { NetnsExistsError } from './errors.js';
+export { netnsNameTaken } from './io/netns.js';
 export { checkManagedFile, checkManagedDir, checkPathShape } from './io/managed-files.js';
 
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {
   readonly id: string;
-  /** Create this named namespace (/run/netns/<name>) ... */
+  /** Create this named namespace (/run/netns/<name>)... */
   readonly netnsName?: string | undefined;
-  /** ... or adopt this existing namespace (external key). */
+  /**... or adopt this existing namespace (external key). */
   readonly netnsPath?: string | undefined;
   readonly files: DnsFilesConfig;
   readonly logger: Logger;
@@ -38,11 +38,11 @@ export interface OpenSandboxOptions {
   readonly forwarding?: { readonly cache: SharedCache | false; readonly options?: Partial<ForwardingOptions> } | false | undefined;
   /** No namespace yet: the key is set later with setKey (OCI hook; libnetwork's SetKey). */
   readonly pending?: boolean;
-  /** Restore (L3): the namespace exists already; adopt it with these saved DNS settings, files untouched (Docker C14). */
+  /** Restore (L3): the namespace exists already; adopt it with these saved DNS settings, files untouched (as Docker). */
   readonly restore?: SavedDns | undefined;
 }
 
-/** What a restored sandbox takes from the store instead of rewriting its resolv.conf (Docker 1.A item 9). */
+/** What a restored sandbox takes from the store instead of rewriting its resolv.conf. */
 export interface SavedDns {
   readonly extServers: readonly ExtServer[];
   readonly ndotsSet: boolean;
@@ -66,7 +66,7 @@ export interface OpenedSandbox {
 }
 
 async function adoptKey(path: string): Promise<string> {
-  // A path that is not a namespace is the caller's mistake, a 400 (spec §5), not a failure of ours.
+  // A path that is not a namespace is the caller's mistake, a 400 (L8), not a failure of ours.
   if (!path.startsWith('/') || !(await netnsAlive(path))) {
     throw new InvalidOptionError('netnsPath', `${JSON.stringify(path.slice(0, 200))} is not a network namespace (give an absolute path such as /run/netns/<name> or /proc/<pid>/ns/net)`);
   }
@@ -87,7 +87,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
   }
   const logger = opts.logger.child({ sandbox: opts.id });
   const io: SandboxIo = {
-    // A pending sandbox writes its hosts file before it has a namespace: a new one has IPv6 on (Docker H11).
+    // A pending sandbox writes its hosts file before it has a namespace: a new one has IPv6 on (as Docker).
     ipv6Enabled: () => (netnsPath === '' ? Promise.resolve(true) : netnsIpv6Enabled(netnsPath)),
     async startResolver(view) {
       const sockets = await acquireSandboxSockets(netnsPath);
@@ -136,7 +136,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
 /**
  * Remove what a sandbox that is not coming back left (L3 restore): its owned
  * namespace, if named, and its files. `unfinished`: its create was cut short,
- * so the namespace goes only if sandns made it (netnsMadeFor; spec §1).
+ * so the namespace goes only if sandns made it (netnsMadeFor; L4).
  * Returns false when a namespace of that name was left as someone else's.
  */
 export async function discardSandbox(id: string, netnsName: string | undefined, files: DnsFilesConfig, unfinished = false): Promise<boolean> {
@@ -149,7 +149,7 @@ export async function discardSandbox(id: string, netnsName: string | undefined, 
   return ours;
 }
 
-/** Files sandns created go; a file that was there before gets its original content back, never deleted (spec §4). */
+/** Files sandns created go; a file that was there before gets its original content back, never deleted (L7). */
 async function removeFiles(files: DnsFilesConfig): Promise<void> {
   for (const p of new Set([files.hostsPath, files.resolvConfPath, files.resolvConfHashPath])) {
     const backup = files.originals?.[p];
@@ -160,9 +160,4 @@ async function removeFiles(files: DnsFilesConfig): Promise<void> {
   for (const d of new Set([dirname(files.hostsPath), dirname(files.resolvConfPath), dirname(files.resolvConfHashPath)])) {
     if (files.ownedDirs.includes(d)) await rmdir(d).catch(() => undefined);
   }
-}
-
-/** Default namespace path for a sandbox name. */
-export function defaultNetnsPath(name: string): string {
-  return netnsPathFor(name);
 }

@@ -1,6 +1,6 @@
 /**
  * R4 endpoint order: higher join priority first, then endpoints on
- * non-internal networks, then by network name (Docker 1.E 31, minus the
+ * non-internal networks, then by network name (minus the
  * swarm-only rules).
  */
 

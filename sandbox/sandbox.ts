@@ -153,12 +153,12 @@ export class SandboxRuntime implements ResolverView {
     return this.#endpoints.find((e) => (e.networkDns?.length ?? 0) > 0)?.networkDns ?? [];
   }
 
-  /** Whether the hosts file carries IPv6 lines (decided once, at init; Docker H11). */
+  /** Whether the hosts file carries IPv6 lines (decided once, at init; as Docker). */
   get ipv6(): boolean {
     return this.#ipv6;
   }
 
-  /** Restore (L3, Docker C14): take the saved external servers (and IPv6 decision); the files are not rewritten. */
+  /** Restore (L3, as Docker): take the saved external servers (and IPv6 decision); the files are not rewritten. */
   async adopt(saved: { readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean; readonly ipv6?: boolean | undefined }): Promise<void> {
     this.#ipv6 = saved.ipv6 ?? (await this.#io.ipv6Enabled());
     this.#extServers = saved.extServers;
@@ -176,7 +176,7 @@ export class SandboxRuntime implements ResolverView {
     if (!this.files.legacy && this.#endpoints.some((e) => e.resolution)) await this.#ensureResolver();
   }
 
-  /** Stop the listener (sockets closed, so the namespace can go; gotcha 3). */
+  /** Stop the listener. Its sockets hold a reference to the namespace: they are closed so the namespace can go. */
   async close(): Promise<void> {
     await this.#resolverStarting?.catch(() => undefined);
     const r = this.#resolver;

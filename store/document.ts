@@ -84,9 +84,9 @@ export interface PersistedSandbox {
   resolvConfPath: string;
   resolvConfHashPath: string;
   ownedDirs: string[];
-  /** Managed files that existed before (spec §4): path → where the original content is kept; put back on removal. */
+  /** Managed files that existed before (L7): path → where the original content is kept; put back on removal. */
   originals?: Record<string, string>;
-  /** The resolver's external servers at save time: a restore takes them instead of rewriting resolv.conf (Docker C14). */
+  /** The resolver's external servers at save time: a restore takes them instead of rewriting resolv.conf (as Docker). */
   extServers: { address: string; origin: 'host' | 'sandbox' }[];
   ndotsSet: boolean;
   /** Whether the hosts file was written with IPv6 lines (absent: asked again at restore). */

@@ -6,10 +6,9 @@
  * never imports the model (controller/) or the API (api/).
  */
 export { StateStore, type Intent, type Snapshot, type RestoreOutcome } from './keeper.js';
-export { STATE_FORMAT, STATE_VERSION, encodeState, decodeState, chooseState } from './document.js';
+export { encodeState, decodeState } from './document.js';
 export type {
   PersistedState, PersistedNetwork, PersistedEndpoint, PersistedJoin, PersistedJoinInfo, PersistedKey, PersistedSandbox,
   DecodedState, StateCandidate, ChosenState,
 } from './document.js';
-export { openStateFiles, STATE_FILE, STATE_TMP, STATE_PREV, STATE_LOCK, type StateFiles } from './io/files.js';
-export { StateCorruptError, StateVersionError, StateNotRestorableError, StateLockedError } from './errors.js';
+export { type StateFiles } from './io/files.js';

@@ -100,7 +100,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: ApiServerO
 /**
  * A request node:http cannot parse (a raw non-ASCII byte in the path, a bad
  * method or header) is still the client's error: 400 with a code, as every
- * other (spec §5), then the connection is closed.
+ * other (L8), then the connection is closed.
  */
 function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
   if (!socket.writable || err.code === 'ECONNRESET') {

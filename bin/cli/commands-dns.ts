@@ -56,7 +56,7 @@ export function addQueryCommands(program: Command, ctx: CliContext): void {
 
   program
     .command('metrics')
-    .description('the Prometheus text the daemon serves on GET /metrics (R16)')
+    .description('the Prometheus text the daemon serves on GET /metrics')
     .action(async (_o: unknown, cmd: Command) => {
       ctx.io.stdout(await ctx.client(cmd).text('/metrics'));
     });

@@ -47,7 +47,7 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .option('--ipv6', 'enable IPv6 (needs --subnet6)')
     .option('--subnet6 <cidr>', 'IPv6 subnet')
     .option('--gateway6 <ip>', 'IPv6 gateway')
-    .option('--internal', 'no default route, no host-side upstreams (R11)')
+    .option('--internal', 'no default route, no host-side upstreams')
     .option('--ttl <seconds>', 'TTL of local answers (default 600)', parseCount)
     .option('--dns <ip>', 'DNS server for sandboxes on this network that give none of their own (repeatable)', collect, [])
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {

@@ -15,9 +15,6 @@ export const EXIT = {
   UNREACHABLE: 3,
 } as const;
 
-/** Codes defined here (for the README error table test). */
-export const CLI_ERROR_CODES = ['ERR_CLI_DAEMON_UNREACHABLE', 'ERR_CLI_USAGE', 'ERR_CLI_BAD_RESPONSE'] as const;
-
 /** Nothing answers on the API socket; the message says how to start the daemon. */
 export class DaemonUnreachableError extends SandnsError {
   constructor(socketPath: string, reason: string, cause?: unknown) {

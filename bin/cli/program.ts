@@ -24,7 +24,7 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
   program
     .command('daemon')
     .description('run the controller and its API on a unix socket (root); SIGTERM stops it, namespaces stay')
-    .option('--state-dir <dir>', 'state directory, created 0700: networks, sandboxes and endpoints, restored at start (L3)', '/var/lib/sandns')
+    .option('--state-dir <dir>', 'state directory, created 0700: networks, sandboxes and endpoints, restored at start', '/var/lib/sandns')
     .option('--origin-resolv-conf <path>', 'the host resolv.conf sandboxes derive theirs from', '/etc/resolv.conf')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent', 'info')
     .option('--allowed-files-root <dir>', 'hostsPath/resolvConfPath given to "sandbox create" must resolve inside this directory')

@@ -22,7 +22,7 @@ export interface DaemonOptions {
   stateDir: string;
   originResolvConf: string;
   logLevel: string;
-  /** Caller-given sandbox file paths must resolve inside this directory (spec §4). */
+  /** Caller-given sandbox file paths must resolve inside this directory (L7). */
   allowedFilesRoot?: string;
 }
 

@@ -39,18 +39,18 @@ function explainMiss(view: ResolverView, head: string, reply: ProbeReply | undef
   if (usable.length === 0) {
     const why = view.upstreams.length === 0
       ? 'there are no upstream servers (the origin resolv.conf names none and the sandbox has no --dns)'
-      : 'the only servers are host-side ones and the sandbox is on internal networks only (R11)';
-    return { ...base, source: 'servfail', summary: `${head}: not known on any network of this sandbox, and ${why}: SERVFAIL (R10)` };
+      : 'the only servers are host-side ones and the sandbox is on internal networks only';
+    return { ...base, source: 'servfail', summary: `${head}: not known on any network of this sandbox, and ${why}: SERVFAIL` };
   }
   if (!forwarding) {
     return { ...base, source: 'servfail', summary: `${head}: not known locally; this daemon does not forward yet: SERVFAIL` };
   }
   if (reply?.status === 'SERVFAIL' || reply?.status === 'TIMEOUT') {
-    return { ...base, source: 'servfail', summary: `${head}: not known locally; forwarded to ${usable.join(', ')}; every server timed out or failed: SERVFAIL (R10)` };
+    return { ...base, source: 'servfail', summary: `${head}: not known locally; forwarded to ${usable.join(', ')}; every server timed out or failed: SERVFAIL` };
   }
   const who = usable.length === 1 ? `answered by ${usable[0]}` : `to ${usable.join(', ')} in order (a server that failed recently goes last, R12)`;
   const status = reply === undefined ? '' : `, relayed as ${reply.status}`;
-  return { ...base, source: 'upstream', summary: `${head}: not known locally; forwarded upstream, ${who}${status} (R10)` };
+  return { ...base, source: 'upstream', summary: `${head}: not known locally; forwarded upstream, ${who}${status}` };
 }
 
 /** Explain the answer to `name`/`type` for a sandbox's view; `reply` is what the probe got, if it ran. */

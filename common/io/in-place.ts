@@ -1,5 +1,5 @@
 /**
- * In-place file writes and per-path queues (spec H4, C4; Docker C9). The file may be
+ * In-place file writes and per-path queues (H4, C4; as Docker). The file may be
  * bind-mounted into a container, so it is never replaced by a rename: the
  * inode is kept, the whole content goes out in one write call, then fsync.
  */
@@ -10,7 +10,7 @@ import { UnsafeFileError } from '../errors.js';
 /**
  * Flags of every open of a managed file: O_NOFOLLOW, so a symlink planted at
  * the path (`/etc/netns/<name>/hosts -> /etc/shadow`) is refused with ELOOP
- * instead of its target being written as root (spec §4).
+ * instead of its target being written as root (L7).
  */
 const RW = constants.O_RDWR | constants.O_NOFOLLOW;
 
@@ -36,7 +36,7 @@ const tails = new Map<string, Promise<void>>();
 
 /**
  * Run `task` after every task queued earlier for the same path has settled
- * (H4; Docker H6's per-path lock, in-process only).
+ * (H4; Docker's per-path lock, in-process only).
  */
 export function serializeOnPath<T>(path: string, task: () => Promise<T>): Promise<T> {
   const key = resolve(path);

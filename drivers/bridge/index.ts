@@ -9,7 +9,7 @@ import { bridgeMark, planAddBridge, planAddVeth, planCreateNetwork, planDefaultR
 import { applyHost, applySandbox, deleteLinkIfExists, hostLinks, linkAlias, linkExists, sandboxLinkMac } from './io/links.js';
 import { LinkExistsError } from '../errors.js';
 
-export { normalizeBridgeOptions, bridgeNameFor, hostVethName } from './options.js';
+export { normalizeBridgeOptions } from './options.js';
 export type { BridgeOptions } from './options.js';
 export * as bridgePlan from './plan.js';
 

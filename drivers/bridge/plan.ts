@@ -9,7 +9,7 @@ function prefixOf(cidr: string): string {
   return cidr.slice(cidr.indexOf('/') + 1);
 }
 
-/** The ifalias that marks a bridge as this network's (restore removes only marked ones, spec §1). */
+/** The ifalias that marks a bridge as this network's (restore removes only marked ones, L4). */
 export function bridgeMark(net: DriverNetwork): string {
   return `sandns:net:${net.id.slice(0, 32)}`;
 }

@@ -43,10 +43,3 @@ export class AddressOutOfRangeError extends SandnsError {
   }
 }
 
-/** Codes defined here (for the README error table test). */
-export const IPAM_ERROR_CODES = [
-  'ERR_IPAM_INVALID_SUBNET',
-  'ERR_IPAM_POOL_EXHAUSTED',
-  'ERR_IPAM_ADDRESS_IN_USE',
-  'ERR_IPAM_ADDRESS_OUT_OF_RANGE',
-] as const;

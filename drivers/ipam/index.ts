@@ -3,4 +3,3 @@
  * the driver, as libnetwork does.
  */
 export { AddressPool, parseSubnet, subnetsOverlap } from './pool.js';
-export { IPAM_ERROR_CODES, InvalidSubnetError, PoolExhaustedError, AddressInUseError, AddressOutOfRangeError } from './errors.js';

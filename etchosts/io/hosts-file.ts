@@ -1,11 +1,11 @@
 /**
- * Hosts-file I/O (spec H4): reads and in-place writes, serialized per path.
+ * Hosts-file I/O (H4): reads and in-place writes, serialized per path.
  */
 import { SandnsError } from '../../common/errors.js';
 import { HostsFileError } from '../errors.js';
 import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
 
-/** Mode of a hosts file sandns creates (Docker H2). */
+/** Mode of a hosts file sandns creates (as Docker). */
 const HOSTS_MODE = 0o644;
 
 /** Wrap a failure of `op` on `path` into ERR_HOSTS_IO, keeping typed errors as they are. */

@@ -1,5 +1,5 @@
 /**
- * resolv.conf I/O (spec C4; Docker C9, TestRCWrite): reads, in-place writes
+ * resolv.conf I/O (C4; as Docker, TestRCWrite): reads, in-place writes
  * with a `<path>.hash` written atomically, and user-modification checks.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,7 +11,7 @@ import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-
 
 /** Options of writeResolvConfText. */
 export interface WriteResolvConfOptions {
-  /** Where the content hash goes: default `<path>.hash`; null for no hash (Docker C10-C12). */
+  /** Where the content hash goes: default `<path>.hash`; null for no hash (as Docker). */
   hashPath?: string | null;
   /** Mode of a newly created file and hash file (default 0644). */
   mode?: number;
@@ -112,7 +112,7 @@ export function isUserModified(path: string, hashPath = `${path}.hash`): Promise
 }
 
 /**
- * Write resolv.conf content in place (C4; Docker C9): keeps the inode, one
+ * Write resolv.conf content in place (C4; as Docker): keeps the inode, one
  * write, fsync, parent directory created; then `<path>.hash` atomically.
  * Resolves to false when skipped because the user modified the file.
  */
@@ -122,7 +122,7 @@ export function writeResolvConfText(path: string, content: string, opts: WriteRe
   return serializeOnPath(path, async () => {
     if (opts.skipIfUserModified === true && hashPath !== null && (await checkModified(path, hashPath))) return false;
     const data = Buffer.from(content, 'utf8');
-    // Same content and a hash on record: nothing to write (a restart that re-reads the origin rewrites nothing, Docker C14).
+    // Same content and a hash on record: nothing to write (a restart that re-reads the origin rewrites nothing, as Docker).
     if (hashPath !== null && (await sameContent(path, hashPath, data))) return true;
     await writeInPlace(path, data, { create: true, mode });
     if (hashPath !== null) await writeAtomic(hashPath, digestOf(data), mode);

@@ -1,5 +1,5 @@
 /**
- * Watch one file for content changes (spec C5). The parent directory is
+ * Watch one file for content changes (C5). The parent directory is
  * watched, not the file, because editors and resolvconf(8) replace the file by
  * rename; a cheap stat poll (mtime, size, inode) catches what inotify misses.
  * Bursts are coalesced by a debounce; a callback fires only when the text changed.

@@ -1,5 +1,5 @@
 /**
- * Where upstream sockets come from (R11, Docker 1.H 50): host-origin servers
+ * Where upstream sockets come from (R11): host-origin servers
  * are queried from the controller's own namespace, sandbox-origin servers
  * (the sandbox's `dns` overrides) from inside the sandbox's namespace. The
  * resolver only asks a Dialer; sandbox/ supplies the in-namespace one (G2).

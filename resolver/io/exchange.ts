@@ -2,7 +2,7 @@
  * The real Exchanger (R10–R12): UDP through one long-lived socket per origin
  * and family, multiplexed by random query ID (aardvark 1.4 builds a client per
  * query and tops out at 6.5k QPS forwarded); TCP through one connection per
- * query, as Docker does (1.H 49). Sockets come from the origin's Dialer (R11).
+ * query, as Docker does. Sockets come from the origin's Dialer (R11).
  *
  * RFC 5452 §9.1: a UDP reply counts only when it comes from the server's
  * address and port and carries our ID and question; anything else is ignored

@@ -132,7 +132,7 @@ class TcpConnection {
       this.#need = -1;
       this.#idle.refresh();
       if (++this.#served >= this.#limits.maxQueriesPerConnection) {
-        this.#finishing = true; // 1.B 13: at most 128 queries per connection
+        this.#finishing = true; // at most 128 queries per connection
         this.#sock.pause();
       }
       this.#dispatch(msg);

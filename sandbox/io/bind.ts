@@ -2,10 +2,13 @@
  * Opens UDP and TCP 127.0.0.11:53 *inside* a namespace and hands the bound
  * handles to this process (R1). A short-lived child started with
  * `nsenter --net=<path>` creates the sockets and sends them over Node's IPC
- * channel, then exits; the sockets keep their namespace. Proven in
- * shared/notes/namespace-sockets.md §1 with its gotchas: lo up first (done by
- * the caller), `exclusive: true`, NODE_UNIQUE_ID stripped, errors reported as
- * messages, the 'message' listener attached at spawn.
+ * channel, then exits; the sockets keep their namespace. What makes this
+ * work: `lo` is up first (done by the caller: a socket bound while it is down
+ * answers from 127.0.0.1); the sockets are bound with `exclusive: true` (a
+ * shared cluster handle would be re-created in our namespace); the child's
+ * NODE_UNIQUE_ID is stripped (so Node does not treat it as a cluster worker);
+ * its errors come back as messages; the 'message' listener is attached at
+ * spawn, before the child can send.
  *
  * When the native helper is built (sandbox/io/native.ts), the sockets are
  * created in-process instead, in ~0.1 ms: acquireSandboxSockets() is the one

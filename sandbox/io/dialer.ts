@@ -1,5 +1,5 @@
 /**
- * The in-namespace upstream Dialer (R11; Docker 1.H 50): servers given per
+ * The in-namespace upstream Dialer (R11): servers given per
  * sandbox (`dns`) are queried from inside the sandbox's namespace, so a DNS
  * server on a container-only network is reachable. Sockets are created in
  * the namespace by the native helper and wrapped by Node. Without the helper

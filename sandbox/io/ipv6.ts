@@ -1,5 +1,5 @@
 /**
- * IPv6 decision for the hosts file (Docker H11): enabled unless the
+ * IPv6 decision for the hosts file (as Docker): enabled unless the
  * namespace has IPv6 disabled.
  */
 import { runInNetns } from '../../common/io/exec.js';

@@ -1,5 +1,5 @@
 /**
- * The managed files as root (spec §4): what is at a path before sandns takes
+ * The managed files as root (L7): what is at a path before sandns takes
  * it, and the user's original content of a file that existed, kept aside
  * and put back (Docker keeps a copy of what it replaces the same way).
  * sandns deletes only what it created; it never writes through a symlink.

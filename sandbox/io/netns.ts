@@ -14,7 +14,7 @@ export function netnsPathFor(name: string): string {
   return `${NETNS_RUN_DIR}/${name}`;
 }
 
-/** The ifalias on `lo` that marks a namespace as made by sandns for sandbox `id` (restore removes only marked ones, spec §1). */
+/** The ifalias on `lo` that marks a namespace as made by sandns for sandbox `id` (restore removes only marked ones, L4). */
 export function netnsMark(id: string): string {
   return `sandns:sb:${id}`.slice(0, 128);
 }
@@ -43,7 +43,7 @@ export async function createNetns(name: string, mark: string): Promise<string> {
 
 /**
  * Bring `lo` up. Must happen before 127.0.0.11 is bound, or UDP replies leave
- * from 127.0.0.1 and connected clients drop them (namespace-sockets note, gotcha 1).
+ * from 127.0.0.1 and connected clients, which check the source address, drop them.
  */
 export async function bringLoUp(path: string): Promise<void> {
   await runInNetns(path, 'ip', ['link', 'set', 'lo', 'up']);

@@ -5,7 +5,7 @@
  * upstream, not the removed one), and while it is down (the restart picks
  * it up); a sandbox resolv.conf the user edited stays as edited while its
  * upstreams follow the origin (C4); an unchanged origin rewrites nothing
- * (Docker C14); a sandbox key set through the API survives a kill -9 right
+ * (as Docker); a sandbox key set through the API survives a kill -9 right
  * after its answer. No query is ever sent: upstreams are read from the API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,7 +80,7 @@ describe('350 live changes survive a restart', () => {
     expect(await upstreams(SB)).toEqual(['192.0.2.30']);
   });
 
-  it('issue-11 an unchanged origin rewrites nothing at restart (C14); a user-edited file stays while its upstreams follow the origin (C4)', async () => {
+  it('issue-11 an unchanged origin rewrites nothing at restart (L6); a user-edited file stays while its upstreams follow the origin (C4)', async () => {
     const path = `/etc/netns/${SB}/resolv.conf`;
     const before = await stat(path);
     await d.kill('SIGKILL');

@@ -14,7 +14,8 @@ import { execa } from 'execa';
 import { testController, type TestController } from '../helpers/controller.js';
 import { uniqueName } from '../helpers/names.js';
 import { randomSubnet } from '../helpers/daemon.js';
-import { BridgeDriver, bridgeNameFor } from '../../drivers/index.js';
+import { BridgeDriver } from '../../drivers/index.js';
+import { bridgeNameFor } from '../../drivers/bridge/options.js';
 import { discardSandbox } from '../../sandbox/index.js';
 import type { SandnsError } from '../../common/errors.js';
 

@@ -7,7 +7,7 @@ const net: DriverNetwork = {
 };
 
 describe('bridge plan', () => {
-  it('L2 creates a bridge holding the gateway addresses; the add runs alone, then the mark (spec §1)', () => {
+  it('L2 creates a bridge holding the gateway addresses; the add runs alone, then the mark (L4)', () => {
     expect(bridgePlan.planAddBridge(net, { mtu: 1400 })).toEqual(['link add sd-abcdef012345 type bridge']);
     expect(bridgePlan.planCreateNetwork(net, { mtu: 1400 })).toEqual([
       'link set sd-abcdef012345 alias sandns:net:abcdef0123456789',
