@@ -47,11 +47,6 @@ export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
 
 const SANDBOX_FIELDS = ['name', 'netnsPath', 'external', 'hostname', 'domainname', 'dns', 'dnsSearch', 'dnsOptions', 'extraHosts', 'hostsPath', 'resolvConfPath'];
 
-/** The sandbox name as its hostname when it is a plain host label (the controller would cut it to 12 characters). */
-function defaultHostname(name: string): string | undefined {
-  return /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name) ? name : undefined;
-}
-
 export async function createSandbox({ body, deps }: Ctx): Promise<ApiResponse> {
   onlyFields(body, SANDBOX_FIELDS);
   const extraHosts = body.extraHosts;
@@ -60,7 +55,7 @@ export async function createSandbox({ body, deps }: Ctx): Promise<ApiResponse> {
   const external = typed<boolean>(body, 'external', 'boolean');
   if (external === true && body.netnsPath !== undefined) throw new InvalidOptionError('external', 'give either netnsPath (the key now) or external (the key later), not both');
   const sb = await deps.controller.newSandbox(name, defined({
-    netnsPath: str(body, 'netnsPath'), external, hostname: str(body, 'hostname') ?? defaultHostname(name), domainname: str(body, 'domainname'),
+    netnsPath: str(body, 'netnsPath'), external, hostname: str(body, 'hostname'), domainname: str(body, 'domainname'),
     dns: strs(body, 'dns'), dnsSearch: strs(body, 'dnsSearch'), dnsOptions: strs(body, 'dnsOptions'),
     extraHosts: extraHosts as SandboxOptions['extraHosts'], hostsPath: str(body, 'hostsPath'), resolvConfPath: str(body, 'resolvConfPath'),
   }));
@@ -92,7 +87,7 @@ export async function connect({ params, body, deps }: Ctx): Promise<ApiResponse>
   const sb = deps.controller.sandbox(str(body, 'sandbox', true));
   if (endpointOf(sb, net) !== undefined) throw new AlreadyOnNetworkError(sb.id, net.name);
   if (publish !== undefined && publish.length > 0) throw new ApiUnsupportedError('publish (published ports: this daemon has no port-publishing firewall)');
-  const ep = await net.createEndpoint(str(body, 'name') ?? sb.id, defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6') }));
+  const ep = await net.createEndpoint(str(body, 'name') ?? sb.id, defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6'), joinedOnly: true }));
   try {
     await ep.join(sb, defined({ priority: typed<number>(body, 'priority', 'number'), ifname: str(body, 'ifname') }));
   } catch (err) {

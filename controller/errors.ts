@@ -161,3 +161,12 @@ export class SandboxInUseError extends SandnsError {
     this.name = 'SandboxInUseError';
   }
 }
+
+/** Another sandbox manages that file already (409, L5, L7). */
+export class SandboxFileInUseError extends SandnsError {
+  constructor(path: string) {
+    super('ERR_SANDBOX_FILE_IN_USE', `another sandbox manages ${path} already: give another path`, 409, { details: { path } });
+    this.name = 'SandboxFileInUseError';
+  }
+}
+

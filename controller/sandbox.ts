@@ -13,7 +13,8 @@ import type { ExtraHost } from './options.js';
 /** The sandbox's configuration as given (normalised). */
 export interface SandboxConfig {
   readonly id: string;
-  readonly hostname: string;
+  /** Absent when the name makes no valid host label and none was given (see defaultHostname). */
+  readonly hostname?: string | undefined;
   readonly domainname?: string | undefined;
   readonly dns: readonly string[];
   readonly dnsSearch: readonly string[];
@@ -29,7 +30,7 @@ export interface SandboxConfig {
 /** Public description of a sandbox (inspect / list). */
 export interface SandboxInfo {
   id: string;
-  hostname: string;
+  hostname?: string;
   domainname?: string;
   netnsPath: string;
   /** How the sandbox got its namespace: `owned`, `path` (given at create) or `late` (OCI hook). */
@@ -59,6 +60,10 @@ export class Sandbox {
   readonly endpoints = new Map<string, Endpoint>();
   /** Interface names taken or being set up (eth0, eth1 ...). */
   readonly ifnames = new Set<string>();
+  /** Set while the sandbox is being deleted: joins are refused (404) from then on (L5). */
+  deleting = false;
+  /** Gives back its managed paths and namespace name once it is gone (set by the controller). */
+  releaseClaims: (() => void) | undefined;
   readonly #opened: OpenedSandbox;
   readonly #core: ControllerCore;
 
@@ -72,7 +77,7 @@ export class Sandbox {
   get id(): string {
     return this.config.id;
   }
-  get hostname(): string {
+  get hostname(): string | undefined {
     return this.config.hostname;
   }
   /** The namespace path; '' while a `late` sandbox waits for its key. */
@@ -97,9 +102,12 @@ export class Sandbox {
     return this.#opened.runtime.listening;
   }
   /** The DNS side's state the store saves: external servers, ndots, IPv6 in the hosts file, runtime paths. */
-  get dnsState(): { readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean; readonly ipv6: boolean; readonly resolvConfHashPath: string; readonly ownedDirs: readonly string[] } {
+  get dnsState(): {
+    readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean; readonly ipv6: boolean; readonly resolvConfHashPath: string; readonly ownedDirs: readonly string[];
+    readonly originals: Readonly<Record<string, string>> | undefined;
+  } {
     const rt = this.#opened.runtime;
-    return { extServers: rt.extServers, ndotsSet: rt.ndotsSet, ipv6: rt.ipv6, resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: rt.files.ownedDirs };
+    return { extServers: rt.extServers, ndotsSet: rt.ndotsSet, ipv6: rt.ipv6, resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: rt.files.ownedDirs, originals: rt.files.originals };
   }
   /** Joined endpoints' ids in R4 order (priority, then non-internal, then name). */
   get endpointOrder(): readonly string[] {
@@ -174,7 +182,7 @@ export class Sandbox {
     const c = this.config;
     return {
       id: c.id,
-      hostname: c.hostname,
+      ...(c.hostname !== undefined ? { hostname: c.hostname } : {}),
       ...(c.domainname ? { domainname: c.domainname } : {}),
       netnsPath: this.netnsPath,
       keyMode: this.keyMode,

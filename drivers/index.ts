@@ -10,6 +10,7 @@ export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from './driver
 export { ExternalDriver } from './external/index.js';
 export { BridgeDriver, bridgePlan, normalizeBridgeOptions } from './bridge/index.js';
 export * from './ipam/index.js';
+export { LinkExistsError } from './errors.js';
 
 /** No driver of that name is registered (L1: unknown driver, 404). */
 export class UnknownDriverError extends SandnsError {

@@ -3,23 +3,26 @@
  * its DNS listener, wired to the real OS here (G3: index.ts wires io/).
  */
 import { rm, rmdir } from 'node:fs/promises';
+import { keepOriginal, putBackOriginal } from './io/managed-files.js';
 import { dirname } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { hardenedHostDialer, netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
-import { bringLoUp, createNetns, deleteNetns, netnsMounted, netnsPathFor, pinNetns, pinnedNetnsPath } from './io/netns.js';
+import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsMadeFor, netnsMark, netnsMounted, netnsPathFor, pinNetns, pinnedNetnsPath } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
 import type { ExtServer } from '../resolvconf/index.js';
-import { NetnsError } from './errors.js';
+import { InvalidOptionError } from '../common/errors.js';
 
 export { SandboxRuntime } from './sandbox.js';
 export type { SandboxEndpoint, SandboxIo } from './sandbox.js';
 export type { DnsFilesConfig } from './dns-files.js';
 export { compareEndpoints } from './order.js';
-export { netnsMounted, netnsPathFor, isEphemeralNetnsPath, pinnedNetnsPath } from './io/netns.js';
+export { netnsMounted, netnsPathFor, isEphemeralNetnsPath, pinnedNetnsPath, netnsNameTaken } from './io/netns.js';
+export { NetnsExistsError } from './errors.js';
+export { checkManagedFile, checkManagedDir, checkPathShape } from './io/managed-files.js';
 
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {
@@ -69,8 +72,11 @@ export interface OpenedSandbox {
  * --net refuses any other kind). One process instead of two: CNI ADD pays it.
  */
 async function adoptKey(path: string): Promise<string> {
-  const notOne = (cause?: unknown) => new NetnsError(path, 'the external key is not a network namespace', cause);
-  if (!(await netnsMounted(path))) throw notOne();
+  // A path that is not a namespace is the caller's mistake, a 400 (L8), not a failure of ours.
+  const notOne = (cause?: unknown): InvalidOptionError => new InvalidOptionError(
+    'netnsPath', `${JSON.stringify(path.slice(0, 200))} is not a network namespace (give an absolute path such as /run/netns/<name> or /proc/<pid>/ns/net)`, { cause },
+  );
+  if (!path.startsWith('/') || !(await netnsMounted(path))) throw notOne();
   await bringLoUp(path).catch((err: unknown) => {
     throw notOne(err);
   });
@@ -80,7 +86,7 @@ async function adoptKey(path: string): Promise<string> {
 /** The sandbox's namespace: the restored one, a new one, an adopted one (pinned first when ephemeral), or none yet (''). */
 async function acquireNetns(opts: OpenSandboxOptions, ownsNetns: boolean): Promise<string> {
   if (opts.restore !== undefined) return opts.netnsPath ?? (ownsNetns ? netnsPathFor(opts.netnsName ?? opts.id) : ''); // alive: checked by the caller
-  if (ownsNetns) return createNetns(opts.netnsName ?? opts.id);
+  if (ownsNetns) return createNetns(opts.netnsName ?? opts.id, netnsMark(opts.id));
   if (opts.netnsPath === undefined) return '';
   if (opts.pinFrom !== undefined) await pinNetns(opts.pinFrom, opts.netnsPath);
   return adoptKey(opts.netnsPath).catch(async (err: unknown) => {
@@ -121,6 +127,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
     await removeFiles(opts.files);
   };
   try {
+    if (opts.restore === undefined) for (const [path, backup] of Object.entries(opts.files.originals ?? {})) await keepOriginal(path, backup);
     await (opts.restore === undefined ? runtime.init() : runtime.adopt(opts.restore));
   } catch (err) {
     if (opts.restore === undefined) await destroy().catch(() => undefined);
@@ -146,15 +153,30 @@ function unpin(id: string): Promise<void> {
   return deleteNetns(pinnedNetnsPath(id).slice('/run/netns/'.length));
 }
 
-/** Remove what a sandbox that is not coming back left (L3 restore): its owned namespace, if named, and its files. */
-export async function discardSandbox(netnsName: string | undefined, files: DnsFilesConfig): Promise<void> {
-  if (netnsName !== undefined) await deleteNetns(netnsName);
+/**
+ * Remove what a sandbox that is not coming back left (L3 restore): its owned
+ * namespace, if named, sandns's pin of an ephemeral one, and its files.
+ * `unfinished`: its create was cut short, so the owned namespace goes only if
+ * sandns made it (netnsMadeFor; L4). Returns false when a namespace of that
+ * name was left as someone else's.
+ */
+export async function discardSandbox(id: string, netnsName: string | undefined, files: DnsFilesConfig, unfinished = false, pinned = false): Promise<boolean> {
+  let ours = true;
+  if (netnsName !== undefined) {
+    ours = !unfinished || !(await netnsAlive(netnsPathFor(netnsName))) || (await netnsMadeFor(netnsName, netnsMark(id)));
+    if (ours) await deleteNetns(netnsName);
+  }
+  if (pinned) await unpin(id);
   await removeFiles(files);
+  return ours;
 }
 
+/** Files sandns created go; a file that was there before gets its original content back, never deleted (L7). */
 async function removeFiles(files: DnsFilesConfig): Promise<void> {
-  for (const p of [files.hostsPath, files.resolvConfPath, files.resolvConfHashPath]) {
-    await rm(p, { force: true });
+  for (const p of new Set([files.hostsPath, files.resolvConfPath, files.resolvConfHashPath])) {
+    const backup = files.originals?.[p];
+    if (backup === undefined) await rm(p, { force: true });
+    else await putBackOriginal(p, backup);
   }
   // Directories sandns made for the sandbox go too, when empty; a caller's own directories stay.
   for (const d of new Set([dirname(files.hostsPath), dirname(files.resolvConfPath), dirname(files.resolvConfHashPath)])) {

@@ -26,6 +26,8 @@ export interface DaemonOptions {
   logLevel: string;
   /** `--cluster-store`, `--cluster-advertise`, `--cluster-store-opt` (docs/cluster.md M1); absent: single host. */
   cluster?: RawClusterOptions | undefined;
+  /** Caller-given sandbox file paths must resolve inside this directory (L7). */
+  allowedFilesRoot?: string;
 }
 
 /** The normalised options. */
@@ -47,12 +49,16 @@ export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<NormalizedD
     originResolvConf: resolvePath(raw.originResolvConf),
     logLevel: raw.logLevel,
     clusterStore: raw.cluster === undefined ? undefined : normalizeClusterOptions(raw.cluster),
+    ...(raw.allowedFilesRoot === undefined || raw.allowedFilesRoot === '' ? {} : { allowedFilesRoot: resolvePath(raw.allowedFilesRoot) }),
   });
 }
 
 /** Controller options for the daemon: the state lives in `stateDir` (L3). */
 function controllerOptions(opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): ControllerOptions {
-  return { logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, ...(cluster ? { cluster } : {}) };
+  return {
+    logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, ...(cluster ? { cluster } : {}),
+    ...(opts.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: opts.allowedFilesRoot }),
+  };
 }
 
 /** The controller forwards names it does not know (R10: on by default, with a shared cache). */

@@ -19,7 +19,18 @@ export class ExternalDriver implements Driver {
     return {};
   }
 
+  /** Nothing of the kernel's is made for an external network, so no name can be taken (L4). */
+  async checkNetworkFree(): Promise<void> {}
+
   async createNetwork(): Promise<void> {}
+
+  /** Nothing was made, so nothing is undone. */
+  async discardNetwork(): Promise<boolean> {
+    return true;
+  }
+
+  /** The interface belongs to the runtime that made it: sandns checks no name. */
+  async checkEndpointFree(): Promise<void> {}
 
   async deleteNetwork(): Promise<void> {}
 
