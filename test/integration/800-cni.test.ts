@@ -22,7 +22,7 @@ import { CniCallError, cniAdd, cniCheck, cniDel, installSandnsPlugin, type CniRu
 
 const tag = uniqueName('k');
 const host = `${tag}h`;
-const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5'].map((c) => `${tag}${c}`);
+const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'].map((c) => `${tag}${c}`);
 const nsPath = (n: string): string => `/run/netns/${n}`;
 let build: { bin: string; remove(): Promise<void> };
 let d: StateDaemon;
@@ -212,7 +212,8 @@ describe('daemon down', () => {
       { type: 'bridge', bridge: `${tag}b3`, isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: s2 }]], dataDir: join(dir, 'ipam') } },
       { type: 'sandns', socket: d.socket },
     ] };
-    const sleeper2 = spawn('nsenter', [`--net=${nsPath(ctrs[4]!)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
+    // A namespace of its own: DEL with an empty CNI_NETNS leaves the bridge plugin's eth0 in c5 (it cannot find it).
+    const sleeper2 = spawn('nsenter', [`--net=${nsPath(ctrs[5]!)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 200));
     const kept = { containerId: `${tag}-kept`, netns: `/proc/${sleeper2.pid}/ns/net`, args: 'IgnoreUnknown=1;K8S_POD_NAME=kept' };
     await cniAdd(rt, chain, kept);
