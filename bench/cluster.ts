@@ -22,7 +22,7 @@ const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[M
 const fmt = (ms: number): string => `${ms.toFixed(2)} ms`;
 
 function store(endpoint: string, n: number): ClusterStore {
-  return createClusterStore(normalizeClusterOptions({ store: `etcd://${endpoint}/bench`, advertise: `10.0.0.${n}` }), { logger: silentLogger() });
+  return createClusterStore(normalizeClusterOptions({ store: `etcd://${endpoint}/bench`, advertise: `10.0.0.${n}`, opts: ['lease.ttl=30'] }), { logger: silentLogger() });
 }
 
 async function publishToVisible(a: ClusterStore, b: ClusterStore): Promise<{ lat: number[]; writes: number }> {

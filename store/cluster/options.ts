@@ -34,7 +34,7 @@ export interface RawClusterOptions {
 }
 
 /** Defaults (issue 15: lease TTL 10 s). */
-export const CLUSTER_DEFAULTS = { leaseTtl: 10, callTimeoutMs: 10000, probeIntervalMs: 1000, probeTimeoutMs: 2500, prefix: '/sandns' } as const;
+export const CLUSTER_DEFAULTS = { leaseTtl: 10, callTimeoutMs: 10000, probeIntervalMs: 1000, probeTimeoutMs: 4000, prefix: '/sandns' } as const;
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 

@@ -31,6 +31,12 @@ export async function digA(sb: string, name: string): Promise<string[]> {
   return r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+\.\d+\.\d+\.\d+$/.test(l));
 }
 
+/** The status (NOERROR, NXDOMAIN ...) of an A query inside sandbox netns `sb`; undefined when nothing answered. */
+export async function digStatus(sb: string, name: string): Promise<string | undefined> {
+  const r = await execa('nsenter', [`--net=/run/netns/${sb}`, '--', 'dig', '+time=1', '+tries=1', '@127.0.0.11', name, 'A'], { reject: false });
+  return /status: ([A-Z]+)/.exec(r.stdout)?.[1];
+}
+
 /** Remove what sandboxes named `<tag>…` left outside the lab's namespaces (netns entries, /etc/netns and /run/sandns dirs). */
 export async function removeSandboxLeftovers(tag: string): Promise<void> {
   const list = await execa('ip', ['netns', 'list'], { reject: false });

@@ -228,7 +228,7 @@ export class EtcdClusterStore implements ClusterStore {
       this.#sync.confirm();
     } catch (err) {
       if (!(err instanceof DeadlineError)) return this.#failed(err);
-      if (this.#sync.miss(err.message)) this.#log.warn({ reason: err.message }, 'cluster store not answering: serving the local mirror (stale)');
+      if (this.#sync.miss(err.message, 3)) this.#log.warn({ reason: err.message }, 'cluster store not answering: serving the local mirror (stale)');
     } finally {
       this.#probing = false;
     }
