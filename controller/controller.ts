@@ -267,12 +267,13 @@ export class Controller implements ControllerCore {
       disableResolution: options.disableResolution ?? false, joinedOnly: options.joinedOnly === true,
     });
     net.endpoints.set(ep.id, ep);
-    await this.#journal.persisted();
+    // Coalesced: a join writes ahead before its plumbing, and the API answers only once everything is on disk (L6).
+    this.#journal.changed();
     return ep;
   }
 
   /** ControllerCore: delete an endpoint. */
-  async deleteEndpoint(ep: Endpoint, durable = true): Promise<void> {
+  async deleteEndpoint(ep: Endpoint): Promise<void> {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
     if (!ep.network.endpoints.delete(ep.id)) return;
@@ -282,8 +283,7 @@ export class Controller implements ControllerCore {
       await this.#cluster.release(ep);
       await this.#cluster.dropDriverIfUnused(ep.network);
     }
-    if (durable) await this.#journal.persisted();
-    else this.#journal.changed();
+    this.#journal.changed(); // coalesced: the API answers only once it is on disk (L6)
   }
 
   /**
@@ -339,7 +339,7 @@ export class Controller implements ControllerCore {
         for (const ep of [...sb.endpoints.values()]) {
           // Covered by the 'deleting' intent: each step need not wait for its own write.
           if (ep.sandbox === sb) await this.leave(ep, sb, false);
-          await this.deleteEndpoint(ep, false);
+          await this.deleteEndpoint(ep);
         }
         await sb.destroy();
       }, () => undefined);
