@@ -10,6 +10,7 @@
  * Hosts A, B, C are cluster stores in this process (the store is what the
  * daemon runs; DNS answers come from the same record tables, updated in the same tick).
  */
+import { loadavg } from 'node:os';
 import { Etcd3 } from 'etcd3';
 import { silentLogger } from '../common/log.js';
 import { createClusterStore, normalizeClusterOptions, type ClusterStore, type MirrorChange } from '../store/index.js';
@@ -98,18 +99,16 @@ try {
   const [a, b, c] = [store(etcd.endpoint, 1), store(etcd.endpoint, 2), store(etcd.endpoint, 3)];
   await Promise.all([a.start(), b.start(), c.start()]);
   await Promise.all([a, b, c].map(ready));
+  const line = (r: string[]): void => void process.stdout.write(`${r[0]!.padEnd(50)} ${r[1]!.padEnd(18)} ${r[2] ?? ''}\n`);
+  process.stdout.write(`bench:cluster (${N} connects, ${RECORDS} records; load average ${loadavg()[0]!.toFixed(1)})\n`);
   const peer = await bareEtcd(etcd.endpoint);
+  line(['peer: bare etcd3 put -> watch event', `p50 ${fmt(pct(peer, 50))}`, `p99 ${fmt(pct(peer, 99))}`]);
   const ours = await publishToVisible(a, b);
+  line(["publish on A -> in B's mirror (claim + publish)", `p50 ${fmt(pct(ours.lat, 50))}`, `p99 ${fmt(pct(ours.lat, 99))}`]);
+  line(['ratio sandns / bare put', `p50 ${(pct(ours.lat, 50) / pct(peer, 50)).toFixed(2)}x`, `p99 ${(pct(ours.lat, 99) / pct(peer, 99)).toFixed(2)}x`]);
+  line(['etcd writes per connect', ours.writes.toFixed(2), '']);
   const cu = await catchUp(etcd.endpoint, c);
-  const rows = [
-    ['publish on A -> in B\'s mirror (claim + publish)', `p50 ${fmt(pct(ours.lat, 50))}`, `p99 ${fmt(pct(ours.lat, 99))}`],
-    ['peer: bare etcd3 put -> watch event', `p50 ${fmt(pct(peer, 50))}`, `p99 ${fmt(pct(peer, 99))}`],
-    ['ratio sandns / bare put', `p50 ${(pct(ours.lat, 50) / pct(peer, 50)).toFixed(2)}x`, `p99 ${(pct(ours.lat, 99) / pct(peer, 99)).toFixed(2)}x`],
-    ['etcd writes per connect', ours.writes.toFixed(2), ''],
-    [`catch-up of a new host, ${RECORDS} records`, fmt(cu.ms), `RSS +${cu.rssMb.toFixed(1)} MiB`],
-  ];
-  process.stdout.write(`bench:cluster (${N} connects; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)})\n`);
-  for (const r of rows) process.stdout.write(`${r[0]!.padEnd(50)} ${r[1]!.padEnd(18)} ${r[2]}\n`);
+  line([`catch-up of a new host, ${RECORDS} records`, fmt(cu.ms), `RSS +${cu.rssMb.toFixed(1)} MiB`]);
   await Promise.all([a.close(), b.close(), c.close()]);
 } finally {
   await etcd.stop();
