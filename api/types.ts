@@ -4,7 +4,7 @@
  * them, and unit tests pass fakes.
  */
 import type { Logger } from '../common/log.js';
-import type { EndpointOptions, NetworkInfo, NetworkOptions, SandboxInfo, SandboxOptions } from '../controller/index.js';
+import type { EndpointOptions, LinkState, NetworkInfo, NetworkOptions, SandboxInfo, SandboxOptions } from '../controller/index.js';
 
 /** One endpoint, as the routes use it (the consumer owns the interface, G2). */
 export interface ApiEndpoint {
@@ -14,9 +14,9 @@ export interface ApiEndpoint {
   readonly ipv4: string;
   readonly ipv6: string | undefined;
   readonly network: { readonly name: string };
-  readonly sandbox: { readonly id: string; readonly hostname: string } | undefined;
-  readonly joinInfo: { readonly ifname: string } | undefined;
-  join(sandbox: ApiSandbox, options?: { priority?: number }): Promise<void>;
+  readonly sandbox: { readonly id: string; readonly hostname?: string | undefined } | undefined;
+  readonly joinInfo: { readonly ifname: string; readonly mac?: string; readonly hostIfname?: string } | undefined;
+  join(sandbox: ApiSandbox, options?: { priority?: number; ifname?: string }): Promise<void>;
   leave(sandbox: ApiSandbox): Promise<void>;
   delete(): Promise<void>;
 }
@@ -39,11 +39,12 @@ export interface ApiNetwork {
 /** One sandbox, as the routes use it. */
 export interface ApiSandbox {
   readonly id: string;
-  readonly hostname: string;
+  readonly hostname?: string | undefined;
   readonly netnsPath: string;
   readonly endpoints: ReadonlyMap<string, ApiEndpoint>;
   info(): SandboxInfo;
   delete(): Promise<void>;
+  linkProblems(): Promise<LinkState[]>;
 }
 
 /** The controller, as the routes use it (Controller satisfies it). */
@@ -54,6 +55,8 @@ export interface ApiController {
   sandbox(id: string): ApiSandbox;
   newNetwork(driver: string, name: string, options?: NetworkOptions): Promise<ApiNetwork>;
   newSandbox(id: string, options?: SandboxOptions): Promise<ApiSandbox>;
+  /** Resolves once every change so far is on disk: a mutation is answered only after it (L6). */
+  persisted?(): Promise<void>;
 }
 
 /** What the routes need from the world (G12). */

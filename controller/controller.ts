@@ -7,19 +7,19 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
 import { DriverRegistry, type Driver } from '../drivers/index.js';
-import { openSandbox, type OpenedSandbox } from '../sandbox/index.js';
-import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
+import { isEphemeralNetnsPath, openSandbox, pinnedNetnsPath, type OpenedSandbox } from '../sandbox/index.js';
+import { linkProblems, plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { Network } from './network.js';
 import { Endpoint } from './endpoint.js';
-import { Sandbox } from './sandbox.js';
-import type { ControllerCore } from './core.js';
+import { Sandbox, type SandboxConfig } from './sandbox.js';
+import type { ControllerCore, LinkState } from './core.js';
 import * as errors from './errors.js';
 import {
-  checkDnsNames, checkIp, checkObjectName, checkPorts, normalizeSandboxOptions,
+  checkDnsNames, checkIfname, checkIp, checkObjectName, checkPorts, normalizeSandboxOptions,
   type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
-import { allocateLocal, planNetwork } from './plan.js';
+import { allocateLocal, planNetwork, removeNetwork } from './plan.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
 import { StateStore, ClusterNotConfiguredError, type ClusterStore, type ClusterStatus } from '../store/index.js';
 import { ClusterBinding } from './cluster.js';
@@ -27,6 +27,8 @@ import { emptyReport, restoreState, type RestoreReport } from './restore.js';
 import { Journal } from './journal.js';
 import { draftRecord, networkRecord, sandboxRecord, snapshotModel } from './snapshot.js';
 import { isLateKey, joinDeferred } from './keys.js';
+import { AsyncLock } from '../common/lock.js';
+import { checkGivenPaths, claimRestored, planSandboxFiles, withSandboxClaims, type Claims, type FilesPlan } from './sandbox-files.js';
 
 /** Options of the Controller. */
 export interface ControllerOptions {
@@ -53,6 +55,8 @@ export interface ControllerOptions {
   stateDir?: string;
   /** The cluster store for global networks (docs/cluster.md M1); without it every network is local. */
   cluster?: ClusterStore;
+  /** When set, caller-given hostsPath/resolvConfPath must resolve inside this directory (L7). */
+  allowedFilesRoot?: string;
 }
 
 function newId(): string {
@@ -71,6 +75,12 @@ export class Controller implements ControllerCore {
   readonly #networks = new Map<string, Network>();
   readonly #sandboxes = new Map<string, Sandbox>();
   readonly #pendingNames = new Set<string>();
+  /** Network create and delete run one at a time: subnet, bridge name and topology change as one step (L5). */
+  readonly #allocation = new AsyncLock();
+  /** Managed file paths and namespace names of sandboxes, live or being made (L5). */
+  readonly #claims: Claims = { paths: new Set(), netns: new Set() };
+  readonly #allowedFilesRoot: string | undefined;
+  readonly #originalsDir: string;
   #closed = false;
   get #attachDeps(): AttachDeps {
     return { drivers: this.#drivers, logger: this.logger };
@@ -93,6 +103,8 @@ export class Controller implements ControllerCore {
       ...(fwd?.options ? { options: fwd.options } : {}),
     };
     this.#watchOrigin = options.watchOrigin ?? true;
+    this.#allowedFilesRoot = options.allowedFilesRoot;
+    this.#originalsDir = `${options.stateDir ?? this.#runDir}/originals`;
     const store = options.stateDir === undefined ? undefined : new StateStore(options.stateDir, this.logger, () => snapshotModel(this.networks(), this.sandboxes()));
     this.#journal = new Journal(store, this.logger);
     this.#cluster = options.cluster === undefined ? undefined : new ClusterBinding({
@@ -122,7 +134,7 @@ export class Controller implements ControllerCore {
     const report = await this.#journal.store?.restore(async (state) => {
       const r = state === undefined ? emptyReport() : await restoreState({
         core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#forwarding,
-        addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#sandboxes.set(s.id, s),
+        addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#adoptSandbox(s),
       }, state);
       for (const sb of this.sandboxes()) {
         if (isLateKey(sb) && sb.netnsPath !== '') await joinDeferred(sb).catch((err: unknown) => r.problems.push(`join of ${sb.id}: ${String(err)}`));
@@ -131,12 +143,19 @@ export class Controller implements ControllerCore {
     });
     if (this.#sandboxes.size > 0) this.#startWatch();
     this.#cluster?.adoptRestored();
+    // The origin may have changed while the daemon was down: re-read it now and persist what it changes (L6).
+    if (report !== undefined && this.#sandboxes.size > 0) await this.refreshOrigin();
     return report;
   }
 
   /** Persist a change made outside the controller's own operations (sandbox keys). */
   changed(): void {
     this.#journal.changed();
+  }
+
+  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; L6). */
+  persisted(): Promise<void> {
+    return this.#journal.settled();
   }
 
   /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
@@ -146,6 +165,7 @@ export class Controller implements ControllerCore {
         sb.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
       ),
     );
+    await this.#journal.persisted(); // the new upstreams are what a restart must use (L6)
   }
 
   #startWatch(): void {
@@ -194,16 +214,19 @@ export class Controller implements ControllerCore {
     const driver = this.#drivers.get(driverName);
     const driverOptions = driver.validateOptions(options.driverOptions ?? {});
     const key = `net:${name}`;
-    if (options.scope === 'global') return this.#reserving(key, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name), () => this.#newGlobalNetwork(driverName, name, options, driverOptions));
-    return this.#reserving(key, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name), async () => {
-      const net = await this.#plan(driverName, name, options, driverOptions, 'local');
+    // One allocation step: subnet, bridge name and bridge, never interleaved with another create or delete (L5).
+    // The name is checked inside the lock too, so a create that fails later never makes a concurrent one fail (L5).
+    const exists = (): boolean => this.networks().some((n) => n.name === name);
+    if (options.scope === 'global') return this.#allocation.run(() => this.#reserving(key, exists, () => new errors.NetworkExistsError(name), () => this.#newGlobalNetwork(driverName, name, options, driverOptions)));
+    return this.#allocation.run(() => this.#reserving(key, exists, () => new errors.NetworkExistsError(name), async () => {
+      const net = await this.#plan(driverName, name, options, driverOptions, 'local', driver);
       // In the store before its bridge exists (L3).
-      return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), () => {
+      return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), async () => {
         this.#networks.set(net.id, net);
-        this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created');
+        await this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created');
         return net;
       });
-    });
+    }));
   }
 
   /** A global network: in the cluster store (overlap checked in its transaction, M3); its driver objects come with the first local endpoint. */
@@ -219,12 +242,10 @@ export class Controller implements ControllerCore {
 
   /** ControllerCore: delete a network. */
   async deleteNetwork(net: Network): Promise<void> {
-    if (net.endpoints.size > 0) throw new errors.NetworkActiveEndpointsError(net.name, net.endpoints.size);
-    if (!this.#networks.has(net.id)) return;
-    if (net.scope === 'global') await this.#cluster?.deleteNetwork(net);
-    if (net.driverReady) await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
-    this.#networks.delete(net.id);
-    this.#journal.committed({ network: net.name }, 'network deleted');
+    const cluster = this.#cluster;
+    const release = net.scope === 'global' && cluster !== undefined ? () => cluster.deleteNetwork(net) : undefined;
+    await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release));
+    await this.#journal.committed({ network: net.name }, 'network deleted');
   }
 
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
@@ -243,9 +264,10 @@ export class Controller implements ControllerCore {
     const { ipv4, ipv6 } = net.scope === 'global' ? await this.#globalBinding('a global network').endpointAddresses(net, epName, id, ip4, ip6) : allocateLocal(net, ip4, ip6);
     const ep = new Endpoint(this, {
       id, name: epName, network: net, aliases, ipv4, ipv6, ports, links,
-      disableResolution: options.disableResolution ?? false,
+      disableResolution: options.disableResolution ?? false, joinedOnly: options.joinedOnly === true,
     });
     net.endpoints.set(ep.id, ep);
+    // Coalesced: a join writes ahead before its plumbing, and the API answers only once everything is on disk (L6).
     this.#journal.changed();
     return ep;
   }
@@ -255,13 +277,13 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
     if (!ep.network.endpoints.delete(ep.id)) return;
-    this.#journal.changed();
     ep.network.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
     if (ep.network.scope === 'global' && this.#cluster !== undefined) {
       await this.#cluster.release(ep);
       await this.#cluster.dropDriverIfUnused(ep.network);
     }
+    this.#journal.changed(); // coalesced: the API answers only once it is on disk (L6)
   }
 
   /**
@@ -273,58 +295,80 @@ export class Controller implements ControllerCore {
    */
   async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
     this.#open();
-    const config = normalizeSandboxOptions(containerId, options, this.#filesRoot);
+    checkGivenPaths(options, this.#allowedFilesRoot);
+    // A /proc/<pid>/ns/net key (ctr run --cni) is pinned: the sandbox keeps, persists and removes the pin.
+    const pinFrom = options.netnsPath !== undefined && isEphemeralNetnsPath(options.netnsPath) ? options.netnsPath : undefined;
+    const config = normalizeSandboxOptions(containerId, pinFrom === undefined ? options : { ...options, netnsPath: pinnedNetnsPath(containerId) }, this.#filesRoot);
     const key = `sb:${config.id}`;
-    return this.#reserving(key, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), () => {
-      const resolvConfHashPath = `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`;
-      const ownedDirs = [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])];
-      const open = (): Promise<OpenedSandbox> => openSandbox({
-        id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pending: options.external === true, logger: this.logger,
-        files: {
-          ...config, originResolvConf: this.originResolvConf, extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
-          legacy: config.disableResolution, resolvConfHashPath, ownedDirs,
-        },
-        forwarding: this.#forwarding,
-      });
-      // In the store before its namespace exists (L3).
-      return this.#journal.around(key, { sandbox: draftRecord({ config, resolvConfHashPath, ownedDirs }) }, open, (opened) => {
-        const sb = new Sandbox(this, config, opened);
-        this.#sandboxes.set(sb.id, sb);
-        this.#startWatch();
-        this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
-        return sb;
-      });
+    return this.#reserving(key, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), async () => {
+      const ctx = { filesRoot: this.#filesRoot, runDir: this.#runDir, originalsDir: this.#originalsDir, originResolvConf: this.originResolvConf, allowedRoot: this.#allowedFilesRoot };
+      return withSandboxClaims(config, this.#claims, async () => this.#makeSandbox(config, options, await planSandboxFiles(config, options, ctx), pinFrom));
+    });
+  }
+
+  /** newSandbox once its names are claimed and its files checked: namespace, files, model. */
+  async #makeSandbox(config: SandboxConfig, options: SandboxOptions, plan: FilesPlan, pinFrom: string | undefined): Promise<Sandbox> {
+    const { resolvConfHashPath, ownedDirs, originals } = plan;
+    const open = (): Promise<OpenedSandbox> => openSandbox({
+      id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pinFrom, pending: options.external === true, logger: this.logger,
+      files: {
+        ...config, originResolvConf: this.originResolvConf, extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
+        legacy: config.disableResolution, resolvConfHashPath, ownedDirs, originals,
+      },
+      forwarding: this.#forwarding,
+    });
+    // In the store before its namespace exists (L3).
+    return this.#journal.around(`sb:${config.id}`, { sandbox: draftRecord({ config, resolvConfHashPath, ownedDirs, originals }) }, open, async (opened) => {
+      const sb = new Sandbox(this, config, opened);
+      this.#sandboxes.set(sb.id, sb);
+      this.#startWatch();
+      await this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
+      return sb;
     });
   }
 
   /** ControllerCore: delete a sandbox, leaving and deleting its endpoints first (as libnetwork). */
   async deleteSandbox(sb: Sandbox): Promise<void> {
-    for (const ep of [...sb.endpoints.values()]) {
-      await this.leave(ep, sb);
-      await this.deleteEndpoint(ep);
-    }
-    if (!this.#sandboxes.has(sb.id)) return;
+    if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
+    sb.deleting = true; // a join from now on answers 404 (L5)
     this.#sandboxes.delete(sb.id);
-    // Kept as 'deleting' until its namespace is gone (L3).
-    await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, () => sb.destroy(), () => undefined);
-    this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted');
+    try {
+      // Saved as 'deleting' before its first endpoint leaves, until its namespace is gone: a crash anywhere in between
+      // is finished at restore, never left half-done (L3, L6).
+      await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, async () => {
+        for (const ep of [...sb.endpoints.values()]) {
+          // Covered by the 'deleting' intent: each step need not wait for its own write.
+          if (ep.sandbox === sb) await this.leave(ep, sb, false);
+          await this.deleteEndpoint(ep);
+        }
+        await sb.destroy();
+      }, () => undefined);
+    } catch (err) {
+      this.#sandboxes.set(sb.id, sb);
+      sb.deleting = false;
+      throw err;
+    }
+    sb.releaseClaims?.();
+    await this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted');
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
   async join(ep: Endpoint, sb: Sandbox, options: JoinOptions): Promise<void> {
     this.#open();
     if (ep.sandbox !== undefined) throw new errors.EndpointAlreadyJoinedError(ep.name, ep.sandbox.id);
-    if (!this.#sandboxes.has(sb.id)) throw new errors.SandboxNotFoundError(sb.id);
+    if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
     if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
     if ([...sb.endpoints.values()].some((e) => e.network === ep.network)) throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
     if (ep.network.scope === 'global') this.#cluster?.store.assertAvailable('join a global network');
     // Claimed synchronously: a concurrent join of the same endpoint fails (G11).
     const wantsGateway = sb.netnsPath !== '' && !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
-    ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined });
+    const ifname = checkIfname(options.ifname);
+    if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
+    ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
     sb.endpoints.set(ep.id, ep);
-    if (sb.netnsPath === '') return this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
-    const ifname = sb.reserveIfname();
-    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway))
+    if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
+    const dev = sb.reserveIfname(ifname);
+    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
       .then(() => this.#cluster?.publishJoined(ep, sb, () => plumbLeave(this.#attachDeps, ep, sb)));
     ep.joining = joining;
     try {
@@ -332,16 +376,26 @@ export class Controller implements ControllerCore {
     } finally {
       ep.joining = undefined;
     }
-    this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined');
+    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined');
+  }
+
+  /** ControllerCore: each joined endpoint's link problems, from its driver (CNI CHECK). */
+  linkProblems(sb: Sandbox): Promise<LinkState[]> {
+    return linkProblems(this.#attachDeps, sb);
   }
 
   /** ControllerCore: leave. Names vanish first (R15) — on every host for global networks (M5) — then the plumbing. */
-  async leave(ep: Endpoint, sb: Sandbox): Promise<void> {
+  async leave(ep: Endpoint, sb: Sandbox, durable = true): Promise<void> {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
     if (ep.network.scope === 'global') await this.#cluster?.unpublish(ep);
     await plumbLeave(this.#attachDeps, ep, sb);
-    this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left');
+    const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
+    if (durable) await this.#journal.committed(fields, 'endpoint left');
+    else {
+      this.logger.info(fields, 'endpoint left');
+      this.#journal.changed();
+    }
   }
 
   /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */
@@ -373,10 +427,16 @@ export class Controller implements ControllerCore {
     }
   }
 
+  /** A restored sandbox: in the model, with its managed paths and namespace name claimed again (L5). */
+  #adoptSandbox(sb: Sandbox): void {
+    this.#sandboxes.set(sb.id, sb);
+    sb.releaseClaims = claimRestored(sb.config, this.#claims, this.logger);
+  }
+
   /** The network newNetwork would make (plan.ts), with this controller's networks, pool and the cluster's subnets. */
-  async #plan(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>, scope: 'local' | 'global'): Promise<Network> {
+  async #plan(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>, scope: 'local' | 'global', driver?: Driver): Promise<Network> {
     const clusterSubnets = scope === 'global' ? (this.#cluster?.store.networks().map((n) => n.subnet) ?? []) : [];
-    return planNetwork({ core: this, pool: this.#pool, networks: this.networks(), clusterSubnets, id: newId() }, { driverName, name, options, driverOptions, scope });
+    return planNetwork({ core: this, pool: this.#pool, networks: this.networks(), clusterSubnets, id: newId() }, { driverName, name, options, driverOptions, scope, driver });
   }
 
   #globalBinding(what: string): ClusterBinding {

@@ -15,4 +15,12 @@ export interface ControllerCore {
   join(endpoint: Endpoint, sandbox: Sandbox, options: JoinOptions): Promise<void>;
   leave(endpoint: Endpoint, sandbox: Sandbox): Promise<void>;
   deleteSandbox(sandbox: Sandbox): Promise<void>;
+  linkProblems(sandbox: Sandbox): Promise<LinkState[]>;
+}
+
+/** One joined endpoint's links as its driver sees them (CNI CHECK): empty `problems` when all is well. */
+export interface LinkState {
+  network: string;
+  ifname: string;
+  problems: string[];
 }

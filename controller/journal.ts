@@ -24,10 +24,21 @@ export class Journal {
     return this.#store;
   }
 
-  /** Log a finished change and persist it (coalesced). */
-  committed(fields: Record<string, unknown>, msg: string): void {
+  /** Log a finished change and persist it; resolves once it is on disk, so it is saved before it is acknowledged (L6). */
+  async committed(fields: Record<string, unknown>, msg: string): Promise<void> {
     this.#logger.info(fields, msg);
+    await this.persisted();
+  }
+
+  /** Persist every change so far; resolves once it is on disk (coalesced with concurrent writes). */
+  async persisted(): Promise<void> {
     this.#store?.changed();
+    await this.#store?.flush();
+  }
+
+  /** Resolves once every change recorded so far is on disk; writes nothing when nothing changed. */
+  async settled(): Promise<void> {
+    await this.#store?.flush();
   }
 
   /** Persist a change that needs no log line (coalesced). */
@@ -48,7 +59,7 @@ export class Journal {
   async around<T, R>(key: string, intent: Intent, work: () => Promise<T>, apply: (made: T) => R): Promise<R> {
     try {
       await this.#store?.ahead(key, intent);
-      return apply(await work());
+      return await apply(await work());
     } finally {
       this.#store?.settle(key);
     }

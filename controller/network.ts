@@ -22,6 +22,8 @@ export interface NetworkInfo {
   scope: 'local' | 'global';
   ttl: number;
   dns?: string[];
+  /** The driver's options (bridge: bridgeName, mtu), when any were given. */
+  options?: Record<string, unknown>;
   endpoints: { id: string; name: string; ipv4: string; ipv6?: string; sandbox?: string }[];
 }
 
@@ -126,6 +128,7 @@ export class Network {
       scope: this.scope,
       ttl: this.ttl,
       ...(this.dns.length > 0 ? { dns: [...this.dns] } : {}),
+      ...(Object.keys(this.driverOptions).length > 0 ? { options: { ...this.driverOptions } } : {}),
       endpoints: [...this.endpoints.values()].map((e) => ({
         id: e.id,
         name: e.name,

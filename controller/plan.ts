@@ -1,12 +1,16 @@
 /**
- * What newNetwork and createEndpoint compute before anything is made (L2):
+ * What newNetwork and createEndpoint compute before anything is made (L2),
+ * with the network's kernel names checked free (L4). planNetwork and
+ * removeNetwork run under the controller's allocation lock, so concurrent
+ * creates and deletes never get the same subnet or bridge: the outcome is one
+ * a serial order gives (L5).
  * a network's pools checked against every other network's subnets (and, for
  * a global network, the cluster's: docs/cluster.md M3), and local IPAM.
  */
 import { InvalidOptionError } from '../common/errors.js';
-import { AddressPool, subnetsOverlap } from '../drivers/index.js';
+import { AddressPool, LinkExistsError, subnetsOverlap, type Driver } from '../drivers/index.js';
 import type { ControllerCore } from './core.js';
-import { SubnetOverlapError } from './errors.js';
+import { NetworkActiveEndpointsError, NetworkNotFoundError, SubnetOverlapError } from './errors.js';
 import { Network } from './network.js';
 import { checkIp, checkStrings, checkTtl, type NetworkOptions } from './options.js';
 import { pickFreeSubnet } from './subnets.js';
@@ -30,9 +34,16 @@ export interface PlanRequest {
   readonly options: NetworkOptions;
   readonly driverOptions: Readonly<Record<string, unknown>>;
   readonly scope: 'local' | 'global';
+  /** The driver whose kernel names must be free now (local networks; a global one makes its objects at its first local join). */
+  readonly driver?: Driver | undefined;
 }
 
-/** The network to make: pools carved and checked against every other network here. */
+/**
+ * The network to make: pools carved and checked against every other network
+ * here; with `req.driver`, its kernel names free.
+ * Throws ERR_INVALID_OPTION, ERR_IPAM_INVALID_SUBNET, ERR_NETWORK_SUBNET_OVERLAP,
+ * ERR_LINK_EXISTS (a bridge of that name exists: refused, never taken over).
+ */
 export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<Network> {
   const { options } = req;
   const subnet = options.subnet ?? (await defaultSubnet(ctx));
@@ -43,10 +54,36 @@ export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<N
   for (const other of ctx.networks) {
     if (subnetsOverlap(pool4.subnet, other.pool4.subnet)) throw new SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
   }
-  return new Network(ctx.core, {
+  const net = new Network(ctx.core, {
     id: ctx.id, name: req.name, driver: req.driverName, internal: options.internal ?? false, scope: req.scope,
     ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions: req.driverOptions,
   });
+  const bridge = req.driverOptions.bridgeName;
+  if (bridge !== undefined && ctx.networks.some((n) => n.driverOptions.bridgeName === bridge)) throw new LinkExistsError('bridge', String(bridge));
+  if (req.driver !== undefined) await req.driver.checkNetworkFree(net.driverNetwork);
+  return net;
+}
+
+/**
+ * deleteNetwork's step (call under the allocation lock): the network leaves
+ * the model at once, so a connect from then on answers 404 and never meets a
+ * half-deleted bridge (L5); it comes back if a later step fails. `release`
+ * runs first (a global network's cluster record); the driver's objects go
+ * when the network has them (a global network has them only while it has a
+ * local endpoint).
+ * Throws ERR_NETWORK_NOT_FOUND (deleted already), ERR_NETWORK_ACTIVE_ENDPOINTS.
+ */
+export async function removeNetwork(networks: Map<string, Network>, net: Network, driver: Driver, release?: () => Promise<void>): Promise<void> {
+  if (!networks.has(net.id)) throw new NetworkNotFoundError(net.name);
+  if (net.endpoints.size > 0) throw new NetworkActiveEndpointsError(net.name, net.endpoints.size);
+  networks.delete(net.id);
+  try {
+    if (release !== undefined) await release();
+    if (net.driverReady) await driver.deleteNetwork(net.driverNetwork);
+  } catch (err) {
+    networks.set(net.id, net);
+    throw err;
+  }
 }
 
 async function defaultSubnet(ctx: PlanContext): Promise<string> {

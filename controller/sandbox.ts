@@ -6,13 +6,15 @@ import type { OpenedSandbox, SandboxEndpoint } from '../sandbox/index.js';
 import type { ExtServer } from '../resolvconf/index.js';
 import type { ResolverMetrics, ResolverView } from '../resolver/index.js';
 import type { Endpoint } from './endpoint.js';
-import type { ControllerCore } from './core.js';
+import type { ControllerCore, LinkState } from './core.js';
+import { IfnameInUseError } from './errors.js';
 import type { ExtraHost } from './options.js';
 
 /** The sandbox's configuration as given (normalised). */
 export interface SandboxConfig {
   readonly id: string;
-  readonly hostname: string;
+  /** Absent when the name makes no valid host label and none was given (see defaultHostname). */
+  readonly hostname?: string | undefined;
   readonly domainname?: string | undefined;
   readonly dns: readonly string[];
   readonly dnsSearch: readonly string[];
@@ -28,7 +30,7 @@ export interface SandboxConfig {
 /** Public description of a sandbox (inspect / list). */
 export interface SandboxInfo {
   id: string;
-  hostname: string;
+  hostname?: string;
   domainname?: string;
   netnsPath: string;
   /** How the sandbox got its namespace: `owned`, `path` (given at create) or `late` (OCI hook). */
@@ -41,7 +43,7 @@ export interface SandboxInfo {
   dnsOptions: string[];
   extraHosts: ExtraHost[];
   extServers: { address: string; origin: string }[];
-  endpoints: { id: string; name: string; network: string; ipv4: string; ipv6?: string; ifname?: string }[];
+  endpoints: { id: string; name: string; network: string; aliases: string[]; ipv4: string; ipv6?: string; ifname?: string; mac?: string; hostIfname?: string }[];
 }
 
 /**
@@ -58,6 +60,10 @@ export class Sandbox {
   readonly endpoints = new Map<string, Endpoint>();
   /** Interface names taken or being set up (eth0, eth1 ...). */
   readonly ifnames = new Set<string>();
+  /** Set while the sandbox is being deleted: joins are refused (404) from then on (L5). */
+  deleting = false;
+  /** Gives back its managed paths and namespace name once it is gone (set by the controller). */
+  releaseClaims: (() => void) | undefined;
   readonly #opened: OpenedSandbox;
   readonly #core: ControllerCore;
 
@@ -71,7 +77,7 @@ export class Sandbox {
   get id(): string {
     return this.config.id;
   }
-  get hostname(): string {
+  get hostname(): string | undefined {
     return this.config.hostname;
   }
   /** The namespace path; '' while a `late` sandbox waits for its key. */
@@ -96,9 +102,12 @@ export class Sandbox {
     return this.#opened.runtime.listening;
   }
   /** The DNS side's state the store saves: external servers, ndots, IPv6 in the hosts file, runtime paths. */
-  get dnsState(): { readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean; readonly ipv6: boolean; readonly resolvConfHashPath: string; readonly ownedDirs: readonly string[] } {
+  get dnsState(): {
+    readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean; readonly ipv6: boolean; readonly resolvConfHashPath: string; readonly ownedDirs: readonly string[];
+    readonly originals: Readonly<Record<string, string>> | undefined;
+  } {
     const rt = this.#opened.runtime;
-    return { extServers: rt.extServers, ndotsSet: rt.ndotsSet, ipv6: rt.ipv6, resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: rt.files.ownedDirs };
+    return { extServers: rt.extServers, ndotsSet: rt.ndotsSet, ipv6: rt.ipv6, resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: rt.files.ownedDirs, originals: rt.files.originals };
   }
   /** Joined endpoints' ids in R4 order (priority, then non-internal, then name). */
   get endpointOrder(): readonly string[] {
@@ -142,8 +151,13 @@ export class Sandbox {
     return this.#opened.clearKey();
   }
 
-  /** Lowest free eth<N>, reserved synchronously (G11). */
-  reserveIfname(): string {
+  /** `requested` if given and free, else the lowest free eth<N>; reserved synchronously (G11). Throws ERR_SANDBOX_IFNAME_IN_USE. */
+  reserveIfname(requested?: string): string {
+    if (requested !== undefined) {
+      if (this.ifnames.has(requested)) throw new IfnameInUseError(this.id, requested);
+      this.ifnames.add(requested);
+      return requested;
+    }
     for (let i = 0; ; i++) {
       const n = `eth${i}`;
       if (!this.ifnames.has(n)) {
@@ -151,6 +165,11 @@ export class Sandbox {
         return n;
       }
     }
+  }
+
+  /** Each joined endpoint's link problems, as its driver sees them (CNI CHECK). */
+  linkProblems(): Promise<LinkState[]> {
+    return this.#core.linkProblems(this);
   }
 
   /** Leave every network and delete the sandbox (namespace too, unless its key mode is `path` or `late`). */
@@ -163,7 +182,7 @@ export class Sandbox {
     const c = this.config;
     return {
       id: c.id,
-      hostname: c.hostname,
+      ...(c.hostname !== undefined ? { hostname: c.hostname } : {}),
       ...(c.domainname ? { domainname: c.domainname } : {}),
       netnsPath: this.netnsPath,
       keyMode: this.keyMode,
@@ -181,9 +200,12 @@ export class Sandbox {
           id: e.id,
           name: e.name,
           network: e.network.name,
+          aliases: [...e.aliases],
           ipv4: e.ipv4,
           ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
           ...(e.joinInfo ? { ifname: e.joinInfo.ifname } : {}),
+          ...(e.joinInfo?.mac ? { mac: e.joinInfo.mac } : {}),
+          ...(e.joinInfo?.hostIfname ? { hostIfname: e.joinInfo.hostIfname } : {}),
         };
       }),
     };

@@ -14,6 +14,7 @@ export interface SandboxDraft {
   readonly config: SandboxConfig;
   readonly resolvConfHashPath: string;
   readonly ownedDirs: readonly string[];
+  readonly originals: Readonly<Record<string, string>>;
 }
 
 /** A network's record; phase 'creating' while its bridge is being made. */
@@ -41,7 +42,7 @@ function endpointRecord(ep: Endpoint): PersistedEndpoint {
     id: ep.id, name: ep.name, network: ep.network.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
     ...(ep.ipv6 !== undefined ? { ipv6: ep.ipv6 } : {}),
     ports: ep.ports.map((p) => ({ ...p })), links: Object.fromEntries(ep.links), disableResolution: ep.disableResolution,
-    ...(join === undefined ? {} : { join }),
+    ...(ep.joinedOnly ? { joinedOnly: true } : {}), ...(join === undefined ? {} : { join }),
   };
 }
 
@@ -51,12 +52,16 @@ function keyOf(config: SandboxConfig, ownsNetns: boolean, netnsPath: string): Pe
   return netnsPath === '' ? { kind: 'late' } : { kind: 'late', path: netnsPath };
 }
 
-function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' | 'key' | 'resolvConfHashPath' | 'ownedDirs' | 'extServers' | 'ndotsSet' | 'ipv6'> {
+function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' | 'key' | 'resolvConfHashPath' | 'ownedDirs' | 'originals' | 'extServers' | 'ndotsSet' | 'ipv6'> {
   return {
-    hostname: c.hostname, ...(c.domainname !== undefined ? { domainname: c.domainname } : {}),
+    ...(c.hostname !== undefined ? { hostname: c.hostname } : {}), ...(c.domainname !== undefined ? { domainname: c.domainname } : {}),
     dns: [...c.dns], dnsSearch: [...c.dnsSearch], dnsOptions: [...c.dnsOptions], extraHosts: c.extraHosts.map((h) => ({ ...h })),
     disableResolution: c.disableResolution, hostsPath: c.hostsPath, resolvConfPath: c.resolvConfPath,
   };
+}
+
+function originalsRecord(o: Readonly<Record<string, string>> | undefined): { originals?: Record<string, string> } {
+  return o === undefined || Object.keys(o).length === 0 ? {} : { originals: { ...o } };
 }
 
 /** A sandbox's record; phase 'deleting' while its namespace and files are being removed. */
@@ -64,7 +69,7 @@ export function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): Pe
   const dns = sb.dnsState;
   return {
     id: sb.id, phase, key: keyOf(sb.config, sb.keyMode === 'owned', sb.netnsPath), ...configRecord(sb.config),
-    resolvConfHashPath: dns.resolvConfHashPath, ownedDirs: [...dns.ownedDirs],
+    resolvConfHashPath: dns.resolvConfHashPath, ownedDirs: [...dns.ownedDirs], ...originalsRecord(dns.originals),
     extServers: dns.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: dns.ndotsSet, ipv6: dns.ipv6,
   };
 }
@@ -74,7 +79,7 @@ export function draftRecord(d: SandboxDraft): PersistedSandbox {
   const owned = d.config.netnsName !== undefined;
   return {
     id: d.config.id, phase: 'creating', key: keyOf(d.config, owned, d.config.externalKey ?? ''), ...configRecord(d.config),
-    resolvConfHashPath: d.resolvConfHashPath, ownedDirs: [...d.ownedDirs], extServers: [], ndotsSet: false,
+    resolvConfHashPath: d.resolvConfHashPath, ownedDirs: [...d.ownedDirs], ...originalsRecord(d.originals), extServers: [], ndotsSet: false,
   };
 }
 

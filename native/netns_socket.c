@@ -9,6 +9,21 @@
  *
  * socketInNetns(nsPath, family, type, address?, port?, listen?) -> fd
  *   family: 4 | 6; type: "udp" | "tcp"; address/port: bind when address is a string.
+ *
+ * connectedUdp(nsPath, family, address, port, device) -> fd
+ *   A UDP socket inside nsPath ("" = the calling namespace), bound to `device`
+ *   first when it is not "" (SO_BINDTODEVICE), and connect()ed to
+ *   address:port unless port is 0 (then the caller connects it: libuv must
+ *   see an unconnected socket to let Node connect it). connect() binds a fresh
+ *   ephemeral port (random in the kernel's range) and the route's source
+ *   address, so the kernel delivers only datagrams from address:port, to that
+ *   address, arriving on that device (RFC 5452 §9.1).
+ *
+ * trimDatagrams(fd, maxPayload) -> undefined
+ *   Attach a classic BPF socket filter that cuts every datagram to at most
+ *   maxPayload bytes of UDP payload in the kernel (a socket filter's return
+ *   value is the number of bytes kept; the UDP header is 8 of them), so an
+ *   oversized query costs the process a small read, not a 64 KiB one.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -22,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/filter.h>
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[320];
@@ -118,9 +134,114 @@ static napi_value SocketInNetns(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static int connect_to(int fd, int family, const char *address, int port) {
+  if (family == 6) {
+    struct sockaddr_in6 sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, address, &sa.sin6_addr) != 1) return EINVAL;
+    return connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? errno : 0;
+  }
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) return EINVAL;
+  return connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? errno : 0;
+}
+
+static int open_connected(int family, const char *address, int port, const char *device) {
+  int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -errno;
+  int err = 0;
+  if (device[0] != '\0' && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)strlen(device)) < 0) err = errno;
+  if (!err && port != 0) err = connect_to(fd, family, address, port);
+  if (err) {
+    close(fd);
+    return -err;
+  }
+  return fd;
+}
+
+static napi_value ConnectedUdp(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "connectedUdp(nsPath, family, address, port, device)");
+    return NULL;
+  }
+  char path[4096], address[64], device[32];
+  size_t len;
+  int32_t family = 4, port = 0;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) return throw_errno(env, "nsPath", EINVAL);
+  napi_get_value_int32(env, argv[1], &family);
+  if (napi_get_value_string_utf8(env, argv[2], address, sizeof address, &len) != napi_ok) return throw_errno(env, "address", EINVAL);
+  napi_get_value_int32(env, argv[3], &port);
+  if (napi_get_value_string_utf8(env, argv[4], device, sizeof device, &len) != napi_ok) return throw_errno(env, "device", EINVAL);
+  int fd;
+  if (path[0] == '\0') {
+    fd = open_connected(family, address, port, device);
+  } else {
+    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+      int e = errno;
+      close(self);
+      return throw_errno(env, "open namespace", e);
+    }
+    if (setns(target, CLONE_NEWNET) < 0) {
+      int e = errno;
+      close(self);
+      close(target);
+      return throw_errno(env, "setns", e);
+    }
+    fd = open_connected(family, address, port, device);
+    int back = setns(self, CLONE_NEWNET);
+    int back_err = errno;
+    close(self);
+    close(target);
+    if (back < 0) {
+      fprintf(stderr, "sandns: setns back to the original namespace failed: %s\n", strerror(back_err));
+      abort();
+    }
+  }
+  if (fd < 0) return throw_errno(env, "connect", -fd);
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
+static napi_value TrimDatagrams(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1, max_payload = 0;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &max_payload) != napi_ok || max_payload < 1) {
+    napi_throw_type_error(env, NULL, "trimDatagrams(fd, maxPayload)");
+    return NULL;
+  }
+  uint32_t keep = 8u + (uint32_t)max_payload;
+  struct sock_filter code[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, keep, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, keep),
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+  };
+  struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) return throw_errno(env, "SO_ATTACH_FILTER", errno);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "socketInNetns", NAPI_AUTO_LENGTH, SocketInNetns, NULL, &fn);
   napi_set_named_property(env, exports, "socketInNetns", fn);
+  napi_create_function(env, "connectedUdp", NAPI_AUTO_LENGTH, ConnectedUdp, NULL, &fn);
+  napi_set_named_property(env, exports, "connectedUdp", fn);
+  napi_create_function(env, "trimDatagrams", NAPI_AUTO_LENGTH, TrimDatagrams, NULL, &fn);
+  napi_set_named_property(env, exports, "trimDatagrams", fn);
   return exports;
 }

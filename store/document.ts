@@ -61,6 +61,8 @@ export interface PersistedEndpoint {
   ports: { port: number; proto: 'tcp' | 'udp' }[];
   links: Record<string, string>;
   disableResolution: boolean;
+  /** It exists only while joined (the API's connect): without a join at restore it is a cut-short connect or disconnect, and goes. */
+  joinedOnly?: boolean;
   join?: PersistedJoin;
 }
 
@@ -72,7 +74,8 @@ export interface PersistedSandbox {
   id: string;
   phase: 'live' | 'creating' | 'deleting';
   key: PersistedKey;
-  hostname: string;
+  /** Absent when the sandbox has no hostname (its name makes no valid host label). */
+  hostname?: string;
   domainname?: string;
   dns: string[];
   dnsSearch: string[];
@@ -83,6 +86,8 @@ export interface PersistedSandbox {
   resolvConfPath: string;
   resolvConfHashPath: string;
   ownedDirs: string[];
+  /** Managed files that existed before (L7): path → where the original content is kept; put back on removal. */
+  originals?: Record<string, string>;
   /** The resolver's external servers at save time: a restore takes them instead of rewriting resolv.conf (as Docker). */
   extServers: { address: string; origin: 'host' | 'sandbox' }[];
   ndotsSet: boolean;

@@ -17,6 +17,7 @@ interface DaemonFlags {
   stateDir: string;
   originResolvConf: string;
   logLevel: string;
+  allowedFilesRoot?: string;
   clusterStore?: string;
   clusterAdvertise?: string;
   clusterStoreOpt: string[];
@@ -29,6 +30,7 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
     .option('--state-dir <dir>', 'state directory, created 0700: networks, sandboxes and endpoints, restored at start', '/var/lib/sandns')
     .option('--origin-resolv-conf <path>', 'the host resolv.conf sandboxes derive theirs from', '/etc/resolv.conf')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent', 'info')
+    .option('--allowed-files-root <dir>', 'hostsPath/resolvConfPath given to "sandbox create" must resolve inside this directory')
     .option('--cluster-store <url>', 'etcd://HOST:PORT[,HOST:PORT...][/PREFIX]: global networks shared by every daemon of the cluster')
     .option('--cluster-advertise <ip>', "this host's underlay address (required with --cluster-store)")
     .option('--cluster-store-opt <key=value>', 'lease.ttl=SECONDS (default 10), ca=FILE, cert=FILE, key=FILE (repeatable)', collect, [])
@@ -36,7 +38,10 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
       const { runDaemon } = await import('../daemon/daemon.js');
       if (o.clusterStore === undefined && (o.clusterAdvertise !== undefined || o.clusterStoreOpt.length > 0)) throw new UsageError('--cluster-advertise and --cluster-store-opt need --cluster-store');
       const cluster = o.clusterStore === undefined ? undefined : { store: o.clusterStore, advertise: o.clusterAdvertise, opts: o.clusterStoreOpt };
-      ctx.exitCode = await runDaemon({ socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel, cluster });
+      ctx.exitCode = await runDaemon({
+        socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel, cluster,
+        ...(o.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: o.allowedFilesRoot }),
+      });
     });
 
   program

@@ -13,6 +13,7 @@ import { createApi, startApiServer, type ApiSandbox, type ApiServer } from '../.
 import { InvalidOptionError } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { digInNetns, type ProbeReply } from './dig.js';
+import { replayDeferred } from './deferred.js';
 import { explainAnswer } from './explain.js';
 import { ApiMetrics, renderMetrics } from './metrics.js';
 import { createClusterStore, normalizeClusterOptions, type ClusterOptions, type ClusterStore, type RawClusterOptions } from '../../store/index.js';
@@ -25,6 +26,8 @@ export interface DaemonOptions {
   logLevel: string;
   /** `--cluster-store`, `--cluster-advertise`, `--cluster-store-opt` (docs/cluster.md M1); absent: single host. */
   cluster?: RawClusterOptions | undefined;
+  /** Caller-given sandbox file paths must resolve inside this directory (L7). */
+  allowedFilesRoot?: string;
 }
 
 /** The normalised options. */
@@ -46,18 +49,22 @@ export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<NormalizedD
     originResolvConf: resolvePath(raw.originResolvConf),
     logLevel: raw.logLevel,
     clusterStore: raw.cluster === undefined ? undefined : normalizeClusterOptions(raw.cluster),
+    ...(raw.allowedFilesRoot === undefined || raw.allowedFilesRoot === '' ? {} : { allowedFilesRoot: resolvePath(raw.allowedFilesRoot) }),
   });
 }
 
 /** Controller options for the daemon: the state lives in `stateDir` (L3). */
 function controllerOptions(opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): ControllerOptions {
-  return { logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, ...(cluster ? { cluster } : {}) };
+  return {
+    logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, ...(cluster ? { cluster } : {}),
+    ...(opts.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: opts.allowedFilesRoot }),
+  };
 }
 
 /** The controller forwards names it does not know (R10: on by default, with a shared cache). */
 const FORWARDING = true;
 
-function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): Promise<ApiServer> {
+async function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): Promise<ApiServer> {
   const started = Date.now();
   const apiMetrics = new ApiMetrics();
   const real = (sb: ApiSandbox) => controller.sandbox(sb.id);
@@ -74,6 +81,8 @@ function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOpti
       release: (sb) => releaseSandboxKey(real(sb), () => controller.changed()),
     },
   });
+  // DELs the CNI plugin could not deliver while the daemon was down, before anyone else can ask.
+  await replayDeferred(opts.socketPath, api, logger);
   return startApiServer({
     socketPath: opts.socketPath,
     logger,

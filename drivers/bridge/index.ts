@@ -5,8 +5,10 @@
  */
 import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from '../driver.js';
 import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions } from './options.js';
-import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox } from './plan.js';
-import { applyHost, applySandbox, deleteLinkIfExists, hostLinks, linkExists, sandboxLinkMac } from './io/links.js';
+import { bridgeMark, planAddBridge, planAddVeth, planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox } from './plan.js';
+import { applyHost, applySandbox, deleteLinkIfExists, hostLinks, linkAlias, linkExists, sandboxLinkMac } from './io/links.js';
+import { sandboxLinkProblems } from '../io/sandbox-link.js';
+import { LinkExistsError } from '../errors.js';
 
 export { normalizeBridgeOptions } from './options.js';
 export type { BridgeOptions } from './options.js';
@@ -14,6 +16,16 @@ export * as bridgePlan from './plan.js';
 
 function opts(net: DriverNetwork): BridgeOptions {
   return net.options as BridgeOptions;
+}
+
+/** Run a `link add`; when it fails because the name is taken, a typed 409 (nothing was made, nothing is undone). */
+async function addLink(lines: string[], kind: 'bridge' | 'veth', name: string): Promise<void> {
+  try {
+    await applyHost(lines);
+  } catch (err) {
+    if (await linkExists(name)) throw new LinkExistsError(kind, name, err);
+    throw err;
+  }
 }
 
 /** The bridge driver. */
@@ -24,13 +36,33 @@ export class BridgeDriver implements Driver {
     return normalizeBridgeOptions(raw) as Readonly<Record<string, unknown>>;
   }
 
+  async checkNetworkFree(net: DriverNetwork): Promise<void> {
+    const br = bridgeNameFor(net.id, opts(net));
+    if (await linkExists(br)) throw new LinkExistsError('bridge', br);
+  }
+
   async createNetwork(net: DriverNetwork): Promise<void> {
+    const br = bridgeNameFor(net.id, opts(net));
+    // The add runs alone: when it fails nothing of ours exists, so nothing is undone (an existing link is not ours).
+    await addLink(planAddBridge(net, opts(net)), 'bridge', br);
     try {
       await applyHost(planCreateNetwork(net, opts(net)));
     } catch (err) {
-      await deleteLinkIfExists(bridgeNameFor(net.id, opts(net)));
+      await deleteLinkIfExists(br);
       throw err;
     }
+  }
+
+  async discardNetwork(net: DriverNetwork): Promise<boolean> {
+    const br = bridgeNameFor(net.id, opts(net));
+    if ((await linkAlias(br)) !== bridgeMark(net)) return false;
+    await deleteLinkIfExists(br);
+    return true;
+  }
+
+  async checkEndpointFree(_net: DriverNetwork, endpointId: string): Promise<void> {
+    const host = hostVethName(endpointId);
+    if (await linkExists(host)) throw new LinkExistsError('veth', host);
   }
 
   async deleteNetwork(net: DriverNetwork): Promise<void> {
@@ -41,6 +73,7 @@ export class BridgeDriver implements Driver {
   async join(join: DriverJoin): Promise<DriverJoinInfo> {
     const o = opts(join.network);
     const hostIfname = hostVethName(join.endpointId);
+    await addLink(planAddVeth(join, o), 'veth', hostIfname);
     try {
       await applyHost(planJoinHost(join, o));
       await applySandbox(join.netnsPath, planJoinSandbox(join));
@@ -86,5 +119,14 @@ export class BridgeDriver implements Driver {
     for (const name of removed) await deleteLinkIfExists(name);
     await applyHost(reattached.map((name) => `link set ${name} master ${br} up`));
     return { removed, reattached };
+  }
+
+  async linkProblems(net: DriverNetwork, info: DriverJoinInfo, netnsPath: string, addresses: readonly string[]): Promise<string[]> {
+    const br = bridgeNameFor(net.id, opts(net));
+    const host = (await hostLinks()).find((l) => l.ifname === info.hostIfname);
+    const out: string[] = [];
+    if (host === undefined) out.push(`host veth ${info.hostIfname} is missing`);
+    else if (host.master !== br) out.push(`host veth ${info.hostIfname} is not on bridge ${br}`);
+    return [...out, ...(await sandboxLinkProblems(netnsPath, info.ifname, addresses))];
   }
 }

@@ -9,10 +9,20 @@ function prefixOf(cidr: string): string {
   return cidr.slice(cidr.indexOf('/') + 1);
 }
 
-/** Host-namespace lines that create the network's bridge with its gateway addresses. */
+/** The ifalias that marks a bridge as this network's (restore removes only marked ones, L4). */
+export function bridgeMark(net: DriverNetwork): string {
+  return `sandns:net:${net.id.slice(0, 32)}`;
+}
+
+/** The line that creates the bridge: run alone, so a name that exists fails before anything else happens. */
+export function planAddBridge(net: DriverNetwork, opts: BridgeOptions): string[] {
+  return [`link add ${bridgeNameFor(net.id, opts)} type bridge`];
+}
+
+/** Host-namespace lines that finish the new bridge: its mark, MTU, gateway addresses, up. */
 export function planCreateNetwork(net: DriverNetwork, opts: BridgeOptions): string[] {
   const br = bridgeNameFor(net.id, opts);
-  const lines = [`link add ${br} type bridge`];
+  const lines = [`link set ${br} alias ${bridgeMark(net)}`];
   if (opts.mtu !== undefined) lines.push(`link set ${br} mtu ${opts.mtu}`);
   lines.push(`addr add ${net.gateway}/${prefixOf(net.subnet)} dev ${br}`);
   if (net.subnet6 !== undefined && net.gateway6 !== undefined) {
@@ -27,15 +37,17 @@ export function planDeleteNetwork(net: DriverNetwork, opts: BridgeOptions): stri
   return [`link del ${bridgeNameFor(net.id, opts)}`];
 }
 
-/** Host-namespace lines: the veth pair, its peer moved into the sandbox, the host end on the bridge. */
-export function planJoinHost(join: DriverJoin, opts: BridgeOptions): string[] {
+/** The line that creates the veth pair, its peer straight in the sandbox: run alone (see planAddBridge). */
+export function planAddVeth(join: DriverJoin, opts: BridgeOptions): string[] {
   const host = hostVethName(join.endpointId);
   const peer = peerVethName(join.endpointId);
   const mtu = opts.mtu === undefined ? '' : ` mtu ${opts.mtu}`;
-  return [
-    `link add ${host}${mtu} type veth peer name ${peer}${mtu} netns ${join.netnsPath}`,
-    `link set ${host} master ${bridgeNameFor(join.network.id, opts)} up`,
-  ];
+  return [`link add ${host}${mtu} type veth peer name ${peer}${mtu} netns ${join.netnsPath}`];
+}
+
+/** Host-namespace lines after the pair exists: the host end on the bridge, up. */
+export function planJoinHost(join: DriverJoin, opts: BridgeOptions): string[] {
+  return [`link set ${hostVethName(join.endpointId)} master ${bridgeNameFor(join.network.id, opts)} up`];
 }
 
 /** Sandbox-namespace lines: rename to eth<N>, addresses, up, default route. */

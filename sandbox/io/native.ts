@@ -12,7 +12,23 @@ import { dirname, join } from 'node:path';
 /** socketInNetns(nsPath, family, type, address?, port?, listen?) -> fd. */
 export type SocketInNetns = (nsPath: string, family: 4 | 6, type: 'udp' | 'tcp', address?: string, port?: number, listen?: boolean) => number;
 
-let loaded: SocketInNetns | null | undefined;
+/**
+ * connectedUdp(nsPath, family, address, port, device) -> fd: a UDP socket
+ * inside nsPath ('' = ours), bound to `device` ('' = none), connect()ed to
+ * address:port unless port is 0 (Node then connects it itself).
+ */
+export type ConnectedUdp = (nsPath: string, family: 4 | 6, address: string, port: number, device: string) => number;
+
+/** trimDatagrams(fd, maxPayload): the kernel cuts every datagram to maxPayload bytes (a BPF socket filter). */
+export type TrimDatagrams = (fd: number, maxPayload: number) => void;
+
+interface NativeModule {
+  readonly socketInNetns: SocketInNetns;
+  readonly connectedUdp?: ConnectedUdp;
+  readonly trimDatagrams?: TrimDatagrams;
+}
+
+let loaded: NativeModule | null | undefined;
 
 /** Find native/build/Release/netns_socket.node from here (source tree or dist/). */
 function addonPath(): string | undefined {
@@ -25,18 +41,31 @@ function addonPath(): string | undefined {
   return undefined;
 }
 
-/** The native socketInNetns, or undefined when it is not built or disabled. */
-export function nativeSocketInNetns(): SocketInNetns | undefined {
+function nativeModule(): NativeModule | undefined {
   if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
   if (loaded !== undefined) return loaded ?? undefined;
   loaded = null;
   const p = addonPath();
   if (p === undefined) return undefined;
   try {
-    const mod = createRequire(import.meta.url)(p) as { socketInNetns: SocketInNetns };
-    loaded = mod.socketInNetns;
+    loaded = createRequire(import.meta.url)(p) as NativeModule;
   } catch {
     loaded = null;
   }
   return loaded ?? undefined;
+}
+
+/** The native socketInNetns, or undefined when it is not built or disabled. */
+export function nativeSocketInNetns(): SocketInNetns | undefined {
+  return nativeModule()?.socketInNetns;
+}
+
+/** The native connectedUdp, or undefined when it is not built (or built before it existed) or disabled. */
+export function nativeConnectedUdp(): ConnectedUdp | undefined {
+  return nativeModule()?.connectedUdp;
+}
+
+/** The native trimDatagrams, or undefined when it is not built (or built before it existed) or disabled. */
+export function nativeTrimDatagrams(): TrimDatagrams | undefined {
+  return nativeModule()?.trimDatagrams;
 }

@@ -4,7 +4,7 @@
  */
 import { stat, statfs } from 'node:fs/promises';
 import { ip, runInNetns } from '../../common/io/exec.js';
-import { NetnsError } from '../errors.js';
+import { NetnsError, NetnsExistsError } from '../errors.js';
 
 /** Directory of named namespaces (as `ip netns` uses it). */
 export const NETNS_RUN_DIR = '/run/netns';
@@ -14,16 +14,26 @@ export function netnsPathFor(name: string): string {
   return `${NETNS_RUN_DIR}/${name}`;
 }
 
-/** Create a named namespace with `lo` up; returns its path. */
-export async function createNetns(name: string): Promise<string> {
+/** The ifalias on `lo` that marks a namespace as made by sandns for sandbox `id` (restore removes only marked ones, L4). */
+export function netnsMark(id: string): string {
+  return `sandns:sb:${id}`.slice(0, 128);
+}
+
+/**
+ * Create a named namespace with `lo` up and marked; returns its path.
+ * `ip netns add` creates /run/netns/<name> with O_EXCL: a name that exists
+ * fails (ERR_SANDBOX_NETNS_EXISTS) and nothing is undone, as it is not ours.
+ */
+export async function createNetns(name: string, mark: string): Promise<string> {
+  const path = netnsPathFor(name);
   try {
     await ip(['netns', 'add', name]);
   } catch (err) {
-    throw new NetnsError(name, 'could not create the network namespace (does it exist already?)', err);
+    if (await exists(path)) throw new NetnsExistsError(name, err);
+    throw new NetnsError(name, 'could not create the network namespace', err);
   }
-  const path = netnsPathFor(name);
   try {
-    await bringLoUp(path);
+    await runInNetns(path, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark]);
   } catch (err) {
     await deleteNetns(name);
     throw err;
@@ -62,6 +72,29 @@ export async function netnsMounted(path: string): Promise<boolean> {
   }
 }
 
+/** True when something (a namespace or any file) is at /run/netns/<name>. */
+export function netnsNameTaken(name: string): Promise<boolean> {
+  return exists(netnsPathFor(name));
+}
+
+/**
+ * Restore (L3): whether the namespace <name> is the one sandns made for
+ * `mark`: its `lo` carries the mark, or it is pristine (only `lo`, down, no
+ * alias: `ip netns add` ran and the crash came before lo was set up; the name
+ * was checked free just before). Anything else is someone else's.
+ */
+export async function netnsMadeFor(name: string, mark: string): Promise<boolean> {
+  try {
+    const { stdout } = await runInNetns(netnsPathFor(name), 'ip', ['-j', 'link', 'show']);
+    const links = JSON.parse(stdout) as { ifname: string; flags?: string[]; ifalias?: string }[];
+    const lo = links.find((l) => l.ifname === 'lo');
+    if (lo?.ifalias === mark) return true;
+    return links.length === 1 && lo !== undefined && lo.ifalias === undefined && !(lo.flags ?? []).includes('UP');
+  } catch {
+    return false;
+  }
+}
+
 /** Delete a named namespace (idempotent). */
 export async function deleteNetns(name: string): Promise<void> {
   try {
@@ -77,5 +110,35 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A namespace path that dies with its process (/proc/<pid>/ns/net, /proc/<pid>/task/<tid>/ns/net): it must be pinned to be kept. */
+const EPHEMERAL = /^\/proc\/(\d+)\/(?:task\/(\d+)\/)?ns\/net$/;
+
+/** True when `path` names a process's namespace rather than a pinned one (`ctr run --cni` passes those). */
+export function isEphemeralNetnsPath(path: string): boolean {
+  return EPHEMERAL.test(path);
+}
+
+/** Where sandns pins the ephemeral namespace of sandbox `id` (the OCI hook's pins are `sandns-<id>`). */
+export function pinnedNetnsPath(id: string): string {
+  return netnsPathFor(`sandns-pin-${id}`);
+}
+
+/**
+ * Pin the namespace of a /proc path at `pinned` (`ip netns attach`, a bind
+ * mount that outlives the process's other holders and a daemon restart), as
+ * the OCI hook pins its container's. A stale pin of that name is replaced.
+ */
+export async function pinNetns(procPath: string, pinned: string): Promise<void> {
+  const m = EPHEMERAL.exec(procPath);
+  if (m === null) throw new NetnsError(procPath, 'only /proc/<pid>/ns/net paths are pinned');
+  const name = pinned.slice(NETNS_RUN_DIR.length + 1);
+  await deleteNetns(name);
+  try {
+    await ip(['netns', 'attach', name, m[2] ?? m[1]!]);
+  } catch (err) {
+    throw new NetnsError(procPath, `could not pin it at ${pinned} (has the process exited?)`, err);
   }
 }

@@ -54,14 +54,16 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((r) => child.once('exit', () => r()));
 }
 
-/** A daemon for `bin` in `dir` (not started yet). */
-/** Where and how the daemon runs: inside a host namespace (nsenter --net, multi-host tests) and extra daemon flags. */
+/** Where and how the daemon runs: inside a host namespace (nsenter --net; `netns` and `netnsPath` are synonyms) and extra daemon flags. */
 export interface StateDaemonOptions {
+  readonly netns?: string;
   readonly netnsPath?: string;
   readonly args?: readonly string[];
 }
 
+/** A daemon for `bin` in `dir` (not started yet); with a namespace, it runs inside it (a scratch "host"). */
 export async function stateDaemon(bin: string, dir: string, options: StateDaemonOptions = {}): Promise<StateDaemon> {
+  const netns = options.netnsPath ?? options.netns;
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'resolv.conf'), '# sandns test origin: no servers\n');
   const socket = join(dir, 'api', 'sandns.sock');
@@ -77,10 +79,10 @@ export async function stateDaemon(bin: string, dir: string, options: StateDaemon
       const log = openSync(logPath, 'a');
       const t0 = performance.now();
       const argv = [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info', ...(options.args ?? [])];
-      // nsenter execs node: the child's PID is the daemon's, so kill() still ends exactly it.
-      child = options.netnsPath === undefined
+      // nsenter execs node in place (no fork without --pid): the child's PID is the daemon's, so kill() still ends exactly it.
+      child = netns === undefined
         ? spawn(process.execPath, argv, { stdio: ['ignore', log, log] })
-        : spawn('nsenter', [`--net=${options.netnsPath}`, '--', process.execPath, ...argv], { stdio: ['ignore', log, log] });
+        : spawn('nsenter', [`--net=${netns}`, '--', process.execPath, ...argv], { stdio: ['ignore', log, log] });
       closeSync(log);
       for (let i = 0; i < 600; i++) {
         if (!alive()) throw new Error(`daemon exited early: ${await readFile(logPath, 'utf8')}`);

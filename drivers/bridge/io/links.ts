@@ -25,6 +25,16 @@ export async function linkExists(name: string): Promise<boolean> {
   }
 }
 
+/** The ifalias of a host link; undefined when the link or its alias is absent. */
+export async function linkAlias(name: string): Promise<string | undefined> {
+  try {
+    const [link] = await ipJson<{ ifalias?: string }[]>(['link', 'show', 'dev', name]);
+    return link?.ifalias;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Delete a host link if it exists (idempotent). */
 export async function deleteLinkIfExists(name: string): Promise<void> {
   if (await linkExists(name)) {

@@ -7,9 +7,10 @@ const net: DriverNetwork = {
 };
 
 describe('bridge plan', () => {
-  it('L2 creates a bridge holding the gateway addresses', () => {
+  it('L2 creates a bridge holding the gateway addresses; the add runs alone, then the mark (L4)', () => {
+    expect(bridgePlan.planAddBridge(net, { mtu: 1400 })).toEqual(['link add sd-abcdef012345 type bridge']);
     expect(bridgePlan.planCreateNetwork(net, { mtu: 1400 })).toEqual([
-      'link add sd-abcdef012345 type bridge',
+      'link set sd-abcdef012345 alias sandns:net:abcdef0123456789',
       'link set sd-abcdef012345 mtu 1400',
       'addr add 10.9.0.1/24 dev sd-abcdef012345',
       'addr add fd00:9::1/64 dev sd-abcdef012345 nodad',
@@ -19,10 +20,10 @@ describe('bridge plan', () => {
 
   it('L2 a veth per endpoint, renamed eth<N> inside with addresses and the default route', () => {
     const join = { network: net, endpointId: '0123456789abcdef', ipv4: '10.9.0.2', ipv6: 'fd00:9::2', netnsPath: '/run/netns/x', ifname: 'eth1', defaultRoute: true };
-    expect(bridgePlan.planJoinHost(join, { mtu: 1400 })).toEqual([
+    expect(bridgePlan.planAddVeth(join, { mtu: 1400 })).toEqual([
       'link add sv0123456789ab mtu 1400 type veth peer name sp0123456789ab mtu 1400 netns /run/netns/x',
-      'link set sv0123456789ab master sd-abcdef012345 up',
     ]);
+    expect(bridgePlan.planJoinHost(join, { mtu: 1400 })).toEqual(['link set sv0123456789ab master sd-abcdef012345 up']);
     expect(bridgePlan.planJoinSandbox(join)).toEqual([
       'link set sp0123456789ab name eth1',
       'addr add 10.9.0.2/24 dev eth1',

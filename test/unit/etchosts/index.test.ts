@@ -149,7 +149,7 @@ describe('file edits', () => {
 });
 
 describe('concurrency', () => {
-  it('H4 TestConcurrentWrites: 10 tasks x 25 add/remove cycles never lose the unrelated line', async () => {
+  it('H4 TestConcurrentWrites: 10 tasks x 25 add/remove cycles never lose the unrelated line', { timeout: 30_000 }, async () => {
     await buildHostsFile(path, { ipv6: true, extra: [], own: [] });
     await addHostsRecords(path, [{ hosts: 'inithostname', ip: '172.17.0.1' }]);
     await Promise.all(

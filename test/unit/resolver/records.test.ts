@@ -127,7 +127,7 @@ describe('RecordTable', () => {
     expect(t.size).toBe(0);
   });
 
-  it('R5 a table of 20,000 endpoints resolves names and addresses', () => {
+  it('R5 a table of 20,000 endpoints resolves names and addresses', { timeout: 30_000 }, () => {
     const t = table();
     for (let i = 0; i < 20_000; i++) t.addEndpoint({ endpointId: `e${i}`, names: [`c${i}`], ipv4: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` });
     expect(t.size).toBe(20_000);
