@@ -142,6 +142,10 @@ describe('340 concurrent mix against a serial model and the kernel', () => {
       await new Promise((r) => setTimeout(r, 30 + Math.floor(rand() * 500)));
       await d.kill('SIGKILL');
       const history = await mix;
+      // The killed daemon's last `ip` children are not killed with it and may still finish (a `link del` after the
+      // restart's check would look like a missing bridge; a bridge's unregister can take a while): give them the moment a
+      // supervisor's restart takes anyway. Known gap: restore cannot see a deletion still running in the kernel.
+      await new Promise((r) => setTimeout(r, 2_000));
       pendingSeen += history.filter((h) => h.result === undefined).length;
       expect(history.filter((h) => h.result !== undefined && h.result.status >= 500).map((h) => JSON.stringify(h))).toEqual([]);
       prev = { history, init };
