@@ -43,8 +43,14 @@ export class BridgeDriver implements Driver {
 
   async createNetwork(net: DriverNetwork): Promise<void> {
     const br = bridgeNameFor(net.id, opts(net));
-    // The add runs alone: when it fails nothing of ours exists, so nothing is undone (an existing link is not ours).
-    await addLink(planAddBridge(net, opts(net)), 'bridge', br);
+    // Add and mark in one batch: when it fails, a link carrying our mark is ours and goes; any other is not ours (L4).
+    try {
+      await applyHost(planAddBridge(net, opts(net)));
+    } catch (err) {
+      if ((await linkAlias(br)) === bridgeMark(net)) await deleteLinkIfExists(br);
+      else if (await linkExists(br)) throw new LinkExistsError('bridge', br, err);
+      throw err;
+    }
     try {
       await applyHost(planCreateNetwork(net, opts(net)));
     } catch (err) {

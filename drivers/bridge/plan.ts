@@ -14,15 +14,19 @@ export function bridgeMark(net: DriverNetwork): string {
   return `sandns:net:${net.id.slice(0, 32)}`;
 }
 
-/** The line that creates the bridge: run alone, so a name that exists fails before anything else happens. */
+/**
+ * The lines that create the bridge and mark it, in one `ip -batch` (which stops at the first failure): a name that
+ * exists fails before anything else happens, and no crash can fall between the add and the mark.
+ */
 export function planAddBridge(net: DriverNetwork, opts: BridgeOptions): string[] {
-  return [`link add ${bridgeNameFor(net.id, opts)} type bridge`];
+  const br = bridgeNameFor(net.id, opts);
+  return [`link add ${br} type bridge`, `link set ${br} alias ${bridgeMark(net)}`];
 }
 
-/** Host-namespace lines that finish the new bridge: its mark, MTU, gateway addresses, up. */
+/** Host-namespace lines that finish the new bridge: MTU, gateway addresses, up. */
 export function planCreateNetwork(net: DriverNetwork, opts: BridgeOptions): string[] {
   const br = bridgeNameFor(net.id, opts);
-  const lines = [`link set ${br} alias ${bridgeMark(net)}`];
+  const lines: string[] = [];
   if (opts.mtu !== undefined) lines.push(`link set ${br} mtu ${opts.mtu}`);
   lines.push(`addr add ${net.gateway}/${prefixOf(net.subnet)} dev ${br}`);
   if (net.subnet6 !== undefined && net.gateway6 !== undefined) {

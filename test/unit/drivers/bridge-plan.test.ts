@@ -7,10 +7,9 @@ const net: DriverNetwork = {
 };
 
 describe('bridge plan', () => {
-  it('L2 creates a bridge holding the gateway addresses; the add runs alone, then the mark (L4)', () => {
-    expect(bridgePlan.planAddBridge(net, { mtu: 1400 })).toEqual(['link add sd-abcdef012345 type bridge']);
+  it('L2 creates a bridge holding the gateway addresses; added and marked in one batch (L4)', () => {
+    expect(bridgePlan.planAddBridge(net, { mtu: 1400 })).toEqual(['link add sd-abcdef012345 type bridge', 'link set sd-abcdef012345 alias sandns:net:abcdef0123456789']);
     expect(bridgePlan.planCreateNetwork(net, { mtu: 1400 })).toEqual([
-      'link set sd-abcdef012345 alias sandns:net:abcdef0123456789',
       'link set sd-abcdef012345 mtu 1400',
       'addr add 10.9.0.1/24 dev sd-abcdef012345',
       'addr add fd00:9::1/64 dev sd-abcdef012345 nodad',
