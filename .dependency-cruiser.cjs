@@ -3,7 +3,7 @@
  * bin -> api -> controller -> {sandbox, drivers, store}; leaves import only
  * common. Checked by `npm run lint`.
  */
-const SRC = '^(common|resolver|sandbox|etchosts|resolvconf|controller|api|store|drivers|bin)/';
+const SRC = '^(common|resolver|sandbox|etchosts|resolvconf|controller|api|store|drivers|cni|bin)/';
 module.exports = {
   forbidden: [
     { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } } },
@@ -11,7 +11,7 @@ module.exports = {
     {
       name: 'leaf-folders-import-only-common',
       severity: 'error',
-      from: { path: '^(etchosts|resolvconf|resolver|drivers)/' },
+      from: { path: '^(etchosts|resolvconf|resolver|drivers|cni)/' },
       to: { path: SRC, pathNot: ['^common/', '^$1/'] },
     },
     {
@@ -46,9 +46,9 @@ module.exports = {
     {
       name: 'only-index-across-folders',
       severity: 'error',
-      from: { path: '^(resolver|sandbox|etchosts|resolvconf|controller|api|store|drivers|bin)/' },
+      from: { path: '^(resolver|sandbox|etchosts|resolvconf|controller|api|store|drivers|cni|bin)/' },
       to: {
-        path: '^(resolver|sandbox|etchosts|resolvconf|controller|api|store|drivers)/(?!index\\.ts$).+',
+        path: '^(resolver|sandbox|etchosts|resolvconf|controller|api|store|drivers|cni)/(?!index\\.ts$).+',
         pathNot: ['^$1/', '^drivers/'],
       },
     },

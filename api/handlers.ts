@@ -5,7 +5,7 @@
  * text arrive through RouteDeps (G12).
  */
 import { InvalidOptionError } from '../common/errors.js';
-import { EndpointNotFoundError, AlreadyOnNetworkError, type SandboxOptions } from '../controller/index.js';
+import { EndpointNotFoundError, AlreadyOnNetworkError, SandboxInUseError, type SandboxOptions } from '../controller/index.js';
 import { ApiUnsupportedError } from './errors.js';
 import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
 import { normalizeQuestion, recordRows } from './records.js';
@@ -26,7 +26,13 @@ export type Handler = (ctx: Ctx) => Promise<ApiResponse> | ApiResponse;
 /** A JSON response. */
 export const ok = (body: unknown, status = 200): ApiResponse => ({ status, body });
 
-const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'ipRange', 'internal', 'ttl', 'dns', 'driverOptions'];
+const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'ipRange', 'internal', 'ttl', 'dns', 'driverOptions', 'scope'];
+
+function scopeOf(body: Body): 'local' | 'global' | undefined {
+  const s = str(body, 'scope');
+  if (s !== undefined && s !== 'local' && s !== 'global') throw new InvalidOptionError('scope', 'must be local or global');
+  return s;
+}
 
 export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
   onlyFields(body, NETWORK_FIELDS);
@@ -34,17 +40,12 @@ export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
   const net = await deps.controller.newNetwork(str(body, 'driver') ?? 'bridge', str(body, 'name', true), defined({
     subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'), ipRange: str(body, 'ipRange'),
     internal: typed<boolean>(body, 'internal', 'boolean'), ttl: typed<number>(body, 'ttl', 'number'),
-    driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'), dns,
+    driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'), dns, scope: scopeOf(body),
   }));
   return ok(net.info(), 201);
 }
 
 const SANDBOX_FIELDS = ['name', 'netnsPath', 'external', 'hostname', 'domainname', 'dns', 'dnsSearch', 'dnsOptions', 'extraHosts', 'hostsPath', 'resolvConfPath'];
-
-/** The sandbox name as its hostname when it is a plain host label (the controller would cut it to 12 characters). */
-function defaultHostname(name: string): string | undefined {
-  return /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name) ? name : undefined;
-}
 
 export async function createSandbox({ body, deps }: Ctx): Promise<ApiResponse> {
   onlyFields(body, SANDBOX_FIELDS);
@@ -54,7 +55,7 @@ export async function createSandbox({ body, deps }: Ctx): Promise<ApiResponse> {
   const external = typed<boolean>(body, 'external', 'boolean');
   if (external === true && body.netnsPath !== undefined) throw new InvalidOptionError('external', 'give either netnsPath (the key now) or external (the key later), not both');
   const sb = await deps.controller.newSandbox(name, defined({
-    netnsPath: str(body, 'netnsPath'), external, hostname: str(body, 'hostname') ?? defaultHostname(name), domainname: str(body, 'domainname'),
+    netnsPath: str(body, 'netnsPath'), external, hostname: str(body, 'hostname'), domainname: str(body, 'domainname'),
     dns: strs(body, 'dns'), dnsSearch: strs(body, 'dnsSearch'), dnsOptions: strs(body, 'dnsOptions'),
     extraHosts: extraHosts as SandboxOptions['extraHosts'], hostsPath: str(body, 'hostsPath'), resolvConfPath: str(body, 'resolvConfPath'),
   }));
@@ -66,23 +67,28 @@ function endpointOf(sb: ApiSandbox, net: ApiNetwork): ApiEndpoint | undefined {
 }
 
 function describeEndpoint(ep: ApiEndpoint, net: ApiNetwork, sb: ApiSandbox): Record<string, unknown> {
+  const j = ep.joinInfo;
   return {
     network: net.name, sandbox: sb.id, endpoint: ep.name, id: ep.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
-    ...(ep.ipv6 ? { ipv6: ep.ipv6 } : {}), ...(ep.joinInfo ? { ifname: ep.joinInfo.ifname } : {}),
-    ...(ep.joinInfo?.mac ? { macAddress: ep.joinInfo.mac } : {}), ports: (ep.portMappings ?? []).map((m) => ({ ...m })),
+    ...(ep.ipv6 ? { ipv6: ep.ipv6 } : {}), ...(j ? { ifname: j.ifname } : {}),
+    ...(j?.mac ? { mac: j.mac, macAddress: j.mac } : {}), ...(j?.hostIfname ? { hostIfname: j.hostIfname } : {}),
+    ports: (ep.portMappings ?? []).map((m) => ({ ...m })),
   };
 }
 
-/** connect = createEndpoint(sandbox name) + join; the endpoint is deleted again if join fails (G10). */
+/**
+ * connect = createEndpoint (named `name`, default the sandbox's name) + join
+ * (as interface `ifname`, default the lowest free eth<N>); the endpoint is
+ * deleted again if join fails (G10).
+ */
 export async function connect({ params, body, deps }: Ctx): Promise<ApiResponse> {
-  onlyFields(body, ['sandbox', 'aliases', 'ip', 'ip6', 'priority', ...PORT_FIELDS]);
+  onlyFields(body, ['sandbox', 'name', 'aliases', 'ip', 'ip6', 'priority', 'ifname', ...PORT_FIELDS]);
   const net = deps.controller.network(params.network!);
   const sb = deps.controller.sandbox(str(body, 'sandbox', true));
   if (endpointOf(sb, net) !== undefined) throw new AlreadyOnNetworkError(sb.id, net.name);
-  const priority = typed<number>(body, 'priority', 'number');
-  const ep = await net.createEndpoint(sb.id, { ...defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6') }), ...endpointExtras(body) });
+  const ep = await net.createEndpoint(str(body, 'name') ?? sb.id, { ...defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6'), joinedOnly: true }), ...endpointExtras(body) });
   try {
-    await ep.join(sb, defined({ priority }));
+    await ep.join(sb, defined({ priority: typed<number>(body, 'priority', 'number'), ifname: str(body, 'ifname') }));
   } catch (err) {
     await ep.delete().catch((e: unknown) => deps.logger.warn({ err: e, endpoint: ep.name }, 'endpoint delete after failed join failed'));
     throw err;
@@ -101,6 +107,11 @@ export async function disconnect({ params, body, deps }: Ctx): Promise<ApiRespon
   await ep.leave(sb);
   await ep.delete();
   return ok(out);
+}
+
+/** Each joined endpoint's link problems as its driver sees them (CNI CHECK). */
+export async function links({ params, deps }: Ctx): Promise<ApiResponse> {
+  return ok(await deps.controller.sandbox(params.sandbox!).linkProblems());
 }
 
 export async function resolve({ params, body, deps }: Ctx): Promise<ApiResponse> {
@@ -132,8 +143,10 @@ export async function deleteNetwork({ params, deps }: Ctx): Promise<ApiResponse>
   return ok({ name: net.name, id: net.id });
 }
 
-export async function deleteSandbox({ params, deps }: Ctx): Promise<ApiResponse> {
+/** Delete a sandbox; with `?ifEmpty=true` only when no network holds it (ERR_SANDBOX_IN_USE otherwise; CNI DEL). */
+export async function deleteSandbox({ params, query, deps }: Ctx): Promise<ApiResponse> {
   const sb = deps.controller.sandbox(params.sandbox!);
+  if (query.get('ifEmpty') === 'true' && sb.endpoints.size > 0) throw new SandboxInUseError(sb.id, [...sb.endpoints.values()].map((e) => e.network.name));
   await sb.delete();
   return ok({ name: sb.id });
 }
@@ -158,6 +171,12 @@ export async function releaseKey({ params, deps }: Ctx): Promise<ApiResponse> {
 export function health({ deps }: Ctx): ApiResponse {
   const c = deps.controller;
   return ok({ status: 'ok', networks: c.networks().length, sandboxes: c.sandboxes().length, ...deps.health?.() });
+}
+
+/** GET /cluster: the cluster store's state (docs/cluster.md M8); `{configured: false}` on a single host. */
+export function cluster({ deps }: Ctx): ApiResponse {
+  const s = deps.cluster?.();
+  return ok(s === undefined ? { configured: false } : { configured: true, ...s });
 }
 
 export async function metrics({ deps }: Ctx): Promise<ApiResponse> {

@@ -6,7 +6,7 @@
  * (libcontainer's NetworkStats).
  */
 import { InvalidOptionError } from '../common/errors.js';
-import type { EndpointOptions } from '../controller/index.js';
+import { checkPublish, type EndpointOptions } from '../controller/index.js';
 import type { Body } from './body.js';
 import type { ApiResponse } from './types.js';
 import type { Ctx } from './handlers.js';
@@ -55,11 +55,12 @@ export function endpointExtras(body: Body): Partial<EndpointOptions> {
   if (mac !== undefined && typeof mac !== 'string') throw new InvalidOptionError('macAddress', 'must be a string such as 02:42:ac:11:00:02');
   const dr = body.disableResolution;
   if (dr !== undefined && typeof dr !== 'boolean') throw new InvalidOptionError('disableResolution', 'must be a boolean');
-  const publish = list(body, 'publish');
+  // Checked here too, so a malformed entry is a 400 naming it before anything is looked up.
+  const publish = body.publish === undefined ? undefined : checkPublish(body.publish);
   const ports = exposed(body);
   const l = links(body);
   return {
-    ...(publish === undefined ? {} : { publish: publish as EndpointOptions['publish'] & object }),
+    ...(publish === undefined ? {} : { publish }),
     ...(ports === undefined ? {} : { ports }), ...(l === undefined ? {} : { links: l }),
     ...(mac === undefined ? {} : { macAddress: mac }), ...(dr === undefined ? {} : { disableResolution: dr }),
   };

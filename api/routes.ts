@@ -31,6 +31,7 @@ const bySandboxField: LockOf = (_params, body) => body.sandbox;
 export const ROUTES: readonly Route[] = [
   route('GET', '/healthz', h.health),
   route('GET', '/metrics', h.metrics),
+  route('GET', '/cluster', h.cluster),
   route('GET', '/networks', ({ deps }) => h.ok(deps.controller.networks().map((n) => n.info()))),
   route('POST', '/networks', h.createNetwork),
   route('GET', '/networks/:network', ({ params, deps }) => h.ok(deps.controller.network(params.network!).info())),
@@ -43,6 +44,7 @@ export const ROUTES: readonly Route[] = [
   route('DELETE', '/sandboxes/:sandbox', h.deleteSandbox, bySandboxParam),
   route('PUT', '/sandboxes/:sandbox/key', h.setKey, bySandboxParam),
   route('DELETE', '/sandboxes/:sandbox/key', h.releaseKey, bySandboxParam),
+  route('GET', '/sandboxes/:sandbox/links', h.links),
   route('POST', '/sandboxes/:sandbox/resolve', h.resolve),
   route('GET', '/sandboxes/:sandbox/explain', h.explain),
   route('GET', '/sandboxes/:sandbox/ports', sandboxPorts),
@@ -50,11 +52,20 @@ export const ROUTES: readonly Route[] = [
   route('GET', '/records', h.records),
 ];
 
+/** A %-decoded path segment; bad %-encoding (RFC 3986 §2.1) is the client's error, 400 (L8). */
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw new ApiBadRequestError(`the path segment ${JSON.stringify(seg.slice(0, 80))} is not valid %-encoded UTF-8`);
+  }
+}
+
 function matchParts(parts: readonly string[], segs: readonly string[]): Record<string, string> | undefined {
   if (parts.length !== segs.length) return undefined;
   const params: Record<string, string> = {};
   for (const [i, p] of parts.entries()) {
-    if (p.startsWith(':')) params[p.slice(1)] = decodeURIComponent(segs[i]!);
+    if (p.startsWith(':')) params[p.slice(1)] = decodeSegment(segs[i]!);
     else if (p !== segs[i]) return undefined;
   }
   return params;
@@ -109,7 +120,15 @@ export function createApi(deps: RouteDeps): (req: ApiRequest) => Promise<ApiResp
       }
       const body = (req.body ?? {}) as Body;
       const key = r.lock?.(params, body);
-      return await serialised(typeof key === 'string' ? `sandbox:${key}` : undefined, async () => r.handler({ params, query: req.query, body, deps }));
+      const mutates = r.method !== 'GET';
+      return await serialised(typeof key === 'string' ? `sandbox:${key}` : undefined, async () => {
+        try {
+          return await r.handler({ params, query: req.query, body, deps });
+        } finally {
+          // Whatever a mutation changed, success or undone failure, is on disk before the answer leaves (L6).
+          if (mutates) await deps.controller.persisted?.();
+        }
+      });
     } catch (err) {
       return errorResponse(err, deps.logger);
     }

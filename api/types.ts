@@ -4,7 +4,7 @@
  * them, and unit tests pass fakes.
  */
 import type { Logger } from '../common/log.js';
-import type { EndpointOptions, NetworkInfo, NetworkOptions, SandboxInfo, SandboxOptions } from '../controller/index.js';
+import type { EndpointOptions, LinkState, NetworkInfo, NetworkOptions, SandboxInfo, SandboxOptions } from '../controller/index.js';
 
 /** One endpoint, as the routes use it (the consumer owns the interface, G2). */
 export interface ApiEndpoint {
@@ -14,11 +14,11 @@ export interface ApiEndpoint {
   readonly ipv4: string;
   readonly ipv6: string | undefined;
   readonly network: { readonly name: string };
-  readonly sandbox: { readonly id: string; readonly hostname: string } | undefined;
-  readonly joinInfo: { readonly ifname: string; readonly mac?: string } | undefined;
+  readonly sandbox: { readonly id: string; readonly hostname?: string | undefined } | undefined;
+  readonly joinInfo: { readonly ifname: string; readonly mac?: string; readonly hostIfname?: string } | undefined;
   /** Published ports with their host ports. */
   readonly portMappings?: readonly { readonly hostIp?: string | undefined; readonly hostPort: number; readonly containerPort: number; readonly protocol: string }[];
-  join(sandbox: ApiSandbox, options?: { priority?: number }): Promise<void>;
+  join(sandbox: ApiSandbox, options?: { priority?: number; ifname?: string }): Promise<void>;
   leave(sandbox: ApiSandbox): Promise<void>;
   delete(): Promise<void>;
 }
@@ -41,11 +41,12 @@ export interface ApiNetwork {
 /** One sandbox, as the routes use it. */
 export interface ApiSandbox {
   readonly id: string;
-  readonly hostname: string;
+  readonly hostname?: string | undefined;
   readonly netnsPath: string;
   readonly endpoints: ReadonlyMap<string, ApiEndpoint>;
   info(): SandboxInfo;
   delete(): Promise<void>;
+  linkProblems(): Promise<LinkState[]>;
 }
 
 /** The controller, as the routes use it (Controller satisfies it). */
@@ -58,6 +59,8 @@ export interface ApiController {
   newSandbox(id: string, options?: SandboxOptions): Promise<ApiSandbox>;
   /** Interface counters of a sandbox's joined endpoints, seen from inside. */
   stats(sandbox: ApiSandbox): Promise<{ network: string; ifname: string; counters: object }[]>;
+  /** Resolves once every change so far is on disk: a mutation is answered only after it (L6). */
+  persisted?(): Promise<void>;
 }
 
 /** What the routes need from the world (G12). */
@@ -70,6 +73,8 @@ export interface RouteDeps {
   readonly explain?: (sandbox: ApiSandbox, question: { name: string; type: string }, reply?: unknown) => unknown;
   /** Prometheus text exposition of every metric (R16). */
   readonly metrics?: () => string | Promise<string>;
+  /** The cluster store's status (GET /cluster), undefined on a single host. */
+  readonly cluster?: () => Record<string, unknown> | undefined;
   /** Extra fields for /healthz (pid, uptime ...). */
   readonly health?: () => Record<string, unknown>;
   /** Late keys of `external` sandboxes (OCI hook): set the namespace, release it. */

@@ -48,7 +48,7 @@ function upstreamReply(raw: Buffer): Buffer {
   });
 }
 const exchanger: Exchanger = {
-  exchange: (_server, q) => Promise.resolve({ ok: true, bytes: upstreamReply(q.raw) }),
+  exchange: (_server, q) => Promise.resolve({ ok: true, bytes: upstreamReply(q.bytes) }),
   close: () => Promise.resolve(),
 };
 const logger = silentLogger();

@@ -76,6 +76,19 @@ export class ExecError extends SandnsError {
   }
 }
 
+/**
+ * A path sandns would write as root is not safe to use (L7): a symlink
+ * (ERR_FILE_SYMLINK, 409: sandns never follows one), something other than a
+ * regular file or directory (ERR_FILE_NOT_REGULAR, 409), or a path that is
+ * relative or leaves the allowed root (ERR_FILE_PATH, 400).
+ */
+export class UnsafeFileError extends SandnsError {
+  constructor(code: 'ERR_FILE_SYMLINK' | 'ERR_FILE_NOT_REGULAR' | 'ERR_FILE_PATH', path: string, problem: string, options: SandnsErrorOptions = {}) {
+    super(code, `${JSON.stringify(path)}: ${problem}`, code === 'ERR_FILE_PATH' ? 400 : 409, { ...options, details: { path, ...options.details } });
+    this.name = 'UnsafeFileError';
+  }
+}
+
 /** True when `err` is a SandnsError, optionally with the given code. */
 export function isSandnsError(err: unknown, code?: ErrorCode): err is SandnsError {
   return err instanceof SandnsError && (code === undefined || err.code === code);

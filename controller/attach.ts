@@ -9,6 +9,7 @@ import type { DriverRegistry } from '../drivers/index.js';
 import type { SandboxEndpoint } from '../sandbox/index.js';
 import type { Endpoint } from './endpoint.js';
 import type { Sandbox } from './sandbox.js';
+import type { LinkState } from './core.js';
 
 /** What the plumbing needs from the controller. */
 export interface AttachDeps {
@@ -42,6 +43,7 @@ export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifn
         sb.ifnames.delete(ifname);
       });
       const driver = deps.drivers.get(ep.network.driver);
+      await driver.checkEndpointFree(ep.network.driverNetwork, ep.id); // an interface that exists is refused, never undone (L4)
       const info = await driver.join({
         network: ep.network.driverNetwork, endpointId: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6,
         netnsPath: sb.netnsPath, ifname, defaultRoute: wantsGateway, mac: ep.macAddress, portMappings: ep.portMappings,
@@ -80,4 +82,16 @@ async function moveGateway(deps: AttachDeps, sb: Sandbox): Promise<void> {
   if (next === undefined || next.joinInfo === undefined || next.attachment === undefined) return;
   next.attach({ ...next.attachment, gateway: true });
   await deps.drivers.get(next.network.driver).setDefaultRoute(next.network.driverNetwork, next.joinInfo, sb.netnsPath);
+}
+
+/** Each joined endpoint's link problems, asked of its driver (CNI CHECK). */
+export async function linkProblems(deps: AttachDeps, sb: Sandbox): Promise<LinkState[]> {
+  const out: LinkState[] = [];
+  for (const ep of sb.endpoints.values()) {
+    if (ep.joinInfo === undefined) continue;
+    const addresses = [ep.ipv4, ...(ep.ipv6 === undefined ? [] : [ep.ipv6])];
+    const problems = await deps.drivers.get(ep.network.driver).linkProblems(ep.network.driverNetwork, ep.joinInfo, sb.netnsPath, addresses);
+    out.push({ network: ep.network.name, ifname: ep.joinInfo.ifname, problems });
+  }
+  return out;
 }

@@ -6,30 +6,32 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
-import { AddressPool, BridgeDriver, createFirewall, DriverRegistry, subnetsOverlap, type PortMapping } from '../drivers/index.js';
-import { openSandbox, type OpenedSandbox } from '../sandbox/index.js';
-import { plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
+import { BridgeDriver, createFirewall, DriverRegistry, type Driver } from '../drivers/index.js';
+import { isEphemeralNetnsPath, openSandbox, pinnedNetnsPath, type OpenedSandbox } from '../sandbox/index.js';
+import { linkProblems, plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { Network } from './network.js';
 import { Endpoint } from './endpoint.js';
-import { Sandbox } from './sandbox.js';
-import type { ControllerCore } from './core.js';
+import { Sandbox, type SandboxConfig } from './sandbox.js';
+import type { ControllerCore, LinkState } from './core.js';
 import * as errors from './errors.js';
 import {
-  checkDnsNames, checkIp, checkMac, checkObjectName, checkPorts, checkPublish, withPublished, checkStrings, checkTtl, normalizeSandboxOptions,
+  checkDnsNames, checkIfname, checkIp, checkMac, checkObjectName, checkPorts, checkPublish, withPublished, normalizeSandboxOptions,
   type ControllerOptions, type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
 import { reservePorts, sandboxStats, type InterfaceStats } from './ports.js';
-import { pickFreeSubnet } from './subnets.js';
-import { hostRouteCidrs } from './io/host-routes.js';
+import { allocateLocal, planNetwork, removeNetwork } from './plan.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
-import { StateStore } from '../store/index.js';
+import { StateStore, ClusterNotConfiguredError, type ClusterStatus } from '../store/index.js';
+import { ClusterBinding } from './cluster.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
 import { Journal } from './journal.js';
 import { watchEndpointLinks } from './link-watch.js';
 import { draftRecord, networkRecord, recordOf, sandboxRecord, snapshotModel, type ModelIndex } from './snapshot.js';
 import { epKey, netKey, sbKey } from '../store/index.js';
 import { isLateKey, joinDeferred } from './keys.js';
+import { AsyncLock } from '../common/lock.js';
+import { checkGivenPaths, claimRestored, planSandboxFiles, withSandboxClaims, type Claims, type FilesPlan } from './sandbox-files.js';
 
 export type { ControllerOptions } from './options.js';
 
@@ -49,6 +51,12 @@ export class Controller implements ControllerCore {
   readonly #networks = new Map<string, Network>();
   readonly #sandboxes = new Map<string, Sandbox>();
   readonly #pendingNames = new Set<string>();
+  /** Network create and delete run one at a time: subnet, bridge name and topology change as one step (L5). */
+  readonly #allocation = new AsyncLock();
+  /** Managed file paths and namespace names of sandboxes, live or being made (L5). */
+  readonly #claims: Claims = { paths: new Set(), netns: new Set() };
+  readonly #allowedFilesRoot: string | undefined;
+  readonly #originalsDir: string;
   #closed = false;
   get #attachDeps(): AttachDeps {
     return { drivers: this.#drivers, logger: this.logger };
@@ -63,6 +71,7 @@ export class Controller implements ControllerCore {
     sandbox: (id) => this.#sandboxes.get(id),
     networks: () => this.#networks.values(),
   };
+  readonly #cluster: ClusterBinding | undefined;
 
   constructor(options: ControllerOptions = {}) {
     this.logger = options.logger ?? silentLogger();
@@ -77,8 +86,24 @@ export class Controller implements ControllerCore {
       ...(fwd?.options ? { options: fwd.options } : {}),
     };
     this.#watchOrigin = options.watchOrigin ?? true;
+    this.#allowedFilesRoot = options.allowedFilesRoot;
+    this.#originalsDir = `${options.stateDir ?? this.#runDir}/originals`;
     const store = options.stateDir === undefined ? undefined : new StateStore(options.stateDir, this.logger, () => snapshotModel(this.networks(), this.sandboxes()), undefined, (key) => recordOf(this.#index, key));
     this.#journal = new Journal(store, this.logger);
+    this.#cluster = options.cluster === undefined ? undefined : new ClusterBinding({
+      store: options.cluster, logger: this.logger, core: this, drivers: this.#drivers, networks: () => this.networks(),
+      addNetwork: (n) => this.#networks.set(n.id, n), removeNetwork: (n) => this.#networks.delete(n.id),
+      disconnect: async (ep) => {
+        if (ep.sandbox !== undefined) await this.leave(ep, ep.sandbox);
+        await this.deleteEndpoint(ep);
+      },
+    });
+    options.cluster?.setListener(this.#cluster!);
+  }
+
+  /** The cluster store's state (`sandns status`), or undefined on a single host. */
+  clusterStatus(): ClusterStatus | undefined {
+    return this.#cluster?.store.status();
   }
 
   /**
@@ -92,7 +117,7 @@ export class Controller implements ControllerCore {
     const report = await this.#journal.store?.restore(async (state) => {
       const r = state === undefined ? emptyReport() : await restoreState({
         core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#forwarding,
-        addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#sandboxes.set(s.id, s),
+        addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#adoptSandbox(s),
       }, state);
       for (const sb of this.sandboxes()) {
         if (isLateKey(sb) && sb.netnsPath !== '') await joinDeferred(sb).catch((err: unknown) => r.problems.push(`join of ${sb.id}: ${String(err)}`));
@@ -100,12 +125,20 @@ export class Controller implements ControllerCore {
       return r;
     });
     if (this.#sandboxes.size > 0) this.#startWatch();
+    this.#cluster?.adoptRestored();
+    // The origin may have changed while the daemon was down: re-read it now and persist what it changes (L6).
+    if (report !== undefined && this.#sandboxes.size > 0) await this.refreshOrigin();
     return report;
   }
 
   /** Persist a change made outside the controller's own operations (sandbox keys). */
   changed(): void {
     this.#journal.changed();
+  }
+
+  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; L6). */
+  persisted(): Promise<void> {
+    return this.#journal.settled();
   }
 
   /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
@@ -115,6 +148,7 @@ export class Controller implements ControllerCore {
         sb.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
       ),
     );
+    await this.#journal.persisted(); // the new upstreams are what a restart must use (L6)
   }
 
   #startWatch(): void {
@@ -167,45 +201,43 @@ export class Controller implements ControllerCore {
     const driver = this.#drivers.get(driverName);
     const driverOptions = driver.validateOptions(options.driverOptions ?? {});
     const key = `net:${name}`;
-    return this.#reserving(key, () => this.networks().some((n) => n.name === name), () => new errors.NetworkExistsError(name), async () => {
-      const net = await this.#planNetwork(driverName, name, options, driverOptions);
+    // One allocation step: subnet, bridge name and bridge, never interleaved with another create or delete (L5).
+    // The name is checked inside the lock too, so a create that fails later never makes a concurrent one fail (L5).
+    const exists = (): boolean => this.networks().some((n) => n.name === name);
+    if (options.scope === 'global') return this.#allocation.run(() => this.#reserving(key, exists, () => new errors.NetworkExistsError(name), () => this.#newGlobalNetwork(driverName, name, options, driverOptions)));
+    return this.#allocation.run(() => this.#reserving(key, exists, () => new errors.NetworkExistsError(name), async () => {
+      const net = await this.#plan(driverName, name, options, driverOptions, 'local', driver);
       // In the store before its bridge exists (L3).
-      return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), () => {
+      return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), async () => {
         this.#networks.set(net.id, net);
-        this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created', netKey(net.id));
+        await this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created', netKey(net.id));
         return net;
       });
-    });
+    }));
   }
 
-  /** The network newNetwork would make: pools carved and checked against every other network. */
-  async #planNetwork(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>): Promise<Network> {
-    const subnet = options.subnet ?? (await this.#defaultSubnet());
-    const pool4 = new AddressPool(subnet, options.gateway, options.ipRange);
-    if (pool4.family !== 4) throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
-    const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
-    if (pool6 !== undefined && pool6.family !== 6) throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');
-    for (const other of this.#networks.values()) {
-      if (subnetsOverlap(pool4.subnet, other.pool4.subnet)) throw new errors.SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
-    }
-    return new Network(this, {
-      id: newId(), name, driver: driverName, internal: options.internal ?? false,
-      ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions,
-    });
+  /** A global network: in the cluster store (overlap checked in its transaction, M3); its driver objects come with the first local endpoint. */
+  async #newGlobalNetwork(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>): Promise<Network> {
+    const cluster = this.#globalBinding('--scope global');
+    cluster.store.assertAvailable('create a global network');
+    const net = await this.#plan(driverName, name, options, driverOptions, 'global');
+    await cluster.createNetwork(net);
+    this.#networks.set(net.id, net);
+    this.logger.info({ network: name, subnet: net.pool4.subnet, scope: 'global' }, 'network created');
+    return net;
+  }
+
+  /** ControllerCore: delete a network. */
+  async deleteNetwork(net: Network): Promise<void> {
+    const cluster = this.#cluster;
+    const release = net.scope === 'global' && cluster !== undefined ? () => cluster.deleteNetwork(net) : undefined;
+    await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release));
+    await this.#journal.committed({ network: net.name }, 'network deleted', netKey(net.id));
   }
 
   /** ControllerCore: what the network's driver shows of it. */
   describeNetwork(net: Network): Readonly<Record<string, unknown>> {
     return this.#drivers.get(net.driver).describeNetwork?.(net.driverNetwork) ?? {};
-  }
-
-  /** ControllerCore: delete a network. */
-  async deleteNetwork(net: Network): Promise<void> {
-    if (net.endpoints.size > 0) throw new errors.NetworkActiveEndpointsError(net.name, net.endpoints.size);
-    if (!this.#networks.has(net.id)) return;
-    await this.#drivers.get(net.driver).deleteNetwork(net.driverNetwork);
-    this.#networks.delete(net.id);
-    this.#journal.committed({ network: net.name }, 'network deleted', netKey(net.id));
   }
 
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
@@ -221,24 +253,24 @@ export class Controller implements ControllerCore {
     if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
     if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
     if (ip6 !== undefined && net.pool6 === undefined) throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
-    const ipv4 = net.pool4.allocate(ip4);
     const id = newId();
-    let ipv6: string | undefined;
-    let portMappings: readonly PortMapping[];
+    // Host ports first: a taken one is a 409 with nothing changed; then re-check what the wait may have changed.
+    const portMappings = await reservePorts(this.#drivers, net, id, publish);
+    let addresses: { ipv4: string; ipv6: string | undefined };
     try {
-      ipv6 = net.pool6?.allocate(ip6);
-      // Host ports before anything is visible: a taken one is a 409 with nothing changed; then re-check what the wait may have changed.
-      portMappings = await reservePorts(this.#drivers, net, id, publish);
       if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
       if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
+      addresses = net.scope === 'global' ? await this.#globalBinding('a global network').endpointAddresses(net, epName, id, ip4, ip6) : allocateLocal(net, ip4, ip6);
     } catch (err) {
-      await this.#drivers.get(net.driver).releasePorts?.(id);
-      net.pool4.release(ipv4);
-      if (ipv6 !== undefined) net.pool6?.release(ipv6);
+      if (portMappings.length > 0) await this.#drivers.get(net.driver).releasePorts?.(id);
       throw err;
     }
-    const ep = new Endpoint(this, { id, name: epName, network: net, aliases, ipv4, ipv6, ports, links, disableResolution: options.disableResolution ?? false, portMappings, macAddress });
+    const ep = new Endpoint(this, {
+      id, name: epName, network: net, aliases, ...addresses, ports, links, portMappings, macAddress,
+      disableResolution: options.disableResolution ?? false, joinedOnly: options.joinedOnly === true,
+    });
     net.endpoints.set(ep.id, ep);
+    // Coalesced: a join writes ahead before its plumbing, and the API answers only once everything is on disk (L6).
     this.#journal.changed(epKey(ep.id));
     return ep;
   }
@@ -248,10 +280,14 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
     if (!ep.network.endpoints.delete(ep.id)) return;
-    this.#journal.changed(epKey(ep.id));
     if (ep.portMappings.length > 0) await this.#drivers.get(ep.network.driver).releasePorts?.(ep.id);
     ep.network.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
+    if (ep.network.scope === 'global' && this.#cluster !== undefined) {
+      await this.#cluster.release(ep);
+      await this.#cluster.dropDriverIfUnused(ep.network);
+    }
+    this.#journal.changed(epKey(ep.id)); // coalesced: the API answers only once it is on disk (L6)
   }
 
   /**
@@ -263,72 +299,108 @@ export class Controller implements ControllerCore {
    */
   async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
     this.#open();
-    const config = normalizeSandboxOptions(containerId, options, this.#filesRoot);
+    checkGivenPaths(options, this.#allowedFilesRoot);
+    // A /proc/<pid>/ns/net key (ctr run --cni) is pinned: the sandbox keeps, persists and removes the pin.
+    const pinFrom = options.netnsPath !== undefined && isEphemeralNetnsPath(options.netnsPath) ? options.netnsPath : undefined;
+    const config = normalizeSandboxOptions(containerId, pinFrom === undefined ? options : { ...options, netnsPath: pinnedNetnsPath(containerId) }, this.#filesRoot);
     const key = `sb:${config.id}`;
-    return this.#reserving(key, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), () => {
-      const resolvConfHashPath = `${this.#runDir}/sandboxes/${config.id}/resolv.conf.hash`;
-      const ownedDirs = [`${this.#runDir}/sandboxes/${config.id}`, ...(options.hostsPath === undefined || options.resolvConfPath === undefined ? [`${this.#filesRoot}/${config.netnsName ?? config.id}`] : [])];
-      const open = (): Promise<OpenedSandbox> => openSandbox({
-        id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pending: options.external === true, logger: this.logger,
-        files: {
-          ...config, originResolvConf: this.originResolvConf, extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
-          legacy: config.disableResolution, resolvConfHashPath, ownedDirs,
-        },
-        forwarding: this.#forwarding,
-      });
-      // In the store before its namespace exists (L3).
-      return this.#journal.around(key, { sandbox: draftRecord({ config, resolvConfHashPath, ownedDirs }) }, open, (opened) => {
-        const sb = new Sandbox(this, config, opened);
-        this.#sandboxes.set(sb.id, sb);
-        this.#startWatch();
-        this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created', sbKey(sb.id));
-        return sb;
-      });
+    return this.#reserving(key, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), async () => {
+      const ctx = { filesRoot: this.#filesRoot, runDir: this.#runDir, originalsDir: this.#originalsDir, originResolvConf: this.originResolvConf, allowedRoot: this.#allowedFilesRoot };
+      return withSandboxClaims(config, this.#claims, async () => this.#makeSandbox(config, options, await planSandboxFiles(config, options, ctx), pinFrom));
+    });
+  }
+
+  /** newSandbox once its names are claimed and its files checked: namespace, files, model. */
+  async #makeSandbox(config: SandboxConfig, options: SandboxOptions, plan: FilesPlan, pinFrom: string | undefined): Promise<Sandbox> {
+    const { resolvConfHashPath, ownedDirs, originals } = plan;
+    const open = (): Promise<OpenedSandbox> => openSandbox({
+      id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pinFrom, pending: options.external === true, logger: this.logger,
+      files: {
+        ...config, originResolvConf: this.originResolvConf, extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
+        legacy: config.disableResolution, resolvConfHashPath, ownedDirs, originals,
+      },
+      forwarding: this.#forwarding,
+    });
+    // In the store before its namespace exists (L3).
+    return this.#journal.around(`sb:${config.id}`, { sandbox: draftRecord({ config, resolvConfHashPath, ownedDirs, originals }) }, open, async (opened) => {
+      const sb = new Sandbox(this, config, opened);
+      this.#sandboxes.set(sb.id, sb);
+      this.#startWatch();
+      await this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created', sbKey(sb.id));
+      return sb;
     });
   }
 
   /** ControllerCore: delete a sandbox, leaving and deleting its endpoints first (as libnetwork). */
   async deleteSandbox(sb: Sandbox): Promise<void> {
-    for (const ep of [...sb.endpoints.values()]) {
-      await this.leave(ep, sb);
-      await this.deleteEndpoint(ep);
-    }
-    if (!this.#sandboxes.has(sb.id)) return;
+    if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
+    sb.deleting = true; // a join from now on answers 404 (L5)
     this.#sandboxes.delete(sb.id);
-    // Kept as 'deleting' until its namespace is gone (L3).
-    await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, () => sb.destroy(), () => undefined);
-    this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted', sbKey(sb.id));
+    try {
+      // Saved as 'deleting' before its first endpoint leaves, until its namespace is gone: a crash anywhere in between
+      // is finished at restore, never left half-done (L3, L6).
+      await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, async () => {
+        for (const ep of [...sb.endpoints.values()]) {
+          // Covered by the 'deleting' intent: each step need not wait for its own write.
+          if (ep.sandbox === sb) await this.leave(ep, sb, false);
+          await this.deleteEndpoint(ep);
+        }
+        await sb.destroy();
+      }, () => undefined);
+    } catch (err) {
+      this.#sandboxes.set(sb.id, sb);
+      sb.deleting = false;
+      throw err;
+    }
+    sb.releaseClaims?.();
+    await this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted', sbKey(sb.id));
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
   async join(ep: Endpoint, sb: Sandbox, options: JoinOptions): Promise<void> {
     this.#open();
     if (ep.sandbox !== undefined) throw new errors.EndpointAlreadyJoinedError(ep.name, ep.sandbox.id);
-    if (!this.#sandboxes.has(sb.id)) throw new errors.SandboxNotFoundError(sb.id);
+    if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
     if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
     if ([...sb.endpoints.values()].some((e) => e.network === ep.network)) throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
+    if (ep.network.scope === 'global') this.#cluster?.store.assertAvailable('join a global network');
     // Claimed synchronously: a concurrent join of the same endpoint fails (G11).
     const wantsGateway = sb.netnsPath !== '' && !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
-    ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined });
+    const ifname = checkIfname(options.ifname);
+    if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
+    ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
     sb.endpoints.set(ep.id, ep);
-    if (sb.netnsPath === '') return this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', epKey(ep.id));
-    const ifname = sb.reserveIfname();
-    const joining = this.#journal.flushed(epKey(ep.id)).then(() => plumbJoin(this.#attachDeps, ep, sb, ifname, wantsGateway));
+    if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', epKey(ep.id));
+    const dev = sb.reserveIfname(ifname);
+    const joining = this.#journal.flushed(epKey(ep.id)).then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
+      .then(() => this.#cluster?.publishJoined(ep, sb, () => plumbLeave(this.#attachDeps, ep, sb)));
     ep.joining = joining;
     try {
       await joining;
     } finally {
       ep.joining = undefined;
     }
-    this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname }, 'endpoint joined', epKey(ep.id));
+    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined', epKey(ep.id));
   }
 
-  /** ControllerCore: leave. Names vanish first (R15), then the plumbing. */
-  async leave(ep: Endpoint, sb: Sandbox): Promise<void> {
+  /** ControllerCore: each joined endpoint's link problems, from its driver (CNI CHECK). */
+  linkProblems(sb: Sandbox): Promise<LinkState[]> {
+    return linkProblems(this.#attachDeps, sb);
+  }
+
+  /** ControllerCore: leave. Names vanish first (R15) — on every host for global networks (M5) — then the plumbing. */
+  async leave(ep: Endpoint, sb: Sandbox, durable = true): Promise<void> {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
+    if (ep.network.scope === 'global') await this.#cluster?.unpublish(ep);
     await plumbLeave(this.#attachDeps, ep, sb);
-    this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id }, 'endpoint left', epKey(ep.id), ...[...sb.endpoints.keys()].map(epKey)); // the default route may have moved
+    const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
+    const keys = [epKey(ep.id), ...[...sb.endpoints.keys()].map(epKey)]; // the default route may have moved
+    if (durable) await this.#journal.committed(fields, 'endpoint left', ...keys);
+    else {
+      this.logger.info(fields, 'endpoint left');
+      for (const k of keys) this.#journal.changed(k);
+    }
   }
 
   /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */
@@ -370,14 +442,25 @@ export class Controller implements ControllerCore {
     }
   }
 
-  async #defaultSubnet(): Promise<string> {
-    const taken = [...this.networks().map((n) => n.pool4.subnet), ...(await hostRouteCidrs())];
-    const s = pickFreeSubnet(this.#pool, taken);
-    if (s === undefined) throw new InvalidOptionError('subnet', `no free /24 left in ${this.#pool}: give --subnet`);
-    return s;
+  /** A restored sandbox: in the model, with its managed paths and namespace name claimed again (L5). */
+  #adoptSandbox(sb: Sandbox): void {
+    this.#sandboxes.set(sb.id, sb);
+    sb.releaseClaims = claimRestored(sb.config, this.#claims, this.logger);
+  }
+
+  /** The network newNetwork would make (plan.ts), with this controller's networks, pool and the cluster's subnets. */
+  async #plan(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>, scope: 'local' | 'global', driver?: Driver): Promise<Network> {
+    const clusterSubnets = scope === 'global' ? (this.#cluster?.store.networks().map((n) => n.subnet) ?? []) : [];
+    return planNetwork({ core: this, pool: this.#pool, networks: this.networks(), clusterSubnets, id: newId() }, { driverName, name, options, driverOptions, scope, driver });
+  }
+
+  #globalBinding(what: string): ClusterBinding {
+    if (this.#cluster === undefined) throw new ClusterNotConfiguredError(what);
+    return this.#cluster;
   }
 
   #open(): void {
     if (this.#closed) throw new errors.ControllerClosedError();
   }
 }
+

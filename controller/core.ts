@@ -17,4 +17,12 @@ export interface ControllerCore {
   deleteSandbox(sandbox: Sandbox): Promise<void>;
   /** What the network's driver shows of it (bridge name, MTU). */
   describeNetwork(network: Network): Readonly<Record<string, unknown>>;
+  linkProblems(sandbox: Sandbox): Promise<LinkState[]>;
+}
+
+/** One joined endpoint's links as its driver sees them (CNI CHECK): empty `problems` when all is well. */
+export interface LinkState {
+  network: string;
+  ifname: string;
+  problems: string[];
 }

@@ -21,6 +21,8 @@ export interface Attachment {
   /** True while this endpoint carries the sandbox's default route. */
   readonly gateway: boolean;
   readonly link: DriverJoinInfo | undefined;
+  /** The interface name asked for (a CNI runtime's CNI_IFNAME); kept for a join deferred until the sandbox's key. */
+  readonly ifname?: string | undefined;
 }
 
 /** A network endpoint. */
@@ -38,6 +40,8 @@ export class Endpoint {
   readonly portMappings: readonly PortMapping[];
   /** The MAC address asked for, if any. */
   readonly macAddress: string | undefined;
+  /** It exists only while joined (the API's connect): restore deletes it when a crash left it without a join (L6). */
+  readonly joinedOnly: boolean;
   /** The join in progress, if any: leave waits for it (no half-joined state is ever torn down). */
   joining: Promise<void> | undefined;
   #attachment: Attachment | undefined;
@@ -45,7 +49,7 @@ export class Endpoint {
 
   constructor(
     core: ControllerCore,
-    init: { id: string; name: string; network: Network; aliases: readonly string[]; ipv4: string; ipv6?: string | undefined; ports: readonly { port: number; proto: 'tcp' | 'udp' }[]; links: ReadonlyMap<string, string>; disableResolution: boolean; portMappings?: readonly PortMapping[]; macAddress?: string | undefined },
+    init: { id: string; name: string; network: Network; aliases: readonly string[]; ipv4: string; ipv6?: string | undefined; ports: readonly { port: number; proto: 'tcp' | 'udp' }[]; links: ReadonlyMap<string, string>; disableResolution: boolean; portMappings?: readonly PortMapping[]; macAddress?: string | undefined; joinedOnly?: boolean },
   ) {
     this.#core = core;
     this.id = init.id;
@@ -59,6 +63,7 @@ export class Endpoint {
     this.disableResolution = init.disableResolution;
     this.portMappings = init.portMappings ?? [];
     this.macAddress = init.macAddress;
+    this.joinedOnly = init.joinedOnly ?? false;
   }
 
   /** Where the endpoint is attached, if anywhere. */
@@ -95,7 +100,7 @@ export class Endpoint {
   dnsNames(sandbox: Sandbox): string[] {
     const names = [this.name, ...this.aliases];
     if (/^[0-9a-f]{12,}$/.test(sandbox.id)) names.push(sandbox.id.slice(0, 12));
-    names.push(sandbox.hostname);
+    if (sandbox.hostname !== undefined) names.push(sandbox.hostname);
     const seen = new Set<string>();
     return names.filter((n) => {
       const k = n.toLowerCase();

@@ -142,3 +142,31 @@ export class SandboxKeySetError extends SandnsError {
   }
 }
 
+/** The interface name asked for is taken in the sandbox (409). */
+export class IfnameInUseError extends SandnsError {
+  constructor(sandbox: string, ifname: string) {
+    super('ERR_SANDBOX_IFNAME_IN_USE', `sandbox ${sandbox} has an interface ${ifname} already: ask for another name`, 409, {
+      details: { sandbox, ifname },
+    });
+    this.name = 'IfnameInUseError';
+  }
+}
+
+/** A conditional delete found the sandbox still connected (409). */
+export class SandboxInUseError extends SandnsError {
+  constructor(sandbox: string, networks: readonly string[]) {
+    super('ERR_SANDBOX_IN_USE', `sandbox ${sandbox} is still connected to ${networks.join(', ')}: disconnect it first, or delete it without ifEmpty`, 409, {
+      details: { sandbox, networks },
+    });
+    this.name = 'SandboxInUseError';
+  }
+}
+
+/** Another sandbox manages that file already (409, L5, L7). */
+export class SandboxFileInUseError extends SandnsError {
+  constructor(path: string) {
+    super('ERR_SANDBOX_FILE_IN_USE', `another sandbox manages ${path} already: give another path`, 409, { details: { path } });
+    this.name = 'SandboxFileInUseError';
+  }
+}
+

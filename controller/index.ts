@@ -7,7 +7,9 @@ export { Controller, type ControllerOptions } from './controller.js';
 export { Network, type NetworkInfo } from './network.js';
 export { Endpoint } from './endpoint.js';
 export { Sandbox, type SandboxInfo, type SandboxConfig } from './sandbox.js';
+export type { LinkState } from './core.js';
 export type { NetworkOptions, EndpointOptions, JoinOptions, SandboxOptions, ExtraHost } from './options.js';
+export { checkPublish } from './options.js';
 export * from './errors.js';
 
 import { Controller, type ControllerOptions } from './controller.js';

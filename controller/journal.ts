@@ -24,11 +24,26 @@ export class Journal {
     return this.#store;
   }
 
-  /** Log a finished change and persist the records it touched (group commit; no key: the whole state). */
-  committed(fields: Record<string, unknown>, msg: string, ...keys: RecordKey[]): void {
+  /**
+   * Log a finished change and persist the records it touched (`keys`; none: the whole state); resolves once it is
+   * on disk, so it is saved before it is acknowledged (L6). Concurrent changes share one commit (group commit).
+   */
+  async committed(fields: Record<string, unknown>, msg: string, ...keys: RecordKey[]): Promise<void> {
     this.#logger.info(fields, msg);
     if (keys.length === 0) this.#store?.changed();
     for (const k of keys) this.#store?.changed(k);
+    await this.#store?.flush();
+  }
+
+  /** Persist the whole model (a snapshot); resolves once it is on disk (coalesced with concurrent writes). */
+  async persisted(): Promise<void> {
+    this.#store?.changed();
+    await this.#store?.flush();
+  }
+
+  /** Resolves once every change recorded so far is on disk; writes nothing when nothing changed. */
+  async settled(): Promise<void> {
+    await this.#store?.flush();
   }
 
   /** Persist a change that needs no log line (group commit; no key: the whole state). */
@@ -36,9 +51,10 @@ export class Journal {
     this.#store?.changed(key);
   }
 
-  /** Resolve once the record `key` as it is now is on disk (a claim before its plumbing). Never rejects. */
-  async flushed(key: RecordKey): Promise<void> {
-    await this.#store?.aheadOf(key);
+  /** Resolve once the record `key` (none: the whole model) as it is now is on disk (a claim before its plumbing). Never rejects. */
+  async flushed(key?: RecordKey): Promise<void> {
+    if (key === undefined) await this.#store?.ahead();
+    else await this.#store?.aheadOf(key);
   }
 
   /**
@@ -49,7 +65,7 @@ export class Journal {
   async around<T, R>(key: string, intent: Intent, work: () => Promise<T>, apply: (made: T) => R): Promise<R> {
     try {
       await this.#store?.ahead(key, intent);
-      return apply(await work());
+      return await apply(await work());
     } finally {
       this.#store?.settle(key);
     }

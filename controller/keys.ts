@@ -29,9 +29,10 @@ function deferred(sb: Sandbox): Endpoint[] {
 /** Join every claimed endpoint of a keyed sandbox (a key set, or a restore that stopped half-way). */
 export async function joinDeferred(sb: Sandbox): Promise<void> {
   for (const ep of deferred(sb)) {
-    const priority = ep.priority;
+    const { priority } = ep;
+    const ifname = ep.attachment?.ifname;
     await ep.leave(sb);
-    await ep.join(sb, { priority });
+    await ep.join(sb, { priority, ...(ifname === undefined ? {} : { ifname }) });
   }
 }
 
@@ -47,6 +48,7 @@ export async function setSandboxKey(sb: Sandbox, netnsPath: string, changed: () 
   if (!isLateKey(sb)) throw new SandboxNotExternalError(sb.id);
   if (sb.netnsPath !== '') throw new SandboxKeySetError(sb.id, sb.netnsPath);
   const waiting = deferred(sb);
+  const ifnames = new Map(waiting.map((e) => [e, e.attachment?.ifname]));
   await sb.setKey(netnsPath);
   changed();
   try {
@@ -54,7 +56,7 @@ export async function setSandboxKey(sb: Sandbox, netnsPath: string, changed: () 
   } catch (err) {
     await releaseSandboxKey(sb, changed).catch(() => undefined);
     for (const ep of waiting) {
-      if (ep.sandbox === undefined) await ep.join(sb, { priority: ep.priority }).catch(() => undefined);
+      if (ep.sandbox === undefined) await ep.join(sb, { priority: ep.priority, ...(ifnames.get(ep) === undefined ? {} : { ifname: ifnames.get(ep)! }) }).catch(() => undefined);
     }
     throw err;
   }
@@ -72,8 +74,12 @@ export async function releaseSandboxKey(sb: Sandbox, changed: () => void): Promi
   if (sb.netnsPath === '') return;
   const joined = [...sb.endpoints.values()].filter((e) => e.joinInfo !== undefined).sort((a, b) => Number(a.gateway) - Number(b.gateway));
   const priorities = new Map(joined.map((e) => [e, e.priority]));
+  const asked = new Map(joined.map((e) => [e, e.attachment?.ifname]));
   for (const ep of joined) await ep.leave(sb);
   await sb.clearKey();
   changed();
-  for (const ep of inJoinOrder(joined)) await ep.join(sb, { priority: priorities.get(ep) ?? 0 });
+  for (const ep of inJoinOrder(joined)) {
+    const ifname = asked.get(ep);
+    await ep.join(sb, { priority: priorities.get(ep) ?? 0, ...(ifname === undefined ? {} : { ifname }) });
+  }
 }

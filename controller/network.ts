@@ -18,6 +18,8 @@ export interface NetworkInfo {
   subnet6?: string;
   gateway6?: string;
   internal: boolean;
+  /** 'local' (this host) or 'global' (the cluster store, docs/cluster.md M1). */
+  scope: 'local' | 'global';
   ttl: number;
   dns?: string[];
   /** The range dynamic IPv4 addresses come from (--ip-range). */
@@ -59,6 +61,13 @@ export class Network {
   readonly name: string;
   readonly driver: string;
   readonly internal: boolean;
+  /** 'global' networks live in the cluster store (docs/cluster.md M1). */
+  readonly scope: 'local' | 'global';
+  /**
+   * Whether the driver's objects exist on this host: always for local networks;
+   * for global ones only while this host has endpoints on it (docs/cluster.md M1).
+   */
+  driverReady: boolean;
   readonly ttl: number;
   /** DNS servers for sandboxes on this network that give none of their own (queried from inside the sandbox). */
   readonly dns: readonly string[];
@@ -75,13 +84,15 @@ export class Network {
 
   constructor(
     core: ControllerCore,
-    init: { id: string; name: string; driver: string; internal: boolean; ttl: number; dns?: readonly string[]; pool4: AddressPool; pool6?: AddressPool | undefined; driverOptions: Readonly<Record<string, unknown>> },
+    init: { id: string; name: string; driver: string; internal: boolean; scope?: 'local' | 'global'; driverReady?: boolean; ttl: number; dns?: readonly string[]; pool4: AddressPool; pool6?: AddressPool | undefined; driverOptions: Readonly<Record<string, unknown>> },
   ) {
     this.#core = core;
     this.id = init.id;
     this.name = init.name;
     this.driver = init.driver;
     this.internal = init.internal;
+    this.scope = init.scope ?? 'local';
+    this.driverReady = init.driverReady ?? this.scope === 'local';
     this.ttl = init.ttl;
     this.dns = init.dns ?? [];
     this.pool4 = init.pool4;
@@ -142,6 +153,7 @@ export class Network {
       gateway: this.pool4.gateway,
       ...(this.pool6 ? { subnet6: this.pool6.subnet, gateway6: this.pool6.gateway } : {}),
       internal: this.internal,
+      scope: this.scope,
       ttl: this.ttl,
       ...(this.dns.length > 0 ? { dns: [...this.dns] } : {}),
       ...(this.pool4.ipRange !== undefined ? { ipRange: this.pool4.ipRange } : {}),

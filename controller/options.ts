@@ -9,6 +9,7 @@ import { canonicalIp } from '../common/ip.js';
 import type { Logger } from '../common/log.js';
 import { normalizePublishSpecs, type Driver, type FirewallOptions, type PublishSpec } from '../drivers/index.js';
 import type { ForwardingOptions, SharedCache } from '../resolver/index.js';
+import type { ClusterStore } from '../store/index.js';
 import type { SandboxConfig } from './sandbox.js';
 
 /** Options of the Controller. */
@@ -40,6 +41,10 @@ export interface ControllerOptions {
   forwarding?: { cache?: SharedCache | false; options?: Partial<ForwardingOptions> } | false;
   /** Embedded state store directory (L3): call restore() once before any change; default: no persistence. */
   stateDir?: string;
+  /** The cluster store for global networks (docs/cluster.md M1); without it every network is local. */
+  cluster?: ClusterStore;
+  /** When set, caller-given hostsPath/resolvConfPath must resolve inside this directory (L7). */
+  allowedFilesRoot?: string;
 }
 
 /** Options of newNetwork. */
@@ -61,6 +66,8 @@ export interface NetworkOptions {
   ipRange?: string;
   /** Driver options (bridge: mtu, bridge_name and Docker's com.docker.network.* synonyms). */
   driverOptions?: Record<string, unknown>;
+  /** 'global': stored in the cluster store, seen by every host (docs/cluster.md M1); default 'local'. */
+  scope?: 'local' | 'global';
 }
 
 /** Options of createEndpoint. */
@@ -80,12 +87,28 @@ export interface EndpointOptions {
   publish?: readonly PublishSpec[];
   /** MAC address of the sandbox-side interface (libnetwork's CreateOptionMacAddress); default: the kernel's. */
   macAddress?: string;
+  /** The endpoint lives only while joined (the API's connect = create + join, disconnect = leave + delete); default false. */
+  joinedOnly?: boolean;
 }
 
 /** Options of join. */
 export interface JoinOptions {
   /** Gateway priority: higher first in R4 order. Default 0. */
   priority?: number;
+  /** Interface name inside the sandbox (a CNI runtime's CNI_IFNAME); default the lowest free eth<N>. */
+  ifname?: string;
+}
+
+/** Linux interface names: 1-15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
+const IFNAME = /^[^/:\s]{1,15}$/;
+
+/** Check a requested interface name. */
+export function checkIfname(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!IFNAME.test(value) || value === '.' || value === '..') {
+    throw new InvalidOptionError('ifname', 'must be a Linux interface name: 1-15 characters without "/", ":" or spaces');
+  }
+  return value;
 }
 
 /** One --add-host entry. */
@@ -161,7 +184,8 @@ export function checkTtl(value: unknown): number {
 export function checkPorts(value: unknown): { port: number; proto: 'tcp' | 'udp' }[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new InvalidOptionError('ports', 'must be a list of {port, proto}');
-  return value.map((p: { port?: unknown; proto?: unknown }) => {
+  return value.map((p: { port?: unknown; proto?: unknown } | null) => {
+    if (typeof p !== 'object' || p === null) throw new InvalidOptionError('ports', 'each entry must be an object {port, proto}');
     if (typeof p.port !== 'number' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
       throw new InvalidOptionError('ports', 'port must be an integer between 1 and 65535');
     }
@@ -196,17 +220,33 @@ export function checkPublish(value: unknown): PublishSpec[] {
 export function checkExtraHosts(value: unknown): ExtraHost[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new InvalidOptionError('extraHosts', 'must be a list of {name, ip}');
-  return value.map((h: { name?: unknown; ip?: unknown }) => ({
-    name: assertValidHostname(String(h.name ?? ''), 'extra host name'),
-    ip: checkIp('extraHosts', h.ip),
-  }));
+  return value.map((h: { name?: unknown; ip?: unknown } | null) => {
+    if (typeof h !== 'object' || h === null || typeof h.name !== 'string') throw new InvalidOptionError('extraHosts', 'each entry must be an object {name, ip} with a string name');
+    return { name: assertValidHostname(h.name, 'extra host name'), ip: checkIp('extraHosts', h.ip) };
+  });
+}
+
+const HOST_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+/**
+ * The hostname a sandbox gets when none is given (L9): the name
+ * itself when it is one valid host label (RFC 1123 §2.1, '_' tolerated as
+ * H5 does), else Docker's short id (the first 12 characters) for a 64-digit
+ * hex container id, else none. Never a cut-down name: `proj_web_1` stays
+ * `proj_web_1`, and a dotted or 64-character name gets no hostname at all
+ * (it is still served under its own name).
+ */
+export function defaultHostname(name: string): string | undefined {
+  if (HOST_LABEL.test(name)) return name;
+  if (/^[0-9a-f]{64}$/.test(name)) return name.slice(0, 12);
+  return undefined;
 }
 
 /** newSandbox's options, checked once, as the sandbox's config; files default to <filesRoot>/<netns name or id>/ (G9). */
 export function normalizeSandboxOptions(containerId: string, o: SandboxOptions, filesRoot: string): SandboxConfig {
   const id = checkObjectName('id', containerId);
   const netnsName = o.netnsPath === undefined && o.external !== true ? checkObjectName('netnsName', o.netnsName ?? id) : undefined;
-  const hostname = checkDnsNames('hostname', [o.hostname ?? id.slice(0, 12)])[0]!;
+  const hostname = o.hostname === undefined ? defaultHostname(id) : checkDnsNames('hostname', [o.hostname])[0]!;
   const domainname = o.domainname === undefined || o.domainname === '' ? undefined : checkDnsNames('domainname', [o.domainname])[0];
   const dns = checkStrings('dns', o.dns).map((d) => checkIp('dns', d));
   const filesDir = `${filesRoot}/${netnsName ?? id}`;

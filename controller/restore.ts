@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../common/log.js';
 import { AddressPool, type Driver, type DriverJoinInfo, type DriverRegistry } from '../drivers/index.js';
-import { discardSandbox, netnsMounted, netnsPathFor, openSandbox, type DnsFilesConfig, type OpenSandboxOptions } from '../sandbox/index.js';
+import { discardSandbox, netnsMounted, netnsPathFor, openSandbox, pinnedNetnsPath, type DnsFilesConfig, type OpenSandboxOptions } from '../sandbox/index.js';
 import { addRecords, plumbLeave, sandboxEndpoint } from './attach.js';
 import type { ControllerCore } from './core.js';
 import { Endpoint } from './endpoint.js';
@@ -74,12 +74,13 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
     try {
       const driver = deps.drivers.get(p.driver);
       const net = new Network(deps.core, {
-        id: p.id, name: p.name, driver: p.driver, internal: p.internal, ttl: p.ttl, dns: p.dns ?? [],
+        id: p.id, name: p.name, driver: p.driver, internal: p.internal, ttl: p.ttl, dns: p.dns ?? [], scope: p.scope ?? 'local', driverReady: true,
         pool4: new AddressPool(p.subnet, p.gateway, p.ipRange), pool6: p.subnet6 === undefined ? undefined : new AddressPool(p.subnet6, p.gateway6),
         driverOptions: driver.validateOptions(p.driverOptions),
       });
       if (p.phase === 'creating') {
-        await driver.deleteNetwork(net.driverNetwork);
+        // Only a bridge carrying this network's mark is removed: a crash before the add leaves a same-named link alone (L4).
+        await driver.discardNetwork(net.driverNetwork);
         r.undone.push(`create of network ${p.name}`);
         continue;
       }
@@ -99,7 +100,7 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
 function filesOf(p: PersistedSandbox, originResolvConf: string): DnsFilesConfig {
   return {
     hostsPath: p.hostsPath, resolvConfPath: p.resolvConfPath, resolvConfHashPath: p.resolvConfHashPath, originResolvConf,
-    ownedDirs: p.ownedDirs, hostname: p.hostname, domainname: p.domainname, dns: p.dns, dnsSearch: p.dnsSearch,
+    ownedDirs: p.ownedDirs, originals: p.originals, hostname: p.hostname, domainname: p.domainname, dns: p.dns, dnsSearch: p.dnsSearch,
     dnsOptions: p.dnsOptions, extraHosts: p.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })), legacy: p.disableResolution,
   };
 }
@@ -117,15 +118,18 @@ function configOf(p: PersistedSandbox): SandboxConfig {
 async function restoreSandbox(deps: RestoreDeps, p: PersistedSandbox, r: RestoreReport): Promise<Sandbox | undefined> {
   const files = filesOf(p, deps.originResolvConf);
   const owned = p.key.kind === 'owned' ? p.key.netnsName : undefined;
+  // A namespace sandns pinned (ctr's /proc/<pid>/ns/net) goes with its sandbox, as an owned one does.
+  const pin = p.key.kind === 'path' && p.key.path === pinnedNetnsPath(p.id) ? p.key.path.slice('/run/netns/'.length) : undefined;
   if (p.phase !== 'live') {
-    await discardSandbox(owned, files);
+    const ours = await discardSandbox(p.id, owned, files, p.phase === 'creating', pin !== undefined);
     r.undone.push(`${p.phase === 'creating' ? 'create' : 'delete'} of sandbox ${p.id}`);
+    if (!ours) r.problems.push(`sandbox ${p.id}: namespace ${owned} is not the one sandns made: left alone`);
     return undefined;
   }
   const path = p.key.kind === 'owned' ? netnsPathFor(p.key.netnsName) : p.key.path;
   const alive = path !== undefined && (await netnsMounted(path));
   if (!alive && p.key.kind !== 'late') {
-    await discardSandbox(owned, files);
+    await discardSandbox(p.id, owned, files, false, pin !== undefined);
     r.removedSandboxes.push(p.id);
     return undefined;
   }
@@ -182,7 +186,7 @@ function endpointOf(deps: RestoreDeps, p: PersistedEndpoint, net: Network): Endp
   return new Endpoint(deps.core, {
     id: p.id, name: p.name, network: net, aliases: p.aliases, ipv4, ipv6, ports: p.ports,
     portMappings: p.publish ?? [], macAddress: p.macAddress,
-    links: new Map(Object.entries(p.links)), disableResolution: p.disableResolution,
+    links: new Map(Object.entries(p.links)), disableResolution: p.disableResolution, joinedOnly: p.joinedOnly === true,
   });
 }
 
@@ -213,6 +217,13 @@ async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Ma
     }
     net.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) net.pool6?.release(ep.ipv6);
+    return undefined;
+  }
+  if (j === undefined && p.joinedOnly === true) {
+    // A connect cut short before its join, or a disconnect after its leave: the endpoint lived only while joined (L6).
+    net.pool4.release(ep.ipv4);
+    if (ep.ipv6 !== undefined) net.pool6?.release(ep.ipv6);
+    r.undone.push(`connect or disconnect of ${p.name} on ${net.name}`);
     return undefined;
   }
   net.endpoints.set(ep.id, ep);

@@ -7,13 +7,15 @@ import type { ExtServer } from '../resolvconf/index.js';
 import type { ResolverMetrics, ResolverView } from '../resolver/index.js';
 import type { Endpoint } from './endpoint.js';
 import { summarizeEndpoint, type EndpointSummary } from './network.js';
-import type { ControllerCore } from './core.js';
+import type { ControllerCore, LinkState } from './core.js';
+import { IfnameInUseError } from './errors.js';
 import type { ExtraHost } from './options.js';
 
 /** The sandbox's configuration as given (normalised). */
 export interface SandboxConfig {
   readonly id: string;
-  readonly hostname: string;
+  /** Absent when the name makes no valid host label and none was given (see defaultHostname). */
+  readonly hostname?: string | undefined;
   readonly domainname?: string | undefined;
   readonly dns: readonly string[];
   readonly dnsSearch: readonly string[];
@@ -29,7 +31,7 @@ export interface SandboxConfig {
 /** Public description of a sandbox (inspect / list). */
 export interface SandboxInfo {
   id: string;
-  hostname: string;
+  hostname?: string;
   domainname?: string;
   netnsPath: string;
   /** How the sandbox got its namespace: `owned`, `path` (given at create) or `late` (OCI hook). */
@@ -42,7 +44,7 @@ export interface SandboxInfo {
   dnsOptions: string[];
   extraHosts: ExtraHost[];
   extServers: { address: string; origin: string }[];
-  endpoints: (EndpointSummary & { network: string })[];
+  endpoints: (EndpointSummary & { network: string; aliases: string[]; mac?: string })[];
 }
 
 /**
@@ -59,6 +61,10 @@ export class Sandbox {
   readonly endpoints = new Map<string, Endpoint>();
   /** Interface names taken or being set up (eth0, eth1 ...). */
   readonly ifnames = new Set<string>();
+  /** Set while the sandbox is being deleted: joins are refused (404) from then on (L5). */
+  deleting = false;
+  /** Gives back its managed paths and namespace name once it is gone (set by the controller). */
+  releaseClaims: (() => void) | undefined;
   readonly #opened: OpenedSandbox;
   readonly #core: ControllerCore;
 
@@ -72,7 +78,7 @@ export class Sandbox {
   get id(): string {
     return this.config.id;
   }
-  get hostname(): string {
+  get hostname(): string | undefined {
     return this.config.hostname;
   }
   /** The namespace path; '' while a `late` sandbox waits for its key. */
@@ -97,9 +103,12 @@ export class Sandbox {
     return this.#opened.runtime.listening;
   }
   /** The DNS side's state the store saves: external servers, ndots, IPv6 in the hosts file, runtime paths. */
-  get dnsState(): { readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean; readonly ipv6: boolean; readonly resolvConfHashPath: string; readonly ownedDirs: readonly string[] } {
+  get dnsState(): {
+    readonly extServers: readonly ExtServer[]; readonly ndotsSet: boolean; readonly ipv6: boolean; readonly resolvConfHashPath: string; readonly ownedDirs: readonly string[];
+    readonly originals: Readonly<Record<string, string>> | undefined;
+  } {
     const rt = this.#opened.runtime;
-    return { extServers: rt.extServers, ndotsSet: rt.ndotsSet, ipv6: rt.ipv6, resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: rt.files.ownedDirs };
+    return { extServers: rt.extServers, ndotsSet: rt.ndotsSet, ipv6: rt.ipv6, resolvConfHashPath: rt.files.resolvConfHashPath, ownedDirs: rt.files.ownedDirs, originals: rt.files.originals };
   }
   /** Joined endpoints' ids in R4 order (priority, then non-internal, then name). */
   get endpointOrder(): readonly string[] {
@@ -143,8 +152,13 @@ export class Sandbox {
     return this.#opened.clearKey();
   }
 
-  /** Lowest free eth<N>, reserved synchronously (G11). */
-  reserveIfname(): string {
+  /** `requested` if given and free, else the lowest free eth<N>; reserved synchronously (G11). Throws ERR_SANDBOX_IFNAME_IN_USE. */
+  reserveIfname(requested?: string): string {
+    if (requested !== undefined) {
+      if (this.ifnames.has(requested)) throw new IfnameInUseError(this.id, requested);
+      this.ifnames.add(requested);
+      return requested;
+    }
     for (let i = 0; ; i++) {
       const n = `eth${i}`;
       if (!this.ifnames.has(n)) {
@@ -152,6 +166,11 @@ export class Sandbox {
         return n;
       }
     }
+  }
+
+  /** Each joined endpoint's link problems, as its driver sees them (CNI CHECK). */
+  linkProblems(): Promise<LinkState[]> {
+    return this.#core.linkProblems(this);
   }
 
   /** Leave every network and delete the sandbox (namespace too, unless its key mode is `path` or `late`). */
@@ -164,7 +183,7 @@ export class Sandbox {
     const c = this.config;
     return {
       id: c.id,
-      hostname: c.hostname,
+      ...(c.hostname !== undefined ? { hostname: c.hostname } : {}),
       ...(c.domainname ? { domainname: c.domainname } : {}),
       netnsPath: this.netnsPath,
       keyMode: this.keyMode,
@@ -178,7 +197,7 @@ export class Sandbox {
       extServers: this.#opened.runtime.extServers.map((s) => ({ address: s.address, origin: s.origin })),
       endpoints: this.endpointOrder.map((id) => {
         const e = this.endpoints.get(id)!;
-        return { ...summarizeEndpoint(e), network: e.network.name };
+        return { ...summarizeEndpoint(e), network: e.network.name, aliases: [...e.aliases], ...(e.joinInfo?.mac ? { mac: e.joinInfo.mac } : {}) };
       }),
     };
   }

@@ -14,6 +14,7 @@ export interface SandboxDraft {
   readonly config: SandboxConfig;
   readonly resolvConfHashPath: string;
   readonly ownedDirs: readonly string[];
+  readonly originals: Readonly<Record<string, string>>;
 }
 
 /** A network's record; phase 'creating' while its bridge is being made. */
@@ -24,6 +25,7 @@ export function networkRecord(n: Network, phase: PersistedNetwork['phase']): Per
     ...(d.subnet6 !== undefined ? { subnet6: d.subnet6 } : {}), ...(d.gateway6 !== undefined ? { gateway6: d.gateway6 } : {}),
     internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}),
     ...(n.pool4.ipRange !== undefined ? { ipRange: n.pool4.ipRange } : {}), driverOptions: { ...n.driverOptions }, phase,
+    ...(n.scope === 'global' ? { scope: 'global' as const } : {}),
   };
 }
 
@@ -44,7 +46,7 @@ export function endpointRecord(ep: Endpoint): PersistedEndpoint {
     ports: ep.ports.map((p) => ({ ...p })), links: Object.fromEntries(ep.links), disableResolution: ep.disableResolution,
     ...(ep.portMappings.length > 0 ? { publish: ep.portMappings.map((m) => ({ ...(m.hostIp === undefined ? {} : { hostIp: m.hostIp }), hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol })) } : {}),
     ...(ep.macAddress !== undefined ? { macAddress: ep.macAddress } : {}),
-    ...(join === undefined ? {} : { join }),
+    ...(ep.joinedOnly ? { joinedOnly: true } : {}), ...(join === undefined ? {} : { join }),
   };
 }
 
@@ -54,12 +56,16 @@ function keyOf(config: SandboxConfig, ownsNetns: boolean, netnsPath: string): Pe
   return netnsPath === '' ? { kind: 'late' } : { kind: 'late', path: netnsPath };
 }
 
-function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' | 'key' | 'resolvConfHashPath' | 'ownedDirs' | 'extServers' | 'ndotsSet' | 'ipv6'> {
+function configRecord(c: SandboxConfig): Omit<PersistedSandbox, 'id' | 'phase' | 'key' | 'resolvConfHashPath' | 'ownedDirs' | 'originals' | 'extServers' | 'ndotsSet' | 'ipv6'> {
   return {
-    hostname: c.hostname, ...(c.domainname !== undefined ? { domainname: c.domainname } : {}),
+    ...(c.hostname !== undefined ? { hostname: c.hostname } : {}), ...(c.domainname !== undefined ? { domainname: c.domainname } : {}),
     dns: [...c.dns], dnsSearch: [...c.dnsSearch], dnsOptions: [...c.dnsOptions], extraHosts: c.extraHosts.map((h) => ({ ...h })),
     disableResolution: c.disableResolution, hostsPath: c.hostsPath, resolvConfPath: c.resolvConfPath,
   };
+}
+
+function originalsRecord(o: Readonly<Record<string, string>> | undefined): { originals?: Record<string, string> } {
+  return o === undefined || Object.keys(o).length === 0 ? {} : { originals: { ...o } };
 }
 
 /** A sandbox's record; phase 'deleting' while its namespace and files are being removed. */
@@ -67,7 +73,7 @@ export function sandboxRecord(sb: Sandbox, phase: PersistedSandbox['phase']): Pe
   const dns = sb.dnsState;
   return {
     id: sb.id, phase, key: keyOf(sb.config, sb.keyMode === 'owned', sb.netnsPath), ...configRecord(sb.config),
-    resolvConfHashPath: dns.resolvConfHashPath, ownedDirs: [...dns.ownedDirs],
+    resolvConfHashPath: dns.resolvConfHashPath, ownedDirs: [...dns.ownedDirs], ...originalsRecord(dns.originals),
     extServers: dns.extServers.map((s) => ({ address: s.address, origin: s.origin })), ndotsSet: dns.ndotsSet, ipv6: dns.ipv6,
   };
 }
@@ -77,14 +83,15 @@ export function draftRecord(d: SandboxDraft): PersistedSandbox {
   const owned = d.config.netnsName !== undefined;
   return {
     id: d.config.id, phase: 'creating', key: keyOf(d.config, owned, d.config.externalKey ?? ''), ...configRecord(d.config),
-    resolvConfHashPath: d.resolvConfHashPath, ownedDirs: [...d.ownedDirs], extServers: [], ndotsSet: false,
+    resolvConfHashPath: d.resolvConfHashPath, ownedDirs: [...d.ownedDirs], ...originalsRecord(d.originals), extServers: [], ndotsSet: false,
   };
 }
 
 /** The live model as plain persisted data (pure). */
 export function snapshotModel(networks: readonly Network[], sandboxes: readonly Sandbox[]): PersistedState {
   return {
-    networks: networks.map((n) => networkRecord(n, 'live')),
+    // A global network with no endpoint here is the cluster's, not this host's: the mirror brings it back (M6).
+    networks: networks.filter((n) => n.scope === 'local' || n.endpoints.size > 0).map((n) => networkRecord(n, 'live')),
     endpoints: networks.flatMap((n) => [...n.endpoints.values()].map(endpointRecord)),
     sandboxes: sandboxes.map((s) => sandboxRecord(s, 'live')),
   };

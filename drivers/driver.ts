@@ -75,8 +75,24 @@ export interface Driver {
   readonly name: string;
   /** Check driver options before anything is created; returns the normalised options. */
   validateOptions(raw: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>>;
-  /** Create the network's kernel objects. */
+  /**
+   * Refuse (ERR_LINK_EXISTS, 409) a network whose kernel objects' names are
+   * taken already; run before anything is recorded or made (L4).
+   */
+  checkNetworkFree(network: DriverNetwork): Promise<void>;
+  /**
+   * Create the network's kernel objects, marked as this network's. On failure
+   * only what this call created is removed; an object that existed is never
+   * touched (ERR_LINK_EXISTS).
+   */
   createNetwork(network: DriverNetwork): Promise<void>;
+  /**
+   * Restore (L3): undo a create that a crash cut short: remove the network's
+   * objects only when they carry this network's mark. True when removed.
+   */
+  discardNetwork(network: DriverNetwork): Promise<boolean>;
+  /** Refuse (ERR_LINK_EXISTS) an endpoint whose interface names are taken already (L4). */
+  checkEndpointFree(network: DriverNetwork, endpointId: string): Promise<void>;
   /** Delete them. Idempotent. */
   deleteNetwork(network: DriverNetwork): Promise<void>;
   /** Plumb an endpoint into a sandbox. */
@@ -117,4 +133,9 @@ export interface Driver {
   describeNetwork?(network: DriverNetwork): Readonly<Record<string, unknown>>;
   /** Daemon shutdown: let go of held resources (sockets); kernel state stays. */
   close?(): Promise<void>;
+  /**
+   * What is wrong with a joined endpoint's links (CNI CHECK): each problem a sentence naming the link; empty when
+   * none. `addresses` are the endpoint's addresses the sandbox interface must carry.
+   */
+  linkProblems(network: DriverNetwork, info: DriverJoinInfo, netnsPath: string, addresses: readonly string[]): Promise<string[]>;
 }

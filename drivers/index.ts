@@ -4,12 +4,15 @@
 import { SandnsError } from '../common/errors.js';
 import type { Driver } from './driver.js';
 import { BridgeDriver } from './bridge/index.js';
+import { ExternalDriver } from './external/index.js';
 
 export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverRestoredEndpoint } from './driver.js';
+export { ExternalDriver } from './external/index.js';
 export { BridgeDriver, bridgePlan, normalizeBridgeOptions } from './bridge/index.js';
 export type { BridgeDriverOptions, LinkOp, LinkCounters } from './bridge/index.js';
 export * from './firewall/index.js';
 export * from './ipam/index.js';
+export { LinkExistsError } from './errors.js';
 
 /** No driver of that name is registered (L1: unknown driver, 404). */
 export class UnknownDriverError extends SandnsError {
@@ -25,7 +28,7 @@ export class UnknownDriverError extends SandnsError {
 export class DriverRegistry {
   readonly #drivers = new Map<string, Driver>();
 
-  constructor(drivers: readonly Driver[] = [new BridgeDriver()]) {
+  constructor(drivers: readonly Driver[] = [new BridgeDriver(), new ExternalDriver()]) {
     for (const d of drivers) this.#drivers.set(d.name, d);
   }
 

@@ -20,6 +20,21 @@
  *   What `ip netns add` / `ip netns del` do, in-process: /run/netns made a
  *   shared mount point once, an empty file pinned by a bind mount of a fresh
  *   namespace (unshare(CLONE_NEWNET) on this thread only), then back.
+ *
+ * connectedUdp(nsPath, family, address, port, device) -> fd
+ *   A UDP socket inside nsPath ("" = the calling namespace), bound to `device`
+ *   first when it is not "" (SO_BINDTODEVICE), and connect()ed to
+ *   address:port unless port is 0 (then the caller connects it: libuv must
+ *   see an unconnected socket to let Node connect it). connect() binds a fresh
+ *   ephemeral port (random in the kernel's range) and the route's source
+ *   address, so the kernel delivers only datagrams from address:port, to that
+ *   address, arriving on that device (RFC 5452 §9.1).
+ *
+ * trimDatagrams(fd, maxPayload) -> undefined
+ *   Attach a classic BPF socket filter that cuts every datagram to at most
+ *   maxPayload bytes of UDP payload in the kernel (a socket filter's return
+ *   value is the number of bytes kept; the UDP header is 8 of them), so an
+ *   oversized query costs the process a small read, not a 64 KiB one.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -35,6 +50,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/filter.h>
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[320];
@@ -72,6 +88,43 @@ static int bind_and_listen(int fd, int family, const char *address, int port, in
   return 0;
 }
 
+/* Switch back to `self` or stop: a thread left in a foreign namespace would run JavaScript there. */
+static void switch_back(int self) {
+  if (setns(self, CLONE_NEWNET) < 0) {
+    fprintf(stderr, "sandns: setns back to the original namespace failed: %s\n", strerror(errno));
+    abort();
+  }
+  close(self);
+}
+
+/*
+ * Move this thread into the namespace at `path`; returns an fd of the namespace it came from (give it to
+ * switch_back), or -1 with a JavaScript exception pending.
+ */
+static int enter_netns(napi_env env, const char *path) {
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) {
+    throw_errno(env, "open /proc/thread-self/ns/net", errno);
+    return -1;
+  }
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int e = errno;
+    close(self);
+    throw_errno(env, "open namespace", e);
+    return -1;
+  }
+  if (setns(target, CLONE_NEWNET) < 0) {
+    int e = errno;
+    close(self);
+    close(target);
+    throw_errno(env, "setns", e);
+    return -1;
+  }
+  close(target);
+  return self;
+}
+
 static napi_value SocketInNetns(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -96,48 +149,19 @@ static napi_value SocketInNetns(napi_env env, napi_callback_info info) {
   if (argc > 5) napi_get_value_bool(env, argv[5], &do_listen);
   int tcp = strcmp(type, "tcp") == 0;
 
-  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (self < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int e = errno;
-    close(self);
-    return throw_errno(env, "open namespace", e);
-  }
-  if (setns(target, CLONE_NEWNET) < 0) {
-    int e = errno;
-    close(self);
-    close(target);
-    return throw_errno(env, "setns", e);
-  }
+  int self = enter_netns(env, path);
+  if (self < 0) return NULL;
   int fd = socket(family == 6 ? AF_INET6 : AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   int err = fd < 0 ? errno : 0;
   if (!err && bind_it) {
     err = bind_and_listen(fd, family, address, port, tcp, do_listen);
     if (err) close(fd);
   }
-  int back = setns(self, CLONE_NEWNET);
-  int back_err = errno;
-  close(self);
-  close(target);
-  if (back < 0) {
-    /* The thread is in the wrong namespace: nothing safe can follow. */
-    fprintf(stderr, "sandns: setns back to the original namespace failed: %s\n", strerror(back_err));
-    abort();
-  }
+  switch_back(self);
   if (err) return throw_errno(env, "socket", err);
   napi_value result;
   napi_create_int32(env, fd, &result);
   return result;
-}
-
-/* Switch back to `self` or stop: a thread left in a foreign namespace would run JavaScript there. */
-static void switch_back(int self) {
-  if (setns(self, CLONE_NEWNET) < 0) {
-    fprintf(stderr, "sandns: setns back to the original namespace failed: %s\n", strerror(errno));
-    abort();
-  }
-  close(self);
 }
 
 static int get_path(napi_env env, napi_value v, char *out, size_t size) {
@@ -155,21 +179,8 @@ static napi_value CallInNetns(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "callInNetns(nsPath, fn)");
     return NULL;
   }
-  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (self < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int e = errno;
-    close(self);
-    return throw_errno(env, "open namespace", e);
-  }
-  if (setns(target, CLONE_NEWNET) < 0) {
-    int e = errno;
-    close(self);
-    close(target);
-    return throw_errno(env, "setns", e);
-  }
-  close(target);
+  int self = enter_netns(env, path);
+  if (self < 0) return NULL;
   napi_value global, result = NULL;
   napi_get_global(env, &global);
   napi_status st = napi_call_function(env, global, argv[1], 0, NULL, &result);
@@ -247,10 +258,94 @@ static void export_fn(napi_env env, napi_value exports, const char *name, napi_c
   napi_set_named_property(env, exports, name, fn);
 }
 
+static int connect_to(int fd, int family, const char *address, int port) {
+  if (family == 6) {
+    struct sockaddr_in6 sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, address, &sa.sin6_addr) != 1) return EINVAL;
+    return connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? errno : 0;
+  }
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) return EINVAL;
+  return connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? errno : 0;
+}
+
+static int open_connected(int family, const char *address, int port, const char *device) {
+  int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -errno;
+  int err = 0;
+  if (device[0] != '\0' && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)strlen(device)) < 0) err = errno;
+  if (!err && port != 0) err = connect_to(fd, family, address, port);
+  if (err) {
+    close(fd);
+    return -err;
+  }
+  return fd;
+}
+
+static napi_value ConnectedUdp(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "connectedUdp(nsPath, family, address, port, device)");
+    return NULL;
+  }
+  char path[4096], address[64], device[32];
+  size_t len;
+  int32_t family = 4, port = 0;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) return throw_errno(env, "nsPath", EINVAL);
+  napi_get_value_int32(env, argv[1], &family);
+  if (napi_get_value_string_utf8(env, argv[2], address, sizeof address, &len) != napi_ok) return throw_errno(env, "address", EINVAL);
+  napi_get_value_int32(env, argv[3], &port);
+  if (napi_get_value_string_utf8(env, argv[4], device, sizeof device, &len) != napi_ok) return throw_errno(env, "device", EINVAL);
+  int fd;
+  if (path[0] == '\0') {
+    fd = open_connected(family, address, port, device);
+  } else {
+    int self = enter_netns(env, path);
+    if (self < 0) return NULL;
+    fd = open_connected(family, address, port, device);
+    switch_back(self);
+  }
+  if (fd < 0) return throw_errno(env, "connect", -fd);
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
+static napi_value TrimDatagrams(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1, max_payload = 0;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &max_payload) != napi_ok || max_payload < 1) {
+    napi_throw_type_error(env, NULL, "trimDatagrams(fd, maxPayload)");
+    return NULL;
+  }
+  uint32_t keep = 8u + (uint32_t)max_payload;
+  struct sock_filter code[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, keep, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, keep),
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+  };
+  struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) return throw_errno(env, "SO_ATTACH_FILTER", errno);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   export_fn(env, exports, "socketInNetns", SocketInNetns);
   export_fn(env, exports, "callInNetns", CallInNetns);
   export_fn(env, exports, "createNetns", CreateNetns);
   export_fn(env, exports, "removeNetns", RemoveNetns);
+  export_fn(env, exports, "connectedUdp", ConnectedUdp);
+  export_fn(env, exports, "trimDatagrams", TrimDatagrams);
   return exports;
 }

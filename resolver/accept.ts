@@ -4,8 +4,13 @@
  * reply. Nothing here throws, whatever the bytes (G8): every read is
  * bounds-checked, and header counts are checked before any record is walked,
  * so a 12-byte packet claiming 65535 records costs nothing.
+ *
+ * FS5: a query longer than MAX_QUERY_SIZE is REFUSED (RFC 1035 §4.1.1 "for
+ * policy reasons"), and an accepted Query keeps only the header and question
+ * of its datagram (a copy when more came with it), so a query waiting for an
+ * upstream reply never pins the bytes it arrived in.
  */
-import { HEADER_SIZE, QTYPE, RCODE } from './constants.js';
+import { HEADER_SIZE, MAX_QUERY_SIZE, QTYPE, RCODE } from './constants.js';
 import { buildErrorReply, buildRejectReply } from './answer.js';
 import { maxReplySize, type Edns, type Query, type Transport } from './query.js';
 import { optionsWellFormed, readQuestionName, skipName, skipRecord, type QuestionName } from './wire-read.js';
@@ -19,6 +24,8 @@ export type Rejected =
 export type Accepted = Query | Rejected;
 
 const DROP: Rejected = Object.freeze({ kind: 'drop' });
+// Bytes past the question a Query may keep without a copy (an OPT with a cookie is 35): the common case costs nothing.
+const KEEP_SLACK = 64;
 
 /** Apply R2 to raw bytes received over `transport`. */
 export function acceptQuery(raw: Buffer, transport: Transport): Accepted {
@@ -35,6 +42,7 @@ export function acceptQuery(raw: Buffer, transport: Transport): Accepted {
   const qname = readQuestionName(raw);
   const questionEnd = questionEndOf(raw, qname);
   if (qname === undefined || questionEnd < 0) return reject(raw, -1, RCODE.FORMERR);
+  if (raw.length > MAX_QUERY_SIZE) return reject(raw, questionEnd, RCODE.REFUSED);
   let off = questionEnd;
   for (let i = 0; i < an + ns && off >= 0; i++) off = skipRecord(raw, off);
   if (off < 0) return reject(raw, questionEnd, RCODE.FORMERR);
@@ -53,7 +61,7 @@ export function acceptQuery(raw: Buffer, transport: Transport): Accepted {
     transport,
     edns,
     maxSize: maxReplySize(transport, edns?.udpSize),
-    raw,
+    raw: raw.length - questionEnd > KEEP_SLACK ? Buffer.from(raw.subarray(0, questionEnd)) : raw,
     questionEnd,
   };
   // R8, RFC 6891 §6.1.3: a version we do not implement gets BADVERS.

@@ -38,3 +38,9 @@ export const MAX_MESSAGE_SIZE = 65535;
 export const OUR_UDP_SIZE = 1232;
 /** Size of an OPT record with no options (RFC 6891 §6.1.2). */
 export const OPT_RECORD_SIZE = 11;
+/**
+ * Longest query we accept (FS5): header, a 255-byte name and an OPT with
+ * padding to 468 (RFC 8467 §4.1) fit with room to spare; the same as our
+ * advertised UDP size. Longer ones are REFUSED.
+ */
+export const MAX_QUERY_SIZE = 1232;

@@ -7,7 +7,8 @@
 import { systemClock, type Clock } from '../common/clock.js';
 import { InvalidOptionError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { cacheStage, SharedCache } from './cache.js';
+import { SharedCache } from './cache.js';
+import { cacheStage } from './cache-stage.js';
 import { forwardStage, type Exchanger } from './forward.js';
 import type { Dialer } from './io/dialer.js';
 import { inflightLimitStage } from './limits.js';
@@ -47,6 +48,8 @@ export interface ForwardingStages {
   readonly stages: readonly Handler[];
   /** Queries of this sandbox now in flight upstream (R14). */
   readonly inflight: number;
+  /** Coalesced followers of this sandbox waiting now, and the bytes they hold (FS5). */
+  readonly followers: { readonly count: number; readonly bytes: number };
   /** Close the upstream sockets; queries in flight end with SERVFAIL. */
   close(): Promise<void>;
 }
@@ -56,7 +59,6 @@ export type ExchangerFactory = (o: {
   readonly dialers: Dialers;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly rotateAfter: number;
 }) => Exchanger;
 
 /** A cache to share between sandboxes' forwarding stages (R13); throws ERR_INVALID_OPTION on bad bounds. */
@@ -71,7 +73,7 @@ export function buildForwardingStages(raw: ForwardingStagesOptions, makeExchange
   const log = logger.child({ component: 'forwarder' });
   const selector = new UpstreamSelector(opts.maxUpstreams, (s) => logSelection(log, s));
   const cache = cacheOpt === false ? undefined : (cacheOpt ?? createSharedCache({ clock }));
-  const exchanger = makeExchanger({ dialers, clock, logger: log, rotateAfter: opts.udpRotateAfter });
+  const exchanger = makeExchanger({ dialers, clock, logger: log });
   const limit = inflightLimitStage({ max: opts.maxInFlight, logIntervalMs: opts.logIntervalMs, clock, logger: log, metrics });
   const forward = forwardStage({
     view,
@@ -85,11 +87,24 @@ export function buildForwardingStages(raw: ForwardingStagesOptions, makeExchange
     budgetMs: opts.budgetMs,
     logIntervalMs: opts.logIntervalMs,
   });
-  const stages = Object.freeze([cacheStage({ view, selector, cache, coalesce: opts.coalesce, metrics }), limit.stage, forward]);
+  const cached = cacheStage({
+    view,
+    selector,
+    cache,
+    coalesce: opts.coalesce,
+    maxFollowersPerFlight: opts.maxFollowersPerFlight,
+    maxFollowers: opts.maxFollowers,
+    maxFollowerBytes: opts.maxFollowerBytes,
+    metrics,
+  });
+  const stages = Object.freeze([cached.stage, limit.stage, forward]);
   return {
     stages,
     get inflight() {
       return limit.inflight;
+    },
+    get followers() {
+      return cached.followers;
     },
     close: () => exchanger.close(),
   };
@@ -105,11 +120,11 @@ function checkStagesOptions(raw: ForwardingStagesOptions): ForwardingStagesOptio
     throw new InvalidOptionError('logger', 'must be a pino logger');
   }
   if (!(metrics instanceof ResolverMetrics)) throw new InvalidOptionError('metrics', 'must be the ResolverMetrics given to createResolver');
-  if (dialers === undefined || typeof dialers.host?.udpSocket !== 'function' || typeof dialers.host.tcpConnect !== 'function') {
-    throw new InvalidOptionError('dialers.host', 'must be a Dialer (udpSocket, tcpConnect)');
+  if (dialers === undefined || typeof dialers.host?.udpConnect !== 'function' || typeof dialers.host.tcpConnect !== 'function') {
+    throw new InvalidOptionError('dialers.host', 'must be a Dialer (udpConnect, tcpConnect)');
   }
-  if (dialers.sandbox !== undefined && typeof dialers.sandbox.udpSocket !== 'function') {
-    throw new InvalidOptionError('dialers.sandbox', 'must be a Dialer (udpSocket, tcpConnect) or undefined');
+  if (dialers.sandbox !== undefined && typeof dialers.sandbox.udpConnect !== 'function') {
+    throw new InvalidOptionError('dialers.sandbox', 'must be a Dialer (udpConnect, tcpConnect) or undefined');
   }
   if (cache !== undefined && cache !== false && !(cache instanceof SharedCache)) {
     throw new InvalidOptionError('cache', 'must be a SharedCache from createSharedCache, false, or undefined');

@@ -1,12 +1,16 @@
 /**
  * Local answers (R3–R7, R9): a question × the sandbox's view → answer, NODATA
  * or miss (G6). Pure; reads the view's current arrays on every call (R15).
+ * Every name comparison ignores ASCII case (RFC 4343 §3; FS8): peer names,
+ * the network part of `name.network` and link aliases alike. Docker matches
+ * network names and aliases case-sensitively and so forwards
+ * `web.MyNet` upstream, to whatever address the upstream has for it.
  */
 import { QCLASS, QTYPE } from './constants.js';
 import type { AddressSet, ServiceTarget } from './records.js';
 import { addressOfReverseName } from '../common/ip.js';
 import { isReverseName } from './reverse.js';
-import type { NetworkView, ResolverView } from './view.js';
+import type { LinkAlias, NetworkView, ResolverView } from './view.js';
 
 /** How a name was found: a link alias, a plain name, a reverse address or an SRV name. */
 export type MatchVia = 'alias' | 'name' | 'reverse' | 'service';
@@ -40,7 +44,7 @@ export type LocalResult =
 
 /** The question fields local lookup needs (a Query satisfies it). */
 export interface LocalQuestion {
-  /** As asked, with trailing dot (network names and link aliases match case-sensitively). */
+  /** As asked, with trailing dot. */
   readonly name: string;
   /** Lowercased, no trailing dot. */
   readonly lname: string;
@@ -84,16 +88,12 @@ function resolveReverse(view: ResolverView, lname: string): LocalResult {
  */
 function resolveForward(view: ResolverView, q: LocalQuestion): LocalResult {
   const { lname, qtype } = q;
-  // The case as asked matters only for link aliases; without any, lname stands in (no copy).
-  const aliases = view.linkAliases.size !== 0;
-  const asked = aliases ? q.name.slice(0, -1) : lname;
-  const r = lookupCandidate(view, asked, lname, undefined, qtype);
+  const r = lookupCandidate(view, lname, undefined, qtype);
   if (r !== undefined) return r;
   for (let i = lastDot(lname, lname.length - 1); i > 0; i = lastDot(lname, i - 1)) {
-    const network = networkNamedAt(view, q.name, i + 1);
+    const network = networkNamedAt(view, lname, i + 1);
     if (network === undefined) continue;
-    const base = lname.slice(0, i);
-    const hit = lookupCandidate(view, aliases ? asked.slice(0, i) : base, base, network, qtype);
+    const hit = lookupCandidate(view, lname.slice(0, i), network, qtype);
     if (hit !== undefined) return hit;
   }
   return MISS;
@@ -106,27 +106,48 @@ function lastDot(s: string, from: number): number {
 }
 
 /**
- * The network whose name is `name[from, length - 1)` (the rest of the question
- * name as asked, before its trailing dot), compared case-sensitively;
- * undefined when none is. Allocation-free: this runs for every dotted miss.
+ * The network whose name is `lname[from, length)` ignoring ASCII case (FS8),
+ * or undefined. Allocation-free: this runs for every dotted miss.
  */
-function networkNamedAt(view: ResolverView, name: string, from: number): string | undefined {
-  const len = name.length - 1 - from;
+function networkNamedAt(view: ResolverView, lname: string, from: number): string | undefined {
+  const len = lname.length - from;
   for (const n of view.networks) {
-    if (n.name.length === len && name.startsWith(n.name, from)) return n.name;
+    if (n.name.length === len && equalsLowered(n.name, lname, from)) return n.name;
   }
   return undefined;
 }
 
-/** One candidate: the link-alias pass, then the name pass in view order (as Docker). */
-function lookupCandidate(
-  view: ResolverView,
-  asked: string,
-  lname: string,
-  only: string | undefined,
-  qtype: number,
-): LocalResult | undefined {
-  const alias = view.linkAliases.size === 0 ? undefined : view.linkAliases.get(asked);
+// True when `name`, lowercased (ASCII only, RFC 4343 §3), equals `lname[from, from + name.length)`.
+function equalsLowered(name: string, lname: string, from: number): boolean {
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lname.charCodeAt(from + i)) return false;
+  }
+  return true;
+}
+
+// Link aliases keyed by their lowercased form, rebuilt when the view swaps its map (R15).
+const loweredAliases = new WeakMap<ReadonlyMap<string, LinkAlias>, ReadonlyMap<string, LinkAlias>>();
+
+function aliasesOf(view: ResolverView): ReadonlyMap<string, LinkAlias> {
+  const declared = view.linkAliases;
+  let m = loweredAliases.get(declared);
+  if (m === undefined) {
+    const lowered = new Map<string, LinkAlias>();
+    for (const [k, v] of declared) {
+      const key = (k.endsWith('.') ? k.slice(0, -1) : k).toLowerCase();
+      if (!lowered.has(key)) lowered.set(key, v); // the first declared wins, as in the map's order
+    }
+    m = lowered;
+    loweredAliases.set(declared, m);
+  }
+  return m;
+}
+
+/** One candidate: the link-alias pass, then the name pass in view order (R3, R4). */
+function lookupCandidate(view: ResolverView, lname: string, only: string | undefined, qtype: number): LocalResult | undefined {
+  const alias = view.linkAliases.size === 0 ? undefined : aliasesOf(view).get(lname);
   if (alias !== undefined && (only === undefined || alias.network === only)) {
     const network = view.networks.find((n) => n.name === alias.network);
     const target = alias.target.endsWith('.') ? alias.target.slice(0, -1) : alias.target;

@@ -2,6 +2,12 @@
  * R16 per-sandbox counters and a latency histogram, kept as plain typed arrays
  * so counting costs a few adds per query; rendered as Prometheus text
  * exposition format 0.0.4 on demand.
+ *
+ * Every label value comes from a fixed set (FS9, docs/behaviour.md): a
+ * client controls the qtype it asks and, through its upstreams, the rcodes it
+ * gets, so types and rcodes outside METRIC_QTYPES / METRIC_RCODES count as
+ * `other`, and upstream servers past MAX_SERVER_LABELS per sandbox count as
+ * `other` too. A scrape stays the same size whatever the queries.
  */
 import dnsTypes from 'dns-packet/types.js';
 import dnsRcodes from 'dns-packet/rcodes.js';
@@ -20,12 +26,31 @@ export const LATENCY_BUCKETS = [
 /**
  * Forwarding events counted per sandbox (R13, R14, R16): cache hits and
  * misses, queries that waited for an identical one in flight, cached replies
- * too large for the asking client (forwarded instead), and queries refused
- * by the in-flight cap.
+ * too large for the asking client (sent truncated, TC set), queries refused
+ * by the in-flight cap, and followers refused by the coalescing bounds.
  */
-export const FORWARDING_EVENTS = ['cache_hit', 'cache_miss', 'coalesced', 'cache_oversize', 'inflight_refused'] as const;
+export const FORWARDING_EVENTS = ['cache_hit', 'cache_miss', 'coalesced', 'cache_truncated', 'inflight_refused', 'coalesce_refused'] as const;
 /** One forwarding event (see FORWARDING_EVENTS). */
 export type ForwardingEvent = (typeof FORWARDING_EVENTS)[number];
+
+/** Query types with their own `qtype` label value; any other counts as `other`. */
+export const METRIC_QTYPES: readonly number[] = [
+  1, 2, 5, 6, 12, 13, 15, 16, 28, 33, 35, 39, 41, 43, 46, 47, 48, 50, 51, 52, 59, 60, 64, 65, 99, 251, 252, 255, 257,
+];
+/** Rcodes with their own `rcode` label value (RFC 6895 §2.3 0–10, BADVERS 16); any other counts as `other`. */
+export const METRIC_RCODES: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16];
+/** Distinct upstream `server` label values per sandbox; later ones count as `other`. */
+export const MAX_SERVER_LABELS = 32;
+
+// Slot 0 is `other`; a known value's slot is its index + 1. Tables cover every 16-bit qtype and 12-bit rcode.
+const QTYPE_SLOT = slotTable(65536, METRIC_QTYPES);
+const RCODE_SLOT = slotTable(4096, METRIC_RCODES);
+
+function slotTable(size: number, known: readonly number[]): Uint8Array {
+  const t = new Uint8Array(size);
+  known.forEach((v, i) => (t[v] = i + 1));
+  return t;
+}
 
 const OUTCOME_INDEX: Readonly<Record<Outcome, number>> = {
   local: 0,
@@ -59,11 +84,9 @@ export interface MetricsSnapshot {
 /** One resolver's counters. */
 export class ResolverMetrics {
   readonly sandbox: string;
-  // Dense arrays for the common range, maps for the rare rest: ~2 KiB per sandbox.
-  readonly #qtypes = new Float64Array(256);
-  readonly #qtypesHigh = new Map<number, number>();
-  readonly #rcodes = new Float64Array(32);
-  readonly #rcodesHigh = new Map<number, number>();
+  // One slot per known value plus `other` (slot 0): ~0.5 KiB per sandbox, whatever is asked.
+  readonly #qtypes = new Float64Array(METRIC_QTYPES.length + 1);
+  readonly #rcodes = new Float64Array(METRIC_RCODES.length + 1);
   readonly #outcomes = new Float64Array(OUTCOMES.length);
   readonly #buckets = new Float64Array(LATENCY_BUCKETS.length);
   #sum = 0;
@@ -82,14 +105,8 @@ export class ResolverMetrics {
    * -1 when nothing was sent; `seconds` from receipt to reply.
    */
   observe(qtype: number, rcode: number, outcome: Outcome, seconds: number): void {
-    if (qtype >= 0) {
-      if (qtype < 256) this.#qtypes[qtype]!++;
-      else bump(this.#qtypesHigh, qtype);
-    }
-    if (rcode >= 0) {
-      if (rcode < 32) this.#rcodes[rcode]!++;
-      else bump(this.#rcodesHigh, rcode);
-    }
+    if (qtype >= 0) this.#qtypes[QTYPE_SLOT[qtype & 0xffff]!]!++;
+    if (rcode >= 0) this.#rcodes[RCODE_SLOT[rcode & 0xfff]!]!++;
     this.#outcomes[OUTCOME_INDEX[outcome]]!++;
     this.#sum += seconds;
     this.#count++;
@@ -100,13 +117,20 @@ export class ResolverMetrics {
 
   /** Count one failed exchange with an upstream (`address:port`) and, when given, why (R16). */
   upstreamError(server: string, reason?: string): void {
-    bump(this.#upstreamErrors, server);
-    if (reason !== undefined) bump(this.#upstreamFailures, `${server} ${reason}`);
+    const label = this.#serverLabel(server);
+    bump(this.#upstreamErrors, label);
+    if (reason !== undefined) bump(this.#upstreamFailures, `${label} ${reason}`);
   }
 
   /** Count one exchange sent to an upstream (`address:port`), for error ratios (R16). */
   upstreamQuery(server: string): void {
-    bump(this.#upstreamQueries, server);
+    bump(this.#upstreamQueries, this.#serverLabel(server));
+  }
+
+  // A server's label, or `other` once MAX_SERVER_LABELS servers have one (upstream lists change over a sandbox's life).
+  #serverLabel(server: string): string {
+    if (this.#upstreamQueries.has(server) || this.#upstreamErrors.has(server)) return server;
+    return this.#upstreamQueries.size >= MAX_SERVER_LABELS || this.#upstreamErrors.size >= MAX_SERVER_LABELS ? 'other' : server;
   }
 
   /** Count one forwarding event (R13, R14). */
@@ -123,8 +147,8 @@ export class ResolverMetrics {
     OUTCOMES.forEach((o, i) => (outcomes[o] = this.#outcomes[i]!));
     return {
       sandbox: this.sandbox,
-      queries: named(this.#qtypes, this.#qtypesHigh, typeName),
-      rcodes: named(this.#rcodes, this.#rcodesHigh, rcodeName),
+      queries: named(this.#qtypes, METRIC_QTYPES, typeName),
+      rcodes: named(this.#rcodes, METRIC_RCODES, rcodeName),
       outcomes,
       latency: { buckets: cumulative, sum: this.#sum, count: this.#count },
       upstreamErrors: Object.fromEntries(this.#upstreamErrors),
@@ -187,10 +211,11 @@ export function rcodeName(rcode: number): string {
 
 const FORWARDING_INDEX = Object.fromEntries(FORWARDING_EVENTS.map((e, i) => [e, i])) as Record<ForwardingEvent, number>;
 
-function named(dense: Float64Array, high: ReadonlyMap<number, number>, name: (i: number) => string): Record<string, number> {
+// Slot counts → { mnemonic: count }, slot 0 as `other`; zero counts left out.
+function named(slots: Float64Array, known: readonly number[], name: (v: number) => string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (let i = 0; i < dense.length; i++) if (dense[i] !== 0) out[name(i)] = dense[i]!;
-  for (const [k, v] of high) out[name(k)] = v;
+  for (let i = 1; i < slots.length; i++) if (slots[i] !== 0) out[name(known[i - 1]!)] = slots[i]!;
+  if (slots[0] !== 0) out.other = slots[0]!;
   return out;
 }
 

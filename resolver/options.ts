@@ -117,10 +117,14 @@ export interface ForwardingOptions {
   readonly maxInFlight: number;
   /** Least time between two rate-limited warnings, in ms (R14; Docker's logInterval). */
   readonly logIntervalMs: number;
-  /** Queries sent on one upstream UDP socket before it is replaced (source-port rotation, RFC 5452 §4.5). */
-  readonly udpRotateAfter: number;
   /** Coalesce identical queries in flight into one upstream query (R13). */
   readonly coalesce: boolean;
+  /** Queries that may wait on one query in flight (coalesced followers); more are REFUSED. */
+  readonly maxFollowersPerFlight: number;
+  /** Coalesced followers of one sandbox waiting at once; more are REFUSED. */
+  readonly maxFollowers: number;
+  /** Bytes those followers may hold in all (each: its header and question plus 512 of overhead). */
+  readonly maxFollowerBytes: number;
 }
 
 /** Defaults of the forwarding options. */
@@ -131,8 +135,10 @@ export const FORWARDING_DEFAULTS: ForwardingOptions = Object.freeze({
   cooldownMs: 30_000,
   maxInFlight: 1024,
   logIntervalMs: 2000,
-  udpRotateAfter: 4096,
   coalesce: true,
+  maxFollowersPerFlight: 128,
+  maxFollowers: 1024,
+  maxFollowerBytes: 1024 * 1024,
 });
 
 /** R13 cache bounds and TTL caps; each defaults as in CACHE_DEFAULTS. */

@@ -10,13 +10,16 @@ import { acceptQuery, type Accepted } from './accept.js';
 import { buildErrorReply, buildLocalReply } from './answer.js';
 import { RCODE } from './constants.js';
 import { resolveLocal } from './local.js';
+import { finishRelay } from './relay.js';
 import { typeName, type Outcome, type ResolverMetrics } from './metrics.js';
 import type { Query, Transport } from './query.js';
 import type { ResolverView } from './view.js';
 
 /**
  * What a stage returns: a reply built for this query, an upstream reply to
- * relay (only its ID is rewritten to the query's), or nothing at all.
+ * relay, or nothing at all. A relayed reply is normalized (relay.ts: no OPT,
+ * the query's question); settle() gives it the query's ID, our OPT and the
+ * client's size limit (relay.ts finishRelay, R8).
  */
 export type Reply =
   | { readonly kind: 'built'; readonly bytes: Buffer; readonly rcode: number; readonly outcome: Outcome }
@@ -117,7 +120,7 @@ function fail(ctx: Ctx, q: Query, err: unknown): Reply {
   return errorReply(q, RCODE.SERVFAIL);
 }
 
-// Reply → bytes (a relay gets the query's ID), then metrics and the debug line (R16).
+// Reply → bytes (a relay gets the query's ID, OPT and size limit), then metrics and the debug line (R16).
 function settle(ctx: Ctx, q: Query, reply: Reply, t0: number): Buffer | undefined {
   let r = reply;
   if (r.kind === 'relay' && r.bytes.length < 12) r = fail(ctx, q, new Error('relayed reply shorter than a DNS header'));
@@ -127,8 +130,9 @@ function settle(ctx: Ctx, q: Query, reply: Reply, t0: number): Buffer | undefine
     bytes = r.bytes;
     rcode = r.rcode;
   } else if (r.kind === 'relay') {
-    bytes = r.owned === true ? r.bytes : Buffer.from(r.bytes);
-    bytes.writeUInt16BE(q.id, 0);
+    bytes = finishRelay(r.bytes, q, r.owned === true);
+    bytes[0] = q.id >> 8;
+    bytes[1] = q.id & 0xff;
     rcode = bytes[3]! & 0x0f;
   }
   const outcome = r.kind === 'drop' ? 'dropped' : r.outcome;

@@ -32,7 +32,14 @@ export interface DnsFilesConfig {
   readonly originResolvConf: string;
   /** Directories created for this sandbox, removed with it when empty. */
   readonly ownedDirs: readonly string[];
-  readonly hostname: string;
+  /**
+   * Managed files that existed before the sandbox took them (L7): path →
+   * where their original content is kept. They are put back, never deleted,
+   * when the sandbox goes; every other managed file was created by sandns.
+   */
+  readonly originals?: Readonly<Record<string, string>> | undefined;
+  /** No hostname: the hosts file gets no own lines (H2 needs a name to map). */
+  readonly hostname?: string | undefined;
   readonly domainname?: string | undefined;
   readonly dns: readonly string[];
   readonly dnsSearch: readonly string[];
@@ -52,6 +59,7 @@ export interface ResolvConfResult {
 
 /** The sandbox's own hosts records for one endpoint's addresses (H2, as Docker). */
 export function ownRecords(cfg: DnsFilesConfig, ipv4: string | undefined, ipv6: string | undefined, ipv6Enabled: boolean): HostsRecord[] {
+  if (cfg.hostname === undefined) return [];
   const hosts = hostsNamesFor(cfg.hostname, cfg.domainname);
   const out: HostsRecord[] = [];
   if (ipv4 !== undefined) out.push({ ip: ipv4, hosts });

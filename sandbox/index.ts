@@ -3,23 +3,26 @@
  * its DNS listener, wired to the real OS here (G3: index.ts wires io/).
  */
 import { rm, rmdir } from 'node:fs/promises';
+import { keepOriginal, putBackOriginal } from './io/managed-files.js';
 import { dirname } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
-import { netnsDialer } from './io/dialer.js';
+import { hardenedHostDialer, netnsDialer } from './io/dialer.js';
 import { acquireSandboxSockets } from './io/bind.js';
-import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsPathFor } from './io/netns.js';
+import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsMadeFor, netnsMark, netnsMounted, netnsPathFor, pinNetns, pinnedNetnsPath } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
 import type { ExtServer } from '../resolvconf/index.js';
-import { NetnsError } from './errors.js';
+import { InvalidOptionError } from '../common/errors.js';
 
 export { SandboxRuntime } from './sandbox.js';
 export type { SandboxEndpoint, SandboxIo } from './sandbox.js';
 export type { DnsFilesConfig } from './dns-files.js';
 export { compareEndpoints } from './order.js';
-export { netnsMounted, netnsPathFor } from './io/netns.js';
+export { netnsMounted, netnsPathFor, isEphemeralNetnsPath, pinnedNetnsPath, netnsNameTaken } from './io/netns.js';
+export { NetnsExistsError } from './errors.js';
+export { checkManagedFile, checkManagedDir, checkPathShape } from './io/managed-files.js';
 
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {
@@ -28,6 +31,8 @@ export interface OpenSandboxOptions {
   readonly netnsName?: string | undefined;
   /**... or adopt this existing namespace (external key). */
   readonly netnsPath?: string | undefined;
+  /** A /proc/<pid>/ns/net path to pin at `netnsPath` (= pinnedNetnsPath(id)) first; destroy removes the pin. */
+  readonly pinFrom?: string | undefined;
   readonly files: DnsFilesConfig;
   readonly logger: Logger;
   /** Forwarding of names not answered locally (R10–R14): a cache shared across sandboxes (or false) and options; false: no forwarding. */
@@ -61,23 +66,39 @@ export interface OpenedSandbox {
   clearKey(): Promise<void>;
 }
 
+/**
+ * Adopt an existing namespace: a namespace file (statfs, no process), then
+ * `lo` up inside it, which also proves it is a *network* namespace (nsenter
+ * --net refuses any other kind). One process instead of two: CNI ADD pays it.
+ */
 async function adoptKey(path: string): Promise<string> {
-  if (!(await netnsAlive(path))) throw new NetnsError(path, 'the external key is not a network namespace');
-  await bringLoUp(path);
+  // A path that is not a namespace is the caller's mistake, a 400 (L8), not a failure of ours.
+  const notOne = (cause?: unknown): InvalidOptionError => new InvalidOptionError(
+    'netnsPath', `${JSON.stringify(path.slice(0, 200))} is not a network namespace (give an absolute path such as /run/netns/<name> or /proc/<pid>/ns/net)`, { cause },
+  );
+  if (!path.startsWith('/') || !(await netnsMounted(path))) throw notOne();
+  await bringLoUp(path).catch((err: unknown) => {
+    throw notOne(err);
+  });
   return path;
+}
+
+/** The sandbox's namespace: the restored one, a new one, an adopted one (pinned first when ephemeral), or none yet (''). */
+async function acquireNetns(opts: OpenSandboxOptions, ownsNetns: boolean): Promise<string> {
+  if (opts.restore !== undefined) return opts.netnsPath ?? (ownsNetns ? netnsPathFor(opts.netnsName ?? opts.id) : ''); // alive: checked by the caller
+  if (ownsNetns) return createNetns(opts.netnsName ?? opts.id, netnsMark(opts.id));
+  if (opts.netnsPath === undefined) return '';
+  if (opts.pinFrom !== undefined) await pinNetns(opts.pinFrom, opts.netnsPath);
+  return adoptKey(opts.netnsPath).catch(async (err: unknown) => {
+    if (opts.pinFrom !== undefined) await unpin(opts.id);
+    throw err;
+  });
 }
 
 /** Create or adopt the namespace, write the files, and return the runtime. */
 export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandbox> {
   const ownsNetns = opts.netnsPath === undefined && opts.pending !== true;
-  let netnsPath = '';
-  if (opts.restore !== undefined) {
-    netnsPath = opts.netnsPath ?? (ownsNetns ? netnsPathFor(opts.netnsName ?? opts.id) : ''); // alive: checked by the caller
-  } else if (ownsNetns) {
-    netnsPath = await createNetns(opts.netnsName ?? opts.id);
-  } else if (opts.netnsPath !== undefined) {
-    netnsPath = await adoptKey(opts.netnsPath);
-  }
+  let netnsPath = await acquireNetns(opts, ownsNetns);
   const logger = opts.logger.child({ sandbox: opts.id });
   const io: SandboxIo = {
     // A pending sandbox writes its hosts file before it has a namespace: a new one has IPv6 on (as Docker).
@@ -90,7 +111,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
         forwarding: fwd === undefined ? false : {
           cache: fwd.cache,
           // Host-origin servers from the controller's namespace; the sandbox's own `dns` from inside it (R11).
-          dialers: { sandbox: netnsDialer(netnsPath) },
+          dialers: { host: hardenedHostDialer(logger), sandbox: netnsDialer(netnsPath) },
           ...(fwd.options ? { options: fwd.options } : {}),
         },
       });
@@ -102,9 +123,11 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
   const destroy = async (): Promise<void> => {
     await runtime.close();
     if (ownsNetns) await deleteNetns(opts.netnsName ?? opts.id);
+    if (opts.netnsPath !== undefined && opts.netnsPath === pinnedNetnsPath(opts.id)) await unpin(opts.id);
     await removeFiles(opts.files);
   };
   try {
+    if (opts.restore === undefined) for (const [path, backup] of Object.entries(opts.files.originals ?? {})) await keepOriginal(path, backup);
     await (opts.restore === undefined ? runtime.init() : runtime.adopt(opts.restore));
   } catch (err) {
     if (opts.restore === undefined) await destroy().catch(() => undefined);
@@ -125,15 +148,35 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
   };
 }
 
-/** Remove what a sandbox that is not coming back left (L3 restore): its owned namespace, if named, and its files. */
-export async function discardSandbox(netnsName: string | undefined, files: DnsFilesConfig): Promise<void> {
-  if (netnsName !== undefined) await deleteNetns(netnsName);
-  await removeFiles(files);
+/** Remove sandns's pin of a sandbox's ephemeral namespace (idempotent). */
+function unpin(id: string): Promise<void> {
+  return deleteNetns(pinnedNetnsPath(id).slice('/run/netns/'.length));
 }
 
+/**
+ * Remove what a sandbox that is not coming back left (L3 restore): its owned
+ * namespace, if named, sandns's pin of an ephemeral one, and its files.
+ * `unfinished`: its create was cut short, so the owned namespace goes only if
+ * sandns made it (netnsMadeFor; L4). Returns false when a namespace of that
+ * name was left as someone else's.
+ */
+export async function discardSandbox(id: string, netnsName: string | undefined, files: DnsFilesConfig, unfinished = false, pinned = false): Promise<boolean> {
+  let ours = true;
+  if (netnsName !== undefined) {
+    ours = !unfinished || !(await netnsAlive(netnsPathFor(netnsName))) || (await netnsMadeFor(netnsName, netnsMark(id)));
+    if (ours) await deleteNetns(netnsName);
+  }
+  if (pinned) await unpin(id);
+  await removeFiles(files);
+  return ours;
+}
+
+/** Files sandns created go; a file that was there before gets its original content back, never deleted (L7). */
 async function removeFiles(files: DnsFilesConfig): Promise<void> {
-  for (const p of [files.hostsPath, files.resolvConfPath, files.resolvConfHashPath]) {
-    await rm(p, { force: true });
+  for (const p of new Set([files.hostsPath, files.resolvConfPath, files.resolvConfHashPath])) {
+    const backup = files.originals?.[p];
+    if (backup === undefined) await rm(p, { force: true });
+    else await putBackOriginal(p, backup);
   }
   // Directories sandns made for the sandbox go too, when empty; a caller's own directories stay.
   for (const d of new Set([dirname(files.hostsPath), dirname(files.resolvConfPath), dirname(files.resolvConfHashPath)])) {

@@ -15,6 +15,14 @@ command -v runc >/dev/null || need+=(runc)
 command -v nft >/dev/null || need+=(nftables)
 command -v bridge >/dev/null || need+=(iproute2)
 [ -x /bin/busybox ] || need+=(busybox-static)
+command -v python3 >/dev/null || need+=(python3)  # raw-socket spoofer and load generator of the FS1/FS5 tests
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v etcdctl >/dev/null || need+=(etcd-client)
+# The CNI plugin's scenarios (800, 810): Debian's CNI plugins, podman with its CNI backend, containerd and ctr.
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+command -v podman >/dev/null || need+=(podman)
+command -v containerd >/dev/null || need+=(containerd)
+command -v unshare >/dev/null || need+=(util-linux)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing ${need[*]}; run as root (apt-get install -y ${need[*]})" >&2

@@ -16,6 +16,10 @@ const str: Check = (v, at) => void (typeof v !== 'string' && fail(at, 'a string'
 const bool: Check = (v, at) => void (typeof v !== 'boolean' && fail(at, 'a boolean'));
 const int: Check = (v, at) => void (!Number.isSafeInteger(v) && fail(at, 'an integer'));
 const obj: Check = (v, at) => void ((typeof v !== 'object' || v === null || Array.isArray(v)) && fail(at, 'an object'));
+const strMap: Check = (v, at) => {
+  obj(v, at);
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) str(x, `${at}.${k}`);
+};
 const opt = (c: Check): Check => (v, at) => void (v !== undefined && c(v, at));
 const oneOf = (...values: string[]): Check => (v, at) => void (!values.includes(v as string) && fail(at, values.join(' | ')));
 const list = (c: Check): Check => (v, at) => {
@@ -29,13 +33,13 @@ const shape = (fields: Record<string, Check>): Check => (v, at) => {
 
 const network = shape({
   id: str, name: str, driver: str, subnet: str, gateway: str, subnet6: opt(str), gateway6: opt(str),
-  internal: bool, ttl: int, dns: opt(list(str)), ipRange: opt(str), driverOptions: obj, phase: oneOf('live', 'creating'),
+  internal: bool, ttl: int, dns: opt(list(str)), ipRange: opt(str), driverOptions: obj, phase: oneOf('live', 'creating'), scope: opt(oneOf('global')),
 });
 const joinInfo = shape({ hostIfname: str, ifname: str, mac: str, endpointId: opt(str) });
 const mapping = shape({ hostIp: opt(str), hostPort: int, containerPort: int, protocol: oneOf('tcp', 'udp') });
 const endpoint = shape({
   id: str, name: str, network: str, aliases: list(str), ipv4: str, ipv6: opt(str),
-  ports: list(shape({ port: int, proto: oneOf('tcp', 'udp') })), links: obj, disableResolution: bool,
+  ports: list(shape({ port: int, proto: oneOf('tcp', 'udp') })), links: obj, disableResolution: bool, joinedOnly: opt(bool),
   publish: opt(list(mapping)), macAddress: opt(str),
   join: opt(shape({ sandbox: str, phase: oneOf('deferred', 'joining', 'joined'), priority: int, gateway: bool, info: opt(joinInfo) })),
 });
@@ -47,9 +51,9 @@ const key: Check = (v, at) => {
   else shape({ path: opt(str) })(v, at);
 };
 const sandbox = shape({
-  id: str, phase: oneOf('live', 'creating', 'deleting'), key, hostname: str, domainname: opt(str),
+  id: str, phase: oneOf('live', 'creating', 'deleting'), key, hostname: opt(str), domainname: opt(str),
   dns: list(str), dnsSearch: list(str), dnsOptions: list(str), extraHosts: list(shape({ name: str, ip: str })),
-  disableResolution: bool, hostsPath: str, resolvConfPath: str, resolvConfHashPath: str, ownedDirs: list(str),
+  disableResolution: bool, hostsPath: str, resolvConfPath: str, resolvConfHashPath: str, ownedDirs: list(str), originals: opt(strMap),
   extServers: list(shape({ address: str, origin: oneOf('host', 'sandbox') })), ndotsSet: bool, ipv6: opt(bool),
 });
 

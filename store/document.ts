@@ -32,6 +32,8 @@ export interface PersistedNetwork {
   ipRange?: string;
   driverOptions: Record<string, unknown>;
   phase: 'live' | 'creating';
+  /** 'global': the network lives in the cluster store (docs/cluster.md M1); absent means local. */
+  scope?: 'global';
 }
 
 /** What the driver made on join: the host-side and in-sandbox interface names and the MAC address. */
@@ -75,6 +77,8 @@ export interface PersistedEndpoint {
   publish?: PersistedPortMapping[];
   /** The MAC address asked for at connect. */
   macAddress?: string;
+  /** It exists only while joined (the API's connect): without a join at restore it is a cut-short connect or disconnect, and goes. */
+  joinedOnly?: boolean;
   join?: PersistedJoin;
 }
 
@@ -86,7 +90,8 @@ export interface PersistedSandbox {
   id: string;
   phase: 'live' | 'creating' | 'deleting';
   key: PersistedKey;
-  hostname: string;
+  /** Absent when the sandbox has no hostname (its name makes no valid host label). */
+  hostname?: string;
   domainname?: string;
   dns: string[];
   dnsSearch: string[];
@@ -97,6 +102,8 @@ export interface PersistedSandbox {
   resolvConfPath: string;
   resolvConfHashPath: string;
   ownedDirs: string[];
+  /** Managed files that existed before (L7): path → where the original content is kept; put back on removal. */
+  originals?: Record<string, string>;
   /** The resolver's external servers at save time: a restore takes them instead of rewriting resolv.conf (as Docker). */
   extServers: { address: string; origin: 'host' | 'sandbox' }[];
   ndotsSet: boolean;

@@ -14,3 +14,4 @@ export type {
   DecodedState, StateCandidate, ChosenState,
 } from './document.js';
 export { type StateFiles } from './io/files.js';
+export * from './cluster/index.js';

@@ -98,6 +98,20 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: ApiServerO
 }
 
 /**
+ * A request node:http cannot parse (a raw non-ASCII byte in the path, a bad
+ * method or header) is still the client's error: 400 with a code, as every
+ * other (L8), then the connection is closed.
+ */
+function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const body = `${JSON.stringify(new ApiBadRequestError(`the request cannot be parsed as HTTP/1.1 (${err.code ?? 'parse error'})`).toJSON())}\n`;
+  socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/**
  * Listen on the unix socket. A stale socket file (nothing answering) is
  * replaced; a live one is an error. The socket is created under umask 0177
  * and then chmod 0600, so only root can talk to the daemon.
@@ -109,6 +123,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   await rm(path, { force: true });
   const server: Server = createServer((req, res) => void serve(req, res, opts));
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerUnparsable(err, socket));
   const oldMask = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) => {

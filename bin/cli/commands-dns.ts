@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { RecordRow } from '../../api/index.js';
 import { collect, type CliContext } from './context.js';
-import { connectLine, recordsTable, resolveView, type ConnectResult, type ResolveResult } from './views.js';
+import { clusterFields, connectLine, recordsTable, resolveView, type ConnectResult, type ResolveResult } from './views.js';
 import { renderFields } from './table.js';
 import { exposeList, publishList } from './commands-ports.js';
 import { UsageError } from './errors.js';
@@ -96,7 +96,9 @@ export function addQueryCommands(program: Command, ctx: CliContext): void {
     .command('status')
     .description("the daemon's health (exit 3 when it is not running)")
     .action(async (_o: unknown, cmd: Command) => {
-      const h = await ctx.client(cmd).call<Record<string, string | number>>('GET', '/healthz');
-      ctx.emit(cmd, h, (x) => renderFields(Object.entries(x)));
+      const client = ctx.client(cmd);
+      const h = await client.call<Record<string, string | number>>('GET', '/healthz');
+      const cluster = await client.call<Record<string, unknown>>('GET', '/cluster').catch(() => ({ configured: false }));
+      ctx.emit(cmd, { ...h, cluster }, ({ cluster: c, ...x }) => renderFields(Object.entries(x)) + clusterFields(c));
     });
 }

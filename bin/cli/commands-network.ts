@@ -16,6 +16,7 @@ interface CreateOptions {
   internal?: boolean;
   ttl?: number;
   dns: string[];
+  scope?: string;
   ipRange?: string;
   opt: string[];
 }
@@ -45,6 +46,7 @@ export function networkBody(name: string, o: CreateOptions): Record<string, unkn
     ...(o.dns.length > 0 ? { dns: o.dns } : {}),
     ...(o.ipRange !== undefined ? { ipRange: o.ipRange } : {}),
     ...(o.opt.length > 0 ? { driverOptions: driverOptionsOf(o.opt) } : {}),
+    ...(o.scope !== undefined ? { scope: o.scope } : {}),
   };
 }
 
@@ -65,6 +67,7 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .option('--dns <ip>', 'DNS server for sandboxes on this network that give none of their own (repeatable)', collect, [])
     .option('--ip-range <cidr>', 'allocate IPv4 addresses from this sub-range of the subnet only')
     .option('-o, --opt <key=value>', 'driver option: mtu, bridge_name (or com.docker.network.driver.mtu, com.docker.network.bridge.name); repeatable', collect, [])
+    .option('--scope <scope>', 'local (this host) or global (every host of the cluster store; needs a daemon with --cluster-store)')
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const info = await ctx.client(cmd).call<NetworkInfo & { warnings?: string[] }>('POST', '/networks', networkBody(name, opts));
       for (const w of info.warnings ?? []) ctx.io.stderr(`Warning: ${w}\n`);

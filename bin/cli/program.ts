@@ -9,9 +9,9 @@ import { addSandboxCommands } from './commands-sandbox.js';
 import { addDnsCommands, addQueryCommands } from './commands-dns.js';
 import { addHookCommands } from './commands-hook.js';
 import { addPortCommands } from './commands-ports.js';
-import { createContext, type CliContext, type CliIo, type GlobalOptions } from './context.js';
+import { collect, createContext, type CliContext, type CliIo, type GlobalOptions } from './context.js';
 import { DEFAULT_SOCKET } from './client.js';
-import { EXIT, exitCodeOf } from './errors.js';
+import { EXIT, exitCodeOf, UsageError } from './errors.js';
 import { SandnsError } from '../../common/errors.js';
 
 interface DaemonFlags {
@@ -20,6 +20,10 @@ interface DaemonFlags {
   logLevel: string;
   portRange: string;
   firewall: boolean;
+  allowedFilesRoot?: string;
+  clusterStore?: string;
+  clusterAdvertise?: string;
+  clusterStoreOpt: string[];
 }
 
 function addDaemonCommands(program: Command, ctx: CliContext): void {
@@ -31,11 +35,18 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent', 'info')
     .option('--port-range <first-last>', 'host ports published ports get when none is given', '49153-65535')
     .option('--no-firewall', 'no nftables table, no forwarding: bridges only, no egress NAT, isolation or published ports (Docker: --iptables=false)')
+    .option('--allowed-files-root <dir>', 'hostsPath/resolvConfPath given to "sandbox create" must resolve inside this directory')
+    .option('--cluster-store <url>', 'etcd://HOST:PORT[,HOST:PORT...][/PREFIX]: global networks shared by every daemon of the cluster')
+    .option('--cluster-advertise <ip>', "this host's underlay address (required with --cluster-store)")
+    .option('--cluster-store-opt <key=value>', 'lease.ttl=SECONDS (default 10), ca=FILE, cert=FILE, key=FILE (repeatable)', collect, [])
     .action(async (o: DaemonFlags, cmd: Command) => {
       const { runDaemon } = await import('../daemon/daemon.js');
+      if (o.clusterStore === undefined && (o.clusterAdvertise !== undefined || o.clusterStoreOpt.length > 0)) throw new UsageError('--cluster-advertise and --cluster-store-opt need --cluster-store');
+      const cluster = o.clusterStore === undefined ? undefined : { store: o.clusterStore, advertise: o.clusterAdvertise, opts: o.clusterStoreOpt };
       ctx.exitCode = await runDaemon({
-        socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel,
+        socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel, cluster,
         portRange: o.portRange, firewall: o.firewall,
+        ...(o.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: o.allowedFilesRoot }),
       });
     });
 

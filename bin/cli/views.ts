@@ -44,15 +44,15 @@ function portsText(ports: readonly { hostIp?: string | undefined; hostPort: numb
 /** `network ls`. */
 export function networksTable(list: readonly NetworkInfo[]): string {
   return renderTable(
-    ['NAME', 'ID', 'DRIVER', 'SUBNET', 'GATEWAY', 'SUBNET6', 'INTERNAL', 'TTL', 'ENDPOINTS'],
-    list.map((n) => [n.name, n.id.slice(0, 12), n.driver, n.subnet, n.gateway, n.subnet6, yesNo(n.internal), n.ttl, n.endpoints.length]),
+    ['NAME', 'ID', 'DRIVER', 'SCOPE', 'SUBNET', 'GATEWAY', 'SUBNET6', 'INTERNAL', 'TTL', 'ENDPOINTS'],
+    list.map((n) => [n.name, n.id.slice(0, 12), n.driver, n.scope, n.subnet, n.gateway, n.subnet6, yesNo(n.internal), n.ttl, n.endpoints.length]),
   );
 }
 
 /** `network inspect`. */
 export function networkDetail(n: NetworkInfo): string {
   const head = renderFields([
-    ['Name', n.name], ['ID', n.id], ['Driver', n.driver], ['Subnet', n.subnet], ['Gateway', n.gateway],
+    ['Name', n.name], ['ID', n.id], ['Driver', n.driver], ['Scope', n.scope], ['Subnet', n.subnet], ['Gateway', n.gateway],
     ['Subnet6', n.subnet6], ['Gateway6', n.gateway6], ['IP range', n.ipRange], ['Internal', yesNo(n.internal)], ['TTL', n.ttl],
     ['Bridge', n.bridge as string | undefined], ['MTU', n.mtu as number | undefined],
   ]);
@@ -123,4 +123,19 @@ export function resolveView(r: ResolveResult): string {
   const status = p.status === 'TIMEOUT' ? `status: no reply (${p.error ?? 'timed out'})\n` : `status: ${p.status}   flags: ${p.flags.join(' ')}\n`;
   const body = recordLines('answer', p.answer) + recordLines('authority', p.authority) + recordLines('additional', p.additional);
   return `${head}${status}${body}why: ${explanationText(r.explanation)}`;
+}
+
+/** The cluster part of `sandns status` (docs/cluster.md M8). */
+export function clusterFields(c: Record<string, unknown>): string {
+  if (c.configured !== true) return renderFields([['Cluster', 'none (single host)']]);
+  const lease = c.lease as { id?: string; ttl: number };
+  const members = (c.members as { id: string; advertise: string; hostname: string }[]).map((m) => `${m.id} ${m.advertise} (${m.hostname})`);
+  const lag = c.lagMs === undefined ? 'never synced' : `${(Number(c.lagMs) / 1000).toFixed(1)} s`;
+  return renderFields([
+    ['Cluster store', `etcd://${String(c.store)}${String(c.prefix)}`], ['Member', c.member as string], ['Advertise', c.advertise as string],
+    ['Lease', `${lease.id ?? 'none'} (ttl ${lease.ttl} s)`], ['Sync', `${String(c.sync)} (lag ${lag})`], ['Revision', c.revision as number],
+    ['Members', members.join(', ')], ['Global networks', c.networks as number], ['Remote records', c.remoteRecords as number],
+    ['Watch reconnects', c.watchReconnects as number], ['Relists', c.relists as number],
+    ...(c.lastError !== undefined ? [['Last error', c.lastError as string] as [string, string]] : []),
+  ]);
 }

@@ -14,8 +14,10 @@ import { InvalidOptionError } from '../../common/errors.js';
 import type { PortRange } from '../../drivers/index.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { digInNetns, type ProbeReply } from './dig.js';
+import { replayDeferred } from './deferred.js';
 import { explainAnswer } from './explain.js';
 import { ApiMetrics, renderAllMetrics } from './metrics.js';
+import { createClusterStore, normalizeClusterOptions, type ClusterOptions, type ClusterStore, type RawClusterOptions } from '../../store/index.js';
 
 /** Options of `sandns daemon`. */
 export interface DaemonOptions {
@@ -27,16 +29,17 @@ export interface DaemonOptions {
   portRange?: string;
   /** The nftables firewall (egress, isolation, published ports); default true. */
   firewall?: boolean;
+  /** `--cluster-store`, `--cluster-advertise`, `--cluster-store-opt` (docs/cluster.md M1); absent: single host. */
+  cluster?: RawClusterOptions | undefined;
+  /** Caller-given sandbox file paths must resolve inside this directory (L7). */
+  allowedFilesRoot?: string;
 }
 
-/** Normalised daemon options. */
-export interface NormalizedDaemonOptions {
-  socketPath: string;
-  stateDir: string;
-  originResolvConf: string;
-  logLevel: string;
-  portRange: PortRange;
-  firewall: boolean;
+/** The normalised options. */
+export interface NormalizedDaemonOptions extends Omit<DaemonOptions, 'cluster' | 'portRange' | 'firewall'> {
+  readonly clusterStore: Readonly<ClusterOptions> | undefined;
+  readonly portRange: PortRange;
+  readonly firewall: boolean;
 }
 
 /** Parse `--port-range first-last` (1 ≤ first ≤ last ≤ 65535). */
@@ -65,18 +68,24 @@ export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<NormalizedD
     logLevel: raw.logLevel,
     portRange: parsePortRange(raw.portRange ?? '49153-65535'),
     firewall: raw.firewall ?? true,
+    clusterStore: raw.cluster === undefined ? undefined : normalizeClusterOptions(raw.cluster),
+    ...(raw.allowedFilesRoot === undefined || raw.allowedFilesRoot === '' ? {} : { allowedFilesRoot: resolvePath(raw.allowedFilesRoot) }),
   });
 }
 
 /** Controller options for the daemon: the state lives in `stateDir` (L3). */
-function controllerOptions(opts: Readonly<NormalizedDaemonOptions>, logger: Logger): ControllerOptions {
-  return { logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, firewall: opts.firewall ? { portRange: opts.portRange } : false };
+function controllerOptions(opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): ControllerOptions {
+  return {
+    logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, ...(cluster ? { cluster } : {}),
+    firewall: opts.firewall ? { portRange: opts.portRange } : false,
+    ...(opts.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: opts.allowedFilesRoot }),
+  };
 }
 
 /** The controller forwards names it does not know (R10: on by default, with a shared cache). */
 const FORWARDING = true;
 
-function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOptions>, logger: Logger): Promise<ApiServer> {
+async function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): Promise<ApiServer> {
   const started = Date.now();
   const apiMetrics = new ApiMetrics();
   const real = (sb: ApiSandbox) => controller.sandbox(sb.id);
@@ -85,13 +94,16 @@ function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOpti
     logger,
     probe: (sb, q) => digInNetns(sb.netnsPath, q.name, q.type, q.tcp),
     explain: (sb, q, reply) => explainAnswer(real(sb).view, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
-    metrics: () => renderAllMetrics(controller, apiMetrics),
+    metrics: async () => (await renderAllMetrics(controller, apiMetrics)) + (cluster?.metrics() ?? ''),
+    cluster: () => controller.clusterStatus() as Record<string, unknown> | undefined,
     health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),
     keys: {
       set: (sb, netnsPath) => setSandboxKey(real(sb), netnsPath, () => controller.changed()),
       release: (sb) => releaseSandboxKey(real(sb), () => controller.changed()),
     },
   });
+  // DELs the CNI plugin could not deliver while the daemon was down, before anyone else can ask.
+  await replayDeferred(opts.socketPath, api, logger);
   return startApiServer({
     socketPath: opts.socketPath,
     logger,
@@ -136,15 +148,20 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
   const opts = normalizeDaemonOptions(raw);
   const logger = createLogger({ level: opts.logLevel });
   await prepare(opts, logger);
-  const controller = createController(controllerOptions(opts, logger));
+  // The member file keeps this host's cluster identity and lease across restarts (docs/cluster.md M5).
+  const cluster = opts.clusterStore === undefined ? undefined : createClusterStore(opts.clusterStore, { logger, memberFile: `${opts.stateDir}/cluster.json` });
+  const controller = createController(controllerOptions(opts, logger, cluster));
   let server: ApiServer;
   try {
-    // Restore before the API opens: nothing can change the model half-way (L3).
+    // Restore before the API opens: nothing can change the model half-way (L3);
+    // then the cluster store re-publishes what was restored, inside the lease (M5).
     await controller.restore();
-    server = await startServer(controller, opts, logger);
+    await cluster?.start();
+    server = await startServer(controller, opts, logger, cluster);
   } catch (err) {
     logger.fatal({ err }, 'cannot restore the state or start the API');
     await controller.close();
+    await cluster?.close();
     logger.flush();
     return 1;
   }
@@ -153,6 +170,7 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
   logger.info({ signal: sig }, 'shutting down: closing the API and the listeners; namespaces stay');
   await server.close();
   await controller.close(); // flushes the state (L3)
+  await cluster?.close(); // the lease is left to expire: a restart inside it takes the records over (M5)
   logger.info('sandns daemon stopped');
   logger.flush();
   // Anything still holding the event loop (a watcher) must not keep a stopped daemon alive.

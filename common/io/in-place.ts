@@ -5,6 +5,32 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { UnsafeFileError } from '../errors.js';
+
+/**
+ * Flags of every open of a managed file: O_NOFOLLOW, so a symlink planted at
+ * the path (`/etc/netns/<name>/hosts -> /etc/shadow`) is refused with ELOOP
+ * instead of its target being written as root (L7).
+ */
+const RW = constants.O_RDWR | constants.O_NOFOLLOW;
+
+/** ELOOP from an O_NOFOLLOW open means a symlink sits at the path: a typed refusal. */
+function refuseSymlink(path: string, err: unknown): never {
+  if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+    throw new UnsafeFileError('ERR_FILE_SYMLINK', path, 'is a symbolic link; sandns does not write through symlinks (remove it, or give another path)', { cause: err });
+  }
+  throw err;
+}
+
+/** Read a whole file without following a symlink at `path` (ERR_FILE_SYMLINK). */
+export async function readNoFollow(path: string): Promise<Buffer> {
+  const handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => refuseSymlink(path, err));
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
 
 const tails = new Map<string, Promise<void>>();
 
@@ -38,18 +64,19 @@ export interface InPlaceOptions {
 /** Open for read-write without truncating; create with `mode` when asked. */
 async function openForWrite(path: string, opts: InPlaceOptions): Promise<fs.FileHandle> {
   try {
-    return await fs.open(path, 'r+');
+    return await fs.open(path, RW);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !opts.create) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !opts.create) refuseSymlink(path, err);
   }
   await fs.mkdir(dirname(path), { recursive: true, mode: 0o755 });
   try {
-    const handle = await fs.open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, opts.mode);
+    // O_EXCL with O_CREAT never follows a symlink either (open(2)).
+    const handle = await fs.open(path, RW | constants.O_CREAT | constants.O_EXCL, opts.mode);
     await handle.chmod(opts.mode);
     return handle;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return fs.open(path, 'r+');
+    return fs.open(path, RW).catch((e: unknown) => refuseSymlink(path, e));
   }
 }
 

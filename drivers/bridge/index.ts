@@ -11,10 +11,12 @@ import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverRestoredE
 import type { Firewall, FirewallNetwork, PortMapping, PublishSpec } from '../firewall/index.js';
 import { PortsUnavailableError } from './errors.js';
 import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions } from './options.js';
-import { planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox, planReattach } from './plan.js';
+import { bridgeMark, planAddBridge, planAddVeth, planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox, planReattach } from './plan.js';
 import { swapDirection, type LinkCounters } from './stats.js';
-import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkExists, macString } from './io/netlink.js';
+import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkAlias, linkExists, macString } from './io/netlink.js';
 import { watchDeletedLinks } from './io/monitor.js';
+import { sandboxLinkProblems } from '../io/sandbox-link.js';
+import { LinkExistsError } from '../errors.js';
 
 export { normalizeBridgeOptions } from './options.js';
 export type { BridgeOptions } from './options.js';
@@ -50,8 +52,21 @@ export class BridgeDriver implements Driver {
     return normalizeBridgeOptions(raw) as Readonly<Record<string, unknown>>;
   }
 
+  async checkNetworkFree(net: DriverNetwork): Promise<void> {
+    const br = bridgeNameFor(net.id, opts(net));
+    if (await linkExists(br)) throw new LinkExistsError('bridge', br);
+  }
+
   async createNetwork(net: DriverNetwork): Promise<void> {
     const br = bridgeNameFor(net.id, opts(net));
+    // When the add (or its mark) fails, a link carrying our mark is ours and goes; any other is not ours (L4).
+    try {
+      await applyOps(null, planAddBridge(net, opts(net)));
+    } catch (err) {
+      if ((await linkAlias(br)) === bridgeMark(net)) await deleteLinkIfExists(br);
+      else if (await linkExists(br)) throw new LinkExistsError('bridge', br, err);
+      throw err;
+    }
     try {
       await applyOps(null, planCreateNetwork(net, opts(net)));
       await this.#firewall?.addNetwork(firewallNetwork(net));
@@ -62,6 +77,18 @@ export class BridgeDriver implements Driver {
     }
   }
 
+  async discardNetwork(net: DriverNetwork): Promise<boolean> {
+    const br = bridgeNameFor(net.id, opts(net));
+    if ((await linkAlias(br)) !== bridgeMark(net)) return false;
+    await deleteLinkIfExists(br);
+    return true;
+  }
+
+  async checkEndpointFree(_net: DriverNetwork, endpointId: string): Promise<void> {
+    const host = hostVethName(endpointId);
+    if (await linkExists(host)) throw new LinkExistsError('veth', host);
+  }
+
   async deleteNetwork(net: DriverNetwork): Promise<void> {
     await this.#firewall?.removeNetwork(net.id);
     await applyOps(null, planDeleteNetwork(net, opts(net)));
@@ -70,6 +97,13 @@ export class BridgeDriver implements Driver {
   async join(join: DriverJoin): Promise<DriverJoinInfo> {
     const o = opts(join.network);
     const hostIfname = hostVethName(join.endpointId);
+    try {
+      await applyOps(null, planAddVeth(join, o));
+    } catch (err) {
+      // Nothing was made: a taken name is a typed 409, and nothing is undone (L4).
+      if (await linkExists(hostIfname)) throw new LinkExistsError('veth', hostIfname, err);
+      throw err;
+    }
     try {
       await applyOps(null, planJoinHost(join, o));
       const mac = await applyOps(join.netnsPath, planJoinSandbox(join), async (link) => macString((await link(join.ifname)).attrs.address));
@@ -159,6 +193,15 @@ export class BridgeDriver implements Driver {
 
   describeNetwork(net: DriverNetwork): Readonly<Record<string, unknown>> {
     return { bridge: bridgeNameFor(net.id, opts(net)), mtu: opts(net).mtu ?? 1500 };
+  }
+
+  async linkProblems(net: DriverNetwork, info: DriverJoinInfo, netnsPath: string, addresses: readonly string[]): Promise<string[]> {
+    const br = bridgeNameFor(net.id, opts(net));
+    const host = (await hostLinks()).find((l) => l.ifname === info.hostIfname);
+    const out: string[] = [];
+    if (host === undefined) out.push(`host veth ${info.hostIfname} is missing`);
+    else if (host.master !== br) out.push(`host veth ${info.hostIfname} is not on bridge ${br}`);
+    return [...out, ...(await sandboxLinkProblems(netnsPath, info.ifname, addresses))];
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,7 @@
  * |----------------|-------------------------------------------------------------------------|----------------|
  * | bridge-add     | create a bridge `name` (optional `mtu`), down                           | host           |
  * | veth-add       | create veth `name` here and its `peer`, under its final name, in `peerNetns` | host      |
- * | link-set       | any of master, MTU, MAC address, admin state of `dev`                    | both           |
+ * | link-set       | any of master, MTU, MAC address, ifalias, admin state of `dev`           | both           |
  * | port-set       | bridge port options of `dev` (hairpin mode)                              | host           |
  * | link-del       | delete `dev` (a veth pair dies with either end)                          | host           |
  * | addr-add       | add an address to `dev` (`nodad`: no IPv6 duplicate address detection)   | both           |
@@ -30,10 +30,10 @@ export type LinkOp =
   | { readonly kind: 'bridge-add'; readonly name: string; readonly mtu?: number | undefined }
   /** RTM_NEWLINK kind veth: `name` here, its peer `peer` created directly inside the namespace at `peerNetns`. */
   | { readonly kind: 'veth-add'; readonly name: string; readonly peer: string; readonly peerNetns: string; readonly mtu?: number | undefined }
-  /** RTM_SETLINK on an existing link: any of master, MTU, MAC address, admin state. */
+  /** RTM_SETLINK on an existing link: any of master, MTU, MAC address, ifalias (IFLA_IFALIAS), admin state. */
   | {
       readonly kind: 'link-set'; readonly dev: string; readonly master?: string | undefined; readonly mtu?: number | undefined;
-      readonly address?: string | undefined; readonly up?: boolean | undefined;
+      readonly address?: string | undefined; readonly alias?: string | undefined; readonly up?: boolean | undefined;
     }
   /**
    * RTM_NEWLINK on a bridge port: IFLA_LINKINFO's slave data (IFLA_BRPORT_MODE, linux/if_link.h). Hairpin mode lets
@@ -69,6 +69,7 @@ export function renderOp(op: LinkOp): string {
       if (op.master !== undefined) parts.push(`master ${op.master}`);
       if (op.mtu !== undefined) parts.push(`mtu ${op.mtu}`);
       if (op.address !== undefined) parts.push(`address ${op.address}`);
+      if (op.alias !== undefined) parts.push(`alias ${op.alias}`);
       if (op.up !== undefined) parts.push(op.up ? 'up' : 'down');
       return parts.join(' ');
     }
@@ -83,10 +84,25 @@ export function renderOp(op: LinkOp): string {
   }
 }
 
-/** Host-namespace operations that create the network's bridge with its gateway addresses. */
+/** The ifalias that marks a bridge as this network's (restore removes only marked ones, L4). */
+export function bridgeMark(net: DriverNetwork): string {
+  return `sandns:net:${net.id.slice(0, 32)}`;
+}
+
+/**
+ * Host-namespace operations that create the bridge and mark it. Run on their own: when the add fails because the
+ * name is taken, nothing was made and nothing may be undone (L4); a crash between the two leaves an unmarked
+ * bridge, which restore treats as not ours.
+ */
+export function planAddBridge(net: DriverNetwork, opts: BridgeOptions): LinkOp[] {
+  const br = bridgeNameFor(net.id, opts);
+  return [{ kind: 'bridge-add', name: br, mtu: opts.mtu }, { kind: 'link-set', dev: br, alias: bridgeMark(net) }];
+}
+
+/** Host-namespace operations that finish the new (marked) bridge: its gateway addresses, up. */
 export function planCreateNetwork(net: DriverNetwork, opts: BridgeOptions): LinkOp[] {
   const br = bridgeNameFor(net.id, opts);
-  const ops: LinkOp[] = [{ kind: 'bridge-add', name: br, mtu: opts.mtu }];
+  const ops: LinkOp[] = [];
   ops.push({ kind: 'addr-add', dev: br, address: net.gateway, prefixLen: prefixOf(net.subnet) });
   if (net.subnet6 !== undefined && net.gateway6 !== undefined) {
     ops.push({ kind: 'addr-add', dev: br, address: net.gateway6, prefixLen: prefixOf(net.subnet6), nodad: true });
@@ -105,13 +121,14 @@ function planPort(dev: string, bridge: string): LinkOp[] {
   return [{ kind: 'link-set', dev, master: bridge, up: true }, { kind: 'port-set', dev, hairpin: true }];
 }
 
-/** Host-namespace operations: the veth pair, its peer created inside the sandbox as eth<N>, the host end on the bridge with hairpin mode. */
+/** The host operation that creates the veth pair, its peer created inside the sandbox as eth<N>: run alone (see planAddBridge). */
+export function planAddVeth(join: DriverJoin, opts: BridgeOptions): LinkOp[] {
+  return [{ kind: 'veth-add', name: hostVethName(join.endpointId), peer: join.ifname, peerNetns: join.netnsPath, mtu: opts.mtu }];
+}
+
+/** Host-namespace operations once the pair exists: the host end on the bridge, up, with hairpin mode. */
 export function planJoinHost(join: DriverJoin, opts: BridgeOptions): LinkOp[] {
-  const host = hostVethName(join.endpointId);
-  return [
-    { kind: 'veth-add', name: host, peer: join.ifname, peerNetns: join.netnsPath, mtu: opts.mtu },
-    ...planPort(host, bridgeNameFor(join.network.id, opts)),
-  ];
+  return planPort(hostVethName(join.endpointId), bridgeNameFor(join.network.id, opts));
 }
 
 /** Sandbox-namespace operations: MAC (if given), addresses, up, default route(s). */

@@ -30,23 +30,23 @@ export function normalizePublishSpec(raw: unknown, field = 'publish'): PublishSp
   }
   const o = raw as Record<string, unknown>;
   const extra = Object.keys(o).find((k) => !PUBLISH_FIELDS.includes(k));
-  if (extra !== undefined) throw new InvalidOptionError(field, `unknown field "${extra}" (known: ${PUBLISH_FIELDS.join(', ')})`);
+  if (extra !== undefined) throw new InvalidOptionError(`${field}.${extra}`, `unknown field "${extra}" (known: ${PUBLISH_FIELDS.join(', ')})`);
   let hostIp: string | undefined;
   if (o.hostIp !== undefined && o.hostIp !== '') {
     hostIp = typeof o.hostIp === 'string' ? canonicalIp(o.hostIp) : undefined;
-    if (hostIp === undefined) throw new InvalidOptionError(field, `hostIp ${JSON.stringify(o.hostIp)} is not an IPv4 or IPv6 address`);
+    if (hostIp === undefined) throw new InvalidOptionError(`${field}.hostIp`, `hostIp ${JSON.stringify(o.hostIp)} is not an IPv4 or IPv6 address`);
   }
-  const hostPort = o.hostPort === undefined || o.hostPort === 0 ? undefined : port(field, o.hostPort, 'hostPort');
-  const hostPortEnd = o.hostPortEnd === undefined ? undefined : port(field, o.hostPortEnd, 'hostPortEnd');
+  const hostPort = o.hostPort === undefined || o.hostPort === 0 ? undefined : port(`${field}.hostPort`, o.hostPort, 'hostPort');
+  const hostPortEnd = o.hostPortEnd === undefined ? undefined : port(`${field}.hostPortEnd`, o.hostPortEnd, 'hostPortEnd');
   if (hostPortEnd !== undefined && (hostPort === undefined || hostPortEnd < hostPort)) {
-    throw new InvalidOptionError(field, 'hostPortEnd needs a hostPort at or below it');
+    throw new InvalidOptionError(`${field}.hostPortEnd`, 'hostPortEnd needs a hostPort at or below it');
   }
   return {
     ...(hostIp === undefined ? {} : { hostIp }),
     ...(hostPort === undefined ? {} : { hostPort }),
     ...(hostPortEnd === undefined || hostPortEnd === hostPort ? {} : { hostPortEnd }),
-    containerPort: port(field, o.containerPort, 'containerPort'),
-    protocol: protocol(field, o.protocol),
+    containerPort: port(`${field}.containerPort`, o.containerPort, 'containerPort'),
+    protocol: protocol(`${field}.protocol`, o.protocol),
   };
 }
 
@@ -54,7 +54,7 @@ export function normalizePublishSpec(raw: unknown, field = 'publish'): PublishSp
 export function normalizePublishSpecs(raw: unknown, field = 'publish'): PublishSpec[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) throw new InvalidOptionError(field, 'must be a list of {hostIp?, hostPort?, hostPortEnd?, containerPort, protocol}');
-  return raw.map((r) => normalizePublishSpec(r, field));
+  return raw.map((r, i) => normalizePublishSpec(r, `${field}[${i}]`));
 }
 
 /** Check the API's `expose` list `[{port, protocol}]`. */

@@ -3,3 +3,4 @@
  * the driver, as libnetwork does.
  */
 export { AddressPool, parseSubnet, subnetsOverlap } from './pool.js';
+export { AddressInUseError, PoolExhaustedError } from './errors.js';

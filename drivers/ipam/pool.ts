@@ -98,6 +98,25 @@ export class AddressPool {
     throw new PoolExhaustedError(this.ipRange ?? this.subnet);
   }
 
+  /**
+   * Mark `ip` as held elsewhere (a claim of another host in the cluster store,
+   * docs/cluster.md M4). False when it is not a host address here or was
+   * marked already.
+   */
+  reserve(ip: string): boolean {
+    const v = parseAddress(ip, this.family);
+    if (v === undefined || v < this.#lowest || v > this.#highest || v === this.#gateway || this.#used.has(v)) return false;
+    this.#used.add(v);
+    return true;
+  }
+
+  /** Move the next-fit cursor to a random host address: hosts allocating at once rarely race for the same one (M4). */
+  scatter(): void {
+    const size = this.#highest - this.#lowest + 1n;
+    const r = BigInt(Math.floor(Math.random() * Number.MAX_SAFE_INTEGER)) % size;
+    this.#cursor = this.#lowest + r;
+  }
+
   /** Release an address; releasing a free address is a no-op. */
   release(ip: string): void {
     const v = parseAddress(ip, this.family);

@@ -1,10 +1,9 @@
 /**
  * Hosts-file I/O (H4): reads and in-place writes, serialized per path.
  */
-import { promises as fs } from 'node:fs';
 import { SandnsError } from '../../common/errors.js';
 import { HostsFileError } from '../errors.js';
-import { serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
+import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
 
 /** Mode of a hosts file sandns creates (as Docker). */
 const HOSTS_MODE = 0o644;
@@ -17,7 +16,7 @@ function wrap(path: string, op: string, err: unknown): never {
 
 /** Read a hosts file (after queued writes to it). Missing file: ERR_HOSTS_IO. */
 export function readHostsText(path: string): Promise<string> {
-  return serializeOnPath(path, () => fs.readFile(path, 'utf8')).catch((err: unknown) => wrap(path, 'read', err));
+  return serializeOnPath(path, async () => (await readNoFollow(path)).toString('utf8')).catch((err: unknown) => wrap(path, 'read', err));
 }
 
 /** Write `content` in place, creating the file (0644) and its directory (0755) if missing. */
@@ -35,7 +34,7 @@ export function writeHostsText(path: string, content: string): Promise<void> {
  */
 export function editHostsText(path: string, edit: (text: string) => string): Promise<void> {
   return serializeOnPath(path, async () => {
-    const text = await fs.readFile(path, 'latin1');
+    const text = (await readNoFollow(path)).toString('latin1');
     const next = edit(text);
     if (next !== text) await writeInPlace(path, Buffer.from(next, 'latin1'), { create: false, mode: HOSTS_MODE });
   }).catch((err: unknown) => wrap(path, 'edit', err));

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SandnsError } from '../../common/errors.js';
 import { ResolvConfFileError } from '../errors.js';
-import { serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
+import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
 
 /** Options of writeResolvConfText. */
 export interface WriteResolvConfOptions {
@@ -84,10 +84,20 @@ async function checkModified(path: string, hashPath: string): Promise<boolean> {
   // A hash that cannot be checked, or a file that is gone, counts as a user change (C4).
   if (!/^sha256:[0-9a-f]{64}$/.test(stored)) return true;
   try {
-    return digestOf(await fs.readFile(path)) !== stored;
+    return digestOf(await readNoFollow(path)) !== stored;
   } catch (err) {
     if (isMissing(err)) return true;
     throw err;
+  }
+}
+
+/** True when `path` holds exactly `data` and `hashPath` records its digest. */
+async function sameContent(path: string, hashPath: string, data: Buffer): Promise<boolean> {
+  try {
+    const [current, stored] = await Promise.all([readNoFollow(path), fs.readFile(hashPath, 'utf8')]);
+    return current.equals(data) && stored.trim() === digestOf(data);
+  } catch {
+    return false;
   }
 }
 
@@ -112,6 +122,8 @@ export function writeResolvConfText(path: string, content: string, opts: WriteRe
   return serializeOnPath(path, async () => {
     if (opts.skipIfUserModified === true && hashPath !== null && (await checkModified(path, hashPath))) return false;
     const data = Buffer.from(content, 'utf8');
+    // Same content and a hash on record: nothing to write (a restart that re-reads the origin rewrites nothing, as Docker).
+    if (hashPath !== null && (await sameContent(path, hashPath, data))) return true;
     await writeInPlace(path, data, { create: true, mode });
     if (hashPath !== null) await writeAtomic(hashPath, digestOf(data), mode);
     return true;

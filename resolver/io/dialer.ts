@@ -12,45 +12,56 @@ import type { UpstreamOrigin } from '../view.js';
 export type Family = 4 | 6;
 
 /**
- * Makes sockets towards upstream servers. UDP sockets are long-lived and
- * shared by many queries (ID multiplexing); a TCP connection serves one query.
+ * Makes sockets towards upstream servers: one per exchange (RFC 5452 §9.1;
+ * io/exchange.ts closes it when the exchange ends).
  */
 export interface Dialer {
   /**
-   * A UDP socket of `family` that can send to any server of `origin`: bound
-   * (to an ephemeral port) or bound implicitly by its first send. The
-   * resolver owns it from then on and closes it.
+   * A UDP socket of `family` connect()ed (Node's `connect`) to
+   * `address`:`port`, on a fresh ephemeral port chosen by the kernel; the
+   * caller sends with `send(bytes)` and closes it.
    */
-  udpSocket(origin: UpstreamOrigin, family: Family): dgram.Socket | Promise<dgram.Socket>;
+  udpConnect(origin: UpstreamOrigin, address: string, port: number, family: Family): dgram.Socket | Promise<dgram.Socket>;
   /** A connected TCP socket to `address`:`port`; rejects on failure or when `signal` aborts. */
   tcpConnect(origin: UpstreamOrigin, address: string, port: number, signal: AbortSignal): Promise<net.Socket>;
 }
 
-// Large enough for bursts of replies; the kernel caps it at net.core.rmem_max.
-const RECV_BUFFER_BYTES = 1 << 20;
-
-/** The default Dialer: plain sockets in the controller's (host) namespace. */
+/**
+ * The plain Dialer: sockets in the controller's (host) namespace. connect()
+ * also binds the route's source address (Linux rehashes a connected UDP
+ * socket on it), so an upstream on loopback is never reachable from a bridge
+ * (RFC 1122 §3.2.1.3: 127/8 never arrives on another interface). sandbox/
+ * supplies a stricter one that also binds the socket to its egress device.
+ */
 export const hostDialer: Dialer = {
-  udpSocket(_origin, family) {
-    const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
-    return new Promise<dgram.Socket>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      sock.once('error', onError);
-      sock.bind(0, () => {
-        sock.off('error', onError);
-        try {
-          sock.setRecvBufferSize(RECV_BUFFER_BYTES);
-        } catch {
-          // Not fatal: the default buffer still works, it just drops sooner under bursts.
-        }
-        resolve(sock);
-      });
-    });
+  udpConnect(_origin, address, port, family) {
+    return connectUdp(dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' }), address, port);
   },
   tcpConnect(_origin, address, port, signal) {
     return connectTcp(address, port, signal);
   },
 };
+
+/** Connect `sock` (unbound, or bound to an fd) to `address`:`port`; rejects (socket closed) on failure. */
+export function connectUdp(sock: dgram.Socket, address: string, port: number): Promise<dgram.Socket> {
+  return new Promise<dgram.Socket>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      try {
+        sock.close();
+      } catch {
+        // already closed
+      }
+      reject(err);
+    };
+    sock.once('error', onError);
+    // Node passes a connect failure to the callback, not to 'error'.
+    sock.connect(port, address, (err?: Error) => {
+      sock.off('error', onError);
+      if (err) onError(err);
+      else resolve(sock);
+    });
+  });
+}
 
 /** Connect a TCP socket in the calling namespace; destroyed and rejected when `signal` aborts. */
 export function connectTcp(address: string, port: number, signal: AbortSignal): Promise<net.Socket> {

@@ -4,6 +4,7 @@
  * ready (pipelining, RFC 7766 §6.2.1.1), and the R14 limits: idle timeout,
  * queries per connection, and bounded memory for a client that never reads.
  */
+import { MAX_QUERY_SIZE } from '../constants.js';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../common/log.js';
 import type { TcpLimits } from '../options.js';
@@ -126,6 +127,12 @@ class TcpConnection {
       if (this.#need < 0) {
         if (queue.size < 2) break;
         this.#need = queue.take(2).readUInt16BE(0);
+        if (this.#need > MAX_QUERY_SIZE) {
+          // FS5: a query this long would be REFUSED; it is not buffered: the connection ends after the replies owed.
+          this.#finishing = true;
+          this.#sock.pause();
+          break;
+        }
       }
       if (queue.size < this.#need) break;
       const msg = queue.take(this.#need);

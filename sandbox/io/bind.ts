@@ -9,7 +9,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { SocketAcquireError } from '../errors.js';
-import { requireNativeHelper, type SocketInNetns } from '../../common/io/native.js';
+import { nativeTrimDatagrams, requireNativeHelper, type SocketInNetns } from '../../common/io/native.js';
+import { MAX_QUERY_SIZE } from '../../resolver/index.js';
 
 /** The bound listener handles of one sandbox. */
 export interface SandboxSockets {
@@ -45,6 +46,12 @@ async function acquireWithNative(
     udpFd = socketInNetns(nsPath, family, 'udp', address, port);
   } catch (err) {
     throw new SocketAcquireError(nsPath, (err as Error).message, err);
+  }
+  try {
+    // FS5: an oversized query reaches us cut to one byte over the limit (still REFUSED), not as 64 KiB.
+    nativeTrimDatagrams()?.(udpFd, MAX_QUERY_SIZE + 1);
+  } catch {
+    // Not fatal: oversized queries are still refused, only at the cost of reading them whole.
   }
   try {
     tcpFd = socketInNetns(nsPath, family, 'tcp', address, port, true);

@@ -8,9 +8,11 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Dialer } from '../../resolver/index.js';
+import { networkInterfaces } from 'node:os';
+import { connectUdp, hostDialer, type Dialer, type Family } from '../../resolver/index.js';
 import { SandnsError } from '../../common/errors.js';
-import { nativeSocketInNetns } from '../../common/io/native.js';
+import type { Logger } from '../../common/log.js';
+import { nativeConnectedUdp, nativeSocketInNetns } from '../../common/io/native.js';
 
 /** No way to open a socket inside the sandbox's namespace. */
 export class NoNetnsDialerError extends SandnsError {
@@ -28,12 +30,10 @@ export class NoNetnsDialerError extends SandnsError {
 /** A Dialer whose sockets live in the namespace at `nsPath`. */
 export function netnsDialer(nsPath: string): Dialer {
   return {
-    udpSocket(_origin, family) {
-      const open = nativeSocketInNetns();
+    udpConnect(_origin, address, port, family) {
+      const open = nativeConnectedUdp();
       if (open === undefined) throw new NoNetnsDialerError(nsPath);
-      const fd = open(nsPath, family, 'udp');
-      const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
-      return new Promise<dgram.Socket>((resolve) => sock.bind({ fd }, () => resolve(sock)));
+      return wrapConnected(open(nsPath, family, address, 0, ''), family, address, port);
     },
     tcpConnect(_origin, address, port, signal) {
       const open = nativeSocketInNetns();
@@ -60,4 +60,75 @@ export function netnsDialer(nsPath: string): Dialer {
       });
     },
   };
+}
+
+// Node wraps the native (unconnected) fd and connects it: a fresh random port, the route's source, the fd's device.
+function wrapConnected(fd: number, family: Family, address: string, port: number): Promise<dgram.Socket> {
+  const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+  return new Promise<dgram.Socket>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind({ fd }, () => {
+      sock.off('error', reject);
+      connectUdp(sock, address, port).then(resolve, reject);
+    });
+  });
+}
+
+// How long an upstream's egress device is trusted before it is looked up again (routes change rarely).
+const DEVICE_TTL_MS = 30_000;
+
+/**
+ * The host-side Dialer sandboxes use (FS1; RFC 5452 §9.1): each UDP socket is connect()ed (fresh random port, the
+ * route's source address) and bound to the device the route to the server
+ * leaves by (SO_BINDTODEVICE). A sandbox reaches the host through its
+ * bridge, and Linux accepts a datagram for any host address on any
+ * interface (the weak host model, RFC 1122 §3.3.4.2), so binding the address
+ * alone would let a forged reply from a sandbox in; bound to the egress
+ * device, the socket never sees a datagram arriving on a bridge. Without the
+ * native helper it falls back to the plain connected socket (warned once).
+ */
+export function hardenedHostDialer(logger: Logger): Dialer {
+  const devices = new Map<string, { device: string; at: number }>();
+  let warned = false;
+  const deviceFor = async (address: string, family: Family): Promise<string> => {
+    const known = devices.get(address);
+    if (known !== undefined && Date.now() - known.at < DEVICE_TTL_MS) return known.device;
+    const device = await egressDevice(address, family).catch(() => '');
+    if (devices.size >= 1024) devices.clear();
+    devices.set(address, { device, at: Date.now() });
+    return device;
+  };
+  return {
+    async udpConnect(origin, address, port, family) {
+      const open = nativeConnectedUdp();
+      if (open === undefined) {
+        if (!warned) logger.warn('resolver: native helper missing, upstream sockets are not bound to their egress device (npm run build:native)');
+        warned = true;
+        return hostDialer.udpConnect(origin, address, port, family);
+      }
+      const device = await deviceFor(address, family);
+      try {
+        return await wrapConnected(open('', family, address, 0, device), family, address, port);
+      } catch (err) {
+        devices.delete(address); // the route may have moved: look it up again next time
+        throw err;
+      }
+    },
+    tcpConnect: hostDialer.tcpConnect,
+  };
+}
+
+/** The interface whose address the kernel picks as source towards `address` ('' when none matches). */
+export async function egressDevice(address: string, family: Family): Promise<string> {
+  const probe = await connectUdp(dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' }), address, 53);
+  let local: string;
+  try {
+    local = probe.address().address;
+  } finally {
+    probe.close();
+  }
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (addrs?.some((a) => a.address === local)) return name;
+  }
+  return '';
 }

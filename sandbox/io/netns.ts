@@ -5,9 +5,10 @@
  * add/del` do, and `lo` comes up over rtnetlink from inside the namespace.
  */
 import { stat, statfs } from 'node:fs/promises';
+import { ip } from '../../common/io/exec.js';
 import { requireNativeHelper } from '../../common/io/native.js';
 import { NetlinkError, netlinkErrno, withNetlink } from '../../common/io/rtnetlink.js';
-import { NetnsError } from '../errors.js';
+import { NetnsError, NetnsExistsError } from '../errors.js';
 
 /** Directory of named namespaces (as `ip netns` uses it). */
 export const NETNS_RUN_DIR = '/run/netns';
@@ -17,17 +18,26 @@ export function netnsPathFor(name: string): string {
   return `${NETNS_RUN_DIR}/${name}`;
 }
 
-/** Create a named namespace with `lo` up; returns its path. */
-export async function createNetns(name: string): Promise<string> {
+/** The ifalias on `lo` that marks a namespace as made by sandns for sandbox `id` (restore removes only marked ones, L4). */
+export function netnsMark(id: string): string {
+  return `sandns:sb:${id}`.slice(0, 128);
+}
+
+/**
+ * Create a named namespace with `lo` up and marked; returns its path. The
+ * helper creates /run/netns/<name> with O_EXCL: a name that exists fails
+ * (ERR_SANDBOX_NETNS_EXISTS) and nothing is undone, as it is not ours.
+ */
+export async function createNetns(name: string, mark: string): Promise<string> {
   const path = netnsPathFor(name);
   try {
     requireNativeHelper().createNetns(path);
   } catch (err) {
-    const exists = (err as { errno?: number }).errno === 17;
-    throw new NetnsError(name, exists ? 'a network namespace of that name exists already' : `could not create the network namespace: ${(err as Error).message}`, err);
+    if ((err as { errno?: number }).errno === 17 || (await exists(path))) throw new NetnsExistsError(name, err);
+    throw new NetnsError(name, `could not create the network namespace: ${(err as Error).message}`, err);
   }
   try {
-    await bringLoUp(path);
+    await bringLoUp(path, mark);
   } catch (err) {
     await deleteNetns(name);
     throw err;
@@ -39,13 +49,13 @@ export async function createNetns(name: string): Promise<string> {
 const LOOPBACK_IFINDEX = 1;
 
 /**
- * Bring `lo` up. Must happen before 127.0.0.11 is bound, or UDP replies leave
+ * Bring `lo` up (and mark it with the ifalias `mark`, when given). Must happen before 127.0.0.11 is bound, or UDP replies leave
  * from 127.0.0.1 and connected clients, which check the source address, drop them.
  */
-export async function bringLoUp(path: string): Promise<void> {
+export async function bringLoUp(path: string, mark?: string): Promise<void> {
   await withNetlink(path, async (nl) => {
     try {
-      await nl.setLink({ index: LOOPBACK_IFINDEX, change: { up: true }, flags: { up: true } });
+      await nl.setLink({ index: LOOPBACK_IFINDEX, change: { up: true }, flags: { up: true } }, mark === undefined ? {} : { ifalias: mark });
     } catch (err) {
       throw new NetlinkError('link set lo up', netlinkErrno(err), { cause: err, netns: path });
     }
@@ -75,6 +85,30 @@ export async function netnsAlive(path: string): Promise<boolean> {
   }
 }
 
+/** True when something (a namespace or any file) is at /run/netns/<name>. */
+export function netnsNameTaken(name: string): Promise<boolean> {
+  return exists(netnsPathFor(name));
+}
+
+/**
+ * Restore (L3): whether the namespace <name> is the one sandns made for
+ * `mark`: its `lo` carries the mark, or it is pristine (only `lo`, down, no
+ * alias: the namespace was pinned and the crash came before lo was set up; the
+ * name was checked free just before). Anything else is someone else's.
+ */
+export async function netnsMadeFor(name: string, mark: string): Promise<boolean> {
+  try {
+    return await withNetlink(netnsPathFor(name), async (nl) => {
+      const links = await nl.getLinks({});
+      const lo = links.find((l) => l.data.index === LOOPBACK_IFINDEX);
+      if (lo?.attrs.ifalias === mark) return true;
+      return links.length === 1 && lo !== undefined && lo.attrs.ifalias === undefined && lo.data.flags?.up !== true;
+    });
+  } catch {
+    return false;
+  }
+}
+
 /** Delete a named namespace (idempotent). */
 export async function deleteNetns(name: string): Promise<void> {
   try {
@@ -90,5 +124,35 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A namespace path that dies with its process (/proc/<pid>/ns/net, /proc/<pid>/task/<tid>/ns/net): it must be pinned to be kept. */
+const EPHEMERAL = /^\/proc\/(\d+)\/(?:task\/(\d+)\/)?ns\/net$/;
+
+/** True when `path` names a process's namespace rather than a pinned one (`ctr run --cni` passes those). */
+export function isEphemeralNetnsPath(path: string): boolean {
+  return EPHEMERAL.test(path);
+}
+
+/** Where sandns pins the ephemeral namespace of sandbox `id` (the OCI hook's pins are `sandns-<id>`). */
+export function pinnedNetnsPath(id: string): string {
+  return netnsPathFor(`sandns-pin-${id}`);
+}
+
+/**
+ * Pin the namespace of a /proc path at `pinned` (`ip netns attach`, a bind
+ * mount that outlives the process's other holders and a daemon restart), as
+ * the OCI hook pins its container's. A stale pin of that name is replaced.
+ */
+export async function pinNetns(procPath: string, pinned: string): Promise<void> {
+  const m = EPHEMERAL.exec(procPath);
+  if (m === null) throw new NetnsError(procPath, 'only /proc/<pid>/ns/net paths are pinned');
+  const name = pinned.slice(NETNS_RUN_DIR.length + 1);
+  await deleteNetns(name);
+  try {
+    await ip(['netns', 'attach', name, m[2] ?? m[1]!]);
+  } catch (err) {
+    throw new NetnsError(procPath, `could not pin it at ${pinned} (has the process exited?)`, err);
   }
 }

@@ -54,8 +54,16 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((r) => child.once('exit', () => r()));
 }
 
-/** A daemon for `bin` in `dir` (not started yet). */
-export async function stateDaemon(bin: string, dir: string): Promise<StateDaemon> {
+/** Where and how the daemon runs: inside a host namespace (nsenter --net; `netns` and `netnsPath` are synonyms) and extra daemon flags. */
+export interface StateDaemonOptions {
+  readonly netns?: string;
+  readonly netnsPath?: string;
+  readonly args?: readonly string[];
+}
+
+/** A daemon for `bin` in `dir` (not started yet); with a namespace, it runs inside it (a scratch "host"). */
+export async function stateDaemon(bin: string, dir: string, options: StateDaemonOptions = {}): Promise<StateDaemon> {
+  const netns = options.netnsPath ?? options.netns;
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'resolv.conf'), '# sandns test origin: no servers\n');
   const socket = join(dir, 'api', 'sandns.sock');
@@ -70,7 +78,12 @@ export async function stateDaemon(bin: string, dir: string): Promise<StateDaemon
       logs.push(logPath);
       const log = openSync(logPath, 'a');
       const t0 = performance.now();
-      child = spawn(process.execPath, [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info', '--no-firewall'], { stdio: ['ignore', log, log] });
+      // In the machine's own namespace the daemon runs without its firewall: the host's nft ruleset and sysctls stay untouched.
+      const argv = [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info', ...(netns === undefined ? ['--no-firewall'] : []), ...(options.args ?? [])];
+      // nsenter execs node in place (no fork without --pid): the child's PID is the daemon's, so kill() still ends exactly it.
+      child = netns === undefined
+        ? spawn(process.execPath, argv, { stdio: ['ignore', log, log] })
+        : spawn('nsenter', [`--net=${netns}`, '--', process.execPath, ...argv], { stdio: ['ignore', log, log] });
       closeSync(log);
       for (let i = 0; i < 600; i++) {
         if (!alive()) throw new Error(`daemon exited early: ${await readFile(logPath, 'utf8')}`);

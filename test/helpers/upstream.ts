@@ -12,7 +12,7 @@ import { nativeSocketInNetns } from '../../common/io/native.js';
 /** A running fake upstream. */
 export interface TestUpstream {
   readonly address: string;
-  /** Query names received, in order. */
+  /** Query names received, in order, lowercased (the forwarder sends 0x20 random case, FS3). */
   readonly seen: string[];
   close(): Promise<void>;
 }
@@ -47,7 +47,7 @@ export async function startTestUpstream(address: string, records: Record<string,
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
         const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
         buf = buf.subarray(2 + msg.length);
-        seen.push(dnsPacket.decode(msg).questions?.[0]?.name ?? '');
+        seen.push((dnsPacket.decode(msg).questions?.[0]?.name ?? '').toLowerCase());
         const r = answer(msg, table);
         const len = Buffer.alloc(2);
         len.writeUInt16BE(r.length);
@@ -57,7 +57,7 @@ export async function startTestUpstream(address: string, records: Record<string,
   });
   udp.on('message', (m, rinfo) => {
     try {
-      seen.push(dnsPacket.decode(m).questions?.[0]?.name ?? '');
+      seen.push((dnsPacket.decode(m).questions?.[0]?.name ?? '').toLowerCase());
       udp.send(answer(m, table), rinfo.port, rinfo.address);
     } catch {
       // not a query: ignore

@@ -47,8 +47,8 @@ describe('300 sandns daemon and CLI', () => {
     expect(c.exitCode, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/^[0-9a-f]{64}$/);
     const ls = await d.cli(['network', 'ls']);
-    expect(ls.stdout.split('\n')[0]).toMatch(/^NAME\s+ID\s+DRIVER\s+SUBNET\s+GATEWAY\s+SUBNET6\s+INTERNAL\s+TTL\s+ENDPOINTS$/);
-    expect(ls.stdout).toMatch(new RegExp(`^${net}\\s+${c.stdout.slice(0, 12)}\\s+bridge\\s+${prefix.replace(/\./g, '\\.')}\\.0/24\\s+${prefix.replace(/\./g, '\\.')}\\.1\\s+-\\s+no\\s+30\\s+0$`, 'm'));
+    expect(ls.stdout.split('\n')[0]).toMatch(/^NAME\s+ID\s+DRIVER\s+SCOPE\s+SUBNET\s+GATEWAY\s+SUBNET6\s+INTERNAL\s+TTL\s+ENDPOINTS$/);
+    expect(ls.stdout).toMatch(new RegExp(`^${net}\\s+${c.stdout.slice(0, 12)}\\s+bridge\\s+local\\s+${prefix.replace(/\./g, '\\.')}\\.0/24\\s+${prefix.replace(/\./g, '\\.')}\\.1\\s+-\\s+no\\s+30\\s+0$`, 'm'));
     const list = await d.json<NetworkInfo[]>(['network', 'ls']);
     expect(list.find((n) => n.name === net)).toMatchObject({ id: c.stdout, subnet, ttl: 30, internal: false });
     const insp = await d.cli(['network', 'inspect', net]);

@@ -92,6 +92,7 @@ const HANDLERS: Handlers = {
     if (op.master !== undefined) attrs.master = await indexOf(ctx, op.master);
     if (op.mtu !== undefined) attrs.mtu = op.mtu;
     if (op.address !== undefined) attrs.address = macBytes(op.address);
+    if (op.alias !== undefined) attrs.ifalias = op.alias;
     const updown = op.up === undefined ? {} : { change: { up: true as const }, flags: op.up ? { up: true as const } : {} };
     ctx.links.delete(op.dev); // its attributes change
     await ctx.nl.setLink({ index, ...updown }, attrs);
@@ -168,6 +169,18 @@ export async function linkExists(name: string, netns: Netns = null): Promise<boo
     } catch (err) {
       if (netlinkErrno(err) === 'ENODEV') return false;
       throw new NetlinkError(`link show ${name}`, netlinkErrno(err), { cause: err });
+    }
+  });
+}
+
+/** The ifalias of a link of the daemon's namespace; undefined when the link or its alias is absent. */
+export async function linkAlias(name: string): Promise<string | undefined> {
+  return withNetlink(null, async (nl) => {
+    try {
+      const [link] = await nl.getLink({}, { ifname: name, extMask: SKIP_STATS });
+      return link?.attrs.ifalias;
+    } catch {
+      return undefined;
     }
   });
 }

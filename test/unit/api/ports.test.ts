@@ -22,7 +22,7 @@ describe('issue 12: connect body and the port/stats routes', () => {
     const created = JSON.parse(controller.network('n1').log.find((l) => l.startsWith('create web '))!.slice('create web '.length)) as Record<string, unknown>;
     expect(created).toEqual({
       publish: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], ports: [{ port: 53, proto: 'udp' }, { port: 9000, proto: 'tcp' }],
-      links: { database: 'db' }, macAddress: '02:42:00:00:00:01', disableResolution: true,
+      links: { database: 'db' }, macAddress: '02:42:00:00:00:01', disableResolution: true, joinedOnly: true,
     });
   });
 

@@ -34,7 +34,7 @@ export class FakeEndpoint implements ApiEndpoint {
   constructor(readonly network: FakeNetwork, readonly name: string, readonly aliases: string[], readonly ipv4: string, readonly ipv6: string | undefined) {
     this.id = `ep-${name}-${network.name}`;
   }
-  async join(sb: FakeSandbox): Promise<void> {
+  async join(sb: FakeSandbox, options: { ifname?: string } = {}): Promise<void> {
     if (this.sandbox) throw new EndpointAlreadyJoinedError(this.name, this.sandbox.id);
     this.network.log.push(`join ${this.name}`);
     this.sandbox = sb;
@@ -45,7 +45,7 @@ export class FakeEndpoint implements ApiEndpoint {
       sb.endpoints.delete(this.id);
       throw new Error('driver exploded');
     }
-    this.joinInfo = { ifname: 'eth0' };
+    this.joinInfo = { ifname: options.ifname ?? 'eth0' };
     this.network.records.addEndpoint({ endpointId: this.id, names: [this.name, ...this.aliases, sb.hostname], ipv4: this.ipv4, ipv6: this.ipv6 });
   }
   async leave(sb: FakeSandbox): Promise<void> {
@@ -77,7 +77,7 @@ export class FakeNetwork implements ApiNetwork {
   }
   info(): NetworkInfo {
     return {
-      id: this.id, name: this.name, driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, ttl: this.ttl, driverOptions: {},
+      id: this.id, name: this.name, driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, scope: this.options.scope ?? 'local', ttl: this.ttl, driverOptions: {},
       endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, ipv4: e.ipv4, ...(e.sandbox ? { sandbox: e.sandbox.id } : {}), ports: [], exposed: [] })),
     };
   }
@@ -106,11 +106,14 @@ export class FakeSandbox implements ApiSandbox {
     return {
       id: this.id, hostname: this.hostname, netnsPath: this.netnsPath, keyMode: 'owned', hostsPath: '/h', resolvConfPath: '/r',
       listening: this.endpoints.size > 0, dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], extServers: [],
-      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, network: e.network.name, ipv4: e.ipv4, ports: [], exposed: [] })),
+      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, network: e.network.name, aliases: e.aliases, ipv4: e.ipv4, ports: [], exposed: [] })),
     };
   }
   async delete(): Promise<void> {
     this.deleted = true;
+  }
+  async linkProblems(): Promise<{ network: string; ifname: string; problems: string[] }[]> {
+    return [...this.endpoints.values()].map((e) => ({ network: e.network.name, ifname: e.joinInfo?.ifname ?? '', problems: [] }));
   }
 }
 

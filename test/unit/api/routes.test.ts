@@ -69,11 +69,11 @@ describe('routes: networks', () => {
 });
 
 describe('routes: sandboxes, connect, disconnect', () => {
-  it('L1 POST /sandboxes maps the fields and defaults the hostname to a plain-label name', async () => {
+  it('L1 POST /sandboxes maps the fields; the hostname default is the controller\'s (issue 11 §6)', async () => {
     const { call, controller } = setup();
     const body = { name: 'web', dns: ['10.0.0.2'], dnsSearch: ['x.test'], dnsOptions: ['ndots:2'], extraHosts: [{ name: 'h', ip: '10.1.1.1' }] };
     expect((await call('POST', '/sandboxes', body)).status).toBe(201);
-    expect(controller.sandbox('web').options).toStrictEqual({ hostname: 'web', dns: ['10.0.0.2'], dnsSearch: ['x.test'], dnsOptions: ['ndots:2'], extraHosts: [{ name: 'h', ip: '10.1.1.1' }] });
+    expect(controller.sandbox('web').options).toStrictEqual({ dns: ['10.0.0.2'], dnsSearch: ['x.test'], dnsOptions: ['ndots:2'], extraHosts: [{ name: 'h', ip: '10.1.1.1' }] });
     await call('POST', '/sandboxes', { name: 'my_box', netnsPath: '/proc/1/ns/net' });
     expect(controller.sandbox('my_box').options).toStrictEqual({ netnsPath: '/proc/1/ns/net' });
   });
@@ -83,7 +83,7 @@ describe('routes: sandboxes, connect, disconnect', () => {
     const r = await call('POST', '/networks/n1/connect', { sandbox: 'db', aliases: ['database'], ip: '10.9.0.7' });
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ network: 'n1', sandbox: 'db', endpoint: 'db', ipv4: '10.9.0.7', aliases: ['database'], ifname: 'eth0' });
-    expect(controller.network('n1').log).toEqual(['create db {"aliases":["database"],"ip":"10.9.0.7"}', 'join db']);
+    expect(controller.network('n1').log).toEqual(['create db {"aliases":["database"],"ip":"10.9.0.7","joinedOnly":true}', 'join db']);
     expect(controller.network('n1').records.lookup('database')?.v4).toEqual(['10.9.0.7']);
   });
 
@@ -93,7 +93,7 @@ describe('routes: sandboxes, connect, disconnect', () => {
     const r = await call('POST', '/networks/n1/connect', { sandbox: 'web' });
     expect(r).toEqual({ status: 500, body: { code: 'ERR_API_INTERNAL', message: 'internal error in the daemon (see its log)' } });
     expect(controller.network('n1').endpoints.size).toBe(0);
-    expect(controller.network('n1').log).toEqual(['create web {}', 'join web', 'delete web']);
+    expect(controller.network('n1').log).toEqual(['create web {"joinedOnly":true}', 'join web', 'delete web']);
     expect(lines.some((l) => l.level === 50 && (l.err as { message?: string })?.message === 'driver exploded')).toBe(true);
   });
 

@@ -11,7 +11,7 @@ interface Call {
 }
 
 const NET = {
-  id: 'a'.repeat(64), name: 'n1', driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, ttl: 600,
+  id: 'a'.repeat(64), name: 'n1', driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, scope: 'local', ttl: 600,
   endpoints: [{ id: 'e1', name: 'web', ipv4: '10.9.0.2', sandbox: 'web' }],
 };
 
@@ -81,12 +81,15 @@ describe('CLI verbs → API requests', () => {
       [['sandbox', 'inspect', 'web'], { method: 'GET', path: '/sandboxes/web' }],
       [['sandbox', 'ls'], { method: 'GET', path: '/sandboxes' }],
       [['metrics'], { method: 'GET', path: '/metrics' }],
-      [['status'], { method: 'GET', path: '/healthz' }],
     ];
     for (const [argv, want] of rest) {
       const r = await cli(['--json', ...argv]);
       expect(r.calls).toEqual([{ socket: DEFAULT_SOCKET, ...want }]);
     }
+    // status: the daemon's health, then the cluster store's state (docs/cluster.md).
+    expect((await cli(['--json', 'status'])).calls).toEqual([
+      { socket: DEFAULT_SOCKET, method: 'GET', path: '/healthz' }, { socket: DEFAULT_SOCKET, method: 'GET', path: '/cluster' },
+    ]);
   });
 
   it('L1 the socket comes from --socket, else $SANDNS_SOCKET, else the default; --socket works after the verb too', async () => {
@@ -101,8 +104,8 @@ describe('CLI verbs → API requests', () => {
 describe('CLI output and exit codes', () => {
   it('L1 network ls prints a table for people and the API JSON with --json', async () => {
     const table = await cli(['network', 'ls'], () => [NET]);
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+ID\s+DRIVER\s+SUBNET\s+GATEWAY\s+SUBNET6\s+INTERNAL\s+TTL\s+ENDPOINTS$/);
-    expect(table.stdout.split('\n')[1]).toMatch(/^n1\s+aaaaaaaaaaaa\s+bridge\s+10\.9\.0\.0\/24\s+10\.9\.0\.1\s+-\s+no\s+600\s+1$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+ID\s+DRIVER\s+SCOPE\s+SUBNET\s+GATEWAY\s+SUBNET6\s+INTERNAL\s+TTL\s+ENDPOINTS$/);
+    expect(table.stdout.split('\n')[1]).toMatch(/^n1\s+aaaaaaaaaaaa\s+bridge\s+local\s+10\.9\.0\.0\/24\s+10\.9\.0\.1\s+-\s+no\s+600\s+1$/);
     const json = await cli(['network', 'ls', '--json'], () => [NET]);
     expect(JSON.parse(json.stdout)).toEqual([NET]);
   });

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const SOURCE_DIRS = ['common', 'resolver', 'sandbox', 'etchosts', 'resolvconf', 'controller', 'api', 'store', 'drivers', 'bin'];
+const SOURCE_DIRS = ['common', 'resolver', 'sandbox', 'etchosts', 'resolvconf', 'controller', 'api', 'store', 'drivers', 'cni', 'bin'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

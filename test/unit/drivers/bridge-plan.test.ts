@@ -9,28 +9,30 @@ const render = (ops: readonly bridgePlan.LinkOp[]): string[] => ops.map(bridgePl
 const join = { network: net, endpointId: '0123456789abcdef', ipv4: '10.9.0.2', ipv6: 'fd00:9::2', netnsPath: '/run/netns/x', ifname: 'eth1', defaultRoute: true };
 
 describe('bridge plan', () => {
-  it('L2 creates a bridge holding the gateway addresses', () => {
-    expect(bridgePlan.planCreateNetwork(net, { mtu: 1400 })[0]).toEqual({ kind: 'bridge-add', name: 'sd-abcdef012345', mtu: 1400 });
+  it('L2 creates a bridge holding the gateway addresses; added and marked on their own first (L4)', () => {
+    expect(render(bridgePlan.planAddBridge(net, { mtu: 1400 }))).toEqual(['link add sd-abcdef012345 mtu 1400 type bridge', 'link set sd-abcdef012345 alias sandns:net:abcdef0123456789']);
+    expect(bridgePlan.planAddBridge(net, { mtu: 1400 })[0]).toEqual({ kind: 'bridge-add', name: 'sd-abcdef012345', mtu: 1400 });
     expect(render(bridgePlan.planCreateNetwork(net, { mtu: 1400 }))).toEqual([
-      'link add sd-abcdef012345 mtu 1400 type bridge',
       'addr add 10.9.0.1/24 dev sd-abcdef012345',
       'addr add fd00:9::1/64 dev sd-abcdef012345 nodad',
       'link set sd-abcdef012345 up',
     ]);
+    expect(render(bridgePlan.planAddBridge(net, { bridgeName: 'br-x' }))).toEqual(['link add br-x type bridge', 'link set br-x alias sandns:net:abcdef0123456789']);
     expect(render(bridgePlan.planCreateNetwork({ ...net, subnet6: undefined, gateway6: undefined }, { bridgeName: 'br-x' }))).toEqual([
-      'link add br-x type bridge',
       'addr add 10.9.0.1/24 dev br-x',
       'link set br-x up',
     ]);
   });
 
   it('L2 a veth per endpoint, created as eth<N> inside, its host end a hairpin port; addresses and the default routes inside', () => {
-    expect(bridgePlan.planJoinHost(join, { mtu: 1400 })).toEqual([
+    expect(bridgePlan.planAddVeth(join, { mtu: 1400 })).toEqual([
       { kind: 'veth-add', name: 'sv0123456789ab', peer: 'eth1', peerNetns: '/run/netns/x', mtu: 1400 },
+    ]);
+    expect(bridgePlan.planJoinHost(join, { mtu: 1400 })).toEqual([
       { kind: 'link-set', dev: 'sv0123456789ab', master: 'sd-abcdef012345', up: true },
       { kind: 'port-set', dev: 'sv0123456789ab', hairpin: true },
     ]);
-    expect(render(bridgePlan.planJoinHost(join, { mtu: 1400 }))).toEqual([
+    expect(render([...bridgePlan.planAddVeth(join, { mtu: 1400 }), ...bridgePlan.planJoinHost(join, { mtu: 1400 })])).toEqual([
       'link add sv0123456789ab mtu 1400 type veth peer name eth1 mtu 1400 netns /run/netns/x',
       'link set sv0123456789ab master sd-abcdef012345 up',
       'link set dev sv0123456789ab type bridge_slave hairpin on',

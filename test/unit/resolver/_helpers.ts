@@ -37,6 +37,8 @@ export interface QueryOptions {
   edns?: number;
   ednsVersion?: number;
   dnssecOk?: boolean;
+  /** EDNS options of the OPT record (with `edns`), e.g. a COOKIE (code 10). */
+  ednsOptions?: { code: number; data: Buffer }[];
 }
 
 /** Encode a query with dns-packet. */
@@ -50,6 +52,7 @@ export function query(name: string, type: dnsPacket.RecordType | number = 'A', o
       extendedRcode: 0,
       ednsVersion: o.ednsVersion ?? 0,
       flags: o.dnssecOk === true ? dnsPacket.DNSSEC_OK : 0,
+      options: o.ednsOptions ?? [],
     } as unknown as dnsPacket.Answer);
   }
   const bytes = dnsPacket.encode({

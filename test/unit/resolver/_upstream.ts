@@ -15,7 +15,10 @@ import { network, view } from './_helpers.js';
 export interface Seen {
   readonly transport: 'udp' | 'tcp';
   readonly id: number;
+  /** The question name lowercased (the forwarder sends it in 0x20 random case, FS3). */
   readonly name: string;
+  /** The question name exactly as it came (set by the fake upstream). */
+  readonly asked?: string;
   readonly type: string;
   readonly raw: Buffer;
 }
@@ -84,7 +87,8 @@ function serve(udp: dgram.Socket, tcp: net.Server, port: number, behaviour: Beha
     let q: Seen;
     try {
       const d = dnsPacket.decode(raw);
-      q = { transport, id: d.id ?? 0, name: d.questions?.[0]?.name ?? '', type: d.questions?.[0]?.type ?? '', raw };
+      const asked = d.questions?.[0]?.name ?? '';
+      q = { transport, id: d.id ?? 0, name: asked.toLowerCase(), asked, type: d.questions?.[0]?.type ?? '', raw };
     } catch {
       return undefined;
     }
@@ -96,7 +100,14 @@ function serve(udp: dgram.Socket, tcp: net.Server, port: number, behaviour: Beha
     return copy;
   };
   udp.on('message', (msg, rinfo) => {
-    void answer(msg, 'udp').then((r) => r && udp.send(r, rinfo.port, rinfo.address));
+    void answer(msg, 'udp').then((r) => {
+      if (r === undefined) return;
+      try {
+        udp.send(r, rinfo.port, rinfo.address);
+      } catch {
+        // closed while a slow behaviour was still answering
+      }
+    });
   });
   tcp.on('connection', (sock) => {
     conns.add(sock);

@@ -69,16 +69,18 @@ describe('R13 positive entries', () => {
     expect(rig.metrics.snapshot().outcomes.cached).toBe(1);
   });
 
-  it('R13 DO, CD and EDNS presence are part of the key', async () => {
+  it('R13 FS6 DO and CD are part of the key; EDNS presence is not (entries hold no OPT: ours is added per client)', async () => {
     const { up, rig } = await setup((q) => reply(q, { answers: aRecords(q), edns: dnsPacket.decode(q.raw).additionals?.length === 1 }));
     await rig.ask(query('example.com'));
     await rig.ask(query('example.com', 'A', { edns: 1232 }));
     await rig.ask(query('example.com', 'A', { edns: 1232, dnssecOk: true }));
     await rig.ask(query('example.com', 'A', { flags: dnsPacket.RECURSION_DESIRED | dnsPacket.CHECKING_DISABLED }));
-    expect(up.seen).toHaveLength(4);
+    expect(up.seen).toHaveLength(3);
     expect(decode(await rig.ask(query('example.com'))).additionals).toHaveLength(0); // no OPT to a non-EDNS client
-    expect(decode(await rig.ask(query('example.com', 'A', { edns: 4096 }))).additionals?.[0]?.type).toBe('OPT');
-    expect(up.seen).toHaveLength(4);
+    const opt = decode(await rig.ask(query('example.com', 'A', { edns: 4096 }))).additionals;
+    expect(opt).toHaveLength(1);
+    expect(opt?.[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 1232 });
+    expect(up.seen).toHaveLength(3);
   });
 });
 
@@ -130,13 +132,18 @@ describe('R13 never cached', () => {
     expect(rig.metrics.snapshot().outcomes.cached).toBe(0);
   });
 
-  it('R13 a cached reply larger than a UDP client may take is forwarded for that client, not truncated', async () => {
+  it('R13 FS6 a cached reply larger than a UDP client may take is served cut to its limit with TC (the client retries over TCP)', async () => {
     const { up, rig } = await setup((q) => (q.transport === 'udp' ? reply(q, { tc: true }) : reply(q, { answers: aRecords(q, 60) })));
     expect(decode(await rig.ask(query('big.example'), 'tcp')).answers).toHaveLength(60);
     expect(decode(await rig.ask(query('big.example'), 'tcp')).answers).toHaveLength(60);
-    expect(decode(await rig.ask(query('big.example'), 'udp')).flag_tc).toBe(true);
-    expect(up.seen.map((s) => s.transport)).toEqual(['tcp', 'udp']);
-    expect(rig.metrics.snapshot().forwarding.cache_oversize).toBe(1);
+    const cut = await rig.ask(query('big.example'), 'udp');
+    expect(cut!.length).toBeLessThanOrEqual(512);
+    expect(decode(cut).flag_tc).toBe(true);
+    const edns = await rig.ask(query('big.example', 'A', { edns: 700 }), 'udp');
+    expect(edns!.length).toBeLessThanOrEqual(700);
+    expect(decode(edns).flag_tc).toBe(true);
+    expect(up.seen.map((s) => s.transport)).toEqual(['tcp']);
+    expect(rig.metrics.snapshot().forwarding.cache_truncated).toBe(2);
   });
 
   it('R13 analyzeReply never throws and never caches what does not parse (fast-check)', () => {

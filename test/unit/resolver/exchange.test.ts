@@ -1,7 +1,7 @@
 /**
- * R10–R12 io/exchange.ts: one UDP socket multiplexed by random ID, RFC 5452
- * matching, source-port rotation, socket failure, TCP exchanges, close().
- * Everything on loopback; sockets come from spy dialers.
+ * R10–R12, FS1–FS2 io/exchange.ts: a fresh connected UDP socket per query
+ * (random port, kernel-filtered source), RFC 5452 matching, socket failure,
+ * TCP exchanges, close(). Everything on loopback; sockets come from spy dialers.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -12,8 +12,9 @@ import { acceptQuery } from '../../../resolver/accept.js';
 import { type Dialer, type Transport } from '../../../resolver/index.js';
 import { hostDialer } from '../../../resolver/io/dialer.js';
 import { selectUpstreams, type UpstreamServer } from '../../../resolver/upstreams.js';
-import type { Exchanger } from '../../../resolver/forward.js';
+import type { ExchangeResult, Exchanger } from '../../../resolver/forward.js';
 import type { Query } from '../../../resolver/query.js';
+import { buildUpstreamQuery } from '../../../resolver/upstream-query.js';
 import { createExchanger, randomId } from '../../../resolver/io/exchange.js';
 import { decode, query } from './_helpers.js';
 import { aRecord, aRecords, answersA, closeAll, dead, reply, startUpstream } from './_upstream.js';
@@ -32,6 +33,11 @@ function q(name: string, transport: Transport = 'udp'): Query {
   return r;
 }
 
+/** Exchange the upstream query for `name` (no 0x20) over `transport`. */
+function ask(ex: Exchanger, s: UpstreamServer, name: string, timeoutMs: number, transport: Transport = 'udp'): Promise<ExchangeResult> {
+  return ex.exchange(s, buildUpstreamQuery(q(name, transport), false), transport, timeoutMs);
+}
+
 function server(port: number): UpstreamServer {
   return selectUpstreams({ id: 'sb1', externalAccess: true, upstreams: [{ address: '127.0.0.1', port, origin: 'host' }] }, 1).servers[0]!;
 }
@@ -42,8 +48,8 @@ function spyDialer(): Dialer & { sockets: dgram.Socket[]; ports: number[]; close
     sockets: [] as dgram.Socket[],
     ports: [] as number[],
     closed: 0,
-    async udpSocket(origin: 'host' | 'sandbox', family: 4 | 6) {
-      const s = await hostDialer.udpSocket(origin, family);
+    async udpConnect(origin: 'host' | 'sandbox', address: string, port: number, family: 4 | 6) {
+      const s = await hostDialer.udpConnect(origin, address, port, family);
       s.on('close', () => spy.closed++);
       spy.sockets.push(s);
       spy.ports.push(s.address().port);
@@ -54,24 +60,56 @@ function spyDialer(): Dialer & { sockets: dgram.Socket[]; ports: number[]; close
   return spy;
 }
 
-function exchanger(dialer: Dialer = hostDialer, rotateAfter = 4096): Exchanger {
-  const e = createExchanger({ dialers: { host: dialer }, clock: systemClock, logger: silentLogger(), rotateAfter });
+function exchanger(dialer: Dialer = hostDialer): Exchanger {
+  const e = createExchanger({ dialers: { host: dialer }, clock: systemClock, logger: silentLogger() });
   exchangers.push(e);
   return e;
 }
 
 describe('R10 UDP exchanges', () => {
-  it('R10 300 concurrent queries share one socket, each matched to its own reply by ID', async () => {
+  it('FS1 300 concurrent queries each get their own connected socket on its own random port, closed after', async () => {
     const up = await startUpstream((x) => reply(x, { answers: aRecords(x, 1 + (Number(x.name.slice(1, -8)) % 5)) }));
     const dialer = spyDialer();
     const ex = exchanger(dialer);
-    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => ex.exchange(server(up.port), q(`n${i}.example`), 2000)));
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => ask(ex, server(up.port), `n${i}.example`, 2000)));
     results.forEach((r, i) => {
       expect(r).toMatchObject({ ok: true });
       if (r.ok) expect(decode(r.bytes).answers).toHaveLength(1 + (i % 5));
     });
-    expect(dialer.sockets).toHaveLength(1);
-    expect(new Set(up.seen.map((s) => s.id)).size).toBe(300);
+    expect(dialer.sockets).toHaveLength(300);
+    expect(new Set(dialer.ports).size).toBe(300);
+    // Spread over the ephemeral range, not sequential (the kernel picks at random).
+    const sorted = [...dialer.ports].sort((a, b) => a - b);
+    expect(sorted.at(-1)! - sorted[0]!).toBeGreaterThan(5000);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(dialer.closed).toBe(300);
+    expect(new Set(up.seen.map((s) => s.id)).size).toBeGreaterThan(290);
+  });
+
+  it('FS1 the socket is connect()ed to the server and bound to the route source (loopback for a loopback server)', async () => {
+    const up = await startUpstream(dead);
+    let sock: dgram.Socket | undefined;
+    const spy: Dialer = {
+      udpConnect: async (o, a, p, f) => (sock = await hostDialer.udpConnect(o, a, p, f)),
+      tcpConnect: hostDialer.tcpConnect,
+    };
+    const ex = exchanger(spy);
+    const pending = ask(ex, server(up.port), 'x.example', 200);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sock!.remoteAddress()).toMatchObject({ address: '127.0.0.1', port: up.port });
+    expect(sock!.address().address).toBe('127.0.0.1');
+    expect(await pending).toEqual({ ok: false, reason: 'timeout' });
+  });
+
+  it('FS1 an ICMP port unreachable on the connected socket fails at once, not at the timeout', async () => {
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+    const port = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const t0 = performance.now();
+    const r = await ask(exchanger(), server(port), 'x.example', 3000);
+    expect(r).toMatchObject({ ok: false, reason: 'network' });
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('R10 RFC 5452: a reply with the right ID and question from another port is ignored', async () => {
@@ -85,58 +123,62 @@ describe('R10 UDP exchanges', () => {
       forger.send(reply(seen, { answers: [aRecord('x.example', '6.6.6.6')] }), rinfo.port, rinfo.address);
       setTimeout(() => real.send(reply(seen, { answers: aRecords(seen) }), rinfo.port, rinfo.address), 30);
     });
-    const r = await exchanger().exchange(server(real.address().port), q('x.example'), 1000);
+    const r = await ask(exchanger(), server(real.address().port), 'x.example', 1000);
     expect(r.ok && decode(r.bytes).answers?.[0]?.data).toBe('10.1.0.0');
   });
 
   it('R10 a server that never answers ends as a timeout after timeoutMs', async () => {
     const up = await startUpstream(dead);
     const t0 = performance.now();
-    const r = await exchanger().exchange(server(up.port), q('x.example'), 120);
+    const r = await ask(exchanger(), server(up.port), 'x.example', 120);
     expect(r).toEqual({ ok: false, reason: 'timeout' });
     expect(performance.now() - t0).toBeGreaterThanOrEqual(110);
   });
 
-  it('R10 RFC 5452 §4.5: the UDP socket is replaced after rotateAfter queries; the old one closes when drained', async () => {
-    const up = await startUpstream(answersA());
-    const dialer = spyDialer();
-    const ex = exchanger(dialer, 10);
-    for (let i = 0; i < 25; i++) expect((await ex.exchange(server(up.port), q(`r${i}.example`), 1000)).ok).toBe(true);
-    expect(dialer.sockets).toHaveLength(3);
-    expect(new Set(dialer.ports).size).toBe(3);
-    await new Promise((r) => setTimeout(r, 10));
-    expect(dialer.closed).toBe(2);
-  });
-
-  it('R10 a socket error fails its queries as network errors; the next query gets a new socket', async () => {
+  it('R10 a socket error fails its query as a network error; the next query gets a new socket', async () => {
     const deadUp = await startUpstream(dead);
     const good = await startUpstream(answersA());
     const dialer = spyDialer();
     const ex = exchanger(dialer);
-    const pending = ex.exchange(server(deadUp.port), q('a.example'), 5000);
+    const pending = ask(ex, server(deadUp.port), 'a.example', 5000);
     await new Promise((r) => setTimeout(r, 20));
     dialer.sockets[0]!.emit('error', new Error('boom'));
     expect(await pending).toMatchObject({ ok: false, reason: 'network' });
-    expect((await ex.exchange(server(good.port), q('b.example'), 1000)).ok).toBe(true);
+    expect((await ask(ex, server(good.port), 'b.example', 1000)).ok).toBe(true);
     expect(dialer.sockets).toHaveLength(2);
   });
 
   it('R10 a dialer that cannot make a socket gives a network failure, not a throw', async () => {
-    const broken: Dialer = { udpSocket: () => Promise.reject(new Error('no netns')), tcpConnect: hostDialer.tcpConnect };
-    const r = await exchanger(broken).exchange(server(53), q('x.example'), 100);
+    const broken: Dialer = { udpConnect: () => Promise.reject(new Error('no netns')), tcpConnect: hostDialer.tcpConnect };
+    const r = await ask(exchanger(broken), server(53), 'x.example', 100);
+    expect(r).toMatchObject({ ok: false, reason: 'network' });
+    const throwing: Dialer = { udpConnect: () => { throw new Error('no helper'); }, tcpConnect: hostDialer.tcpConnect };
+    expect(await ask(exchanger(throwing), server(53), 'x.example', 100)).toMatchObject({ ok: false, reason: 'network' });
     expect(r).toMatchObject({ ok: false, reason: 'network' });
   });
 
   it('R12 close() ends queries in flight as closed, and later ones at once', async () => {
     const up = await startUpstream(dead);
     const ex = exchanger();
-    const pending = ex.exchange(server(up.port), q('x.example'), 5000);
-    const tcp = ex.exchange(server(up.port), q('y.example', 'tcp'), 5000);
+    const pending = ask(ex, server(up.port), 'x.example', 5000);
+    const tcp = ask(ex, server(up.port), 'y.example', 5000, 'tcp');
     await new Promise((r) => setTimeout(r, 30));
     await ex.close();
     expect(await pending).toEqual({ ok: false, reason: 'closed' });
     expect(await tcp).toEqual({ ok: false, reason: 'closed' });
-    expect(await ex.exchange(server(up.port), q('z.example'), 5000)).toEqual({ ok: false, reason: 'closed' });
+    expect(await ask(ex, server(up.port), 'z.example', 5000)).toEqual({ ok: false, reason: 'closed' });
+  });
+
+  it('R12 an aborted signal ends the exchange as closed and closes its socket', async () => {
+    const up = await startUpstream(dead);
+    const dialer = spyDialer();
+    const ac = new AbortController();
+    const pending = exchanger(dialer).exchange(server(up.port), buildUpstreamQuery(q('x.example'), false), 'udp', 5000, ac.signal);
+    await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    expect(await pending).toEqual({ ok: false, reason: 'closed' });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(dialer.closed).toBe(1);
   });
 
   it('R10 randomId spreads over the 16-bit space', () => {
@@ -164,7 +206,7 @@ describe('R10 TCP exchanges', () => {
       setTimeout(() => sock.write(r.subarray(1, 100)), 5);
       setTimeout(() => sock.write(r.subarray(100)), 10);
     });
-    const r = await exchanger().exchange(server(port), q('x.example', 'tcp'), 1000);
+    const r = await ask(exchanger(), server(port), 'x.example', 1000, 'tcp');
     expect(r.ok && decode(r.bytes).answers).toHaveLength(30);
   });
 
@@ -173,29 +215,29 @@ describe('R10 TCP exchanges', () => {
       const r = reply({ transport: 'tcp', id: msg.readUInt16BE(0) ^ 1, name: 'x.example', type: 'A', raw: msg });
       sock.write(frame(r));
     });
-    expect(await exchanger().exchange(server(port), q('x.example', 'tcp'), 1000)).toEqual({ ok: false, reason: 'mismatch' });
+    expect(await ask(exchanger(), server(port), 'x.example', 1000, 'tcp')).toEqual({ ok: false, reason: 'mismatch' });
   });
 
   it('R10 a server closing without a reply is a network error; a silent one a timeout', async () => {
     const closing = await tcpServer((_m, sock) => sock.end());
-    expect(await exchanger().exchange(server(closing), q('x.example', 'tcp'), 1000)).toMatchObject({ ok: false, reason: 'network' });
+    expect(await ask(exchanger(), server(closing), 'x.example', 1000, 'tcp')).toMatchObject({ ok: false, reason: 'network' });
     const silent = await tcpServer(() => undefined);
-    expect(await exchanger().exchange(server(silent), q('x.example', 'tcp'), 100)).toEqual({ ok: false, reason: 'timeout' });
+    expect(await ask(exchanger(), server(silent), 'x.example', 100, 'tcp')).toEqual({ ok: false, reason: 'timeout' });
   });
 
   it('R11 sandbox-origin servers connect through the sandbox dialer', async () => {
     const up = await startUpstream(answersA());
     const calls: string[] = [];
     const sandbox: Dialer = {
-      udpSocket: (o, f) => (calls.push(`udp:${o}`), hostDialer.udpSocket(o, f)),
+      udpConnect: (o, a, p, f) => (calls.push(`udp:${o}`), hostDialer.udpConnect(o, a, p, f)),
       tcpConnect: (o, a, p, s) => (calls.push(`tcp:${o}`), hostDialer.tcpConnect(o, a, p, s)),
     };
-    const ex = createExchanger({ dialers: { host: hostDialer, sandbox }, clock: systemClock, logger: silentLogger(), rotateAfter: 100 });
+    const ex = createExchanger({ dialers: { host: hostDialer, sandbox }, clock: systemClock, logger: silentLogger() });
     exchangers.push(ex);
     const s = { ...server(up.port), origin: 'sandbox' as const };
-    expect((await ex.exchange(s, q('a.example', 'tcp'), 1000)).ok).toBe(true);
-    expect((await ex.exchange(s, q('b.example', 'udp'), 1000)).ok).toBe(true);
-    expect((await ex.exchange(server(up.port), q('c.example', 'udp'), 1000)).ok).toBe(true);
+    expect((await ask(ex, s, 'a.example', 1000, 'tcp')).ok).toBe(true);
+    expect((await ask(ex, s, 'b.example', 1000)).ok).toBe(true);
+    expect((await ask(ex, server(up.port), 'c.example', 1000)).ok).toBe(true);
     expect(calls).toEqual(['tcp:sandbox', 'udp:sandbox']);
   });
 });

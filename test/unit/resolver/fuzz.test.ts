@@ -128,7 +128,7 @@ async function fuzzTcp(port: number, next: () => Buffer, connections: number, pe
 }
 
 describe('R2 fuzz against a live forwarding listener', () => {
-  it(`R2 R10 over 100,000 random/mutated packets (UDP + TCP, seed ${SEED}): no crash, still answering`, { timeout: 60_000 }, async ({ annotate }) => {
+  it(`R2 R10 over 100,000 random/mutated packets (UDP + TCP, seed ${SEED}): no crash, still answering`, { timeout: 90_000 }, async ({ annotate }) => {
     const up = await startUpstream(answersA());
     const rig = forwardingRig([up.upstream()], { options: { maxInFlight: 256 } });
     const live = await serveLive(rig);
@@ -143,7 +143,8 @@ describe('R2 fuzz against a live forwarding listener', () => {
     // Still answering: UDP may drop a datagram on a loaded machine, so ask up to 5 times.
     const local = decode(await retry(() => udpAsk(live.udpPort, query('web', 'A', { id: 1 }), 2000)));
     expect(local.answers?.[0]?.data).toBe('10.0.0.2');
-    // Fuzzed queries still in flight upstream may fill the in-flight cap for up to one query budget (4.5 s):
+    // Fuzzed queries still in flight upstream may fill the in-flight cap for up to one query budget (R12: the
+    // last server gets all of it):
     // REFUSED then is R14 working. Once they drain, a forwarded query must succeed.
     let fwd = decode(await retry(() => live.udpAsk(query('after-fuzz.example', 'A', { id: 2 }), 2000)));
     for (let i = 0; i < 40 && fwd.rcode === 'REFUSED'; i++) {
@@ -151,9 +152,10 @@ describe('R2 fuzz against a live forwarding listener', () => {
       fwd = decode(await retry(() => live.udpAsk(query('after-fuzz.example', 'A', { id: 2 }), 2000)));
     }
     expect(fwd.rcode, 'forwarded query after the fuzz').toBe('NOERROR');
-    // On a loaded machine one upstream exchange can outlast the test's 1 s query budget (SERVFAIL): ask again.
+    // Datagrams still queued from the fuzz keep arriving and may take freed slots again (REFUSED, R14), and on a
+    // loaded machine one exchange can outlast the test's 1 s budget (SERVFAIL): ask again.
     let tcp = decode(await live.tcpAsk(query('after-fuzz-tcp.example', 'AAAA', { id: 3 })));
-    for (let i = 0; i < 5 && tcp.rcode !== 'NOERROR'; i++) {
+    for (let i = 0; i < 40 && tcp.rcode !== 'NOERROR'; i++) {
       await new Promise((r) => setTimeout(r, 250));
       tcp = decode(await live.tcpAsk(query('after-fuzz-tcp.example', 'AAAA', { id: 3 })));
     }
@@ -162,7 +164,8 @@ describe('R2 fuzz against a live forwarding listener', () => {
 
     const s = rig.metrics.snapshot();
     expect(s.outcomes.forwarded + s.outcomes.cached, `outcomes ${JSON.stringify(s.outcomes)}`).toBeGreaterThan(100);
-    expect(ms, 'fuzz duration (ms)').toBeLessThan(30_000);
+    // A bound against a stall, not a speed target (npm run bench measures speed): a loaded 2-core CI machine needs room.
+    expect(ms, 'fuzz duration (ms)').toBeLessThan(55_000);
     await annotate(`fuzz: ${90_000 + tcpSent} packets in ${Math.round(ms)} ms; udp replies ${udpReplies}; outcomes ${JSON.stringify(s.outcomes)}; upstream saw ${up.seen.length}`);
   });
 

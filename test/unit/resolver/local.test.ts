@@ -42,7 +42,8 @@ describe('local answers (R3–R7, R9)', () => {
     { q: 'c1.net1', want: 'NOERROR 172.28.0.2' },
     { q: 'c1.net1.br.net1', want: 'NOERROR 172.28.0.2' },
     { q: 'C1.NET1.br.net1', want: 'NOERROR 172.28.0.2' },
-    { q: 'c1.net1.BR.net1', want: 'SERVFAIL' },
+    { q: 'c1.net1.BR.net1', want: 'NOERROR 172.28.0.2' }, // FS8 (RFC 4343): Docker forwards this one (1.D 21)
+    { q: 'C1.NET1.BR.NET1', want: 'NOERROR 172.28.0.2' },
     { q: 'c1.net1.br.net1.google.com', want: 'SERVFAIL' },
   ])('R3 TestUserDefinedNetworkConnectivity: A $q → $want', ({ q, want }) => {
     expect(summary(ask(dotted, q))).toBe(want);
@@ -91,7 +92,7 @@ describe('local answers (R3–R7, R9)', () => {
       { q: 'db', up: true, want: 'NOERROR 10.0.0.2' },
       { q: 'db.net1', up: true, want: 'NOERROR 10.0.0.2' },
       { q: 'db.net2', up: true, want: 'NOERROR 10.2.0.9' },
-      { q: 'DB', up: true, want: 'NOERROR 10.0.0.9' },
+      { q: 'DB', up: true, want: 'NOERROR 10.0.0.2' }, // FS8: Docker matches aliases case-sensitively (1.D 21) and answers 10.0.0.9
       { q: 'db', up: false, want: 'NOERROR 10.2.0.9' },
     ])('R3 A $q with the target up=$up → $want', ({ q, up, want }) => {
       expect(summary(ask(make(up), q))).toBe(want);
@@ -207,5 +208,29 @@ describe('local answers (R3–R7, R9)', () => {
   it('R9 explain names the single-label rule; a bad qtype is ERR_INVALID_OPTION', () => {
     expect(explain(view(dtnet1.networks, { ndotsSet: true }), 'x').summary).toMatch(/single-label name with ndots set/);
     expect(() => explain(dtnet1, 'x', 'NOPE')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+  });
+});
+
+describe('FS8 every name matches ignoring case (RFC 4343)', () => {
+  const v = view(
+    [
+      network('Front-End', [{ endpointId: 'a', names: ['Api', 'web'], ipv4: '10.1.0.2' }]),
+      network('back', [{ endpointId: 'b', names: ['db'], ipv4: '10.2.0.2' }]),
+    ],
+    { linkAliases: new Map<string, LinkAlias>([['Cache', { target: 'DB', network: 'back' }]]) },
+  );
+  it.each([
+    ['api.front-end', 'NOERROR 10.1.0.2'],
+    ['API.FRONT-END', 'NOERROR 10.1.0.2'],
+    ['web.Front-End', 'NOERROR 10.1.0.2'],
+    ['WEB.fRONT-eND', 'NOERROR 10.1.0.2'],
+    ['db.BACK', 'NOERROR 10.2.0.2'],
+    ['DB.Back', 'NOERROR 10.2.0.2'],
+    ['cache', 'NOERROR 10.2.0.2'],
+    ['CACHE', 'NOERROR 10.2.0.2'],
+    ['cache.BACK', 'NOERROR 10.2.0.2'],
+    ['db.FRONT-END', 'SERVFAIL'], // a peer of another network is not found there, whatever the case
+  ])('FS8 A %s → %s', (name, want) => {
+    expect(summary(ask(v, name))).toBe(want);
   });
 });

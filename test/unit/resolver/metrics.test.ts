@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LATENCY_BUCKETS, renderPrometheus, ResolverMetrics, typeName, rcodeName } from '../../../resolver/metrics.js';
+import { LATENCY_BUCKETS, MAX_SERVER_LABELS, METRIC_QTYPES, METRIC_RCODES, renderPrometheus, ResolverMetrics, typeName, rcodeName } from '../../../resolver/metrics.js';
 
 // Text exposition format 0.0.4: comments, or `name{label="value",...} number`.
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\} (\S+)$/;
@@ -94,5 +94,33 @@ describe('metrics (R16)', () => {
     [16, 'BADVERS'],
   ] as const)('R16 rcode %i is named %s', (n, name) => {
     expect(rcodeName(n)).toBe(name);
+  });
+});
+
+describe('FS9 every client-controlled label value comes from a fixed set', () => {
+  it('FS9 a sandbox asking all 65,536 qtypes makes at most one series per known type plus `other`', () => {
+    const m = new ResolverMetrics('sb1');
+    for (let t = 0; t < 65536; t++) m.observe(t, t & 0xfff, 'forwarded', 0.001);
+    const s = m.snapshot();
+    expect(Object.keys(s.queries).length).toBeLessThanOrEqual(METRIC_QTYPES.length + 1);
+    expect(s.queries.other).toBe(65536 - METRIC_QTYPES.length);
+    expect(s.queries.A).toBe(1);
+    expect(Object.keys(s.rcodes).length).toBeLessThanOrEqual(METRIC_RCODES.length + 1);
+    expect(Object.values(s.queries).reduce((a, b) => a + b, 0)).toBe(65536);
+    const text = renderPrometheus([m]);
+    expect(text.length).toBeLessThan(8 * 1024); // the issue saw 5.2 MB per scrape
+  });
+
+  it('FS9 upstream servers past MAX_SERVER_LABELS count as `other`; failure reasons are a fixed set', () => {
+    const m = new ResolverMetrics('sb1');
+    for (let i = 0; i < 200; i++) {
+      m.upstreamQuery(`10.0.${i >> 8}.${i & 255}:53`);
+      m.upstreamError(`10.0.${i >> 8}.${i & 255}:53`, 'timeout');
+    }
+    const s = m.snapshot();
+    expect(Object.keys(s.upstreamQueries).length).toBe(MAX_SERVER_LABELS + 1);
+    expect(s.upstreamQueries.other).toBe(200 - MAX_SERVER_LABELS);
+    expect(Object.keys(s.upstreamErrors).length).toBe(MAX_SERVER_LABELS + 1);
+    expect(s.upstreamFailures['other timeout']).toBe(200 - MAX_SERVER_LABELS);
   });
 });

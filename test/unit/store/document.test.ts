@@ -71,7 +71,7 @@ function model(): { input: SnapshotInput; web: Sandbox } {
   c.joining = Promise.resolve();
   endpoint(net, 'e4'.padEnd(64, '0'), 'spare');
   const creating = network('n2'.padEnd(64, '0'), 'newnet', '10.9.1.0/24');
-  const draft = { config: config('draft'), resolvConfHashPath: '/run/sandns/sandboxes/draft/resolv.conf.hash', ownedDirs: ['/run/sandns/sandboxes/draft'] };
+  const draft = { config: config('draft'), resolvConfHashPath: '/run/sandns/sandboxes/draft/resolv.conf.hash', ownedDirs: ['/run/sandns/sandboxes/draft'], originals: { '/etc/netns/draft/hosts': '/var/lib/sandns/originals/draft/hosts' } };
   const gone = sandbox(config('gone'), true, '/run/netns/gone');
   return { input: { networks: [net], sandboxes: [web, hook, ext], creatingNetworks: [creating], creatingSandboxes: [draft], deletingSandboxes: [gone] }, web };
 }

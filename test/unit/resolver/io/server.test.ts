@@ -112,6 +112,25 @@ describe('io/server (R1, R2, R14)', () => {
     ]);
   });
 
+  it('FS5 a TCP frame announcing more than 1,232 bytes ends the connection before it is buffered; earlier replies still go', async () => {
+    const { tcpPort, server } = await rig();
+    const c = await connect(tcpPort);
+    const huge = Buffer.alloc(2);
+    huge.writeUInt16BE(60_000, 0);
+    c.sock.write(Buffer.concat([frame(query('web', 'A', { id: 7 })), huge, Buffer.alloc(1000)]));
+    await c.closed;
+    expect(c.replies.map((r) => decode(r).id)).toEqual([7]);
+    await drained(server, 1000);
+  });
+
+  it('FS5 over UDP a query over 1,232 bytes is REFUSED with its question', async () => {
+    const { udpPort } = await rig();
+    const padded = query('web', 'A', { edns: 1232, ednsOptions: [{ code: 12, data: Buffer.alloc(2000) }] });
+    const d = decode(await udpAsk(udpPort, padded));
+    expect(d.rcode).toBe('REFUSED');
+    expect(d.questions?.[0]?.name).toBe('web');
+  });
+
   it('R14 a reply is written when ready: a slow query does not hold back a fast one behind it', async () => {
     const { tcpPort } = await rig();
     const c = await connect(tcpPort);

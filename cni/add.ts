@@ -1,0 +1,123 @@
+/**
+ * ADD (CNI spec 1.0.0 "ADD"), in two modes chosen by position:
+ * - main (no prevResult): sandns makes the network (bridge driver, its IPAM),
+ *   the veth into CNI_NETNS named CNI_IFNAME, and the DNS;
+ * - chained (prevResult): DNS only, on a network whose links sandns does not
+ *   manage (the `external` driver), with the addresses of prevResult.
+ * Both register the endpoint's names and return 127.0.0.11 as the nameserver.
+ */
+import type { PluginConfig } from './config.js';
+import { connect, ensureNetwork, ensureSandbox, type DaemonApi, type EndpointDescription, type NetworkDescription } from './daemon.js';
+import { CniConfigError, CniNetworkMismatchError } from './errors.js';
+import type { Invocation } from './env.js';
+import { cleanAliases, endpointNameOf, sandboxIdOf } from './identity.js';
+import { chainedAddresses, chainedNetworkBody, mainNetworkBody, mainNetworkDifferences, publishOf } from './network.js';
+import { splitCidr, withSandnsDns } from './result.js';
+import type { CniDns, CniResult } from './spec.js';
+
+/** What ADD needs besides the config and the invocation. */
+export interface AddDeps {
+  readonly api: DaemonApi;
+  /** Replay deferred DEL requests of this sandbox first (see pending.ts). */
+  readonly replayDeferred: (sandbox: string) => Promise<void>;
+}
+
+function sandboxBody(config: PluginConfig, inv: Invocation, name: string, upstreams: readonly string[]): { name: string; netnsPath: string } & Record<string, unknown> {
+  const dns = mergedDns(config);
+  return {
+    name: sandboxIdOf(inv.containerId), netnsPath: inv.netns, hostname: name,
+    ...(upstreams.length > 0 ? { dns: [...new Set(upstreams)] } : {}),
+    ...(dns.search !== undefined && dns.search.length > 0 ? { dnsSearch: dns.search } : {}),
+    ...(dns.options !== undefined && dns.options.length > 0 ? { dnsOptions: dns.options } : {}),
+  };
+}
+
+/** The config's dns dictionary merged with runtimeConfig.dns; options default to ndots:0 (names are single labels). */
+export function mergedDns(config: PluginConfig): CniDns {
+  const rt = config.runtime.dns;
+  const search = [...new Set([...(rt.search ?? []), ...(config.dns.search ?? [])])];
+  const options = [...new Set([...(rt.options ?? []), ...(config.dns.options ?? [])])];
+  return {
+    ...(config.dns.domain === undefined ? {} : { domain: config.dns.domain }),
+    search,
+    options: options.length > 0 ? options : ['ndots:0'],
+  };
+}
+
+function upstreamsOf(config: PluginConfig, extra: readonly string[]): string[] {
+  return [...(config.runtime.dns.nameservers ?? []), ...(config.dns.nameservers ?? []), ...extra].filter((s) => s !== '127.0.0.11');
+}
+
+function connectBody(config: PluginConfig, inv: Invocation, name: string, addr: { ip?: string; ip6?: string }, main: boolean): { sandbox: string; ifname: string } & Record<string, unknown> {
+  // Chained, the links are another plugin's: port mappings are its business (portmap), not sandns's.
+  const publish = main ? publishOf(config.runtime.portMappings) : [];
+  return {
+    sandbox: sandboxIdOf(inv.containerId), ifname: inv.ifname, name,
+    aliases: cleanAliases(name, config.runtime.aliases),
+    ...(addr.ip === undefined ? {} : { ip: addr.ip }),
+    ...(addr.ip6 === undefined ? {} : { ip6: addr.ip6 }),
+    ...(publish.length > 0 ? { publish } : {}),
+  };
+}
+
+/** The 1.0.0 result of a main-mode attachment: host veth and container interface, addresses, routes, DNS. */
+export function mainResult(config: PluginConfig, inv: Invocation, net: NetworkDescription, ep: EndpointDescription): CniResult {
+  const interfaces = [
+    ...(ep.hostIfname ? [{ name: ep.hostIfname }] : []),
+    { name: inv.ifname, ...((ep.mac ?? ep.macAddress) ? { mac: (ep.mac ?? ep.macAddress)! } : {}), sandbox: inv.netns },
+  ];
+  const index = interfaces.length - 1;
+  const ips = [{ interface: index, address: `${ep.ipv4}/${splitCidr(net.subnet).prefix}`, gateway: net.gateway }];
+  const routes = net.internal ? [] : [{ dst: '0.0.0.0/0', gw: net.gateway }];
+  if (ep.ipv6 !== undefined && net.subnet6 !== undefined) {
+    ips.push({ interface: index, address: `${ep.ipv6}/${splitCidr(net.subnet6).prefix}`, gateway: net.gateway6 ?? '' });
+    if (!net.internal && net.gateway6 !== undefined) routes.push({ dst: '::/0', gw: net.gateway6 });
+  }
+  return withSandnsDns({ cniVersion: config.cniVersion, interfaces, ips, routes }, mergedDns(config));
+}
+
+/**
+ * The sandbox, then its endpoint. When the connect fails, a sandbox no
+ * network holds is removed again (G10): a runtime that does not DEL after a
+ * failed ADD (ctr) must not leave one behind.
+ */
+async function attach(api: DaemonApi, network: string, sandbox: { name: string; netnsPath: string } & Record<string, unknown>, body: { sandbox: string; ifname: string } & Record<string, unknown>): Promise<EndpointDescription> {
+  await ensureSandbox(api, sandbox);
+  try {
+    return await connect(api, network, body);
+  } catch (err) {
+    await api.request('DELETE', `/sandboxes/${encodeURIComponent(sandbox.name)}?ifEmpty=true`).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function addMain(config: PluginConfig, inv: Invocation, api: DaemonApi): Promise<CniResult> {
+  const { network, created } = await ensureNetwork(api, config.name, mainNetworkBody(config));
+  const diffs = created ? [] : mainNetworkDifferences(network, config);
+  if (diffs.length > 0) throw new CniNetworkMismatchError(config.name, diffs);
+  const name = endpointNameOf(inv.containerId, inv.args);
+  const [ip, ip6] = [config.runtime.ips.find((a) => !a.includes(':')), config.runtime.ips.find((a) => a.includes(':'))];
+  const ep = await attach(api, config.name, sandboxBody(config, inv, name, upstreamsOf(config, [])), connectBody(config, inv, name, { ...(ip ? { ip } : {}), ...(ip6 ? { ip6 } : {}) }, true));
+  return mainResult(config, inv, network, ep);
+}
+
+async function addChained(config: PluginConfig, inv: Invocation, api: DaemonApi, prev: CniResult): Promise<CniResult> {
+  if (Object.keys(config.network).length > 0) {
+    throw new CniConfigError(Object.keys(config.network)[0]!, 'applies to sandns as the first plugin of the list; chained after another plugin, sandns takes the addresses of its result');
+  }
+  const addr = chainedAddresses(prev, inv.ifname);
+  const { network } = await ensureNetwork(api, config.name, chainedNetworkBody(config.name, addr));
+  if (network.driver !== 'external') {
+    throw new CniNetworkMismatchError(config.name, [`driver is "${network.driver}" (sandns makes its links), but chained after another plugin it needs a network whose links it does not manage: give this list another name`]);
+  }
+  const name = endpointNameOf(inv.containerId, inv.args);
+  await attach(api, config.name, sandboxBody(config, inv, name, upstreamsOf(config, prev.dns?.nameservers ?? [])),
+    connectBody(config, inv, name, { ip: addr.ipv4.address, ...(addr.ipv6 ? { ip6: addr.ipv6.address } : {}) }, false));
+  return withSandnsDns({ ...prev, cniVersion: config.cniVersion }, mergedDns(config));
+}
+
+/** ADD: returns the result in the 1.0.0 shape (rendered to the config's version by the caller). */
+export async function add(config: PluginConfig, inv: Invocation, deps: AddDeps): Promise<CniResult> {
+  await deps.replayDeferred(sandboxIdOf(inv.containerId));
+  return config.prevResult === undefined ? addMain(config, inv, deps.api) : addChained(config, inv, deps.api, config.prevResult);
+}

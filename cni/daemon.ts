@@ -1,0 +1,138 @@
+/**
+ * The daemon's API as the plugin uses it (G2: the consumer owns the
+ * interface; cni/io/client.ts implements it over the unix socket, unit tests
+ * pass fakes), and the few idempotent steps ADD builds on: ensure a network,
+ * ensure a sandbox, connect. API errors become CNI errors here, in one place.
+ */
+import { CniDaemonError } from './errors.js';
+import { CNI_CODE } from './spec.js';
+
+/** One API answer. */
+export interface ApiAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** The daemon's API. request() throws CniDaemonUnreachableError when the socket cannot be reached. */
+export interface DaemonApi {
+  readonly socket: string;
+  request(method: string, path: string, body?: unknown): Promise<ApiAnswer>;
+}
+
+/** A network as GET /networks/:name describes it (the fields the plugin reads). */
+export interface NetworkDescription {
+  id: string;
+  name: string;
+  driver: string;
+  subnet: string;
+  gateway: string;
+  subnet6?: string;
+  gateway6?: string;
+  internal: boolean;
+  ttl: number;
+  driverOptions?: { bridgeName?: string; mtu?: number };
+}
+
+/** A connected endpoint (POST /networks/:n/connect, and the sandbox's endpoint list). */
+export interface EndpointDescription {
+  network: string;
+  endpoint?: string;
+  name?: string;
+  ipv4: string;
+  ipv6?: string;
+  ifname?: string;
+  mac?: string;
+  /** The same MAC under the name the published-ports API uses. */
+  macAddress?: string;
+  hostIfname?: string;
+  aliases?: string[];
+}
+
+/** A sandbox as GET /sandboxes/:id describes it. */
+export interface SandboxDescription {
+  id: string;
+  netnsPath: string;
+  listening: boolean;
+  endpoints: EndpointDescription[];
+}
+
+/** The API's error code of an answer, if any. */
+export function apiCode(a: ApiAnswer): string | undefined {
+  const c = (a.body as { code?: unknown } | undefined)?.code;
+  return typeof c === 'string' ? c : undefined;
+}
+
+/** Throw the CNI error of a failed API answer: 4xx is the configuration's fault (code 7), the rest the daemon's (100). */
+export function failed(operation: string, a: ApiAnswer): never {
+  const body = a.body as { code?: unknown; message?: unknown } | undefined;
+  const code = apiCode(a) ?? `HTTP ${a.status}`;
+  const message = typeof body?.message === 'string' ? body.message : 'no message';
+  const cniCode = a.status >= 400 && a.status < 500 ? CNI_CODE.INVALID_NETWORK_CONFIG : CNI_CODE.DAEMON_FAILED;
+  throw new CniDaemonError(operation, a.status, code, message, cniCode);
+}
+
+const seg = encodeURIComponent;
+
+/** GET a network; undefined when it does not exist. */
+export async function getNetwork(api: DaemonApi, name: string): Promise<NetworkDescription | undefined> {
+  const a = await api.request('GET', `/networks/${seg(name)}`);
+  if (a.status === 404) return undefined;
+  if (a.status !== 200) failed(`inspect network ${name}`, a);
+  return a.body as NetworkDescription;
+}
+
+/** The network `name`: created from `body` when missing (a concurrent creation by another ADD is fine). */
+export async function ensureNetwork(api: DaemonApi, name: string, body: Record<string, unknown>): Promise<{ network: NetworkDescription; created: boolean }> {
+  const found = await getNetwork(api, name);
+  if (found !== undefined) return { network: found, created: false };
+  const a = await api.request('POST', '/networks', body);
+  if (a.status === 201) return { network: a.body as NetworkDescription, created: true };
+  if (apiCode(a) === 'ERR_NETWORK_EXISTS') {
+    const again = await getNetwork(api, name);
+    if (again !== undefined) return { network: again, created: false };
+  }
+  return failed(`create network ${name}`, a);
+}
+
+/** GET a sandbox; undefined when it does not exist. */
+export async function getSandbox(api: DaemonApi, id: string): Promise<SandboxDescription | undefined> {
+  const a = await api.request('GET', `/sandboxes/${seg(id)}`);
+  if (a.status === 404) return undefined;
+  if (a.status !== 200) failed(`inspect sandbox ${id}`, a);
+  return a.body as SandboxDescription;
+}
+
+/** True when `netns` names the namespace `sb` holds (a /proc/<pid>/ns/net path is pinned by the daemon under another name). */
+function sameNamespace(sb: SandboxDescription, netns: string): boolean {
+  return sb.netnsPath === netns || netns.startsWith('/proc/');
+}
+
+/**
+ * The container's sandbox: created on its first ADD. One left by a container
+ * whose DEL never came (same id, another namespace) is replaced.
+ */
+export async function ensureSandbox(api: DaemonApi, body: { name: string; netnsPath: string } & Record<string, unknown>): Promise<SandboxDescription> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const a = await api.request('POST', '/sandboxes', body);
+    if (a.status === 201) return a.body as SandboxDescription;
+    if (apiCode(a) !== 'ERR_SANDBOX_EXISTS') failed(`create sandbox ${body.name}`, a);
+    const sb = await getSandbox(api, body.name);
+    if (sb === undefined) continue; // removed meanwhile: create it again
+    if (sameNamespace(sb, body.netnsPath)) return sb;
+    const del = await api.request('DELETE', `/sandboxes/${seg(body.name)}`);
+    if (del.status !== 200 && del.status !== 404) failed(`remove stale sandbox ${body.name} (namespace ${sb.netnsPath})`, del);
+  }
+  throw new CniDaemonError(`create sandbox ${body.name}`, 409, 'ERR_SANDBOX_EXISTS', 'the sandbox kept changing under this ADD: try again');
+}
+
+/** Connect the sandbox; an attachment of the same interface that exists already is returned as is (ADD twice). */
+export async function connect(api: DaemonApi, network: string, body: { sandbox: string; ifname: string } & Record<string, unknown>): Promise<EndpointDescription> {
+  const a = await api.request('POST', `/networks/${seg(network)}/connect`, body);
+  if (a.status === 201) return a.body as EndpointDescription;
+  if (apiCode(a) === 'ERR_SANDBOX_ALREADY_ON_NETWORK') {
+    const sb = await getSandbox(api, body.sandbox);
+    const ep = sb?.endpoints.find((e) => e.network === network);
+    if (ep !== undefined && ep.ifname === body.ifname) return ep;
+  }
+  return failed(`connect ${body.sandbox} to network ${network} as ${body.ifname}`, a);
+}

@@ -1,0 +1,273 @@
+/**
+ * Global networks (docs/cluster.md M1–M7): the controller's side of the
+ * cluster store. Creates and deletes global networks through it, allocates
+ * their addresses by compare-and-set, publishes local endpoints' records, and
+ * applies the mirror's changes (remote records, networks, claims) to the model
+ * in one synchronous step each (G11), so every resolver sees them at once.
+ */
+import type { Logger } from '../common/log.js';
+import { AddressInUseError, PoolExhaustedError, subnetsOverlap, type AddressPool, type DriverRegistry } from '../drivers/index.js';
+import { AddressPool as Pool } from '../drivers/index.js';
+import type { ClusterListener, ClusterStore, LostClaim, MirrorChange, NetworkSpec, RemoteRecord } from '../store/index.js';
+import type { ControllerCore } from './core.js';
+import type { Endpoint } from './endpoint.js';
+import { EndpointExistsError, NetworkActiveEndpointsError, NetworkExistsError, SubnetOverlapError } from './errors.js';
+import { Network } from './network.js';
+import type { Sandbox } from './sandbox.js';
+
+/** What the binding needs from the controller. */
+export interface ClusterDeps {
+  readonly store: ClusterStore;
+  readonly logger: Logger;
+  readonly core: ControllerCore;
+  readonly drivers: DriverRegistry;
+  networks(): Network[];
+  addNetwork(net: Network): void;
+  removeNetwork(net: Network): void;
+  /** Leave and delete a local endpoint whose address another host holds now (M7). */
+  disconnect(ep: Endpoint, reason: string): Promise<void>;
+}
+
+const remoteId = (r: RemoteRecord): string => `r:${r.id}`;
+const CLAIM_TRIES = 64;
+
+/** The spec of a network as the store keeps it. */
+export function specOf(net: Network): NetworkSpec {
+  const d = net.driverNetwork;
+  return {
+    id: net.id, name: net.name, driver: net.driver, subnet: d.subnet, gateway: d.gateway,
+    ...(d.subnet6 !== undefined ? { subnet6: d.subnet6, gateway6: d.gateway6 } : {}),
+    internal: net.internal, ttl: net.ttl, dns: [...net.dns], options: { ...net.driverOptions },
+  };
+}
+
+/** The controller's binding to the cluster store. */
+export class ClusterBinding implements ClusterListener {
+  readonly store: ClusterStore;
+  readonly #d: ClusterDeps;
+  readonly #log: Logger;
+  /** Endpoint names being allocated (an await between the name check and the add, G11). */
+  readonly #pending = new Set<string>();
+  /** network id → the tail of its driver steps. */
+  readonly #driverQueue = new Map<string, Promise<void>>();
+
+  constructor(deps: ClusterDeps) {
+    this.#d = deps;
+    this.store = deps.store;
+    this.#log = deps.logger.child({ component: 'cluster' });
+  }
+
+  /** Put a planned global network into the store, the overlap check inside the same transaction (M3). */
+  async createNetwork(net: Network): Promise<void> {
+    this.store.assertAvailable('create a global network');
+    await this.store.createNetwork((existing) => {
+      if (existing.some((n) => n.name === net.name)) throw new NetworkExistsError(net.name);
+      for (const other of existing) {
+        for (const [mine, theirs] of [[net.pool4.subnet, other.subnet], [net.pool6?.subnet, other.subnet6]] as const) {
+          if (mine !== undefined && theirs !== undefined && subnetsOverlap(mine, theirs)) throw new SubnetOverlapError(mine, `global network ${other.name} (${theirs})`);
+        }
+      }
+      return specOf(net);
+    });
+  }
+
+  /** Delete a global network: refused while any host has endpoints on it. */
+  async deleteNetwork(net: Network): Promise<void> {
+    this.store.assertAvailable('delete a global network');
+    const remote = this.store.recordsOf(net.name).filter((r) => r.member !== this.store.member).length;
+    if (remote > 0) throw new NetworkActiveEndpointsError(net.name, remote);
+    await this.store.deleteNetwork(net.name);
+  }
+
+  /** Allocate an endpoint's addresses by compare-and-set (M4); never the same address as any other host. */
+  async allocate(net: Network, endpoint: string, want4: string | undefined, want6: string | undefined): Promise<{ ipv4: string; ipv6: string | undefined }> {
+    this.store.assertAvailable('connect to a global network');
+    const ipv4 = await this.#claim(net.name, net.pool4, endpoint, want4);
+    try {
+      const ipv6 = net.pool6 === undefined ? undefined : await this.#claim(net.name, net.pool6, endpoint, want6);
+      return { ipv4, ipv6 };
+    } catch (err) {
+      net.pool4.release(ipv4);
+      await this.store.releaseAddress(net.name, ipv4);
+      throw err;
+    }
+  }
+
+  async #claim(network: string, pool: AddressPool, endpoint: string, want: string | undefined): Promise<string> {
+    for (let i = 0; i < CLAIM_TRIES; i++) {
+      if (want === undefined) pool.scatter();
+      const ip = pool.allocate(want); // marks it locally at once (G11)
+      let ok: boolean;
+      try {
+        ok = await this.store.claimAddress(network, ip, endpoint);
+      } catch (err) {
+        pool.release(ip);
+        throw err;
+      }
+      if (ok) return ip;
+      // Another host holds it: it stays marked here (the watch confirms it), try another.
+      if (want !== undefined) throw new AddressInUseError(want, pool.subnet);
+    }
+    throw new PoolExhaustedError(pool.subnet);
+  }
+
+  /** A new endpoint's addresses by compare-and-set (M4), and the driver's objects on the first local endpoint. */
+  async endpointAddresses(net: Network, epName: string, id: string, ip4: string | undefined, ip6: string | undefined): Promise<{ ipv4: string; ipv6: string | undefined }> {
+    const pending = `${net.id}/${epName}`;
+    if (net.endpoint(epName) !== undefined || this.#pending.has(pending)) throw new EndpointExistsError(epName, net.name);
+    this.#pending.add(pending);
+    try {
+      const got = await this.allocate(net, id, ip4, ip6);
+      try {
+        await this.ensureDriver(net);
+      } catch (err) {
+        net.pool4.release(got.ipv4);
+        if (got.ipv6 !== undefined) net.pool6?.release(got.ipv6);
+        await this.store.releaseAddress(net.name, got.ipv4);
+        if (got.ipv6 !== undefined) await this.store.releaseAddress(net.name, got.ipv6);
+        throw err;
+      }
+      return got;
+    } finally {
+      this.#pending.delete(pending);
+    }
+  }
+
+  /** Publish a joined endpoint (M5); when etcd refuses, `undoJoin` runs and the join fails with 503. */
+  async publishJoined(ep: Endpoint, sb: Sandbox, undoJoin: () => Promise<void>): Promise<void> {
+    if (ep.network.scope !== 'global') return;
+    try {
+      await this.publish(ep, sb);
+    } catch (err) {
+      await undoJoin().catch((e: unknown) => this.#log.warn({ err: e, endpoint: ep.name }, 'leave after a failed publish failed'));
+      throw err;
+    }
+  }
+
+  /** Release an endpoint's addresses in the store (best effort while unreachable: reconciled later). */
+  async release(ep: Endpoint): Promise<void> {
+    await this.store.releaseAddress(ep.network.name, ep.ipv4);
+    if (ep.ipv6 !== undefined) await this.store.releaseAddress(ep.network.name, ep.ipv6);
+  }
+
+  /** Run driver steps of one network one at a time (concurrent first connects make its objects once). */
+  #serial(net: Network, fn: () => Promise<void>): Promise<void> {
+    const run = (this.#driverQueue.get(net.id) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined);
+    this.#driverQueue.set(net.id, tail);
+    void tail.then(() => {
+      if (this.#driverQueue.get(net.id) === tail) this.#driverQueue.delete(net.id);
+    });
+    return run;
+  }
+
+  /** Make the driver's objects for a global network on this host, on its first local endpoint. */
+  ensureDriver(net: Network): Promise<void> {
+    return this.#serial(net, async () => {
+      if (net.driverReady) return;
+      await this.#d.drivers.get(net.driver).createNetwork(net.driverNetwork);
+      net.driverReady = true;
+    });
+  }
+
+  /** Remove them after the last local endpoint left (nothing stays on hosts without endpoints). */
+  dropDriverIfUnused(net: Network): Promise<void> {
+    return this.#serial(net, async () => {
+      if (!net.driverReady || net.endpoints.size > 0 || this.#pendingOn(net)) return;
+      net.driverReady = false;
+      await this.#d.drivers.get(net.driver).deleteNetwork(net.driverNetwork).catch((err: unknown) => {
+        this.#log.warn({ err, network: net.name }, 'driver network delete failed');
+      });
+      if (!this.store.networks().some((s) => s.id === net.id)) this.#d.removeNetwork(net);
+    });
+  }
+
+  #pendingOn(net: Network): boolean {
+    return [...this.#pending].some((p) => p.startsWith(`${net.id}/`));
+  }
+
+  /** Publish a joined endpoint's record under this host's lease (M5). */
+  publish(ep: Endpoint, sb: Sandbox, adoptOnly = false): Promise<void> {
+    return this.store.publish(ep.network.name, {
+      id: ep.id, names: ep.dnsNames(sb), ipv4: ep.ipv4, ...(ep.ipv6 ? { ipv6: ep.ipv6 } : {}),
+      ports: ep.ports.map((p) => ({ ...p })), ...(ep.joinInfo ? { mac: ep.joinInfo.mac } : {}),
+    }, { adoptOnly });
+  }
+
+  /** Withdraw it (names vanish on every host at the next watch event). */
+  unpublish(ep: Endpoint): Promise<void> {
+    return this.store.unpublish(ep.network.name, ep.id);
+  }
+
+  /** After a restore: own the restored endpoints' claims and records again (written at connect, M5). */
+  adoptRestored(): void {
+    for (const net of this.#d.networks().filter((n) => n.scope === 'global')) {
+      for (const ep of net.endpoints.values()) {
+        this.store.adoptAddress(net.name, ep.ipv4, ep.id);
+        if (ep.ipv6 !== undefined) this.store.adoptAddress(net.name, ep.ipv6, ep.id);
+        if (ep.sandbox !== undefined && ep.joinInfo !== undefined) void this.publish(ep, ep.sandbox, true);
+      }
+    }
+  }
+
+  /** ClusterListener: apply mirror changes to the model. */
+  changes(changes: readonly MirrorChange[]): void {
+    for (const c of changes) {
+      if (c.kind === 'network') this.#onNetwork(c.op, c.spec);
+      else if (c.kind === 'record') this.#onRecord(c.op, c.network, c.record);
+      else if (c.kind === 'address') this.#onClaim(c.op, c.network, c.address, c.claim.endpoint);
+    }
+  }
+
+  /** ClusterListener: a claim of ours is someone else's now: disconnect that endpoint, saying why (M7). */
+  lost(claim: LostClaim): void {
+    const net = this.#global(claim.network);
+    const ep = net?.endpoints.get(claim.endpoint);
+    if (net === undefined || ep === undefined) return;
+    const reason = `address ${claim.address} was reclaimed while this host was away and is held by member ${claim.holder}`;
+    this.#log.warn({ network: net.name, endpoint: ep.name, address: claim.address, holder: claim.holder }, `endpoint disconnected: ${reason}`);
+    void this.#d.disconnect(ep, reason).catch((err: unknown) => this.#log.error({ err, endpoint: ep.name }, 'disconnect of a reclaimed endpoint failed'));
+  }
+
+  #global(name: string): Network | undefined {
+    return this.#d.networks().find((n) => n.name === name && n.scope === 'global');
+  }
+
+  #onNetwork(op: 'put' | 'delete', spec: NetworkSpec): void {
+    const local = this.#d.networks().find((n) => n.name === spec.name);
+    if (op === 'delete') {
+      if (local?.scope === 'global' && local.id === spec.id && local.endpoints.size === 0 && !local.driverReady) this.#d.removeNetwork(local);
+      return;
+    }
+    if (local !== undefined) {
+      if (local.scope !== 'global' || local.id !== spec.id) this.#log.warn({ network: spec.name }, 'a global network has the name of another network here: not visible on this host');
+      return;
+    }
+    const net = new Network(this.#d.core, {
+      id: spec.id, name: spec.name, driver: spec.driver, internal: spec.internal, ttl: spec.ttl, dns: spec.dns, scope: 'global', driverReady: false,
+      pool4: new Pool(spec.subnet, spec.gateway), pool6: spec.subnet6 === undefined ? undefined : new Pool(spec.subnet6, spec.gateway6),
+      driverOptions: spec.options,
+    });
+    this.#d.addNetwork(net);
+    for (const [address, c] of this.store.claimsOf(spec.name)) this.#onClaim('put', spec.name, address, c.endpoint);
+    for (const r of this.store.recordsOf(spec.name)) this.#onRecord('put', spec.name, r);
+  }
+
+  #onRecord(op: 'put' | 'delete', network: string, record: RemoteRecord): void {
+    if (record.member === this.store.member) return;
+    const net = this.#global(network);
+    if (net === undefined) return;
+    net.records.removeEndpoint(remoteId(record));
+    if (op === 'put') {
+      net.records.addEndpoint({ endpointId: remoteId(record), names: record.names, ipv4: record.ipv4, ipv6: record.ipv6, ports: record.ports });
+    }
+  }
+
+  #onClaim(op: 'put' | 'delete', network: string, address: string, endpoint: string): void {
+    const net = this.#global(network);
+    if (net === undefined || net.endpoints.has(endpoint)) return;
+    const pool = net.pool4.contains(address) ? net.pool4 : net.pool6;
+    if (op === 'put') pool?.reserve(address);
+    else if (![...net.endpoints.values()].some((e) => e.ipv4 === address || e.ipv6 === address)) pool?.release(address);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * What newNetwork and createEndpoint compute before anything is made (L2),
+ * with the network's kernel names checked free (L4). planNetwork and
+ * removeNetwork run under the controller's allocation lock, so concurrent
+ * creates and deletes never get the same subnet or bridge: the outcome is one
+ * a serial order gives (L5).
+ * a network's pools checked against every other network's subnets (and, for
+ * a global network, the cluster's: docs/cluster.md M3), and local IPAM.
+ */
+import { InvalidOptionError } from '../common/errors.js';
+import { AddressPool, LinkExistsError, subnetsOverlap, type Driver } from '../drivers/index.js';
+import type { ControllerCore } from './core.js';
+import { NetworkActiveEndpointsError, NetworkNotFoundError, SubnetOverlapError } from './errors.js';
+import { Network } from './network.js';
+import { checkIp, checkStrings, checkTtl, type NetworkOptions } from './options.js';
+import { pickFreeSubnet } from './subnets.js';
+import { hostRouteCidrs } from './io/host-routes.js';
+
+/** The context of a plan. */
+export interface PlanContext {
+  readonly core: ControllerCore;
+  /** Pool default /24 subnets are carved from. */
+  readonly pool: string;
+  readonly networks: readonly Network[];
+  /** Subnets of the cluster's global networks (global plans only). */
+  readonly clusterSubnets: readonly string[];
+  readonly id: string;
+}
+
+/** What is asked. */
+export interface PlanRequest {
+  readonly driverName: string;
+  readonly name: string;
+  readonly options: NetworkOptions;
+  readonly driverOptions: Readonly<Record<string, unknown>>;
+  readonly scope: 'local' | 'global';
+  /** The driver whose kernel names must be free now (local networks; a global one makes its objects at its first local join). */
+  readonly driver?: Driver | undefined;
+}
+
+/**
+ * The network to make: pools carved and checked against every other network
+ * here; with `req.driver`, its kernel names free.
+ * Throws ERR_INVALID_OPTION, ERR_IPAM_INVALID_SUBNET, ERR_NETWORK_SUBNET_OVERLAP,
+ * ERR_LINK_EXISTS (a bridge of that name exists: refused, never taken over).
+ */
+export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<Network> {
+  const { options } = req;
+  const subnet = options.subnet ?? (await defaultSubnet(ctx));
+  const pool4 = new AddressPool(subnet, options.gateway, options.ipRange);
+  if (pool4.family !== 4) throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
+  const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
+  if (pool6 !== undefined && pool6.family !== 6) throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');
+  for (const other of ctx.networks) {
+    if (subnetsOverlap(pool4.subnet, other.pool4.subnet)) throw new SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
+  }
+  const net = new Network(ctx.core, {
+    id: ctx.id, name: req.name, driver: req.driverName, internal: options.internal ?? false, scope: req.scope,
+    ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions: req.driverOptions,
+  });
+  const bridge = req.driverOptions.bridgeName;
+  if (bridge !== undefined && ctx.networks.some((n) => n.driverOptions.bridgeName === bridge)) throw new LinkExistsError('bridge', String(bridge));
+  if (req.driver !== undefined) await req.driver.checkNetworkFree(net.driverNetwork);
+  return net;
+}
+
+/**
+ * deleteNetwork's step (call under the allocation lock): the network leaves
+ * the model at once, so a connect from then on answers 404 and never meets a
+ * half-deleted bridge (L5); it comes back if a later step fails. `release`
+ * runs first (a global network's cluster record); the driver's objects go
+ * when the network has them (a global network has them only while it has a
+ * local endpoint).
+ * Throws ERR_NETWORK_NOT_FOUND (deleted already), ERR_NETWORK_ACTIVE_ENDPOINTS.
+ */
+export async function removeNetwork(networks: Map<string, Network>, net: Network, driver: Driver, release?: () => Promise<void>): Promise<void> {
+  if (!networks.has(net.id)) throw new NetworkNotFoundError(net.name);
+  if (net.endpoints.size > 0) throw new NetworkActiveEndpointsError(net.name, net.endpoints.size);
+  networks.delete(net.id);
+  try {
+    if (release !== undefined) await release();
+    if (net.driverReady) await driver.deleteNetwork(net.driverNetwork);
+  } catch (err) {
+    networks.set(net.id, net);
+    throw err;
+  }
+}
+
+async function defaultSubnet(ctx: PlanContext): Promise<string> {
+  const taken = [...ctx.networks.map((n) => n.pool4.subnet), ...ctx.clusterSubnets, ...(await hostRouteCidrs())];
+  const s = pickFreeSubnet(ctx.pool, taken);
+  if (s === undefined) throw new InvalidOptionError('subnet', `no free /24 left in ${ctx.pool}: give --subnet`);
+  return s;
+}
+
+/** Local IPAM: both addresses allocated synchronously (G11), the first released if the second fails. */
+export function allocateLocal(net: Network, ip4: string | undefined, ip6: string | undefined): { ipv4: string; ipv6: string | undefined } {
+  const ipv4 = net.pool4.allocate(ip4);
+  try {
+    return { ipv4, ipv6: net.pool6?.allocate(ip6) };
+  } catch (err) {
+    net.pool4.release(ipv4);
+    throw err;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The R13 stage, before the in-flight limit and the forwarder: a fresh cache
+ * hit is answered at once (the pipeline fits it to the client, TC when cut);
+ * a miss joins an identical query already in flight (same key, partition and
+ * transport) or goes on, and its reply is stored.
+ *
+ * Coalescing is bounded (FS5, docs/behaviour.md): a flight takes at
+ * most `maxFollowersPerFlight` followers, a sandbox at most `maxFollowers`
+ * and `maxFollowerBytes` in all; past a bound the query is REFUSED at once.
+ * A follower holds only its Query, which accept.ts keeps to the header and
+ * question (ID, question, transport, EDNS size), never the datagram it came in.
+ */
+import { RCODE } from './constants.js';
+import type { SharedCache } from './cache.js';
+import { cacheKey } from './cache.js';
+import type { ResolverMetrics } from './metrics.js';
+import { errorReply, type Handler, type Reply } from './pipeline.js';
+import type { Query } from './query.js';
+import type { UpstreamSelector } from './upstreams.js';
+import type { NetworkView, ResolverView } from './view.js';
+
+// What a waiting follower costs beyond its question bytes: the Query object, its strings, a promise and a closure.
+const FOLLOWER_OVERHEAD = 512;
+
+/** What cacheStage needs. */
+export interface CacheStageOptions {
+  readonly view: ResolverView;
+  readonly selector: UpstreamSelector;
+  /** The cache, or undefined when caching is off (coalescing may still be on). */
+  readonly cache: SharedCache | undefined;
+  /** Coalesce identical queries in flight (R13). */
+  readonly coalesce: boolean;
+  /** Followers one flight may take. */
+  readonly maxFollowersPerFlight: number;
+  /** Followers of this sandbox waiting at once. */
+  readonly maxFollowers: number;
+  /** Bytes those followers may hold (question bytes plus a fixed overhead each). */
+  readonly maxFollowerBytes: number;
+  readonly metrics: ResolverMetrics;
+}
+
+/** One query in flight upstream and how many wait for it. */
+interface Flight {
+  readonly reply: Promise<Reply>;
+  followers: number;
+}
+
+/** A stage plus what it holds now (for tests and the per-sandbox memory bound). */
+export interface CacheStage {
+  readonly stage: Handler;
+  /** Followers waiting now, and the bytes they hold. */
+  readonly followers: { readonly count: number; readonly bytes: number };
+}
+
+/**
+ * The cache partition of a sandbox (cache.ts): its networks' names, sorted;
+ * a sandbox on no network has its own. Tenants on other networks never share it.
+ */
+export function partitionOf(view: Pick<ResolverView, 'id' | 'networks'>): string {
+  if (view.networks.length === 0) return `sandbox\u0000${view.id}`;
+  return view.networks.map((n) => n.name).sort().join('\u0000');
+}
+
+/** Build the R13 stage (see the file comment). */
+export function cacheStage(o: CacheStageOptions): CacheStage {
+  const { cache, metrics } = o;
+  const inflight = new Map<string, Flight>();
+  const followers = followerPool(o);
+  let lastNetworks: readonly NetworkView[] | undefined;
+  let partition = '';
+  const partitionNow = (): string => {
+    if (o.view.networks !== lastNetworks) {
+      lastNetworks = o.view.networks;
+      partition = partitionOf(o.view);
+    }
+    return partition;
+  };
+
+  const stage: Handler = (q, next) => {
+    const { servers, key: setKey } = o.selector.select(o.view);
+    if (servers.length === 0) return next(q);
+    const part = partitionNow();
+    const key = cacheKey(setKey, q);
+    if (cache !== undefined) {
+      const hit = cache.lookup(part, key);
+      if (hit !== undefined) {
+        metrics.countForwarding(hit.bytes.length > q.maxSize ? 'cache_truncated' : 'cache_hit');
+        return { kind: 'relay', bytes: cache.serve(hit, q), outcome: 'cached', owned: true };
+      }
+      metrics.countForwarding('cache_miss');
+    }
+    const flightKey = q.transport === 'udp' ? key : `tcp|${key}`;
+    const leader = o.coalesce ? inflight.get(flightKey) : undefined;
+    if (leader !== undefined) return followers.join(leader, q);
+    const keep = (r: Reply): Reply => {
+      if (cache !== undefined && r.kind === 'relay' && r.outcome === 'forwarded') cache.store(part, key, r.bytes);
+      return r;
+    };
+    const r = next(q);
+    if (!(r instanceof Promise)) return keep(r);
+    const p = r.then(keep);
+    if (o.coalesce) {
+      const flight: Flight = { reply: p, followers: 0 };
+      inflight.set(flightKey, flight);
+      const clear = (): void => void (inflight.get(flightKey) === flight && inflight.delete(flightKey));
+      p.then(clear, clear);
+    }
+    return p;
+  };
+  return {
+    stage,
+    get followers() {
+      return followers.now();
+    },
+  };
+}
+
+// The followers of one sandbox under the FS5 bounds: join() answers a follower from its flight, or REFUSED.
+function followerPool(o: CacheStageOptions): {
+  join(flight: Flight, q: Query): Reply | Promise<Reply>;
+  now(): { count: number; bytes: number };
+} {
+  let count = 0;
+  let bytes = 0;
+  return {
+    join(flight, q) {
+      const size = q.raw.length + FOLLOWER_OVERHEAD;
+      if (flight.followers >= o.maxFollowersPerFlight || count >= o.maxFollowers || bytes + size > o.maxFollowerBytes) {
+        o.metrics.countForwarding('coalesce_refused');
+        return errorReply(q, RCODE.REFUSED);
+      }
+      o.metrics.countForwarding('coalesced');
+      flight.followers++;
+      count++;
+      bytes += size;
+      const leave = (): void => {
+        count--;
+        bytes -= size;
+      };
+      return flight.reply.then(
+        (r) => {
+          leave();
+          return follow(r, q);
+        },
+        (err: unknown) => {
+          leave();
+          throw err;
+        },
+      );
+    },
+    now: () => ({ count, bytes }),
+  };
+}
+
+// A coalesced query takes the leader's reply as its own: a copy with its question's case (R3 echo).
+function follow(r: Reply, q: Query): Reply {
+  if (r.kind === 'drop') return r;
+  if (r.kind === 'built') return errorReply(q, r.rcode);
+  const bytes = Buffer.from(r.bytes);
+  if (bytes.length >= q.questionEnd && bytes.readUInt16BE(4) === 1) q.raw.copy(bytes, 12, 12, q.questionEnd);
+  return { kind: 'relay', bytes, outcome: r.outcome, owned: true };
+}

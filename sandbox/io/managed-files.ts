@@ -1,0 +1,130 @@
+/**
+ * The managed files as root (L7): what is at a path before sandns takes
+ * it, and the user's original content of a file that existed, kept aside
+ * and put back (Docker keeps a copy of what it replaces the same way).
+ * sandns deletes only what it created; it never writes through a symlink.
+ */
+import { constants, promises as fs } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { UnsafeFileError } from '../../common/errors.js';
+import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
+
+/** What is at a managed path before sandns writes it. */
+export type PathState = 'absent' | 'file' | 'dir';
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** lstat without following; undefined when nothing is there. */
+async function lstatOrUndefined(path: string): Promise<import('node:fs').Stats | undefined> {
+  try {
+    return await fs.lstat(path);
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** The nearest ancestor of `path` that exists, with its symlinks resolved. */
+async function realAncestor(path: string): Promise<string> {
+  for (let p = dirname(path); ; p = dirname(p)) {
+    try {
+      return await fs.realpath(p);
+    } catch (err) {
+      if (errno(err) !== 'ENOENT' || p === dirname(p)) throw err;
+    }
+  }
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+/**
+ * Check a path sandns will write (hosts, resolv.conf) and say what is there.
+ * Refuses (ERR_FILE_PATH) a relative or non-normal path and, with
+ * `allowedRoot`, a path whose real location (symlinked directories resolved)
+ * leaves the root; refuses a symlink at the path (ERR_FILE_SYMLINK) and
+ * anything but a regular file (ERR_FILE_NOT_REGULAR).
+ */
+export async function checkManagedFile(path: string, allowedRoot?: string): Promise<Exclude<PathState, 'dir'>> {
+  checkPathShape(path, allowedRoot);
+  if (allowedRoot !== undefined) {
+    const real = join(await realAncestor(path), basename(path));
+    const root = await fs.realpath(allowedRoot).catch(() => normalize(allowedRoot));
+    if (!inside(root, real)) throw new UnsafeFileError('ERR_FILE_PATH', path, `resolves to ${real}, outside the allowed root ${root}`);
+  }
+  const st = await lstatOrUndefined(path);
+  if (st === undefined) return 'absent';
+  if (st.isSymbolicLink()) throw new UnsafeFileError('ERR_FILE_SYMLINK', path, 'is a symbolic link; sandns does not write through symlinks (remove it, or give another path)');
+  if (!st.isFile()) throw new UnsafeFileError('ERR_FILE_NOT_REGULAR', path, 'exists and is not a regular file');
+  return 'file';
+}
+
+/** Absolute and normal (no `.`/`..` segments, no NUL), and lexically inside `allowedRoot` when one is set. */
+export function checkPathShape(path: string, allowedRoot?: string): void {
+  if (!isAbsolute(path)) throw new UnsafeFileError('ERR_FILE_PATH', path, 'must be an absolute path');
+  if (path.includes('\0') || normalize(path) !== path || path.endsWith(sep)) {
+    throw new UnsafeFileError('ERR_FILE_PATH', path, 'must be a normal path (no ".", ".." or empty segments, no trailing "/")');
+  }
+  if (allowedRoot !== undefined && !inside(normalize(allowedRoot), path)) {
+    throw new UnsafeFileError('ERR_FILE_PATH', path, `is outside the allowed root ${allowedRoot}`);
+  }
+}
+
+/** Check a directory sandns would make and own: a symlink there is refused; returns what is there. */
+export async function checkManagedDir(path: string): Promise<Exclude<PathState, 'file'>> {
+  const st = await lstatOrUndefined(path);
+  if (st === undefined) return 'absent';
+  if (st.isSymbolicLink()) throw new UnsafeFileError('ERR_FILE_SYMLINK', path, 'is a symbolic link; sandns does not write through symlinks (remove it)');
+  if (!st.isDirectory()) throw new UnsafeFileError('ERR_FILE_NOT_REGULAR', path, 'exists and is not a directory');
+  return 'dir';
+}
+
+/**
+ * Keep the content and mode of the file at `path` in `backup` (written
+ * atomically: temp, fsync, rename), before sandns first writes `path`.
+ * A backup already there (a retried create) is kept: it is the oldest copy.
+ */
+export async function keepOriginal(path: string, backup: string): Promise<void> {
+  if ((await lstatOrUndefined(backup)) !== undefined) return;
+  await serializeOnPath(path, async () => {
+    const content = await readNoFollow(path);
+    const { mode } = await fs.lstat(path);
+    await fs.mkdir(dirname(backup), { recursive: true, mode: 0o700 });
+    const temp = `${backup}.${randomBytes(4).toString('hex')}.tmp`;
+    const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.writeFile(`${backup}.mode`, (mode & 0o7777).toString(8));
+    await fs.rename(temp, backup);
+  });
+}
+
+/**
+ * Put the user's original content back at `path` (in place: the inode and a
+ * bind mount of it survive; a symlink there is refused) and drop the backup.
+ * No backup (a crash before it was taken, so sandns never wrote `path`):
+ * the file is left as it is. Returns whether content was put back.
+ */
+export async function putBackOriginal(path: string, backup: string): Promise<boolean> {
+  let content: Buffer;
+  try {
+    content = await fs.readFile(backup);
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return false;
+    throw err;
+  }
+  const mode = Number.parseInt(await fs.readFile(`${backup}.mode`, 'utf8').catch(() => '644'), 8);
+  await serializeOnPath(path, () => writeInPlace(path, content, { create: true, mode: Number.isInteger(mode) ? mode : 0o644 }));
+  await fs.rm(backup, { force: true });
+  await fs.rm(`${backup}.mode`, { force: true });
+  return true;
+}

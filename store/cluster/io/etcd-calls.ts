@@ -1,0 +1,60 @@
+/**
+ * Thin etcd3 wrapper: the client (hosts always an array: one comma string makes
+ * etcd3 hang), and every call bounded by a deadline, because the client itself
+ * never gives up (it waits out elections and dead members).
+ */
+import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+
+/** The client for `endpoints`. */
+export function createEtcdClient(endpoints: readonly string[], credentials?: IOptions['credentials']): Etcd3 {
+  return new Etcd3({
+    hosts: [...endpoints],
+    dialTimeout: 1_000,
+    // etcd3's default breaker keeps a failed member out for 5 s; a member back
+    // from a restart or partition is tried again after 500 ms instead.
+    faultHandling: {
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
+    },
+    ...(credentials ? { credentials } : {}),
+  });
+}
+
+/** Thrown when a call outlives its deadline. */
+export class DeadlineError extends Error {
+  constructor(ms: number) {
+    super(`etcd did not answer within ${ms} ms`);
+    this.name = 'DeadlineError';
+  }
+}
+
+/** Run `fn` with a gRPC deadline and a local timer (whichever fires first); a late result is dropped. */
+export function withDeadline<T>(ms: number, fn: (options: { deadline: Date }) => Promise<T>): Promise<T> {
+  const deadline = new Date(Date.now() + ms);
+  return new Promise<T>((resolve, reject) => {
+    // A deadline that fired late measured a busy event loop, not etcd: it is re-armed (up to 3 times).
+    // The rejection waits one turn (setImmediate): an answer that arrived while the loop was busy is read first.
+    let rearms = 0;
+    const arm = (): NodeJS.Timeout => {
+      const armedAt = performance.now();
+      return setTimeout(() => {
+        if (performance.now() - armedAt > ms + 250 && rearms++ < 3) {
+          timer = arm();
+          return;
+        }
+        setImmediate(() => reject(new DeadlineError(ms)));
+      }, ms);
+    };
+    let timer = arm();
+    fn({ deadline }).then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * Reconciliation after a gap (docs/cluster.md M5, M7): make etcd hold what
+ * this member owns, under its current lease. Claims are re-asserted by
+ * compare-and-set: a claim whose address another host holds now is lost (its
+ * endpoint is disconnected by the caller); records are re-put; keys of this
+ * member that it no longer owns (a leave while unreachable) are deleted.
+ */
+import type { Logger } from '../../../common/log.js';
+import type { Mirror } from '../mirror.js';
+import { reconcilePlan, type OwnedKeys } from '../own.js';
+import type { LostClaim } from '../store.js';
+import * as ops from './etcd-ops.js';
+
+/** What reconcile needs. */
+export interface ReconcileContext {
+  readonly session: ops.Session;
+  readonly own: OwnedKeys;
+  readonly mirror: Mirror;
+  readonly formerMembers: readonly string[];
+  readonly logger: Logger;
+  readonly hostname: string;
+  readonly advertise: string;
+  readonly countWrite: () => void;
+}
+
+async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
+}
+
+/** Reconcile; returns the claims lost to other hosts. */
+export async function reconcile(ctx: ReconcileContext): Promise<LostClaim[]> {
+  const { session: s, own } = ctx;
+  const since = ctx.mirror.members.get(s.member)?.since ?? Date.now();
+  await ops.putLeased(s, s.keys.member(s.member), JSON.stringify({ id: s.member, advertise: ctx.advertise, hostname: ctx.hostname, since }));
+  ctx.countWrite();
+  const plan = reconcilePlan(own, ctx.mirror, s.member, ctx.formerMembers);
+  const lost: LostClaim[] = [];
+  const lostEndpoints = new Set<string>();
+  await inBatches(plan.claims, 32, async (e) => {
+    ctx.countWrite();
+    const r = await ops.reassertClaim(s, e);
+    if (r.result === 'held') return;
+    own.drop(e.key);
+    lostEndpoints.add(e.claim.endpoint);
+    lost.push({ network: e.network, endpoint: e.claim.endpoint, address: e.address, holder: r.holder });
+  });
+  await inBatches(plan.records.filter((e) => !lostEndpoints.has(e.record.id)), 32, async (e) => {
+    ctx.countWrite();
+    await ops.putLeased(s, e.key, e.value);
+  });
+  await inBatches(plan.stale, 32, async (key) => {
+    ctx.countWrite();
+    await ops.deleteKey(s, key);
+  });
+  if (lost.length > 0 || plan.stale.length > 0) ctx.logger.info({ lost: lost.length, stale: plan.stale.length }, 'cluster store reconciled');
+  return lost;
+}

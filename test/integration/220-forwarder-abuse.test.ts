@@ -1,0 +1,89 @@
+/**
+ * FS5 on real kernels: one sandbox floods its resolver with queries for a
+ * name whose upstream never answers (the issue's 60 KB queries; then the
+ * largest accepted size, which coalesce behind one flight), while another
+ * sandbox keeps asking. The daemon's RSS (this process: the controller runs
+ * in-process) must stay under +50 MB, and the other sandbox's p99 under 5 ms.
+ * On a machine other work already loads (the other sandbox's p99 without the
+ * attack, measured in the same run, over 0.5 ms: the 2-core CI machine with
+ * parallel jobs), the bound is ten times that p99 instead: the attacker's
+ * own CPU then competes with the daemon's, which no resolver can prevent.
+ */
+import dgram from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testController, type TestController } from '../helpers/controller.js';
+import { uniqueName } from '../helpers/names.js';
+import { randomLoopback } from '../helpers/upstream.js';
+
+const LOAD = fileURLToPath(new URL('../helpers/dnsload.py', import.meta.url));
+const MB = 1024 * 1024;
+
+interface Probe {
+  n: number;
+  lost: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+async function load(netnsPath: string, args: string[]): Promise<Record<string, number>> {
+  const r = await execa('nsenter', [`--net=${netnsPath}`, 'python3', LOAD, ...args], { timeout: 30_000 });
+  return JSON.parse(r.stdout) as Record<string, number>;
+}
+
+describe('220 FS5 a query flood for a silent upstream stays bounded', () => {
+  const tag = uniqueName('m');
+  let t: TestController;
+  let silent: dgram.Socket;
+  let atkPath = '';
+  let vicPath = '';
+
+  beforeAll(async () => {
+    const address = randomLoopback();
+    silent = dgram.createSocket('udp4');
+    await new Promise<void>((res) => silent.bind({ address, port: 53, exclusive: true }, res));
+    silent.on('message', () => undefined); // never answers
+    t = await testController(`nameserver ${address}\n`);
+    const netA = await t.controller.newNetwork('bridge', `${tag}a`, {});
+    const netB = await t.controller.newNetwork('bridge', `${tag}b`, {});
+    const atk = await t.controller.newSandbox(`${tag}-atk`, { hostname: 'atk' });
+    await (await netA.createEndpoint('atk')).join(atk);
+    const vic = await t.controller.newSandbox(`${tag}-vic`, { hostname: 'vic' });
+    await (await netB.createEndpoint('vic')).join(vic);
+    atkPath = atk.netnsPath;
+    vicPath = vic.netnsPath;
+  });
+
+  afterAll(async () => {
+    await t?.cleanup();
+    await new Promise<void>((res) => (silent ? silent.close(() => res()) : res()));
+  });
+
+  it.for([
+    { what: '60 KB queries (refused at once)', size: 60_000 },
+    { what: '1,232-byte queries (the largest accepted: followers of one flight)', size: 1232 },
+  ])('FS5 $what for 4 s: RSS under +50 MB, the other sandbox p99 under 5 ms', { timeout: 120_000 }, async ({ size }, ctx) => {
+    const base = (await load(vicPath, ['probe', 'vic', '1.5'])) as unknown as Probe;
+    const rss0 = process.memoryUsage().rss;
+    let peak = rss0;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    try {
+      const [flood, probe] = await Promise.all([
+        load(atkPath, ['flood', 'never.answered.example', String(size), '4']),
+        new Promise((r) => setTimeout(r, 300)).then(() => load(vicPath, ['probe', 'vic', '3'])) as Promise<unknown> as Promise<Probe>,
+      ]);
+      ctx.annotate(`flood sent ${flood.sent}; rss +${((peak - rss0) / MB).toFixed(1)} MB; other sandbox p99 ${probe.p99.toFixed(2)} ms (without the attack ${base.p99.toFixed(2)} ms), lost ${probe.lost}`);
+      expect(flood.sent).toBeGreaterThan(1000);
+      expect(peak - rss0).toBeLessThan(50 * MB);
+      expect(probe.n).toBeGreaterThan(100);
+      expect(probe.lost).toBe(0);
+      expect(probe.p99).toBeLessThan(base.p99 <= 0.5 ? 5 : Math.max(5, 10 * base.p99));
+    } finally {
+      clearInterval(sampler);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(50 * MB);
+  });
+});

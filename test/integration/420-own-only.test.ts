@@ -1,0 +1,250 @@
+/**
+ * Issue 11 §1, §4, §6 on real kernels: sandns refuses names that exist
+ * (bridges, veths, namespaces) with a typed 409 and never touches them; it
+ * writes managed files without following symlinks, only at absolute paths
+ * (inside the allowed root when one is set), and gives a file it took over
+ * its original content back instead of deleting it; the default hostname is
+ * never a cut-down name.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { testController, type TestController } from '../helpers/controller.js';
+import { uniqueName } from '../helpers/names.js';
+import { randomSubnet } from '../helpers/daemon.js';
+import { BridgeDriver } from '../../drivers/index.js';
+import { bridgeNameFor } from '../../drivers/bridge/options.js';
+import { discardSandbox } from '../../sandbox/index.js';
+import type { SandnsError } from '../../common/errors.js';
+
+const tag = uniqueName('o');
+let t: TestController;
+/** A namespace of the test's own, given as an external key where a sandbox needs no namespace of its own. */
+const extNs = `${tag}-ext`;
+const EXT = `/run/netns/${extNs}`;
+let guarded: TestController;
+const links: string[] = [];
+const namespaces: string[] = [];
+const dirs: string[] = [];
+
+async function linkUp(name: string): Promise<boolean> {
+  return (await execa('ip', ['link', 'show', 'dev', name], { reject: false })).exitCode === 0;
+}
+async function refused(p: Promise<unknown>): Promise<{ code: string; status: number }> {
+  const err = (await p.then(() => undefined, (e: unknown) => e)) as SandnsError | undefined;
+  expect(err, 'expected a refusal').toBeDefined();
+  return { code: err!.code, status: err!.status };
+}
+
+beforeAll(async () => {
+  await execa('ip', ['netns', 'add', extNs]);
+  namespaces.push(extNs);
+  t = await testController('nameserver 192.0.2.53\n');
+  guarded = await testController('nameserver 192.0.2.53\n', { allowedFilesRoot: join(t.dir, 'allowed') });
+  await mkdir(join(t.dir, 'allowed'), { recursive: true });
+});
+
+afterAll(async () => {
+  await guarded?.cleanup();
+  await t?.cleanup();
+  for (const l of links) await execa('ip', ['link', 'del', l], { reject: false });
+  for (const n of namespaces) await execa('ip', ['netns', 'del', n], { reject: false });
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('420 §1 names that exist are refused up front and never touched', () => {
+  it('issue-11 bridgeName of an existing dummy, a veth end, or another network\'s bridge: 409 ERR_LINK_EXISTS, all still there', async () => {
+    const dummy = `${tag}d`;
+    const veth = `${tag}v`;
+    links.push(dummy, veth);
+    await execa('ip', ['link', 'add', dummy, 'type', 'bridge']);
+    await execa('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', `${tag}p`]);
+    const other = await t.controller.newNetwork('bridge', `${tag}n0`, { subnet: randomSubnet().subnet });
+    const otherBridge = bridgeNameFor(other.id, other.driverOptions);
+    for (const name of [dummy, veth, `${tag}p`, otherBridge, 'lo']) {
+      expect(await refused(t.controller.newNetwork('bridge', `${tag}x`, { subnet: randomSubnet().subnet, driverOptions: { bridgeName: name } }))).toEqual({ code: 'ERR_LINK_EXISTS', status: 409 });
+      expect(await linkUp(name)).toBe(true);
+    }
+    expect(t.controller.networks().map((n) => n.name)).toEqual([`${tag}n0`]);
+    expect(await linkUp(otherBridge)).toBe(true);
+    await other.delete();
+  });
+
+  it('issue-11 two concurrent creates naming the same new bridge: one 201, one 409; the bridge belongs to the one', async () => {
+    const br = `${tag}b`;
+    links.push(br);
+    const results = await Promise.allSettled([0, 1, 2].map((i) => t.controller.newNetwork('bridge', `${tag}c${i}`, { subnet: randomSubnet().subnet, driverOptions: { bridgeName: br } })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as SandnsError).code).toBe('ERR_LINK_EXISTS');
+    expect(await linkUp(br)).toBe(true);
+    for (const n of t.controller.networks()) await n.delete();
+    expect(await linkUp(br)).toBe(false);
+  });
+
+  it('issue-11 netnsName of an existing namespace: 409 ERR_SANDBOX_NETNS_EXISTS; the namespace and its links survive, nothing is written', async () => {
+    const ns = `${tag}-ns`;
+    namespaces.push(ns);
+    await execa('ip', ['netns', 'add', ns]);
+    await execa('ip', ['-n', ns, 'link', 'add', 'keepme', 'type', 'bridge']);
+    expect(await refused(t.controller.newSandbox(`${tag}-a`, { netnsName: ns }))).toEqual({ code: 'ERR_SANDBOX_NETNS_EXISTS', status: 409 });
+    expect(await refused(t.controller.newSandbox(ns))).toEqual({ code: 'ERR_SANDBOX_NETNS_EXISTS', status: 409 });
+    expect((await execa('ip', ['-n', ns, 'link', 'show', 'keepme'], { reject: false })).exitCode).toBe(0);
+    expect(existsSync(`/etc/netns/${ns}`)).toBe(false);
+    expect(t.controller.sandboxes()).toHaveLength(0);
+  });
+
+  it('issue-11 concurrent sandboxes asking for one namespace name: one made, the others 409, the made one intact', async () => {
+    const ns = `${tag}-race`;
+    namespaces.push(ns);
+    const results = await Promise.allSettled([0, 1, 2, 3].map((i) => t.controller.newSandbox(`${tag}-r${i}`, { netnsName: ns })));
+    const made = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(made).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as SandnsError).code).toBe('ERR_SANDBOX_NETNS_EXISTS');
+    expect(existsSync(`/run/netns/${ns}`)).toBe(true);
+    await made[0]!.delete();
+    expect(existsSync(`/run/netns/${ns}`)).toBe(false);
+  });
+
+  it('issue-11 a veth name that exists: the join is refused (409) and the link is not deleted', async () => {
+    const driver = new BridgeDriver();
+    const id = `${tag.slice(1)}00000000000000000000`.slice(0, 16);
+    const net = { id: `${tag.slice(1)}ffffffffffffff`, name: 'x', subnet: '10.254.254.0/24', gateway: '10.254.254.1', internal: true, options: {} };
+    const host = `sv${id.slice(0, 12)}`;
+    links.push(host);
+    await execa('ip', ['link', 'add', host, 'type', 'bridge']);
+    expect(await refused(driver.checkEndpointFree(net, id))).toEqual({ code: 'ERR_LINK_EXISTS', status: 409 });
+    expect(await refused(driver.join({ network: net, endpointId: id, ipv4: '10.254.254.2', netnsPath: EXT, ifname: 'eth9', defaultRoute: false }))).toMatchObject({ status: 409 });
+    expect(await linkUp(host)).toBe(true);
+  });
+
+  it('issue-11 restore undoes a cut-short create only for what carries its mark: a same-named foreign bridge and namespace stay', async () => {
+    const driver = new BridgeDriver();
+    const net = { id: `${tag.slice(1)}eeeeeeeeeeeeee`, name: 'y', subnet: '10.254.253.0/24', gateway: '10.254.253.1', internal: false, options: { bridgeName: `${tag}f` } };
+    links.push(`${tag}f`);
+    await execa('ip', ['link', 'add', `${tag}f`, 'type', 'bridge']);
+    expect(await driver.discardNetwork(net)).toBe(false);
+    expect(await linkUp(`${tag}f`)).toBe(true);
+    await execa('ip', ['link', 'del', `${tag}f`]);
+    await driver.createNetwork(net);
+    expect(await driver.discardNetwork(net)).toBe(true);
+    expect(await linkUp(`${tag}f`)).toBe(false);
+    const ns = `${tag}-foreign`;
+    namespaces.push(ns);
+    await execa('ip', ['netns', 'add', ns]);
+    await execa('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    const files = { hostsPath: join(t.dir, 'nohosts'), resolvConfPath: join(t.dir, 'noresolv'), resolvConfHashPath: join(t.dir, 'nohash'), originResolvConf: t.originPath, ownedDirs: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], legacy: false };
+    expect(await discardSandbox('other-id', ns, files, true)).toBe(false);
+    expect(existsSync(`/run/netns/${ns}`)).toBe(true);
+  });
+});
+
+describe('420 §4 files as root', () => {
+  it('issue-11 a symlink at the default hosts or resolv.conf path, or as the default directory: 409 ERR_FILE_SYMLINK, target untouched, nothing made', async () => {
+    const target = join(t.dir, 'precious');
+    await writeFile(target, 'precious\n');
+    for (const [i, plant] of ['hosts', 'resolv.conf', ''].entries()) {
+      const ns = `${tag}-l${i}`;
+      dirs.push(`/etc/netns/${ns}`);
+      if (plant === '') await symlink(t.dir, `/etc/netns/${ns}`);
+      else {
+        await mkdir(`/etc/netns/${ns}`, { recursive: true });
+        await symlink(target, `/etc/netns/${ns}/${plant}`);
+      }
+      expect(await refused(t.controller.newSandbox(ns))).toEqual({ code: 'ERR_FILE_SYMLINK', status: 409 });
+      expect(existsSync(`/run/netns/${ns}`)).toBe(false);
+    }
+    expect(await readFile(target, 'utf8')).toBe('precious\n');
+    expect(existsSync(join(t.dir, 'hosts'))).toBe(false);
+  });
+
+  it('issue-11 a symlink planted after create is never written through: not by an origin change, not by a join', async () => {
+    const ns = `${tag}-late`;
+    const net = await t.controller.newNetwork('bridge', `${tag}nl`, { subnet: randomSubnet().subnet });
+    const sb = await t.controller.newSandbox(ns);
+    const target = join(t.dir, 'precious2');
+    await writeFile(target, 'precious\n');
+    for (const f of ['resolv.conf', 'hosts']) {
+      await rm(`/etc/netns/${ns}/${f}`);
+      await symlink(target, `/etc/netns/${ns}/${f}`);
+    }
+    await writeFile(t.originPath, 'nameserver 192.0.2.54\n');
+    await t.controller.refreshOrigin();
+    expect(await refused(net.createEndpoint(ns).then((ep) => ep.join(sb)))).toEqual({ code: 'ERR_FILE_SYMLINK', status: 409 });
+    expect(await readFile(target, 'utf8')).toBe('precious\n');
+    for (const ep of [...net.endpoints.values()]) await ep.delete();
+    await sb.delete();
+    expect(await readFile(target, 'utf8')).toBe('precious\n');
+    await net.delete();
+  });
+
+  it('issue-11 relative, dotted or root-escaping paths: 400 ERR_FILE_PATH; the origin resolv.conf and a shared path are refused', async () => {
+    for (const hostsPath of ['hosts', './x/hosts', `${t.dir}/a/../hosts`, `${t.dir}//hosts`, `${t.dir}/hosts/`]) {
+      expect(await refused(t.controller.newSandbox(`${tag}-p`, { hostsPath, netnsPath: EXT }))).toEqual({ code: 'ERR_FILE_PATH', status: 400 });
+    }
+    expect(await refused(t.controller.newSandbox(`${tag}-p`, { resolvConfPath: t.originPath, netnsPath: EXT }))).toMatchObject({ status: 400 });
+    expect(await refused(t.controller.newSandbox(`${tag}-p`, { hostsPath: join(t.dir, 'same'), resolvConfPath: join(t.dir, 'same'), netnsPath: EXT }))).toMatchObject({ status: 400 });
+    const allowed = join(t.dir, 'allowed');
+    await symlink('/etc', join(allowed, 'escape'));
+    expect(await refused(guarded.controller.newSandbox(`${tag}-g`, { hostsPath: join(t.dir, 'outside'), netnsPath: EXT }))).toEqual({ code: 'ERR_FILE_PATH', status: 400 });
+    expect(await refused(guarded.controller.newSandbox(`${tag}-g`, { hostsPath: join(allowed, 'escape', 'hosts'), netnsPath: EXT }))).toEqual({ code: 'ERR_FILE_PATH', status: 400 });
+    const ok = await guarded.controller.newSandbox(`${tag}-g`, { hostsPath: join(allowed, 'g', 'hosts'), resolvConfPath: join(allowed, 'g', 'resolv.conf'), netnsPath: EXT });
+    expect(await refused(guarded.controller.newSandbox(`${tag}-g2`, { hostsPath: join(allowed, 'g', 'hosts'), resolvConfPath: join(allowed, 'g2'), netnsPath: EXT }))).toEqual({ code: 'ERR_SANDBOX_FILE_IN_USE', status: 409 });
+    await ok.delete();
+    expect(existsSync(join(allowed, 'g', 'hosts'))).toBe(false);
+  });
+
+  it('issue-11 a file that existed is taken over and its content and mode put back on delete; a file sandns made is deleted', async () => {
+    const hostsPath = join(t.dir, 'mine', 'hosts');
+    const resolvConfPath = join(t.dir, 'mine', 'resolv.conf');
+    await mkdir(join(t.dir, 'mine'));
+    await writeFile(hostsPath, '10.0.0.1 users-own-line\n');
+    await chmod(hostsPath, 0o640);
+    const net = await t.controller.newNetwork('bridge', `${tag}nm`, { subnet: randomSubnet().subnet });
+    const sb = await t.controller.newSandbox(`${tag}-m`, { hostsPath, resolvConfPath, hostname: 'mine' });
+    const ep = await net.createEndpoint(sb.id);
+    await ep.join(sb);
+    expect(await readFile(hostsPath, 'utf8')).toContain('mine');
+    expect(existsSync(resolvConfPath)).toBe(true);
+    await sb.delete();
+    await ep.delete();
+    expect(await readFile(hostsPath, 'utf8')).toBe('10.0.0.1 users-own-line\n');
+    expect((await stat(hostsPath)).mode & 0o777).toBe(0o640);
+    expect(existsSync(resolvConfPath)).toBe(false);
+    await net.delete();
+  });
+
+  it('issue-11 a failed create gives a taken-over file back too', async () => {
+    const hostsPath = join(t.dir, 'fail-hosts');
+    await writeFile(hostsPath, 'original\n');
+    await writeFile(join(t.dir, 'notadir'), 'x');
+    // resolv.conf cannot be written (its parent is a file): the create fails after the hosts file was written.
+    expect(await refused(t.controller.newSandbox(`${tag}-f`, { hostsPath, resolvConfPath: join(t.dir, 'notadir', 'resolv.conf'), netnsPath: EXT }))).toMatchObject({ code: expect.any(String) });
+    expect(await readFile(hostsPath, 'utf8')).toBe('original\n');
+    expect(t.controller.sandboxes()).toHaveLength(0);
+  });
+});
+
+describe('420 §6 default hostname', () => {
+  it('issue-11 a plain label (underscores too) is the hostname untruncated; dotted or 64-char names get none; a hex id its short id', async () => {
+    const net = await t.controller.newNetwork('bridge', `${tag}nh`, { subnet: randomSubnet().subnet });
+    const long = `${tag}_${'a'.repeat(64)}`.slice(0, 64);
+    const hex = 'abcdef0123456789'.repeat(4);
+    const cases: [string, string | undefined][] = [[`${tag}_web_1`, `${tag}_web_1`], [`${tag}.web.1`, undefined], [long, undefined], [hex, 'abcdef012345'], [`${tag}-db`, `${tag}-db`]];
+    for (const [name, want] of cases) {
+      namespaces.push(name);
+      const sb = await t.controller.newSandbox(name);
+      expect(sb.info().hostname).toBe(want);
+      const ep = await net.createEndpoint(name.replace(/\./g, '-').slice(0, 63));
+      await ep.join(sb);
+      const names = ep.dnsNames(sb);
+      if (want !== undefined) expect(names).toContain(want);
+      else expect(names.filter((n) => n !== ep.name)).toEqual([]);
+      expect(names.every((n) => n === ep.name || n === want)).toBe(true);
+      await sb.delete();
+      await ep.delete();
+    }
+    await net.delete();
+  });
+});

@@ -1,0 +1,238 @@
+/**
+ * The CNI plugin driven like libcni drives it (test/helpers/libcni.ts), in a
+ * scratch "host" namespace where the daemon, the bridges and Debian's plugins
+ * run: chained after bridge + host-local, and as the main plugin. Two
+ * containers resolve each other's name and alias through 127.0.0.11; CHECK
+ * passes, then names the difference; DEL twice and with an empty CNI_NETNS
+ * succeed and leave no record, sandbox, veth or IPAM file; a /proc/<pid>/ns/net
+ * namespace (ctr) is pinned and unpinned; with the daemon down ADD and CHECK
+ * fail with code 11 and DEL is deferred until the daemon's next start.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
+import { buildCli, randomSubnet } from '../helpers/daemon.js';
+import { stateDaemon, type StateDaemon } from '../helpers/state-daemon.js';
+import { uniqueName } from '../helpers/names.js';
+import { CniCallError, cniAdd, cniCheck, cniDel, installSandnsPlugin, type CniRuntime, type ConfList } from '../helpers/libcni.js';
+
+const tag = uniqueName('k');
+const host = `${tag}h`;
+const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'].map((c) => `${tag}${c}`);
+const nsPath = (n: string): string => `/run/netns/${n}`;
+let build: { bin: string; remove(): Promise<void> };
+let d: StateDaemon;
+let dir: string;
+let rt: CniRuntime;
+let sleeper: ChildProcess | undefined;
+
+async function dig(ns: string, name: string, type = 'A'): Promise<string> {
+  const r = await execa('nsenter', [`--net=${ns}`, '--', 'dig', '+short', '+time=2', '+tries=1', '@127.0.0.11', name, type], { reject: false });
+  return r.stdout.trim();
+}
+
+async function cniError(p: Promise<unknown>): Promise<{ code?: number; msg?: string; details?: string }> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(CniCallError);
+  return (err as CniCallError).result;
+}
+
+async function rows(network: string): Promise<{ name: string; value: string; sandbox?: string }[]> {
+  return d.api('GET', `/records?network=${network}`);
+}
+
+beforeAll(async () => {
+  build = await buildCli();
+  dir = await mkdtemp(join(tmpdir(), 'sandns-800-'));
+  await execa('ip', ['netns', 'add', host]);
+  await execa('ip', ['-n', host, 'link', 'set', 'lo', 'up']);
+  for (const c of ctrs) await execa('ip', ['netns', 'add', c]);
+  d = await stateDaemon(build.bin, join(dir, 'daemon'), { netns: nsPath(host) });
+  await d.start();
+  const plugins = join(dir, 'plugins');
+  await installSandnsPlugin(plugins, join(build.bin, '..', 'sandns-cni.js'));
+  rt = { pluginDirs: [plugins, '/usr/lib/cni'], hostNetns: nsPath(host), cacheDir: join(dir, 'cache') };
+});
+
+afterAll(async () => {
+  sleeper?.kill('SIGKILL');
+  if (d?.alive()) {
+    for (const s of await d.api<{ id: string }[]>('GET', '/sandboxes').catch(() => [])) await d.http('DELETE', `/sandboxes/${s.id}`);
+    for (const n of await d.api<{ name: string }[]>('GET', '/networks').catch(() => [])) await d.http('DELETE', `/networks/${n.name}`);
+    await d.kill('SIGTERM');
+  }
+  for (const c of ctrs) await execa('ip', ['netns', 'del', c], { reject: false });
+  for (const pin of (await readdir('/run/netns')).filter((n) => n.startsWith(`sandns-pin-${tag}`))) await execa('ip', ['netns', 'del', pin], { reject: false });
+  await execa('ip', ['netns', 'del', host], { reject: false }); // its bridges and veths go with it
+  await rm(dir, { recursive: true, force: true });
+  await build?.remove();
+});
+
+describe('chained after bridge + host-local', () => {
+  const { subnet, prefix } = randomSubnet();
+  const list = (): ConfList => ({
+    cniVersion: '1.0.0', name: `${tag}ch`, plugins: [
+      { type: 'bridge', bridge: `${tag}br`, isGateway: true, ipMasq: false, hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet, gateway: `${prefix}.1` }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') } },
+      { type: 'sandns', socket: d.socket, capabilities: { aliases: true } },
+    ],
+  });
+  const web = { containerId: `${tag}-web-0123456789`, netns: nsPath(ctrs[0]!), args: 'IgnoreUnknown=1;K8S_POD_NAME=web', capabilityArgs: { aliases: { [`${tag}ch`]: ['www'] } } };
+  const db = { containerId: `${tag}-db-0123456789`, netns: nsPath(ctrs[1]!), args: 'IgnoreUnknown=1;K8S_POD_NAME=db', capabilityArgs: { aliases: { [`${tag}ch`]: ['store'] } } };
+  let webIp = '';
+  let dbIp = '';
+
+  it('K4 K5 K6 ADD returns the bridge result with dns 127.0.0.11, and both containers resolve each other by name and alias', async () => {
+    const r1 = await cniAdd(rt, list(), web);
+    const r2 = await cniAdd(rt, list(), db);
+    expect(r1.dns).toEqual({ nameservers: ['127.0.0.11'], search: [], options: ['ndots:0'] });
+    expect((r1.interfaces as { name: string }[]).map((i) => i.name)).toContain('eth0');
+    webIp = (r1.ips as { address: string }[])[0]!.address.split('/')[0]!;
+    dbIp = (r2.ips as { address: string }[])[0]!.address.split('/')[0]!;
+    expect(webIp.startsWith(prefix)).toBe(true);
+    expect(await dig(db.netns, 'web')).toBe(webIp);
+    expect(await dig(db.netns, 'www')).toBe(webIp);
+    expect(await dig(web.netns, 'db')).toBe(dbIp);
+    expect(await dig(web.netns, 'store')).toBe(dbIp);
+    expect(await dig(web.netns, webIp.split('.').reverse().join('.') + '.in-addr.arpa', 'PTR')).toBe(`web.${tag}ch.`);
+  });
+
+  it('K7 CHECK passes, then names what differs', async () => {
+    await cniCheck(rt, list(), web);
+    await d.api('POST', `/networks/${tag}ch/disconnect`, { sandbox: web.containerId });
+    const e = await cniError(cniCheck(rt, list(), web));
+    expect(e).toMatchObject({ code: 101, msg: expect.stringContaining(`not attached to network ${tag}ch`) });
+    await d.api('POST', `/networks/${tag}ch/connect`, { sandbox: web.containerId, name: 'web', aliases: ['www'], ip: webIp, ifname: 'eth0' });
+    await cniCheck(rt, list(), web);
+  });
+
+  it('K8 DEL twice and DEL with an empty CNI_NETNS succeed; records, sandboxes and host-local addresses are gone', async () => {
+    await cniDel(rt, list(), web);
+    await cniDel(rt, list(), web);
+    expect(await dig(db.netns, 'web')).toBe('');
+    await cniDel(rt, list(), { ...db, netns: '' });
+    expect((await rows(`${tag}ch`)).length).toBe(0);
+    expect(await d.api<unknown[]>('GET', '/sandboxes')).toEqual([]);
+    const left = (await readdir(join(dir, 'ipam', `${tag}ch`)).catch(() => [])).filter((f) => f.startsWith(prefix));
+    expect(left).toEqual([]);
+  });
+
+  it('K10 a /proc/<pid>/ns/net namespace (ctr) is pinned by the daemon and unpinned by DEL with an empty CNI_NETNS', async () => {
+    const proc = spawn('nsenter', [`--net=${nsPath(ctrs[4]!)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
+    sleeper = proc;
+    await new Promise((r) => setTimeout(r, 200));
+    const procNs = `/proc/${proc.pid}/ns/net`;
+    const ctr = { containerId: `${tag}-c5`, netns: procNs };
+    await cniAdd(rt, list(), ctr);
+    const sb = await d.api<{ netnsPath: string }>('GET', `/sandboxes/${ctr.containerId}`);
+    expect(sb.netnsPath).toBe(`/run/netns/sandns-pin-${tag}-c5`);
+    await cniAdd(rt, list(), web); // web's DEL had its netns: its eth0 is gone, so it can come back
+    expect(await dig(web.netns, `${tag}-c5`.slice(0, 12))).toMatch(new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.`));
+    await cniDel(rt, list(), { ...ctr, netns: '' });
+    expect(existsSync(sb.netnsPath)).toBe(false);
+    await cniDel(rt, list(), web);
+    proc.kill('SIGKILL');
+  });
+});
+
+describe('main plugin', () => {
+  const { subnet, prefix } = randomSubnet();
+  const list = (extra: Record<string, unknown> = {}): ConfList => ({
+    cniVersion: '0.4.0', name: `${tag}mn`,
+    plugins: [{ type: 'sandns', socket: d.socket, subnet, mtu: 1400, capabilities: { aliases: true, portMappings: true }, ...extra }],
+  });
+  const api = { containerId: `${tag}-api-0123456789`, netns: nsPath(ctrs[2]!), args: 'K8S_POD_NAME=api', capabilityArgs: { aliases: { [`${tag}mn`]: ['backend'] } } };
+  const cli = { containerId: `${tag}-cli-0123456789`, netns: nsPath(ctrs[3]!), args: 'K8S_POD_NAME=cli' };
+
+  it('K2 K3 ADD makes the network, the veth named CNI_IFNAME with its mac in the result, and the DNS', async () => {
+    const r = await cniAdd(rt, list(), api);
+    await cniAdd(rt, list(), cli);
+    expect(r.cniVersion).toBe('0.4.0');
+    const ifs = r.interfaces as { name: string; mac?: string; sandbox?: string }[];
+    const eth0 = ifs.find((i) => i.sandbox !== undefined)!;
+    const link = JSON.parse((await execa('nsenter', [`--net=${api.netns}`, '--', 'ip', '-j', 'link', 'show', 'dev', 'eth0'])).stdout) as { address: string; mtu: number }[];
+    expect(eth0).toEqual({ name: 'eth0', mac: link[0]!.address, sandbox: api.netns });
+    expect(link[0]!.mtu).toBe(1400);
+    expect(r.ips).toEqual([{ version: '4', interface: ifs.indexOf(eth0), address: `${prefix}.2/24`, gateway: `${prefix}.1` }]);
+    expect(r.routes).toEqual([{ dst: '0.0.0.0/0', gw: `${prefix}.1` }]);
+    expect(r.dns).toMatchObject({ nameservers: ['127.0.0.11'] });
+    expect(await dig(cli.netns, 'api')).toBe(`${prefix}.2`);
+    expect(await dig(cli.netns, 'backend')).toBe(`${prefix}.2`);
+    expect(await dig(api.netns, 'cli')).toBe(`${prefix}.3`);
+    const ping = await execa('nsenter', [`--net=${cli.netns}`, '--', '/bin/busybox', 'ping', '-c1', '-W2', `${prefix}.2`], { reject: false });
+    expect(ping.exitCode).toBe(0);
+  });
+
+  it('K7 CHECK passes, then names a missing link', async () => {
+    await cniCheck(rt, list(), api);
+    const r = (await cniAdd(rt, list(), api)) as { interfaces: { name: string; sandbox?: string }[] }; // ADD again: the same attachment
+    const hostVeth = r.interfaces.find((i) => i.sandbox === undefined)!.name;
+    await execa('ip', ['-n', host, 'link', 'del', hostVeth]);
+    const e = await cniError(cniCheck(rt, list(), api));
+    expect(e).toMatchObject({ code: 101, msg: expect.stringContaining(hostVeth) });
+  });
+
+  it('K3 keys that contradict the existing network are code 7 naming them', async () => {
+    const e = await cniError(cniAdd(rt, list({ mtu: 9000, internal: true }), { ...cli, containerId: `${tag}-x` }));
+    expect(e.code).toBe(7);
+    expect(e.details).toMatch(/internal is false.*mtu is 1400, the configuration says 9000/);
+  });
+
+  it('K12 portMappings (declared) reach the daemon as publish entries', async () => {
+    const e = await cniError(cniAdd(rt, list(), { ...cli, containerId: `${tag}-pm`, netns: nsPath(ctrs[4]!), capabilityArgs: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } }));
+    // Until the daemon publishes ports, the answer is a typed refusal, never a silent success.
+    expect(e).toMatchObject({ code: 100, details: expect.stringContaining('ERR_API_UNSUPPORTED') });
+    expect((await d.api<{ endpoints: unknown[] }>('GET', `/networks/${tag}mn`)).endpoints).toHaveLength(2);
+  });
+
+  it('K8 DEL twice and with an empty CNI_NETNS; the veths go', async () => {
+    await cniDel(rt, list(), api);
+    await cniDel(rt, list(), api);
+    await cniDel(rt, list(), { ...cli, netns: '' });
+    expect(await d.api<unknown[]>('GET', '/sandboxes')).toEqual([]);
+    const links = JSON.parse((await execa('ip', ['-n', host, '-j', 'link', 'show'])).stdout) as { ifname: string }[];
+    expect(links.filter((l) => l.ifname.startsWith('sv'))).toEqual([]);
+  });
+});
+
+describe('daemon down', () => {
+  const { subnet } = randomSubnet();
+  const list = (): ConfList => ({ cniVersion: '1.0.0', name: `${tag}dn`, plugins: [{ type: 'sandns', socket: d.socket, subnet }] });
+  const one = { containerId: `${tag}-one`, netns: nsPath(ctrs[2]!), args: 'K8S_POD_NAME=one' };
+
+  it('K9 ADD and CHECK fail with code 11 saying how to start it; DEL succeeds and the daemon applies it at its next start', async () => {
+    await cniAdd(rt, list(), one);
+    // A chained container through the restart: its external network, records and pinned namespace come back (L3).
+    const { subnet: s2, prefix: p2 } = randomSubnet();
+    const chain: ConfList = { cniVersion: '1.0.0', name: `${tag}dc`, plugins: [
+      { type: 'bridge', bridge: `${tag}b3`, isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: s2 }]], dataDir: join(dir, 'ipam') } },
+      { type: 'sandns', socket: d.socket },
+    ] };
+    // A namespace of its own: DEL with an empty CNI_NETNS leaves the bridge plugin's eth0 in c5 (it cannot find it).
+    const sleeper2 = spawn('nsenter', [`--net=${nsPath(ctrs[5]!)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 200));
+    const kept = { containerId: `${tag}-kept`, netns: `/proc/${sleeper2.pid}/ns/net`, args: 'IgnoreUnknown=1;K8S_POD_NAME=kept' };
+    await cniAdd(rt, chain, kept);
+    sleeper2.kill('SIGKILL'); // only the daemon's pin holds the namespace now
+    await d.kill('SIGTERM');
+    const add = await cniError(cniAdd(rt, list(), { ...one, containerId: `${tag}-two`, netns: nsPath(ctrs[3]!) }));
+    expect(add).toMatchObject({ code: 11, details: expect.stringContaining(`sandns --socket ${d.socket} daemon`) });
+    expect(await cniError(cniCheck(rt, list(), one))).toMatchObject({ code: 11 });
+    await cniDel(rt, list(), one);
+    const deferred = join(d.socket, '..', 'deferred');
+    expect(await readdir(deferred)).toEqual([`${one.containerId}--eth0.json`]);
+    await d.start();
+    expect(await readdir(deferred)).toEqual([]);
+    expect((await d.api<{ endpoints: unknown[] }>('GET', `/networks/${tag}dn`)).endpoints).toEqual([]);
+    const back = await d.api<{ id: string; netnsPath: string; listening: boolean }[]>('GET', '/sandboxes');
+    expect(back).toEqual([expect.objectContaining({ id: kept.containerId, netnsPath: `/run/netns/sandns-pin-${tag}-kept`, listening: true })]);
+    expect(await dig(back[0]!.netnsPath, 'kept')).toMatch(new RegExp(`^${p2.replace(/\./g, '\\.')}\\.`));
+    await cniDel(rt, chain, { ...kept, netns: '' });
+    expect(await d.api<unknown[]>('GET', '/sandboxes')).toEqual([]);
+    expect(existsSync(back[0]!.netnsPath)).toBe(false);
+  });
+});

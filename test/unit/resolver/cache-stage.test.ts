@@ -1,0 +1,75 @@
+/**
+ * FS5 cache-stage.ts coalescing bounds: followers per flight, per sandbox and
+ * in bytes; past a bound a query is REFUSED at once; followers are released
+ * when their flight lands, whatever it brought.
+ */
+import { describe, expect, it } from 'vitest';
+import { acceptQuery } from '../../../resolver/accept.js';
+import { cacheStage, type CacheStageOptions } from '../../../resolver/cache-stage.js';
+import { ResolverMetrics } from '../../../resolver/metrics.js';
+import { errorReply, type Reply } from '../../../resolver/pipeline.js';
+import type { Query } from '../../../resolver/query.js';
+import { UpstreamSelector } from '../../../resolver/upstreams.js';
+import { network, query, view } from './_helpers.js';
+
+function q(name: string, id = 1): Query {
+  const r = acceptQuery(query(name, 'A', { id }), 'udp');
+  if (r.kind !== 'query') throw new Error('not accepted');
+  return r;
+}
+
+function rig(bounds: Partial<CacheStageOptions> = {}) {
+  const metrics = new ResolverMetrics('sb1');
+  const v = view([network('net1')], { upstreams: [{ address: '192.0.2.53', port: 53, origin: 'host' }] });
+  const stage = cacheStage({
+    view: v, selector: new UpstreamSelector(3), cache: undefined, coalesce: true,
+    maxFollowersPerFlight: 128, maxFollowers: 1024, maxFollowerBytes: 1 << 20, metrics, ...bounds,
+  });
+  const flights: ((r: Reply) => void)[] = [];
+  const next = (x: Query): Promise<Reply> => new Promise<Reply>((res) => flights.push(res)).then((r) => (r.kind === 'built' ? errorReply(x, r.rcode) : r));
+  const ask = (x: Query): Reply | Promise<Reply> => stage.stage(x, next);
+  return { stage, metrics, flights, ask };
+}
+
+const rcodeOf = async (r: Reply | Promise<Reply>): Promise<number> => {
+  const x = await r;
+  return x.kind === 'drop' ? -1 : x.bytes[3]! & 0x0f;
+};
+
+describe('FS5 coalescing is bounded', () => {
+  it('FS5 one flight takes at most maxFollowersPerFlight followers; the rest are REFUSED at once', async () => {
+    const r = rig({ maxFollowersPerFlight: 10 });
+    const all = Array.from({ length: 30 }, (_, i) => r.ask(q('same.example', i)));
+    expect(r.flights).toHaveLength(1);
+    expect(r.stage.followers.count).toBe(10);
+    const refused = await Promise.all(all.slice(11).map(rcodeOf));
+    expect(refused.every((c) => c === 5)).toBe(true);
+    r.flights[0]!(errorReply(q('same.example'), 3));
+    expect(await Promise.all(all.slice(0, 11).map(rcodeOf))).toEqual(Array(11).fill(3));
+    expect(r.stage.followers).toEqual({ count: 0, bytes: 0 });
+    expect(r.metrics.snapshot().forwarding).toMatchObject({ coalesced: 10, coalesce_refused: 19 });
+  });
+
+  it('FS5 followers of all flights together are bounded by count and by bytes', async () => {
+    const byCount = rig({ maxFollowers: 5 });
+    for (const name of ['a.example', 'b.example', 'c.example']) for (let i = 0; i < 4; i++) void byCount.ask(q(name, i));
+    expect(byCount.flights).toHaveLength(3);
+    expect(byCount.stage.followers.count).toBe(5);
+    expect(byCount.metrics.snapshot().forwarding.coalesce_refused).toBe(4);
+
+    const byBytes = rig({ maxFollowerBytes: 3 * (512 + 40) });
+    for (let i = 0; i < 10; i++) void byBytes.ask(q('bytes.example', i));
+    expect(byBytes.stage.followers.count).toBe(3);
+    expect(byBytes.stage.followers.bytes).toBeLessThanOrEqual(3 * (512 + 40));
+  });
+
+  it('FS5 a follower accounts its header and question only, never a large datagram', () => {
+    const r = rig();
+    const padded = query('pad.example', 'A', { edns: 1232, ednsOptions: [{ code: 12, data: Buffer.alloc(1000) }] });
+    const big = acceptQuery(padded, 'udp');
+    if (big.kind !== 'query') throw new Error('not accepted');
+    void r.ask(q('pad.example'));
+    void r.ask(big);
+    expect(r.stage.followers.bytes).toBe(big.questionEnd + 512);
+  });
+});
