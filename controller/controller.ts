@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
-import { BridgeDriver, createFirewall, DriverRegistry, type Driver } from '../drivers/index.js';
+import { BridgeDriver, createFirewall, DriverRegistry, ExternalDriver, type Driver } from '../drivers/index.js';
 import { isEphemeralNetnsPath, openSandbox, pinnedNetnsPath, type OpenedSandbox } from '../sandbox/index.js';
 import { linkProblems, plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
@@ -79,7 +79,7 @@ export class Controller implements ControllerCore {
     this.#filesRoot = options.filesRoot ?? '/etc/netns';
     this.#runDir = options.runDir ?? '/run/sandns';
     this.#pool = options.defaultSubnetPool ?? '10.213.0.0/16';
-    this.#drivers = new DriverRegistry(options.drivers ?? [new BridgeDriver(options.firewall === false ? {} : { firewall: createFirewall({ logger: this.logger, ...options.firewall }) })]);
+    this.#drivers = new DriverRegistry(options.drivers ?? [new BridgeDriver(options.firewall === false ? {} : { firewall: createFirewall({ logger: this.logger, ...options.firewall }) }), new ExternalDriver()]);
     const fwd = options.forwarding;
     this.#forwarding = fwd === false ? false : {
       cache: fwd?.cache === undefined ? createSharedCache() : fwd.cache,

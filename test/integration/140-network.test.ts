@@ -13,6 +13,8 @@ import { hostSwitches, inNs, probe, startEcho, type EchoServer } from '../helper
 
 const H = uniqueName('h12');
 const O = uniqueName('o12');
+/** Sandbox names (each also a namespace name under /run/netns): unique per run. */
+const SB = uniqueName('s');
 const HP = `/run/netns/${H}`;
 const OP = `/run/netns/${O}`;
 const up = randomSubnet().prefix;
@@ -80,13 +82,13 @@ describe('issue 12: egress, published ports, isolation, dual-stack', () => {
     const i = newNet('i');
     await d.json(['network', 'create', a.name, '--subnet', a.subnet, '-o', 'mtu=1400', '-o', `bridge_name=br${a.name.slice(-6)}`]);
     await d.json(['network', 'create', i.name, '--subnet', i.subnet, '--internal']);
-    await sandbox('s12a', a.name, '-p', '18080:80', '-p', '18080:80/udp', '--mac-address', '02:42:0a:0b:0c:0d');
-    await sandbox('s12i', i.name);
-    servers.push(await startEcho(sbPath('s12a'), '0.0.0.0', 80));
-    expect(await probe(sbPath('s12a'), 'tcp', UP_O, 9000)).toBe(UP_H);
-    expect(await probe(sbPath('s12a'), 'udp', UP_O, 9000)).toBe(UP_H);
-    expect(await probe(sbPath('s12i'), 'tcp', UP_O, 9000)).not.toBe(UP_H);
-    expect(await probe(sbPath('s12i'), 'udp', UP_O, 9000)).not.toBe(UP_H);
+    await sandbox(`${SB}a`, a.name, '-p', '18080:80', '-p', '18080:80/udp', '--mac-address', '02:42:0a:0b:0c:0d');
+    await sandbox(`${SB}i`, i.name);
+    servers.push(await startEcho(sbPath(`${SB}a`), '0.0.0.0', 80));
+    expect(await probe(sbPath(`${SB}a`), 'tcp', UP_O, 9000)).toBe(UP_H);
+    expect(await probe(sbPath(`${SB}a`), 'udp', UP_O, 9000)).toBe(UP_H);
+    expect(await probe(sbPath(`${SB}i`), 'tcp', UP_O, 9000)).not.toBe(UP_H);
+    expect(await probe(sbPath(`${SB}i`), 'udp', UP_O, 9000)).not.toBe(UP_H);
     expect(await inNs(HP, ['cat', '/proc/sys/net/ipv4/ip_forward'])).toBe('1');
   });
 
@@ -102,71 +104,71 @@ describe('issue 12: egress, published ports, isolation, dual-stack', () => {
   });
 
   it('hairpin: a container reaches its own and a peer\'s published port through the host address', async () => {
-    await sandbox('s12b', nets.a!.name, '-p', '18090:80');
-    servers.push(await startEcho(sbPath('s12b'), '0.0.0.0', 80));
-    expect(await probe(sbPath('s12a'), 'tcp', UP_H, 18080)).toMatch(/^\d/);
-    expect(await probe(sbPath('s12a'), 'tcp', UP_H, 18090)).toMatch(/^\d/);
-    expect(await probe(sbPath('s12b'), 'tcp', UP_H, 18080)).toMatch(/^\d/);
+    await sandbox(`${SB}b`, nets.a!.name, '-p', '18090:80');
+    servers.push(await startEcho(sbPath(`${SB}b`), '0.0.0.0', 80));
+    expect(await probe(sbPath(`${SB}a`), 'tcp', UP_H, 18080)).toMatch(/^\d/);
+    expect(await probe(sbPath(`${SB}a`), 'tcp', UP_H, 18090)).toMatch(/^\d/);
+    expect(await probe(sbPath(`${SB}b`), 'tcp', UP_H, 18080)).toMatch(/^\d/);
     expect(await inNs(HP, ['cat', `/proc/sys/net/ipv4/conf/br${nets.a!.name.slice(-6)}/route_localnet`])).toBe('1');
   });
 
   it('isolation: two networks cannot reach each other in either direction; within a network they can', async () => {
     const c = newNet('c');
     await d.json(['network', 'create', c.name, '--subnet', c.subnet]);
-    const epC = await sandbox('s12c', c.name);
-    servers.push(await startEcho(sbPath('s12c'), '0.0.0.0', 80));
+    const epC = await sandbox(`${SB}c`, c.name);
+    servers.push(await startEcho(sbPath(`${SB}c`), '0.0.0.0', 80));
     const info = await d.json<{ endpoints: { ipv4: string; name: string }[] }>(['network', 'inspect', nets.a!.name]);
-    const ipA = info.endpoints.find((e) => e.name === 's12a')!.ipv4;
-    const ipB = info.endpoints.find((e) => e.name === 's12b')!.ipv4;
-    expect(await probe(sbPath('s12c'), 'tcp', ipA, 80)).not.toMatch(/^\d/);
-    expect(await probe(sbPath('s12a'), 'tcp', epC.ipv4, 80)).not.toMatch(/^\d/);
-    expect(await probe(sbPath('s12i'), 'tcp', ipA, 80)).not.toMatch(/^\d/);
-    expect(await probe(sbPath('s12a'), 'tcp', ipB, 80)).toBe(ipA);
+    const ipA = info.endpoints.find((e) => e.name === `${SB}a`)!.ipv4;
+    const ipB = info.endpoints.find((e) => e.name === `${SB}b`)!.ipv4;
+    expect(await probe(sbPath(`${SB}c`), 'tcp', ipA, 80)).not.toMatch(/^\d/);
+    expect(await probe(sbPath(`${SB}a`), 'tcp', epC.ipv4, 80)).not.toMatch(/^\d/);
+    expect(await probe(sbPath(`${SB}i`), 'tcp', ipA, 80)).not.toMatch(/^\d/);
+    expect(await probe(sbPath(`${SB}a`), 'tcp', ipB, 80)).toBe(ipA);
   });
 
   it('dual-stack as the first and only network: IPv6 default route, AAAA, and an IPv6 outside server', async () => {
     const s = newNet('6');
     const sub6 = `fd13:${randomBytes(2).toString('hex')}::/64`;
     await d.json(['network', 'create', s.name, '--subnet', s.subnet, '--ipv6', '--subnet6', sub6]);
-    const ep = await sandbox('s12d', s.name);
+    const ep = await sandbox(`${SB}d`, s.name);
     expect(ep.ipv6).toBeDefined();
-    expect(await inNs(sbPath('s12d'), ['ip', '-6', 'route', 'show', 'default'])).toMatch(/^default via fd13:/);
-    expect(await probe(sbPath('s12d'), 'tcp', UP6_O, 9000)).toBe(UP6_H);
-    expect(await probe(sbPath('s12d'), 'udp', UP6_O, 9000)).toBe(UP6_H);
-    const aaaa = await d.json<{ reply: { answer: { data: string }[] } }>(['resolve', 's12d', 's12d', '--type', 'AAAA']);
+    expect(await inNs(sbPath(`${SB}d`), ['ip', '-6', 'route', 'show', 'default'])).toMatch(/^default via fd13:/);
+    expect(await probe(sbPath(`${SB}d`), 'tcp', UP6_O, 9000)).toBe(UP6_H);
+    expect(await probe(sbPath(`${SB}d`), 'udp', UP6_O, 9000)).toBe(UP6_H);
+    const aaaa = await d.json<{ reply: { answer: { data: string }[] } }>(['resolve', `${SB}d`, `${SB}d`, '--type', 'AAAA']);
     expect(aaaa.reply.answer.map((a) => a.data)).toEqual([ep.ipv6]);
-    const ptr = await d.json<{ reply: { answer: { data: string }[] } }>(['resolve', 's12d', ep.ipv6!, '--type', 'PTR']);
-    expect(ptr.reply.answer.map((a) => a.data)).toEqual([`s12d.${s.name}.`]);
+    const ptr = await d.json<{ reply: { answer: { data: string }[] } }>(['resolve', `${SB}d`, ep.ipv6!, '--type', 'PTR']);
+    expect(ptr.reply.answer.map((a) => a.data)).toEqual([`${SB}d.${s.name}.`]);
     // disconnect and rm work, and leave nothing behind (the bug left an orphan endpoint).
-    await d.json(['disconnect', s.name, 's12d']);
-    await d.json(['sandbox', 'rm', 's12d']);
+    await d.json(['disconnect', s.name, `${SB}d`]);
+    await d.json(['sandbox', 'rm', `${SB}d`]);
     await d.json(['network', 'rm', s.name]);
   });
 
   it('a taken host port is a 409 before anything changes: another endpoint\'s, or another process\'s', async () => {
-    await d.json(['sandbox', 'create', 's12e']);
+    await d.json(['sandbox', 'create', `${SB}e`]);
     const rules = await table();
-    const r = await d.http('POST', `/networks/${nets.a!.name}/connect`, JSON.stringify({ sandbox: 's12e', publish: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] }));
+    const r = await d.http('POST', `/networks/${nets.a!.name}/connect`, JSON.stringify({ sandbox: `${SB}e`, publish: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] }));
     expect(r.status).toBe(409);
     expect(JSON.parse(r.text).code).toBe('ERR_PORT_ALLOCATED');
     // A process of the host listening on the port.
     const listener = execa('nsenter', [`--net=${HP}`, '--', process.execPath, '-e', "require('net').createServer().listen(18555,'0.0.0.0',()=>process.stdout.write('up'))"]);
     await new Promise<void>((res) => listener.stdout!.once('data', () => res()));
-    const r2 = await d.http('POST', `/networks/${nets.a!.name}/connect`, JSON.stringify({ sandbox: 's12e', publish: [{ hostPort: 18555, containerPort: 80, protocol: 'tcp' }] }));
+    const r2 = await d.http('POST', `/networks/${nets.a!.name}/connect`, JSON.stringify({ sandbox: `${SB}e`, publish: [{ hostPort: 18555, containerPort: 80, protocol: 'tcp' }] }));
     listener.kill('SIGKILL');
     await listener.catch(() => undefined);
     expect(r2.status).toBe(409);
     expect(JSON.parse(r2.text).code).toBe('ERR_PORT_ALLOCATED');
     expect(await table()).toEqual(rules);
-    const sb = await d.json<{ endpoints: unknown[] }>(['sandbox', 'inspect', 's12e']);
+    const sb = await d.json<{ endpoints: unknown[] }>(['sandbox', 'inspect', `${SB}e`]);
     expect(sb.endpoints).toEqual([]);
-    const cli = await d.cli(['connect', nets.a!.name, 's12e', '-p', '18090:80']);
+    const cli = await d.cli(['connect', nets.a!.name, `${SB}e`, '-p', '18090:80']);
     expect(cli.exitCode).not.toBe(0);
     expect(cli.stderr).toContain('ERR_PORT_ALLOCATED');
   });
 
   it('50 parallel connects with ephemeral host ports never collide', async () => {
-    const names = Array.from({ length: 50 }, (_, k) => `s12p${k}`);
+    const names = Array.from({ length: 50 }, (_, k) => `${SB}p${k}`);
     await Promise.all(names.map((n) => d.http('POST', '/sandboxes', JSON.stringify({ name: n }))));
     const results = await Promise.all(names.map((n) => d.http('POST', `/networks/${nets.c!.name}/connect`, JSON.stringify({ sandbox: n, publish: [{ containerPort: 80, protocol: 'tcp' }, { containerPort: 53, protocol: 'udp' }] }))));
     expect(results.map((r) => r.status)).toEqual(names.map(() => 201));
@@ -186,33 +188,33 @@ describe('issue 12: egress, published ports, isolation, dual-stack', () => {
     expect(await probe(OP, 'udp', UP_H, 18080)).toBe(UP_O);
     expect(await probe(OP, 'tcp', UP_H, 18090)).toBe(UP_O);
     // The held ports are held again: the daemon still refuses a second owner.
-    const r = await d.http('POST', `/networks/${nets.a!.name}/connect`, JSON.stringify({ sandbox: 's12e', publish: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] }));
+    const r = await d.http('POST', `/networks/${nets.a!.name}/connect`, JSON.stringify({ sandbox: `${SB}e`, publish: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] }));
     expect(r.status).toBe(409);
   }, 120_000);
 
   it('port, stats and inspect give the documented shapes', async () => {
-    const port = await d.cli(['port', 's12a']);
+    const port = await d.cli(['port', `${SB}a`]);
     expect(port.stdout.split('\n')).toEqual(expect.arrayContaining(['80/tcp -> 0.0.0.0:18080', '80/tcp -> [::]:18080', '80/udp -> 0.0.0.0:18080']));
-    const stats = await d.json<{ sandbox: string; interfaces: Record<string, unknown>[] }>(['stats', 's12a']);
-    expect(stats.sandbox).toBe('s12a');
+    const stats = await d.json<{ sandbox: string; interfaces: Record<string, unknown>[] }>(['stats', `${SB}a`]);
+    expect(stats.sandbox).toBe(`${SB}a`);
     expect(Object.keys(stats.interfaces[0]!).sort()).toEqual(['ifname', 'network', 'rxBytes', 'rxDropped', 'rxErrors', 'rxPackets', 'txBytes', 'txDropped', 'txErrors', 'txPackets']);
     expect(stats.interfaces[0]!.rxBytes as number).toBeGreaterThan(0);
-    const api = await d.http('GET', '/sandboxes/s12a/stats');
-    expect(JSON.parse(api.text)).toMatchObject({ sandbox: 's12a', interfaces: [{ network: nets.a!.name, ifname: 'eth0' }] });
+    const api = await d.http('GET', `/sandboxes/${SB}a/stats`);
+    expect(JSON.parse(api.text)).toMatchObject({ sandbox: `${SB}a`, interfaces: [{ network: nets.a!.name, ifname: 'eth0' }] });
     const net = await d.json<Record<string, unknown> & { endpoints: Record<string, unknown>[] }>(['network', 'inspect', nets.a!.name]);
     expect(net).toMatchObject({ mtu: 1400, bridge: `br${nets.a!.name.slice(-6)}` });
-    expect(net.endpoints.find((e) => e.name === 's12a')).toMatchObject({ macAddress: '02:42:0a:0b:0c:0d', hostIfname: expect.stringMatching(/^sv/), ports: expect.arrayContaining([{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }]) });
-    expect(await inNs(sbPath('s12a'), ['ip', '-j', 'link', 'show', 'eth0'])).toContain('"mtu":1400');
+    expect(net.endpoints.find((e) => e.name === `${SB}a`)).toMatchObject({ macAddress: '02:42:0a:0b:0c:0d', hostIfname: expect.stringMatching(/^sv/), ports: expect.arrayContaining([{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }]) });
+    expect(await inNs(sbPath(`${SB}a`), ['ip', '-j', 'link', 'show', 'eth0'])).toContain('"mtu":1400');
     const metrics = await d.cli(['metrics']);
-    expect(metrics.stdout).toMatch(/sandns_interface_receive_bytes_total\{sandbox="s12a",network="[^"]+",interface="eth0"\} [1-9]/);
+    expect(metrics.stdout).toMatch(new RegExp(`sandns_interface_receive_bytes_total\\{sandbox="${SB}a",network="[^"]+",interface="eth0"\\} [1-9]`));
   });
 
   it('network rm leaves nothing of that network; the last one takes the table with it', async () => {
     const bridgeC = (await d.json<{ bridge: string }>(['network', 'inspect', nets.c!.name])).bridge;
-    await d.json(['sandbox', 'rm', 's12c']);
+    await d.json(['sandbox', 'rm', `${SB}c`]);
     await d.json(['network', 'rm', nets.c!.name]);
     expect((await table()).join('\n')).not.toContain(bridgeC);
-    for (const sb of ['s12a', 's12b', 's12i', 's12e']) await d.json(['sandbox', 'rm', sb]);
+    for (const sb of [`${SB}a`, `${SB}b`, `${SB}i`, `${SB}e`]) await d.json(['sandbox', 'rm', sb]);
     // No published port is left in any map once its endpoints are gone.
     expect((await table()).filter((l) => /: \d|\. (tcp|udp) \./.test(l))).toEqual([]);
     for (const k of ['a', 'i']) await d.json(['network', 'rm', nets[k]!.name]);
