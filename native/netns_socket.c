@@ -35,6 +35,15 @@
  *   maxPayload bytes of UDP payload in the kernel (a socket filter's return
  *   value is the number of bytes kept; the UDP header is 8 of them), so an
  *   oversized query costs the process a small read, not a 64 KiB one.
+ *
+ * netlinkNoEnobufs(portId) -> number of sockets changed
+ *   Set NETLINK_NO_ENOBUFS (netlink(7)) on this process's netlink socket
+ *   bound to portId, found by getsockname over /proc/self/fd (the `netlink`
+ *   package does not expose its descriptor). Without it, a multicast socket
+ *   whose receive queue overflows gets a pending ENOBUFS, epoll reports
+ *   EPOLLERR, libuv hands the poll callback UV_EBADF, and netlink@0.3.0's
+ *   handler then throws a C++ exception from a libuv callback: the process
+ *   aborts. With it the kernel drops the events that do not fit, silently.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -51,6 +60,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
+#include <dirent.h>
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[320];
@@ -340,6 +351,38 @@ static napi_value TrimDatagrams(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value NetlinkNoEnobufs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t port = 0;
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0) {
+    napi_throw_type_error(env, NULL, "netlinkNoEnobufs(portId)");
+    return NULL;
+  }
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir == NULL) return throw_errno(env, "open /proc/self/fd", errno);
+  int changed = 0, err = 0;
+  struct dirent *e;
+  while ((e = readdir(dir)) != NULL) {
+    char *end = NULL;
+    long fd = strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd == dirfd(dir)) continue;
+    struct sockaddr_nl sa;
+    socklen_t len = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    if (getsockname((int)fd, (struct sockaddr *)&sa, &len) < 0 || sa.nl_family != AF_NETLINK || sa.nl_pid != port) continue;
+    int one = 1;
+    if (setsockopt((int)fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof one) < 0) err = errno;
+    else changed++;
+  }
+  closedir(dir);
+  if (err != 0 && changed == 0) return throw_errno(env, "NETLINK_NO_ENOBUFS", err);
+  napi_value result;
+  napi_create_int32(env, changed, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   export_fn(env, exports, "socketInNetns", SocketInNetns);
   export_fn(env, exports, "callInNetns", CallInNetns);
@@ -347,5 +390,6 @@ NAPI_MODULE_INIT() {
   export_fn(env, exports, "removeNetns", RemoveNetns);
   export_fn(env, exports, "connectedUdp", ConnectedUdp);
   export_fn(env, exports, "trimDatagrams", TrimDatagrams);
+  export_fn(env, exports, "netlinkNoEnobufs", NetlinkNoEnobufs);
   return exports;
 }

@@ -38,6 +38,11 @@ export interface NativeHelper {
   readonly connectedUdp?: ConnectedUdp;
   /** Absent when the helper was built before it existed. */
   readonly trimDatagrams?: TrimDatagrams;
+  /**
+   * Set NETLINK_NO_ENOBUFS on this process's netlink socket bound to `portId` (its nl_pid); returns how many
+   * sockets matched (0: none). Absent when the helper was built before it existed.
+   */
+  readonly netlinkNoEnobufs?: (portId: number) => number;
 }
 
 /** The helper is not built, or disabled: sandns cannot reach inside namespaces without spawning. */

@@ -6,6 +6,7 @@
  */
 import type { NetlinkMessage } from 'netlink';
 import { netlinkLib } from '../../../common/io/rtnetlink.js';
+import { requireNativeHelper } from '../../../common/io/native.js';
 
 /** RTM_DELLINK (linux/rtnetlink.h). */
 const RTM_DELLINK = 17;
@@ -15,10 +16,26 @@ export interface LinkWatch {
   close(): void;
 }
 
-/** Call `onDeleted(ifname)` for every link deleted in this namespace, until close(). Never keeps the process alive. */
+/** Receive buffer: room for the events of a burst of link changes (capped by net.core.rmem_max). */
+const RECV_BUFFER = 4 << 20;
+
+/**
+ * Call `onDeleted(ifname)` for every link deleted in this namespace, until close(). Never keeps the process alive.
+ * The socket is NETLINK_NO_ENOBUFS: a burst of link changes (hundreds of veths deleted at once) that overflows its
+ * receive queue drops events instead of leaving an error pending on the socket, which netlink@0.3.0 turns into a
+ * process abort (an exception thrown from its libuv poll callback). A dropped deletion is then not heard: the
+ * endpoint stays until its sandbox goes, or until the next restore's check of its veth.
+ */
 export function watchDeletedLinks(onDeleted: (ifname: string) => void, onError: (err: Error) => void): LinkWatch {
   const { createRtNetlink, rt } = netlinkLib();
   const nl = createRtNetlink();
+  try {
+    requireNativeHelper().netlinkNoEnobufs?.(nl.socket.address().port);
+    nl.socket.setRecvBufferSize(RECV_BUFFER);
+  } catch (err) {
+    nl.socket.close();
+    throw err;
+  }
   nl.addMembership('LINK');
   nl.socket.ref(false);
   nl.socket.on('error', onError); // ENOBUFS: events were lost; the caller logs it
