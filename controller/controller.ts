@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
 import { BridgeDriver, createFirewall, DriverRegistry, ExternalDriver, type Driver } from '../drivers/index.js';
-import { isEphemeralNetnsPath, openSandbox, pinnedNetnsPath, type OpenedSandbox } from '../sandbox/index.js';
+import { isEphemeralNetnsPath, openSandbox, originLoader, pinnedNetnsPath, type OpenedSandbox } from '../sandbox/index.js';
 import { linkProblems, plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { Network } from './network.js';
@@ -38,6 +38,9 @@ export type { ControllerOptions } from './options.js';
 function newId(): string {
   return randomBytes(32).toString('hex');
 }
+
+/** Sandboxes whose resolv.conf a refresh of the origin checks at once. */
+const REFRESH_PARALLEL = 16;
 
 /** The controller. */
 export class Controller implements ControllerCore {
@@ -143,11 +146,16 @@ export class Controller implements ControllerCore {
 
   /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
   async refreshOrigin(): Promise<void> {
-    await Promise.all(
-      this.sandboxes().map((sb) =>
-        sb.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
-      ),
-    );
+    // The origin is read once for all; the sandboxes' own files (a read of each and its digest, a write only when
+    // the content changes) go REFRESH_PARALLEL at a time, leaving the I/O threads to the API's operations too.
+    const load = originLoader();
+    const queue = this.sandboxes();
+    const worker = async (): Promise<void> => {
+      for (let sb = queue.pop(); sb !== undefined; sb = queue.pop()) {
+        await sb.refreshResolvConf(load).catch((err: unknown) => this.logger.warn({ err, sandbox: sb!.id }, 'resolv.conf refresh failed'));
+      }
+    };
+    await Promise.all(Array.from({ length: REFRESH_PARALLEL }, worker));
     await this.#journal.persisted(); // the new upstreams are what a restart must use (L6)
   }
 

@@ -240,7 +240,11 @@ async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Ma
 async function settleJoins(deps: RestoreDeps, joined: readonly Joined[], r: RestoreReport): Promise<void> {
   const gone: Joined[] = [];
   const byNet = new Map<Network, Joined[]>();
-  for (const x of joined) byNet.set(x.ep.network, [...(byNet.get(x.ep.network) ?? []), x]);
+  for (const x of joined) {
+    const list = byNet.get(x.ep.network);
+    if (list === undefined) byNet.set(x.ep.network, [x]);
+    else list.push(x);
+  }
   for (const [net, list] of byNet) {
     const present = await deps.drivers.get(net.driver).endpointsPresent(net.driverNetwork, list.map((x) => x.j.info));
     list.forEach((x, i) => {
@@ -277,7 +281,11 @@ async function sweep(deps: RestoreDeps, nets: Map<string, Network>, r: RestoreRe
 /** Published ports, egress and isolation: each driver rebuilds its firewall state from the restored model in one go. */
 async function restoreConnectivity(deps: RestoreDeps, nets: Map<string, Network>, r: RestoreReport): Promise<void> {
   const byDriver = new Map<string, Network[]>();
-  for (const net of nets.values()) byDriver.set(net.driver, [...(byDriver.get(net.driver) ?? []), net]);
+  for (const net of nets.values()) {
+    const list = byDriver.get(net.driver);
+    if (list === undefined) byDriver.set(net.driver, [net]);
+    else list.push(net);
+  }
   for (const [name, list] of byDriver) {
     const endpoints = list.flatMap((net) => [...net.endpoints.values()].map((ep) => ({
       network: net.driverNetwork, endpointId: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6, portMappings: ep.portMappings, joined: ep.joinInfo !== undefined,

@@ -2,7 +2,7 @@
  * Sandbox entity (L1): one container's namespace, as the controller tracks it.
  * The DNS side (files, listener, resolver view) is sandbox/'s SandboxRuntime.
  */
-import type { OpenedSandbox, SandboxEndpoint } from '../sandbox/index.js';
+import type { OpenedSandbox, OriginLoader, SandboxEndpoint } from '../sandbox/index.js';
 import type { ExtServer } from '../resolvconf/index.js';
 import type { ResolverMetrics, ResolverView } from '../resolver/index.js';
 import type { Endpoint } from './endpoint.js';
@@ -132,8 +132,8 @@ export class Sandbox {
     return this.#opened.runtime.resume();
   }
   /** Re-read the origin resolv.conf: new upstreams live, the file rewritten unless user-modified (C4, C5). */
-  refreshResolvConf(): Promise<void> {
-    return this.#opened.runtime.refreshResolvConf();
+  refreshResolvConf(load?: OriginLoader): Promise<void> {
+    return this.#opened.runtime.refreshResolvConf(load);
   }
   /** Stop the listener; the namespace and files stay (daemon shutdown). */
   stopListener(): Promise<void> {

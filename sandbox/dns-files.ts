@@ -49,6 +49,19 @@ export interface DnsFilesConfig {
   readonly legacy: boolean;
 }
 
+/** Reads and parses an origin resolv.conf (one read shared by every sandbox of a refresh: originLoader). */
+export type OriginLoader = (path: string) => Promise<ResolvConf>;
+
+/** A loader that reads each origin path once, for a refresh of many sandboxes. */
+export function originLoader(): OriginLoader {
+  const read = new Map<string, Promise<ResolvConf>>();
+  return (path) => {
+    let conf = read.get(path);
+    if (conf === undefined) read.set(path, (conf = loadResolvConf(path)));
+    return conf;
+  };
+}
+
 /** What the resolver takes from the generated resolv.conf. */
 export interface ResolvConfResult {
   readonly extServers: readonly ExtServer[];
@@ -94,11 +107,12 @@ export async function syncResolvConf(
   ipv6: boolean,
   logger: Logger,
   networkDns: readonly string[] = [],
+  load: OriginLoader = loadResolvConf,
 ): Promise<ResolvConfResult> {
   const origin = cfg.legacy ? await hostOriginPath(cfg.originResolvConf) : cfg.originResolvConf;
   // The sandbox's own servers win; else its network's; both are overrides, queried from inside the sandbox (R11).
   const servers = cfg.dns.length > 0 ? cfg.dns : networkDns;
-  const overridden = applyOverrides(await loadResolvConf(origin), {
+  const overridden = applyOverrides(await load(origin), {
     ...(servers.length > 0 ? { nameservers: [...servers] } : {}),
     ...(cfg.dnsSearch.length > 0 ? { search: [...cfg.dnsSearch] } : {}),
     ...(cfg.dnsOptions.length > 0 ? { options: [...cfg.dnsOptions] } : {}),

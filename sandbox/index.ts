@@ -18,7 +18,8 @@ import { InvalidOptionError } from '../common/errors.js';
 
 export { SandboxRuntime } from './sandbox.js';
 export type { SandboxEndpoint, SandboxIo } from './sandbox.js';
-export type { DnsFilesConfig } from './dns-files.js';
+export type { DnsFilesConfig, OriginLoader } from './dns-files.js';
+export { originLoader } from './dns-files.js';
 export { compareEndpoints } from './order.js';
 export { netnsMounted, netnsPathFor, isEphemeralNetnsPath, pinnedNetnsPath, netnsNameTaken } from './io/netns.js';
 export { NetnsExistsError } from './errors.js';

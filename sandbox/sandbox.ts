@@ -15,6 +15,7 @@ import {
   syncResolvConf,
   writeInitialHosts,
   type DnsFilesConfig,
+  type OriginLoader,
 } from './dns-files.js';
 
 /** One joined endpoint as the sandbox sees it. */
@@ -116,9 +117,9 @@ export class SandboxRuntime implements ResolverView {
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   }
 
-  /** Re-read the origin resolv.conf and overrides; rewrite the file unless user-modified (C2, C4, C5). */
-  async refreshResolvConf(): Promise<void> {
-    const r = await syncResolvConf(this.files, this.#ipv6, this.#logger, this.#networkDns());
+  /** Re-read the origin resolv.conf (through `load`, shared by a refresh of many) and overrides; rewrite the file unless user-modified (C2, C4, C5). */
+  async refreshResolvConf(load?: OriginLoader): Promise<void> {
+    const r = await syncResolvConf(this.files, this.#ipv6, this.#logger, this.#networkDns(), load);
     this.#extServers = r.extServers;
     this.#ndotsSet = r.ndotsSet;
     this.#upstreams = r.extServers.map((s) => ({ address: s.address, port: 53, origin: s.origin }));

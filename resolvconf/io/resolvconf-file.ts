@@ -72,33 +72,32 @@ async function writeAtomic(path: string, content: string, mode: number): Promise
   }
 }
 
-/** The user-modified check without queueing (the caller holds the path's queue). */
-async function checkModified(path: string, hashPath: string): Promise<boolean> {
-  let stored: string;
-  try {
-    stored = (await fs.readFile(hashPath, 'utf8')).trim();
-  } catch (err) {
-    if (isMissing(err)) return false; // no hash: assume sandns wrote it (Docker UserModified)
-    throw err;
-  }
-  // A hash that cannot be checked, or a file that is gone, counts as a user change (C4).
-  if (!/^sha256:[0-9a-f]{64}$/.test(stored)) return true;
-  try {
-    return digestOf(await readNoFollow(path)) !== stored;
-  } catch (err) {
-    if (isMissing(err)) return true;
-    throw err;
-  }
+/** What is on disk: the file and the recorded digest, each undefined when missing. */
+interface OnDisk {
+  readonly current: Buffer | undefined;
+  readonly stored: string | undefined;
 }
 
-/** True when `path` holds exactly `data` and `hashPath` records its digest. */
-async function sameContent(path: string, hashPath: string, data: Buffer): Promise<boolean> {
-  try {
-    const [current, stored] = await Promise.all([readNoFollow(path), fs.readFile(hashPath, 'utf8')]);
-    return current.equals(data) && stored.trim() === digestOf(data);
-  } catch {
-    return false;
-  }
+/** Read the file and its recorded digest once (two reads side by side); a missing one is undefined. */
+async function readOnDisk(path: string, hashPath: string): Promise<OnDisk> {
+  const missingAs = (err: unknown): undefined => {
+    if (isMissing(err)) return undefined;
+    throw err;
+  };
+  const [current, stored] = await Promise.all([readNoFollow(path).catch(missingAs), fs.readFile(hashPath, 'utf8').then((t) => t.trim(), missingAs)]);
+  return { current, stored };
+}
+
+/** The user-modified check of what was read (C4): no hash means not modified; a bad hash or a missing file is a change. */
+function modified(disk: OnDisk): boolean {
+  if (disk.stored === undefined) return false; // no hash: assume sandns wrote it (Docker UserModified)
+  if (!/^sha256:[0-9a-f]{64}$/.test(disk.stored)) return true;
+  return disk.current === undefined || digestOf(disk.current) !== disk.stored;
+}
+
+/** The user-modified check without queueing (the caller holds the path's queue). */
+async function checkModified(path: string, hashPath: string): Promise<boolean> {
+  return modified(await readOnDisk(path, hashPath));
 }
 
 /**
@@ -120,10 +119,12 @@ export function writeResolvConfText(path: string, content: string, opts: WriteRe
   const hashPath = opts.hashPath === undefined ? `${path}.hash` : opts.hashPath;
   const mode = opts.mode ?? 0o644;
   return serializeOnPath(path, async () => {
-    if (opts.skipIfUserModified === true && hashPath !== null && (await checkModified(path, hashPath))) return false;
     const data = Buffer.from(content, 'utf8');
+    // One read of the file and its digest serves both checks (a read error other than a missing file fails the write).
+    const disk = hashPath === null ? undefined : await readOnDisk(path, hashPath);
+    if (opts.skipIfUserModified === true && disk !== undefined && modified(disk)) return false;
     // Same content and a hash on record: nothing to write (a restart that re-reads the origin rewrites nothing, as Docker).
-    if (hashPath !== null && (await sameContent(path, hashPath, data))) return true;
+    if (disk?.current?.equals(data) === true && disk.stored === digestOf(data)) return true;
     await writeInPlace(path, data, { create: true, mode });
     if (hashPath !== null) await writeAtomic(hashPath, digestOf(data), mode);
     return true;

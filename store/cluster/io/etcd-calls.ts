@@ -3,12 +3,23 @@
  * etcd3 hang), and every call bounded by a deadline, because the client itself
  * never gives up (it waits out elections and dead members).
  */
-import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, IOptions } from 'etcd3';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+
+/**
+ * The `etcd3` package, loaded on first use: it pulls in gRPC and protobuf (a
+ * few hundred milliseconds of start-up), which a daemon without a cluster
+ * store, and every restart of one, should not pay.
+ */
+function etcd3(): typeof import('etcd3') {
+  return createRequire(import.meta.url)('etcd3') as typeof import('etcd3');
+}
 
 /** The client for `endpoints`. */
 export function createEtcdClient(endpoints: readonly string[], credentials?: IOptions['credentials']): Etcd3 {
-  return new Etcd3({
+  const { Etcd3: Client, isRecoverableError } = etcd3();
+  return new Client({
     hosts: [...endpoints],
     dialTimeout: 1_000,
     // etcd3's default breaker keeps a failed member out for 5 s; a member back
