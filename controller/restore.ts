@@ -245,8 +245,9 @@ async function settleJoins(deps: RestoreDeps, joined: readonly Joined[], r: Rest
     if (list === undefined) byNet.set(x.ep.network, [x]);
     else list.push(x);
   }
-  for (const [net, list] of byNet) {
-    const present = await deps.drivers.get(net.driver).endpointsPresent(net.driverNetwork, list.map((x) => x.j.info));
+  // Every network at once: a driver may answer them all from one kernel query.
+  const checked = await Promise.all([...byNet].map(async ([net, list]) => ({ list, present: await deps.drivers.get(net.driver).endpointsPresent(net.driverNetwork, list.map((x) => x.j.info)) })));
+  for (const { list, present } of checked) {
     list.forEach((x, i) => {
       x.ep.attach({ sandbox: x.sb, priority: x.j.priority, gateway: x.j.gateway, link: x.j.info });
       x.sb.endpoints.set(x.ep.id, x.ep);
@@ -266,7 +267,8 @@ async function settleJoins(deps: RestoreDeps, joined: readonly Joined[], r: Rest
 
 /** Leaked veths on our bridges go (a crash between a kernel change and its state write); kept ones go back on a remade bridge. */
 async function sweep(deps: RestoreDeps, nets: Map<string, Network>, r: RestoreReport): Promise<void> {
-  for (const net of nets.values()) {
+  // Every network at once (each touches only its own bridge's links): a driver may answer them from one kernel query.
+  await Promise.all([...nets.values()].map(async (net) => {
     const keep = [...net.endpoints.values()].flatMap((e) => (e.joinInfo ? [e.joinInfo] : []));
     try {
       const done = await deps.drivers.get(net.driver).reconcileEndpoints(net.driverNetwork, keep);
@@ -275,7 +277,7 @@ async function sweep(deps: RestoreDeps, nets: Map<string, Network>, r: RestoreRe
     } catch (err) {
       r.problems.push(`sweep of ${net.name}: ${why(err)}`);
     }
-  }
+  }));
 }
 
 /** Published ports, egress and isolation: each driver rebuilds its firewall state from the restored model in one go. */

@@ -43,6 +43,8 @@ export interface BridgeDriverOptions {
 export class BridgeDriver implements Driver {
   readonly name = 'bridge';
   readonly #firewall: Firewall | undefined;
+  /** The host-link dump in flight for restore's checks, shared by every network asking meanwhile. */
+  #restoreDump: Promise<{ ifname: string; master?: string }[]> | undefined;
 
   constructor(options: BridgeDriverOptions = {}) {
     this.#firewall = options.firewall;
@@ -132,9 +134,21 @@ export class BridgeDriver implements Driver {
     return linkExists(bridgeNameFor(net.id, opts(net)));
   }
 
+  /**
+   * One dump of the host's links for restore's per-network checks made at the same time (restore asks for every
+   * network at once): with a thousand veths a dump costs tens of milliseconds to parse, once instead of per network.
+   * Only restore uses it, whose checks of one phase need no change made by another network's check of that phase.
+   */
+  #sharedHostLinks(): Promise<{ ifname: string; master?: string }[]> {
+    this.#restoreDump ??= hostLinks().finally(() => {
+      this.#restoreDump = undefined;
+    });
+    return this.#restoreDump;
+  }
+
   async endpointsPresent(_net: DriverNetwork, infos: readonly DriverJoinInfo[]): Promise<boolean[]> {
     if (infos.length === 0) return [];
-    const names = new Set((await hostLinks()).map((l) => l.ifname));
+    const names = new Set((await this.#sharedHostLinks()).map((l) => l.ifname));
     return infos.map((i) => names.has(i.hostIfname));
   }
 
@@ -153,7 +167,7 @@ export class BridgeDriver implements Driver {
   async reconcileEndpoints(net: DriverNetwork, keep: readonly DriverJoinInfo[]): Promise<{ removed: string[]; reattached: string[] }> {
     const br = bridgeNameFor(net.id, opts(net));
     const kept = new Set(keep.map((i) => i.hostIfname));
-    const links = await hostLinks();
+    const links = await this.#sharedHostLinks();
     // Only veths of our naming on this network's own bridge are swept: provably ours, whoever else uses sv* names.
     const removed = links.filter((l) => l.master === br && l.ifname.startsWith('sv') && !kept.has(l.ifname)).map((l) => l.ifname);
     const reattached = links.filter((l) => kept.has(l.ifname) && l.master !== br).map((l) => l.ifname);
