@@ -1,5 +1,5 @@
 /**
- * Issue 13: many joins at once, in-process. Host-side plans overlap on a small
+ * Concurrent joins (L2): many joins at once, in-process. Host-side plans overlap on a small
  * pool of rtnetlink sockets, one plan in flight per socket (netlink@0.3.0
  * aborts the process with many requests in flight on one socket): 64
  * concurrent joins finish, every veth is on the bridge, peers resolve, and 64

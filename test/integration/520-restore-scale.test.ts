@@ -1,5 +1,5 @@
 /**
- * Restore at scale (issue 13, L3): 300 sandboxes joined to one network, `kill
+ * Restore at scale (L3): 300 sandboxes joined to one network, `kill
  * -9` of the daemon, a restart on the same state directory. Every sandbox
  * answers a peer's name again from inside, the restore report counts all of
  * them with no problem, and the times (restart until the API answers, until
