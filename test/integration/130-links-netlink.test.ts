@@ -70,7 +70,7 @@ describe('130 links over rtnetlink', () => {
     expect(host[0]!.flags).toContain('UP');
   });
 
-  it('L2 R3 peers resolve each other after connects made concurrently (one shared rtnetlink socket)', async () => {
+  it('L2 R3 peers resolve each other after connects made concurrently (host rtnetlink socket pool)', async () => {
     await Promise.all(['alpha', 'bravo', 'charlie'].map(async (n) => (await net.createEndpoint(n, {})).join(sbs[n]!)));
     for (const [from, n] of [['alpha', 'bravo'], ['alpha', 'charlie'], ['bravo', 'alpha'], ['charlie', 'delta']] as const) {
       const r = await digShort(ns(from), [n]);
