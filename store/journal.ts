@@ -41,6 +41,9 @@ export function encodeEntry(seq: number, ops: readonly JournalOp[]): string {
   return `{"seq":${seq},"sha256":"${sha256(body)}","ops":${body}}\n`;
 }
 
+/** What precedes a line's ops (encodeEntry). */
+const OPS_FIELD = '","ops":';
+
 /** Every good line from the start; stops at the first torn or corrupt one (`torn` says whether one was found). */
 export function decodeJournal(text: string): { entries: JournalEntry[]; torn: boolean } {
   const entries: JournalEntry[] = [];
@@ -48,8 +51,11 @@ export function decodeJournal(text: string): { entries: JournalEntry[]; torn: bo
   if (lines[lines.length - 1] === '') lines.pop();
   for (const line of lines) {
     try {
+      // The digest covers the ops exactly as encodeEntry wrote them: hashed as they stand, not encoded again.
+      const at = line.indexOf(OPS_FIELD);
+      const body = at < 0 || !line.endsWith('}') ? '' : line.slice(at + OPS_FIELD.length, -1);
       const doc = JSON.parse(line) as { seq?: unknown; sha256?: unknown; ops?: unknown };
-      if (typeof doc.seq !== 'number' || !Array.isArray(doc.ops) || doc.sha256 !== sha256(JSON.stringify(doc.ops))) return { entries, torn: true };
+      if (typeof doc.seq !== 'number' || !Array.isArray(doc.ops) || doc.sha256 !== sha256(body)) return { entries, torn: true };
       entries.push({ seq: doc.seq, ops: doc.ops as JournalOp[] });
     } catch {
       return { entries, torn: true };
