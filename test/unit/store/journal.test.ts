@@ -36,6 +36,15 @@ describe('state journal', () => {
     expect(decodeJournal(good + bad + after).entries.map((e) => e.seq)).toEqual([1]);
   });
 
+  it('L3 the checksum covers the ops byte for byte: the same ops spelled differently (spaces, key order) do not hold', () => {
+    const line = encodeEntry(1, [{ key: netKey('b'), put: net('b') }]);
+    const spaced = line.replace('"ops":[{', '"ops":[ {');
+    expect(JSON.parse(spaced)).toEqual(JSON.parse(line)); // the same document
+    expect(decodeJournal(spaced)).toEqual({ entries: [], torn: true });
+    expect(decodeJournal(line.replace(/}\n$/, ' }\n'))).toEqual({ entries: [], torn: true });
+    expect(decodeJournal(line).entries).toHaveLength(1);
+  });
+
   it('L3 replay applies puts and deletes after the snapshot, skips older lines, replaces in place', () => {
     const entries = decodeJournal(
       encodeEntry(4, [{ key: netKey('old'), put: net('old') }]) +
