@@ -91,7 +91,7 @@ describe('520 restore at scale', () => {
       const started = d.start();
       while (answered.size < N && performance.now() - t1 < 60_000) {
         for (const [i, sock] of socks) if (!answered.has(i)) sock.send(query, 53, '127.0.0.11');
-        await new Promise((r) => setTimeout(r, 25));
+        await new Promise((r) => setTimeout(r, 100)); // not faster: probing 300 sockets every few ms loads the daemon more than its restore
       }
       const { ms: ready } = await started;
       expect([...socks.keys()].filter((i) => !answered.has(i))).toEqual([]);
