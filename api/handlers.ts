@@ -26,7 +26,7 @@ export type Handler = (ctx: Ctx) => Promise<ApiResponse> | ApiResponse;
 /** A JSON response. */
 export const ok = (body: unknown, status = 200): ApiResponse => ({ status, body });
 
-const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'ipRange', 'internal', 'ttl', 'dns', 'driverOptions', 'scope'];
+const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'ipRange', 'internal', 'ttl', 'dns', 'driverOptions', 'scope', 'attachable'];
 
 function scopeOf(body: Body): 'local' | 'global' | undefined {
   const s = str(body, 'scope');
@@ -37,10 +37,13 @@ function scopeOf(body: Body): 'local' | 'global' | undefined {
 export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
   onlyFields(body, NETWORK_FIELDS);
   const dns = strs(body, 'dns');
+  // Docker's Attachable: an overlay driver option (a bridge network refuses it as an unknown option).
+  const attachable = typed<boolean>(body, 'attachable', 'boolean');
+  const driverOptions = typed<Record<string, unknown>>(body, 'driverOptions', 'object');
   const net = await deps.controller.newNetwork(str(body, 'driver') ?? 'bridge', str(body, 'name', true), defined({
     subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'), ipRange: str(body, 'ipRange'),
     internal: typed<boolean>(body, 'internal', 'boolean'), ttl: typed<number>(body, 'ttl', 'number'),
-    driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'), dns, scope: scopeOf(body),
+    driverOptions: attachable === undefined ? driverOptions : { ...driverOptions, attachable }, dns, scope: scopeOf(body),
   }));
   return ok(net.info(), 201);
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
-import { BridgeDriver, createFirewall, DriverRegistry, ExternalDriver, type Driver } from '../drivers/index.js';
+import { BridgeDriver, createFirewall, DriverRegistry, ExternalDriver, NotAttachableError, OverlayDriver, type Driver } from '../drivers/index.js';
 import { isEphemeralNetnsPath, openSandbox, pinnedNetnsPath, type OpenedSandbox } from '../sandbox/index.js';
 import { linkProblems, plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
@@ -79,7 +79,11 @@ export class Controller implements ControllerCore {
     this.#filesRoot = options.filesRoot ?? '/etc/netns';
     this.#runDir = options.runDir ?? '/run/sandns';
     this.#pool = options.defaultSubnetPool ?? '10.213.0.0/16';
-    this.#drivers = new DriverRegistry(options.drivers ?? [new BridgeDriver(options.firewall === false ? {} : { firewall: createFirewall({ logger: this.logger, ...options.firewall }) }), new ExternalDriver()]);
+    // One firewall for the bridge and overlay drivers: one table, so isolation holds between every network.
+    const firewall = options.firewall === false ? undefined : createFirewall({ logger: this.logger, ...options.firewall });
+    this.#drivers = new DriverRegistry(options.drivers ?? [
+      new BridgeDriver({ firewall }), new ExternalDriver(), new OverlayDriver({ firewall, advertise: options.cluster?.advertise, logger: this.logger }),
+    ]);
     const fwd = options.forwarding;
     this.#forwarding = fwd === false ? false : {
       cache: fwd?.cache === undefined ? createSharedCache() : fwd.cache,
@@ -125,7 +129,7 @@ export class Controller implements ControllerCore {
       return r;
     });
     if (this.#sandboxes.size > 0) this.#startWatch();
-    this.#cluster?.adoptRestored();
+    await this.#cluster?.adoptRestored();
     // The origin may have changed while the daemon was down: re-read it now and persist what it changes (L6).
     if (report !== undefined && this.#sandboxes.size > 0) await this.refreshOrigin();
     return report;
@@ -195,12 +199,18 @@ export class Controller implements ControllerCore {
    * ERR_NETWORK_SUBNET_OVERLAP, ERR_IPAM_INVALID_SUBNET,
    * ERR_CONTROLLER_CLOSED.
    */
-  async newNetwork(driverName: string, name: string, options: NetworkOptions = {}): Promise<Network> {
+  async newNetwork(driverName: string, name: string, asked: NetworkOptions = {}): Promise<Network> {
     this.#open();
     checkObjectName('name', name);
     const driver = this.#drivers.get(driverName);
-    const driverOptions = driver.validateOptions(options.driverOptions ?? {});
+    const driverOptions = driver.validateOptions(asked.driverOptions ?? {});
     const key = `net:${name}`;
+    // Overlay networks span hosts: they live in the cluster store (docs/overlay.md O1).
+    if (driver.dataScope === 'global') {
+      if (asked.scope === 'local') throw new InvalidOptionError('scope', `driver ${driverName} makes global networks only`);
+      if (this.#cluster === undefined) throw new ClusterNotConfiguredError(`--driver ${driverName}`);
+    }
+    const options: NetworkOptions = driver.dataScope === 'global' ? { ...asked, scope: 'global' } : asked;
     // One allocation step: subnet, bridge name and bridge, never interleaved with another create or delete (L5).
     // The name is checked inside the lock too, so a create that fails later never makes a concurrent one fail (L5).
     const exists = (): boolean => this.networks().some((n) => n.name === name);
@@ -220,8 +230,7 @@ export class Controller implements ControllerCore {
   async #newGlobalNetwork(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>): Promise<Network> {
     const cluster = this.#globalBinding('--scope global');
     cluster.store.assertAvailable('create a global network');
-    const net = await this.#plan(driverName, name, options, driverOptions, 'global');
-    await cluster.createNetwork(net);
+    const net = await cluster.createNetwork(await this.#plan(driverName, name, options, driverOptions, 'global'));
     this.#networks.set(net.id, net);
     this.logger.info({ network: name, subnet: net.pool4.subnet, scope: 'global' }, 'network created');
     return net;
@@ -253,6 +262,7 @@ export class Controller implements ControllerCore {
     if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
     if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
     if (ip6 !== undefined && net.pool6 === undefined) throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
+    if (this.#drivers.get(net.driver).dataScope === 'global' && net.driverOptions.attachable !== true) throw new NotAttachableError(net.name);
     const id = newId();
     // Host ports first: a taken one is a 409 with nothing changed; then re-check what the wait may have changed.
     const portMappings = await reservePorts(this.#drivers, net, id, publish);

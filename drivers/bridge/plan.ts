@@ -16,6 +16,11 @@
  * | link-del       | delete `dev` (a veth pair dies with either end)                          | host           |
  * | addr-add       | add an address to `dev` (`nodad`: no IPv6 duplicate address detection)   | both           |
  * | route-default  | replace the default route of the gateway's family via `gateway` on `dev` | sandbox        |
+ * | vxlan-add      | create a VXLAN device (learning off, proxy ARP/ND on), down              | host           |
+ * | fdb-set        | replace the forwarding entry MAC → remote VTEP of a VXLAN device          | host           |
+ * | fdb-del        | delete that entry                                                        | host           |
+ * | neigh-set      | replace the neighbour entry IP → MAC on a device (permanent)              | host           |
+ * | neigh-del      | delete that entry                                                        | host           |
  *
  * Adding an operation: a variant here, its line in renderOp, and its handler
  * in io/netlink.ts (the executor's handler table is typed by `kind`, so a
@@ -46,7 +51,22 @@ export type LinkOp =
   /** RTM_NEWADDR (create, exclusive); family from the address; `nodad` skips IPv6 duplicate address detection. */
   | { readonly kind: 'addr-add'; readonly dev: string; readonly address: string; readonly prefixLen: number; readonly nodad?: boolean }
   /** RTM_NEWROUTE (create, replace) of the default route in the main table; family from the gateway (IPv4 or IPv6). */
-  | { readonly kind: 'route-default'; readonly gateway: string; readonly dev: string };
+  | { readonly kind: 'route-default'; readonly gateway: string; readonly dev: string }
+  /**
+   * RTM_NEWLINK kind vxlan (create, exclusive): VNI `vni`, source address `local` (the VTEP), UDP `port`
+   * (IANA's 4789, RFC 7348 §5), learning off (IFLA_VXLAN_LEARNING 0: remote MACs come from the store, never from
+   * flooded frames) and proxy on (IFLA_VXLAN_PROXY 1: ARP requests and IPv6 neighbour solicitations are answered
+   * from the device's neighbour table, so nothing is flooded over the underlay).
+   */
+  | { readonly kind: 'vxlan-add'; readonly name: string; readonly vni: number; readonly local: string; readonly port: number; readonly mtu?: number | undefined }
+  /** RTM_NEWNEIGH AF_BRIDGE, NTF_SELF, NUD_PERMANENT (create, replace): frames to `mac` go to the VTEP `dst`. */
+  | { readonly kind: 'fdb-set'; readonly dev: string; readonly mac: string; readonly dst: string }
+  /** RTM_DELNEIGH AF_BRIDGE, NTF_SELF; a missing entry is not an error (idempotent). */
+  | { readonly kind: 'fdb-del'; readonly dev: string; readonly mac: string; readonly dst: string }
+  /** RTM_NEWNEIGH AF_INET/AF_INET6, NUD_PERMANENT (create, replace): `address` is at `mac` on `dev`. */
+  | { readonly kind: 'neigh-set'; readonly dev: string; readonly address: string; readonly mac: string }
+  /** RTM_DELNEIGH AF_INET/AF_INET6; a missing entry is not an error (idempotent). */
+  | { readonly kind: 'neigh-del'; readonly dev: string; readonly address: string };
 
 /** The operation kinds. */
 export type LinkOpKind = LinkOp['kind'];
@@ -81,6 +101,17 @@ export function renderOp(op: LinkOp): string {
       return `addr add ${op.address}/${op.prefixLen} dev ${op.dev}${op.nodad === true ? ' nodad' : ''}`;
     case 'route-default':
       return `${op.gateway.includes(':') ? '-6 ' : ''}route replace default via ${op.gateway} dev ${op.dev}`;
+    case 'vxlan-add':
+      return `link add ${op.name}${op.mtu === undefined ? '' : ` mtu ${op.mtu}`} type vxlan id ${op.vni} local ${op.local} dstport ${op.port} nolearning proxy`;
+    // The `bridge` tool's lines (iproute2 has no `ip` form for a VXLAN device's own forwarding table).
+    case 'fdb-set':
+      return `bridge fdb replace ${op.mac} dev ${op.dev} dst ${op.dst} self permanent`;
+    case 'fdb-del':
+      return `bridge fdb del ${op.mac} dev ${op.dev} dst ${op.dst} self`;
+    case 'neigh-set':
+      return `neigh replace ${op.address} lladdr ${op.mac} dev ${op.dev} nud permanent`;
+    case 'neigh-del':
+      return `neigh del ${op.address} dev ${op.dev}`;
   }
 }
 
