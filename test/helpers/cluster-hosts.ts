@@ -46,3 +46,17 @@ export async function removeSandboxLeftovers(tag: string): Promise<void> {
   const dirs = await execa('bash', ['-c', `ls -d /etc/netns/${tag}* /run/sandns/sandboxes/${tag}* 2>/dev/null`], { reject: false });
   for (const d of dirs.stdout.split('\n').filter(Boolean)) await rm(d, { recursive: true, force: true });
 }
+
+/** The lab's etcd cluster (`members` members) and one started daemon per host name, each with lease TTL `leaseTtl`. */
+export async function startCluster(lab: ClusterLab, bin: string, names: readonly string[], leaseTtl: number, members = 3): Promise<ClusterHost[]> {
+  await lab.startEtcd(members);
+  const hosts = await Promise.all(names.map(async (n) => hostDaemon(lab, bin, await lab.addHost(n), leaseTtl)));
+  await Promise.all(hosts.map((h) => h.daemon.start()));
+  return hosts;
+}
+
+/** Make sandbox `name` on `h` and connect it to `net`; the endpoint as the API describes it. */
+export async function connectSandbox<T = { ipv4: string; mac?: string }>(h: ClusterHost, name: string, net: string, extra: Record<string, unknown> = {}): Promise<T> {
+  await h.daemon.api('POST', '/sandboxes', { name });
+  return h.daemon.api<T>('POST', `/networks/${net}/connect`, { sandbox: name, ...extra });
+}
