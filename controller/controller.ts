@@ -282,6 +282,7 @@ export class Controller implements ControllerCore {
     net.endpoints.set(ep.id, ep);
     // Coalesced: a join writes ahead before its plumbing, and the API answers only once everything is on disk (L6).
     this.#journal.changed(epKey(ep.id));
+    if (net.scope === 'global') this.#journal.changed(netKey(net.id)); // kept here while it has endpoints here (M6)
     return ep;
   }
 
@@ -298,6 +299,7 @@ export class Controller implements ControllerCore {
       await this.#cluster.dropDriverIfUnused(ep.network);
     }
     this.#journal.changed(epKey(ep.id)); // coalesced: the API answers only once it is on disk (L6)
+    if (ep.network.scope === 'global') this.#journal.changed(netKey(ep.network.id));
   }
 
   /**

@@ -109,7 +109,8 @@ export function recordOf(model: ModelIndex, key: RecordKey): JournalRecord | und
   const id = key.slice(key.indexOf(':') + 1);
   if (key.startsWith('net:')) {
     const n = model.network(id);
-    return n === undefined ? undefined : networkRecord(n, 'live');
+    // As snapshotModel: a global network is this host's to keep only while it has endpoints here.
+    return n === undefined || (n.scope === 'global' && n.endpoints.size === 0) ? undefined : networkRecord(n, 'live');
   }
   if (key.startsWith('sb:')) {
     const sb = model.sandbox(id);
