@@ -58,6 +58,7 @@ afterAll(async () => {
 
 describe('issue 12: bridge plans on the real kernel', () => {
   it('create: a bridge with its MTU and both gateway addresses, up', async () => {
+    await apply(HP, bridgePlan.planAddBridge(net, opts));
     await apply(HP, bridgePlan.planCreateNetwork(net, opts));
     const [br] = await ipJ(HP, ['addr', 'show', 'dev', 'br12plans']);
     expect(br).toMatchObject({ mtu: 1400, operstate: expect.any(String) });
@@ -67,6 +68,7 @@ describe('issue 12: bridge plans on the real kernel', () => {
 
   it('join (IPv4 and IPv6, MAC, default routes of both families), with a hairpin port on the bridge', async () => {
     const j = join('eth0', 'e1e1e1e1e1e1e1e1', '10.98.7.2', 'fd98:7::2');
+    await apply(HP, bridgePlan.planAddVeth(j, opts));
     await apply(HP, bridgePlan.planJoinHost(j, opts));
     await apply(SP, bridgePlan.planJoinSandbox(j));
     const [eth] = await ipJ(SP, ['addr', 'show', 'dev', 'eth0']);
@@ -91,6 +93,7 @@ describe('issue 12: bridge plans on the real kernel', () => {
 
   it('join without a default route, then both default routes move to it (leave of the gateway)', async () => {
     const j = join('eth1', 'e2e2e2e2e2e2e2e2', '10.98.7.3', 'fd98:7::3', false);
+    await apply(HP, bridgePlan.planAddVeth(j, opts));
     await apply(HP, bridgePlan.planJoinHost(j, opts));
     await apply(SP, bridgePlan.planJoinSandbox({ ...j, mac: '02:42:0a:62:07:03' }));
     await apply(HP, [{ kind: 'link-del', dev: 'sve1e1e1e1e1e1' }]);
@@ -101,6 +104,7 @@ describe('issue 12: bridge plans on the real kernel', () => {
 
   it('reattach after a bridge was made again, then leave and delete leave nothing', async () => {
     await apply(HP, bridgePlan.planDeleteNetwork(net, opts));
+    await apply(HP, bridgePlan.planAddBridge(net, opts));
     await apply(HP, bridgePlan.planCreateNetwork(net, opts));
     await apply(HP, bridgePlan.planReattach('br12plans', ['sve2e2e2e2e2e2']));
     expect(await ipJ(HP, ['link', 'show', 'dev', 'sve2e2e2e2e2e2'])).toMatchObject([{ master: 'br12plans' }]);
@@ -148,5 +152,50 @@ describe('issue 12: firewall plans on the real nft', () => {
     await nft(firewallPlan.planDropTable(T));
     expect(await list()).toBe('');
     await nft(firewallPlan.planDropTable(T)); // idempotent
+  });
+});
+
+describe('issue 16: overlay operations on the real kernel (vxlan-add, fdb-set/del, neigh-set/del, read back)', () => {
+  it('a VXLAN device as planned; entries set, read back by the driver exactly, replaced, deleted (missing ones too)', async () => {
+    const { planAddVxlan } = await import('../../drivers/overlay/plan.js');
+    const { vxlanEntries, mtuOfAddress } = await import('../../drivers/bridge/io/netlink.js');
+    await inNs(HP, ['ip', 'link', 'add', 'ul16', 'mtu', '1600', 'type', 'bridge']);
+    await inNs(HP, ['ip', 'addr', 'add', '10.98.8.1/24', 'dev', 'ul16']);
+    await inNs(HP, ['ip', 'link', 'set', 'ul16', 'up']);
+    await apply(HP, [{ kind: 'bridge-add', name: 'ov16plans', mtu: 1550 }]);
+    await apply(HP, planAddVxlan({ networkId: 'c0ffee16', vxlan: 'vx16plans', bridge: 'ov16plans', vni: 4242, local: '10.98.8.1', mtu: 1550 }));
+    const [vx] = (await ipJ(HP, ['-d', 'link', 'show', 'dev', 'vx16plans'])) as { mtu: number; master: string; ifalias: string; linkinfo: { info_data: Record<string, unknown> } }[];
+    expect(vx).toMatchObject({ mtu: 1550, master: 'ov16plans', ifalias: 'sandns:ov:c0ffee16' });
+    expect(vx!.linkinfo.info_data).toMatchObject({ id: 4242, local: '10.98.8.1', port: 4789, learning: false, proxy: true });
+    expect(await mtuOfAddress('10.98.8.1', HP)).toBe(1600); // the underlay of the VTEP
+    expect(await mtuOfAddress('10.98.8.9', HP)).toBeUndefined();
+    const ops: LinkOp[] = [
+      { kind: 'fdb-set', dev: 'vx16plans', mac: '02:42:0a:63:00:02', dst: '10.98.8.2' },
+      { kind: 'fdb-set', dev: 'vx16plans', mac: '02:42:0a:63:00:03', dst: '10.98.8.3' },
+      { kind: 'neigh-set', dev: 'vx16plans', address: '10.99.0.2', mac: '02:42:0a:63:00:02' },
+      { kind: 'neigh-set', dev: 'vx16plans', address: 'fd99::2', mac: '02:42:0a:63:00:02' },
+    ];
+    await apply(HP, ops);
+    await apply(HP, ops); // replace: idempotent, never doubled
+    await apply(HP, [{ kind: 'fdb-set', dev: 'vx16plans', mac: '02:42:0a:63:00:03', dst: '10.98.8.4' }]); // moved VTEP
+    const fdb = (JSON.parse(await inNs(HP, ['bridge', '-j', 'fdb', 'show', 'dev', 'vx16plans'])) as { mac: string; dst?: string; flags?: string[] }[]).filter((e) => e.dst);
+    expect(fdb.map((e) => `${e.mac} ${e.dst}`).sort()).toEqual(['02:42:0a:63:00:02 10.98.8.2', '02:42:0a:63:00:03 10.98.8.4']);
+    const neigh = await ipJ(HP, ['neigh', 'show', 'dev', 'vx16plans']);
+    expect(neigh).toEqual(expect.arrayContaining([expect.objectContaining({ dst: '10.99.0.2', lladdr: '02:42:0a:63:00:02', state: ['PERMANENT'] }), expect.objectContaining({ dst: 'fd99::2', state: ['PERMANENT'] })]));
+    // The driver's own read-back (what its diff starts from): exactly what was set, IPv6 in canonical text.
+    const seen = await vxlanEntries('vx16plans', HP);
+    expect(seen!.fdb.map((e) => `${e.mac} ${e.dst}`).sort()).toEqual(['02:42:0a:63:00:02 10.98.8.2', '02:42:0a:63:00:03 10.98.8.4']);
+    expect(seen!.neigh.map((e) => `${e.address} ${e.mac}`).sort()).toEqual(['10.99.0.2 02:42:0a:63:00:02', 'fd99::2 02:42:0a:63:00:02']);
+    expect(await vxlanEntries('nosuchvx0', HP)).toBeUndefined();
+    const dels: LinkOp[] = [
+      { kind: 'fdb-del', dev: 'vx16plans', mac: '02:42:0a:63:00:02', dst: '10.98.8.2' },
+      { kind: 'neigh-del', dev: 'vx16plans', address: '10.99.0.2' },
+      { kind: 'neigh-del', dev: 'vx16plans', address: 'fd99::2' },
+    ];
+    await apply(HP, dels);
+    await apply(HP, dels); // deleting what is gone is not an error
+    expect((JSON.parse(await inNs(HP, ['bridge', '-j', 'fdb', 'show', 'dev', 'vx16plans'])) as { dst?: string }[]).filter((e) => e.dst).length).toBe(1);
+    expect((await ipJ(HP, ['neigh', 'show', 'dev', 'vx16plans'])).filter((e) => (e.state as string[] | undefined)?.includes('PERMANENT'))).toEqual([]);
+    await apply(HP, [{ kind: 'link-del', dev: 'vx16plans' }, { kind: 'link-del', dev: 'ov16plans' }, { kind: 'link-del', dev: 'ul16' }]);
   });
 });

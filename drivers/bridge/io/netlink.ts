@@ -288,12 +288,12 @@ export interface VxlanEntries {
 }
 
 /**
- * The permanent entries of the VXLAN device `dev` of the daemon's namespace, as the kernel has them now: its own
+ * The permanent entries of the VXLAN device `dev` (of the daemon's namespace, or `netns`), as the kernel has them now: its own
  * forwarding entries with a remote (NTF_SELF, NDA_DST) and its IPv4/IPv6 neighbour entries. Undefined when the
  * device does not exist. Three dumps on one socket.
  */
-export async function vxlanEntries(dev: string): Promise<VxlanEntries | undefined> {
-  return withNetlink(null, async (nl) => {
+export async function vxlanEntries(dev: string, netns: Netns = null): Promise<VxlanEntries | undefined> {
+  return withNetlink(netns, async (nl) => {
     let index: number;
     try {
       const [link] = await nl.getLink({}, { ifname: dev, extMask: SKIP_STATS });
@@ -321,10 +321,10 @@ export async function vxlanEntries(dev: string): Promise<VxlanEntries | undefine
   });
 }
 
-/** The MTU of the link of the daemon's namespace that holds `address` (the underlay of a VTEP); undefined when none does. */
-export async function mtuOfAddress(address: string): Promise<number | undefined> {
+/** The MTU of the link (of the daemon's namespace, or `netns`) that holds `address` (the underlay of a VTEP); undefined when none does. */
+export async function mtuOfAddress(address: string, netns: Netns = null): Promise<number | undefined> {
   const { family, bytes } = ipBytes(address);
-  return withNetlink(null, async (nl) => {
+  return withNetlink(netns, async (nl) => {
     try {
       const addrs = await nl.getAddresses({ family });
       const hit = addrs.find((a) => (a.attrs.local ?? a.attrs.address)?.equals(bytes) === true);
