@@ -27,7 +27,7 @@ import { ClusterBinding } from './cluster.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
 import { Journal } from './journal.js';
 import { watchEndpointLinks } from './link-watch.js';
-import { draftRecord, networkRecord, recordOf, sandboxRecord, snapshotModel, type ModelIndex } from './snapshot.js';
+import { draftRecord, endpointKeys, networkRecord, recordOf, sandboxRecord, snapshotModel, type ModelIndex } from './snapshot.js';
 import { epKey, netKey, sbKey } from '../store/index.js';
 import { isLateKey, joinDeferred } from './keys.js';
 import { AsyncLock } from '../common/lock.js';
@@ -281,8 +281,7 @@ export class Controller implements ControllerCore {
     });
     net.endpoints.set(ep.id, ep);
     // Coalesced: a join writes ahead before its plumbing, and the API answers only once everything is on disk (L6).
-    this.#journal.changed(epKey(ep.id));
-    if (net.scope === 'global') this.#journal.changed(netKey(net.id)); // kept here while it has endpoints here (M6)
+    for (const k of endpointKeys(ep)) this.#journal.changed(k);
     return ep;
   }
 
@@ -298,8 +297,7 @@ export class Controller implements ControllerCore {
       await this.#cluster.release(ep);
       await this.#cluster.dropDriverIfUnused(ep.network);
     }
-    this.#journal.changed(epKey(ep.id)); // coalesced: the API answers only once it is on disk (L6)
-    if (ep.network.scope === 'global') this.#journal.changed(netKey(ep.network.id));
+    for (const k of endpointKeys(ep)) this.#journal.changed(k); // coalesced: the API answers only once it is on disk (L6)
   }
 
   /**
@@ -382,7 +380,7 @@ export class Controller implements ControllerCore {
     if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
     ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
     sb.endpoints.set(ep.id, ep);
-    if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', epKey(ep.id));
+    if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', ...endpointKeys(ep));
     const dev = sb.reserveIfname(ifname);
     const joining = this.#journal.flushed(epKey(ep.id)).then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
       .then(() => this.#cluster?.publishJoined(ep, sb, () => plumbLeave(this.#attachDeps, ep, sb)));
@@ -392,7 +390,7 @@ export class Controller implements ControllerCore {
     } finally {
       ep.joining = undefined;
     }
-    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined', epKey(ep.id));
+    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined', ...endpointKeys(ep));
   }
 
   /** ControllerCore: each joined endpoint's link problems, from its driver (CNI CHECK). */
@@ -407,7 +405,7 @@ export class Controller implements ControllerCore {
     if (ep.network.scope === 'global') await this.#cluster?.unpublish(ep);
     await plumbLeave(this.#attachDeps, ep, sb);
     const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
-    const keys = [epKey(ep.id), ...[...sb.endpoints.keys()].map(epKey)]; // the default route may have moved
+    const keys = [...endpointKeys(ep), ...[...sb.endpoints.keys()].map(epKey)]; // the default route may have moved
     if (durable) await this.#journal.committed(fields, 'endpoint left', ...keys);
     else {
       this.logger.info(fields, 'endpoint left');

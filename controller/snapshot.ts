@@ -4,7 +4,7 @@
  * derives it from the endpoints' addresses. The store never sees the model's
  * classes; this file is the only place that knows both shapes.
  */
-import type { JournalRecord, PersistedEndpoint, PersistedJoin, PersistedKey, PersistedNetwork, PersistedSandbox, PersistedState, RecordKey } from '../store/index.js';
+import { epKey, netKey, type JournalRecord, type PersistedEndpoint, type PersistedJoin, type PersistedKey, type PersistedNetwork, type PersistedSandbox, type PersistedState, type RecordKey } from '../store/index.js';
 import type { Network } from './network.js';
 import type { Endpoint } from './endpoint.js';
 import type { Sandbox, SandboxConfig } from './sandbox.js';
@@ -109,7 +109,7 @@ export function recordOf(model: ModelIndex, key: RecordKey): JournalRecord | und
   const id = key.slice(key.indexOf(':') + 1);
   if (key.startsWith('net:')) {
     const n = model.network(id);
-    // As snapshotModel: a global network is this host's to keep only while it has endpoints here.
+    // As in snapshotModel: a global network is this host's record only while it has endpoints here.
     return n === undefined || (n.scope === 'global' && n.endpoints.size === 0) ? undefined : networkRecord(n, 'live');
   }
   if (key.startsWith('sb:')) {
@@ -121,4 +121,13 @@ export function recordOf(model: ModelIndex, key: RecordKey): JournalRecord | und
     if (ep !== undefined) return endpointRecord(ep);
   }
   return undefined;
+}
+
+/**
+ * The journal keys a change of `ep` touches: its own record, and for a global network the network's record too,
+ * which is persisted on this host only while the network has endpoints here (snapshotModel), so it comes and goes
+ * with them.
+ */
+export function endpointKeys(ep: Endpoint): RecordKey[] {
+  return ep.network.scope === 'global' ? [epKey(ep.id), netKey(ep.network.id)] : [epKey(ep.id)];
 }

@@ -57,19 +57,18 @@ afterAll(async () => {
 });
 
 describe('issue 12: bridge plans on the real kernel', () => {
-  it('create: a bridge with its MTU and both gateway addresses, up', async () => {
-    await apply(HP, bridgePlan.planAddBridge(net, opts));
-    await apply(HP, bridgePlan.planCreateNetwork(net, opts));
+  it('create: a bridge with its MTU, its mark and both gateway addresses, up', async () => {
+    await apply(HP, [...bridgePlan.planAddBridge(net, opts), ...bridgePlan.planCreateNetwork(net, opts)]);
     const [br] = await ipJ(HP, ['addr', 'show', 'dev', 'br12plans']);
     expect(br).toMatchObject({ mtu: 1400, operstate: expect.any(String) });
+    expect(await ipJ(HP, ['link', 'show', 'dev', 'br12plans'])).toMatchObject([{ ifalias: bridgePlan.bridgeMark(net) }]);
     const addrs = (br!.addr_info as { local: string }[]).map((a) => a.local);
     expect(addrs).toEqual(expect.arrayContaining(['10.98.7.1', 'fd98:7::1']));
   });
 
   it('join (IPv4 and IPv6, MAC, default routes of both families), with a hairpin port on the bridge', async () => {
     const j = join('eth0', 'e1e1e1e1e1e1e1e1', '10.98.7.2', 'fd98:7::2');
-    await apply(HP, bridgePlan.planAddVeth(j, opts));
-    await apply(HP, bridgePlan.planJoinHost(j, opts));
+    await apply(HP, [...bridgePlan.planAddVeth(j, opts), ...bridgePlan.planJoinHost(j, opts)]);
     await apply(SP, bridgePlan.planJoinSandbox(j));
     const [eth] = await ipJ(SP, ['addr', 'show', 'dev', 'eth0']);
     expect(eth).toMatchObject({ mtu: 1400, address: '02:42:0a:62:07:02' });
@@ -93,8 +92,7 @@ describe('issue 12: bridge plans on the real kernel', () => {
 
   it('join without a default route, then both default routes move to it (leave of the gateway)', async () => {
     const j = join('eth1', 'e2e2e2e2e2e2e2e2', '10.98.7.3', 'fd98:7::3', false);
-    await apply(HP, bridgePlan.planAddVeth(j, opts));
-    await apply(HP, bridgePlan.planJoinHost(j, opts));
+    await apply(HP, [...bridgePlan.planAddVeth(j, opts), ...bridgePlan.planJoinHost(j, opts)]);
     await apply(SP, bridgePlan.planJoinSandbox({ ...j, mac: '02:42:0a:62:07:03' }));
     await apply(HP, [{ kind: 'link-del', dev: 'sve1e1e1e1e1e1' }]);
     await apply(SP, bridgePlan.planDefaultRoute(net, 'eth1'));
@@ -104,8 +102,7 @@ describe('issue 12: bridge plans on the real kernel', () => {
 
   it('reattach after a bridge was made again, then leave and delete leave nothing', async () => {
     await apply(HP, bridgePlan.planDeleteNetwork(net, opts));
-    await apply(HP, bridgePlan.planAddBridge(net, opts));
-    await apply(HP, bridgePlan.planCreateNetwork(net, opts));
+    await apply(HP, [...bridgePlan.planAddBridge(net, opts), ...bridgePlan.planCreateNetwork(net, opts)]);
     await apply(HP, bridgePlan.planReattach('br12plans', ['sve2e2e2e2e2e2']));
     expect(await ipJ(HP, ['link', 'show', 'dev', 'sve2e2e2e2e2e2'])).toMatchObject([{ master: 'br12plans' }]);
     expect(await hairpin(HP, 'sve2e2e2e2e2e2')).toEqual({ ip: true, bridge: true }); // a new port of the new bridge
