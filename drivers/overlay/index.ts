@@ -22,7 +22,7 @@ import { normalizeOverlayOptions, overlayBridgeName, vxlanName, type OverlayOpti
 import { desiredEntries, diffEntries, markedNetwork, overlayMtu, planAddVxlan, vxlanMark, type OverlayEntries } from './plan.js';
 
 export { normalizeOverlayOptions, overlayBridgeName, vxlanName, VNI_FIRST, VNI_LAST, type OverlayOptions } from './options.js';
-export { allocateVni, desiredEntries, diffEntries, overlayMtu, VXLAN_OVERHEAD, VXLAN_PORT, type OverlayEntries, type OverlayPeer, type UsedVni } from './plan.js';
+export { allocateVni, desiredEntries, diffEntries, overlayMtu, VXLAN_OVERHEAD, VXLAN_OVERHEAD6, VXLAN_PORT, type OverlayEntries, type OverlayPeer, type UsedVni } from './plan.js';
 export { NotAttachableError, OVERLAY_ERROR_CODES, VniExhaustedError, VniInUseError } from './errors.js';
 
 /** Options of the overlay driver. */
@@ -90,7 +90,7 @@ export class OverlayDriver implements Driver {
 
   /** The network as the bridge driver runs it: the overlay's bridge name and MTU. */
   async #inner(net: DriverNetwork): Promise<DriverNetwork> {
-    const mtu = overlayMtu(await this.#underlayOf(), opts(net).mtu);
+    const mtu = overlayMtu(await this.#underlayOf(), opts(net).mtu, this.#advertise?.includes(':'));
     return { ...net, options: { bridgeName: overlayBridgeName(net.id), mtu } };
   }
 
@@ -200,7 +200,7 @@ export class OverlayDriver implements Driver {
   }
 
   describeNetwork(net: DriverNetwork): Readonly<Record<string, unknown>> {
-    const mtu = this.#underlayMtu === undefined ? undefined : overlayMtu(this.#underlayMtu, opts(net).mtu);
+    const mtu = this.#underlayMtu === undefined ? undefined : overlayMtu(this.#underlayMtu, opts(net).mtu, this.#advertise?.includes(':'));
     return {
       bridge: overlayBridgeName(net.id), vxlan: vxlanName(net.id), vni: opts(net).vni, attachable: opts(net).attachable === true,
       ...(mtu === undefined ? {} : { mtu }), ...(this.#advertise === undefined ? {} : { vtep: this.#advertise }),

@@ -20,6 +20,8 @@ import { VNI_FIRST, VNI_LAST } from './options.js';
 
 /** VXLAN encapsulation overhead on an IPv4 underlay: outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 (RFC 7348 §5). */
 export const VXLAN_OVERHEAD = 50;
+/** The same on an IPv6 underlay (outer IPv6 header 40). */
+export const VXLAN_OVERHEAD6 = 70;
 /** IANA's VXLAN UDP port (RFC 7348 §5). */
 export const VXLAN_PORT = 4789;
 
@@ -45,9 +47,9 @@ export function allocateVni(used: readonly UsedVni[], requested?: number): numbe
   throw new VniExhaustedError(VNI_FIRST, VNI_LAST);
 }
 
-/** The MTU of an overlay's links on one host: the underlay's minus the encapsulation, or the asked one when lower. */
-export function overlayMtu(underlayMtu: number, asked?: number): number {
-  const most = underlayMtu - VXLAN_OVERHEAD;
+/** The MTU of an overlay's links on one host: the underlay's minus the encapsulation (of an IPv6 underlay with `ipv6`), or the asked one when lower. */
+export function overlayMtu(underlayMtu: number, asked?: number, ipv6 = false): number {
+  const most = underlayMtu - (ipv6 ? VXLAN_OVERHEAD6 : VXLAN_OVERHEAD);
   return asked === undefined ? most : Math.min(asked, most);
 }
 

@@ -52,6 +52,14 @@ export async function startCluster(lab: ClusterLab, bin: string, names: readonly
   await lab.startEtcd(members);
   const hosts = await Promise.all(names.map(async (n) => hostDaemon(lab, bin, await lab.addHost(n), leaseTtl)));
   await Promise.all(hosts.map((h) => h.daemon.start()));
+  // The API answers before the store has synced (a start never waits long for etcd, M8): wait for it here.
+  const end = Date.now() + 20_000;
+  for (const h of hosts) {
+    while ((await h.daemon.api<{ sync: string }>('GET', '/cluster')).sync !== 'synced') {
+      if (Date.now() > end) throw new Error(`host ${h.host.name} did not sync with the cluster store`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   return hosts;
 }
 

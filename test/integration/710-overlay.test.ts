@@ -147,7 +147,7 @@ describe('710 overlay driver: VXLAN across hosts', () => {
     expect(await ping(sb('a', 1), b1.ipv4, under - 50 - 28 + 1)).toBe(false);
   }, 30_000);
 
-  it('O5 two overlay networks (different VNIs) do not reach each other; an overlapping subnet is refused on any host', async () => {
+  it('O6 two overlay networks (different VNIs) do not reach each other; M3 an overlapping subnet is refused on any host', async () => {
     const second = await B.daemon.api<NetInfo>('POST', '/networks', { name: NET2, driver: 'overlay', subnet: '10.89.0.0/24', attachable: true });
     expect(second.vni).not.toBe(net.vni);
     vx2 = second.vxlan;
@@ -172,6 +172,10 @@ describe('710 overlay driver: VXLAN across hosts', () => {
     // A server on host C's underlay address stands for "outside": A's container reaches it masqueraded as A.
     servers.push(await startEcho(C.host.netnsPath, C.host.ip, 7100));
     expect(await probe(nsOf(sb('a', 1)), 'tcp', C.host.ip, 7100)).toBe(A.host.ip);
+    // A port published on A reaches a container of the overlay there from outside (C), the client's address kept.
+    const pub = await connectSandbox<Ep>(A, sb('a', 'p'), NET, { publish: [{ hostPort: 8088, containerPort: 7000, protocol: 'tcp' }] });
+    servers.push(await startEcho(nsOf(sb('a', 'p')), pub.ipv4, 7000));
+    expect(await probe(C.host.netnsPath, 'tcp', A.host.ip, 8088)).toBe(C.host.ip);
     await A.daemon.api('POST', '/networks', { name: INTERNAL, driver: 'overlay', subnet: '10.90.0.0/24', internal: true, attachable: true });
     const ai = await connectSandbox<Ep>(A, sb('a', 'i'), INTERNAL);
     const bi = await connectSandbox<Ep>(B, sb('b', 'i'), INTERNAL);
@@ -247,7 +251,7 @@ describe('710 overlay driver: VXLAN across hosts', () => {
   }, 60_000);
 
   it('O2 the last leave on a host removes its devices; C never had any', async () => {
-    for (const s of [sb('a', 1), sb('a', 2), sb('a', 'i')]) await A.daemon.api('DELETE', `/sandboxes/${s}`);
+    for (const s of [sb('a', 1), sb('a', 2), sb('a', 'i'), sb('a', 'p')]) await A.daemon.api('DELETE', `/sandboxes/${s}`);
     const names = (await links(A.host)).map((l) => l.ifname);
     expect(names.filter((n) => n.startsWith('vx-') || n.startsWith('ov-') || n.startsWith('sv'))).toEqual([]);
     expect((await links(C.host)).map((l) => l.ifname).filter((n) => n.startsWith('vx-') || n.startsWith('ov-'))).toEqual([]);

@@ -67,6 +67,7 @@ describe('overlay plan: options, names, MTU (O4)', () => {
     expect(overlayMtu(9000)).toBe(8950);
     expect(overlayMtu(1500, 1400)).toBe(1400);
     expect(overlayMtu(1500, 1480)).toBe(1450);
+    expect(overlayMtu(1500, undefined, true)).toBe(1430); // an IPv6 underlay: 20 bytes more of outer header
   });
 
   it('makes the VXLAN device with learning off, proxy on, port 4789, marked, on the bridge', () => {
