@@ -306,10 +306,18 @@ export class ClusterBinding implements ClusterListener {
       if (local.scope !== 'global' || local.id !== spec.id) this.#log.warn({ network: spec.name }, 'a global network has the name of another network here: not visible on this host');
       return;
     }
+    let driverOptions: Readonly<Record<string, unknown>>;
+    try {
+      // Written by another host: checked as if given here (an unknown driver or a bad option is never trusted).
+      driverOptions = this.#d.drivers.get(spec.driver).validateOptions(spec.options);
+    } catch (err) {
+      this.#log.warn({ err, network: spec.name, driver: spec.driver }, 'a global network this host cannot run: not visible on this host');
+      return;
+    }
     const net = new Network(this.#d.core, {
       id: spec.id, name: spec.name, driver: spec.driver, internal: spec.internal, ttl: spec.ttl, dns: spec.dns, scope: 'global', driverReady: false,
       pool4: new Pool(spec.subnet, spec.gateway), pool6: spec.subnet6 === undefined ? undefined : new Pool(spec.subnet6, spec.gateway6),
-      driverOptions: spec.options,
+      driverOptions,
     });
     this.#d.addNetwork(net);
     for (const [address, c] of this.store.claimsOf(spec.name)) this.#onClaim('put', spec.name, address, c.endpoint);

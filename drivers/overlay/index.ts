@@ -146,6 +146,12 @@ export class OverlayDriver implements Driver {
   }
 
   async deleteNetwork(net: DriverNetwork): Promise<void> {
+    // Entries go with the device; the wanted set is handed over again before the devices are next made (setPeers).
+    const st = this.#peers.get(net.id);
+    if (st !== undefined && st.running === undefined) {
+      clearTimeout(st.retry);
+      this.#peers.delete(net.id);
+    }
     await deleteLinkIfExists(vxlanName(net.id));
     await this.#bridge.deleteNetwork(await this.#inner(net));
     this.#log.info({ network: net.name }, 'overlay devices removed');
