@@ -184,6 +184,23 @@ describe('710 overlay driver: VXLAN across hosts', () => {
     expect(await probe(nsOf(sb('a', 'i')), 'tcp', C.host.ip, 7100, 1000)).not.toBe(A.host.ip);
   }, 60_000);
 
+  it('N7 a dual-stack overlay: IPv6 across hosts (neighbour solicitations answered from the IPv6 entries), AAAA by name', async () => {
+    const ds = `${tag}d`;
+    await B.daemon.api('POST', '/networks', { name: ds, driver: 'overlay', subnet: '10.93.0.0/24', subnet6: 'fd00:93::/64', attachable: true });
+    const a6 = await connectSandbox<Ep & { ipv6: string }>(A, sb('a', 6), ds);
+    const b6 = await connectSandbox<Ep & { ipv6: string }>(B, sb('b', 6), ds);
+    const vx = (await A.daemon.api<NetInfo>('GET', `/networks/${ds}`)).vxlan;
+    expect(await waitFor(async () => (await neigh(A.host, vx)).some((e) => e.dst === b6.ipv6 && e.state?.includes('PERMANENT') === true), 2_000, 50)).toBe(true);
+    const ping6 = async (from: string, to: string): Promise<boolean> =>
+      (await execa('nsenter', [`--net=${nsOf(from)}`, '--', 'ping', '-6', '-n', '-c', '1', '-W', '1', to], { reject: false })).exitCode === 0;
+    expect(await waitFor(() => ping6(sb('a', 6), b6.ipv6), 4_000, 100)).toBe(true);
+    expect(await ping6(sb('b', 6), a6.ipv6)).toBe(true);
+    const aaaa = await execa('nsenter', [`--net=${nsOf(sb('a', 6))}`, '--', 'dig', '+short', '+time=1', '+tries=2', '@127.0.0.11', sb('b', 6), 'AAAA'], { reject: false });
+    expect(aaaa.stdout.trim()).toBe(b6.ipv6);
+    for (const [h, s] of [[A, sb('a', 6)], [B, sb('b', 6)]] as const) await h.daemon.api('DELETE', `/sandboxes/${s}`);
+    await B.daemon.api('DELETE', `/networks/${ds}`);
+  }, 60_000);
+
   it('O3 disconnect on B: A\'s forwarding and neighbour entries for it are gone within 1 s', async () => {
     const b3 = await connectSandbox<Ep>(B, sb('b', 3), NET);
     const mac = b3.mac ?? b3.macAddress;
