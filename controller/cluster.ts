@@ -59,6 +59,8 @@ export class ClusterBinding implements ClusterListener {
   readonly #pending = new Set<string>();
   /** network id → the tail of its driver steps. */
   readonly #driverQueue = new Map<string, Promise<void>>();
+  /** Whether the store's first listing has arrived (entries are reconciled only against a loaded mirror). */
+  #listed = false;
 
   constructor(deps: ClusterDeps) {
     this.#d = deps;
@@ -220,9 +222,9 @@ export class ClusterBinding implements ClusterListener {
   }
 
   /**
-   * After a restore: own the restored endpoints' claims and records again (written at connect, M5); overlay entries
-   * reconciled with the mirror, and overlay devices of networks this host no longer has endpoints on removed
-   * (a crash between the last leave and their removal; docs/overlay.md O5).
+   * After a restore: own the restored endpoints' claims and records again (written at connect, M5), and remove
+   * overlay devices of networks this host no longer has endpoints on (a crash between the last leave and their
+   * removal; docs/overlay.md O5). Overlay entries are reconciled at the store's first listing.
    */
   async adoptRestored(): Promise<void> {
     const globals = this.#d.networks().filter((n) => n.scope === 'global');
@@ -232,7 +234,8 @@ export class ClusterBinding implements ClusterListener {
         if (ep.ipv6 !== undefined) this.store.adoptAddress(net.name, ep.ipv6, ep.id);
         if (ep.sandbox !== undefined && ep.joinInfo !== undefined) void this.publish(ep, ep.sandbox, true);
       }
-      this.#syncPeers(net);
+      // Entries are not synced yet: the mirror is empty until the store's first listing, and syncing to it now
+      // would cut the data path for the length of a restart (the first batch of changes syncs every network).
     }
     for (const driver of this.#d.drivers.all()) {
       if (driver.sweepNetworks === undefined) continue;
@@ -267,7 +270,9 @@ export class ClusterBinding implements ClusterListener {
   /** ClusterListener: apply mirror changes to the model. */
   changes(changes: readonly MirrorChange[]): void {
     const touched = new Set<string>();
-    let members = false;
+    // The first batch is the store's first listing: every network's entries are reconciled with it (O5).
+    let members = !this.#listed;
+    this.#listed = true;
     for (const c of changes) {
       if (c.kind === 'network') this.#onNetwork(c.op, c.spec);
       else if (c.kind === 'record') {

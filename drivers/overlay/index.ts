@@ -262,11 +262,6 @@ export class OverlayDriver implements Driver {
     this.#log.debug({ vxlan: vx, changes: ops.length }, 'overlay entries synced');
   }
 
-  /** Wait until every entry sync has settled (tests, shutdown). */
-  async settled(): Promise<void> {
-    while ([...this.#peers.values()].some((s) => s.running !== undefined)) await Promise.all([...this.#peers.values()].map((s) => s.running));
-  }
-
   async sweepNetworks(keep: readonly DriverNetwork[]): Promise<string[]> {
     const kept = new Set(keep.map((n) => vxlanMark(n.id)));
     const removed: string[] = [];

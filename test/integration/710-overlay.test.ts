@@ -237,6 +237,16 @@ describe('710 overlay driver: VXLAN across hosts', () => {
     const ifindex = async (): Promise<number[]> => (JSON.parse((await inHost(A.host, ['ip', '-j', 'link', 'show'])).stdout) as { ifindex: number; ifname: string }[])
       .filter((l) => l.ifname === net.vxlan || l.ifname === net.bridge).map((l) => l.ifindex);
     const kept = await ifindex();
+    // A restart leaves the data path alone: pings every 50 ms from A's container to B's across a kill -9 and start.
+    const loop = execa('nsenter', [`--net=${nsOf(sb('a', 1))}`, '--', 'ping', '-n', '-i', '0.05', '-W', '1', '-w', '6', b1.ipv4], { reject: false });
+    await new Promise((r) => setTimeout(r, 500));
+    await A.daemon.kill('SIGKILL');
+    await A.daemon.start();
+    const pings = (await loop).stdout;
+    const [sent, got] = [/(\d+) packets transmitted/.exec(pings)?.[1], /(\d+) received/.exec(pings)?.[1]].map(Number);
+    console.info(`[710] kill -9 and start of A under a 50 ms ping loop: ${got}/${sent} answered`);
+    expect(sent).toBeGreaterThan(50);
+    expect(got).toBe(sent);
     await A.daemon.kill('SIGKILL');
     // While A is down: B's entry deleted by hand, a stale one added (what a crash mid-sync could leave).
     const mac = b1.mac ?? b1.macAddress;
