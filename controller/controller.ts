@@ -265,7 +265,7 @@ export class Controller implements ControllerCore {
     if (this.#drivers.get(net.driver).dataScope === 'global' && net.driverOptions.attachable !== true) throw new NotAttachableError(net.name);
     const id = newId();
     // Host ports first: a taken one is a 409 with nothing changed; then re-check what the wait may have changed.
-    const portMappings = await reservePorts(this.#drivers, net, id, publish);
+    const portMappings = publish.length === 0 ? [] : await reservePorts(this.#drivers, net, id, publish);
     let addresses: { ipv4: string; ipv6: string | undefined };
     try {
       if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
