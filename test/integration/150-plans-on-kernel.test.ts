@@ -152,7 +152,7 @@ describe('network stack: firewall plans on the real nft', () => {
   });
 });
 
-describe('issue 16: overlay operations on the real kernel (vxlan-add, fdb-set/del, neigh-set/del, read back)', () => {
+describe('overlay (O2–O4): operations on the real kernel (vxlan-add, fdb-set/del, neigh-set/del, read back)', () => {
   it('a VXLAN device as planned; entries set, read back by the driver exactly, replaced, deleted (missing ones too)', async () => {
     const { planAddVxlan } = await import('../../drivers/overlay/plan.js');
     const { vxlanEntries, mtuOfAddress } = await import('../../drivers/bridge/io/netlink.js');

@@ -1,5 +1,5 @@
 /**
- * Overlay networks across hosts (docs/overlay.md O1–O6; issue 16 Tests), on
+ * Overlay networks across hosts (docs/overlay.md O1–O6), on
  * the simulated cluster of 700 (hosts are namespaces on an underlay bridge,
  * etcd members too): ping and TCP both ways between containers on hosts A
  * and B, names across hosts, nothing on a host without endpoints, two
