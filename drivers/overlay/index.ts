@@ -182,9 +182,8 @@ export class OverlayDriver implements Driver {
   }
 
   async reconcileEndpoints(net: DriverNetwork, keep: readonly DriverJoinInfo[]): Promise<{ removed: string[]; reattached: string[] }> {
-    const done = await this.#bridge.reconcileEndpoints(await this.#inner(net), keep);
-    // The VXLAN device is a port of the bridge too, not an endpoint: never swept, put back if the bridge was remade.
-    return { removed: done.removed, reattached: done.reattached };
+    // Only veths (sv*) are swept or put back: the VXLAN device is made together with its bridge (createNetwork).
+    return this.#bridge.reconcileEndpoints(await this.#inner(net), keep);
   }
 
   async reservePorts(net: DriverNetwork, endpointId: string, specs: readonly PublishSpec[]): Promise<PortMapping[]> {
