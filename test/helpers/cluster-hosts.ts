@@ -63,8 +63,17 @@ export async function startCluster(lab: ClusterLab, bin: string, names: readonly
   return hosts;
 }
 
-/** Make sandbox `name` on `h` and connect it to `net`; the endpoint as the API describes it. */
+/**
+ * Make sandbox `name` on `h` and connect it to `net`; the endpoint as the API describes it. A 503 (etcd missed a
+ * call deadline on this loaded machine: M8's answer) is asked again for up to 15 s, as a user would.
+ */
 export async function connectSandbox<T = { ipv4: string; mac?: string }>(h: ClusterHost, name: string, net: string, extra: Record<string, unknown> = {}): Promise<T> {
   await h.daemon.api('POST', '/sandboxes', { name });
-  return h.daemon.api<T>('POST', `/networks/${net}/connect`, { sandbox: name, ...extra });
+  const end = Date.now() + 15_000;
+  for (;;) {
+    const r = await h.daemon.http('POST', `/networks/${net}/connect`, { sandbox: name, ...extra });
+    if (r.status >= 200 && r.status < 300) return r.body as T;
+    if (r.status !== 503 || Date.now() > end) throw new Error(`POST /networks/${net}/connect -> ${r.status} ${JSON.stringify(r.body)}`);
+    await new Promise((res) => setTimeout(res, 300));
+  }
 }
