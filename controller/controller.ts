@@ -244,7 +244,11 @@ export class Controller implements ControllerCore {
   async deleteNetwork(net: Network): Promise<void> {
     const cluster = this.#cluster;
     const release = net.scope === 'global' && cluster !== undefined ? () => cluster.deleteNetwork(net) : undefined;
-    await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release));
+    // Saved as 'deleting' before its bridge goes: a crash from then on is finished at restore (L3), so a restart
+    // never adopts a bridge whose deletion is still under way, nor brings back a network whose bridge went.
+    const durably = (work: () => Promise<void>): Promise<void> =>
+      this.#journal.around(`net-rm:${net.id}`, { network: networkRecord(net, 'deleting') }, work, () => undefined);
+    await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release, durably));
     await this.#journal.committed({ network: net.name }, 'network deleted');
   }
 

@@ -5,7 +5,8 @@
  * brought back; alive: adopted, files untouched, as Docker); then endpoints
  * (veth present: names and view back without re-plumbing; veth gone: a clean
  * leave); then listeners, and a sweep of leaked veths on our own bridges.
- * Unfinished creates, deletes and joins (write-ahead phases) are undone.
+ * Unfinished creates and joins (write-ahead phases) are undone, unfinished
+ * deletes finished.
  */
 import type { Logger } from '../common/log.js';
 import { AddressPool, type Driver, type DriverJoinInfo, type DriverRegistry } from '../drivers/index.js';
@@ -78,10 +79,11 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
         pool4: new AddressPool(p.subnet, p.gateway), pool6: p.subnet6 === undefined ? undefined : new AddressPool(p.subnet6, p.gateway6),
         driverOptions: driver.validateOptions(p.driverOptions),
       });
-      if (p.phase === 'creating') {
-        // Only a bridge carrying this network's mark is removed: a crash before the add leaves a same-named link alone (L4).
+      if (p.phase !== 'live') {
+        // An unfinished create is undone, an unfinished delete finished: either way only a bridge carrying this
+        // network's mark is removed, so a crash before the add leaves a same-named link alone (L4).
         await driver.discardNetwork(net.driverNetwork);
-        r.undone.push(`create of network ${p.name}`);
+        r.undone.push(`${p.phase === 'creating' ? 'create' : 'delete'} of network ${p.name}`);
         continue;
       }
       if (!(await driver.networkExists(net.driverNetwork))) {

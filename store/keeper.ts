@@ -13,12 +13,12 @@
  */
 import type { Logger } from '../common/log.js';
 import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
-import { chooseState, encodeState, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
+import { chooseState, encodeState, settleRecords, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
 import { StateNotRestorableError } from './errors.js';
 
 /**
- * A write-ahead intent: a network being created, or a sandbox being created
- * or deleted, saved with its phase ('creating' / 'deleting') until settled.
+ * A write-ahead intent: a network or sandbox being created or deleted, saved
+ * with its phase ('creating' / 'deleting') until settled.
  */
 export type Intent = { readonly network: PersistedNetwork } | { readonly sandbox: PersistedSandbox };
 
@@ -84,11 +84,12 @@ export class StateStore {
     const intents = [...this.#intents.values()];
     const networks = intents.flatMap((i) => ('network' in i ? [i.network] : []));
     const sandboxes = intents.flatMap((i) => ('sandbox' in i ? [i.sandbox] : []));
-    const state: PersistedState = {
+    // One record per object: a create whose result is in the model is live, a delete that began is 'deleting'.
+    const state = settleRecords({
       networks: [...m.networks, ...networks],
       endpoints: m.endpoints,
       sandboxes: [...m.sandboxes, ...sandboxes.filter((s) => s.phase === 'creating'), ...sandboxes.filter((s) => s.phase !== 'creating')],
-    };
+    });
     return encodeState(state, ++this.#seq, new Date());
   }
 
@@ -129,14 +130,19 @@ export class StateStore {
     if (this.#restored) throw new StateNotRestorableError('restore() ran already');
     const before = this.#snapshot();
     if (before.networks.length + before.sandboxes.length > 0) throw new StateNotRestorableError('the controller has networks or sandboxes already');
-    await this.#files.lock();
+    // A killed predecessor's commands may still change links: the lock waits them out, so restore sees their result.
+    const previous = await this.#files.lock();
+    if (previous !== undefined && previous.running.length > 0) {
+      this.#logger.warn({ pids: previous.running, killed: previous.killed }, 'commands of the killed daemon still run after 10 s: restoring anyway');
+    }
     const { chosen, rejected } = chooseState(await this.#files.readAll());
     for (const bad of rejected) {
       const aside = bad.name === STATE_FILE || chosen === undefined ? await this.#files.quarantine(bad.name) : undefined;
       this.#logger.warn({ file: bad.name, code: bad.code, reason: bad.reason, ...(aside ? { movedTo: aside } : {}) }, `ignoring ${bad.name}: ${bad.reason}`);
     }
     this.#seq = chosen?.seq ?? 0;
-    const report = await rebuild(chosen?.state);
+    // A file written by an earlier version can hold an intent beside the live record of the same object.
+    const report = await rebuild(chosen === undefined ? undefined : settleRecords(chosen.state));
     this.#restored = true;
     await this.ahead();
     this.#report(chosen, rejected.length, report);

@@ -4,7 +4,7 @@ import { Network } from '../../../controller/network.js';
 import type { ControllerCore } from '../../../controller/core.js';
 import { networkRecord } from '../../../controller/snapshot.js';
 import type { StateFiles } from '../../../store/io/files.js';
-import { decodeState, encodeState } from '../../../store/document.js';
+import { decodeState, encodeState, type PersistedState } from '../../../store/document.js';
 import { StateStore } from '../../../store/keeper.js';
 import { sinkLogger } from '../api/routes-fake.js';
 
@@ -42,10 +42,14 @@ function memoryFiles(initial: Record<string, string> = {}, delayMs = 5) {
 /** A rebuild that restores nothing (the model stays empty). */
 const deps = () => async () => ({ problems: [] as string[] });
 
-function keeper(files: StateFiles) {
+function keeper(files: StateFiles, model: () => PersistedState = () => ({ networks: [], endpoints: [], sandboxes: [] })) {
   const sink = sinkLogger();
-  const k = new StateStore('/mem', sink.logger, () => ({ networks: [], endpoints: [], sandboxes: [] }), files);
+  const k = new StateStore('/mem', sink.logger, model, files);
   return { k, lines: sink.lines };
+}
+
+function testNetwork(name: string, id = name.padEnd(64, '0')): Network {
+  return new Network(core, { id, name, driver: 'bridge', internal: false, ttl: 600, pool4: new AddressPool('10.9.0.0/24'), driverOptions: {} });
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -116,5 +120,34 @@ describe('StateStore', () => {
     const { k } = keeper(memoryFiles().store);
     await k.restore(deps());
     await expect(k.restore(deps())).rejects.toMatchObject({ code: 'ERR_STORE_NOT_RESTORED' });
+  });
+
+  it('L3 one record per object: a create applied before its intent settles is written live only; a delete that began is written deleting only', async () => {
+    const m = memoryFiles();
+    const made = testNetwork('made');
+    const going = testNetwork('going');
+    let model: PersistedState = { networks: [], endpoints: [], sandboxes: [] };
+    const { k } = keeper(m.store, () => model);
+    await k.restore(deps());
+    await k.ahead('net:made', { network: networkRecord(made, 'creating') });
+    // The create applied its result (the network is in the model) and the delete of another began, before either settled.
+    model = { networks: [networkRecord(made, 'live'), networkRecord(going, 'live')], endpoints: [], sandboxes: [] };
+    await k.ahead('net-rm:going', { network: networkRecord(going, 'deleting') });
+    const written = decodeState(m.writes.at(-1)!).state.networks.map((n) => [n.name, n.phase]);
+    // Before: 'made' was written both live and creating, and a restart adopted the bridge, then removed it as an unfinished create.
+    expect(written).toEqual([['made', 'live'], ['going', 'deleting']]);
+  });
+
+  it('L3 restore hands one record per object to the rebuild, even from a file an earlier version wrote with both', async () => {
+    const n = testNetwork('both');
+    const state: PersistedState = { networks: [networkRecord(n, 'live'), networkRecord(testNetwork('x'), 'creating'), networkRecord(n, 'creating')], endpoints: [], sandboxes: [] };
+    const m = memoryFiles({ 'state.json': encodeState(state, 3, new Date(0)) });
+    const { k } = keeper(m.store);
+    let seen: PersistedState | undefined;
+    await k.restore(async (s) => {
+      seen = s;
+      return { problems: [] };
+    });
+    expect(seen?.networks.map((x) => [x.name, x.phase])).toEqual([['both', 'live'], ['x', 'creating']]);
   });
 });
