@@ -1,15 +1,15 @@
 /**
  * Crash points (fault injection for the kill -9 tests, as etcd's gofail):
  * every step after which a crash leaves a different state on disk or in the
- * kernel calls `crashPoint`. With the environment variable
- * `SANDNS_CRASH_AT=<n>` (n ≥ 1) the process kills itself with SIGKILL at the
- * n-th point reached after `armCrashPoints()` (the daemon arms them once it
- * is ready, so a restore's own steps are not counted): no flush, no cleanup,
- * exactly what `kill -9` at that step does. Without the variable a crash point
- * costs one comparison. Points are counted in the order they are reached.
+ * kernel calls `crashPoint`. Only a daemon started with the environment
+ * variable `SANDNS_CRASH_POINTS=1` honours them: a request carrying the
+ * header `x-sandns-crash-at: <n>` (n ≥ 1) makes the process kill itself with
+ * SIGKILL at the n-th point reached from then on — no flush, no cleanup,
+ * exactly what `kill -9` at that step does. Otherwise a crash point costs
+ * one comparison. Points are counted in the order they are reached.
  */
 
-/** What a crash point follows (the name is for the test's report). */
+/** What a crash point follows (the name is written to stderr when it fires). */
 export type CrashPointName =
   /** A state write is durable (the file renamed and its directory synced). */
   | 'state-written'
@@ -18,23 +18,21 @@ export type CrashPointName =
   /** An external command finished, before its result is used. */
   | 'exec-done';
 
-const at = ((): number | undefined => {
-  const raw = process.env.SANDNS_CRASH_AT;
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
-})();
-let armed = false;
+const enabled = process.env.SANDNS_CRASH_POINTS === '1';
+let at: number | undefined;
 let reached = 0;
 
-/** Start counting crash points (no-op without SANDNS_CRASH_AT). */
-export function armCrashPoints(): void {
-  armed = at !== undefined;
+/** Die at the `n`-th crash point from now; false (nothing armed) unless SANDNS_CRASH_POINTS=1. */
+export function armCrashPoints(n: number): boolean {
+  if (!enabled || !Number.isSafeInteger(n) || n < 1) return false;
+  at = n;
+  reached = 0;
+  return true;
 }
 
 /** One crash point: SIGKILL here when it is the chosen one (`name` says which step it follows). */
 export function crashPoint(name: CrashPointName): void {
-  if (!armed || ++reached !== at) return;
-  process.stderr.write(`sandns: SANDNS_CRASH_AT=${at}: killed at ${name}\n`);
+  if (at === undefined || ++reached !== at) return;
+  process.stderr.write(`sandns: crash point ${at} (${name}): SIGKILL\n`);
   process.kill(process.pid, 'SIGKILL');
 }

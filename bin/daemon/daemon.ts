@@ -12,7 +12,6 @@ import { releaseSandboxKey, setSandboxKey } from '../../controller/index.js';
 import { createApi, startApiServer, type ApiSandbox, type ApiServer } from '../../api/index.js';
 import { InvalidOptionError } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/log.js';
-import { armCrashPoints } from '../../common/crash.js';
 import { digInNetns, type ProbeReply } from './dig.js';
 import { replayDeferred } from './deferred.js';
 import { explainAnswer } from './explain.js';
@@ -146,7 +145,6 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
     return 1;
   }
   logger.info({ socket: opts.socketPath, stateDir: opts.stateDir, origin: opts.originResolvConf, pid: process.pid }, 'sandns daemon ready');
-  armCrashPoints(); // SANDNS_CRASH_AT: the kill -9 tests' fault injection (common/crash.ts); a no-op otherwise
   const sig = await waitForSignal(logger);
   logger.info({ signal: sig }, 'shutting down: closing the API and the listeners; namespaces stay');
   await server.close();
