@@ -4,7 +4,7 @@
  * {status, body}. Pure: the in-namespace probe, explain() and the metrics
  * text arrive through RouteDeps (G12).
  */
-import { InvalidOptionError } from '../common/errors.js';
+import { InvalidOptionError, SandnsError } from '../common/errors.js';
 import { EndpointNotFoundError, AlreadyOnNetworkError, SandboxInUseError, type SandboxOptions } from '../controller/index.js';
 import { parsePublish } from './publish.js';
 import { ApiUnsupportedError } from './errors.js';
@@ -171,7 +171,14 @@ export async function releaseKey({ params, deps }: Ctx): Promise<ApiResponse> {
 
 export function health({ deps }: Ctx): ApiResponse {
   const c = deps.controller;
-  return ok({ status: 'ok', networks: c.networks().length, sandboxes: c.sandboxes().length, ...deps.health?.() });
+  // Degraded (L6): DNS and reads are served, mutations refused until the state can be written again.
+  let storage: { storage: string; storageError?: string } = { storage: 'ok' };
+  try {
+    c.assertWritable?.();
+  } catch (err) {
+    storage = { storage: 'degraded', storageError: err instanceof SandnsError ? err.message : String(err) };
+  }
+  return ok({ status: 'ok', networks: c.networks().length, sandboxes: c.sandboxes().length, ...storage, ...deps.health?.() });
 }
 
 /** GET /cluster: the cluster store's state (docs/cluster.md M8); `{configured: false}` on a single host. */

@@ -55,8 +55,10 @@ export interface ApiController {
   sandbox(id: string): ApiSandbox;
   newNetwork(driver: string, name: string, options?: NetworkOptions): Promise<ApiNetwork>;
   newSandbox(id: string, options?: SandboxOptions): Promise<ApiSandbox>;
-  /** Resolves once every change so far is on disk: a mutation is answered only after it (L6). */
+  /** Resolves once every change so far is on disk: a mutation is answered only after it (L6). Throws ERR_STORE_WRITE_FAILED. */
   persisted?(): Promise<void>;
+  /** Throws ERR_STORE_DEGRADED while the state cannot be written: mutations are refused before they start (L6). */
+  assertWritable?(): void;
 }
 
 /** What the routes need from the world (G12). */

@@ -21,7 +21,7 @@ import {
 } from './options.js';
 import { allocateLocal, planNetwork, removeNetwork } from './plan.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
-import { StateStore, ClusterNotConfiguredError, type ClusterStore, type ClusterStatus } from '../store/index.js';
+import { StateStore, StateWriteError, ClusterNotConfiguredError, type ClusterStore, type ClusterStatus } from '../store/index.js';
 import { ClusterBinding } from './cluster.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
 import { Journal } from './journal.js';
@@ -153,9 +153,17 @@ export class Controller implements ControllerCore {
     this.#journal.changed();
   }
 
-  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; L6). */
+  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; L6). Throws ERR_STORE_WRITE_FAILED. */
   persisted(): Promise<void> {
     return this.#journal.settled();
+  }
+
+  /**
+   * Throws ERR_STORE_DEGRADED (503) while the state cannot be written: the API refuses every mutation up front
+   * until a write succeeds (L6). Internal repairs (restore, undo) are not refused.
+   */
+  assertWritable(): void {
+    this.#journal.assertWritable();
   }
 
   /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
@@ -165,7 +173,10 @@ export class Controller implements ControllerCore {
         sb.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
       ),
     );
-    await this.#journal.persisted(); // the new upstreams are what a restart must use (L6)
+    // The new upstreams are what a restart must use (L6). A failed write leaves the daemon degraded; the retry saves them.
+    await this.#journal.persisted().catch((err: unknown) => {
+      if (!(err instanceof StateWriteError)) throw err;
+    });
   }
 
   #startWatch(): void {
@@ -223,7 +234,11 @@ export class Controller implements ControllerCore {
       // In the store before its bridge exists (L3).
       return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), async () => {
         this.#networks.set(net.id, net);
-        await this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created');
+        await this.#unsavedUndone(this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created'), 'the network was not created', async () => {
+          // On disk it is still 'creating', which a restart undoes too: memory and disk agree (L6).
+          this.#networks.delete(net.id);
+          await driver.deleteNetwork(net.driverNetwork);
+        });
         return net;
       });
     }));
@@ -249,7 +264,7 @@ export class Controller implements ControllerCore {
     const durably = (work: () => Promise<void>): Promise<void> =>
       this.#journal.around(`net-rm:${net.id}`, { network: networkRecord(net, 'deleting') }, work, () => undefined);
     await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release, durably));
-    await this.#journal.committed({ network: net.name }, 'network deleted');
+    await this.#unsavedDone(this.#journal.committed({ network: net.name }, 'network deleted'), 'the network was deleted, and its saved \'deleting\' record finishes the delete at a restart');
   }
 
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
@@ -326,7 +341,11 @@ export class Controller implements ControllerCore {
       const sb = new Sandbox(this, config, opened);
       this.#sandboxes.set(sb.id, sb);
       this.#startWatch();
-      await this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
+      await this.#unsavedUndone(this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created'), 'the sandbox was not created', async () => {
+        // On disk it is still 'creating', which a restart undoes too (L6).
+        this.#sandboxes.delete(sb.id);
+        await sb.destroy();
+      });
       return sb;
     });
   }
@@ -353,7 +372,7 @@ export class Controller implements ControllerCore {
       throw err;
     }
     sb.releaseClaims?.();
-    await this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted');
+    await this.#unsavedDone(this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted'), 'the sandbox was deleted, and its saved \'deleting\' record finishes the delete at a restart');
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
@@ -370,9 +389,21 @@ export class Controller implements ControllerCore {
     if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
     ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
     sb.endpoints.set(ep.id, ep);
-    if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
+    const unclaim = (): void => {
+      ep.attach(undefined);
+      sb.endpoints.delete(ep.id);
+    };
+    if (sb.netnsPath === '') {
+      return await this.#unsavedUndone(this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key'), 'the endpoint did not join', async () => unclaim());
+    }
     const dev = sb.reserveIfname(ifname);
-    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
+    // The claim is on disk before any plumbing; when that write fails nothing is plumbed and the claim goes (L6).
+    const ahead = this.#journal.flushed().catch((err: unknown) => {
+      unclaim();
+      sb.ifnames.delete(dev);
+      throw err instanceof StateWriteError ? err.withOutcome('the endpoint did not join') : err;
+    });
+    const joining = ahead.then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
       .then(() => this.#cluster?.publishJoined(ep, sb, () => plumbLeave(this.#attachDeps, ep, sb)));
     ep.joining = joining;
     try {
@@ -380,7 +411,8 @@ export class Controller implements ControllerCore {
     } finally {
       ep.joining = undefined;
     }
-    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined');
+    // On disk the join is still 'joining', which a restart undoes too (L6).
+    await this.#unsavedUndone(this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined'), 'the endpoint did not join', () => this.#leaveNow(ep, sb));
   }
 
   /** ControllerCore: each joined endpoint's link problems, from its driver (CNI CHECK). */
@@ -395,7 +427,7 @@ export class Controller implements ControllerCore {
     if (ep.network.scope === 'global') await this.#cluster?.unpublish(ep);
     await plumbLeave(this.#attachDeps, ep, sb);
     const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
-    if (durable) await this.#journal.committed(fields, 'endpoint left');
+    if (durable) await this.#unsavedDone(this.#journal.committed(fields, 'endpoint left'), 'the endpoint left; a restart finds its link gone and drops it');
     else {
       this.logger.info(fields, 'endpoint left');
       this.#journal.changed();
@@ -418,6 +450,36 @@ export class Controller implements ControllerCore {
       for (const ep of [...net.endpoints.values()]) await ep.delete().catch(() => undefined);
       await net.delete().catch((err: unknown) => this.logger.warn({ err, network: net.name }, 'network delete failed'));
     }
+  }
+
+  /**
+   * A create, connect or claim whose commit write failed (L6): `undo` takes the change back out of the model and
+   * the kernel (its failures are logged: restore undoes the same record again), then ERR_STORE_WRITE_FAILED says
+   * nothing changed. Other errors pass unchanged.
+   */
+  async #unsavedUndone(commit: Promise<void>, outcome: string, undo: () => Promise<void>): Promise<void> {
+    try {
+      await commit;
+    } catch (err) {
+      if (!(err instanceof StateWriteError)) throw err;
+      await undo().catch((e: unknown) => this.logger.warn({ err: e }, `undo after a failed state write: ${outcome}, but the undo failed (a restart finishes it)`));
+      throw err.withOutcome(`${outcome} (nothing changed)`);
+    }
+  }
+
+  /** A delete or leave whose commit write failed (L6): it happened and stays; ERR_STORE_WRITE_FAILED says so. */
+  async #unsavedDone(commit: Promise<void>, outcome: string): Promise<void> {
+    try {
+      await commit;
+    } catch (err) {
+      throw err instanceof StateWriteError ? err.withOutcome(outcome) : err;
+    }
+  }
+
+  /** Take a join back after its commit failed: the plumbing goes, and the endpoint is unclaimed. */
+  async #leaveNow(ep: Endpoint, sb: Sandbox): Promise<void> {
+    if (ep.network.scope === 'global') await this.#cluster?.unpublish(ep);
+    await plumbLeave(this.#attachDeps, ep, sb);
   }
 
   /** Run `fn` with the name `key` reserved: taken (by `exists` or a pending create) throws `error()`. */

@@ -4,10 +4,13 @@
  * change; `around` saves an intent (an object in its 'creating' or
  * 'deleting' phase) before the kernel work runs and drops it when the work
  * settles, so a crash in between is undone at restore, never leaked.
- * Without a state directory every method only logs or runs the work.
+ * Every wait for the disk throws ERR_STORE_WRITE_FAILED when the write
+ * failed (L6): the caller undoes what it can, or reports the change as done
+ * but unsaved. Without a state directory every method only logs or runs the
+ * work.
  */
 import type { Logger } from '../common/log.js';
-import type { Intent, StateStore } from '../store/index.js';
+import { StateWriteError, type Intent, type StateStore } from '../store/index.js';
 
 /** Write-ahead persistence of one controller's changes (no-op without a store). */
 export class Journal {
@@ -19,12 +22,17 @@ export class Journal {
     this.#logger = logger;
   }
 
+  /** Throws ERR_STORE_DEGRADED while the state cannot be written (a mutation must not start: L6). */
+  assertWritable(): void {
+    this.#store?.assertWritable();
+  }
+
   /** The store, if the controller persists (restore, close). */
   get store(): StateStore | undefined {
     return this.#store;
   }
 
-  /** Log a finished change and persist it; resolves once it is on disk, so it is saved before it is acknowledged (L6). */
+  /** Log a finished change and persist it; resolves once it is on disk, so it is saved before it is acknowledged (L6). Throws ERR_STORE_WRITE_FAILED. */
   async committed(fields: Record<string, unknown>, msg: string): Promise<void> {
     this.#logger.info(fields, msg);
     await this.persisted();
@@ -46,7 +54,7 @@ export class Journal {
     this.#store?.changed();
   }
 
-  /** Resolve once the model as it is now is on disk (a claim before its plumbing). Never rejects. */
+  /** Resolve once the model as it is now is on disk (a claim before its plumbing). Throws ERR_STORE_WRITE_FAILED: do not plumb. */
   async flushed(): Promise<void> {
     await this.#store?.ahead();
   }
@@ -58,7 +66,11 @@ export class Journal {
    */
   async around<T, R>(key: string, intent: Intent, work: () => Promise<T>, apply: (made: T) => R): Promise<R> {
     try {
-      await this.#store?.ahead(key, intent);
+      try {
+        await this.#store?.ahead(key, intent);
+      } catch (err) {
+        throw err instanceof StateWriteError ? err.withOutcome('nothing was changed (its write-ahead record could not be saved)') : err;
+      }
       return await apply(await work());
     } finally {
       this.#store?.settle(key);

@@ -6,6 +6,7 @@
  * never imports the model (controller/) or the API (api/).
  */
 export { StateStore, type Intent, type Snapshot, type RestoreOutcome } from './keeper.js';
+export { StateWriteError, StoreDegradedError } from './errors.js';
 export { encodeState, decodeState } from './document.js';
 export type {
   PersistedState, PersistedNetwork, PersistedEndpoint, PersistedJoin, PersistedJoinInfo, PersistedKey, PersistedSandbox,

@@ -14,7 +14,10 @@
 import type { Logger } from '../common/log.js';
 import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
 import { chooseState, encodeState, settleRecords, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
-import { StateNotRestorableError } from './errors.js';
+import { StateNotRestorableError, StateWriteError, StoreDegradedError } from './errors.js';
+
+/** How often a failed state write is tried again (ms). */
+export const RETRY_MS = 1_000;
 
 /**
  * A write-ahead intent: a network or sandbox being created or deleted, saved
@@ -41,11 +44,18 @@ export class StateStore {
   #dirty = false;
   #scheduled = false;
   #writing: Promise<void> | undefined;
-  #failing = false;
+  /** Changes so far (each changed() counts one), and how many of them the last good write covered. */
+  #changes = 0;
+  #durable = 0;
+  /** Why the last write failed; undefined once a write succeeds (L6: the daemon is degraded meanwhile). */
+  #failure: unknown;
+  #retry: NodeJS.Timeout | undefined;
+  readonly #dir: string;
 
   /** A store over `dir` (created 0700 when missing); `files` replaces the real files in tests. */
   constructor(dir: string, logger: Logger, snapshot: Snapshot, files: StateFiles = openStateFiles(dir)) {
     this.#files = files;
+    this.#dir = dir;
     this.#logger = logger.child({ stateDir: dir });
     this.#snapshot = snapshot;
   }
@@ -53,6 +63,7 @@ export class StateStore {
   /** The model changed: write it on the next tick. Before restore() nothing is written (the old state is kept). */
   changed(): void {
     this.#dirty = true;
+    this.#changes++;
     if (this.#scheduled || !this.#restored) return;
     this.#scheduled = true;
     setImmediate(() => {
@@ -61,7 +72,10 @@ export class StateStore {
     });
   }
 
-  /** Write-ahead: `intent` (if any) is saved under `key`, and the state is on disk, before this resolves. Never rejects. */
+  /**
+   * Write-ahead: `intent` (if any) is saved under `key`, and the state is on disk, before this resolves. Throws
+   * ERR_STORE_WRITE_FAILED when that write fails: the caller must not start the work (the intent stays until settled).
+   */
   async ahead(key?: string, intent?: Intent): Promise<void> {
     if (key !== undefined && intent !== undefined) this.#intents.set(key, intent);
     this.changed();
@@ -73,10 +87,26 @@ export class StateStore {
     if (this.#intents.delete(key)) this.changed();
   }
 
-  /** Wait until every change so far is on disk (or its write failed, which is logged). */
+  /**
+   * Wait until every change so far is on disk. Throws ERR_STORE_WRITE_FAILED when the write that had to cover them
+   * failed (the failure is logged once, and retried every RETRY_MS until a write succeeds). Before restore() nothing
+   * is written and this resolves at once.
+   */
   async flush(): Promise<void> {
+    const want = this.#changes;
     await this.#writing;
-    if (this.#dirty && this.#restored) await this.#pump();
+    if (this.#durable < want && this.#dirty && this.#restored) await this.#pump();
+    if (this.#durable < want && this.#restored && this.#failure !== undefined) throw new StateWriteError(this.#dir, this.#failure);
+  }
+
+  /** Why the state cannot be written now (the last write failed and none succeeded since), else undefined (L6). */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  /** Throws ERR_STORE_DEGRADED while the last write failed: a mutation must not start (L6). */
+  assertWritable(): void {
+    if (this.#failure !== undefined) throw new StoreDegradedError(this.#dir, this.#failure);
   }
 
   #render(): string {
@@ -98,14 +128,20 @@ export class StateStore {
       try {
         while (this.#dirty) {
           this.#dirty = false;
+          const covered = this.#changes;
           await this.#files.write(this.#render());
-          if (this.#failing) this.#logger.info('state written again');
-          this.#failing = false;
+          this.#durable = covered;
+          if (this.#failure !== undefined) this.#logger.info('state written again: changes are accepted again');
+          this.#failure = undefined;
         }
       } catch (err) {
-        this.#dirty = true; // retried on the next change or flush
-        if (!this.#failing) this.#logger.error({ err }, 'cannot write the state: changes are not persisted until a write succeeds');
-        this.#failing = true;
+        this.#dirty = true; // retried by the timer, the next change or flush
+        if (this.#failure === undefined) this.#logger.error({ err }, 'cannot write the state: mutations are refused until a write succeeds');
+        this.#failure = err;
+        this.#retry ??= setTimeout(() => {
+          this.#retry = undefined;
+          if (this.#failure !== undefined) void this.#pump();
+        }, RETRY_MS).unref();
       } finally {
         this.#writing = undefined;
       }
@@ -113,9 +149,11 @@ export class StateStore {
     return this.#writing;
   }
 
-  /** Write what is pending and give the directory back. */
+  /** Write what is pending (a failure is logged: the next start restores the last good state) and give the directory back. */
   async close(): Promise<void> {
-    await this.flush();
+    await this.flush().catch(() => undefined);
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     if (this.#restored) await this.#files.unlock();
   }
 
@@ -144,7 +182,8 @@ export class StateStore {
     // A file written by an earlier version can hold an intent beside the live record of the same object.
     const report = await rebuild(chosen === undefined ? undefined : settleRecords(chosen.state));
     this.#restored = true;
-    await this.ahead();
+    // A full or read-only disk at start: the daemon still serves what it restored, degraded (L6), and retries.
+    await this.ahead().catch(() => undefined);
     this.#report(chosen, rejected.length, report);
     return report;
   }

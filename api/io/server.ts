@@ -88,7 +88,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: ApiServerO
   try {
     // Fault injection of the kill -9 tests (common/crash.ts): honoured only by a daemon started with SANDNS_CRASH_POINTS=1.
     const crashAt = req.headers['x-sandns-crash-at'];
-    if (typeof crashAt === 'string') armCrashPoints(Number(crashAt));
+    if (typeof crashAt === 'string') armCrashPoints(crashAt, req.headers['x-sandns-crash-signal'] === 'SIGSTOP' ? 'SIGSTOP' : 'SIGKILL');
     const url = new URL(req.url ?? '/', 'http://sandns');
     const body = await readBody(req, opts.bodyLimit ?? 1 << 20);
     const apiReq: ApiRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body };

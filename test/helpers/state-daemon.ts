@@ -27,6 +27,8 @@ export interface StateDaemon {
   /** SIGKILL (no flush, no cleanup) or SIGTERM, and wait for the exit. */
   kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   alive(): boolean;
+  /** The running daemon's pid (SIGSTOP/SIGCONT from a test). */
+  pid(): number | undefined;
   /** JSON over the socket; throws unless 2xx when `expectOk`. */
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** `headers` are extra request headers (x-sandns-crash-at). */
@@ -76,6 +78,7 @@ export async function stateDaemon(bin: string, dir: string, options: StateDaemon
   const alive = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
   const d: StateDaemon = {
     dir, socket, stateDir, alive,
+    pid: () => (alive() ? child!.pid : undefined),
     async start() {
       const logPath = join(dir, `daemon-${logs.length}.log`);
       logs.push(logPath);

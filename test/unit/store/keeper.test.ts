@@ -1,11 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AddressPool } from '../../../drivers/index.js';
 import { Network } from '../../../controller/network.js';
 import type { ControllerCore } from '../../../controller/core.js';
 import { networkRecord } from '../../../controller/snapshot.js';
 import type { StateFiles } from '../../../store/io/files.js';
 import { decodeState, encodeState, type PersistedState } from '../../../store/document.js';
-import { StateStore } from '../../../store/keeper.js';
+import { RETRY_MS, StateStore } from '../../../store/keeper.js';
 import { sinkLogger } from '../api/routes-fake.js';
 
 const core = {} as ControllerCore;
@@ -91,19 +91,47 @@ describe('StateStore', () => {
     expect(decodeState(m.writes.at(-1)!).state.networks).toEqual([]);
   });
 
-  it('L3 a failing write is logged once, never rejects, and is retried on the next change', async () => {
+  it('L6 a failing write is never acknowledged: flush and ahead throw ERR_STORE_WRITE_FAILED (507), mutations are refused (ERR_STORE_DEGRADED, 503) until a retry succeeds', async () => {
     const m = memoryFiles();
     const { k, lines } = keeper(m.store);
     await k.restore(deps());
+    k.assertWritable();
     m.setFail(true);
-    await k.ahead();
-    await k.ahead();
+    await expect(k.ahead()).rejects.toMatchObject({ code: 'ERR_STORE_WRITE_FAILED', status: 507, details: { errno: 'EIO' } });
+    k.changed();
+    await expect(k.flush()).rejects.toMatchObject({ code: 'ERR_STORE_WRITE_FAILED' });
+    expect(() => k.assertWritable()).toThrow(expect.objectContaining({ code: 'ERR_STORE_DEGRADED', status: 503 }));
     expect(lines.filter((l) => l.level === 50 && String(l.msg).includes('cannot write the state'))).toHaveLength(1);
     m.setFail(false);
     const n = m.writes.length;
-    await k.ahead();
-    expect(m.writes.length).toBe(n + 1);
-    expect(lines.some((l) => l.msg === 'state written again')).toBe(true);
+    // No new change and no caller: the store's own retry (every RETRY_MS) writes the pending state.
+    await vi.waitFor(() => expect(m.writes.length).toBe(n + 1), { timeout: RETRY_MS * 3 });
+    expect(() => k.assertWritable()).not.toThrow();
+    expect(lines.some((l) => String(l.msg).startsWith('state written again'))).toBe(true);
+    await k.flush(); // everything is on disk now: resolves
+  });
+
+  it('L6 a change already on disk is acknowledged even when a later write fails', async () => {
+    const m = memoryFiles();
+    const { k } = keeper(m.store);
+    await k.restore(deps());
+    k.changed();
+    await k.flush();
+    m.setFail(true);
+    await k.flush(); // nothing new since the good write
+    k.changed();
+    await expect(k.flush()).rejects.toMatchObject({ code: 'ERR_STORE_WRITE_FAILED' });
+    m.setFail(false);
+    await k.close();
+  });
+
+  it('L6 a store that cannot write at start still restores (degraded), and close() does not throw', async () => {
+    const m = memoryFiles();
+    m.setFail(true);
+    const { k } = keeper(m.store);
+    await k.restore(deps());
+    expect(() => k.assertWritable()).toThrow(expect.objectContaining({ code: 'ERR_STORE_DEGRADED' }));
+    await k.close();
   });
 
   it('L3 a corrupt state.json: restored from .prev, the bad file moved aside, and the log says what was recovered', async () => {
