@@ -24,7 +24,7 @@ import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
 import { StateStore, StateWriteError, ClusterNotConfiguredError, type ClusterStore, type ClusterStatus } from '../store/index.js';
 import { ClusterBinding } from './cluster.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
-import { Journal } from './journal.js';
+import { Journal, unsavedDone, unsavedUndone } from './journal.js';
 import { draftRecord, networkRecord, sandboxRecord, snapshotModel } from './snapshot.js';
 import { isLateKey, joinDeferred } from './keys.js';
 import { AsyncLock } from '../common/lock.js';
@@ -234,7 +234,7 @@ export class Controller implements ControllerCore {
       // In the store before its bridge exists (L3).
       return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), async () => {
         this.#networks.set(net.id, net);
-        await this.#unsavedUndone(this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created'), 'the network was not created', async () => {
+        await unsavedUndone(this.logger, this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created'), 'the network was not created', async () => {
           // On disk it is still 'creating', which a restart undoes too: memory and disk agree (L6).
           this.#networks.delete(net.id);
           await driver.deleteNetwork(net.driverNetwork);
@@ -264,7 +264,7 @@ export class Controller implements ControllerCore {
     const durably = (work: () => Promise<void>): Promise<void> =>
       this.#journal.around(`net-rm:${net.id}`, { network: networkRecord(net, 'deleting') }, work, () => undefined);
     await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release, durably));
-    await this.#unsavedDone(this.#journal.committed({ network: net.name }, 'network deleted'), 'the network was deleted, and its saved \'deleting\' record finishes the delete at a restart');
+    await unsavedDone(this.#journal.committed({ network: net.name }, 'network deleted'), 'the network was deleted, and its saved \'deleting\' record finishes the delete at a restart');
   }
 
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
@@ -341,7 +341,7 @@ export class Controller implements ControllerCore {
       const sb = new Sandbox(this, config, opened);
       this.#sandboxes.set(sb.id, sb);
       this.#startWatch();
-      await this.#unsavedUndone(this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created'), 'the sandbox was not created', async () => {
+      await unsavedUndone(this.logger, this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created'), 'the sandbox was not created', async () => {
         // On disk it is still 'creating', which a restart undoes too (L6).
         this.#sandboxes.delete(sb.id);
         await sb.destroy();
@@ -372,7 +372,7 @@ export class Controller implements ControllerCore {
       throw err;
     }
     sb.releaseClaims?.();
-    await this.#unsavedDone(this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted'), 'the sandbox was deleted, and its saved \'deleting\' record finishes the delete at a restart');
+    await unsavedDone(this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted'), 'the sandbox was deleted, and its saved \'deleting\' record finishes the delete at a restart');
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
@@ -394,7 +394,7 @@ export class Controller implements ControllerCore {
       sb.endpoints.delete(ep.id);
     };
     if (sb.netnsPath === '') {
-      return await this.#unsavedUndone(this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key'), 'the endpoint did not join', async () => unclaim());
+      return await unsavedUndone(this.logger, this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key'), 'the endpoint did not join', async () => unclaim());
     }
     const dev = sb.reserveIfname(ifname);
     // The claim is on disk before any plumbing; when that write fails nothing is plumbed and the claim goes (L6).
@@ -412,7 +412,7 @@ export class Controller implements ControllerCore {
       ep.joining = undefined;
     }
     // On disk the join is still 'joining', which a restart undoes too (L6).
-    await this.#unsavedUndone(this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined'), 'the endpoint did not join', () => this.#leaveNow(ep, sb));
+    await unsavedUndone(this.logger, this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined'), 'the endpoint did not join', () => this.#leaveNow(ep, sb));
   }
 
   /** ControllerCore: each joined endpoint's link problems, from its driver (CNI CHECK). */
@@ -427,7 +427,7 @@ export class Controller implements ControllerCore {
     if (ep.network.scope === 'global') await this.#cluster?.unpublish(ep);
     await plumbLeave(this.#attachDeps, ep, sb);
     const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
-    if (durable) await this.#unsavedDone(this.#journal.committed(fields, 'endpoint left'), 'the endpoint left; a restart finds its link gone and drops it');
+    if (durable) await unsavedDone(this.#journal.committed(fields, 'endpoint left'), 'the endpoint left; a restart finds its link gone and drops it');
     else {
       this.logger.info(fields, 'endpoint left');
       this.#journal.changed();
@@ -449,30 +449,6 @@ export class Controller implements ControllerCore {
     for (const net of this.networks()) {
       for (const ep of [...net.endpoints.values()]) await ep.delete().catch(() => undefined);
       await net.delete().catch((err: unknown) => this.logger.warn({ err, network: net.name }, 'network delete failed'));
-    }
-  }
-
-  /**
-   * A create, connect or claim whose commit write failed (L6): `undo` takes the change back out of the model and
-   * the kernel (its failures are logged: restore undoes the same record again), then ERR_STORE_WRITE_FAILED says
-   * nothing changed. Other errors pass unchanged.
-   */
-  async #unsavedUndone(commit: Promise<void>, outcome: string, undo: () => Promise<void>): Promise<void> {
-    try {
-      await commit;
-    } catch (err) {
-      if (!(err instanceof StateWriteError)) throw err;
-      await undo().catch((e: unknown) => this.logger.warn({ err: e }, `undo after a failed state write: ${outcome}, but the undo failed (a restart finishes it)`));
-      throw err.withOutcome(`${outcome} (nothing changed)`);
-    }
-  }
-
-  /** A delete or leave whose commit write failed (L6): it happened and stays; ERR_STORE_WRITE_FAILED says so. */
-  async #unsavedDone(commit: Promise<void>, outcome: string): Promise<void> {
-    try {
-      await commit;
-    } catch (err) {
-      throw err instanceof StateWriteError ? err.withOutcome(outcome) : err;
     }
   }
 

@@ -77,3 +77,27 @@ export class Journal {
     }
   }
 }
+
+/**
+ * A create, connect or claim whose commit write failed (L6): `undo` takes the change back out of the model and the
+ * kernel (its failure is logged: a restart undoes the same record again), then ERR_STORE_WRITE_FAILED says nothing
+ * changed. Other errors pass unchanged.
+ */
+export async function unsavedUndone(logger: Logger, commit: Promise<void>, outcome: string, undo: () => Promise<void>): Promise<void> {
+  try {
+    await commit;
+  } catch (err) {
+    if (!(err instanceof StateWriteError)) throw err;
+    await undo().catch((e: unknown) => logger.warn({ err: e }, `undo after a failed state write: ${outcome}, but the undo failed (a restart finishes it)`));
+    throw err.withOutcome(`${outcome} (nothing changed)`);
+  }
+}
+
+/** A delete or leave whose commit write failed (L6): it happened and stays; ERR_STORE_WRITE_FAILED says so. */
+export async function unsavedDone(commit: Promise<void>, outcome: string): Promise<void> {
+  try {
+    await commit;
+  } catch (err) {
+    throw err instanceof StateWriteError ? err.withOutcome(outcome) : err;
+  }
+}
