@@ -105,7 +105,13 @@ export async function disconnect({ params, body, deps }: Ctx): Promise<ApiRespon
   const ep = endpointOf(sb, net);
   if (ep === undefined) throw new EndpointNotFoundError(sb.id, net.name);
   const out = describeEndpoint(ep, net, sb);
-  await ep.leave(sb);
+  try {
+    await ep.leave(sb);
+  } catch (err) {
+    // The leave happened but could not be saved (L6): the endpoint, which lives only while joined, goes too.
+    if (err instanceof SandnsError && err.code === 'ERR_STORE_WRITE_FAILED') await ep.delete().catch(() => undefined);
+    throw err;
+  }
   await ep.delete();
   return ok(out);
 }

@@ -68,9 +68,9 @@ async function recovered(): Promise<void> {
   await vi.waitFor(async () => expect((await health()).storage).toBe('ok'), { timeout: 10_000, interval: 100 });
 }
 
-/** Send `op` frozen at the daemon's `n`-th state write, run `breakDisk`, let the daemon go on; the answer. */
-async function breakAt(op: TopoOp, n: number, breakDisk: () => Promise<void>): Promise<Awaited<ReturnType<typeof answer>>> {
-  const pending = answer(op, { 'x-sandns-crash-at': `${n}:state-written`, 'x-sandns-crash-signal': 'SIGSTOP' });
+/** Send `op` frozen at the daemon's `n`-th `point` (a state write by default), run `breakDisk`, let the daemon go on; the answer. */
+async function breakAt(op: TopoOp, n: number, breakDisk: () => Promise<void>, point = 'state-written'): Promise<Awaited<ReturnType<typeof answer>>> {
+  const pending = answer(op, { 'x-sandns-crash-at': `${n}:${point}`, 'x-sandns-crash-signal': 'SIGSTOP' });
   const pid = d.pid()!;
   await vi.waitFor(async () => expect((await readFile(`/proc/${pid}/stat`, 'utf8')).split(' ')[2]).toBe('T'), { timeout: 20_000, interval: 20 });
   await breakDisk();
@@ -177,6 +177,21 @@ describe('515 a failed state write is never acknowledged (L6)', () => {
     await unfill();
     await d.start();
     expect((await apiState(http)).state.nets.has(N1)).toBe(false);
+    await expectConsistent('after the restart');
+  }, 120_000);
+
+  it('L6 ENOSPC at the commit of a disconnect (veth gone): 507 says it left; no endpoint stays behind; a restart agrees', async () => {
+    expect((await answer({ kind: 'connect', net: N0, sb: S0 })).status).toBe(201);
+    // Frozen when the leave's first command starts: the disk fills before the disconnect's only write.
+    const r = await breakAt({ kind: 'disconnect', net: N0, sb: S0 }, 1, fill, 'exec-started');
+    expect(r).toMatchObject({ status: 507, body: { code: 'ERR_STORE_WRITE_FAILED', details: { errno: 'ENOSPC' } } });
+    expect(r.body.message).toMatch(/the endpoint left/);
+    expect((await apiState(http)).state.conns.size).toBe(0);
+    await expectConsistent('after the unsaved disconnect'); // also: the network lists no endpoint without its join
+    await d.kill('SIGKILL');
+    await unfill();
+    await d.start();
+    expect((await apiState(http)).state.conns.size).toBe(0);
     await expectConsistent('after the restart');
   }, 120_000);
 
