@@ -1,7 +1,8 @@
 /**
  * Crash points (fault injection for the kill -9 tests, as etcd's gofail):
  * every step after which a crash leaves a different state on disk or in the
- * kernel calls `crashPoint`. Only a daemon started with the environment
+ * kernel calls `crashPoint` (state writes, external commands, each
+ * in-process rtnetlink change). Only a daemon started with the environment
  * variable `SANDNS_CRASH_POINTS=1` honours them: a request carrying the
  * header `x-sandns-crash-at: <n>` (n ≥ 1) makes the process kill itself with
  * SIGKILL at the n-th point reached from then on — no flush, no cleanup,
@@ -17,7 +18,9 @@ export type CrashPointName =
   /** An external command (`ip`, `nsenter`) was started: dying here leaves it running as an orphan. */
   | 'exec-started'
   /** An external command finished, before its result is used. */
-  | 'exec-done';
+  | 'exec-done'
+  /** One kernel change made in-process (an rtnetlink request answered, a namespace made or removed). */
+  | 'kernel-changed';
 
 const enabled = process.env.SANDNS_CRASH_POINTS === '1';
 let at: number | undefined;
@@ -31,7 +34,7 @@ let reached = 0;
  * SIGCONT it. False (nothing armed) unless SANDNS_CRASH_POINTS=1 or when `spec` is not understood.
  */
 export function armCrashPoints(spec: string, sig: 'SIGKILL' | 'SIGSTOP' = 'SIGKILL'): boolean {
-  const m = /^([0-9]{1,6})(?::(state-written|exec-started|exec-done))?$/.exec(spec);
+  const m = /^([0-9]{1,6})(?::(state-written|exec-started|exec-done|kernel-changed))?$/.exec(spec);
   if (!enabled || m === null || Number(m[1]) < 1) return false;
   at = Number(m[1]);
   only = m[2] as CrashPointName | undefined;

@@ -1,6 +1,7 @@
 /**
- * Running external commands (ip, nsenter) through execa. Failures become
- * ExecError with argv and stderr, so a caller sees what failed and why.
+ * Running external commands (nft; ip and nsenter only for diagnostics)
+ * through execa. Failures become ExecError with argv and stderr, so a caller
+ * sees what failed and why.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
@@ -9,7 +10,7 @@ import { crashPoint } from '../crash.js';
 
 /**
  * Every child carries its daemon's pid in this variable, so a restarted daemon finds what its killed predecessor
- * left running (an orphan can still change links after the kill) and waits for it before reconciling (L3).
+ * left running (an orphan `nft` or `ip` can still change rules or links after the kill) and waits for it before reconciling (L3).
  */
 export const PARENT_ENV = 'SANDNS_PARENT_PID';
 
@@ -21,7 +22,7 @@ export interface RunResult {
 
 /** Options for run(). */
 export interface RunOptions {
-  /** Text written to the command's stdin (e.g. an `ip -batch -` script). */
+  /** Text written to the command's stdin (a script the command reads). */
   input?: string;
   /** Fail after this many milliseconds. Default 30 s. */
   timeoutMs?: number;
@@ -53,11 +54,6 @@ export function ip(args: readonly string[], options: RunOptions = {}): Promise<R
   return run('ip', args, options);
 }
 
-/** Run `ip -batch -` with one command per line; all or nothing is not guaranteed by ip. */
-export function ipBatch(lines: readonly string[]): Promise<RunResult> {
-  return run('ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
-}
-
 /** Run `ip -j ...` and parse its JSON output. */
 export async function ipJson<T>(args: readonly string[]): Promise<T> {
   const { stdout } = await run('ip', ['-j', ...args]);
@@ -67,11 +63,6 @@ export async function ipJson<T>(args: readonly string[]): Promise<T> {
 /** Run a command inside the network namespace at `nsPath` (nsenter --net). */
 export function runInNetns(nsPath: string, file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return run('nsenter', [`--net=${nsPath}`, '--', file, ...args], options);
-}
-
-/** Run `ip -batch -` inside the network namespace at `nsPath`. */
-export function ipBatchInNetns(nsPath: string, lines: readonly string[]): Promise<RunResult> {
-  return runInNetns(nsPath, 'ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
 }
 
 /**
