@@ -128,7 +128,9 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
       const h = await get();
       const size = (await h.stat()).size;
       try {
-        await h.write(text);
+        // write(2) may write part of the line and succeed (a disk filling up): the rest is written, or fails, here.
+        const buf = Buffer.from(text, 'utf8');
+        for (let off = 0; off < buf.length;) off += (await h.write(buf, off, buf.length - off)).bytesWritten;
         await h.datasync();
       } catch (err) {
         // A failed append (ENOSPC after part of the line, EIO) is cut off again: a torn line in the middle would stop
