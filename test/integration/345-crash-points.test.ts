@@ -1,5 +1,5 @@
 /**
- * Issue 11 §3, deterministically: every operation of the topology API cut by
+ * L3, L6 deterministically: every operation of the topology API cut by
  * a kill -9 at each of its steps in turn. The daemon runs with crash points
  * on (common/crash.ts, SANDNS_CRASH_POINTS=1); the request carries
  * `x-sandns-crash-at: n`, so the daemon SIGKILLs itself at the n-th step
@@ -113,7 +113,7 @@ afterAll(async () => {
 
 describe('345 kill -9 at every step of each operation', () => {
   for (const sc of SCENARIOS) {
-    it(`issue-11 §3 ${sc.name}: cut at each step, the restart shows the state before or after it, and the kernel matches`, async () => {
+    it(`L3 ${sc.name}: cut at each step, the restart shows the state before or after it, and the kernel matches`, async () => {
       const post = topologyModel.step(sc.pre, sc.op, undefined);
       const outcomes = new Set<string>();
       let cuts = 0;

@@ -1,5 +1,5 @@
 /**
- * Issue 11, L6: a state write that fails is never acknowledged. The daemon's
+ * L6: a state write that fails is never acknowledged. The daemon's
  * state directory is a 1 MiB tmpfs of the test's own, which the test fills
  * for real (ENOSPC). A journal line goes into the last page of the journal
  * while it fits, so the records written here are made larger than a page
