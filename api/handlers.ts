@@ -4,7 +4,7 @@
  * {status, body}. Pure: the in-namespace probe, explain() and the metrics
  * text arrive through RouteDeps (G12).
  */
-import { InvalidOptionError } from '../common/errors.js';
+import { InvalidOptionError, SandnsError } from '../common/errors.js';
 import { EndpointNotFoundError, AlreadyOnNetworkError, SandboxInUseError, type SandboxOptions } from '../controller/index.js';
 import { ApiUnsupportedError } from './errors.js';
 import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
@@ -107,7 +107,13 @@ export async function disconnect({ params, body, deps }: Ctx): Promise<ApiRespon
   const ep = endpointOf(sb, net);
   if (ep === undefined) throw new EndpointNotFoundError(sb.id, net.name);
   const out = describeEndpoint(ep, net, sb);
-  await ep.leave(sb);
+  try {
+    await ep.leave(sb);
+  } catch (err) {
+    // The leave happened but could not be saved (L6): the endpoint, which lives only while joined, goes too.
+    if (err instanceof SandnsError && err.code === 'ERR_STORE_WRITE_FAILED') await ep.delete().catch(() => undefined);
+    throw err;
+  }
   await ep.delete();
   return ok(out);
 }
@@ -173,7 +179,14 @@ export async function releaseKey({ params, deps }: Ctx): Promise<ApiResponse> {
 
 export function health({ deps }: Ctx): ApiResponse {
   const c = deps.controller;
-  return ok({ status: 'ok', networks: c.networks().length, sandboxes: c.sandboxes().length, ...deps.health?.() });
+  // Degraded (L6): DNS and reads are served, mutations refused until the state can be written again.
+  let storage: { storage: string; storageError?: string } = { storage: 'ok' };
+  try {
+    c.assertWritable?.();
+  } catch (err) {
+    storage = { storage: 'degraded', storageError: err instanceof SandnsError ? err.message : String(err) };
+  }
+  return ok({ status: 'ok', networks: c.networks().length, sandboxes: c.sandboxes().length, ...storage, ...deps.health?.() });
 }
 
 /** GET /cluster: the cluster store's state (docs/cluster.md M8); `{configured: false}` on a single host. */

@@ -22,10 +22,10 @@ import {
 import { reservePorts, sandboxStats, type InterfaceStats } from './ports.js';
 import { allocateLocal, planNetwork, removeNetwork } from './plan.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
-import { StateStore, ClusterNotConfiguredError, type ClusterStatus } from '../store/index.js';
+import { StateStore, StateWriteError, ClusterNotConfiguredError, type ClusterStatus } from '../store/index.js';
 import { ClusterBinding } from './cluster.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
-import { Journal } from './journal.js';
+import { Journal, unsavedDone, unsavedUndone } from './journal.js';
 import { watchEndpointLinks } from './link-watch.js';
 import { draftRecord, endpointKeys, networkRecord, recordOf, sandboxRecord, snapshotModel, type ModelIndex } from './snapshot.js';
 import { epKey, netKey, sbKey } from '../store/index.js';
@@ -140,9 +140,14 @@ export class Controller implements ControllerCore {
     this.#journal.changed();
   }
 
-  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; L6). */
+  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; L6). Throws ERR_STORE_WRITE_FAILED. */
   persisted(): Promise<void> {
     return this.#journal.settled();
+  }
+
+  /** Throws ERR_STORE_DEGRADED (503) while the state cannot be written: the API refuses mutations up front (L6). */
+  assertWritable(): void {
+    this.#journal.assertWritable();
   }
 
   /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
@@ -152,7 +157,10 @@ export class Controller implements ControllerCore {
         sb.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
       ),
     );
-    await this.#journal.persisted(); // the new upstreams are what a restart must use (L6)
+    // The new upstreams are what a restart must use (L6). A failed write leaves the daemon degraded; the retry saves them.
+    await this.#journal.persisted().catch((err: unknown) => {
+      if (!(err instanceof StateWriteError)) throw err;
+    });
   }
 
   #startWatch(): void {
@@ -220,7 +228,11 @@ export class Controller implements ControllerCore {
       // In the store before its bridge exists (L3).
       return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), async () => {
         this.#networks.set(net.id, net);
-        await this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created', netKey(net.id));
+        await unsavedUndone(this.logger, this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created', netKey(net.id)), 'the network was not created', async () => {
+          // On disk it is still 'creating', which a restart undoes too: memory and disk agree (L6).
+          this.#networks.delete(net.id);
+          await driver.deleteNetwork(net.driverNetwork);
+        });
         return net;
       });
     }));
@@ -240,8 +252,10 @@ export class Controller implements ControllerCore {
   async deleteNetwork(net: Network): Promise<void> {
     const cluster = this.#cluster;
     const release = net.scope === 'global' && cluster !== undefined ? () => cluster.deleteNetwork(net) : undefined;
-    await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release));
-    await this.#journal.committed({ network: net.name }, 'network deleted', netKey(net.id));
+    // Saved as 'deleting' before its bridge goes: a crash from then on is finished at restore, never adopted half-deleted (L3).
+    const durably = (work: () => Promise<void>): Promise<void> => this.#journal.around(`net-rm:${net.id}`, { network: networkRecord(net, 'deleting') }, work, () => undefined);
+    await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release, durably));
+    await unsavedDone(this.#journal.committed({ network: net.name }, 'network deleted', netKey(net.id)), 'the network was deleted, and its saved \'deleting\' record finishes the delete at a restart');
   }
 
   /** ControllerCore: what the network's driver shows of it. */
@@ -336,7 +350,11 @@ export class Controller implements ControllerCore {
       const sb = new Sandbox(this, config, opened);
       this.#sandboxes.set(sb.id, sb);
       this.#startWatch();
-      await this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created', sbKey(sb.id));
+      await unsavedUndone(this.logger, this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created', sbKey(sb.id)), 'the sandbox was not created', async () => {
+        // On disk it is still 'creating', which a restart undoes too (L6).
+        this.#sandboxes.delete(sb.id);
+        await sb.destroy();
+      });
       return sb;
     });
   }
@@ -363,7 +381,7 @@ export class Controller implements ControllerCore {
       throw err;
     }
     sb.releaseClaims?.();
-    await this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted', sbKey(sb.id));
+    await unsavedDone(this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted', sbKey(sb.id)), 'the sandbox was deleted, and its saved \'deleting\' record finishes the delete at a restart');
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
@@ -380,9 +398,17 @@ export class Controller implements ControllerCore {
     if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
     ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
     sb.endpoints.set(ep.id, ep);
-    if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', ...endpointKeys(ep));
+    const unclaim = async (): Promise<void> => void (ep.attach(undefined), sb.endpoints.delete(ep.id));
+    const claimed = (): Promise<void> => this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', ...endpointKeys(ep));
+    if (sb.netnsPath === '') return await unsavedUndone(this.logger, claimed(), 'the endpoint did not join', unclaim);
     const dev = sb.reserveIfname(ifname);
-    const joining = this.#journal.flushed(epKey(ep.id)).then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
+    // The claim is on disk before any plumbing; when that write fails nothing is plumbed and the claim goes (L6).
+    const ahead = this.#journal.flushed(epKey(ep.id)).catch(async (err: unknown) => {
+      await unclaim();
+      sb.ifnames.delete(dev);
+      throw err instanceof StateWriteError ? err.withOutcome('the endpoint did not join') : err;
+    });
+    const joining = ahead.then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
       .then(() => this.#cluster?.publishJoined(ep, sb, () => plumbLeave(this.#attachDeps, ep, sb)));
     ep.joining = joining;
     try {
@@ -390,7 +416,8 @@ export class Controller implements ControllerCore {
     } finally {
       ep.joining = undefined;
     }
-    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined', ...endpointKeys(ep));
+    // On disk the join is still 'joining', which a restart undoes too (L6).
+    await unsavedUndone(this.logger, this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined', ...endpointKeys(ep)), 'the endpoint did not join', () => this.leave(ep, sb, false));
   }
 
   /** ControllerCore: each joined endpoint's link problems, from its driver (CNI CHECK). */
@@ -406,7 +433,7 @@ export class Controller implements ControllerCore {
     await plumbLeave(this.#attachDeps, ep, sb);
     const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
     const keys = [...endpointKeys(ep), ...[...sb.endpoints.keys()].map(epKey)]; // the default route may have moved
-    if (durable) await this.#journal.committed(fields, 'endpoint left', ...keys);
+    if (durable) await unsavedDone(this.#journal.committed(fields, 'endpoint left', ...keys), 'the endpoint left; a restart finds its link gone and drops it');
     else {
       this.logger.info(fields, 'endpoint left');
       for (const k of keys) this.#journal.changed(k);

@@ -9,7 +9,7 @@
  *
  * | kind           | effect                                                                  | host / sandbox |
  * |----------------|-------------------------------------------------------------------------|----------------|
- * | bridge-add     | create a bridge `name` (optional `mtu`), down                           | host           |
+ * | bridge-add     | create a bridge `name` (optional `mtu`, MAC `address`), down            | host           |
  * | veth-add       | create veth `name` here and its `peer`, under its final name, in `peerNetns` | host      |
  * | link-set       | any of master, MTU, MAC address, ifalias, admin state of `dev`           | both           |
  * | port-set       | bridge port options of `dev` (hairpin mode)                              | host           |
@@ -32,7 +32,7 @@ import { bridgeNameFor, hostVethName, type BridgeOptions } from './options.js';
 /** One link operation. Interfaces are named; the executor resolves names to indexes in its namespace. */
 export type LinkOp =
   /** RTM_NEWLINK kind bridge (create, exclusive). */
-  | { readonly kind: 'bridge-add'; readonly name: string; readonly mtu?: number | undefined }
+  | { readonly kind: 'bridge-add'; readonly name: string; readonly mtu?: number | undefined; readonly address?: string | undefined }
   /** RTM_NEWLINK kind veth: `name` here, its peer `peer` created directly inside the namespace at `peerNetns`. */
   | { readonly kind: 'veth-add'; readonly name: string; readonly peer: string; readonly peerNetns: string; readonly mtu?: number | undefined }
   /** RTM_SETLINK on an existing link: any of master, MTU, MAC address, ifalias (IFLA_IFALIAS), admin state. */
@@ -79,7 +79,7 @@ function prefixOf(cidr: string): number {
 export function renderOp(op: LinkOp): string {
   switch (op.kind) {
     case 'bridge-add':
-      return `link add ${op.name}${op.mtu === undefined ? '' : ` mtu ${op.mtu}`} type bridge`;
+      return `link add ${op.name}${op.mtu === undefined ? '' : ` mtu ${op.mtu}`}${op.address === undefined ? '' : ` address ${op.address}`} type bridge`;
     case 'veth-add': {
       const mtu = op.mtu === undefined ? '' : ` mtu ${op.mtu}`;
       return `link add ${op.name}${mtu} type veth peer name ${op.peer}${mtu} netns ${op.peerNetns}`;
@@ -121,13 +121,23 @@ export function bridgeMark(net: DriverNetwork): string {
 }
 
 /**
- * Host-namespace operations that create the bridge and mark it. Run on their own: when the add fails because the
- * name is taken, nothing was made and nothing may be undone (L4); a crash between the two leaves an unmarked
- * bridge, which restore treats as not ours.
+ * The bridge's MAC address, derived from the network id: a locally administered unicast address (IEEE 802 §8.2:
+ * first octet 0x02) whose other five octets are the id's first 40 bits. Set in the same RTM_NEWLINK that creates the
+ * bridge (the kernel ignores IFLA_IFALIAS on create), it marks the bridge as this network's from its first instant:
+ * a crash between the add and the ifalias leaves a bridge restore still recognises (L4). A fixed MAC also keeps the
+ * bridge's address from following its lowest port, as Docker gives its bridges a MAC of their own.
+ */
+export function bridgeMac(net: DriverNetwork): string {
+  return ['02', ...(net.id.slice(0, 10).match(/../g) ?? [])].join(':');
+}
+
+/**
+ * Host-namespace operations that create the bridge and mark it (its MAC at once, its ifalias next). Run on their
+ * own: when the add fails because the name is taken, nothing was made and nothing may be undone (L4).
  */
 export function planAddBridge(net: DriverNetwork, opts: BridgeOptions): LinkOp[] {
   const br = bridgeNameFor(net.id, opts);
-  return [{ kind: 'bridge-add', name: br, mtu: opts.mtu }, { kind: 'link-set', dev: br, alias: bridgeMark(net) }];
+  return [{ kind: 'bridge-add', name: br, mtu: opts.mtu, address: bridgeMac(net) }, { kind: 'link-set', dev: br, alias: bridgeMark(net) }];
 }
 
 /** Host-namespace operations that finish the new (marked) bridge: its gateway addresses, up. */

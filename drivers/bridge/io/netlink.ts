@@ -7,6 +7,7 @@
  * Failures become ERR_NETLINK_FAILED naming the operation as its iproute2
  * line (renderOp), the errno and the namespace.
  */
+import { crashPoint } from '../../../common/crash.js';
 import { closeSync, openSync } from 'node:fs';
 import { Address4, Address6 } from 'ip-address';
 import type { ifla, rt, StreamData } from 'netlink';
@@ -74,7 +75,10 @@ type Handlers = { readonly [K in LinkOpKind]: (ctx: Ctx, op: Extract<LinkOp, { k
 
 const HANDLERS: Handlers = {
   'bridge-add': (ctx, op) =>
-    ctx.nl.newLink({}, { ifname: op.name, ...(op.mtu === undefined ? {} : { mtu: op.mtu }), linkinfo: toBuf(netlinkLib().ifla.formatInfo({ kind: 'bridge' })) }, { flags: CREATE }),
+    ctx.nl.newLink({}, {
+      ifname: op.name, ...(op.mtu === undefined ? {} : { mtu: op.mtu }), ...(op.address === undefined ? {} : { address: macBytes(op.address) }),
+      linkinfo: toBuf(netlinkLib().ifla.formatInfo({ kind: 'bridge' })),
+    }, { flags: CREATE }),
 
   async 'veth-add'(ctx, op) {
     const fd = openSync(op.peerNetns, 'r');
@@ -203,7 +207,10 @@ export async function applyOps<T = void>(netns: Netns, ops: readonly LinkOp[], r
   if (ops.length === 0 && read === undefined) return undefined;
   return withNetlink(netns, async (nl) => {
     const ctx: Ctx = { nl, netns, links: new Map() };
-    for (const op of ops) await runOp(ctx, op);
+    for (const op of ops) {
+      await runOp(ctx, op);
+      crashPoint('kernel-changed');
+    }
     return read === undefined ? undefined : read((name) => linkOf(ctx, name));
   });
 }
@@ -220,12 +227,12 @@ export async function linkExists(name: string, netns: Netns = null): Promise<boo
   });
 }
 
-/** The ifalias of a link of the daemon's namespace; undefined when the link or its alias is absent. */
-export async function linkAlias(name: string): Promise<string | undefined> {
+/** The ifalias and MAC address (aa:bb:..) of a host link; undefined when the link is absent. */
+export async function linkMarks(name: string): Promise<{ alias: string | undefined; mac: string } | undefined> {
   return withNetlink(null, async (nl) => {
     try {
       const [link] = await nl.getLink({}, { ifname: name, extMask: SKIP_STATS });
-      return link?.attrs.ifalias;
+      return link === undefined ? undefined : { alias: link.attrs.ifalias, mac: macString(link.attrs.address) };
     } catch {
       return undefined;
     }
