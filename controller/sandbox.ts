@@ -2,7 +2,7 @@
  * Sandbox entity (L1): one container's namespace, as the controller tracks it.
  * The DNS side (files, listener, resolver view) is sandbox/'s SandboxRuntime.
  */
-import type { OpenedSandbox, OriginLoader, SandboxEndpoint } from '../sandbox/index.js';
+import { originLoader, type OpenedSandbox, type OriginLoader, type SandboxEndpoint } from '../sandbox/index.js';
 import type { ExtServer } from '../resolvconf/index.js';
 import type { ResolverMetrics, ResolverView } from '../resolver/index.js';
 import type { Endpoint } from './endpoint.js';
@@ -10,6 +10,7 @@ import { summarizeEndpoint, type EndpointSummary } from './network.js';
 import type { ControllerCore, LinkState } from './core.js';
 import { IfnameInUseError } from './errors.js';
 import type { ExtraHost } from './options.js';
+import type { Logger } from '../common/log.js';
 
 /** The sandbox's configuration as given (normalised). */
 export interface SandboxConfig {
@@ -201,4 +202,24 @@ export class Sandbox {
       }),
     };
   }
+}
+
+/** Sandboxes whose resolv.conf a refresh of the origin checks at once. */
+const REFRESH_PARALLEL = 16;
+
+/**
+ * Re-read the origin for every sandbox (C5): the origin is read once for all; the sandboxes' own files (a read of
+ * each and its digest, a write only when the content changes) go REFRESH_PARALLEL at a time, leaving the I/O
+ * threads to the API's operations too. A sandbox that fails is logged and skipped.
+ */
+export async function refreshResolvConfs(sandboxes: readonly Sandbox[], logger: Logger): Promise<void> {
+  const load = originLoader();
+  const queue = [...sandboxes];
+  const worker = async (): Promise<void> => {
+    for (let sb = queue.pop(); sb !== undefined; sb = queue.pop()) {
+      const id = sb.id;
+      await sb.refreshResolvConf(load).catch((err: unknown) => logger.warn({ err, sandbox: id }, 'resolv.conf refresh failed'));
+    }
+  };
+  await Promise.all(Array.from({ length: REFRESH_PARALLEL }, worker));
 }
