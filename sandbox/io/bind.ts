@@ -90,11 +90,19 @@ async function acquireWithNative(
     udp.bind({ fd: udpFd }, () => udp.close());
     throw new SocketAcquireError(nsPath, (err as Error).message, err);
   }
-  const udp = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+  // Replies go to the sender's address, always an IP literal: resolving it is an identity, done at once
+  // (dgram's default lookup costs a dns.lookup call and a tick per reply).
+  const udp = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
   await new Promise<void>((resolve) => udp.bind({ fd: udpFd }, resolve));
   const tcp = net.createServer({ allowHalfOpen: true });
   await new Promise<void>((resolve) => tcp.listen({ fd: tcpFd }, resolve));
   return { udp, tcp };
+}
+
+// dgram's lookup hook for a socket that only ever sends to IP literals (the senders of queries).
+// dgram passes the socket's family as a number (the typings say an options object).
+function literalLookup(address: string, family: unknown, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  callback(null, address, typeof family === 'number' ? family : address.includes(':') ? 6 : 4);
 }
 
 /** With a child: `nsenter --net=<path> node -e CHILD` binds and passes the handles over IPC. */
