@@ -14,7 +14,7 @@ import { networkInterfaces } from 'node:os';
 import { connectUdp, hostDialer, type Dialer, type Family, type UdpFlight } from '../../resolver/index.js';
 import { SandnsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { nativeSocketInNetns } from './native.js';
+import { nativeSocketInNetns } from '../../common/io/native.js';
 import { nativeUdpQuery } from './upstream-udp.js';
 
 /** No way to open a socket inside the sandbox's namespace. */

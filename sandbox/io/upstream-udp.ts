@@ -8,7 +8,7 @@
  */
 import { getSystemErrorName } from 'node:util';
 import type { Family, SocketEnd, UdpFlight, UdpSink } from '../../resolver/index.js';
-import { nativeUpstreamUdp, type UpstreamUdpModule } from './native.js';
+import { nativeUpstreamUdp, type UpstreamUdpModule } from '../../common/io/native.js';
 
 /** A socket the native helper could not make, connect or send on (`errno` from the kernel). */
 export class UpstreamSocketError extends Error {
