@@ -17,13 +17,6 @@ import { SandnsError } from '../errors.js';
 /** socketInNetns(nsPath, family, type, address?, port?, listen?) -> fd. */
 export type SocketInNetns = (nsPath: string, family: 4 | 6, type: 'udp' | 'tcp', address?: string, port?: number, listen?: boolean) => number;
 
-/**
- * connectedUdp(nsPath, family, address, port, device) -> fd: a UDP socket
- * inside nsPath ('' = ours), bound to `device` ('' = none), connect()ed to
- * address:port unless port is 0 (Node then connects it itself).
- */
-export type ConnectedUdp = (nsPath: string, family: 4 | 6, address: string, port: number, device: string) => number;
-
 /** trimDatagrams(fd, maxPayload): the kernel cuts every datagram to maxPayload bytes (a BPF socket filter). */
 export type TrimDatagrams = (fd: number, maxPayload: number) => void;
 
@@ -36,8 +29,6 @@ export interface NativeHelper {
   readonly createNetns: (path: string) => void;
   /** Unpin and remove `path` (`ip netns del`); a missing file is not an error. */
   readonly removeNetns: (path: string) => void;
-  /** Absent when the helper was built before it existed. */
-  readonly connectedUdp?: ConnectedUdp;
   /** Absent when the helper was built before it existed. */
   readonly trimDatagrams?: TrimDatagrams;
 }
@@ -102,11 +93,6 @@ export function requireNativeHelper(): NativeHelper {
 /** The native socketInNetns, or undefined when the helper is not built or disabled. */
 export function nativeSocketInNetns(): SocketInNetns | undefined {
   return nativeHelper()?.socketInNetns;
-}
-
-/** The native connectedUdp, or undefined when it is not built (or built before it existed) or disabled. */
-export function nativeConnectedUdp(): ConnectedUdp | undefined {
-  return nativeHelper()?.connectedUdp;
 }
 
 /** The native trimDatagrams, or undefined when it is not built (or built before it existed) or disabled. */
