@@ -8,8 +8,15 @@
 import dgram from 'node:dgram';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/log.js';
+import { acceptQuery } from '../../../resolver/accept.js';
 import type { UdpFlight, UdpSink } from '../../../resolver/index.js';
+import { createExchanger } from '../../../resolver/io/exchange.js';
+import { buildUpstreamQuery } from '../../../resolver/upstream-query.js';
+import { selectUpstreams } from '../../../resolver/upstreams.js';
+import { decode, query } from '../resolver/_helpers.js';
+import { aRecords, answersA, closeAll, dead, reply, startUpstream } from '../resolver/_upstream.js';
 import { egressDevice, hardenedHostDialer } from '../../../sandbox/io/dialer.js';
 import { nativeUdpQuery, openUpstreamSockets, UpstreamSocketError } from '../../../sandbox/io/upstream-udp.js';
 
@@ -18,8 +25,9 @@ const notRoot = process.getuid?.() !== 0;
 const QUERY = Buffer.from('0102010000010000000000000178076578616d706c650000010001', 'hex');
 
 const cleanups: (() => void)[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const c of cleanups.splice(0)) c();
+  await closeAll();
 });
 
 /** A loopback UDP server that records what it got and can answer. */
@@ -169,5 +177,84 @@ describe.skipIf(noNative)('FS1 native upstream query sockets', () => {
     const f = open('', '', 6, '::1', sock.address().port, QUERY, recorder());
     expect(f.ends()).toMatchObject({ local: { address: '::1' }, remote: { address: '::1', port: sock.address().port } });
     f.close();
+  });
+});
+
+describe.skipIf(noNative || notRoot)('FS1 FS2 exchanges over the native sockets (the daemon\'s path)', () => {
+  const upstream = (port: number) =>
+    selectUpstreams({ id: 'sb1', externalAccess: true, upstreams: [{ address: '127.0.0.1', port, origin: 'host' }] }, 1).servers[0]!;
+  const ask = (name: string, mixCase = false) => {
+    const r = acceptQuery(query(name), 'udp');
+    if (r.kind !== 'query') throw new Error('not a query');
+    return buildUpstreamQuery(r, mixCase);
+  };
+  const exchanger = () => {
+    const ex = createExchanger({ dialers: { host: hardenedHostDialer(silentLogger()) }, clock: systemClock, logger: silentLogger() });
+    cleanups.push(() => void ex.close());
+    return ex;
+  };
+
+  it('FS1 300 concurrent queries: each answered on its own socket with its own ID, 0x20 echoed; nothing left open', async () => {
+    const up = await startUpstream((x) => reply(x, { answers: aRecords(x, 1 + (Number(x.name.slice(1, -8)) % 5)) }));
+    const ex = exchanger();
+    const sent = Array.from({ length: 300 }, (_, i) => ask(`n${i}.example`, true));
+    const results = await Promise.all(sent.map((q) => ex.exchange(upstream(up.port), q, 'udp', 3000)));
+    results.forEach((r, i) => {
+      expect(r).toMatchObject({ ok: true });
+      if (r.ok) {
+        expect(decode(r.bytes).answers).toHaveLength(1 + (i % 5));
+        expect(r.bytes.readUInt16BE(0)).toBe(sent[i]!.bytes.readUInt16BE(0));
+      }
+    });
+    expect(up.seen).toHaveLength(300);
+    expect(new Set(up.seen.map((x) => x.id)).size).toBeGreaterThan(290);
+    expect(openUpstreamSockets()).toBe(0);
+  });
+
+  it('FS2 a reply with another ID is ignored until the deadline; a silent server times out; both close their socket', async () => {
+    // A raw server (the fake upstream always writes the right ID): right question, wrong ID.
+    const wrongId = await udpServer();
+    wrongId.sock.on('message', (msg, r) => {
+      const seen = { transport: 'udp' as const, id: msg.readUInt16BE(0), name: 'a.example', asked: 'a.example', type: 'A', raw: msg };
+      const bad = reply(seen, { answers: aRecords(seen) });
+      bad.writeUInt16BE(seen.id ^ 0x5a5a, 0);
+      wrongId.sock.send(bad, r.port, r.address);
+    });
+    const silent = await startUpstream(dead);
+    const ex = exchanger();
+    const t0 = performance.now();
+    const [a, b] = await Promise.all([
+      ex.exchange(upstream(wrongId.port), ask('a.example'), 'udp', 150),
+      ex.exchange(upstream(silent.port), ask('b.example'), 'udp', 150),
+    ]);
+    expect(a).toEqual({ ok: false, reason: 'timeout' });
+    expect(b).toEqual({ ok: false, reason: 'timeout' });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(wrongId.got).toHaveLength(1);
+    expect(openUpstreamSockets()).toBe(0);
+  });
+
+  it('FS1 a closed port fails at once as a network error (ICMP), not at the timeout; the exchanger closes what is in flight', async () => {
+    const probe = await udpServer();
+    const port = probe.port;
+    probe.sock.close();
+    cleanups.shift();
+    const ex = exchanger();
+    const t0 = performance.now();
+    expect(await ex.exchange(upstream(port), ask('x.example'), 'udp', 3000)).toMatchObject({ ok: false, reason: 'network', error: { code: 'ECONNREFUSED' } });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    const silent = await startUpstream(dead);
+    const pending = ex.exchange(upstream(silent.port), ask('y.example'), 'udp', 5000);
+    await until(() => silent.seen.length === 1);
+    expect(openUpstreamSockets()).toBe(1);
+    await ex.close();
+    expect(await pending).toEqual({ ok: false, reason: 'closed' });
+    expect(openUpstreamSockets()).toBe(0);
+  });
+
+  it('R10 answers come back for a working server after a refused one (failover needs no socket state)', async () => {
+    const good = await startUpstream(answersA());
+    const ex = exchanger();
+    expect((await ex.exchange(upstream(good.port), ask('z.example'), 'udp', 1000)).ok).toBe(true);
   });
 });
