@@ -33,6 +33,12 @@
  *   getsockname + getpeername of an open socket (tests, diagnostics).
  *
  * pending() -> number of open sockets.
+ *
+ * sendTo(fd, datagram, family, address, port) -> 0 | -errno
+ *   One sendto(2) on a UDP socket Node already owns (a listener: the reply to
+ *   a query goes back to its sender), without dgram's send machinery (a
+ *   request object, argument checks and a completion callback per reply).
+ *   Never blocks: a full socket buffer drops the reply (-EAGAIN), as UDP may.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -357,6 +363,31 @@ static napi_value Ends(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value SendTo(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1, family = 4, port = 0;
+  char address[64];
+  size_t len;
+  void *data = NULL;
+  size_t dlen = 0;
+  bool is_buffer = false;
+  if (argc < 5 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[1], &data, &dlen) != napi_ok || napi_get_value_int32(env, argv[2], &family) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[3], address, sizeof address, &len) != napi_ok ||
+      napi_get_value_int32(env, argv[4], &port) != napi_ok || fd < 0 || port < 1 || port > 65535) {
+    napi_throw_type_error(env, NULL, "sendTo(fd, datagram: Buffer, family, address, port)");
+    return NULL;
+  }
+  struct sockaddr_storage sa;
+  socklen_t salen;
+  int err = fill_addr(family, address, port, &sa, &salen);
+  if (err) return ret_int64(env, -err);
+  if (sendto(fd, data, dlen, MSG_DONTWAIT, (const struct sockaddr *)&sa, salen) < 0) return ret_int64(env, -errno);
+  return ret_int64(env, 0);
+}
+
 static napi_value Pending(napi_env env, napi_callback_info info) {
   (void)info;
   state_t *st;
@@ -423,6 +454,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "setReceiver", fn);
   napi_create_function(env, "ends", NAPI_AUTO_LENGTH, Ends, NULL, &fn);
   napi_set_named_property(env, exports, "ends", fn);
+  napi_create_function(env, "sendTo", NAPI_AUTO_LENGTH, SendTo, NULL, &fn);
+  napi_set_named_property(env, exports, "sendTo", fn);
   napi_create_function(env, "pending", NAPI_AUTO_LENGTH, Pending, NULL, &fn);
   napi_set_named_property(env, exports, "pending", fn);
   return exports;

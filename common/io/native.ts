@@ -44,7 +44,8 @@ export class NativeHelperMissingError extends SandnsError {
 /**
  * native/upstream_udp.c: open() → id > 0 or -errno; close(id); setReceiver(fn)
  * where fn(id, datagram | undefined, errno) hears every datagram and socket
- * error; ends(id) → [localAddress, localPort, remoteAddress, remotePort].
+ * error; ends(id) → [localAddress, localPort, remoteAddress, remotePort];
+ * sendTo(fd, datagram, family, address, port) → 0 or -errno.
  */
 export interface UpstreamUdpModule {
   open(nsPath: string, family: 4 | 6, address: string, port: number, device: string, query: Buffer): number;
@@ -52,6 +53,8 @@ export interface UpstreamUdpModule {
   setReceiver(fn: (id: number, datagram: Buffer | undefined, errno: number) => void): void;
   ends(id: number): [string, number, string, number] | undefined;
   pending(): number;
+  /** One sendto(2) on a UDP socket Node owns (a listener's reply): 0 or -errno. */
+  sendTo(fd: number, datagram: Buffer, family: 4 | 6, address: string, port: number): number;
 }
 
 let loaded: NativeHelper | null | undefined;

@@ -9,13 +9,15 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { SocketAcquireError } from '../errors.js';
-import { nativeTrimDatagrams, requireNativeHelper, type SocketInNetns } from '../../common/io/native.js';
+import { nativeTrimDatagrams, nativeUpstreamUdp, requireNativeHelper, type SocketInNetns } from '../../common/io/native.js';
 import { MAX_QUERY_SIZE } from '../../resolver/index.js';
 
 /** The bound listener handles of one sandbox. */
 export interface SandboxSockets {
   readonly udp: dgram.Socket;
   readonly tcp: net.Server;
+  /** Replies on `udp` by one native sendto(2) (undefined without the upstream addon: dgram's send). */
+  readonly sendUdp?: ((reply: Buffer, port: number, address: string) => void) | undefined;
 }
 
 /** Options for acquireSandboxSockets. */
@@ -66,7 +68,24 @@ async function acquireWithNative(
   await new Promise<void>((resolve) => udp.bind({ fd: udpFd }, resolve));
   const tcp = net.createServer({ allowHalfOpen: true });
   await new Promise<void>((resolve) => tcp.listen({ fd: tcpFd }, resolve));
-  return { udp, tcp };
+  return { udp, tcp, sendUdp: nativeSender(udp, udpFd) };
+}
+
+/**
+ * A reply sender over the listener's own fd (one sendto(2) per reply), or
+ * undefined without the addon. Once the socket closes it sends nothing: the
+ * fd number may belong to another socket by then.
+ */
+function nativeSender(udp: dgram.Socket, fd: number): SandboxSockets['sendUdp'] {
+  const sendTo = nativeUpstreamUdp()?.sendTo;
+  if (sendTo === undefined) return undefined;
+  let open = true;
+  udp.once('close', () => (open = false));
+  return (reply, port, address) => {
+    if (!open) throw new Error('listener closed');
+    const rc = sendTo(fd, reply, address.includes(':') ? 6 : 4, address, port);
+    if (rc < 0) throw new Error(`sendto ${address}:${port}: errno ${-rc}`);
+  };
 }
 
 // dgram's lookup hook for a socket that only ever sends to IP literals (the senders of queries).

@@ -19,6 +19,7 @@ import { decode, query } from '../resolver/_helpers.js';
 import { aRecords, answersA, closeAll, dead, reply, startUpstream } from '../resolver/_upstream.js';
 import { egressDevice, hardenedHostDialer } from '../../../sandbox/io/dialer.js';
 import { nativeUdpQuery, openUpstreamSockets, UpstreamSocketError } from '../../../sandbox/io/upstream-udp.js';
+import { nativeUpstreamUdp } from '../../../common/io/native.js';
 
 const noNative = nativeUdpQuery() === undefined;
 const notRoot = process.getuid?.() !== 0;
@@ -164,6 +165,23 @@ describe.skipIf(noNative)('FS1 native upstream query sockets', () => {
     if (!notRoot) expect(() => open('', 'nosuchdev0', 4, '127.0.0.1', 53, QUERY, recorder())).toThrow(/ENODEV/);
     expect(() => open('', '', 4, '127.0.0.1', 0, QUERY, recorder())).toThrow(TypeError);
     expect(openUpstreamSockets()).toBe(0);
+  });
+
+  it('R1 sendTo (listener replies): a datagram to the address given; a bad fd or address is an errno, not a throw', async () => {
+    const up = await udpServer();
+    const m = nativeUpstreamUdp()!;
+    const own = dgram.createSocket('udp4');
+    await new Promise<void>((r) => own.bind(0, '127.0.0.1', r));
+    cleanups.push(() => own.close());
+    // The fd of a socket Node owns, as bind.ts has it for the listener.
+    const fd = (own as unknown as { _handle: { fd: number } })._handle.fd;
+    expect(m.sendTo(fd, Buffer.from('reply'), 4, '127.0.0.1', up.port)).toBe(0);
+    await until(() => up.got.length === 1);
+    expect(String(up.got[0]!.msg)).toBe('reply');
+    expect(up.got[0]!.port).toBe(own.address().port);
+    expect(m.sendTo(fd, Buffer.from('x'), 4, 'not-an-ip', up.port)).toBe(-22);
+    expect(m.sendTo(1_000_000, Buffer.from('x'), 4, '127.0.0.1', up.port)).toBe(-9);
+    expect(() => m.sendTo(fd, Buffer.from('x'), 4, '127.0.0.1', 0)).toThrow(TypeError);
   });
 
   it('FS1 IPv6: connected to ::1 from ::1', async () => {
