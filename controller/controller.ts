@@ -255,7 +255,7 @@ export class Controller implements ControllerCore {
     if (ip6 !== undefined && net.pool6 === undefined) throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
     const id = newId();
     // Host ports first: a taken one is a 409 with nothing changed; then re-check what the wait may have changed.
-    const portMappings = await reservePorts(this.#drivers, net, id, publish);
+    const portMappings = publish.length === 0 ? [] : await reservePorts(this.#drivers, net, id, publish);
     let addresses: { ipv4: string; ipv6: string | undefined };
     try {
       if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);

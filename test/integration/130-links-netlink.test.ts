@@ -1,5 +1,5 @@
 /**
- * Issue 13: links, addresses and routes over rtnetlink, in-process. A connect
+ * Lifecycle over rtnetlink: links, addresses and routes over rtnetlink, in-process. A connect
  * spawns no process; the kernel objects are exactly what the plan says (read
  * back with iproute2, the diagnostic); a refused operation is a typed
  * ERR_NETLINK_FAILED with nothing left behind; an interface deleted behind the

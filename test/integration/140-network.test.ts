@@ -1,5 +1,5 @@
 /**
- * Issue 12, with real packets: the daemon runs in a scratch "host" namespace
+ * The network stack (N1–N10), with real packets: the daemon runs in a scratch "host" namespace
  * whose uplink veth leads to a scratch "outside" namespace (its default route
  * points there), so the machine's own ruleset and sysctls are never touched,
  * and this file checks they are the same afterwards.
@@ -76,7 +76,7 @@ afterAll(async () => {
   await build?.remove();
 }, 120_000);
 
-describe('issue 12: egress, published ports, isolation, dual-stack', () => {
+describe('network stack: egress, published ports, isolation, dual-stack', () => {
   it('egress: TCP and UDP from a container reach the outside with the uplink address; internal: they do not', async () => {
     const a = newNet('a');
     const i = newNet('i');

@@ -1,5 +1,5 @@
 /**
- * Issue 12: every plan the bridge driver and the firewall produce runs
+ * The network stack (N1–N10): every plan the bridge driver and the firewall produce runs
  * against the real kernel and nft, in scratch namespaces (a "host" and a
  * sandbox), not only compared as text — `-6 route replace …` passed every
  * text test and failed under `ip -batch`. Bridge plans go through the
@@ -56,7 +56,7 @@ afterAll(async () => {
   for (const ns of [H, S]) await execa('ip', ['netns', 'del', ns], { reject: false });
 });
 
-describe('issue 12: bridge plans on the real kernel', () => {
+describe('network stack: bridge plans on the real kernel', () => {
   it('create: a bridge with its MTU, its mark and both gateway addresses, up', async () => {
     await apply(HP, [...bridgePlan.planAddBridge(net, opts), ...bridgePlan.planCreateNetwork(net, opts)]);
     const [br] = await ipJ(HP, ['addr', 'show', 'dev', 'br12plans']);
@@ -114,7 +114,7 @@ describe('issue 12: bridge plans on the real kernel', () => {
   });
 });
 
-describe('issue 12: firewall plans on the real nft', () => {
+describe('network stack: firewall plans on the real nft', () => {
   const T = 'sandns';
   const a: FirewallNetwork = { id: 'a', bridge: 'br12a', internal: false, subnet: '10.98.8.0/24', subnet6: 'fd98:8::/64' };
   const i: FirewallNetwork = { id: 'i', bridge: 'br12i', internal: true, subnet: '10.98.9.0/24' };

@@ -11,7 +11,7 @@ async function setup() {
   return { controller, call };
 }
 
-describe('issue 12: connect body and the port/stats routes', () => {
+describe('network stack: connect body and the port/stats routes', () => {
   it('publish, expose, macAddress, priority, links and disableResolution reach createEndpoint in the library\'s shape', async () => {
     const { controller, call } = await setup();
     const r = await call('POST', '/networks/n1/connect', {

@@ -5,7 +5,7 @@ import { networkBody } from '../../../bin/cli/commands-network.js';
 
 const none = { alias: [], publish: [], expose: [], link: [] };
 
-describe('issue 12: CLI shapes', () => {
+describe('network stack: CLI shapes', () => {
   it('connect -p/--expose/--mac-address/--priority/--link/--disable-resolution become the API body', () => {
     expect(connectBody('sb', { ...none, publish: ['127.0.0.1:8080:80', '53/udp'], expose: ['9000'], macAddress: '02:42:00:00:00:01', priority: 5, link: ['db:database'], disableResolution: true })).toEqual({
       sandbox: 'sb',

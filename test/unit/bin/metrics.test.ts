@@ -35,7 +35,7 @@ describe('daemon metrics and options', () => {
     expect(() => normalizeDaemonOptions({ ...raw, stateDir: '' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
   });
 
-  it('issue 12: --port-range is FIRST-LAST inside 1-65535', () => {
+  it('network stack: --port-range is FIRST-LAST inside 1-65535', () => {
     const raw = { socketPath: 'x.sock', stateDir: '/s', originResolvConf: '/r', logLevel: 'info' };
     expect(normalizeDaemonOptions({ ...raw, portRange: '20000-20010', firewall: false })).toMatchObject({ portRange: { first: 20000, last: 20010 }, firewall: false });
     for (const bad of ['20010-20000', '0-10', '1-70000', '80', 'a-b']) {

@@ -54,7 +54,7 @@ describe('bridge plan', () => {
     ]);
   });
 
-  it('issue 12: a dual-stack network routes both families by default, each route in its gateway\'s family', () => {
+  it('network stack: a dual-stack network routes both families by default, each route in its gateway\'s family', () => {
     expect(bridgePlan.planDefaultRoute(net, 'eth0')).toEqual([
       { kind: 'route-default', gateway: '10.9.0.1', dev: 'eth0' },
       { kind: 'route-default', gateway: 'fd00:9::1', dev: 'eth0' },
@@ -88,7 +88,7 @@ describe('bridge plan', () => {
     expect(() => normalizeBridgeOptions({ colour: 'blue' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
   });
 
-  it('issue 12: -o keys mtu and bridge_name, and Docker synonyms, strings as -o gives them', () => {
+  it('network stack: -o keys mtu and bridge_name, and Docker synonyms, strings as -o gives them', () => {
     expect(normalizeBridgeOptions({ mtu: '1400', bridge_name: 'br-x' })).toEqual({ mtu: 1400, bridgeName: 'br-x' });
     expect(normalizeBridgeOptions({ 'com.docker.network.driver.mtu': '9000', 'com.docker.network.bridge.name': 'dk0' })).toEqual({ mtu: 9000, bridgeName: 'dk0' });
     expect(normalizeBridgeOptions({ mtu: '1400', 'com.docker.network.driver.mtu': 1400 })).toEqual({ mtu: 1400 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AddressPool } from '../../../drivers/index.js';
 import { countersOf, swapDirection } from '../../../drivers/bridge/stats.js';
 
-describe('issue 12: interface statistics', () => {
+describe('network stack: interface statistics', () => {
   it('takes the kernel\'s 64-bit counters and swaps directions for the sandbox side (libcontainer)', () => {
     const c = countersOf({ rxBytes: 500n, rxPackets: 5n, rxErrors: 1n, rxDropped: 2n, txBytes: 9000n, txPackets: 90n, txErrors: 3n, txDropped: 4n });
     expect(c).toEqual({ rxBytes: 500, rxPackets: 5, rxErrors: 1, rxDropped: 2, txBytes: 9000, txPackets: 90, txErrors: 3, txDropped: 4 });
@@ -11,7 +11,7 @@ describe('issue 12: interface statistics', () => {
   });
 });
 
-describe('issue 12: --ip-range', () => {
+describe('network stack: --ip-range', () => {
   it('dynamic addresses come from the range only; explicit ones anywhere in the subnet', () => {
     const pool = new AddressPool('10.5.0.0/24', undefined, '10.5.0.128/30');
     expect([pool.allocate(), pool.allocate(), pool.allocate(), pool.allocate()]).toEqual(['10.5.0.128', '10.5.0.129', '10.5.0.130', '10.5.0.131']);

@@ -1,5 +1,5 @@
 /**
- * Group commit through the journal (issue 13): changes naming their records
+ * Group commit through the journal (L3): changes naming their records
  * cost one appended line per group, whatever the model's size; a snapshot
  * rotates the journal; a restore replays it, and a fallback to
  * state.json.prev replays the rotated journal too.

@@ -30,7 +30,7 @@ function fakeIo(busy: string[] = []) {
 const net: FirewallNetwork = { id: 'n1', bridge: 'br1', internal: false, subnet: '10.1.0.0/24' };
 const code = (c: string) => expect.objectContaining({ code: c });
 
-describe('issue 12: Firewall', () => {
+describe('network stack: Firewall', () => {
   it('the first network makes the table (a rebuild), later changes are element batches; the last network drops the table', async () => {
     const w = fakeIo();
     const fw = new Firewall(w.io);
@@ -106,7 +106,7 @@ describe('issue 12: Firewall', () => {
   });
 });
 
-describe('issue 12: ruleset shapes', () => {
+describe('network stack: ruleset shapes', () => {
   it('a mapping on every address of both families becomes an address and a port element per family', () => {
     const ep = { endpointId: 'e', networkId: 'n', ipv4: '10.1.0.2', ipv6: 'fd00::2', mappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' as const }] };
     const maps = firewallPlan.planPublish('t', ep).map((c) => (c.add as { element: { name: string; elem: unknown[] } }).element);

@@ -3,7 +3,7 @@ import { formatMapping, normalizeExposedPorts, normalizePublishSpecs, parseExpos
 
 const bad = { code: 'ERR_INVALID_OPTION' };
 
-describe('issue 12: Docker -p syntax', () => {
+describe('network stack: Docker -p syntax', () => {
   it.each([
     ['80', [{ containerPort: 80, protocol: 'tcp' }]],
     ['8080:80', [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }]],
@@ -30,7 +30,7 @@ describe('issue 12: Docker -p syntax', () => {
   });
 });
 
-describe('issue 12: the API publish and expose shapes', () => {
+describe('network stack: the API publish and expose shapes', () => {
   it('normalises hostIp, drops hostPort 0 and an end equal to the start', () => {
     expect(normalizePublishSpecs([{ hostIp: '::ffff:0:0:0', containerPort: 80, protocol: 'tcp' }])).toEqual([{ hostIp: '::ffff:0:0:0', containerPort: 80, protocol: 'tcp' }]);
     expect(normalizePublishSpecs([{ hostIp: '', hostPort: 0, containerPort: 80 }])).toEqual([{ containerPort: 80, protocol: 'tcp' }]);
