@@ -8,6 +8,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { SocketAcquireError } from '../errors.js';
 import { nativeTrimDatagrams, nativeUpstreamUdp, requireNativeHelper, type SocketInNetns } from '../../common/io/native.js';
 import { MAX_QUERY_SIZE } from '../../resolver/index.js';
@@ -71,6 +72,8 @@ async function acquireWithNative(
   return { udp, tcp, sendUdp: nativeSender(udp, udpFd) };
 }
 
+const EAGAIN = osConstants.errno.EAGAIN;
+
 /**
  * A reply sender over the listener's own fd (one sendto(2) per reply), or
  * undefined without the addon. Once the socket closes it sends nothing: the
@@ -84,7 +87,9 @@ function nativeSender(udp: dgram.Socket, fd: number): SandboxSockets['sendUdp'] 
   return (reply, port, address) => {
     if (!open) throw new Error('listener closed');
     const rc = sendTo(fd, reply, address.includes(':') ? 6 : 4, address, port);
-    if (rc < 0) throw new Error(`sendto ${address}:${port}: errno ${-rc}`);
+    // A full send buffer: dgram queues the reply until the socket is writable again instead of dropping it.
+    if (rc === -EAGAIN) udp.send(reply, port, address);
+    else if (rc < 0) throw new Error(`sendto ${address}:${port}: errno ${-rc}`);
   };
 }
 
