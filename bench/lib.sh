@@ -102,15 +102,17 @@ stop_pid() {
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # ---------- namespaces ----------
-# in_ns NS CMD... : run CMD in network namespace NS (nsenter keeps the mount
-# namespace, so /run/netns entries made meanwhile stay visible)
-in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
+# in_ns NS CMD... : run CMD in network namespace NS, a name under /run/netns or
+# a path (/proc/PID/ns/net); nsenter keeps the mount namespace, so /run/netns
+# entries made meanwhile stay visible (`ip netns exec` would hide them)
+ns_path() { case $1 in /*) echo "$1";; *) echo "/run/netns/$1";; esac; }
+in_ns() { local ns; ns=$(ns_path "$1"); shift; nsenter --net="$ns" "$@"; }
 # spawn NS LOG CMD... : start CMD in the background in netns NS, output to LOG;
 # SPAWNED = its PID (nsenter and taskset exec, so it is CMD's own PID)
 SPAWNED=""
 spawn() {
-  local ns=$1 out=$2; shift 2
-  nsenter --net="/run/netns/$ns" "$@" > "$out" 2>&1 &
+  local ns out=$2; ns=$(ns_path "$1"); shift 2
+  nsenter --net="$ns" "$@" > "$out" 2>&1 &
   SPAWNED=$!
 }
 netns_new() {
@@ -168,7 +170,7 @@ query_file() { local s=${1%-cached}; echo "q-$s"; }
 UPSTREAM_IP=127.0.0.53
 # upstream_start NS IP : the bench's upstream unbound in netns NS on IP:53 (core CLI_CPU)
 upstream_start() {
-  local ns=$1 ip=$2 d="$WORK/upstream-$1" pid i
+  local ns=$1 ip=$2 d="$WORK/upstream-${1//\//_}" pid i
   mkdir -p "$d"
   {
     printf 'server:\n  interface: %s\n  port: 53\n  access-control: 0.0.0.0/0 allow\n' "$ip"
