@@ -302,10 +302,16 @@ _dnsperf() {  # _dnsperf QFILE OUT ARGS...
   local q=$1 out=$2; shift 2
   "${TGT[@]}" taskset -c "$CLI_CPU" dnsperf -s "$ADDR" -d "$q" -c "$CLIENTS" -t 2 "$@" > "$out" 2>&1
 }
+# Two benches on one machine take turns, a scenario at a time: measure holds
+# this lock (an empty file, left in place for the next run) from warm-up to
+# the latency run.
+BENCH_LOCK="${BENCH_LOCK:-/run/lock/sandns-bench.lock}"
 # measure SERVER N SCENARIO QFILE : warm-up, REPS uncapped runs, one fixed-rate latency run
 measure() {
-  local srv=$1 n=$2 s=$3 q=$4 rep out a b cpu
+  local srv=$1 n=$2 s=$3 q=$4 rep out a b cpu lockfd
   local raw="$RES/raw/$srv"; mkdir -p "$raw"
+  exec {lockfd}>>"$BENCH_LOCK"
+  flock -n "$lockfd" || { log "another bench holds $BENCH_LOCK; waiting"; flock -w 3600 "$lockfd" || log "lock wait timed out; measuring anyway"; }
   _dnsperf "$q" /dev/null -l "$WARM" -q "$OUTSTANDING" || true
   for (( rep=1; rep<=REPS; rep++ )); do
     out="$raw/$n.$s.$rep.txt"
@@ -331,6 +337,7 @@ measure() {
     END{ if(NR==0){ printf "%s\t%s\t%s\t%s\t0\t%s\tNA\tNA\tNA\tNA\t%s\t%s\n", srv,n,s,r,lost+0,fo,l; exit }
          printf "%s\t%s\t%s\t%s\t%d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%s\n", srv,n,s,r,NR,lost+0,pct(0.5),pct(0.99),pct(0.999),v[NR],fo,l }' >> "$RES/lat.tsv"
   log "$n $s at $LAT_QPS QPS: p50/p99/p99.9/max $(tail -1 "$RES/lat.tsv" | cut -f7-10 | tr '\t' /) ms, foreign $FOREIGN%"
+  exec {lockfd}>&-
   gzip -f "$out"
 }
 

@@ -51,7 +51,7 @@ const controller = createController({
   forwarding: args.cache === 'off' ? { cache: false } : {},
 });
 
-/** ctrNNNNN, as shared/bench/lib.sh's ctr_name. */
+/** ctrNNNNN, as bench/lib.sh names them. */
 function ctrName(i: number): string {
   return `ctr${String(i).padStart(5, '0')}`;
 }
