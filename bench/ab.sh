@@ -34,7 +34,7 @@ tree() {
   if git -C "$REPO_ROOT" diff --quiet "$src" -- native/netns_socket.c 2>/dev/null && [ -d "$REPO_ROOT/native/build/Release" ]; then
     mkdir -p "$w/native/build" && cp -r "$REPO_ROOT/native/build/Release" "$w/native/build/"
   else
-    (cd "$w" && npx node-gyp rebuild --directory native >/dev/null 2>&1) || log "native helper of $src not built (nsenter children instead)"
+    (cd "$w" && npm run build:native >/dev/null 2>&1) || log "native helper of $src not built (nsenter children instead)"
   fi
   (cd "$w" && npx tsc -p bench/tsconfig.json >&2) || die "$src: bench tree does not compile"
   TREE="$w/dist-bench"
