@@ -58,9 +58,14 @@ for s in $AB_SCEN; do
   done
 done
 
-# medians over the rounds
-awk -F'\t' 'FNR==1{next} FILENAME~/qps/{q[$3" "$1]=q[$3" "$1]" "$5} FILENAME~/lat/{p[$3" "$1]=p[$3" "$1]" "$8}
+# medians over the rounds: QPS, QPS per core of the server process (robust when
+# other load shares the server's core), p99 at the fixed rate
+awk -F'\t' 'FNR==1{next}
+  FILENAME~/qps/{k=$3" "$1; q[k]=q[k]" "$5; if($12>0) c[k]=c[k]" "$5*100/$12}
+  FILENAME~/lat/{p[$3" "$1]=p[$3" "$1]" "$8}
   function med(str,  a,n,i,j,t){ n=split(str,a," "); for(i=1;i<=n;i++) for(j=i+1;j<=n;j++) if(a[j]+0<a[i]+0){t=a[i];a[i]=a[j];a[j]=t}; return a[int((n+1)/2)] }
   END{ for(k in q){ split(k,x," "); if(x[2]!="A") continue; b=x[1]" B"
-         printf "%s: QPS A %.0f (%s) | B %.0f (%s) | B/A %.3f ; p99 ms A %s | B %s\n", x[1], med(q[k]), substr(q[k],2), med(q[b]), substr(q[b],2), med(q[b])/med(q[k]), med(p[k]), med(p[b]) } }' \
+         printf "%s: QPS A %.0f (%s) | B %.0f (%s) | B/A %.3f ; QPS/core A %.0f | B %.0f | B/A %.3f ; p99 ms A %s | B %s\n",
+           x[1], med(q[k]), substr(q[k],2), med(q[b]), substr(q[b],2), med(q[b])/med(q[k]),
+           med(c[k]), med(c[b]), med(c[b])/med(c[k]), med(p[k]), med(p[b]) } }' \
   "$RES/qps.tsv" "$RES/lat.tsv" | sort | tee "$RES/ab.txt"
