@@ -6,11 +6,11 @@
  */
 import { InvalidOptionError } from '../common/errors.js';
 import { EndpointNotFoundError, AlreadyOnNetworkError, SandboxInUseError, type SandboxOptions } from '../controller/index.js';
-import { parsePublish } from './publish.js';
 import { ApiUnsupportedError } from './errors.js';
 import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
 import { normalizeQuestion, recordRows } from './records.js';
 import type { ApiEndpoint, ApiNetwork, ApiResponse, ApiSandbox, RouteDeps } from './types.js';
+import { endpointExtras, PORT_FIELDS } from './ports.js';
 
 /** What a handler gets: URL parameters (decoded), the query string and the body (a JSON object). */
 export interface Ctx {
@@ -26,7 +26,7 @@ export type Handler = (ctx: Ctx) => Promise<ApiResponse> | ApiResponse;
 /** A JSON response. */
 export const ok = (body: unknown, status = 200): ApiResponse => ({ status, body });
 
-const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'internal', 'ttl', 'dns', 'driverOptions', 'scope'];
+const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'ipRange', 'internal', 'ttl', 'dns', 'driverOptions', 'scope'];
 
 function scopeOf(body: Body): 'local' | 'global' | undefined {
   const s = str(body, 'scope');
@@ -38,7 +38,7 @@ export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
   onlyFields(body, NETWORK_FIELDS);
   const dns = strs(body, 'dns');
   const net = await deps.controller.newNetwork(str(body, 'driver') ?? 'bridge', str(body, 'name', true), defined({
-    subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'),
+    subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'), ipRange: str(body, 'ipRange'),
     internal: typed<boolean>(body, 'internal', 'boolean'), ttl: typed<number>(body, 'ttl', 'number'),
     driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'), dns, scope: scopeOf(body),
   }));
@@ -71,7 +71,8 @@ function describeEndpoint(ep: ApiEndpoint, net: ApiNetwork, sb: ApiSandbox): Rec
   return {
     network: net.name, sandbox: sb.id, endpoint: ep.name, id: ep.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
     ...(ep.ipv6 ? { ipv6: ep.ipv6 } : {}), ...(j ? { ifname: j.ifname } : {}),
-    ...(j?.mac ? { mac: j.mac } : {}), ...(j?.hostIfname ? { hostIfname: j.hostIfname } : {}),
+    ...(j?.mac ? { mac: j.mac, macAddress: j.mac } : {}), ...(j?.hostIfname ? { hostIfname: j.hostIfname } : {}),
+    ports: (ep.portMappings ?? []).map((m) => ({ ...m })),
   };
 }
 
@@ -81,13 +82,11 @@ function describeEndpoint(ep: ApiEndpoint, net: ApiNetwork, sb: ApiSandbox): Rec
  * deleted again if join fails (G10).
  */
 export async function connect({ params, body, deps }: Ctx): Promise<ApiResponse> {
-  onlyFields(body, ['sandbox', 'name', 'aliases', 'ip', 'ip6', 'priority', 'ifname', 'publish']);
-  const publish = parsePublish(body.publish);
+  onlyFields(body, ['sandbox', 'name', 'aliases', 'ip', 'ip6', 'priority', 'ifname', ...PORT_FIELDS]);
   const net = deps.controller.network(params.network!);
   const sb = deps.controller.sandbox(str(body, 'sandbox', true));
   if (endpointOf(sb, net) !== undefined) throw new AlreadyOnNetworkError(sb.id, net.name);
-  if (publish !== undefined && publish.length > 0) throw new ApiUnsupportedError('publish (published ports: this daemon has no port-publishing firewall)');
-  const ep = await net.createEndpoint(str(body, 'name') ?? sb.id, defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6'), joinedOnly: true }));
+  const ep = await net.createEndpoint(str(body, 'name') ?? sb.id, { ...defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6'), joinedOnly: true }), ...endpointExtras(body) });
   try {
     await ep.join(sb, defined({ priority: typed<number>(body, 'priority', 'number'), ifname: str(body, 'ifname') }));
   } catch (err) {

@@ -8,6 +8,7 @@ import type { Logger } from '../common/log.js';
 import { ApiBadRequestError, ApiMethodNotAllowedError, ApiNotFoundError } from './errors.js';
 import type { Body } from './body.js';
 import * as h from './handlers.js';
+import { sandboxPorts, sandboxStats } from './ports.js';
 import type { ApiRequest, ApiResponse, RouteDeps } from './types.js';
 
 /** The sandbox a mutation is serialised on (see createApi). */
@@ -46,6 +47,8 @@ export const ROUTES: readonly Route[] = [
   route('GET', '/sandboxes/:sandbox/links', h.links),
   route('POST', '/sandboxes/:sandbox/resolve', h.resolve),
   route('GET', '/sandboxes/:sandbox/explain', h.explain),
+  route('GET', '/sandboxes/:sandbox/ports', sandboxPorts),
+  route('GET', '/sandboxes/:sandbox/stats', sandboxStats),
   route('GET', '/records', h.records),
 ];
 

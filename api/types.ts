@@ -16,6 +16,8 @@ export interface ApiEndpoint {
   readonly network: { readonly name: string };
   readonly sandbox: { readonly id: string; readonly hostname?: string | undefined } | undefined;
   readonly joinInfo: { readonly ifname: string; readonly mac?: string; readonly hostIfname?: string } | undefined;
+  /** Published ports with their host ports. */
+  readonly portMappings?: readonly { readonly hostIp?: string | undefined; readonly hostPort: number; readonly containerPort: number; readonly protocol: string }[];
   join(sandbox: ApiSandbox, options?: { priority?: number; ifname?: string }): Promise<void>;
   leave(sandbox: ApiSandbox): Promise<void>;
   delete(): Promise<void>;
@@ -55,6 +57,8 @@ export interface ApiController {
   sandbox(id: string): ApiSandbox;
   newNetwork(driver: string, name: string, options?: NetworkOptions): Promise<ApiNetwork>;
   newSandbox(id: string, options?: SandboxOptions): Promise<ApiSandbox>;
+  /** Interface counters of a sandbox's joined endpoints, seen from inside. */
+  stats(sandbox: ApiSandbox): Promise<{ network: string; ifname: string; counters: object }[]>;
   /** Resolves once every change so far is on disk: a mutation is answered only after it (L6). */
   persisted?(): Promise<void>;
 }

@@ -47,6 +47,7 @@ const controller = createController({
   filesRoot: join(args.work, 'files'),
   runDir: join(args.work, 'run'),
   watchOrigin: false,
+  firewall: false,
   // "uncached" scenarios: the cache off (coalescing of identical in-flight queries stays, as by default).
   forwarding: args.cache === 'off' ? { cache: false } : {},
 });

@@ -15,7 +15,7 @@ const N = Number(process.env.N ?? 20);
 const dir = await mkdtemp(join(tmpdir(), 'sandns-skel-'));
 const origin = join(dir, 'resolv.conf');
 await writeFile(origin, '# bench: no upstream\n');
-const c = createController({ logger: silentLogger(), originResolvConf: origin });
+const c = createController({ logger: silentLogger(), firewall: false, originResolvConf: origin });
 const tag = `sk${process.pid % 10000}`;
 try {
   const net = await c.newNetwork('bridge', `${tag}net`, { subnet: '10.214.0.0/22' });

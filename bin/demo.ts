@@ -87,7 +87,7 @@ export async function runDemo(options: { logLevel?: string } = {}): Promise<numb
   const upstream = await startDemoUpstream({ 'www.example.demo': '192.0.2.80' });
   const origin = join(dir, 'resolv.conf');
   await writeFile(origin, `# sandns demo: its own loopback upstream only\nnameserver ${upstream.address}\n`);
-  const controller = createController({ logger: createLogger({ level: options.logLevel ?? 'error' }), originResolvConf: origin });
+  const controller = createController({ logger: createLogger({ level: options.logLevel ?? 'error' }), originResolvConf: origin, firewall: false });
   const teardown = async (): Promise<void> => {
     await controller.destroyAll();
     await controller.close();

@@ -30,7 +30,7 @@ export interface NetworkDescription {
   gateway6?: string;
   internal: boolean;
   ttl: number;
-  options?: { bridgeName?: string; mtu?: number };
+  driverOptions?: { bridgeName?: string; mtu?: number };
 }
 
 /** A connected endpoint (POST /networks/:n/connect, and the sandbox's endpoint list). */

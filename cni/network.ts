@@ -59,8 +59,8 @@ export function mainNetworkDifferences(net: NetworkDescription, config: PluginCo
   differ('gateway6', net.gateway6, k.gateway6 === undefined ? undefined : canonicalIp(k.gateway6));
   differ('internal', net.internal, k.internal);
   differ('ttl', net.ttl, k.ttl);
-  differ('mtu', net.options?.mtu, k.mtu);
-  differ('bridge', net.options?.bridgeName, k.bridge);
+  differ('mtu', net.driverOptions?.mtu, k.mtu);
+  differ('bridge', net.driverOptions?.bridgeName, k.bridge);
   return out;
 }
 

@@ -46,7 +46,7 @@ export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifn
       await driver.checkEndpointFree(ep.network.driverNetwork, ep.id); // an interface that exists is refused, never undone (L4)
       const info = await driver.join({
         network: ep.network.driverNetwork, endpointId: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6,
-        netnsPath: sb.netnsPath, ifname, defaultRoute: wantsGateway,
+        netnsPath: sb.netnsPath, ifname, defaultRoute: wantsGateway, mac: ep.macAddress, portMappings: ep.portMappings,
       });
       ep.attach({ ...ep.attachment!, link: info });
       undo.push('driver leave', () => driver.leave(ep.network.driverNetwork, info, sb.netnsPath));

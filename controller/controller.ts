@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
-import { DriverRegistry, type Driver } from '../drivers/index.js';
+import { BridgeDriver, createFirewall, DriverRegistry, ExternalDriver, type Driver } from '../drivers/index.js';
 import { isEphemeralNetnsPath, openSandbox, pinnedNetnsPath, type OpenedSandbox } from '../sandbox/index.js';
 import { linkProblems, plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
@@ -16,48 +16,24 @@ import { Sandbox, type SandboxConfig } from './sandbox.js';
 import type { ControllerCore, LinkState } from './core.js';
 import * as errors from './errors.js';
 import {
-  checkDnsNames, checkIfname, checkIp, checkObjectName, checkPorts, normalizeSandboxOptions,
-  type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
+  checkDnsNames, checkIfname, checkIp, checkMac, checkObjectName, checkPorts, checkPublish, withPublished, normalizeSandboxOptions,
+  type ControllerOptions, type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
+import { reservePorts, sandboxStats, type InterfaceStats } from './ports.js';
 import { allocateLocal, planNetwork, removeNetwork } from './plan.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
-import { StateStore, ClusterNotConfiguredError, type ClusterStore, type ClusterStatus } from '../store/index.js';
+import { StateStore, ClusterNotConfiguredError, type ClusterStatus } from '../store/index.js';
 import { ClusterBinding } from './cluster.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
 import { Journal } from './journal.js';
-import { draftRecord, networkRecord, sandboxRecord, snapshotModel } from './snapshot.js';
+import { watchEndpointLinks } from './link-watch.js';
+import { draftRecord, endpointKeys, networkRecord, recordOf, sandboxRecord, snapshotModel, type ModelIndex } from './snapshot.js';
+import { epKey, netKey, sbKey } from '../store/index.js';
 import { isLateKey, joinDeferred } from './keys.js';
 import { AsyncLock } from '../common/lock.js';
 import { checkGivenPaths, claimRestored, planSandboxFiles, withSandboxClaims, type Claims, type FilesPlan } from './sandbox-files.js';
 
-/** Options of the Controller. */
-export interface ControllerOptions {
-  logger?: Logger;
-  /** The host resolv.conf sandboxes derive theirs from; default /etc/resolv.conf. */
-  originResolvConf?: string;
-  /** Where default sandbox files go: <filesRoot>/<netns name>/{hosts,resolv.conf}; default /etc/netns. */
-  filesRoot?: string;
-  /** Runtime files (resolv.conf digests); default /run/sandns. */
-  runDir?: string;
-  /** Pool default subnets are carved from (/24 each); default 10.213.0.0/16. */
-  defaultSubnetPool?: string;
-  /** Network drivers; default: bridge. */
-  drivers?: readonly Driver[];
-  /** Watch the origin resolv.conf and refresh every sandbox live (C5); default true. */
-  watchOrigin?: boolean;
-  /**
-   * Forwarding of names not answered locally (R10–R13): on by default with one
-   * cache shared by every sandbox (keyed per upstream set); `{ cache: false }`
-   * turns the cache off, `false` turns forwarding off.
-   */
-  forwarding?: { cache?: SharedCache | false; options?: Partial<ForwardingOptions> } | false;
-  /** Embedded state store directory (L3): call restore() once before any change; default: no persistence. */
-  stateDir?: string;
-  /** The cluster store for global networks (docs/cluster.md M1); without it every network is local. */
-  cluster?: ClusterStore;
-  /** When set, caller-given hostsPath/resolvConfPath must resolve inside this directory (L7). */
-  allowedFilesRoot?: string;
-}
+export type { ControllerOptions } from './options.js';
 
 function newId(): string {
   return randomBytes(32).toString('hex');
@@ -87,7 +63,14 @@ export class Controller implements ControllerCore {
   }
   readonly #watchOrigin: boolean;
   #watch: ResolvConfWatch | undefined;
+  #stopLinkWatch: (() => void) | undefined;
   readonly #journal: Journal;
+  /** The model by id, for the store's journal lines. */
+  readonly #index: ModelIndex = {
+    network: (id) => this.#networks.get(id),
+    sandbox: (id) => this.#sandboxes.get(id),
+    networks: () => this.#networks.values(),
+  };
   readonly #cluster: ClusterBinding | undefined;
 
   constructor(options: ControllerOptions = {}) {
@@ -96,7 +79,7 @@ export class Controller implements ControllerCore {
     this.#filesRoot = options.filesRoot ?? '/etc/netns';
     this.#runDir = options.runDir ?? '/run/sandns';
     this.#pool = options.defaultSubnetPool ?? '10.213.0.0/16';
-    this.#drivers = new DriverRegistry(options.drivers);
+    this.#drivers = new DriverRegistry(options.drivers ?? [new BridgeDriver(options.firewall === false ? {} : { firewall: createFirewall({ logger: this.logger, ...options.firewall }) }), new ExternalDriver()]);
     const fwd = options.forwarding;
     this.#forwarding = fwd === false ? false : {
       cache: fwd?.cache === undefined ? createSharedCache() : fwd.cache,
@@ -105,7 +88,7 @@ export class Controller implements ControllerCore {
     this.#watchOrigin = options.watchOrigin ?? true;
     this.#allowedFilesRoot = options.allowedFilesRoot;
     this.#originalsDir = `${options.stateDir ?? this.#runDir}/originals`;
-    const store = options.stateDir === undefined ? undefined : new StateStore(options.stateDir, this.logger, () => snapshotModel(this.networks(), this.sandboxes()));
+    const store = options.stateDir === undefined ? undefined : new StateStore(options.stateDir, this.logger, () => snapshotModel(this.networks(), this.sandboxes()), undefined, (key) => recordOf(this.#index, key));
     this.#journal = new Journal(store, this.logger);
     this.#cluster = options.cluster === undefined ? undefined : new ClusterBinding({
       store: options.cluster, logger: this.logger, core: this, drivers: this.#drivers, networks: () => this.networks(),
@@ -169,6 +152,10 @@ export class Controller implements ControllerCore {
   }
 
   #startWatch(): void {
+    this.#stopLinkWatch ??= watchEndpointLinks({
+      drivers: this.#drivers, logger: this.logger, networks: () => this.#networks.values(),
+      drop: async (ep) => (ep.sandbox === undefined ? undefined : await this.leave(ep, ep.sandbox), await this.deleteEndpoint(ep)),
+    });
     if (!this.#watchOrigin || this.#watch !== undefined) return;
     this.#watch = watchResolvConf(this.originResolvConf, () => {
       this.logger.info({ origin: this.originResolvConf }, 'origin resolv.conf changed; refreshing sandboxes');
@@ -223,7 +210,7 @@ export class Controller implements ControllerCore {
       // In the store before its bridge exists (L3).
       return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), async () => {
         this.#networks.set(net.id, net);
-        await this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created');
+        await this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created', netKey(net.id));
         return net;
       });
     }));
@@ -245,7 +232,12 @@ export class Controller implements ControllerCore {
     const cluster = this.#cluster;
     const release = net.scope === 'global' && cluster !== undefined ? () => cluster.deleteNetwork(net) : undefined;
     await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release));
-    await this.#journal.committed({ network: net.name }, 'network deleted');
+    await this.#journal.committed({ network: net.name }, 'network deleted', netKey(net.id));
+  }
+
+  /** ControllerCore: what the network's driver shows of it. */
+  describeNetwork(net: Network): Readonly<Record<string, unknown>> {
+    return this.#drivers.get(net.driver).describeNetwork?.(net.driverNetwork) ?? {};
   }
 
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
@@ -254,21 +246,32 @@ export class Controller implements ControllerCore {
     const epName = checkDnsNames('name', [name])[0]!;
     const aliases = checkDnsNames('aliases', options.aliases);
     const links = new Map(Object.entries(options.links ?? {}).map(([a, t]) => [checkDnsNames('links', [a])[0]!, checkDnsNames('links', [t])[0]!]));
-    const ports = checkPorts(options.ports);
+    const [publish, macAddress] = [checkPublish(options.publish), options.macAddress === undefined ? undefined : checkMac('macAddress', options.macAddress)];
+    const ports = withPublished(checkPorts(options.ports), publish); // published container ports are exposed too (as Docker): SRV names them
     const ip4 = options.ip === undefined ? undefined : checkIp('ip', options.ip, 4);
     const ip6 = options.ip6 === undefined ? undefined : checkIp('ip6', options.ip6, 6);
     if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
     if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
     if (ip6 !== undefined && net.pool6 === undefined) throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
     const id = newId();
-    const { ipv4, ipv6 } = net.scope === 'global' ? await this.#globalBinding('a global network').endpointAddresses(net, epName, id, ip4, ip6) : allocateLocal(net, ip4, ip6);
+    // Host ports first: a taken one is a 409 with nothing changed; then re-check what the wait may have changed.
+    const portMappings = publish.length === 0 ? [] : await reservePorts(this.#drivers, net, id, publish);
+    let addresses: { ipv4: string; ipv6: string | undefined };
+    try {
+      if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
+      if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
+      addresses = net.scope === 'global' ? await this.#globalBinding('a global network').endpointAddresses(net, epName, id, ip4, ip6) : allocateLocal(net, ip4, ip6);
+    } catch (err) {
+      if (portMappings.length > 0) await this.#drivers.get(net.driver).releasePorts?.(id);
+      throw err;
+    }
     const ep = new Endpoint(this, {
-      id, name: epName, network: net, aliases, ipv4, ipv6, ports, links,
+      id, name: epName, network: net, aliases, ...addresses, ports, links, portMappings, macAddress,
       disableResolution: options.disableResolution ?? false, joinedOnly: options.joinedOnly === true,
     });
     net.endpoints.set(ep.id, ep);
     // Coalesced: a join writes ahead before its plumbing, and the API answers only once everything is on disk (L6).
-    this.#journal.changed();
+    for (const k of endpointKeys(ep)) this.#journal.changed(k);
     return ep;
   }
 
@@ -277,13 +280,14 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
     if (!ep.network.endpoints.delete(ep.id)) return;
+    if (ep.portMappings.length > 0) await this.#drivers.get(ep.network.driver).releasePorts?.(ep.id);
     ep.network.pool4.release(ep.ipv4);
     if (ep.ipv6 !== undefined) ep.network.pool6?.release(ep.ipv6);
     if (ep.network.scope === 'global' && this.#cluster !== undefined) {
       await this.#cluster.release(ep);
       await this.#cluster.dropDriverIfUnused(ep.network);
     }
-    this.#journal.changed(); // coalesced: the API answers only once it is on disk (L6)
+    for (const k of endpointKeys(ep)) this.#journal.changed(k); // coalesced: the API answers only once it is on disk (L6)
   }
 
   /**
@@ -322,7 +326,7 @@ export class Controller implements ControllerCore {
       const sb = new Sandbox(this, config, opened);
       this.#sandboxes.set(sb.id, sb);
       this.#startWatch();
-      await this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created');
+      await this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created', sbKey(sb.id));
       return sb;
     });
   }
@@ -349,7 +353,7 @@ export class Controller implements ControllerCore {
       throw err;
     }
     sb.releaseClaims?.();
-    await this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted');
+    await this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted', sbKey(sb.id));
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
@@ -366,9 +370,9 @@ export class Controller implements ControllerCore {
     if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
     ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
     sb.endpoints.set(ep.id, ep);
-    if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key');
+    if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', ...endpointKeys(ep));
     const dev = sb.reserveIfname(ifname);
-    const joining = this.#journal.flushed().then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
+    const joining = this.#journal.flushed(epKey(ep.id)).then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
       .then(() => this.#cluster?.publishJoined(ep, sb, () => plumbLeave(this.#attachDeps, ep, sb)));
     ep.joining = joining;
     try {
@@ -376,7 +380,7 @@ export class Controller implements ControllerCore {
     } finally {
       ep.joining = undefined;
     }
-    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined');
+    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined', ...endpointKeys(ep));
   }
 
   /** ControllerCore: each joined endpoint's link problems, from its driver (CNI CHECK). */
@@ -391,10 +395,11 @@ export class Controller implements ControllerCore {
     if (ep.network.scope === 'global') await this.#cluster?.unpublish(ep);
     await plumbLeave(this.#attachDeps, ep, sb);
     const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
-    if (durable) await this.#journal.committed(fields, 'endpoint left');
+    const keys = [...endpointKeys(ep), ...[...sb.endpoints.keys()].map(epKey)]; // the default route may have moved
+    if (durable) await this.#journal.committed(fields, 'endpoint left', ...keys);
     else {
       this.logger.info(fields, 'endpoint left');
-      this.#journal.changed();
+      for (const k of keys) this.#journal.changed(k);
     }
   }
 
@@ -403,8 +408,18 @@ export class Controller implements ControllerCore {
     this.#closed = true;
     this.#watch?.close();
     this.#watch = undefined;
+    this.#stopLinkWatch?.();
     await Promise.all(this.sandboxes().map((s) => s.stopListener()));
     await this.#journal.store?.close();
+    await this.#drivers.closeAll();
+  }
+
+  /**
+   * Interface statistics of a sandbox (libcontainer's NetworkStats): rx/tx bytes, packets, errors and drops of
+   * each joined interface, seen from inside the sandbox. An interface whose link is gone is left out.
+   */
+  stats(sb: Sandbox): Promise<InterfaceStats[]> {
+    return sandboxStats(this.#drivers, sb);
   }
 
   /** Delete every sandbox and network this controller made (tests, demo). */

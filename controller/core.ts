@@ -15,6 +15,8 @@ export interface ControllerCore {
   join(endpoint: Endpoint, sandbox: Sandbox, options: JoinOptions): Promise<void>;
   leave(endpoint: Endpoint, sandbox: Sandbox): Promise<void>;
   deleteSandbox(sandbox: Sandbox): Promise<void>;
+  /** What the network's driver shows of it (bridge name, MTU). */
+  describeNetwork(network: Network): Readonly<Record<string, unknown>>;
   linkProblems(sandbox: Sandbox): Promise<LinkState[]>;
 }
 

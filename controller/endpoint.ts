@@ -1,7 +1,7 @@
 /**
  * Endpoint entity (L1): a sandbox's attachment to one network.
  */
-import type { DriverJoinInfo } from '../drivers/index.js';
+import type { DriverJoinInfo, PortMapping } from '../drivers/index.js';
 import type { Network } from './network.js';
 import type { Sandbox } from './sandbox.js';
 import type { JoinOptions } from './options.js';
@@ -36,6 +36,10 @@ export class Endpoint {
   readonly ports: readonly { port: number; proto: 'tcp' | 'udp' }[];
   readonly links: ReadonlyMap<string, string>;
   readonly disableResolution: boolean;
+  /** Published ports with their reserved host ports. */
+  readonly portMappings: readonly PortMapping[];
+  /** The MAC address asked for, if any. */
+  readonly macAddress: string | undefined;
   /** It exists only while joined (the API's connect): restore deletes it when a crash left it without a join (L6). */
   readonly joinedOnly: boolean;
   /** The join in progress, if any: leave waits for it (no half-joined state is ever torn down). */
@@ -45,7 +49,7 @@ export class Endpoint {
 
   constructor(
     core: ControllerCore,
-    init: { id: string; name: string; network: Network; aliases: readonly string[]; ipv4: string; ipv6?: string | undefined; ports: readonly { port: number; proto: 'tcp' | 'udp' }[]; links: ReadonlyMap<string, string>; disableResolution: boolean; joinedOnly?: boolean },
+    init: { id: string; name: string; network: Network; aliases: readonly string[]; ipv4: string; ipv6?: string | undefined; ports: readonly { port: number; proto: 'tcp' | 'udp' }[]; links: ReadonlyMap<string, string>; disableResolution: boolean; portMappings?: readonly PortMapping[]; macAddress?: string | undefined; joinedOnly?: boolean },
   ) {
     this.#core = core;
     this.id = init.id;
@@ -57,6 +61,8 @@ export class Endpoint {
     this.ports = init.ports;
     this.links = init.links;
     this.disableResolution = init.disableResolution;
+    this.portMappings = init.portMappings ?? [];
+    this.macAddress = init.macAddress;
     this.joinedOnly = init.joinedOnly ?? false;
   }
 

@@ -9,6 +9,7 @@ export { Endpoint } from './endpoint.js';
 export { Sandbox, type SandboxInfo, type SandboxConfig } from './sandbox.js';
 export type { LinkState } from './core.js';
 export type { NetworkOptions, EndpointOptions, JoinOptions, SandboxOptions, ExtraHost } from './options.js';
+export { checkPublish } from './options.js';
 export * from './errors.js';
 
 import { Controller, type ControllerOptions } from './controller.js';

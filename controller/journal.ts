@@ -7,7 +7,7 @@
  * Without a state directory every method only logs or runs the work.
  */
 import type { Logger } from '../common/log.js';
-import type { Intent, StateStore } from '../store/index.js';
+import type { Intent, RecordKey, StateStore } from '../store/index.js';
 
 /** Write-ahead persistence of one controller's changes (no-op without a store). */
 export class Journal {
@@ -24,13 +24,18 @@ export class Journal {
     return this.#store;
   }
 
-  /** Log a finished change and persist it; resolves once it is on disk, so it is saved before it is acknowledged (L6). */
-  async committed(fields: Record<string, unknown>, msg: string): Promise<void> {
+  /**
+   * Log a finished change and persist the records it touched (`keys`; none: the whole state); resolves once it is
+   * on disk, so it is saved before it is acknowledged (L6). Concurrent changes share one commit (group commit).
+   */
+  async committed(fields: Record<string, unknown>, msg: string, ...keys: RecordKey[]): Promise<void> {
     this.#logger.info(fields, msg);
-    await this.persisted();
+    if (keys.length === 0) this.#store?.changed();
+    for (const k of keys) this.#store?.changed(k);
+    await this.#store?.flush();
   }
 
-  /** Persist every change so far; resolves once it is on disk (coalesced with concurrent writes). */
+  /** Persist the whole model (a snapshot); resolves once it is on disk (coalesced with concurrent writes). */
   async persisted(): Promise<void> {
     this.#store?.changed();
     await this.#store?.flush();
@@ -41,14 +46,15 @@ export class Journal {
     await this.#store?.flush();
   }
 
-  /** Persist a change that needs no log line (coalesced). */
-  changed(): void {
-    this.#store?.changed();
+  /** Persist a change that needs no log line (group commit; no key: the whole state). */
+  changed(key?: RecordKey): void {
+    this.#store?.changed(key);
   }
 
-  /** Resolve once the model as it is now is on disk (a claim before its plumbing). Never rejects. */
-  async flushed(): Promise<void> {
-    await this.#store?.ahead();
+  /** Resolve once the record `key` (none: the whole model) as it is now is on disk (a claim before its plumbing). Never rejects. */
+  async flushed(key?: RecordKey): Promise<void> {
+    if (key === undefined) await this.#store?.ahead();
+    else await this.#store?.aheadOf(key);
   }
 
   /**

@@ -2,7 +2,7 @@
  * Network entity (L1): a named connectivity zone with its address pools and
  * the record table its sandboxes resolve from.
  */
-import type { AddressPool, DriverNetwork } from '../drivers/index.js';
+import type { AddressPool, DriverNetwork, PortMapping } from '../drivers/index.js';
 import { RecordTable, type NetworkView } from '../resolver/index.js';
 import type { Endpoint } from './endpoint.js';
 import type { EndpointOptions } from './options.js';
@@ -22,9 +22,37 @@ export interface NetworkInfo {
   scope: 'local' | 'global';
   ttl: number;
   dns?: string[];
-  /** The driver's options (bridge: bridgeName, mtu), when any were given. */
-  options?: Record<string, unknown>;
-  endpoints: { id: string; name: string; ipv4: string; ipv6?: string; sandbox?: string }[];
+  /** The range dynamic IPv4 addresses come from (--ip-range). */
+  ipRange?: string;
+  /** Normalised driver options. */
+  driverOptions: Record<string, unknown>;
+  /** What the driver shows (bridge: `bridge` name and `mtu`). */
+  [driverField: string]: unknown;
+  endpoints: EndpointSummary[];
+}
+
+/** One endpoint as network inspect shows it: addresses, MAC, host-side veth, published ports. */
+export interface EndpointSummary {
+  id: string;
+  name: string;
+  ipv4: string;
+  ipv6?: string;
+  sandbox?: string;
+  macAddress?: string;
+  hostIfname?: string;
+  ifname?: string;
+  ports: PortMapping[];
+  exposed: { port: number; protocol: 'tcp' | 'udp' }[];
+}
+
+/** An endpoint's summary (network and sandbox inspect). */
+export function summarizeEndpoint(e: Endpoint): EndpointSummary {
+  const mac = e.joinInfo?.mac ?? e.macAddress;
+  return {
+    id: e.id, name: e.name, ipv4: e.ipv4, ...(e.ipv6 ? { ipv6: e.ipv6 } : {}), ...(e.sandbox ? { sandbox: e.sandbox.id } : {}),
+    ...(mac ? { macAddress: mac } : {}), ...(e.joinInfo ? { hostIfname: e.joinInfo.hostIfname, ifname: e.joinInfo.ifname } : {}),
+    ports: e.portMappings.map((m) => ({ ...m })), exposed: e.ports.map((p) => ({ port: p.port, protocol: p.proto })),
+  };
 }
 
 /** A network. */
@@ -128,14 +156,10 @@ export class Network {
       scope: this.scope,
       ttl: this.ttl,
       ...(this.dns.length > 0 ? { dns: [...this.dns] } : {}),
-      ...(Object.keys(this.driverOptions).length > 0 ? { options: { ...this.driverOptions } } : {}),
-      endpoints: [...this.endpoints.values()].map((e) => ({
-        id: e.id,
-        name: e.name,
-        ipv4: e.ipv4,
-        ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
-        ...(e.sandbox ? { sandbox: e.sandbox.id } : {}),
-      })),
+      ...(this.pool4.ipRange !== undefined ? { ipRange: this.pool4.ipRange } : {}),
+      driverOptions: { ...this.driverOptions },
+      ...this.#core.describeNetwork(this),
+      endpoints: [...this.endpoints.values()].map(summarizeEndpoint),
     };
   }
 }

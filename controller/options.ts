@@ -6,7 +6,46 @@
 import { InvalidOptionError } from '../common/errors.js';
 import { assertValidHostname } from '../common/dns-name.js';
 import { canonicalIp } from '../common/ip.js';
+import type { Logger } from '../common/log.js';
+import { normalizePublishSpecs, type Driver, type FirewallOptions, type PublishSpec } from '../drivers/index.js';
+import type { ForwardingOptions, SharedCache } from '../resolver/index.js';
+import type { ClusterStore } from '../store/index.js';
 import type { SandboxConfig } from './sandbox.js';
+
+/** Options of the Controller. */
+export interface ControllerOptions {
+  logger?: Logger;
+  /** The host resolv.conf sandboxes derive theirs from; default /etc/resolv.conf. */
+  originResolvConf?: string;
+  /** Where default sandbox files go: <filesRoot>/<netns name>/{hosts,resolv.conf}; default /etc/netns. */
+  filesRoot?: string;
+  /** Runtime files (resolv.conf digests); default /run/sandns. */
+  runDir?: string;
+  /** Pool default subnets are carved from (/24 each); default 10.213.0.0/16. */
+  defaultSubnetPool?: string;
+  /** Network drivers; default: bridge, with the firewall unless `firewall` is false. */
+  drivers?: readonly Driver[];
+  /**
+   * The default bridge driver's firewall (nftables: egress NAT, isolation, published ports; forwarding turned on):
+   * its options, or false for bridges only (Docker's `--iptables=false`). Default on. It acts on the network
+   * namespace the process runs in.
+   */
+  firewall?: FirewallOptions | false;
+  /** Watch the origin resolv.conf and refresh every sandbox live (C5); default true. */
+  watchOrigin?: boolean;
+  /**
+   * Forwarding of names not answered locally (R10–R13): on by default with one
+   * cache shared by every sandbox (keyed per upstream set); `{ cache: false }`
+   * turns the cache off, `false` turns forwarding off.
+   */
+  forwarding?: { cache?: SharedCache | false; options?: Partial<ForwardingOptions> } | false;
+  /** Embedded state store directory (L3): call restore() once before any change; default: no persistence. */
+  stateDir?: string;
+  /** The cluster store for global networks (docs/cluster.md M1); without it every network is local. */
+  cluster?: ClusterStore;
+  /** When set, caller-given hostsPath/resolvConfPath must resolve inside this directory (L7). */
+  allowedFilesRoot?: string;
+}
 
 /** Options of newNetwork. */
 export interface NetworkOptions {
@@ -23,7 +62,9 @@ export interface NetworkOptions {
   ttl?: number;
   /** DNS servers for sandboxes on this network that give none of their own; queried from inside the sandbox (R11). */
   dns?: readonly string[];
-  /** Driver options (bridge: bridgeName, mtu). */
+  /** Dynamic IPv4 addresses come from this CIDR inside the subnet only (Docker's --ip-range). */
+  ipRange?: string;
+  /** Driver options (bridge: mtu, bridge_name and Docker's com.docker.network.* synonyms). */
   driverOptions?: Record<string, unknown>;
   /** 'global': stored in the cluster store, seen by every host (docs/cluster.md M1); default 'local'. */
   scope?: 'local' | 'global';
@@ -42,6 +83,10 @@ export interface EndpointOptions {
   links?: Readonly<Record<string, string>>;
   /** This endpoint does not want the embedded resolver. */
   disableResolution?: boolean;
+  /** Published ports (libnetwork's CreateOptionPortMapping): host ports are reserved now, or ERR_PORT_ALLOCATED. */
+  publish?: readonly PublishSpec[];
+  /** MAC address of the sandbox-side interface (libnetwork's CreateOptionMacAddress); default: the kernel's. */
+  macAddress?: string;
   /** The endpoint lives only while joined (the API's connect = create + join, disconnect = leave + delete); default false. */
   joinedOnly?: boolean;
 }
@@ -147,6 +192,28 @@ export function checkPorts(value: unknown): { port: number; proto: 'tcp' | 'udp'
     if (p.proto !== 'tcp' && p.proto !== 'udp') throw new InvalidOptionError('ports', 'proto must be "tcp" or "udp"');
     return { port: p.port, proto: p.proto };
   });
+}
+
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+
+/** Check a MAC address: six hex octets, unicast (the first octet even); returns it lowercased. */
+export function checkMac(field: string, value: unknown): string {
+  const mac = typeof value === 'string' ? value.toLowerCase().replaceAll('-', ':') : '';
+  if (!MAC.test(mac)) throw new InvalidOptionError(field, `${JSON.stringify(value)} is not a MAC address such as 02:42:ac:11:00:02`);
+  if ((parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new InvalidOptionError(field, `${mac} is a multicast address: the first octet must be even`);
+  return mac;
+}
+
+/** Exposed ports plus the published container ports, without duplicates (SRV, R7). */
+export function withPublished(ports: readonly { port: number; proto: 'tcp' | 'udp' }[], publish: readonly PublishSpec[]): { port: number; proto: 'tcp' | 'udp' }[] {
+  const out = [...ports];
+  for (const p of publish) if (!out.some((x) => x.port === p.containerPort && x.proto === p.protocol)) out.push({ port: p.containerPort, proto: p.protocol });
+  return out;
+}
+
+/** Check published ports (the API's and the library's shape). */
+export function checkPublish(value: unknown): PublishSpec[] {
+  return normalizePublishSpecs(value, 'publish');
 }
 
 /** Check extra hosts. */

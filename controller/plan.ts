@@ -47,7 +47,7 @@ export interface PlanRequest {
 export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<Network> {
   const { options } = req;
   const subnet = options.subnet ?? (await defaultSubnet(ctx));
-  const pool4 = new AddressPool(subnet, options.gateway);
+  const pool4 = new AddressPool(subnet, options.gateway, options.ipRange);
   if (pool4.family !== 4) throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
   const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
   if (pool6 !== undefined && pool6.family !== 6) throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');

@@ -75,7 +75,7 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
       const driver = deps.drivers.get(p.driver);
       const net = new Network(deps.core, {
         id: p.id, name: p.name, driver: p.driver, internal: p.internal, ttl: p.ttl, dns: p.dns ?? [], scope: p.scope ?? 'local', driverReady: true,
-        pool4: new AddressPool(p.subnet, p.gateway), pool6: p.subnet6 === undefined ? undefined : new AddressPool(p.subnet6, p.gateway6),
+        pool4: new AddressPool(p.subnet, p.gateway, p.ipRange), pool6: p.subnet6 === undefined ? undefined : new AddressPool(p.subnet6, p.gateway6),
         driverOptions: driver.validateOptions(p.driverOptions),
       });
       if (p.phase === 'creating') {
@@ -185,6 +185,7 @@ function endpointOf(deps: RestoreDeps, p: PersistedEndpoint, net: Network): Endp
   }
   return new Endpoint(deps.core, {
     id: p.id, name: p.name, network: net, aliases: p.aliases, ipv4, ipv6, ports: p.ports,
+    portMappings: p.publish ?? [], macAddress: p.macAddress,
     links: new Map(Object.entries(p.links)), disableResolution: p.disableResolution, joinedOnly: p.joinedOnly === true,
   });
 }
@@ -273,6 +274,22 @@ async function sweep(deps: RestoreDeps, nets: Map<string, Network>, r: RestoreRe
   }
 }
 
+/** Published ports, egress and isolation: each driver rebuilds its firewall state from the restored model in one go. */
+async function restoreConnectivity(deps: RestoreDeps, nets: Map<string, Network>, r: RestoreReport): Promise<void> {
+  const byDriver = new Map<string, Network[]>();
+  for (const net of nets.values()) byDriver.set(net.driver, [...(byDriver.get(net.driver) ?? []), net]);
+  for (const [name, list] of byDriver) {
+    const endpoints = list.flatMap((net) => [...net.endpoints.values()].map((ep) => ({
+      network: net.driverNetwork, endpointId: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6, portMappings: ep.portMappings, joined: ep.joinInfo !== undefined,
+    })));
+    try {
+      await deps.drivers.get(name).restoreExternalConnectivity?.(list.map((n) => n.driverNetwork), endpoints);
+    } catch (err) {
+      r.problems.push(`firewall of ${name}: ${why(err)}`);
+    }
+  }
+}
+
 /** Restore `state` into the controller; every step is reported, a bad record is skipped, never fatal. */
 export async function restoreState(deps: RestoreDeps, state: PersistedState): Promise<RestoreReport> {
   const started = performance.now();
@@ -290,6 +307,7 @@ export async function restoreState(deps: RestoreDeps, state: PersistedState): Pr
   }
   await settleJoins(deps, joined, r);
   await sweep(deps, nets, r);
+  await restoreConnectivity(deps, nets, r);
   await eachLimited([...sbs.values()], 8, (sb) => sb.resume().catch((err: unknown) => void r.problems.push(`listener of ${sb.id}: ${why(err)}`)));
   r.networks = nets.size;
   r.sandboxes = sbs.size;

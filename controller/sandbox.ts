@@ -6,6 +6,7 @@ import type { OpenedSandbox, SandboxEndpoint } from '../sandbox/index.js';
 import type { ExtServer } from '../resolvconf/index.js';
 import type { ResolverMetrics, ResolverView } from '../resolver/index.js';
 import type { Endpoint } from './endpoint.js';
+import { summarizeEndpoint, type EndpointSummary } from './network.js';
 import type { ControllerCore, LinkState } from './core.js';
 import { IfnameInUseError } from './errors.js';
 import type { ExtraHost } from './options.js';
@@ -43,7 +44,7 @@ export interface SandboxInfo {
   dnsOptions: string[];
   extraHosts: ExtraHost[];
   extServers: { address: string; origin: string }[];
-  endpoints: { id: string; name: string; network: string; aliases: string[]; ipv4: string; ipv6?: string; ifname?: string; mac?: string; hostIfname?: string }[];
+  endpoints: (EndpointSummary & { network: string; aliases: string[]; mac?: string })[];
 }
 
 /**
@@ -196,17 +197,7 @@ export class Sandbox {
       extServers: this.#opened.runtime.extServers.map((s) => ({ address: s.address, origin: s.origin })),
       endpoints: this.endpointOrder.map((id) => {
         const e = this.endpoints.get(id)!;
-        return {
-          id: e.id,
-          name: e.name,
-          network: e.network.name,
-          aliases: [...e.aliases],
-          ipv4: e.ipv4,
-          ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
-          ...(e.joinInfo ? { ifname: e.joinInfo.ifname } : {}),
-          ...(e.joinInfo?.mac ? { mac: e.joinInfo.mac } : {}),
-          ...(e.joinInfo?.hostIfname ? { hostIfname: e.joinInfo.hostIfname } : {}),
-        };
+        return { ...summarizeEndpoint(e), network: e.network.name, aliases: [...e.aliases], ...(e.joinInfo?.mac ? { mac: e.joinInfo.mac } : {}) };
       }),
     };
   }

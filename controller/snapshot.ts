@@ -4,7 +4,7 @@
  * derives it from the endpoints' addresses. The store never sees the model's
  * classes; this file is the only place that knows both shapes.
  */
-import type { PersistedEndpoint, PersistedJoin, PersistedKey, PersistedNetwork, PersistedSandbox, PersistedState } from '../store/index.js';
+import { epKey, netKey, type JournalRecord, type PersistedEndpoint, type PersistedJoin, type PersistedKey, type PersistedNetwork, type PersistedSandbox, type PersistedState, type RecordKey } from '../store/index.js';
 import type { Network } from './network.js';
 import type { Endpoint } from './endpoint.js';
 import type { Sandbox, SandboxConfig } from './sandbox.js';
@@ -23,7 +23,8 @@ export function networkRecord(n: Network, phase: PersistedNetwork['phase']): Per
   return {
     id: n.id, name: n.name, driver: n.driver, subnet: d.subnet, gateway: d.gateway,
     ...(d.subnet6 !== undefined ? { subnet6: d.subnet6 } : {}), ...(d.gateway6 !== undefined ? { gateway6: d.gateway6 } : {}),
-    internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}), driverOptions: { ...n.driverOptions }, phase,
+    internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}),
+    ...(n.pool4.ipRange !== undefined ? { ipRange: n.pool4.ipRange } : {}), driverOptions: { ...n.driverOptions }, phase,
     ...(n.scope === 'global' ? { scope: 'global' as const } : {}),
   };
 }
@@ -36,12 +37,15 @@ function joinRecord(ep: Endpoint): PersistedJoin | undefined {
   return { sandbox: ep.sandbox.id, phase, priority: ep.priority, gateway: ep.gateway, ...info };
 }
 
-function endpointRecord(ep: Endpoint): PersistedEndpoint {
+/** An endpoint's record. */
+export function endpointRecord(ep: Endpoint): PersistedEndpoint {
   const join = joinRecord(ep);
   return {
     id: ep.id, name: ep.name, network: ep.network.id, aliases: [...ep.aliases], ipv4: ep.ipv4,
     ...(ep.ipv6 !== undefined ? { ipv6: ep.ipv6 } : {}),
     ports: ep.ports.map((p) => ({ ...p })), links: Object.fromEntries(ep.links), disableResolution: ep.disableResolution,
+    ...(ep.portMappings.length > 0 ? { publish: ep.portMappings.map((m) => ({ ...(m.hostIp === undefined ? {} : { hostIp: m.hostIp }), hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol })) } : {}),
+    ...(ep.macAddress !== undefined ? { macAddress: ep.macAddress } : {}),
     ...(ep.joinedOnly ? { joinedOnly: true } : {}), ...(join === undefined ? {} : { join }),
   };
 }
@@ -91,4 +95,39 @@ export function snapshotModel(networks: readonly Network[], sandboxes: readonly 
     endpoints: networks.flatMap((n) => [...n.endpoints.values()].map(endpointRecord)),
     sandboxes: sandboxes.map((s) => sandboxRecord(s, 'live')),
   };
+}
+
+/** Where the live objects are, by id (the controller's maps). */
+export interface ModelIndex {
+  network(id: string): Network | undefined;
+  sandbox(id: string): Sandbox | undefined;
+  networks(): Iterable<Network>;
+}
+
+/** The live record a journal key names, or undefined when the object is gone (the store's RecordOf). */
+export function recordOf(model: ModelIndex, key: RecordKey): JournalRecord | undefined {
+  const id = key.slice(key.indexOf(':') + 1);
+  if (key.startsWith('net:')) {
+    const n = model.network(id);
+    // As in snapshotModel: a global network is this host's record only while it has endpoints here.
+    return n === undefined || (n.scope === 'global' && n.endpoints.size === 0) ? undefined : networkRecord(n, 'live');
+  }
+  if (key.startsWith('sb:')) {
+    const sb = model.sandbox(id);
+    return sb === undefined ? undefined : sandboxRecord(sb, 'live');
+  }
+  for (const n of model.networks()) {
+    const ep = n.endpoints.get(id);
+    if (ep !== undefined) return endpointRecord(ep);
+  }
+  return undefined;
+}
+
+/**
+ * The journal keys a change of `ep` touches: its own record, and for a global network the network's record too,
+ * which is persisted on this host only while the network has endpoints here (snapshotModel), so it comes and goes
+ * with them.
+ */
+export function endpointKeys(ep: Endpoint): RecordKey[] {
+  return ep.network.scope === 'global' ? [epKey(ep.id), netKey(ep.network.id)] : [epKey(ep.id)];
 }

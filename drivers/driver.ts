@@ -3,6 +3,9 @@
  * after libnetwork's driverapi: the controller owns the model and IPAM; a
  * driver turns it into kernel objects.
  */
+import type { LinkCounters } from './bridge/stats.js';
+import type { PortMapping, PublishSpec } from './firewall/types.js';
+
 
 /** What a driver needs to create a network. */
 export interface DriverNetwork {
@@ -38,6 +41,8 @@ export interface DriverJoin {
   readonly ifname: string;
   /** Set the sandbox's default route(s) through this endpoint's gateway. */
   readonly defaultRoute: boolean;
+  /** Host ports reserved for this endpoint (reservePorts), published on join (libnetwork's ProgramExternalConnectivity). */
+  readonly portMappings?: readonly PortMapping[] | undefined;
 }
 
 /** What a join left behind, to be handed back to leave(). */
@@ -48,6 +53,20 @@ export interface DriverJoinInfo {
   readonly ifname: string;
   /** MAC address of the sandbox-side interface. */
   readonly mac: string;
+  /** The endpoint (absent in states saved before published ports existed). */
+  readonly endpointId?: string;
+}
+
+/** An endpoint as restore hands it to the driver (L3). */
+export interface DriverRestoredEndpoint {
+  readonly network: DriverNetwork;
+  readonly endpointId: string;
+  readonly ipv4: string;
+  readonly ipv6?: string | undefined;
+  /** Host ports the endpoint held. */
+  readonly portMappings: readonly PortMapping[];
+  /** Joined: its ports are published. */
+  readonly joined: boolean;
 }
 
 /** A network driver. */
@@ -93,6 +112,27 @@ export interface Driver {
    * crash) and re-attach kept ones that lost their network (a bridge made again). Returns what it changed.
    */
   reconcileEndpoints(network: DriverNetwork, keep: readonly DriverJoinInfo[]): Promise<{ removed: string[]; reattached: string[] }>;
+  /**
+   * Optional: call `onGone(hostIfname)` when a join's host-side link vanishes
+   * behind the controller's back (its pair deleted, its namespace destroyed),
+   * from kernel link events: no polling. `onError`: events may have been lost.
+   */
+  watchEndpoints?(onGone: (hostIfname: string) => void, onError: (err: Error) => void): { close(): void };
+  /**
+   * Reserve host ports for an endpoint's published ports before anything changes (createEndpoint); throws
+   * ERR_PORT_ALLOCATED (409) when one is taken. Drivers without published ports leave it out.
+   */
+  reservePorts?(network: DriverNetwork, endpointId: string, specs: readonly PublishSpec[]): Promise<PortMapping[]>;
+  /** Give back an endpoint's host ports (deleteEndpoint). Idempotent. */
+  releasePorts?(endpointId: string): Promise<void>;
+  /** Counters of joined interfaces, seen from inside the sandbox, one per info (undefined when gone). */
+  interfaceStats?(infos: readonly DriverJoinInfo[]): Promise<(LinkCounters | undefined)[]>;
+  /** Restore (L3), once after every network and endpoint is back: firewall state rebuilt in one go. */
+  restoreExternalConnectivity?(networks: readonly DriverNetwork[], endpoints: readonly DriverRestoredEndpoint[]): Promise<void>;
+  /** What inspect shows of a network (bridge: its name and MTU). */
+  describeNetwork?(network: DriverNetwork): Readonly<Record<string, unknown>>;
+  /** Daemon shutdown: let go of held resources (sockets); kernel state stays. */
+  close?(): Promise<void>;
   /**
    * What is wrong with a joined endpoint's links (CNI CHECK): each problem a sentence naming the link; empty when
    * none. `addresses` are the endpoint's addresses the sandbox interface must carry.

@@ -6,9 +6,11 @@ import type { Driver } from './driver.js';
 import { BridgeDriver } from './bridge/index.js';
 import { ExternalDriver } from './external/index.js';
 
-export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from './driver.js';
+export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverRestoredEndpoint } from './driver.js';
 export { ExternalDriver } from './external/index.js';
 export { BridgeDriver, bridgePlan, normalizeBridgeOptions } from './bridge/index.js';
+export type { BridgeDriverOptions, LinkOp, LinkCounters } from './bridge/index.js';
+export * from './firewall/index.js';
 export * from './ipam/index.js';
 export { LinkExistsError } from './errors.js';
 
@@ -28,6 +30,16 @@ export class DriverRegistry {
 
   constructor(drivers: readonly Driver[] = [new BridgeDriver(), new ExternalDriver()]) {
     for (const d of drivers) this.#drivers.set(d.name, d);
+  }
+
+  /** Every registered driver. */
+  all(): Driver[] {
+    return [...this.#drivers.values()];
+  }
+
+  /** Let every driver go of what it holds (daemon shutdown). */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#drivers.values()].map((d) => d.close?.()));
   }
 
   /** The driver called `name`; throws ERR_DRIVER_NOT_FOUND. */

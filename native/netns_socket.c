@@ -9,6 +9,17 @@
  *
  * socketInNetns(nsPath, family, type, address?, port?, listen?) -> fd
  *   family: 4 | 6; type: "udp" | "tcp"; address/port: bind when address is a string.
+ * callInNetns(nsPath, fn) -> fn()
+ *   Calls fn synchronously with this thread inside nsPath's namespace, then
+ *   switches back (even when fn throws). Used to construct the `netlink`
+ *   package's rtnetlink socket there: that package always calls socket(2)
+ *   itself and cannot adopt an fd, so the thread must be in the namespace when
+ *   it does. fn must be short and synchronous: only sockets it creates keep
+ *   the namespace.
+ * createNetns(path) / removeNetns(path)
+ *   What `ip netns add` / `ip netns del` do, in-process: /run/netns made a
+ *   shared mount point once, an empty file pinned by a bind mount of a fresh
+ *   namespace (unshare(CLONE_NEWNET) on this thread only), then back.
  *
  * connectedUdp(nsPath, family, address, port, device) -> fd
  *   A UDP socket inside nsPath ("" = the calling namespace), bound to `device`
@@ -35,7 +46,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/filter.h>
 
@@ -75,6 +88,43 @@ static int bind_and_listen(int fd, int family, const char *address, int port, in
   return 0;
 }
 
+/* Switch back to `self` or stop: a thread left in a foreign namespace would run JavaScript there. */
+static void switch_back(int self) {
+  if (setns(self, CLONE_NEWNET) < 0) {
+    fprintf(stderr, "sandns: setns back to the original namespace failed: %s\n", strerror(errno));
+    abort();
+  }
+  close(self);
+}
+
+/*
+ * Move this thread into the namespace at `path`; returns an fd of the namespace it came from (give it to
+ * switch_back), or -1 with a JavaScript exception pending.
+ */
+static int enter_netns(napi_env env, const char *path) {
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) {
+    throw_errno(env, "open /proc/thread-self/ns/net", errno);
+    return -1;
+  }
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int e = errno;
+    close(self);
+    throw_errno(env, "open namespace", e);
+    return -1;
+  }
+  if (setns(target, CLONE_NEWNET) < 0) {
+    int e = errno;
+    close(self);
+    close(target);
+    throw_errno(env, "setns", e);
+    return -1;
+  }
+  close(target);
+  return self;
+}
+
 static napi_value SocketInNetns(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -99,39 +149,113 @@ static napi_value SocketInNetns(napi_env env, napi_callback_info info) {
   if (argc > 5) napi_get_value_bool(env, argv[5], &do_listen);
   int tcp = strcmp(type, "tcp") == 0;
 
-  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (self < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int e = errno;
-    close(self);
-    return throw_errno(env, "open namespace", e);
-  }
-  if (setns(target, CLONE_NEWNET) < 0) {
-    int e = errno;
-    close(self);
-    close(target);
-    return throw_errno(env, "setns", e);
-  }
+  int self = enter_netns(env, path);
+  if (self < 0) return NULL;
   int fd = socket(family == 6 ? AF_INET6 : AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   int err = fd < 0 ? errno : 0;
   if (!err && bind_it) {
     err = bind_and_listen(fd, family, address, port, tcp, do_listen);
     if (err) close(fd);
   }
-  int back = setns(self, CLONE_NEWNET);
-  int back_err = errno;
-  close(self);
-  close(target);
-  if (back < 0) {
-    /* The thread is in the wrong namespace: nothing safe can follow. */
-    fprintf(stderr, "sandns: setns back to the original namespace failed: %s\n", strerror(back_err));
-    abort();
-  }
+  switch_back(self);
   if (err) return throw_errno(env, "socket", err);
   napi_value result;
   napi_create_int32(env, fd, &result);
   return result;
+}
+
+static int get_path(napi_env env, napi_value v, char *out, size_t size) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, out, size, &len) != napi_ok || len == 0 || len >= size - 1) return -1;
+  return 0;
+}
+
+static napi_value CallInNetns(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char path[4096];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || get_path(env, argv[0], path, sizeof path) < 0) {
+    napi_throw_type_error(env, NULL, "callInNetns(nsPath, fn)");
+    return NULL;
+  }
+  int self = enter_netns(env, path);
+  if (self < 0) return NULL;
+  napi_value global, result = NULL;
+  napi_get_global(env, &global);
+  napi_status st = napi_call_function(env, global, argv[1], 0, NULL, &result);
+  switch_back(self);
+  return st == napi_ok ? result : NULL; /* a pending JS exception propagates */
+}
+
+#define NETNS_RUN_DIR "/run/netns"
+
+/* iproute2's netns_add: make /run/netns a shared mount point so pins propagate between mount namespaces. */
+static int share_run_dir(void) {
+  int made = 0;
+  while (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) < 0) {
+    if (errno != EINVAL || made) return errno;
+    if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL) < 0) return errno;
+    made = 1;
+  }
+  return 0;
+}
+
+static napi_value CreateNetns(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char path[4096];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || get_path(env, argv[0], path, sizeof path) < 0) {
+    napi_throw_type_error(env, NULL, "createNetns(path)");
+    return NULL;
+  }
+  if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST) return throw_errno(env, "mkdir " NETNS_RUN_DIR, errno);
+  int err = share_run_dir();
+  if (err) return throw_errno(env, "make " NETNS_RUN_DIR " a shared mount", err);
+  int pin = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (pin < 0) return throw_errno(env, "create namespace file", errno);
+  close(pin);
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) {
+    err = errno;
+    unlink(path);
+    return throw_errno(env, "open /proc/thread-self/ns/net", err);
+  }
+  if (unshare(CLONE_NEWNET) < 0) {
+    err = errno;
+    close(self);
+    unlink(path);
+    return throw_errno(env, "unshare(CLONE_NEWNET)", err);
+  }
+  err = mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0 ? errno : 0;
+  switch_back(self); /* the new namespace lives on through the bind mount alone */
+  if (err) {
+    unlink(path);
+    return throw_errno(env, "bind-mount the namespace", err);
+  }
+  return NULL;
+}
+
+static napi_value RemoveNetns(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char path[4096];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || get_path(env, argv[0], path, sizeof path) < 0) {
+    napi_throw_type_error(env, NULL, "removeNetns(path)");
+    return NULL;
+  }
+  /* As `ip netns del`: detach the pin (EINVAL: not mounted), then remove the file. */
+  if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) return throw_errno(env, "umount the namespace", errno);
+  if (unlink(path) < 0 && errno != ENOENT) return throw_errno(env, "remove the namespace file", errno);
+  return NULL;
+}
+
+static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
+  napi_set_named_property(env, exports, name, fn);
 }
 
 static int connect_to(int fd, int family, const char *address, int port) {
@@ -184,29 +308,10 @@ static napi_value ConnectedUdp(napi_env env, napi_callback_info info) {
   if (path[0] == '\0') {
     fd = open_connected(family, address, port, device);
   } else {
-    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (self < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
-    int target = open(path, O_RDONLY | O_CLOEXEC);
-    if (target < 0) {
-      int e = errno;
-      close(self);
-      return throw_errno(env, "open namespace", e);
-    }
-    if (setns(target, CLONE_NEWNET) < 0) {
-      int e = errno;
-      close(self);
-      close(target);
-      return throw_errno(env, "setns", e);
-    }
+    int self = enter_netns(env, path);
+    if (self < 0) return NULL;
     fd = open_connected(family, address, port, device);
-    int back = setns(self, CLONE_NEWNET);
-    int back_err = errno;
-    close(self);
-    close(target);
-    if (back < 0) {
-      fprintf(stderr, "sandns: setns back to the original namespace failed: %s\n", strerror(back_err));
-      abort();
-    }
+    switch_back(self);
   }
   if (fd < 0) return throw_errno(env, "connect", -fd);
   napi_value result;
@@ -236,12 +341,11 @@ static napi_value TrimDatagrams(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  napi_create_function(env, "socketInNetns", NAPI_AUTO_LENGTH, SocketInNetns, NULL, &fn);
-  napi_set_named_property(env, exports, "socketInNetns", fn);
-  napi_create_function(env, "connectedUdp", NAPI_AUTO_LENGTH, ConnectedUdp, NULL, &fn);
-  napi_set_named_property(env, exports, "connectedUdp", fn);
-  napi_create_function(env, "trimDatagrams", NAPI_AUTO_LENGTH, TrimDatagrams, NULL, &fn);
-  napi_set_named_property(env, exports, "trimDatagrams", fn);
+  export_fn(env, exports, "socketInNetns", SocketInNetns);
+  export_fn(env, exports, "callInNetns", CallInNetns);
+  export_fn(env, exports, "createNetns", CreateNetns);
+  export_fn(env, exports, "removeNetns", RemoveNetns);
+  export_fn(env, exports, "connectedUdp", ConnectedUdp);
+  export_fn(env, exports, "trimDatagrams", TrimDatagrams);
   return exports;
 }

@@ -108,11 +108,12 @@ export class SandboxRuntime implements ResolverView {
     return this.#resolver !== undefined;
   }
 
-  /** Write the initial files (H1, C2). */
+  /** Write the initial files (H1, C2): two independent files, written and synced side by side. */
   async init(): Promise<void> {
     this.#ipv6 = await this.#io.ipv6Enabled();
-    await writeInitialHosts(this.files, this.#ipv6);
-    await this.refreshResolvConf();
+    // allSettled: on a failure the caller removes the files, so neither write may still be running then.
+    const results = await Promise.allSettled([writeInitialHosts(this.files, this.#ipv6), this.refreshResolvConf()]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
   }
 
   /** Re-read the origin resolv.conf and overrides; rewrite the file unless user-modified (C2, C4, C5). */

@@ -12,6 +12,8 @@ command -v getent >/dev/null || need+=(libc-bin)
 command -v ss >/dev/null || need+=(iproute2)
 command -v unbound >/dev/null || need+=(unbound)
 command -v runc >/dev/null || need+=(runc)
+command -v nft >/dev/null || need+=(nftables)
+command -v bridge >/dev/null || need+=(iproute2)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v python3 >/dev/null || need+=(python3)  # raw-socket spoofer and load generator of the FS1/FS5 tests
 command -v etcd >/dev/null || need+=(etcd-server)
@@ -35,8 +37,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-# The native helper (sockets inside namespaces in ~0.1 ms instead of ~100 ms
-# with an nsenter child). Optional: sandns falls back to the child without it.
+# The native helper: sockets, rtnetlink and namespace pins inside network
+# namespaces without spawning anything. Required.
 if [ ! -f native/build/Release/netns_socket.node ] || [ native/netns_socket.c -nt native/build/Release/netns_socket.node ]; then
-  npm run build:native >/dev/null 2>&1 || echo "setup: native helper not built (sandns will use nsenter children)" >&2
+  npm run build:native >/dev/null 2>&1 || { echo "setup: the native helper did not build (needs g++, make, python3): npm run build:native" >&2; exit 1; }
 fi

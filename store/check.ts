@@ -33,12 +33,14 @@ const shape = (fields: Record<string, Check>): Check => (v, at) => {
 
 const network = shape({
   id: str, name: str, driver: str, subnet: str, gateway: str, subnet6: opt(str), gateway6: opt(str),
-  internal: bool, ttl: int, dns: opt(list(str)), driverOptions: obj, phase: oneOf('live', 'creating'), scope: opt(oneOf('global')),
+  internal: bool, ttl: int, dns: opt(list(str)), ipRange: opt(str), driverOptions: obj, phase: oneOf('live', 'creating'), scope: opt(oneOf('global')),
 });
-const joinInfo = shape({ hostIfname: str, ifname: str, mac: str });
+const joinInfo = shape({ hostIfname: str, ifname: str, mac: str, endpointId: opt(str) });
+const mapping = shape({ hostIp: opt(str), hostPort: int, containerPort: int, protocol: oneOf('tcp', 'udp') });
 const endpoint = shape({
   id: str, name: str, network: str, aliases: list(str), ipv4: str, ipv6: opt(str),
   ports: list(shape({ port: int, proto: oneOf('tcp', 'udp') })), links: obj, disableResolution: bool, joinedOnly: opt(bool),
+  publish: opt(list(mapping)), macAddress: opt(str),
   join: opt(shape({ sandbox: str, phase: oneOf('deferred', 'joining', 'joined'), priority: int, gateway: bool, info: opt(joinInfo) })),
 });
 const key: Check = (v, at) => {

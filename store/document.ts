@@ -28,6 +28,8 @@ export interface PersistedNetwork {
   ttl: number;
   /** Per-network DNS servers (absent in files written before they existed). */
   dns?: string[];
+  /** The range dynamic IPv4 addresses come from (--ip-range). */
+  ipRange?: string;
   driverOptions: Record<string, unknown>;
   phase: 'live' | 'creating';
   /** 'global': the network lives in the cluster store (docs/cluster.md M1); absent means local. */
@@ -39,6 +41,16 @@ export interface PersistedJoinInfo {
   hostIfname: string;
   ifname: string;
   mac: string;
+  /** The endpoint the join belongs to (absent in older files). */
+  endpointId?: string;
+}
+
+/** A published port as granted (host port fixed). */
+export interface PersistedPortMapping {
+  hostIp?: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
 }
 
 /** An endpoint's claim on a sandbox: deferred (no key yet), joining (unfinished: undone at restore) or joined. */
@@ -61,6 +73,10 @@ export interface PersistedEndpoint {
   ports: { port: number; proto: 'tcp' | 'udp' }[];
   links: Record<string, string>;
   disableResolution: boolean;
+  /** Published ports (absent in older files). */
+  publish?: PersistedPortMapping[];
+  /** The MAC address asked for at connect. */
+  macAddress?: string;
   /** It exists only while joined (the API's connect): without a join at restore it is a cut-short connect or disconnect, and goes. */
   joinedOnly?: boolean;
   join?: PersistedJoin;

@@ -1,8 +1,11 @@
 /**
  * The persistent store of one controller (L3): keeps the embedded state files
- * in step with the model. Changes are coalesced: any number of mutations in
- * one tick cost one write, rendered when it runs (never on the DNS path; a
- * write in progress is followed by at most one more). Kernel objects are
+ * in step with the model. Group commit: every change made while a commit is
+ * in flight shares the next one and its single sync (never on the DNS path).
+ * A change that names the record it touched (journal.ts keys) commits as one
+ * journal line holding just the named records, so a commit's cost does not
+ * grow with the number of sandboxes; a change naming nothing, or a journal
+ * past JOURNAL_MAX_BYTES, writes a whole snapshot and rotates the journal. Kernel objects are
  * written ahead: an object is in the store, in its phase, before its
  * namespace, bridge or veth exists (an "intent"), so a crash never leaks one.
  * Restore picks the newest good file, hands it to the caller to rebuild the
@@ -14,6 +17,7 @@
 import type { Logger } from '../common/log.js';
 import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
 import { chooseState, encodeState, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
+import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
 import { StateNotRestorableError } from './errors.js';
 
 /**
@@ -24,6 +28,17 @@ export type Intent = { readonly network: PersistedNetwork } | { readonly sandbox
 
 /** The live model, as persisted records (intents are added by the store). */
 export type Snapshot = () => PersistedState;
+
+/** The live record a key names, or undefined when the object is gone (no intents: the store adds those). */
+export type RecordOf = (key: RecordKey) => JournalRecord | undefined;
+
+/** Past this size the next commit is a snapshot, which rotates the journal. */
+export const JOURNAL_MAX_BYTES = 4 << 20;
+
+/** The record key of an intent. */
+function intentKey(intent: Intent): RecordKey {
+  return 'network' in intent ? netKey(intent.network.id) : sbKey(intent.sandbox.id);
+}
 
 /** What a restore rebuilt; `problems` are logged as a warning. */
 export interface RestoreOutcome {
@@ -36,23 +51,38 @@ export class StateStore {
   readonly #logger: Logger;
   readonly #snapshot: Snapshot;
   readonly #intents = new Map<string, Intent>();
+  readonly #record: RecordOf | undefined;
   #seq = 0;
   #restored = false;
+  /** A snapshot is due (a change named no record, or the journal is full). */
   #dirty = false;
+  /** Records changed since the last commit. */
+  readonly #keys = new Set<RecordKey>();
+  #journalBytes = 0;
   #scheduled = false;
   #writing: Promise<void> | undefined;
   #failing = false;
 
-  /** A store over `dir` (created 0700 when missing); `files` replaces the real files in tests. */
-  constructor(dir: string, logger: Logger, snapshot: Snapshot, files: StateFiles = openStateFiles(dir)) {
+  /**
+   * A store over `dir` (created 0700 when missing); `files` replaces the real
+   * files in tests. With `record`, changes that name their record are journal
+   * lines; without it every commit is a snapshot.
+   */
+  constructor(dir: string, logger: Logger, snapshot: Snapshot, files: StateFiles = openStateFiles(dir), record?: RecordOf) {
     this.#files = files;
+    this.#record = record;
     this.#logger = logger.child({ stateDir: dir });
     this.#snapshot = snapshot;
   }
 
-  /** The model changed: write it on the next tick. Before restore() nothing is written (the old state is kept). */
-  changed(): void {
-    this.#dirty = true;
+  /**
+   * The model changed: commit on the next tick. `key` names the one record that
+   * changed (a journal line); without it the whole state is written. Before
+   * restore() nothing is written (the old state is kept).
+   */
+  changed(key?: RecordKey): void {
+    if (key === undefined || !this.#journaling()) this.#dirty = true;
+    else this.#keys.add(key);
     if (this.#scheduled || !this.#restored) return;
     this.#scheduled = true;
     setImmediate(() => {
@@ -64,19 +94,63 @@ export class StateStore {
   /** Write-ahead: `intent` (if any) is saved under `key`, and the state is on disk, before this resolves. Never rejects. */
   async ahead(key?: string, intent?: Intent): Promise<void> {
     if (key !== undefined && intent !== undefined) this.#intents.set(key, intent);
-    this.changed();
+    this.changed(intent === undefined ? undefined : intentKey(intent));
+    await this.flush();
+  }
+
+  /** Write-ahead of a change to one record (a join's phase): on disk before this resolves. Never rejects. */
+  async aheadOf(key: RecordKey): Promise<void> {
+    this.changed(key);
     await this.flush();
   }
 
   /** The intent `key` has settled (made, removed, or failed): the next write describes the model alone. */
   settle(key: string): void {
-    if (this.#intents.delete(key)) this.changed();
+    const intent = this.#intents.get(key);
+    if (intent !== undefined && this.#intents.delete(key)) this.changed(intentKey(intent));
   }
 
   /** Wait until every change so far is on disk (or its write failed, which is logged). */
   async flush(): Promise<void> {
     await this.#writing;
-    if (this.#dirty && this.#restored) await this.#pump();
+    if (this.#pending() && this.#restored) await this.#pump();
+  }
+
+  #journaling(): boolean {
+    return this.#record !== undefined && this.#files.appendJournal !== undefined;
+  }
+
+  #pending(): boolean {
+    return this.#dirty || this.#keys.size > 0;
+  }
+
+  /** The current record of `key` (an intent first), as a journal operation. */
+  #opOf(key: RecordKey): JournalOp {
+    const intent = [...this.#intents.values()].find((i) => intentKey(i) === key);
+    const put = intent === undefined ? this.#record?.(key) : 'network' in intent ? intent.network : intent.sandbox;
+    return put === undefined ? { key, del: true } : { key, put };
+  }
+
+  /** One commit: a journal line of the changed records, or a snapshot. */
+  async #commitOnce(): Promise<void> {
+    const files = this.#files;
+    if (this.#dirty || !this.#journaling() || this.#journalBytes > JOURNAL_MAX_BYTES) {
+      this.#dirty = false;
+      this.#keys.clear();
+      await files.write(this.#render());
+      if (files.appendJournal !== undefined && files.rotateJournal !== undefined) {
+        // An empty line with the snapshot's seq keeps the chain state.json.prev → journal.prev → journal contiguous.
+        await files.appendJournal(encodeEntry(this.#seq, []));
+        await files.rotateJournal();
+      }
+      this.#journalBytes = 0;
+      return;
+    }
+    const ops = [...this.#keys].map((k) => this.#opOf(k));
+    this.#keys.clear();
+    const line = encodeEntry(++this.#seq, ops);
+    this.#journalBytes += line.length;
+    await files.appendJournal!(line);
   }
 
   #render(): string {
@@ -95,9 +169,8 @@ export class StateStore {
   #pump(): Promise<void> {
     this.#writing ??= (async () => {
       try {
-        while (this.#dirty) {
-          this.#dirty = false;
-          await this.#files.write(this.#render());
+        while (this.#pending()) {
+          await this.#commitOnce();
           if (this.#failing) this.#logger.info('state written again');
           this.#failing = false;
         }
@@ -136,11 +209,21 @@ export class StateStore {
       this.#logger.warn({ file: bad.name, code: bad.code, reason: bad.reason, ...(aside ? { movedTo: aside } : {}) }, `ignoring ${bad.name}: ${bad.reason}`);
     }
     this.#seq = chosen?.seq ?? 0;
-    const report = await rebuild(chosen?.state);
+    const report = await rebuild(chosen === undefined ? undefined : await this.#replay(chosen.state, chosen.seq));
     this.#restored = true;
-    await this.ahead();
+    await this.ahead(); // a snapshot of the rebuilt model; it rotates the journal
     this.#report(chosen, rejected.length, report);
     return report;
+  }
+
+  /** The snapshot with the journal's newer lines applied (a torn last line or a gap is logged and left out). */
+  async #replay(state: PersistedState, seq: number): Promise<PersistedState> {
+    const { entries, torn } = decodeJournal((await this.#files.readJournal?.()) ?? '');
+    const r = replayJournal(state, seq, entries);
+    if (torn) this.#logger.warn({ applied: r.applied }, 'state journal: a torn or corrupt line was left out (an unfinished commit)');
+    if (r.gap) this.#logger.warn({ snapshotSeq: seq, applied: r.applied }, 'state journal does not follow the snapshot used: its newer lines were left out');
+    this.#seq = r.seq;
+    return r.state;
   }
 
   #report(chosen: { name: string; seq: number; savedAt: string } | undefined, rejected: number, r: RestoreOutcome): void {

@@ -7,8 +7,33 @@ import type { RecordRow } from '../../api/index.js';
 import { collect, type CliContext } from './context.js';
 import { clusterFields, connectLine, recordsTable, resolveView, type ConnectResult, type ResolveResult } from './views.js';
 import { renderFields } from './table.js';
+import { exposeList, publishList } from './commands-ports.js';
+import { UsageError } from './errors.js';
 
 const seg = encodeURIComponent;
+
+interface ConnectFlags {
+  alias: string[];
+  ip?: string;
+  ip6?: string;
+  publish: string[];
+  expose: string[];
+  macAddress?: string;
+  priority?: number;
+  link: string[];
+  disableResolution?: boolean;
+}
+
+/** The API body of `connect`, from its flags. */
+export function connectBody(sandbox: string, o: ConnectFlags): Record<string, unknown> {
+  if (o.priority !== undefined && !Number.isInteger(o.priority)) throw new UsageError('--priority must be an integer');
+  return {
+    sandbox, ...(o.alias.length ? { aliases: o.alias } : {}), ...(o.ip ? { ip: o.ip } : {}), ...(o.ip6 ? { ip6: o.ip6 } : {}),
+    ...(o.publish.length ? { publish: publishList(o.publish) } : {}), ...(o.expose.length ? { expose: exposeList(o.expose) } : {}),
+    ...(o.macAddress ? { macAddress: o.macAddress } : {}), ...(o.priority !== undefined ? { priority: o.priority } : {}),
+    ...(o.link.length ? { links: o.link } : {}), ...(o.disableResolution === true ? { disableResolution: true } : {}),
+  };
+}
 
 /** Add connect and disconnect. */
 export function addDnsCommands(program: Command, ctx: CliContext): void {
@@ -18,8 +43,14 @@ export function addDnsCommands(program: Command, ctx: CliContext): void {
     .option('--alias <name>', 'network-scoped alias (repeatable)', collect, [])
     .option('--ip <ip>', 'IPv4 address (default: the next free one)')
     .option('--ip6 <ip>', 'IPv6 address (IPv6 networks)')
-    .action(async (network: string, sandbox: string, o: { alias: string[]; ip?: string; ip6?: string }, cmd: Command) => {
-      const body = { sandbox, ...(o.alias.length ? { aliases: o.alias } : {}), ...(o.ip ? { ip: o.ip } : {}), ...(o.ip6 ? { ip6: o.ip6 } : {}) };
+    .option('-p, --publish <spec>', 'publish a port, Docker syntax [HOST_IP:][HOST_PORT[-END]:]PORT[-END][/tcp|udp] (repeatable)', collect, [])
+    .option('--expose <port>', 'expose PORT[-END][/tcp|udp] in SRV records without publishing it (repeatable)', collect, [])
+    .option('--mac-address <mac>', 'MAC address of the interface in the sandbox')
+    .option('--priority <n>', 'gateway priority: the highest non-internal network carries the default route', Number)
+    .option('--link <target:alias>', 'legacy link: ALIAS resolves to TARGET for this sandbox only (repeatable)', collect, [])
+    .option('--disable-resolution', 'this endpoint does not use the embedded resolver')
+    .action(async (network: string, sandbox: string, o: ConnectFlags, cmd: Command) => {
+      const body = connectBody(sandbox, o);
       const r = await ctx.client(cmd).call<ConnectResult>('POST', `/networks/${seg(network)}/connect`, body);
       ctx.emit(cmd, r, (x) => connectLine('connected to', x));
     });

@@ -17,6 +17,17 @@ interface CreateOptions {
   ttl?: number;
   dns: string[];
   scope?: string;
+  ipRange?: string;
+  opt: string[];
+}
+
+/** `-o key=value` pairs as driverOptions (values stay strings; the driver checks them). */
+export function driverOptionsOf(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((p) => {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`-o ${p}: write KEY=VALUE, e.g. -o mtu=1400`);
+    return [p.slice(0, eq), p.slice(eq + 1)];
+  }));
 }
 
 /** The API body of `network create`, from its options. */
@@ -33,6 +44,8 @@ export function networkBody(name: string, o: CreateOptions): Record<string, unkn
     ...(o.internal === true ? { internal: true } : {}),
     ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
     ...(o.dns.length > 0 ? { dns: o.dns } : {}),
+    ...(o.ipRange !== undefined ? { ipRange: o.ipRange } : {}),
+    ...(o.opt.length > 0 ? { driverOptions: driverOptionsOf(o.opt) } : {}),
     ...(o.scope !== undefined ? { scope: o.scope } : {}),
   };
 }
@@ -52,6 +65,8 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .option('--internal', 'no default route, no host-side upstreams')
     .option('--ttl <seconds>', 'TTL of local answers (default 600)', parseCount)
     .option('--dns <ip>', 'DNS server for sandboxes on this network that give none of their own (repeatable)', collect, [])
+    .option('--ip-range <cidr>', 'allocate IPv4 addresses from this sub-range of the subnet only')
+    .option('-o, --opt <key=value>', 'driver option: mtu, bridge_name (or com.docker.network.driver.mtu, com.docker.network.bridge.name); repeatable', collect, [])
     .option('--scope <scope>', 'local (this host) or global (every host of the cluster store; needs a daemon with --cluster-store)')
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const info = await ctx.client(cmd).call<NetworkInfo & { warnings?: string[] }>('POST', '/networks', networkBody(name, opts));

@@ -8,6 +8,7 @@ import { addNetworkCommands } from './commands-network.js';
 import { addSandboxCommands } from './commands-sandbox.js';
 import { addDnsCommands, addQueryCommands } from './commands-dns.js';
 import { addHookCommands } from './commands-hook.js';
+import { addPortCommands } from './commands-ports.js';
 import { collect, createContext, type CliContext, type CliIo, type GlobalOptions } from './context.js';
 import { DEFAULT_SOCKET } from './client.js';
 import { EXIT, exitCodeOf, UsageError } from './errors.js';
@@ -17,6 +18,8 @@ interface DaemonFlags {
   stateDir: string;
   originResolvConf: string;
   logLevel: string;
+  portRange: string;
+  firewall: boolean;
   allowedFilesRoot?: string;
   clusterStore?: string;
   clusterAdvertise?: string;
@@ -30,6 +33,8 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
     .option('--state-dir <dir>', 'state directory, created 0700: networks, sandboxes and endpoints, restored at start', '/var/lib/sandns')
     .option('--origin-resolv-conf <path>', 'the host resolv.conf sandboxes derive theirs from', '/etc/resolv.conf')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent', 'info')
+    .option('--port-range <first-last>', 'host ports published ports get when none is given', '49153-65535')
+    .option('--no-firewall', 'no nftables table, no forwarding: bridges only, no egress NAT, isolation or published ports (Docker: --iptables=false)')
     .option('--allowed-files-root <dir>', 'hostsPath/resolvConfPath given to "sandbox create" must resolve inside this directory')
     .option('--cluster-store <url>', 'etcd://HOST:PORT[,HOST:PORT...][/PREFIX]: global networks shared by every daemon of the cluster')
     .option('--cluster-advertise <ip>', "this host's underlay address (required with --cluster-store)")
@@ -40,6 +45,7 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
       const cluster = o.clusterStore === undefined ? undefined : { store: o.clusterStore, advertise: o.clusterAdvertise, opts: o.clusterStoreOpt };
       ctx.exitCode = await runDaemon({
         socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel, cluster,
+        portRange: o.portRange, firewall: o.firewall,
         ...(o.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: o.allowedFilesRoot }),
       });
     });
@@ -69,6 +75,7 @@ export function buildProgram(ctx: CliContext): Command {
   addSandboxCommands(program, ctx);
   addDnsCommands(program, ctx);
   addQueryCommands(program, ctx);
+  addPortCommands(program, ctx);
   addDaemonCommands(program, ctx);
   addHookCommands(program, ctx);
   return program;

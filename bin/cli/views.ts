@@ -36,6 +36,11 @@ export interface ConnectResult {
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 
+/** Published ports in one cell: `8080->80/tcp, 127.0.0.1:5353->53/udp`. */
+function portsText(ports: readonly { hostIp?: string | undefined; hostPort: number; containerPort: number; protocol: string }[]): string {
+  return ports.map((p) => `${p.hostIp === undefined ? '' : p.hostIp.includes(':') ? `[${p.hostIp}]:` : `${p.hostIp}:`}${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
+}
+
 /** `network ls`. */
 export function networksTable(list: readonly NetworkInfo[]): string {
   return renderTable(
@@ -48,9 +53,10 @@ export function networksTable(list: readonly NetworkInfo[]): string {
 export function networkDetail(n: NetworkInfo): string {
   const head = renderFields([
     ['Name', n.name], ['ID', n.id], ['Driver', n.driver], ['Scope', n.scope], ['Subnet', n.subnet], ['Gateway', n.gateway],
-    ['Subnet6', n.subnet6], ['Gateway6', n.gateway6], ['Internal', yesNo(n.internal)], ['TTL', n.ttl],
+    ['Subnet6', n.subnet6], ['Gateway6', n.gateway6], ['IP range', n.ipRange], ['Internal', yesNo(n.internal)], ['TTL', n.ttl],
+    ['Bridge', n.bridge as string | undefined], ['MTU', n.mtu as number | undefined],
   ]);
-  const eps = renderTable(['ENDPOINT', 'SANDBOX', 'IPV4', 'IPV6'], n.endpoints.map((e) => [e.name, e.sandbox, e.ipv4, e.ipv6]));
+  const eps = renderTable(['ENDPOINT', 'SANDBOX', 'IPV4', 'IPV6', 'MAC', 'HOST IF', 'PORTS'], n.endpoints.map((e) => [e.name, e.sandbox, e.ipv4, e.ipv6, e.macAddress, e.hostIfname, portsText(e.ports)]));
   return `${head}Endpoints:\n${indent(eps)}`;
 }
 
@@ -72,7 +78,10 @@ export function sandboxDetail(s: SandboxInfo): string {
     ['Extra hosts', s.extraHosts.map((h) => `${h.name}:${h.ip}`).join(', ')],
     ['Upstreams', s.extServers.map((x) => `${x.address} (${x.origin})`).join(', ')],
   ]);
-  const eps = renderTable(['NETWORK', 'ENDPOINT', 'IFNAME', 'IPV4', 'IPV6'], s.endpoints.map((e) => [e.network, e.name, e.ifname, e.ipv4, e.ipv6]));
+  const eps = renderTable(
+    ['NETWORK', 'ENDPOINT', 'IFNAME', 'IPV4', 'IPV6', 'MAC', 'HOST IF', 'PORTS'],
+    s.endpoints.map((e) => [e.network, e.name, e.ifname, e.ipv4, e.ipv6, e.macAddress, e.hostIfname, portsText(e.ports)]),
+  );
   return `${head}Endpoints:\n${indent(eps)}`;
 }
 

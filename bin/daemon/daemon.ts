@@ -11,11 +11,12 @@ import { createController, type Controller, type ControllerOptions } from '../..
 import { releaseSandboxKey, setSandboxKey } from '../../controller/index.js';
 import { createApi, startApiServer, type ApiSandbox, type ApiServer } from '../../api/index.js';
 import { InvalidOptionError } from '../../common/errors.js';
+import type { PortRange } from '../../drivers/index.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { digInNetns, type ProbeReply } from './dig.js';
 import { replayDeferred } from './deferred.js';
 import { explainAnswer } from './explain.js';
-import { ApiMetrics, renderMetrics } from './metrics.js';
+import { ApiMetrics, renderAllMetrics } from './metrics.js';
 import { createClusterStore, normalizeClusterOptions, type ClusterOptions, type ClusterStore, type RawClusterOptions } from '../../store/index.js';
 
 /** Options of `sandns daemon`. */
@@ -24,6 +25,10 @@ export interface DaemonOptions {
   stateDir: string;
   originResolvConf: string;
   logLevel: string;
+  /** Ephemeral host ports for published ports, `first-last`; default 49153-65535. */
+  portRange?: string;
+  /** The nftables firewall (egress, isolation, published ports); default true. */
+  firewall?: boolean;
   /** `--cluster-store`, `--cluster-advertise`, `--cluster-store-opt` (docs/cluster.md M1); absent: single host. */
   cluster?: RawClusterOptions | undefined;
   /** Caller-given sandbox file paths must resolve inside this directory (L7). */
@@ -31,8 +36,21 @@ export interface DaemonOptions {
 }
 
 /** The normalised options. */
-export interface NormalizedDaemonOptions extends Omit<DaemonOptions, 'cluster'> {
+export interface NormalizedDaemonOptions extends Omit<DaemonOptions, 'cluster' | 'portRange' | 'firewall'> {
   readonly clusterStore: Readonly<ClusterOptions> | undefined;
+  readonly portRange: PortRange;
+  readonly firewall: boolean;
+}
+
+/** Parse `--port-range first-last` (1 ≤ first ≤ last ≤ 65535). */
+export function parsePortRange(text: string): PortRange {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
+  const first = Number(m?.[1]);
+  const last = Number(m?.[2]);
+  if (m === null || first < 1 || last > 65535 || first > last) {
+    throw new InvalidOptionError('port-range', `${JSON.stringify(text)} must be FIRST-LAST with 1 <= FIRST <= LAST <= 65535, e.g. 49153-65535`);
+  }
+  return { first, last };
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -48,6 +66,8 @@ export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<NormalizedD
     stateDir: resolvePath(raw.stateDir),
     originResolvConf: resolvePath(raw.originResolvConf),
     logLevel: raw.logLevel,
+    portRange: parsePortRange(raw.portRange ?? '49153-65535'),
+    firewall: raw.firewall ?? true,
     clusterStore: raw.cluster === undefined ? undefined : normalizeClusterOptions(raw.cluster),
     ...(raw.allowedFilesRoot === undefined || raw.allowedFilesRoot === '' ? {} : { allowedFilesRoot: resolvePath(raw.allowedFilesRoot) }),
   });
@@ -57,6 +77,7 @@ export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<NormalizedD
 function controllerOptions(opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): ControllerOptions {
   return {
     logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, ...(cluster ? { cluster } : {}),
+    firewall: opts.firewall ? { portRange: opts.portRange } : false,
     ...(opts.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: opts.allowedFilesRoot }),
   };
 }
@@ -73,7 +94,7 @@ async function startServer(controller: Controller, opts: Readonly<NormalizedDaem
     logger,
     probe: (sb, q) => digInNetns(sb.netnsPath, q.name, q.type, q.tcp),
     explain: (sb, q, reply) => explainAnswer(real(sb).view, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
-    metrics: () => renderMetrics(controller, apiMetrics) + (cluster?.metrics() ?? ''),
+    metrics: async () => (await renderAllMetrics(controller, apiMetrics)) + (cluster?.metrics() ?? ''),
     cluster: () => controller.clusterStatus() as Record<string, unknown> | undefined,
     health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),
     keys: {

@@ -31,7 +31,35 @@ export class ApiMetrics {
   }
 }
 
+const COUNTERS = [
+  ['rxBytes', 'receive_bytes', 'Bytes received'], ['rxPackets', 'receive_packets', 'Packets received'],
+  ['rxErrors', 'receive_errors', 'Receive errors'], ['rxDropped', 'receive_dropped', 'Received packets dropped'],
+  ['txBytes', 'transmit_bytes', 'Bytes transmitted'], ['txPackets', 'transmit_packets', 'Packets transmitted'],
+  ['txErrors', 'transmit_errors', 'Transmit errors'], ['txDropped', 'transmit_dropped', 'Transmitted packets dropped'],
+] as const;
+
+/** Interface counters of every joined endpoint, seen from inside its sandbox (libcontainer NetworkStats), and published ports. */
+export async function renderInterfaceMetrics(controller: Controller): Promise<string> {
+  const rows: { labels: string; c: Record<string, number> }[] = [];
+  for (const sb of controller.sandboxes()) {
+    for (const s of await controller.stats(sb).catch(() => [])) {
+      rows.push({ labels: `sandbox=${JSON.stringify(sb.id)},network=${JSON.stringify(s.network)},interface=${JSON.stringify(s.ifname)}`, c: { ...s.counters } });
+    }
+  }
+  const out = COUNTERS.map(([key, name, help]) => {
+    const metric = `sandns_interface_${name}_total`;
+    return `# HELP ${metric} ${help} by a sandbox interface.\n# TYPE ${metric} counter\n${rows.map((r) => `${metric}{${r.labels}} ${r.c[key]}\n`).join('')}`;
+  });
+  const published = controller.networks().reduce((n, net) => n + [...net.endpoints.values()].reduce((k, e) => k + e.portMappings.length, 0), 0);
+  return `${out.join('')}# HELP sandns_published_ports Published ports (host port mappings).\n# TYPE sandns_published_ports gauge\nsandns_published_ports ${published}\n`;
+}
+
 /** The whole exposition. */
+export async function renderAllMetrics(controller: Controller, api: ApiMetrics): Promise<string> {
+  return renderMetrics(controller, api) + (await renderInterfaceMetrics(controller));
+}
+
+/** The exposition without interface counters (synchronous). */
 export function renderMetrics(controller: Controller, api: ApiMetrics): string {
   const sandboxes = controller.sandboxes();
   const endpoints = controller.networks().reduce((n, net) => n + net.endpoints.size, 0);

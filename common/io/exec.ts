@@ -1,6 +1,7 @@
 /**
- * Running external commands (ip, nsenter) through execa. Failures become
- * ExecError with argv and stderr, so a caller sees what failed and why.
+ * Running external commands (nft; ip and nsenter only for diagnostics)
+ * through execa. Failures become ExecError with argv and stderr, so a caller
+ * sees what failed and why.
  */
 import { execa } from 'execa';
 import { ExecError } from '../errors.js';
@@ -13,7 +14,7 @@ export interface RunResult {
 
 /** Options for run(). */
 export interface RunOptions {
-  /** Text written to the command's stdin (e.g. an `ip -batch -` script). */
+  /** Text written to the command's stdin (a script the command reads). */
   input?: string;
   /** Fail after this many milliseconds. Default 30 s. */
   timeoutMs?: number;
@@ -42,11 +43,6 @@ export function ip(args: readonly string[], options: RunOptions = {}): Promise<R
   return run('ip', args, options);
 }
 
-/** Run `ip -batch -` with one command per line; all or nothing is not guaranteed by ip. */
-export function ipBatch(lines: readonly string[]): Promise<RunResult> {
-  return run('ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
-}
-
 /** Run `ip -j ...` and parse its JSON output. */
 export async function ipJson<T>(args: readonly string[]): Promise<T> {
   const { stdout } = await run('ip', ['-j', ...args]);
@@ -56,9 +52,4 @@ export async function ipJson<T>(args: readonly string[]): Promise<T> {
 /** Run a command inside the network namespace at `nsPath` (nsenter --net). */
 export function runInNetns(nsPath: string, file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return run('nsenter', [`--net=${nsPath}`, '--', file, ...args], options);
-}
-
-/** Run `ip -batch -` inside the network namespace at `nsPath`. */
-export function ipBatchInNetns(nsPath: string, lines: readonly string[]): Promise<RunResult> {
-  return runInNetns(nsPath, 'ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
 }

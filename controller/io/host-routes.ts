@@ -1,13 +1,16 @@
 /**
- * The host's IPv4 routes (to pick a default subnet that clashes with nothing).
+ * The host's IPv4 routes (to pick a default subnet that clashes with nothing):
+ * one RTM_GETROUTE dump over rtnetlink, every table.
  */
-import { ipJson } from '../../common/io/exec.js';
+import { withNetlink } from '../../common/io/rtnetlink.js';
+
+/** AF_INET. */
+const AF_INET = 2;
 
 /** Destinations of the host's IPv4 routes, as CIDRs (the default route excluded). */
 export async function hostRouteCidrs(): Promise<string[]> {
-  const routes = await ipJson<{ dst?: string }[]>(['-4', 'route', 'show', 'table', 'all']).catch(() => []);
+  const routes = await withNetlink(null, (nl) => nl.getRoutes({ family: AF_INET })).catch(() => []);
   return routes
-    .map((r) => r.dst ?? '')
-    .filter((d) => d !== '' && d !== 'default' && /^\d/.test(d))
-    .map((d) => (d.includes('/') ? d : `${d}/32`));
+    .filter((r) => r.data.family === AF_INET && (r.data.dstLen ?? 0) > 0 && r.attrs.dst !== undefined && r.attrs.dst.length === 4)
+    .map((r) => `${[...r.attrs.dst!].join('.')}/${r.data.dstLen}`);
 }

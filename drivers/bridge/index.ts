@@ -1,36 +1,52 @@
 /**
  * BridgeDriver (L2): one Linux bridge per network holding the gateway
- * address(es); one veth pair per endpoint, the inner end moved into the
- * sandbox and renamed eth<N>, addresses and the default route set there.
+ * address(es); one veth pair per endpoint, the inner end created inside the
+ * sandbox as eth<N>, addresses and the default route set there, the host end
+ * a hairpin port of the bridge. Plans are pure (plan.ts); io/netlink.ts runs
+ * them over rtnetlink, in-process. With a firewall (drivers/firewall): egress
+ * NAT, isolation between networks and published ports, as libnetwork's
+ * bridge driver does with iptables.
  */
-import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork } from '../driver.js';
+import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverRestoredEndpoint } from '../driver.js';
+import type { Firewall, FirewallNetwork, PortMapping, PublishSpec } from '../firewall/index.js';
+import { PortsUnavailableError } from './errors.js';
 import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions } from './options.js';
-import { bridgeMark, planAddBridge, planAddVeth, planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox } from './plan.js';
-import { applyHost, applySandbox, deleteLinkIfExists, hostLinks, linkAlias, linkExists, sandboxLinkMac } from './io/links.js';
+import { bridgeMark, planAddBridge, planAddVeth, planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox, planReattach } from './plan.js';
+import { swapDirection, type LinkCounters } from './stats.js';
+import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkAlias, linkExists, macString } from './io/netlink.js';
+import { watchDeletedLinks } from './io/monitor.js';
 import { sandboxLinkProblems } from '../io/sandbox-link.js';
 import { LinkExistsError } from '../errors.js';
 
 export { normalizeBridgeOptions } from './options.js';
 export type { BridgeOptions } from './options.js';
+export type { LinkOp } from './plan.js';
+export type { LinkCounters } from './stats.js';
+export { BRIDGE_ERROR_CODES } from './errors.js';
 export * as bridgePlan from './plan.js';
 
 function opts(net: DriverNetwork): BridgeOptions {
   return net.options as BridgeOptions;
 }
 
-/** Run a `link add`; when it fails because the name is taken, a typed 409 (nothing was made, nothing is undone). */
-async function addLink(lines: string[], kind: 'bridge' | 'veth', name: string): Promise<void> {
-  try {
-    await applyHost(lines);
-  } catch (err) {
-    if (await linkExists(name)) throw new LinkExistsError(kind, name, err);
-    throw err;
-  }
+function firewallNetwork(net: DriverNetwork): FirewallNetwork {
+  return { id: net.id, bridge: bridgeNameFor(net.id, opts(net)), internal: net.internal, subnet: net.subnet, subnet6: net.subnet6 };
+}
+
+/** Options of the bridge driver. */
+export interface BridgeDriverOptions {
+  /** The firewall (egress, isolation, published ports); without one, networks are bridges only (Docker's `--iptables=false`). */
+  readonly firewall?: Firewall | undefined;
 }
 
 /** The bridge driver. */
 export class BridgeDriver implements Driver {
   readonly name = 'bridge';
+  readonly #firewall: Firewall | undefined;
+
+  constructor(options: BridgeDriverOptions = {}) {
+    this.#firewall = options.firewall;
+  }
 
   validateOptions(raw: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
     return normalizeBridgeOptions(raw) as Readonly<Record<string, unknown>>;
@@ -43,17 +59,19 @@ export class BridgeDriver implements Driver {
 
   async createNetwork(net: DriverNetwork): Promise<void> {
     const br = bridgeNameFor(net.id, opts(net));
-    // Add and mark in one batch: when it fails, a link carrying our mark is ours and goes; any other is not ours (L4).
+    // When the add (or its mark) fails, a link carrying our mark is ours and goes; any other is not ours (L4).
     try {
-      await applyHost(planAddBridge(net, opts(net)));
+      await applyOps(null, planAddBridge(net, opts(net)));
     } catch (err) {
       if ((await linkAlias(br)) === bridgeMark(net)) await deleteLinkIfExists(br);
       else if (await linkExists(br)) throw new LinkExistsError('bridge', br, err);
       throw err;
     }
     try {
-      await applyHost(planCreateNetwork(net, opts(net)));
+      await applyOps(null, planCreateNetwork(net, opts(net)));
+      await this.#firewall?.addNetwork(firewallNetwork(net));
     } catch (err) {
+      await this.#firewall?.removeNetwork(net.id).catch(() => undefined);
       await deleteLinkIfExists(br);
       throw err;
     }
@@ -72,19 +90,28 @@ export class BridgeDriver implements Driver {
   }
 
   async deleteNetwork(net: DriverNetwork): Promise<void> {
-    const br = bridgeNameFor(net.id, opts(net));
-    if (await linkExists(br)) await applyHost(planDeleteNetwork(net, opts(net)));
+    await this.#firewall?.removeNetwork(net.id);
+    await applyOps(null, planDeleteNetwork(net, opts(net)));
   }
 
   async join(join: DriverJoin): Promise<DriverJoinInfo> {
     const o = opts(join.network);
     const hostIfname = hostVethName(join.endpointId);
-    await addLink(planAddVeth(join, o), 'veth', hostIfname);
     try {
-      await applyHost(planJoinHost(join, o));
-      await applySandbox(join.netnsPath, planJoinSandbox(join));
-      const mac = await sandboxLinkMac(join.netnsPath, join.ifname);
-      return { hostIfname, ifname: join.ifname, mac };
+      await applyOps(null, planAddVeth(join, o));
+    } catch (err) {
+      // Nothing was made: a taken name is a typed 409, and nothing is undone (L4).
+      if (await linkExists(hostIfname)) throw new LinkExistsError('veth', hostIfname, err);
+      throw err;
+    }
+    try {
+      await applyOps(null, planJoinHost(join, o));
+      const mac = await applyOps(join.netnsPath, planJoinSandbox(join), async (link) => macString((await link(join.ifname)).attrs.address));
+      const mappings = join.portMappings ?? [];
+      if (mappings.length > 0) {
+        await this.#firewall?.publish({ endpointId: join.endpointId, networkId: join.network.id, ipv4: join.ipv4, ipv6: join.ipv6, mappings });
+      }
+      return { hostIfname, ifname: join.ifname, mac: mac ?? '', endpointId: join.endpointId };
     } catch (err) {
       // Deleting the host end deletes the pair, wherever the peer is (G10).
       await deleteLinkIfExists(hostIfname);
@@ -93,11 +120,12 @@ export class BridgeDriver implements Driver {
   }
 
   async leave(_net: DriverNetwork, info: DriverJoinInfo): Promise<void> {
+    if (info.endpointId !== undefined) await this.#firewall?.unpublish(info.endpointId);
     await deleteLinkIfExists(info.hostIfname);
   }
 
   async setDefaultRoute(net: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void> {
-    await applySandbox(netnsPath, planDefaultRoute(net, info.ifname));
+    await applyOps(netnsPath, planDefaultRoute(net, info.ifname));
   }
 
   async networkExists(net: DriverNetwork): Promise<boolean> {
@@ -111,8 +139,15 @@ export class BridgeDriver implements Driver {
   }
 
   async releaseEndpoint(_net: DriverNetwork, endpointId: string): Promise<void> {
+    await this.#firewall?.unpublish(endpointId);
     // The pair dies with its host end, wherever the peer went (G10).
     await deleteLinkIfExists(hostVethName(endpointId));
+  }
+
+  watchEndpoints(onGone: (hostIfname: string) => void, onError: (err: Error) => void): { close(): void } {
+    return watchDeletedLinks((name) => {
+      if (name.startsWith('sv')) onGone(name); // hostVethName's prefix: the controller matches the exact name
+    }, onError);
   }
 
   async reconcileEndpoints(net: DriverNetwork, keep: readonly DriverJoinInfo[]): Promise<{ removed: string[]; reattached: string[] }> {
@@ -123,8 +158,41 @@ export class BridgeDriver implements Driver {
     const removed = links.filter((l) => l.master === br && l.ifname.startsWith('sv') && !kept.has(l.ifname)).map((l) => l.ifname);
     const reattached = links.filter((l) => kept.has(l.ifname) && l.master !== br).map((l) => l.ifname);
     for (const name of removed) await deleteLinkIfExists(name);
-    await applyHost(reattached.map((name) => `link set ${name} master ${br} up`));
+    await applyOps(null, planReattach(br, reattached));
     return { removed, reattached };
+  }
+
+  async reservePorts(net: DriverNetwork, endpointId: string, specs: readonly PublishSpec[]): Promise<PortMapping[]> {
+    if (specs.length === 0) return [];
+    if (this.#firewall === undefined) throw new PortsUnavailableError('the daemon runs without its firewall (--no-firewall)');
+    if (net.internal) throw new PortsUnavailableError(`network ${net.name} is internal: nothing from outside reaches it`);
+    return this.#firewall.reserve(endpointId, specs);
+  }
+
+  async releasePorts(endpointId: string): Promise<void> {
+    await this.#firewall?.release(endpointId);
+  }
+
+  async interfaceStats(infos: readonly DriverJoinInfo[]): Promise<(LinkCounters | undefined)[]> {
+    if (infos.length === 0) return [];
+    const counters = await hostLinkCounters();
+    return infos.map((i) => {
+      const c = counters.get(i.hostIfname);
+      return c === undefined ? undefined : swapDirection(c);
+    });
+  }
+
+  async restoreExternalConnectivity(networks: readonly DriverNetwork[], endpoints: readonly DriverRestoredEndpoint[]): Promise<void> {
+    if (this.#firewall === undefined) return;
+    const reserved = new Map(endpoints.filter((e) => e.portMappings.length > 0).map((e) => [e.endpointId, e.portMappings] as const));
+    const published = endpoints.filter((e) => e.joined && e.portMappings.length > 0).map((e) => ({
+      endpointId: e.endpointId, networkId: e.network.id, ipv4: e.ipv4, ipv6: e.ipv6, mappings: e.portMappings,
+    }));
+    await this.#firewall.restore(networks.map(firewallNetwork), reserved, published);
+  }
+
+  describeNetwork(net: DriverNetwork): Readonly<Record<string, unknown>> {
+    return { bridge: bridgeNameFor(net.id, opts(net)), mtu: opts(net).mtu ?? 1500 };
   }
 
   async linkProblems(net: DriverNetwork, info: DriverJoinInfo, netnsPath: string, addresses: readonly string[]): Promise<string[]> {
@@ -134,5 +202,9 @@ export class BridgeDriver implements Driver {
     if (host === undefined) out.push(`host veth ${info.hostIfname} is missing`);
     else if (host.master !== br) out.push(`host veth ${info.hostIfname} is not on bridge ${br}`);
     return [...out, ...(await sandboxLinkProblems(netnsPath, info.ifname, addresses))];
+  }
+
+  async close(): Promise<void> {
+    await this.#firewall?.close();
   }
 }

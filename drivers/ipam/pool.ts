@@ -45,9 +45,15 @@ export class AddressPool {
   readonly #highest: bigint;
   readonly #gateway: bigint;
   readonly #used = new Set<bigint>();
+  /** Dynamic allocation stays within these bounds (the whole host range, or --ip-range). */
+  readonly #allocLow: bigint;
+  readonly #allocHigh: bigint;
+  /** The --ip-range dynamic addresses come from, if one was given. */
+  readonly ipRange: string | undefined;
   #cursor: bigint;
 
-  constructor(cidr: string, gateway?: string) {
+  /** `ipRange`: a CIDR inside the subnet that dynamic allocation is limited to (Docker's `--ip-range`). */
+  constructor(cidr: string, gateway?: string, ipRange?: string) {
     const p = parseSubnet(cidr);
     this.subnet = p.cidr;
     this.family = p.family;
@@ -62,23 +68,34 @@ export class AddressPool {
     }
     this.#gateway = gw;
     this.gateway = formatIp(gw, p.family);
-    this.#cursor = this.#lowest;
+    this.#allocLow = this.#lowest;
+    this.#allocHigh = this.#highest;
+    this.ipRange = undefined;
+    if (ipRange !== undefined) {
+      const r = parseCidr(ipRange);
+      if (r === undefined || r.family !== p.family) throw new InvalidSubnetError(ipRange, `ip range must be an IPv${p.family} CIDR`);
+      if (r.first < p.first || r.last > p.last) throw new InvalidSubnetError(ipRange, `ip range must lie inside ${this.subnet}`);
+      this.#allocLow = r.first > this.#lowest ? r.first : this.#lowest;
+      this.#allocHigh = r.last < this.#highest ? r.last : this.#highest;
+      if (this.#allocLow > this.#allocHigh) throw new InvalidSubnetError(ipRange, 'ip range holds no usable host address');
+      this.ipRange = `${formatIp(r.first, p.family)}/${r.prefix}`;
+    }
+    this.#cursor = this.#allocLow;
   }
 
   /** Allocate `requested`, or the next free address. */
   allocate(requested?: string): string {
     if (requested !== undefined) return this.#take(requested);
-    const size = this.#highest - this.#lowest + 1n;
+    const size = this.#allocHigh - this.#allocLow + 1n;
     for (let i = 0n; i < size; i++) {
       const candidate = this.#cursor;
-      this.#cursor = candidate >= this.#highest ? this.#lowest : candidate + 1n;
+      this.#cursor = candidate >= this.#allocHigh ? this.#allocLow : candidate + 1n;
       if (candidate !== this.#gateway && !this.#used.has(candidate)) {
         this.#used.add(candidate);
         return formatIp(candidate, this.family);
       }
-      if (BigInt(this.#used.size) + 1n >= size) break;
     }
-    throw new PoolExhaustedError(this.subnet);
+    throw new PoolExhaustedError(this.ipRange ?? this.subnet);
   }
 
   /**

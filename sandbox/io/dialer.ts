@@ -12,7 +12,7 @@ import { networkInterfaces } from 'node:os';
 import { connectUdp, hostDialer, type Dialer, type Family } from '../../resolver/index.js';
 import { SandnsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { nativeConnectedUdp, nativeSocketInNetns } from './native.js';
+import { nativeConnectedUdp, nativeSocketInNetns } from '../../common/io/native.js';
 
 /** No way to open a socket inside the sandbox's namespace. */
 export class NoNetnsDialerError extends SandnsError {

@@ -1,9 +1,13 @@
 /**
  * Network namespaces: create a named one (/run/netns/<name>), adopt an
- * existing one by path (an external key), bring `lo` up, delete.
+ * existing one by path (an external key), bring `lo` up, delete. All
+ * in-process: the native helper pins and unpins namespaces as `ip netns
+ * add/del` do, and `lo` comes up over rtnetlink from inside the namespace.
  */
 import { stat, statfs } from 'node:fs/promises';
-import { ip, runInNetns } from '../../common/io/exec.js';
+import { ip } from '../../common/io/exec.js';
+import { requireNativeHelper } from '../../common/io/native.js';
+import { NetlinkError, netlinkErrno, withNetlink } from '../../common/io/rtnetlink.js';
 import { NetnsError, NetnsExistsError } from '../errors.js';
 
 /** Directory of named namespaces (as `ip netns` uses it). */
@@ -20,20 +24,20 @@ export function netnsMark(id: string): string {
 }
 
 /**
- * Create a named namespace with `lo` up and marked; returns its path.
- * `ip netns add` creates /run/netns/<name> with O_EXCL: a name that exists
- * fails (ERR_SANDBOX_NETNS_EXISTS) and nothing is undone, as it is not ours.
+ * Create a named namespace with `lo` up and marked; returns its path. The
+ * helper creates /run/netns/<name> with O_EXCL: a name that exists fails
+ * (ERR_SANDBOX_NETNS_EXISTS) and nothing is undone, as it is not ours.
  */
 export async function createNetns(name: string, mark: string): Promise<string> {
   const path = netnsPathFor(name);
   try {
-    await ip(['netns', 'add', name]);
+    requireNativeHelper().createNetns(path);
   } catch (err) {
-    if (await exists(path)) throw new NetnsExistsError(name, err);
-    throw new NetnsError(name, 'could not create the network namespace', err);
+    if ((err as { errno?: number }).errno === 17 || (await exists(path))) throw new NetnsExistsError(name, err);
+    throw new NetnsError(name, `could not create the network namespace: ${(err as Error).message}`, err);
   }
   try {
-    await runInNetns(path, 'ip', ['link', 'set', 'lo', 'up', 'alias', mark]);
+    await bringLoUp(path, mark);
   } catch (err) {
     await deleteNetns(name);
     throw err;
@@ -41,23 +45,21 @@ export async function createNetns(name: string, mark: string): Promise<string> {
   return path;
 }
 
+/** The loopback interface's index in every namespace (LOOPBACK_IFINDEX, include/net/net_namespace.h). */
+const LOOPBACK_IFINDEX = 1;
+
 /**
- * Bring `lo` up. Must happen before 127.0.0.11 is bound, or UDP replies leave
+ * Bring `lo` up (and mark it with the ifalias `mark`, when given). Must happen before 127.0.0.11 is bound, or UDP replies leave
  * from 127.0.0.1 and connected clients, which check the source address, drop them.
  */
-export async function bringLoUp(path: string): Promise<void> {
-  await runInNetns(path, 'ip', ['link', 'set', 'lo', 'up']);
-}
-
-/** True when `path` is a network namespace file we can enter. */
-export async function netnsAlive(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    await runInNetns(path, 'true', []);
-    return true;
-  } catch {
-    return false;
-  }
+export async function bringLoUp(path: string, mark?: string): Promise<void> {
+  await withNetlink(path, async (nl) => {
+    try {
+      await nl.setLink({ index: LOOPBACK_IFINDEX, change: { up: true }, flags: { up: true } }, mark === undefined ? {} : { ifalias: mark });
+    } catch (err) {
+      throw new NetlinkError('link set lo up', netlinkErrno(err), { cause: err, netns: path });
+    }
+  });
 }
 
 /** NSFS_MAGIC (linux/magic.h): what statfs reports for a namespace file, pinned or /proc/<pid>/ns/net. */
@@ -72,6 +74,17 @@ export async function netnsMounted(path: string): Promise<boolean> {
   }
 }
 
+/** True when `path` is a network namespace file we can enter. */
+export async function netnsAlive(path: string): Promise<boolean> {
+  if (!(await netnsMounted(path))) return false;
+  try {
+    requireNativeHelper().callInNetns(path, () => undefined); // setns(CLONE_NEWNET) refuses any other namespace type
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** True when something (a namespace or any file) is at /run/netns/<name>. */
 export function netnsNameTaken(name: string): Promise<boolean> {
   return exists(netnsPathFor(name));
@@ -80,16 +93,17 @@ export function netnsNameTaken(name: string): Promise<boolean> {
 /**
  * Restore (L3): whether the namespace <name> is the one sandns made for
  * `mark`: its `lo` carries the mark, or it is pristine (only `lo`, down, no
- * alias: `ip netns add` ran and the crash came before lo was set up; the name
- * was checked free just before). Anything else is someone else's.
+ * alias: the namespace was pinned and the crash came before lo was set up; the
+ * name was checked free just before). Anything else is someone else's.
  */
 export async function netnsMadeFor(name: string, mark: string): Promise<boolean> {
   try {
-    const { stdout } = await runInNetns(netnsPathFor(name), 'ip', ['-j', 'link', 'show']);
-    const links = JSON.parse(stdout) as { ifname: string; flags?: string[]; ifalias?: string }[];
-    const lo = links.find((l) => l.ifname === 'lo');
-    if (lo?.ifalias === mark) return true;
-    return links.length === 1 && lo !== undefined && lo.ifalias === undefined && !(lo.flags ?? []).includes('UP');
+    return await withNetlink(netnsPathFor(name), async (nl) => {
+      const links = await nl.getLinks({});
+      const lo = links.find((l) => l.data.index === LOOPBACK_IFINDEX);
+      if (lo?.attrs.ifalias === mark) return true;
+      return links.length === 1 && lo !== undefined && lo.attrs.ifalias === undefined && lo.data.flags?.up !== true;
+    });
   } catch {
     return false;
   }
@@ -98,9 +112,9 @@ export async function netnsMadeFor(name: string, mark: string): Promise<boolean>
 /** Delete a named namespace (idempotent). */
 export async function deleteNetns(name: string): Promise<void> {
   try {
-    await ip(['netns', 'del', name]);
+    requireNativeHelper().removeNetns(netnsPathFor(name));
   } catch (err) {
-    if (await exists(netnsPathFor(name))) throw new NetnsError(name, 'could not delete the network namespace', err);
+    if (await exists(netnsPathFor(name))) throw new NetnsError(name, `could not delete the network namespace: ${(err as Error).message}`, err);
   }
 }
 

@@ -5,8 +5,13 @@
  * temp file is renamed to `state.json`, then the directory is fsynced. At any
  * crash point one complete file holds the last good state, and the reader
  * (document.ts chooseState) picks the newest one whose checksum holds.
+ *
+ * Between snapshots each commit is a line appended to `state.journal` (one
+ * write, one fdatasync; ../journal.ts). A snapshot rotates the journal to
+ * `state.journal.prev`, so `state.json.prev` plus that file still give the
+ * newest state when `state.json` is lost.
  */
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateLockedError } from '../errors.js';
@@ -16,6 +21,8 @@ export const STATE_FILE = 'state.json';
 export const STATE_TMP = 'state.json.tmp';
 export const STATE_PREV = 'state.json.prev';
 export const STATE_LOCK = 'lock';
+export const STATE_JOURNAL = 'state.journal';
+export const STATE_JOURNAL_PREV = 'state.journal.prev';
 
 /** The store's files. */
 export interface StateFiles {
@@ -30,6 +37,16 @@ export interface StateFiles {
   lock(): Promise<void>;
   /** Give the directory back. */
   unlock(): Promise<void>;
+  /** Append one journal line and fdatasync it (the file is created, and the directory synced, on first use). */
+  appendJournal?(text: string): Promise<void>;
+  /** The text of state.journal.prev then state.journal ('' for a missing file). */
+  readJournal?(): Promise<string>;
+  /**
+   * After a snapshot: state.journal becomes state.journal.prev (the lines that
+   * lead from state.json.prev to the new snapshot, for a fallback) and a new,
+   * empty journal starts.
+   */
+  rotateJournal?(): Promise<void>;
 }
 
 function processAlive(pid: number): boolean {
@@ -84,11 +101,48 @@ async function writeDurably(path: string, text: string): Promise<void> {
   }
 }
 
+/** The journal, kept open for appends: each append is one write and one fdatasync. */
+function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 'readJournal' | 'rotateJournal'> {
+  const path = join(dir, STATE_JOURNAL);
+  let handle: Promise<FileHandle> | undefined;
+  const get = (): Promise<FileHandle> =>
+    (handle ??= (async () => {
+      const h = await open(path, 'a', 0o600);
+      await fsyncDir(dir); // the file's name is durable before any line in it counts
+      return h;
+    })().catch((err: unknown) => {
+      handle = undefined;
+      throw err;
+    }));
+  return {
+    async appendJournal(text) {
+      const h = await get();
+      await h.write(text);
+      await h.datasync();
+    },
+    async readJournal() {
+      return ((await readIfExists(join(dir, STATE_JOURNAL_PREV))) ?? '') + ((await readIfExists(path)) ?? '');
+    },
+    async rotateJournal() {
+      const h = handle;
+      handle = undefined;
+      await (await h)?.close();
+      try {
+        await rename(path, join(dir, STATE_JOURNAL_PREV));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      await fsyncDir(dir);
+    },
+  };
+}
+
 /** The store in `dir` (created 0700 when missing). */
 export function openStateFiles(dir: string): StateFiles {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const at = (name: string): string => join(dir, name);
   return {
+    ...openJournal(dir),
     dir,
     async readAll() {
       const out: { name: string; text: string }[] = [];

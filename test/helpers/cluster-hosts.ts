@@ -1,5 +1,5 @@
 /**
- * Daemons of a simulated cluster (issue 15 Tests): one per lab host, each
+ * Daemons of a simulated cluster (the tests of docs/cluster.md): one per lab host, each
  * with its own state dir and socket, run inside its host namespace with
  * `nsenter --net` and pointed at the lab's etcd. Plus the DNS checks the
  * scenarios use, asked from inside sandboxes.

@@ -1,5 +1,5 @@
 /**
- * A simulated multi-host cluster (issue 15 Tests): an underlay bridge in its
+ * A simulated multi-host cluster (the tests of docs/cluster.md): an underlay bridge in its
  * own namespace, "hosts" as namespaces hanging off it by veth pairs, and a
  * 3-member etcd cluster on underlay addresses in namespaces of their own.
  * Nothing touches the machine's own namespace: every address, route and port

@@ -22,7 +22,7 @@ export async function testController(origin = '# test origin: no servers\n', opt
   const dir = await mkdtemp(join(tmpdir(), 'sandns-test-'));
   const originPath = join(dir, 'resolv.conf');
   await writeFile(originPath, origin);
-  const controller = createController({ logger: silentLogger(), originResolvConf: originPath, ...options });
+  const controller = createController({ logger: silentLogger(), originResolvConf: originPath, firewall: false, ...options });
   return {
     controller,
     originPath,

@@ -79,15 +79,34 @@ function httpOn(socket: string, method: string, path: string, body?: string): Pr
   });
 }
 
+/** Where and how a test daemon runs. */
+export interface DaemonPlacement {
+  /** Run inside this network namespace (`nsenter --net=PATH`): a scratch "host" of the test's own. */
+  readonly netns?: string;
+  /** Daemon flags added after the defaults; without `firewall: true`, `--no-firewall` is added. */
+  readonly args?: readonly string[];
+  /** Keep the firewall on (only with `netns`: never on the machine's own namespace). */
+  readonly firewall?: boolean;
+  /** Reuse this directory (state, socket): a restart of an earlier daemon. */
+  readonly dir?: string;
+}
+
 /** Start a daemon with `bin`; `origin` is the content of its origin resolv.conf. */
-export async function startDaemon(bin: string, origin = '# sandns test origin: no servers\n'): Promise<TestDaemon> {
-  const dir = await mkdtemp(join(tmpdir(), 'sandns-daemon-'));
+export async function startDaemon(bin: string, origin = '# sandns test origin: no servers\n', place: DaemonPlacement = {}): Promise<TestDaemon> {
+  if (place.firewall === true && place.netns === undefined) throw new Error('a firewall test daemon must run in a scratch namespace');
+  const dir = place.dir ?? (await mkdtemp(join(tmpdir(), 'sandns-daemon-')));
   const socket = join(dir, 'api', 'sandns.sock');
   const logPath = join(dir, 'daemon.log');
   await writeFile(join(dir, 'resolv.conf'), origin);
   const log = openSync(logPath, 'a');
-  const args = [bin, '--socket', socket, 'daemon', '--state-dir', join(dir, 'state'), '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
+  const args = [
+    bin, '--socket', socket, 'daemon', '--state-dir', join(dir, 'state'), '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info',
+    ...(place.firewall === true ? [] : ['--no-firewall']), ...(place.args ?? []),
+  ];
+  // nsenter execs node: the child's pid is the daemon's (kill -9 reaches it).
+  const child = place.netns === undefined
+    ? spawn(process.execPath, args, { stdio: ['ignore', log, log] })
+    : spawn('nsenter', [`--net=${place.netns}`, '--', process.execPath, ...args], { stdio: ['ignore', log, log] });
   closeSync(log);
   const cli = async (a: readonly string[]): Promise<CliResult> => {
     const r = await execa(process.execPath, [bin, '--socket', socket, ...a], { reject: false, timeout: 60_000 });

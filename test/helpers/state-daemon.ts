@@ -78,7 +78,8 @@ export async function stateDaemon(bin: string, dir: string, options: StateDaemon
       logs.push(logPath);
       const log = openSync(logPath, 'a');
       const t0 = performance.now();
-      const argv = [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info', ...(options.args ?? [])];
+      // In the machine's own namespace the daemon runs without its firewall: the host's nft ruleset and sysctls stay untouched.
+      const argv = [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info', ...(netns === undefined ? ['--no-firewall'] : []), ...(options.args ?? [])];
       // nsenter execs node in place (no fork without --pid): the child's PID is the daemon's, so kill() still ends exactly it.
       child = netns === undefined
         ? spawn(process.execPath, argv, { stdio: ['ignore', log, log] })

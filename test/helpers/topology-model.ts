@@ -1,5 +1,5 @@
 /**
- * The serial model of the daemon's topology API (issue 11 §2) for the
+ * The serial model of the daemon's topology API (L5) for the
  * randomized concurrency tests: networks (name → subnet), sandboxes, and
  * connections (network × sandbox → address), the operations a seeded
  * generator draws, how they run against the real API, and what the API

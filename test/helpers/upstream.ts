@@ -7,7 +7,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
-import { nativeSocketInNetns } from '../../sandbox/io/native.js';
+import { nativeSocketInNetns } from '../../common/io/native.js';
 
 /** A running fake upstream. */
 export interface TestUpstream {

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testController, type TestController } from '../helpers/controller.js';
 import { inNetnsPath } from '../helpers/exec.js';
 import { uniqueName } from '../helpers/names.js';
-import { nativeSocketInNetns } from '../../sandbox/io/native.js';
+import { nativeSocketInNetns } from '../../common/io/native.js';
 
 const ATTEMPTS = 20;
 const UPSTREAM_DELAY_MS = 100;

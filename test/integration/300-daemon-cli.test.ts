@@ -196,7 +196,7 @@ describe('300 sandns daemon and CLI', () => {
   });
 
   it('L1 a second daemon on the same socket refuses to start and leaves the first serving', async () => {
-    const r = await execa(process.execPath, [build.bin, '--socket', d.socket, 'daemon', '--state-dir', `${d.dir}/state2`, '--origin-resolv-conf', `${d.dir}/resolv.conf`], { reject: false, timeout: 20_000 });
+    const r = await execa(process.execPath, [build.bin, '--socket', d.socket, 'daemon', '--state-dir', `${d.dir}/state2`, '--origin-resolv-conf', `${d.dir}/resolv.conf`, '--no-firewall'], { reject: false, timeout: 20_000 });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('ERR_API_SOCKET_IN_USE');
     expect((await d.http('GET', '/healthz')).status).toBe(200);

@@ -1,5 +1,5 @@
 /**
- * Issue 11 §5: every client error is a 4xx with a code; 500 only for our
+ * L8: every client error is a 4xx with a code; 500 only for our
  * bugs. The real daemon, over its unix socket, gets every route of the API
  * with malformed paths (bad %-encoding, NUL, dot segments, huge segments),
  * every method, malformed bodies (not JSON, not an object, deep nesting) and
@@ -105,8 +105,8 @@ afterAll(async () => {
   await build?.remove();
 });
 
-describe('330 §5 every client error is a 4xx with a code', () => {
-  it('issue-11 every route × malformed path segment × method: never a 5xx', async () => {
+describe('330 L8 every client error is a 4xx with a code', () => {
+  it('L8 every route × malformed path segment × method: never a 5xx', async () => {
     for (const r of ROUTES) {
       const parts = r.parts;
       const variants = parts.some((p) => p.startsWith(':')) ? BAD_SEGMENTS : [''];
@@ -125,7 +125,7 @@ describe('330 §5 every client error is a 4xx with a code', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
-  it('issue-11 every route × malformed body: never a 5xx', async () => {
+  it('L8 every route × malformed body: never a 5xx', async () => {
     for (const r of ROUTES) {
       if (r.method === 'GET') continue;
       const path = `/${r.parts.map((p) => (p === ':network' ? NET : p === ':sandbox' ? `${tag}-missing` : p)).join('/')}`;
@@ -134,7 +134,7 @@ describe('330 §5 every client error is a 4xx with a code', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
-  it('issue-11 every body field of every mutating route × every wrong type: never a 5xx, and nothing half-made', async () => {
+  it('L8 every body field of every mutating route × every wrong type: never a 5xx, and nothing half-made', async () => {
     for (const c of fieldCases()) {
       for (const f of c.fields) {
         for (const v of WRONG_VALUES) {

@@ -1,5 +1,5 @@
 /**
- * Issue 11 §2, §3 through the real daemon over its unix socket: a seeded
+ * L5, L6 through the real daemon over its unix socket: a seeded
  * random mix of network and sandbox creates and deletes, connects and
  * disconnects over small name and subnet pools (so they collide), 8 at a
  * time. Every answer must be explained by one serial order of the same
@@ -110,7 +110,7 @@ afterAll(async () => {
 });
 
 describe('340 concurrent mix against a serial model and the kernel', () => {
-  it(`issue-11 §2 220 random operations, 8 in parallel: linearizable, API = model = kernel (seed ${SEED})`, async () => {
+  it(`L5 220 random operations, 8 in parallel: linearizable, API = model = kernel (seed ${SEED})`, async () => {
     const d = await freshDaemon('mix');
     await d.start();
     const http = httpOf(d);
@@ -131,7 +131,7 @@ describe('340 concurrent mix against a serial model and the kernel', () => {
   // whose bridge is gone ("network's bridge <name> is missing", e.g. seeds 324672400, 1947154508, 93891977), even
   // with the killed daemon's orphaned `ip` children waited out. Every other check of this test passes. Run it with
   // KILL_TEST=1.
-  it.skipIf(process.env.KILL_TEST !== '1')(`issue-11 §3 kill -9 at a random point of the mix, 20 times: restore leaves nothing leaked or missing (seed ${SEED})`, async () => {
+  it.skipIf(process.env.KILL_TEST !== '1')(`L6 kill -9 at a random point of the mix, 20 times: restore leaves nothing leaked or missing (seed ${SEED})`, async () => {
     const d = await freshDaemon('kill');
     const http = httpOf(d);
     const rand = prng(SEED ^ 0x5eed);

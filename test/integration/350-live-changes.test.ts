@@ -1,5 +1,5 @@
 /**
- * Issue 11 §3: a live change is persisted before it counts, and a restart
+ * L6: a live change is persisted before it counts, and a restart
  * re-reads the origin resolv.conf. The origin changes while the daemon runs
  * (kill -9 once the change is on disk: the restart forwards to the new
  * upstream, not the removed one), and while it is down (the restart picks
@@ -55,7 +55,7 @@ afterAll(async () => {
 });
 
 describe('350 live changes survive a restart', () => {
-  it('issue-11 an origin change made live is on disk, and a kill -9 restart forwards to the new upstream', async () => {
+  it('L6 an origin change made live is on disk, and a kill -9 restart forwards to the new upstream', async () => {
     expect(await upstreams(SB)).toEqual(['192.0.2.10']);
     await origin('192.0.2.20');
     expect(await waitFor(async () => (await upstreams(SB)).includes('192.0.2.20'), 10_000)).toBe(true);
@@ -68,7 +68,7 @@ describe('350 live changes survive a restart', () => {
     expect(conf).not.toContain('192.0.2.10');
   });
 
-  it('issue-11 an origin change made while the daemon was down is picked up at start, in memory, in the file and on disk', async () => {
+  it('L6 an origin change made while the daemon was down is picked up at start, in memory, in the file and on disk', async () => {
     await d.kill('SIGTERM');
     await origin('192.0.2.30');
     await d.start();
@@ -80,7 +80,7 @@ describe('350 live changes survive a restart', () => {
     expect(await upstreams(SB)).toEqual(['192.0.2.30']);
   });
 
-  it('issue-11 an unchanged origin rewrites nothing at restart (L6); a user-edited file stays while its upstreams follow the origin (C4)', async () => {
+  it('L6 an unchanged origin rewrites nothing at restart (L6); a user-edited file stays while its upstreams follow the origin (C4)', async () => {
     const path = `/etc/netns/${SB}/resolv.conf`;
     const before = await stat(path);
     await d.kill('SIGKILL');
@@ -94,7 +94,7 @@ describe('350 live changes survive a restart', () => {
     expect(await readFile(path, 'utf8')).toBe('# edited by the user\nnameserver 127.0.0.11\n');
   });
 
-  it('issue-11 a sandbox key set through the API is on disk before the answer: a kill -9 right after keeps it', async () => {
+  it('L6 a sandbox key set through the API is on disk before the answer: a kill -9 right after keeps it', async () => {
     await execa('ip', ['netns', 'add', KEY]);
     await d.api('POST', '/sandboxes', { name: EXT, external: true });
     await d.api('PUT', `/sandboxes/${EXT}/key`, { netnsPath: `/run/netns/${KEY}` });

@@ -1,5 +1,5 @@
 /**
- * Issue 11 §1, §4, §6 on real kernels: sandns refuses names that exist
+ * L4, L7, L9 on real kernels: sandns refuses names that exist
  * (bridges, veths, namespaces) with a typed 409 and never touches them; it
  * writes managed files without following symlinks, only at absolute paths
  * (inside the allowed root when one is set), and gives a file it took over
@@ -54,8 +54,8 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-describe('420 §1 names that exist are refused up front and never touched', () => {
-  it('issue-11 bridgeName of an existing dummy, a veth end, or another network\'s bridge: 409 ERR_LINK_EXISTS, all still there', async () => {
+describe('420 L4 names that exist are refused up front and never touched', () => {
+  it('L4 bridgeName of an existing dummy, a veth end, or another network\'s bridge: 409 ERR_LINK_EXISTS, all still there', async () => {
     const dummy = `${tag}d`;
     const veth = `${tag}v`;
     links.push(dummy, veth);
@@ -72,7 +72,7 @@ describe('420 §1 names that exist are refused up front and never touched', () =
     await other.delete();
   });
 
-  it('issue-11 two concurrent creates naming the same new bridge: one 201, one 409; the bridge belongs to the one', async () => {
+  it('L4 two concurrent creates naming the same new bridge: one 201, one 409; the bridge belongs to the one', async () => {
     const br = `${tag}b`;
     links.push(br);
     const results = await Promise.allSettled([0, 1, 2].map((i) => t.controller.newNetwork('bridge', `${tag}c${i}`, { subnet: randomSubnet().subnet, driverOptions: { bridgeName: br } })));
@@ -83,7 +83,7 @@ describe('420 §1 names that exist are refused up front and never touched', () =
     expect(await linkUp(br)).toBe(false);
   });
 
-  it('issue-11 netnsName of an existing namespace: 409 ERR_SANDBOX_NETNS_EXISTS; the namespace and its links survive, nothing is written', async () => {
+  it('L4 netnsName of an existing namespace: 409 ERR_SANDBOX_NETNS_EXISTS; the namespace and its links survive, nothing is written', async () => {
     const ns = `${tag}-ns`;
     namespaces.push(ns);
     await execa('ip', ['netns', 'add', ns]);
@@ -95,7 +95,7 @@ describe('420 §1 names that exist are refused up front and never touched', () =
     expect(t.controller.sandboxes()).toHaveLength(0);
   });
 
-  it('issue-11 concurrent sandboxes asking for one namespace name: one made, the others 409, the made one intact', async () => {
+  it('L4 concurrent sandboxes asking for one namespace name: one made, the others 409, the made one intact', async () => {
     const ns = `${tag}-race`;
     namespaces.push(ns);
     const results = await Promise.allSettled([0, 1, 2, 3].map((i) => t.controller.newSandbox(`${tag}-r${i}`, { netnsName: ns })));
@@ -107,7 +107,7 @@ describe('420 §1 names that exist are refused up front and never touched', () =
     expect(existsSync(`/run/netns/${ns}`)).toBe(false);
   });
 
-  it('issue-11 a veth name that exists: the join is refused (409) and the link is not deleted', async () => {
+  it('L4 a veth name that exists: the join is refused (409) and the link is not deleted', async () => {
     const driver = new BridgeDriver();
     const id = `${tag.slice(1)}00000000000000000000`.slice(0, 16);
     const net = { id: `${tag.slice(1)}ffffffffffffff`, name: 'x', subnet: '10.254.254.0/24', gateway: '10.254.254.1', internal: true, options: {} };
@@ -119,7 +119,7 @@ describe('420 §1 names that exist are refused up front and never touched', () =
     expect(await linkUp(host)).toBe(true);
   });
 
-  it('issue-11 restore undoes a cut-short create only for what carries its mark: a same-named foreign bridge and namespace stay', async () => {
+  it('L4 restore undoes a cut-short create only for what carries its mark: a same-named foreign bridge and namespace stay', async () => {
     const driver = new BridgeDriver();
     const net = { id: `${tag.slice(1)}eeeeeeeeeeeeee`, name: 'y', subnet: '10.254.253.0/24', gateway: '10.254.253.1', internal: false, options: { bridgeName: `${tag}f` } };
     links.push(`${tag}f`);
@@ -140,8 +140,8 @@ describe('420 §1 names that exist are refused up front and never touched', () =
   });
 });
 
-describe('420 §4 files as root', () => {
-  it('issue-11 a symlink at the default hosts or resolv.conf path, or as the default directory: 409 ERR_FILE_SYMLINK, target untouched, nothing made', async () => {
+describe('420 L7 files as root', () => {
+  it('L7 a symlink at the default hosts or resolv.conf path, or as the default directory: 409 ERR_FILE_SYMLINK, target untouched, nothing made', async () => {
     const target = join(t.dir, 'precious');
     await writeFile(target, 'precious\n');
     for (const [i, plant] of ['hosts', 'resolv.conf', ''].entries()) {
@@ -159,7 +159,7 @@ describe('420 §4 files as root', () => {
     expect(existsSync(join(t.dir, 'hosts'))).toBe(false);
   });
 
-  it('issue-11 a symlink planted after create is never written through: not by an origin change, not by a join', async () => {
+  it('L7 a symlink planted after create is never written through: not by an origin change, not by a join', async () => {
     const ns = `${tag}-late`;
     const net = await t.controller.newNetwork('bridge', `${tag}nl`, { subnet: randomSubnet().subnet });
     const sb = await t.controller.newSandbox(ns);
@@ -179,7 +179,7 @@ describe('420 §4 files as root', () => {
     await net.delete();
   });
 
-  it('issue-11 relative, dotted or root-escaping paths: 400 ERR_FILE_PATH; the origin resolv.conf and a shared path are refused', async () => {
+  it('L7 relative, dotted or root-escaping paths: 400 ERR_FILE_PATH; the origin resolv.conf and a shared path are refused', async () => {
     for (const hostsPath of ['hosts', './x/hosts', `${t.dir}/a/../hosts`, `${t.dir}//hosts`, `${t.dir}/hosts/`]) {
       expect(await refused(t.controller.newSandbox(`${tag}-p`, { hostsPath, netnsPath: EXT }))).toEqual({ code: 'ERR_FILE_PATH', status: 400 });
     }
@@ -195,7 +195,7 @@ describe('420 §4 files as root', () => {
     expect(existsSync(join(allowed, 'g', 'hosts'))).toBe(false);
   });
 
-  it('issue-11 a file that existed is taken over and its content and mode put back on delete; a file sandns made is deleted', async () => {
+  it('L7 a file that existed is taken over and its content and mode put back on delete; a file sandns made is deleted', async () => {
     const hostsPath = join(t.dir, 'mine', 'hosts');
     const resolvConfPath = join(t.dir, 'mine', 'resolv.conf');
     await mkdir(join(t.dir, 'mine'));
@@ -215,7 +215,7 @@ describe('420 §4 files as root', () => {
     await net.delete();
   });
 
-  it('issue-11 a failed create gives a taken-over file back too', async () => {
+  it('L7 a failed create gives a taken-over file back too', async () => {
     const hostsPath = join(t.dir, 'fail-hosts');
     await writeFile(hostsPath, 'original\n');
     await writeFile(join(t.dir, 'notadir'), 'x');
@@ -226,8 +226,8 @@ describe('420 §4 files as root', () => {
   });
 });
 
-describe('420 §6 default hostname', () => {
-  it('issue-11 a plain label (underscores too) is the hostname untruncated; dotted or 64-char names get none; a hex id its short id', async () => {
+describe('420 L9 default hostname', () => {
+  it('L9 a plain label (underscores too) is the hostname untruncated; dotted or 64-char names get none; a hex id its short id', async () => {
     const net = await t.controller.newNetwork('bridge', `${tag}nh`, { subnet: randomSubnet().subnet });
     const long = `${tag}_${'a'.repeat(64)}`.slice(0, 64);
     const hex = 'abcdef0123456789'.repeat(4);

@@ -116,7 +116,7 @@ describe('500 restore after kill -9', () => {
     expect((await d.api<SandboxInfo[]>('GET', '/sandboxes')).filter((s) => s.id.startsWith(tag))).toHaveLength(N);
     const sample = await resolveAll(3, [sbName(0), alias(6)]);
     expect(sample.get(sbName(0))).toEqual([addr.get(0)!.get(0)]);
-    // 110 changes, each durable before its answer (issue 11 §3): allow for a slow, shared disk.
+    // 110 changes, each durable before its answer (L6): allow for a slow, shared disk.
   }, 180_000);
 
   it('L3 kill -9, changes behind its back, restart: restored, measured, and reported in the log', async () => {

@@ -1,5 +1,5 @@
 /**
- * Multi-host (docs/cluster.md M1–M8; issue 15 Tests): three hosts as
+ * Multi-host (docs/cluster.md M1–M8): three hosts as
  * namespaces on an underlay bridge, each with its own daemon, and a 3-member
  * etcd cluster on underlay addresses. Names of a global network resolve
  * across hosts within 1 s; 150 concurrent connects get 150 distinct

@@ -7,6 +7,8 @@
  * succeed and leave no record, sandbox, veth or IPAM file; a /proc/<pid>/ns/net
  * namespace (ctr) is pinned and unpinned; with the daemon down ADD and CHECK
  * fail with code 11 and DEL is deferred until the daemon's next start.
+ * runtimeConfig.portMappings become published ports (the daemon's firewall
+ * runs in the scratch host namespace).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
@@ -18,11 +20,12 @@ import { execa } from 'execa';
 import { buildCli, randomSubnet } from '../helpers/daemon.js';
 import { stateDaemon, type StateDaemon } from '../helpers/state-daemon.js';
 import { uniqueName } from '../helpers/names.js';
+import { probe, startEcho } from '../helpers/netprobe.js';
 import { CniCallError, cniAdd, cniCheck, cniDel, installSandnsPlugin, type CniRuntime, type ConfList } from '../helpers/libcni.js';
 
 const tag = uniqueName('k');
 const host = `${tag}h`;
-const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'].map((c) => `${tag}${c}`);
+const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'].map((c) => `${tag}${c}`);
 const nsPath = (n: string): string => `/run/netns/${n}`;
 let build: { bin: string; remove(): Promise<void> };
 let d: StateDaemon;
@@ -167,13 +170,22 @@ describe('main plugin', () => {
     expect(ping.exitCode).toBe(0);
   });
 
-  it('K7 CHECK passes, then names a missing link', async () => {
+  it('K7 CHECK passes, then names what is wrong: a link down inside; a vanished host veth drops the attachment', async () => {
     await cniCheck(rt, list(), api);
     const r = (await cniAdd(rt, list(), api)) as { interfaces: { name: string; sandbox?: string }[] }; // ADD again: the same attachment
     const hostVeth = r.interfaces.find((i) => i.sandbox === undefined)!.name;
+    await execa('nsenter', [`--net=${api.netns}`, '--', 'ip', 'link', 'set', 'eth0', 'down']);
+    expect(await cniError(cniCheck(rt, list(), api))).toMatchObject({ code: 101, msg: expect.stringContaining('eth0 is down') });
+    await execa('nsenter', [`--net=${api.netns}`, '--', 'ip', 'link', 'set', 'eth0', 'up']);
+    await cniCheck(rt, list(), api);
     await execa('ip', ['-n', host, 'link', 'del', hostVeth]);
+    // The daemon's link watch drops an endpoint whose host veth vanished (its names stop resolving at once);
+    // until it has, CHECK names the missing veth; after, it says the container is not attached.
     const e = await cniError(cniCheck(rt, list(), api));
-    expect(e).toMatchObject({ code: 101, msg: expect.stringContaining(hostVeth) });
+    expect(e.code).toBe(101);
+    expect(e.msg).toMatch(new RegExp(`${hostVeth} is missing|is not attached`));
+    await expect.poll(async () => (await cniError(cniCheck(rt, list(), api))).msg, { timeout: 3000 }).toMatch(/is not attached/);
+    expect(await dig(cli.netns, 'api')).toBe('');
   });
 
   it('K3 keys that contradict the existing network are code 7 naming them', async () => {
@@ -182,11 +194,28 @@ describe('main plugin', () => {
     expect(e.details).toMatch(/internal is false.*mtu is 1400, the configuration says 9000/);
   });
 
-  it('K12 portMappings (declared) reach the daemon as publish entries', async () => {
-    const e = await cniError(cniAdd(rt, list(), { ...cli, containerId: `${tag}-pm`, netns: nsPath(ctrs[4]!), capabilityArgs: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } }));
-    // Until the daemon publishes ports, the answer is a typed refusal, never a silent success.
-    expect(e).toMatchObject({ code: 100, details: expect.stringContaining('ERR_API_UNSUPPORTED') });
-    expect((await d.api<{ endpoints: unknown[] }>('GET', `/networks/${tag}mn`)).endpoints).toHaveLength(2);
+  it('K12 portMappings reach the daemon as published ports: the host port leads to the container, DEL takes it back', async () => {
+    const pm = { containerId: `${tag}-pm`, netns: nsPath(ctrs[6]!), capabilityArgs: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } };
+    const r = await cniAdd(rt, list(), pm);
+    const addr = (r.ips as { address: string }[])[0]!.address.split('/')[0]!;
+    const echo = await startEcho(pm.netns, '0.0.0.0', 80);
+    try {
+      const net = await d.api<{ endpoints: { ipv4: string; ports: unknown[] }[] }>('GET', `/networks/${tag}mn`);
+      expect(net.endpoints.find((e) => e.ipv4 === addr)?.ports).toEqual([expect.objectContaining({ hostPort: 18080, containerPort: 80, protocol: 'tcp' })]);
+      // From the host namespace to its own address on the network: DNATed to the container (no proxy process).
+      expect(await probe(nsPath(host), 'tcp', `${prefix}.1`, 18080)).not.toMatch(/^(error|timeout)/);
+      // From another container of the network through the gateway's address.
+      expect(await probe(cli.netns, 'tcp', `${prefix}.1`, 18080)).not.toMatch(/^(error|timeout)/);
+    } finally {
+      await echo.stop();
+    }
+    await cniDel(rt, list(), pm);
+    expect(await probe(nsPath(host), 'tcp', `${prefix}.1`, 18080, 800)).toMatch(/^(error|timeout)/);
+    const taken = await cniError(cniAdd(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) }).then(() => cniAdd(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) })));
+    // The second claim of host port 18080 is refused with the daemon's typed 409, and nothing of it stays.
+    expect(taken).toMatchObject({ details: expect.stringContaining('ERR_PORT_ALLOCATED') });
+    await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) });
+    await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) });
   });
 
   it('K8 DEL twice and with an empty CNI_NETNS; the veths go', async () => {

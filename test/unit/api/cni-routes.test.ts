@@ -1,11 +1,11 @@
 /**
  * The API pieces the CNI plugin stands on: connect with an endpoint name, an
- * interface name and published ports (shape checked; 501 until the daemon
- * publishes ports), the conditional sandbox delete, and the links report.
+ * interface name and published ports (shape checked at the edge), the
+ * conditional sandbox delete, and the links report.
  */
 import { describe, expect, it } from 'vitest';
 import { createApi, type ApiResponse } from '../../../api/index.js';
-import { parsePublish } from '../../../api/publish.js';
+import { checkPublish } from '../../../controller/index.js';
 import { FakeController, sinkLogger } from './routes-fake.js';
 
 async function setup() {
@@ -45,16 +45,16 @@ describe('connect for CNI', () => {
     expect(r.body).toMatchObject({ code: 'ERR_INVALID_OPTION', details: { field } });
   });
 
-  it('K12 well-formed published ports are a typed 501, and nothing is connected', async () => {
+  it('K12 well-formed published ports reach the controller as checked specs', async () => {
     const { call, controller } = await setup();
     const r = await call('POST', '/networks/n1/connect', { sandbox: 'f00dcafe0123', publish: [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
-    expect(r).toMatchObject({ status: 501, body: { code: 'ERR_API_UNSUPPORTED' } });
-    expect(controller.network('n1').endpoints.size).toBe(0);
+    expect(r.status).toBe(201);
+    expect(controller.network('n1').endpoints.size).toBe(1);
   });
 
-  it('K12 parsePublish keeps ranges and defaults the protocol to tcp', () => {
-    expect(parsePublish([{ hostPort: 8000, hostPortEnd: 8010, containerPort: 80 }])).toEqual([{ hostPort: 8000, hostPortEnd: 8010, containerPort: 80, protocol: 'tcp' }]);
-    expect(parsePublish(undefined)).toBeUndefined();
+  it('K12 checkPublish keeps ranges and defaults the protocol to tcp', () => {
+    expect(checkPublish([{ hostPort: 8000, hostPortEnd: 8010, containerPort: 80 }])).toEqual([{ hostPort: 8000, hostPortEnd: 8010, containerPort: 80, protocol: 'tcp' }]);
+    expect(checkPublish(undefined)).toEqual([]);
   });
 });
 

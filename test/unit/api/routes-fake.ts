@@ -77,8 +77,8 @@ export class FakeNetwork implements ApiNetwork {
   }
   info(): NetworkInfo {
     return {
-      id: this.id, name: this.name, driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, scope: this.options.scope ?? 'local', ttl: this.ttl,
-      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, ipv4: e.ipv4, ...(e.sandbox ? { sandbox: e.sandbox.id } : {}) })),
+      id: this.id, name: this.name, driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, scope: this.options.scope ?? 'local', ttl: this.ttl, driverOptions: {},
+      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, ipv4: e.ipv4, ...(e.sandbox ? { sandbox: e.sandbox.id } : {}), ports: [], exposed: [] })),
     };
   }
   async createEndpoint(name: string, o: EndpointOptions = {}): Promise<FakeEndpoint> {
@@ -106,7 +106,7 @@ export class FakeSandbox implements ApiSandbox {
     return {
       id: this.id, hostname: this.hostname, netnsPath: this.netnsPath, keyMode: 'owned', hostsPath: '/h', resolvConfPath: '/r',
       listening: this.endpoints.size > 0, dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], extServers: [],
-      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, network: e.network.name, aliases: e.aliases, ipv4: e.ipv4 })),
+      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, network: e.network.name, aliases: e.aliases, ipv4: e.ipv4, ports: [], exposed: [] })),
     };
   }
   async delete(): Promise<void> {
@@ -147,5 +147,8 @@ export class FakeController implements ApiController {
     const s = new FakeSandbox(id, options);
     this.sbs.set(id, s);
     return s;
+  }
+  async stats(sb: FakeSandbox): Promise<{ network: string; ifname: string; counters: object }[]> {
+    return [...sb.endpoints.values()].map((e) => ({ network: e.network.name, ifname: 'eth0', counters: { rxBytes: 1, rxPackets: 1, rxErrors: 0, rxDropped: 0, txBytes: 2, txPackets: 2, txErrors: 0, txDropped: 0 } }));
   }
 }

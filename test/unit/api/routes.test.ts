@@ -69,7 +69,7 @@ describe('routes: networks', () => {
 });
 
 describe('routes: sandboxes, connect, disconnect', () => {
-  it('L1 POST /sandboxes maps the fields; the hostname default is the controller\'s (issue 11 §6)', async () => {
+  it('L1 POST /sandboxes maps the fields; the hostname default is the controller\'s (L9)', async () => {
     const { call, controller } = setup();
     const body = { name: 'web', dns: ['10.0.0.2'], dnsSearch: ['x.test'], dnsOptions: ['ndots:2'], extraHosts: [{ name: 'h', ip: '10.1.1.1' }] };
     expect((await call('POST', '/sandboxes', body)).status).toBe(201);

@@ -28,7 +28,18 @@ describe('daemon metrics and options', () => {
   it('L1 daemon options: paths made absolute, log level checked', () => {
     const o = normalizeDaemonOptions({ socketPath: 'x.sock', stateDir: '/var/lib/sandns', originResolvConf: '/etc/resolv.conf', logLevel: 'debug' });
     expect(o.socketPath).toBe(`${process.cwd()}/x.sock`);
-    expect(() => normalizeDaemonOptions({ ...o, logLevel: 'loud' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
-    expect(() => normalizeDaemonOptions({ ...o, stateDir: '' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    expect(o.portRange).toEqual({ first: 49153, last: 65535 });
+    expect(o.firewall).toBe(true);
+    const raw = { socketPath: 'x.sock', stateDir: '/s', originResolvConf: '/r', logLevel: 'info' };
+    expect(() => normalizeDaemonOptions({ ...raw, logLevel: 'loud' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    expect(() => normalizeDaemonOptions({ ...raw, stateDir: '' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+  });
+
+  it('network stack: --port-range is FIRST-LAST inside 1-65535', () => {
+    const raw = { socketPath: 'x.sock', stateDir: '/s', originResolvConf: '/r', logLevel: 'info' };
+    expect(normalizeDaemonOptions({ ...raw, portRange: '20000-20010', firewall: false })).toMatchObject({ portRange: { first: 20000, last: 20010 }, firewall: false });
+    for (const bad of ['20010-20000', '0-10', '1-70000', '80', 'a-b']) {
+      expect(() => normalizeDaemonOptions({ ...raw, portRange: bad })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    }
   });
 });

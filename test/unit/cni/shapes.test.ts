@@ -58,9 +58,9 @@ describe('main-mode network', () => {
   });
 
   it('K3 differences name each contradicted key; absent keys never differ', () => {
-    const net = { id: 'x', name: 'n', driver: 'bridge', subnet: '10.2.0.0/24', gateway: '10.2.0.1', internal: true, ttl: 600, options: { mtu: 1500, bridgeName: 'br-n' } };
+    const net = { id: 'x', name: 'n', driver: 'bridge', subnet: '10.2.0.0/24', gateway: '10.2.0.1', internal: true, ttl: 600, driverOptions: { mtu: 1500, bridgeName: 'br-n' } };
     expect(mainNetworkDifferences(net, conf)).toEqual(['internal is true, the configuration says false', 'mtu is 1500, the configuration says 1400']);
-    expect(mainNetworkDifferences({ ...net, driver: 'external', internal: false, options: { mtu: 1400, bridgeName: 'br-n' } }, conf)[0]).toMatch(/driver is "external"/);
+    expect(mainNetworkDifferences({ ...net, driver: 'external', internal: false, driverOptions: { mtu: 1400, bridgeName: 'br-n' } }, conf)[0]).toMatch(/driver is "external"/);
   });
 
   it('K5 runtimeConfig keys not declared in capabilities are ignored; with capabilities stripped (libcni) they are used', () => {

@@ -122,7 +122,7 @@ describe('loadResolvConf and hostOriginPath', () => {
     });
   });
 
-  it('C1 Docker 1.I 58: only 127.0.0.53 and an existing systemd file selects the systemd file', async () => {
+  it('C1 Docker: only 127.0.0.53 and an existing systemd file selects the systemd file', async () => {
     const etc = join(dir, 'resolv.conf');
     const systemd = join(dir, 'systemd-resolv.conf');
     await writeFile(etc, '# stub\nnameserver 127.0.0.53\noptions edns0 trust-ad\n');

@@ -97,7 +97,7 @@ describe('TestRCTransformForIntNSInvalidNdots', () => {
     expect(option(out, 'ndots')).toBe(tc.val);
     expect(out.ndotsFrom).toBe(tc.from);
     expect(out.options).toEqual(tc.opts);
-    expect(ndotsSet).toBe(true); // Docker 1.G 45: any ndots, even an invalid one
+    expect(ndotsSet).toBe(true); // Docker: any ndots, even an invalid one
   });
 });
 
@@ -120,7 +120,7 @@ describe('TestDNSOptions (pure part: host file without ndots, default required n
 });
 
 describe('transformForInternalResolver', () => {
-  it('R10 a dns override of the resolver itself is never an external server (Docker 1.H 47)', () => {
+  it('R10 a dns override of the resolver itself is never an external server (as Docker)', () => {
     const conf = applyOverrides(parseResolvConf('', '/etc/resolv.conf'), { nameservers: ['127.0.0.11', '8.8.8.8'] });
     const { extServers, conf: out } = transformForInternalResolver(conf);
     expect(extServers).toEqual([{ address: '8.8.8.8', origin: 'sandbox' }]);

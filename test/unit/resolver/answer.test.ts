@@ -7,7 +7,7 @@ import { acceptQuery } from '../../../resolver/accept.js';
 import type { Query } from '../../../resolver/query.js';
 import { answerData, decode, network, query, sinkLogger, view, type QueryOptions } from './_helpers.js';
 
-// 60 endpoints sharing the alias `pool` (1.F 37): 60 A (16 B each) and 60 AAAA (28 B each).
+// 60 endpoints sharing the alias `pool`: 60 A (16 B each) and 60 AAAA (28 B each).
 const POOL: EndpointRecord[] = Array.from({ length: 60 }, (_, i) => ({
   endpointId: `p${i}`,
   names: [`p${i}`, 'pool'],
@@ -44,7 +44,7 @@ describe('reply building (R5, R8)', () => {
     expect(decode(handle('web')).answers?.map((a) => a.ttl)).toEqual([30]);
   });
 
-  it('R5 all addresses are returned, in a fresh random order per query (1.F 37)', () => {
+  it('R5 all addresses are returned, in a fresh random order per query', () => {
     const orders = new Set<string>();
     for (let i = 0; i < 40; i++) {
       const d = decode(handle('pool', 'A', {}, 'tcp'));
@@ -139,7 +139,7 @@ describe('reply building (R5, R8)', () => {
     expect(out.readUInt16BE(additionalAt)).toBe(0xc000 | targetAt);
   });
 
-  it('R5 error replies: RA=0, RD/CD echoed, question echoed, our OPT when the query had one (1.F 35)', () => {
+  it('R5 error replies: RA=0, RD/CD echoed, question echoed, our OPT when the query had one', () => {
     const q = acceptQuery(query('x.example', 'A', { flags: 0x0110, edns: 1232, id: 77 }), 'udp') as Query;
     const d = decode(buildErrorReply(q, RCODE.REFUSED));
     expect(d).toMatchObject({ id: 77, rcode: 'REFUSED', flag_qr: true, flag_ra: false, flag_rd: true, flag_cd: true });

@@ -114,7 +114,7 @@ describe('R10 forwarding (Docker §4.1–4.3)', () => {
     expect(up.seen.map((s) => s.name.toLowerCase())).toEqual(['example.org']);
   });
 
-  it('R10 FORMERR and other rcodes but SERVFAIL/REFUSED are final (Docker 1.H 53)', async () => {
+  it('R10 FORMERR and other rcodes but SERVFAIL/REFUSED are final (as Docker)', async () => {
     const first = await startUpstream(rcodeOnly('FORMERR'));
     const second = await startUpstream(answersA());
     const rig = forwardingRig([first.upstream(), second.upstream()]);
@@ -122,7 +122,7 @@ describe('R10 forwarding (Docker §4.1–4.3)', () => {
     expect(second.seen).toHaveLength(0);
   });
 
-  it('R10 a TC reply is relayed as is; the client retry over TCP is forwarded over TCP (Docker 1.H 49)', async () => {
+  it('R10 a TC reply is relayed as is; the client retry over TCP is forwarded over TCP (as Docker)', async () => {
     const up = await startUpstream((q) => (q.transport === 'udp' ? reply(q, { tc: true }) : reply(q, { answers: aRecords(q, 40) })));
     const rig = forwardingRig([up.upstream()]);
     const udp = decode(await rig.ask(query('big.example')));
@@ -175,7 +175,7 @@ describe('R10 forwarding (Docker §4.1–4.3)', () => {
 });
 
 describe('R11 which servers, from where', () => {
-  it('R11 without external access host-origin servers are skipped, sandbox-origin ones still used (Docker 1.H 55)', async () => {
+  it('R11 without external access host-origin servers are skipped, sandbox-origin ones still used (as Docker)', async () => {
     const host = await startUpstream(answersA());
     const own = await startUpstream(answersA(2));
     const onlyHost = forwardingRig([host.upstream('host')], { view: { externalAccess: false } });

@@ -4,7 +4,7 @@ import { createResolver, explain, type LinkAlias, type ResolverView } from '../.
 import { resolveLocal } from '../../../resolver/local.js';
 import { answerData, decode, network, query, view, type Decoded, type QueryOptions } from './_helpers.js';
 
-/** Ask through a resolver with no inserted stages (a miss is SERVFAIL, 1.G 42). */
+/** Ask through a resolver with no inserted stages (a miss is SERVFAIL). */
 function ask(v: ResolverView, name: string, type: Parameters<typeof query>[1] = 'A', o: QueryOptions = {}): Decoded {
   const out = createResolver({ view: v, logger: silentLogger() }).handle(query(name, type, o), 'udp');
   expect(out).toBeInstanceOf(Buffer); // local path and fallback are synchronous
@@ -15,7 +15,7 @@ function summary(d: Decoded): string {
   return `${d.rcode} ${answerData(d).join(',')}`.trim();
 }
 
-// Docker 4.2/4.3 TestDNSIPQuery: network dtnet1, name1 → 192.168.0.1, forwarding off.
+// Docker's TestDNSIPQuery: network dtnet1, name1 → 192.168.0.1, forwarding off.
 const dtnet1 = view([network('dtnet1', [{ endpointId: 'ep1', names: ['name1'], ipv4: '192.168.0.1' }])]);
 
 describe('local answers (R3–R7, R9)', () => {
@@ -36,20 +36,20 @@ describe('local answers (R3–R7, R9)', () => {
     expect(d.answers?.[0]?.name).toBe('NaMe1');
   });
 
-  // Docker 4.9 TestUserDefinedNetworkConnectivity: dotted names and `name.network` (1.D 22).
+  // Docker's TestUserDefinedNetworkConnectivity: dotted names and `name.network`.
   const dotted = view([network('br.net1', [{ endpointId: 'c1', names: ['c1.net1'], ipv4: '172.28.0.2' }])]);
   it.each([
     { q: 'c1.net1', want: 'NOERROR 172.28.0.2' },
     { q: 'c1.net1.br.net1', want: 'NOERROR 172.28.0.2' },
     { q: 'C1.NET1.br.net1', want: 'NOERROR 172.28.0.2' },
-    { q: 'c1.net1.BR.net1', want: 'NOERROR 172.28.0.2' }, // FS8 (RFC 4343): Docker forwards this one (1.D 21)
+    { q: 'c1.net1.BR.net1', want: 'NOERROR 172.28.0.2' }, // FS8 (RFC 4343): Docker forwards this one
     { q: 'C1.NET1.BR.NET1', want: 'NOERROR 172.28.0.2' },
     { q: 'c1.net1.br.net1.google.com', want: 'SERVFAIL' },
   ])('R3 TestUserDefinedNetworkConnectivity: A $q → $want', ({ q, want }) => {
     expect(summary(ask(dotted, q))).toBe(want);
   });
 
-  it('R3 candidates run (a.b.c, any) first, then (a.b, c), then (a, b.c) (1.D 22)', () => {
+  it('R3 candidates run (a.b.c, any) first, then (a.b, c), then (a, b.c)', () => {
     const v = view([
       network('c', [{ endpointId: 'x', names: ['a.b'], ipv4: '10.0.0.2' }]),
       network('b.c', [{ endpointId: 'y', names: ['a'], ipv4: '10.0.0.3' }]),
@@ -62,7 +62,7 @@ describe('local answers (R3–R7, R9)', () => {
     expect(summary(ask(v, 'a.b.c'))).toBe('NOERROR 10.0.0.3');
   });
 
-  it('R4 networks are searched in view order; the first that knows the name decides (1.E 32)', () => {
+  it('R4 networks are searched in view order; the first that knows the name decides', () => {
     const v = view([
       network('front', [{ endpointId: 'a', names: ['app'], ipv4: '10.1.0.2' }]),
       network('back', [{ endpointId: 'b', names: ['app'], ipv4: '10.2.0.2', ipv6: 'fd00::2' }]),
@@ -80,7 +80,7 @@ describe('local answers (R3–R7, R9)', () => {
     expect(summary(ask(v, 'peer.other'))).toBe('SERVFAIL');
   });
 
-  describe('R3 link aliases (1.D 23, 25)', () => {
+  describe('R3 link aliases', () => {
     const make = (targetUp: boolean): ResolverView => {
       const net1 = network('net1', [{ endpointId: 'db', names: ['db'], ipv4: '10.0.0.9' }]);
       const net2 = network('net2', [{ endpointId: 'db2', names: ['db'], ipv4: '10.2.0.9' }]);
@@ -92,7 +92,7 @@ describe('local answers (R3–R7, R9)', () => {
       { q: 'db', up: true, want: 'NOERROR 10.0.0.2' },
       { q: 'db.net1', up: true, want: 'NOERROR 10.0.0.2' },
       { q: 'db.net2', up: true, want: 'NOERROR 10.2.0.9' },
-      { q: 'DB', up: true, want: 'NOERROR 10.0.0.2' }, // FS8: Docker matches aliases case-sensitively (1.D 21) and answers 10.0.0.9
+      { q: 'DB', up: true, want: 'NOERROR 10.0.0.2' }, // FS8: Docker matches aliases case-sensitively and answers 10.0.0.9
       { q: 'db', up: false, want: 'NOERROR 10.2.0.9' },
     ])('R3 A $q with the target up=$up → $want', ({ q, up, want }) => {
       expect(summary(ask(make(up), q))).toBe(want);
@@ -129,7 +129,7 @@ describe('local answers (R3–R7, R9)', () => {
     { q: '0.10.in-addr.arpa', want: 'SERVFAIL' },
     { q: '02.0.0.10.in-addr.arpa', want: 'SERVFAIL' },
     { q: 'web', want: 'NOERROR' },
-  ])('R5 PTR $q → $want (1.C 17)', ({ q, want }) => {
+  ])('R5 PTR $q → $want', ({ q, want }) => {
     expect(summary(ask(web, q, 'PTR'))).toBe(want);
   });
 
@@ -159,7 +159,7 @@ describe('local answers (R3–R7, R9)', () => {
     { ndots: true, q: 'nope', type: 'MX', want: 'SERVFAIL' },
     { ndots: true, q: 'nope.com', type: 'A', want: 'SERVFAIL' },
     { ndots: false, q: 'nope', type: 'A', want: 'SERVFAIL' },
-  ] as const)('R9 single-label rule, ndotsSet=$ndots: $type $q → $want (1.G 45)', ({ ndots, q, type, want }) => {
+  ] as const)('R9 single-label rule, ndotsSet=$ndots: $type $q → $want', ({ ndots, q, type, want }) => {
     const d = ask(view(web.networks, { ndotsSet: ndots }), q, type);
     expect(summary(d)).toBe(want);
     if (want === 'NOERROR') expect(d.flag_ra).toBe(true);

@@ -19,7 +19,7 @@ function upstreamReply(name: string, id = 999, rcode: 'NOERROR' | 'NXDOMAIN' = '
   });
 }
 
-describe('pipeline (G4, G8; Docker 1.G 42)', () => {
+describe('pipeline (G4, G8; Docker)', () => {
   it('R10 a miss runs the inserted stages in order; local answers and NODATA never reach them', () => {
     const seen: string[] = [];
     const spy =

@@ -7,7 +7,7 @@ function table(): RecordTable {
 }
 
 describe('RecordTable', () => {
-  // Docker 4.9 TestUpdateSvcRecord: every name maps to the endpoint's addresses, by family.
+  // Docker's TestUpdateSvcRecord: every name maps to the endpoint's addresses, by family.
   it.each([
     { label: 'v4only', ipv4: '172.16.0.2', ipv6: undefined, v4: ['172.16.0.2'], v6: [] },
     { label: 'v6only', ipv4: undefined, ipv6: 'fde6:045d:b2aa::2', v4: [], v6: ['fde6:45d:b2aa::2'] },
@@ -32,7 +32,7 @@ describe('RecordTable', () => {
     expect(t.lookup('MyCtr')).toBeUndefined();
   });
 
-  it('R5 a shared alias returns every address, de-duplicated (1.E 33)', () => {
+  it('R5 a shared alias returns every address, de-duplicated', () => {
     const t = table();
     t.addEndpoint({ endpointId: 'a', names: ['a', 'web'], ipv4: '10.0.0.2' });
     t.addEndpoint({ endpointId: 'b', names: ['b', 'web'], ipv4: '10.0.0.3', ipv6: 'fd00::3' });
@@ -49,7 +49,7 @@ describe('RecordTable', () => {
     expect(t.lookup('c')).toBeUndefined();
   });
 
-  it('R5 PTR gives the first name with its case, plus the network (1.D 28)', () => {
+  it('R5 PTR gives the first name with its case, plus the network', () => {
     const t = table();
     t.addEndpoint({ endpointId: 'ep1', names: ['Web1', 'alias', 'hostname'], ipv4: '10.0.0.2', ipv6: 'fd00::2' });
     expect(t.lookupReverse('10.0.0.2')).toBe('Web1.net1');
@@ -58,7 +58,7 @@ describe('RecordTable', () => {
     expect(t.lookupReverse('not-an-ip')).toBeUndefined();
   });
 
-  // Docker 4.9 TestServiceVIPReuse: one IP under two owners survives the removal of one.
+  // Docker's TestServiceVIPReuse: one IP under two owners survives the removal of one.
   it('R15 TestServiceVIPReuse: removing one of two endpoints with the same IP restores the other', () => {
     const t = table();
     t.addEndpoint({ endpointId: 'svc1', names: ['service_test'], ipv4: '192.168.0.1' });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addressOfReverseName as reverseNameToAddress, reverseName as addressToReverseName } from '../../../common/ip.js';
 import { isReverseName } from '../../../resolver/reverse.js';
 
-describe('reverse names (R5, Docker 1.C 17)', () => {
+describe('reverse names (R5, Docker)', () => {
   it.each([
     ['4.3.2.1.in-addr.arpa', '1.2.3.4'],
     ['1.0.168.192.in-addr.arpa', '192.168.0.1'],

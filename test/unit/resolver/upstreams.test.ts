@@ -10,7 +10,7 @@ const host = (address: string, port = 53): Upstream => ({ address, port, origin:
 const sbx = (address: string, port = 53): Upstream => ({ address, port, origin: 'sandbox' });
 
 describe('R10 selectUpstreams', () => {
-  it('R10 drops 127.0.0.11 whatever its origin or spelling (Docker 1.H 47), and unusable entries', () => {
+  it('R10 drops 127.0.0.11 whatever its origin or spelling (as Docker), and unusable entries', () => {
     const s = selectUpstreams(
       { id: 'sb1', externalAccess: true, upstreams: [sbx('127.0.0.11'), host('::ffff:127.0.0.11'), host('127.000.0.11'), host('nope'), host('1.1.1.1', 0), host('9.9.9.9')] },
       3,

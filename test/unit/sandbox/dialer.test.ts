@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/log.js';
 import { egressDevice, hardenedHostDialer } from '../../../sandbox/io/dialer.js';
-import { nativeConnectedUdp } from '../../../sandbox/io/native.js';
+import { nativeConnectedUdp } from '../../../common/io/native.js';
 
 describe('FS1 hardenedHostDialer', () => {
   it('FS1 the egress device of a loopback server is lo', async () => {

@@ -1,0 +1,99 @@
+/**
+ * The native helper (native/netns_socket.c), built by `npm run build:native`
+ * (scripts/setup.sh does it). It does, in-process and without a child, what
+ * needs the calling thread inside another network namespace: create a socket
+ * there (~0.1 ms), run a short synchronous function there (the `netlink`
+ * package's socket constructor), and create or remove a pinned namespace as
+ * `ip netns add/del` do. SANDNS_NO_NATIVE=1 hides it (tests of the fallbacks).
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { SandnsError } from '../errors.js';
+
+/** socketInNetns(nsPath, family, type, address?, port?, listen?) -> fd. */
+export type SocketInNetns = (nsPath: string, family: 4 | 6, type: 'udp' | 'tcp', address?: string, port?: number, listen?: boolean) => number;
+
+/**
+ * connectedUdp(nsPath, family, address, port, device) -> fd: a UDP socket
+ * inside nsPath ('' = ours), bound to `device` ('' = none), connect()ed to
+ * address:port unless port is 0 (Node then connects it itself).
+ */
+export type ConnectedUdp = (nsPath: string, family: 4 | 6, address: string, port: number, device: string) => number;
+
+/** trimDatagrams(fd, maxPayload): the kernel cuts every datagram to maxPayload bytes (a BPF socket filter). */
+export type TrimDatagrams = (fd: number, maxPayload: number) => void;
+
+/** The helper's functions. Each throws an Error with code ERR_NETNS_SOCKET and the errno on failure. */
+export interface NativeHelper {
+  readonly socketInNetns: SocketInNetns;
+  /** Call `fn` with this thread inside `nsPath`'s namespace (switched back after, even on a throw). */
+  readonly callInNetns: <T>(nsPath: string, fn: () => T) => T;
+  /** Create the file `path` and pin a new, empty namespace on it (`ip netns add`). EEXIST when the file exists. */
+  readonly createNetns: (path: string) => void;
+  /** Unpin and remove `path` (`ip netns del`); a missing file is not an error. */
+  readonly removeNetns: (path: string) => void;
+  /** Absent when the helper was built before it existed. */
+  readonly connectedUdp?: ConnectedUdp;
+  /** Absent when the helper was built before it existed. */
+  readonly trimDatagrams?: TrimDatagrams;
+}
+
+/** The helper is not built, or disabled: sandns cannot reach inside namespaces without spawning. */
+export class NativeHelperMissingError extends SandnsError {
+  constructor() {
+    super('ERR_NATIVE_HELPER_MISSING', 'the native helper is not built (or SANDNS_NO_NATIVE=1): run "npm run build:native"', 500);
+    this.name = 'NativeHelperMissingError';
+  }
+}
+
+let loaded: NativeHelper | null | undefined;
+
+/** Find native/build/Release/netns_socket.node from here (source tree or dist/). */
+function addonPath(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const p = join(dir, 'native', 'build', 'Release', 'netns_socket.node');
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+/** The native helper, or undefined when it is not built or disabled. */
+export function nativeHelper(): NativeHelper | undefined {
+  if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
+  if (loaded !== undefined) return loaded ?? undefined;
+  loaded = null;
+  const p = addonPath();
+  if (p === undefined) return undefined;
+  try {
+    loaded = createRequire(import.meta.url)(p) as NativeHelper;
+  } catch {
+    loaded = null;
+  }
+  return loaded ?? undefined;
+}
+
+/** The native helper; throws ERR_NATIVE_HELPER_MISSING when it is not there. */
+export function requireNativeHelper(): NativeHelper {
+  const h = nativeHelper();
+  if (h === undefined) throw new NativeHelperMissingError();
+  return h;
+}
+
+/** The native socketInNetns, or undefined when the helper is not built or disabled. */
+export function nativeSocketInNetns(): SocketInNetns | undefined {
+  return nativeHelper()?.socketInNetns;
+}
+
+/** The native connectedUdp, or undefined when it is not built (or built before it existed) or disabled. */
+export function nativeConnectedUdp(): ConnectedUdp | undefined {
+  return nativeHelper()?.connectedUdp;
+}
+
+/** The native trimDatagrams, or undefined when it is not built (or built before it existed) or disabled. */
+export function nativeTrimDatagrams(): TrimDatagrams | undefined {
+  return nativeHelper()?.trimDatagrams;
+}

@@ -1,0 +1,228 @@
+/**
+ * Executes bridge plans over rtnetlink (rtnetlink(7)) with the `netlink`
+ * package: on the daemon's own namespace through its shared socket, inside a
+ * sandbox through a socket created there (common/io/rtnetlink.ts). No process
+ * is spawned. Each operation kind has one handler; the table is typed by
+ * kind, so a new plan operation does not compile until it has a handler.
+ * Failures become ERR_NETLINK_FAILED naming the operation as its iproute2
+ * line (renderOp), the errno and the namespace.
+ */
+import { closeSync, openSync } from 'node:fs';
+import { Address4, Address6 } from 'ip-address';
+import type { ifla, rt, StreamData } from 'netlink';
+import { NetlinkError, netlinkErrno, netlinkLib, withNetlink, type RtNetlinkSocket } from '../../../common/io/rtnetlink.js';
+import { renderOp, type LinkOp, type LinkOpKind } from '../plan.js';
+import { countersOf, type LinkCounters } from '../stats.js';
+
+/** Where operations run: null is the daemon's own namespace, else a namespace path. */
+export type Netns = string | null;
+
+/** One execution: the socket, its namespace, and the links looked up so far. */
+interface Ctx {
+  readonly nl: RtNetlinkSocket;
+  readonly netns: Netns;
+  readonly links: Map<string, rt.LinkMessage>;
+}
+
+/** NLM_F_CREATE | NLM_F_EXCL, and NLM_F_CREATE | NLM_F_REPLACE (linux/netlink.h). */
+const CREATE = 0x400 | 0x200;
+const REPLACE = 0x400 | 0x100;
+/** RT_TABLE_MAIN (linux/rtnetlink.h). */
+const TABLE_MAIN = 254;
+/** IFLA_EXT_MASK = RTEXT_FILTER_SKIP_STATS: link replies without counters (a quarter of the bytes). */
+const SKIP_STATS = Buffer.from(new Uint32Array([1 << 3]).buffer);
+
+function toBuf(data: StreamData): Buffer {
+  const s = new (netlinkLib().AttrStream)();
+  s.emit(data);
+  return Buffer.concat(s.bufs);
+}
+
+/** An address's bytes and family (AF_INET 2, AF_INET6 10). */
+export function ipBytes(address: string): { family: 2 | 10; bytes: Buffer } {
+  if (address.includes(':')) return { family: 10, bytes: Buffer.from(new Address6(address).canonicalForm().replace(/:/g, ''), 'hex') };
+  return { family: 2, bytes: Buffer.from(new Address4(address).toArray()) };
+}
+
+function macBytes(mac: string): Buffer {
+  return Buffer.from(mac.split(':').map((h) => Number.parseInt(h, 16)));
+}
+
+/** A MAC address as aa:bb:cc:dd:ee:ff. */
+export function macString(bytes: Buffer | undefined): string {
+  return bytes === undefined ? '' : [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** The link called `name` in ctx's namespace (cached for this execution); ENODEV when missing. */
+async function linkOf(ctx: Ctx, name: string): Promise<rt.LinkMessage> {
+  const cached = ctx.links.get(name);
+  if (cached !== undefined) return cached;
+  const [link] = await ctx.nl.getLink({}, { ifname: name, extMask: SKIP_STATS });
+  if (link === undefined) throw Object.assign(new Error(`no link ${name}`), { code: 'ENODEV' });
+  ctx.links.set(name, link);
+  return link;
+}
+
+async function indexOf(ctx: Ctx, name: string): Promise<number> {
+  return (await linkOf(ctx, name)).data.index ?? 0;
+}
+
+type Handlers = { readonly [K in LinkOpKind]: (ctx: Ctx, op: Extract<LinkOp, { kind: K }>) => Promise<unknown> };
+
+const HANDLERS: Handlers = {
+  'bridge-add': (ctx, op) =>
+    ctx.nl.newLink({}, { ifname: op.name, ...(op.mtu === undefined ? {} : { mtu: op.mtu }), linkinfo: toBuf(netlinkLib().ifla.formatInfo({ kind: 'bridge' })) }, { flags: CREATE }),
+
+  async 'veth-add'(ctx, op) {
+    const fd = openSync(op.peerNetns, 'r');
+    try {
+      const mtu = op.mtu === undefined ? {} : { mtu: op.mtu };
+      const { ifla, rt } = netlinkLib();
+      const peer = Buffer.concat([rt.formatLink({}), toBuf(ifla.formatLinkAttrs({ ifname: op.peer, netNsFd: fd, ...mtu }))]);
+      const linkinfo = toBuf(ifla.formatInfo({ kind: 'veth', data: toBuf(ifla.formatVethInfo({ peer })) }));
+      await ctx.nl.newLink({}, { ifname: op.name, ...mtu, linkinfo }, { flags: CREATE });
+    } finally {
+      closeSync(fd);
+    }
+  },
+
+  async 'link-set'(ctx, op) {
+    const index = await indexOf(ctx, op.dev);
+    const attrs: ifla.LinkAttrs = {};
+    if (op.master !== undefined) attrs.master = await indexOf(ctx, op.master);
+    if (op.mtu !== undefined) attrs.mtu = op.mtu;
+    if (op.address !== undefined) attrs.address = macBytes(op.address);
+    if (op.alias !== undefined) attrs.ifalias = op.alias;
+    const updown = op.up === undefined ? {} : { change: { up: true as const }, flags: op.up ? { up: true as const } : {} };
+    ctx.links.delete(op.dev); // its attributes change
+    await ctx.nl.setLink({ index, ...updown }, attrs);
+  },
+
+  async 'port-set'(ctx, op) {
+    // RTM_NEWLINK without NLM_F_CREATE changes the existing link; the kernel hands IFLA_INFO_SLAVE_DATA to the
+    // port's master (br_port_slave_changelink), so the link must already be a bridge port. RTM_SETLINK would
+    // ignore IFLA_LINKINFO. The request is the one `ip link set dev X type bridge_slave hairpin on` sends.
+    const index = await indexOf(ctx, op.dev);
+    const { ifla } = netlinkLib();
+    const mode = op.hairpin ? ifla.BridgePortMode.HAIRPIN : ifla.BridgePortMode.UNSPEC;
+    const linkinfo = toBuf(ifla.formatInfo({ slaveKind: 'bridge', slaveData: toBuf(ifla.formatBridgePort({ mode })) }));
+    ctx.links.delete(op.dev); // its attributes change
+    await ctx.nl.newLink({ index }, { linkinfo });
+  },
+
+  async 'link-del'(ctx, op) {
+    ctx.links.delete(op.dev);
+    try {
+      await ctx.nl.delLink({}, { ifname: op.dev }); // by name: rtnl_dellink looks IFLA_IFNAME up
+    } catch (err) {
+      if (!(op.ifExists === true && netlinkErrno(err) === 'ENODEV')) throw err;
+    }
+  },
+
+  async 'addr-add'(ctx, op) {
+    const { family, bytes } = ipBytes(op.address);
+    const index = await indexOf(ctx, op.dev);
+    await ctx.nl.newAddress(
+      { family, prefixlen: op.prefixLen, index, ...(op.nodad === true ? { flags: { nodad: true } } : {}) },
+      { local: bytes, address: bytes },
+      { flags: CREATE },
+    );
+  },
+
+  async 'route-default'(ctx, op) {
+    const { family, bytes } = ipBytes(op.gateway);
+    const oif = await indexOf(ctx, op.dev);
+    await ctx.nl.newRoute(
+      { family, dstLen: 0, table: TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
+      { gateway: bytes, oif },
+      { flags: REPLACE },
+    );
+  },
+};
+
+async function runOp(ctx: Ctx, op: LinkOp): Promise<void> {
+  try {
+    await (HANDLERS[op.kind] as (c: Ctx, o: LinkOp) => Promise<unknown>)(ctx, op);
+  } catch (err) {
+    throw new NetlinkError(renderOp(op), netlinkErrno(err), { cause: err, ...(ctx.netns === null ? {} : { netns: ctx.netns }) });
+  }
+}
+
+/**
+ * Run `ops` in order in `netns`, then `read` (if given) on the same socket.
+ * Stops at the first failure (ERR_NETLINK_FAILED); the caller unwinds (G10).
+ */
+export async function applyOps<T = void>(netns: Netns, ops: readonly LinkOp[], read?: (lookup: (name: string) => Promise<rt.LinkMessage>) => Promise<T>): Promise<T | undefined> {
+  if (ops.length === 0 && read === undefined) return undefined;
+  return withNetlink(netns, async (nl) => {
+    const ctx: Ctx = { nl, netns, links: new Map() };
+    for (const op of ops) await runOp(ctx, op);
+    return read === undefined ? undefined : read((name) => linkOf(ctx, name));
+  });
+}
+
+/** True when a link of that name exists in `netns`. */
+export async function linkExists(name: string, netns: Netns = null): Promise<boolean> {
+  return withNetlink(netns, async (nl) => {
+    try {
+      return (await nl.getLink({}, { ifname: name, extMask: SKIP_STATS })).length > 0;
+    } catch (err) {
+      if (netlinkErrno(err) === 'ENODEV') return false;
+      throw new NetlinkError(`link show ${name}`, netlinkErrno(err), { cause: err });
+    }
+  });
+}
+
+/** The ifalias of a link of the daemon's namespace; undefined when the link or its alias is absent. */
+export async function linkAlias(name: string): Promise<string | undefined> {
+  return withNetlink(null, async (nl) => {
+    try {
+      const [link] = await nl.getLink({}, { ifname: name, extMask: SKIP_STATS });
+      return link?.attrs.ifalias;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+/** Delete a link of the daemon's namespace if it exists (idempotent). */
+export async function deleteLinkIfExists(name: string): Promise<void> {
+  await applyOps(null, [{ kind: 'link-del', dev: name, ifExists: true }]);
+}
+
+/** Every link of the daemon's namespace with its bridge (master), if any: one dump. */
+export async function hostLinks(): Promise<{ ifname: string; master?: string }[]> {
+  return withNetlink(null, async (nl) => {
+    let links: rt.LinkMessage[];
+    try {
+      links = await nl.getLinks({}, { extMask: SKIP_STATS });
+    } catch (err) {
+      throw new NetlinkError('link show', netlinkErrno(err), { cause: err });
+    }
+    const names = new Map(links.map((l) => [l.data.index ?? 0, l.attrs.ifname ?? '']));
+    return links.map((l) => {
+      const master = l.attrs.master === undefined ? undefined : names.get(l.attrs.master);
+      return { ifname: l.attrs.ifname ?? '', ...(master === undefined ? {} : { master }) };
+    });
+  });
+}
+
+/**
+ * Counters of every link of the daemon's namespace, by name: one RTM_GETLINK dump with IFLA_STATS64 (no file of
+ * /proc/net, whose namespace is the main thread's, which callInNetns may have switched for a moment).
+ */
+export async function hostLinkCounters(): Promise<Map<string, LinkCounters>> {
+  return withNetlink(null, async (nl) => {
+    let links: rt.LinkMessage[];
+    try {
+      links = await nl.getLinks({}, {});
+    } catch (err) {
+      throw new NetlinkError('-s link show', netlinkErrno(err), { cause: err });
+    }
+    const out = new Map<string, LinkCounters>();
+    for (const l of links) {
+      if (l.attrs.ifname !== undefined && l.attrs.stats64 !== undefined) out.set(l.attrs.ifname, countersOf(l.attrs.stats64));
+    }
+    return out;
+  });
+}

@@ -1,0 +1,28 @@
+/**
+ * Firewall errors (published ports).
+ */
+import { SandnsError } from '../../common/errors.js';
+
+/** The host port asked for is taken: by another mapping of sandns, or by a socket of another process (409). */
+export class PortAllocatedError extends SandnsError {
+  constructor(hostIp: string | undefined, port: number, protocol: string, by: string) {
+    const where = hostIp === undefined ? `*:${port}` : hostIp.includes(':') ? `[${hostIp}]:${port}` : `${hostIp}:${port}`;
+    super('ERR_PORT_ALLOCATED', `host port ${where}/${protocol} is already allocated (${by}): choose another host port or omit it for a free one`, 409, {
+      details: { hostIp: hostIp ?? null, hostPort: port, protocol },
+    });
+    this.name = 'PortAllocatedError';
+  }
+}
+
+/** No free host port is left in the range asked for (or the daemon's range). */
+export class NoFreePortError extends SandnsError {
+  constructor(first: number, last: number, protocol: string) {
+    super('ERR_PORT_NO_FREE', `no free host port left in ${first}-${last}/${protocol}: widen the range or free a port`, 409, {
+      details: { first, last, protocol },
+    });
+    this.name = 'NoFreePortError';
+  }
+}
+
+/** Codes defined here (for the README error table test). */
+export const FIREWALL_ERROR_CODES = ['ERR_PORT_ALLOCATED', 'ERR_PORT_NO_FREE'] as const;

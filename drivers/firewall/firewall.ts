@@ -1,0 +1,245 @@
+/**
+ * Firewall: the nft table of sandns kept equal to the model it is given
+ * (networks, published endpoints), plus the host ports it holds. Every change
+ * is one nft transaction, applied one at a time (the in-memory model and the
+ * table never disagree); a change that fails because the table was altered
+ * behind our back is retried as a rebuild of the whole table from the model.
+ */
+import { silentLogger, type Logger } from '../../common/log.js';
+import { InvalidOptionError } from '../../common/errors.js';
+import { NoFreePortError, PortAllocatedError } from './errors.js';
+import { PortBook } from './ports.js';
+import {
+  DEFAULT_TABLE, planAddNetwork, planDeleteNetwork, planDropTable, planPublish, planRebuild, planUnpublish, type NftCommand,
+} from './ruleset.js';
+import { DEFAULT_PORT_RANGE, type FirewallEndpoint, type FirewallNetwork, type PortMapping, type PortRange, type PublishSpec } from './types.js';
+
+/** An open port hold. */
+export interface PortHoldLike {
+  close(): Promise<void>;
+}
+
+/** The world the firewall acts on (G12): io/ by default, fakes in unit tests. */
+export interface FirewallIo {
+  apply(commands: readonly NftCommand[]): Promise<void>;
+  enableForwarding(ipv6: boolean): Promise<boolean>;
+  enableRouteLocalnet(bridge: string): Promise<void>;
+  holdPort(hostIp: string | undefined, port: number, protocol: 'tcp' | 'udp'): Promise<PortHoldLike | 'in-use' | 'not-local' | 'other'>;
+}
+
+/** Options of the firewall. */
+export interface FirewallOptions {
+  /** nft table name (family inet); default `sandns`. */
+  readonly table?: string;
+  /** Where ephemeral host ports come from; default 49153–65535. */
+  readonly portRange?: PortRange;
+  readonly logger?: Logger;
+}
+
+interface Reservation {
+  readonly mappings: PortMapping[];
+  readonly holds: PortHoldLike[];
+}
+
+/** The firewall of one daemon (one per network namespace it runs in). */
+export class Firewall {
+  readonly table: string;
+  readonly portRange: PortRange;
+  readonly #io: FirewallIo;
+  readonly #logger: Logger;
+  readonly #networks = new Map<string, FirewallNetwork>();
+  readonly #published = new Map<string, FirewallEndpoint>();
+  readonly #reserved = new Map<string, Reservation>();
+  readonly #book = new PortBook();
+  #tableMade = false;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(io: FirewallIo, options: FirewallOptions = {}) {
+    this.#io = io;
+    this.table = options.table ?? DEFAULT_TABLE;
+    this.portRange = options.portRange ?? DEFAULT_PORT_RANGE;
+    this.#logger = options.logger ?? silentLogger();
+  }
+
+  /** Run nft changes one after the other. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(fn, fn);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  #rebuildPlan(): NftCommand[] {
+    return planRebuild(this.table, [...this.#networks.values()], [...this.#published.values()]);
+  }
+
+  /** Apply a change; on failure (table altered by someone else), rebuild everything from the model once. */
+  async #change(commands: readonly NftCommand[]): Promise<void> {
+    if (!this.#tableMade) {
+      await this.#io.apply(this.#rebuildPlan());
+      this.#tableMade = true;
+      return;
+    }
+    try {
+      await this.#io.apply(commands);
+    } catch (err) {
+      this.#logger.warn({ err, table: this.table }, 'nft change failed; rebuilding the table from the model');
+      await this.#io.apply(this.#rebuildPlan());
+    }
+  }
+
+  /** Add a network: its set elements; forwarding and route_localnet for a non-internal one. */
+  async addNetwork(net: FirewallNetwork): Promise<void> {
+    await this.#serial(async () => {
+      this.#networks.set(net.id, net);
+      try {
+        await this.#change(planAddNetwork(this.table, net));
+      } catch (err) {
+        this.#networks.delete(net.id);
+        throw err;
+      }
+    });
+    if (net.internal) return;
+    if (await this.#io.enableForwarding(net.subnet6 !== undefined)) this.#logger.info({ ipv6: net.subnet6 !== undefined }, 'forwarding turned on (it stays on, as Docker)');
+    await this.#io.enableRouteLocalnet(net.bridge);
+  }
+
+  /** Remove a network's elements (and the table with the last network). Idempotent. */
+  async removeNetwork(id: string): Promise<void> {
+    await this.#serial(async () => {
+      const net = this.#networks.get(id);
+      if (net === undefined) return;
+      this.#networks.delete(id);
+      for (const [epId, ep] of this.#published) if (ep.networkId === id) this.#published.delete(epId);
+      if (this.#networks.size === 0) {
+        await this.#io.apply(planDropTable(this.table));
+        this.#tableMade = false;
+        return;
+      }
+      await this.#change(planDeleteNetwork(this.table, net));
+    });
+  }
+
+  /**
+   * Reserve host ports for an endpoint's published ports, before anything else changes: each is claimed in the
+   * book (synchronously: concurrent reservations never collide) and bound (another process's socket → 409).
+   * Throws ERR_PORT_ALLOCATED, ERR_PORT_NO_FREE or ERR_INVALID_OPTION (a host address that is not the host's);
+   * nothing stays reserved when it throws.
+   */
+  async reserve(endpointId: string, specs: readonly PublishSpec[]): Promise<PortMapping[]> {
+    const got: Reservation = { mappings: [], holds: [] };
+    try {
+      for (const spec of specs) await this.#reserveOne(endpointId, spec, got);
+    } catch (err) {
+      await this.#drop(endpointId, got);
+      throw err;
+    }
+    if (got.mappings.length > 0) this.#reserved.set(endpointId, got);
+    return got.mappings;
+  }
+
+  async #reserveOne(owner: string, spec: PublishSpec, got: Reservation): Promise<void> {
+    const fixed = spec.hostPort !== undefined && spec.hostPortEnd === undefined;
+    const range = spec.hostPort === undefined ? this.portRange : { first: spec.hostPort, last: spec.hostPortEnd ?? spec.hostPort };
+    const candidates = spec.hostPort === undefined ? this.#book.candidates(range, spec.protocol) : rangeOf(range);
+    for (const port of candidates) {
+      if (!this.#book.claim(owner, spec.hostIp, port, spec.protocol)) {
+        if (fixed) throw new PortAllocatedError(spec.hostIp, port, spec.protocol, `published by endpoint ${this.#book.holder(spec.hostIp, port, spec.protocol)!.slice(0, 12)}`);
+        continue;
+      }
+      const hold = await this.#io.holdPort(spec.hostIp, port, spec.protocol);
+      if (typeof hold !== 'string') {
+        got.holds.push(hold);
+        got.mappings.push({ ...(spec.hostIp === undefined ? {} : { hostIp: spec.hostIp }), hostPort: port, containerPort: spec.containerPort, protocol: spec.protocol });
+        return;
+      }
+      this.#book.release(owner, spec.hostIp, port, spec.protocol);
+      if (hold === 'not-local') throw new InvalidOptionError('publish', `hostIp ${spec.hostIp ?? ''} is not an address of this host`);
+      if (fixed || hold === 'other') throw new PortAllocatedError(spec.hostIp, port, spec.protocol, hold === 'in-use' ? 'another process listens on it' : 'it cannot be bound');
+    }
+    throw new NoFreePortError(range.first, range.last, spec.protocol);
+  }
+
+  async #drop(owner: string, r: Reservation): Promise<void> {
+    for (const m of r.mappings) this.#book.release(owner, m.hostIp, m.hostPort, m.protocol);
+    await Promise.all(r.holds.map((h) => h.close().catch(() => undefined)));
+  }
+
+  /** Give back an endpoint's host ports (after unpublish). Idempotent. */
+  async release(endpointId: string): Promise<void> {
+    const r = this.#reserved.get(endpointId);
+    if (r === undefined) return;
+    this.#reserved.delete(endpointId);
+    await this.#drop(endpointId, r);
+  }
+
+  /** The host ports reserved for an endpoint. */
+  mappings(endpointId: string): readonly PortMapping[] {
+    return this.#reserved.get(endpointId)?.mappings ?? [];
+  }
+
+  /** Write an endpoint's published ports into the maps (join). */
+  async publish(ep: FirewallEndpoint): Promise<void> {
+    if (ep.mappings.length === 0) return;
+    await this.#serial(async () => {
+      this.#published.set(ep.endpointId, ep);
+      try {
+        await this.#change(planPublish(this.table, ep));
+      } catch (err) {
+        this.#published.delete(ep.endpointId);
+        throw err;
+      }
+    });
+  }
+
+  /** Take an endpoint's published ports out of the maps (leave). Idempotent. */
+  async unpublish(endpointId: string): Promise<void> {
+    await this.#serial(async () => {
+      const ep = this.#published.get(endpointId);
+      if (ep === undefined) return;
+      this.#published.delete(endpointId);
+      await this.#change(planUnpublish(this.table, ep));
+    });
+  }
+
+  /**
+   * Restore (L3): take the model as saved — networks, every endpoint's reserved ports, the joined ones' published
+   * ports — hold the ports again and rebuild the table in one transaction (stale elements of vanished objects go).
+   */
+  async restore(networks: readonly FirewallNetwork[], reserved: ReadonlyMap<string, readonly PortMapping[]>, published: readonly FirewallEndpoint[]): Promise<void> {
+    for (const [owner, mappings] of reserved) {
+      const got: Reservation = { mappings: [], holds: [] };
+      for (const m of mappings) {
+        if (!this.#book.claim(owner, m.hostIp, m.hostPort, m.protocol)) this.#logger.warn({ endpoint: owner, port: m.hostPort }, 'restored port clashes with another endpoint');
+        got.mappings.push(m);
+        const hold = await this.#io.holdPort(m.hostIp, m.hostPort, m.protocol);
+        if (typeof hold === 'string') this.#logger.warn({ endpoint: owner, hostIp: m.hostIp, port: m.hostPort, why: hold }, 'published port could not be held again');
+        else got.holds.push(hold);
+      }
+      this.#reserved.set(owner, got);
+    }
+    await this.#serial(async () => {
+      for (const n of networks) this.#networks.set(n.id, n);
+      for (const ep of published) if (ep.mappings.length > 0) this.#published.set(ep.endpointId, ep);
+      if (this.#networks.size === 0) {
+        await this.#io.apply(planDropTable(this.table));
+        return;
+      }
+      await this.#io.apply(this.#rebuildPlan());
+      this.#tableMade = true;
+    });
+    for (const n of networks) {
+      if (n.internal) continue;
+      await this.#io.enableForwarding(n.subnet6 !== undefined);
+      await this.#io.enableRouteLocalnet(n.bridge).catch((err: unknown) => this.#logger.warn({ err, bridge: n.bridge }, 'route_localnet not set'));
+    }
+  }
+
+  /** Close every hold (daemon shutdown; rules stay for the next daemon). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#reserved.values()].flatMap((r) => r.holds.map((h) => h.close().catch(() => undefined))));
+  }
+}
+
+function* rangeOf(range: PortRange): Generator<number> {
+  for (let p = range.first; p <= range.last; p++) yield p;
+}
