@@ -60,6 +60,10 @@ TRIES="${TRIES:-4}"
 QUIET_PCT="${QUIET_PCT:-15}"
 QUIET_WAIT="${QUIET_WAIT:-120}"
 RSS_DELAY="${RSS_DELAY:-2}"
+# Niceness of every process the bench starts (servers, upstream, dnsperf): a
+# negative value keeps other work on a shared machine from taking the pinned
+# cores' time (the same for every server, so ratios stay fair).
+BENCH_NICE="${BENCH_NICE:-0}"
 
 # Comma or space separated lists.
 list() { echo "${1//,/ }"; }
@@ -108,11 +112,11 @@ rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 ns_path() { case $1 in /*) echo "$1";; *) echo "/run/netns/$1";; esac; }
 in_ns() { local ns; ns=$(ns_path "$1"); shift; nsenter --net="$ns" "$@"; }
 # spawn NS LOG CMD... : start CMD in the background in netns NS, output to LOG;
-# SPAWNED = its PID (nsenter and taskset exec, so it is CMD's own PID)
+# SPAWNED = its PID (nsenter, nice and taskset exec, so it is CMD's own PID)
 SPAWNED=""
 spawn() {
   local ns out=$2; ns=$(ns_path "$1"); shift 2
-  nsenter --net="$ns" "$@" > "$out" 2>&1 &
+  nsenter --net="$ns" nice -n "$BENCH_NICE" "$@" > "$out" 2>&1 &
   SPAWNED=$!
 }
 netns_new() {
@@ -300,7 +304,7 @@ SRV_PIDS=""
 
 _dnsperf() {  # _dnsperf QFILE OUT ARGS...
   local q=$1 out=$2; shift 2
-  "${TGT[@]}" taskset -c "$CLI_CPU" dnsperf -s "$ADDR" -d "$q" -c "$CLIENTS" -t 2 "$@" > "$out" 2>&1
+  "${TGT[@]}" nice -n "$BENCH_NICE" taskset -c "$CLI_CPU" dnsperf -s "$ADDR" -d "$q" -c "$CLIENTS" -t 2 "$@" > "$out" 2>&1
 }
 # Two benches on one machine take turns, a scenario at a time: measure holds
 # this lock (an empty file, left in place for the next run) from warm-up to

@@ -26,7 +26,7 @@ srv_start() {
     awk -F'\t' '{printf "%064x %s  %s\n", NR, $2, $1}' "$WORK/data-$n/names.tsv"
   } > "$A_DIR/config/benchnet"
   in_ns "$HOST_NS" unshare --mount sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh \
-    "$A_DIR/resolv.conf" taskset -c "$SRV_CPU" "$AARDVARK" --config "$A_DIR/config" -p 53 run > "$A_DIR/stderr" 2>&1
+    "$A_DIR/resolv.conf" nice -n "$BENCH_NICE" taskset -c "$SRV_CPU" "$AARDVARK" --config "$A_DIR/config" -p 53 run > "$A_DIR/stderr" 2>&1
   for i in $(seq 50); do [ -s "$A_DIR/config/aardvark.pid" ] && break; sleep 0.1; done
   A_PID=$(cat "$A_DIR/config/aardvark.pid" 2>/dev/null) || die "aardvark-dns wrote no PID ($(tail -3 "$A_DIR/stderr"))"
   own_pid "$A_PID"; SRV_PIDS=$A_PID

@@ -45,7 +45,7 @@ docker_up() {
   netns_new "$DNS_NS"
   nsenter --net="/run/netns/$DNS_NS" unshare --mount --propagation private sh -c \
     'for d in /etc/docker /run/docker /run/containerd; do mount -t tmpfs -o mode=0700 sandns-bench "$d" || exit 1; done; exec "$@"' sh \
-    "$DOCKERD" --config-file "$K/daemon.json" --data-root "$K/data" --exec-root "$K/exec" --pidfile "$K/dockerd.pid" \
+    nice -n "$BENCH_NICE" "$DOCKERD" --config-file "$K/daemon.json" --data-root "$K/data" --exec-root "$K/exec" --pidfile "$K/dockerd.pid" \
     -H "unix://$K/sock" --storage-driver vfs --iptables=false --ip-forward=false --ip-masq=false --bridge=none \
     --cgroup-parent "/$CGROUP" --dns 127.0.0.1 --log-level error > "$K/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
