@@ -62,9 +62,10 @@ QUIET_WAIT="${QUIET_WAIT:-120}"
 RSS_DELAY="${RSS_DELAY:-2}"
 # Niceness of every process the bench starts (servers, upstream, dnsperf): a
 # negative value keeps other work on a shared machine from taking the pinned
-# cores' time (the same for every server, so ratios stay fair).
+# cores' time (the same for every server, so ratios stay fair). With the
+# kernel's session autogroups, niceness only ranks threads of one session,
+# so the bench's session group gets it too (restored on exit).
 BENCH_NICE="${BENCH_NICE:-0}"
-
 # Comma or space separated lists.
 list() { echo "${1//,/ }"; }
 SCEN="$(list "${SCEN:-a aaaa nx fwd fwd-cached nx-cached}")"
@@ -90,6 +91,12 @@ trap 'exit 143' TERM
 WORK="$(mktemp -d "/tmp/sandns-bench.$BENCH_ID.XXXX")"
 on_exit "rm -rf '$WORK'"
 mkdir -p "$RES"
+if [ "$BENCH_NICE" != 0 ] && [ -w /proc/self/autogroup ]; then
+  _AG_NICE=$(awk '{print $NF}' /proc/self/autogroup)
+  if echo "$BENCH_NICE" > "/proc/$$/autogroup" 2>/dev/null; then
+    on_exit "echo $_AG_NICE > /proc/$$/autogroup"
+  fi
+fi
 
 # ---------- processes: only ours, by PID ----------
 OUR_PIDS=""
