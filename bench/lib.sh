@@ -322,7 +322,8 @@ measure() {
   local srv=$1 n=$2 s=$3 q=$4 rep out a b cpu lockfd
   local raw="$RES/raw/$srv"; mkdir -p "$raw"
   exec {lockfd}>>"$BENCH_LOCK"
-  flock -n "$lockfd" || { log "another bench holds $BENCH_LOCK; waiting"; flock -w 3600 "$lockfd" || log "lock wait timed out; measuring anyway"; }
+  # (a child of the previous scenario, such as the sampler's last sleep, may hold it for a moment)
+  flock -w 2 "$lockfd" || { log "another bench holds $BENCH_LOCK; waiting"; flock -w 3600 "$lockfd" || log "lock wait timed out; measuring anyway"; }
   _dnsperf "$q" /dev/null -l "$WARM" -q "$OUTSTANDING" || true
   for (( rep=1; rep<=REPS; rep++ )); do
     out="$raw/$n.$s.$rep.txt"
