@@ -4,7 +4,7 @@
  * {status, body}. Pure: the in-namespace probe, explain() and the metrics
  * text arrive through RouteDeps (G12).
  */
-import { InvalidOptionError } from '../common/errors.js';
+import { InvalidOptionError, SandnsError } from '../common/errors.js';
 import { EndpointNotFoundError, AlreadyOnNetworkError, SandboxInUseError, type SandboxOptions } from '../controller/index.js';
 import { ApiUnsupportedError } from './errors.js';
 import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
@@ -26,7 +26,7 @@ export type Handler = (ctx: Ctx) => Promise<ApiResponse> | ApiResponse;
 /** A JSON response. */
 export const ok = (body: unknown, status = 200): ApiResponse => ({ status, body });
 
-const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'ipRange', 'internal', 'ttl', 'dns', 'driverOptions', 'scope'];
+const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'ipRange', 'internal', 'ttl', 'dns', 'driverOptions', 'scope', 'attachable'];
 
 function scopeOf(body: Body): 'local' | 'global' | undefined {
   const s = str(body, 'scope');
@@ -37,10 +37,13 @@ function scopeOf(body: Body): 'local' | 'global' | undefined {
 export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
   onlyFields(body, NETWORK_FIELDS);
   const dns = strs(body, 'dns');
+  // Docker's Attachable: an overlay driver option (a bridge network refuses it as an unknown option).
+  const attachable = typed<boolean>(body, 'attachable', 'boolean');
+  const driverOptions = typed<Record<string, unknown>>(body, 'driverOptions', 'object');
   const net = await deps.controller.newNetwork(str(body, 'driver') ?? 'bridge', str(body, 'name', true), defined({
     subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'), ipRange: str(body, 'ipRange'),
     internal: typed<boolean>(body, 'internal', 'boolean'), ttl: typed<number>(body, 'ttl', 'number'),
-    driverOptions: typed<Record<string, unknown>>(body, 'driverOptions', 'object'), dns, scope: scopeOf(body),
+    driverOptions: attachable === undefined ? driverOptions : { ...driverOptions, attachable }, dns, scope: scopeOf(body),
   }));
   return ok(net.info(), 201);
 }
@@ -104,7 +107,13 @@ export async function disconnect({ params, body, deps }: Ctx): Promise<ApiRespon
   const ep = endpointOf(sb, net);
   if (ep === undefined) throw new EndpointNotFoundError(sb.id, net.name);
   const out = describeEndpoint(ep, net, sb);
-  await ep.leave(sb);
+  try {
+    await ep.leave(sb);
+  } catch (err) {
+    // The leave happened but could not be saved (L6): the endpoint, which lives only while joined, goes too.
+    if (err instanceof SandnsError && err.code === 'ERR_STORE_WRITE_FAILED') await ep.delete().catch(() => undefined);
+    throw err;
+  }
   await ep.delete();
   return ok(out);
 }
@@ -170,7 +179,14 @@ export async function releaseKey({ params, deps }: Ctx): Promise<ApiResponse> {
 
 export function health({ deps }: Ctx): ApiResponse {
   const c = deps.controller;
-  return ok({ status: 'ok', networks: c.networks().length, sandboxes: c.sandboxes().length, ...deps.health?.() });
+  // Degraded (L6): DNS and reads are served, mutations refused until the state can be written again.
+  let storage: { storage: string; storageError?: string } = { storage: 'ok' };
+  try {
+    c.assertWritable?.();
+  } catch (err) {
+    storage = { storage: 'degraded', storageError: err instanceof SandnsError ? err.message : String(err) };
+  }
+  return ok({ status: 'ok', networks: c.networks().length, sandboxes: c.sandboxes().length, ...storage, ...deps.health?.() });
 }
 
 /** GET /cluster: the cluster store's state (docs/cluster.md M8); `{configured: false}` on a single host. */

@@ -120,14 +120,21 @@ export function createApi(deps: RouteDeps): (req: ApiRequest) => Promise<ApiResp
       }
       const body = (req.body ?? {}) as Body;
       const key = r.lock?.(params, body);
-      const mutates = r.method !== 'GET';
+      const mutates = r.method !== 'GET' && r.handler !== h.resolve;
       return await serialised(typeof key === 'string' ? `sandbox:${key}` : undefined, async () => {
+        // While the state cannot be written, a mutation is refused before it changes anything (503, L6).
+        if (mutates) deps.controller.assertWritable?.();
+        let out: ApiResponse;
         try {
-          return await r.handler({ params, query: req.query, body, deps });
-        } finally {
-          // Whatever a mutation changed, success or undone failure, is on disk before the answer leaves (L6).
-          if (mutates) await deps.controller.persisted?.();
+          out = await r.handler({ params, query: req.query, body, deps });
+        } catch (err) {
+          // An undone failure is on disk too before the answer; the failure itself is the answer.
+          if (mutates) await deps.controller.persisted?.().catch(() => undefined);
+          throw err;
         }
+        // Whatever a mutation changed is on disk before the answer leaves; a failed write is the answer (507, L6).
+        if (mutates) await deps.controller.persisted?.();
+        return out;
       });
     } catch (err) {
       return errorResponse(err, deps.logger);

@@ -59,8 +59,10 @@ export interface ApiController {
   newSandbox(id: string, options?: SandboxOptions): Promise<ApiSandbox>;
   /** Interface counters of a sandbox's joined endpoints, seen from inside. */
   stats(sandbox: ApiSandbox): Promise<{ network: string; ifname: string; counters: object }[]>;
-  /** Resolves once every change so far is on disk: a mutation is answered only after it (L6). */
+  /** Resolves once every change so far is on disk: a mutation is answered only after it (L6). Throws ERR_STORE_WRITE_FAILED. */
   persisted?(): Promise<void>;
+  /** Throws ERR_STORE_DEGRADED while the state cannot be written: mutations are refused before they start (L6). */
+  assertWritable?(): void;
 }
 
 /** What the routes need from the world (G12). */

@@ -6,7 +6,7 @@
  * in one synchronous step each (G11), so every resolver sees them at once.
  */
 import type { Logger } from '../common/log.js';
-import { AddressInUseError, PoolExhaustedError, subnetsOverlap, type AddressPool, type DriverRegistry } from '../drivers/index.js';
+import { AddressInUseError, allocateVni, PoolExhaustedError, subnetsOverlap, type AddressPool, type DriverPeer, type DriverRegistry } from '../drivers/index.js';
 import { AddressPool as Pool } from '../drivers/index.js';
 import type { ClusterListener, ClusterStore, LostClaim, MirrorChange, NetworkSpec, RemoteRecord } from '../store/index.js';
 import type { ControllerCore } from './core.js';
@@ -38,7 +38,16 @@ export function specOf(net: Network): NetworkSpec {
     id: net.id, name: net.name, driver: net.driver, subnet: d.subnet, gateway: d.gateway,
     ...(d.subnet6 !== undefined ? { subnet6: d.subnet6, gateway6: d.gateway6 } : {}),
     internal: net.internal, ttl: net.ttl, dns: [...net.dns], options: { ...net.driverOptions },
+    ...(typeof net.driverOptions.vni === 'number' ? { vni: net.driverOptions.vni } : {}),
   };
+}
+
+/** The same network with other driver options (the VXLAN id allocated in the create transaction). */
+function withDriverOptions(net: Network, core: ControllerCore, driverOptions: Readonly<Record<string, unknown>>): Network {
+  return new Network(core, {
+    id: net.id, name: net.name, driver: net.driver, internal: net.internal, ttl: net.ttl, dns: net.dns, scope: net.scope, driverReady: net.driverReady,
+    pool4: net.pool4, pool6: net.pool6, driverOptions,
+  });
 }
 
 /** The controller's binding to the cluster store. */
@@ -50,6 +59,8 @@ export class ClusterBinding implements ClusterListener {
   readonly #pending = new Set<string>();
   /** network id → the tail of its driver steps. */
   readonly #driverQueue = new Map<string, Promise<void>>();
+  /** Whether the store's first listing has arrived (entries are reconciled only against a loaded mirror). */
+  #listed = false;
 
   constructor(deps: ClusterDeps) {
     this.#d = deps;
@@ -57,18 +68,28 @@ export class ClusterBinding implements ClusterListener {
     this.#log = deps.logger.child({ component: 'cluster' });
   }
 
-  /** Put a planned global network into the store, the overlap check inside the same transaction (M3). */
-  async createNetwork(net: Network): Promise<void> {
+  /**
+   * Put a planned global network into the store, the overlap check inside the same transaction (M3); a network of a
+   * global driver (overlay) gets its VXLAN id there too, unique in the cluster (docs/overlay.md O1). Returns the
+   * network as stored.
+   */
+  async createNetwork(net: Network): Promise<Network> {
     this.store.assertAvailable('create a global network');
-    await this.store.createNetwork((existing) => {
+    const vxlan = this.#d.drivers.get(net.driver).dataScope === 'global';
+    const spec = await this.store.createNetwork((existing) => {
       if (existing.some((n) => n.name === net.name)) throw new NetworkExistsError(net.name);
       for (const other of existing) {
         for (const [mine, theirs] of [[net.pool4.subnet, other.subnet], [net.pool6?.subnet, other.subnet6]] as const) {
           if (mine !== undefined && theirs !== undefined && subnetsOverlap(mine, theirs)) throw new SubnetOverlapError(mine, `global network ${other.name} (${theirs})`);
         }
       }
-      return specOf(net);
+      if (!vxlan) return specOf(net);
+      const used = existing.flatMap((n) => (n.vni === undefined ? [] : [{ vni: n.vni, network: n.name }]));
+      const asked = typeof net.driverOptions.vni === 'number' ? net.driverOptions.vni : undefined;
+      const vni = allocateVni(used, asked);
+      return { ...specOf(net), vni, options: { ...net.driverOptions, vni } };
     });
+    return vxlan ? withDriverOptions(net, this.#d.core, spec.options) : net;
   }
 
   /** Delete a global network: refused while any host has endpoints on it. */
@@ -165,6 +186,7 @@ export class ClusterBinding implements ClusterListener {
   ensureDriver(net: Network): Promise<void> {
     return this.#serial(net, async () => {
       if (net.driverReady) return;
+      this.#syncPeers(net); // the entries wanted, programmed as soon as the devices exist
       await this.#d.drivers.get(net.driver).createNetwork(net.driverNetwork);
       net.driverReady = true;
     });
@@ -199,23 +221,69 @@ export class ClusterBinding implements ClusterListener {
     return this.store.unpublish(ep.network.name, ep.id);
   }
 
-  /** After a restore: own the restored endpoints' claims and records again (written at connect, M5). */
-  adoptRestored(): void {
-    for (const net of this.#d.networks().filter((n) => n.scope === 'global')) {
+  /**
+   * After a restore: own the restored endpoints' claims and records again (written at connect, M5), and remove
+   * overlay devices of networks this host no longer has endpoints on (a crash between the last leave and their
+   * removal; docs/overlay.md O5). Overlay entries are reconciled at the store's first listing.
+   */
+  async adoptRestored(): Promise<void> {
+    const globals = this.#d.networks().filter((n) => n.scope === 'global');
+    for (const net of globals) {
       for (const ep of net.endpoints.values()) {
         this.store.adoptAddress(net.name, ep.ipv4, ep.id);
         if (ep.ipv6 !== undefined) this.store.adoptAddress(net.name, ep.ipv6, ep.id);
         if (ep.sandbox !== undefined && ep.joinInfo !== undefined) void this.publish(ep, ep.sandbox, true);
       }
+      // Entries are not synced yet: the mirror is empty until the store's first listing, and syncing to it now
+      // would cut the data path for the length of a restart (the first batch of changes syncs every network).
     }
+    for (const driver of this.#d.drivers.all()) {
+      if (driver.sweepNetworks === undefined) continue;
+      const keep = globals.filter((n) => n.driver === driver.name && n.driverReady).map((n) => n.driverNetwork);
+      try {
+        const removed = await driver.sweepNetworks(keep);
+        if (removed.length > 0) this.#log.warn({ driver: driver.name, links: removed }, 'leaked devices of global networks removed');
+      } catch (err) {
+        this.#log.warn({ err, driver: driver.name }, 'sweep of global network devices failed');
+      }
+    }
+  }
+
+  /**
+   * Give the network's driver its endpoints on other hosts (global drivers: overlay entries, docs/overlay.md O3):
+   * every record of another member with a MAC, at the VTEP (advertise address) of its member. A member whose key
+   * vanished (its lease expired) has no VTEP: its endpoints are dropped with it.
+   */
+  #syncPeers(net: Network): void {
+    const driver = this.#d.drivers.get(net.driver);
+    if (driver.setPeers === undefined) return;
+    const vteps = new Map(this.store.members().map((m) => [m.id, m.advertise]));
+    const peers: DriverPeer[] = [];
+    for (const r of this.store.recordsOf(net.name)) {
+      const vtep = vteps.get(r.member);
+      if (r.member === this.store.member || r.mac === undefined || r.mac === '' || vtep === undefined || vtep === this.store.advertise) continue;
+      peers.push({ mac: r.mac, ipv4: r.ipv4, ...(r.ipv6 === undefined ? {} : { ipv6: r.ipv6 }), vtep });
+    }
+    driver.setPeers(net.driverNetwork, peers);
   }
 
   /** ClusterListener: apply mirror changes to the model. */
   changes(changes: readonly MirrorChange[]): void {
+    const touched = new Set<string>();
+    // The first batch is the store's first listing: every network's entries are reconciled with it (O5).
+    let members = !this.#listed;
+    this.#listed = true;
     for (const c of changes) {
       if (c.kind === 'network') this.#onNetwork(c.op, c.spec);
-      else if (c.kind === 'record') this.#onRecord(c.op, c.network, c.record);
-      else if (c.kind === 'address') this.#onClaim(c.op, c.network, c.address, c.claim.endpoint);
+      else if (c.kind === 'record') {
+        this.#onRecord(c.op, c.network, c.record);
+        touched.add(c.network);
+      } else if (c.kind === 'address') this.#onClaim(c.op, c.network, c.address, c.claim.endpoint);
+      else if (c.kind === 'member') members = true;
+    }
+    // One entry sync per network and batch (a VTEP moves with its member: every network then).
+    for (const net of this.#d.networks()) {
+      if (net.scope === 'global' && (members || touched.has(net.name))) this.#syncPeers(net);
     }
   }
 
@@ -243,10 +311,18 @@ export class ClusterBinding implements ClusterListener {
       if (local.scope !== 'global' || local.id !== spec.id) this.#log.warn({ network: spec.name }, 'a global network has the name of another network here: not visible on this host');
       return;
     }
+    let driverOptions: Readonly<Record<string, unknown>>;
+    try {
+      // Written by another host: checked as if given here (an unknown driver or a bad option is never trusted).
+      driverOptions = this.#d.drivers.get(spec.driver).validateOptions(spec.options);
+    } catch (err) {
+      this.#log.warn({ err, network: spec.name, driver: spec.driver }, 'a global network this host cannot run: not visible on this host');
+      return;
+    }
     const net = new Network(this.#d.core, {
       id: spec.id, name: spec.name, driver: spec.driver, internal: spec.internal, ttl: spec.ttl, dns: spec.dns, scope: 'global', driverReady: false,
       pool4: new Pool(spec.subnet, spec.gateway), pool6: spec.subnet6 === undefined ? undefined : new Pool(spec.subnet6, spec.gateway6),
-      driverOptions: spec.options,
+      driverOptions,
     });
     this.#d.addNetwork(net);
     for (const [address, c] of this.store.claimsOf(spec.name)) this.#onClaim('put', spec.name, address, c.endpoint);

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import { InvalidOptionError } from '../common/errors.js';
-import { BridgeDriver, createFirewall, DriverRegistry, ExternalDriver, type Driver } from '../drivers/index.js';
+import { BridgeDriver, createFirewall, DriverRegistry, ExternalDriver, NotAttachableError, OverlayDriver, type Driver } from '../drivers/index.js';
 import { isEphemeralNetnsPath, openSandbox, pinnedNetnsPath, type OpenedSandbox } from '../sandbox/index.js';
 import { linkProblems, plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
@@ -22,10 +22,10 @@ import {
 import { reservePorts, sandboxStats, type InterfaceStats } from './ports.js';
 import { allocateLocal, planNetwork, removeNetwork } from './plan.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
-import { StateStore, ClusterNotConfiguredError, type ClusterStatus } from '../store/index.js';
+import { StateStore, StateWriteError, ClusterNotConfiguredError, type ClusterStatus } from '../store/index.js';
 import { ClusterBinding } from './cluster.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
-import { Journal } from './journal.js';
+import { Journal, unsavedDone, unsavedUndone } from './journal.js';
 import { watchEndpointLinks } from './link-watch.js';
 import { draftRecord, endpointKeys, networkRecord, recordOf, sandboxRecord, snapshotModel, type ModelIndex } from './snapshot.js';
 import { epKey, netKey, sbKey } from '../store/index.js';
@@ -79,7 +79,11 @@ export class Controller implements ControllerCore {
     this.#filesRoot = options.filesRoot ?? '/etc/netns';
     this.#runDir = options.runDir ?? '/run/sandns';
     this.#pool = options.defaultSubnetPool ?? '10.213.0.0/16';
-    this.#drivers = new DriverRegistry(options.drivers ?? [new BridgeDriver(options.firewall === false ? {} : { firewall: createFirewall({ logger: this.logger, ...options.firewall }) }), new ExternalDriver()]);
+    // One firewall for the bridge and overlay drivers: one table, so isolation holds between every network.
+    const firewall = options.firewall === false ? undefined : createFirewall({ logger: this.logger, ...options.firewall });
+    this.#drivers = new DriverRegistry(options.drivers ?? [
+      new BridgeDriver({ firewall }), new ExternalDriver(), new OverlayDriver({ firewall, advertise: options.cluster?.advertise, logger: this.logger }),
+    ]);
     const fwd = options.forwarding;
     this.#forwarding = fwd === false ? false : {
       cache: fwd?.cache === undefined ? createSharedCache() : fwd.cache,
@@ -125,7 +129,7 @@ export class Controller implements ControllerCore {
       return r;
     });
     if (this.#sandboxes.size > 0) this.#startWatch();
-    this.#cluster?.adoptRestored();
+    await this.#cluster?.adoptRestored();
     // The origin may have changed while the daemon was down: re-read it now and persist what it changes (L6).
     if (report !== undefined && this.#sandboxes.size > 0) await this.refreshOrigin();
     return report;
@@ -136,9 +140,14 @@ export class Controller implements ControllerCore {
     this.#journal.changed();
   }
 
-  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; L6). */
+  /** Resolves once every change so far is on disk (the API awaits it before answering a mutation; L6). Throws ERR_STORE_WRITE_FAILED. */
   persisted(): Promise<void> {
     return this.#journal.settled();
+  }
+
+  /** Throws ERR_STORE_DEGRADED (503) while the state cannot be written: the API refuses mutations up front (L6). */
+  assertWritable(): void {
+    this.#journal.assertWritable();
   }
 
   /** Re-read the origin file for every sandbox: new upstreams live, files rewritten unless user-modified (C5). */
@@ -148,7 +157,10 @@ export class Controller implements ControllerCore {
         sb.refreshResolvConf().catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'resolv.conf refresh failed')),
       ),
     );
-    await this.#journal.persisted(); // the new upstreams are what a restart must use (L6)
+    // The new upstreams are what a restart must use (L6). A failed write leaves the daemon degraded; the retry saves them.
+    await this.#journal.persisted().catch((err: unknown) => {
+      if (!(err instanceof StateWriteError)) throw err;
+    });
   }
 
   #startWatch(): void {
@@ -195,12 +207,18 @@ export class Controller implements ControllerCore {
    * ERR_NETWORK_SUBNET_OVERLAP, ERR_IPAM_INVALID_SUBNET,
    * ERR_CONTROLLER_CLOSED.
    */
-  async newNetwork(driverName: string, name: string, options: NetworkOptions = {}): Promise<Network> {
+  async newNetwork(driverName: string, name: string, asked: NetworkOptions = {}): Promise<Network> {
     this.#open();
     checkObjectName('name', name);
     const driver = this.#drivers.get(driverName);
-    const driverOptions = driver.validateOptions(options.driverOptions ?? {});
+    const driverOptions = driver.validateOptions(asked.driverOptions ?? {});
     const key = `net:${name}`;
+    // Overlay networks span hosts: they live in the cluster store (docs/overlay.md O1).
+    if (driver.dataScope === 'global') {
+      if (asked.scope === 'local') throw new InvalidOptionError('scope', `driver ${driverName} makes global networks only`);
+      if (this.#cluster === undefined) throw new ClusterNotConfiguredError(`--driver ${driverName}`);
+    }
+    const options: NetworkOptions = driver.dataScope === 'global' ? { ...asked, scope: 'global' } : asked;
     // One allocation step: subnet, bridge name and bridge, never interleaved with another create or delete (L5).
     // The name is checked inside the lock too, so a create that fails later never makes a concurrent one fail (L5).
     const exists = (): boolean => this.networks().some((n) => n.name === name);
@@ -210,7 +228,11 @@ export class Controller implements ControllerCore {
       // In the store before its bridge exists (L3).
       return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), async () => {
         this.#networks.set(net.id, net);
-        await this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created', netKey(net.id));
+        await unsavedUndone(this.logger, this.#journal.committed({ network: name, subnet: net.pool4.subnet }, 'network created', netKey(net.id)), 'the network was not created', async () => {
+          // On disk it is still 'creating', which a restart undoes too: memory and disk agree (L6).
+          this.#networks.delete(net.id);
+          await driver.deleteNetwork(net.driverNetwork);
+        });
         return net;
       });
     }));
@@ -220,8 +242,7 @@ export class Controller implements ControllerCore {
   async #newGlobalNetwork(driverName: string, name: string, options: NetworkOptions, driverOptions: Readonly<Record<string, unknown>>): Promise<Network> {
     const cluster = this.#globalBinding('--scope global');
     cluster.store.assertAvailable('create a global network');
-    const net = await this.#plan(driverName, name, options, driverOptions, 'global');
-    await cluster.createNetwork(net);
+    const net = await cluster.createNetwork(await this.#plan(driverName, name, options, driverOptions, 'global'));
     this.#networks.set(net.id, net);
     this.logger.info({ network: name, subnet: net.pool4.subnet, scope: 'global' }, 'network created');
     return net;
@@ -231,8 +252,10 @@ export class Controller implements ControllerCore {
   async deleteNetwork(net: Network): Promise<void> {
     const cluster = this.#cluster;
     const release = net.scope === 'global' && cluster !== undefined ? () => cluster.deleteNetwork(net) : undefined;
-    await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release));
-    await this.#journal.committed({ network: net.name }, 'network deleted', netKey(net.id));
+    // Saved as 'deleting' before its bridge goes: a crash from then on is finished at restore, never adopted half-deleted (L3).
+    const durably = (work: () => Promise<void>): Promise<void> => this.#journal.around(`net-rm:${net.id}`, { network: networkRecord(net, 'deleting') }, work, () => undefined);
+    await this.#allocation.run(() => removeNetwork(this.#networks, net, this.#drivers.get(net.driver), release, durably));
+    await unsavedDone(this.#journal.committed({ network: net.name }, 'network deleted', netKey(net.id)), 'the network was deleted, and its saved \'deleting\' record finishes the delete at a restart');
   }
 
   /** ControllerCore: what the network's driver shows of it. */
@@ -253,6 +276,7 @@ export class Controller implements ControllerCore {
     if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
     if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
     if (ip6 !== undefined && net.pool6 === undefined) throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
+    if (this.#drivers.get(net.driver).dataScope === 'global' && net.driverOptions.attachable !== true) throw new NotAttachableError(net.name);
     const id = newId();
     // Host ports first: a taken one is a 409 with nothing changed; then re-check what the wait may have changed.
     const portMappings = publish.length === 0 ? [] : await reservePorts(this.#drivers, net, id, publish);
@@ -326,7 +350,11 @@ export class Controller implements ControllerCore {
       const sb = new Sandbox(this, config, opened);
       this.#sandboxes.set(sb.id, sb);
       this.#startWatch();
-      await this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created', sbKey(sb.id));
+      await unsavedUndone(this.logger, this.#journal.committed({ sandbox: sb.id, netns: opened.netnsPath }, 'sandbox created', sbKey(sb.id)), 'the sandbox was not created', async () => {
+        // On disk it is still 'creating', which a restart undoes too (L6).
+        this.#sandboxes.delete(sb.id);
+        await sb.destroy();
+      });
       return sb;
     });
   }
@@ -353,7 +381,7 @@ export class Controller implements ControllerCore {
       throw err;
     }
     sb.releaseClaims?.();
-    await this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted', sbKey(sb.id));
+    await unsavedDone(this.#journal.committed({ sandbox: sb.id }, 'sandbox deleted', sbKey(sb.id)), 'the sandbox was deleted, and its saved \'deleting\' record finishes the delete at a restart');
   }
 
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
@@ -370,9 +398,17 @@ export class Controller implements ControllerCore {
     if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
     ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
     sb.endpoints.set(ep.id, ep);
-    if (sb.netnsPath === '') return await this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', ...endpointKeys(ep));
+    const unclaim = async (): Promise<void> => void (ep.attach(undefined), sb.endpoints.delete(ep.id));
+    const claimed = (): Promise<void> => this.#journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', ...endpointKeys(ep));
+    if (sb.netnsPath === '') return await unsavedUndone(this.logger, claimed(), 'the endpoint did not join', unclaim);
     const dev = sb.reserveIfname(ifname);
-    const joining = this.#journal.flushed(epKey(ep.id)).then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
+    // The claim is on disk before any plumbing; when that write fails nothing is plumbed and the claim goes (L6).
+    const ahead = this.#journal.flushed(epKey(ep.id)).catch(async (err: unknown) => {
+      await unclaim();
+      sb.ifnames.delete(dev);
+      throw err instanceof StateWriteError ? err.withOutcome('the endpoint did not join') : err;
+    });
+    const joining = ahead.then(() => plumbJoin(this.#attachDeps, ep, sb, dev, wantsGateway))
       .then(() => this.#cluster?.publishJoined(ep, sb, () => plumbLeave(this.#attachDeps, ep, sb)));
     ep.joining = joining;
     try {
@@ -380,7 +416,8 @@ export class Controller implements ControllerCore {
     } finally {
       ep.joining = undefined;
     }
-    await this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined', ...endpointKeys(ep));
+    // On disk the join is still 'joining', which a restart undoes too (L6).
+    await unsavedUndone(this.logger, this.#journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined', ...endpointKeys(ep)), 'the endpoint did not join', () => this.leave(ep, sb, false));
   }
 
   /** ControllerCore: each joined endpoint's link problems, from its driver (CNI CHECK). */
@@ -396,7 +433,7 @@ export class Controller implements ControllerCore {
     await plumbLeave(this.#attachDeps, ep, sb);
     const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
     const keys = [...endpointKeys(ep), ...[...sb.endpoints.keys()].map(epKey)]; // the default route may have moved
-    if (durable) await this.#journal.committed(fields, 'endpoint left', ...keys);
+    if (durable) await unsavedDone(this.#journal.committed(fields, 'endpoint left', ...keys), 'the endpoint left; a restart finds its link gone and drops it');
     else {
       this.logger.info(fields, 'endpoint left');
       for (const k of keys) this.#journal.changed(k);

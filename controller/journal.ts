@@ -4,10 +4,13 @@
  * change; `around` saves an intent (an object in its 'creating' or
  * 'deleting' phase) before the kernel work runs and drops it when the work
  * settles, so a crash in between is undone at restore, never leaked.
- * Without a state directory every method only logs or runs the work.
+ * Every wait for the disk throws ERR_STORE_WRITE_FAILED when the write
+ * failed (L6): the caller undoes what it can, or reports the change as done
+ * but unsaved. Without a state directory every method only logs or runs the
+ * work.
  */
 import type { Logger } from '../common/log.js';
-import type { Intent, RecordKey, StateStore } from '../store/index.js';
+import { StateWriteError, type Intent, type RecordKey, type StateStore } from '../store/index.js';
 
 /** Write-ahead persistence of one controller's changes (no-op without a store). */
 export class Journal {
@@ -19,6 +22,11 @@ export class Journal {
     this.#logger = logger;
   }
 
+  /** Throws ERR_STORE_DEGRADED while the state cannot be written (a mutation must not start: L6). */
+  assertWritable(): void {
+    this.#store?.assertWritable();
+  }
+
   /** The store, if the controller persists (restore, close). */
   get store(): StateStore | undefined {
     return this.#store;
@@ -27,6 +35,7 @@ export class Journal {
   /**
    * Log a finished change and persist the records it touched (`keys`; none: the whole state); resolves once it is
    * on disk, so it is saved before it is acknowledged (L6). Concurrent changes share one commit (group commit).
+   * Throws ERR_STORE_WRITE_FAILED.
    */
   async committed(fields: Record<string, unknown>, msg: string, ...keys: RecordKey[]): Promise<void> {
     this.#logger.info(fields, msg);
@@ -51,7 +60,7 @@ export class Journal {
     this.#store?.changed(key);
   }
 
-  /** Resolve once the record `key` (none: the whole model) as it is now is on disk (a claim before its plumbing). Never rejects. */
+  /** Resolve once the record `key` (none: the whole model) as it is now is on disk (a claim before its plumbing). Throws ERR_STORE_WRITE_FAILED: do not plumb. */
   async flushed(key?: RecordKey): Promise<void> {
     if (key === undefined) await this.#store?.ahead();
     else await this.#store?.aheadOf(key);
@@ -64,10 +73,38 @@ export class Journal {
    */
   async around<T, R>(key: string, intent: Intent, work: () => Promise<T>, apply: (made: T) => R): Promise<R> {
     try {
-      await this.#store?.ahead(key, intent);
+      try {
+        await this.#store?.ahead(key, intent);
+      } catch (err) {
+        throw err instanceof StateWriteError ? err.withOutcome('nothing was changed (its write-ahead record could not be saved)') : err;
+      }
       return await apply(await work());
     } finally {
       this.#store?.settle(key);
     }
+  }
+}
+
+/**
+ * A create, connect or claim whose commit write failed (L6): `undo` takes the change back out of the model and the
+ * kernel (its failure is logged: a restart undoes the same record again), then ERR_STORE_WRITE_FAILED says nothing
+ * changed. Other errors pass unchanged.
+ */
+export async function unsavedUndone(logger: Logger, commit: Promise<void>, outcome: string, undo: () => Promise<void>): Promise<void> {
+  try {
+    await commit;
+  } catch (err) {
+    if (!(err instanceof StateWriteError)) throw err;
+    await undo().catch((e: unknown) => logger.warn({ err: e }, `undo after a failed state write: ${outcome}, but the undo failed (a restart finishes it)`));
+    throw err.withOutcome(`${outcome} (nothing changed)`);
+  }
+}
+
+/** A delete or leave whose commit write failed (L6): it happened and stays; ERR_STORE_WRITE_FAILED says so. */
+export async function unsavedDone(commit: Promise<void>, outcome: string): Promise<void> {
+  try {
+    await commit;
+  } catch (err) {
+    throw err instanceof StateWriteError ? err.withOutcome(outcome) : err;
   }
 }

@@ -67,19 +67,26 @@ export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<N
 /**
  * deleteNetwork's step (call under the allocation lock): the network leaves
  * the model at once, so a connect from then on answers 404 and never meets a
- * half-deleted bridge (L5); it comes back if a later step fails. `release`
- * runs first (a global network's cluster record); the driver's objects go
- * when the network has them (a global network has them only while it has a
- * local endpoint).
+ * half-deleted bridge (L5); it comes back if a later step fails. The rest
+ * runs inside `durably` (the controller saves the network as 'deleting'
+ * first, so a crash from here on is finished at restore, never undone
+ * halfway: L3). `release` runs first (a global network's cluster record);
+ * the driver's objects go when the network has them (a global network has
+ * them only while it has a local endpoint).
  * Throws ERR_NETWORK_NOT_FOUND (deleted already), ERR_NETWORK_ACTIVE_ENDPOINTS.
  */
-export async function removeNetwork(networks: Map<string, Network>, net: Network, driver: Driver, release?: () => Promise<void>): Promise<void> {
+export async function removeNetwork(
+  networks: Map<string, Network>, net: Network, driver: Driver, release: (() => Promise<void>) | undefined,
+  durably: (work: () => Promise<void>) => Promise<void>,
+): Promise<void> {
   if (!networks.has(net.id)) throw new NetworkNotFoundError(net.name);
   if (net.endpoints.size > 0) throw new NetworkActiveEndpointsError(net.name, net.endpoints.size);
   networks.delete(net.id);
   try {
-    if (release !== undefined) await release();
-    if (net.driverReady) await driver.deleteNetwork(net.driverNetwork);
+    await durably(async () => {
+      if (release !== undefined) await release();
+      if (net.driverReady) await driver.deleteNetwork(net.driverNetwork);
+    });
   } catch (err) {
     networks.set(net.id, net);
     throw err;

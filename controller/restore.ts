@@ -5,7 +5,8 @@
  * brought back; alive: adopted, files untouched, as Docker); then endpoints
  * (veth present: names and view back without re-plumbing; veth gone: a clean
  * leave); then listeners, and a sweep of leaked veths on our own bridges.
- * Unfinished creates, deletes and joins (write-ahead phases) are undone.
+ * Unfinished creates and joins (write-ahead phases) are undone, unfinished
+ * deletes finished.
  */
 import type { Logger } from '../common/log.js';
 import { AddressPool, type Driver, type DriverJoinInfo, type DriverRegistry } from '../drivers/index.js';
@@ -78,10 +79,11 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
         pool4: new AddressPool(p.subnet, p.gateway, p.ipRange), pool6: p.subnet6 === undefined ? undefined : new AddressPool(p.subnet6, p.gateway6),
         driverOptions: driver.validateOptions(p.driverOptions),
       });
-      if (p.phase === 'creating') {
-        // Only a bridge carrying this network's mark is removed: a crash before the add leaves a same-named link alone (L4).
+      if (p.phase !== 'live') {
+        // An unfinished create is undone, an unfinished delete finished: either way only a bridge carrying this
+        // network's mark is removed, so a crash before the add leaves a same-named link alone (L4).
         await driver.discardNetwork(net.driverNetwork);
-        r.undone.push(`create of network ${p.name}`);
+        r.undone.push(`${p.phase === 'creating' ? 'create' : 'delete'} of network ${p.name}`);
         continue;
       }
       if (!(await driver.networkExists(net.driverNetwork))) {
@@ -275,8 +277,9 @@ async function sweep(deps: RestoreDeps, nets: Map<string, Network>, r: RestoreRe
 }
 
 /** Published ports, egress and isolation: each driver rebuilds its firewall state from the restored model in one go. */
-async function restoreConnectivity(deps: RestoreDeps, nets: Map<string, Network>, r: RestoreReport): Promise<void> {
-  const byDriver = new Map<string, Network[]>();
+async function restoreConnectivity(deps: RestoreDeps, state: PersistedState, nets: Map<string, Network>, r: RestoreReport): Promise<void> {
+  // A driver whose saved networks were all undone or deleted still rebuilds (to nothing): an unfinished delete's rules go.
+  const byDriver = new Map<string, Network[]>(state.networks.map((p) => [p.driver, []]));
   for (const net of nets.values()) byDriver.set(net.driver, [...(byDriver.get(net.driver) ?? []), net]);
   for (const [name, list] of byDriver) {
     const endpoints = list.flatMap((net) => [...net.endpoints.values()].map((ep) => ({
@@ -307,7 +310,7 @@ export async function restoreState(deps: RestoreDeps, state: PersistedState): Pr
   }
   await settleJoins(deps, joined, r);
   await sweep(deps, nets, r);
-  await restoreConnectivity(deps, nets, r);
+  await restoreConnectivity(deps, state, nets, r);
   await eachLimited([...sbs.values()], 8, (sb) => sb.resume().catch((err: unknown) => void r.problems.push(`listener of ${sb.id}: ${why(err)}`)));
   r.networks = nets.size;
   r.sandboxes = sbs.size;

@@ -69,10 +69,36 @@ export interface DriverRestoredEndpoint {
   readonly joined: boolean;
 }
 
+/** An endpoint of a network on another host, as the cluster store publishes it (overlay forwarding entries). */
+export interface DriverPeer {
+  /** MAC of its interface. */
+  readonly mac: string;
+  readonly ipv4: string;
+  readonly ipv6?: string | undefined;
+  /** The underlay address of its host (its VTEP: `--cluster-advertise`). */
+  readonly vtep: string;
+}
+
 /** A network driver. */
 export interface Driver {
   /** Driver name, e.g. 'bridge'. */
   readonly name: string;
+  /**
+   * libnetwork's Capability.DataScope: a 'global' driver's networks live in the cluster store and span hosts
+   * (overlay); default 'local'.
+   */
+  readonly dataScope?: 'local' | 'global';
+  /**
+   * Global drivers: the network's endpoints on other hosts, as the cluster store has them now (the whole set, not a
+   * change). The driver makes its entries equal to it, now if the network's objects exist on this host, else when
+   * they are made; never throws (failures are logged and retried).
+   */
+  setPeers?(network: DriverNetwork, peers: readonly DriverPeer[]): void;
+  /**
+   * Restore (L3), global drivers: remove this driver's kernel objects of networks not in `keep` (a crash between the
+   * last local leave and their removal). Returns the links removed.
+   */
+  sweepNetworks?(keep: readonly DriverNetwork[]): Promise<string[]>;
   /** Check driver options before anything is created; returns the normalised options. */
   validateOptions(raw: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>>;
   /**

@@ -9,7 +9,7 @@ import { SandnsError } from '../common/errors.js';
  * (L4). The message names the object and the fix.
  */
 export class LinkExistsError extends SandnsError {
-  constructor(kind: 'bridge' | 'veth', name: string, cause?: unknown) {
+  constructor(kind: 'bridge' | 'veth' | 'vxlan', name: string, cause?: unknown) {
     super('ERR_LINK_EXISTS', `a network interface named ${name} exists already (${kind}): choose another name, or remove it first`, 409, {
       ...(cause === undefined ? {} : { cause }),
       details: { link: name, kind },

@@ -5,10 +5,12 @@ import { SandnsError } from '../common/errors.js';
 import type { Driver } from './driver.js';
 import { BridgeDriver } from './bridge/index.js';
 import { ExternalDriver } from './external/index.js';
+import { OverlayDriver } from './overlay/index.js';
 
-export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverRestoredEndpoint } from './driver.js';
+export type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverPeer, DriverRestoredEndpoint } from './driver.js';
 export { ExternalDriver } from './external/index.js';
 export { BridgeDriver, bridgePlan, normalizeBridgeOptions } from './bridge/index.js';
+export { OverlayDriver, allocateVni, NotAttachableError, OVERLAY_ERROR_CODES, type OverlayDriverOptions, type UsedVni } from './overlay/index.js';
 export type { BridgeDriverOptions, LinkOp, LinkCounters } from './bridge/index.js';
 export * from './firewall/index.js';
 export * from './ipam/index.js';
@@ -28,7 +30,7 @@ export class UnknownDriverError extends SandnsError {
 export class DriverRegistry {
   readonly #drivers = new Map<string, Driver>();
 
-  constructor(drivers: readonly Driver[] = [new BridgeDriver(), new ExternalDriver()]) {
+  constructor(drivers: readonly Driver[] = [new BridgeDriver(), new ExternalDriver(), new OverlayDriver()]) {
     for (const d of drivers) this.#drivers.set(d.name, d);
   }
 

@@ -23,6 +23,8 @@ command -v etcdctl >/dev/null || need+=(etcd-client)
 command -v podman >/dev/null || need+=(podman)
 command -v containerd >/dev/null || need+=(containerd)
 command -v unshare >/dev/null || need+=(util-linux)
+# The overlay scenarios (710): a ping that sets DF (-M do) for the MTU check; busybox's cannot.
+[ -x /usr/bin/ping ] || need+=(iputils-ping)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing ${need[*]}; run as root (apt-get install -y ${need[*]})" >&2

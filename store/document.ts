@@ -15,7 +15,10 @@ import { StateCorruptError, StateVersionError } from './errors.js';
 export const STATE_FORMAT = 'sandns-state';
 export const STATE_VERSION = 1;
 
-/** A network: 'creating' while its bridge is being made (undone at restore). */
+/**
+ * A network: 'creating' while its bridge is being made (undone at restore),
+ * 'deleting' from just before its bridge is removed (finished at restore).
+ */
 export interface PersistedNetwork {
   id: string;
   name: string;
@@ -31,7 +34,7 @@ export interface PersistedNetwork {
   /** The range dynamic IPv4 addresses come from (--ip-range). */
   ipRange?: string;
   driverOptions: Record<string, unknown>;
-  phase: 'live' | 'creating';
+  phase: 'live' | 'creating' | 'deleting';
   /** 'global': the network lives in the cluster store (docs/cluster.md M1); absent means local. */
   scope?: 'global';
 }
@@ -120,6 +123,32 @@ export interface PersistedState {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+const PHASE_RANK = { creating: 0, live: 1, deleting: 2 } as const;
+
+/**
+ * One record per object (L3). While an operation is in flight an object can
+ * have two records: its write-ahead intent and, once the operation applied
+ * its result, its live record. The later stage wins: a live record over a
+ * 'creating' intent (the create finished), a 'deleting' intent over a live
+ * record (the delete began). Restore must never act on both (it would undo
+ * the finished create of an object it adopts). Pure; each object keeps the
+ * position of its first record.
+ */
+export function onePerObject<T extends { id: string; phase: keyof typeof PHASE_RANK }>(records: readonly T[]): T[] {
+  const best = new Map<string, T>();
+  for (const r of records) {
+    const had = best.get(r.id);
+    if (had === undefined || PHASE_RANK[r.phase] > PHASE_RANK[had.phase]) best.set(r.id, r);
+  }
+  const seen = new Set<string>();
+  return records.flatMap((r) => (seen.has(r.id) ? [] : (seen.add(r.id), [best.get(r.id)!])));
+}
+
+/** The state with one record per network and per sandbox (see onePerObject). */
+export function settleRecords(state: PersistedState): PersistedState {
+  return { networks: onePerObject(state.networks), endpoints: state.endpoints, sandboxes: onePerObject(state.sandboxes) };
 }
 
 /** The file text of a state: an envelope with format, version, sequence number, time and checksum. */

@@ -38,3 +38,40 @@ export class StateLockedError extends SandnsError {
     this.name = 'StateLockedError';
   }
 }
+
+/** What the failing write said (ENOSPC, EIO, EROFS ...), for the message and the details. */
+function describeCause(cause: unknown): { errno: string; text: string } {
+  const e = cause as NodeJS.ErrnoException | undefined;
+  const errno = typeof e?.code === 'string' ? e.code : 'EIO';
+  return { errno, text: e instanceof Error ? e.message : String(cause) };
+}
+
+/**
+ * The state could not be written (L6): the change this answer is about is not saved. `outcome` says what became of
+ * it (undone, or done and finished by its write-ahead record at a restart). 507: storage failed, not the request.
+ */
+export class StateWriteError extends SandnsError {
+  constructor(dir: string, cause: unknown, outcome = 'the change is in memory only until a write succeeds') {
+    const { errno, text } = describeCause(cause);
+    super('ERR_STORE_WRITE_FAILED', `cannot save the state in ${dir} (${text}): ${outcome}; sandns refuses changes until the state can be written again (it retries every second): free space or fix the file system`, 507, {
+      cause, details: { stateDir: dir, errno },
+    });
+    this.name = 'StateWriteError';
+  }
+
+  /** The same failure, saying what became of the change (the controller knows; the store does not). */
+  withOutcome(outcome: string): StateWriteError {
+    return new StateWriteError(String(this.details?.stateDir ?? ''), this.cause, outcome);
+  }
+}
+
+/** A mutation while the last state write failed and none succeeded since (L6): refused, nothing changed. */
+export class StoreDegradedError extends SandnsError {
+  constructor(dir: string, cause: unknown) {
+    const { errno, text } = describeCause(cause);
+    super('ERR_STORE_DEGRADED', `the state in ${dir} cannot be written (${text}): sandns refuses changes until a write succeeds (it retries every second); nothing was changed: free space or fix the file system, then retry`, 503, {
+      cause, details: { stateDir: dir, errno },
+    });
+    this.name = 'StoreDegradedError';
+  }
+}

@@ -8,6 +8,7 @@
  */
 export { StateStore, type Intent, type Snapshot, type RestoreOutcome, type RecordOf } from './keeper.js';
 export { netKey, epKey, sbKey, type RecordKey, type JournalRecord } from './journal.js';
+export { StateWriteError, StoreDegradedError } from './errors.js';
 export { encodeState, decodeState } from './document.js';
 export type {
   PersistedState, PersistedNetwork, PersistedEndpoint, PersistedJoin, PersistedJoinInfo, PersistedKey, PersistedSandbox,

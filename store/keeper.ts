@@ -16,13 +16,16 @@
  */
 import type { Logger } from '../common/log.js';
 import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
-import { chooseState, encodeState, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
+import { chooseState, encodeState, settleRecords, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
 import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
-import { StateNotRestorableError } from './errors.js';
+import { StateNotRestorableError, StateWriteError, StoreDegradedError } from './errors.js';
+
+/** How often a failed state write is tried again (ms). */
+export const RETRY_MS = 1_000;
 
 /**
- * A write-ahead intent: a network being created, or a sandbox being created
- * or deleted, saved with its phase ('creating' / 'deleting') until settled.
+ * A write-ahead intent: a network or sandbox being created or deleted, saved
+ * with its phase ('creating' / 'deleting') until settled.
  */
 export type Intent = { readonly network: PersistedNetwork } | { readonly sandbox: PersistedSandbox };
 
@@ -61,7 +64,13 @@ export class StateStore {
   #journalBytes = 0;
   #scheduled = false;
   #writing: Promise<void> | undefined;
-  #failing = false;
+  /** Changes so far (each changed() counts one), and how many of them the last good write covered. */
+  #changes = 0;
+  #durable = 0;
+  /** Why the last write failed; undefined once a write succeeds (L6: the daemon is degraded meanwhile). */
+  #failure: unknown;
+  #retry: NodeJS.Timeout | undefined;
+  readonly #dir: string;
 
   /**
    * A store over `dir` (created 0700 when missing); `files` replaces the real
@@ -70,6 +79,7 @@ export class StateStore {
    */
   constructor(dir: string, logger: Logger, snapshot: Snapshot, files: StateFiles = openStateFiles(dir), record?: RecordOf) {
     this.#files = files;
+    this.#dir = dir;
     this.#record = record;
     this.#logger = logger.child({ stateDir: dir });
     this.#snapshot = snapshot;
@@ -83,6 +93,7 @@ export class StateStore {
   changed(key?: RecordKey): void {
     if (key === undefined || !this.#journaling()) this.#dirty = true;
     else this.#keys.add(key);
+    this.#changes++;
     if (this.#scheduled || !this.#restored) return;
     this.#scheduled = true;
     setImmediate(() => {
@@ -91,14 +102,17 @@ export class StateStore {
     });
   }
 
-  /** Write-ahead: `intent` (if any) is saved under `key`, and the state is on disk, before this resolves. Never rejects. */
+  /**
+   * Write-ahead: `intent` (if any) is saved under `key`, and the state is on disk, before this resolves. Throws
+   * ERR_STORE_WRITE_FAILED when that write fails: the caller must not start the work (the intent stays until settled).
+   */
   async ahead(key?: string, intent?: Intent): Promise<void> {
     if (key !== undefined && intent !== undefined) this.#intents.set(key, intent);
     this.changed(intent === undefined ? undefined : intentKey(intent));
     await this.flush();
   }
 
-  /** Write-ahead of a change to one record (a join's phase): on disk before this resolves. Never rejects. */
+  /** Write-ahead of a change to one record (a join's phase): on disk before this resolves. Throws ERR_STORE_WRITE_FAILED (do not plumb). */
   async aheadOf(key: RecordKey): Promise<void> {
     this.changed(key);
     await this.flush();
@@ -110,10 +124,26 @@ export class StateStore {
     if (intent !== undefined && this.#intents.delete(key)) this.changed(intentKey(intent));
   }
 
-  /** Wait until every change so far is on disk (or its write failed, which is logged). */
+  /**
+   * Wait until every change so far is on disk. Throws ERR_STORE_WRITE_FAILED when the write that had to cover them
+   * failed (the failure is logged once, and retried every RETRY_MS until a write succeeds). Before restore() nothing
+   * is written and this resolves at once.
+   */
   async flush(): Promise<void> {
+    const want = this.#changes;
     await this.#writing;
-    if (this.#pending() && this.#restored) await this.#pump();
+    if (this.#durable < want && this.#pending() && this.#restored) await this.#pump();
+    if (this.#durable < want && this.#restored && this.#failure !== undefined) throw new StateWriteError(this.#dir, this.#failure);
+  }
+
+  /** Why the state cannot be written now (the last write failed and none succeeded since), else undefined (L6). */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  /** Throws ERR_STORE_DEGRADED while the last write failed: a mutation must not start (L6). */
+  assertWritable(): void {
+    if (this.#failure !== undefined) throw new StoreDegradedError(this.#dir, this.#failure);
   }
 
   #journaling(): boolean {
@@ -124,10 +154,15 @@ export class StateStore {
     return this.#dirty || this.#keys.size > 0;
   }
 
-  /** The current record of `key` (an intent first), as a journal operation. */
+  /**
+   * The current record of `key`, as a journal operation: an open intent, except that a create whose result is in the
+   * model is written live (one record per object: the later stage wins, document.ts onePerObject).
+   */
   #opOf(key: RecordKey): JournalOp {
     const intent = [...this.#intents.values()].find((i) => intentKey(i) === key);
-    const put = intent === undefined ? this.#record?.(key) : 'network' in intent ? intent.network : intent.sandbox;
+    const live = this.#record?.(key);
+    const wanted = intent === undefined ? undefined : 'network' in intent ? intent.network : intent.sandbox;
+    const put = wanted === undefined || (wanted.phase === 'creating' && live !== undefined) ? live : wanted;
     return put === undefined ? { key, del: true } : { key, put };
   }
 
@@ -158,11 +193,12 @@ export class StateStore {
     const intents = [...this.#intents.values()];
     const networks = intents.flatMap((i) => ('network' in i ? [i.network] : []));
     const sandboxes = intents.flatMap((i) => ('sandbox' in i ? [i.sandbox] : []));
-    const state: PersistedState = {
+    // One record per object: a create whose result is in the model is live, a delete that began is 'deleting'.
+    const state = settleRecords({
       networks: [...m.networks, ...networks],
       endpoints: m.endpoints,
       sandboxes: [...m.sandboxes, ...sandboxes.filter((s) => s.phase === 'creating'), ...sandboxes.filter((s) => s.phase !== 'creating')],
-    };
+    });
     return encodeState(state, ++this.#seq, new Date());
   }
 
@@ -170,14 +206,20 @@ export class StateStore {
     this.#writing ??= (async () => {
       try {
         while (this.#pending()) {
+          const covered = this.#changes;
           await this.#commitOnce();
-          if (this.#failing) this.#logger.info('state written again');
-          this.#failing = false;
+          this.#durable = covered;
+          if (this.#failure !== undefined) this.#logger.info('state written again: changes are accepted again');
+          this.#failure = undefined;
         }
       } catch (err) {
-        this.#dirty = true; // retried on the next change or flush
-        if (!this.#failing) this.#logger.error({ err }, 'cannot write the state: changes are not persisted until a write succeeds');
-        this.#failing = true;
+        this.#dirty = true; // retried by the timer, the next change or flush
+        if (this.#failure === undefined) this.#logger.error({ err }, 'cannot write the state: mutations are refused until a write succeeds');
+        this.#failure = err;
+        this.#retry ??= setTimeout(() => {
+          this.#retry = undefined;
+          if (this.#failure !== undefined) void this.#pump();
+        }, RETRY_MS).unref();
       } finally {
         this.#writing = undefined;
       }
@@ -185,9 +227,11 @@ export class StateStore {
     return this.#writing;
   }
 
-  /** Write what is pending and give the directory back. */
+  /** Write what is pending (a failure is logged: the next start restores the last good state) and give the directory back. */
   async close(): Promise<void> {
-    await this.flush();
+    await this.flush().catch(() => undefined);
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     if (this.#restored) await this.#files.unlock();
   }
 
@@ -202,16 +246,23 @@ export class StateStore {
     if (this.#restored) throw new StateNotRestorableError('restore() ran already');
     const before = this.#snapshot();
     if (before.networks.length + before.sandboxes.length > 0) throw new StateNotRestorableError('the controller has networks or sandboxes already');
-    await this.#files.lock();
+    // A killed predecessor's commands may still change links: the lock waits them out, so restore sees their result.
+    const previous = await this.#files.lock();
+    if (previous !== undefined && previous.running.length > 0) {
+      this.#logger.warn({ pids: previous.running, killed: previous.killed }, 'commands of the killed daemon still run after 10 s: restoring anyway');
+    }
     const { chosen, rejected } = chooseState(await this.#files.readAll());
     for (const bad of rejected) {
       const aside = bad.name === STATE_FILE || chosen === undefined ? await this.#files.quarantine(bad.name) : undefined;
       this.#logger.warn({ file: bad.name, code: bad.code, reason: bad.reason, ...(aside ? { movedTo: aside } : {}) }, `ignoring ${bad.name}: ${bad.reason}`);
     }
     this.#seq = chosen?.seq ?? 0;
-    const report = await rebuild(chosen === undefined ? undefined : await this.#replay(chosen.state, chosen.seq));
+    // A file written by an earlier version can hold an intent beside the live record of the same object.
+    const report = await rebuild(chosen === undefined ? undefined : await this.#replay(settleRecords(chosen.state), chosen.seq));
     this.#restored = true;
-    await this.ahead(); // a snapshot of the rebuilt model; it rotates the journal
+    // A snapshot of the rebuilt model (it rotates the journal). On a full or read-only disk the daemon still serves
+    // what it restored, degraded (L6), and retries.
+    await this.ahead().catch(() => undefined);
     this.#report(chosen, rejected.length, report);
     return report;
   }

@@ -9,6 +9,7 @@ import { createConnection } from 'node:net';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/log.js';
+import { armCrashPoints } from '../../common/crash.js';
 import { ApiBadRequestError, ApiBodyTooLargeError, ApiSocketInUseError } from '../errors.js';
 import { errorResponse } from '../routes.js';
 import type { ApiRequest, ApiResponse } from '../types.js';
@@ -85,6 +86,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: ApiServerO
   const started = process.hrtime.bigint();
   let out: ApiResponse;
   try {
+    // Fault injection of the kill -9 tests (common/crash.ts): honoured only by a daemon started with SANDNS_CRASH_POINTS=1.
+    const crashAt = req.headers['x-sandns-crash-at'];
+    if (typeof crashAt === 'string') armCrashPoints(crashAt, req.headers['x-sandns-crash-signal'] === 'SIGSTOP' ? 'SIGSTOP' : 'SIGKILL');
     const url = new URL(req.url ?? '/', 'http://sandns');
     const body = await readBody(req, opts.bodyLimit ?? 1 << 20);
     const apiReq: ApiRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body };

@@ -17,6 +17,8 @@ interface CreateOptions {
   ttl?: number;
   dns: string[];
   scope?: string;
+  driver?: string;
+  attachable?: boolean;
   ipRange?: string;
   opt: string[];
 }
@@ -47,6 +49,8 @@ export function networkBody(name: string, o: CreateOptions): Record<string, unkn
     ...(o.ipRange !== undefined ? { ipRange: o.ipRange } : {}),
     ...(o.opt.length > 0 ? { driverOptions: driverOptionsOf(o.opt) } : {}),
     ...(o.scope !== undefined ? { scope: o.scope } : {}),
+    ...(o.driver !== undefined ? { driver: o.driver } : {}),
+    ...(o.attachable === true ? { attachable: true } : {}),
   };
 }
 
@@ -56,7 +60,9 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
 
   network
     .command('create <name>')
-    .description('create a bridge network; prints its id')
+    .description('create a network (bridge by default; overlay spans the hosts of the cluster store); prints its id')
+    .option('-d, --driver <name>', 'bridge (default) or overlay (VXLAN across hosts; needs a daemon with --cluster-store)')
+    .option('--attachable', 'overlay: sandboxes may be connected by hand (Docker\'s --attachable)')
     .option('--subnet <cidr>', 'IPv4 subnet (default: a free /24 in 10.213.0.0/16)')
     .option('--gateway <ip>', 'IPv4 gateway (default: the first host address)')
     .option('--ipv6', 'enable IPv6 (needs --subnet6)')
@@ -66,7 +72,7 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .option('--ttl <seconds>', 'TTL of local answers (default 600)', parseCount)
     .option('--dns <ip>', 'DNS server for sandboxes on this network that give none of their own (repeatable)', collect, [])
     .option('--ip-range <cidr>', 'allocate IPv4 addresses from this sub-range of the subnet only')
-    .option('-o, --opt <key=value>', 'driver option: mtu, bridge_name (or com.docker.network.driver.mtu, com.docker.network.bridge.name); repeatable', collect, [])
+    .option('-o, --opt <key=value>', 'driver option: mtu, bridge_name (or com.docker.network.driver.mtu, com.docker.network.bridge.name); overlay: mtu, vni; repeatable', collect, [])
     .option('--scope <scope>', 'local (this host) or global (every host of the cluster store; needs a daemon with --cluster-store)')
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const info = await ctx.client(cmd).call<NetworkInfo & { warnings?: string[] }>('POST', '/networks', networkBody(name, opts));

@@ -55,6 +55,8 @@ export function networkDetail(n: NetworkInfo): string {
     ['Name', n.name], ['ID', n.id], ['Driver', n.driver], ['Scope', n.scope], ['Subnet', n.subnet], ['Gateway', n.gateway],
     ['Subnet6', n.subnet6], ['Gateway6', n.gateway6], ['IP range', n.ipRange], ['Internal', yesNo(n.internal)], ['TTL', n.ttl],
     ['Bridge', n.bridge as string | undefined], ['MTU', n.mtu as number | undefined],
+    ['VXLAN', n.vxlan as string | undefined], ['VNI', n.vni as number | undefined], ['VTEP', n.vtep as string | undefined],
+    ['Attachable', n.driver === 'overlay' ? yesNo(n.attachable === true) : undefined], ['Remote peers', n.peers as number | undefined],
   ]);
   const eps = renderTable(['ENDPOINT', 'SANDBOX', 'IPV4', 'IPV6', 'MAC', 'HOST IF', 'PORTS'], n.endpoints.map((e) => [e.name, e.sandbox, e.ipv4, e.ipv6, e.macAddress, e.hostIfname, portsText(e.ports)]));
   return `${head}Endpoints:\n${indent(eps)}`;

@@ -3,8 +3,16 @@
  * through execa. Failures become ExecError with argv and stderr, so a caller
  * sees what failed and why.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { ExecError } from '../errors.js';
+import { crashPoint } from '../crash.js';
+
+/**
+ * Every child carries its daemon's pid in this variable, so a restarted daemon finds what its killed predecessor
+ * left running (an orphan `nft` or `ip` can still change rules or links after the kill) and waits for it before reconciling (L3).
+ */
+export const PARENT_ENV = 'SANDNS_PARENT_PID';
 
 /** Result of a successful command. */
 export interface RunResult {
@@ -24,12 +32,15 @@ export interface RunOptions {
 export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const argv = [file, ...args];
   try {
-    const result = await execa(file, args, {
+    const child = execa(file, args, {
       input: options.input ?? '',
       timeout: options.timeoutMs ?? 30_000,
-      env: { LC_ALL: 'C' },
+      env: { LC_ALL: 'C', [PARENT_ENV]: String(process.pid) },
       stripFinalNewline: true,
     });
+    crashPoint('exec-started');
+    const result = await child;
+    crashPoint('exec-done');
     return { stdout: result.stdout, stderr: result.stderr };
   } catch (err) {
     const e = err as { stderr?: unknown; shortMessage?: unknown };
@@ -52,4 +63,24 @@ export async function ipJson<T>(args: readonly string[]): Promise<T> {
 /** Run a command inside the network namespace at `nsPath` (nsenter --net). */
 export function runInNetns(nsPath: string, file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return run('nsenter', [`--net=${nsPath}`, '--', file, ...args], options);
+}
+
+/**
+ * Wait until no process started by the daemon `parentPid` (a killed predecessor: its children were not killed with
+ * it) is running, at most `timeoutMs`; resolves with the pids still running then (empty when none). Reads
+ * /proc/<pid>/environ for PARENT_ENV (root reads every process's).
+ */
+export async function waitForOrphans(parentPid: number, timeoutMs = 10_000): Promise<number[]> {
+  const mark = `${PARENT_ENV}=${parentPid}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left: number[] = [];
+    for (const name of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^[0-9]+$/.test(name)) continue;
+      const env = await readFile(`/proc/${name}/environ`, 'latin1').catch(() => '');
+      if (env.split('\0').includes(mark)) left.push(Number(name));
+    }
+    if (left.length === 0 || Date.now() >= deadline) return left;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -11,9 +11,9 @@ import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverRestoredE
 import type { Firewall, FirewallNetwork, PortMapping, PublishSpec } from '../firewall/index.js';
 import { PortsUnavailableError } from './errors.js';
 import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions } from './options.js';
-import { bridgeMark, planAddBridge, planAddVeth, planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox, planReattach } from './plan.js';
+import { bridgeMac, bridgeMark, planAddBridge, planAddVeth, planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox, planReattach } from './plan.js';
 import { swapDirection, type LinkCounters } from './stats.js';
-import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkAlias, linkExists, macString } from './io/netlink.js';
+import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkExists, linkMarks, macString } from './io/netlink.js';
 import { watchDeletedLinks } from './io/monitor.js';
 import { sandboxLinkProblems } from '../io/sandbox-link.js';
 import { LinkExistsError } from '../errors.js';
@@ -27,6 +27,12 @@ export * as bridgePlan from './plan.js';
 
 function opts(net: DriverNetwork): BridgeOptions {
   return net.options as BridgeOptions;
+}
+
+/** True when the link `br` carries this network's mark: its ifalias, or the MAC set in the same request that made it (L4). */
+async function markedOurs(net: DriverNetwork, br: string): Promise<boolean> {
+  const marks = await linkMarks(br);
+  return marks !== undefined && (marks.alias === bridgeMark(net) || marks.mac === bridgeMac(net));
 }
 
 function firewallNetwork(net: DriverNetwork): FirewallNetwork {
@@ -63,7 +69,7 @@ export class BridgeDriver implements Driver {
     try {
       await applyOps(null, planAddBridge(net, opts(net)));
     } catch (err) {
-      if ((await linkAlias(br)) === bridgeMark(net)) await deleteLinkIfExists(br);
+      if (await markedOurs(net, br)) await deleteLinkIfExists(br);
       else if (await linkExists(br)) throw new LinkExistsError('bridge', br, err);
       throw err;
     }
@@ -79,7 +85,7 @@ export class BridgeDriver implements Driver {
 
   async discardNetwork(net: DriverNetwork): Promise<boolean> {
     const br = bridgeNameFor(net.id, opts(net));
-    if ((await linkAlias(br)) !== bridgeMark(net)) return false;
+    if (!(await markedOurs(net, br))) return false;
     await deleteLinkIfExists(br);
     return true;
   }

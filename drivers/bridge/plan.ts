@@ -9,13 +9,18 @@
  *
  * | kind           | effect                                                                  | host / sandbox |
  * |----------------|-------------------------------------------------------------------------|----------------|
- * | bridge-add     | create a bridge `name` (optional `mtu`), down                           | host           |
+ * | bridge-add     | create a bridge `name` (optional `mtu`, MAC `address`), down            | host           |
  * | veth-add       | create veth `name` here and its `peer`, under its final name, in `peerNetns` | host      |
  * | link-set       | any of master, MTU, MAC address, ifalias, admin state of `dev`           | both           |
  * | port-set       | bridge port options of `dev` (hairpin mode)                              | host           |
  * | link-del       | delete `dev` (a veth pair dies with either end)                          | host           |
  * | addr-add       | add an address to `dev` (`nodad`: no IPv6 duplicate address detection)   | both           |
  * | route-default  | replace the default route of the gateway's family via `gateway` on `dev` | sandbox        |
+ * | vxlan-add      | create a VXLAN device (learning off, proxy ARP/ND on), down              | host           |
+ * | fdb-set        | replace the forwarding entry MAC → remote VTEP of a VXLAN device          | host           |
+ * | fdb-del        | delete that entry                                                        | host           |
+ * | neigh-set      | replace the neighbour entry IP → MAC on a device (permanent)              | host           |
+ * | neigh-del      | delete that entry                                                        | host           |
  *
  * Adding an operation: a variant here, its line in renderOp, and its handler
  * in io/netlink.ts (the executor's handler table is typed by `kind`, so a
@@ -27,7 +32,7 @@ import { bridgeNameFor, hostVethName, type BridgeOptions } from './options.js';
 /** One link operation. Interfaces are named; the executor resolves names to indexes in its namespace. */
 export type LinkOp =
   /** RTM_NEWLINK kind bridge (create, exclusive). */
-  | { readonly kind: 'bridge-add'; readonly name: string; readonly mtu?: number | undefined }
+  | { readonly kind: 'bridge-add'; readonly name: string; readonly mtu?: number | undefined; readonly address?: string | undefined }
   /** RTM_NEWLINK kind veth: `name` here, its peer `peer` created directly inside the namespace at `peerNetns`. */
   | { readonly kind: 'veth-add'; readonly name: string; readonly peer: string; readonly peerNetns: string; readonly mtu?: number | undefined }
   /** RTM_SETLINK on an existing link: any of master, MTU, MAC address, ifalias (IFLA_IFALIAS), admin state. */
@@ -46,7 +51,22 @@ export type LinkOp =
   /** RTM_NEWADDR (create, exclusive); family from the address; `nodad` skips IPv6 duplicate address detection. */
   | { readonly kind: 'addr-add'; readonly dev: string; readonly address: string; readonly prefixLen: number; readonly nodad?: boolean }
   /** RTM_NEWROUTE (create, replace) of the default route in the main table; family from the gateway (IPv4 or IPv6). */
-  | { readonly kind: 'route-default'; readonly gateway: string; readonly dev: string };
+  | { readonly kind: 'route-default'; readonly gateway: string; readonly dev: string }
+  /**
+   * RTM_NEWLINK kind vxlan (create, exclusive): VNI `vni`, source address `local` (the VTEP), UDP `port`
+   * (IANA's 4789, RFC 7348 §5), learning off (IFLA_VXLAN_LEARNING 0: remote MACs come from the store, never from
+   * flooded frames) and proxy on (IFLA_VXLAN_PROXY 1: ARP requests and IPv6 neighbour solicitations are answered
+   * from the device's neighbour table, so nothing is flooded over the underlay).
+   */
+  | { readonly kind: 'vxlan-add'; readonly name: string; readonly vni: number; readonly local: string; readonly port: number; readonly mtu?: number | undefined }
+  /** RTM_NEWNEIGH AF_BRIDGE, NTF_SELF, NUD_PERMANENT (create, replace): frames to `mac` go to the VTEP `dst`. */
+  | { readonly kind: 'fdb-set'; readonly dev: string; readonly mac: string; readonly dst: string }
+  /** RTM_DELNEIGH AF_BRIDGE, NTF_SELF; a missing entry is not an error (idempotent). */
+  | { readonly kind: 'fdb-del'; readonly dev: string; readonly mac: string; readonly dst: string }
+  /** RTM_NEWNEIGH AF_INET/AF_INET6, NUD_PERMANENT (create, replace): `address` is at `mac` on `dev`. */
+  | { readonly kind: 'neigh-set'; readonly dev: string; readonly address: string; readonly mac: string }
+  /** RTM_DELNEIGH AF_INET/AF_INET6; a missing entry is not an error (idempotent). */
+  | { readonly kind: 'neigh-del'; readonly dev: string; readonly address: string };
 
 /** The operation kinds. */
 export type LinkOpKind = LinkOp['kind'];
@@ -59,7 +79,7 @@ function prefixOf(cidr: string): number {
 export function renderOp(op: LinkOp): string {
   switch (op.kind) {
     case 'bridge-add':
-      return `link add ${op.name}${op.mtu === undefined ? '' : ` mtu ${op.mtu}`} type bridge`;
+      return `link add ${op.name}${op.mtu === undefined ? '' : ` mtu ${op.mtu}`}${op.address === undefined ? '' : ` address ${op.address}`} type bridge`;
     case 'veth-add': {
       const mtu = op.mtu === undefined ? '' : ` mtu ${op.mtu}`;
       return `link add ${op.name}${mtu} type veth peer name ${op.peer}${mtu} netns ${op.peerNetns}`;
@@ -81,6 +101,17 @@ export function renderOp(op: LinkOp): string {
       return `addr add ${op.address}/${op.prefixLen} dev ${op.dev}${op.nodad === true ? ' nodad' : ''}`;
     case 'route-default':
       return `${op.gateway.includes(':') ? '-6 ' : ''}route replace default via ${op.gateway} dev ${op.dev}`;
+    case 'vxlan-add':
+      return `link add ${op.name}${op.mtu === undefined ? '' : ` mtu ${op.mtu}`} type vxlan id ${op.vni} local ${op.local} dstport ${op.port} nolearning proxy`;
+    // The `bridge` tool's lines (iproute2 has no `ip` form for a VXLAN device's own forwarding table).
+    case 'fdb-set':
+      return `bridge fdb replace ${op.mac} dev ${op.dev} dst ${op.dst} self permanent`;
+    case 'fdb-del':
+      return `bridge fdb del ${op.mac} dev ${op.dev} dst ${op.dst} self`;
+    case 'neigh-set':
+      return `neigh replace ${op.address} lladdr ${op.mac} dev ${op.dev} nud permanent`;
+    case 'neigh-del':
+      return `neigh del ${op.address} dev ${op.dev}`;
   }
 }
 
@@ -90,13 +121,23 @@ export function bridgeMark(net: DriverNetwork): string {
 }
 
 /**
- * Host-namespace operations that create the bridge and mark it. Run on their own: when the add fails because the
- * name is taken, nothing was made and nothing may be undone (L4); a crash between the two leaves an unmarked
- * bridge, which restore treats as not ours.
+ * The bridge's MAC address, derived from the network id: a locally administered unicast address (IEEE 802 §8.2:
+ * first octet 0x02) whose other five octets are the id's first 40 bits. Set in the same RTM_NEWLINK that creates the
+ * bridge (the kernel ignores IFLA_IFALIAS on create), it marks the bridge as this network's from its first instant:
+ * a crash between the add and the ifalias leaves a bridge restore still recognises (L4). A fixed MAC also keeps the
+ * bridge's address from following its lowest port, as Docker gives its bridges a MAC of their own.
+ */
+export function bridgeMac(net: DriverNetwork): string {
+  return ['02', ...(net.id.slice(0, 10).match(/../g) ?? [])].join(':');
+}
+
+/**
+ * Host-namespace operations that create the bridge and mark it (its MAC at once, its ifalias next). Run on their
+ * own: when the add fails because the name is taken, nothing was made and nothing may be undone (L4).
  */
 export function planAddBridge(net: DriverNetwork, opts: BridgeOptions): LinkOp[] {
   const br = bridgeNameFor(net.id, opts);
-  return [{ kind: 'bridge-add', name: br, mtu: opts.mtu }, { kind: 'link-set', dev: br, alias: bridgeMark(net) }];
+  return [{ kind: 'bridge-add', name: br, mtu: opts.mtu, address: bridgeMac(net) }, { kind: 'link-set', dev: br, alias: bridgeMark(net) }];
 }
 
 /** Host-namespace operations that finish the new (marked) bridge: its gateway addresses, up. */

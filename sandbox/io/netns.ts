@@ -4,6 +4,7 @@
  * in-process: the native helper pins and unpins namespaces as `ip netns
  * add/del` do, and `lo` comes up over rtnetlink from inside the namespace.
  */
+import { crashPoint } from '../../common/crash.js';
 import { stat, statfs } from 'node:fs/promises';
 import { ip } from '../../common/io/exec.js';
 import { requireNativeHelper } from '../../common/io/native.js';
@@ -32,6 +33,7 @@ export async function createNetns(name: string, mark: string): Promise<string> {
   const path = netnsPathFor(name);
   try {
     requireNativeHelper().createNetns(path);
+    crashPoint('kernel-changed');
   } catch (err) {
     if ((err as { errno?: number }).errno === 17 || (await exists(path))) throw new NetnsExistsError(name, err);
     throw new NetnsError(name, `could not create the network namespace: ${(err as Error).message}`, err);
@@ -113,6 +115,7 @@ export async function netnsMadeFor(name: string, mark: string): Promise<boolean>
 export async function deleteNetns(name: string): Promise<void> {
   try {
     requireNativeHelper().removeNetns(netnsPathFor(name));
+    crashPoint('kernel-changed');
   } catch (err) {
     if (await exists(netnsPathFor(name))) throw new NetnsError(name, `could not delete the network namespace: ${(err as Error).message}`, err);
   }

@@ -61,6 +61,8 @@ export interface ClusterStore {
   assertAvailable(operation: string): void;
   /** Every global network the mirror knows. */
   networks(): NetworkSpec[];
+  /** Members of the cluster in the mirror (each with its advertise address: the overlay's VTEP). */
+  members(): MemberInfo[];
   /** Records of a global network in the mirror (every member's). */
   recordsOf(network: string): RemoteRecord[];
   /** Address claims of a global network in the mirror. */

@@ -15,6 +15,8 @@ import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateLockedError } from '../errors.js';
+import { waitForOrphans } from '../../common/io/exec.js';
+import { crashPoint } from '../../common/crash.js';
 
 /** The file names, newest first by role. */
 export const STATE_FILE = 'state.json';
@@ -33,8 +35,13 @@ export interface StateFiles {
   write(text: string): Promise<void>;
   /** Move a bad file aside (kept for inspection, never rotated over a good prev); returns its new name. */
   quarantine(name: string, now?: Date): Promise<string>;
-  /** Take the directory for this process (a pid file; a dead owner's lock is taken over); throws ERR_STORE_LOCKED. */
-  lock(): Promise<void>;
+  /**
+   * Take the directory for this process (a pid file; a dead owner's lock is taken over). When the owner was a
+   * daemon that died (kill -9), the commands it started may still run and change links: this waits until they
+   * ended (at most 10 s) and resolves with its pid and those still running then; else undefined.
+   * Throws ERR_STORE_LOCKED.
+   */
+  lock(): Promise<{ killed: number; running: number[] } | undefined>;
   /** Give the directory back. */
   unlock(): Promise<void>;
   /** Append one journal line and fdatasync it (the file is created, and the directory synced, on first use). */
@@ -58,16 +65,18 @@ function processAlive(pid: number): boolean {
   }
 }
 
-async function takeLock(dir: string, path: string): Promise<void> {
+async function takeLock(dir: string, path: string): Promise<number | undefined> {
+  let dead: number | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return;
+      return dead;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = Number.parseInt((await readIfExists(path)) ?? '', 10);
     if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) throw new StateLockedError(dir, owner);
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid) dead = owner;
     await rm(path, { force: true }); // stale: its owner died (kill -9)
   }
   throw new StateLockedError(dir, 0);
@@ -117,8 +126,20 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
   return {
     async appendJournal(text) {
       const h = await get();
-      await h.write(text);
-      await h.datasync();
+      const size = (await h.stat()).size;
+      try {
+        // write(2) may write part of the line and succeed (a disk filling up): the rest is written, or fails, here.
+        const buf = Buffer.from(text, 'utf8');
+        for (let off = 0; off < buf.length;) off += (await h.write(buf, off, buf.length - off)).bytesWritten;
+        await h.datasync();
+      } catch (err) {
+        // A failed append (ENOSPC after part of the line, EIO) is cut off again: a torn line in the middle would stop
+        // the replay there and lose every later line (L6). When even that fails, the store is degraded anyway and
+        // its next commit is a snapshot, which supersedes this journal.
+        await h.truncate(size).then(() => h.datasync()).catch(() => undefined);
+        throw err;
+      }
+      crashPoint('state-written');
     },
     async readJournal() {
       return ((await readIfExists(join(dir, STATE_JOURNAL_PREV))) ?? '') + ((await readIfExists(path)) ?? '');
@@ -161,6 +182,7 @@ export function openStateFiles(dir: string): StateFiles {
       }
       await rename(at(STATE_TMP), at(STATE_FILE));
       await fsyncDir(dir);
+      crashPoint('state-written');
     },
     async quarantine(name, now = new Date()) {
       const aside = `${name}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
@@ -172,7 +194,10 @@ export function openStateFiles(dir: string): StateFiles {
       await fsyncDir(dir);
       return aside;
     },
-    lock: () => takeLock(dir, at(STATE_LOCK)),
+    async lock() {
+      const killed = await takeLock(dir, at(STATE_LOCK));
+      return killed === undefined ? undefined : { killed, running: await waitForOrphans(killed) };
+    },
     async unlock() {
       if (Number.parseInt((await readIfExists(at(STATE_LOCK))) ?? '', 10) === process.pid) await rm(at(STATE_LOCK), { force: true });
     },

@@ -46,3 +46,34 @@ export async function removeSandboxLeftovers(tag: string): Promise<void> {
   const dirs = await execa('bash', ['-c', `ls -d /etc/netns/${tag}* /run/sandns/sandboxes/${tag}* 2>/dev/null`], { reject: false });
   for (const d of dirs.stdout.split('\n').filter(Boolean)) await rm(d, { recursive: true, force: true });
 }
+
+/** The lab's etcd cluster (`members` members) and one started daemon per host name, each with lease TTL `leaseTtl`. */
+export async function startCluster(lab: ClusterLab, bin: string, names: readonly string[], leaseTtl: number, members = 3): Promise<ClusterHost[]> {
+  await lab.startEtcd(members);
+  const hosts = await Promise.all(names.map(async (n) => hostDaemon(lab, bin, await lab.addHost(n), leaseTtl)));
+  await Promise.all(hosts.map((h) => h.daemon.start()));
+  // The API answers before the store has synced (a start never waits long for etcd, M8): wait for it here.
+  const end = Date.now() + 20_000;
+  for (const h of hosts) {
+    while ((await h.daemon.api<{ sync: string }>('GET', '/cluster')).sync !== 'synced') {
+      if (Date.now() > end) throw new Error(`host ${h.host.name} did not sync with the cluster store`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return hosts;
+}
+
+/**
+ * Make sandbox `name` on `h` and connect it to `net`; the endpoint as the API describes it. A 503 (etcd missed a
+ * call deadline on this loaded machine: M8's answer) is asked again for up to 15 s, as a user would.
+ */
+export async function connectSandbox<T = { ipv4: string; mac?: string }>(h: ClusterHost, name: string, net: string, extra: Record<string, unknown> = {}): Promise<T> {
+  await h.daemon.api('POST', '/sandboxes', { name });
+  const end = Date.now() + 15_000;
+  for (;;) {
+    const r = await h.daemon.http('POST', `/networks/${net}/connect`, { sandbox: name, ...extra });
+    if (r.status >= 200 && r.status < 300) return r.body as T;
+    if (r.status !== 503 || Date.now() > end) throw new Error(`POST /networks/${net}/connect -> ${r.status} ${JSON.stringify(r.body)}`);
+    await new Promise((res) => setTimeout(res, 300));
+  }
+}

@@ -82,3 +82,54 @@ export async function inNs(netns: string, argv: readonly string[]): Promise<stri
   if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} in ${netns}: ${r.stderr}`);
   return r.stdout;
 }
+
+const BENCH_SERVER = `
+const net = require('node:net');
+const [host, port] = [process.argv[1], Number(process.argv[2])];
+// Echoes every byte back: bulk senders read the echo to measure goodput both ways, ping-pong clients their round trips.
+net.createServer((c) => c.pipe(c)).listen({ host, port }, () => process.stdout.write('ready\\n'));`;
+
+const BENCH_CLIENT = `
+const net = require('node:net');
+const [host, port, mode, amount] = [process.argv[1], Number(process.argv[2]), process.argv[3], Number(process.argv[4])];
+const c = net.connect({ host, port, noDelay: true }, () => {
+  const t0 = process.hrtime.bigint();
+  const done = (v) => { process.stdout.write(String(v)); process.exit(0); };
+  if (mode === 'bulk') {
+    const chunk = Buffer.alloc(64 * 1024, 7); let sent = 0; let got = 0;
+    const pump = () => { while (sent < amount) { sent += chunk.length; if (!c.write(chunk)) return c.once('drain', pump); } };
+    c.on('data', (d) => { got += d.length; if (got >= amount) done((got * 8) / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6); });
+    pump();
+  } else {
+    let n = 0; const one = Buffer.from('x'); const rtts = []; let t = process.hrtime.bigint();
+    c.on('data', () => { const now = process.hrtime.bigint(); rtts.push(Number(now - t) / 1e3); if (++n >= amount) { rtts.sort((a, b) => a - b); done(rtts[Math.floor(rtts.length / 2)]); } else { t = now; c.write(one); } });
+    c.write(one);
+  }
+});
+c.on('error', (e) => { process.stdout.write('error:' + e.code); process.exit(0); });`;
+
+/** A TCP echo sink for throughput and latency figures inside `netns` on `host:port`. */
+export async function startBenchServer(netns: string, host: string, port: number): Promise<EchoServer> {
+  const child: ChildProcess = spawn('nsenter', [`--net=${netns}`, '--', process.execPath, '-e', BENCH_SERVER, host, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('bench server did not start')), 10_000);
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && (clearTimeout(t), resolve()));
+    child.once('exit', () => reject(new Error('bench server exited')));
+  });
+  return {
+    pid: child.pid!,
+    stop: () => new Promise((r) => {
+      if (child.exitCode !== null || child.signalCode !== null) return r();
+      child.once('exit', () => r());
+      child.kill('SIGKILL');
+    }),
+  };
+}
+
+/** From `netns`: TCP goodput (Mbit/s, `bytes` sent and echoed back) or the median round trip of `bytes` 1-byte exchanges (µs). */
+export async function benchTcp(netns: string, host: string, port: number, mode: 'bulk' | 'pingpong', amount: number): Promise<number> {
+  const r = await execa('nsenter', [`--net=${netns}`, '--', process.execPath, '-e', BENCH_CLIENT, host, String(port), mode, String(amount)], { reject: false, timeout: 60_000 });
+  const v = Number(r.stdout);
+  if (!Number.isFinite(v)) throw new Error(`bench to ${host}:${port} failed: ${r.stdout} ${r.stderr}`);
+  return v;
+}

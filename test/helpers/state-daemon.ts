@@ -27,19 +27,22 @@ export interface StateDaemon {
   /** SIGKILL (no flush, no cleanup) or SIGTERM, and wait for the exit. */
   kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   alive(): boolean;
+  /** The running daemon's pid (SIGSTOP/SIGCONT from a test). */
+  pid(): number | undefined;
   /** JSON over the socket; throws unless 2xx when `expectOk`. */
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
-  http(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
+  /** `headers` are extra request headers (x-sandns-crash-at). */
+  http(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpAnswer>;
   /** `node <bin> --socket <socket> ...args`. */
   cli(args: readonly string[], input?: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** The JSON lines of the n-th start's log (0-based; default the last). */
   logLines(n?: number): Promise<Record<string, unknown>[]>;
 }
 
-function httpOn(socket: string, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
+function httpOn(socket: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((res, rej) => {
-    const req = request({ socketPath: socket, method, path, headers: payload === undefined ? {} : { 'content-type': 'application/json' } }, (r) => {
+    const req = request({ socketPath: socket, method, path, headers: payload === undefined ? headers : { ...headers, 'content-type': 'application/json' } }, (r) => {
       let text = '';
       r.on('data', (c: Buffer) => (text += c.toString()));
       r.on('end', () => res({ status: r.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) }));
@@ -59,6 +62,8 @@ export interface StateDaemonOptions {
   readonly netns?: string;
   readonly netnsPath?: string;
   readonly args?: readonly string[];
+  /** Extra environment of the daemon (SANDNS_CRASH_POINTS=1). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A daemon for `bin` in `dir` (not started yet); with a namespace, it runs inside it (a scratch "host"). */
@@ -73,6 +78,7 @@ export async function stateDaemon(bin: string, dir: string, options: StateDaemon
   const alive = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
   const d: StateDaemon = {
     dir, socket, stateDir, alive,
+    pid: () => (alive() ? child!.pid : undefined),
     async start() {
       const logPath = join(dir, `daemon-${logs.length}.log`);
       logs.push(logPath);
@@ -81,9 +87,10 @@ export async function stateDaemon(bin: string, dir: string, options: StateDaemon
       // In the machine's own namespace the daemon runs without its firewall: the host's nft ruleset and sysctls stay untouched.
       const argv = [bin, '--socket', socket, 'daemon', '--state-dir', stateDir, '--origin-resolv-conf', join(dir, 'resolv.conf'), '--log-level', 'info', ...(netns === undefined ? ['--no-firewall'] : []), ...(options.args ?? [])];
       // nsenter execs node in place (no fork without --pid): the child's PID is the daemon's, so kill() still ends exactly it.
+      const env = { ...process.env, ...options.env };
       child = netns === undefined
-        ? spawn(process.execPath, argv, { stdio: ['ignore', log, log] })
-        : spawn('nsenter', [`--net=${netns}`, '--', process.execPath, ...argv], { stdio: ['ignore', log, log] });
+        ? spawn(process.execPath, argv, { stdio: ['ignore', log, log], env })
+        : spawn('nsenter', [`--net=${netns}`, '--', process.execPath, ...argv], { stdio: ['ignore', log, log], env });
       closeSync(log);
       for (let i = 0; i < 600; i++) {
         if (!alive()) throw new Error(`daemon exited early: ${await readFile(logPath, 'utf8')}`);
@@ -97,7 +104,7 @@ export async function stateDaemon(bin: string, dir: string, options: StateDaemon
       child!.kill(signal);
       await waitExit(child!);
     },
-    http: (method, path, body) => httpOn(socket, method, path, body),
+    http: (method, path, body, headers) => httpOn(socket, method, path, body, headers),
     async api<T>(method: string, path: string, body?: unknown): Promise<T> {
       const r = await httpOn(socket, method, path, body);
       if (r.status < 200 || r.status > 299) throw new Error(`${method} ${path} -> ${r.status} ${JSON.stringify(r.body)}`);

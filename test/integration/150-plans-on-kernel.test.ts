@@ -151,3 +151,48 @@ describe('network stack: firewall plans on the real nft', () => {
     await nft(firewallPlan.planDropTable(T)); // idempotent
   });
 });
+
+describe('overlay (O2–O4): operations on the real kernel (vxlan-add, fdb-set/del, neigh-set/del, read back)', () => {
+  it('a VXLAN device as planned; entries set, read back by the driver exactly, replaced, deleted (missing ones too)', async () => {
+    const { planAddVxlan } = await import('../../drivers/overlay/plan.js');
+    const { vxlanEntries, mtuOfAddress } = await import('../../drivers/bridge/io/netlink.js');
+    await inNs(HP, ['ip', 'link', 'add', 'ul16', 'mtu', '1600', 'type', 'bridge']);
+    await inNs(HP, ['ip', 'addr', 'add', '10.98.8.1/24', 'dev', 'ul16']);
+    await inNs(HP, ['ip', 'link', 'set', 'ul16', 'up']);
+    await apply(HP, [{ kind: 'bridge-add', name: 'ov16plans', mtu: 1550 }]);
+    await apply(HP, planAddVxlan({ networkId: 'c0ffee16', vxlan: 'vx16plans', bridge: 'ov16plans', vni: 4242, local: '10.98.8.1', mtu: 1550 }));
+    const [vx] = (await ipJ(HP, ['-d', 'link', 'show', 'dev', 'vx16plans'])) as { mtu: number; master: string; ifalias: string; linkinfo: { info_data: Record<string, unknown> } }[];
+    expect(vx).toMatchObject({ mtu: 1550, master: 'ov16plans', ifalias: 'sandns:ov:c0ffee16' });
+    expect(vx!.linkinfo.info_data).toMatchObject({ id: 4242, local: '10.98.8.1', port: 4789, learning: false, proxy: true });
+    expect(await mtuOfAddress('10.98.8.1', HP)).toBe(1600); // the underlay of the VTEP
+    expect(await mtuOfAddress('10.98.8.9', HP)).toBeUndefined();
+    const ops: LinkOp[] = [
+      { kind: 'fdb-set', dev: 'vx16plans', mac: '02:42:0a:63:00:02', dst: '10.98.8.2' },
+      { kind: 'fdb-set', dev: 'vx16plans', mac: '02:42:0a:63:00:03', dst: '10.98.8.3' },
+      { kind: 'neigh-set', dev: 'vx16plans', address: '10.99.0.2', mac: '02:42:0a:63:00:02' },
+      { kind: 'neigh-set', dev: 'vx16plans', address: 'fd99::2', mac: '02:42:0a:63:00:02' },
+    ];
+    await apply(HP, ops);
+    await apply(HP, ops); // replace: idempotent, never doubled
+    await apply(HP, [{ kind: 'fdb-set', dev: 'vx16plans', mac: '02:42:0a:63:00:03', dst: '10.98.8.4' }]); // moved VTEP
+    const fdb = (JSON.parse(await inNs(HP, ['bridge', '-j', 'fdb', 'show', 'dev', 'vx16plans'])) as { mac: string; dst?: string; flags?: string[] }[]).filter((e) => e.dst);
+    expect(fdb.map((e) => `${e.mac} ${e.dst}`).sort()).toEqual(['02:42:0a:63:00:02 10.98.8.2', '02:42:0a:63:00:03 10.98.8.4']);
+    const neigh = await ipJ(HP, ['neigh', 'show', 'dev', 'vx16plans']);
+    expect(neigh).toEqual(expect.arrayContaining([expect.objectContaining({ dst: '10.99.0.2', lladdr: '02:42:0a:63:00:02', state: ['PERMANENT'] }), expect.objectContaining({ dst: 'fd99::2', state: ['PERMANENT'] })]));
+    // The driver's own read-back (what its diff starts from): exactly what was set, IPv6 in canonical text.
+    const seen = await vxlanEntries('vx16plans', HP);
+    expect(seen!.fdb.map((e) => `${e.mac} ${e.dst}`).sort()).toEqual(['02:42:0a:63:00:02 10.98.8.2', '02:42:0a:63:00:03 10.98.8.4']);
+    expect(seen!.neigh.map((e) => `${e.address} ${e.mac}`).sort()).toEqual(['10.99.0.2 02:42:0a:63:00:02', 'fd99::2 02:42:0a:63:00:02']);
+    expect(await vxlanEntries('nosuchvx0', HP)).toBeUndefined();
+    const dels: LinkOp[] = [
+      { kind: 'fdb-del', dev: 'vx16plans', mac: '02:42:0a:63:00:02', dst: '10.98.8.2' },
+      { kind: 'neigh-del', dev: 'vx16plans', address: '10.99.0.2' },
+      { kind: 'neigh-del', dev: 'vx16plans', address: 'fd99::2' },
+    ];
+    await apply(HP, dels);
+    await apply(HP, dels); // deleting what is gone is not an error
+    expect((JSON.parse(await inNs(HP, ['bridge', '-j', 'fdb', 'show', 'dev', 'vx16plans'])) as { dst?: string }[]).filter((e) => e.dst).length).toBe(1);
+    expect((await ipJ(HP, ['neigh', 'show', 'dev', 'vx16plans'])).filter((e) => (e.state as string[] | undefined)?.includes('PERMANENT'))).toEqual([]);
+    await apply(HP, [{ kind: 'link-del', dev: 'vx16plans' }, { kind: 'link-del', dev: 'ov16plans' }, { kind: 'link-del', dev: 'ul16' }]);
+  });
+});

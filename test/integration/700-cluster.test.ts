@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { buildCli } from '../helpers/daemon.js';
 import { ClusterLab } from '../helpers/cluster-lab.js';
-import { digA, digStatus, hostDaemon, removeSandboxLeftovers, type ClusterHost } from '../helpers/cluster-hosts.js';
+import { connectSandbox, digA, digStatus, removeSandboxLeftovers, startCluster, type ClusterHost } from '../helpers/cluster-hosts.js';
 import { eachLimited } from '../helpers/state-daemon.js';
 import { uniqueName } from '../helpers/names.js';
 import { waitFor } from '../helpers/wait.js';
@@ -33,18 +33,13 @@ interface Ep { ipv4: string }
 type Http = { status: number; body: unknown };
 const code = (r: Http): unknown => (r.body as { code?: string } | undefined)?.code;
 
-async function connect(h: ClusterHost, name: string, net = NET, extra: Record<string, unknown> = {}): Promise<Ep> {
-  await h.daemon.api('POST', '/sandboxes', { name });
-  return h.daemon.api<Ep>('POST', `/networks/${net}/connect`, { sandbox: name, ...extra });
-}
+const connect = (h: ClusterHost, name: string, net = NET, extra: Record<string, unknown> = {}): Promise<Ep> => connectSandbox<Ep>(h, name, net, extra);
 
 beforeAll(async () => {
   build = await buildCli();
   lab = await ClusterLab.create(tag.slice(0, 7));
-  await lab.startEtcd();
-  const hs = await Promise.all(['a', 'b', 'c'].map(async (n) => hostDaemon(lab, build.bin, await lab.addHost(n), TTL)));
+  const hs = await startCluster(lab, build.bin, ['a', 'b', 'c'], TTL);
   [A, B, C] = [hs[0]!, hs[1]!, hs[2]!];
-  await Promise.all([A, B, C].map((h) => h.daemon.start()));
 }, 240_000);
 
 afterAll(async () => {

@@ -7,9 +7,11 @@
  * Failures become ERR_NETLINK_FAILED naming the operation as its iproute2
  * line (renderOp), the errno and the namespace.
  */
+import { crashPoint } from '../../../common/crash.js';
 import { closeSync, openSync } from 'node:fs';
 import { Address4, Address6 } from 'ip-address';
 import type { ifla, rt, StreamData } from 'netlink';
+import { canonicalIp } from '../../../common/ip.js';
 import { NetlinkError, netlinkErrno, netlinkLib, withNetlink, type RtNetlinkSocket } from '../../../common/io/rtnetlink.js';
 import { renderOp, type LinkOp, type LinkOpKind } from '../plan.js';
 import { countersOf, type LinkCounters } from '../stats.js';
@@ -27,6 +29,8 @@ interface Ctx {
 /** NLM_F_CREATE | NLM_F_EXCL, and NLM_F_CREATE | NLM_F_REPLACE (linux/netlink.h). */
 const CREATE = 0x400 | 0x200;
 const REPLACE = 0x400 | 0x100;
+/** AF_BRIDGE (linux/socket.h): the neighbour family of forwarding-database entries. */
+const AF_BRIDGE = 7;
 /** RT_TABLE_MAIN (linux/rtnetlink.h). */
 const TABLE_MAIN = 254;
 /** IFLA_EXT_MASK = RTEXT_FILTER_SKIP_STATS: link replies without counters (a quarter of the bytes). */
@@ -71,7 +75,10 @@ type Handlers = { readonly [K in LinkOpKind]: (ctx: Ctx, op: Extract<LinkOp, { k
 
 const HANDLERS: Handlers = {
   'bridge-add': (ctx, op) =>
-    ctx.nl.newLink({}, { ifname: op.name, ...(op.mtu === undefined ? {} : { mtu: op.mtu }), linkinfo: toBuf(netlinkLib().ifla.formatInfo({ kind: 'bridge' })) }, { flags: CREATE }),
+    ctx.nl.newLink({}, {
+      ifname: op.name, ...(op.mtu === undefined ? {} : { mtu: op.mtu }), ...(op.address === undefined ? {} : { address: macBytes(op.address) }),
+      linkinfo: toBuf(netlinkLib().ifla.formatInfo({ kind: 'bridge' })),
+    }, { flags: CREATE }),
 
   async 'veth-add'(ctx, op) {
     const fd = openSync(op.peerNetns, 'r');
@@ -129,6 +136,50 @@ const HANDLERS: Handlers = {
     );
   },
 
+  async 'vxlan-add'(ctx, op) {
+    const { ifla } = netlinkLib();
+    const { family, bytes } = ipBytes(op.local);
+    const port = Buffer.alloc(2);
+    port.writeUInt16BE(op.port);
+    const data = toBuf(ifla.formatVxlan({ id: op.vni, ...(family === 2 ? { local: bytes } : { local6: bytes }), learning: 0, proxy: 1, port }));
+    const linkinfo = toBuf(ifla.formatInfo({ kind: 'vxlan', data }));
+    await ctx.nl.newLink({}, { ifname: op.name, ...(op.mtu === undefined ? {} : { mtu: op.mtu }), linkinfo }, { flags: CREATE });
+  },
+
+  async 'fdb-set'(ctx, op) {
+    const ifindex = await indexOf(ctx, op.dev);
+    await ctx.nl.newNeighbor(
+      { family: AF_BRIDGE, ifindex, state: { permanent: true }, flags: { self: true } },
+      { lladdr: macBytes(op.mac), dst: ipBytes(op.dst).bytes },
+      { flags: REPLACE },
+    );
+  },
+
+  async 'fdb-del'(ctx, op) {
+    const ifindex = await indexOf(ctx, op.dev);
+    try {
+      await ctx.nl.delNeighbor({ family: AF_BRIDGE, ifindex, flags: { self: true } }, { lladdr: macBytes(op.mac), dst: ipBytes(op.dst).bytes });
+    } catch (err) {
+      if (netlinkErrno(err) !== 'ENOENT') throw err;
+    }
+  },
+
+  async 'neigh-set'(ctx, op) {
+    const ifindex = await indexOf(ctx, op.dev);
+    const { family, bytes } = ipBytes(op.address);
+    await ctx.nl.newNeighbor({ family, ifindex, state: { permanent: true } }, { dst: bytes, lladdr: macBytes(op.mac) }, { flags: REPLACE });
+  },
+
+  async 'neigh-del'(ctx, op) {
+    const ifindex = await indexOf(ctx, op.dev);
+    const { family, bytes } = ipBytes(op.address);
+    try {
+      await ctx.nl.delNeighbor({ family, ifindex }, { dst: bytes });
+    } catch (err) {
+      if (netlinkErrno(err) !== 'ENOENT') throw err;
+    }
+  },
+
   async 'route-default'(ctx, op) {
     const { family, bytes } = ipBytes(op.gateway);
     const oif = await indexOf(ctx, op.dev);
@@ -156,7 +207,10 @@ export async function applyOps<T = void>(netns: Netns, ops: readonly LinkOp[], r
   if (ops.length === 0 && read === undefined) return undefined;
   return withNetlink(netns, async (nl) => {
     const ctx: Ctx = { nl, netns, links: new Map() };
-    for (const op of ops) await runOp(ctx, op);
+    for (const op of ops) {
+      await runOp(ctx, op);
+      crashPoint('kernel-changed');
+    }
     return read === undefined ? undefined : read((name) => linkOf(ctx, name));
   });
 }
@@ -173,12 +227,12 @@ export async function linkExists(name: string, netns: Netns = null): Promise<boo
   });
 }
 
-/** The ifalias of a link of the daemon's namespace; undefined when the link or its alias is absent. */
-export async function linkAlias(name: string): Promise<string | undefined> {
+/** The ifalias and MAC address (aa:bb:..) of a host link; undefined when the link is absent. */
+export async function linkMarks(name: string): Promise<{ alias: string | undefined; mac: string } | undefined> {
   return withNetlink(null, async (nl) => {
     try {
       const [link] = await nl.getLink({}, { ifname: name, extMask: SKIP_STATS });
-      return link?.attrs.ifalias;
+      return link === undefined ? undefined : { alias: link.attrs.ifalias, mac: macString(link.attrs.address) };
     } catch {
       return undefined;
     }
@@ -224,5 +278,68 @@ export async function hostLinkCounters(): Promise<Map<string, LinkCounters>> {
       if (l.attrs.ifname !== undefined && l.attrs.stats64 !== undefined) out.set(l.attrs.ifname, countersOf(l.attrs.stats64));
     }
     return out;
+  });
+}
+
+/** An address's text from its bytes (4 or 16). */
+function ipText(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join('.');
+  const text = Address6.fromUnsignedByteArray([...bytes]).correctForm();
+  return canonicalIp(text) ?? text;
+}
+
+/** The entries sandns programs on a VXLAN device: forwarding (MAC → VTEP) and neighbour (IP → MAC) entries. */
+export interface VxlanEntries {
+  readonly fdb: { readonly mac: string; readonly dst: string }[];
+  readonly neigh: { readonly address: string; readonly mac: string }[];
+}
+
+/**
+ * The permanent entries of the VXLAN device `dev` (of the daemon's namespace, or `netns`), as the kernel has them now: its own
+ * forwarding entries with a remote (NTF_SELF, NDA_DST) and its IPv4/IPv6 neighbour entries. Undefined when the
+ * device does not exist. Three dumps on one socket.
+ */
+export async function vxlanEntries(dev: string, netns: Netns = null): Promise<VxlanEntries | undefined> {
+  return withNetlink(netns, async (nl) => {
+    let index: number;
+    try {
+      const [link] = await nl.getLink({}, { ifname: dev, extMask: SKIP_STATS });
+      if (link === undefined) return undefined;
+      index = link.data.index ?? 0;
+    } catch (err) {
+      if (netlinkErrno(err) === 'ENODEV') return undefined;
+      throw new NetlinkError(`link show ${dev}`, netlinkErrno(err), { cause: err });
+    }
+    try {
+      const fdb = (await nl.getNeighbors({ family: AF_BRIDGE, ifindex: index }))
+        .filter((m) => m.data.ifindex === index && m.data.flags?.self === true && m.attrs.dst !== undefined && m.attrs.lladdr !== undefined)
+        .map((m) => ({ mac: macString(m.attrs.lladdr), dst: ipText(m.attrs.dst!) }));
+      const neigh = [];
+      for (const family of [2, 10]) {
+        for (const m of await nl.getNeighbors({ family, ifindex: index })) {
+          if (m.data.ifindex !== index || m.data.state?.permanent !== true || m.attrs.dst === undefined || m.attrs.lladdr === undefined) continue;
+          neigh.push({ address: ipText(m.attrs.dst), mac: macString(m.attrs.lladdr) });
+        }
+      }
+      return { fdb, neigh };
+    } catch (err) {
+      throw new NetlinkError(`neigh show dev ${dev}`, netlinkErrno(err), { cause: err });
+    }
+  });
+}
+
+/** The MTU of the link (of the daemon's namespace, or `netns`) that holds `address` (the underlay of a VTEP); undefined when none does. */
+export async function mtuOfAddress(address: string, netns: Netns = null): Promise<number | undefined> {
+  const { family, bytes } = ipBytes(address);
+  return withNetlink(netns, async (nl) => {
+    try {
+      const addrs = await nl.getAddresses({ family });
+      const hit = addrs.find((a) => (a.attrs.local ?? a.attrs.address)?.equals(bytes) === true);
+      if (hit === undefined) return undefined;
+      const [link] = await nl.getLink({ index: hit.data.index ?? 0 }, { extMask: SKIP_STATS });
+      return link?.attrs.mtu;
+    } catch (err) {
+      throw new NetlinkError(`addr show to ${address}`, netlinkErrno(err), { cause: err });
+    }
   });
 }

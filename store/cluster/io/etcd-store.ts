@@ -12,7 +12,7 @@ import type { Etcd3, Watcher, IWatchResponse } from 'etcd3';
 import { systemClock, type Clock } from '../../../common/clock.js';
 import type { Logger } from '../../../common/log.js';
 import { ClusterConflictError, ClusterUnavailableError } from '../errors.js';
-import { KeySpace, type AddressClaim, type NetworkSpec, type RemoteRecord } from '../keys.js';
+import { KeySpace, type AddressClaim, type MemberInfo, type NetworkSpec, type RemoteRecord } from '../keys.js';
 import { Mirror, type MirrorChange } from '../mirror.js';
 import type { ClusterOptions } from '../options.js';
 import { OwnedKeys } from '../own.js';
@@ -119,6 +119,7 @@ export class EtcdClusterStore implements ClusterStore {
     return [...this.mirror.networks.values()];
   }
 
+  members(): MemberInfo[] { return [...this.mirror.members.values()]; }
   recordsOf(network: string): RemoteRecord[] { return [...(this.mirror.records.get(network)?.values() ?? [])]; }
   claimsOf(network: string): [string, AddressClaim][] { return [...(this.mirror.claims.get(network) ?? [])]; }
 

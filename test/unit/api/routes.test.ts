@@ -1,3 +1,4 @@
+import { SandnsError } from '../../../common/errors.js';
 import { describe, expect, it } from 'vitest';
 import { createApi, matchRoute, API_ERROR_CODES, type ApiResponse, type RouteDeps } from '../../../api/index.js';
 import { FakeController, sinkLogger } from './routes-fake.js';
@@ -189,9 +190,30 @@ describe('routes: records, resolve, explain, metrics, health', () => {
 
   it('L1 GET /healthz counts objects and adds the injected fields', async () => {
     const { call } = await withNetAndSandboxes();
-    expect((await call('GET', '/healthz')).body).toEqual({ status: 'ok', networks: 1, sandboxes: 2 });
+    expect((await call('GET', '/healthz')).body).toEqual({ status: 'ok', networks: 1, sandboxes: 2, storage: 'ok' });
     const h = setup({ health: () => ({ pid: 7 }) });
-    expect((await h.call('GET', '/healthz')).body).toEqual({ status: 'ok', networks: 0, sandboxes: 0, pid: 7 });
+    expect((await h.call('GET', '/healthz')).body).toEqual({ status: 'ok', networks: 0, sandboxes: 0, storage: 'ok', pid: 7 });
+  });
+
+  it('L6 degraded store: every mutation is refused with 503 before its handler runs; reads and resolve are served; /healthz says why', async () => {
+    const s = await withNetAndSandboxes(['web']);
+    const degraded = new SandnsError('ERR_STORE_DEGRADED', 'cannot write (ENOSPC)', 503);
+    Object.assign(s.controller, { assertWritable: () => { throw degraded; } });
+    for (const [m, p, b] of [['POST', '/networks', { name: 'n2' }], ['DELETE', '/networks/n1'], ['POST', '/sandboxes', { name: 'x' }], ['DELETE', '/sandboxes/web'], ['POST', '/networks/n1/connect', { sandbox: 'web' }]] as const) {
+      expect(await s.call(m, p, b), `${m} ${p}`).toMatchObject({ status: 503, body: { code: 'ERR_STORE_DEGRADED' } });
+    }
+    expect(s.controller.networks().map((n) => n.name)).toEqual(['n1']);
+    expect(s.controller.sandboxes().map((x) => x.id)).toEqual(['web']);
+    expect((await s.call('GET', '/networks')).status).toBe(200);
+    expect((await s.call('GET', '/healthz')).body).toMatchObject({ storage: 'degraded', storageError: 'cannot write (ENOSPC)' });
+  });
+
+  it('L6 a mutation whose write fails answers the write error (507), never its success; a refused one keeps its own error', async () => {
+    const s = setup();
+    const failed = new SandnsError('ERR_STORE_WRITE_FAILED', 'cannot save the state (ENOSPC)', 507);
+    Object.assign(s.controller, { persisted: async () => { throw failed; } });
+    expect(await s.call('POST', '/networks', { name: 'n1' })).toMatchObject({ status: 507, body: { code: 'ERR_STORE_WRITE_FAILED' } });
+    expect(await s.call('DELETE', '/networks/nope')).toMatchObject({ status: 404 });
   });
 
   it('R5 resolve runs the probe in the sandbox and explains with its reply; a PTR of an address asks the reverse name', async () => {

@@ -10,14 +10,16 @@ const join = { network: net, endpointId: '0123456789abcdef', ipv4: '10.9.0.2', i
 
 describe('bridge plan', () => {
   it('L2 creates a bridge holding the gateway addresses; added and marked on their own first (L4)', () => {
-    expect(render(bridgePlan.planAddBridge(net, { mtu: 1400 }))).toEqual(['link add sd-abcdef012345 mtu 1400 type bridge', 'link set sd-abcdef012345 alias sandns:net:abcdef0123456789']);
-    expect(bridgePlan.planAddBridge(net, { mtu: 1400 })[0]).toEqual({ kind: 'bridge-add', name: 'sd-abcdef012345', mtu: 1400 });
+    // The MAC derived from the id marks the bridge in the request that makes it (the ifalias cannot be set on create).
+    expect(bridgePlan.bridgeMac(net)).toBe('02:ab:cd:ef:01:23');
+    expect(render(bridgePlan.planAddBridge(net, { mtu: 1400 }))).toEqual(['link add sd-abcdef012345 mtu 1400 address 02:ab:cd:ef:01:23 type bridge', 'link set sd-abcdef012345 alias sandns:net:abcdef0123456789']);
+    expect(bridgePlan.planAddBridge(net, { mtu: 1400 })[0]).toEqual({ kind: 'bridge-add', name: 'sd-abcdef012345', mtu: 1400, address: bridgePlan.bridgeMac(net) });
     expect(render(bridgePlan.planCreateNetwork(net, { mtu: 1400 }))).toEqual([
       'addr add 10.9.0.1/24 dev sd-abcdef012345',
       'addr add fd00:9::1/64 dev sd-abcdef012345 nodad',
       'link set sd-abcdef012345 up',
     ]);
-    expect(render(bridgePlan.planAddBridge(net, { bridgeName: 'br-x' }))).toEqual(['link add br-x type bridge', 'link set br-x alias sandns:net:abcdef0123456789']);
+    expect(render(bridgePlan.planAddBridge(net, { bridgeName: 'br-x' }))).toEqual(['link add br-x address 02:ab:cd:ef:01:23 type bridge', 'link set br-x alias sandns:net:abcdef0123456789']);
     expect(render(bridgePlan.planCreateNetwork({ ...net, subnet6: undefined, gateway6: undefined }, { bridgeName: 'br-x' }))).toEqual([
       'addr add 10.9.0.1/24 dev br-x',
       'link set br-x up',

@@ -122,4 +122,19 @@ describe('StateStore journal (group commit)', () => {
     await s2.restore(async (state) => ((seen = state), { problems: [] }));
     expect(seen!.networks.map((n) => n.name).sort()).toEqual(['n1', 'n2']);
   });
+
+  it('L3 one record per object in journal lines: a create whose result is in the model is written live, not as its open intent', async () => {
+    const f = journalFiles();
+    const m = model();
+    const k = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
+    await k.restore(noProblems);
+    const n = net(7);
+    await k.ahead('net:n7', { network: { ...n, phase: 'creating' } });
+    m.nets.set(n.id, n); // the create applied its result; its intent is not settled yet
+    k.changed(netKey(n.id));
+    await k.flush();
+    const lines = decodeJournal(f.files.get('state.journal')!).entries.flatMap((e) => e.ops);
+    expect(lines.map((o) => ('put' in o ? (o.put as PersistedNetwork).phase : 'del'))).toEqual(['creating', 'live']);
+  });
 });
+
