@@ -1,58 +1,57 @@
 #!/bin/bash
-# `npm run bench` (issue 3), as root: sandns side by side with the peers on
-# this machine, same harness (shared/bench/lib.sh), same query files, one run,
-# then a summary with sandns ÷ peer ratios and PASS/MISS per target.
-#   npm run bench                                 # full run, ~25 min
-#   QUICK=1 npm run bench                         # DUR=3 REPS=1, sandns + aardvark, ~5 min
-#   ANCHORS="sandns dnsmasq" SCEN="a fwd fwd-cached" DUR=5 npm run bench
-# Knobs: DUR REPS LAT_DUR SCEN="a aaaa nx fwd fwd-cached nx-cached"
-#   ANCHORS="sandns docker aardvark dnsmasq" (also: unbound) SANDNS_N="1000 10000"
-#   AARDVARK_10K=1 (aardvark with 10,000 names: a, nx) DOCKER_10K=1 (dockerd RSS with 10,000 names)
-#   PEERS_DIR (default ../shared/bench) RES (default bench/results; KEEP=1 keeps earlier results)
-# Everything runs in namespaces this script creates, on loopback; each anchor
-# tears down what it made (trap) and kills only its own PIDs.
+# `npm run bench` (root): sandns and its peers, one after the other in one run,
+# on the same scenarios, load and upstream (bench/lib.sh), then
+# bench/summary.ts prints every figure with sandns ÷ peer ratios from this run.
+#   npm run bench                                      # everything (~45 min)
+#   QUICK=1 npm run bench                              # DUR=3 REPS=1 LAT_DUR=3 NAMES=1000
+#   SCEN=fwd,fwd-cached PEERS=dnsmasq,aardvark npm run bench
+# Knobs (comma or space separated lists):
+#   PEERS  docker,aardvark,dnsmasq,unbound (the default; "none" for sandns alone)
+#   SCEN   a,aaaa,nx,fwd,fwd-cached,nx-cached   NAMES 1000,10000
+#   DUR REPS WARM LAT_QPS LAT_DUR CLIENTS OUTSTANDING FOREIGN_MAX TRIES ... (bench/lib.sh)
+#   RES    results directory (default bench/results, emptied first unless KEEP=1)
+# Each server's runner is its own process and tears down what it made on exit.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (namespaces, veths, port 53)" >&2; exit 1; }
-PEERS_DIR="${PEERS_DIR:-$ROOT/../shared/bench}"
-export RES="${RES:-$HERE/results}"
 if [ "${QUICK:-0}" = 1 ]; then
-  export DUR="${DUR:-3}" REPS="${REPS:-1}" LAT_DUR="${LAT_DUR:-3}"
-  ANCHORS="${ANCHORS:-sandns aardvark}"
-  AARDVARK_10K="${AARDVARK_10K:-0}"
+  export DUR="${DUR:-3}" REPS="${REPS:-1}" LAT_DUR="${LAT_DUR:-3}" NAMES="${NAMES:-1000}"
 fi
-ANCHORS="${ANCHORS:-sandns docker aardvark dnsmasq}"
-SCEN="${SCEN:-a aaaa nx fwd fwd-cached nx-cached}"
-export SANDNS_SCEN="$SCEN"
-PEER_SCEN=$(for s in $SCEN; do case $s in *-cached) ;; *) echo "$s";; esac; done | tr '\n' ' ')
-export DUR REPS LAT_DUR RSS_SETTLE PEERS_DIR 2>/dev/null || true
+PEERS="${PEERS:-docker aardvark dnsmasq unbound}"
+PEERS="${PEERS//,/ }"
+[ "$PEERS" != none ] || PEERS=""
+export RES="${RES:-$HERE/results}" BENCH_ROOT_PID=$$
 
-for t in dnsperf unbound dig taskset nsenter; do command -v $t >/dev/null || { echo "bench: $t missing (apt-get install -y dnsperf unbound bind9-dnsutils)" >&2; exit 1; }; done
+# shellcheck disable=SC2086
+bash "$HERE/setup.sh" $PEERS
 (cd "$ROOT" && npx tsc -p bench/tsconfig.json)
-if [ "${KEEP:-0}" != 1 ]; then rm -rf "$RES"; fi
+[ "${KEEP:-0}" = 1 ] || rm -rf "$RES"
 mkdir -p "$RES"
-{ date -u; uname -r; nproc; dnsperf -h 2>&1 | grep Version || true; node --version
-  /usr/lib/podman/aardvark-dns --version 2>/dev/null || true; dnsmasq --version 2>/dev/null | head -1 || true
-  unbound -V 2>/dev/null | head -1 || true; dockerd --version 2>/dev/null || true; } > "$RES/env.txt" 2>&1
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+  echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "settings: DUR=${DUR:-10} REPS=${REPS:-3} WARM=${WARM:-2} LAT_QPS=${LAT_QPS:-2000} LAT_DUR=${LAT_DUR:-5} CLIENTS=${CLIENTS:-10} OUTSTANDING=${OUTSTANDING:-100} NAMES=${NAMES:-1000 10000} SCEN=${SCEN:-a aaaa nx fwd fwd-cached nx-cached}"
+  echo "node: $(node --version)"
+  echo "dnsperf: $(dnsperf -h 2>&1 | awk '/Version/{print $NF; exit}')"
+  echo "unbound: $(unbound -V 2>/dev/null | awk '/Version/{print $2; exit}')"
+  for p in $PEERS; do
+    case $p in
+      docker) echo "docker: $(dockerd --version 2>/dev/null)";;
+      aardvark) echo "aardvark: $(/usr/lib/podman/aardvark-dns --version 2>/dev/null)";;
+      dnsmasq) echo "dnsmasq: $(dnsmasq --version 2>/dev/null | head -1)";;
+    esac
+  done
+} > "$RES/env.txt"
 
+failed=()
 t0=$SECONDS
-for a in $ANCHORS; do
-  echo "=== anchor $a ($(( (SECONDS - t0) / 60 )) min) ===" >&2
-  case $a in
-    sandns) timeout 3600 bash "$HERE/anchor-sandns.sh" || echo "anchor sandns failed (rc=$?)" >&2 ;;
-    *)
-      if [ ! -f "$PEERS_DIR/anchor-$a.sh" ]; then
-        echo "bench: no peers' anchor $PEERS_DIR/anchor-$a.sh (set PEERS_DIR): sandns is measured alone" >&2; continue
-      fi
-      [ -n "$PEER_SCEN" ] || continue
-      SCEN="$PEER_SCEN" timeout 3600 bash "$PEERS_DIR/anchor-$a.sh" || echo "anchor $a failed (rc=$?)" >&2
-      if [ "$a" = aardvark ] && [ "${AARDVARK_10K:-1}" = 1 ]; then
-        # aardvark's unknown-name path scans every name: the 10,000-name case of the issue
-        s10=$(for s in a nx; do case " $PEER_SCEN " in *" $s "*) echo "$s";; esac; done | tr '\n' ' ')
-        [ -z "$s10" ] || PERF_N=10000 SCEN="$s10" timeout 3600 bash "$PEERS_DIR/anchor-aardvark.sh" || echo "anchor aardvark-10000 failed" >&2
-      fi ;;
-  esac
+for s in sandns $PEERS; do
+  echo "=== $s ($(( (SECONDS - t0) / 60 )) min) ===" >&2
+  [ -f "$HERE/servers/$s.sh" ] || { echo "bench: no runner bench/servers/$s.sh" >&2; failed+=("$s"); continue; }
+  timeout --signal=TERM "${SERVER_TIMEOUT:-5400}" bash "$HERE/servers/$s.sh" || { echo "bench: $s failed (rc=$?)" >&2; failed+=("$s"); }
 done
-echo "=== done in $(( (SECONDS - t0) / 60 )) min ===" >&2
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg); $(( (SECONDS - t0) / 60 )) min" >> "$RES/env.txt"
 node "$ROOT/dist-bench/bench/summary.js" "$RES" | tee "$RES/summary.md"
+[ "${#failed[@]}" -eq 0 ] || { echo "bench: failed: ${failed[*]}" >&2; exit 1; }

@@ -1,9 +1,9 @@
 /**
- * The sandns side of `npm run bench` (issue 3): one controller with a bridge
- * network, one client sandbox and peer sandboxes whose DNS names are the
- * bench's ctrNNNNN names (1,000 = 20 endpoints × 50 names, 10,000 = 100 × 100,
- * as the Docker anchor spreads them over containers). Run by
- * bench/anchor-sandns.sh inside the scratch "host" namespace (its bridge and
+ * The sandns side of `npm run bench`: one controller with a bridge network,
+ * one client sandbox and peer sandboxes whose DNS names are the bench's
+ * ctrNNNNN names (1,000 = 20 endpoints × 50 names, 10,000 = 100 × 100, as
+ * bench/servers/docker.sh spreads them over containers). Run by
+ * bench/servers/sandns.sh inside the scratch "host" namespace (its bridge and
  * the upstream live there), pinned to one core. Writes a ready file, serves
  * until SIGTERM/SIGINT, then deletes every sandbox and the network.
  *
@@ -52,7 +52,7 @@ const controller = createController({
   forwarding: args.cache === 'off' ? { cache: false } : {},
 });
 
-/** ctrNNNNN, as shared/bench/lib.sh's ctr_name. */
+/** ctrNNNNN, as bench/lib.sh names them. */
 function ctrName(i: number): string {
   return `ctr${String(i).padStart(5, '0')}`;
 }

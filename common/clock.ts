@@ -11,11 +11,16 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): () => void;
 }
 
-/** The real clock: performance.now() and the global timers. */
+/**
+ * The real clock: performance.now() and the global timers. Delays are rounded
+ * up to whole milliseconds (the timers' resolution): Node keeps one timer list
+ * per distinct delay, so thousands of timers of a few distinct delays share
+ * a few lists instead of one list each.
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
+    const t = setTimeout(fn, Math.ceil(ms));
     t.unref?.();
     return () => clearTimeout(t);
   },

@@ -16,7 +16,7 @@ import { refreshResolvConfs, Sandbox, type SandboxConfig } from './sandbox.js';
 import type { ControllerCore, LinkState } from './core.js';
 import * as errors from './errors.js';
 import {
-  checkDnsNames, checkIfname, checkIp, checkMac, checkObjectName, checkPorts, checkPublish, withPublished, normalizeSandboxOptions,
+  checkIfname, checkObjectName, normalizeEndpointOptions, normalizeSandboxOptions,
   type ControllerOptions, type EndpointOptions, type JoinOptions, type NetworkOptions, type SandboxOptions,
 } from './options.js';
 import { reservePorts, sandboxStats, type InterfaceStats } from './ports.js';
@@ -30,6 +30,7 @@ import { watchEndpointLinks } from './link-watch.js';
 import { draftRecord, endpointKeys, networkRecord, recordOf, sandboxRecord, snapshotModel, type ModelIndex } from './snapshot.js';
 import { isLateKey, joinDeferred } from './keys.js';
 import { AsyncLock } from '../common/lock.js';
+import { Reservations } from './reservations.js';
 import { checkGivenPaths, claimRestored, planSandboxFiles, withSandboxClaims, type Claims, type FilesPlan } from './sandbox-files.js';
 
 export type { ControllerOptions } from './options.js';
@@ -47,7 +48,7 @@ export class Controller implements ControllerCore {
   readonly #forwarding: { readonly cache: SharedCache | false; readonly options?: Partial<ForwardingOptions> } | false;
   readonly #networks = new Map<string, Network>();
   readonly #sandboxes = new Map<string, Sandbox>();
-  readonly #pendingNames = new Set<string>();
+  readonly #pendingNames = new Reservations();
   /** Network create and delete run one at a time: subnet, bridge name and topology change as one step (L5). */
   readonly #allocation = new AsyncLock();
   /** Managed file paths and namespace names of sandboxes, live or being made (L5). */
@@ -213,8 +214,8 @@ export class Controller implements ControllerCore {
     // One allocation step: subnet, bridge name and bridge, never interleaved with another create or delete (L5).
     // The name is checked inside the lock too, so a create that fails later never makes a concurrent one fail (L5).
     const exists = (): boolean => this.networks().some((n) => n.name === name);
-    if (options.scope === 'global') return this.#allocation.run(() => this.#reserving(key, exists, () => new errors.NetworkExistsError(name), () => this.#newGlobalNetwork(driverName, name, options, driverOptions)));
-    return this.#allocation.run(() => this.#reserving(key, exists, () => new errors.NetworkExistsError(name), async () => {
+    if (options.scope === 'global') return this.#allocation.run(() => this.#pendingNames.run(key, exists, () => new errors.NetworkExistsError(name), () => this.#newGlobalNetwork(driverName, name, options, driverOptions)));
+    return this.#allocation.run(() => this.#pendingNames.run(key, exists, () => new errors.NetworkExistsError(name), async () => {
       const net = await this.#plan(driverName, name, options, driverOptions, 'local', driver);
       // In the store before its bridge exists (L3).
       return this.#journal.around(key, { network: networkRecord(net, 'creating') }, () => driver.createNetwork(net.driverNetwork), async () => {
@@ -257,13 +258,7 @@ export class Controller implements ControllerCore {
   /** ControllerCore: create an endpoint (addresses allocated synchronously, G11). */
   async createEndpoint(net: Network, name: string, options: EndpointOptions): Promise<Endpoint> {
     this.#open();
-    const epName = checkDnsNames('name', [name])[0]!;
-    const aliases = checkDnsNames('aliases', options.aliases);
-    const links = new Map(Object.entries(options.links ?? {}).map(([a, t]) => [checkDnsNames('links', [a])[0]!, checkDnsNames('links', [t])[0]!]));
-    const [publish, macAddress] = [checkPublish(options.publish), options.macAddress === undefined ? undefined : checkMac('macAddress', options.macAddress)];
-    const ports = withPublished(checkPorts(options.ports), publish); // published container ports are exposed too (as Docker): SRV names them
-    const ip4 = options.ip === undefined ? undefined : checkIp('ip', options.ip, 4);
-    const ip6 = options.ip6 === undefined ? undefined : checkIp('ip6', options.ip6, 6);
+    const { epName, aliases, links, publish, macAddress, ports, ip4, ip6 } = normalizeEndpointOptions(name, options);
     if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
     if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
     if (ip6 !== undefined && net.pool6 === undefined) throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
@@ -319,7 +314,7 @@ export class Controller implements ControllerCore {
     const pinFrom = options.netnsPath !== undefined && isEphemeralNetnsPath(options.netnsPath) ? options.netnsPath : undefined;
     const config = normalizeSandboxOptions(containerId, pinFrom === undefined ? options : { ...options, netnsPath: pinnedNetnsPath(containerId) }, this.#filesRoot);
     const key = `sb:${config.id}`;
-    return this.#reserving(key, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), async () => {
+    return this.#pendingNames.run(key, () => this.#sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), async () => {
       const ctx = { filesRoot: this.#filesRoot, runDir: this.#runDir, originalsDir: this.#originalsDir, originResolvConf: this.originResolvConf, allowedRoot: this.#allowedFilesRoot };
       return withSandboxClaims(config, this.#claims, async () => this.#makeSandbox(config, options, await planSandboxFiles(config, options, ctx), pinFrom));
     });
@@ -456,17 +451,6 @@ export class Controller implements ControllerCore {
     for (const net of this.networks()) {
       for (const ep of [...net.endpoints.values()]) await ep.delete().catch(() => undefined);
       await net.delete().catch((err: unknown) => this.logger.warn({ err, network: net.name }, 'network delete failed'));
-    }
-  }
-
-  /** Run `fn` with the name `key` reserved: taken (by `exists` or a pending create) throws `error()`. */
-  async #reserving<T>(key: string, exists: () => boolean, error: () => Error, fn: () => Promise<T>): Promise<T> {
-    if (exists() || this.#pendingNames.has(key)) throw error();
-    this.#pendingNames.add(key);
-    try {
-      return await fn();
-    } finally {
-      this.#pendingNames.delete(key);
     }
   }
 

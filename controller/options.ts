@@ -261,3 +261,25 @@ export function normalizeSandboxOptions(containerId: string, o: SandboxOptions, 
     resolvConfPath: o.resolvConfPath ?? `${filesDir}/resolv.conf`,
   };
 }
+
+/**
+ * createEndpoint's options, checked (G9): the endpoint name and aliases as DNS names, links as alias → target
+ * names, published ports (whose container ports are exposed too, as Docker: SRV names them), the MAC and the
+ * addresses asked for. Throws ERR_INVALID_OPTION / ERR_INVALID_NAME naming the field.
+ */
+export function normalizeEndpointOptions(name: string, options: EndpointOptions): {
+  epName: string; aliases: string[]; links: Map<string, string>; publish: PublishSpec[]; macAddress: string | undefined;
+  ports: { port: number; proto: 'tcp' | 'udp' }[]; ip4: string | undefined; ip6: string | undefined;
+} {
+  const publish = checkPublish(options.publish);
+  return {
+    epName: checkDnsNames('name', [name])[0]!,
+    aliases: checkDnsNames('aliases', options.aliases),
+    links: new Map(Object.entries(options.links ?? {}).map(([a, t]) => [checkDnsNames('links', [a])[0]!, checkDnsNames('links', [t])[0]!])),
+    publish,
+    macAddress: options.macAddress === undefined ? undefined : checkMac('macAddress', options.macAddress),
+    ports: withPublished(checkPorts(options.ports), publish),
+    ip4: options.ip === undefined ? undefined : checkIp('ip', options.ip, 4),
+    ip6: options.ip6 === undefined ? undefined : checkIp('ip6', options.ip6, 6),
+  };
+}

@@ -4,6 +4,11 @@
       "target_name": "netns_socket",
       "sources": ["netns_socket.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "upstream_udp",
+      "sources": ["upstream_udp.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]
 }

@@ -21,15 +21,6 @@
  *   shared mount point once, an empty file pinned by a bind mount of a fresh
  *   namespace (unshare(CLONE_NEWNET) on this thread only), then back.
  *
- * connectedUdp(nsPath, family, address, port, device) -> fd
- *   A UDP socket inside nsPath ("" = the calling namespace), bound to `device`
- *   first when it is not "" (SO_BINDTODEVICE), and connect()ed to
- *   address:port unless port is 0 (then the caller connects it: libuv must
- *   see an unconnected socket to let Node connect it). connect() binds a fresh
- *   ephemeral port (random in the kernel's range) and the route's source
- *   address, so the kernel delivers only datagrams from address:port, to that
- *   address, arriving on that device (RFC 5452 §9.1).
- *
  * trimDatagrams(fd, maxPayload) -> undefined
  *   Attach a classic BPF socket filter that cuts every datagram to at most
  *   maxPayload bytes of UDP payload in the kernel (a socket filter's return
@@ -269,67 +260,6 @@ static void export_fn(napi_env env, napi_value exports, const char *name, napi_c
   napi_set_named_property(env, exports, name, fn);
 }
 
-static int connect_to(int fd, int family, const char *address, int port) {
-  if (family == 6) {
-    struct sockaddr_in6 sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET6, address, &sa.sin6_addr) != 1) return EINVAL;
-    return connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? errno : 0;
-  }
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons((uint16_t)port);
-  if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) return EINVAL;
-  return connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? errno : 0;
-}
-
-static int open_connected(int family, const char *address, int port, const char *device) {
-  int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -errno;
-  int err = 0;
-  if (device[0] != '\0' && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)strlen(device)) < 0) err = errno;
-  if (!err && port != 0) err = connect_to(fd, family, address, port);
-  if (err) {
-    close(fd);
-    return -err;
-  }
-  return fd;
-}
-
-static napi_value ConnectedUdp(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 5) {
-    napi_throw_type_error(env, NULL, "connectedUdp(nsPath, family, address, port, device)");
-    return NULL;
-  }
-  char path[4096], address[64], device[32];
-  size_t len;
-  int32_t family = 4, port = 0;
-  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) return throw_errno(env, "nsPath", EINVAL);
-  napi_get_value_int32(env, argv[1], &family);
-  if (napi_get_value_string_utf8(env, argv[2], address, sizeof address, &len) != napi_ok) return throw_errno(env, "address", EINVAL);
-  napi_get_value_int32(env, argv[3], &port);
-  if (napi_get_value_string_utf8(env, argv[4], device, sizeof device, &len) != napi_ok) return throw_errno(env, "device", EINVAL);
-  int fd;
-  if (path[0] == '\0') {
-    fd = open_connected(family, address, port, device);
-  } else {
-    int self = enter_netns(env, path);
-    if (self < 0) return NULL;
-    fd = open_connected(family, address, port, device);
-    switch_back(self);
-  }
-  if (fd < 0) return throw_errno(env, "connect", -fd);
-  napi_value result;
-  napi_create_int32(env, fd, &result);
-  return result;
-}
-
 static napi_value TrimDatagrams(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -388,7 +318,6 @@ NAPI_MODULE_INIT() {
   export_fn(env, exports, "callInNetns", CallInNetns);
   export_fn(env, exports, "createNetns", CreateNetns);
   export_fn(env, exports, "removeNetns", RemoveNetns);
-  export_fn(env, exports, "connectedUdp", ConnectedUdp);
   export_fn(env, exports, "trimDatagrams", TrimDatagrams);
   export_fn(env, exports, "netlinkNoEnobufs", NetlinkNoEnobufs);
   return exports;

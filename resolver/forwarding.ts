@@ -120,11 +120,11 @@ function checkStagesOptions(raw: ForwardingStagesOptions): ForwardingStagesOptio
     throw new InvalidOptionError('logger', 'must be a pino logger');
   }
   if (!(metrics instanceof ResolverMetrics)) throw new InvalidOptionError('metrics', 'must be the ResolverMetrics given to createResolver');
-  if (dialers === undefined || typeof dialers.host?.udpConnect !== 'function' || typeof dialers.host.tcpConnect !== 'function') {
-    throw new InvalidOptionError('dialers.host', 'must be a Dialer (udpConnect, tcpConnect)');
+  if (dialers === undefined || typeof dialers.host?.udpQuery !== 'function' || typeof dialers.host.tcpConnect !== 'function') {
+    throw new InvalidOptionError('dialers.host', 'must be a Dialer (udpQuery, tcpConnect)');
   }
-  if (dialers.sandbox !== undefined && typeof dialers.sandbox.udpConnect !== 'function') {
-    throw new InvalidOptionError('dialers.sandbox', 'must be a Dialer (udpConnect, tcpConnect) or undefined');
+  if (dialers.sandbox !== undefined && typeof dialers.sandbox.udpQuery !== 'function') {
+    throw new InvalidOptionError('dialers.sandbox', 'must be a Dialer (udpQuery, tcpConnect) or undefined');
   }
   if (cache !== undefined && cache !== false && !(cache instanceof SharedCache)) {
     throw new InvalidOptionError('cache', 'must be a SharedCache from createSharedCache, false, or undefined');

@@ -27,8 +27,8 @@ export type { Explanation } from './explain.js';
 export type { ResolverOptions, ResolverForwarding, ForwardingOptions, CacheOptions, TcpLimits } from './options.js';
 export type { ServeHandles } from './io/server.js';
 export type { Transport } from './query.js';
-export type { Dialer, Family } from './io/dialer.js';
-export { hostDialer, connectUdp } from './io/dialer.js';
+export type { Dialer, Family, SocketEnd, UdpFlight, UdpSink } from './io/dialer.js';
+export { hostDialer, connectUdp, dgramQuery } from './io/dialer.js';
 export { MAX_QUERY_SIZE } from './constants.js';
 export { createSharedCache } from './forwarding.js';
 export type { SharedCache } from './cache.js';
@@ -76,7 +76,7 @@ function forwardingOf(options: ResolverOptions, metrics: ResolverMetrics, logger
  * Throws ERR_INVALID_OPTION naming the field: a view without networks or
  * upstreams, no logger, a stage that is not a function, a TCP limit or
  * forwarding option out of range, a cache that is not a SharedCache, a
- * dialer without udpConnect/tcpConnect.
+ * dialer without udpQuery/tcpConnect.
  */
 export function createResolver(options: ResolverOptions): Resolver {
   const opts = normalizeResolverOptions(options);

@@ -39,8 +39,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-# The native helper: sockets, rtnetlink and namespace pins inside network
-# namespaces without spawning anything. Required.
-if [ ! -f native/build/Release/netns_socket.node ] || [ native/netns_socket.c -nt native/build/Release/netns_socket.node ]; then
+# The native helpers: sockets, rtnetlink and namespace pins inside network
+# namespaces without spawning anything (required); upstream UDP queries at a
+# few system calls each (FS1; without it sandns falls back to Node's dgram).
+if [ ! -f native/build/Release/netns_socket.node ] || [ ! -f native/build/Release/upstream_udp.node ] ||
+   [ -n "$(find native -maxdepth 1 \( -name '*.c' -o -name binding.gyp \) -newer native/build/Release/upstream_udp.node)" ]; then
   npm run build:native >/dev/null 2>&1 || { echo "setup: the native helper did not build (needs g++, make, python3): npm run build:native" >&2; exit 1; }
 fi

@@ -4,7 +4,9 @@
  * needs the calling thread inside another network namespace: create a socket
  * there (~0.1 ms), run a short synchronous function there (the `netlink`
  * package's socket constructor), and create or remove a pinned namespace as
- * `ip netns add/del` do. SANDNS_NO_NATIVE=1 hides it (tests of the fallbacks).
+ * `ip netns add/del` do. A second addon, native/upstream_udp.c, runs upstream
+ * UDP queries on fresh connected sockets at a few system calls each (FS1).
+ * SANDNS_NO_NATIVE=1 hides both (tests of the fallbacks).
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -14,13 +16,6 @@ import { SandnsError } from '../errors.js';
 
 /** socketInNetns(nsPath, family, type, address?, port?, listen?) -> fd. */
 export type SocketInNetns = (nsPath: string, family: 4 | 6, type: 'udp' | 'tcp', address?: string, port?: number, listen?: boolean) => number;
-
-/**
- * connectedUdp(nsPath, family, address, port, device) -> fd: a UDP socket
- * inside nsPath ('' = ours), bound to `device` ('' = none), connect()ed to
- * address:port unless port is 0 (Node then connects it itself).
- */
-export type ConnectedUdp = (nsPath: string, family: 4 | 6, address: string, port: number, device: string) => number;
 
 /** trimDatagrams(fd, maxPayload): the kernel cuts every datagram to maxPayload bytes (a BPF socket filter). */
 export type TrimDatagrams = (fd: number, maxPayload: number) => void;
@@ -34,8 +29,6 @@ export interface NativeHelper {
   readonly createNetns: (path: string) => void;
   /** Unpin and remove `path` (`ip netns del`); a missing file is not an error. */
   readonly removeNetns: (path: string) => void;
-  /** Absent when the helper was built before it existed. */
-  readonly connectedUdp?: ConnectedUdp;
   /** Absent when the helper was built before it existed. */
   readonly trimDatagrams?: TrimDatagrams;
   /**
@@ -53,13 +46,30 @@ export class NativeHelperMissingError extends SandnsError {
   }
 }
 
-let loaded: NativeHelper | null | undefined;
+/**
+ * native/upstream_udp.c: open() → id > 0 or -errno; close(id); setReceiver(fn)
+ * where fn(id, datagram | undefined, errno) hears every datagram and socket
+ * error; ends(id) → [localAddress, localPort, remoteAddress, remotePort];
+ * sendTo(fd, datagram, family, address, port) → 0 or -errno.
+ */
+export interface UpstreamUdpModule {
+  open(nsPath: string, family: 4 | 6, address: string, port: number, device: string, query: Buffer): number;
+  close(id: number): void;
+  setReceiver(fn: (id: number, datagram: Buffer | undefined, errno: number) => void): void;
+  ends(id: number): [string, number, string, number] | undefined;
+  pending(): number;
+  /** One sendto(2) on a UDP socket Node owns (a listener's reply): 0 or -errno. */
+  sendTo(fd: number, datagram: Buffer, family: 4 | 6, address: string, port: number): number;
+}
 
-/** Find native/build/Release/netns_socket.node from here (source tree or dist/). */
-function addonPath(): string | undefined {
+let loaded: NativeHelper | null | undefined;
+let loadedUpstream: UpstreamUdpModule | null | undefined;
+
+/** Find native/build/Release/<name>.node from here (source tree or dist/). */
+function addonPath(name = 'netns_socket'): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const p = join(dir, 'native', 'build', 'Release', 'netns_socket.node');
+    const p = join(dir, 'native', 'build', 'Release', `${name}.node`);
     if (existsSync(p)) return p;
     dir = dirname(dir);
   }
@@ -93,12 +103,22 @@ export function nativeSocketInNetns(): SocketInNetns | undefined {
   return nativeHelper()?.socketInNetns;
 }
 
-/** The native connectedUdp, or undefined when it is not built (or built before it existed) or disabled. */
-export function nativeConnectedUdp(): ConnectedUdp | undefined {
-  return nativeHelper()?.connectedUdp;
-}
-
 /** The native trimDatagrams, or undefined when it is not built (or built before it existed) or disabled. */
 export function nativeTrimDatagrams(): TrimDatagrams | undefined {
   return nativeHelper()?.trimDatagrams;
+}
+
+/** native/upstream_udp.c, or undefined when it is not built or disabled (SANDNS_NO_NATIVE=1). */
+export function nativeUpstreamUdp(): UpstreamUdpModule | undefined {
+  if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
+  if (loadedUpstream !== undefined) return loadedUpstream ?? undefined;
+  loadedUpstream = null;
+  const p = addonPath('upstream_udp');
+  if (p === undefined) return undefined;
+  try {
+    loadedUpstream = createRequire(import.meta.url)(p) as UpstreamUdpModule;
+  } catch {
+    loadedUpstream = null;
+  }
+  return loadedUpstream ?? undefined;
 }

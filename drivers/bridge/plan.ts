@@ -58,7 +58,7 @@ export type LinkOp =
    * flooded frames) and proxy on (IFLA_VXLAN_PROXY 1: ARP requests and IPv6 neighbour solicitations are answered
    * from the device's neighbour table, so nothing is flooded over the underlay).
    */
-  | { readonly kind: 'vxlan-add'; readonly name: string; readonly vni: number; readonly local: string; readonly port: number; readonly mtu?: number | undefined }
+  | { readonly kind: 'vxlan-add'; readonly name: string; readonly vni: number; readonly local: string; readonly port: number; readonly mtu?: number | undefined; readonly address?: string | undefined }
   /** RTM_NEWNEIGH AF_BRIDGE, NTF_SELF, NUD_PERMANENT (create, replace): frames to `mac` go to the VTEP `dst`. */
   | { readonly kind: 'fdb-set'; readonly dev: string; readonly mac: string; readonly dst: string }
   /** RTM_DELNEIGH AF_BRIDGE, NTF_SELF; a missing entry is not an error (idempotent). */
@@ -102,7 +102,7 @@ export function renderOp(op: LinkOp): string {
     case 'route-default':
       return `${op.gateway.includes(':') ? '-6 ' : ''}route replace default via ${op.gateway} dev ${op.dev}`;
     case 'vxlan-add':
-      return `link add ${op.name}${op.mtu === undefined ? '' : ` mtu ${op.mtu}`} type vxlan id ${op.vni} local ${op.local} dstport ${op.port} nolearning proxy`;
+      return `link add ${op.name}${op.mtu === undefined ? '' : ` mtu ${op.mtu}`}${op.address === undefined ? '' : ` address ${op.address}`} type vxlan id ${op.vni} local ${op.local} dstport ${op.port} nolearning proxy`;
     // The `bridge` tool's lines (iproute2 has no `ip` form for a VXLAN device's own forwarding table).
     case 'fdb-set':
       return `bridge fdb replace ${op.mac} dev ${op.dev} dst ${op.dst} self permanent`;

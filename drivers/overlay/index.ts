@@ -15,11 +15,10 @@ import { silentLogger, type Logger } from '../../common/log.js';
 import type { Driver, DriverJoin, DriverJoinInfo, DriverNetwork, DriverPeer, DriverRestoredEndpoint } from '../driver.js';
 import type { Firewall, PortMapping, PublishSpec } from '../firewall/index.js';
 import { BridgeDriver, type LinkCounters } from '../bridge/index.js';
-import { bridgeMark } from '../bridge/plan.js';
-import { applyOps, deleteLinkIfExists, hostLinks, linkAlias, linkExists, mtuOfAddress, vxlanEntries } from '../bridge/io/netlink.js';
+import { applyOps, deleteLinkIfExists, hostLinks, linkExists, linkMarks, mtuOfAddress, vxlanEntries } from '../bridge/io/netlink.js';
 import { LinkExistsError } from '../errors.js';
 import { normalizeOverlayOptions, overlayBridgeName, vxlanName, type OverlayOptions } from './options.js';
-import { desiredEntries, diffEntries, markedNetwork, overlayMtu, planAddVxlan, vxlanMark, type OverlayEntries } from './plan.js';
+import { desiredEntries, diffEntries, markedNetwork, overlayMtu, planAddVxlan, vxlanMac, vxlanMark, type OverlayEntries } from './plan.js';
 
 export { normalizeOverlayOptions, overlayBridgeName, vxlanName, VNI_FIRST, VNI_LAST, type OverlayOptions } from './options.js';
 export { allocateVni, desiredEntries, diffEntries, overlayMtu, VXLAN_OVERHEAD, VXLAN_OVERHEAD6, VXLAN_PORT, type OverlayEntries, type OverlayPeer, type UsedVni } from './plan.js';
@@ -117,7 +116,7 @@ export class OverlayDriver implements Driver {
     try {
       await applyOps(null, planAddVxlan({ networkId: net.id, vxlan: vx, bridge: overlayBridgeName(net.id), vni, local: this.#advertise, mtu: Number(inner.options.mtu) }));
     } catch (err) {
-      const taken = (await linkAlias(vx)) !== vxlanMark(net.id) && (await linkExists(vx));
+      const taken = !(await vxlanIsOurs(vx, net.id)) && (await linkExists(vx));
       if (!taken) await deleteLinkIfExists(vx);
       await this.#bridge.deleteNetwork(inner).catch(() => undefined);
       throw taken ? new LinkExistsError('vxlan', vx, err) : err;
@@ -129,15 +128,12 @@ export class OverlayDriver implements Driver {
   async discardNetwork(net: DriverNetwork): Promise<boolean> {
     const vx = vxlanName(net.id);
     let removed = false;
-    if ((await linkAlias(vx)) === vxlanMark(net.id)) {
+    if (await vxlanIsOurs(vx, net.id)) {
       await deleteLinkIfExists(vx);
       removed = true;
     }
-    const br = overlayBridgeName(net.id);
-    if ((await linkAlias(br)) === bridgeMark(net)) {
-      await deleteLinkIfExists(br);
-      removed = true;
-    }
+    // The bridge driver knows its own marks (ifalias or MAC).
+    if (await this.#bridge.discardNetwork({ ...net, options: { bridgeName: overlayBridgeName(net.id) } })) removed = true;
     return removed;
   }
 
@@ -170,7 +166,7 @@ export class OverlayDriver implements Driver {
   }
 
   async networkExists(net: DriverNetwork): Promise<boolean> {
-    return (await linkExists(overlayBridgeName(net.id))) && (await linkAlias(vxlanName(net.id))) === vxlanMark(net.id);
+    return (await linkExists(overlayBridgeName(net.id))) && (await vxlanIsOurs(vxlanName(net.id), net.id));
   }
 
   async endpointsPresent(net: DriverNetwork, infos: readonly DriverJoinInfo[]): Promise<boolean[]> {
@@ -266,13 +262,14 @@ export class OverlayDriver implements Driver {
     const removed: string[] = [];
     for (const l of await hostLinks()) {
       if (!l.ifname.startsWith('vx-')) continue;
-      const alias = await linkAlias(l.ifname);
+      const alias = (await linkMarks(l.ifname))?.alias;
       const id = markedNetwork(alias);
       if (id === undefined || kept.has(alias!)) continue;
       await deleteLinkIfExists(l.ifname);
       removed.push(l.ifname);
       const br = overlayBridgeName(id);
-      if ((await linkAlias(br)) === `sandns:net:${id}`) {
+      const brMarks = await linkMarks(br);
+      if (brMarks?.alias === `sandns:net:${id}` || brMarks?.mac === vxlanMac(id).replace(/^06/, '02')) {
         await deleteLinkIfExists(br);
         removed.push(br);
       }
@@ -284,4 +281,10 @@ export class OverlayDriver implements Driver {
     this.#closed = true;
     for (const st of this.#peers.values()) clearTimeout(st.retry);
   }
+}
+
+/** Whether the VXLAN device `vx` is this network's: its ifalias, or the MAC it was created with (L4). */
+async function vxlanIsOurs(vx: string, networkId: string): Promise<boolean> {
+  const marks = await linkMarks(vx);
+  return marks !== undefined && (marks.alias === vxlanMark(networkId) || marks.mac === vxlanMac(networkId));
 }

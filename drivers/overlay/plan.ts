@@ -58,6 +58,15 @@ export function vxlanMark(networkId: string): string {
   return `sandns:ov:${networkId.slice(0, 32)}`;
 }
 
+/**
+ * The VXLAN device's MAC: locally administered unicast (first octet 0x06) with the network id's first 40 bits, set in
+ * the RTM_NEWLINK that creates it (the kernel ignores IFLA_IFALIAS on create), so a crash before its ifalias still
+ * leaves a device restore recognises (L4), as the bridge's MAC does.
+ */
+export function vxlanMac(networkId: string): string {
+  return ['06', ...(networkId.slice(0, 10).match(/../g) ?? [])].join(':');
+}
+
 /** The network id prefix a mark names, or undefined for a link that is not an overlay device of sandns. */
 export function markedNetwork(alias: string | undefined): string | undefined {
   return alias?.startsWith('sandns:ov:') === true ? alias.slice('sandns:ov:'.length) : undefined;
@@ -69,7 +78,7 @@ export function markedNetwork(alias: string | undefined): string | undefined {
  */
 export function planAddVxlan(p: { networkId: string; vxlan: string; bridge: string; vni: number; local: string; mtu: number }): LinkOp[] {
   return [
-    { kind: 'vxlan-add', name: p.vxlan, vni: p.vni, local: p.local, port: VXLAN_PORT, mtu: p.mtu },
+    { kind: 'vxlan-add', name: p.vxlan, vni: p.vni, local: p.local, port: VXLAN_PORT, mtu: p.mtu, address: vxlanMac(p.networkId) },
     { kind: 'link-set', dev: p.vxlan, alias: vxlanMark(p.networkId) },
     { kind: 'link-set', dev: p.vxlan, master: p.bridge, up: true },
   ];

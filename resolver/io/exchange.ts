@@ -10,7 +10,6 @@
  * origin's Dialer (R11).
  */
 import { randomFillSync } from 'node:crypto';
-import type dgram from 'node:dgram';
 import type net from 'node:net';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
@@ -18,7 +17,7 @@ import { matchesQuestion, type ExchangeResult, type Exchanger } from '../forward
 import type { UpstreamQuery } from '../upstream-query.js';
 import type { UpstreamServer } from '../upstreams.js';
 import type { UpstreamOrigin } from '../view.js';
-import type { Dialer } from './dialer.js';
+import type { Dialer, UdpFlight, UdpSink } from './dialer.js';
 
 /** What createExchanger needs. */
 export interface ExchangerOptions {
@@ -100,49 +99,39 @@ function settleOnce(a: Attempt, resolve: (r: ExchangeResult) => void, cleanup: (
 // One UDP exchange on its own connected socket (see the file comment).
 function exchangeUdp(a: Attempt): Promise<ExchangeResult> {
   return new Promise<ExchangeResult>((resolve) => {
-    let sock: dgram.Socket | undefined;
+    let flight: UdpFlight | undefined;
     let gone = false;
     const end = settleOnce(a, resolve, () => {
       gone = true;
-      closeQuietly(sock);
+      flight?.close();
     });
     const { bytes, questionEnd } = a.query;
-    const id = bytes.readUInt16BE(0);
-    const onSocket = (s: dgram.Socket): void => {
-      if (gone) {
-        closeQuietly(s);
-        return;
-      }
-      sock = s;
-      s.on('message', (msg: Buffer) => {
+    const id = (bytes[0]! << 8) | bytes[1]!;
+    const sink: UdpSink = {
+      datagram(msg) {
         // The kernel filtered the source (connected socket); ID and question are ours to check.
         if (msg.length < 12 || ((msg[0]! << 8) | msg[1]!) !== id) return;
         if (matchesQuestion(msg, bytes, questionEnd)) end({ ok: true, bytes: msg });
-      });
-      s.on('error', (error) => end({ ok: false, reason: 'network', error }));
-      s.send(bytes, (error) => {
-        if (error) end({ ok: false, reason: 'network', error });
-      });
+      },
+      error(error) {
+        end({ ok: false, reason: 'network', error });
+      },
     };
     try {
-      const s = a.dialer.udpConnect(a.server.origin, a.server.address, a.server.port, a.server.family);
-      if (s instanceof Promise) s.then(onSocket, (error: unknown) => end({ ok: false, reason: 'network', error }));
-      else onSocket(s);
+      const f = a.dialer.udpQuery(a.server.origin, a.server.address, a.server.port, a.server.family, bytes, sink);
+      if (f instanceof Promise) {
+        f.then(
+          (x) => {
+            if (gone) x.close();
+            else flight = x;
+          },
+          (error: unknown) => end({ ok: false, reason: 'network', error }),
+        );
+      } else flight = f;
     } catch (error) {
       end({ ok: false, reason: 'network', error });
     }
   });
-}
-
-function closeQuietly(sock: dgram.Socket | undefined): void {
-  if (sock === undefined) return;
-  sock.removeAllListeners('message');
-  sock.on('error', () => undefined);
-  try {
-    sock.close();
-  } catch {
-    // already closed
-  }
 }
 
 // One query over one TCP connection (RFC 1035 §4.2.2 framing, RFC 7766): connect, write, read one reply, close.

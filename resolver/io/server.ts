@@ -16,6 +16,12 @@ import { serveTcpConnection } from './tcp-connection.js';
 export interface ServeHandles {
   readonly udp: dgram.Socket;
   readonly tcp: net.Server;
+  /**
+   * Optional faster way to send a UDP reply on `udp` (one sendto(2), without
+   * dgram's per-send request and callback): `address` is the sender's IP
+   * literal. Throws when the send fails. Default: `udp.send`.
+   */
+  readonly sendUdp?: ((reply: Buffer, port: number, address: string) => void) | undefined;
 }
 
 /** Options of serveSockets. */
@@ -39,7 +45,7 @@ export function serveSockets(handles: ServeHandles, handle: HandleFn, opts: Serv
   const open = new Set<net.Socket>();
   let closed = false;
 
-  const onMessage = udpResponder(udp, handle, logger, () => closed);
+  const onMessage = udpResponder(udp, handles.sendUdp, handle, logger, () => closed);
   const onConnection = (sock: net.Socket): void => {
     if (closed || open.size >= opts.tcp.maxConnections) {
       // R14: at most maxConnections per sandbox; the newcomer is refused.
@@ -82,6 +88,7 @@ export function serveSockets(handles: ServeHandles, handle: HandleFn, opts: Serv
 // UDP: each datagram is one query; the reply goes back to its sender.
 function udpResponder(
   udp: dgram.Socket,
+  sendUdp: ServeHandles['sendUdp'],
   handle: HandleFn,
   logger: Logger,
   isClosed: () => boolean,
@@ -89,7 +96,8 @@ function udpResponder(
   const send = (reply: Buffer, rinfo: dgram.RemoteInfo): void => {
     if (isClosed()) return;
     try {
-      udp.send(reply, rinfo.port, rinfo.address);
+      if (sendUdp !== undefined) sendUdp(reply, rinfo.port, rinfo.address);
+      else udp.send(reply, rinfo.port, rinfo.address);
     } catch (err) {
       logger.debug({ err }, 'resolver: UDP send failed');
     }

@@ -8,14 +8,17 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { SocketAcquireError } from '../errors.js';
-import { nativeTrimDatagrams, requireNativeHelper, type SocketInNetns } from '../../common/io/native.js';
+import { nativeTrimDatagrams, nativeUpstreamUdp, requireNativeHelper, type SocketInNetns } from '../../common/io/native.js';
 import { MAX_QUERY_SIZE } from '../../resolver/index.js';
 
 /** The bound listener handles of one sandbox. */
 export interface SandboxSockets {
   readonly udp: dgram.Socket;
   readonly tcp: net.Server;
+  /** Replies on `udp` by one native sendto(2) (undefined without the upstream addon: dgram's send). */
+  readonly sendUdp?: ((reply: Buffer, port: number, address: string) => void) | undefined;
 }
 
 /** Options for acquireSandboxSockets. */
@@ -60,9 +63,38 @@ async function acquireWithNative(
     udp.bind({ fd: udpFd }, () => udp.close());
     throw new SocketAcquireError(nsPath, (err as Error).message, err);
   }
-  const udp = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+  // Replies go to the sender's address, always an IP literal: resolving it is an identity, done at once
+  // (dgram's default lookup costs a dns.lookup call and a tick per reply).
+  const udp = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
   await new Promise<void>((resolve) => udp.bind({ fd: udpFd }, resolve));
   const tcp = net.createServer({ allowHalfOpen: true });
   await new Promise<void>((resolve) => tcp.listen({ fd: tcpFd }, resolve));
-  return { udp, tcp };
+  return { udp, tcp, sendUdp: nativeSender(udp, udpFd) };
+}
+
+const EAGAIN = osConstants.errno.EAGAIN;
+
+/**
+ * A reply sender over the listener's own fd (one sendto(2) per reply), or
+ * undefined without the addon. Once the socket closes it sends nothing: the
+ * fd number may belong to another socket by then.
+ */
+function nativeSender(udp: dgram.Socket, fd: number): SandboxSockets['sendUdp'] {
+  const sendTo = nativeUpstreamUdp()?.sendTo;
+  if (sendTo === undefined) return undefined;
+  let open = true;
+  udp.once('close', () => (open = false));
+  return (reply, port, address) => {
+    if (!open) throw new Error('listener closed');
+    const rc = sendTo(fd, reply, address.includes(':') ? 6 : 4, address, port);
+    // A full send buffer: dgram queues the reply until the socket is writable again instead of dropping it.
+    if (rc === -EAGAIN) udp.send(reply, port, address);
+    else if (rc < 0) throw new Error(`sendto ${address}:${port}: errno ${-rc}`);
+  };
+}
+
+// dgram's lookup hook for a socket that only ever sends to IP literals (the senders of queries).
+// dgram passes the socket's family as a number (the typings say an options object).
+function literalLookup(address: string, family: unknown, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  callback(null, address, typeof family === 'number' ? family : address.includes(':') ? 6 : 4);
 }

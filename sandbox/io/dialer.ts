@@ -1,18 +1,21 @@
 /**
- * The in-namespace upstream Dialer (R11): servers given per
- * sandbox (`dns`) are queried from inside the sandbox's namespace, so a DNS
- * server on a container-only network is reachable. Sockets are created in
- * the namespace by the native helper and wrapped by Node. Without the helper
- * there is no in-process way in, and the query fails over to the next server
- * with a typed error (logged once), rather than leaving from the wrong namespace.
+ * The upstream Dialers sandboxes use (R11, FS1). In-namespace: servers given
+ * per sandbox (`dns`) are queried from inside the sandbox's namespace, so a
+ * DNS server on a container-only network is reachable; without the native
+ * helper there is no in-process way in, and the query fails over to the next
+ * server with a typed error, rather than leaving from the wrong namespace.
+ * Host side: sockets bound to their egress device. UDP queries go through
+ * the native query helper (sandbox/io/upstream-udp.ts); TCP sockets are made
+ * by the namespace helper and wrapped by Node.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { connectUdp, hostDialer, type Dialer, type Family } from '../../resolver/index.js';
+import { connectUdp, hostDialer, type Dialer, type Family, type UdpFlight } from '../../resolver/index.js';
 import { SandnsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { nativeConnectedUdp, nativeSocketInNetns } from '../../common/io/native.js';
+import { nativeSocketInNetns } from '../../common/io/native.js';
+import { nativeUdpQuery } from './upstream-udp.js';
 
 /** No way to open a socket inside the sandbox's namespace. */
 export class NoNetnsDialerError extends SandnsError {
@@ -30,10 +33,10 @@ export class NoNetnsDialerError extends SandnsError {
 /** A Dialer whose sockets live in the namespace at `nsPath`. */
 export function netnsDialer(nsPath: string): Dialer {
   return {
-    udpConnect(_origin, address, port, family) {
-      const open = nativeConnectedUdp();
+    udpQuery(_origin, address, port, family, query, sink) {
+      const open = nativeUdpQuery();
       if (open === undefined) throw new NoNetnsDialerError(nsPath);
-      return wrapConnected(open(nsPath, family, address, 0, ''), family, address, port);
+      return open(nsPath, '', family, address, port, query, sink);
     },
     tcpConnect(_origin, address, port, signal) {
       const open = nativeSocketInNetns();
@@ -62,18 +65,6 @@ export function netnsDialer(nsPath: string): Dialer {
   };
 }
 
-// Node wraps the native (unconnected) fd and connects it: a fresh random port, the route's source, the fd's device.
-function wrapConnected(fd: number, family: Family, address: string, port: number): Promise<dgram.Socket> {
-  const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
-  return new Promise<dgram.Socket>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind({ fd }, () => {
-      sock.off('error', reject);
-      connectUdp(sock, address, port).then(resolve, reject);
-    });
-  });
-}
-
 // How long an upstream's egress device is trusted before it is looked up again (routes change rarely).
 const DEVICE_TTL_MS = 30_000;
 
@@ -90,29 +81,31 @@ const DEVICE_TTL_MS = 30_000;
 export function hardenedHostDialer(logger: Logger): Dialer {
   const devices = new Map<string, { device: string; at: number }>();
   let warned = false;
-  const deviceFor = async (address: string, family: Family): Promise<string> => {
-    const known = devices.get(address);
-    if (known !== undefined && Date.now() - known.at < DEVICE_TTL_MS) return known.device;
+  const lookUp = async (address: string, family: Family): Promise<string> => {
     const device = await egressDevice(address, family).catch(() => '');
     if (devices.size >= 1024) devices.clear();
     devices.set(address, { device, at: Date.now() });
     return device;
   };
   return {
-    async udpConnect(origin, address, port, family) {
-      const open = nativeConnectedUdp();
+    udpQuery(origin, address, port, family, query, sink) {
+      const open = nativeUdpQuery();
       if (open === undefined) {
         if (!warned) logger.warn('resolver: native helper missing, upstream sockets are not bound to their egress device (npm run build:native)');
         warned = true;
-        return hostDialer.udpConnect(origin, address, port, family);
+        return hostDialer.udpQuery(origin, address, port, family, query, sink);
       }
-      const device = await deviceFor(address, family);
-      try {
-        return await wrapConnected(open('', family, address, 0, device), family, address, port);
-      } catch (err) {
-        devices.delete(address); // the route may have moved: look it up again next time
-        throw err;
-      }
+      const opened = (device: string): UdpFlight => {
+        try {
+          return open('', device, family, address, port, query, sink);
+        } catch (err) {
+          devices.delete(address); // the route may have moved: look it up again next time
+          throw err;
+        }
+      };
+      const known = devices.get(address);
+      if (known !== undefined && Date.now() - known.at < DEVICE_TTL_MS) return opened(known.device);
+      return lookUp(address, family).then(opened);
     },
     tcpConnect: hostDialer.tcpConnect,
   };

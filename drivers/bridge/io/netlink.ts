@@ -143,7 +143,8 @@ const HANDLERS: Handlers = {
     port.writeUInt16BE(op.port);
     const data = toBuf(ifla.formatVxlan({ id: op.vni, ...(family === 2 ? { local: bytes } : { local6: bytes }), learning: 0, proxy: 1, port }));
     const linkinfo = toBuf(ifla.formatInfo({ kind: 'vxlan', data }));
-    await ctx.nl.newLink({}, { ifname: op.name, ...(op.mtu === undefined ? {} : { mtu: op.mtu }), linkinfo }, { flags: CREATE });
+    const address = op.address === undefined ? {} : { address: macBytes(op.address) };
+    await ctx.nl.newLink({}, { ifname: op.name, ...(op.mtu === undefined ? {} : { mtu: op.mtu }), ...address, linkinfo }, { flags: CREATE });
   },
 
   async 'fdb-set'(ctx, op) {
@@ -239,7 +240,7 @@ export async function linkMarks(name: string): Promise<{ alias: string | undefin
   });
 }
 
-/** The ifalias of a link of the daemon's namespace; undefined when the link or its alias is absent. */
+/** The ifalias of a host link; undefined when the link or its alias is absent. */
 export async function linkAlias(name: string): Promise<string | undefined> {
   return (await linkMarks(name))?.alias;
 }

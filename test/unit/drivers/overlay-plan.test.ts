@@ -73,7 +73,7 @@ describe('overlay plan: options, names, MTU (O4)', () => {
   it('makes the VXLAN device with learning off, proxy on, port 4789, marked, on the bridge', () => {
     const ops = planAddVxlan({ networkId: 'abcdef0123456789ffff', vxlan: vxlanName('abcdef0123456789'), bridge: overlayBridgeName('abcdef0123456789'), vni: 4096, local: '172.30.1.10', mtu: 1450 });
     expect(ops.map(bridgePlan.renderOp)).toEqual([
-      'link add vx-abcdef012345 mtu 1450 type vxlan id 4096 local 172.30.1.10 dstport 4789 nolearning proxy',
+      'link add vx-abcdef012345 mtu 1450 address 06:ab:cd:ef:01:23 type vxlan id 4096 local 172.30.1.10 dstport 4789 nolearning proxy',
       'link set vx-abcdef012345 alias sandns:ov:abcdef0123456789ffff',
       'link set vx-abcdef012345 master ov-abcdef012345 up',
     ]);

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/log.js';
 import { acceptQuery } from '../../../resolver/accept.js';
-import { type Dialer, type Transport } from '../../../resolver/index.js';
+import { type Dialer, type Transport, type UdpFlight, type UdpSink } from '../../../resolver/index.js';
 import { hostDialer } from '../../../resolver/io/dialer.js';
 import { selectUpstreams, type UpstreamServer } from '../../../resolver/upstreams.js';
 import type { ExchangeResult, Exchanger } from '../../../resolver/forward.js';
@@ -42,18 +42,25 @@ function server(port: number): UpstreamServer {
   return selectUpstreams({ id: 'sb1', externalAccess: true, upstreams: [{ address: '127.0.0.1', port, origin: 'host' }] }, 1).servers[0]!;
 }
 
-/** A host dialer that records the UDP sockets it made. */
-function spyDialer(): Dialer & { sockets: dgram.Socket[]; ports: number[]; closed: number } {
+/** A host dialer that records the UDP query sockets it made. */
+function spyDialer(): Dialer & { flights: UdpFlight[]; sinks: UdpSink[]; ports: number[]; closed: number } {
   const spy = {
-    sockets: [] as dgram.Socket[],
+    flights: [] as UdpFlight[],
+    sinks: [] as UdpSink[],
     ports: [] as number[],
     closed: 0,
-    async udpConnect(origin: 'host' | 'sandbox', address: string, port: number, family: 4 | 6) {
-      const s = await hostDialer.udpConnect(origin, address, port, family);
-      s.on('close', () => spy.closed++);
-      spy.sockets.push(s);
-      spy.ports.push(s.address().port);
-      return s;
+    async udpQuery(origin: 'host' | 'sandbox', address: string, port: number, family: 4 | 6, bytes: Buffer, sink: UdpSink) {
+      const f = await hostDialer.udpQuery(origin, address, port, family, bytes, sink);
+      spy.flights.push(f);
+      spy.sinks.push(sink);
+      spy.ports.push(f.ends().local.port);
+      return {
+        ends: () => f.ends(),
+        close() {
+          spy.closed++;
+          f.close();
+        },
+      };
     },
     tcpConnect: hostDialer.tcpConnect,
   };
@@ -76,7 +83,7 @@ describe('R10 UDP exchanges', () => {
       expect(r).toMatchObject({ ok: true });
       if (r.ok) expect(decode(r.bytes).answers).toHaveLength(1 + (i % 5));
     });
-    expect(dialer.sockets).toHaveLength(300);
+    expect(dialer.flights).toHaveLength(300);
     expect(new Set(dialer.ports).size).toBe(300);
     // Spread over the ephemeral range, not sequential (the kernel picks at random).
     const sorted = [...dialer.ports].sort((a, b) => a - b);
@@ -88,16 +95,13 @@ describe('R10 UDP exchanges', () => {
 
   it('FS1 the socket is connect()ed to the server and bound to the route source (loopback for a loopback server)', async () => {
     const up = await startUpstream(dead);
-    let sock: dgram.Socket | undefined;
-    const spy: Dialer = {
-      udpConnect: async (o, a, p, f) => (sock = await hostDialer.udpConnect(o, a, p, f)),
-      tcpConnect: hostDialer.tcpConnect,
-    };
+    const spy = spyDialer();
     const ex = exchanger(spy);
     const pending = ask(ex, server(up.port), 'x.example', 200);
     await new Promise((r) => setTimeout(r, 20));
-    expect(sock!.remoteAddress()).toMatchObject({ address: '127.0.0.1', port: up.port });
-    expect(sock!.address().address).toBe('127.0.0.1');
+    const { local, remote } = spy.flights[0]!.ends();
+    expect(remote).toMatchObject({ address: '127.0.0.1', port: up.port });
+    expect(local.address).toBe('127.0.0.1');
     expect(await pending).toEqual({ ok: false, reason: 'timeout' });
   });
 
@@ -142,17 +146,18 @@ describe('R10 UDP exchanges', () => {
     const ex = exchanger(dialer);
     const pending = ask(ex, server(deadUp.port), 'a.example', 5000);
     await new Promise((r) => setTimeout(r, 20));
-    dialer.sockets[0]!.emit('error', new Error('boom'));
+    dialer.sinks[0]!.error(new Error('boom'));
     expect(await pending).toMatchObject({ ok: false, reason: 'network' });
+    expect(dialer.closed).toBe(1);
     expect((await ask(ex, server(good.port), 'b.example', 1000)).ok).toBe(true);
-    expect(dialer.sockets).toHaveLength(2);
+    expect(dialer.flights).toHaveLength(2);
   });
 
   it('R10 a dialer that cannot make a socket gives a network failure, not a throw', async () => {
-    const broken: Dialer = { udpConnect: () => Promise.reject(new Error('no netns')), tcpConnect: hostDialer.tcpConnect };
+    const broken: Dialer = { udpQuery: () => Promise.reject(new Error('no netns')), tcpConnect: hostDialer.tcpConnect };
     const r = await ask(exchanger(broken), server(53), 'x.example', 100);
     expect(r).toMatchObject({ ok: false, reason: 'network' });
-    const throwing: Dialer = { udpConnect: () => { throw new Error('no helper'); }, tcpConnect: hostDialer.tcpConnect };
+    const throwing: Dialer = { udpQuery: () => { throw new Error('no helper'); }, tcpConnect: hostDialer.tcpConnect };
     expect(await ask(exchanger(throwing), server(53), 'x.example', 100)).toMatchObject({ ok: false, reason: 'network' });
     expect(r).toMatchObject({ ok: false, reason: 'network' });
   });
@@ -229,7 +234,7 @@ describe('R10 TCP exchanges', () => {
     const up = await startUpstream(answersA());
     const calls: string[] = [];
     const sandbox: Dialer = {
-      udpConnect: (o, a, p, f) => (calls.push(`udp:${o}`), hostDialer.udpConnect(o, a, p, f)),
+      udpQuery: (o, a, p, f, b, k) => (calls.push(`udp:${o}`), hostDialer.udpQuery(o, a, p, f, b, k)),
       tcpConnect: (o, a, p, s) => (calls.push(`tcp:${o}`), hostDialer.tcpConnect(o, a, p, s)),
     };
     const ex = createExchanger({ dialers: { host: hostDialer, sandbox }, clock: systemClock, logger: silentLogger() });

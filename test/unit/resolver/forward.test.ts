@@ -4,7 +4,7 @@
  */
 import dnsPacket from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { renderPrometheus } from '../../../resolver/index.js';
+import { renderPrometheus, type UdpSink } from '../../../resolver/index.js';
 import { matchesQuestion } from '../../../resolver/forward.js';
 import { decode, query } from './_helpers.js';
 import { aRecords, answersA, closeAll, dead, forwardingRig, rcodeOnly, reply, rootSoa, startUpstream, type Seen } from './_upstream.js';
@@ -185,7 +185,7 @@ describe('R11 which servers, from where', () => {
     const origins: string[] = [];
     const { hostDialer } = await import('../../../resolver/io/dialer.js');
     const spy = {
-      udpConnect: (origin: 'host' | 'sandbox', address: string, port: number, family: 4 | 6) => (origins.push(origin), hostDialer.udpConnect(origin, address, port, family)),
+      udpQuery: (origin: 'host' | 'sandbox', address: string, port: number, family: 4 | 6, bytes: Buffer, sink: UdpSink) => (origins.push(origin), hostDialer.udpQuery(origin, address, port, family, bytes, sink)),
       tcpConnect: hostDialer.tcpConnect,
     };
     const mixed = forwardingRig([host.upstream('host'), own.upstream('sandbox')], {

@@ -26,13 +26,15 @@ afterEach(async () => {
   await Promise.all(rigs.splice(0).map((s) => s.close()));
 });
 
-async function rig(tcp: Partial<TcpLimits> = {}, handle?: HandleFn, allowHalfOpen = false): Promise<Rig> {
+type SendUdp = (reply: Buffer, port: number, address: string) => void;
+
+async function rig(tcp: Partial<TcpLimits> = {}, handle?: HandleFn, allowHalfOpen = false, sendUdp?: (udp: dgram.Socket) => SendUdp): Promise<Rig> {
   const udp = dgram.createSocket('udp4');
   const srv = net.createServer({ allowHalfOpen });
   await new Promise<void>((res) => udp.bind(0, '127.0.0.1', res));
   await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
   const h = handle ?? createResolver({ view: v, logger: silentLogger(), stages: [slow] }).handle;
-  const server = serveSockets({ udp, tcp: srv }, h, { logger: silentLogger(), tcp: { ...TCP_DEFAULTS, ...tcp } });
+  const server = serveSockets({ udp, tcp: srv, sendUdp: sendUdp?.(udp) }, h, { logger: silentLogger(), tcp: { ...TCP_DEFAULTS, ...tcp } });
   rigs.push(server);
   return { udpPort: udp.address().port, tcpPort: (srv.address() as net.AddressInfo).port, server };
 }
@@ -94,6 +96,24 @@ function randomBytes(seed: number): (n: number) => Buffer {
 }
 
 describe('io/server (R1, R2, R14)', () => {
+  it('R1 UDP replies go through the handles\' sendUdp when given (the native sendto); a failing send drops only that reply', async () => {
+    const sent: string[] = [];
+    let fail = false;
+    const r = await rig({}, undefined, false, (udp) => (reply, port, address) => {
+      if (fail) throw new Error('EAGAIN');
+      sent.push(`${address}:${port}`);
+      udp.send(reply, port, address);
+    });
+    expect(decode((await udpAsk(r.udpPort, query('web')))!).answers?.[0]?.data).toBe('10.0.0.2');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(/^127\.0\.0\.1:\d+$/);
+    fail = true;
+    expect(await udpAsk(r.udpPort, query('web'), 200)).toBeUndefined();
+    fail = false;
+    expect(decode((await udpAsk(r.udpPort, query('web')))!).answers).toHaveLength(1);
+    expect(sent).toHaveLength(2);
+  });
+
   it('R1 a UDP query is answered to its sender', async () => {
     const { udpPort } = await rig();
     const d = decode(await udpAsk(udpPort, query('web', 'A', { id: 11 })));

@@ -1,0 +1,92 @@
+/**
+ * Upstream UDP queries through the native helper (native/upstream_udp.c,
+ * FS1): each query gets a fresh socket, made inside the given namespace,
+ * bound to the given device, connect()ed to the server (a random ephemeral
+ * port; the kernel then delivers only the server's datagrams) and sent on in
+ * one call; its datagrams come back through one receiver for all sockets,
+ * dispatched here by socket id to the query's sink.
+ */
+import { getSystemErrorName } from 'node:util';
+import type { Family, SocketEnd, UdpFlight, UdpSink } from '../../resolver/index.js';
+import { nativeUpstreamUdp, type UpstreamUdpModule } from '../../common/io/native.js';
+
+/** A socket the native helper could not make, connect or send on (`errno` from the kernel). */
+export class UpstreamSocketError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  constructor(what: string, errno: number) {
+    const code = systemErrorName(errno);
+    super(`${what}: ${code}`);
+    this.name = 'UpstreamSocketError';
+    this.code = code;
+    this.errno = errno;
+  }
+}
+
+function systemErrorName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}
+
+const sinks = new Map<number, UdpSink>();
+let mod: UpstreamUdpModule | undefined;
+
+// Every datagram and socket error of every query socket arrives here.
+function receive(id: number, datagram: Buffer | undefined, errno: number): void {
+  const sink = sinks.get(id);
+  if (sink === undefined) return;
+  if (datagram !== undefined) {
+    sink.datagram(datagram);
+    return;
+  }
+  sinks.delete(id);
+  mod!.close(id);
+  sink.error(new UpstreamSocketError('upstream socket', errno));
+}
+
+class NativeFlight implements UdpFlight {
+  constructor(private readonly id: number) {}
+
+  ends(): { local: SocketEnd; remote: SocketEnd } {
+    const e = mod!.ends(this.id);
+    if (e === undefined) throw new Error('upstream socket closed');
+    return { local: { address: e[0], port: e[1] }, remote: { address: e[2], port: e[3] } };
+  }
+
+  close(): void {
+    if (sinks.delete(this.id)) mod!.close(this.id);
+  }
+}
+
+/** Opens native query sockets; undefined when the helper is not built (or SANDNS_NO_NATIVE=1). */
+export type NativeUdpQuery = (nsPath: string, device: string, family: Family, address: string, port: number, query: Buffer, sink: UdpSink) => UdpFlight;
+
+/**
+ * The native query opener: a socket inside `nsPath` ('' = ours), bound to
+ * `device` ('' = none), connected to `address`:`port`, `query` sent; throws
+ * UpstreamSocketError when any step fails (nothing is left open).
+ */
+export function nativeUdpQuery(): NativeUdpQuery | undefined {
+  const m = nativeUpstreamUdp();
+  if (m === undefined) return undefined;
+  if (mod === undefined) {
+    mod = m;
+    m.setReceiver(receive);
+  }
+  return openQuery;
+}
+
+function openQuery(nsPath: string, device: string, family: Family, address: string, port: number, query: Buffer, sink: UdpSink): UdpFlight {
+  const id = mod!.open(nsPath, family, address, port, device, query);
+  if (id < 0) throw new UpstreamSocketError(`upstream socket to ${address}:${port}`, -id);
+  sinks.set(id, sink);
+  return new NativeFlight(id);
+}
+
+/** Query sockets open now (tests: every exchange closes its own). */
+export function openUpstreamSockets(): number {
+  return mod?.pending() ?? 0;
+}
