@@ -128,7 +128,7 @@ export function bridgeMark(net: DriverNetwork): string {
  * bridge's address from following its lowest port, as Docker gives its bridges a MAC of their own.
  */
 export function bridgeMac(net: DriverNetwork): string {
-  return ['02', ...(net.id.slice(0, 10).match(/../g) ?? [])].join(':');
+  return ['02', ...(net.id.padEnd(10, '0').slice(0, 10).match(/../g) ?? [])].join(':');
 }
 
 /**

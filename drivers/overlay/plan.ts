@@ -64,7 +64,7 @@ export function vxlanMark(networkId: string): string {
  * leaves a device restore recognises (L4), as the bridge's MAC does.
  */
 export function vxlanMac(networkId: string): string {
-  return ['06', ...(networkId.slice(0, 10).match(/../g) ?? [])].join(':');
+  return ['06', ...(networkId.padEnd(10, '0').slice(0, 10).match(/../g) ?? [])].join(':');
 }
 
 /** The network id prefix a mark names, or undefined for a link that is not an overlay device of sandns. */

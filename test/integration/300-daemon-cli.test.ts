@@ -53,7 +53,7 @@ describe('300 sandns daemon and CLI', () => {
     expect(list.find((n) => n.name === net)).toMatchObject({ id: c.stdout, subnet, ttl: 30, internal: false });
     const insp = await d.cli(['network', 'inspect', net]);
     expect(insp.stdout).toMatch(/^Name:\s+\S+$/m);
-    expect(insp.stdout).toContain(`Subnet:    ${subnet}`);
+    expect(insp.stdout).toMatch(new RegExp(`^Subnet:\\s+${subnet.replace(/\./g, '\\.')}$`, 'm'));
     expect((await d.json<NetworkInfo>(['network', 'inspect', net])).id).toBe(c.stdout);
   });
 
