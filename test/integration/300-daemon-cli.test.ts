@@ -38,6 +38,8 @@ afterAll(async () => {
   await execa('ip', ['netns', 'del', ext], { reject: false });
   for (const n of ['keep']) await execa('ip', ['netns', 'del', sb(n)], { reject: false });
   for (const n of ['web', 'db', 'keep', 'ext']) await rm(`/etc/netns/${sb(n)}`, { recursive: true, force: true });
+  // The sandbox left alive on purpose (daemon stopped, namespace kept) keeps its runtime directory too.
+  await rm(`/run/sandns/sandboxes/${sb('keep')}`, { recursive: true, force: true });
   await build?.remove();
 });
 
