@@ -4,7 +4,6 @@
  */
 import { rm, rmdir } from 'node:fs/promises';
 import { keepOriginal, putBackOriginal } from './io/managed-files.js';
-import { dirname } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { hardenedHostDialer, netnsDialer } from './io/dialer.js';
@@ -179,8 +178,7 @@ async function removeFiles(files: DnsFilesConfig): Promise<void> {
     if (backup === undefined) await rm(p, { force: true });
     else await putBackOriginal(p, backup);
   }
-  // Directories sandns made for the sandbox go too, when empty; a caller's own directories stay.
-  for (const d of new Set([dirname(files.hostsPath), dirname(files.resolvConfPath), dirname(files.resolvConfHashPath)])) {
-    if (files.ownedDirs.includes(d)) await rmdir(d).catch(() => undefined);
-  }
+  // Directories sandns made for the sandbox go too, when empty (the originals' one included, once they are back);
+  // a caller's own directories stay.
+  for (const d of new Set(files.ownedDirs)) await rmdir(d).catch(() => undefined);
 }

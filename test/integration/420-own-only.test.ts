@@ -212,6 +212,7 @@ describe('420 L7 files as root', () => {
     expect(await readFile(hostsPath, 'utf8')).toBe('10.0.0.1 users-own-line\n');
     expect((await stat(hostsPath)).mode & 0o777).toBe(0o640);
     expect(existsSync(resolvConfPath)).toBe(false);
+    expect(existsSync(`/run/sandns/originals/${tag}-m`)).toBe(false); // where the originals were kept meanwhile
     await net.delete();
   });
 
