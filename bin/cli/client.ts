@@ -3,7 +3,7 @@
  * socket per call (node:http). Connection failures become
  * DaemonUnreachableError; an API error body becomes ApiCallError.
  */
-import { request } from 'node:http';
+import { unixHttpRequest, UnixHttpError, type UnixHttpAnswer } from '../../common/io/unix-http.js';
 import { ApiCallError, BadResponseError, DaemonUnreachableError } from './errors.js';
 
 /** Where the daemon listens unless told otherwise. */
@@ -25,48 +25,15 @@ export interface ApiClient {
   text(path: string): Promise<string>;
 }
 
-interface Raw {
-  status: number;
-  text: string;
-}
+type Raw = UnixHttpAnswer;
 
-function unreachableReason(code: string | undefined): string {
-  switch (code) {
-    case 'ENOENT':
-      return 'no such socket (is the daemon running?)';
-    case 'ECONNREFUSED':
-      return 'connection refused (the daemon is not running; a stale socket file is left)';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied (the API socket is root-only, mode 0600: run as root)';
-    default:
-      return code ?? 'unknown error';
+async function send(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<Raw> {
+  try {
+    return await unixHttpRequest(socketPath, method, path, body, timeoutMs);
+  } catch (err) {
+    if (err instanceof UnixHttpError && err.kind === 'unreachable') throw new DaemonUnreachableError(socketPath, err.reason, err.cause);
+    throw new BadResponseError(err instanceof Error ? err.message : String(err));
   }
-}
-
-function send(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<Raw> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        socketPath, method, path, timeout: timeoutMs,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('error', reject);
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    req.once('timeout', () => req.destroy(new BadResponseError(`no answer within ${timeoutMs} ms`)));
-    req.once('error', (err: NodeJS.ErrnoException) => {
-      if (err instanceof BadResponseError) return reject(err);
-      const connectFailure = err.syscall === 'connect' || ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM'].includes(err.code ?? '');
-      reject(connectFailure ? new DaemonUnreachableError(socketPath, unreachableReason(err.code), err) : new BadResponseError(err.message));
-    });
-    req.end(payload);
-  });
 }
 
 function parseJson(raw: Raw): unknown {

@@ -1,0 +1,66 @@
+/**
+ * One HTTP request with a JSON body over a unix socket (node:http): the
+ * daemon API's transport, shared by the CLI and the CNI plugin. Any answer,
+ * 4xx and 5xx included, resolves with its status and body text; a request
+ * that got none rejects with a UnixHttpError saying why, for each caller to
+ * turn into its own typed error.
+ */
+import { request } from 'node:http';
+
+/** An answer: the HTTP status and the body as text (UTF-8). */
+export interface UnixHttpAnswer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/**
+ * No answer. `kind`: 'unreachable' (the socket could not be connected: missing, refused, permission), 'timeout'
+ * (no answer within the time given), 'failed' (the exchange broke after connecting). `reason` says it in words.
+ */
+export class UnixHttpError extends Error {
+  constructor(readonly kind: 'unreachable' | 'timeout' | 'failed', readonly reason: string, readonly code?: string, options?: { cause?: unknown }) {
+    super(reason, options);
+    this.name = 'UnixHttpError';
+  }
+}
+
+/** Why a connect to a unix socket failed, in words a user can act on. */
+function unreachableReason(code: string | undefined): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'no such socket (is the daemon running?)';
+    case 'ECONNREFUSED':
+      return 'connection refused (the daemon is not running; a stale socket file is left)';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied (the API socket is root-only, mode 0600: run as root)';
+    default:
+      return code ?? 'unknown error';
+  }
+}
+
+/** Send `method path` with `body` as JSON (none when undefined) to the server at `socketPath`; `timeoutMs` for the whole exchange. */
+export function unixHttpRequest(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<UnixHttpAnswer> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        socketPath, method, path, timeout: timeoutMs,
+        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('error', (err: NodeJS.ErrnoException) => reject(new UnixHttpError('failed', err.message, err.code, { cause: err })));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.once('timeout', () => req.destroy(new UnixHttpError('timeout', `no answer within ${timeoutMs} ms`)));
+    req.once('error', (err: NodeJS.ErrnoException) => {
+      if (err instanceof UnixHttpError) return reject(err);
+      const connect = err.syscall === 'connect' || ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM'].includes(err.code ?? '');
+      reject(connect ? new UnixHttpError('unreachable', unreachableReason(err.code), err.code, { cause: err }) : new UnixHttpError('failed', err.message, err.code, { cause: err }));
+    });
+    req.end(payload);
+  });
+}
