@@ -4,7 +4,7 @@
  * exposed ports, parsed from Docker's syntax.
  */
 import type { Command } from 'commander';
-import { formatMapping, parseExpose, parsePublish, type PortMapping } from '../../drivers/index.js';
+import { formatMapping, parseExpose, parsePublish, type LinkCounters, type PortMapping } from '../../drivers/index.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './errors.js';
 import { renderTable } from './table.js';
@@ -18,18 +18,7 @@ export interface PortRow extends PortMapping {
 }
 
 /** One interface's counters as the API gives them. */
-export interface StatsRow {
-  readonly network: string;
-  readonly ifname: string;
-  readonly rxBytes: number;
-  readonly rxPackets: number;
-  readonly rxErrors: number;
-  readonly rxDropped: number;
-  readonly txBytes: number;
-  readonly txPackets: number;
-  readonly txErrors: number;
-  readonly txDropped: number;
-}
+export type StatsRow = { readonly network: string; readonly ifname: string } & LinkCounters;
 
 function usage<T>(fn: () => T): T {
   try {
