@@ -9,6 +9,12 @@
       "target_name": "upstream_udp",
       "sources": ["upstream_udp.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "netlink_send",
+      "sources": ["netlink_send.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

@@ -5,8 +5,11 @@
  * there (~0.1 ms), run a short synchronous function there (the `netlink`
  * package's socket constructor), and create or remove a pinned namespace as
  * `ip netns add/del` do. A second addon, native/upstream_udp.c, runs upstream
- * UDP queries on fresh connected sockets at a few system calls each (FS1).
- * SANDNS_NO_NATIVE=1 hides both (tests of the fallbacks).
+ * UDP queries on fresh connected sockets at a few system calls each (FS1). A
+ * third, native/netlink_send.c, sends rtnetlink requests from its own thread
+ * (the kernel does a request's work inside sendmsg(2): deleting a veth blocks
+ * the sender for 15-30 ms). SANDNS_NO_NATIVE=1 hides all three (tests of the
+ * fallbacks).
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -62,11 +65,23 @@ export interface UpstreamUdpModule {
   sendTo(fd: number, datagram: Buffer, family: 4 | 6, address: string, port: number): number;
 }
 
-let loaded: NativeHelper | null | undefined;
-let loadedUpstream: UpstreamUdpModule | null | undefined;
+/**
+ * native/netlink_send.c: rtnetlink sendmsg(2) on a sender thread of its own. adopt(portId) → a private duplicate of
+ * the netlink socket bound to that port, or -errno; send(fd, port, groups, data, callback) queues one send (FIFO)
+ * and calls back on the main thread with undefined or an Error (`code` the errno name); release(fd) closes the
+ * duplicate after the sends queued before it; pending() counts sends not yet called back.
+ */
+export interface NetlinkSendModule {
+  adopt(portId: number): number;
+  send(fd: number, port: number, groups: number, data: Buffer | Buffer[], callback: (error?: Error) => void): void;
+  release(fd: number): void;
+  pending(): number;
+}
+
+const addons = new Map<string, unknown>();
 
 /** Find native/build/Release/<name>.node from here (source tree or dist/). */
-function addonPath(name = 'netns_socket'): string | undefined {
+function addonPath(name: string): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const p = join(dir, 'native', 'build', 'Release', `${name}.node`);
@@ -76,19 +91,25 @@ function addonPath(name = 'netns_socket'): string | undefined {
   return undefined;
 }
 
+/** The addon native/build/Release/<name>.node, loaded once; undefined when it is not built, fails to load, or SANDNS_NO_NATIVE=1. */
+function addon<T>(name: string): T | undefined {
+  if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
+  if (!addons.has(name)) {
+    const p = addonPath(name);
+    let module: unknown = null;
+    try {
+      if (p !== undefined) module = createRequire(import.meta.url)(p);
+    } catch {
+      module = null;
+    }
+    addons.set(name, module);
+  }
+  return (addons.get(name) ?? undefined) as T | undefined;
+}
+
 /** The native helper, or undefined when it is not built or disabled. */
 export function nativeHelper(): NativeHelper | undefined {
-  if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
-  if (loaded !== undefined) return loaded ?? undefined;
-  loaded = null;
-  const p = addonPath();
-  if (p === undefined) return undefined;
-  try {
-    loaded = createRequire(import.meta.url)(p) as NativeHelper;
-  } catch {
-    loaded = null;
-  }
-  return loaded ?? undefined;
+  return addon<NativeHelper>('netns_socket');
 }
 
 /** The native helper; throws ERR_NATIVE_HELPER_MISSING when it is not there. */
@@ -110,15 +131,10 @@ export function nativeTrimDatagrams(): TrimDatagrams | undefined {
 
 /** native/upstream_udp.c, or undefined when it is not built or disabled (SANDNS_NO_NATIVE=1). */
 export function nativeUpstreamUdp(): UpstreamUdpModule | undefined {
-  if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
-  if (loadedUpstream !== undefined) return loadedUpstream ?? undefined;
-  loadedUpstream = null;
-  const p = addonPath('upstream_udp');
-  if (p === undefined) return undefined;
-  try {
-    loadedUpstream = createRequire(import.meta.url)(p) as UpstreamUdpModule;
-  } catch {
-    loadedUpstream = null;
-  }
-  return loadedUpstream ?? undefined;
+  return addon<UpstreamUdpModule>('upstream_udp');
+}
+
+/** native/netlink_send.c, or undefined when it is not built or disabled (SANDNS_NO_NATIVE=1). */
+export function nativeNetlinkSend(): NetlinkSendModule | undefined {
+  return addon<NetlinkSendModule>('netlink_send');
 }

@@ -5,11 +5,14 @@
  * itself and cannot adopt a descriptor, so the native helper runs its
  * constructor with the thread switched into the namespace (callInNetns); the
  * socket keeps that namespace for good (socket(7)). No process is spawned.
+ * The host sockets send from a thread of their own (native/netlink_send.c):
+ * the kernel does each request's work inside sendmsg(2), and a veth's
+ * deletion there takes 15-30 ms that would otherwise stall the event loop.
  */
 import { createRequire } from 'node:module';
 import type { RtNetlinkSocket } from 'netlink';
 import { SandnsError } from '../errors.js';
-import { requireNativeHelper } from './native.js';
+import { nativeNetlinkSend, requireNativeHelper } from './native.js';
 import { ExclusivePool, type PoolStats } from '../pool.js';
 
 export type { RtNetlinkSocket } from 'netlink';
@@ -96,7 +99,31 @@ function guard(nl: RtNetlinkSocket, netns: string | undefined): RtNetlinkSocket 
  */
 export const HOST_SOCKETS = 8;
 
-const hostPool = new ExclusivePool<RtNetlinkSocket>({ size: HOST_SOCKETS, create: () => guard(createRtNetlink(), undefined) });
+/** The `netlink` package's native socket object: send(port, groups, data, callback) is what RawNetlinkSocket.send calls. */
+interface PackageNativeSocket {
+  send: (port: number, groups: number, data: Buffer | Buffer[], callback: (error?: Error) => void) => void;
+}
+
+/**
+ * Route a socket's sends through the sender thread (native/netlink_send.c) instead of the package's synchronous
+ * sendmsg(2) on the main thread. Replies still arrive on the socket and are read by the package as before; sends
+ * keep their order. Without the addon (or when the socket's descriptor cannot be found) the socket stays as it is.
+ */
+export function sendOffThread(nl: RtNetlinkSocket): RtNetlinkSocket {
+  const sender = nativeNetlinkSend();
+  if (sender === undefined) return nl;
+  const fd = sender.adopt(nl.socket.address().port);
+  if (fd < 0) return nl;
+  // RtNetlinkSocket → NetlinkSocket (requests, replies) → RawNetlinkSocket → the addon's object.
+  const native = (nl.socket as unknown as { socket: { __native: PackageNativeSocket } }).socket.__native;
+  // The addon's methods live on its prototype, read-only: an own property of this instance shadows it.
+  const send: PackageNativeSocket['send'] = (port, groups, data, callback) => sender.send(fd, port, groups, data, callback);
+  Object.defineProperty(native, 'send', { value: send });
+  nl.socket.once('close', () => sender.release(fd));
+  return nl;
+}
+
+const hostPool = new ExclusivePool<RtNetlinkSocket>({ size: HOST_SOCKETS, create: () => sendOffThread(guard(createRtNetlink(), undefined)) });
 
 /** Counters of the host socket pool (made, open, busy, waiting). */
 export function hostNetlinkStats(): PoolStats {
