@@ -6,26 +6,30 @@
  * deleting or moving one ~15-30 ms (the unregister path waits for RCU
  * grace periods). The `netlink` package sends synchronously on the calling
  * thread, so each of those blocked the daemon's event loop, and with it every
- * sandbox's DNS answers. This addon owns one sender thread per Node
- * environment: requests queue in order (per socket and overall: the RTNL lock
- * serialises them in the kernel anyway), the thread sends each one, and the
- * completion comes back to JavaScript through a thread-safe function. Replies
- * are not read here: the kernel queues them on the socket, whose owner (the
- * package's poll handler on the main thread) reads them as before.
+ * sandbox's DNS answers. Here each adopted socket gets a sender thread of
+ * its own (a "lane"): its requests queue in order and that thread sends them;
+ * the completion comes back to JavaScript through a thread-safe function.
+ * Lanes of different sockets overlap: the kernel holds the RTNL lock only for
+ * part of a request (a deletion's RCU wait runs after the lock is dropped),
+ * so one socket's slow deletion does not hold up another socket's requests.
+ * Replies are not read here: the kernel queues them on the socket, whose
+ * owner (the package's poll handler on the main thread) reads them as before.
  *
- * adopt(portId) -> fd (>= 0) or -errno
- *   A private duplicate (F_DUPFD_CLOEXEC) of this process's netlink socket
- *   bound to portId (its nl_pid), found by getsockname over /proc/self/fd
- *   (the package does not expose its descriptor). The duplicate is ours: the
- *   package closing its descriptor cannot make a queued send hit a reused fd
- *   number. -ENOENT when no socket has that port.
- * send(fd, port, groups, data: Buffer | Buffer[], callback(error?))
- *   Queue one sendmsg(2) of data to the netlink address (port, groups) on fd.
- *   callback runs on the main thread with undefined, or an Error whose `code`
- *   is the errno name ("EPERM") and `errno` its number.
- * release(fd)
- *   Close fd once every send queued before this call is done.
- * pending() -> number of sends queued or in flight.
+ * adopt(portId) -> lane id (>= 0) or -errno
+ *   A lane over a private duplicate (F_DUPFD_CLOEXEC) of this process's
+ *   netlink socket bound to portId (its nl_pid), found by getsockname over
+ *   /proc/self/fd (the package does not expose its descriptor). The duplicate
+ *   is ours: the package closing its descriptor cannot make a queued send hit
+ *   a reused fd number. -ENOENT when no socket has that port, -EMFILE when
+ *   MAX_LANES lanes are open.
+ * send(lane, port, groups, data: Buffer | Buffer[], callback(error?))
+ *   Queue one sendmsg(2) of data to the netlink address (port, groups) on the
+ *   lane's socket. callback runs on the main thread with undefined, or an
+ *   Error whose `code` is the errno name ("EPERM") and `errno` its number.
+ * release(lane)
+ *   End the lane once every send queued before this call is done: its thread
+ *   exits and its descriptor is closed.
+ * pending() -> number of sends queued or in flight, over all lanes.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -43,10 +47,11 @@
 #include <unistd.h>
 #include <linux/netlink.h>
 
+/* Lanes open at once per Node environment: the host socket pool holds 8. */
+#define MAX_LANES 64
+
 typedef struct job {
   struct job *next;
-  int fd;
-  int close_only; /* release(): close fd, no callback */
   uint32_t port, groups;
   struct iovec *iov;
   size_t niov;
@@ -55,29 +60,29 @@ typedef struct job {
   int status;    /* 0 or -errno */
 } job_t;
 
-/* Per Node environment (the daemon has one; a test runner may load the addon in several worker threads). */
-typedef struct {
+struct sender;
+
+/* One adopted socket: its descriptor, its queue and the thread that sends it. */
+typedef struct lane {
+  struct sender *owner;
+  int fd;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   job_t *head, *tail;
   int stop;
-  int started;
   pthread_t thread;
+} lane_t;
+
+/* Per Node environment (the daemon has one; a test runner may load the addon in several worker threads). */
+typedef struct sender {
   napi_threadsafe_function tsfn;
+  int started;
   uint32_t pending; /* main thread only */
+  lane_t *lanes[MAX_LANES];
 } sender_t;
 
-static void enqueue(sender_t *s, job_t *j) {
-  pthread_mutex_lock(&s->mu);
-  if (s->tail) s->tail->next = j;
-  else s->head = j;
-  s->tail = j;
-  pthread_cond_signal(&s->cv);
-  pthread_mutex_unlock(&s->mu);
-}
-
 /* One sendmsg, retried on EINTR, and on EAGAIN/ENOBUFS (a full socket buffer) after waiting up to 1 s for room. */
-static int send_one(job_t *j) {
+static int send_one(int fd, job_t *j) {
   struct sockaddr_nl addr;
   memset(&addr, 0, sizeof addr);
   addr.nl_family = AF_NETLINK;
@@ -90,11 +95,11 @@ static int send_one(job_t *j) {
   msg.msg_iov = j->iov;
   msg.msg_iovlen = j->niov;
   for (int tries = 0;; tries++) {
-    ssize_t n = sendmsg(j->fd, &msg, MSG_NOSIGNAL);
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n >= 0) return 0;
     if (errno == EINTR) continue;
     if ((errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) && tries < 3) {
-      struct pollfd p = { .fd = j->fd, .events = POLLOUT, .revents = 0 };
+      struct pollfd p = { .fd = fd, .events = POLLOUT, .revents = 0 };
       poll(&p, 1, 1000);
       continue;
     }
@@ -103,30 +108,39 @@ static int send_one(job_t *j) {
 }
 
 static void *run(void *arg) {
-  sender_t *s = arg;
+  lane_t *l = arg;
   for (;;) {
-    pthread_mutex_lock(&s->mu);
-    while (s->head == NULL && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
-    job_t *j = s->head;
-    if (j == NULL) { /* stopping and drained */
-      pthread_mutex_unlock(&s->mu);
-      return NULL;
+    pthread_mutex_lock(&l->mu);
+    while (l->head == NULL && !l->stop) pthread_cond_wait(&l->cv, &l->mu);
+    job_t *j = l->head;
+    if (j == NULL) { /* released and drained */
+      pthread_mutex_unlock(&l->mu);
+      break;
     }
-    s->head = j->next;
-    if (s->head == NULL) s->tail = NULL;
-    pthread_mutex_unlock(&s->mu);
-    if (j->close_only) {
-      close(j->fd);
-      free(j);
-      continue;
-    }
-    j->status = send_one(j);
-    if (napi_call_threadsafe_function(s->tsfn, j, napi_tsfn_blocking) != napi_ok) {
+    l->head = j->next;
+    if (l->head == NULL) l->tail = NULL;
+    pthread_mutex_unlock(&l->mu);
+    j->status = send_one(l->fd, j);
+    if (napi_call_threadsafe_function(l->owner->tsfn, j, napi_tsfn_blocking) != napi_ok) {
       /* The environment is going away: its references die with it. */
       free(j->iov);
       free(j);
     }
   }
+  close(l->fd);
+  return NULL;
+}
+
+/* Stop a lane after its queue drains; join its thread and free it. */
+static void end_lane(lane_t *l) {
+  pthread_mutex_lock(&l->mu);
+  l->stop = 1;
+  pthread_cond_signal(&l->cv);
+  pthread_mutex_unlock(&l->mu);
+  pthread_join(l->thread, NULL);
+  pthread_mutex_destroy(&l->mu);
+  pthread_cond_destroy(&l->cv);
+  free(l);
 }
 
 static napi_value errno_error(napi_env env, int err) {
@@ -164,16 +178,11 @@ static void call_js(napi_env env, napi_value unused, void *context, void *data) 
 
 static void cleanup(void *arg) {
   sender_t *s = arg;
-  if (s->started) {
-    pthread_mutex_lock(&s->mu);
-    s->stop = 1;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->thread, NULL);
-    napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
+  for (int i = 0; i < MAX_LANES; i++) {
+    if (s->lanes[i] != NULL) end_lane(s->lanes[i]);
+    s->lanes[i] = NULL;
   }
-  pthread_mutex_destroy(&s->mu);
-  pthread_cond_destroy(&s->cv);
+  if (s->started) napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
   free(s);
 }
 
@@ -183,10 +192,6 @@ static int start(napi_env env, sender_t *s) {
   napi_create_string_utf8(env, "sandns.netlinkSend", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, s, call_js, &s->tsfn) != napi_ok) return -1;
   napi_unref_threadsafe_function(env, s->tsfn);
-  if (pthread_create(&s->thread, NULL, run, s) != 0) {
-    napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
-    return -1;
-  }
   s->started = 1;
   return 0;
 }
@@ -203,17 +208,20 @@ static napi_value int_value(napi_env env, int64_t v) {
   return out;
 }
 
-static napi_value Adopt(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  state_of(env, info, &argc, argv);
-  uint32_t port = 0;
-  if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0) {
-    napi_throw_type_error(env, NULL, "adopt(portId)");
+/* The lane `v` names, or NULL (a TypeError is thrown). */
+static lane_t *lane_arg(napi_env env, sender_t *s, napi_value v, const char *usage) {
+  int32_t id = -1;
+  if (napi_get_value_int32(env, v, &id) != napi_ok || id < 0 || id >= MAX_LANES || s->lanes[id] == NULL) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
+  return s->lanes[id];
+}
+
+/* A duplicate of this process's netlink socket bound to `port`, or -errno. */
+static int dup_netlink(uint32_t port) {
   DIR *dir = opendir("/proc/self/fd");
-  if (dir == NULL) return int_value(env, -errno);
+  if (dir == NULL) return -errno;
   int found = -ENOENT;
   struct dirent *e;
   while ((e = readdir(dir)) != NULL) {
@@ -229,19 +237,61 @@ static napi_value Adopt(napi_env env, napi_callback_info info) {
     break;
   }
   closedir(dir);
-  return int_value(env, found);
+  return found;
+}
+
+static napi_value Adopt(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  sender_t *s = state_of(env, info, &argc, argv);
+  uint32_t port = 0;
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0) {
+    napi_throw_type_error(env, NULL, "adopt(portId)");
+    return NULL;
+  }
+  int id = 0;
+  while (id < MAX_LANES && s->lanes[id] != NULL) id++;
+  if (id == MAX_LANES) return int_value(env, -EMFILE);
+  if (start(env, s) != 0) return int_value(env, -ENOMEM);
+  int fd = dup_netlink(port);
+  if (fd < 0) return int_value(env, fd);
+  lane_t *l = calloc(1, sizeof *l);
+  if (l == NULL) {
+    close(fd);
+    return int_value(env, -ENOMEM);
+  }
+  l->owner = s;
+  l->fd = fd;
+  pthread_mutex_init(&l->mu, NULL);
+  pthread_cond_init(&l->cv, NULL);
+  int err = pthread_create(&l->thread, NULL, run, l);
+  if (err != 0) {
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    free(l);
+    close(fd);
+    return int_value(env, -err);
+  }
+  s->lanes[id] = l;
+  return int_value(env, id);
 }
 
 static napi_value Send(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   sender_t *s = state_of(env, info, &argc, argv);
-  int32_t fd = -1;
+  const char *usage = "send(lane, port, groups, data, callback)";
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  lane_t *l = lane_arg(env, s, argv[0], usage);
+  if (l == NULL) return NULL;
   uint32_t port = 0, groups = 0;
   napi_valuetype cbtype = napi_undefined;
-  if (argc < 5 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || napi_get_value_uint32(env, argv[1], &port) != napi_ok ||
-      napi_get_value_uint32(env, argv[2], &groups) != napi_ok || napi_typeof(env, argv[4], &cbtype) != napi_ok || cbtype != napi_function) {
-    napi_throw_type_error(env, NULL, "send(fd, port, groups, data, callback)");
+  if (napi_get_value_uint32(env, argv[1], &port) != napi_ok || napi_get_value_uint32(env, argv[2], &groups) != napi_ok ||
+      napi_typeof(env, argv[4], &cbtype) != napi_ok || cbtype != napi_function) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   bool is_buffer = false, is_array = false;
@@ -254,7 +304,10 @@ static napi_value Send(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct iovec *iov = calloc(count == 0 ? 1 : count, sizeof *iov);
-  if (iov == NULL) {
+  job_t *j = calloc(1, sizeof *j);
+  if (iov == NULL || j == NULL) {
+    free(iov);
+    free(j);
     napi_throw_error(env, NULL, "send: out of memory");
     return NULL;
   }
@@ -265,22 +318,11 @@ static napi_value Send(napi_env env, napi_callback_info info) {
     napi_is_buffer(env, item, &ok);
     if (!ok || napi_get_buffer_info(env, item, &iov[i].iov_base, &iov[i].iov_len) != napi_ok) {
       free(iov);
+      free(j);
       napi_throw_type_error(env, NULL, "send: data must be a Buffer or an array of Buffers");
       return NULL;
     }
   }
-  if (start(env, s) != 0) {
-    free(iov);
-    napi_throw_error(env, NULL, "send: cannot start the sender thread");
-    return NULL;
-  }
-  job_t *j = calloc(1, sizeof *j);
-  if (j == NULL) {
-    free(iov);
-    napi_throw_error(env, NULL, "send: out of memory");
-    return NULL;
-  }
-  j->fd = fd;
   j->port = port;
   j->groups = groups;
   j->iov = iov;
@@ -288,7 +330,12 @@ static napi_value Send(napi_env env, napi_callback_info info) {
   napi_create_reference(env, argv[3], 1, &j->data);
   napi_create_reference(env, argv[4], 1, &j->callback);
   if (s->pending++ == 0) napi_ref_threadsafe_function(env, s->tsfn);
-  enqueue(s, j);
+  pthread_mutex_lock(&l->mu);
+  if (l->tail) l->tail->next = j;
+  else l->head = j;
+  l->tail = j;
+  pthread_cond_signal(&l->cv);
+  pthread_mutex_unlock(&l->mu);
   return NULL;
 }
 
@@ -296,23 +343,16 @@ static napi_value Release(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   sender_t *s = state_of(env, info, &argc, argv);
-  int32_t fd = -1;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_type_error(env, NULL, "release(fd)");
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "release(lane)");
     return NULL;
   }
-  if (!s->started) {
-    close(fd);
-    return NULL;
-  }
-  job_t *j = calloc(1, sizeof *j);
-  if (j == NULL) {
-    close(fd); /* nothing queued can still need it only if sends are pending; they fail with EBADF then */
-    return NULL;
-  }
-  j->fd = fd;
-  j->close_only = 1;
-  enqueue(s, j);
+  lane_t *l = lane_arg(env, s, argv[0], "release(lane)");
+  if (l == NULL) return NULL;
+  for (int i = 0; i < MAX_LANES; i++)
+    if (s->lanes[i] == l) s->lanes[i] = NULL;
+  /* The thread drains what was queued, then exits; joined here (the queue is short: at most one plan's requests). */
+  end_lane(l);
   return NULL;
 }
 
@@ -325,8 +365,6 @@ static napi_value Pending(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   sender_t *s = calloc(1, sizeof *s);
   if (s == NULL) return NULL;
-  pthread_mutex_init(&s->mu, NULL);
-  pthread_cond_init(&s->cv, NULL);
   napi_add_env_cleanup_hook(env, cleanup, s);
   const char *names[] = { "adopt", "send", "release", "pending" };
   napi_callback fns[] = { Adopt, Send, Release, Pending };

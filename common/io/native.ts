@@ -66,15 +66,16 @@ export interface UpstreamUdpModule {
 }
 
 /**
- * native/netlink_send.c: rtnetlink sendmsg(2) on a sender thread of its own. adopt(portId) → a private duplicate of
- * the netlink socket bound to that port, or -errno; send(fd, port, groups, data, callback) queues one send (FIFO)
- * and calls back on the main thread with undefined or an Error (`code` the errno name); release(fd) closes the
- * duplicate after the sends queued before it; pending() counts sends not yet called back.
+ * native/netlink_send.c: rtnetlink sendmsg(2) on sender threads, one per adopted socket (a "lane"). adopt(portId) →
+ * a lane over a private duplicate of the netlink socket bound to that port, or -errno; send(lane, port, groups, data,
+ * callback) queues one send (FIFO per lane) and calls back on the main thread with undefined or an Error (`code` the
+ * errno name); release(lane) ends the lane after the sends queued before it; pending() counts sends not yet called
+ * back, over all lanes.
  */
 export interface NetlinkSendModule {
   adopt(portId: number): number;
-  send(fd: number, port: number, groups: number, data: Buffer | Buffer[], callback: (error?: Error) => void): void;
-  release(fd: number): void;
+  send(lane: number, port: number, groups: number, data: Buffer | Buffer[], callback: (error?: Error) => void): void;
+  release(lane: number): void;
   pending(): number;
 }
 

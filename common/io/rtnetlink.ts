@@ -5,7 +5,7 @@
  * itself and cannot adopt a descriptor, so the native helper runs its
  * constructor with the thread switched into the namespace (callInNetns); the
  * socket keeps that namespace for good (socket(7)). No process is spawned.
- * The host sockets send from a thread of their own (native/netlink_send.c):
+ * Each host socket sends from a thread of its own (native/netlink_send.c):
  * the kernel does each request's work inside sendmsg(2), and a veth's
  * deletion there takes 15-30 ms that would otherwise stall the event loop.
  */
@@ -105,21 +105,23 @@ interface PackageNativeSocket {
 }
 
 /**
- * Route a socket's sends through the sender thread (native/netlink_send.c) instead of the package's synchronous
- * sendmsg(2) on the main thread. Replies still arrive on the socket and are read by the package as before; sends
- * keep their order. Without the addon (or when the socket's descriptor cannot be found) the socket stays as it is.
+ * Route a socket's sends through a sender thread of its own (native/netlink_send.c) instead of the package's
+ * synchronous sendmsg(2) on the main thread. Replies still arrive on the socket and are read by the package as
+ * before; sends keep their order. Sockets overlap: one socket's veth deletion (its RCU wait runs after the kernel
+ * drops the RTNL lock) does not hold up another's requests. Without the addon (or when the socket's descriptor
+ * cannot be found) the socket stays as it is.
  */
 export function sendOffThread(nl: RtNetlinkSocket): RtNetlinkSocket {
   const sender = nativeNetlinkSend();
   if (sender === undefined) return nl;
-  const fd = sender.adopt(nl.socket.address().port);
-  if (fd < 0) return nl;
+  const lane = sender.adopt(nl.socket.address().port);
+  if (lane < 0) return nl;
   // RtNetlinkSocket → NetlinkSocket (requests, replies) → RawNetlinkSocket → the addon's object.
   const native = (nl.socket as unknown as { socket: { __native: PackageNativeSocket } }).socket.__native;
   // The addon's methods live on its prototype, read-only: an own property of this instance shadows it.
-  const send: PackageNativeSocket['send'] = (port, groups, data, callback) => sender.send(fd, port, groups, data, callback);
+  const send: PackageNativeSocket['send'] = (port, groups, data, callback) => sender.send(lane, port, groups, data, callback);
   Object.defineProperty(native, 'send', { value: send });
-  nl.socket.once('close', () => sender.release(fd));
+  nl.socket.once('close', () => sender.release(lane));
   return nl;
 }
 

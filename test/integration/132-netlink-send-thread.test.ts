@@ -1,11 +1,12 @@
 /**
- * rtnetlink requests sent from native/netlink_send.c's thread (issue 13: the
- * kernel does a request's work inside sendmsg(2), and deleting a veth there
- * takes 15-30 ms that used to stall the event loop). On a socket inside a
- * scratch namespace: requests still succeed in order, a refused one is still
- * the kernel's errno, the send is queued (not done) when request() returns,
- * the event loop keeps turning while a veth is deleted, and the private
- * descriptor goes with the socket.
+ * rtnetlink requests sent from native/netlink_send.c's threads, one per
+ * socket (issue 13: the kernel does a request's work inside sendmsg(2), and
+ * deleting a veth there takes 15-30 ms that used to stall the event loop).
+ * On sockets inside a scratch namespace: requests still succeed in order, a
+ * refused one is still the kernel's errno, the send is queued (not done) when
+ * request() returns, the event loop keeps turning while a veth is deleted,
+ * one socket's deletion does not hold up another socket's requests, and the
+ * private descriptor goes with the socket.
  */
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,7 +65,7 @@ describe.skipIf(sender === undefined)('132 rtnetlink sends off the main thread',
   it('the event loop keeps turning while veths are deleted, and the private descriptor is closed with the socket', async () => {
     const fds0 = openFds();
     const nl = sendOffThread(openNetlinkIn(nsPath));
-    expect(openFds()).toBe(fds0 + 2); // the package's descriptor and our duplicate
+    expect(openFds()).toBe(fds0 + 2); // the package's descriptor and our duplicate (its lane)
     try {
       const made = Array.from({ length: 4 }, (_, i) => `d${i}`);
       for (const n of made) await addVeth(nl, n, `${n}p`);
@@ -87,7 +88,23 @@ describe.skipIf(sender === undefined)('132 rtnetlink sends off the main thread',
     } finally {
       nl.socket.close();
     }
-    await new Promise((r) => setTimeout(r, 50)); // release() closes the duplicate on the sender thread
-    expect(openFds()).toBe(fds0);
+    expect(openFds()).toBe(fds0); // release() ended the lane and closed the duplicate
+  });
+
+  it('sockets do not wait for each other: a request on one is answered while another deletes a veth', async () => {
+    const slow = sendOffThread(openNetlinkIn(nsPath));
+    const quick = sendOffThread(openNetlinkIn(nsPath));
+    try {
+      await addVeth(slow, 'w0', 'w0p');
+      const order: string[] = [];
+      const deleting = slow.delLink({}, { ifname: 'w0' }).then(() => order.push('delete'));
+      const dumping = quick.getLinks().then(() => order.push('dump'));
+      await Promise.all([deleting, dumping]);
+      // With one thread for both, the dump would be sent only after the deletion's RCU wait.
+      expect(order).toEqual(['dump', 'delete']);
+    } finally {
+      slow.socket.close();
+      quick.socket.close();
+    }
   });
 });
