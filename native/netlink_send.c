@@ -15,10 +15,15 @@
  * Replies are not read here: the kernel queues them on the socket, whose
  * owner (the package's poll handler on the main thread) reads them as before.
  *
- * adopt(portId) -> lane id (>= 0) or -errno
+ * lowestFreeFd() -> the lowest descriptor number not in use now
+ *   Taken just before the package creates its socket: socket(2) returns the
+ *   lowest free number, so that is where adopt looks first.
+ * adopt(portId, hint?) -> lane id (>= 0) or -errno
  *   A lane over a private duplicate (F_DUPFD_CLOEXEC) of this process's
- *   netlink socket bound to portId (its nl_pid), found by getsockname over
- *   /proc/self/fd (the package does not expose its descriptor). The duplicate
+ *   netlink socket bound to portId (its nl_pid): descriptor `hint` when it is
+ *   that socket, else found by getsockname over /proc/self/fd (the package
+ *   does not expose its descriptor; a daemon with a thousand sandboxes has
+ *   thousands of descriptors to look through). The duplicate
  *   is ours: the package closing its descriptor cannot make a queued send hit
  *   a reused fd number. -ENOENT when no socket has that port, -EMFILE when
  *   MAX_LANES lanes are open.
@@ -218,8 +223,20 @@ static lane_t *lane_arg(napi_env env, sender_t *s, napi_value v, const char *usa
   return s->lanes[id];
 }
 
-/* A duplicate of this process's netlink socket bound to `port`, or -errno. */
-static int dup_netlink(uint32_t port) {
+/* Whether fd is a netlink socket bound to `port`. */
+static int is_netlink_port(int fd, uint32_t port) {
+  struct sockaddr_nl sa;
+  socklen_t len = sizeof sa;
+  memset(&sa, 0, sizeof sa);
+  return getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.nl_family == AF_NETLINK && sa.nl_pid == port;
+}
+
+/* A duplicate of this process's netlink socket bound to `port` (descriptor `hint` first, if >= 0), or -errno. */
+static int dup_netlink(uint32_t port, int hint) {
+  if (hint >= 0 && is_netlink_port(hint, port)) {
+    int fd = fcntl(hint, F_DUPFD_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+  }
   DIR *dir = opendir("/proc/self/fd");
   if (dir == NULL) return -errno;
   int found = -ENOENT;
@@ -227,11 +244,7 @@ static int dup_netlink(uint32_t port) {
   while ((e = readdir(dir)) != NULL) {
     char *end = NULL;
     long fd = strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || fd == dirfd(dir)) continue;
-    struct sockaddr_nl sa;
-    socklen_t len = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    if (getsockname((int)fd, (struct sockaddr *)&sa, &len) < 0 || sa.nl_family != AF_NETLINK || sa.nl_pid != port) continue;
+    if (end == e->d_name || *end != '\0' || fd == dirfd(dir) || !is_netlink_port((int)fd, port)) continue;
     found = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
     if (found < 0) found = -errno;
     break;
@@ -240,20 +253,31 @@ static int dup_netlink(uint32_t port) {
   return found;
 }
 
+static napi_value LowestFreeFd(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  state_of(env, info, &argc, NULL);
+  int fd = fcntl(2, F_DUPFD_CLOEXEC, 0); /* the lowest free number (stderr is always open in Node) */
+  if (fd < 0) return int_value(env, -1);
+  close(fd);
+  return int_value(env, fd);
+}
+
 static napi_value Adopt(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   sender_t *s = state_of(env, info, &argc, argv);
   uint32_t port = 0;
+  int32_t hint = -1;
   if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0) {
-    napi_throw_type_error(env, NULL, "adopt(portId)");
+    napi_throw_type_error(env, NULL, "adopt(portId, hint?)");
     return NULL;
   }
+  if (argc > 1 && napi_get_value_int32(env, argv[1], &hint) != napi_ok) hint = -1;
   int id = 0;
   while (id < MAX_LANES && s->lanes[id] != NULL) id++;
   if (id == MAX_LANES) return int_value(env, -EMFILE);
   if (start(env, s) != 0) return int_value(env, -ENOMEM);
-  int fd = dup_netlink(port);
+  int fd = dup_netlink(port, hint);
   if (fd < 0) return int_value(env, fd);
   lane_t *l = calloc(1, sizeof *l);
   if (l == NULL) {
@@ -366,9 +390,9 @@ NAPI_MODULE_INIT() {
   sender_t *s = calloc(1, sizeof *s);
   if (s == NULL) return NULL;
   napi_add_env_cleanup_hook(env, cleanup, s);
-  const char *names[] = { "adopt", "send", "release", "pending" };
-  napi_callback fns[] = { Adopt, Send, Release, Pending };
-  for (int i = 0; i < 4; i++) {
+  const char *names[] = { "lowestFreeFd", "adopt", "send", "release", "pending" };
+  napi_callback fns[] = { LowestFreeFd, Adopt, Send, Release, Pending };
+  for (int i = 0; i < 5; i++) {
     napi_value fn;
     napi_create_function(env, names[i], NAPI_AUTO_LENGTH, fns[i], s, &fn);
     napi_set_named_property(env, exports, names[i], fn);

@@ -66,14 +66,16 @@ export interface UpstreamUdpModule {
 }
 
 /**
- * native/netlink_send.c: rtnetlink sendmsg(2) on sender threads, one per adopted socket (a "lane"). adopt(portId) →
- * a lane over a private duplicate of the netlink socket bound to that port, or -errno; send(lane, port, groups, data,
+ * native/netlink_send.c: rtnetlink sendmsg(2) on sender threads, one per adopted socket (a "lane"). adopt(portId,
+ * hint?) → a lane over a private duplicate of the netlink socket bound to that port (descriptor `hint` tried first:
+ * lowestFreeFd() taken just before the socket was made), or -errno; send(lane, port, groups, data,
  * callback) queues one send (FIFO per lane) and calls back on the main thread with undefined or an Error (`code` the
  * errno name); release(lane) ends the lane after the sends queued before it; pending() counts sends not yet called
  * back, over all lanes.
  */
 export interface NetlinkSendModule {
-  adopt(portId: number): number;
+  lowestFreeFd(): number;
+  adopt(portId: number, hint?: number): number;
   send(lane: number, port: number, groups: number, data: Buffer | Buffer[], callback: (error?: Error) => void): void;
   release(lane: number): void;
   pending(): number;

@@ -108,13 +108,14 @@ interface PackageNativeSocket {
  * Route a socket's sends through a sender thread of its own (native/netlink_send.c) instead of the package's
  * synchronous sendmsg(2) on the main thread. Replies still arrive on the socket and are read by the package as
  * before; sends keep their order. Sockets overlap: one socket's veth deletion (its RCU wait runs after the kernel
- * drops the RTNL lock) does not hold up another's requests. Without the addon (or when the socket's descriptor
- * cannot be found) the socket stays as it is.
+ * drops the RTNL lock) does not hold up another's requests. `hint`: the descriptor the socket probably has
+ * (lowestFreeFd() taken just before it was made), checked before a scan of /proc/self/fd. Without the addon (or
+ * when the socket's descriptor cannot be found) the socket stays as it is.
  */
-export function sendOffThread(nl: RtNetlinkSocket): RtNetlinkSocket {
+export function sendOffThread(nl: RtNetlinkSocket, hint?: number): RtNetlinkSocket {
   const sender = nativeNetlinkSend();
   if (sender === undefined) return nl;
-  const lane = sender.adopt(nl.socket.address().port);
+  const lane = sender.adopt(nl.socket.address().port, hint ?? -1);
   if (lane < 0) return nl;
   // RtNetlinkSocket → NetlinkSocket (requests, replies) → RawNetlinkSocket → the addon's object.
   const native = (nl.socket as unknown as { socket: { __native: PackageNativeSocket } }).socket.__native;
@@ -125,7 +126,13 @@ export function sendOffThread(nl: RtNetlinkSocket): RtNetlinkSocket {
   return nl;
 }
 
-const hostPool = new ExclusivePool<RtNetlinkSocket>({ size: HOST_SOCKETS, create: () => sendOffThread(guard(createRtNetlink(), undefined)) });
+/** A host socket sending off the main thread; its descriptor is looked for first where socket(2) put it. */
+function createHostSocket(): RtNetlinkSocket {
+  const hint = nativeNetlinkSend()?.lowestFreeFd();
+  return sendOffThread(guard(createRtNetlink(), undefined), hint);
+}
+
+const hostPool = new ExclusivePool<RtNetlinkSocket>({ size: HOST_SOCKETS, create: createHostSocket });
 
 /** Counters of the host socket pool (made, open, busy, waiting). */
 export function hostNetlinkStats(): PoolStats {
