@@ -9,6 +9,10 @@
  *
  * socketInNetns(nsPath, family, type, address?, port?, listen?) -> fd
  *   family: 4 | 6; type: "udp" | "tcp"; address/port: bind when address is a string.
+ * listenersInNetns(nsPath, family, address, port) -> [udpFd, tcpFd]
+ *   A sandbox's two DNS listener sockets (UDP bound, TCP bound and
+ *   listening) made with one switch into the namespace and one back: a
+ *   restore opens them for every sandbox, so the switches count.
  * callInNetns(nsPath, fn) -> fn()
  *   Calls fn synchronously with this thread inside nsPath's namespace, then
  *   switches back (even when fn throws). Used to construct the `netlink`
@@ -166,6 +170,47 @@ static napi_value SocketInNetns(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value ListenersInNetns(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096], address[64];
+  size_t len;
+  int32_t family = 4, port = 0;
+  if (argc < 4 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || napi_get_value_int32(env, argv[1], &family) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[2], address, sizeof address, &len) != napi_ok || napi_get_value_int32(env, argv[3], &port) != napi_ok) {
+    napi_throw_type_error(env, NULL, "listenersInNetns(nsPath, family, address, port)");
+    return NULL;
+  }
+  int af = family == 6 ? AF_INET6 : AF_INET;
+  int self = enter_netns(env, path);
+  if (self < 0) return NULL;
+  int err = 0, udp = -1, tcp = -1;
+  const char *what = "udp socket";
+  udp = socket(af, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (udp < 0) err = errno;
+  if (!err) err = bind_and_listen(udp, family, address, port, 0, 0);
+  if (!err) {
+    what = "tcp socket";
+    tcp = socket(af, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (tcp < 0) err = errno;
+    if (!err) err = bind_and_listen(tcp, family, address, port, 1, 1);
+  }
+  switch_back(self);
+  if (err) {
+    if (udp >= 0) close(udp);
+    if (tcp >= 0) close(tcp);
+    return throw_errno(env, what, err);
+  }
+  napi_value result, v;
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, udp, &v);
+  napi_set_element(env, result, 0, v);
+  napi_create_int32(env, tcp, &v);
+  napi_set_element(env, result, 1, v);
+  return result;
+}
+
 static int get_path(napi_env env, napi_value v, char *out, size_t size) {
   size_t len;
   if (napi_get_value_string_utf8(env, v, out, size, &len) != napi_ok || len == 0 || len >= size - 1) return -1;
@@ -315,6 +360,7 @@ static napi_value NetlinkNoEnobufs(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   export_fn(env, exports, "socketInNetns", SocketInNetns);
+  export_fn(env, exports, "listenersInNetns", ListenersInNetns);
   export_fn(env, exports, "callInNetns", CallInNetns);
   export_fn(env, exports, "createNetns", CreateNetns);
   export_fn(env, exports, "removeNetns", RemoveNetns);

@@ -26,6 +26,8 @@ export type TrimDatagrams = (fd: number, maxPayload: number) => void;
 /** The helper's functions. Each throws an Error with code ERR_NETNS_SOCKET and the errno on failure. */
 export interface NativeHelper {
   readonly socketInNetns: SocketInNetns;
+  /** A sandbox's DNS listeners, UDP bound and TCP listening, made with one switch into `nsPath` and one back: [udpFd, tcpFd]. */
+  readonly listenersInNetns: (nsPath: string, family: 4 | 6, address: string, port: number) => [number, number];
   /** Call `fn` with this thread inside `nsPath`'s namespace (switched back after, even on a throw). */
   readonly callInNetns: <T>(nsPath: string, fn: () => T) => T;
   /** Create the file `path` and pin a new, empty namespace on it (`ip netns add`). EEXIST when the file exists. */

@@ -10,7 +10,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { SocketAcquireError } from '../errors.js';
-import { nativeTrimDatagrams, nativeUpstreamUdp, requireNativeHelper, type SocketInNetns } from '../../common/io/native.js';
+import { nativeTrimDatagrams, nativeUpstreamUdp, requireNativeHelper, type NativeHelper } from '../../common/io/native.js';
 import { MAX_QUERY_SIZE } from '../../resolver/index.js';
 
 /** The bound listener handles of one sandbox. */
@@ -31,12 +31,12 @@ export interface AcquireOptions {
 
 /** Create UDP+TCP listeners inside the namespace at `nsPath` and return their handles. */
 export function acquireSandboxSockets(nsPath: string, options: AcquireOptions = {}): Promise<SandboxSockets> {
-  return acquireWithNative(requireNativeHelper().socketInNetns, nsPath, options);
+  return acquireWithNative(requireNativeHelper().listenersInNetns, nsPath, options);
 }
 
-/** In-process: the native helper creates bound sockets inside the namespace; Node wraps the fds. */
+/** In-process: the native helper creates both bound sockets inside the namespace (one switch in, one back); Node wraps the fds. */
 async function acquireWithNative(
-  socketInNetns: SocketInNetns,
+  listenersInNetns: NativeHelper['listenersInNetns'],
   nsPath: string,
   options: AcquireOptions,
 ): Promise<SandboxSockets> {
@@ -46,7 +46,7 @@ async function acquireWithNative(
   let udpFd: number;
   let tcpFd: number;
   try {
-    udpFd = socketInNetns(nsPath, family, 'udp', address, port);
+    [udpFd, tcpFd] = listenersInNetns(nsPath, family, address, port);
   } catch (err) {
     throw new SocketAcquireError(nsPath, (err as Error).message, err);
   }
@@ -55,13 +55,6 @@ async function acquireWithNative(
     nativeTrimDatagrams()?.(udpFd, MAX_QUERY_SIZE + 1);
   } catch {
     // Not fatal: oversized queries are still refused, only at the cost of reading them whole.
-  }
-  try {
-    tcpFd = socketInNetns(nsPath, family, 'tcp', address, port, true);
-  } catch (err) {
-    const udp = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
-    udp.bind({ fd: udpFd }, () => udp.close());
-    throw new SocketAcquireError(nsPath, (err as Error).message, err);
   }
   // Replies go to the sender's address, always an IP literal: resolving it is an identity, done at once
   // (dgram's default lookup costs a dns.lookup call and a tick per reply).

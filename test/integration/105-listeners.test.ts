@@ -1,0 +1,64 @@
+/**
+ * R1: a sandbox's two DNS listeners (UDP and TCP 127.0.0.11:53) are made
+ * inside its namespace by one native call (one switch in, one back). Both
+ * are bound there and answer there; when either cannot be made the call
+ * fails as ERR_SANDBOX_LISTENER and leaves no descriptor behind.
+ */
+import { closeSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireNativeHelper } from '../../common/io/native.js';
+import { acquireSandboxSockets } from '../../sandbox/io/bind.js';
+import { bringLoUp } from '../../sandbox/io/netns.js';
+import { uniqueName } from '../helpers/names.js';
+
+const native = requireNativeHelper();
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+describe('105 the listeners of a sandbox', () => {
+  const up = `/run/netns/${uniqueName('lsu')}`;
+  const missing = `/run/netns/${uniqueName('lsm')}`; // never made
+
+  beforeAll(async () => {
+    native.createNetns(up);
+    await bringLoUp(up);
+  });
+
+  afterAll(() => {
+    native.removeNetns(up);
+  });
+
+  it('R1 UDP and TCP are bound to 127.0.0.11:53 inside the namespace, and TCP accepts there', async () => {
+    const s = await acquireSandboxSockets(up);
+    try {
+      expect(s.tcp.address()).toMatchObject({ address: '127.0.0.11', port: 53 });
+      expect('address' in s.udp ? s.udp.address() : undefined).toMatchObject({ address: '127.0.0.11', port: 53 });
+      // A connection from inside the namespace reaches this listener (it is not the host's 127.0.0.11).
+      const accepted = new Promise<void>((r) => s.tcp.once('connection', (c) => (c.destroy(), r())));
+      const client = new net.Socket({ fd: native.socketInNetns(up, 4, 'tcp') });
+      client.on('error', () => undefined);
+      client.connect(53, '127.0.0.11');
+      await accepted;
+      client.destroy();
+    } finally {
+      s.tcp.close();
+      if ('close' in s.udp) s.udp.close();
+    }
+  });
+
+  it.each([
+    ['the namespace does not exist', missing, undefined],
+    ['TCP 53 is taken in the namespace', up, 'tcp'],
+    ['UDP 53 is taken in the namespace', up, 'udp'],
+  ] as const)('R1 %s: ERR_SANDBOX_LISTENER, no descriptor left', async (_what, path, taken) => {
+    const holder = taken === undefined ? undefined : native.socketInNetns(path, 4, taken, '127.0.0.11', 53, taken === 'tcp');
+    try {
+      const before = openFds();
+      const err = await acquireSandboxSockets(path).then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_SANDBOX_LISTENER', details: { netns: path } });
+      expect(openFds()).toBe(before);
+    } finally {
+      if (holder !== undefined) closeSync(holder);
+    }
+  });
+});
