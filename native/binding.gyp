@@ -9,6 +9,11 @@
       "target_name": "upstream_udp",
       "sources": ["upstream_udp.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "listener_udp",
+      "sources": ["listener_udp.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]
 }

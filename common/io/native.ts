@@ -62,8 +62,28 @@ export interface UpstreamUdpModule {
   sendTo(fd: number, datagram: Buffer, family: 4 | 6, address: string, port: number): number;
 }
 
+/**
+ * native/listener_udp.c: a sandbox's UDP listener read with recvmmsg(2) and
+ * answered with sendmmsg(2). listen(fd, maxDatagram, fn) takes the socket
+ * over; fn(datagram, peer) hears each datagram (cut to maxDatagram bytes) and
+ * fn(undefined, errno) a failed receive or a reply the kernel refused;
+ * send(handle, reply, peer) queues a reply for this turn of the event loop:
+ * 0, -ENOBUFS when too many wait, -EBADF once closed, -EINVAL for a bad peer.
+ */
+export interface ListenerUdpModule {
+  listen(fd: number, maxDatagram: number, fn: (datagram: Buffer | undefined, peerOrErrno: number | string) => void): ListenerHandle;
+  send(handle: ListenerHandle, reply: Buffer, peer: number | string): number;
+  close(handle: ListenerHandle): void;
+  /** [replies queued, replies refused (queue full), replies the kernel refused, datagrams received] */
+  stats(handle: ListenerHandle): [number, number, number, number];
+}
+
+/** An open native listener (opaque). */
+export type ListenerHandle = { readonly __listener: unique symbol };
+
 let loaded: NativeHelper | null | undefined;
 let loadedUpstream: UpstreamUdpModule | null | undefined;
+let loadedListener: ListenerUdpModule | null | undefined;
 
 /** Find native/build/Release/<name>.node from here (source tree or dist/). */
 function addonPath(name = 'netns_socket'): string | undefined {
@@ -111,14 +131,27 @@ export function nativeTrimDatagrams(): TrimDatagrams | undefined {
 /** native/upstream_udp.c, or undefined when it is not built or disabled (SANDNS_NO_NATIVE=1). */
 export function nativeUpstreamUdp(): UpstreamUdpModule | undefined {
   if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
-  if (loadedUpstream !== undefined) return loadedUpstream ?? undefined;
-  loadedUpstream = null;
-  const p = addonPath('upstream_udp');
-  if (p === undefined) return undefined;
-  try {
-    loadedUpstream = createRequire(import.meta.url)(p) as UpstreamUdpModule;
-  } catch {
-    loadedUpstream = null;
-  }
+  if (loadedUpstream === undefined) loadedUpstream = loadAddon<UpstreamUdpModule>('upstream_udp');
   return loadedUpstream ?? undefined;
+}
+
+/**
+ * native/listener_udp.c, or undefined when it is not built (a tree built
+ * before it existed) or disabled (SANDNS_NO_NATIVE=1 or SANDNS_NO_BATCHED_UDP=1:
+ * the listener falls back to dgram).
+ */
+export function nativeListenerUdp(): ListenerUdpModule | undefined {
+  if (process.env.SANDNS_NO_NATIVE === '1' || process.env.SANDNS_NO_BATCHED_UDP === '1') return undefined;
+  if (loadedListener === undefined) loadedListener = loadAddon<ListenerUdpModule>('listener_udp');
+  return loadedListener ?? undefined;
+}
+
+function loadAddon<T>(name: string): T | null {
+  const p = addonPath(name);
+  if (p === undefined) return null;
+  try {
+    return createRequire(import.meta.url)(p) as T;
+  } catch {
+    return null;
+  }
 }
