@@ -13,7 +13,8 @@
  *
  * listen(fd, maxDatagram, fn) -> handle
  *   Take over the bound UDP socket `fd` (non-blocking from here on; closed by
- *   close(handle)). fn(datagram, peer) is called for each datagram, cut to
+ *   close(handle)). fn(slab, offset, length, peer) is called for each
+ *   datagram: its bytes are slab[offset, offset + length) (slab.h), cut to
  *   maxDatagram bytes (a longer one arrives cut, as the kernel trim filter of
  *   netns_socket.c does); peer is the sender, to give back to send(): a
  *   number for IPv4 (address * 65536 + port), a string "[address]:port" for
@@ -46,6 +47,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "slab.h"
 
 #define BATCH 64            /* datagrams per recvmmsg / sendmmsg */
 #define MAX_ROUNDS 4        /* recvmmsg calls per wake-up before other handles get their turn */
@@ -94,6 +96,7 @@ struct listener {
   unsigned char *arena;     /* their bytes [0, alen) */
   size_t alen, acap;
   double refused, send_errors, received;
+  slab_t slab;              /* where datagrams go to JavaScript */
 };
 
 static void free_listener(listener_t *l) {
@@ -114,15 +117,16 @@ static void finalize(napi_env env, void *data, void *hint) {
   listener_t *l = data;
   if (l->fn != NULL) napi_delete_reference(env, l->fn);
   l->fn = NULL;
+  slab_release(env, &l->slab);
   l->js_gone = 1;
   if (l->handle_closed) free_listener(l);
 }
 
 /* Call fn(args) inside the open callback scope; an exception is the process's (as a throw from any I/O callback). */
-static void call_js(napi_env env, napi_value fn, napi_value a0, napi_value a1) {
-  napi_value argv[2] = {a0, a1}, global, result;
+static void call_js(napi_env env, napi_value fn, napi_value argv[4]) {
+  napi_value global, result;
   napi_get_global(env, &global);
-  if (napi_call_function(env, global, fn, 2, argv, &result) == napi_pending_exception) {
+  if (napi_call_function(env, global, fn, 4, argv, &result) == napi_pending_exception) {
     napi_value exc;
     napi_get_and_clear_last_exception(env, &exc);
     napi_fatal_exception(env, exc);
@@ -134,14 +138,15 @@ static void report(listener_t *l, int err) {
   if (l->fn == NULL) return;
   napi_handle_scope hs;
   napi_open_handle_scope(env, &hs);
-  napi_value resource, fn, undef, code;
+  napi_value resource, fn, argv[4];
   napi_get_reference_value(env, l->m->resource, &resource);
   napi_get_reference_value(env, l->fn, &fn);
   napi_callback_scope cs;
   napi_open_callback_scope(env, resource, l->m->ctx, &cs);
-  napi_get_undefined(env, &undef);
-  napi_create_int32(env, err, &code);
-  call_js(env, fn, undef, code);
+  napi_get_undefined(env, &argv[0]);
+  napi_create_int32(env, err, &argv[1]);
+  argv[2] = argv[3] = argv[0];
+  call_js(env, fn, argv);
   napi_close_callback_scope(env, cs);
   napi_close_handle_scope(env, hs);
 }
@@ -337,14 +342,17 @@ static void receive(listener_t *l) {
     for (int i = 0; i < n && !l->closed && fn != NULL; i++) {
       size_t len = l->rmsg[i].msg_len;
       if (len > l->maxdgram) len = l->maxdgram;
-      napi_value buf, peer;
-      void *copy;
+      napi_value argv[4];
+      size_t off;
       napi_handle_scope inner;
       napi_open_handle_scope(env, &inner);
-      napi_create_buffer_copy(env, len, l->rbuf + (size_t)i * l->maxdgram, &copy, &buf);
-      peer = peer_value(env, &l->raddr[i]);
-      l->received++;
-      call_js(env, fn, buf, peer);
+      if (slab_put(env, &l->slab, l->rbuf + (size_t)i * l->maxdgram, len, &argv[0], &off) == napi_ok) {
+        napi_create_uint32(env, (uint32_t)off, &argv[1]);
+        napi_create_uint32(env, (uint32_t)len, &argv[2]);
+        argv[3] = peer_value(env, &l->raddr[i]);
+        l->received++;
+        call_js(env, fn, argv);
+      }
       napi_close_handle_scope(env, inner);
     }
     if (n < BATCH) break;

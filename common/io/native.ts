@@ -48,14 +48,15 @@ export class NativeHelperMissingError extends SandnsError {
 
 /**
  * native/upstream_udp.c: open() → id > 0 or -errno; close(id); setReceiver(fn)
- * where fn(id, datagram | undefined, errno) hears every datagram and socket
- * error; ends(id) → [localAddress, localPort, remoteAddress, remotePort];
+ * where fn hears every datagram and socket error (native/slab.h: a datagram
+ * is a range of a shared ArrayBuffer); ends(id) → [localAddress, localPort, remoteAddress, remotePort];
  * sendTo(fd, datagram, family, address, port) → 0 or -errno.
  */
 export interface UpstreamUdpModule {
   open(nsPath: string, family: 4 | 6, address: string, port: number, device: string, query: Buffer): number;
   close(id: number): void;
-  setReceiver(fn: (id: number, datagram: Buffer | undefined, errno: number) => void): void;
+  /** fn(id, slab, offset, length): a datagram, slab[offset, offset + length); fn(id, undefined, errno, 0): a socket error. */
+  setReceiver(fn: (id: number, slab: ArrayBuffer | undefined, offsetOrErrno: number, length: number) => void): void;
   ends(id: number): [string, number, string, number] | undefined;
   pending(): number;
   /** One sendto(2) on a UDP socket Node owns (a listener's reply): 0 or -errno. */
@@ -65,13 +66,14 @@ export interface UpstreamUdpModule {
 /**
  * native/listener_udp.c: a sandbox's UDP listener read with recvmmsg(2) and
  * answered with sendmmsg(2). listen(fd, maxDatagram, fn) takes the socket
- * over; fn(datagram, peer) hears each datagram (cut to maxDatagram bytes) and
- * fn(undefined, errno) a failed receive or a reply the kernel refused;
+ * over; fn hears each datagram (cut to maxDatagram bytes; a range of a shared
+ * ArrayBuffer, native/slab.h) and each failed receive or reply the kernel refused;
  * send(handle, reply, peer) queues a reply for this turn of the event loop:
  * 0, -ENOBUFS when too many wait, -EBADF once closed, -EINVAL for a bad peer.
  */
 export interface ListenerUdpModule {
-  listen(fd: number, maxDatagram: number, fn: (datagram: Buffer | undefined, peerOrErrno: number | string) => void): ListenerHandle;
+  /** fn(slab, offset, length, peer): a datagram, slab[offset, offset + length); fn(undefined, errno): a failure. */
+  listen(fd: number, maxDatagram: number, fn: (slab: ArrayBuffer | undefined, offsetOrErrno: number, length: number, peer: number | string) => void): ListenerHandle;
   send(handle: ListenerHandle, reply: Buffer, peer: number | string): number;
   close(handle: ListenerHandle): void;
   /** [replies queued, replies refused (queue full), replies the kernel refused, datagrams received] */

@@ -43,9 +43,9 @@ class NativeListener implements DatagramListener {
 
   start(onDatagram: (bytes: Buffer, peer: UdpPeer) => void, onError: (err: Error) => void): void {
     if (this.#closed || this.#handle !== undefined) throw new Error('listener already started or closed');
-    this.#handle = this.mod.listen(this.fd, this.maxDatagram, (datagram, peer) => {
-      if (datagram !== undefined) onDatagram(datagram, peer);
-      else onError(new ListenerSendError('UDP listener', peer as number));
+    this.#handle = this.mod.listen(this.fd, this.maxDatagram, (slab, offsetOrErrno, length, peer) => {
+      if (slab !== undefined) onDatagram(Buffer.from(slab, offsetOrErrno, length), peer);
+      else onError(new ListenerSendError('UDP listener', offsetOrErrno));
     });
   }
 
