@@ -44,8 +44,13 @@ class NativeListener implements DatagramListener {
   start(onDatagram: (bytes: Buffer, peer: UdpPeer) => void, onError: (err: Error) => void): void {
     if (this.#closed || this.#handle !== undefined) throw new Error('listener already started or closed');
     this.#handle = this.mod.listen(this.fd, this.maxDatagram, (slab, offsetOrErrno, length, peer) => {
-      if (slab !== undefined) onDatagram(Buffer.from(slab, offsetOrErrno, length), peer);
-      else onError(new ListenerSendError('UDP listener', offsetOrErrno));
+      try {
+        if (slab !== undefined) onDatagram(Buffer.from(slab, offsetOrErrno, length), peer);
+        else onError(new ListenerSendError('UDP listener', offsetOrErrno));
+      } catch (err) {
+        // A throw here would be the process's (an I/O callback's): one datagram's fault stays its own (G8).
+        onError(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 
@@ -67,6 +72,11 @@ class NativeListener implements DatagramListener {
     const [queued, refused, sendErrors, received] = this.#handle === undefined ? [0, 0, 0, 0] : this.mod.stats(this.#handle);
     return { queued, refused, sendErrors, received };
   }
+}
+
+/** True when the batched listener's addon is built (and not disabled). */
+export function batchedUdpAvailable(): boolean {
+  return nativeListenerUdp() !== undefined;
 }
 
 /** A batched listener over the bound UDP socket `fd` (which it then owns), or undefined without the addon. */
