@@ -132,6 +132,8 @@ export function nativeTrimDatagrams(): TrimDatagrams | undefined {
 
 /** native/upstream_udp.c, or undefined when it is not built or disabled (SANDNS_NO_NATIVE=1). */
 export function nativeUpstreamUdp(): UpstreamUdpModule | undefined {
+  // Asked once per upstream query: the environment is read only until the addon is loaded (a getenv per call costs).
+  if (loadedUpstream) return loadedUpstream;
   if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
   if (loadedUpstream === undefined) loadedUpstream = loadAddon<UpstreamUdpModule>('upstream_udp');
   return loadedUpstream ?? undefined;
