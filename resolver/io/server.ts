@@ -7,7 +7,9 @@
  */
 import type dgram from 'node:dgram';
 import type net from 'node:net';
+import { systemClock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
+import { RateLimitedLog } from '../limits.js';
 import type { TcpLimits } from '../options.js';
 import type { HandleFn } from '../pipeline.js';
 import { serveTcpConnection } from './tcp-connection.js';
@@ -120,12 +122,15 @@ function closeBatched(udp: DatagramListener): Promise<void> {
 
 // Batched UDP: as udpResponder; a reply that cannot be queued is counted by the listener and logged here.
 function startBatched(udp: DatagramListener, handle: HandleFn, logger: Logger, isClosed: () => boolean): void {
+  let lastErr: unknown;
+  const warn = new RateLimitedLog(systemClock, 2000, (suppressed) => logger.warn({ err: lastErr, suppressed }, 'resolver: UDP reply not sent'));
   const send = (reply: Buffer, peer: UdpPeer): void => {
     if (isClosed()) return;
     try {
       udp.send(reply, peer);
     } catch (err) {
-      logger.debug({ err }, 'resolver: UDP send failed');
+      lastErr = err;
+      warn.hit(); // R1: a full reply queue (or a closing socket) drops the reply: said, at most every 2 s
     }
   };
   const failed = (err: unknown): void => logger.warn({ err }, 'resolver: UDP query handler failed');
@@ -136,7 +141,10 @@ function startBatched(udp: DatagramListener, handle: HandleFn, logger: Logger, i
       if (r instanceof Uint8Array) send(r, peer);
       else r.then((reply) => reply !== undefined && send(reply, peer), failed);
     },
-    (err) => logger.debug({ err }, 'resolver: UDP socket error'),
+    (err) => {
+      lastErr = err;
+      warn.hit();
+    },
   );
 }
 
