@@ -336,7 +336,8 @@ async function main(): Promise<void> {
   rows.push(['50 concurrent connects (all done)', f1(cc.all), '', `single connect median ${f1(cc.single)} ms → ${(cc.all / cc.single).toFixed(1)} × (target ≤ 10 ×); ${cc.commits} journal commits (fdatasyncs) for 50 × 2 write-aheads`]);
   const perSandbox = (rssTop - rss1) / Math.max(1, top - LEVELS[0]!);
   rows.push(['idle daemon RSS per sandbox (KB)', f1(perSandbox), '', `RSS ${(rss1 / 1024).toFixed(1)} MB at ${LEVELS[0]}, ${(rssTop / 1024).toFixed(1)} MB at ${top}`]);
-  try {
+  if (process.env.RESTORE === '0') rows.push(['restore after kill -9', '', '', 'skipped (RESTORE=0)']);
+  else try {
     const rs = await restoreAfterKill();
     rows.push([`restore after kill -9 → all ${rs.sandboxes} answer`, f1(rs.ms), '', `from spawn of the new daemon (Node start-up included); its API ready at ${f1(rs.ready)}`]);
   } catch (err) {

@@ -125,14 +125,23 @@ export class SandboxRuntime implements ResolverView {
     this.#upstreams = r.extServers.map((s) => ({ address: s.address, port: 53, origin: s.origin }));
   }
 
-  /** Attach an endpoint: view first (R15), then hosts lines, then the listener (R1). */
+  /**
+   * Attach an endpoint: view first (R15), then its hosts lines and the listener (R1) side by side (a file edit and
+   * two socket binds that do not depend on each other; both are done when this resolves).
+   */
   async attach(ep: SandboxEndpoint): Promise<void> {
     const dnsBefore = this.#networkDns().join(' ');
     this.#setEndpoints([...this.#endpoints.filter((e) => e.endpointId !== ep.endpointId), ep]);
     try {
-      await addOwnRecords(this.files, this.#ownRecordsOf(ep));
-      if (this.#networkDns().join(' ') !== dnsBefore) await this.refreshResolvConf();
-      if (ep.resolution && !this.files.legacy) await this.#ensureResolver();
+      const listening = ep.resolution && !this.files.legacy ? this.#ensureResolver() : undefined;
+      const files = (async () => {
+        await addOwnRecords(this.files, this.#ownRecordsOf(ep));
+        if (this.#networkDns().join(' ') !== dnsBefore) await this.refreshResolvConf();
+      })();
+      // Both settle before the outcome is decided: an undo never races a write still in flight.
+      const [a, b] = await Promise.allSettled([files, listening]);
+      if (a.status === 'rejected') throw a.reason;
+      if (b.status === 'rejected') throw b.reason;
     } catch (err) {
       this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== ep.endpointId));
       await removeOwnRecords(this.files, this.#ownRecordsOf(ep)).catch(() => undefined);

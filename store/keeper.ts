@@ -13,10 +13,24 @@
  *
  * The store knows only the persisted records (document.ts); the controller
  * maps its model to them through the `snapshot` callback.
+ *
+ * What is synced: snapshots, and every journal line that holds a record which
+ * outlives a reboot (a network; an endpoint created on its own) or a
+ * sandbox's 'creating' intent (written before its namespace and files exist:
+ * after any crash it is what lets restore remove the files and directories
+ * the create made, which a reboot does not). A line that holds only
+ * machine-scoped records — a live or deleting sandbox, an endpoint while it
+ * is joined or one that exists only while joined (the API's connect) — is
+ * written without fdatasync: the daemon's death (kill -9) leaves it in the
+ * page cache, and a machine crash ends the namespaces and veths it describes;
+ * restore then finds the older record, with its namespace gone, and drops it
+ * the same way. A later synced line syncs every line before it, so an
+ * unsynced line can only ever be lost from the tail, where replay stops
+ * anyway.
  */
 import type { Logger } from '../common/log.js';
 import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
-import { chooseState, encodeState, settleRecords, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
+import { chooseState, encodeState, settleRecords, type PersistedEndpoint, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
 import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
 import { StateNotRestorableError, StateWriteError, StoreDegradedError } from './errors.js';
 
@@ -37,6 +51,11 @@ export type RecordOf = (key: RecordKey) => JournalRecord | undefined;
 
 /** Past this size the next commit is a snapshot, which rotates the journal. */
 export const JOURNAL_MAX_BYTES = 4 << 20;
+
+/** An endpoint record that a reboot ends: joined (or joining) a sandbox, or one that exists only while joined. */
+function isJoinScoped(ep: PersistedEndpoint): boolean {
+  return ep.join !== undefined || ep.joinedOnly === true;
+}
 
 /** The record key of an intent. */
 function intentKey(intent: Intent): RecordKey {
@@ -61,6 +80,8 @@ export class StateStore {
   #dirty = false;
   /** Records changed since the last commit. */
   readonly #keys = new Set<RecordKey>();
+  /** Keys whose last journalled record was machine-scoped: their removal needs no sync either. */
+  readonly #machineKeys = new Set<RecordKey>();
   #journalBytes = 0;
   #scheduled = false;
   #writing: Promise<void> | undefined;
@@ -185,7 +206,24 @@ export class StateStore {
     this.#keys.clear();
     const line = encodeEntry(++this.#seq, ops);
     this.#journalBytes += line.length;
-    await files.appendJournal!(line);
+    const sync = ops.map((op) => this.#machineScoped(op)).includes(false);
+    await files.appendJournal!(line, sync);
+  }
+
+  /**
+   * Whether `op` describes only what a reboot ends (module comment): a sandbox record other than its 'creating'
+   * intent, an endpoint record while it is joined or exists only while joined, or the removal of a key whose last
+   * record was one of those.
+   */
+  #machineScoped(op: JournalOp): boolean {
+    let scoped: boolean;
+    if ('del' in op) scoped = op.key.startsWith('sb:') || this.#machineKeys.has(op.key);
+    else if (op.key.startsWith('sb:')) scoped = (op.put as PersistedSandbox).phase !== 'creating';
+    else if (op.key.startsWith('ep:')) scoped = isJoinScoped(op.put as PersistedEndpoint);
+    else scoped = false;
+    if (scoped && !('del' in op)) this.#machineKeys.add(op.key);
+    else this.#machineKeys.delete(op.key);
+    return scoped;
   }
 
   #render(): string {

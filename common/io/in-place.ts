@@ -1,7 +1,8 @@
 /**
  * In-place file writes and per-path queues (H4, C4; as Docker). The file may be
  * bind-mounted into a container, so it is never replaced by a rename: the
- * inode is kept, the whole content goes out in one write call, then fsync.
+ * inode is kept, the whole content goes out in one write call, then fsync
+ * unless the caller says the file does not outlive the machine's uptime.
  */
 import { constants, promises as fs } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -59,6 +60,12 @@ export interface InPlaceOptions {
   create: boolean;
   /** Mode of a newly created file (umask not applied); an existing file keeps its mode. */
   mode: number;
+  /**
+   * fsync after the write (default true). False for a sandbox's own hosts and resolv.conf (H4): they serve a
+   * namespace that a reboot ends, and the page cache keeps them across the daemon's death, so a sync would only
+   * add a disk flush (~1 ms, more under load) to every create and connect. Docker does not sync them either.
+   */
+  sync?: boolean;
 }
 
 /** Open for read-write without truncating; create with `mode` when asked. */
@@ -82,8 +89,9 @@ async function openForWrite(path: string, opts: InPlaceOptions): Promise<fs.File
 
 /**
  * Replace a file's content in place (H4): one write of the whole content at
- * offset 0, then the old tail is cut, then fsync. Writing before truncating
- * means a crash can never leave the file empty; the inode never changes.
+ * offset 0, then the old tail is cut, then fsync (unless `opts.sync` is
+ * false). Writing before truncating means a crash of the writer can never
+ * leave the file empty; the inode never changes.
  */
 export async function writeInPlace(path: string, content: string | Buffer, opts: InPlaceOptions): Promise<void> {
   const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
@@ -93,7 +101,7 @@ export async function writeInPlace(path: string, content: string | Buffer, opts:
     // A regular-file write is whole in practice; finish a short one rather than lose data.
     while (done < data.length) done += (await handle.write(data, done, data.length - done, done)).bytesWritten;
     await handle.truncate(data.length);
-    await handle.sync();
+    if (opts.sync !== false) await handle.sync();
   } finally {
     await handle.close();
   }

@@ -5,8 +5,11 @@
  * there (~0.1 ms), run a short synchronous function there (the `netlink`
  * package's socket constructor), and create or remove a pinned namespace as
  * `ip netns add/del` do. A second addon, native/upstream_udp.c, runs upstream
- * UDP queries on fresh connected sockets at a few system calls each (FS1).
- * SANDNS_NO_NATIVE=1 hides both (tests of the fallbacks).
+ * UDP queries on fresh connected sockets at a few system calls each (FS1). A
+ * third, native/netlink_send.c, sends rtnetlink requests from its own thread
+ * (the kernel does a request's work inside sendmsg(2): deleting a veth blocks
+ * the sender for 15-30 ms). SANDNS_NO_NATIVE=1 hides all three (tests of the
+ * fallbacks).
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -83,12 +86,26 @@ export interface ListenerUdpModule {
 /** An open native listener (opaque). */
 export type ListenerHandle = { readonly __listener: unique symbol };
 
-let loaded: NativeHelper | null | undefined;
-let loadedUpstream: UpstreamUdpModule | null | undefined;
-let loadedListener: ListenerUdpModule | null | undefined;
+/**
+ * native/netlink_send.c: rtnetlink sendmsg(2) on sender threads, one per adopted socket (a "lane"). adopt(portId,
+ * hint?) → a lane over a private duplicate of the netlink socket bound to that port (descriptor `hint` tried first:
+ * lowestFreeFd() taken just before the socket was made), or -errno; send(lane, port, groups, data,
+ * callback) queues one send (FIFO per lane) and calls back on the main thread with undefined or an Error (`code` the
+ * errno name); release(lane) ends the lane after the sends queued before it; pending() counts sends not yet called
+ * back, over all lanes.
+ */
+export interface NetlinkSendModule {
+  lowestFreeFd(): number;
+  adopt(portId: number, hint?: number): number;
+  send(lane: number, port: number, groups: number, data: Buffer | Buffer[], callback: (error?: Error) => void): void;
+  release(lane: number): void;
+  pending(): number;
+}
+
+const addons = new Map<string, unknown>();
 
 /** Find native/build/Release/<name>.node from here (source tree or dist/). */
-function addonPath(name = 'netns_socket'): string | undefined {
+function addonPath(name: string): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const p = join(dir, 'native', 'build', 'Release', `${name}.node`);
@@ -98,19 +115,25 @@ function addonPath(name = 'netns_socket'): string | undefined {
   return undefined;
 }
 
+/** The addon native/build/Release/<name>.node, loaded once; undefined when it is not built, fails to load, or SANDNS_NO_NATIVE=1. */
+function addon<T>(name: string): T | undefined {
+  if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
+  if (!addons.has(name)) {
+    const p = addonPath(name);
+    let module: unknown = null;
+    try {
+      if (p !== undefined) module = createRequire(import.meta.url)(p);
+    } catch {
+      module = null;
+    }
+    addons.set(name, module);
+  }
+  return (addons.get(name) ?? undefined) as T | undefined;
+}
+
 /** The native helper, or undefined when it is not built or disabled. */
 export function nativeHelper(): NativeHelper | undefined {
-  if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
-  if (loaded !== undefined) return loaded ?? undefined;
-  loaded = null;
-  const p = addonPath();
-  if (p === undefined) return undefined;
-  try {
-    loaded = createRequire(import.meta.url)(p) as NativeHelper;
-  } catch {
-    loaded = null;
-  }
-  return loaded ?? undefined;
+  return addon<NativeHelper>('netns_socket');
 }
 
 /** The native helper; throws ERR_NATIVE_HELPER_MISSING when it is not there. */
@@ -130,13 +153,17 @@ export function nativeTrimDatagrams(): TrimDatagrams | undefined {
   return nativeHelper()?.trimDatagrams;
 }
 
+let upstreamUdp: UpstreamUdpModule | undefined;
+
 /** native/upstream_udp.c, or undefined when it is not built or disabled (SANDNS_NO_NATIVE=1). */
 export function nativeUpstreamUdp(): UpstreamUdpModule | undefined {
-  // Asked once per upstream query: the environment is read only until the addon is loaded (a getenv per call costs).
-  if (loadedUpstream) return loadedUpstream;
-  if (process.env.SANDNS_NO_NATIVE === '1') return undefined;
-  if (loadedUpstream === undefined) loadedUpstream = loadAddon<UpstreamUdpModule>('upstream_udp');
-  return loadedUpstream ?? undefined;
+  // Asked once per upstream query: once loaded, no environment read or lookup (a getenv per call costs).
+  return (upstreamUdp ??= addon<UpstreamUdpModule>('upstream_udp'));
+}
+
+/** native/netlink_send.c, or undefined when it is not built or disabled (SANDNS_NO_NATIVE=1). */
+export function nativeNetlinkSend(): NetlinkSendModule | undefined {
+  return addon<NetlinkSendModule>('netlink_send');
 }
 
 /**
@@ -145,17 +172,6 @@ export function nativeUpstreamUdp(): UpstreamUdpModule | undefined {
  * the listener falls back to dgram).
  */
 export function nativeListenerUdp(): ListenerUdpModule | undefined {
-  if (process.env.SANDNS_NO_NATIVE === '1' || process.env.SANDNS_NO_BATCHED_UDP === '1') return undefined;
-  if (loadedListener === undefined) loadedListener = loadAddon<ListenerUdpModule>('listener_udp');
-  return loadedListener ?? undefined;
-}
-
-function loadAddon<T>(name: string): T | null {
-  const p = addonPath(name);
-  if (p === undefined) return null;
-  try {
-    return createRequire(import.meta.url)(p) as T;
-  } catch {
-    return null;
-  }
+  if (process.env.SANDNS_NO_BATCHED_UDP === '1') return undefined;
+  return addon<ListenerUdpModule>('listener_udp');
 }

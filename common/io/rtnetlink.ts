@@ -5,11 +5,14 @@
  * itself and cannot adopt a descriptor, so the native helper runs its
  * constructor with the thread switched into the namespace (callInNetns); the
  * socket keeps that namespace for good (socket(7)). No process is spawned.
+ * Each host socket sends from a thread of its own (native/netlink_send.c):
+ * the kernel does each request's work inside sendmsg(2), and a veth's
+ * deletion there takes 15-30 ms that would otherwise stall the event loop.
  */
 import { createRequire } from 'node:module';
 import type { RtNetlinkSocket } from 'netlink';
 import { SandnsError } from '../errors.js';
-import { requireNativeHelper } from './native.js';
+import { nativeNetlinkSend, requireNativeHelper } from './native.js';
 import { ExclusivePool, type PoolStats } from '../pool.js';
 
 export type { RtNetlinkSocket } from 'netlink';
@@ -96,7 +99,40 @@ function guard(nl: RtNetlinkSocket, netns: string | undefined): RtNetlinkSocket 
  */
 export const HOST_SOCKETS = 8;
 
-const hostPool = new ExclusivePool<RtNetlinkSocket>({ size: HOST_SOCKETS, create: () => guard(createRtNetlink(), undefined) });
+/** The `netlink` package's native socket object: send(port, groups, data, callback) is what RawNetlinkSocket.send calls. */
+interface PackageNativeSocket {
+  send: (port: number, groups: number, data: Buffer | Buffer[], callback: (error?: Error) => void) => void;
+}
+
+/**
+ * Route a socket's sends through a sender thread of its own (native/netlink_send.c) instead of the package's
+ * synchronous sendmsg(2) on the main thread. Replies still arrive on the socket and are read by the package as
+ * before; sends keep their order. Sockets overlap: one socket's veth deletion (its RCU wait runs after the kernel
+ * drops the RTNL lock) does not hold up another's requests. `hint`: the descriptor the socket probably has
+ * (lowestFreeFd() taken just before it was made), checked before a scan of /proc/self/fd. Without the addon (or
+ * when the socket's descriptor cannot be found) the socket stays as it is.
+ */
+export function sendOffThread(nl: RtNetlinkSocket, hint?: number): RtNetlinkSocket {
+  const sender = nativeNetlinkSend();
+  if (sender === undefined) return nl;
+  const lane = sender.adopt(nl.socket.address().port, hint ?? -1);
+  if (lane < 0) return nl;
+  // RtNetlinkSocket → NetlinkSocket (requests, replies) → RawNetlinkSocket → the addon's object.
+  const native = (nl.socket as unknown as { socket: { __native: PackageNativeSocket } }).socket.__native;
+  // The addon's methods live on its prototype, read-only: an own property of this instance shadows it.
+  const send: PackageNativeSocket['send'] = (port, groups, data, callback) => sender.send(lane, port, groups, data, callback);
+  Object.defineProperty(native, 'send', { value: send });
+  nl.socket.once('close', () => sender.release(lane));
+  return nl;
+}
+
+/** A host socket sending off the main thread; its descriptor is looked for first where socket(2) put it. */
+function createHostSocket(): RtNetlinkSocket {
+  const hint = nativeNetlinkSend()?.lowestFreeFd();
+  return sendOffThread(guard(createRtNetlink(), undefined), hint);
+}
+
+const hostPool = new ExclusivePool<RtNetlinkSocket>({ size: HOST_SOCKETS, create: createHostSocket });
 
 /** Counters of the host socket pool (made, open, busy, waiting). */
 export function hostNetlinkStats(): PoolStats {

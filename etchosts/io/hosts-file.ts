@@ -8,6 +8,9 @@ import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-
 /** Mode of a hosts file sandns creates (as Docker). */
 const HOSTS_MODE = 0o644;
 
+/** A sandbox's hosts file lives no longer than its namespace: written without fsync (H4, in-place.ts). */
+const WRITE = { mode: HOSTS_MODE, sync: false } as const;
+
 /** Wrap a failure of `op` on `path` into ERR_HOSTS_IO, keeping typed errors as they are. */
 function wrap(path: string, op: string, err: unknown): never {
   if (err instanceof SandnsError) throw err;
@@ -21,7 +24,7 @@ export function readHostsText(path: string): Promise<string> {
 
 /** Write `content` in place, creating the file (0644) and its directory (0755) if missing. */
 export function writeHostsText(path: string, content: string): Promise<void> {
-  return serializeOnPath(path, () => writeInPlace(path, content, { create: true, mode: HOSTS_MODE })).catch(
+  return serializeOnPath(path, () => writeInPlace(path, content, { ...WRITE, create: true })).catch(
     (err: unknown) => wrap(path, 'write', err),
   );
 }
@@ -36,6 +39,6 @@ export function editHostsText(path: string, edit: (text: string) => string): Pro
   return serializeOnPath(path, async () => {
     const text = (await readNoFollow(path)).toString('latin1');
     const next = edit(text);
-    if (next !== text) await writeInPlace(path, Buffer.from(next, 'latin1'), { create: false, mode: HOSTS_MODE });
+    if (next !== text) await writeInPlace(path, Buffer.from(next, 'latin1'), { ...WRITE, create: false });
   }).catch((err: unknown) => wrap(path, 'edit', err));
 }

@@ -52,7 +52,10 @@ export async function pathExists(path: string): Promise<boolean> {
   }
 }
 
-/** Write a small file atomically: temp file in the same directory, fsync, rename. */
+/**
+ * Write a small run-time file (a digest under the run directory) atomically: temp file in the same directory,
+ * rename. Not synced: it describes a file that lives no longer than its sandbox's namespace (H4, C4).
+ */
 async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
   await fs.mkdir(dirname(path), { recursive: true, mode: 0o755 });
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -61,7 +64,6 @@ async function writeAtomic(path: string, content: string, mode: number): Promise
     try {
       await handle.chmod(mode);
       await handle.writeFile(content);
-      await handle.sync();
     } finally {
       await handle.close();
     }
@@ -112,7 +114,8 @@ export function isUserModified(path: string, hashPath = `${path}.hash`): Promise
 
 /**
  * Write resolv.conf content in place (C4; as Docker): keeps the inode, one
- * write, fsync, parent directory created; then `<path>.hash` atomically.
+ * write, parent directory created; then `<path>.hash` atomically. No fsync:
+ * the file serves a namespace that a reboot ends (H4).
  * Resolves to false when skipped because the user modified the file.
  */
 export function writeResolvConfText(path: string, content: string, opts: WriteResolvConfOptions = {}): Promise<boolean> {
@@ -125,7 +128,7 @@ export function writeResolvConfText(path: string, content: string, opts: WriteRe
     if (opts.skipIfUserModified === true && disk !== undefined && modified(disk)) return false;
     // Same content and a hash on record: nothing to write (a restart that re-reads the origin rewrites nothing, as Docker).
     if (disk?.current?.equals(data) === true && disk.stored === digestOf(data)) return true;
-    await writeInPlace(path, data, { create: true, mode });
+    await writeInPlace(path, data, { create: true, mode, sync: false });
     if (hashPath !== null) await writeAtomic(hashPath, digestOf(data), mode);
     return true;
   }).catch((err: unknown) => wrap(path, 'write', err));

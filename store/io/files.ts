@@ -44,8 +44,12 @@ export interface StateFiles {
   lock(): Promise<{ killed: number; running: number[] } | undefined>;
   /** Give the directory back. */
   unlock(): Promise<void>;
-  /** Append one journal line and fdatasync it (the file is created, and the directory synced, on first use). */
-  appendJournal?(text: string): Promise<void>;
+  /**
+   * Append one journal line and, unless `sync` is false, fdatasync it (the file is created, and the directory
+   * synced, on first use). Without the sync the line survives the daemon's death (it is in the page cache) but not
+   * the machine's; the keeper asks for that only for records a reboot ends anyway (keeper.ts, machineScoped).
+   */
+  appendJournal?(text: string, sync?: boolean): Promise<void>;
   /** The text of state.journal.prev then state.journal ('' for a missing file). */
   readJournal?(): Promise<string>;
   /**
@@ -124,14 +128,14 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
       throw err;
     }));
   return {
-    async appendJournal(text) {
+    async appendJournal(text, sync = true) {
       const h = await get();
       const size = (await h.stat()).size;
       try {
         // write(2) may write part of the line and succeed (a disk filling up): the rest is written, or fails, here.
         const buf = Buffer.from(text, 'utf8');
         for (let off = 0; off < buf.length;) off += (await h.write(buf, off, buf.length - off)).bytesWritten;
-        await h.datasync();
+        if (sync) await h.datasync();
       } catch (err) {
         // A failed append (ENOSPC after part of the line, EIO) is cut off again: a torn line in the middle would stop
         // the replay there and lose every later line (L6). When even that fails, the store is degraded anyway and

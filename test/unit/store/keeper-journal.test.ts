@@ -6,16 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { StateFiles } from '../../../store/io/files.js';
-import { decodeState, encodeState, type PersistedNetwork, type PersistedState } from '../../../store/document.js';
+import { decodeState, encodeState, type PersistedEndpoint, type PersistedNetwork, type PersistedSandbox, type PersistedState } from '../../../store/document.js';
 import { StateStore } from '../../../store/keeper.js';
-import { decodeJournal, netKey } from '../../../store/journal.js';
+import { decodeJournal, epKey, netKey, sbKey, type JournalRecord, type RecordKey } from '../../../store/journal.js';
 import { sinkLogger } from '../api/routes-fake.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function journalFiles(initial: Record<string, string> = {}) {
   const files = new Map(Object.entries(initial));
-  const ops = { writes: 0, appends: 0 };
+  const ops = { writes: 0, appends: 0, syncs: [] as boolean[] };
   const store: StateFiles = {
     dir: '/mem',
     readAll: async () => ['state.json', 'state.json.prev'].filter((n) => files.has(n)).map((name) => ({ name, text: files.get(name)! })),
@@ -31,9 +31,10 @@ function journalFiles(initial: Record<string, string> = {}) {
     },
     lock: async () => undefined,
     unlock: async () => undefined,
-    async appendJournal(text) {
+    async appendJournal(text, sync = true) {
       await new Promise((r) => setTimeout(r, 3)); // the fdatasync that changes made meanwhile wait for
       ops.appends++;
+      ops.syncs.push(sync);
       files.set('state.journal', (files.get('state.journal') ?? '') + text);
     },
     readJournal: async () => (files.get('state.journal.prev') ?? '') + (files.get('state.journal') ?? ''),
@@ -136,5 +137,59 @@ describe('StateStore journal (group commit)', () => {
     const lines = decodeJournal(f.files.get('state.journal')!).entries.flatMap((e) => e.ops);
     expect(lines.map((o) => ('put' in o ? (o.put as PersistedNetwork).phase : 'del'))).toEqual(['creating', 'live']);
   });
-});
 
+  describe('which lines are synced (fdatasync) and which only written', () => {
+    const sb = (id: string, phase: PersistedSandbox['phase']): PersistedSandbox => ({
+      id, phase, key: { kind: 'owned', netnsName: id }, dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], disableResolution: false,
+      hostsPath: `/etc/netns/${id}/hosts`, resolvConfPath: `/etc/netns/${id}/resolv.conf`, resolvConfHashPath: `/run/x/${id}.hash`, ownedDirs: [],
+      extServers: [], ndotsSet: false,
+    });
+    const ep = (id: string, extra: Partial<PersistedEndpoint> = {}): PersistedEndpoint => ({
+      id, name: id, network: 'n1', aliases: [], ipv4: '10.1.0.2/24', ports: [], links: {}, disableResolution: false, ...extra,
+    });
+    const joined = { sandbox: 's1', phase: 'joined' as const, priority: 0, gateway: true };
+
+    /** A store over a model of any records; `commit(key, record)` puts (or, with undefined, deletes) and returns whether that line was synced. */
+    async function harness() {
+      const f = journalFiles();
+      const records = new Map<RecordKey, JournalRecord>();
+      const s = new StateStore('/mem', sinkLogger().logger, () => ({ networks: [], endpoints: [], sandboxes: [] }), f.store, (k) => records.get(k));
+      await s.restore(noProblems);
+      const commit = async (...changes: [RecordKey, JournalRecord | undefined][]): Promise<boolean> => {
+        for (const [k, r] of changes) {
+          if (r === undefined) records.delete(k);
+          else records.set(k, r);
+        }
+        const n = f.ops.syncs.length;
+        await Promise.all(changes.map(([k]) => s.aheadOf(k)));
+        expect(f.ops.syncs.length).toBe(n + 1);
+        return f.ops.syncs[n]!;
+      };
+      return { s, f, commit };
+    }
+
+    it('L6 records a reboot ends are written without a sync; records that outlive it are synced', async () => {
+      const { commit } = await harness();
+      expect(await commit([netKey('n1'), net(1)])).toBe(true); // a network outlives a reboot
+      expect(await commit([sbKey('s1'), sb('s1', 'creating')])).toBe(true); // the intent that lets restore remove a create's files
+      expect(await commit([sbKey('s1'), sb('s1', 'live')])).toBe(false);
+      expect(await commit([epKey('e1'), ep('e1', { joinedOnly: true })])).toBe(false); // the API's connect: exists only while joined
+      expect(await commit([epKey('e1'), ep('e1', { joinedOnly: true, join: { ...joined, phase: 'joining' } })])).toBe(false);
+      expect(await commit([epKey('e2'), ep('e2')])).toBe(true); // an endpoint created on its own outlives a reboot
+      expect(await commit([epKey('e2'), ep('e2', { join: joined })])).toBe(false); // ... but not its join
+      expect(await commit([epKey('e2'), ep('e2')])).toBe(true); // its leave: it is on its own again
+      expect(await commit([epKey('e1'), undefined])).toBe(false); // the removal of a record that was machine-scoped
+      expect(await commit([epKey('e2'), undefined])).toBe(true);
+      expect(await commit([sbKey('s1'), sb('s1', 'deleting')])).toBe(false);
+      expect(await commit([sbKey('s1'), undefined])).toBe(false);
+      expect(await commit([netKey('n1'), undefined])).toBe(true);
+    });
+
+    it('L6 a line holding any record that outlives a reboot is synced, whatever else it holds', async () => {
+      const { commit } = await harness();
+      expect(await commit([sbKey('s2'), sb('s2', 'live')], [epKey('e3'), ep('e3', { join: joined })])).toBe(false);
+      expect(await commit([sbKey('s3'), sb('s3', 'live')], [netKey('n2'), net(2)])).toBe(true);
+      expect(await commit([epKey('e4'), ep('e4', { join: joined })], [epKey('e5'), ep('e5')])).toBe(true);
+    });
+  });
+});

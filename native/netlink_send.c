@@ -1,0 +1,401 @@
+/*
+ * sandns native helper: rtnetlink sendmsg(2) off the main thread.
+ *
+ * The kernel does an rtnetlink request's work inside the sender's sendmsg(2),
+ * under the RTNL lock (rtnetlink(7)): creating a veth pair costs ~1 ms there,
+ * deleting or moving one ~15-30 ms (the unregister path waits for RCU
+ * grace periods). The `netlink` package sends synchronously on the calling
+ * thread, so each of those blocked the daemon's event loop, and with it every
+ * sandbox's DNS answers. Here each adopted socket gets a sender thread of
+ * its own (a "lane"): its requests queue in order and that thread sends them;
+ * the completion comes back to JavaScript through a thread-safe function.
+ * Lanes of different sockets overlap: the kernel holds the RTNL lock only for
+ * part of a request (a deletion's RCU wait runs after the lock is dropped),
+ * so one socket's slow deletion does not hold up another socket's requests.
+ * Replies are not read here: the kernel queues them on the socket, whose
+ * owner (the package's poll handler on the main thread) reads them as before.
+ *
+ * lowestFreeFd() -> the lowest descriptor number not in use now
+ *   Taken just before the package creates its socket: socket(2) returns the
+ *   lowest free number, so that is where adopt looks first.
+ * adopt(portId, hint?) -> lane id (>= 0) or -errno
+ *   A lane over a private duplicate (F_DUPFD_CLOEXEC) of this process's
+ *   netlink socket bound to portId (its nl_pid): descriptor `hint` when it is
+ *   that socket, else found by getsockname over /proc/self/fd (the package
+ *   does not expose its descriptor; a daemon with a thousand sandboxes has
+ *   thousands of descriptors to look through). The duplicate
+ *   is ours: the package closing its descriptor cannot make a queued send hit
+ *   a reused fd number. -ENOENT when no socket has that port, -EMFILE when
+ *   MAX_LANES lanes are open.
+ * send(lane, port, groups, data: Buffer | Buffer[], callback(error?))
+ *   Queue one sendmsg(2) of data to the netlink address (port, groups) on the
+ *   lane's socket. callback runs on the main thread with undefined, or an
+ *   Error whose `code` is the errno name ("EPERM") and `errno` its number.
+ * release(lane)
+ *   End the lane once every send queued before this call is done: its thread
+ *   exits and its descriptor is closed.
+ * pending() -> number of sends queued or in flight, over all lanes.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+
+/* Lanes open at once per Node environment: the host socket pool holds 8. */
+#define MAX_LANES 64
+
+typedef struct job {
+  struct job *next;
+  uint32_t port, groups;
+  struct iovec *iov;
+  size_t niov;
+  napi_ref data; /* keeps the buffers alive until the send is done */
+  napi_ref callback;
+  int status;    /* 0 or -errno */
+} job_t;
+
+struct sender;
+
+/* One adopted socket: its descriptor, its queue and the thread that sends it. */
+typedef struct lane {
+  struct sender *owner;
+  int fd;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  job_t *head, *tail;
+  int stop;
+  pthread_t thread;
+} lane_t;
+
+/* Per Node environment (the daemon has one; a test runner may load the addon in several worker threads). */
+typedef struct sender {
+  napi_threadsafe_function tsfn;
+  int started;
+  uint32_t pending; /* main thread only */
+  lane_t *lanes[MAX_LANES];
+} sender_t;
+
+/* One sendmsg, retried on EINTR, and on EAGAIN/ENOBUFS (a full socket buffer) after waiting up to 1 s for room. */
+static int send_one(int fd, job_t *j) {
+  struct sockaddr_nl addr;
+  memset(&addr, 0, sizeof addr);
+  addr.nl_family = AF_NETLINK;
+  addr.nl_pid = j->port;
+  addr.nl_groups = j->groups;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_name = &addr;
+  msg.msg_namelen = sizeof addr;
+  msg.msg_iov = j->iov;
+  msg.msg_iovlen = j->niov;
+  for (int tries = 0;; tries++) {
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n >= 0) return 0;
+    if (errno == EINTR) continue;
+    if ((errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) && tries < 3) {
+      struct pollfd p = { .fd = fd, .events = POLLOUT, .revents = 0 };
+      poll(&p, 1, 1000);
+      continue;
+    }
+    return -errno;
+  }
+}
+
+static void *run(void *arg) {
+  lane_t *l = arg;
+  for (;;) {
+    pthread_mutex_lock(&l->mu);
+    while (l->head == NULL && !l->stop) pthread_cond_wait(&l->cv, &l->mu);
+    job_t *j = l->head;
+    if (j == NULL) { /* released and drained */
+      pthread_mutex_unlock(&l->mu);
+      break;
+    }
+    l->head = j->next;
+    if (l->head == NULL) l->tail = NULL;
+    pthread_mutex_unlock(&l->mu);
+    j->status = send_one(l->fd, j);
+    if (napi_call_threadsafe_function(l->owner->tsfn, j, napi_tsfn_blocking) != napi_ok) {
+      /* The environment is going away: its references die with it. */
+      free(j->iov);
+      free(j);
+    }
+  }
+  close(l->fd);
+  return NULL;
+}
+
+/* Stop a lane after its queue drains; join its thread and free it. */
+static void end_lane(lane_t *l) {
+  pthread_mutex_lock(&l->mu);
+  l->stop = 1;
+  pthread_cond_signal(&l->cv);
+  pthread_mutex_unlock(&l->mu);
+  pthread_join(l->thread, NULL);
+  pthread_mutex_destroy(&l->mu);
+  pthread_cond_destroy(&l->cv);
+  free(l);
+}
+
+static napi_value errno_error(napi_env env, int err) {
+  char text[160];
+  const char *name = strerrorname_np(err);
+  snprintf(text, sizeof text, "sendmsg: %s", strerror(err));
+  napi_value msg, code, error, num;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &error);
+  napi_create_string_utf8(env, name != NULL ? name : "", NAPI_AUTO_LENGTH, &code);
+  napi_set_named_property(env, error, "code", code);
+  napi_create_int32(env, -err, &num);
+  napi_set_named_property(env, error, "errno", num);
+  return error;
+}
+
+/* On the main thread: the send is done; call its callback and let go of its buffers. */
+static void call_js(napi_env env, napi_value unused, void *context, void *data) {
+  (void)unused;
+  sender_t *s = context;
+  job_t *j = data;
+  if (env != NULL) {
+    napi_value cb, recv, arg;
+    napi_get_undefined(env, &recv);
+    arg = recv;
+    if (j->status != 0) arg = errno_error(env, -j->status);
+    if (napi_get_reference_value(env, j->callback, &cb) == napi_ok && cb != NULL) napi_call_function(env, recv, cb, 1, &arg, NULL);
+    napi_delete_reference(env, j->callback);
+    napi_delete_reference(env, j->data);
+    if (--s->pending == 0) napi_unref_threadsafe_function(env, s->tsfn);
+  }
+  free(j->iov);
+  free(j);
+}
+
+static void cleanup(void *arg) {
+  sender_t *s = arg;
+  for (int i = 0; i < MAX_LANES; i++) {
+    if (s->lanes[i] != NULL) end_lane(s->lanes[i]);
+    s->lanes[i] = NULL;
+  }
+  if (s->started) napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
+  free(s);
+}
+
+static int start(napi_env env, sender_t *s) {
+  if (s->started) return 0;
+  napi_value name;
+  napi_create_string_utf8(env, "sandns.netlinkSend", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, s, call_js, &s->tsfn) != napi_ok) return -1;
+  napi_unref_threadsafe_function(env, s->tsfn);
+  s->started = 1;
+  return 0;
+}
+
+static sender_t *state_of(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  void *data = NULL;
+  napi_get_cb_info(env, info, argc, argv, NULL, &data);
+  return data;
+}
+
+static napi_value int_value(napi_env env, int64_t v) {
+  napi_value out;
+  napi_create_int64(env, v, &out);
+  return out;
+}
+
+/* The lane `v` names, or NULL (a TypeError is thrown). */
+static lane_t *lane_arg(napi_env env, sender_t *s, napi_value v, const char *usage) {
+  int32_t id = -1;
+  if (napi_get_value_int32(env, v, &id) != napi_ok || id < 0 || id >= MAX_LANES || s->lanes[id] == NULL) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  return s->lanes[id];
+}
+
+/* Whether fd is a netlink socket bound to `port`. */
+static int is_netlink_port(int fd, uint32_t port) {
+  struct sockaddr_nl sa;
+  socklen_t len = sizeof sa;
+  memset(&sa, 0, sizeof sa);
+  return getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.nl_family == AF_NETLINK && sa.nl_pid == port;
+}
+
+/* A duplicate of this process's netlink socket bound to `port` (descriptor `hint` first, if >= 0), or -errno. */
+static int dup_netlink(uint32_t port, int hint) {
+  if (hint >= 0 && is_netlink_port(hint, port)) {
+    int fd = fcntl(hint, F_DUPFD_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+  }
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir == NULL) return -errno;
+  int found = -ENOENT;
+  struct dirent *e;
+  while ((e = readdir(dir)) != NULL) {
+    char *end = NULL;
+    long fd = strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd == dirfd(dir) || !is_netlink_port((int)fd, port)) continue;
+    found = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
+    if (found < 0) found = -errno;
+    break;
+  }
+  closedir(dir);
+  return found;
+}
+
+static napi_value LowestFreeFd(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  state_of(env, info, &argc, NULL);
+  int fd = fcntl(2, F_DUPFD_CLOEXEC, 0); /* the lowest free number (stderr is always open in Node) */
+  if (fd < 0) return int_value(env, -1);
+  close(fd);
+  return int_value(env, fd);
+}
+
+static napi_value Adopt(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  sender_t *s = state_of(env, info, &argc, argv);
+  uint32_t port = 0;
+  int32_t hint = -1;
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0) {
+    napi_throw_type_error(env, NULL, "adopt(portId, hint?)");
+    return NULL;
+  }
+  if (argc > 1 && napi_get_value_int32(env, argv[1], &hint) != napi_ok) hint = -1;
+  int id = 0;
+  while (id < MAX_LANES && s->lanes[id] != NULL) id++;
+  if (id == MAX_LANES) return int_value(env, -EMFILE);
+  if (start(env, s) != 0) return int_value(env, -ENOMEM);
+  int fd = dup_netlink(port, hint);
+  if (fd < 0) return int_value(env, fd);
+  lane_t *l = calloc(1, sizeof *l);
+  if (l == NULL) {
+    close(fd);
+    return int_value(env, -ENOMEM);
+  }
+  l->owner = s;
+  l->fd = fd;
+  pthread_mutex_init(&l->mu, NULL);
+  pthread_cond_init(&l->cv, NULL);
+  int err = pthread_create(&l->thread, NULL, run, l);
+  if (err != 0) {
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    free(l);
+    close(fd);
+    return int_value(env, -err);
+  }
+  s->lanes[id] = l;
+  return int_value(env, id);
+}
+
+static napi_value Send(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  sender_t *s = state_of(env, info, &argc, argv);
+  const char *usage = "send(lane, port, groups, data, callback)";
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  lane_t *l = lane_arg(env, s, argv[0], usage);
+  if (l == NULL) return NULL;
+  uint32_t port = 0, groups = 0;
+  napi_valuetype cbtype = napi_undefined;
+  if (napi_get_value_uint32(env, argv[1], &port) != napi_ok || napi_get_value_uint32(env, argv[2], &groups) != napi_ok ||
+      napi_typeof(env, argv[4], &cbtype) != napi_ok || cbtype != napi_function) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  bool is_buffer = false, is_array = false;
+  napi_is_buffer(env, argv[3], &is_buffer);
+  if (!is_buffer) napi_is_array(env, argv[3], &is_array);
+  uint32_t count = 1;
+  if (is_array) napi_get_array_length(env, argv[3], &count);
+  else if (!is_buffer) {
+    napi_throw_type_error(env, NULL, "send: data must be a Buffer or an array of Buffers");
+    return NULL;
+  }
+  struct iovec *iov = calloc(count == 0 ? 1 : count, sizeof *iov);
+  job_t *j = calloc(1, sizeof *j);
+  if (iov == NULL || j == NULL) {
+    free(iov);
+    free(j);
+    napi_throw_error(env, NULL, "send: out of memory");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item = argv[3];
+    if (is_array) napi_get_element(env, argv[3], i, &item);
+    bool ok = false;
+    napi_is_buffer(env, item, &ok);
+    if (!ok || napi_get_buffer_info(env, item, &iov[i].iov_base, &iov[i].iov_len) != napi_ok) {
+      free(iov);
+      free(j);
+      napi_throw_type_error(env, NULL, "send: data must be a Buffer or an array of Buffers");
+      return NULL;
+    }
+  }
+  j->port = port;
+  j->groups = groups;
+  j->iov = iov;
+  j->niov = count;
+  napi_create_reference(env, argv[3], 1, &j->data);
+  napi_create_reference(env, argv[4], 1, &j->callback);
+  if (s->pending++ == 0) napi_ref_threadsafe_function(env, s->tsfn);
+  pthread_mutex_lock(&l->mu);
+  if (l->tail) l->tail->next = j;
+  else l->head = j;
+  l->tail = j;
+  pthread_cond_signal(&l->cv);
+  pthread_mutex_unlock(&l->mu);
+  return NULL;
+}
+
+static napi_value Release(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  sender_t *s = state_of(env, info, &argc, argv);
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "release(lane)");
+    return NULL;
+  }
+  lane_t *l = lane_arg(env, s, argv[0], "release(lane)");
+  if (l == NULL) return NULL;
+  for (int i = 0; i < MAX_LANES; i++)
+    if (s->lanes[i] == l) s->lanes[i] = NULL;
+  /* The thread drains what was queued, then exits; joined here (the queue is short: at most one plan's requests). */
+  end_lane(l);
+  return NULL;
+}
+
+static napi_value Pending(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  sender_t *s = state_of(env, info, &argc, NULL);
+  return int_value(env, s->pending);
+}
+
+NAPI_MODULE_INIT() {
+  sender_t *s = calloc(1, sizeof *s);
+  if (s == NULL) return NULL;
+  napi_add_env_cleanup_hook(env, cleanup, s);
+  const char *names[] = { "lowestFreeFd", "adopt", "send", "release", "pending" };
+  napi_callback fns[] = { LowestFreeFd, Adopt, Send, Release, Pending };
+  for (int i = 0; i < 5; i++) {
+    napi_value fn;
+    napi_create_function(env, names[i], NAPI_AUTO_LENGTH, fns[i], s, &fn);
+    napi_set_named_property(env, exports, names[i], fn);
+  }
+  return exports;
+}

@@ -1,0 +1,126 @@
+/**
+ * rtnetlink requests sent from native/netlink_send.c's threads, one per
+ * socket (issue 13: the kernel does a request's work inside sendmsg(2), and
+ * deleting a veth there takes 15-30 ms that used to stall the event loop).
+ * On sockets inside a scratch namespace: requests still succeed in order, a
+ * refused one is still the kernel's errno, the send is queued (not done) when
+ * request() returns, the event loop keeps turning while a veth is deleted,
+ * one socket's deletion does not hold up another socket's requests, and the
+ * private descriptor goes with the socket.
+ */
+import { readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeNetlinkSend, requireNativeHelper } from '../../common/io/native.js';
+import { netlinkErrno, netlinkLib, openNetlinkIn, sendOffThread, type RtNetlinkSocket } from '../../common/io/rtnetlink.js';
+import { uniqueName } from '../helpers/names.js';
+
+const sender = nativeNetlinkSend();
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+const CREATE = 0x400 | 0x200; // NLM_F_CREATE | NLM_F_EXCL
+
+/** RTM_NEWLINK of a veth pair `a`/`b` in the socket's own namespace. */
+function addVeth(nl: RtNetlinkSocket, a: string, b: string): Promise<unknown> {
+  const { ifla, rt, AttrStream } = netlinkLib();
+  const toBuf = (data: Parameters<InstanceType<typeof AttrStream>['emit']>[0]): Buffer => {
+    const s = new AttrStream();
+    s.emit(data);
+    return Buffer.concat(s.bufs);
+  };
+  const peer = Buffer.concat([toBuf(rt.formatLink({})), toBuf(ifla.formatLinkAttrs({ ifname: b }))]);
+  return nl.newLink({}, { ifname: a, linkinfo: toBuf(ifla.formatInfo({ kind: 'veth', data: toBuf(ifla.formatVethInfo({ peer })) })) }, { flags: CREATE });
+}
+
+const names = async (nl: RtNetlinkSocket): Promise<string[]> => (await nl.getLinks()).map((l) => String(l.attrs.ifname));
+
+describe.skipIf(sender === undefined)('132 rtnetlink sends off the main thread', () => {
+  const nsPath = `/run/netns/${uniqueName('nls')}`;
+
+  beforeAll(() => requireNativeHelper().createNetns(nsPath));
+  afterAll(() => requireNativeHelper().removeNetns(nsPath));
+
+  it('requests succeed in order, a refusal keeps its errno, the send is queued when request() returns', async () => {
+    const nl = sendOffThread(openNetlinkIn(nsPath));
+    try {
+      const before = sender!.pending();
+      const dump = nl.getLinks();
+      expect(sender!.pending()).toBe(before + 1); // queued for the sender thread, not sent by this one
+      expect((await dump).map((l) => l.attrs.ifname)).toContain('lo');
+      // Ten requests issued at once on one socket: all answered, each by its own reply, in order.
+      const made = Array.from({ length: 10 }, (_, i) => `q${i}`);
+      await Promise.all(made.map((n) => addVeth(nl, n, `${n}p`)));
+      expect(await names(nl)).toEqual(expect.arrayContaining([...made, ...made.map((n) => `${n}p`)]));
+      // A refusal is the kernel's errno, as with the package's own send.
+      const exists = await addVeth(nl, 'q0', 'q0x').then(() => undefined, (e: unknown) => e);
+      expect(netlinkErrno(exists)).toBe('EEXIST');
+      const missing = await nl.delLink({}, { ifname: 'nosuchlink0' }).then(() => undefined, (e: unknown) => e);
+      expect(netlinkErrno(missing)).toBe('ENODEV');
+      await Promise.all(made.map((n) => nl.delLink({}, { ifname: n })));
+      expect((await names(nl)).filter((n) => n.startsWith('q'))).toEqual([]);
+    } finally {
+      nl.socket.close();
+    }
+  });
+
+  it('the event loop keeps turning while veths are deleted, and the private descriptor is closed with the socket', async () => {
+    const fds0 = openFds();
+    const nl = sendOffThread(openNetlinkIn(nsPath));
+    expect(openFds()).toBe(fds0 + 2); // the package's descriptor and our duplicate (its lane)
+    try {
+      const made = Array.from({ length: 4 }, (_, i) => `d${i}`);
+      for (const n of made) await addVeth(nl, n, `${n}p`);
+      // Turns of the loop while each deletion runs: with the send on this thread the kernel's work (an RCU wait of
+      // several ms per veth) would run inside request(), and at most one turn would fit between two deletions.
+      let turns = 0;
+      let spinning = true;
+      const spin = (): void => {
+        turns++;
+        if (spinning) setImmediate(spin);
+      };
+      setImmediate(spin);
+      try {
+        for (const n of made) await nl.delLink({}, { ifname: n });
+      } finally {
+        spinning = false;
+      }
+      expect(turns).toBeGreaterThan(4 * 3);
+      expect((await names(nl)).filter((n) => n.startsWith('d'))).toEqual([]);
+    } finally {
+      nl.socket.close();
+    }
+    expect(openFds()).toBe(fds0); // release() ended the lane and closed the duplicate
+  });
+
+  it('the socket is found from a right hint, and by a scan from a wrong one or none', async () => {
+    for (const hint of ['right', 0, -1, undefined] as const) {
+      const before = sender!.lowestFreeFd();
+      const nl = openNetlinkIn(nsPath);
+      const fd = readdirSync('/proc/self/fd').map(Number).filter((n) => n >= before).sort((a, b) => a - b)[0]!;
+      sendOffThread(nl, hint === 'right' ? fd : hint);
+      try {
+        const queued = sender!.pending();
+        const dump = nl.getLinks();
+        expect(sender!.pending()).toBe(queued + 1); // adopted: the send is queued for its lane
+        expect((await dump).map((l) => l.attrs.ifname)).toContain('lo');
+      } finally {
+        nl.socket.close();
+      }
+    }
+  });
+
+  it('sockets do not wait for each other: a request on one is answered while another deletes a veth', async () => {
+    const slow = sendOffThread(openNetlinkIn(nsPath));
+    const quick = sendOffThread(openNetlinkIn(nsPath));
+    try {
+      await addVeth(slow, 'w0', 'w0p');
+      const order: string[] = [];
+      const deleting = slow.delLink({}, { ifname: 'w0' }).then(() => order.push('delete'));
+      const dumping = quick.getLinks().then(() => order.push('dump'));
+      await Promise.all([deleting, dumping]);
+      // With one thread for both, the dump would be sent only after the deletion's RCU wait.
+      expect(order).toEqual(['dump', 'delete']);
+    } finally {
+      slow.socket.close();
+      quick.socket.close();
+    }
+  });
+});
