@@ -15,8 +15,9 @@
  *   Take over the bound UDP socket `fd` (non-blocking from here on; closed by
  *   close(handle)). fn(slab, offset, length, peer) is called for each
  *   datagram: its bytes are slab[offset, offset + length) (slab.h), cut to
- *   maxDatagram bytes (a longer one arrives cut, as the kernel trim filter of
- *   netns_socket.c does); peer is the sender, to give back to send(): a
+ *   maxDatagram (12..4096) bytes (a longer one arrives cut, as the kernel
+ *   trim filter of netns_socket.c does); every listener reads into one
+ *   shared receive area (BATCH slots of SLOT bytes), not one of its own; peer is the sender, to give back to send(): a
  *   number for IPv4 (address * 65536 + port), a string "[address]:port" for
  *   IPv6. fn(undefined, errno) reports a failed receive or a reply the
  *   kernel refused (EPERM, ENETUNREACH ...); the listener goes on.
@@ -50,6 +51,7 @@
 #include "slab.h"
 
 #define BATCH 64            /* datagrams per recvmmsg / sendmmsg */
+#define SLOT 4096           /* receive slot per datagram: the largest maxDatagram */
 #define MAX_ROUNDS 4        /* recvmmsg calls per wake-up before other handles get their turn */
 #define MAX_QUEUED 4096     /* replies waiting to be sent, per listener */
 #define MAX_QUEUED_BYTES (4u << 20)
@@ -71,6 +73,11 @@ typedef struct {
   listener_t *all;          /* open listeners (closed at environment teardown) */
   napi_ref resource;
   napi_async_context ctx;
+  /* One receive area for every listener (they are read one at a time, on this thread): BATCH slots of SLOT bytes. */
+  unsigned char *rbuf;
+  struct mmsghdr rmsg[BATCH];
+  struct iovec riov[BATCH];
+  struct sockaddr_storage raddr[BATCH];
 } module_t;
 
 struct listener {
@@ -87,10 +94,6 @@ struct listener {
   uv_poll_t poll;
   napi_ref fn;
   size_t maxdgram;
-  unsigned char *rbuf;      /* BATCH slots of maxdgram bytes */
-  struct mmsghdr rmsg[BATCH];
-  struct iovec riov[BATCH];
-  struct sockaddr_storage raddr[BATCH];
   out_t *q;                 /* queued replies [qhead, qn) */
   size_t qhead, qn, qcap;
   unsigned char *arena;     /* their bytes [0, alen) */
@@ -100,7 +103,6 @@ struct listener {
 };
 
 static void free_listener(listener_t *l) {
-  free(l->rbuf);
   free(l->q);
   free(l->arena);
   free(l);
@@ -280,6 +282,13 @@ static int flush(listener_t *l) {
   }
   if (l->qhead == l->qn) {
     drop_queue(l);
+    if (l->acap > 65536) { /* a burst grew it: give it back (a sandbox idles most of its life) */
+      free(l->arena);
+      free(l->q);
+      l->arena = NULL;
+      l->q = NULL;
+      l->acap = l->qcap = 0;
+    }
   } else if (l->qhead > 0 && l->qhead * 2 >= l->qn) {
     /* compact: the waiting replies move to the front (rare: only after EAGAIN) */
     size_t base = l->q[l->qhead].off;
@@ -310,18 +319,19 @@ static void on_check(uv_check_t *h) {
 }
 
 static void receive(listener_t *l) {
-  napi_env env = l->m->env;
+  module_t *m = l->m;
+  napi_env env = m->env;
   napi_handle_scope hs;
   napi_callback_scope cs;
   napi_value fn = NULL;
   int opened = 0;
   for (int round = 0; round < MAX_ROUNDS && !l->closed; round++) {
     for (int i = 0; i < BATCH; i++) {
-      l->rmsg[i].msg_hdr.msg_name = &l->raddr[i];
-      l->rmsg[i].msg_hdr.msg_namelen = sizeof l->raddr[i];
-      l->rmsg[i].msg_hdr.msg_flags = 0;
+      m->rmsg[i].msg_hdr.msg_name = &m->raddr[i];
+      m->rmsg[i].msg_hdr.msg_namelen = sizeof m->raddr[i];
+      m->rmsg[i].msg_hdr.msg_flags = 0;
     }
-    int n = recvmmsg(l->fd, l->rmsg, BATCH, MSG_DONTWAIT, NULL);
+    int n = recvmmsg(l->fd, m->rmsg, BATCH, MSG_DONTWAIT, NULL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -340,16 +350,16 @@ static void receive(listener_t *l) {
       napi_open_callback_scope(env, resource, l->m->ctx, &cs);
     }
     for (int i = 0; i < n && !l->closed && fn != NULL; i++) {
-      size_t len = l->rmsg[i].msg_len;
+      size_t len = m->rmsg[i].msg_len;
       if (len > l->maxdgram) len = l->maxdgram;
       napi_value argv[4];
       size_t off;
       napi_handle_scope inner;
       napi_open_handle_scope(env, &inner);
-      if (slab_put(env, &l->slab, l->rbuf + (size_t)i * l->maxdgram, len, &argv[0], &off) == napi_ok) {
+      if (slab_put(env, &l->slab, m->rbuf + (size_t)i * SLOT, len, &argv[0], &off) == napi_ok) {
         napi_create_uint32(env, (uint32_t)off, &argv[1]);
         napi_create_uint32(env, (uint32_t)len, &argv[2]);
-        argv[3] = peer_value(env, &l->raddr[i]);
+        argv[3] = peer_value(env, &m->raddr[i]);
         l->received++;
         call_js(env, fn, argv);
       }
@@ -400,8 +410,8 @@ static napi_value Listen(napi_env env, napi_callback_info info) {
   napi_valuetype vt;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &maxdgram) != napi_ok ||
-      napi_typeof(env, argv[2], &vt) != napi_ok || vt != napi_function || fd < 0 || maxdgram < 12 || maxdgram > 65536) {
-    napi_throw_type_error(env, NULL, "listen(fd, maxDatagram: 12..65536, fn)");
+      napi_typeof(env, argv[2], &vt) != napi_ok || vt != napi_function || fd < 0 || maxdgram < 12 || maxdgram > SLOT) {
+    napi_throw_type_error(env, NULL, "listen(fd, maxDatagram: 12..4096, fn)");
     return NULL;
   }
   int type = 0;
@@ -411,21 +421,13 @@ static napi_value Listen(napi_env env, napi_callback_info info) {
     return NULL;
   }
   listener_t *l = calloc(1, sizeof *l);
-  if (l != NULL) l->rbuf = malloc((size_t)maxdgram * BATCH);
-  if (l == NULL || l->rbuf == NULL) {
-    free(l);
+  if (l == NULL) {
     napi_throw_error(env, "ERR_LISTENER_UDP", "listen: out of memory");
     return NULL;
   }
   l->m = m;
   l->fd = fd;
   l->maxdgram = (size_t)maxdgram;
-  for (int i = 0; i < BATCH; i++) {
-    l->riov[i].iov_base = l->rbuf + (size_t)i * l->maxdgram;
-    l->riov[i].iov_len = l->maxdgram;
-    l->rmsg[i].msg_hdr.msg_iov = &l->riov[i];
-    l->rmsg[i].msg_hdr.msg_iovlen = 1;
-  }
   int fl = fcntl(fd, F_GETFL);
   if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
   uv_loop_t *loop;
@@ -554,6 +556,17 @@ NAPI_MODULE_INIT() {
     return NULL;
   }
   m->env = env;
+  m->rbuf = malloc((size_t)SLOT * BATCH);
+  if (m->rbuf == NULL) {
+    napi_throw_error(env, "ERR_LISTENER_UDP", "listener_udp: out of memory");
+    return NULL;
+  }
+  for (int i = 0; i < BATCH; i++) {
+    m->riov[i].iov_base = m->rbuf + (size_t)i * SLOT;
+    m->riov[i].iov_len = SLOT;
+    m->rmsg[i].msg_hdr.msg_iov = &m->riov[i];
+    m->rmsg[i].msg_hdr.msg_iovlen = 1;
+  }
   uv_loop_t *loop;
   napi_get_uv_event_loop(env, &loop);
   uv_check_init(loop, &m->check);
