@@ -84,7 +84,7 @@ async function send(c: dgram.Socket, p: number, msgs: Buffer[], wave = 100): Pro
 const tc = (...args: string[]): Promise<unknown> => execa('tc', ['-n', SRV, 'qdisc', ...args]);
 
 describe.skipIf(!ok)('batched UDP listener (recvmmsg/sendmmsg) on real sockets', () => {
-  it('R1 600 datagrams in waves of 100 (two recvmmsg batches per wake-up; a wave is what what the receive buffer holds) are read whole, in order, and every reply arrives', async () => {
+  it('R1 600 datagrams in waves of 100 (several recvmmsg wake-ups per wave; a wave is what the receive buffer holds) are read whole, in order, and every reply arrives', async () => {
     const { udp, port: p } = listener();
     const seen: number[] = [];
     udp.start(
