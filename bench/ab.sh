@@ -31,7 +31,7 @@ tree() {
   git -C "$REPO_ROOT" worktree add -q --detach "$w" "$src" >&2
   on_exit "git -C '$REPO_ROOT' worktree remove --force '$w'"
   ln -s "$REPO_ROOT/node_modules" "$w/node_modules"
-  if git -C "$REPO_ROOT" diff --quiet "$src" -- native/netns_socket.c 2>/dev/null && [ -d "$REPO_ROOT/native/build/Release" ]; then
+  if git -C "$REPO_ROOT" diff --quiet "$src" -- native/ 2>/dev/null && [ -d "$REPO_ROOT/native/build/Release" ]; then
     mkdir -p "$w/native/build" && cp -r "$REPO_ROOT/native/build/Release" "$w/native/build/"
   else
     (cd "$w" && npm run build:native >/dev/null 2>&1) || log "native helper of $src not built (nsenter children instead)"

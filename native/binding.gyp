@@ -11,6 +11,11 @@
       "cflags": ["-Wall", "-Wextra", "-O2"]
     },
     {
+      "target_name": "listener_udp",
+      "sources": ["listener_udp.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
       "target_name": "netlink_send",
       "sources": ["netlink_send.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],

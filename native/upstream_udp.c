@@ -24,10 +24,11 @@
  *   already closed ids are ignored.
  *
  * setReceiver(fn) -> undefined
- *   fn(id, datagram, errno) is called for each datagram read (errno 0) and
- *   for each socket error (datagram undefined, errno > 0: ECONNREFUSED after
- *   an ICMP port unreachable, ...). The calls of one wake-up share one
- *   callback scope, so promise jobs run once after all of them.
+ *   fn(id, slab, offset, length) is called for each datagram read: its bytes
+ *   are slab[offset, offset + length) (slab.h); fn(id, undefined, errno, 0)
+ *   for each socket error (ECONNREFUSED after an ICMP port unreachable, ...).
+ *   The calls of one wake-up share one callback scope, so promise jobs run
+ *   once after all of them.
  *
  * ends(id) -> [localAddress, localPort, remoteAddress, remotePort] | undefined
  *   getsockname + getpeername of an open socket (tests, diagnostics).
@@ -55,6 +56,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "slab.h"
 
 #define MAX_DATAGRAM 65536
 #define MAX_EVENTS 256
@@ -76,6 +78,7 @@ typedef struct {
   napi_ref resource;
   napi_async_context ctx;
   unsigned char *buf;
+  slab_t slab;       /* where datagrams go to JavaScript */
 } state_t;
 
 static void throw_errno(napi_env env, const char *what, int err) {
@@ -110,21 +113,25 @@ static void release(state_t *st, int fd) {
 
 static void deliver(state_t *st, napi_value fn, int64_t id, const unsigned char *data, ssize_t len, int err) {
   napi_env env = st->env;
-  napi_value argv[3], global, result;
+  napi_value argv[4], global, result;
+  napi_handle_scope hs;
+  napi_open_handle_scope(env, &hs);
   napi_create_int64(env, id, &argv[0]);
-  if (data != NULL) {
-    void *copy;
-    napi_create_buffer_copy(env, (size_t)len, data, &copy, &argv[1]);
-  } else {
+  size_t off = 0;
+  if (data == NULL || slab_put(env, &st->slab, data, (size_t)len, &argv[1], &off) != napi_ok) {
     napi_get_undefined(env, &argv[1]);
+    if (data != NULL) err = ENOMEM;
+    len = 0;
   }
-  napi_create_int32(env, err, &argv[2]);
+  napi_create_uint32(env, data != NULL && err == 0 ? (uint32_t)off : (uint32_t)err, &argv[2]);
+  napi_create_uint32(env, (uint32_t)len, &argv[3]);
   napi_get_global(env, &global);
-  if (napi_call_function(env, global, fn, 3, argv, &result) == napi_pending_exception) {
+  if (napi_call_function(env, global, fn, 4, argv, &result) == napi_pending_exception) {
     napi_value exc;
     napi_get_and_clear_last_exception(env, &exc);
     napi_fatal_exception(env, exc);
   }
+  napi_close_handle_scope(env, hs);
 }
 
 static void on_ready(uv_poll_t *handle, int status, int events) {

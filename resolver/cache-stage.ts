@@ -76,6 +76,10 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
     return partition;
   };
 
+  const keep = (part: string, key: string, r: Reply): Reply => {
+    if (cache !== undefined && r.kind === 'relay' && r.outcome === 'forwarded') cache.store(part, key, r.bytes);
+    return r;
+  };
   const stage: Handler = (q, next) => {
     const { servers, key: setKey } = o.selector.select(o.view);
     if (servers.length === 0) return next(q);
@@ -92,20 +96,26 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
     const flightKey = q.transport === 'udp' ? key : `tcp|${key}`;
     const leader = o.coalesce ? inflight.get(flightKey) : undefined;
     if (leader !== undefined) return followers.join(leader, q);
-    const keep = (r: Reply): Reply => {
-      if (cache !== undefined && r.kind === 'relay' && r.outcome === 'forwarded') cache.store(part, key, r.bytes);
-      return r;
-    };
     const r = next(q);
-    if (!(r instanceof Promise)) return keep(r);
-    const p = r.then(keep);
-    if (o.coalesce) {
-      const flight: Flight = { reply: p, followers: 0 };
-      inflight.set(flightKey, flight);
-      const clear = (): void => void (inflight.get(flightKey) === flight && inflight.delete(flightKey));
-      p.then(clear, clear);
-    }
-    return p;
+    if (!(r instanceof Promise)) return keep(part, key, r);
+    if (!o.coalesce) return r.then((x) => keep(part, key, x));
+    // The flight ends in the same reaction that stores the reply (one promise per query, not two).
+    const clear = (): void => void (inflight.get(flightKey) === flight && inflight.delete(flightKey));
+    const flight: Flight = {
+      reply: r.then(
+        (x) => {
+          clear();
+          return keep(part, key, x);
+        },
+        (err: unknown) => {
+          clear();
+          throw err;
+        },
+      ),
+      followers: 0,
+    };
+    inflight.set(flightKey, flight);
+    return flight.reply;
   };
   return {
     stage,

@@ -154,6 +154,11 @@ export function forwardStage(o: ForwardStageOptions): Handler {
   return (q, next) => {
     const { servers } = o.selector.select(o.view);
     if (servers.length === 0) return next(q);
+    if (servers.length === 1) {
+      // One server (the common case): no hedge, no losers to abort; its exchange gets the whole budget (R12).
+      const s = servers[0]!;
+      return attempt(s, q, clock.now() + o.budgetMs, undefined, { hedged: false }).then((out) => out.reply ?? next(q));
+    }
     return race({ q, next, order: health.order(servers), attempt, clock, timeoutMs: o.timeoutMs, deadline: clock.now() + o.budgetMs, onSlow: (s) => note(s, q, 'timeout') });
   };
 }

@@ -25,7 +25,7 @@ export { renderPrometheus } from './metrics.js';
 export { explain } from './explain.js';
 export type { Explanation } from './explain.js';
 export type { ResolverOptions, ResolverForwarding, ForwardingOptions, CacheOptions, TcpLimits } from './options.js';
-export type { ServeHandles } from './io/server.js';
+export type { ServeHandles, DatagramListener, UdpPeer } from './io/server.js';
 export type { Transport } from './query.js';
 export type { Dialer, Family, SocketEnd, UdpFlight, UdpSink } from './io/dialer.js';
 export { hostDialer, connectUdp, dgramQuery } from './io/dialer.js';

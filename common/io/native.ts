@@ -53,19 +53,40 @@ export class NativeHelperMissingError extends SandnsError {
 
 /**
  * native/upstream_udp.c: open() → id > 0 or -errno; close(id); setReceiver(fn)
- * where fn(id, datagram | undefined, errno) hears every datagram and socket
- * error; ends(id) → [localAddress, localPort, remoteAddress, remotePort];
+ * where fn hears every datagram and socket error (native/slab.h: a datagram
+ * is a range of a shared ArrayBuffer); ends(id) → [localAddress, localPort, remoteAddress, remotePort];
  * sendTo(fd, datagram, family, address, port) → 0 or -errno.
  */
 export interface UpstreamUdpModule {
   open(nsPath: string, family: 4 | 6, address: string, port: number, device: string, query: Buffer): number;
   close(id: number): void;
-  setReceiver(fn: (id: number, datagram: Buffer | undefined, errno: number) => void): void;
+  /** fn(id, slab, offset, length): a datagram, slab[offset, offset + length); fn(id, undefined, errno, 0): a socket error. */
+  setReceiver(fn: (id: number, slab: ArrayBuffer | undefined, offsetOrErrno: number, length: number) => void): void;
   ends(id: number): [string, number, string, number] | undefined;
   pending(): number;
   /** One sendto(2) on a UDP socket Node owns (a listener's reply): 0 or -errno. */
   sendTo(fd: number, datagram: Buffer, family: 4 | 6, address: string, port: number): number;
 }
+
+/**
+ * native/listener_udp.c: a sandbox's UDP listener read with recvmmsg(2) and
+ * answered with sendmmsg(2). listen(fd, maxDatagram, fn) takes the socket
+ * over; fn hears each datagram (cut to maxDatagram bytes; a range of a shared
+ * ArrayBuffer, native/slab.h) and each failed receive or reply the kernel refused;
+ * send(handle, reply, peer) queues a reply for this turn of the event loop:
+ * 0, -ENOBUFS when too many wait, -EBADF once closed, -EINVAL for a bad peer.
+ */
+export interface ListenerUdpModule {
+  /** fn(slab, offset, length, peer): a datagram, slab[offset, offset + length); fn(undefined, errno): a failure. */
+  listen(fd: number, maxDatagram: number, fn: (slab: ArrayBuffer | undefined, offsetOrErrno: number, length: number, peer: number | string) => void): ListenerHandle;
+  send(handle: ListenerHandle, reply: Buffer, peer: number | string): number;
+  close(handle: ListenerHandle): void;
+  /** [replies queued, replies refused (queue full), replies the kernel refused, datagrams received] */
+  stats(handle: ListenerHandle): [number, number, number, number];
+}
+
+/** An open native listener (opaque). */
+export type ListenerHandle = { readonly __listener: unique symbol };
 
 /**
  * native/netlink_send.c: rtnetlink sendmsg(2) on sender threads, one per adopted socket (a "lane"). adopt(portId,
@@ -134,12 +155,25 @@ export function nativeTrimDatagrams(): TrimDatagrams | undefined {
   return nativeHelper()?.trimDatagrams;
 }
 
+let upstreamUdp: UpstreamUdpModule | undefined;
+
 /** native/upstream_udp.c, or undefined when it is not built or disabled (SANDNS_NO_NATIVE=1). */
 export function nativeUpstreamUdp(): UpstreamUdpModule | undefined {
-  return addon<UpstreamUdpModule>('upstream_udp');
+  // Asked once per upstream query: once loaded, no environment read or lookup (a getenv per call costs).
+  return (upstreamUdp ??= addon<UpstreamUdpModule>('upstream_udp'));
 }
 
 /** native/netlink_send.c, or undefined when it is not built or disabled (SANDNS_NO_NATIVE=1). */
 export function nativeNetlinkSend(): NetlinkSendModule | undefined {
   return addon<NetlinkSendModule>('netlink_send');
+}
+
+/**
+ * native/listener_udp.c, or undefined when it is not built (a tree built
+ * before it existed) or disabled (SANDNS_NO_NATIVE=1 or SANDNS_NO_BATCHED_UDP=1:
+ * the listener falls back to dgram).
+ */
+export function nativeListenerUdp(): ListenerUdpModule | undefined {
+  if (process.env.SANDNS_NO_BATCHED_UDP === '1') return undefined;
+  return addon<ListenerUdpModule>('listener_udp');
 }

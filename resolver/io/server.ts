@@ -7,14 +7,35 @@
  */
 import type dgram from 'node:dgram';
 import type net from 'node:net';
+import { systemClock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
+import { RateLimitedLog } from '../limits.js';
 import type { TcpLimits } from '../options.js';
 import type { HandleFn } from '../pipeline.js';
 import { serveTcpConnection } from './tcp-connection.js';
 
+/** Who sent a datagram, as a DatagramListener gives it (opaque: handed back to send). */
+export type UdpPeer = number | string;
+
+/**
+ * A UDP listener that hands datagrams over in batches and sends the replies
+ * of one event-loop turn together (sandbox/io/listener-udp.ts, over
+ * recvmmsg/sendmmsg); the alternative to a dgram socket.
+ */
+export interface DatagramListener {
+  readonly kind: 'batched';
+  /** From now on: onDatagram for each datagram, onError for a failed receive or a reply the kernel refused. */
+  start(onDatagram: (bytes: Buffer, peer: UdpPeer) => void, onError: (err: Error) => void): void;
+  /** Queue `reply` to `peer`; throws when it cannot be queued (too many waiting, or closed). */
+  send(reply: Buffer, peer: UdpPeer): void;
+  /** Stop reading, drop what waits, close the socket (idempotent). */
+  close(): void;
+}
+
 /** The bound listener handles of one sandbox. */
 export interface ServeHandles {
-  readonly udp: dgram.Socket;
+  /** A dgram socket, or a batched listener. */
+  readonly udp: dgram.Socket | DatagramListener;
   readonly tcp: net.Server;
   /**
    * Optional faster way to send a UDP reply on `udp` (one sendto(2), without
@@ -45,7 +66,8 @@ export function serveSockets(handles: ServeHandles, handle: HandleFn, opts: Serv
   const open = new Set<net.Socket>();
   let closed = false;
 
-  const onMessage = udpResponder(udp, handles.sendUdp, handle, logger, () => closed);
+  const isClosed = (): boolean => closed;
+  const onMessage = 'kind' in udp ? undefined : udpResponder(udp, handles.sendUdp, handle, logger, isClosed);
   const onConnection = (sock: net.Socket): void => {
     if (closed || open.size >= opts.tcp.maxConnections) {
       // R14: at most maxConnections per sandbox; the newcomer is refused.
@@ -57,8 +79,12 @@ export function serveSockets(handles: ServeHandles, handle: HandleFn, opts: Serv
     open.add(sock);
     serveTcpConnection(sock, handle, opts.tcp, logger, () => open.delete(sock));
   };
-  udp.on('message', onMessage);
-  udp.on('error', (err) => logger.warn({ err }, 'resolver: UDP socket error'));
+  if (onMessage === undefined) startBatched(udp as DatagramListener, handle, logger, isClosed);
+  else {
+    const sock = udp as dgram.Socket;
+    sock.on('message', onMessage);
+    sock.on('error', (err) => logger.warn({ err }, 'resolver: UDP socket error'));
+  }
   tcp.on('connection', onConnection);
   tcp.on('error', (err) => logger.warn({ err }, 'resolver: TCP listener error'));
 
@@ -69,20 +95,57 @@ export function serveSockets(handles: ServeHandles, handle: HandleFn, opts: Serv
     async close() {
       if (closed) return;
       closed = true;
-      udp.off('message', onMessage);
       tcp.off('connection', onConnection);
-      const udpDone = new Promise<void>((resolve) => {
-        try {
-          udp.close(() => resolve());
-        } catch {
-          resolve(); // already closed
-        }
-      });
+      const udpDone = onMessage === undefined ? closeBatched(udp as DatagramListener) : closeDgram(udp as dgram.Socket, onMessage);
       const tcpDone = new Promise<void>((resolve) => tcp.close(() => resolve()));
       for (const sock of open) sock.destroy();
       await Promise.all([udpDone, tcpDone]);
     },
   };
+}
+
+function closeDgram(udp: dgram.Socket, onMessage: (msg: Buffer, rinfo: dgram.RemoteInfo) => void): Promise<void> {
+  udp.off('message', onMessage);
+  return new Promise<void>((resolve) => {
+    try {
+      udp.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
+}
+
+function closeBatched(udp: DatagramListener): Promise<void> {
+  udp.close();
+  return Promise.resolve();
+}
+
+// Batched UDP: as udpResponder; a reply that cannot be queued is counted by the listener and logged here.
+function startBatched(udp: DatagramListener, handle: HandleFn, logger: Logger, isClosed: () => boolean): void {
+  let lastErr: unknown;
+  const warn = new RateLimitedLog(systemClock, 2000, (suppressed) => logger.warn({ err: lastErr, suppressed }, 'resolver: UDP reply not sent'));
+  const send = (reply: Buffer, peer: UdpPeer): void => {
+    if (isClosed()) return;
+    try {
+      udp.send(reply, peer);
+    } catch (err) {
+      lastErr = err;
+      warn.hit(); // R1: a full reply queue (or a closing socket) drops the reply: said, at most every 2 s
+    }
+  };
+  const failed = (err: unknown): void => logger.warn({ err }, 'resolver: UDP query handler failed');
+  udp.start(
+    (msg, peer) => {
+      const r = handle(msg, 'udp');
+      if (r === undefined) return;
+      if (r instanceof Uint8Array) send(r, peer);
+      else r.then((reply) => reply !== undefined && send(reply, peer), failed);
+    },
+    (err) => {
+      lastErr = err;
+      warn.hit();
+    },
+  );
 }
 
 // UDP: each datagram is one query; the reply goes back to its sender.

@@ -11,13 +11,15 @@ import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { SocketAcquireError } from '../errors.js';
 import { nativeTrimDatagrams, nativeUpstreamUdp, requireNativeHelper, type NativeHelper } from '../../common/io/native.js';
-import { MAX_QUERY_SIZE } from '../../resolver/index.js';
+import { MAX_QUERY_SIZE, type DatagramListener } from '../../resolver/index.js';
+import { nativeDatagramListener } from './listener-udp.js';
 
 /** The bound listener handles of one sandbox. */
 export interface SandboxSockets {
-  readonly udp: dgram.Socket;
+  /** The native batched listener (recvmmsg/sendmmsg), or a dgram socket without the addon. */
+  readonly udp: dgram.Socket | DatagramListener;
   readonly tcp: net.Server;
-  /** Replies on `udp` by one native sendto(2) (undefined without the upstream addon: dgram's send). */
+  /** dgram only: replies on `udp` by one native sendto(2) (undefined without the upstream addon: dgram's send). */
   readonly sendUdp?: ((reply: Buffer, port: number, address: string) => void) | undefined;
 }
 
@@ -56,12 +58,15 @@ async function acquireWithNative(
   } catch {
     // Not fatal: oversized queries are still refused, only at the cost of reading them whole.
   }
+  const tcp = net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => tcp.listen({ fd: tcpFd }, resolve));
+  // Batched (recvmmsg/sendmmsg) where the addon is built; datagrams are cut to one byte over the limit, as the filter does.
+  const batched = nativeDatagramListener(udpFd, MAX_QUERY_SIZE + 1);
+  if (batched !== undefined) return { udp: batched, tcp };
   // Replies go to the sender's address, always an IP literal: resolving it is an identity, done at once
   // (dgram's default lookup costs a dns.lookup call and a tick per reply).
   const udp = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
   await new Promise<void>((resolve) => udp.bind({ fd: udpFd }, resolve));
-  const tcp = net.createServer({ allowHalfOpen: true });
-  await new Promise<void>((resolve) => tcp.listen({ fd: tcpFd }, resolve));
   return { udp, tcp, sendUdp: nativeSender(udp, udpFd) };
 }
 

@@ -11,11 +11,11 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { connectUdp, hostDialer, type Dialer, type Family, type UdpFlight } from '../../resolver/index.js';
+import { connectUdp, hostDialer, type Dialer, type Family, type UdpFlight, type UdpSink } from '../../resolver/index.js';
 import { SandnsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { nativeSocketInNetns } from '../../common/io/native.js';
-import { nativeUdpQuery } from './upstream-udp.js';
+import { nativeUdpQuery, type NativeUdpQuery } from './upstream-udp.js';
 
 /** No way to open a socket inside the sandbox's namespace. */
 export class NoNetnsDialerError extends SandnsError {
@@ -87,6 +87,14 @@ export function hardenedHostDialer(logger: Logger): Dialer {
     devices.set(address, { device, at: Date.now() });
     return device;
   };
+  const opened = (open: NativeUdpQuery, device: string, family: Family, address: string, port: number, query: Buffer, sink: UdpSink): UdpFlight => {
+    try {
+      return open('', device, family, address, port, query, sink);
+    } catch (err) {
+      devices.delete(address); // the route may have moved: look it up again next time
+      throw err;
+    }
+  };
   return {
     udpQuery(origin, address, port, family, query, sink) {
       const open = nativeUdpQuery();
@@ -95,17 +103,9 @@ export function hardenedHostDialer(logger: Logger): Dialer {
         warned = true;
         return hostDialer.udpQuery(origin, address, port, family, query, sink);
       }
-      const opened = (device: string): UdpFlight => {
-        try {
-          return open('', device, family, address, port, query, sink);
-        } catch (err) {
-          devices.delete(address); // the route may have moved: look it up again next time
-          throw err;
-        }
-      };
       const known = devices.get(address);
-      if (known !== undefined && Date.now() - known.at < DEVICE_TTL_MS) return opened(known.device);
-      return lookUp(address, family).then(opened);
+      if (known !== undefined && Date.now() - known.at < DEVICE_TTL_MS) return opened(open, known.device, family, address, port, query, sink);
+      return lookUp(address, family).then((device) => opened(open, device, family, address, port, query, sink));
     },
     tcpConnect: hostDialer.tcpConnect,
   };

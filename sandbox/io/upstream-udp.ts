@@ -34,14 +34,15 @@ function systemErrorName(errno: number): string {
 const sinks = new Map<number, UdpSink>();
 let mod: UpstreamUdpModule | undefined;
 
-// Every datagram and socket error of every query socket arrives here.
-function receive(id: number, datagram: Buffer | undefined, errno: number): void {
+// Every datagram (bytes slab[offset, offset + length)) and socket error (slab undefined, offset = errno) arrives here.
+function receive(id: number, slab: ArrayBuffer | undefined, offsetOrErrno: number, length: number): void {
   const sink = sinks.get(id);
   if (sink === undefined) return;
-  if (datagram !== undefined) {
-    sink.datagram(datagram);
+  if (slab !== undefined) {
+    sink.datagram(Buffer.from(slab, offsetOrErrno, length));
     return;
   }
+  const errno = offsetOrErrno;
   sinks.delete(id);
   mod!.close(id);
   sink.error(new UpstreamSocketError('upstream socket', errno));

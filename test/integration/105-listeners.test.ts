@@ -5,6 +5,7 @@
  * fails as ERR_SANDBOX_LISTENER and leaves no descriptor behind.
  */
 import { closeSync, readdirSync } from 'node:fs';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireNativeHelper } from '../../common/io/native.js';
@@ -28,21 +29,29 @@ describe('105 the listeners of a sandbox', () => {
     native.removeNetns(up);
   });
 
-  it('R1 UDP and TCP are bound to 127.0.0.11:53 inside the namespace, and TCP accepts there', async () => {
+  it('R1 UDP and TCP are bound to 127.0.0.11:53 inside the namespace: a datagram and a connection from inside reach them', async () => {
     const s = await acquireSandboxSockets(up);
+    const client = dgram.createSocket('udp4');
     try {
       expect(s.tcp.address()).toMatchObject({ address: '127.0.0.11', port: 53 });
-      expect('address' in s.udp ? s.udp.address() : undefined).toMatchObject({ address: '127.0.0.11', port: 53 });
-      // A connection from inside the namespace reaches this listener (it is not the host's 127.0.0.11).
+      // A datagram from inside the namespace reaches this listener (it is not the host's 127.0.0.11), batched or dgram.
+      const got = new Promise<string>((r) => {
+        if ('kind' in s.udp) s.udp.start((bytes) => r(bytes.toString()), () => undefined);
+        else s.udp.on('message', (m) => r(m.toString()));
+      });
+      await new Promise<void>((r) => client.bind({ fd: native.socketInNetns(up, 4, 'udp') }, r));
+      client.send('hello', 53, '127.0.0.11');
+      expect(await got).toBe('hello');
       const accepted = new Promise<void>((r) => s.tcp.once('connection', (c) => (c.destroy(), r())));
-      const client = new net.Socket({ fd: native.socketInNetns(up, 4, 'tcp') });
-      client.on('error', () => undefined);
-      client.connect(53, '127.0.0.11');
+      const conn = new net.Socket({ fd: native.socketInNetns(up, 4, 'tcp') });
+      conn.on('error', () => undefined);
+      conn.connect(53, '127.0.0.11');
       await accepted;
-      client.destroy();
+      conn.destroy();
     } finally {
+      client.close();
       s.tcp.close();
-      if ('close' in s.udp) s.udp.close();
+      s.udp.close();
     }
   });
 

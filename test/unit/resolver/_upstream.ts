@@ -8,7 +8,7 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Clock } from '../../../common/clock.js';
 import { silentLogger, type Logger } from '../../../common/log.js';
-import { createResolver, type ForwardingOptions, type Resolver, type ResolverForwarding, type ResolverMetrics, type ResolverView, type Transport, type Upstream } from '../../../resolver/index.js';
+import { createResolver, type ForwardingOptions, type Resolver, type ResolverForwarding, type ResolverMetrics, type ResolverView, type Transport, type Upstream, type DatagramListener } from '../../../resolver/index.js';
 import { network, view } from './_helpers.js';
 
 /** One query as the fake server saw it. */
@@ -267,19 +267,38 @@ export interface Live {
   tcpAsk(msg: Buffer): Promise<Buffer>;
 }
 
-/** Serve `rig.resolver` on loopback; closed with the rig. */
-export async function serveLive(rig: Rig): Promise<Live> {
-  const udp = dgram.createSocket('udp4');
+/**
+ * Serve `rig.resolver` on loopback; closed with the rig. `batched`: UDP through
+ * this listener (the native recvmmsg/sendmmsg one) on `batched.port` instead of dgram.
+ */
+export async function serveLive(rig: Rig, batched?: { udp: DatagramListener; port: number }): Promise<Live> {
   const tcp = net.createServer();
-  await new Promise<void>((res) => udp.bind(0, '127.0.0.1', res));
   await new Promise<void>((res) => tcp.listen(0, '127.0.0.1', res));
-  rig.resolver.serve({ udp, tcp });
+  let udpPort: number;
+  if (batched === undefined) {
+    const udp = dgram.createSocket('udp4');
+    await new Promise<void>((res) => udp.bind(0, '127.0.0.1', res));
+    udpPort = udp.address().port;
+    rig.resolver.serve({ udp, tcp });
+  } else {
+    udpPort = batched.port;
+    rig.resolver.serve({ udp: batched.udp, tcp });
+  }
   return {
-    udpPort: udp.address().port,
+    udpPort,
     tcpPort: (tcp.address() as net.AddressInfo).port,
-    udpAsk: (msg, timeoutMs = 2000) => udpAsk(udp.address().port, msg, timeoutMs),
+    udpAsk: (msg, timeoutMs = 2000) => udpAsk(udpPort, msg, timeoutMs),
     tcpAsk: (msg) => tcpAsk((tcp.address() as net.AddressInfo).port, msg),
   };
+}
+
+/** A port no UDP socket on 127.0.0.1 holds right now (bound and released). */
+export async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((res) => s.bind(0, '127.0.0.1', res));
+  const port = s.address().port;
+  await new Promise<void>((res) => s.close(() => res()));
+  return port;
 }
 
 /** One UDP query to 127.0.0.1:`port`; undefined after `timeoutMs` without a reply. */
