@@ -50,6 +50,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "slab.h"
+#include "addon.h"
 
 #define BATCH 64            /* replies per sendmmsg */
 /*
@@ -400,12 +401,6 @@ static listener_t *unwrap(napi_env env, napi_value v) {
   return p;
 }
 
-static napi_value ret_int(napi_env env, int v) {
-  napi_value r;
-  napi_create_int32(env, v, &r);
-  return r;
-}
-
 static napi_value Listen(napi_env env, napi_callback_info info) {
   module_t *m;
   napi_get_instance_data(env, (void **)&m);
@@ -467,18 +462,18 @@ static napi_value Send(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "send(handle, reply: Buffer, peer)");
     return NULL;
   }
-  if (l->closed) return ret_int(env, -EBADF);
+  if (l->closed) return int_value(env, -EBADF);
   struct sockaddr_storage sa;
   socklen_t salen = 0;
-  if (peer_addr(env, argv[2], &sa, &salen) != 0) return ret_int(env, -EINVAL);
+  if (peer_addr(env, argv[2], &sa, &salen) != 0) return int_value(env, -EINVAL);
   if (l->qn - l->qhead >= MAX_QUEUED || l->alen + dlen > MAX_QUEUED_BYTES) {
     l->refused++;
-    return ret_int(env, -ENOBUFS);
+    return int_value(env, -ENOBUFS);
   }
   if (l->qn == l->qcap) {
     size_t n = l->qcap ? l->qcap * 2 : 64;
     out_t *q = realloc(l->q, n * sizeof *q);
-    if (q == NULL) return ret_int(env, -ENOMEM);
+    if (q == NULL) return int_value(env, -ENOMEM);
     l->q = q;
     l->qcap = n;
   }
@@ -486,7 +481,7 @@ static napi_value Send(napi_env env, napi_callback_info info) {
     size_t n = l->acap ? l->acap : 16384;
     while (n < l->alen + dlen) n *= 2;
     unsigned char *a = realloc(l->arena, n);
-    if (a == NULL) return ret_int(env, -ENOMEM);
+    if (a == NULL) return int_value(env, -ENOMEM);
     l->arena = a;
     l->acap = n;
   }
@@ -498,7 +493,7 @@ static napi_value Send(napi_env env, napi_callback_info info) {
   memcpy(l->arena + l->alen, data, dlen);
   l->alen += dlen;
   mark_dirty(l);
-  return ret_int(env, 0);
+  return int_value(env, 0);
 }
 
 static void close_listener(listener_t *l) {
@@ -580,22 +575,11 @@ NAPI_MODULE_INIT() {
   m->idle.data = m;
   uv_unref((uv_handle_t *)&m->check);
   uv_unref((uv_handle_t *)&m->idle);
-  napi_value resource, name;
-  napi_create_object(env, &resource);
-  napi_create_reference(env, resource, 1, &m->resource);
-  napi_create_string_utf8(env, "sandns.listenerUdp", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, resource, name, &m->ctx);
+  async_resource(env, "sandns.listenerUdp", &m->resource, &m->ctx);
   napi_set_instance_data(env, m, NULL, NULL);
   napi_add_env_cleanup_hook(env, cleanup, m);
 
-  napi_value fn;
-  napi_create_function(env, "listen", NAPI_AUTO_LENGTH, Listen, NULL, &fn);
-  napi_set_named_property(env, exports, "listen", fn);
-  napi_create_function(env, "send", NAPI_AUTO_LENGTH, Send, NULL, &fn);
-  napi_set_named_property(env, exports, "send", fn);
-  napi_create_function(env, "close", NAPI_AUTO_LENGTH, Close, NULL, &fn);
-  napi_set_named_property(env, exports, "close", fn);
-  napi_create_function(env, "stats", NAPI_AUTO_LENGTH, Stats, NULL, &fn);
-  napi_set_named_property(env, exports, "stats", fn);
+  static const export_t table[] = { { "listen", Listen }, { "send", Send }, { "close", Close }, { "stats", Stats } };
+  EXPORT_ALL(env, exports, table, NULL);
   return exports;
 }

@@ -51,6 +51,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/netlink.h>
+#include "addon.h"
 
 /* Lanes open at once per Node environment: the host socket pool holds 8. */
 #define MAX_LANES 64
@@ -205,12 +206,6 @@ static sender_t *state_of(napi_env env, napi_callback_info info, size_t *argc, n
   void *data = NULL;
   napi_get_cb_info(env, info, argc, argv, NULL, &data);
   return data;
-}
-
-static napi_value int_value(napi_env env, int64_t v) {
-  napi_value out;
-  napi_create_int64(env, v, &out);
-  return out;
 }
 
 /* The lane `v` names, or NULL (a TypeError is thrown). */
@@ -390,12 +385,9 @@ NAPI_MODULE_INIT() {
   sender_t *s = calloc(1, sizeof *s);
   if (s == NULL) return NULL;
   napi_add_env_cleanup_hook(env, cleanup, s);
-  const char *names[] = { "lowestFreeFd", "adopt", "send", "release", "pending" };
-  napi_callback fns[] = { LowestFreeFd, Adopt, Send, Release, Pending };
-  for (int i = 0; i < 5; i++) {
-    napi_value fn;
-    napi_create_function(env, names[i], NAPI_AUTO_LENGTH, fns[i], s, &fn);
-    napi_set_named_property(env, exports, names[i], fn);
-  }
+  static const export_t table[] = {
+    { "lowestFreeFd", LowestFreeFd }, { "adopt", Adopt }, { "send", Send }, { "release", Release }, { "pending", Pending },
+  };
+  EXPORT_ALL(env, exports, table, s);
   return exports;
 }

@@ -57,6 +57,7 @@
 #include <linux/filter.h>
 #include <linux/netlink.h>
 #include <dirent.h>
+#include "addon.h"
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[320];
@@ -299,12 +300,6 @@ static napi_value RemoveNetns(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
-  napi_value fn;
-  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
-  napi_set_named_property(env, exports, name, fn);
-}
-
 static napi_value TrimDatagrams(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -359,12 +354,11 @@ static napi_value NetlinkNoEnobufs(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  export_fn(env, exports, "socketInNetns", SocketInNetns);
-  export_fn(env, exports, "listenersInNetns", ListenersInNetns);
-  export_fn(env, exports, "callInNetns", CallInNetns);
-  export_fn(env, exports, "createNetns", CreateNetns);
-  export_fn(env, exports, "removeNetns", RemoveNetns);
-  export_fn(env, exports, "trimDatagrams", TrimDatagrams);
-  export_fn(env, exports, "netlinkNoEnobufs", NetlinkNoEnobufs);
+  static const export_t table[] = {
+    { "socketInNetns", SocketInNetns }, { "listenersInNetns", ListenersInNetns }, { "callInNetns", CallInNetns },
+    { "createNetns", CreateNetns }, { "removeNetns", RemoveNetns }, { "trimDatagrams", TrimDatagrams },
+    { "netlinkNoEnobufs", NetlinkNoEnobufs },
+  };
+  EXPORT_ALL(env, exports, table, NULL);
   return exports;
 }

@@ -57,6 +57,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "slab.h"
+#include "addon.h"
 
 #define MAX_DATAGRAM 65536
 #define MAX_EVENTS 256
@@ -229,12 +230,6 @@ static int open_in_netns(const char *path, int family, const struct sockaddr_sto
   return fd;
 }
 
-static napi_value ret_int64(napi_env env, int64_t v) {
-  napi_value r;
-  napi_create_int64(env, v, &r);
-  return r;
-}
-
 static napi_value Open(napi_env env, napi_callback_info info) {
   state_t *st;
   napi_get_instance_data(env, (void **)&st);
@@ -257,21 +252,21 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "open(nsPath, family, address, port, device, query: Buffer)");
     return NULL;
   }
-  if (st->epfd < 0) return ret_int64(env, -EBADF);
+  if (st->epfd < 0) return int_value(env, -EBADF);
   struct sockaddr_storage sa;
   socklen_t salen;
   int err = fill_addr(family, address, port, &sa, &salen);
-  if (err) return ret_int64(env, -err);
+  if (err) return int_value(env, -err);
   int fd = path[0] == '\0' ? open_connected(family, &sa, salen, device) : open_in_netns(path, family, &sa, salen, device);
-  if (fd < 0) return ret_int64(env, fd);
+  if (fd < 0) return int_value(env, fd);
   if (fd > 0xfffff || (err = ensure_slot(st, fd)) != 0) {
     close(fd);
-    return ret_int64(env, -(err ? err : EMFILE));
+    return int_value(env, -(err ? err : EMFILE));
   }
   if (send(fd, query, qlen, MSG_DONTWAIT) < 0) {
     err = errno;
     close(fd);
-    return ret_int64(env, -err);
+    return int_value(env, -err);
   }
   uint32_t gen = st->next_gen++;
   if (st->next_gen > 0x7ffffff) st->next_gen = 1; /* id stays below 2^47: an exact double */
@@ -282,11 +277,11 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
     err = errno;
     close(fd);
-    return ret_int64(env, -err);
+    return int_value(env, -err);
   }
   st->slots[fd].gen = gen;
   if (st->open++ == 0) uv_ref((uv_handle_t *)st->poll);
-  return ret_int64(env, make_id(fd, gen));
+  return int_value(env, make_id(fd, gen));
 }
 
 static napi_value Close(napi_env env, napi_callback_info info) {
@@ -390,16 +385,16 @@ static napi_value SendTo(napi_env env, napi_callback_info info) {
   struct sockaddr_storage sa;
   socklen_t salen;
   int err = fill_addr(family, address, port, &sa, &salen);
-  if (err) return ret_int64(env, -err);
-  if (sendto(fd, data, dlen, MSG_DONTWAIT, (const struct sockaddr *)&sa, salen) < 0) return ret_int64(env, -errno);
-  return ret_int64(env, 0);
+  if (err) return int_value(env, -err);
+  if (sendto(fd, data, dlen, MSG_DONTWAIT, (const struct sockaddr *)&sa, salen) < 0) return int_value(env, -errno);
+  return int_value(env, 0);
 }
 
 static napi_value Pending(napi_env env, napi_callback_info info) {
   (void)info;
   state_t *st;
   napi_get_instance_data(env, (void **)&st);
-  return ret_int64(env, st->open);
+  return int_value(env, st->open);
 }
 
 /* The environment goes away (process exit, worker end): close every socket and the epoll set. */
@@ -444,26 +439,13 @@ NAPI_MODULE_INIT() {
   st->poll->data = st;
   uv_poll_start(st->poll, UV_READABLE, on_ready);
   uv_unref((uv_handle_t *)st->poll); /* only open sockets keep the loop alive */
-  napi_value resource, name;
-  napi_create_object(env, &resource);
-  napi_create_reference(env, resource, 1, &st->resource);
-  napi_create_string_utf8(env, "sandns.upstreamUdp", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, resource, name, &st->ctx);
+  async_resource(env, "sandns.upstreamUdp", &st->resource, &st->ctx);
   napi_set_instance_data(env, st, NULL, NULL);
   napi_add_env_cleanup_hook(env, cleanup, st);
 
-  napi_value fn;
-  napi_create_function(env, "open", NAPI_AUTO_LENGTH, Open, NULL, &fn);
-  napi_set_named_property(env, exports, "open", fn);
-  napi_create_function(env, "close", NAPI_AUTO_LENGTH, Close, NULL, &fn);
-  napi_set_named_property(env, exports, "close", fn);
-  napi_create_function(env, "setReceiver", NAPI_AUTO_LENGTH, SetReceiver, NULL, &fn);
-  napi_set_named_property(env, exports, "setReceiver", fn);
-  napi_create_function(env, "ends", NAPI_AUTO_LENGTH, Ends, NULL, &fn);
-  napi_set_named_property(env, exports, "ends", fn);
-  napi_create_function(env, "sendTo", NAPI_AUTO_LENGTH, SendTo, NULL, &fn);
-  napi_set_named_property(env, exports, "sendTo", fn);
-  napi_create_function(env, "pending", NAPI_AUTO_LENGTH, Pending, NULL, &fn);
-  napi_set_named_property(env, exports, "pending", fn);
+  static const export_t table[] = {
+    { "open", Open }, { "close", Close }, { "setReceiver", SetReceiver }, { "ends", Ends }, { "sendTo", SendTo }, { "pending", Pending },
+  };
+  EXPORT_ALL(env, exports, table, NULL);
   return exports;
 }
