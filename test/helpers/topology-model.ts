@@ -8,6 +8,8 @@
 import { execa } from 'execa';
 import { Address4 } from 'ip-address';
 import type { Model } from './linearize.js';
+import { randomSubnet } from './daemon.js';
+import { uniqueName } from './names.js';
 
 /** An operation of the mix. */
 export type TopoOp =
@@ -239,4 +241,24 @@ export async function kernelDiff(http: Http, tag: string, bridgeOf: (net: string
   }
   for (const name of sbNames) if (!wantNs.has(name) && fileExists(`/etc/netns/${name}`)) out.push(`files of gone sandbox ${name} left in /etc/netns`);
   return out;
+}
+
+/**
+ * The names of a topology test's objects: two networks n0 and n1 on adjacent /24s of a random prefix, `sandboxes`
+ * sandboxes s0.., and the bridge name kernelDiff expects for a network ('' : the name of no network's bridge).
+ */
+export function topologyNames(prefix: string, sandboxes: number): {
+  tag: string;
+  nets: [string, string];
+  sbs: string[];
+  bridgeOf: (net: string) => string;
+  subnet: Map<string, string>;
+} {
+  const tag = uniqueName(prefix);
+  const nets: [string, string] = [`${tag}n0`, `${tag}n1`];
+  const sbs = Array.from({ length: sandboxes }, (_, i) => `${tag}s${i}`);
+  const bridgeOf = (net: string): string => `${tag}b${net === '' ? '' : nets.indexOf(net)}`;
+  const [a, b, c] = randomSubnet().prefix.split('.').map(Number) as [number, number, number];
+  const subnet = new Map([[nets[0], `${a}.${b}.${c}.0/24`], [nets[1], `${a}.${b === 250 ? 200 : b + 1}.${c}.0/24`]]);
+  return { tag, nets, sbs, bridgeOf, subnet };
 }

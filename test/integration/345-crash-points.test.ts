@@ -18,20 +18,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { buildCli, randomSubnet } from '../helpers/daemon.js';
+import { buildCli } from '../helpers/daemon.js';
 import { stateDaemon, type StateDaemon } from '../helpers/state-daemon.js';
-import { uniqueName } from '../helpers/names.js';
-import { apiState, kernelDiff, runOp, sameState, topologyModel, type Http, type TopoOp, type TopoState } from '../helpers/topology-model.js';
+import { apiState, kernelDiff, runOp, sameState, topologyModel, topologyNames, type Http, type TopoOp, type TopoState } from '../helpers/topology-model.js';
 
-const tag = uniqueName('k');
-const NETS = [`${tag}n0`, `${tag}n1`];
-const SBS = [`${tag}s0`, `${tag}s1`];
-const [N0, N1] = NETS as [string, string];
+const { tag, nets: NETS, sbs: SBS, bridgeOf, subnet: SUBNET } = topologyNames('k', 2);
+const [N0, N1] = NETS;
 const [S0, S1] = SBS as [string, string];
-const bridgeOf = (net: string): string => `${tag}b${net === '' ? '' : NETS.indexOf(net)}`;
-const { prefix } = randomSubnet();
-const [a, b, c] = prefix.split('.').map(Number) as [number, number, number];
-const SUBNET = new Map([[N0, `${a}.${b}.${c}.0/24`], [N1, `${a}.${b === 250 ? 200 : b + 1}.${c}.0/24`]]);
 
 let build: { bin: string; remove(): Promise<void> };
 let dir: string;

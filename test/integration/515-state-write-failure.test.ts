@@ -23,20 +23,13 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { buildCli, randomSubnet } from '../helpers/daemon.js';
+import { buildCli } from '../helpers/daemon.js';
 import { stateDaemon, type StateDaemon } from '../helpers/state-daemon.js';
-import { uniqueName } from '../helpers/names.js';
-import { apiState, kernelDiff, runOp, topologyModel, type Http, type TopoOp } from '../helpers/topology-model.js';
+import { apiState, kernelDiff, runOp, topologyModel, topologyNames, type Http, type TopoOp } from '../helpers/topology-model.js';
 
-const tag = uniqueName('w');
-const NETS = [`${tag}n0`, `${tag}n1`];
-const SBS = [`${tag}s0`];
-const [N0, N1] = NETS as [string, string];
+const { tag, nets: NETS, sbs: SBS, bridgeOf, subnet: SUBNET } = topologyNames('w', 1);
+const [N0, N1] = NETS;
 const [S0] = SBS as [string];
-const bridgeOf = (net: string): string => `${tag}b${net === '' ? '' : NETS.indexOf(net)}`;
-const { prefix } = randomSubnet();
-const [a, b, c] = prefix.split('.').map(Number) as [number, number, number];
-const SUBNET = new Map([[N0, `${a}.${b}.${c}.0/24`], [N1, `${a}.${b === 250 ? 200 : b + 1}.${c}.0/24`]]);
 
 let build: { bin: string; remove(): Promise<void> };
 let dir: string;
