@@ -53,14 +53,7 @@ export async function startEcho(netns: string, host: string, port: number): Prom
     });
     child.once('exit', () => reject(new Error(`echo server on ${host}:${port} exited: ${err}`)));
   });
-  return {
-    pid: child.pid!,
-    stop: () => new Promise((r) => {
-      if (child.exitCode !== null || child.signalCode !== null) return r();
-      child.once('exit', () => r());
-      child.kill('SIGKILL');
-    }),
-  };
+  return killable(child);
 }
 
 /** Ask `host:port` once from inside `netns`: the address the server saw, `timeout`, or `error:<code>`. */
@@ -116,14 +109,7 @@ export async function startBenchServer(netns: string, host: string, port: number
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && (clearTimeout(t), resolve()));
     child.once('exit', () => reject(new Error('bench server exited')));
   });
-  return {
-    pid: child.pid!,
-    stop: () => new Promise((r) => {
-      if (child.exitCode !== null || child.signalCode !== null) return r();
-      child.once('exit', () => r());
-      child.kill('SIGKILL');
-    }),
-  };
+  return killable(child);
 }
 
 /** From `netns`: TCP goodput (Mbit/s, `bytes` sent and echoed back) or the median round trip of `bytes` 1-byte exchanges (µs). */
@@ -132,4 +118,16 @@ export async function benchTcp(netns: string, host: string, port: number, mode: 
   const v = Number(r.stdout);
   if (!Number.isFinite(v)) throw new Error(`bench to ${host}:${port} failed: ${r.stdout} ${r.stderr}`);
   return v;
+}
+
+/** A started child as the tests hold it: its pid, and a stop that kills it (SIGKILL) and resolves once it exited. */
+function killable(child: ChildProcess): EchoServer {
+  return {
+    pid: child.pid!,
+    stop: () => new Promise((r) => {
+      if (child.exitCode !== null || child.signalCode !== null) return r();
+      child.once('exit', () => r());
+      child.kill('SIGKILL');
+    }),
+  };
 }
