@@ -5,7 +5,7 @@
  * text arrive through RouteDeps (G12).
  */
 import { InvalidOptionError, SandnsError } from '../common/errors.js';
-import { EndpointNotFoundError, AlreadyOnNetworkError, SandboxInUseError, type SandboxOptions } from '../controller/index.js';
+import { EndpointNotFoundError, SandboxInUseError, type SandboxOptions } from '../controller/index.js';
 import { ApiUnsupportedError } from './errors.js';
 import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
 import { normalizeQuestion, recordRows } from './records.js';
@@ -88,14 +88,10 @@ export async function connect({ params, body, deps }: Ctx): Promise<ApiResponse>
   onlyFields(body, ['sandbox', 'name', 'aliases', 'ip', 'ip6', 'priority', 'ifname', ...PORT_FIELDS]);
   const net = deps.controller.network(params.network!);
   const sb = deps.controller.sandbox(str(body, 'sandbox', true));
-  if (endpointOf(sb, net) !== undefined) throw new AlreadyOnNetworkError(sb.id, net.name);
-  const ep = await net.createEndpoint(str(body, 'name') ?? sb.id, { ...defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6'), joinedOnly: true }), ...endpointExtras(body) });
-  try {
-    await ep.join(sb, defined({ priority: typed<number>(body, 'priority', 'number'), ifname: str(body, 'ifname') }));
-  } catch (err) {
-    await ep.delete().catch((e: unknown) => deps.logger.warn({ err: e, endpoint: ep.name }, 'endpoint delete after failed join failed'));
-    throw err;
-  }
+  const ep = await net.connect(
+    sb, str(body, 'name') ?? sb.id, { ...defined({ aliases: strs(body, 'aliases'), ip: str(body, 'ip'), ip6: str(body, 'ip6') }), ...endpointExtras(body) },
+    defined({ priority: typed<number>(body, 'priority', 'number'), ifname: str(body, 'ifname') }),
+  );
   return ok(describeEndpoint(ep, net, sb), 201);
 }
 
@@ -104,6 +100,8 @@ export async function disconnect({ params, body, deps }: Ctx): Promise<ApiRespon
   onlyFields(body, ['sandbox']);
   const net = deps.controller.network(params.network!);
   const sb = deps.controller.sandbox(str(body, 'sandbox', true));
+  // A connect still in flight is waited for: the answer rests on answered operations only (L5).
+  for (let w = endpointOf(sb, net)?.provisional; w; w = endpointOf(sb, net)?.provisional) await w;
   const ep = endpointOf(sb, net);
   if (ep === undefined) throw new EndpointNotFoundError(sb.id, net.name);
   const out = describeEndpoint(ep, net, sb);

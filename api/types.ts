@@ -16,6 +16,8 @@ export interface ApiEndpoint {
   readonly network: { readonly name: string };
   readonly sandbox: { readonly id: string; readonly hostname?: string | undefined } | undefined;
   readonly joinInfo: { readonly ifname: string; readonly mac?: string; readonly hostIfname?: string } | undefined;
+  /** Settles when the connect that made it answers (Endpoint.provisional); undefined once it has. */
+  readonly provisional?: Promise<void> | undefined;
   /** Published ports with their host ports. */
   readonly portMappings?: readonly { readonly hostIp?: string | undefined; readonly hostPort: number; readonly containerPort: number; readonly protocol: string }[];
   join(sandbox: ApiSandbox, options?: { priority?: number; ifname?: string }): Promise<void>;
@@ -35,6 +37,8 @@ export interface ApiNetwork {
   };
   info(): NetworkInfo;
   createEndpoint(name: string, options?: EndpointOptions): Promise<ApiEndpoint>;
+  /** createEndpoint (joinedOnly) + join as one operation, undone on failure (Network.connect). */
+  connect(sandbox: ApiSandbox, name: string, options?: EndpointOptions, joinOptions?: { priority?: number; ifname?: string }): Promise<ApiEndpoint>;
   delete(): Promise<void>;
 }
 

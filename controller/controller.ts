@@ -11,7 +11,7 @@ import { isEphemeralNetnsPath, openSandbox, pinnedNetnsPath, type OpenedSandbox 
 import { linkProblems, plumbJoin, plumbLeave, type AttachDeps } from './attach.js';
 import { createSharedCache, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { Network } from './network.js';
-import { Endpoint } from './endpoint.js';
+import { Endpoint, provisionalOf } from './endpoint.js';
 import { refreshResolvConfs, Sandbox, type SandboxConfig } from './sandbox.js';
 import type { ControllerCore, LinkState } from './core.js';
 import * as errors from './errors.js';
@@ -259,6 +259,8 @@ export class Controller implements ControllerCore {
   async createEndpoint(net: Network, name: string, options: EndpointOptions): Promise<Endpoint> {
     this.#open();
     const { epName, aliases, links, publish, macAddress, ports, ip4, ip6 } = normalizeEndpointOptions(name, options);
+    const named = (): [Endpoint | undefined] => [net.endpoint(epName)];
+    for (let w = provisionalOf(named()); w; w = provisionalOf(named())) await w; // a refusal rests on answered operations (L5)
     if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
     if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
     if (ip6 !== undefined && net.pool6 === undefined) throw new InvalidOptionError('ip6', `network ${net.name} has no IPv6 subnet`);
@@ -268,6 +270,7 @@ export class Controller implements ControllerCore {
     const portMappings = publish.length === 0 ? [] : await reservePorts(this.#drivers, net, id, publish);
     let addresses: { ipv4: string; ipv6: string | undefined };
     try {
+      for (let w = provisionalOf(named()); w; w = provisionalOf(named())) await w;
       if (!this.#networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
       if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
       addresses = net.scope === 'global' ? await this.#globalBinding('a global network').endpointAddresses(net, epName, id, ip4, ip6) : allocateLocal(net, ip4, ip6);
@@ -277,7 +280,7 @@ export class Controller implements ControllerCore {
     }
     const ep = new Endpoint(this, {
       id, name: epName, network: net, aliases, ...addresses, ports, links, portMappings, macAddress,
-      disableResolution: options.disableResolution ?? false, joinedOnly: options.joinedOnly === true,
+      disableResolution: options.disableResolution ?? false, joinedOnly: options.joinedOnly === true, provisional: options.provisional,
     });
     net.endpoints.set(ep.id, ep);
     // Coalesced: a join writes ahead before its plumbing, and the API answers only once everything is on disk (L6).
@@ -373,6 +376,8 @@ export class Controller implements ControllerCore {
   /** ControllerCore: join (driver plumbing, records, view, files, listener). */
   async join(ep: Endpoint, sb: Sandbox, options: JoinOptions): Promise<void> {
     this.#open();
+    const rival = provisionalOf([...sb.endpoints.values()].filter((e) => e !== ep && e.network === ep.network));
+    if (rival !== undefined) return void (await rival, await this.join(ep, sb, options)); // L5: refuse on answered state only
     if (ep.sandbox !== undefined) throw new errors.EndpointAlreadyJoinedError(ep.name, ep.sandbox.id);
     if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
     if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);

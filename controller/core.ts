@@ -6,9 +6,11 @@ import type { Endpoint } from './endpoint.js';
 import type { Network } from './network.js';
 import type { Sandbox } from './sandbox.js';
 import type { EndpointOptions, JoinOptions } from './options.js';
+import type { Logger } from '../common/log.js';
 
 /** Operations on entities, implemented by Controller. */
 export interface ControllerCore {
+  readonly logger: Logger;
   createEndpoint(network: Network, name: string, options: EndpointOptions): Promise<Endpoint>;
   deleteEndpoint(endpoint: Endpoint): Promise<void>;
   deleteNetwork(network: Network): Promise<void>;

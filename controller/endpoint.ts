@@ -44,12 +44,20 @@ export class Endpoint {
   readonly joinedOnly: boolean;
   /** The join in progress, if any: leave waits for it (no half-joined state is ever torn down). */
   joining: Promise<void> | undefined;
+  /**
+   * Set while the connect that made it (Network.connect) has not answered: it may still fail, or be undone by a
+   * crash. An operation this endpoint would refuse (a second connect of its sandbox to its network, an endpoint of
+   * the same name, the network's delete) waits for it and looks again, so a refusal only ever rests on answered
+   * operations (L5). Settles (never rejects) when the connect answers.
+   */
+  provisional: Promise<void> | undefined;
   #attachment: Attachment | undefined;
   readonly #core: ControllerCore;
 
   constructor(
     core: ControllerCore,
-    init: { id: string; name: string; network: Network; aliases: readonly string[]; ipv4: string; ipv6?: string | undefined; ports: readonly { port: number; proto: 'tcp' | 'udp' }[]; links: ReadonlyMap<string, string>; disableResolution: boolean; portMappings?: readonly PortMapping[]; macAddress?: string | undefined; joinedOnly?: boolean },
+    init: { id: string; name: string; network: Network; aliases: readonly string[]; ipv4: string; ipv6?: string | undefined; ports: readonly { port: number; proto: 'tcp' | 'udp' }[]; links: ReadonlyMap<string, string>; disableResolution: boolean; portMappings?: readonly PortMapping[]; macAddress?: string | undefined; joinedOnly?: boolean;
+      provisional?: Promise<void> | undefined },
   ) {
     this.#core = core;
     this.id = init.id;
@@ -64,6 +72,7 @@ export class Endpoint {
     this.portMappings = init.portMappings ?? [];
     this.macAddress = init.macAddress;
     this.joinedOnly = init.joinedOnly ?? false;
+    this.provisional = init.provisional;
   }
 
   /** Where the endpoint is attached, if anywhere. */
@@ -139,4 +148,15 @@ export class Endpoint {
   delete(): Promise<void> {
     return this.#core.deleteEndpoint(this);
   }
+}
+
+/**
+ * What to wait for before a check that a provisional endpoint among `eps` would fail: their connects' outcomes, or
+ * undefined when none is provisional. Callers loop until undefined and then check in the same synchronous run
+ * (`for (let w = provisionalOf(x); w; w = provisionalOf(x)) await w;`): a connect begun during a wait is seen.
+ */
+export function provisionalOf(eps: Iterable<Endpoint | undefined>): Promise<unknown> | undefined {
+  const waits: Promise<void>[] = [];
+  for (const e of eps) if (e?.provisional !== undefined) waits.push(e.provisional);
+  return waits.length === 0 ? undefined : Promise.all(waits);
 }

@@ -4,8 +4,10 @@
  */
 import type { AddressPool, DriverNetwork, PortMapping } from '../drivers/index.js';
 import { RecordTable, type NetworkView } from '../resolver/index.js';
-import type { Endpoint } from './endpoint.js';
-import type { EndpointOptions } from './options.js';
+import { provisionalOf, type Endpoint } from './endpoint.js';
+import type { EndpointOptions, JoinOptions } from './options.js';
+import type { Sandbox } from './sandbox.js';
+import { AlreadyOnNetworkError } from './errors.js';
 import type { ControllerCore } from './core.js';
 
 /** Public description of a network (inspect / list). */
@@ -127,6 +129,32 @@ export class Network {
    */
   createEndpoint(name: string, options: EndpointOptions = {}): Promise<Endpoint> {
     return this.#core.createEndpoint(this, name, options);
+  }
+
+  /**
+   * The API's connect (libnetwork's CreateEndpoint + Join as one answer): an endpoint named `name` that exists only
+   * while joined (`joinedOnly`), joined to `sb`, and deleted again when the join fails (G10). Until it answers, the
+   * endpoint is provisional (Endpoint.provisional): a second connect of `sb` to this network, an endpoint of the same
+   * name and the network's delete wait for its outcome instead of failing on it (L5). Throws
+   * ERR_SANDBOX_ALREADY_ON_NETWORK (409) when `sb` is already on this network, and what createEndpoint and join throw.
+   */
+  async connect(sb: Sandbox, name: string, options: EndpointOptions = {}, joinOptions: JoinOptions = {}): Promise<Endpoint> {
+    const mine = (): Endpoint[] => [...sb.endpoints.values()].filter((e) => e.network === this);
+    for (let w = provisionalOf(mine()); w; w = provisionalOf(mine())) await w;
+    if (mine().length > 0) throw new AlreadyOnNetworkError(sb.id, this.name);
+    let settle = (): void => undefined;
+    const provisional = new Promise<void>((resolve) => (settle = resolve));
+    const ep = await this.#core.createEndpoint(this, name, { ...options, joinedOnly: true, provisional });
+    try {
+      await ep.join(sb, joinOptions);
+      return ep;
+    } catch (err) {
+      await ep.delete().catch((e: unknown) => this.#core.logger.warn({ err: e, endpoint: ep.name }, 'endpoint delete after a failed join failed'));
+      throw err;
+    } finally {
+      ep.provisional = undefined;
+      settle();
+    }
   }
 
   /** Find an endpoint by name or id. */

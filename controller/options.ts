@@ -89,6 +89,8 @@ export interface EndpointOptions {
   macAddress?: string;
   /** The endpoint lives only while joined (the API's connect = create + join, disconnect = leave + delete); default false. */
   joinedOnly?: boolean;
+  /** Set by Network.connect: the endpoint is provisional until this settles (Endpoint.provisional, L5). */
+  provisional?: Promise<void>;
 }
 
 /** Options of join. */

@@ -12,6 +12,7 @@ import { AddressPool, LinkExistsError, subnetsOverlap, type Driver } from '../dr
 import type { ControllerCore } from './core.js';
 import { NetworkActiveEndpointsError, NetworkNotFoundError, SubnetOverlapError } from './errors.js';
 import { Network } from './network.js';
+import { provisionalOf } from './endpoint.js';
 import { checkIp, checkStrings, checkTtl, type NetworkOptions } from './options.js';
 import { pickFreeSubnet } from './subnets.js';
 import { hostRouteCidrs } from './io/host-routes.js';
@@ -72,13 +73,16 @@ export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<N
  * first, so a crash from here on is finished at restore, never undone
  * halfway: L3). `release` runs first (a global network's cluster record);
  * the driver's objects go when the network has them (a global network has
- * them only while it has a local endpoint).
+ * them only while it has a local endpoint). A connect to it still in flight is
+ * waited for first: its endpoint is provisional until the connect answers (L5).
  * Throws ERR_NETWORK_NOT_FOUND (deleted already), ERR_NETWORK_ACTIVE_ENDPOINTS.
  */
 export async function removeNetwork(
   networks: Map<string, Network>, net: Network, driver: Driver, release: (() => Promise<void>) | undefined,
   durably: (work: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
+  // A connect in flight may still fail or be undone: its outcome decides, not its endpoint (L5).
+  for (let w = provisionalOf(net.endpoints.values()); w; w = provisionalOf(net.endpoints.values())) await w;
   if (!networks.has(net.id)) throw new NetworkNotFoundError(net.name);
   if (net.endpoints.size > 0) throw new NetworkActiveEndpointsError(net.name, net.endpoints.size);
   networks.delete(net.id);

@@ -77,10 +77,25 @@ function explain(history: readonly HistoryEntry<TopoOp, TopoRes>[]): string {
   return history.map((h) => `${h.call}-${h.ret} ${JSON.stringify(h.op)} -> ${JSON.stringify(h.result)}`).join('\n');
 }
 
-async function expectConsistent(http: Http, history: readonly HistoryEntry<TopoOp, TopoRes>[], init: TopoState, what: string): Promise<TopoState> {
+/** The last start's log lines at warn level or above, and those about restore: what a failed check needs to be read. */
+async function restoreLog(d: StateDaemon | undefined): Promise<string> {
+  if (d === undefined) return '';
+  const lines = await d.logLines().catch(() => []);
+  const wanted = lines.filter((l) => Number(l.level) >= 40 || /restor/i.test(String(l.msg)));
+  return wanted.map((l) => JSON.stringify(l)).join('\n');
+}
+
+async function expectConsistent(
+  http: Http, history: readonly HistoryEntry<TopoOp, TopoRes>[], init: TopoState, what: string, d?: StateDaemon,
+): Promise<TopoState> {
   const seen = (await apiState(http)).state;
   const r = linearize(history, topologyModel, init, (s) => sameState(s, seen));
-  if (!r.ok) throw new Error(`${what} (seed ${SEED}): ${r.reason}; API state ${topologyModel.key(seen)}\n${explain(history)}`);
+  if (!r.ok) {
+    throw new Error(
+      `${what} (seed ${SEED}): ${r.reason}; state before the mix ${topologyModel.key(init)}; API state now ${topologyModel.key(seen)}\n` +
+      `${explain(history)}\nthis start's restore log:\n${await restoreLog(d)}`,
+    );
+  }
   const diff = await kernelDiff(http, tag, bridgeOf, existsSync, SBS);
   expect(diff, `${what} (seed ${SEED}): kernel and files differ from the API`).toEqual([]);
   return seen;
@@ -136,7 +151,7 @@ describe('340 concurrent mix against a serial model and the kernel', () => {
     let pendingSeen = 0;
     for (let round = 0; round < 20; round++) {
       await d.start();
-      init = prev === undefined ? await expectConsistent(http, [], init, 'first start') : await expectConsistent(http, prev.history, prev.init, `restart ${round}`);
+      init = prev === undefined ? await expectConsistent(http, [], init, 'first start') : await expectConsistent(http, prev.history, prev.init, `restart ${round}`, d);
       const ops = generateOps(rand, 16, NETS, SBS, SUBNETS);
       const mix = runMix(http, ops, 8);
       await new Promise((r) => setTimeout(r, 30 + Math.floor(rand() * 500)));
@@ -148,7 +163,7 @@ describe('340 concurrent mix against a serial model and the kernel', () => {
       prev = { history, init };
     }
     await d.start();
-    await expectConsistent(http, prev!.history, prev!.init, 'last restart');
+    await expectConsistent(http, prev!.history, prev!.init, 'last restart', d);
     expect(pendingSeen).toBeGreaterThan(0);
     await teardown(d);
     await d.kill('SIGTERM');

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { RecordTable } from '../../../resolver/index.js';
 import {
-  EndpointAlreadyJoinedError, NetworkExistsError, NetworkNotFoundError, SandboxNotFoundError,
+  AlreadyOnNetworkError, EndpointAlreadyJoinedError, NetworkExistsError, NetworkNotFoundError, SandboxNotFoundError,
   type NetworkInfo, type NetworkOptions, type SandboxInfo, type SandboxOptions, type EndpointOptions,
 } from '../../../controller/index.js';
 import type { ApiController, ApiEndpoint, ApiNetwork, ApiSandbox } from '../../../api/index.js';
@@ -85,6 +85,18 @@ export class FakeNetwork implements ApiNetwork {
     this.log.push(`create ${name} ${JSON.stringify(o)}`);
     const ep = new FakeEndpoint(this, name, [...(o.aliases ?? [])], o.ip ?? `10.9.0.${this.#next++}`, this.v6 ? `fd00::${this.#next}` : undefined);
     this.endpoints.set(ep.id, ep);
+    return ep;
+  }
+  /** As Network.connect: refused when the sandbox is on this network, else create (joinedOnly) + join, deleted again on failure. */
+  async connect(sb: FakeSandbox, name: string, o: EndpointOptions = {}, j: { priority?: number; ifname?: string } = {}): Promise<FakeEndpoint> {
+    if ([...sb.endpoints.values()].some((e) => e.network === this)) throw new AlreadyOnNetworkError(sb.id, this.name);
+    const ep = await this.createEndpoint(name, { ...o, joinedOnly: true });
+    try {
+      await ep.join(sb, j);
+    } catch (err) {
+      await ep.delete();
+      throw err;
+    }
     return ep;
   }
   async delete(): Promise<void> {
