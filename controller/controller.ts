@@ -80,7 +80,7 @@ export class Controller implements ControllerCore {
     // One firewall for the bridge and overlay drivers: one table, so isolation holds between every network.
     const firewall = options.firewall === false ? undefined : createFirewall({ logger: this.logger, ...options.firewall });
     this.#drivers = new DriverRegistry(options.drivers ?? [
-      new BridgeDriver({ firewall }), new ExternalDriver(), new OverlayDriver({ firewall, advertise: options.cluster?.advertise, logger: this.logger }),
+      new BridgeDriver({ firewall, logger: this.logger }), new ExternalDriver(), new OverlayDriver({ firewall, advertise: options.cluster?.advertise, logger: this.logger }),
     ]);
     const fwd = options.forwarding;
     this.#forwarding = fwd === false ? false : {

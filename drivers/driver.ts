@@ -123,7 +123,10 @@ export interface Driver {
   deleteNetwork(network: DriverNetwork): Promise<void>;
   /** Plumb an endpoint into a sandbox. */
   join(join: DriverJoin): Promise<DriverJoinInfo>;
-  /** Undo join. Idempotent. */
+  /**
+   * Undo join. Idempotent. Resolves once the endpoint's links are gone from both namespaces; the kernel may still be
+   * freeing them (the bridge driver's deletion request returns later), and close() waits for that.
+   */
   leave(network: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void>;
   /** Make `info`'s interface carry the sandbox's default route (after the previous gateway left). */
   setDefaultRoute(network: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void>;

@@ -14,9 +14,10 @@ import { bridgeNameFor, hostVethName, normalizeBridgeOptions, type BridgeOptions
 import { bridgeMac, bridgeMark, planAddBridge, planAddVeth, planCreateNetwork, planDefaultRoute, planDeleteNetwork, planJoinHost, planJoinSandbox, planReattach } from './plan.js';
 import { swapDirection, type LinkCounters } from './stats.js';
 import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkExists, linkMarks, macString } from './io/netlink.js';
-import { watchDeletedLinks } from './io/monitor.js';
+import { watchDeletedLinks, type LinkWatch } from './io/monitor.js';
 import { sandboxLinkProblems } from '../io/sandbox-link.js';
 import { LinkExistsError } from '../errors.js';
+import { silentLogger, type Logger } from '../../common/log.js';
 
 export { normalizeBridgeOptions } from './options.js';
 export type { BridgeOptions } from './options.js';
@@ -43,6 +44,8 @@ function firewallNetwork(net: DriverNetwork): FirewallNetwork {
 export interface BridgeDriverOptions {
   /** The firewall (egress, isolation, published ports); without one, networks are bridges only (Docker's `--iptables=false`). */
   readonly firewall?: Firewall | undefined;
+  /** Where a veth deletion that failed after its link was already gone is reported (default: nowhere). */
+  readonly logger?: Logger | undefined;
 }
 
 /** The bridge driver. */
@@ -51,9 +54,34 @@ export class BridgeDriver implements Driver {
   readonly #firewall: Firewall | undefined;
   /** The host-link dump in flight for restore's checks, shared by every network asking meanwhile. */
   #restoreDump: Promise<{ ifname: string; master?: string }[]> | undefined;
+  readonly #logger: Logger;
+  /** Deletions of left endpoints' veths whose links are gone but whose requests have not returned (leave). */
+  readonly #deleting = new Set<Promise<void>>();
+  /** Link names a leave waits to see deleted (RTM_DELLINK), with what to call then. */
+  readonly #awaitedDeletions = new Map<string, () => void>();
+  #deletedLinks: LinkWatch | undefined;
 
   constructor(options: BridgeDriverOptions = {}) {
     this.#firewall = options.firewall;
+    this.#logger = options.logger ?? silentLogger();
+  }
+
+  /**
+   * Resolves when the link `name` is reported deleted (RTM_DELLINK), never when the link watch cannot run: the
+   * caller races it with its own request. Subscribed before it returns, so a deletion asked for next is heard.
+   */
+  #deletionHeard(name: string): { heard: Promise<void>; cancel(): void } {
+    try {
+      this.#deletedLinks ??= watchDeletedLinks(
+        (ifname) => this.#awaitedDeletions.get(ifname)?.(),
+        (err) => this.#logger.debug({ err }, 'link deletion events may have been lost: a leave then waits for its request'),
+      );
+    } catch (err) {
+      this.#logger.debug({ err }, 'cannot watch link deletions: a leave waits for its request');
+      return { heard: new Promise(() => undefined), cancel: () => undefined };
+    }
+    const heard = new Promise<void>((resolve) => this.#awaitedDeletions.set(name, resolve));
+    return { heard, cancel: () => this.#awaitedDeletions.delete(name) };
   }
 
   validateOptions(raw: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
@@ -127,9 +155,27 @@ export class BridgeDriver implements Driver {
     }
   }
 
+  /**
+   * Delete the endpoint's veth pair (deleting the host end deletes its peer, wherever it is), and resolve as soon as
+   * the kernel reports it deleted (RTM_DELLINK) rather than when the request returns. The kernel unlists both ends,
+   * their addresses and the bridge port before it sends that event; the request then still waits for RCU grace
+   * periods and for the last references (netdev_run_todo), 15–40 ms on a small VM and most of a disconnect. That
+   * wait finishes on the request's own sender thread (common/io/rtnetlink.ts); close() waits for it. Without the
+   * event (the link watch cannot run, or dropped it in a burst) leave waits for the request. Throws
+   * ERR_NETLINK_FAILED when the deletion fails first; a link already gone is not an error.
+   */
   async leave(_net: DriverNetwork, info: DriverJoinInfo): Promise<void> {
     if (info.endpointId !== undefined) await this.#firewall?.unpublish(info.endpointId);
-    await deleteLinkIfExists(info.hostIfname);
+    const event = this.#deletionHeard(info.hostIfname);
+    const deletion = deleteLinkIfExists(info.hostIfname);
+    const tracked = deletion.catch((err: unknown) => this.#logger.warn({ err, link: info.hostIfname }, 'a veth deletion failed after its link was gone'));
+    this.#deleting.add(tracked);
+    void tracked.finally(() => this.#deleting.delete(tracked));
+    try {
+      await Promise.race([event.heard, deletion]);
+    } finally {
+      event.cancel();
+    }
   }
 
   async setDefaultRoute(net: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void> {
@@ -224,7 +270,15 @@ export class BridgeDriver implements Driver {
     return [...out, ...(await sandboxLinkProblems(netnsPath, info.ifname, addresses))];
   }
 
+  /** Resolves once every left endpoint's veth deletion request has returned (close; the overlay driver's close). */
+  async linksSettled(): Promise<void> {
+    await Promise.all(this.#deleting);
+  }
+
   async close(): Promise<void> {
+    this.#deletedLinks?.close();
+    this.#deletedLinks = undefined;
+    await this.linksSettled();
     await this.#firewall?.close();
   }
 }

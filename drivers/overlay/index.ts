@@ -64,7 +64,7 @@ export class OverlayDriver implements Driver {
   #closed = false;
 
   constructor(options: OverlayDriverOptions = {}) {
-    this.#bridge = new BridgeDriver({ firewall: options.firewall });
+    this.#bridge = new BridgeDriver({ firewall: options.firewall, logger: options.logger });
     this.#advertise = options.advertise;
     this.#log = (options.logger ?? silentLogger()).child({ component: 'overlay' });
   }
@@ -280,6 +280,7 @@ export class OverlayDriver implements Driver {
   async close(): Promise<void> {
     this.#closed = true;
     for (const st of this.#peers.values()) clearTimeout(st.retry);
+    await this.#bridge.linksSettled(); // its firewall is the bridge driver's, closed there
   }
 }
 

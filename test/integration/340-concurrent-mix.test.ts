@@ -52,8 +52,11 @@ function httpOf(d: StateDaemon): Http {
   return (method, path, body) => d.http(method, path, body);
 }
 
-/** Run `ops` through the API, `parallel` at a time; an operation whose answer never comes (the daemon died) is pending. */
-async function runMix(http: Http, ops: readonly TopoOp[], parallel: number): Promise<HistoryEntry<TopoOp, TopoRes>[]> {
+/**
+ * Run `ops` through the API, `parallel` at a time; an operation whose answer never comes (the daemon died) is
+ * pending. `onAnswer(n)` is called after the n-th answer.
+ */
+async function runMix(http: Http, ops: readonly TopoOp[], parallel: number, onAnswer?: (n: number) => void): Promise<HistoryEntry<TopoOp, TopoRes>[]> {
   let clock = 0;
   let next = 0;
   const history: HistoryEntry<TopoOp, TopoRes>[] = [];
@@ -64,6 +67,7 @@ async function runMix(http: Http, ops: readonly TopoOp[], parallel: number): Pro
       try {
         const result = await runOp(http, op, bridgeOf);
         history.push({ op, call, ret: ++clock, result });
+        onAnswer?.(history.filter((h) => h.result !== undefined).length);
       } catch {
         history.push({ op, call, ret: Infinity, result: undefined });
       }
@@ -153,10 +157,16 @@ describe('340 concurrent mix against a serial model and the kernel', () => {
       await d.start();
       init = prev === undefined ? await expectConsistent(http, [], init, 'first start') : await expectConsistent(http, prev.history, prev.init, `restart ${round}`, d);
       const ops = generateOps(rand, 16, NETS, SBS, SUBNETS);
-      const mix = runMix(http, ops, 8);
-      await new Promise((r) => setTimeout(r, 30 + Math.floor(rand() * 500)));
-      await d.kill('SIGKILL');
+      // The kill comes a random 0-20 ms after a random answer (the 1st to the 12th of 16): however fast the daemon
+      // is, operations are in flight, each at its own stage.
+      const killAfter = 1 + Math.floor(rand() * 12);
+      const delay = Math.floor(rand() * 20);
+      let killed: Promise<void> | undefined;
+      const mix = runMix(http, ops, 8, (n) => {
+        if (n === killAfter) killed = new Promise((r) => setTimeout(r, delay)).then(() => d.kill('SIGKILL'));
+      });
       const history = await mix;
+      await (killed ?? d.kill('SIGKILL'));
       // No pause before the restart: the killed daemon's `ip` children may still run, and restore must wait them out.
       pendingSeen += history.filter((h) => h.result === undefined).length;
       expect(history.filter((h) => h.result !== undefined && h.result.status >= 500).map((h) => JSON.stringify(h))).toEqual([]);
