@@ -319,9 +319,14 @@ export async function restoreState(deps: RestoreDeps, state: PersistedState): Pr
     }
   }
   await settleJoins(deps, joined, r);
-  await sweep(deps, nets, r);
-  await restoreConnectivity(deps, state, nets, r);
+  // A listener needs only its namespace and the records (loaded above), not the bridges' ports or the firewall: it
+  // starts while the sweep (one link dump) and the firewall rebuild (an nft child process) run.
+  const kernel = (async () => {
+    await sweep(deps, nets, r);
+    await restoreConnectivity(deps, state, nets, r);
+  })();
   await eachLimited([...sbs.values()], 8, (sb) => sb.resume().catch((err: unknown) => void r.problems.push(`listener of ${sb.id}: ${why(err)}`)));
+  await kernel;
   r.networks = nets.size;
   r.sandboxes = sbs.size;
   r.endpoints = [...nets.values()].reduce((n, net) => n + net.endpoints.size, 0);
