@@ -17,6 +17,7 @@ import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkExists, 
 import { watchDeletedLinks, type LinkWatch } from './io/monitor.js';
 import { sandboxLinkProblems } from '../io/sandbox-link.js';
 import { LinkExistsError } from '../errors.js';
+import { crashPoint } from '../../common/crash.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 
 export { normalizeBridgeOptions } from './options.js';
@@ -176,6 +177,7 @@ export class BridgeDriver implements Driver {
     } finally {
       event.cancel();
     }
+    crashPoint('kernel-changed'); // the link is gone: the kernel change a crash from here on must find done
   }
 
   async setDefaultRoute(net: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void> {
