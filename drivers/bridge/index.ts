@@ -59,7 +59,7 @@ export class BridgeDriver implements Driver {
   /** Deletions of left endpoints' veths whose links are gone but whose requests have not returned (leave). */
   readonly #deleting = new Set<Promise<void>>();
   /** Link names a leave waits to see deleted (RTM_DELLINK), with what to call then. */
-  readonly #awaitedDeletions = new Map<string, () => void>();
+  readonly #awaitedDeletions = new Map<string, Set<() => void>>();
   #deletedLinks: LinkWatch | undefined;
 
   constructor(options: BridgeDriverOptions = {}) {
@@ -74,15 +74,24 @@ export class BridgeDriver implements Driver {
   #deletionHeard(name: string): { heard: Promise<void>; cancel(): void } {
     try {
       this.#deletedLinks ??= watchDeletedLinks(
-        (ifname) => this.#awaitedDeletions.get(ifname)?.(),
+        (ifname) => this.#awaitedDeletions.get(ifname)?.forEach((heard) => heard()),
         (err) => this.#logger.debug({ err }, 'link deletion events may have been lost: a leave then waits for its request'),
       );
     } catch (err) {
       this.#logger.debug({ err }, 'cannot watch link deletions: a leave waits for its request');
       return { heard: new Promise(() => undefined), cancel: () => undefined };
     }
-    const heard = new Promise<void>((resolve) => this.#awaitedDeletions.set(name, resolve));
-    return { heard, cancel: () => this.#awaitedDeletions.delete(name) };
+    const waiting = this.#awaitedDeletions.get(name) ?? new Set<() => void>();
+    this.#awaitedDeletions.set(name, waiting);
+    let resolveHeard = (): void => undefined;
+    const heard = new Promise<void>((resolve) => waiting.add((resolveHeard = resolve)));
+    return {
+      heard,
+      cancel: () => {
+        waiting.delete(resolveHeard);
+        if (waiting.size === 0 && this.#awaitedDeletions.get(name) === waiting) this.#awaitedDeletions.delete(name);
+      },
+    };
   }
 
   validateOptions(raw: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
@@ -169,11 +178,15 @@ export class BridgeDriver implements Driver {
     if (info.endpointId !== undefined) await this.#firewall?.unpublish(info.endpointId);
     const event = this.#deletionHeard(info.hostIfname);
     const deletion = deleteLinkIfExists(info.hostIfname);
-    const tracked = deletion.catch((err: unknown) => this.#logger.warn({ err, link: info.hostIfname }, 'a veth deletion failed after its link was gone'));
+    let answered = false; // a failure before the answer is this leave's error, not a log line
+    const tracked = deletion.catch((err: unknown) => {
+      if (answered) this.#logger.warn({ err, link: info.hostIfname }, 'a veth deletion failed after its link was gone');
+    });
     this.#deleting.add(tracked);
     void tracked.finally(() => this.#deleting.delete(tracked));
     try {
       await Promise.race([event.heard, deletion]);
+      answered = true;
     } finally {
       event.cancel();
     }
