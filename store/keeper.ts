@@ -241,7 +241,13 @@ export class StateStore {
   }
 
   #pump(): Promise<void> {
-    this.#writing ??= (async () => {
+    if (this.#writing !== undefined) return this.#writing;
+    // Nothing to write: no loop. (Were the loop below started with nothing pending, it would finish synchronously,
+    // its `finally` clearing #writing before the assignment below set it to a settled promise for good; every later
+    // pump would then return that promise and write nothing, and flush() would report changes durable that never
+    // reached the disk.)
+    if (!this.#pending()) return Promise.resolve();
+    const writing = (async () => {
       try {
         while (this.#pending()) {
           const covered = this.#changes;
@@ -262,7 +268,8 @@ export class StateStore {
         this.#writing = undefined;
       }
     })();
-    return this.#writing;
+    this.#writing = writing;
+    return writing;
   }
 
   /** Write what is pending (a failure is logged: the next start restores the last good state) and give the directory back. */

@@ -138,6 +138,29 @@ describe('StateStore journal (group commit)', () => {
     expect(lines.map((o) => ('put' in o ? (o.put as PersistedNetwork).phase : 'del'))).toEqual(['creating', 'live']);
   });
 
+  it('L6 a change scheduled after a commit that finished first is still written (no pump ever sticks)', async () => {
+    // Appends that complete within the same turn: the commit a flush starts ends before the change's own
+    // scheduled pump runs, which then finds nothing pending. That pump must not stop every later write.
+    const f = journalFiles();
+    f.store.appendJournal = async (text, sync = true) => {
+      f.ops.appends++;
+      f.ops.syncs.push(sync);
+      f.files.set('state.journal', (f.files.get('state.journal') ?? '') + text);
+    };
+    const m = model();
+    const k = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
+    await k.restore(noProblems);
+    for (let i = 20; i < 30; i++) {
+      const n = net(i);
+      m.nets.set(n.id, n);
+      k.changed(netKey(n.id));
+      await k.flush();
+      await tick(); // the scheduled pump runs now, with nothing left to write
+    }
+    const keys = decodeJournal(f.files.get('state.journal')!).entries.flatMap((e) => e.ops).map((o) => o.key);
+    expect(keys).toEqual(Array.from({ length: 10 }, (_, i) => netKey(net(20 + i).id)));
+  });
+
   describe('which lines are synced (fdatasync) and which only written', () => {
     const sb = (id: string, phase: PersistedSandbox['phase']): PersistedSandbox => ({
       id, phase, key: { kind: 'owned', netnsName: id }, dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], disableResolution: false,
