@@ -82,6 +82,11 @@ export class StateStore {
   readonly #keys = new Set<RecordKey>();
   /** Keys whose last journalled record was machine-scoped: their removal needs no sync either. */
   readonly #machineKeys = new Set<RecordKey>();
+  /**
+   * Keys of open 'creating' intents whose live record (the create's result, committed before the intent settles) is
+   * the journal's last line for them: settling such an intent has nothing new to write.
+   */
+  readonly #liveJournalled = new Set<RecordKey>();
   #journalBytes = 0;
   #scheduled = false;
   #writing: Promise<void> | undefined;
@@ -142,7 +147,10 @@ export class StateStore {
   /** The intent `key` has settled (made, removed, or failed): the next write describes the model alone. */
   settle(key: string): void {
     const intent = this.#intents.get(key);
-    if (intent !== undefined && this.#intents.delete(key)) this.changed(intentKey(intent));
+    if (intent === undefined || !this.#intents.delete(key)) return;
+    // The record the next line would hold is already the journal's last one for this key (a create's commit).
+    if (this.#liveJournalled.delete(intentKey(intent))) return;
+    this.changed(intentKey(intent));
   }
 
   /**
@@ -193,6 +201,7 @@ export class StateStore {
     if (this.#dirty || !this.#journaling() || this.#journalBytes > JOURNAL_MAX_BYTES) {
       this.#dirty = false;
       this.#keys.clear();
+      this.#liveJournalled.clear(); // the snapshot may hold an intent: its settle writes a line again
       await files.write(this.#render());
       if (files.appendJournal !== undefined && files.rotateJournal !== undefined) {
         // An empty line with the snapshot's seq keeps the chain state.json.prev → journal.prev → journal contiguous.
@@ -207,7 +216,17 @@ export class StateStore {
     const line = encodeEntry(++this.#seq, ops);
     this.#journalBytes += line.length;
     const sync = ops.map((op) => this.#machineScoped(op)).includes(false);
+    const liveOverIntent = ops.map((op) => this.#liveOverIntent(op));
     await files.appendJournal!(line, sync);
+    ops.forEach((op, i) => (liveOverIntent[i] ? this.#liveJournalled.add(op.key) : this.#liveJournalled.delete(op.key)));
+  }
+
+  /** Whether `op` writes an object's live record while its 'creating' intent is still open (#opOf). */
+  #liveOverIntent(op: JournalOp): boolean {
+    if (!('put' in op)) return false;
+    const intent = [...this.#intents.values()].find((i) => intentKey(i) === op.key);
+    const record = intent === undefined ? undefined : 'network' in intent ? intent.network : intent.sandbox;
+    return record !== undefined && record.phase === 'creating' && op.put !== record;
   }
 
   /**

@@ -138,6 +138,42 @@ describe('StateStore journal (group commit)', () => {
     expect(lines.map((o) => ('put' in o ? (o.put as PersistedNetwork).phase : 'del'))).toEqual(['creating', 'live']);
   });
 
+  it('L3 settling a create whose live record its commit journalled writes no second line; a failed create settles with a line', async () => {
+    const f = journalFiles();
+    const m = model();
+    const k = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
+    await k.restore(noProblems);
+    const phases = (): string[] => decodeJournal(f.files.get('state.journal')!).entries.flatMap((e) => e.ops).map((o) => ('put' in o ? (o.put as PersistedNetwork).phase : 'del'));
+    const before = f.ops.appends;
+    const n = net(8);
+    await k.ahead('net:n8', { network: { ...n, phase: 'creating' } });
+    m.nets.set(n.id, n);
+    k.changed(netKey(n.id));
+    await k.flush();
+    k.settle('net:n8');
+    await k.flush();
+    await tick();
+    expect(phases()).toEqual(['creating', 'live']);
+    expect(f.ops.appends - before).toBe(2);
+    // A create that failed (nothing in the model) settles with the removal of its intent.
+    const failed = net(9);
+    await k.ahead('net:n9', { network: { ...failed, phase: 'creating' } });
+    k.settle('net:n9');
+    await k.flush();
+    expect(phases()).toEqual(['creating', 'live', 'creating', 'del']);
+    // A create whose commit came after a snapshot: the settle writes its line again (the snapshot held the intent).
+    const late = net(10);
+    await k.ahead('net:n10', { network: { ...late, phase: 'creating' } });
+    m.nets.set(late.id, late);
+    k.changed(netKey(late.id));
+    await k.flush();
+    k.changed(); // a snapshot: it holds n10 live (the model has it), and rotates the journal
+    await k.flush();
+    k.settle('net:n10');
+    await k.flush();
+    expect(phases()).toEqual(['live']);
+  });
+
   it('L6 a change scheduled after a commit that finished first is still written (no pump ever sticks)', async () => {
     // Appends that complete within the same turn: the commit a flush starts ends before the change's own
     // scheduled pump runs, which then finds nothing pending. That pump must not stop every later write.
