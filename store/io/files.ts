@@ -117,29 +117,38 @@ async function writeDurably(path: string, text: string): Promise<void> {
 /** The journal, kept open for appends: each append is one write and one fdatasync. */
 function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 'readJournal' | 'rotateJournal'> {
   const path = join(dir, STATE_JOURNAL);
-  let handle: Promise<FileHandle> | undefined;
-  const get = (): Promise<FileHandle> =>
+  // The open journal and its size: read once at open, then counted (appends are one at a time, the store's commits),
+  // so an append is one write (and a datasync when asked), not a stat first.
+  let handle: Promise<{ h: FileHandle; size: number }> | undefined;
+  const get = (): Promise<{ h: FileHandle; size: number }> =>
     (handle ??= (async () => {
       const h = await open(path, 'a', 0o600);
-      await fsyncDir(dir); // the file's name is durable before any line in it counts
-      return h;
+      try {
+        await fsyncDir(dir); // the file's name is durable before any line in it counts
+        return { h, size: (await h.stat()).size };
+      } catch (err) {
+        await h.close();
+        throw err;
+      }
     })().catch((err: unknown) => {
       handle = undefined;
       throw err;
     }));
   return {
     async appendJournal(text, sync = true) {
-      const h = await get();
-      const size = (await h.stat()).size;
+      const journal = await get();
+      const { h, size } = journal;
       try {
         // write(2) may write part of the line and succeed (a disk filling up): the rest is written, or fails, here.
         const buf = Buffer.from(text, 'utf8');
         for (let off = 0; off < buf.length;) off += (await h.write(buf, off, buf.length - off)).bytesWritten;
+        journal.size = size + buf.length;
         if (sync) await h.datasync();
       } catch (err) {
         // A failed append (ENOSPC after part of the line, EIO) is cut off again: a torn line in the middle would stop
         // the replay there and lose every later line (L6). When even that fails, the store is degraded anyway and
         // its next commit is a snapshot, which supersedes this journal.
+        journal.size = size;
         await h.truncate(size).then(() => h.datasync()).catch(() => undefined);
         throw err;
       }
@@ -149,9 +158,9 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
       return ((await readIfExists(join(dir, STATE_JOURNAL_PREV))) ?? '') + ((await readIfExists(path)) ?? '');
     },
     async rotateJournal() {
-      const h = handle;
+      const journal = handle;
       handle = undefined;
-      await (await h)?.close();
+      await (await journal?.catch(() => undefined))?.h.close();
       try {
         await rename(path, join(dir, STATE_JOURNAL_PREV));
       } catch (err) {
