@@ -183,17 +183,19 @@ static pool_t *find_pool(state_t *st, const key_t_ *key) {
   return NULL;
 }
 
-/* The free list for `key`, made (or an empty one taken over) when missing; NULL past MAX_POOLS. */
+/* The free list for `key`, made when missing (past MAX_POOLS an empty one is taken over); NULL when none can be had. */
 static pool_t *pool_for(state_t *st, const key_t_ *key, const char *path) {
   pool_t *p = find_pool(st, key);
   if (p != NULL) return p;
-  for (int i = 0; i < st->npools && p == NULL; i++) {
-    if (st->pools[i].n == 0) p = &st->pools[i];
-  }
-  if (p == NULL) {
-    if (st->npools >= MAX_POOLS) return NULL;
+  if (st->npools < MAX_POOLS) {
     if (st->pools == NULL && (st->pools = calloc(MAX_POOLS, sizeof *st->pools)) == NULL) return NULL;
     p = &st->pools[st->npools++];
+  } else {
+    /* all taken: an empty list changes hands (its key's sockets in use are closed at their end) */
+    for (int i = 0; i < st->npools && p == NULL; i++) {
+      if (st->pools[i].n == 0) p = &st->pools[i];
+    }
+    if (p == NULL) return NULL;
   }
   char *copy = strdup(path);
   if (copy == NULL) return NULL;
