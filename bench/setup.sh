@@ -35,7 +35,12 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A worktree whose node_modules is a symlink to another checkout's shares that install: npm ci
+# here would empty the other checkout's node_modules through the link (it did, 2026-12-01), and a
+# fresh worktree's package-lock.json is always newer than the shared install's.
+if [ -L node_modules ]; then
+  [ -f node_modules/.package-lock.json ] || { echo "bench setup: node_modules links to an empty install" >&2; exit 1; }
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 if [ ! -f native/build/Release/netns_socket.node ] || [ native/netns_socket.c -nt native/build/Release/netns_socket.node ]; then

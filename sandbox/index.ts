@@ -7,6 +7,7 @@ import { keepOriginal, putBackOriginal } from './io/managed-files.js';
 import type { Logger } from '../common/log.js';
 import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { hardenedHostDialer, netnsDialer } from './io/dialer.js';
+import { releaseNetnsSockets } from './io/upstream-udp.js';
 import { acquireSandboxSockets } from './io/bind.js';
 import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsMadeFor, netnsMark, netnsMounted, netnsPathFor, pinNetns, pinnedNetnsPath } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
@@ -122,6 +123,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
   const runtime = new SandboxRuntime(opts.id, opts.files, io, logger);
   const destroy = async (): Promise<void> => {
     await runtime.close();
+    releaseNetnsSockets(netnsPath); // idle upstream sockets made inside hold the namespace alive
     if (ownsNetns) await deleteNetns(opts.netnsName ?? opts.id);
     if (opts.netnsPath !== undefined && opts.netnsPath === pinnedNetnsPath(opts.id)) await unpin(opts.id);
     await removeFiles(opts.files);
@@ -143,6 +145,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
     },
     async clearKey() {
       await runtime.close();
+      releaseNetnsSockets(netnsPath);
       netnsPath = '';
     },
   };

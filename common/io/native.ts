@@ -52,10 +52,11 @@ export class NativeHelperMissingError extends SandnsError {
 }
 
 /**
- * native/upstream_udp.c: open() → id > 0 or -errno; close(id); setReceiver(fn)
- * where fn hears every datagram and socket error (native/slab.h: a datagram
- * is a range of a shared ArrayBuffer); ends(id) → [localAddress, localPort, remoteAddress, remotePort];
- * sendTo(fd, datagram, family, address, port) → 0 or -errno.
+ * native/upstream_udp.c: open() → id > 0 or -errno (a connected socket on a fresh random port; a recycled
+ * socket object when one of that namespace, family and device is idle); close(id) ends the use (the socket is
+ * disconnected, emptied and kept idle, or closed); setReceiver(fn) where fn hears every datagram and socket
+ * error (native/slab.h: a datagram is a range of a shared ArrayBuffer); ends(id) → [localAddress, localPort,
+ * remoteAddress, remotePort]; sendTo(fd, datagram, family, address, port) → 0 or -errno.
  */
 export interface UpstreamUdpModule {
   open(nsPath: string, family: 4 | 6, address: string, port: number, device: string, query: Buffer): number;
@@ -63,7 +64,14 @@ export interface UpstreamUdpModule {
   /** fn(id, slab, offset, length): a datagram, slab[offset, offset + length); fn(id, undefined, errno, 0): a socket error. */
   setReceiver(fn: (id: number, slab: ArrayBuffer | undefined, offsetOrErrno: number, length: number) => void): void;
   ends(id: number): [string, number, string, number] | undefined;
+  /** Sockets in use (opened and not yet closed). */
   pending(): number;
+  /** Idle sockets kept for reuse (at most 64 per namespace, family and device; 1,024 in all). */
+  idle(): number;
+  /** Close the idle sockets of the namespace at `nsPath` (by inode, or the path they were opened with), or all; returns how many. */
+  flush(nsPath?: string): number;
+  /** Tests only: recycle without emptying the receive queue or the pending error (shows the per-use port check). */
+  keepQueueForTest(on: boolean): void;
   /** One sendto(2) on a UDP socket Node owns (a listener's reply): 0 or -errno. */
   sendTo(fd: number, datagram: Buffer, family: 4 | 6, address: string, port: number): number;
 }

@@ -1,10 +1,13 @@
 /**
  * Upstream UDP queries through the native helper (native/upstream_udp.c,
- * FS1): each query gets a fresh socket, made inside the given namespace,
- * bound to the given device, connect()ed to the server (a random ephemeral
- * port; the kernel then delivers only the server's datagrams) and sent on in
- * one call; its datagrams come back through one receiver for all sockets,
- * dispatched here by socket id to the query's sink.
+ * FS1, RFC 5452 §9.1): each query gets a socket inside the given namespace,
+ * bound to the given device, connect()ed to the server on a fresh random
+ * ephemeral port (the kernel then delivers only the server's datagrams to
+ * that port) and sent on in one call; its datagrams come back through one
+ * receiver for all sockets, dispatched here by use id to the query's sink.
+ * Socket objects are recycled after a disconnect (a new port each use, the
+ * old use's queue and error emptied, datagrams for an old port dropped), so
+ * a query costs no socket(2)/close(2) and, inside a namespace, no setns(2).
  */
 import { getSystemErrorName } from 'node:util';
 import type { Family, SocketEnd, UdpFlight, UdpSink } from '../../resolver/index.js';
@@ -87,7 +90,22 @@ function openQuery(nsPath: string, device: string, family: Family, address: stri
   return new NativeFlight(id);
 }
 
-/** Query sockets open now (tests: every exchange closes its own). */
+/** Query sockets in use now (tests: every exchange closes its own). */
 export function openUpstreamSockets(): number {
   return mod?.pending() ?? 0;
+}
+
+/** Idle query sockets kept for reuse (≤ 64 per namespace, family and device; ≤ 1,024 in all). */
+export function idleUpstreamSockets(): number {
+  return mod?.idle() ?? 0;
+}
+
+/**
+ * Close the idle query sockets made inside the namespace at `nsPath` (an idle
+ * socket holds its namespace alive); call when a sandbox lets go of its
+ * namespace, after its resolver is closed. Returns how many were closed.
+ */
+export function releaseNetnsSockets(nsPath: string): number {
+  if (nsPath === '') return 0;
+  return mod?.flush(nsPath) ?? 0;
 }
