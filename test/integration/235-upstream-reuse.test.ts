@@ -12,10 +12,10 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { UdpSink } from '../../../resolver/index.js';
-import { nativeSocketInNetns, nativeUpstreamUdp } from '../../../common/io/native.js';
-import { idleUpstreamSockets, nativeUdpQuery, openUpstreamSockets, releaseNetnsSockets } from '../../../sandbox/io/upstream-udp.js';
-import { uniqueName } from '../../helpers/names.js';
+import type { UdpSink } from '../../resolver/index.js';
+import { nativeSocketInNetns, nativeUpstreamUdp } from '../../common/io/native.js';
+import { idleUpstreamSockets, nativeUdpQuery, openUpstreamSockets, releaseNetnsSockets } from '../../sandbox/io/upstream-udp.js';
+import { uniqueName } from '../helpers/names.js';
 
 const open = nativeUdpQuery();
 const m = nativeUpstreamUdp();
@@ -203,7 +203,7 @@ describe.skipIf(m === undefined)('FS1 recycled upstream sockets: a fresh port pe
   it('FS1 a worker\'s pool (in use and idle) is closed when its environment ends', async () => {
     const up = await udpServer();
     const base = fdCount();
-    const path = createRequire(import.meta.url).resolve('../../../native/build/Release/upstream_udp.node');
+    const path = createRequire(import.meta.url).resolve('../../native/build/Release/upstream_udp.node');
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
       const m = require(workerData.path);
