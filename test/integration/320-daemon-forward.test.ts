@@ -4,6 +4,8 @@
  * The only upstream is a fake server this test started on loopback.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rm } from 'node:fs/promises';
+import { execa } from 'execa';
 import { buildCli, randomSubnet, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { uniqueName } from '../helpers/names.js';
 import { randomLoopback, startTestUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -26,11 +28,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await d?.cli(['sandbox', 'rm', web]);
-  await d?.cli(['network', 'rm', net]);
+  await d?.cli(['sandbox', 'rm', web]).catch(() => undefined);
+  await d?.cli(['network', 'rm', net]).catch(() => undefined);
   await d?.cleanup();
   await build?.remove();
   await up?.close();
+  // Whatever the CLI could not remove (it failed, or the daemon died) goes by name.
+  await execa('ip', ['netns', 'del', web], { reject: false });
+  await rm(`/etc/netns/${web}`, { recursive: true, force: true });
 });
 
 describe('320 daemon forwarding', () => {
