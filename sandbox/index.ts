@@ -126,6 +126,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
     releaseNetnsSockets(netnsPath); // idle upstream sockets made inside hold the namespace alive
     if (ownsNetns) await deleteNetns(opts.netnsName ?? opts.id);
     if (opts.netnsPath !== undefined && opts.netnsPath === pinnedNetnsPath(opts.id)) await unpin(opts.id);
+    await runtime.retireFiles();
     await removeFiles(opts.files);
   };
   try {

@@ -64,6 +64,10 @@ export class SandboxRuntime implements ResolverView {
   #ipv6 = true;
   #resolver: RunningResolver | undefined;
   #resolverStarting: Promise<void> | undefined;
+  /** Set once the sandbox's files are about to be removed: no rewrite may start (it would make them again). */
+  #filesRetired = false;
+  /** resolv.conf rewrites in flight: the files' removal waits for them. */
+  readonly #rewrites = new Set<Promise<void>>();
 
   constructor(id: string, files: DnsFilesConfig, io: SandboxIo, logger: Logger) {
     this.id = id;
@@ -119,10 +123,27 @@ export class SandboxRuntime implements ResolverView {
 
   /** Re-read the origin resolv.conf (through `load`, shared by a refresh of many) and overrides; rewrite the file unless user-modified (C2, C4, C5). */
   async refreshResolvConf(load?: OriginLoader): Promise<void> {
-    const r = await syncResolvConf(this.files, this.#ipv6, this.#logger, this.#networkDns(), load);
-    this.#extServers = r.extServers;
-    this.#ndotsSet = r.ndotsSet;
-    this.#upstreams = r.extServers.map((s) => ({ address: s.address, port: 53, origin: s.origin }));
+    if (this.#filesRetired) return; // the sandbox is going: a write now would leave its files (and directories) behind
+    const rewrite = syncResolvConf(this.files, this.#ipv6, this.#logger, this.#networkDns(), load);
+    const tracked = rewrite.then(() => undefined, () => undefined);
+    this.#rewrites.add(tracked);
+    try {
+      const r = await rewrite;
+      this.#extServers = r.extServers;
+      this.#ndotsSet = r.ndotsSet;
+      this.#upstreams = r.extServers.map((s) => ({ address: s.address, port: 53, origin: s.origin }));
+    } finally {
+      this.#rewrites.delete(tracked);
+    }
+  }
+
+  /**
+   * The sandbox's files are about to be removed: resolves once no resolv.conf rewrite is running, and none starts
+   * after (an origin refresh that reaches a sandbox being deleted writes nothing; C5 with L3's "nothing leaks").
+   */
+  async retireFiles(): Promise<void> {
+    this.#filesRetired = true;
+    await Promise.all(this.#rewrites);
   }
 
   /**

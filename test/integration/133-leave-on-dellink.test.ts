@@ -91,7 +91,7 @@ describe('133 leave answers when the veth is gone, not when the kernel has freed
   it('close() waits for every veth deletion request still running', async () => {
     const c = await testController();
     const name = `${tag}c`;
-    const n = await c.controller.newNetwork('bridge', `${name}net`, { subnet: '10.251.135.0/24' });
+    const n = await c.controller.newNetwork('bridge', `${name}net`, { subnet: '10.251.139.0/24' });
     const br = String(n.info().bridge);
     const sb = await c.controller.newSandbox(`${name}-s`);
     try {
@@ -107,7 +107,7 @@ describe('133 leave answers when the veth is gone, not when the kernel has freed
       // close() keeps namespaces and bridges (a restart re-attaches): remove them by name.
       await execa('ip', ['netns', 'del', sb.id], { reject: false });
       await execa('ip', ['link', 'del', br], { reject: false });
-      await execa('rm', ['-rf', c.dir, `/etc/netns/${sb.id}`], { reject: false });
+      await execa('rm', ['-rf', c.dir, `/etc/netns/${sb.id}`, `/run/sandns/sandboxes/${sb.id}`], { reject: false });
     }
   });
 });
