@@ -60,11 +60,29 @@ export class BridgeDriver implements Driver {
   readonly #deleting = new Set<Promise<void>>();
   /** Link names a leave waits to see deleted (RTM_DELLINK), with what to call then. */
   readonly #awaitedDeletions = new Map<string, Set<() => void>>();
+  /** The controller's watches of vanished endpoint links (watchEndpoints). */
+  readonly #endpointWatches = new Set<{ readonly onGone: (hostIfname: string) => void; readonly onError: (err: Error) => void }>();
+  /** The driver's one subscription to link deletions, serving both (made at first use, closed by close()). */
   #deletedLinks: LinkWatch | undefined;
 
   constructor(options: BridgeDriverOptions = {}) {
     this.#firewall = options.firewall;
     this.#logger = options.logger ?? silentLogger();
+  }
+
+  /** Subscribe to link deletions once (throws when the socket cannot be made); each event goes to whoever waits for it. */
+  #watchDeletions(): void {
+    this.#deletedLinks ??= watchDeletedLinks(
+      (ifname) => {
+        this.#awaitedDeletions.get(ifname)?.forEach((heard) => heard());
+        // hostVethName's prefix: the controller matches the exact name.
+        if (ifname.startsWith('sv')) for (const w of this.#endpointWatches) w.onGone(ifname);
+      },
+      (err) => {
+        this.#logger.debug({ err }, 'link deletion events may have been lost: a leave then waits for its request');
+        for (const w of this.#endpointWatches) w.onError(err);
+      },
+    );
   }
 
   /**
@@ -73,10 +91,7 @@ export class BridgeDriver implements Driver {
    */
   #deletionHeard(name: string): { heard: Promise<void>; cancel(): void } {
     try {
-      this.#deletedLinks ??= watchDeletedLinks(
-        (ifname) => this.#awaitedDeletions.get(ifname)?.forEach((heard) => heard()),
-        (err) => this.#logger.debug({ err }, 'link deletion events may have been lost: a leave then waits for its request'),
-      );
+      this.#watchDeletions();
     } catch (err) {
       this.#logger.debug({ err }, 'cannot watch link deletions: a leave waits for its request');
       return { heard: new Promise(() => undefined), cancel: () => undefined };
@@ -226,9 +241,10 @@ export class BridgeDriver implements Driver {
   }
 
   watchEndpoints(onGone: (hostIfname: string) => void, onError: (err: Error) => void): { close(): void } {
-    return watchDeletedLinks((name) => {
-      if (name.startsWith('sv')) onGone(name); // hostVethName's prefix: the controller matches the exact name
-    }, onError);
+    this.#watchDeletions(); // the same subscription that tells a leave its veth is gone
+    const watch = { onGone, onError };
+    this.#endpointWatches.add(watch);
+    return { close: () => this.#endpointWatches.delete(watch) };
   }
 
   async reconcileEndpoints(net: DriverNetwork, keep: readonly DriverJoinInfo[]): Promise<{ removed: string[]; reattached: string[] }> {
