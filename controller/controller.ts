@@ -377,7 +377,10 @@ export class Controller implements ControllerCore {
   async join(ep: Endpoint, sb: Sandbox, options: JoinOptions): Promise<void> {
     this.#open();
     const rival = provisionalOf([...sb.endpoints.values()].filter((e) => e !== ep && e.network === ep.network));
-    if (rival !== undefined) return void (await rival, await this.join(ep, sb, options)); // L5: refuse on answered state only
+    if (rival !== undefined) {
+      await rival; // L5: refuse on answered state only, then look again
+      return this.join(ep, sb, options);
+    }
     if (ep.sandbox !== undefined) throw new errors.EndpointAlreadyJoinedError(ep.name, ep.sandbox.id);
     if (!this.#sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
     if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
