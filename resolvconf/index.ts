@@ -26,6 +26,7 @@ export {
 } from './transform.js';
 export { renderResolvConf, SANDNS_HEADER, type RenderResolvConfOptions } from './render.js';
 export {
+  digestTempPath,
   isUserModified,
   writeResolvConfText as writeResolvConf,
   type WriteResolvConfOptions,

@@ -13,7 +13,7 @@ import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsMadeFor, netnsMar
 import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
-import type { ExtServer } from '../resolvconf/index.js';
+import { digestTempPath, type ExtServer } from '../resolvconf/index.js';
 import { InvalidOptionError } from '../common/errors.js';
 
 export { SandboxRuntime } from './sandbox.js';
@@ -182,6 +182,7 @@ async function removeFiles(files: DnsFilesConfig): Promise<void> {
     if (backup === undefined) await rm(p, { force: true });
     else await putBackOriginal(p, backup);
   }
+  await rm(digestTempPath(files.resolvConfHashPath), { force: true }); // a digest write a crash cut short
   // Directories sandns made for the sandbox go too, when empty (the originals' one included, once they are back);
   // a caller's own directories stay.
   for (const d of new Set(files.ownedDirs)) await rmdir(d).catch(() => undefined);

@@ -2,8 +2,8 @@
  * resolv.conf I/O (C4; as Docker, TestRCWrite): reads, in-place writes
  * with a `<path>.hash` written atomically, and user-modification checks.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SandnsError } from '../../common/errors.js';
 import { ResolvConfFileError } from '../errors.js';
@@ -53,14 +53,23 @@ export async function pathExists(path: string): Promise<boolean> {
 }
 
 /**
+ * The temp file a digest is written to before its rename: one fixed name per digest (its writes are queued per
+ * path, never two at once), so whoever removes the digest can remove one a crash left mid-write too.
+ */
+export function digestTempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp`);
+}
+
+/**
  * Write a small run-time file (a digest under the run directory) atomically: temp file in the same directory,
  * rename. Not synced: it describes a file that lives no longer than its sandbox's namespace (H4, C4).
  */
 async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
   await fs.mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = digestTempPath(path);
   try {
-    const handle = await fs.open(temp, 'wx', mode);
+    // Truncated when a crash left one; O_NOFOLLOW: a symlink planted at that name is refused (ELOOP), not followed.
+    const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
     try {
       await handle.chmod(mode);
       await handle.writeFile(content);

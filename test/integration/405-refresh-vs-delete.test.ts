@@ -5,14 +5,17 @@
  * its digest, their directories), so a rewrite that ran after a delete removed
  * them used to leave /run/sandns/sandboxes/<id>/resolv.conf.hash or
  * /etc/netns/<id>/resolv.conf behind. Ten rounds of twelve sandboxes deleted
- * while the refresh runs.
+ * while the refresh runs. And a digest's temp file a crash left behind (kill -9
+ * between its write and its rename) goes with its sandbox.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { testController, type TestController } from '../helpers/controller.js';
 import { uniqueName } from '../helpers/names.js';
 import type { Sandbox } from '../../controller/index.js';
+import { digestTempPath } from '../../resolvconf/index.js';
 
 describe('405 an origin refresh racing sandbox deletes leaves no file behind', () => {
   let t: TestController;
@@ -37,5 +40,14 @@ describe('405 an origin refresh racing sandbox deletes leaves no file behind', (
       await refresh;
       expect(files.filter((f) => existsSync(f))).toEqual([]);
     }
+  });
+
+  it('L3 a digest write a crash cut short (its temp file left) goes with the sandbox, and its directory too', async () => {
+    const sb = await t.controller.newSandbox(`${tag}crash`);
+    const dir = `/run/sandns/sandboxes/${sb.id}`;
+    const temp = digestTempPath(join(dir, 'resolv.conf.hash'));
+    await writeFile(temp, 'sha256:'); // what a kill -9 between the temp file's write and its rename leaves
+    await sb.delete();
+    expect([temp, dir].filter((f) => existsSync(f))).toEqual([]);
   });
 });
