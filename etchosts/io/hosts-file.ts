@@ -3,13 +3,11 @@
  */
 import { SandnsError } from '../../common/errors.js';
 import { HostsFileError } from '../errors.js';
-import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
+import { readNoFollowSync, serializeOnPath, writeInPlaceSync } from '../../common/io/in-place.js';
 
 /** Mode of a hosts file sandns creates (as Docker). */
 const HOSTS_MODE = 0o644;
 
-/** A sandbox's hosts file lives no longer than its namespace: written without fsync (H4, in-place.ts). */
-const WRITE = { mode: HOSTS_MODE, sync: false } as const;
 
 /** Wrap a failure of `op` on `path` into ERR_HOSTS_IO, keeping typed errors as they are. */
 function wrap(path: string, op: string, err: unknown): never {
@@ -19,12 +17,15 @@ function wrap(path: string, op: string, err: unknown): never {
 
 /** Read a hosts file (after queued writes to it). Missing file: ERR_HOSTS_IO. */
 export function readHostsText(path: string): Promise<string> {
-  return serializeOnPath(path, async () => (await readNoFollow(path)).toString('utf8')).catch((err: unknown) => wrap(path, 'read', err));
+  return serializeOnPath(path, async () => readNoFollowSync(path).toString('utf8')).catch((err: unknown) => wrap(path, 'read', err));
 }
 
-/** Write `content` in place, creating the file (0644) and its directory (0755) if missing. */
+/**
+ * Write `content` in place, creating the file (0644) and its directory (0755) if missing. Without fsync: a sandbox's
+ * hosts file lives no longer than its namespace (H4, common/io/in-place.ts).
+ */
 export function writeHostsText(path: string, content: string): Promise<void> {
-  return serializeOnPath(path, () => writeInPlace(path, content, { ...WRITE, create: true })).catch(
+  return serializeOnPath(path, async () => writeInPlaceSync(path, content, { mode: HOSTS_MODE, create: true })).catch(
     (err: unknown) => wrap(path, 'write', err),
   );
 }
@@ -37,8 +38,8 @@ export function writeHostsText(path: string, content: string): Promise<void> {
  */
 export function editHostsText(path: string, edit: (text: string) => string): Promise<void> {
   return serializeOnPath(path, async () => {
-    const text = (await readNoFollow(path)).toString('latin1');
+    const text = readNoFollowSync(path).toString('latin1');
     const next = edit(text);
-    if (next !== text) await writeInPlace(path, Buffer.from(next, 'latin1'), { ...WRITE, create: false });
+    if (next !== text) writeInPlaceSync(path, Buffer.from(next, 'latin1'), { mode: HOSTS_MODE, create: false });
   }).catch((err: unknown) => wrap(path, 'edit', err));
 }

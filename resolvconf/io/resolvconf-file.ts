@@ -3,11 +3,11 @@
  * with a `<path>.hash` written atomically, and user-modification checks.
  */
 import { createHash } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { closeSync, constants, fchmodSync, mkdirSync, openSync, promises as fs, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SandnsError } from '../../common/errors.js';
 import { ResolvConfFileError } from '../errors.js';
-import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
+import { readNoFollowSync, serializeOnPath, writeInPlaceSync } from '../../common/io/in-place.js';
 
 /** Options of writeResolvConfText. */
 export interface WriteResolvConfOptions {
@@ -35,9 +35,12 @@ function digestOf(content: Buffer | string): string {
   return `sha256:${createHash('sha256').update(content).digest('hex')}`;
 }
 
-/** Read a text file after queued writes to it; undefined when it does not exist. */
+/**
+ * Read a text file after queued writes to it; undefined when it does not exist. Blocking once its turn comes (an
+ * origin resolv.conf, read on every create: see common/io/in-place.ts).
+ */
 export function readTextIfExists(path: string): Promise<string | undefined> {
-  return serializeOnPath(path, () => fs.readFile(path, 'utf8')).catch((err: unknown) =>
+  return serializeOnPath(path, async () => readFileSync(path, 'utf8')).catch((err: unknown) =>
     isMissing(err) ? undefined : wrap(path, 'read', err),
   );
 }
@@ -62,23 +65,24 @@ export function digestTempPath(path: string): string {
 
 /**
  * Write a small run-time file (a digest under the run directory) atomically: temp file in the same directory,
- * rename. Not synced: it describes a file that lives no longer than its sandbox's namespace (H4, C4).
+ * rename. Not synced: it describes a file that lives no longer than its sandbox's namespace (H4, C4). Blocking, as
+ * the file it describes is written (common/io/in-place.ts).
  */
-async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
-  await fs.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+function writeAtomicSync(path: string, content: string, mode: number): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   const temp = digestTempPath(path);
   try {
     // Truncated when a crash left one; O_NOFOLLOW: a symlink planted at that name is refused (ELOOP), not followed.
-    const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
+    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
     try {
-      await handle.chmod(mode);
-      await handle.writeFile(content);
+      fchmodSync(fd, mode);
+      writeSync(fd, content);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
-    await fs.rename(temp, path);
+    renameSync(temp, path);
   } catch (err) {
-    await fs.rm(temp, { force: true });
+    rmSync(temp, { force: true });
     throw err;
   }
 }
@@ -89,14 +93,19 @@ interface OnDisk {
   readonly stored: string | undefined;
 }
 
-/** Read the file and its recorded digest once (two reads side by side); a missing one is undefined. */
-async function readOnDisk(path: string, hashPath: string): Promise<OnDisk> {
-  const missingAs = (err: unknown): undefined => {
+/** `read()`, or undefined when the file is missing. */
+function unlessMissing<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (err) {
     if (isMissing(err)) return undefined;
     throw err;
-  };
-  const [current, stored] = await Promise.all([readNoFollow(path).catch(missingAs), fs.readFile(hashPath, 'utf8').then((t) => t.trim(), missingAs)]);
-  return { current, stored };
+  }
+}
+
+/** Read the file and its recorded digest once; a missing one is undefined. Blocking (common/io/in-place.ts). */
+function readOnDiskSync(path: string, hashPath: string): OnDisk {
+  return { current: unlessMissing(() => readNoFollowSync(path)), stored: unlessMissing(() => readFileSync(hashPath, 'utf8').trim()) };
 }
 
 /** The user-modified check of what was read (C4): no hash means not modified; a bad hash or a missing file is a change. */
@@ -108,7 +117,7 @@ function modified(disk: OnDisk): boolean {
 
 /** The user-modified check without queueing (the caller holds the path's queue). */
 async function checkModified(path: string, hashPath: string): Promise<boolean> {
-  return modified(await readOnDisk(path, hashPath));
+  return modified(readOnDiskSync(path, hashPath));
 }
 
 /**
@@ -133,12 +142,12 @@ export function writeResolvConfText(path: string, content: string, opts: WriteRe
   return serializeOnPath(path, async () => {
     const data = Buffer.from(content, 'utf8');
     // One read of the file and its digest serves both checks (a read error other than a missing file fails the write).
-    const disk = hashPath === null ? undefined : await readOnDisk(path, hashPath);
+    const disk = hashPath === null ? undefined : readOnDiskSync(path, hashPath);
     if (opts.skipIfUserModified === true && disk !== undefined && modified(disk)) return false;
     // Same content and a hash on record: nothing to write (a restart that re-reads the origin rewrites nothing, as Docker).
     if (disk?.current?.equals(data) === true && disk.stored === digestOf(data)) return true;
-    await writeInPlace(path, data, { create: true, mode, sync: false });
-    if (hashPath !== null) await writeAtomic(hashPath, digestOf(data), mode);
+    writeInPlaceSync(path, data, { create: true, mode });
+    if (hashPath !== null) writeAtomicSync(hashPath, digestOf(data), mode);
     return true;
   }).catch((err: unknown) => wrap(path, 'write', err));
 }

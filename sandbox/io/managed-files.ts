@@ -8,7 +8,7 @@ import { constants, promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { UnsafeFileError } from '../../common/errors.js';
-import { readNoFollow, serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
+import { readNoFollowSync, serializeOnPath, writeInPlace } from '../../common/io/in-place.js';
 
 /** What is at a managed path before sandns writes it. */
 export type PathState = 'absent' | 'file' | 'dir';
@@ -92,7 +92,7 @@ export async function checkManagedDir(path: string): Promise<Exclude<PathState, 
 export async function keepOriginal(path: string, backup: string): Promise<void> {
   if ((await lstatOrUndefined(backup)) !== undefined) return;
   await serializeOnPath(path, async () => {
-    const content = await readNoFollow(path);
+    const content = readNoFollowSync(path);
     const { mode } = await fs.lstat(path);
     await fs.mkdir(dirname(backup), { recursive: true, mode: 0o700 });
     const temp = `${backup}.${randomBytes(4).toString('hex')}.tmp`;

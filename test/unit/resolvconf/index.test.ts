@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,9 +77,14 @@ describe('TestRCWrite', () => {
     expect(await isUserModified(path)).toBe(true);
   });
 
-  it('C4 an I/O failure is ERR_RESOLVCONF_IO', async () => {
+  it('C4 an I/O failure is ERR_RESOLVCONF_IO; a directory or FIFO at the path is refused, never opened for writing', async () => {
+    await writeFile(join(dir, 'afile'), 'x');
+    // The file's directory cannot be made: a file stands where it would go (ENOTDIR).
+    await expect(writeResolvConf(join(dir, 'afile', 'resolv.conf'), content)).rejects.toMatchObject({ code: 'ERR_RESOLVCONF_IO' });
     await mkdir(join(dir, 'adir'));
-    await expect(writeResolvConf(join(dir, 'adir'), content)).rejects.toMatchObject({ code: 'ERR_RESOLVCONF_IO' });
+    await expect(writeResolvConf(join(dir, 'adir'), content)).rejects.toMatchObject({ code: 'ERR_FILE_NOT_REGULAR' });
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    await expect(writeResolvConf(join(dir, 'fifo'), content)).rejects.toMatchObject({ code: 'ERR_FILE_NOT_REGULAR' });
   });
 });
 

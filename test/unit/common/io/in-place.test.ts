@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serializeOnPath, writeInPlace } from '../../../../common/io/in-place.js';
+import { readNoFollowSync, serializeOnPath, writeInPlace, writeInPlaceSync } from '../../../../common/io/in-place.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -41,6 +42,47 @@ describe('writeInPlace', () => {
     await writeFile(path, 'a', { mode: 0o600 });
     await writeInPlace(path, 'b', { create: true, mode: 0o644 });
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('writeInPlaceSync and readNoFollowSync', () => {
+  it('H4 the blocking write keeps the inode, cuts the old tail and creates with the exact mode', async () => {
+    const path = join(dir, 'sub', 'hosts');
+    const previous = process.umask(0o077);
+    try {
+      writeInPlaceSync(path, 'first, longer content\n', { create: true, mode: 0o644 });
+    } finally {
+      process.umask(previous);
+    }
+    const { ino, mode } = await stat(path);
+    expect(mode & 0o777).toBe(0o644);
+    writeInPlaceSync(path, Buffer.from('short\n'), { create: false, mode: 0o600 });
+    expect(readNoFollowSync(path).toString()).toBe('short\n');
+    expect((await stat(path)).ino).toBe(ino);
+    expect(() => writeInPlaceSync(join(dir, 'missing'), 'x', { create: false, mode: 0o644 })).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('L7 a symlink at the path is refused for reads and writes (ERR_FILE_SYMLINK), its target untouched', async () => {
+    const target = join(dir, 'target');
+    await writeFile(target, 'secret\n');
+    await symlink(target, join(dir, 'link'));
+    expect(() => readNoFollowSync(join(dir, 'link'))).toThrow(expect.objectContaining({ code: 'ERR_FILE_SYMLINK' }));
+    expect(() => writeInPlaceSync(join(dir, 'link'), 'x', { create: true, mode: 0o644 })).toThrow(expect.objectContaining({ code: 'ERR_FILE_SYMLINK' }));
+    await expect(writeInPlace(join(dir, 'link'), 'x', { create: true, mode: 0o644 })).rejects.toMatchObject({ code: 'ERR_FILE_SYMLINK' });
+    expect(await readFile(target, 'utf8')).toBe('secret\n');
+  });
+
+  it('H4 a FIFO or directory at the path is refused at once (ERR_FILE_NOT_REGULAR), never blocking the event loop', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    await mkdir(join(dir, 'adir'));
+    const t0 = performance.now();
+    for (const path of [fifo, join(dir, 'adir')]) {
+      expect(() => readNoFollowSync(path)).toThrow(expect.objectContaining({ code: 'ERR_FILE_NOT_REGULAR' }));
+      expect(() => writeInPlaceSync(path, 'x', { create: true, mode: 0o644 })).toThrow(expect.objectContaining({ code: 'ERR_FILE_NOT_REGULAR' }));
+    }
+    // A blocking open of a FIFO without a writer would never return; the refusal is immediate.
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
 
