@@ -43,7 +43,6 @@ export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifn
         sb.ifnames.delete(ifname);
       });
       const driver = deps.drivers.get(ep.network.driver);
-      await driver.checkEndpointFree(ep.network.driverNetwork, ep.id); // an interface that exists is refused, never undone (L4)
       const info = await driver.join({
         network: ep.network.driverNetwork, endpointId: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6,
         netnsPath: sb.netnsPath, ifname, defaultRoute: wantsGateway, mac: ep.macAddress, portMappings: ep.portMappings,

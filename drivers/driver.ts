@@ -117,11 +117,12 @@ export interface Driver {
    * objects only when they carry this network's mark. True when removed.
    */
   discardNetwork(network: DriverNetwork): Promise<boolean>;
-  /** Refuse (ERR_LINK_EXISTS) an endpoint whose interface names are taken already (L4). */
-  checkEndpointFree(network: DriverNetwork, endpointId: string): Promise<void>;
   /** Delete them. Idempotent. */
   deleteNetwork(network: DriverNetwork): Promise<void>;
-  /** Plumb an endpoint into a sandbox. */
+  /**
+   * Plumb an endpoint into a sandbox. An interface name that is taken already is refused (ERR_LINK_EXISTS, 409)
+   * before anything is made, and the existing interface is never touched (L4).
+   */
   join(join: DriverJoin): Promise<DriverJoinInfo>;
   /**
    * Undo join. Idempotent. Resolves once the endpoint's links are gone from both namespaces; the kernel may still be

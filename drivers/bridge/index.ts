@@ -145,11 +145,6 @@ export class BridgeDriver implements Driver {
     return true;
   }
 
-  async checkEndpointFree(_net: DriverNetwork, endpointId: string): Promise<void> {
-    const host = hostVethName(endpointId);
-    if (await linkExists(host)) throw new LinkExistsError('veth', host);
-  }
-
   async deleteNetwork(net: DriverNetwork): Promise<void> {
     await this.#firewall?.removeNetwork(net.id);
     await applyOps(null, planDeleteNetwork(net, opts(net)));
@@ -166,8 +161,15 @@ export class BridgeDriver implements Driver {
       throw err;
     }
     try {
-      await applyOps(null, planJoinHost(join, o));
-      const mac = await applyOps(join.netnsPath, planJoinSandbox(join), async (link) => macString((await link(join.ifname)).attrs.address));
+      // The host end's hairpin mode and the sandbox side are independent: both requests are in flight at once.
+      const [host, sandbox] = await Promise.allSettled([
+        applyOps(null, planJoinHost(join)),
+        // The MAC is the one the peer was created with, if given; else the kernel's choice, read back.
+        applyOps(join.netnsPath, planJoinSandbox(join), async (link) => join.mac ?? macString((await link(join.ifname)).attrs.address)),
+      ]);
+      if (host.status === 'rejected') throw host.reason;
+      if (sandbox.status === 'rejected') throw sandbox.reason;
+      const mac = sandbox.value;
       const mappings = join.portMappings ?? [];
       if (mappings.length > 0) {
         await this.#firewall?.publish({ endpointId: join.endpointId, networkId: join.network.id, ipv4: join.ipv4, ipv6: join.ipv6, mappings });

@@ -10,7 +10,7 @@
  * | kind           | effect                                                                  | host / sandbox |
  * |----------------|-------------------------------------------------------------------------|----------------|
  * | bridge-add     | create a bridge `name` (optional `mtu`, MAC `address`), down            | host           |
- * | veth-add       | create veth `name` here and its `peer`, under its final name, in `peerNetns` | host      |
+ * | veth-add       | create veth `name` here (on `master`, up) and its `peer` (its MAC) under its final name in `peerNetns` | host |
  * | link-set       | any of master, MTU, MAC address, ifalias, admin state of `dev`           | both           |
  * | port-set       | bridge port options of `dev` (hairpin mode)                              | host           |
  * | link-del       | delete `dev` (a veth pair dies with either end)                          | host           |
@@ -33,8 +33,17 @@ import { bridgeNameFor, hostVethName, type BridgeOptions } from './options.js';
 export type LinkOp =
   /** RTM_NEWLINK kind bridge (create, exclusive). */
   | { readonly kind: 'bridge-add'; readonly name: string; readonly mtu?: number | undefined; readonly address?: string | undefined }
-  /** RTM_NEWLINK kind veth: `name` here, its peer `peer` created directly inside the namespace at `peerNetns`. */
-  | { readonly kind: 'veth-add'; readonly name: string; readonly peer: string; readonly peerNetns: string; readonly mtu?: number | undefined }
+  /**
+   * RTM_NEWLINK kind veth: `name` here, its peer `peer` created directly inside the namespace at `peerNetns`. One
+   * request does what would take three: the host end is enslaved to `master` (IFLA_MASTER, applied on create by
+   * rtnl_newlink) and comes up (`up`: IFF_UP in its ifinfomsg), and the peer gets its MAC `peerAddress` (IFLA_ADDRESS
+   * in the peer's attributes). The peer cannot come up in the same request: veth_newlink configures it before the
+   * two ends are tied, and opening an untied end fails (ENOTCONN).
+   */
+  | {
+      readonly kind: 'veth-add'; readonly name: string; readonly peer: string; readonly peerNetns: string; readonly mtu?: number | undefined;
+      readonly master?: string | undefined; readonly peerAddress?: string | undefined; readonly up?: boolean | undefined;
+    }
   /** RTM_SETLINK on an existing link: any of master, MTU, MAC address, ifalias (IFLA_IFALIAS), admin state. */
   | {
       readonly kind: 'link-set'; readonly dev: string; readonly master?: string | undefined; readonly mtu?: number | undefined;
@@ -82,7 +91,10 @@ export function renderOp(op: LinkOp): string {
       return `link add ${op.name}${op.mtu === undefined ? '' : ` mtu ${op.mtu}`}${op.address === undefined ? '' : ` address ${op.address}`} type bridge`;
     case 'veth-add': {
       const mtu = op.mtu === undefined ? '' : ` mtu ${op.mtu}`;
-      return `link add ${op.name}${mtu} type veth peer name ${op.peer}${mtu} netns ${op.peerNetns}`;
+      const up = op.up === true ? ' up' : '';
+      const master = op.master === undefined ? '' : ` master ${op.master}`;
+      const address = op.peerAddress === undefined ? '' : ` address ${op.peerAddress}`;
+      return `link add ${op.name}${mtu}${master}${up} type veth peer name ${op.peer}${mtu}${address} netns ${op.peerNetns}`;
     }
     case 'link-set': {
       const parts = [`link set ${op.dev}`];
@@ -162,22 +174,27 @@ function planPort(dev: string, bridge: string): LinkOp[] {
   return [{ kind: 'link-set', dev, master: bridge, up: true }, { kind: 'port-set', dev, hairpin: true }];
 }
 
-/** The host operation that creates the veth pair, its peer created inside the sandbox as eth<N>: run alone (see planAddBridge). */
+/**
+ * The host operation that creates the veth pair, run alone (see planAddBridge): its host end up on the bridge, its
+ * peer inside the sandbox as eth<N> with the endpoint's MAC (if given).
+ */
 export function planAddVeth(join: DriverJoin, opts: BridgeOptions): LinkOp[] {
-  return [{ kind: 'veth-add', name: hostVethName(join.endpointId), peer: join.ifname, peerNetns: join.netnsPath, mtu: opts.mtu }];
+  return [{
+    kind: 'veth-add', name: hostVethName(join.endpointId), peer: join.ifname, peerNetns: join.netnsPath, mtu: opts.mtu,
+    master: bridgeNameFor(join.network.id, opts), peerAddress: join.mac, up: true,
+  }];
 }
 
-/** Host-namespace operations once the pair exists: the host end on the bridge, up, with hairpin mode. */
-export function planJoinHost(join: DriverJoin, opts: BridgeOptions): LinkOp[] {
-  return planPort(hostVethName(join.endpointId), bridgeNameFor(join.network.id, opts));
+/** Host-namespace operations once the pair exists (on the bridge and up since its creation): hairpin mode. */
+export function planJoinHost(join: DriverJoin): LinkOp[] {
+  return [{ kind: 'port-set', dev: hostVethName(join.endpointId), hairpin: true }];
 }
 
-/** Sandbox-namespace operations: MAC (if given), addresses, up, default route(s). */
+/** Sandbox-namespace operations once the peer exists (its MAC set since its creation): addresses, up, default route(s). */
 export function planJoinSandbox(join: DriverJoin): LinkOp[] {
   const eth = join.ifname;
   const net = join.network;
   const ops: LinkOp[] = [];
-  if (join.mac !== undefined) ops.push({ kind: 'link-set', dev: eth, address: join.mac });
   ops.push({ kind: 'addr-add', dev: eth, address: join.ipv4, prefixLen: prefixOf(net.subnet) });
   if (join.ipv6 !== undefined && net.subnet6 !== undefined) {
     ops.push({ kind: 'addr-add', dev: eth, address: join.ipv6, prefixLen: prefixOf(net.subnet6), nodad: true });

@@ -29,9 +29,6 @@ export class ExternalDriver implements Driver {
     return true;
   }
 
-  /** The interface belongs to the runtime that made it: sandns checks no name. */
-  async checkEndpointFree(): Promise<void> {}
-
   async deleteNetwork(): Promise<void> {}
 
   async join(join: DriverJoin): Promise<DriverJoinInfo> {

@@ -137,10 +137,6 @@ export class OverlayDriver implements Driver {
     return removed;
   }
 
-  async checkEndpointFree(net: DriverNetwork, endpointId: string): Promise<void> {
-    await this.#bridge.checkEndpointFree(net, endpointId);
-  }
-
   async deleteNetwork(net: DriverNetwork): Promise<void> {
     // Entries go with the device; the wanted set is handed over again before the devices are next made (setPeers).
     const st = this.#peers.get(net.id);

@@ -84,7 +84,7 @@ describe('130 links over rtnetlink', () => {
     const ep = await net.createEndpoint('echo', {});
     const err = await ep.join(sb).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_NETLINK_FAILED', details: expect.objectContaining({ errno: 'EEXIST' }) });
-    expect(String((err as Error).message)).toMatch(/link add sv\w+ type veth peer name eth0/);
+    expect(String((err as Error).message)).toMatch(/link add sv\w+ master \S+ up type veth peer name eth0 /);
     expect((await hostLinks()).filter((l) => l === `sv${ep.id.slice(0, 12)}`)).toEqual([]);
     expect(ep.sandbox).toBeUndefined();
   });

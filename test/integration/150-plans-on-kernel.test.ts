@@ -68,10 +68,14 @@ describe('network stack: bridge plans on the real kernel', () => {
 
   it('join (IPv4 and IPv6, MAC, default routes of both families), with a hairpin port on the bridge', async () => {
     const j = join('eth0', 'e1e1e1e1e1e1e1e1', '10.98.7.2', 'fd98:7::2');
-    await apply(HP, [...bridgePlan.planAddVeth(j, opts), ...bridgePlan.planJoinHost(j, opts)]);
+    await apply(HP, bridgePlan.planAddVeth(j, opts));
+    // One request made the pair: the host end on the bridge and up, the peer inside with its MAC (down until its addresses).
+    expect(await ipJ(HP, ['link', 'show', 'dev', 'sve1e1e1e1e1e1'])).toMatchObject([{ master: 'br12plans', flags: expect.arrayContaining(['UP']) }]);
+    expect(await ipJ(SP, ['link', 'show', 'dev', 'eth0'])).toMatchObject([{ address: '02:42:0a:62:07:02', flags: expect.not.arrayContaining(['UP']) }]);
+    await apply(HP, bridgePlan.planJoinHost(j));
     await apply(SP, bridgePlan.planJoinSandbox(j));
     const [eth] = await ipJ(SP, ['addr', 'show', 'dev', 'eth0']);
-    expect(eth).toMatchObject({ mtu: 1400, address: '02:42:0a:62:07:02' });
+    expect(eth).toMatchObject({ mtu: 1400, address: '02:42:0a:62:07:02', flags: expect.arrayContaining(['UP', 'LOWER_UP']) });
     expect((eth!.addr_info as { local: string }[]).map((a) => a.local)).toEqual(expect.arrayContaining(['10.98.7.2', 'fd98:7::2']));
     expect(await ipJ(SP, ['route', 'show', 'default'])).toMatchObject([{ gateway: '10.98.7.1', dev: 'eth0' }]);
     expect(await ipJ(SP, ['-6', 'route', 'show', 'default'])).toMatchObject([{ gateway: 'fd98:7::1', dev: 'eth0' }]);
@@ -91,9 +95,10 @@ describe('network stack: bridge plans on the real kernel', () => {
   });
 
   it('join without a default route, then both default routes move to it (leave of the gateway)', async () => {
-    const j = join('eth1', 'e2e2e2e2e2e2e2e2', '10.98.7.3', 'fd98:7::3', false);
-    await apply(HP, [...bridgePlan.planAddVeth(j, opts), ...bridgePlan.planJoinHost(j, opts)]);
-    await apply(SP, bridgePlan.planJoinSandbox({ ...j, mac: '02:42:0a:62:07:03' }));
+    const j = { ...join('eth1', 'e2e2e2e2e2e2e2e2', '10.98.7.3', 'fd98:7::3', false), mac: '02:42:0a:62:07:03' };
+    await apply(HP, [...bridgePlan.planAddVeth(j, opts), ...bridgePlan.planJoinHost(j)]);
+    await apply(SP, bridgePlan.planJoinSandbox(j));
+    expect(await ipJ(SP, ['link', 'show', 'dev', 'eth1'])).toMatchObject([{ address: '02:42:0a:62:07:03' }]);
     await apply(HP, [{ kind: 'link-del', dev: 'sve1e1e1e1e1e1' }]);
     await apply(SP, bridgePlan.planDefaultRoute(net, 'eth1'));
     expect(await ipJ(SP, ['route', 'show', 'default'])).toMatchObject([{ gateway: '10.98.7.1', dev: 'eth1' }]);

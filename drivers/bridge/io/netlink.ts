@@ -19,11 +19,15 @@ import { countersOf, type LinkCounters } from '../stats.js';
 /** Where operations run: null is the daemon's own namespace, else a namespace path. */
 export type Netns = string | null;
 
-/** One execution: the socket, its namespace, and the links looked up so far. */
+/**
+ * One execution: the socket, its namespace, the links looked up so far (dropped once changed) and their indexes
+ * (kept until the link is deleted: changing a link's attributes or state keeps its index).
+ */
 interface Ctx {
   readonly nl: RtNetlinkSocket;
   readonly netns: Netns;
   readonly links: Map<string, rt.LinkMessage>;
+  readonly indexes: Map<string, number>;
 }
 
 /** NLM_F_CREATE | NLM_F_EXCL, and NLM_F_CREATE | NLM_F_REPLACE (linux/netlink.h). */
@@ -68,7 +72,9 @@ async function linkOf(ctx: Ctx, name: string): Promise<rt.LinkMessage> {
 }
 
 async function indexOf(ctx: Ctx, name: string): Promise<number> {
-  return (await linkOf(ctx, name)).data.index ?? 0;
+  let index = ctx.indexes.get(name);
+  if (index === undefined) ctx.indexes.set(name, (index = (await linkOf(ctx, name)).data.index ?? 0));
+  return index;
 }
 
 type Handlers = { readonly [K in LinkOpKind]: (ctx: Ctx, op: Extract<LinkOp, { kind: K }>) => Promise<unknown> };
@@ -81,13 +87,16 @@ const HANDLERS: Handlers = {
     }, { flags: CREATE }),
 
   async 'veth-add'(ctx, op) {
+    const master = op.master === undefined ? {} : { master: await indexOf(ctx, op.master) };
     const fd = openSync(op.peerNetns, 'r');
     try {
       const mtu = op.mtu === undefined ? {} : { mtu: op.mtu };
+      const up = op.up === true ? { change: { up: true as const }, flags: { up: true as const } } : {};
+      const address = op.peerAddress === undefined ? {} : { address: macBytes(op.peerAddress) };
       const { ifla, rt } = netlinkLib();
-      const peer = Buffer.concat([rt.formatLink({}), toBuf(ifla.formatLinkAttrs({ ifname: op.peer, netNsFd: fd, ...mtu }))]);
+      const peer = Buffer.concat([rt.formatLink({}), toBuf(ifla.formatLinkAttrs({ ifname: op.peer, netNsFd: fd, ...mtu, ...address }))]);
       const linkinfo = toBuf(ifla.formatInfo({ kind: 'veth', data: toBuf(ifla.formatVethInfo({ peer })) }));
-      await ctx.nl.newLink({}, { ifname: op.name, ...mtu, linkinfo }, { flags: CREATE });
+      await ctx.nl.newLink(up, { ifname: op.name, ...mtu, ...master, linkinfo }, { flags: CREATE });
     } finally {
       closeSync(fd);
     }
@@ -108,17 +117,18 @@ const HANDLERS: Handlers = {
   async 'port-set'(ctx, op) {
     // RTM_NEWLINK without NLM_F_CREATE changes the existing link; the kernel hands IFLA_INFO_SLAVE_DATA to the
     // port's master (br_port_slave_changelink), so the link must already be a bridge port. RTM_SETLINK would
-    // ignore IFLA_LINKINFO. The request is the one `ip link set dev X type bridge_slave hairpin on` sends.
-    const index = await indexOf(ctx, op.dev);
+    // ignore IFLA_LINKINFO. The request is the one `ip link set dev X type bridge_slave hairpin on` sends. The link
+    // is named (ifi_index 0 with IFLA_IFNAME: rtnl_newlink looks the name up and renames nothing), so no lookup first.
     const { ifla } = netlinkLib();
     const mode = op.hairpin ? ifla.BridgePortMode.HAIRPIN : ifla.BridgePortMode.UNSPEC;
     const linkinfo = toBuf(ifla.formatInfo({ slaveKind: 'bridge', slaveData: toBuf(ifla.formatBridgePort({ mode })) }));
     ctx.links.delete(op.dev); // its attributes change
-    await ctx.nl.newLink({ index }, { linkinfo });
+    await ctx.nl.newLink({}, { ifname: op.dev, linkinfo });
   },
 
   async 'link-del'(ctx, op) {
     ctx.links.delete(op.dev);
+    ctx.indexes.delete(op.dev);
     try {
       await ctx.nl.delLink({}, { ifname: op.dev }); // by name: rtnl_dellink looks IFLA_IFNAME up
     } catch (err) {
@@ -207,7 +217,7 @@ async function runOp(ctx: Ctx, op: LinkOp): Promise<void> {
 export async function applyOps<T = void>(netns: Netns, ops: readonly LinkOp[], read?: (lookup: (name: string) => Promise<rt.LinkMessage>) => Promise<T>): Promise<T | undefined> {
   if (ops.length === 0 && read === undefined) return undefined;
   return withNetlink(netns, async (nl) => {
-    const ctx: Ctx = { nl, netns, links: new Map() };
+    const ctx: Ctx = { nl, netns, links: new Map(), indexes: new Map() };
     for (const op of ops) {
       await runOp(ctx, op);
       crashPoint('kernel-changed');

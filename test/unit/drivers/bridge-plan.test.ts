@@ -26,17 +26,13 @@ describe('bridge plan', () => {
     ]);
   });
 
-  it('L2 a veth per endpoint, created as eth<N> inside, its host end a hairpin port; addresses and the default routes inside', () => {
+  it('L2 a veth per endpoint, created on the bridge and up, as eth<N> inside; its host end a hairpin port; addresses and the default routes inside', () => {
     expect(bridgePlan.planAddVeth(join, { mtu: 1400 })).toEqual([
-      { kind: 'veth-add', name: 'sv0123456789ab', peer: 'eth1', peerNetns: '/run/netns/x', mtu: 1400 },
+      { kind: 'veth-add', name: 'sv0123456789ab', peer: 'eth1', peerNetns: '/run/netns/x', mtu: 1400, master: 'sd-abcdef012345', peerAddress: undefined, up: true },
     ]);
-    expect(bridgePlan.planJoinHost(join, { mtu: 1400 })).toEqual([
-      { kind: 'link-set', dev: 'sv0123456789ab', master: 'sd-abcdef012345', up: true },
-      { kind: 'port-set', dev: 'sv0123456789ab', hairpin: true },
-    ]);
-    expect(render([...bridgePlan.planAddVeth(join, { mtu: 1400 }), ...bridgePlan.planJoinHost(join, { mtu: 1400 })])).toEqual([
-      'link add sv0123456789ab mtu 1400 type veth peer name eth1 mtu 1400 netns /run/netns/x',
-      'link set sv0123456789ab master sd-abcdef012345 up',
+    expect(bridgePlan.planJoinHost(join)).toEqual([{ kind: 'port-set', dev: 'sv0123456789ab', hairpin: true }]);
+    expect(render([...bridgePlan.planAddVeth(join, { mtu: 1400 }), ...bridgePlan.planJoinHost(join)])).toEqual([
+      'link add sv0123456789ab mtu 1400 master sd-abcdef012345 up type veth peer name eth1 mtu 1400 netns /run/netns/x',
       'link set dev sv0123456789ab type bridge_slave hairpin on',
     ]);
     expect(render(bridgePlan.planJoinSandbox(join))).toEqual([
@@ -48,12 +44,12 @@ describe('bridge plan', () => {
     ]);
   });
 
-  it('L2 a given MAC address is set before the link comes up; no default route when not asked', () => {
-    expect(render(bridgePlan.planJoinSandbox({ ...join, ipv6: undefined, mac: '02:42:0a:09:00:02', defaultRoute: false }))).toEqual([
-      'link set eth1 address 02:42:0a:09:00:02',
-      'addr add 10.9.0.2/24 dev eth1',
-      'link set eth1 up',
+  it('L2 a given MAC address is the peer\'s from its creation, before it comes up; no default route when not asked', () => {
+    const withMac = { ...join, ipv6: undefined, mac: '02:42:0a:09:00:02', defaultRoute: false };
+    expect(render(bridgePlan.planAddVeth(withMac, { bridgeName: 'br-x' }))).toEqual([
+      'link add sv0123456789ab master br-x up type veth peer name eth1 address 02:42:0a:09:00:02 netns /run/netns/x',
     ]);
+    expect(render(bridgePlan.planJoinSandbox(withMac))).toEqual(['addr add 10.9.0.2/24 dev eth1', 'link set eth1 up']);
   });
 
   it('network stack: a dual-stack network routes both families by default, each route in its gateway\'s family', () => {
