@@ -20,10 +20,14 @@
  *   itself and cannot adopt an fd, so the thread must be in the namespace when
  *   it does. fn must be short and synchronous: only sockets it creates keep
  *   the namespace.
- * createNetns(path) / removeNetns(path)
+ * createNetns(path, loMark?) / removeNetns(path)
  *   What `ip netns add` / `ip netns del` do, in-process: /run/netns made a
- *   shared mount point once, an empty file pinned by a bind mount of a fresh
- *   namespace (unshare(CLONE_NEWNET) on this thread only), then back.
+ *   shared mount point, an empty file pinned by a bind mount of a fresh
+ *   namespace (unshare(CLONE_NEWNET) on this thread only), then back. With
+ *   loMark, before switching back: `lo` up with the ifalias loMark (one
+ *   RTM_SETLINK on a netlink socket made there and closed again; as `ip -n X
+ *   link set lo up alias M`). On any failure nothing is left: the pin is
+ *   unmounted and its file removed.
  *
  * trimDatagrams(fd, maxPayload) -> undefined
  *   Attach a classic BPF socket filter that cuts every datagram to at most
@@ -56,6 +60,11 @@
 #include <unistd.h>
 #include <linux/filter.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#ifndef IFALIASZ
+#define IFALIASZ 256 /* linux/if.h, which clashes with net/if.h */
+#endif
 #include <dirent.h>
 #include "addon.h"
 
@@ -249,13 +258,68 @@ static int share_run_dir(void) {
   return 0;
 }
 
+/* The loopback interface's index in every namespace (LOOPBACK_IFINDEX, include/net/net_namespace.h). */
+#define LOOPBACK_IFINDEX 1
+
+/*
+ * Bring lo up with the ifalias `mark` in this thread's namespace: one RTM_SETLINK (IFF_UP, IFLA_IFALIAS) on an
+ * rtnetlink socket made here, and its acknowledgement. Returns 0 or an errno (the kernel's, from NLMSG_ERROR).
+ */
+static int lo_up(const char *mark) {
+  size_t len = strlen(mark);
+  struct {
+    struct nlmsghdr nh;
+    struct ifinfomsg ifi;
+    char attrs[RTA_SPACE(IFALIASZ)];
+  } req;
+  if (len == 0 || len >= IFALIASZ) return EINVAL;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_type = RTM_SETLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  req.nh.nlmsg_seq = 1;
+  req.ifi.ifi_family = AF_UNSPEC;
+  req.ifi.ifi_index = LOOPBACK_IFINDEX;
+  req.ifi.ifi_flags = IFF_UP;
+  req.ifi.ifi_change = IFF_UP;
+  struct rtattr *alias = (struct rtattr *)((char *)&req + NLMSG_ALIGN(NLMSG_LENGTH(sizeof(struct ifinfomsg))));
+  alias->rta_type = IFLA_IFALIAS;
+  alias->rta_len = RTA_LENGTH(len);
+  memcpy(RTA_DATA(alias), mark, len);
+  req.nh.nlmsg_len = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(struct ifinfomsg))) + RTA_ALIGN(alias->rta_len);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return errno;
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  int err = 0;
+  if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+    err = errno;
+  } else {
+    union {
+      struct nlmsghdr nh;
+      char bytes[1024];
+    } ack;
+    ssize_t n;
+    do n = recv(fd, &ack, sizeof ack, 0); while (n < 0 && errno == EINTR);
+    if (n < 0) err = errno;
+    else if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || ack.nh.nlmsg_type != NLMSG_ERROR) err = EPROTO;
+    else err = -((struct nlmsgerr *)NLMSG_DATA(&ack.nh))->error;
+  }
+  close(fd);
+  return err;
+}
+
 static napi_value CreateNetns(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  char path[4096];
+  size_t argc = 2;
+  napi_value argv[2];
+  char path[4096], mark[IFALIASZ];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || get_path(env, argv[0], path, sizeof path) < 0) {
-    napi_throw_type_error(env, NULL, "createNetns(path)");
+    napi_throw_type_error(env, NULL, "createNetns(path, loMark?)");
+    return NULL;
+  }
+  napi_valuetype mark_type = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &mark_type);
+  if (mark_type != napi_undefined && get_path(env, argv[1], mark, sizeof mark) < 0) {
+    napi_throw_type_error(env, NULL, "createNetns(path, loMark?): loMark is 1 to 254 bytes");
     return NULL;
   }
   if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST) return throw_errno(env, "mkdir " NETNS_RUN_DIR, errno);
@@ -277,10 +341,16 @@ static napi_value CreateNetns(napi_env env, napi_callback_info info) {
     return throw_errno(env, "unshare(CLONE_NEWNET)", err);
   }
   err = mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0 ? errno : 0;
+  int lo_err = err == 0 && mark_type != napi_undefined ? lo_up(mark) : 0;
   switch_back(self); /* the new namespace lives on through the bind mount alone */
   if (err) {
     unlink(path);
     return throw_errno(env, "bind-mount the namespace", err);
+  }
+  if (lo_err) {
+    umount2(path, MNT_DETACH);
+    unlink(path);
+    return throw_errno(env, "link set lo up (rtnetlink, in the new namespace)", lo_err);
   }
   return NULL;
 }

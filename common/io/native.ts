@@ -30,8 +30,12 @@ export interface NativeHelper {
   readonly listenersInNetns: (nsPath: string, family: 4 | 6, address: string, port: number) => [number, number];
   /** Call `fn` with this thread inside `nsPath`'s namespace (switched back after, even on a throw). */
   readonly callInNetns: <T>(nsPath: string, fn: () => T) => T;
-  /** Create the file `path` and pin a new, empty namespace on it (`ip netns add`). EEXIST when the file exists. */
-  readonly createNetns: (path: string) => void;
+  /**
+   * Create the file `path` and pin a new, empty namespace on it (`ip netns add`); with `loMark`, its `lo` is up with
+   * that ifalias (1-254 bytes) before this returns, done from inside with no second switch. EEXIST when the file
+   * exists; on any failure nothing is left.
+   */
+  readonly createNetns: (path: string, loMark?: string) => void;
   /** Unpin and remove `path` (`ip netns del`); a missing file is not an error. */
   readonly removeNetns: (path: string) => void;
   /** Absent when the helper was built before it existed. */

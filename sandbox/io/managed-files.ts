@@ -4,7 +4,7 @@
  * and put back (Docker keeps a copy of what it replaces the same way).
  * sandns deletes only what it created; it never writes through a symlink.
  */
-import { constants, promises as fs } from 'node:fs';
+import { constants, lstatSync, promises as fs, realpathSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { UnsafeFileError } from '../../common/errors.js';
@@ -17,21 +17,19 @@ function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** lstat without following; undefined when nothing is there. */
-async function lstatOrUndefined(path: string): Promise<import('node:fs').Stats | undefined> {
-  try {
-    return await fs.lstat(path);
-  } catch (err) {
-    if (errno(err) === 'ENOENT') return undefined;
-    throw err;
-  }
+/**
+ * lstat without following; undefined when nothing is there. The checks here are blocking calls, as the writes of
+ * these files are (common/io/in-place.ts): a create makes several in a row, each microseconds from the dentry cache.
+ */
+function lstatOrUndefined(path: string): import('node:fs').Stats | undefined {
+  return lstatSync(path, { throwIfNoEntry: false });
 }
 
 /** The nearest ancestor of `path` that exists, with its symlinks resolved. */
-async function realAncestor(path: string): Promise<string> {
+function realAncestor(path: string): string {
   for (let p = dirname(path); ; p = dirname(p)) {
     try {
-      return await fs.realpath(p);
+      return realpathSync(p);
     } catch (err) {
       if (errno(err) !== 'ENOENT' || p === dirname(p)) throw err;
     }
@@ -53,11 +51,16 @@ function inside(root: string, path: string): boolean {
 export async function checkManagedFile(path: string, allowedRoot?: string): Promise<Exclude<PathState, 'dir'>> {
   checkPathShape(path, allowedRoot);
   if (allowedRoot !== undefined) {
-    const real = join(await realAncestor(path), basename(path));
-    const root = await fs.realpath(allowedRoot).catch(() => normalize(allowedRoot));
+    const real = join(realAncestor(path), basename(path));
+    let root: string;
+    try {
+      root = realpathSync(allowedRoot);
+    } catch {
+      root = normalize(allowedRoot);
+    }
     if (!inside(root, real)) throw new UnsafeFileError('ERR_FILE_PATH', path, `resolves to ${real}, outside the allowed root ${root}`);
   }
-  const st = await lstatOrUndefined(path);
+  const st = lstatOrUndefined(path);
   if (st === undefined) return 'absent';
   if (st.isSymbolicLink()) throw new UnsafeFileError('ERR_FILE_SYMLINK', path, 'is a symbolic link; sandns does not write through symlinks (remove it, or give another path)');
   if (!st.isFile()) throw new UnsafeFileError('ERR_FILE_NOT_REGULAR', path, 'exists and is not a regular file');
@@ -77,7 +80,7 @@ export function checkPathShape(path: string, allowedRoot?: string): void {
 
 /** Check a directory sandns would make and own: a symlink there is refused; returns what is there. */
 export async function checkManagedDir(path: string): Promise<Exclude<PathState, 'file'>> {
-  const st = await lstatOrUndefined(path);
+  const st = lstatOrUndefined(path);
   if (st === undefined) return 'absent';
   if (st.isSymbolicLink()) throw new UnsafeFileError('ERR_FILE_SYMLINK', path, 'is a symbolic link; sandns does not write through symlinks (remove it)');
   if (!st.isDirectory()) throw new UnsafeFileError('ERR_FILE_NOT_REGULAR', path, 'exists and is not a directory');
@@ -90,7 +93,7 @@ export async function checkManagedDir(path: string): Promise<Exclude<PathState, 
  * A backup already there (a retried create) is kept: it is the oldest copy.
  */
 export async function keepOriginal(path: string, backup: string): Promise<void> {
-  if ((await lstatOrUndefined(backup)) !== undefined) return;
+  if (lstatOrUndefined(backup) !== undefined) return;
   await serializeOnPath(path, async () => {
     const content = readNoFollowSync(path);
     const { mode } = await fs.lstat(path);

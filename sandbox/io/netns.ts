@@ -5,7 +5,8 @@
  * add/del` do, and `lo` comes up over rtnetlink from inside the namespace.
  */
 import { crashPoint } from '../../common/crash.js';
-import { stat, statfs } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { ip } from '../../common/io/exec.js';
 import { requireNativeHelper } from '../../common/io/native.js';
 import { NetlinkError, netlinkErrno, withNetlink } from '../../common/io/rtnetlink.js';
@@ -25,24 +26,19 @@ export function netnsMark(id: string): string {
 }
 
 /**
- * Create a named namespace with `lo` up and marked; returns its path. The
- * helper creates /run/netns/<name> with O_EXCL: a name that exists fails
- * (ERR_SANDBOX_NETNS_EXISTS) and nothing is undone, as it is not ours.
+ * Create a named namespace with `lo` up and marked, in one call of the native helper (the mark is set from inside the
+ * new namespace before the thread switches back); returns its path. The helper creates /run/netns/<name> with
+ * O_EXCL: a name that exists fails (ERR_SANDBOX_NETNS_EXISTS) and nothing is undone, as it is not ours. Any other
+ * failure leaves nothing behind (ERR_SANDBOX_NETNS).
  */
 export async function createNetns(name: string, mark: string): Promise<string> {
   const path = netnsPathFor(name);
   try {
-    requireNativeHelper().createNetns(path);
+    requireNativeHelper().createNetns(path, mark);
     crashPoint('kernel-changed');
   } catch (err) {
     if ((err as { errno?: number }).errno === 17 || (await exists(path))) throw new NetnsExistsError(name, err);
     throw new NetnsError(name, `could not create the network namespace: ${(err as Error).message}`, err);
-  }
-  try {
-    await bringLoUp(path, mark);
-  } catch (err) {
-    await deleteNetns(name);
-    throw err;
   }
   return path;
 }
@@ -121,10 +117,10 @@ export async function deleteNetns(name: string): Promise<void> {
   }
 }
 
+/** True when something is at `path` (a blocking stat: microseconds, and a create asks once; see common/io/in-place.ts). */
 async function exists(path: string): Promise<boolean> {
   try {
-    await stat(path);
-    return true;
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
   } catch {
     return false;
   }

@@ -17,6 +17,8 @@ import { randomSubnet } from '../helpers/daemon.js';
 import { BridgeDriver } from '../../drivers/index.js';
 import { bridgeNameFor } from '../../drivers/bridge/options.js';
 import { discardSandbox } from '../../sandbox/index.js';
+import { createNetns, netnsMadeFor, netnsMark } from '../../sandbox/io/netns.js';
+import { requireNativeHelper } from '../../common/io/native.js';
 import type { SandnsError } from '../../common/errors.js';
 
 const tag = uniqueName('o');
@@ -55,6 +57,25 @@ afterAll(async () => {
 });
 
 describe('420 L4 names that exist are refused up front and never touched', () => {
+  it('L4 a namespace sandns makes has lo up and marked from its first answer (one native call); a bad mark makes nothing', async () => {
+    const name = `${tag}-mk`;
+    namespaces.push(name);
+    const path = await createNetns(name, netnsMark('sb-mk'));
+    const [lo] = JSON.parse((await execa('ip', ['-n', name, '-j', 'link', 'show', 'lo'])).stdout) as { flags: string[]; ifalias?: string }[];
+    expect(lo).toMatchObject({ flags: expect.arrayContaining(['UP', 'LOWER_UP']), ifalias: 'sandns:sb:sb-mk' });
+    expect(await netnsMadeFor(name, netnsMark('sb-mk'))).toBe(true);
+    expect(await netnsMadeFor(name, netnsMark('sb-other'))).toBe(false);
+    // The name is taken now: a second create is refused as existing, and the first namespace is untouched.
+    await expect(createNetns(name, netnsMark('sb-mk2'))).rejects.toMatchObject({ code: 'ERR_SANDBOX_NETNS_EXISTS' });
+    expect(await netnsMadeFor(name, netnsMark('sb-mk'))).toBe(true);
+    expect(existsSync(path)).toBe(true);
+    // A mark the kernel cannot hold (IFALIASZ is 256 with its NUL) is refused before anything is made.
+    const bad = `${tag}-mb`;
+    namespaces.push(bad);
+    expect(() => requireNativeHelper().createNetns(`/run/netns/${bad}`, 'x'.repeat(300))).toThrow(TypeError);
+    expect(existsSync(`/run/netns/${bad}`)).toBe(false);
+  });
+
   it('L4 bridgeName of an existing dummy, a veth end, or another network\'s bridge: 409 ERR_LINK_EXISTS, all still there', async () => {
     const dummy = `${tag}d`;
     const veth = `${tag}v`;
