@@ -13,7 +13,8 @@
  *
  * The daemon runs in a scratch "host" namespace (bridges live there); every
  * namespace, file and process is removed at the end. Knobs: SAMPLES (30),
- * LEVELS ("1 100 1000"), DOCKER (1).
+ * LEVELS ("1 100 1000"), DOCKER (1), RAW=1 (every sample: total, create,
+ * connect, dig, disconnect + remove).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, closeSync, openSync } from 'node:fs';
@@ -159,8 +160,11 @@ async function measureLevel(): Promise<{ samples: Sample[]; removes: number[] }>
   const removes: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
     const name = `${TAG}m${seq++}`;
-    samples.push(await createConnect(name));
+    const s = await createConnect(name);
+    samples.push(s);
     removes.push(await disconnectRemove(name));
+    // RAW=1: every sample, to see how the total's distribution is made (its median is not the medians' sum).
+    if (process.env.RAW === '1') process.stderr.write(`[raw] ${[s.total, s.create, s.connect, s.dig, removes.at(-1)!].map((x) => x.toFixed(1)).join(' ')}\n`);
   }
   return { samples, removes };
 }
