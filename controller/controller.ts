@@ -326,15 +326,16 @@ export class Controller implements ControllerCore {
   /** newSandbox once its names are claimed and its files checked: namespace, files, model. */
   async #makeSandbox(config: SandboxConfig, options: SandboxOptions, plan: FilesPlan, pinFrom: string | undefined): Promise<Sandbox> {
     const { resolvConfHashPath, ownedDirs, originals } = plan;
-    const open = (): Promise<OpenedSandbox> => openSandbox({
-      id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pinFrom, pending: options.external === true, logger: this.logger,
+    const open = (durable: Promise<void>): Promise<OpenedSandbox> => openSandbox({
+      id: config.id, netnsName: config.netnsName, netnsPath: config.externalKey, pinFrom, pending: options.external === true, logger: this.logger, filesAfter: durable,
       files: {
         ...config, originResolvConf: this.originResolvConf, extraHosts: config.extraHosts.map((h) => ({ ip: h.ip, hosts: h.name })),
         legacy: config.disableResolution, resolvConfHashPath, ownedDirs, originals,
       },
       forwarding: this.#forwarding,
     });
-    // In the store before its namespace exists (L3).
+    // In the store before its namespace exists (L3), and synced before its files are written: the namespace is made
+    // while the sync runs, as a reboot ends it anyway (Journal.around's overlap).
     return this.#journal.around(`sb:${config.id}`, { sandbox: draftRecord({ config, resolvConfHashPath, ownedDirs, originals }) }, open, async (opened) => {
       const sb = new Sandbox(this, config, opened);
       this.#sandboxes.set(sb.id, sb);
@@ -345,7 +346,7 @@ export class Controller implements ControllerCore {
         await sb.destroy();
       });
       return sb;
-    });
+    }, true);
   }
 
   /** ControllerCore: delete a sandbox, leaving and deleting its endpoints first (as libnetwork). */

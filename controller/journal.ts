@@ -70,15 +70,22 @@ export class Journal {
    * Run `work` with `intent` saved under `key` first, then `apply` its result
    * to the model; the intent is dropped only after `apply` (or a throw), so
    * no write ever sees the object neither in flight nor in the model.
+   * With `overlap`, `work` starts once the intent is in the journal file (a
+   * kill -9 from then on finds it) while its sync runs: `work` gets the sync
+   * as `durable` and must await it before it makes anything that outlives a
+   * reboot (a file on disk), so a machine crash never leaves such a thing
+   * without its intent (L3, L6). Without `overlap` `durable` has resolved.
    */
-  async around<T, R>(key: string, intent: Intent, work: () => Promise<T>, apply: (made: T) => R): Promise<R> {
+  async around<T, R>(key: string, intent: Intent, work: (durable: Promise<void>) => Promise<T>, apply: (made: T) => R, overlap = false): Promise<R> {
+    const unsaved = (err: unknown): never => {
+      throw err instanceof StateWriteError ? err.withOutcome('nothing was changed (its write-ahead record could not be saved)') : err;
+    };
     try {
-      try {
-        await this.#store?.ahead(key, intent);
-      } catch (err) {
-        throw err instanceof StateWriteError ? err.withOutcome('nothing was changed (its write-ahead record could not be saved)') : err;
-      }
-      return await apply(await work());
+      const staged = this.#store?.aheadStaged(key, intent);
+      const durable = staged === undefined ? Promise.resolve() : staged.durable.catch(unsaved);
+      durable.catch(() => undefined); // awaited by `work` (overlap) or right here; never an unhandled rejection meanwhile
+      await (overlap ? staged?.written.catch(unsaved) : durable);
+      return await apply(await work(durable));
     } finally {
       this.#store?.settle(key);
     }

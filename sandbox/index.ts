@@ -42,6 +42,11 @@ export interface OpenSandboxOptions {
   readonly pending?: boolean;
   /** Restore (L3): the namespace exists already; adopt it with these saved DNS settings, files untouched (as Docker). */
   readonly restore?: SavedDns | undefined;
+  /**
+   * Resolves once the sandbox's record is synced: no file is written before (the namespace may be made meanwhile).
+   * When it rejects, what was made is removed and its error is the create's (ERR_STORE_WRITE_FAILED).
+   */
+  readonly filesAfter?: Promise<void> | undefined;
 }
 
 /** What a restored sandbox takes from the store instead of rewriting its resolv.conf. */
@@ -130,6 +135,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
     await removeFiles(opts.files);
   };
   try {
+    await opts.filesAfter; // the sandbox's record is synced before any of its files exists (controller: Journal.around)
     if (opts.restore === undefined) for (const [path, backup] of Object.entries(opts.files.originals ?? {})) await keepOriginal(path, backup);
     await (opts.restore === undefined ? runtime.init() : runtime.adopt(opts.restore));
   } catch (err) {

@@ -93,6 +93,9 @@ export class StateStore {
   /** Changes so far (each changed() counts one), and how many of them the last good write covered. */
   #changes = 0;
   #durable = 0;
+  /** How many changes the last line in the file covers (written, perhaps not yet synced), and who waits for that. */
+  #written = 0;
+  readonly #writtenWaiters = new Set<{ readonly want: number; readonly resolve: () => void; readonly reject: (err: unknown) => void }>();
   /** Why the last write failed; undefined once a write succeeds (L6: the daemon is degraded meanwhile). */
   #failure: unknown;
   #retry: NodeJS.Timeout | undefined;
@@ -136,6 +139,43 @@ export class StateStore {
     if (key !== undefined && intent !== undefined) this.#intents.set(key, intent);
     this.changed(intent === undefined ? undefined : intentKey(intent));
     await this.flush();
+  }
+
+  /**
+   * Write-ahead in two stages (L3, L6): `written` resolves once the line holding `intent` is in the file (the page
+   * cache: a daemon restarted after a kill -9 reads it), `durable` once it is synced too (a machine crash keeps it).
+   * Between the two a create may change what a reboot ends anyway (a namespace); whatever outlives a reboot (a file
+   * on disk) must wait for `durable`. Both reject with ERR_STORE_WRITE_FAILED when their write fails; `written` also
+   * when the line could not be written at all (then nothing may be changed). Before restore() both resolve at once.
+   */
+  aheadStaged(key: string, intent: Intent): { written: Promise<void>; durable: Promise<void> } {
+    this.#intents.set(key, intent);
+    this.changed(intentKey(intent));
+    const want = this.#changes;
+    const durable = this.flush();
+    if (!this.#restored || this.#written >= want) return { written: Promise.resolve(), durable };
+    const written = new Promise<void>((resolve, reject) => this.#writtenWaiters.add({ want, resolve, reject }));
+    written.catch(() => undefined); // a caller that waits for `durable` alone never sees this rejection as unhandled
+    // A flush that ends without writing (a failure before the line) settles `written` too; after the line it changes nothing.
+    durable.then(() => this.#markWritten(this.#durable), (err: unknown) => this.#failWritten(err));
+    return { written, durable };
+  }
+
+  #markWritten(covered: number): void {
+    this.#written = Math.max(this.#written, covered);
+    for (const w of this.#writtenWaiters) {
+      if (w.want > this.#written) continue;
+      this.#writtenWaiters.delete(w);
+      w.resolve();
+    }
+  }
+
+  #failWritten(err: unknown): void {
+    for (const w of this.#writtenWaiters) {
+      if (w.want <= this.#written) continue;
+      this.#writtenWaiters.delete(w);
+      w.reject(err);
+    }
   }
 
   /** Write-ahead of a change to one record (a join's phase): on disk before this resolves. Throws ERR_STORE_WRITE_FAILED (do not plumb). */
@@ -195,14 +235,15 @@ export class StateStore {
     return put === undefined ? { key, del: true } : { key, put };
   }
 
-  /** One commit: a journal line of the changed records, or a snapshot. */
-  async #commitOnce(): Promise<void> {
+  /** One commit: a journal line of the changed records, or a snapshot. `written`: the line (or snapshot) is in its file. */
+  async #commitOnce(written: () => void): Promise<void> {
     const files = this.#files;
     if (this.#dirty || !this.#journaling() || this.#journalBytes > JOURNAL_MAX_BYTES) {
       this.#dirty = false;
       this.#keys.clear();
       this.#liveJournalled.clear(); // the snapshot may hold an intent: its settle writes a line again
       await files.write(this.#render());
+      written();
       if (files.appendJournal !== undefined && files.rotateJournal !== undefined) {
         // An empty line with the snapshot's seq keeps the chain state.json.prev → journal.prev → journal contiguous.
         await files.appendJournal(encodeEntry(this.#seq, []));
@@ -217,7 +258,7 @@ export class StateStore {
     this.#journalBytes += line.length;
     const sync = ops.map((op) => this.#machineScoped(op)).includes(false);
     const liveOverIntent = ops.map((op) => this.#liveOverIntent(op));
-    await files.appendJournal!(line, sync);
+    await files.appendJournal!(line, sync, written);
     ops.forEach((op, i) => (liveOverIntent[i] ? this.#liveJournalled.add(op.key) : this.#liveJournalled.delete(op.key)));
   }
 
@@ -270,7 +311,7 @@ export class StateStore {
       try {
         while (this.#pending()) {
           const covered = this.#changes;
-          await this.#commitOnce();
+          await this.#commitOnce(() => this.#markWritten(covered));
           this.#durable = covered;
           if (this.#failure !== undefined) this.#logger.info('state written again: changes are accepted again');
           this.#failure = undefined;

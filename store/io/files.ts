@@ -49,8 +49,9 @@ export interface StateFiles {
    * Append one journal line and, unless `sync` is false, fdatasync it (the file is created, and the directory
    * synced, on first use). Without the sync the line survives the daemon's death (it is in the page cache) but not
    * the machine's; the keeper asks for that only for records a reboot ends anyway (keeper.ts, machineScoped).
+   * `written` is called once the line is in the file (a restarted daemon would read it), before the sync.
    */
-  appendJournal?(text: string, sync?: boolean): Promise<void>;
+  appendJournal?(text: string, sync?: boolean, written?: () => void): Promise<void>;
   /** The text of state.journal.prev then state.journal ('' for a missing file). */
   readJournal?(): Promise<string>;
   /**
@@ -136,7 +137,7 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
       throw err;
     }));
   return {
-    async appendJournal(text, sync = true) {
+    async appendJournal(text, sync = true, written) {
       const journal = await get();
       const { h, size } = journal;
       try {
@@ -147,6 +148,7 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
         const buf = Buffer.from(text, 'utf8');
         for (let off = 0; off < buf.length;) off += writeSync(h.fd, buf, off, buf.length - off);
         journal.size = size + buf.length;
+        written?.();
         if (sync) await h.datasync();
       } catch (err) {
         // A failed append (ENOSPC after part of the line, EIO) is cut off again: a torn line in the middle would stop

@@ -197,6 +197,101 @@ describe('StateStore journal (group commit)', () => {
     expect(keys).toEqual(Array.from({ length: 10 }, (_, i) => netKey(net(20 + i).id)));
   });
 
+  describe('staged write-ahead (aheadStaged): written, then durable', () => {
+    /** After `gate()`, appends whose write and sync each wait for the test: `step('write')` lets the write land, `step('sync')` the sync. */
+    function gatedFiles(fail?: 'write' | 'sync') {
+      const f = journalFiles();
+      const gates: Record<string, () => void> = {};
+      const wait = (name: string) => new Promise<void>((r) => (gates[name] = r));
+      const gate = () => (f.store.appendJournal = async (text, sync = true, written) => {
+        await wait('write');
+        if (fail === 'write') throw Object.assign(new Error('EIO'), { code: 'EIO' });
+        f.files.set('state.journal', (f.files.get('state.journal') ?? '') + text);
+        written?.();
+        await wait('sync');
+        if (fail === 'sync') throw Object.assign(new Error('EIO'), { code: 'EIO' });
+        f.ops.syncs.push(sync);
+      });
+      const step = async (name: string) => {
+        for (let i = 0; i < 20 && gates[name] === undefined; i++) await tick();
+        gates[name]!();
+        delete gates[name];
+        await tick();
+      };
+      return { f, step, gate };
+    }
+    const intent = { network: { ...net(7), phase: 'creating' as const } };
+    const state = (p: Promise<void>) => {
+      const s = { v: 'pending' };
+      p.then(() => (s.v = 'resolved'), () => (s.v = 'rejected'));
+      return s;
+    };
+
+    it('L3 written resolves once the line is in the file, before its sync; durable once synced', async () => {
+      const { f, step, gate } = gatedFiles();
+      const m = model();
+      const k = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
+      await k.restore(noProblems);
+      gate();
+      const { written, durable } = k.aheadStaged('net:n7', intent);
+      const w = state(written);
+      const d = state(durable);
+      await tick();
+      expect([w.v, d.v]).toEqual(['pending', 'pending']);
+      await step('write');
+      expect(f.files.get('state.journal')).toContain(net(7).id);
+      expect([w.v, d.v]).toEqual(['resolved', 'pending']); // the intent is readable by a restart; not yet synced
+      await step('sync');
+      expect([w.v, d.v]).toEqual(['resolved', 'resolved']);
+    });
+
+    it('L6 a line that cannot be written rejects written (nothing may change); a failed sync rejects durable only', async () => {
+      for (const fail of ['write', 'sync'] as const) {
+        const { f, step, gate } = gatedFiles(fail);
+        const m = model();
+        const k = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
+        await k.restore(noProblems);
+        gate();
+        const { written, durable } = k.aheadStaged('net:n7', intent);
+        const w = state(written);
+        const d = state(durable);
+        await step('write');
+        if (fail === 'sync') await step('sync');
+        for (let i = 0; i < 5; i++) await tick();
+        expect([fail, w.v, d.v]).toEqual(fail === 'write' ? ['write', 'rejected', 'rejected'] : ['sync', 'resolved', 'rejected']);
+        await expect(durable).rejects.toMatchObject({ code: 'ERR_STORE_WRITE_FAILED' });
+        k.settle('net:n7');
+        f.store.appendJournal = async () => undefined; // the retry timer's writes succeed; close() ends it
+        await k.close();
+      }
+    });
+
+    it('L6 a caller that waits only for durable: a failed write rejects it, and the unused written is no unhandled rejection', async () => {
+      const { f, step, gate } = gatedFiles('write');
+      const m = model();
+      const k = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
+      await k.restore(noProblems);
+      gate();
+      const { durable } = k.aheadStaged('net:n7', intent);
+      const d = state(durable);
+      await step('write');
+      for (let i = 0; i < 5; i++) await tick();
+      expect(d.v).toBe('rejected'); // vitest fails the run on an unhandled rejection (the daemon would exit)
+      k.settle('net:n7');
+      f.store.appendJournal = async () => undefined;
+      await k.close();
+    });
+
+    it('L3 before restore nothing is written and both resolve at once', async () => {
+      const { f } = gatedFiles();
+      const m = model();
+      const k = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
+      const { written, durable } = k.aheadStaged('net:n7', intent);
+      await expect(Promise.all([written, durable])).resolves.toBeDefined();
+      expect(f.files.get('state.journal')).toBeUndefined();
+    });
+  });
+
   describe('which lines are synced (fdatasync) and which only written', () => {
     const sb = (id: string, phase: PersistedSandbox['phase']): PersistedSandbox => ({
       id, phase, key: { kind: 'owned', netnsName: id }, dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], disableResolution: false,
