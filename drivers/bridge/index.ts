@@ -165,7 +165,7 @@ export class BridgeDriver implements Driver {
       const [host, sandbox] = await Promise.allSettled([
         applyOps(null, planJoinHost(join)),
         // The MAC is the one the peer was created with, if given; else the kernel's choice, read back.
-        applyOps(join.netnsPath, planJoinSandbox(join), async (link) => join.mac ?? macString((await link(join.ifname)).attrs.address)),
+        applyOps(join.netnsPath, planJoinSandbox(join), async (link) => join.mac ?? macString((await link(join.ifname)).attrs.address), true),
       ]);
       if (host.status === 'rejected') throw host.reason;
       if (sandbox.status === 'rejected') throw sandbox.reason;

@@ -94,6 +94,24 @@ describe('network stack: bridge plans on the real kernel', () => {
     await expect(apply(HP, [{ kind: 'port-set', dev: 'nosuchport0', hairpin: true }])).rejects.toMatchObject({ code: 'ERR_NETLINK_FAILED', errno: 'ENODEV' });
   });
 
+  it('a pipelined sandbox side (every request sent before any answer) leaves what the sequential one does; its first failure in plan order is the error', async () => {
+    const j = { ...join('eth2', 'e3e3e3e3e3e3e3e3', '10.98.7.4', 'fd98:7::4'), mac: '02:42:0a:62:07:04' };
+    await apply(HP, bridgePlan.planAddVeth(j, opts));
+    await applyOps(SP, bridgePlan.planJoinSandbox({ ...j, defaultRoute: false }), undefined, true);
+    const [eth] = await ipJ(SP, ['addr', 'show', 'dev', 'eth2']);
+    expect(eth).toMatchObject({ address: '02:42:0a:62:07:04', flags: expect.arrayContaining(['UP']) });
+    expect((eth!.addr_info as { local: string }[]).map((a) => a.local)).toEqual(expect.arrayContaining(['10.98.7.4', 'fd98:7::4']));
+    // The same address again (EEXIST) fails first; the requests after it were sent and answered too, and the error names the first.
+    const again = bridgePlan.planJoinSandbox({ ...j, ipv6: undefined, defaultRoute: true });
+    await expect(applyOps(SP, again, undefined, true)).rejects.toMatchObject({
+      code: 'ERR_NETLINK_FAILED', errno: 'EEXIST', message: expect.stringContaining('addr add 10.98.7.4/24 dev eth2'),
+    });
+    // A kind that could change what the plan did not make is refused before anything is sent.
+    await expect(applyOps(SP, [{ kind: 'link-del', dev: 'eth2' }], undefined, true)).rejects.toThrow(/cannot be pipelined/);
+    expect((await ipJ(SP, ['link', 'show', 'dev', 'eth2'])).length).toBe(1);
+    await apply(HP, [{ kind: 'link-del', dev: 'sve3e3e3e3e3e3' }]);
+  });
+
   it('join without a default route, then both default routes move to it (leave of the gateway)', async () => {
     const j = { ...join('eth1', 'e2e2e2e2e2e2e2e2', '10.98.7.3', 'fd98:7::3', false), mac: '02:42:0a:62:07:03' };
     await apply(HP, [...bridgePlan.planAddVeth(j, opts), ...bridgePlan.planJoinHost(j)]);

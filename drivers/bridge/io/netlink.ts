@@ -103,7 +103,7 @@ const HANDLERS: Handlers = {
   },
 
   async 'link-set'(ctx, op) {
-    const index = await indexOf(ctx, op.dev);
+    const index = ctx.indexes.get(op.dev) ?? (await indexOf(ctx, op.dev)); // a known index: sent at once (applyOps, pipelined)
     const attrs: ifla.LinkAttrs = {};
     if (op.master !== undefined) attrs.master = await indexOf(ctx, op.master);
     if (op.mtu !== undefined) attrs.mtu = op.mtu;
@@ -138,7 +138,7 @@ const HANDLERS: Handlers = {
 
   async 'addr-add'(ctx, op) {
     const { family, bytes } = ipBytes(op.address);
-    const index = await indexOf(ctx, op.dev);
+    const index = ctx.indexes.get(op.dev) ?? (await indexOf(ctx, op.dev));
     await ctx.nl.newAddress(
       { family, prefixlen: op.prefixLen, index, ...(op.nodad === true ? { flags: { nodad: true } } : {}) },
       { local: bytes, address: bytes },
@@ -193,7 +193,7 @@ const HANDLERS: Handlers = {
 
   async 'route-default'(ctx, op) {
     const { family, bytes } = ipBytes(op.gateway);
-    const oif = await indexOf(ctx, op.dev);
+    const oif = ctx.indexes.get(op.dev) ?? (await indexOf(ctx, op.dev));
     await ctx.nl.newRoute(
       { family, dstLen: 0, table: TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
       { gateway: bytes, oif },
@@ -213,17 +213,47 @@ async function runOp(ctx: Ctx, op: LinkOp): Promise<void> {
 /**
  * Run `ops` in order in `netns`, then `read` (if given) on the same socket.
  * Stops at the first failure (ERR_NETLINK_FAILED); the caller unwinds (G10).
+ * `pipelined`: every request is sent before any answer is awaited (runPipelined;
+ * link-set without master, addr-add and route-default only), and the first
+ * failure in plan order is thrown once all have answered.
  */
-export async function applyOps<T = void>(netns: Netns, ops: readonly LinkOp[], read?: (lookup: (name: string) => Promise<rt.LinkMessage>) => Promise<T>): Promise<T | undefined> {
+export async function applyOps<T = void>(
+  netns: Netns, ops: readonly LinkOp[], read?: (lookup: (name: string) => Promise<rt.LinkMessage>) => Promise<T>, pipelined = false,
+): Promise<T | undefined> {
   if (ops.length === 0 && read === undefined) return undefined;
   return withNetlink(netns, async (nl) => {
     const ctx: Ctx = { nl, netns, links: new Map(), indexes: new Map() };
-    for (const op of ops) {
-      await runOp(ctx, op);
-      crashPoint('kernel-changed');
+    if (pipelined) await runPipelined(ctx, ops);
+    else {
+      for (const op of ops) {
+        await runOp(ctx, op);
+        crashPoint('kernel-changed');
+      }
     }
     return read === undefined ? undefined : read((name) => linkOf(ctx, name));
   });
+}
+
+/** The link kinds a pipelined plan may hold: each sends its request at once when its link's index is known. */
+const PIPELINABLE: ReadonlySet<LinkOpKind> = new Set(['link-set', 'addr-add', 'route-default']);
+
+/**
+ * Every request of `ops` sent before the first acknowledgement is read: the indexes they name are looked up first,
+ * then each handler sends at once. The kernel handles one socket's requests in order, each inside its sendmsg(2),
+ * so the effect is the sequential one; only the waits between them go (a join's sandbox side: address, up, routes,
+ * one turn of the event loop instead of one per step). For plans whose steps touch only links the plan's caller made
+ * (a failure leaves nothing foreign changed); the first failure in plan order is thrown once all have answered.
+ */
+async function runPipelined(ctx: Ctx, ops: readonly LinkOp[]): Promise<void> {
+  for (const op of ops) {
+    if (!PIPELINABLE.has(op.kind) || ('master' in op && op.master !== undefined)) throw new Error(`applyOps: ${op.kind} cannot be pipelined`);
+    await indexOf(ctx, (op as { dev: string }).dev);
+  }
+  const results = await Promise.allSettled(ops.map((op) => runOp(ctx, op)));
+  for (const r of results) {
+    crashPoint('kernel-changed');
+    if (r.status === 'rejected') throw r.reason;
+  }
 }
 
 /** True when a link of that name exists in `netns`. */
