@@ -43,6 +43,13 @@
  *   EPOLLERR, libuv hands the poll callback UV_EBADF, and netlink@0.3.0's
  *   handler then throws a C++ exception from a libuv callback: the process
  *   aborts. With it the kernel drops the events that do not fit, silently.
+ *
+ * netlinkOnlyType(portId, nlmsgType) -> number of sockets changed
+ *   Attach a classic BPF filter to that socket (found as above) that keeps
+ *   only messages of one type: a link watch that needs RTM_DELLINK alone is
+ *   not woken, nor its queue filled, by the RTM_NEWLINK storm of a busy
+ *   bridge (adding one port to a bridge of N ports notifies about 2N links).
+ *   The kernel runs the filter on each multicast message before queueing it.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -391,17 +398,14 @@ static napi_value TrimDatagrams(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value NetlinkNoEnobufs(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  uint32_t port = 0;
-  if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0) {
-    napi_throw_type_error(env, NULL, "netlinkNoEnobufs(portId)");
-    return NULL;
-  }
+/*
+ * Apply `tune` to each of this process's netlink sockets bound to `port` (found by getsockname over /proc/self/fd:
+ * the `netlink` package does not expose its descriptor). Returns how many were changed, or -errno of the last
+ * failure when none was.
+ */
+static int for_port_sockets(uint32_t port, int (*tune)(int fd, const void *arg), const void *arg) {
   DIR *dir = opendir("/proc/self/fd");
-  if (dir == NULL) return throw_errno(env, "open /proc/self/fd", errno);
+  if (dir == NULL) return -errno;
   int changed = 0, err = 0;
   struct dirent *e;
   while ((e = readdir(dir)) != NULL) {
@@ -412,22 +416,70 @@ static napi_value NetlinkNoEnobufs(napi_env env, napi_callback_info info) {
     socklen_t len = sizeof sa;
     memset(&sa, 0, sizeof sa);
     if (getsockname((int)fd, (struct sockaddr *)&sa, &len) < 0 || sa.nl_family != AF_NETLINK || sa.nl_pid != port) continue;
-    int one = 1;
-    if (setsockopt((int)fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof one) < 0) err = errno;
+    if (tune((int)fd, arg) < 0) err = errno;
     else changed++;
   }
   closedir(dir);
-  if (err != 0 && changed == 0) return throw_errno(env, "NETLINK_NO_ENOBUFS", err);
+  return changed == 0 && err != 0 ? -err : changed;
+}
+
+static int set_no_enobufs(int fd, const void *arg) {
+  (void)arg;
+  int one = 1;
+  return setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof one);
+}
+
+static int attach_type_filter(int fd, const void *arg) {
+  /* A classic BPF load of half a word reads big-endian; nlmsg_type is in host order, hence ntohs. */
+  uint16_t type = *(const uint16_t *)arg;
+  struct sock_filter code[] = {
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohs(type), 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
+
+static napi_value port_result(napi_env env, int r, const char *what) {
+  if (r < 0) return throw_errno(env, what, -r);
   napi_value result;
-  napi_create_int32(env, changed, &result);
+  napi_create_int32(env, r, &result);
   return result;
+}
+
+static napi_value NetlinkNoEnobufs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t port = 0;
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0) {
+    napi_throw_type_error(env, NULL, "netlinkNoEnobufs(portId)");
+    return NULL;
+  }
+  return port_result(env, for_port_sockets(port, set_no_enobufs, NULL), "NETLINK_NO_ENOBUFS");
+}
+
+static napi_value NetlinkOnlyType(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t port = 0, type = 0;
+  if (argc < 2 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0 ||
+      napi_get_value_uint32(env, argv[1], &type) != napi_ok || type == 0 || type > 0xffff) {
+    napi_throw_type_error(env, NULL, "netlinkOnlyType(portId, nlmsgType)");
+    return NULL;
+  }
+  uint16_t t = (uint16_t)type;
+  return port_result(env, for_port_sockets(port, attach_type_filter, &t), "SO_ATTACH_FILTER");
 }
 
 NAPI_MODULE_INIT() {
   static const export_t table[] = {
     { "socketInNetns", SocketInNetns }, { "listenersInNetns", ListenersInNetns }, { "callInNetns", CallInNetns },
     { "createNetns", CreateNetns }, { "removeNetns", RemoveNetns }, { "trimDatagrams", TrimDatagrams },
-    { "netlinkNoEnobufs", NetlinkNoEnobufs },
+    { "netlinkNoEnobufs", NetlinkNoEnobufs }, { "netlinkOnlyType", NetlinkOnlyType },
   };
   EXPORT_ALL(env, exports, table, NULL);
   return exports;

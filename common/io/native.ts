@@ -45,6 +45,12 @@ export interface NativeHelper {
    * sockets matched (0: none). Absent when the helper was built before it existed.
    */
   readonly netlinkNoEnobufs?: (portId: number) => number;
+  /**
+   * Attach a socket filter to this process's netlink socket bound to `portId` that keeps only messages of type
+   * `nlmsgType` (the kernel drops the others before queueing them); returns how many sockets matched. Absent when
+   * the helper was built before it existed.
+   */
+  readonly netlinkOnlyType?: (portId: number, nlmsgType: number) => number;
 }
 
 /** The helper is not built, or disabled: sandns cannot reach inside namespaces without spawning. */
