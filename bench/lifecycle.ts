@@ -337,7 +337,7 @@ async function main(): Promise<void> {
   rows.push(['disconnect + remove', f1(med(removes)), f1(pct(removes, 99)), `${removes.length} samples over all levels`]);
   const cc = await concurrentConnects(50);
   console.error(`[bench] 50 concurrent: ${f1(cc.all)} ms, single ${f1(cc.single)} ms`);
-  rows.push(['50 concurrent connects (all done)', f1(cc.all), '', `single connect median ${f1(cc.single)} ms → ${(cc.all / cc.single).toFixed(1)} × (target ≤ 10 ×); ${cc.commits} journal commits for 50 × 2 write-aheads`]);
+  rows.push(['50 concurrent connects (all done)', f1(cc.all), '', `single connect median ${f1(cc.single)} ms → ${(cc.all / cc.single).toFixed(1)} × (target ≤ 10 ×); ${cc.commits} journal lines for 50 × 2 write-aheads (each one blocking write, none synced: a join's records end with the machine)`]);
   const perSandbox = (rssTop - rss1) / Math.max(1, top - LEVELS[0]!);
   rows.push(['idle daemon RSS per sandbox (KB)', f1(perSandbox), '', `RSS ${(rss1 / 1024).toFixed(1)} MB at ${LEVELS[0]}, ${(rssTop / 1024).toFixed(1)} MB at ${top}`]);
   if (process.env.RESTORE === '0') rows.push(['restore after kill -9', '', '', 'skipped (RESTORE=0)']);
