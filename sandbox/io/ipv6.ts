@@ -1,19 +1,22 @@
 /**
- * IPv6 decision for the hosts file (as Docker): enabled unless the
- * namespace has IPv6 disabled.
+ * IPv6 decision for the hosts file (H11, as Docker's Sandbox.IPv6Enabled):
+ * whether the namespace's loopback has ::1.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { requireNativeHelper } from '../../common/io/native.js';
 
 /**
- * True unless net.ipv6.conf.all.disable_ipv6 is 1 inside the namespace. /proc/sys/net
- * shows the namespace of the thread that opens it, so the read runs switched into it
- * (no process spawned); no IPv6 at all (no such file) counts as disabled.
+ * True when ::1 is there inside the namespace: a UDP socket made there binds to [::1]:0 (the helper switches the
+ * thread in and back; no process spawned). It is not when IPv6 is disabled there (net.ipv6.conf.all.disable_ipv6=1
+ * takes ::1 off `lo`: EADDRNOTAVAIL) or absent from the kernel (EAFNOSUPPORT). `lo` must be up, as every sandbox's
+ * is before this is asked. No file of /proc/sys is read: that lookup slows down with every namespace on the
+ * machine (their /proc/sys/net entries share the same names; 1.1 ms at 1,000 sandboxes against 0.05 ms at one),
+ * where the bind takes ~25 µs at any count.
  */
 export async function netnsIpv6Enabled(nsPath: string): Promise<boolean> {
   try {
-    const text = requireNativeHelper().callInNetns(nsPath, () => readFileSync('/proc/sys/net/ipv6/conf/all/disable_ipv6', 'utf8'));
-    return text.trim() !== '1';
+    closeSync(requireNativeHelper().socketInNetns(nsPath, 6, 'udp', '::1', 0));
+    return true;
   } catch {
     return false;
   }

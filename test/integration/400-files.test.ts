@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { testController, type TestController } from '../helpers/controller.js';
 import { uniqueName } from '../helpers/names.js';
 import { waitFor } from '../helpers/wait.js';
@@ -96,5 +97,30 @@ describe('400 managed files in real sandboxes', () => {
     expect(rc).not.toContain('8.8.8.8');
     expect(rc).toContain('NO USABLE NAMESERVERS');
     expect(legacy.listening).toBe(false);
+  });
+
+  it('H11 the IPv6 lines follow whether the namespace has ::1: a namespace with IPv6 disabled gets none', async () => {
+    const dual = await t.controller.newNetwork('bridge', `${tag}n4`, {});
+    const off = `${tag}-v6off`;
+    await execa('ip', ['netns', 'add', off]);
+    try {
+      await execa('ip', ['netns', 'exec', off, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+      const without = await t.controller.newSandbox(off, { hostname: 'nov6', netnsPath: `/run/netns/${off}` });
+      const withV6 = await t.controller.newSandbox(`${tag}-v6on`, { hostname: 'v6' });
+      const a = await dual.createEndpoint('nov6');
+      const b = await dual.createEndpoint('v6');
+      await a.join(without);
+      await b.join(withV6);
+      const offHosts = await readFile(`/etc/netns/${off}/hosts`, 'utf8');
+      expect(offHosts).toBe(`127.0.0.1\tlocalhost\n${a.ipv4}\tnov6\n`);
+      const onHosts = await readFile(`/etc/netns/${tag}-v6on/hosts`, 'utf8');
+      expect(onHosts).toContain('::1\tlocalhost ip6-localhost ip6-loopback\n');
+      expect(onHosts).toContain(`${b.ipv4}\tv6\n`);
+      await without.delete();
+      await withV6.delete();
+      await dual.delete();
+    } finally {
+      await execa('ip', ['netns', 'del', off], { reject: false });
+    }
   });
 });
