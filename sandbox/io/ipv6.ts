@@ -1,5 +1,5 @@
 /**
- * IPv6 decision for the hosts file (H11, as Docker's Sandbox.IPv6Enabled):
+ * IPv6 decision for the hosts file (H1, as Docker's Sandbox.IPv6Enabled):
  * whether the namespace's loopback has ::1.
  */
 import { closeSync } from 'node:fs';

@@ -99,7 +99,7 @@ describe('400 managed files in real sandboxes', () => {
     expect(legacy.listening).toBe(false);
   });
 
-  it('H11 the IPv6 lines follow whether the namespace has ::1: a namespace with IPv6 disabled gets none', async () => {
+  it('H1 the IPv6 lines follow whether the namespace has ::1: a namespace with IPv6 disabled gets none', async () => {
     const dual = await t.controller.newNetwork('bridge', `${tag}n4`, {});
     const off = `${tag}-v6off`;
     await execa('ip', ['netns', 'add', off]);
