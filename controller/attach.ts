@@ -6,7 +6,8 @@
 import { withUndo } from '../common/undo.js';
 import type { Logger } from '../common/log.js';
 import type { DriverRegistry } from '../drivers/index.js';
-import type { SandboxEndpoint } from '../sandbox/index.js';
+import { netnsIpv6Enabled, type SandboxEndpoint } from '../sandbox/index.js';
+import { SandboxIpv6DisabledError } from './errors.js';
 import type { Endpoint } from './endpoint.js';
 import type { Sandbox } from './sandbox.js';
 import type { LinkState } from './core.js';
@@ -43,6 +44,8 @@ export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifn
         sb.ifnames.delete(ifname);
       });
       const driver = deps.drivers.get(ep.network.driver);
+      // The kernel refuses IPv6 addresses where IPv6 is disabled (EACCES): refused here, before anything is made.
+      if (ep.ipv6 !== undefined && !(await netnsIpv6Enabled(sb.netnsPath))) throw new SandboxIpv6DisabledError(sb.id, ep.network.name);
       const info = await driver.join({
         network: ep.network.driverNetwork, endpointId: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6,
         netnsPath: sb.netnsPath, ifname, defaultRoute: wantsGateway, mac: ep.macAddress, portMappings: ep.portMappings,

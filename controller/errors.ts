@@ -152,6 +152,20 @@ export class IfnameInUseError extends SandnsError {
   }
 }
 
+/** A dual-stack network's endpoint joining a sandbox whose namespace has IPv6 disabled (409; the kernel would refuse its IPv6 address). */
+export class SandboxIpv6DisabledError extends SandnsError {
+  constructor(sandbox: string, network: string) {
+    super(
+      'ERR_SANDBOX_IPV6_DISABLED',
+      `sandbox ${sandbox} has IPv6 disabled in its namespace (no ::1 on its loopback) and network ${network} gives it an IPv6 address: `
+        + 'enable IPv6 there (net.ipv6.conf.all.disable_ipv6=0) or connect it to an IPv4-only network',
+      409,
+      { details: { sandbox, network } },
+    );
+    this.name = 'SandboxIpv6DisabledError';
+  }
+}
+
 /** A conditional delete found the sandbox still connected (409). */
 export class SandboxInUseError extends SandnsError {
   constructor(sandbox: string, networks: readonly string[]) {

@@ -116,6 +116,15 @@ describe('400 managed files in real sandboxes', () => {
       const onHosts = await readFile(`/etc/netns/${tag}-v6on/hosts`, 'utf8');
       expect(onHosts).toContain('::1\tlocalhost ip6-localhost ip6-loopback\n');
       expect(onHosts).toContain(`${b.ipv4}\tv6\n`);
+      // A dual-stack network: its IPv6 address cannot go there (the kernel says EACCES); refused first, nothing made.
+      const n6 = await t.controller.newNetwork('bridge', `${tag}n6`, { subnet6: 'fd00:400:11::/64' });
+      const c = await n6.createEndpoint('nov6b');
+      await expect(c.join(without)).rejects.toMatchObject({ code: 'ERR_SANDBOX_IPV6_DISABLED', status: 409 });
+      expect(c.sandbox).toBeUndefined();
+      expect((await execa('ip', ['link', 'show', 'dev', `sv${c.id.slice(0, 12)}`], { reject: false })).exitCode).not.toBe(0);
+      expect((await execa('ip', ['-n', off, '-o', 'link', 'show'])).stdout.split('\n')).toHaveLength(2); // lo and the IPv4 network's eth0
+      await c.delete();
+      await n6.delete();
       await without.delete();
       await withV6.delete();
       await dual.delete();
