@@ -371,6 +371,7 @@ show_answers() {
 #   srv_start N MODE   -> start (or resize) the server; set TGT, ADDR, SRV_PIDS
 #   srv_stop           -> stop it (its environment stays until exit)
 #   srv_settled N      -> optional: called after the start RSS, before any load
+#   srv_loaded N       -> optional: called after the load, before its RSS
 run_server() {
   local srv=$1 n mode s modes q d scens="$SCEN"
   if declare -F srv_scenarios >/dev/null; then scens=$(srv_scenarios); fi
@@ -392,6 +393,7 @@ run_server() {
         q="$d/$(query_file "$s")"
         measure "$srv" "$n" "$s" "$q"
       done
+      if [ "$mode" = default ] && declare -F srv_loaded >/dev/null; then srv_loaded "$n"; fi
       [ "$mode" != default ] || record_rss "$srv" "$n" loaded "${SRV_PIDS%% *}"
       srv_stop
     done

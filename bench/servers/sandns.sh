@@ -11,7 +11,8 @@
 # Knobs: SANDNS_TREE (compiled bench tree, default dist-bench; ab.sh points it
 # at another build), SANDNS_LABEL (server name in the results, default sandns),
 # NODE_OPTS (node flags), PROF_FILE (CPU profile of the serving phase, see
-# profile.sh), RSS_SETTLE (seconds to wait for V8 to return start-up garbage).
+# profile.sh), RSS_SETTLE (seconds to wait for V8 to return start-up garbage),
+# RSS_MAPS=1 (after the load, the largest resident mappings into the log).
 # Topology, scenarios and load: bench/lib.sh. Run alone: bash bench/servers/sandns.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 BENCH_LABEL=${SANDNS_LABEL:-sandns}
@@ -72,6 +73,18 @@ srv_settled() {
     prev=$r
   done
   record_rss "$BENCH_LABEL" "$n" settled "$S_PID"
+}
+
+# after the load: the server's memory by V8 heap space (SIGUSR2, bench/server.ts) into the run's log
+srv_loaded() {
+  local logf="$S_DIR/server.$1.default.log" before
+  before=$(grep -c 'server memory MB' "$logf" 2>/dev/null || true)
+  kill -USR2 "$S_PID" 2>/dev/null || return 0
+  for _ in 1 2 3 4 5 6 7 8 9 10; do [ "$(grep -c 'server memory MB' "$logf" 2>/dev/null || true)" -gt "${before:-0}" ] && break; sleep 0.1; done
+  log "memory after the load with $1 names: $(grep 'server memory MB' "$logf" 2>/dev/null | tail -1 | sed 's/^.*MB: //')"
+  if [ "${RSS_MAPS:-0}" = 1 ]; then  # the largest resident mappings (kB), to see what is outside V8's heap
+    awk '/^[0-9a-f]+-[0-9a-f]+ /{name=($6==""?"[anon]":$6); range=$1} /^Rss:/{if ($2>1024) print $2, name, range}' "/proc/$S_PID/smaps" | sort -rn | head -25 | while read -r l; do log "  rss kB: $l"; done
+  fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
