@@ -226,39 +226,35 @@ describe('StateStore journal (group commit)', () => {
       p.then(() => (s.v = 'resolved'), () => (s.v = 'rejected'));
       return s;
     };
-
-    it('L3 written resolves once the line is in the file, before its sync; durable once synced', async () => {
-      const { f, step, gate } = gatedFiles();
+    /** A restored store over gated files, and the two stages of one intent's write-ahead (and where each stands; `written` only if `watchWritten`). */
+    async function staged(fail?: 'write' | 'sync', watchWritten = true) {
+      const { f, step, gate } = gatedFiles(fail);
       const m = model();
       const k = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
       await k.restore(noProblems);
       gate();
       const { written, durable } = k.aheadStaged('net:n7', intent);
-      const w = state(written);
-      const d = state(durable);
+      return { f, step, k, written, durable, w: watchWritten ? state(written) : undefined, d: state(durable) };
+    }
+
+    it('L3 written resolves once the line is in the file, before its sync; durable once synced', async () => {
+      const { f, step, w, d } = await staged();
       await tick();
-      expect([w.v, d.v]).toEqual(['pending', 'pending']);
+      expect([w!.v, d.v]).toEqual(['pending', 'pending']);
       await step('write');
       expect(f.files.get('state.journal')).toContain(net(7).id);
-      expect([w.v, d.v]).toEqual(['resolved', 'pending']); // the intent is readable by a restart; not yet synced
+      expect([w!.v, d.v]).toEqual(['resolved', 'pending']); // the intent is readable by a restart; not yet synced
       await step('sync');
-      expect([w.v, d.v]).toEqual(['resolved', 'resolved']);
+      expect([w!.v, d.v]).toEqual(['resolved', 'resolved']);
     });
 
     it('L6 a line that cannot be written rejects written (nothing may change); a failed sync rejects durable only', async () => {
       for (const fail of ['write', 'sync'] as const) {
-        const { f, step, gate } = gatedFiles(fail);
-        const m = model();
-        const k = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
-        await k.restore(noProblems);
-        gate();
-        const { written, durable } = k.aheadStaged('net:n7', intent);
-        const w = state(written);
-        const d = state(durable);
+        const { f, step, k, durable, w, d } = await staged(fail);
         await step('write');
         if (fail === 'sync') await step('sync');
         for (let i = 0; i < 5; i++) await tick();
-        expect([fail, w.v, d.v]).toEqual(fail === 'write' ? ['write', 'rejected', 'rejected'] : ['sync', 'resolved', 'rejected']);
+        expect([fail, w!.v, d.v]).toEqual(fail === 'write' ? ['write', 'rejected', 'rejected'] : ['sync', 'resolved', 'rejected']);
         await expect(durable).rejects.toMatchObject({ code: 'ERR_STORE_WRITE_FAILED' });
         k.settle('net:n7');
         f.store.appendJournal = async () => undefined; // the retry timer's writes succeed; close() ends it
@@ -267,13 +263,7 @@ describe('StateStore journal (group commit)', () => {
     });
 
     it('L6 a caller that waits only for durable: a failed write rejects it, and the unused written is no unhandled rejection', async () => {
-      const { f, step, gate } = gatedFiles('write');
-      const m = model();
-      const k = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
-      await k.restore(noProblems);
-      gate();
-      const { durable } = k.aheadStaged('net:n7', intent);
-      const d = state(durable);
+      const { f, step, k, d } = await staged('write', false); // nothing ever handles `written`
       await step('write');
       for (let i = 0; i < 5; i++) await tick();
       expect(d.v).toBe('rejected'); // vitest fails the run on an unhandled rejection (the daemon would exit)
