@@ -271,7 +271,10 @@ function docker(): { connect: number[]; disconnect: number[]; dockerd?: string; 
 async function cleanup(): Promise<void> {
   if (daemon !== undefined && daemon.exitCode === null) {
     const names = [...live];
-    for (let i = 0; i < names.length; i += 16) await Promise.all(names.slice(i, i + 16).map((n) => api('DELETE', `/sandboxes/${n}`).catch(() => undefined)));
+    // Retried once: after the Docker part (minutes without a request) the client's kept-alive connection may have
+    // been closed by the daemon, and the first requests on it fail (socket hang up) without reaching it.
+    const remove = (n: string): Promise<unknown> => api('DELETE', `/sandboxes/${n}`).catch(() => api('DELETE', `/sandboxes/${n}`)).catch(() => undefined);
+    for (let i = 0; i < names.length; i += 16) await Promise.all(names.slice(i, i + 16).map(remove));
     for (const n of [NET, NET2]) await api('DELETE', `/networks/${n}`).catch(() => undefined);
     const exited = new Promise((r) => daemon!.once('exit', r));
     daemon.kill('SIGTERM');
@@ -285,6 +288,7 @@ async function cleanup(): Promise<void> {
       /* gone */
     }
     rmSync(`/etc/netns/${n}`, { recursive: true, force: true });
+    rmSync(`/run/sandns/sandboxes/${n}`, { recursive: true, force: true }); // what the daemon would have removed
   }
   try {
     native.removeNetns(`/run/netns/${HOST_NS}`);
