@@ -117,7 +117,7 @@ export async function deleteNetns(name: string): Promise<void> {
   }
 }
 
-/** True when something is at `path` (a blocking stat: microseconds, and a create asks once; see common/io/in-place.ts). */
+/** True when something is at `path` (a blocking stat, microseconds from the dentry cache; see common/io/in-place.ts). */
 async function exists(path: string): Promise<boolean> {
   try {
     return statSync(path, { throwIfNoEntry: false }) !== undefined;
