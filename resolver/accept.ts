@@ -6,9 +6,11 @@
  * so a 12-byte packet claiming 65535 records costs nothing.
  *
  * FS5: a query longer than MAX_QUERY_SIZE is REFUSED (RFC 1035 §4.1.1 "for
- * policy reasons"), and an accepted Query keeps only the header and question
- * of its datagram (a copy when more came with it), so a query waiting for an
- * upstream reply never pins the bytes it arrived in.
+ * policy reasons"), and an accepted Query keeps only a copy of the header
+ * and question of its datagram: a query waiting for an upstream reply never
+ * pins the bytes it arrived in, and those bytes may be a receive area that
+ * the next datagram overwrites (sandbox/io/listener-udp.ts). The copy is
+ * small (a few dozen bytes, carved from Node's shared Buffer pool).
  */
 import { HEADER_SIZE, MAX_QUERY_SIZE, QTYPE, RCODE } from './constants.js';
 import { buildErrorReply, buildRejectReply } from './answer.js';
@@ -24,8 +26,6 @@ export type Rejected =
 export type Accepted = Query | Rejected;
 
 const DROP: Rejected = Object.freeze({ kind: 'drop' });
-// Bytes past the question a Query may keep without a copy (an OPT with a cookie is 35): the common case costs nothing.
-const KEEP_SLACK = 64;
 
 /** Apply R2 to raw bytes received over `transport`. */
 export function acceptQuery(raw: Buffer, transport: Transport): Accepted {
@@ -61,7 +61,7 @@ export function acceptQuery(raw: Buffer, transport: Transport): Accepted {
     transport,
     edns,
     maxSize: maxReplySize(transport, edns?.udpSize),
-    raw: raw.length - questionEnd > KEEP_SLACK ? Buffer.from(raw.subarray(0, questionEnd)) : raw,
+    raw: Buffer.from(raw.subarray(0, questionEnd)),
     questionEnd,
   };
   // R8, RFC 6891 §6.1.3: a version we do not implement gets BADVERS.

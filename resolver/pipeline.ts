@@ -38,7 +38,12 @@ export type Next = (q: Query) => Reply | Promise<Reply>;
 /** One stage: answer, or pass to `next` (G4). Return a Reply synchronously when you can. */
 export type Handler = (q: Query, next: Next) => Reply | Promise<Reply>;
 
-/** Bytes in, reply bytes out (undefined: send nothing). Never throws, never rejects. */
+/**
+ * Bytes in, reply bytes out (undefined: send nothing). Never throws, never
+ * rejects. `bytes` are read only during the call (a batched listener reuses
+ * them for the next datagram): what a pending reply needs is copied
+ * (acceptQuery keeps a copy of the header and question).
+ */
 export type HandleFn = (bytes: Buffer, transport: Transport) => Buffer | undefined | Promise<Buffer | undefined>;
 
 /** What createPipeline needs. */

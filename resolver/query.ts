@@ -37,10 +37,7 @@ export interface Query {
   readonly edns: Edns | undefined;
   /** Largest reply we may send: UDP max(512, EDNS size) capped at 65535; TCP 65535 (R8). */
   readonly maxSize: number;
-  /**
-   * The query's bytes from its start: header and question at least (the
-   * rest only when short, FS5). Only `raw[0, questionEnd)` is ever read.
-   */
+  /** A copy of the query's header and question (FS5: never a view of the datagram, which may be reused). */
   readonly raw: Buffer;
   /** Offset just past the question: `raw[0, questionEnd)` is header + question, echoed verbatim. */
   readonly questionEnd: number;

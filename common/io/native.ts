@@ -95,8 +95,11 @@ export interface UpstreamUdpModule {
  * 0, -ENOBUFS when too many wait, -EBADF once closed, -EINVAL for a bad peer.
  */
 export interface ListenerUdpModule {
-  /** fn(slab, offset, length, peer): a datagram, slab[offset, offset + length); fn(undefined, errno): a failure. */
-  listen(fd: number, maxDatagram: number, fn: (slab: ArrayBuffer | undefined, offsetOrErrno: number, length: number, peer: number | string) => void): ListenerHandle;
+  /**
+   * fn(area, offset, length, peer): a datagram, area[offset, offset + length) of the shared receive area, valid only
+   * until fn returns (the next read overwrites it); fn(undefined, errno): a failure.
+   */
+  listen(fd: number, maxDatagram: number, fn: (area: ArrayBuffer | undefined, offsetOrErrno: number, length: number, peer: number | string) => void): ListenerHandle;
   send(handle: ListenerHandle, reply: Buffer, peer: number | string): number;
   close(handle: ListenerHandle): void;
   /** [replies queued, replies refused (queue full), replies the kernel refused, datagrams received] */

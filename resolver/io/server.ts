@@ -24,7 +24,11 @@ export type UdpPeer = number | string;
  */
 export interface DatagramListener {
   readonly kind: 'batched';
-  /** From now on: onDatagram for each datagram, onError for a failed receive or a reply the kernel refused. */
+  /**
+   * From now on: onDatagram for each datagram, onError for a failed receive
+   * or a reply the kernel refused. `bytes` may be a view of a receive area
+   * that the next read reuses: valid only until onDatagram returns.
+   */
   start(onDatagram: (bytes: Buffer, peer: UdpPeer) => void, onError: (err: Error) => void): void;
   /** Queue `reply` to `peer`; throws when it cannot be queued (too many waiting, or closed). */
   send(reply: Buffer, peer: UdpPeer): void;

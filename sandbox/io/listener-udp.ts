@@ -5,6 +5,9 @@
  * event-loop turn leave in one sendmmsg(2). A full socket buffer keeps the
  * replies queued until the socket is writable again; past the queue's bound
  * a reply is refused and the caller hears it (nothing is dropped silently).
+ * A datagram's bytes are a view of the addon's shared receive area, valid
+ * only while onDatagram runs: nothing is allocated per datagram, and the
+ * receiver copies what it keeps (the resolver keeps the header and question).
  * Without the addon, bind.ts serves the socket with dgram instead.
  */
 import { closeSync } from 'node:fs';
@@ -43,9 +46,9 @@ class NativeListener implements DatagramListener {
 
   start(onDatagram: (bytes: Buffer, peer: UdpPeer) => void, onError: (err: Error) => void): void {
     if (this.#closed || this.#handle !== undefined) throw new Error('listener already started or closed');
-    this.#handle = this.mod.listen(this.fd, this.maxDatagram, (slab, offsetOrErrno, length, peer) => {
+    this.#handle = this.mod.listen(this.fd, this.maxDatagram, (area, offsetOrErrno, length, peer) => {
       try {
-        if (slab !== undefined) onDatagram(Buffer.from(slab, offsetOrErrno, length), peer);
+        if (area !== undefined) onDatagram(Buffer.from(area, offsetOrErrno, length), peer);
         else onError(new ListenerSendError('UDP listener', offsetOrErrno));
       } catch (err) {
         // A throw here would be the process's (an I/O callback's): one datagram's fault stays its own (G8).

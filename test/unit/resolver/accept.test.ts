@@ -112,8 +112,20 @@ describe('acceptQuery (R2, Docker)', () => {
     expect(q).toMatchObject({ kind: 'query', id: 99, name: 'NaMe1.Net.', lname: 'name1.net', qtype: 28, qclass: 3 });
     expect(q).toMatchObject({ opcode: 0, rd: true, cd: true, transport: 'tcp', maxSize: 65535 });
     expect(q.edns).toEqual({ udpSize: 4096, version: 0, dnssecOk: true });
-    expect(q.raw).toBe(bytes);
     expect(q.questionEnd).toBe(12 + 'NaMe1.Net.'.length + 1 + 4);
+    expect(q.raw).toEqual(bytes.subarray(0, q.questionEnd));
+  });
+
+  it('FS5 the Query keeps a copy of the header and question only: the datagram\'s bytes may be reused at once', () => {
+    for (const transport of ['udp', 'tcp'] as const) {
+      const bytes = query('Keep.Me.', 'A', { id: 7, edns: 1232 });
+      const q = acceptQuery(bytes, transport) as Query;
+      const question = Buffer.from(bytes.subarray(0, q.questionEnd));
+      bytes.fill(0xee); // the listener's next read overwrites the receive area
+      expect(q.raw).toEqual(question);
+      expect(q.raw.length).toBe(q.questionEnd);
+      expect(q.raw.buffer === bytes.buffer && q.raw.byteOffset < bytes.byteOffset + bytes.length && bytes.byteOffset < q.raw.byteOffset + q.raw.length).toBe(false);
+    }
   });
 
   it('R3 odd label bytes are escaped, so they never match a registered name; the root is ""', () => {
