@@ -17,3 +17,22 @@ export class LinkExistsError extends SandnsError {
     this.name = 'LinkExistsError';
   }
 }
+
+/**
+ * The network's bridge has no room for another port (409): a Linux bridge
+ * holds at most BR_MAX_PORTS - 1 = 1023 ports (net/bridge/br_private.h;
+ * the kernel answers EXFULL). Nothing is made: the kernel undoes the veth
+ * it created before it gave up. The fix is another network, or fewer
+ * endpoints (or other ports) on this one.
+ */
+export class NetworkFullError extends SandnsError {
+  constructor(bridge: string, cause?: unknown) {
+    super(
+      'ERR_NETWORK_FULL',
+      `bridge ${bridge} has no room for another endpoint: a Linux bridge holds at most 1023 ports; connect this sandbox to another network, or disconnect an endpoint first`,
+      409,
+      { ...(cause === undefined ? {} : { cause }), details: { bridge, maxPorts: 1023 } },
+    );
+    this.name = 'NetworkFullError';
+  }
+}

@@ -16,8 +16,9 @@ import { swapDirection, type LinkCounters } from './stats.js';
 import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkExists, linkMarks, macString } from './io/netlink.js';
 import { watchDeletedLinks, type LinkWatch } from './io/monitor.js';
 import { sandboxLinkProblems } from '../io/sandbox-link.js';
-import { LinkExistsError } from '../errors.js';
+import { LinkExistsError, NetworkFullError } from '../errors.js';
 import { crashPoint } from '../../common/crash.js';
+import { netlinkErrno } from '../../common/io/rtnetlink.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 
 export { normalizeBridgeOptions } from './options.js';
@@ -156,7 +157,8 @@ export class BridgeDriver implements Driver {
     try {
       await applyOps(null, planAddVeth(join, o));
     } catch (err) {
-      // Nothing was made: a taken name is a typed 409, and nothing is undone (L4).
+      // Nothing was made: a taken name is a typed 409, and nothing is undone (L4). A full bridge (EXFULL) undid the veth itself.
+      if (netlinkErrno(err).startsWith('EXFULL')) throw new NetworkFullError(bridgeNameFor(join.network.id, o), err);
       if (await linkExists(hostIfname)) throw new LinkExistsError('veth', hostIfname, err);
       throw err;
     }
