@@ -18,7 +18,8 @@
  *   maxDatagram (12..4096) bytes (a longer one arrives cut, as the kernel
  *   trim filter of netns_socket.c does). `area` is the receive area itself
  *   (one ArrayBuffer of RECV_BATCH slots of SLOT bytes that every listener
- *   of the process reads into, always the same object): the bytes are
+ *   of this Node environment reads into, always the same object; a worker
+ *   thread that loads the addon has its own): the bytes are
  *   valid only until fn returns, as the next read overwrites them, so fn
  *   copies whatever it keeps. Nothing is allocated or copied per datagram:
  *   with a copy into a fresh buffer each (slab.h), a 4 s flood of 60 KB
@@ -90,8 +91,8 @@ typedef struct {
   napi_ref resource;
   napi_async_context ctx;
   /*
-   * One receive area for every listener (they are read one at a time, on
-   * this thread): RECV_BATCH slots of SLOT bytes, seen from JavaScript as
+   * One receive area for every listener of this environment (they are read
+   * one at a time, on its thread): RECV_BATCH slots of SLOT bytes, seen from JavaScript as
    * the ArrayBuffer `area` (external: it views rbuf, which lives as long as
    * the module).
    */

@@ -1,6 +1,6 @@
 /**
  * A sandbox's UDP listener over the native helper (native/listener_udp.c):
- * datagrams are read with recvmmsg(2), up to 64 per system call, and handed
+ * datagrams are read with recvmmsg(2), up to 16 per system call, and handed
  * to the resolver inside one callback scope per wake-up; the replies of one
  * event-loop turn leave in one sendmmsg(2). A full socket buffer keeps the
  * replies queued until the socket is writable again; past the queue's bound

@@ -52,8 +52,14 @@ describe('136 a full bridge', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await execa('ip', ['netns', 'del', scratch], { reject: false }); // takes every fill pair with it
+    await execa('ip', ['netns', 'del', scratch], { reject: false }); // takes every fill pair with it, in the background
     await rm(batch, { force: true });
+    // The kernel deletes the pairs after `ip netns del` returns: wait until no host end is left, so the next test file starts clean.
+    for (let i = 0; i < 300; i++) {
+      const r = await execa('ip', ['-o', 'link', 'show'], { reject: false });
+      if (!new RegExp(`: ${tag}\\d+[@:]`).test(r.stdout)) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
     await t?.cleanup();
   }, 120_000);
 
