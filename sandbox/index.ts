@@ -2,7 +2,7 @@
  * Sandbox public door: a container's namespace with its managed files and
  * its DNS listener, wired to the real OS here (G3: index.ts wires io/).
  */
-import { rm, rmdir } from 'node:fs/promises';
+import { rmdirSync, rmSync } from 'node:fs';
 import { keepOriginal, putBackOriginal } from './io/managed-files.js';
 import type { Logger } from '../common/log.js';
 import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
@@ -182,15 +182,26 @@ export async function discardSandbox(id: string, netnsName: string | undefined, 
   return ours;
 }
 
-/** Files sandns created go; a file that was there before gets its original content back, never deleted (L7). */
+/**
+ * Files sandns created go; a file that was there before gets its original content back, never deleted (L7).
+ * Removals are blocking calls, as a create's writes are (common/io/in-place.ts): an unlink or rmdir takes
+ * microseconds, and through the thread pool the ~10 of a delete cost 50-150 µs of scheduling each, in a row
+ * (several times that on a loaded machine).
+ */
 async function removeFiles(files: DnsFilesConfig): Promise<void> {
   for (const p of new Set([files.hostsPath, files.resolvConfPath, files.resolvConfHashPath])) {
     const backup = files.originals?.[p];
-    if (backup === undefined) await rm(p, { force: true });
+    if (backup === undefined) rmSync(p, { force: true });
     else await putBackOriginal(p, backup);
   }
-  await rm(digestTempPath(files.resolvConfHashPath), { force: true }); // a digest write a crash cut short
+  rmSync(digestTempPath(files.resolvConfHashPath), { force: true }); // a digest write a crash cut short
   // Directories sandns made for the sandbox go too, when empty (the originals' one included, once they are back);
   // a caller's own directories stay.
-  for (const d of new Set(files.ownedDirs)) await rmdir(d).catch(() => undefined);
+  for (const d of new Set(files.ownedDirs)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // not empty (a caller's file) or gone already: it stays, or there is nothing to do
+    }
+  }
 }
