@@ -4,6 +4,7 @@
  * here (G9): ADD and CHECK need a container id, a namespace and an
  * interface name; DEL needs no namespace (containerd sends an empty one).
  */
+import { ifnameProblem } from '../common/ifname.js';
 import { CniEnvError } from './errors.js';
 import type { CniCommand } from './spec.js';
 
@@ -21,8 +22,6 @@ export interface Invocation {
 const COMMANDS: readonly string[] = ['ADD', 'DEL', 'CHECK', 'VERSION'];
 /** Spec: "alphanumeric, hyphen, underscore, period", starting alphanumeric. */
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-/** Linux interface names: 1–15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
-const IFNAME = /^[^/:\s]{1,15}$/;
 
 /** Parse CNI_ARGS ("K1=V1;K2=V2"); throws code 4 on a pair without '='. */
 export function parseCniArgs(raw: string | undefined): Map<string, string> {
@@ -51,7 +50,8 @@ export function parseInvocation(env: Readonly<Record<string, string | undefined>
   const containerId = need(env, 'CNI_CONTAINERID');
   if (!CONTAINER_ID.test(containerId)) throw new CniEnvError('CNI_CONTAINERID', 'must be letters, digits, "-", "_" or ".", starting with a letter or digit');
   const ifname = need(env, 'CNI_IFNAME');
-  if (!IFNAME.test(ifname) || ifname === '.' || ifname === '..') throw new CniEnvError('CNI_IFNAME', 'must be a Linux interface name (1-15 characters, no "/", ":" or spaces)');
+  const problem = ifnameProblem(ifname);
+  if (problem !== undefined) throw new CniEnvError('CNI_IFNAME', `${problem}: must be a Linux interface name (1-15 bytes, no "/", ":", "%" or spaces)`);
   const netns = command === 'DEL' ? (env.CNI_NETNS ?? '') : need(env, 'CNI_NETNS');
   if (netns !== '' && !netns.startsWith('/')) throw new CniEnvError('CNI_NETNS', 'must be an absolute path');
   return { command: command as CniCommand, containerId, netns, ifname, args: parseCniArgs(env.CNI_ARGS) };

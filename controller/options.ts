@@ -6,6 +6,7 @@
 import { InvalidOptionError } from '../common/errors.js';
 import { assertValidHostname } from '../common/dns-name.js';
 import { canonicalIp } from '../common/ip.js';
+import { ifnameProblem } from '../common/ifname.js';
 import type { Logger } from '../common/log.js';
 import { normalizePublishSpecs, type Driver, type FirewallOptions, type PublishSpec } from '../drivers/index.js';
 import type { ForwardingOptions, SharedCache } from '../resolver/index.js';
@@ -101,14 +102,12 @@ export interface JoinOptions {
   ifname?: string;
 }
 
-/** Linux interface names: 1-15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
-const IFNAME = /^[^/:\s]{1,15}$/;
-
-/** Check a requested interface name. */
+/** Check a requested interface name (common/ifname.ts: what the kernel takes as it is). */
 export function checkIfname(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (!IFNAME.test(value) || value === '.' || value === '..') {
-    throw new InvalidOptionError('ifname', 'must be a Linux interface name: 1-15 characters without "/", ":" or spaces');
+  const problem = ifnameProblem(value);
+  if (problem !== undefined) {
+    throw new InvalidOptionError('ifname', `${JSON.stringify(value)} ${problem}: a Linux interface name is 1-15 bytes without "/", ":", "%" or spaces`);
   }
   return value;
 }
@@ -198,11 +197,13 @@ export function checkPorts(value: unknown): { port: number; proto: 'tcp' | 'udp'
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
 
-/** Check a MAC address: six hex octets, unicast (the first octet even); returns it lowercased. */
+/** Check a MAC address: six hex octets, unicast (the first octet even), not all zero; returns it lowercased. */
 export function checkMac(field: string, value: unknown): string {
   const mac = typeof value === 'string' ? value.toLowerCase().replaceAll('-', ':') : '';
   if (!MAC.test(mac)) throw new InvalidOptionError(field, `${JSON.stringify(value)} is not a MAC address such as 02:42:ac:11:00:02`);
   if ((parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new InvalidOptionError(field, `${mac} is a multicast address: the first octet must be even`);
+  // The kernel refuses it for a device (is_valid_ether_addr: EADDRNOTAVAIL).
+  if (mac === '00:00:00:00:00:00') throw new InvalidOptionError(field, '00:00:00:00:00:00 is not a usable address: give a unicast one such as 02:42:ac:11:00:02');
   return mac;
 }
 

@@ -9,8 +9,10 @@ import { SandnsError } from '../common/errors.js';
  * (L4). The message names the object and the fix.
  */
 export class LinkExistsError extends SandnsError {
-  constructor(kind: 'bridge' | 'veth' | 'vxlan', name: string, cause?: unknown) {
-    super('ERR_LINK_EXISTS', `a network interface named ${name} exists already (${kind}): choose another name, or remove it first`, 409, {
+  /** `kind` 'sandbox': the name asked for inside the sandbox's namespace (an adopted one can have its own links). */
+  constructor(kind: 'bridge' | 'veth' | 'vxlan' | 'sandbox', name: string, cause?: unknown) {
+    const where = kind === 'sandbox' ? " in the sandbox's namespace: connect with another ifname" : ` (${kind}): choose another name`;
+    super('ERR_LINK_EXISTS', `a network interface named ${name} exists already${where}, or remove it first`, 409, {
       ...(cause === undefined ? {} : { cause }),
       details: { link: name, kind },
     });

@@ -160,6 +160,8 @@ export class BridgeDriver implements Driver {
       // Nothing was made: a taken name is a typed 409, and nothing is undone (L4). A full bridge (EXFULL) undid the veth itself.
       if (netlinkErrno(err).startsWith('EXFULL')) throw new NetworkFullError(bridgeNameFor(join.network.id, o), err);
       if (await linkExists(hostIfname)) throw new LinkExistsError('veth', hostIfname, err);
+      // The peer is created in the sandbox's namespace under its final name: a link of that name there refuses the pair.
+      if (netlinkErrno(err) === 'EEXIST' && (await linkExists(join.ifname, join.netnsPath))) throw new LinkExistsError('sandbox', join.ifname, err);
       throw err;
     }
     try {

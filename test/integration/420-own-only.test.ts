@@ -139,6 +139,31 @@ describe('420 L4 names that exist are refused up front and never touched', () =>
     expect(await linkUp(host)).toBe(true);
   });
 
+  it('L4 an adopted namespace that has an eth0 of its own: the connect is 409 ERR_LINK_EXISTS naming it, that link stays, nothing is left; another ifname works', async () => {
+    const own = `${tag}-ad`;
+    await execa('ip', ['netns', 'add', own]);
+    namespaces.push(own);
+    await execa('ip', ['-n', own, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0']);
+    const sb = await t.controller.newSandbox(`${tag}-ad`, { netnsPath: `/run/netns/${own}` });
+    const net = await t.controller.newNetwork('bridge', `${tag}ad`, {});
+    try {
+      const hostBefore = (await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').length;
+      const err = (await net.connect(sb, 'ad').then(() => undefined, (e: unknown) => e)) as SandnsError | undefined;
+      expect({ code: err?.code, status: err?.status }).toEqual({ code: 'ERR_LINK_EXISTS', status: 409 });
+      expect(err?.message).toMatch(/eth0 exists already in the sandbox's namespace: connect with another ifname/);
+      const inside = (JSON.parse((await execa('ip', ['-n', own, '-j', 'link', 'show'])).stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
+      expect(inside).toEqual(['eth0', 'lo', 'other0']);
+      expect((await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').length).toBe(hostBefore);
+      expect(sb.endpoints.size).toBe(0);
+      await net.connect(sb, 'ad', {}, { ifname: 'eth5' });
+      const after = (JSON.parse((await execa('ip', ['-n', own, '-j', 'link', 'show'])).stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
+      expect(after).toEqual(['eth0', 'eth5', 'lo', 'other0']);
+    } finally {
+      await sb.delete().catch(() => undefined);
+      await net.delete().catch(() => undefined);
+    }
+  });
+
   it('L4 restore undoes a cut-short create only for what carries its mark: a same-named foreign bridge and namespace stay', async () => {
     const driver = new BridgeDriver();
     const net = { id: `${tag.slice(1)}eeeeeeeeeeeeee`, name: 'y', subnet: '10.254.253.0/24', gateway: '10.254.253.1', internal: false, options: { bridgeName: `${tag}f` } };
