@@ -9,7 +9,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { SocketAcquireError } from '../errors.js';
+import { ListenerInUseError, SocketAcquireError } from '../errors.js';
 import { nativeTrimDatagrams, nativeUpstreamUdp, requireNativeHelper, type NativeHelper } from '../../common/io/native.js';
 import { MAX_QUERY_SIZE, type DatagramListener } from '../../resolver/index.js';
 import { nativeDatagramListener } from './listener-udp.js';
@@ -50,7 +50,10 @@ async function acquireWithNative(
   try {
     [udpFd, tcpFd] = listenersInNetns(nsPath, family, address, port);
   } catch (err) {
-    throw new SocketAcquireError(nsPath, (err as Error).message, err);
+    const e = err as { errno?: unknown; code?: unknown; message?: unknown };
+    // EADDRINUSE (98): the port is someone else's in that namespace, the user's to free (409), not our fault.
+    if (e?.errno === 98 || e?.code === 'EADDRINUSE') throw new ListenerInUseError(nsPath, err);
+    throw new SocketAcquireError(nsPath, String(e?.message ?? err), err);
   }
   try {
     // FS5: an oversized query reaches us cut to one byte over the limit (still REFUSED), not as 64 KiB.

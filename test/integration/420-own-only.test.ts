@@ -164,6 +164,33 @@ describe('420 L4 names that exist are refused up front and never touched', () =>
     }
   });
 
+  it('L4 an adopted namespace where another DNS server holds port 53: the connect is 409 ERR_SANDBOX_LISTENER_IN_USE and leaves nothing; once it is gone the connect works', async () => {
+    const own = `${tag}-dn`;
+    await execa('ip', ['netns', 'add', own]);
+    namespaces.push(own);
+    // A UDP server on 0.0.0.0:53 (no SO_REUSEADDR), as dnsmasq or coredns would be: held until killed.
+    const server = execa('ip', ['netns', 'exec', own, 'python3', '-c', "import socket,sys,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',53))\nprint('bound',flush=True)\ntime.sleep(120)"], { reject: false });
+    const sb = await t.controller.newSandbox(`${tag}-dn`, { netnsPath: `/run/netns/${own}` });
+    const net = await t.controller.newNetwork('bridge', `${tag}dn`, {});
+    try {
+      await new Promise<void>((res) => server.stdout!.once('data', () => res()));
+      const err = (await net.connect(sb, 'dn').then(() => undefined, (e: unknown) => e)) as SandnsError | undefined;
+      expect({ code: err?.code, status: err?.status }).toEqual({ code: 'ERR_SANDBOX_LISTENER_IN_USE', status: 409 });
+      expect(err?.message).toMatch(/127\.0\.0\.11:53 is in use inside .*: another process listens there/);
+      const inside = (JSON.parse((await execa('ip', ['-n', own, '-j', 'link', 'show'])).stdout) as { ifname: string }[]).map((l) => l.ifname);
+      expect(inside).toEqual(['lo']);
+      expect(sb.endpoints.size).toBe(0);
+      server.kill('SIGKILL');
+      await server;
+      await net.connect(sb, 'dn');
+      expect((await execa('ip', ['netns', 'exec', own, 'dig', '+short', '+time=2', '+tries=1', '@127.0.0.11', 'dn'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    } finally {
+      server.kill('SIGKILL');
+      await sb.delete().catch(() => undefined);
+      await net.delete().catch(() => undefined);
+    }
+  });
+
   it('L4 restore undoes a cut-short create only for what carries its mark: a same-named foreign bridge and namespace stay', async () => {
     const driver = new BridgeDriver();
     const net = { id: `${tag.slice(1)}eeeeeeeeeeeeee`, name: 'y', subnet: '10.254.253.0/24', gateway: '10.254.253.1', internal: false, options: { bridgeName: `${tag}f` } };
