@@ -52,6 +52,11 @@ export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<N
   if (pool4.family !== 4) throw new InvalidOptionError('subnet', 'must be an IPv4 CIDR (use subnet6 for IPv6)');
   const pool6 = options.subnet6 === undefined ? undefined : new AddressPool(options.subnet6, options.gateway6);
   if (pool6 !== undefined && pool6.family !== 6) throw new InvalidOptionError('subnet6', 'must be an IPv6 CIDR');
+  // RFC 8200 §5: an IPv6 link carries 1280-byte packets at least; the kernel refuses IPv6 addresses below that (EINVAL).
+  const mtu = req.driverOptions.mtu;
+  if (pool6 !== undefined && typeof mtu === 'number' && mtu < 1280) {
+    throw new InvalidOptionError('mtu', `${mtu} is below 1280, the least an IPv6 network can have (RFC 8200 §5): raise it, or leave out subnet6`);
+  }
   for (const other of ctx.networks) {
     if (subnetsOverlap(pool4.subnet, other.pool4.subnet)) throw new SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
   }

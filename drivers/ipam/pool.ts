@@ -16,6 +16,19 @@ interface Parsed {
   last: bigint; // last address of the range
 }
 
+/**
+ * Special-purpose blocks (RFC 6890) no container subnet may touch: the kernel
+ * refuses IPv6 multicast and ::1 on a bridge (EINVAL, EADDRNOTAVAIL), and the
+ * IPv4 ones it takes would give containers addresses that never route.
+ */
+const UNUSABLE: readonly { readonly block: Parsed; readonly text: string; readonly why: string }[] = [
+  ['0.0.0.0/8', '"this network" (RFC 1122 §3.2.1.3)'],
+  ['127.0.0.0/8', 'loopback (RFC 1122 §3.2.1.3)'],
+  ['224.0.0.0/4', 'multicast (RFC 5771)'],
+  ['::/127', 'the unspecified and loopback addresses (RFC 4291 §2.5.2-2.5.3)'],
+  ['ff00::/8', 'multicast (RFC 4291 §2.7)'],
+].map(([text, why]) => ({ block: parseCidr(text!)!, text: text!, why: why! }));
+
 /** Parse a CIDR into its family, prefix and bounds, checking it leaves room for hosts; throws ERR_IPAM_INVALID_SUBNET. */
 export function parseSubnet(cidr: string): Parsed & { cidr: string } {
   if (!cidr.includes('/')) throw new InvalidSubnetError(cidr, 'expected CIDR notation such as 10.89.0.0/24');
@@ -25,6 +38,11 @@ export function parseSubnet(cidr: string): Parsed & { cidr: string } {
   const maxPrefix = v4 ? 30 : 126;
   if (c.prefix > maxPrefix) throw new InvalidSubnetError(cidr, `prefix /${c.prefix} leaves no room for hosts (at most /${maxPrefix})`);
   if (c.prefix < (v4 ? 8 : 48)) throw new InvalidSubnetError(cidr, `prefix /${c.prefix} is too large (at least /${v4 ? 8 : 48})`);
+  for (const u of UNUSABLE) {
+    if (u.block.family === c.family && c.first <= u.block.last && u.block.first <= c.last) {
+      throw new InvalidSubnetError(cidr, `it overlaps ${u.text}, ${u.why}: choose a private range such as ${v4 ? '10.89.0.0/24' : 'fd00:89::/64'}`);
+    }
+  }
   return { family: c.family, prefix: c.prefix, first: c.first, last: c.last, cidr: c.text };
 }
 

@@ -191,6 +191,21 @@ describe('420 L4 names that exist are refused up front and never touched', () =>
     }
   });
 
+  it('L1 network values the kernel would refuse are 400s before anything is made: an IPv6 network under MTU 1280, a special-purpose subnet', async () => {
+    const br = `${tag}v6`;
+    const asked = { subnet: '10.254.240.0/24', subnet6: 'fd00:254:240::/64', driverOptions: { bridgeName: br, mtu: 1279 } };
+    expect(await refused(t.controller.newNetwork('bridge', `${tag}v6`, asked))).toEqual({ code: 'ERR_INVALID_OPTION', status: 400 });
+    expect(await linkUp(br)).toBe(false);
+    expect(await refused(t.controller.newNetwork('bridge', `${tag}lb`, { subnet: '127.77.0.0/24' }))).toEqual({ code: 'ERR_IPAM_INVALID_SUBNET', status: 400 });
+    expect(await refused(t.controller.newNetwork('bridge', `${tag}mc`, { subnet: '10.254.241.0/24', subnet6: 'ff05::/64' }))).toEqual({ code: 'ERR_IPAM_INVALID_SUBNET', status: 400 });
+    expect(t.controller.networks().filter((n) => n.name.startsWith(tag))).toEqual([]);
+    // The least IPv6 allows works, and without subnet6 a small MTU stays the user's choice.
+    for (const [name, o] of [[`${tag}v6`, { ...asked, driverOptions: { bridgeName: br, mtu: 1280 } }], [`${tag}m4`, { subnet: '10.254.242.0/24', driverOptions: { mtu: 1000 } }]] as const) {
+      const net = await t.controller.newNetwork('bridge', name, o);
+      await net.delete();
+    }
+  });
+
   it('L4 restore undoes a cut-short create only for what carries its mark: a same-named foreign bridge and namespace stay', async () => {
     const driver = new BridgeDriver();
     const net = { id: `${tag.slice(1)}eeeeeeeeeeeeee`, name: 'y', subnet: '10.254.253.0/24', gateway: '10.254.253.1', internal: false, options: { bridgeName: `${tag}f` } };

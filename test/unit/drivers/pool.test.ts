@@ -46,6 +46,26 @@ describe('IPAM pool', () => {
     expect(() => new AddressPool('10.0.0.0/24', '10.0.1.1')).toThrow(expect.objectContaining({ code: 'ERR_IPAM_INVALID_SUBNET' }));
   });
 
+  it.each([
+    ['127.0.0.0/24', /127\.0\.0\.0\/8, loopback/],
+    ['127.200.0.0/16', /loopback/],
+    ['0.0.0.0/24', /"this network"/],
+    ['224.1.0.0/24', /224\.0\.0\.0\/4, multicast/],
+    ['239.255.255.0/24', /multicast/],
+    ['230.0.0.0/8', /multicast/],
+    ['::/64', /::\/127, the unspecified and loopback/],
+    ['::/48', /loopback/],
+    ['ff05::/64', /ff00::\/8, multicast/],
+    ['ff00::/48', /multicast/],
+  ])('L1 %s overlaps a special-purpose block (RFC 6890) and is refused, saying which and what to use', (cidr, why) => {
+    expect(() => new AddressPool(cidr)).toThrow(expect.objectContaining({ code: 'ERR_IPAM_INVALID_SUBNET', status: 400, message: expect.stringMatching(why) }));
+    expect(() => new AddressPool(cidr)).toThrow(/choose a private range such as/);
+  });
+
+  it.each(['10.89.0.0/24', '192.168.1.0/24', '128.0.0.0/24', '223.255.255.0/24', '240.0.0.0/24', '0:0:0:1::/64', 'fd00:89::/64', '2001:db8::/64', 'fe80::/64', 'feff::/64'])('L1 %s is a usable subnet', (cidr) => {
+    expect(new AddressPool(cidr).subnet).toBe(cidr);
+  });
+
   it('L2 overlap and canonical forms', () => {
     expect(subnetsOverlap('10.0.0.0/16', '10.0.5.0/24')).toBe(true);
     expect(subnetsOverlap('10.0.0.0/24', '10.0.1.0/24')).toBe(false);
