@@ -21,6 +21,24 @@ export class LinkExistsError extends SandnsError {
 }
 
 /**
+ * An IPv6 network (subnet6) on a host whose new links get IPv6 disabled
+ * (net.ipv6.conf.default.disable_ipv6=1, or a kernel booted with
+ * ipv6.disable=1): the kernel would refuse the bridge's IPv6 gateway
+ * address (EACCES). Refused before anything is made (409).
+ */
+export class HostIpv6DisabledError extends SandnsError {
+  constructor(network: string) {
+    super(
+      'ERR_NETWORK_IPV6_DISABLED',
+      `network ${network} has an IPv6 subnet, but IPv6 is disabled on this host (net.ipv6.conf.default.disable_ipv6 is 1, or the kernel has no IPv6): enable it, or leave out subnet6`,
+      409,
+      { details: { network } },
+    );
+    this.name = 'HostIpv6DisabledError';
+  }
+}
+
+/**
  * The network's bridge has no room for another port (409): a Linux bridge
  * holds at most BR_MAX_PORTS - 1 = 1023 ports (net/bridge/br_private.h;
  * the kernel answers EXFULL). Nothing is made: the kernel undoes the veth

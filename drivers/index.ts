@@ -14,7 +14,7 @@ export { OverlayDriver, allocateVni, NotAttachableError, OVERLAY_ERROR_CODES, ty
 export type { BridgeDriverOptions, LinkOp, LinkCounters } from './bridge/index.js';
 export * from './firewall/index.js';
 export * from './ipam/index.js';
-export { LinkExistsError, NetworkFullError } from './errors.js';
+export { HostIpv6DisabledError, LinkExistsError, NetworkFullError } from './errors.js';
 
 /** No driver of that name is registered (L1: unknown driver, 404). */
 export class UnknownDriverError extends SandnsError {

@@ -15,8 +15,9 @@ import { bridgeMac, bridgeMark, planAddBridge, planAddVeth, planCreateNetwork, p
 import { swapDirection, type LinkCounters } from './stats.js';
 import { applyOps, deleteLinkIfExists, hostLinkCounters, hostLinks, linkExists, linkMarks, macString } from './io/netlink.js';
 import { watchDeletedLinks, type LinkWatch } from './io/monitor.js';
+import { newLinksGetIpv6 } from './io/ipv6.js';
 import { sandboxLinkProblems } from '../io/sandbox-link.js';
-import { LinkExistsError, NetworkFullError } from '../errors.js';
+import { HostIpv6DisabledError, LinkExistsError, NetworkFullError } from '../errors.js';
 import { crashPoint } from '../../common/crash.js';
 import { netlinkErrno } from '../../common/io/rtnetlink.js';
 import { silentLogger, type Logger } from '../../common/log.js';
@@ -117,10 +118,13 @@ export class BridgeDriver implements Driver {
   async checkNetworkFree(net: DriverNetwork): Promise<void> {
     const br = bridgeNameFor(net.id, opts(net));
     if (await linkExists(br)) throw new LinkExistsError('bridge', br);
+    if (net.subnet6 !== undefined && !(await newLinksGetIpv6())) throw new HostIpv6DisabledError(net.name);
   }
 
   async createNetwork(net: DriverNetwork): Promise<void> {
     const br = bridgeNameFor(net.id, opts(net));
+    // Again here: a global network's bridge is made at its first connect on this host, which checkNetworkFree never saw.
+    if (net.subnet6 !== undefined && !(await newLinksGetIpv6())) throw new HostIpv6DisabledError(net.name);
     // When the add (or its mark) fails, a link carrying our mark is ours and goes; any other is not ours (L4).
     try {
       await applyOps(null, planAddBridge(net, opts(net)));
