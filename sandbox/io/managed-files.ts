@@ -67,12 +67,16 @@ export async function checkManagedFile(path: string, allowedRoot?: string): Prom
   return 'file';
 }
 
-/** Absolute and normal (no `.`/`..` segments, no NUL), and lexically inside `allowedRoot` when one is set. */
+/** Absolute and normal (no `.`/`..` segments, no NUL), within PATH_MAX and NAME_MAX, and lexically inside `allowedRoot` when one is set. */
 export function checkPathShape(path: string, allowedRoot?: string): void {
   if (!isAbsolute(path)) throw new UnsafeFileError('ERR_FILE_PATH', path, 'must be an absolute path');
   if (path.includes('\0') || normalize(path) !== path || path.endsWith(sep)) {
     throw new UnsafeFileError('ERR_FILE_PATH', path, 'must be a normal path (no ".", ".." or empty segments, no trailing "/")');
   }
+  // PATH_MAX and NAME_MAX (linux/limits.h): past them every call on the path fails with ENAMETOOLONG.
+  if (Buffer.byteLength(path) > 4095) throw new UnsafeFileError('ERR_FILE_PATH', path, 'is longer than 4095 bytes (PATH_MAX)');
+  const long = path.split(sep).find((segment) => Buffer.byteLength(segment) > 255);
+  if (long !== undefined) throw new UnsafeFileError('ERR_FILE_PATH', path, `has a name of ${Buffer.byteLength(long)} bytes (at most 255, NAME_MAX)`);
   if (allowedRoot !== undefined && !inside(normalize(allowedRoot), path)) {
     throw new UnsafeFileError('ERR_FILE_PATH', path, `is outside the allowed root ${allowedRoot}`);
   }

@@ -271,6 +271,11 @@ describe('420 L7 files as root', () => {
       expect(await refused(t.controller.newSandbox(`${tag}-p`, { hostsPath, netnsPath: EXT }))).toEqual({ code: 'ERR_FILE_PATH', status: 400 });
     }
     expect(await refused(t.controller.newSandbox(`${tag}-p`, { resolvConfPath: t.originPath, netnsPath: EXT }))).toMatchObject({ status: 400 });
+    // Names past NAME_MAX (255 bytes; 128 × 'é' is 256) or paths past PATH_MAX: 400 before any file call (ENAMETOOLONG was a 500).
+    for (const hostsPath of [join(t.dir, 'x'.repeat(256)), join(t.dir, 'é'.repeat(128)), `${t.dir}/${'d/'.repeat(2100)}hosts`]) {
+      expect(await refused(t.controller.newSandbox(`${tag}-p`, { hostsPath, netnsPath: EXT }))).toEqual({ code: 'ERR_FILE_PATH', status: 400 });
+    }
+    expect(await refused(t.controller.newSandbox(`${tag}-p`, { resolvConfPath: join(t.dir, 'y'.repeat(300)), netnsPath: EXT }))).toEqual({ code: 'ERR_FILE_PATH', status: 400 });
     expect(await refused(t.controller.newSandbox(`${tag}-p`, { hostsPath: join(t.dir, 'same'), resolvConfPath: join(t.dir, 'same'), netnsPath: EXT }))).toMatchObject({ status: 400 });
     const allowed = join(t.dir, 'allowed');
     await symlink('/etc', join(allowed, 'escape'));
