@@ -3,12 +3,22 @@
  */
 import { SandnsError } from '../../common/errors.js';
 
-/** The VXLAN id asked for is another global network's. */
+/**
+ * The VXLAN id is taken: by another global network (`network`), or, with
+ * `onHost`, by a VXLAN device of someone else's on this host with the same
+ * id and UDP port (another overlay, e.g. Calico's vxlan.calico on 4096), which
+ * the kernel refuses (EEXIST) when this network's device is made.
+ */
 export class VniInUseError extends SandnsError {
-  constructor(vni: number, network: string) {
-    super('ERR_OVERLAY_VNI_IN_USE', `VXLAN id ${vni} is used by global network ${network}: choose another -o vni=ID or leave it out`, 409, {
-      details: { vni, network },
-    });
+  constructor(vni: number, network: string, onHost?: { port: number; cause: unknown }) {
+    super(
+      'ERR_OVERLAY_VNI_IN_USE',
+      onHost === undefined
+        ? `VXLAN id ${vni} is used by global network ${network}: choose another -o vni=ID or leave it out`
+        : `VXLAN id ${vni} on UDP port ${onHost.port} is used by another VXLAN device on this host (not sandns's): recreate network ${network} with another -o vni=ID, or remove that device`,
+      409,
+      { ...(onHost === undefined ? {} : { cause: onHost.cause }), details: { vni, network, ...(onHost === undefined ? {} : { port: onHost.port, host: true }) } },
+    );
     this.name = 'VniInUseError';
   }
 }

@@ -17,8 +17,10 @@ import type { Firewall, PortMapping, PublishSpec } from '../firewall/index.js';
 import { BridgeDriver, type LinkCounters } from '../bridge/index.js';
 import { applyOps, deleteLinkIfExists, hostLinks, linkExists, linkMarks, mtuOfAddress, vxlanEntries } from '../bridge/io/netlink.js';
 import { LinkExistsError } from '../errors.js';
+import { VniInUseError } from './errors.js';
+import { netlinkErrno } from '../../common/io/rtnetlink.js';
 import { normalizeOverlayOptions, overlayBridgeName, vxlanName, type OverlayOptions } from './options.js';
-import { desiredEntries, diffEntries, markedNetwork, overlayMtu, planAddVxlan, vxlanMac, vxlanMark, type OverlayEntries } from './plan.js';
+import { desiredEntries, diffEntries, markedNetwork, overlayMtu, planAddVxlan, VXLAN_PORT, vxlanMac, vxlanMark, type OverlayEntries } from './plan.js';
 
 export { normalizeOverlayOptions, overlayBridgeName, vxlanName, VNI_FIRST, VNI_LAST, type OverlayOptions } from './options.js';
 export { allocateVni, desiredEntries, diffEntries, overlayMtu, VXLAN_OVERHEAD, VXLAN_OVERHEAD6, VXLAN_PORT, type OverlayEntries, type OverlayPeer, type UsedVni } from './plan.js';
@@ -119,7 +121,10 @@ export class OverlayDriver implements Driver {
       const taken = !(await vxlanIsOurs(vx, net.id)) && (await linkExists(vx));
       if (!taken) await deleteLinkIfExists(vx);
       await this.#bridge.deleteNetwork(inner).catch(() => undefined);
-      throw taken ? new LinkExistsError('vxlan', vx, err) : err;
+      if (taken) throw new LinkExistsError('vxlan', vx, err);
+      // Our name was free, so EEXIST is vxlan_config_validate's: a device of someone else's has this id and port.
+      if (netlinkErrno(err) === 'EEXIST') throw new VniInUseError(vni, net.name, { port: VXLAN_PORT, cause: err });
+      throw err;
     }
     this.#log.info({ network: net.name, vni, vxlan: vx, mtu: inner.options.mtu, vtep: this.#advertise }, 'overlay devices created');
     this.#kick(net.id);

@@ -56,15 +56,15 @@ describe('105 the listeners of a sandbox', () => {
   });
 
   it.each([
-    ['the namespace does not exist', missing, undefined],
-    ['TCP 53 is taken in the namespace', up, 'tcp'],
-    ['UDP 53 is taken in the namespace', up, 'udp'],
-  ] as const)('R1 %s: ERR_SANDBOX_LISTENER, no descriptor left', async (_what, path, taken) => {
+    ['the namespace does not exist', missing, undefined, 'ERR_SANDBOX_LISTENER', 500],
+    ['TCP 53 is taken in the namespace', up, 'tcp', 'ERR_SANDBOX_LISTENER_IN_USE', 409],
+    ['UDP 53 is taken in the namespace', up, 'udp', 'ERR_SANDBOX_LISTENER_IN_USE', 409],
+  ] as const)('R1 %s: %s (%i), no descriptor left', async (_what, path, taken, code, status) => {
     const holder = taken === undefined ? undefined : native.socketInNetns(path, 4, taken, '127.0.0.11', 53, taken === 'tcp');
     try {
       const before = openFds();
       const err = await acquireSandboxSockets(path).then(() => undefined, (e: unknown) => e);
-      expect(err).toMatchObject({ code: 'ERR_SANDBOX_LISTENER', details: { netns: path } });
+      expect(err).toMatchObject({ code, status, details: { netns: path } });
       expect(openFds()).toBe(before);
     } finally {
       if (holder !== undefined) closeSync(holder);

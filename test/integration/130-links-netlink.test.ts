@@ -78,13 +78,16 @@ describe('130 links over rtnetlink', () => {
     }
   });
 
-  it('G7 a refused link operation is ERR_NETLINK_FAILED naming it, and nothing is left behind', async () => {
+  it('G7 L4 the interface name the join wants exists in the namespace: 409 ERR_LINK_EXISTS naming it (the kernel\'s EEXIST as the cause), and nothing is left behind', async () => {
     const sb = await t.controller.newSandbox(ns('echo'), { hostname: 'echo' });
     await execa('ip', ['-n', ns('echo'), 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'e0peer']); // the interface name the join wants
     const ep = await net.createEndpoint('echo', {});
     const err = await ep.join(sb).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_NETLINK_FAILED', details: expect.objectContaining({ errno: 'EEXIST' }) });
-    expect(String((err as Error).message)).toMatch(/link add sv\w+ master \S+ up type veth peer name eth0 /);
+    expect(err).toMatchObject({ code: 'ERR_LINK_EXISTS', status: 409, details: { link: 'eth0', kind: 'sandbox' } });
+    expect(String((err as Error).message)).toMatch(/eth0 exists already in the sandbox's namespace: connect with another ifname/);
+    // The cause is the refused request itself, named as its ip line with the kernel's errno.
+    expect((err as Error).cause).toMatchObject({ code: 'ERR_NETLINK_FAILED', details: expect.objectContaining({ errno: 'EEXIST' }) });
+    expect(String(((err as Error).cause as Error).message)).toMatch(/link add sv\w+ master \S+ up type veth peer name eth0 /);
     expect((await hostLinks()).filter((l) => l === `sv${ep.id.slice(0, 12)}`)).toEqual([]);
     expect(ep.sandbox).toBeUndefined();
   });

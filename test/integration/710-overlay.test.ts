@@ -125,6 +125,30 @@ describe('710 overlay driver: VXLAN across hosts', () => {
     await C.daemon.api('DELETE', `/networks/${tag}n`);
   }, 60_000);
 
+  it('O1 a VXLAN id that a device of someone else\'s holds on a host (same id and port): the first connect there is 409 ERR_OVERLAY_VNI_IN_USE and leaves nothing; once it is gone, the connect works', async () => {
+    const foreign = `fv${tag.slice(1)}`;
+    const vni = 7777;
+    expect((await inHost(C.host, ['ip', 'link', 'add', foreign, 'type', 'vxlan', 'id', String(vni), 'dstport', '4789', 'local', C.host.ip])).exitCode).toBe(0);
+    try {
+      await createGlobal(A, { name: `${tag}f`, driver: 'overlay', subnet: '10.93.0.0/24', attachable: true, driverOptions: { vni: String(vni) } });
+      await C.daemon.api('POST', '/sandboxes', { name: sb('c', 'fv') });
+      expect(await waitFor(async () => (await C.daemon.http('GET', `/networks/${tag}f`)).status === 200, 5_000)).toBe(true);
+      const r = await C.daemon.http('POST', `/networks/${tag}f/connect`, { sandbox: sb('c', 'fv') });
+      expect([r.status, code(r)]).toEqual([409, 'ERR_OVERLAY_VNI_IN_USE']);
+      expect((r.body as { message: string }).message).toMatch(/VXLAN id 7777 on UDP port 4789 is used by another VXLAN device on this host/);
+      expect((await links(C.host)).map((l) => l.ifname).filter((n) => n.startsWith('vx-') || n.startsWith('ov-') || n.startsWith('sv'))).toEqual([]);
+      expect((await links(C.host)).map((l) => l.ifname)).toContain(foreign); // theirs stays
+      await inHost(C.host, ['ip', 'link', 'del', foreign]);
+      const ok = await C.daemon.http('POST', `/networks/${tag}f/connect`, { sandbox: sb('c', 'fv') });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    } finally {
+      await C.daemon.http('DELETE', `/sandboxes/${sb('c', 'fv')}`);
+      await A.daemon.http('DELETE', `/networks/${tag}f`);
+      await inHost(C.host, ['ip', 'link', 'del', foreign]);
+    }
+    expect(await waitFor(async () => (await links(C.host)).every((l) => !l.ifname.startsWith('vx-') && !l.ifname.startsWith('ov-')), 5_000)).toBe(true);
+  }, 60_000);
+
   it('O2 containers on A and B: ping and TCP both ways, names across hosts; devices only where endpoints are', async () => {
     a1 = await connectSandbox<Ep>(A, sb('a', 1), NET);
     const t0 = performance.now();
