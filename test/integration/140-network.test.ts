@@ -20,7 +20,8 @@ const OP = `/run/netns/${O}`;
 const up = randomSubnet().prefix;
 const UP_H = `${up}.1`;
 const UP_O = `${up}.2`;
-const v6 = `fd12:${randomBytes(2).toString('hex')}`;
+// A group of four hex digits without a leading zero: the addresses come back in canonical form (fd12:0315:: is fd12:315::).
+const v6 = `fd12:${(randomBytes(2).readUInt16BE(0) | 0x1000).toString(16)}`;
 const UP6_H = `${v6}::1`;
 const UP6_O = `${v6}::2`;
 const RANGE = ['--port-range', '42000-42999'];
@@ -130,19 +131,29 @@ describe('network stack: egress, published ports, isolation, dual-stack', () => 
     const s = newNet('6');
     const sub6 = `fd13:${randomBytes(2).toString('hex')}::/64`;
     await d.json(['network', 'create', s.name, '--subnet', s.subnet, '--ipv6', '--subnet6', sub6]);
-    const ep = await sandbox(`${SB}d`, s.name);
-    expect(ep.ipv6).toBeDefined();
-    expect(await inNs(sbPath(`${SB}d`), ['ip', '-6', 'route', 'show', 'default'])).toMatch(/^default via fd13:/);
-    expect(await probe(sbPath(`${SB}d`), 'tcp', UP6_O, 9000)).toBe(UP6_H);
-    expect(await probe(sbPath(`${SB}d`), 'udp', UP6_O, 9000)).toBe(UP6_H);
-    const aaaa = await d.json<{ reply: { answer: { data: string }[] } }>(['resolve', `${SB}d`, `${SB}d`, '--type', 'AAAA']);
-    expect(aaaa.reply.answer.map((a) => a.data)).toEqual([ep.ipv6]);
-    const ptr = await d.json<{ reply: { answer: { data: string }[] } }>(['resolve', `${SB}d`, ep.ipv6!, '--type', 'PTR']);
-    expect(ptr.reply.answer.map((a) => a.data)).toEqual([`${SB}d.${s.name}.`]);
-    // disconnect and rm work, and leave nothing behind (the bug left an orphan endpoint).
-    await d.json(['disconnect', s.name, `${SB}d`]);
-    await d.json(['sandbox', 'rm', `${SB}d`]);
-    await d.json(['network', 'rm', s.name]);
+    let removed = false;
+    try {
+      const ep = await sandbox(`${SB}d`, s.name);
+      expect(ep.ipv6).toBeDefined();
+      expect(await inNs(sbPath(`${SB}d`), ['ip', '-6', 'route', 'show', 'default'])).toMatch(/^default via fd13:/);
+      expect(await probe(sbPath(`${SB}d`), 'tcp', UP6_O, 9000)).toBe(UP6_H);
+      expect(await probe(sbPath(`${SB}d`), 'udp', UP6_O, 9000)).toBe(UP6_H);
+      const aaaa = await d.json<{ reply: { answer: { data: string }[] } }>(['resolve', `${SB}d`, `${SB}d`, '--type', 'AAAA']);
+      expect(aaaa.reply.answer.map((a) => a.data)).toEqual([ep.ipv6]);
+      const ptr = await d.json<{ reply: { answer: { data: string }[] } }>(['resolve', `${SB}d`, ep.ipv6!, '--type', 'PTR']);
+      expect(ptr.reply.answer.map((a) => a.data)).toEqual([`${SB}d.${s.name}.`]);
+      // disconnect and rm work, and leave nothing behind (the bug left an orphan endpoint).
+      await d.json(['disconnect', s.name, `${SB}d`]);
+      await d.json(['sandbox', 'rm', `${SB}d`]);
+      await d.json(['network', 'rm', s.name]);
+      removed = true;
+    } finally {
+      // A failure above must not leave this network to fail the next test (the table would stay).
+      if (!removed) {
+        await d.cli(['sandbox', 'rm', `${SB}d`]);
+        await d.cli(['network', 'rm', s.name]);
+      }
+    }
   });
 
   it('a taken host port is a 409 before anything changes: another endpoint\'s, or another process\'s', async () => {
