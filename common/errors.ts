@@ -93,3 +93,26 @@ export class UnsafeFileError extends SandnsError {
 export function isSandnsError(err: unknown, code?: ErrorCode): err is SandnsError {
   return err instanceof SandnsError && (code === undefined || err.code === code);
 }
+
+/**
+ * The HTTP class of a managed file's read or write that failed with `errno`,
+ * and what the user can do: a full file system (ENOSPC, EDQUOT) is 507
+ * Insufficient Storage, as the state store's; a read-only one (EROFS) or
+ * one that refuses us (EACCES, EPERM: permissions, an immutable file) is
+ * 409, the path's owner's to fix; anything else stays 500 (ours, or not
+ * known to be the environment's).
+ */
+export function fileFailureClass(errno: unknown): { status: number; fix: string } {
+  switch (errno) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return { status: 507, fix: ': the file system is full; free some space' };
+    case 'EROFS':
+      return { status: 409, fix: ': the file system is read-only; give a path on a writable one' };
+    case 'EACCES':
+    case 'EPERM':
+      return { status: 409, fix: ': not permitted (permissions, or an immutable file); fix them or give another path' };
+    default:
+      return { status: 500, fix: '' };
+  }
+}

@@ -1,7 +1,7 @@
 /**
  * Errors of the managed /etc/hosts (STYLE G7). Codes are stable once released.
  */
-import { SandnsError, type SandnsErrorOptions } from '../common/errors.js';
+import { fileFailureClass, SandnsError, type SandnsErrorOptions } from '../common/errors.js';
 
 /** A name that would be written to a hosts file is not a valid host name (H5). */
 export class InvalidHostsNameError extends SandnsError {
@@ -31,7 +31,8 @@ export class HostsFileError extends SandnsError {
   override name = 'HostsFileError' as const;
   constructor(path: string, op: string, options: SandnsErrorOptions = {}) {
     const errno = (options.cause as { code?: unknown } | undefined)?.code;
-    super('ERR_HOSTS_IO', `cannot ${op} hosts file ${path}${typeof errno === 'string' ? ` (${errno})` : ''}`, 500, {
+    const { status, fix } = fileFailureClass(errno);
+    super('ERR_HOSTS_IO', `cannot ${op} hosts file ${path}${typeof errno === 'string' ? ` (${errno})` : ''}${fix}`, status, {
       ...options,
       details: { path, op, ...(typeof errno === 'string' ? { errno } : {}) },
     });

@@ -1,7 +1,7 @@
 /**
  * Errors of the managed /etc/resolv.conf (STYLE G7). Codes are stable once released.
  */
-import { SandnsError, type SandnsErrorOptions } from '../common/errors.js';
+import { fileFailureClass, SandnsError, type SandnsErrorOptions } from '../common/errors.js';
 
 /** Longest line accepted, in bytes (Go's bufio.MaxScanTokenSize; as Docker). */
 export const MAX_LINE_BYTES = 65536;
@@ -37,7 +37,8 @@ export class ResolvConfFileError extends SandnsError {
   override name = 'ResolvConfFileError' as const;
   constructor(path: string, op: string, options: SandnsErrorOptions = {}) {
     const errno = (options.cause as { code?: unknown } | undefined)?.code;
-    super('ERR_RESOLVCONF_IO', `cannot ${op} ${path}${typeof errno === 'string' ? ` (${errno})` : ''}`, 500, {
+    const { status, fix } = fileFailureClass(errno);
+    super('ERR_RESOLVCONF_IO', `cannot ${op} ${path}${typeof errno === 'string' ? ` (${errno})` : ''}${fix}`, status, {
       ...options,
       details: { path, op, ...(typeof errno === 'string' ? { errno } : {}) },
     });

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { testController, type TestController } from '../helpers/controller.js';
@@ -203,6 +203,26 @@ describe('420 L4 names that exist are refused up front and never touched', () =>
     for (const [name, o] of [[`${tag}v6`, { ...asked, driverOptions: { bridgeName: br, mtu: 1280 } }], [`${tag}m4`, { subnet: '10.254.242.0/24', driverOptions: { mtu: 1000 } }]] as const) {
       const net = await t.controller.newNetwork('bridge', name, o);
       await net.delete();
+    }
+  });
+
+  it('L7 a managed file on a full file system is 507, on a read-only one 409, both naming the fix; nothing is left', async () => {
+    const mnt = join(t.dir, 'small');
+    await mkdir(mnt);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', `sandns-420-${tag}`, mnt]);
+    try {
+      await execa('dd', ['if=/dev/zero', `of=${join(mnt, 'fill')}`, 'bs=4k'], { reject: false }); // until ENOSPC
+      const full = (await t.controller.newSandbox(`${tag}-fs`, { hostsPath: join(mnt, 'hosts'), netnsPath: EXT }).then(() => undefined, (e: unknown) => e)) as SandnsError | undefined;
+      expect({ code: full?.code, status: full?.status }).toEqual({ code: 'ERR_HOSTS_IO', status: 507 });
+      expect(full?.message).toMatch(/ENOSPC.*the file system is full/);
+      await execa('mount', ['-o', 'remount,ro', mnt]);
+      const ro = (await t.controller.newSandbox(`${tag}-fs`, { resolvConfPath: join(mnt, 'resolv.conf'), netnsPath: EXT }).then(() => undefined, (e: unknown) => e)) as SandnsError | undefined;
+      expect({ code: ro?.code, status: ro?.status }).toEqual({ code: 'ERR_RESOLVCONF_IO', status: 409 });
+      expect(ro?.message).toMatch(/EROFS.*read-only; give a path on a writable one/);
+      expect(t.controller.sandboxes().map((x) => x.id)).not.toContain(`${tag}-fs`);
+      expect((await readdir(mnt)).sort()).toEqual(['fill']);
+    } finally {
+      await execa('umount', [mnt], { reject: false });
     }
   });
 
