@@ -11,7 +11,7 @@ import { createController, type Controller, type ControllerOptions } from '../..
 import { releaseSandboxKey, setSandboxKey } from '../../controller/index.js';
 import { createApi, startApiServer, type ApiSandbox, type ApiServer } from '../../api/index.js';
 import { InvalidOptionError } from '../../common/errors.js';
-import type { PortRange } from '../../drivers/index.js';
+import { checkNft, type PortRange } from '../../drivers/index.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { digInNetns, type ProbeReply } from './dig.js';
 import { replayDeferred } from './deferred.js';
@@ -135,6 +135,8 @@ function waitForSignal(logger: Logger): Promise<NodeJS.Signals> {
 
 async function prepare(opts: Readonly<NormalizedDaemonOptions>, logger: Logger): Promise<void> {
   if (process.getuid?.() !== 0) logger.warn('sandns daemon is not running as root: creating namespaces and links will fail');
+  // Without nft every network create would fail later (a 500 quoting the whole ruleset): refuse to start now.
+  if (opts.firewall) await checkNft();
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
   try {
     await access(opts.originResolvConf, constants.R_OK);

@@ -25,4 +25,19 @@ export class NoFreePortError extends SandnsError {
 }
 
 /** Codes defined here (for the README error table test). */
-export const FIREWALL_ERROR_CODES = ['ERR_PORT_ALLOCATED', 'ERR_PORT_NO_FREE'] as const;
+/**
+ * The firewall is on but nftables cannot be run (`nft` not found, or not
+ * executable): the daemon refuses to start rather than fail every network
+ * create later with the nft command line as its error (503).
+ */
+export class FirewallUnavailableError extends SandnsError {
+  constructor(why: string, cause?: unknown) {
+    super('ERR_FIREWALL_UNAVAILABLE', `the firewall needs nftables, but ${why}: install it (Debian: apt-get install nftables), or start the daemon with --no-firewall`, 503, {
+      ...(cause === undefined ? {} : { cause }),
+      details: { why },
+    });
+    this.name = 'FirewallUnavailableError';
+  }
+}
+
+export const FIREWALL_ERROR_CODES = ['ERR_PORT_ALLOCATED', 'ERR_PORT_NO_FREE', 'ERR_FIREWALL_UNAVAILABLE'] as const;

@@ -14,7 +14,7 @@ export * from './types.js';
 export * from './errors.js';
 export * as firewallPlan from './ruleset.js';
 export { normalizePublishSpecs, normalizeExposedPorts, parsePublish, parseExpose, normalizePublishSpec } from './publish.js';
-export { listTable } from './io/nft.js';
+export { checkNft, listTable } from './io/nft.js';
 
 /** The real world: nft, /proc/sys/net, sockets. */
 export const REAL_FIREWALL_IO: FirewallIo = { apply: (c) => applyNft(c), enableForwarding, enableRouteLocalnet, holdPort };

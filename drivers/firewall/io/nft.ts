@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../common/io/exec.js';
 import { nftDocument, type NftCommand } from '../ruleset.js';
+import { FirewallUnavailableError } from '../errors.js';
 
 const ARG_LIMIT = 96 * 1024;
 
@@ -29,6 +30,22 @@ export async function applyNft(commands: readonly NftCommand[], options: { check
     await run('nft', [...flags, '-f', file]);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Check that `nft` runs (`nft --version`), before anything needs it; throws
+ * ERR_FIREWALL_UNAVAILABLE naming why (not found in PATH, not executable,
+ * or it failed).
+ */
+export async function checkNft(): Promise<void> {
+  try {
+    await run('nft', ['--version']);
+  } catch (err) {
+    const code = (err as { cause?: { code?: unknown }; code?: unknown }).cause?.code ?? (err as { code?: unknown }).code;
+    const text = String((err as Error).message ?? err);
+    const why = code === 'ENOENT' || /ENOENT/.test(text) ? '`nft` was not found in PATH' : code === 'EACCES' || /EACCES/.test(text) ? '`nft` cannot be executed' : `\`nft --version\` failed (${text.split('\n')[0]})`;
+    throw new FirewallUnavailableError(why, err);
   }
 }
 
