@@ -108,8 +108,9 @@ export async function disconnect({ params, body, deps }: Ctx): Promise<ApiRespon
   try {
     await ep.leave(sb);
   } catch (err) {
-    // The leave happened but could not be saved (L6): the endpoint, which lives only while joined, goes too.
-    if (err instanceof SandnsError && err.code === 'ERR_STORE_WRITE_FAILED') await ep.delete().catch(() => undefined);
+    // The leave happened but could not be saved (L6), or a step of it failed after the endpoint had left (a file
+    // edit refused): the endpoint, which lives only while joined, goes too.
+    if ((err instanceof SandnsError && err.code === 'ERR_STORE_WRITE_FAILED') || ep.sandbox === undefined) await ep.delete().catch(() => undefined);
     throw err;
   }
   await ep.delete();

@@ -3,7 +3,7 @@
  * and the dispatch. createApi() holds the only catch: a SandnsError keeps its
  * status and {code, message}; anything else is a 500 without a stack (G8).
  */
-import { SandnsError } from '../common/errors.js';
+import { fileLimitOf, HostLimitError, SandnsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { ApiBadRequestError, ApiMethodNotAllowedError, ApiNotFoundError } from './errors.js';
 import type { Body } from './body.js';
@@ -87,9 +87,18 @@ export function matchRoute(method: string, path: string): { route: Route; params
 
 /** Map any thrown value to a response: typed errors keep their status and {code, message}; others are 500 without a stack. */
 export function errorResponse(err: unknown, logger: Logger): ApiResponse {
+  const typedStatus = err instanceof SandnsError && err.status >= 400 && err.status <= 599 ? err.status : 500;
+  // A step that failed on a file-descriptor limit is the host's (503 with the knob to raise), not a bug of ours.
+  const limit = typedStatus === 500 ? fileLimitOf(err) : undefined;
+  if (limit !== undefined) {
+    const typed = new HostLimitError(limit, err instanceof SandnsError ? err.code : 'ERR_API_INTERNAL', err);
+    logger.warn({ err }, `API request refused: ${typed.message}`);
+    return { status: typed.status, body: typed.toJSON() };
+  }
   if (err instanceof SandnsError) {
     const status = err.status >= 400 && err.status <= 599 ? err.status : 500;
-    if (status >= 500) logger.error({ err }, 'API request failed');
+    // A host limit (503 ERR_HOST_LIMIT) is the environment's, not a fault of ours: a warning.
+    if (status >= 500) logger[err.code === 'ERR_HOST_LIMIT' ? 'warn' : 'error']({ err }, 'API request failed');
     return { status, body: err.toJSON() };
   }
   logger.error({ err }, 'unexpected error in API request');

@@ -116,3 +116,58 @@ export function fileFailureClass(errno: unknown): { status: number; fix: string 
       return { status: 500, fix: '' };
   }
 }
+
+/** A host limit that sandns ran into: which one, and the knob that raises it. */
+export interface HostLimit {
+  /** The errno the kernel answered with (EMFILE, ENFILE, or ENOSPC from unshare(CLONE_NEWNET)). */
+  readonly errno: 'EMFILE' | 'ENFILE' | 'ENOSPC';
+  /** The limit's standard name: RLIMIT_NOFILE, fs.file-max, user.max_net_namespaces. */
+  readonly limit: 'RLIMIT_NOFILE' | 'fs.file-max' | 'user.max_net_namespaces';
+}
+
+const LIMIT_FIX: Record<HostLimit['limit'], string> = {
+  RLIMIT_NOFILE: "the daemon has as many open files as its RLIMIT_NOFILE allows: raise the daemon's limit (ulimit -n, or the service manager's LimitNOFILE) or remove unused sandboxes",
+  'fs.file-max': 'the host has as many open files as fs.file-max allows: raise the sysctl fs.file-max or stop other processes',
+  'user.max_net_namespaces': 'the host has as many network namespaces as the sysctl user.max_net_namespaces allows: raise it or remove unused sandboxes and containers',
+};
+
+/**
+ * A request failed because the host ran out of something it counts per
+ * process or per user (503: the request is fine and can succeed once the
+ * limit is raised or something is freed). The first failing step was
+ * undone as any failure is (G10); `details.during` is the code the step
+ * would have failed with otherwise.
+ */
+export class HostLimitError extends SandnsError {
+  constructor(limit: HostLimit, during: string, cause?: unknown) {
+    super('ERR_HOST_LIMIT', `${LIMIT_FIX[limit.limit]} (${limit.errno})`, 503, { cause, details: { limit: limit.limit, errno: limit.errno, during } });
+    this.name = 'HostLimitError';
+  }
+}
+
+/** errno numbers of the limits (asm-generic/errno-base.h), as native helpers and "Unknown system error -N" report them. */
+const LIMIT_ERRNO: Record<number, 'EMFILE' | 'ENFILE'> = { 24: 'EMFILE', 23: 'ENFILE' };
+
+/**
+ * The file-descriptor limit behind `err`, if any: EMFILE (the process's
+ * RLIMIT_NOFILE) or ENFILE (the host's fs.file-max), found as `code`,
+ * `errno` (±N) or in the message of `err` or any error in its `cause`
+ * chain (at most 8 deep). ENOSPC is not read here: it is a full disk
+ * everywhere but unshare, whose caller maps it itself.
+ */
+export function fileLimitOf(err: unknown): HostLimit | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 8 && e !== null && typeof e === 'object'; depth++) {
+    const { code, errno, message } = e as { code?: unknown; errno?: unknown; message?: unknown };
+    const name = (typeof code === 'string' && (code === 'EMFILE' || code === 'ENFILE') ? code : undefined)
+      ?? (typeof errno === 'number' ? LIMIT_ERRNO[Math.abs(errno)] : undefined)
+      ?? (typeof errno === 'string' && (errno === 'EMFILE' || errno === 'ENFILE') ? errno : undefined)
+      ?? /\b(EMFILE|ENFILE)\b|Too many open files( in system)?/.exec(String(message ?? ''))?.[0];
+    if (name !== undefined) {
+      const system = name === 'ENFILE' || name === 'Too many open files in system';
+      return system ? { errno: 'ENFILE', limit: 'fs.file-max' } : { errno: 'EMFILE', limit: 'RLIMIT_NOFILE' };
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

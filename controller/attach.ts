@@ -62,20 +62,29 @@ export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifn
   }
 }
 
-/** Leave: names vanish at once (R15), then the view, the veth, and the default route moves on. */
+/**
+ * Leave: the sandbox's own hosts lines go first (H3): a refused edit (no descriptor left, a full disk) refuses the
+ * leave with nothing changed (G10). Then, in one synchronous step, its names vanish (R15) and the endpoint leaves the
+ * sandbox; from there every step runs even when one before it failed (a resolv.conf rewrite refused must not leave the
+ * veth behind), and the first failure is thrown once all ran.
+ */
 export async function plumbLeave(deps: AttachDeps, ep: Endpoint, sb: Sandbox): Promise<void> {
+  const { refreshed } = await sb.detachDns(ep.id);
   ep.network.records.removeEndpoint(ep.id);
-  const detached = sb.detachDns(ep.id);
   const info = ep.joinInfo;
   const wasGateway = ep.gateway;
   ep.attach(undefined);
   sb.endpoints.delete(ep.id);
-  await detached;
+  const failures: unknown[] = [];
+  await refreshed.catch((err: unknown) => failures.push(err));
   if (info !== undefined) {
-    await deps.drivers.get(ep.network.driver).leave(ep.network.driverNetwork, info, sb.netnsPath);
-    sb.ifnames.delete(info.ifname);
+    await deps.drivers.get(ep.network.driver).leave(ep.network.driverNetwork, info, sb.netnsPath).then(
+      () => sb.ifnames.delete(info.ifname),
+      (err: unknown) => failures.push(err),
+    );
   }
-  if (wasGateway) await moveGateway(deps, sb);
+  if (wasGateway) await moveGateway(deps, sb).catch((err: unknown) => failures.push(err));
+  if (failures.length > 0) throw failures[0];
 }
 
 /** Give the default route to the first remaining non-internal endpoint (L2). */

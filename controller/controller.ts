@@ -425,7 +425,10 @@ export class Controller implements ControllerCore {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
     if (ep.network.scope === 'global') await this.#cluster?.unpublish(ep);
-    await plumbLeave(this.#attachDeps, ep, sb);
+    // Refused with nothing changed (the endpoint still joined): thrown as is. A step that failed after the endpoint
+    // left the sandbox: the leave is recorded all the same, then thrown.
+    const failure = await plumbLeave(this.#attachDeps, ep, sb).then(() => undefined, (err: unknown) => ({ err }));
+    if (failure !== undefined && ep.sandbox === sb) throw failure.err;
     const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
     const keys = [...endpointKeys(ep), ...[...sb.endpoints.keys()].map(epKey)]; // the default route may have moved
     if (durable) await unsavedDone(this.#journal.committed(fields, 'endpoint left', ...keys), 'the endpoint left; a restart finds its link gone and drops it');
@@ -433,6 +436,7 @@ export class Controller implements ControllerCore {
       this.logger.info(fields, 'endpoint left');
       for (const k of keys) this.#journal.changed(k);
     }
+    if (failure !== undefined) throw failure.err;
   }
 
   /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */

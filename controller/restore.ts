@@ -173,7 +173,7 @@ function claim(ep: Endpoint, sb: Sandbox, j: PersistedJoin): void {
 /** Hosts lines a join may have written go again (H3): through the view, so they match what was written. */
 async function dropHostsLines(ep: Endpoint, sb: Sandbox): Promise<void> {
   sb.restoreDns(sandboxEndpoint(ep));
-  await sb.detachDns(ep.id);
+  await (await sb.detachDns(ep.id, true)).refreshed;
 }
 
 function endpointOf(deps: RestoreDeps, p: PersistedEndpoint, net: Network): Endpoint {

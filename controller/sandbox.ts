@@ -120,9 +120,9 @@ export class Sandbox {
   attachDns(ep: SandboxEndpoint): Promise<void> {
     return this.#opened.runtime.attach(ep);
   }
-  /** Drop an endpoint from the view and its lines from the hosts file (R15, H3). */
-  detachDns(endpointId: string): Promise<void> {
-    return this.#opened.runtime.detach(endpointId);
+  /** Drop an endpoint's lines from the hosts file, then from the view (H3, R15); see SandboxRuntime.detach. */
+  detachDns(endpointId: string, viewFirst = false): Promise<{ refreshed: Promise<void> }> {
+    return this.#opened.runtime.detach(endpointId, viewFirst);
   }
   /** Put a restored endpoint back in the view without touching the files (L3). */
   restoreDns(ep: SandboxEndpoint): void {

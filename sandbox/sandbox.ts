@@ -170,14 +170,22 @@ export class SandboxRuntime implements ResolverView {
     }
   }
 
-  /** Detach an endpoint: its names vanish from the view at once (R15), then its hosts lines (H3). */
-  async detach(endpointId: string): Promise<void> {
+  /**
+   * Detach an endpoint: its hosts lines first (H3), then its names leave the view (R15). A refused edit (a full disk,
+   * no descriptor left) throws with the file and the view unchanged, so the caller can refuse the whole leave. Resolves
+   * once the view has changed, with `refreshed`: the rewrite of resolv.conf that follows when the network's DNS
+   * servers were the sandbox's, whose failure comes after the detach has happened. With `viewFirst` (restore's
+   * cleanup of a join it drops anyway) the view changes first and a refused edit throws after.
+   */
+  async detach(endpointId: string, viewFirst = false): Promise<{ refreshed: Promise<void> }> {
     const ep = this.#endpoints.find((e) => e.endpointId === endpointId);
-    if (ep === undefined) return;
+    if (ep === undefined) return { refreshed: Promise.resolve() };
     const dnsBefore = this.#networkDns().join(' ');
-    this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== endpointId));
+    const removed = () => this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== endpointId));
+    if (viewFirst) removed();
     await removeOwnRecords(this.files, this.#ownRecordsOf(ep));
-    if (this.#networkDns().join(' ') !== dnsBefore) await this.refreshResolvConf();
+    if (!viewFirst) removed();
+    return { refreshed: this.#networkDns().join(' ') !== dnsBefore ? this.refreshResolvConf() : Promise.resolve() };
   }
 
   /** The DNS servers of the first network (R4 order) that has any. */

@@ -3,6 +3,8 @@
  * through execa. Failures become ExecError with argv and stderr, so a caller
  * sees what failed and why.
  */
+import type { ChildProcess } from 'node:child_process';
+import { subscribe } from 'node:diagnostics_channel';
 import { readdir, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { ExecError } from '../errors.js';
@@ -28,24 +30,59 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** Run a command; throw ExecError (ERR_EXEC_FAILED) on a non-zero exit. */
+/**
+ * The ChildProcess objects Node creates while `spawning` is set: run() sets it around its synchronous execa() call,
+ * and Node's 'child_process' diagnostics channel reports each ChildProcess as it is constructed, so run() sees the
+ * one execa made even when execa cannot hand it back (below).
+ */
+let spawning: ChildProcess[] | undefined;
+subscribe('child_process', (message) => {
+  spawning?.push((message as { process: ChildProcess }).process);
+});
+
+/**
+ * The error of a spawn that failed for lack of file descriptors, when `child` is one. Node's spawn() answers EMFILE
+ * and ENFILE by leaving `child.stdio` unset and emitting 'error' on the next tick (lib/internal/child_process.js);
+ * execa 9 then fails on the missing stdio before it listens for 'error', so that event would have no listener and
+ * end the daemon. Listening here adopts it: the caller gets the spawn's own error (code EMFILE or ENFILE).
+ */
+function adoptSpawnFailure(child: ChildProcess | undefined): Promise<Error | undefined> | undefined {
+  if (child === undefined || child.stdio !== undefined) return undefined;
+  // A spawn that threw (not these errnos) emits nothing: the next macrotask, after every nextTick, ends the wait.
+  return new Promise((res) => {
+    child.once('error', res);
+    setImmediate(res, undefined);
+  });
+}
+
+/** Run a command; throw ExecError (ERR_EXEC_FAILED) on a non-zero exit, with the spawn's error as cause when it did not start. */
 export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const argv = [file, ...args];
+  const made: ChildProcess[] = [];
+  let spawnFailure: Promise<Error | undefined> | undefined;
   try {
-    const child = execa(file, args, {
-      input: options.input ?? '',
-      timeout: options.timeoutMs ?? 30_000,
-      env: { LC_ALL: 'C', [PARENT_ENV]: String(process.pid) },
-      stripFinalNewline: true,
-    });
+    spawning = made;
+    let child;
+    try {
+      child = execa(file, args, {
+        input: options.input ?? '',
+        timeout: options.timeoutMs ?? 30_000,
+        env: { LC_ALL: 'C', [PARENT_ENV]: String(process.pid) },
+        stripFinalNewline: true,
+      });
+    } finally {
+      spawning = undefined;
+      spawnFailure = adoptSpawnFailure(made[0]);
+    }
     crashPoint('exec-started');
     const result = await child;
     crashPoint('exec-done');
     return { stdout: result.stdout, stderr: result.stderr };
   } catch (err) {
-    const e = err as { stderr?: unknown; shortMessage?: unknown };
-    const stderr = typeof e.stderr === 'string' && e.stderr !== '' ? e.stderr : String(e.shortMessage ?? err);
-    throw new ExecError(argv, stderr, { cause: err });
+    const cause = (await spawnFailure) ?? err;
+    const e = cause as { stderr?: unknown; shortMessage?: unknown };
+    const stderr = typeof e.stderr === 'string' && e.stderr !== '' ? e.stderr : String(e.shortMessage ?? cause);
+    throw new ExecError(argv, stderr, { cause });
   }
 }
 

@@ -41,6 +41,10 @@ interface Reservation {
   readonly holds: PortHoldLike[];
 }
 
+/** First retry of a table rebuild after nft refused a removal, and the longest wait between retries (ms). */
+const RESYNC_FIRST_MS = 500;
+const RESYNC_MAX_MS = 30_000;
+
 /** The firewall of one daemon (one per network namespace it runs in). */
 export class Firewall {
   readonly table: string;
@@ -53,6 +57,10 @@ export class Firewall {
   readonly #book = new PortBook();
   #tableMade = false;
   #tail: Promise<unknown> = Promise.resolve();
+  /** The kernel's table lags the model (a removal nft refused): the next change rebuilds, and a retry is scheduled. */
+  #unsynced = false;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #resyncDelayMs = RESYNC_FIRST_MS;
 
   constructor(io: FirewallIo, options: FirewallOptions = {}) {
     this.#io = io;
@@ -72,11 +80,15 @@ export class Firewall {
     return planRebuild(this.table, [...this.#networks.values()], [...this.#published.values()]);
   }
 
-  /** Apply a change; on failure (table altered by someone else), rebuild everything from the model once. */
+  /**
+   * Apply a change; on failure (table altered by someone else), rebuild everything from the model once. While the
+   * table lags the model, the change is a rebuild.
+   */
   async #change(commands: readonly NftCommand[]): Promise<void> {
-    if (!this.#tableMade) {
+    if (!this.#tableMade || this.#unsynced) {
       await this.#io.apply(this.#rebuildPlan());
       this.#tableMade = true;
+      this.#synced();
       return;
     }
     try {
@@ -85,6 +97,39 @@ export class Firewall {
       this.#logger.warn({ err, table: this.table }, 'nft change failed; rebuilding the table from the model');
       await this.#io.apply(this.#rebuildPlan());
     }
+  }
+
+  #synced(): void {
+    this.#unsynced = false;
+    this.#resyncDelayMs = RESYNC_FIRST_MS;
+    clearTimeout(this.#resyncTimer);
+    this.#resyncTimer = undefined;
+  }
+
+  /**
+   * A removal nft refused after the rest of its operation happened (a leave's veth is gone): the model keeps the
+   * removal and the table is rebuilt from it later, first after RESYNC_FIRST_MS, then backing off to RESYNC_MAX_MS,
+   * until nft takes it (or an earlier change rebuilds it). The timer does not keep the process alive.
+   */
+  #resyncLater(err: unknown): void {
+    this.#unsynced = true;
+    this.#logger.warn({ err, table: this.table, retryMs: this.#resyncDelayMs }, 'nft refused a removal; the table is rebuilt from the model later');
+    if (this.#resyncTimer !== undefined) return;
+    this.#resyncTimer = setTimeout(() => {
+      this.#resyncTimer = undefined;
+      void this.#serial(async () => {
+        if (!this.#unsynced) return;
+        if (this.#networks.size === 0) await this.#io.apply(planDropTable(this.table));
+        else await this.#io.apply(this.#rebuildPlan());
+        this.#tableMade = this.#networks.size > 0;
+        this.#synced();
+        this.#logger.info({ table: this.table }, 'nft table rebuilt from the model');
+      }).catch((e: unknown) => {
+        this.#resyncDelayMs = Math.min(RESYNC_MAX_MS, this.#resyncDelayMs * 2);
+        this.#resyncLater(e);
+      });
+    }, this.#resyncDelayMs);
+    this.#resyncTimer.unref();
   }
 
   /** Add a network: its set elements; forwarding and route_localnet for a non-internal one. */
@@ -103,19 +148,30 @@ export class Firewall {
     await this.#io.enableRouteLocalnet(net.bridge);
   }
 
-  /** Remove a network's elements (and the table with the last network). Idempotent. */
+  /**
+   * Remove a network's elements (and the table with the last network). Idempotent. A change nft refuses (each apply
+   * is one transaction: nothing of it happened) puts the network back in the model and throws, so a retry removes
+   * the elements still in the kernel instead of finding nothing to do.
+   */
   async removeNetwork(id: string): Promise<void> {
     await this.#serial(async () => {
       const net = this.#networks.get(id);
       if (net === undefined) return;
+      const published = [...this.#published].filter(([, ep]) => ep.networkId === id);
       this.#networks.delete(id);
-      for (const [epId, ep] of this.#published) if (ep.networkId === id) this.#published.delete(epId);
-      if (this.#networks.size === 0) {
-        await this.#io.apply(planDropTable(this.table));
-        this.#tableMade = false;
-        return;
+      for (const [epId] of published) this.#published.delete(epId);
+      try {
+        if (this.#networks.size === 0) {
+          await this.#io.apply(planDropTable(this.table));
+          this.#tableMade = false;
+          return;
+        }
+        await this.#change(planDeleteNetwork(this.table, net));
+      } catch (err) {
+        this.#networks.set(id, net);
+        for (const [epId, ep] of published) this.#published.set(epId, ep);
+        throw err;
       }
-      await this.#change(planDeleteNetwork(this.table, net));
     });
   }
 
@@ -191,13 +247,16 @@ export class Firewall {
     });
   }
 
-  /** Take an endpoint's published ports out of the maps (leave). Idempotent. */
+  /**
+   * Take an endpoint's published ports out of the maps (leave). Idempotent. Never throws: the leave it belongs to has
+   * happened (or is happening), so a change nft refuses is retried as a rebuild later (#resyncLater).
+   */
   async unpublish(endpointId: string): Promise<void> {
     await this.#serial(async () => {
       const ep = this.#published.get(endpointId);
       if (ep === undefined) return;
       this.#published.delete(endpointId);
-      await this.#change(planUnpublish(this.table, ep));
+      await this.#change(planUnpublish(this.table, ep)).catch((err: unknown) => this.#resyncLater(err));
     });
   }
 
@@ -236,6 +295,8 @@ export class Firewall {
 
   /** Close every hold (daemon shutdown; rules stay for the next daemon). */
   async close(): Promise<void> {
+    clearTimeout(this.#resyncTimer);
+    this.#resyncTimer = undefined;
     await Promise.all([...this.#reserved.values()].flatMap((r) => r.holds.map((h) => h.close().catch(() => undefined))));
   }
 }

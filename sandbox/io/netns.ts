@@ -10,6 +10,8 @@ import { statfs } from 'node:fs/promises';
 import { ip } from '../../common/io/exec.js';
 import { requireNativeHelper } from '../../common/io/native.js';
 import { NetlinkError, netlinkErrno, withNetlink } from '../../common/io/rtnetlink.js';
+import { constants } from 'node:os';
+import { HostLimitError } from '../../common/errors.js';
 import { NetnsError, NetnsExistsError } from '../errors.js';
 
 /** Directory of named namespaces (as `ip netns` uses it). */
@@ -38,6 +40,10 @@ export async function createNetns(name: string, mark: string): Promise<string> {
     crashPoint('kernel-changed');
   } catch (err) {
     if ((err as { errno?: number }).errno === 17 || (await exists(path))) throw new NetnsExistsError(name, err);
+    // unshare(2): ENOSPC = "the caller's user namespace is at its max_net_namespaces" (namespaces(7)); the pin file is gone again.
+    if ((err as { errno?: number }).errno === constants.errno.ENOSPC && /^unshare\(/.test((err as Error).message)) {
+      throw new HostLimitError({ errno: 'ENOSPC', limit: 'user.max_net_namespaces' }, 'ERR_SANDBOX_NETNS', err);
+    }
     throw new NetnsError(name, `could not create the network namespace: ${(err as Error).message}`, err);
   }
   return path;

@@ -51,7 +51,8 @@ function failure(err: unknown): HoldFailure {
 
 /**
  * Bind the port on `hostIp` (undefined: 0.0.0.0 and ::). An IPv6 wildcard that cannot bind because the host has
- * no IPv6 is skipped. Resolves with the hold or the reason it failed.
+ * no IPv6 is skipped. Resolves with the hold or the reason it failed; throws the bind's error when the daemon is out of
+ * file descriptors (EMFILE, ENFILE).
  */
 export async function holdPort(hostIp: string | undefined, port: number, protocol: Protocol): Promise<PortHold | HoldFailure> {
   const hosts = hostIp === undefined ? ['0.0.0.0', '::'] : [hostIp];
@@ -60,6 +61,12 @@ export async function holdPort(hostIp: string | undefined, port: number, protoco
     try {
       held.push(await bindOne(host, port, protocol));
     } catch (err) {
+      // Out of descriptors is the daemon's state, not the port's: thrown (the API's 503 ERR_HOST_LIMIT), never "in use".
+      const code = (err as { code?: string }).code;
+      if (code === 'EMFILE' || code === 'ENFILE') {
+        await Promise.all(held.map((h) => h.close()));
+        throw err;
+      }
       const why = failure(err);
       if (hostIp === undefined && host === '::' && why !== 'in-use') continue;
       await Promise.all(held.map((h) => h.close()));
