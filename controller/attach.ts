@@ -62,21 +62,42 @@ export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifn
   }
 }
 
+/** How plumbLeave goes (see there). */
+export interface LeaveOptions {
+  readonly refusable?: boolean;
+  readonly before?: () => Promise<void>;
+  readonly undoBefore?: () => Promise<void>;
+}
+
 /**
- * Leave: the sandbox's own hosts lines go first (H3): a refused edit (no descriptor left, a full disk) refuses the
- * leave with nothing changed (G10). Then, in one synchronous step, its names vanish (R15) and the endpoint leaves the
- * sandbox; from there every step runs even when one before it failed (a resolv.conf rewrite refused must not leave the
- * veth behind), and the first failure is thrown once all ran.
+ * Leave. `before` (the cluster's unpublish of a global network's endpoint) runs first; when it throws nothing has
+ * changed. `refusable` (a disconnect asked for through the API): then the sandbox's own hosts lines go (H3), and a
+ * refused edit (no descriptor left, a full disk) refuses the leave with nothing changed (G10): `undoBefore` publishes
+ * again. Otherwise (undo, cleanup, restore: the endpoint must go whatever fails) the names leave the view at once
+ * (R15). Then, in one synchronous step, the names vanish from the network's records and the endpoint leaves the
+ * sandbox; from there every step runs even when one before it failed (a refused file edit must not leave the veth
+ * behind), and the first failure is thrown once all ran.
  */
-export async function plumbLeave(deps: AttachDeps, ep: Endpoint, sb: Sandbox): Promise<void> {
-  const { refreshed } = await sb.detachDns(ep.id);
+export async function plumbLeave(deps: AttachDeps, ep: Endpoint, sb: Sandbox, options: LeaveOptions = {}): Promise<void> {
+  const failures: unknown[] = [];
+  await options.before?.();
+  let detached: Promise<{ refreshed: Promise<void> }>;
+  if (options.refusable === true) {
+    try {
+      detached = Promise.resolve(await sb.detachDns(ep.id));
+    } catch (err) {
+      await options.undoBefore?.().catch((e: unknown) => deps.logger.warn({ err: e, endpoint: ep.name }, 'publishing a refused leave\'s endpoint again failed'));
+      throw err;
+    }
+  } else {
+    detached = sb.detachDns(ep.id, true);
+  }
   ep.network.records.removeEndpoint(ep.id);
   const info = ep.joinInfo;
   const wasGateway = ep.gateway;
   ep.attach(undefined);
   sb.endpoints.delete(ep.id);
-  const failures: unknown[] = [];
-  await refreshed.catch((err: unknown) => failures.push(err));
+  await detached.then((d) => d.refreshed).catch((err: unknown) => failures.push(err));
   if (info !== undefined) {
     await deps.drivers.get(ep.network.driver).leave(ep.network.driverNetwork, info, sb.netnsPath).then(
       () => sb.ifnames.delete(info.ifname),

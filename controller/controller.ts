@@ -95,10 +95,7 @@ export class Controller implements ControllerCore {
     this.#cluster = options.cluster === undefined ? undefined : new ClusterBinding({
       store: options.cluster, logger: this.logger, core: this, drivers: this.#drivers, networks: () => this.networks(),
       addNetwork: (n) => this.#networks.set(n.id, n), removeNetwork: (n) => this.#networks.delete(n.id),
-      disconnect: async (ep) => {
-        if (ep.sandbox !== undefined) await this.leave(ep, ep.sandbox);
-        await this.deleteEndpoint(ep);
-      },
+      disconnect: (ep) => this.#leaveAndDelete(ep, true),
     });
     options.cluster?.setListener(this.#cluster!);
   }
@@ -158,7 +155,7 @@ export class Controller implements ControllerCore {
   #startWatch(): void {
     this.#stopLinkWatch ??= watchEndpointLinks({
       drivers: this.#drivers, logger: this.logger, networks: () => this.#networks.values(),
-      drop: async (ep) => (ep.sandbox === undefined ? undefined : await this.leave(ep, ep.sandbox), await this.deleteEndpoint(ep)),
+      drop: (ep) => this.#leaveAndDelete(ep, true),
     });
     if (!this.#watchOrigin || this.#watch !== undefined) return;
     this.#watch = watchResolvConf(this.originResolvConf, () => {
@@ -358,11 +355,8 @@ export class Controller implements ControllerCore {
       // Saved as 'deleting' before its first endpoint leaves, until its namespace is gone: a crash anywhere in between
       // is finished at restore, never left half-done (L3, L6).
       await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, async () => {
-        for (const ep of [...sb.endpoints.values()]) {
-          // Covered by the 'deleting' intent: each step need not wait for its own write.
-          if (ep.sandbox === sb) await this.leave(ep, sb, false);
-          await this.deleteEndpoint(ep);
-        }
+        // Covered by the 'deleting' intent: each step need not wait for its own write.
+        for (const ep of [...sb.endpoints.values()]) await this.#leaveAndDelete(ep, false);
         await sb.destroy();
       }, () => undefined);
     } catch (err) {
@@ -420,14 +414,18 @@ export class Controller implements ControllerCore {
     return linkProblems(this.#attachDeps, sb);
   }
 
-  /** ControllerCore: leave. Names vanish first (R15) — on every host for global networks (M5) — then the plumbing. */
-  async leave(ep: Endpoint, sb: Sandbox, durable = true): Promise<void> {
+  /**
+   * ControllerCore: leave. Names vanish (R15) — on every host for global networks (M5) — then the plumbing. With
+   * `refusable` (a disconnect) a refused hosts edit refuses the leave with nothing changed, on this host or others.
+   */
+  async leave(ep: Endpoint, sb: Sandbox, durable = true, refusable = false): Promise<void> {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
-    if (ep.network.scope === 'global') await this.#cluster?.unpublish(ep);
+    const cluster = ep.network.scope === 'global' ? this.#cluster : undefined;
+    const global = cluster === undefined ? {} : { before: () => cluster.unpublish(ep), undoBefore: () => cluster.publish(ep, sb) };
     // Refused with nothing changed (the endpoint still joined): thrown as is. A step that failed after the endpoint
     // left the sandbox: the leave is recorded all the same, then thrown.
-    const failure = await plumbLeave(this.#attachDeps, ep, sb).then(() => undefined, (err: unknown) => ({ err }));
+    const failure = await plumbLeave(this.#attachDeps, ep, sb, { refusable, ...global }).then(() => undefined, (err: unknown) => ({ err }));
     if (failure !== undefined && ep.sandbox === sb) throw failure.err;
     const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
     const keys = [...endpointKeys(ep), ...[...sb.endpoints.keys()].map(epKey)]; // the default route may have moved
@@ -436,6 +434,23 @@ export class Controller implements ControllerCore {
       this.logger.info(fields, 'endpoint left');
       for (const k of keys) this.#journal.changed(k);
     }
+    if (failure !== undefined) throw failure.err;
+  }
+
+  /**
+   * Leave (when joined) and delete an endpoint. A leave that failed after the endpoint had left (a later step: its
+   * veth, a file edit) still deletes it, so nothing stays unjoined and out of every sandbox's reach; then it throws.
+   */
+  async #leaveAndDelete(ep: Endpoint, durable: boolean): Promise<void> {
+    let failure: { err: unknown } | undefined;
+    const sb = ep.sandbox;
+    if (sb !== undefined) {
+      await this.leave(ep, sb, durable).catch((err: unknown) => {
+        if (ep.sandbox === sb) throw err;
+        failure = { err };
+      });
+    }
+    await this.deleteEndpoint(ep);
     if (failure !== undefined) throw failure.err;
   }
 

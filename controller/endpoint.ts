@@ -135,13 +135,16 @@ export class Endpoint {
   }
 
   /**
-   * Leave the sandbox (L1, R15): the names stop resolving at once, then the
-   * view, the hosts lines and the veth go, and the default route moves to
-   * the next endpoint. Waits for a join in progress first. Throws
-   * ERR_ENDPOINT_NOT_JOINED when not joined to `sandbox`.
+   * Leave the sandbox (L1, R15): the names stop resolving, the view, the
+   * hosts lines and the veth go, and the default route moves to the next
+   * endpoint. Waits for a join in progress first. Throws
+   * ERR_ENDPOINT_NOT_JOINED when not joined to `sandbox`. With `refusable`
+   * (a disconnect) the hosts lines go first and a refused edit throws with
+   * nothing changed; otherwise the endpoint leaves whatever fails, and the
+   * first failure is thrown after.
    */
-  leave(sandbox: Sandbox): Promise<void> {
-    return this.#core.leave(this, sandbox);
+  leave(sandbox: Sandbox, refusable = false): Promise<void> {
+    return this.#core.leave(this, sandbox, true, refusable);
   }
 
   /** Delete the endpoint and release its addresses (L1, L2). Throws ERR_ENDPOINT_ACTIVE (403) while joined. */

@@ -20,6 +20,8 @@ export const PARENT_ENV = 'SANDNS_PARENT_PID';
 export interface RunResult {
   stdout: string;
   stderr: string;
+  /** The exit code (0 unless `reject: false`). */
+  exitCode: number;
 }
 
 /** Options for run(). */
@@ -28,6 +30,8 @@ export interface RunOptions {
   input?: string;
   /** Fail after this many milliseconds. Default 30 s. */
   timeoutMs?: number;
+  /** false: a non-zero exit resolves (with its exitCode) instead of throwing. A command that could not run still throws. */
+  reject?: boolean;
 }
 
 /**
@@ -69,6 +73,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
         timeout: options.timeoutMs ?? 30_000,
         env: { LC_ALL: 'C', [PARENT_ENV]: String(process.pid) },
         stripFinalNewline: true,
+        reject: options.reject ?? true,
       });
     } finally {
       spawning = undefined;
@@ -77,7 +82,9 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     crashPoint('exec-started');
     const result = await child;
     crashPoint('exec-done');
-    return { stdout: result.stdout, stderr: result.stderr };
+    // Not run at all (ENOENT, EACCES): an error even with `reject: false`; a timeout or a signal keeps its output.
+    if (result.failed && result.exitCode === undefined && result.signal === undefined && !result.timedOut) throw result;
+    return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? 0 };
   } catch (err) {
     const cause = (await spawnFailure) ?? err;
     const e = cause as { stderr?: unknown; shortMessage?: unknown };

@@ -137,7 +137,7 @@ export class BridgeDriver implements Driver {
       await applyOps(null, planCreateNetwork(net, opts(net)));
       await this.#firewall?.addNetwork(firewallNetwork(net));
     } catch (err) {
-      await this.#firewall?.removeNetwork(net.id).catch(() => undefined);
+      await this.#firewall?.removeNetwork(net.id, true).catch(() => undefined);
       await deleteLinkIfExists(br);
       throw err;
     }

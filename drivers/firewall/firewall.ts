@@ -1,9 +1,13 @@
 /**
  * Firewall: the nft table of sandns kept equal to the model it is given
  * (networks, published endpoints), plus the host ports it holds. Every change
- * is one nft transaction, applied one at a time (the in-memory model and the
- * table never disagree); a change that fails because the table was altered
- * behind our back is retried as a rebuild of the whole table from the model.
+ * is one nft transaction, applied one at a time; a change that fails because
+ * the table was altered behind our back is retried as a rebuild of the whole
+ * table from the model. A change nft refuses outright (it cannot even be
+ * spawned at the descriptor limit) leaves the model as the table is, except a
+ * removal whose operation has happened anyway (a leave's unpublish, a failed
+ * create's undo): the model keeps the removal and the table is rebuilt from
+ * it later, until nft takes it.
  */
 import { silentLogger, type Logger } from '../../common/log.js';
 import { InvalidOptionError } from '../../common/errors.js';
@@ -151,9 +155,10 @@ export class Firewall {
   /**
    * Remove a network's elements (and the table with the last network). Idempotent. A change nft refuses (each apply
    * is one transaction: nothing of it happened) puts the network back in the model and throws, so a retry removes
-   * the elements still in the kernel instead of finding nothing to do.
+   * the elements still in the kernel instead of finding nothing to do. With `forget` (the undo of a create: the
+   * bridge goes whatever happens) the model drops it anyway and the table is rebuilt later (#resyncLater).
    */
-  async removeNetwork(id: string): Promise<void> {
+  async removeNetwork(id: string, forget = false): Promise<void> {
     await this.#serial(async () => {
       const net = this.#networks.get(id);
       if (net === undefined) return;
@@ -164,10 +169,12 @@ export class Firewall {
         if (this.#networks.size === 0) {
           await this.#io.apply(planDropTable(this.table));
           this.#tableMade = false;
+          this.#synced();
           return;
         }
         await this.#change(planDeleteNetwork(this.table, net));
       } catch (err) {
+        if (forget) return this.#resyncLater(err);
         this.#networks.set(id, net);
         for (const [epId, ep] of published) this.#published.set(epId, ep);
         throw err;
@@ -202,7 +209,13 @@ export class Firewall {
         if (fixed) throw new PortAllocatedError(spec.hostIp, port, spec.protocol, `published by endpoint ${this.#book.holder(spec.hostIp, port, spec.protocol)!.slice(0, 12)}`);
         continue;
       }
-      const hold = await this.#io.holdPort(spec.hostIp, port, spec.protocol);
+      let hold: Awaited<ReturnType<FirewallIo['holdPort']>>;
+      try {
+        hold = await this.#io.holdPort(spec.hostIp, port, spec.protocol);
+      } catch (err) {
+        this.#book.release(owner, spec.hostIp, port, spec.protocol); // out of descriptors: the port was never ours
+        throw err;
+      }
       if (typeof hold !== 'string') {
         got.holds.push(hold);
         got.mappings.push({ ...(spec.hostIp === undefined ? {} : { hostIp: spec.hostIp }), hostPort: port, containerPort: spec.containerPort, protocol: spec.protocol });
@@ -270,7 +283,8 @@ export class Firewall {
       for (const m of mappings) {
         if (!this.#book.claim(owner, m.hostIp, m.hostPort, m.protocol)) this.#logger.warn({ endpoint: owner, port: m.hostPort }, 'restored port clashes with another endpoint');
         got.mappings.push(m);
-        const hold = await this.#io.holdPort(m.hostIp, m.hostPort, m.protocol);
+        // A hold that throws (out of descriptors) is a port not held, as any other failure here: restore goes on.
+        const hold = await this.#io.holdPort(m.hostIp, m.hostPort, m.protocol).catch((err: unknown) => String((err as { code?: unknown }).code ?? err));
         if (typeof hold === 'string') this.#logger.warn({ endpoint: owner, hostIp: m.hostIp, port: m.hostPort, why: hold }, 'published port could not be held again');
         else got.holds.push(hold);
       }

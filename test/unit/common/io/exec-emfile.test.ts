@@ -40,6 +40,8 @@ describe('exec at the open-file limit', () => {
       expect(err).toMatchObject({ code: 'ERR_EXEC_FAILED', cause: { code: 'EMFILE', syscall: 'spawn true' } });
       expect(fileLimitOf(err)).toEqual({ errno: 'EMFILE', limit: 'RLIMIT_NOFILE' });
     }
-    await expect(run('true', [])).resolves.toEqual({ stdout: '', stderr: '' });
+    await expect(run('true', [])).resolves.toEqual({ stdout: '', stderr: '', exitCode: 0 });
+    await expect(run('false', [], { reject: false })).resolves.toMatchObject({ exitCode: 1 });
+    await expect(run('/nonexistent/cmd', [], { reject: false })).rejects.toMatchObject({ code: 'ERR_EXEC_FAILED' });
   });
 });

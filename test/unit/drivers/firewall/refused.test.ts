@@ -13,7 +13,7 @@ import { Firewall, firewallPlan, type FirewallIo, type FirewallNetwork } from '.
 function refusingIo() {
   const batches: firewallPlan.NftCommand[][] = [];
   let refused = 0;
-  const state = { refuse: false };
+  const state = { refuse: false, holdsFail: false };
   const io: FirewallIo = {
     async apply(c) {
       if (state.refuse) {
@@ -24,7 +24,10 @@ function refusingIo() {
     },
     enableForwarding: async () => false,
     enableRouteLocalnet: async () => undefined,
-    holdPort: async () => ({ close: async () => undefined }),
+    async holdPort() {
+      if (state.holdsFail) throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+      return { close: async () => undefined };
+    },
   };
   return { io, batches, state, refused: () => refused };
 }
@@ -88,6 +91,39 @@ describe('network stack: Firewall when nft refuses', () => {
     const after = w.batches.length;
     await vi.advanceTimersByTimeAsync(60_000);
     expect(w.batches.length).toBe(after);
+    await fw.close();
+  });
+
+  it('a port hold out of descriptors is thrown, not "in use", and its claim goes: the same port is free for the next reservation', async () => {
+    const w = refusingIo();
+    const fw = new Firewall(w.io);
+    w.state.holdsFail = true;
+    const spec = { hostPort: 9000, containerPort: 80, protocol: 'tcp' as const };
+    await expect(fw.reserve('e1', [spec])).rejects.toMatchObject({ code: 'EMFILE' });
+    await expect(fw.reserve('e2', [{ containerPort: 80, protocol: 'tcp' as const }])).rejects.toMatchObject({ code: 'EMFILE' });
+    w.state.holdsFail = false;
+    await expect(fw.reserve('e3', [spec])).resolves.toEqual([spec]);
+  });
+
+  it('restore goes on when a port cannot be held again (out of descriptors): the whole model is rebuilt', async () => {
+    const w = refusingIo();
+    const fw = new Firewall(w.io);
+    w.state.holdsFail = true;
+    await fw.restore([n1, n2], new Map([['e', ep.mappings]]), [ep]);
+    expect(JSON.stringify(w.batches.at(-1))).toBe(JSON.stringify(firewallPlan.planRebuild('sandns', [n1, n2], [ep])));
+  });
+
+  it('the undo of a network create (forget) drops the network from the model even when nft refuses, and rebuilds later', async () => {
+    vi.useFakeTimers();
+    const w = refusingIo();
+    const fw = new Firewall(w.io);
+    await fw.addNetwork(n1);
+    await fw.addNetwork(n2);
+    w.state.refuse = true;
+    await expect(fw.removeNetwork('n2', true)).resolves.toBeUndefined();
+    w.state.refuse = false;
+    await vi.advanceTimersByTimeAsync(500);
+    expect(JSON.stringify(w.batches.at(-1))).toBe(JSON.stringify(firewallPlan.planRebuild('sandns', [n1], [])));
     await fw.close();
   });
 });
