@@ -442,14 +442,11 @@ export class Controller implements ControllerCore {
    * veth, a file edit) still deletes it, so nothing stays unjoined and out of every sandbox's reach; then it throws.
    */
   async #leaveAndDelete(ep: Endpoint, durable: boolean): Promise<void> {
-    let failure: { err: unknown } | undefined;
     const sb = ep.sandbox;
-    if (sb !== undefined) {
-      await this.leave(ep, sb, durable).catch((err: unknown) => {
-        if (ep.sandbox === sb) throw err;
-        failure = { err };
-      });
-    }
+    const failure = sb === undefined ? undefined : await this.leave(ep, sb, durable).then(() => undefined, (err: unknown) => {
+      if (ep.sandbox === sb) throw err;
+      return { err };
+    });
     await this.deleteEndpoint(ep);
     if (failure !== undefined) throw failure.err;
   }
