@@ -134,13 +134,15 @@ const LIMIT_FIX: Record<HostLimit['limit'], string> = {
 /**
  * A request failed because the host ran out of something it counts per
  * process or per user (503: the request is fine and can succeed once the
- * limit is raised or something is freed). The first failing step was
- * undone as any failure is (G10); `details.during` is the code the step
- * would have failed with otherwise.
+ * limit is raised or something is freed). What the operation had done is
+ * undone as for any failure (G10), but for the later steps of a leave that
+ * has happened (see plumbLeave). `details.during` is the code the step would
+ * have failed with otherwise, `details.step` that error's message.
  */
 export class HostLimitError extends SandnsError {
   constructor(limit: HostLimit, during: string, cause?: unknown) {
-    super('ERR_HOST_LIMIT', `${LIMIT_FIX[limit.limit]} (${limit.errno})`, 503, { cause, details: { limit: limit.limit, errno: limit.errno, during } });
+    const step = cause instanceof Error ? cause.message.slice(0, 500) : undefined;
+    super('ERR_HOST_LIMIT', `${LIMIT_FIX[limit.limit]} (${limit.errno})`, 503, { cause, details: { limit: limit.limit, errno: limit.errno, during, ...(step === undefined ? {} : { step }) } });
     this.name = 'HostLimitError';
   }
 }

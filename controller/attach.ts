@@ -1,7 +1,8 @@
 /**
  * The plumbing of join and leave (L1, L2, R15), kept apart from the
  * controller's bookkeeping: driver, record table, sandbox view, in that order
- * on join (each step with its inverse, G10), names first on leave.
+ * on join (each step with its inverse, G10); on leave the names go at once,
+ * after the sandbox's own hosts lines for a refusable one (plumbLeave).
  */
 import { withUndo } from '../common/undo.js';
 import type { Logger } from '../common/log.js';

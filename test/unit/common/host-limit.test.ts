@@ -38,7 +38,7 @@ describe('host limits', () => {
 
   it('L1 errorResponse: a 500 caused by EMFILE is 503 ERR_HOST_LIMIT with the step\'s code in details; other answers are unchanged', () => {
     const limited = errorResponse(wrapped(Object.assign(new Error('x'), { errno: 24 })), logger);
-    expect(limited).toMatchObject({ status: 503, body: { code: 'ERR_HOST_LIMIT', details: { limit: 'RLIMIT_NOFILE', errno: 'EMFILE', during: 'ERR_SANDBOX_LISTENER' } } });
+    expect(limited).toMatchObject({ status: 503, body: { code: 'ERR_HOST_LIMIT', details: { limit: 'RLIMIT_NOFILE', errno: 'EMFILE', during: 'ERR_SANDBOX_LISTENER', step: 'could not open 127.0.0.11:53' } } });
     expect((limited.body as { message: string }).message).toMatch(/raise the daemon's limit \(ulimit -n, or the service manager's LimitNOFILE\)/);
     expect(errorResponse(Object.assign(new TypeError('boom'), { cause: { code: 'EMFILE' } }), logger)).toMatchObject({ status: 503, body: { details: { during: 'ERR_API_INTERNAL' } } });
     expect(errorResponse(wrapped(new Error('boom')), logger)).toMatchObject({ status: 500, body: { code: 'ERR_SANDBOX_LISTENER' } });
