@@ -25,11 +25,11 @@ interface ConnectFlags {
 }
 
 /** The API body of `connect`, from its flags. */
-export function connectBody(sandbox: string, o: ConnectFlags): Record<string, unknown> {
+export async function connectBody(sandbox: string, o: ConnectFlags): Promise<Record<string, unknown>> {
   if (o.priority !== undefined && !Number.isInteger(o.priority)) throw new UsageError('--priority must be an integer');
   return {
     sandbox, ...(o.alias.length ? { aliases: o.alias } : {}), ...(o.ip ? { ip: o.ip } : {}), ...(o.ip6 ? { ip6: o.ip6 } : {}),
-    ...(o.publish.length ? { publish: publishList(o.publish) } : {}), ...(o.expose.length ? { expose: exposeList(o.expose) } : {}),
+    ...(o.publish.length ? { publish: await publishList(o.publish) } : {}), ...(o.expose.length ? { expose: await exposeList(o.expose) } : {}),
     ...(o.macAddress ? { macAddress: o.macAddress } : {}), ...(o.priority !== undefined ? { priority: o.priority } : {}),
     ...(o.link.length ? { links: o.link } : {}), ...(o.disableResolution === true ? { disableResolution: true } : {}),
   };
@@ -50,7 +50,7 @@ export function addDnsCommands(program: Command, ctx: CliContext): void {
     .option('--link <target:alias>', 'legacy link: ALIAS resolves to TARGET for this sandbox only (repeatable)', collect, [])
     .option('--disable-resolution', 'this endpoint does not use the embedded resolver')
     .action(async (network: string, sandbox: string, o: ConnectFlags, cmd: Command) => {
-      const body = connectBody(sandbox, o);
+      const body = await connectBody(sandbox, o);
       const r = await ctx.client(cmd).call<ConnectResult>('POST', `/networks/${seg(network)}/connect`, body);
       ctx.emit(cmd, r, (x) => connectLine('connected to', x));
     });

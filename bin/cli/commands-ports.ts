@@ -4,12 +4,18 @@
  * exposed ports, parsed from Docker's syntax.
  */
 import type { Command } from 'commander';
-import { formatMapping, parseExpose, parsePublish, type LinkCounters, type PortMapping } from '../../drivers/index.js';
+import type { LinkCounters, PortMapping } from '../../drivers/index.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './errors.js';
 import { renderTable } from './table.js';
 
 const seg = encodeURIComponent;
+
+/**
+ * The drivers' pure port-spec functions, loaded on first use: the drivers' door also brings rtnetlink, nft and
+ * execa (~130 ms of start-up here), which every other command (and each OCI hook call) would pay for nothing.
+ */
+const drivers = (): Promise<typeof import('../../drivers/index.js')> => import('../../drivers/index.js');
 
 /** One published port as the API lists it. */
 export interface PortRow extends PortMapping {
@@ -29,17 +35,20 @@ function usage<T>(fn: () => T): T {
 }
 
 /** `-p` values (Docker's syntax, repeatable) as the API's `publish` list. */
-export function publishList(values: readonly string[]): Record<string, unknown>[] {
+export async function publishList(values: readonly string[]): Promise<Record<string, unknown>[]> {
+  const { parsePublish } = await drivers();
   return values.flatMap((v) => usage(() => parsePublish(v, '--publish')).map((p) => ({ ...p })));
 }
 
 /** `--expose` values as the API's `expose` list. */
-export function exposeList(values: readonly string[]): Record<string, unknown>[] {
+export async function exposeList(values: readonly string[]): Promise<Record<string, unknown>[]> {
+  const { parseExpose } = await drivers();
   return values.flatMap((v) => usage(() => parseExpose(v, '--expose')).map((p) => ({ ...p })));
 }
 
 /** `sandns port` output: `80/tcp -> 0.0.0.0:8080`, one line per mapping (two for a wildcard of both families), as docker port. */
-export function portLines(rows: readonly PortRow[], filter?: string): string {
+export async function portLines(rows: readonly PortRow[], filter?: string): Promise<string> {
+  const { formatMapping } = await drivers();
   const [port, proto] = (filter ?? '').split('/');
   const kept = rows.filter((r) => filter === undefined || (String(r.containerPort) === port && (proto === undefined || r.protocol === proto)));
   return kept.flatMap((r) => formatMapping(r)).map((l) => `${l}\n`).join('');
@@ -60,7 +69,8 @@ export function addPortCommands(program: Command, ctx: CliContext): void {
     .description('list the published ports of a sandbox, as docker port: "80/tcp -> 0.0.0.0:8080" (PORT[/PROTO] filters)')
     .action(async (sandbox: string, port: string | undefined, _o: unknown, cmd: Command) => {
       const r = await ctx.client(cmd).call<{ sandbox: string; ports: PortRow[] }>('GET', `/sandboxes/${seg(sandbox)}/ports`);
-      ctx.emit(cmd, r.ports, (rows) => portLines(rows, port));
+      const lines = await portLines(r.ports, port);
+      ctx.emit(cmd, r.ports, () => lines);
     });
 
   program

@@ -6,13 +6,13 @@ import { networkBody } from '../../../bin/cli/commands-network.js';
 const none = { alias: [], publish: [], expose: [], link: [] };
 
 describe('network stack: CLI shapes', () => {
-  it('connect -p/--expose/--mac-address/--priority/--link/--disable-resolution become the API body', () => {
-    expect(connectBody('sb', { ...none, publish: ['127.0.0.1:8080:80', '53/udp'], expose: ['9000'], macAddress: '02:42:00:00:00:01', priority: 5, link: ['db:database'], disableResolution: true })).toEqual({
+  it('connect -p/--expose/--mac-address/--priority/--link/--disable-resolution become the API body', async () => {
+    expect(await connectBody('sb', { ...none, publish: ['127.0.0.1:8080:80', '53/udp'], expose: ['9000'], macAddress: '02:42:00:00:00:01', priority: 5, link: ['db:database'], disableResolution: true })).toEqual({
       sandbox: 'sb',
       publish: [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { containerPort: 53, protocol: 'udp' }],
       expose: [{ port: 9000, protocol: 'tcp' }], macAddress: '02:42:00:00:00:01', priority: 5, links: ['db:database'], disableResolution: true,
     });
-    expect(() => connectBody('sb', { ...none, publish: ['x'] })).toThrow(expect.objectContaining({ code: 'ERR_CLI_USAGE' }));
+    await expect(connectBody('sb', { ...none, publish: ['x'] })).rejects.toThrow(expect.objectContaining({ code: 'ERR_CLI_USAGE' }));
   });
 
   it('network create -o and --ip-range', () => {
@@ -22,14 +22,14 @@ describe('network stack: CLI shapes', () => {
     expect(() => networkBody('n', { dns: [], opt: ['mtu'] })).toThrow(expect.objectContaining({ code: 'ERR_CLI_USAGE' }));
   });
 
-  it('sandns port prints docker port lines, filtered by PORT[/PROTO]', () => {
+  it('sandns port prints docker port lines, filtered by PORT[/PROTO]', async () => {
     const rows = [
       { network: 'n', endpoint: 'e', hostPort: 8080, containerPort: 80, protocol: 'tcp' as const },
       { network: 'n', endpoint: 'e', hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53, protocol: 'udp' as const },
     ];
-    expect(portLines(rows)).toBe('80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n53/udp -> 127.0.0.1:5353\n');
-    expect(portLines(rows, '53/udp')).toBe('53/udp -> 127.0.0.1:5353\n');
-    expect(portLines(rows, '53/tcp')).toBe('');
+    expect(await portLines(rows)).toBe('80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n53/udp -> 127.0.0.1:5353\n');
+    expect(await portLines(rows, '53/udp')).toBe('53/udp -> 127.0.0.1:5353\n');
+    expect(await portLines(rows, '53/tcp')).toBe('');
   });
 
   it('sandns stats table', () => {
