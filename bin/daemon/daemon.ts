@@ -13,7 +13,8 @@ import { createApi, startApiServer, type ApiSandbox, type ApiServer } from '../.
 import { InvalidOptionError } from '../../common/errors.js';
 import { checkNft, type PortRange } from '../../drivers/index.js';
 import { createLogger, type Logger } from '../../common/log.js';
-import { digInNetns, type ProbeReply } from './dig.js';
+import type { ProbeReply } from './dig.js';
+import { digInNetns } from './io/dig-probe.js';
 import { replayDeferred } from './deferred.js';
 import { explainAnswer } from './explain.js';
 import { ApiMetrics, renderAllMetrics } from './metrics.js';

@@ -1,9 +1,9 @@
 /**
  * The `resolve` probe: `dig @127.0.0.11` run inside the sandbox's namespace
  * (nsenter --net), so the answer is exactly what a client in the container
- * gets from its own listener (R1). parseDig() is pure and unit-tested.
+ * gets from its own listener (R1). parseDig() is pure and unit-tested; the
+ * probe itself (a process) is io/dig-probe.ts.
  */
-import { run } from '../../common/io/exec.js';
 
 /** One resource record as dig prints it. */
 export interface ProbeRecord {
@@ -66,16 +66,4 @@ export function parseDig(stdout: string): ProbeReply {
     if (rec !== undefined) out[SECTIONS[section!]].push(rec);
   }
   return out;
-}
-
-/** Ask 127.0.0.11 from inside the namespace at `netnsPath`. */
-export async function digInNetns(netnsPath: string, name: string, type: string, tcp = false): Promise<ProbeReply> {
-  const argv = [`--net=${netnsPath}`, '--', 'dig', '+time=3', '+tries=1', ...(tcp ? ['+tcp'] : []), '@127.0.0.11', name, type];
-  // Through run(): at the daemon's descriptor limit a spawn fails as a typed error, never as an unheard 'error' event.
-  const r = await run('nsenter', argv, { reject: false, timeoutMs: 15_000 });
-  const reply = parseDig(r.stdout);
-  if (reply.status === 'TIMEOUT' && reply.error === undefined) {
-    reply.error = (r.stderr.trim() || r.stdout.trim().split('\n').pop() || `dig exited with code ${r.exitCode}`).slice(0, 300);
-  }
-  return reply;
 }
