@@ -5,7 +5,6 @@
  */
 import { createRequire } from 'node:module';
 import type { Etcd3, IOptions } from 'etcd3';
-import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 
 /**
  * The `etcd3` package, loaded on first use: it pulls in gRPC and protobuf (a
@@ -16,9 +15,15 @@ function etcd3(): typeof import('etcd3') {
   return createRequire(import.meta.url)('etcd3') as typeof import('etcd3');
 }
 
+/** `cockatiel` (etcd3's fault handling), loaded with it, for the same reason. */
+function cockatiel(): typeof import('cockatiel') {
+  return createRequire(import.meta.url)('cockatiel') as typeof import('cockatiel');
+}
+
 /** The client for `endpoints`. */
 export function createEtcdClient(endpoints: readonly string[], credentials?: IOptions['credentials']): Etcd3 {
   const { Etcd3: Client, isRecoverableError } = etcd3();
+  const { circuitBreaker, ConsecutiveBreaker, handleWhen } = cockatiel();
   return new Client({
     hosts: [...endpoints],
     dialTimeout: 1_000,
