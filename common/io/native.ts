@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { SandnsError } from '../errors.js';
+import { fileLimitOf, SandnsError } from '../errors.js';
 
 /** socketInNetns(nsPath, family, type, address?, port?, listen?) -> fd. */
 export type SocketInNetns = (nsPath: string, family: 4 | 6, type: 'udp' | 'tcp', address?: string, port?: number, listen?: boolean) => number;
@@ -55,8 +55,9 @@ export interface NativeHelper {
 
 /** The helper is not built, or disabled: sandns cannot reach inside namespaces without spawning. */
 export class NativeHelperMissingError extends SandnsError {
-  constructor() {
-    super('ERR_NATIVE_HELPER_MISSING', 'the native helper is not built (or SANDNS_NO_NATIVE=1): run "npm run build:native"', 500);
+  /** `cause`: why loading it failed this time, when that may pass (out of file descriptors: the API's 503). */
+  constructor(cause?: unknown) {
+    super('ERR_NATIVE_HELPER_MISSING', 'the native helper is not built (or SANDNS_NO_NATIVE=1): run "npm run build:native"', 500, cause === undefined ? {} : { cause });
     this.name = 'NativeHelperMissingError';
   }
 }
@@ -126,6 +127,8 @@ export interface NetlinkSendModule {
 }
 
 const addons = new Map<string, unknown>();
+/** The last load of an addon that failed for lack of file descriptors: not remembered as missing, tried again next time. */
+const transientFailures = new Map<string, unknown>();
 
 /** Find native/build/Release/<name>.node from here (source tree or dist/). */
 function addonPath(name: string): string | undefined {
@@ -146,9 +149,15 @@ function addon<T>(name: string): T | undefined {
     let module: unknown = null;
     try {
       if (p !== undefined) module = createRequire(import.meta.url)(p);
-    } catch {
+    } catch (err) {
+      // dlopen at the descriptor limit: this call goes without, the next one loads it (a missing build stays missing).
+      if (fileLimitOf(err) !== undefined) {
+        transientFailures.set(name, err);
+        return undefined;
+      }
       module = null;
     }
+    transientFailures.delete(name);
     addons.set(name, module);
   }
   return (addons.get(name) ?? undefined) as T | undefined;
@@ -162,7 +171,7 @@ export function nativeHelper(): NativeHelper | undefined {
 /** The native helper; throws ERR_NATIVE_HELPER_MISSING when it is not there. */
 export function requireNativeHelper(): NativeHelper {
   const h = nativeHelper();
-  if (h === undefined) throw new NativeHelperMissingError();
+  if (h === undefined) throw new NativeHelperMissingError(transientFailures.get('netns_socket'));
   return h;
 }
 
