@@ -1,7 +1,7 @@
 /**
  * Errors of the persistent store (L3), with their HTTP classes (G7).
  */
-import { SandnsError } from '../common/errors.js';
+import { fileLimitOf, SandnsError } from '../common/errors.js';
 
 /** A state file is torn, garbage, fails its checksum or has the wrong shape. */
 export class StateCorruptError extends SandnsError {
@@ -39,21 +39,27 @@ export class StateLockedError extends SandnsError {
   }
 }
 
-/** What the failing write said (ENOSPC, EIO, EROFS ...), for the message and the details. */
-function describeCause(cause: unknown): { errno: string; text: string } {
+/**
+ * What the failing write said (ENOSPC, EIO, EROFS ...), for the message and the details, and the fix: out of file
+ * descriptors (EMFILE, ENFILE) is a limit to raise, not storage to repair.
+ */
+function describeCause(cause: unknown): { errno: string; text: string; fix: string; limit: boolean } {
   const e = cause as NodeJS.ErrnoException | undefined;
   const errno = typeof e?.code === 'string' ? e.code : 'EIO';
-  return { errno, text: e instanceof Error ? e.message : String(cause) };
+  const limit = fileLimitOf(cause) !== undefined;
+  const fix = limit ? "raise the daemon's open-file limit (ulimit -n, or the service manager's LimitNOFILE) or free descriptors" : 'free space or fix the file system';
+  return { errno, text: e instanceof Error ? e.message : String(cause), fix, limit };
 }
 
 /**
  * The state could not be written (L6): the change this answer is about is not saved. `outcome` says what became of
- * it (undone, or done and finished by its write-ahead record at a restart). 507: storage failed, not the request.
+ * it (undone, or done and finished by its write-ahead record at a restart). 507: storage failed, not the request;
+ * 503 when the daemon was out of file descriptors (a host limit).
  */
 export class StateWriteError extends SandnsError {
   constructor(dir: string, cause: unknown, outcome = 'the change is in memory only until a write succeeds') {
-    const { errno, text } = describeCause(cause);
-    super('ERR_STORE_WRITE_FAILED', `cannot save the state in ${dir} (${text}): ${outcome}; sandns refuses changes until the state can be written again (it retries every second): free space or fix the file system`, 507, {
+    const { errno, text, fix, limit } = describeCause(cause);
+    super('ERR_STORE_WRITE_FAILED', `cannot save the state in ${dir} (${text}): ${outcome}; sandns refuses changes until the state can be written again (it retries every second): ${fix}`, limit ? 503 : 507, {
       cause, details: { stateDir: dir, errno },
     });
     this.name = 'StateWriteError';
@@ -68,8 +74,8 @@ export class StateWriteError extends SandnsError {
 /** A mutation while the last state write failed and none succeeded since (L6): refused, nothing changed. */
 export class StoreDegradedError extends SandnsError {
   constructor(dir: string, cause: unknown) {
-    const { errno, text } = describeCause(cause);
-    super('ERR_STORE_DEGRADED', `the state in ${dir} cannot be written (${text}): sandns refuses changes until a write succeeds (it retries every second); nothing was changed: free space or fix the file system, then retry`, 503, {
+    const { errno, text, fix } = describeCause(cause);
+    super('ERR_STORE_DEGRADED', `the state in ${dir} cannot be written (${text}): sandns refuses changes until a write succeeds (it retries every second); nothing was changed: ${fix}, then retry`, 503, {
       cause, details: { stateDir: dir, errno },
     });
     this.name = 'StoreDegradedError';
