@@ -12,7 +12,7 @@
  * its firewall on.
  */
 import { execa } from 'execa';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { digShort, netnsNames } from '../helpers/exec.js';
@@ -54,12 +54,19 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (d !== undefined) {
-    if (d.alive()) await setSoft(d.pid, nofile(d.pid).hard, nofile(d.pid).hard).catch(() => undefined);
-    await d.cleanup();
+  try {
+    if (d !== undefined) {
+      if (d.alive()) await setSoft(d.pid, nofile(d.pid).hard, nofile(d.pid).hard).catch(() => undefined);
+      await d.cleanup();
+    }
+  } finally {
+    // A daemon that died leaves its sandboxes: their namespaces, files and run directories go by the test's prefix.
+    for (const n of await netnsNames()) if (n.startsWith(tag)) await execa('ip', ['netns', 'del', n], { reject: false });
+    for (const dir of ['/etc/netns', '/run/sandns/sandboxes'].filter((x) => existsSync(x))) {
+      for (const e of readdirSync(dir, { withFileTypes: true }).filter((x) => x.name.startsWith(tag))) rmSync(`${dir}/${e.name}`, { recursive: true, force: true });
+    }
+    await build?.remove();
   }
-  for (const n of await netnsNames()) if (n.startsWith(tag)) await execa('ip', ['netns', 'del', n], { reject: false });
-  await build?.remove();
 }, 120_000);
 
 /**

@@ -66,6 +66,7 @@ afterAll(async () => {
     // The pins live in the daemon's own mount namespace; only their files are on the shared /run.
     await rm(`/run/netns/${tag}${n}`, { force: true });
     await rm(`/etc/netns/${tag}${n}`, { recursive: true, force: true });
+    await rm(`/run/sandns/sandboxes/${tag}${n}`, { recursive: true, force: true });
   }
   if (dir !== '') await rm(dir, { recursive: true, force: true });
   await build?.remove();
