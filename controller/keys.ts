@@ -75,11 +75,16 @@ export async function releaseSandboxKey(sb: Sandbox, changed: () => void): Promi
   const joined = [...sb.endpoints.values()].filter((e) => e.joinInfo !== undefined).sort((a, b) => Number(a.gateway) - Number(b.gateway));
   const priorities = new Map(joined.map((e) => [e, e.priority]));
   const asked = new Map(joined.map((e) => [e, e.attachment?.ifname]));
-  for (const ep of joined) await ep.leave(sb);
+  // Every endpoint leaves, and is claimed again, even when one leave fails (a leave goes whatever fails, then
+  // throws): the first failure is thrown once the key is released.
+  const failures: unknown[] = [];
+  for (const ep of joined) await ep.leave(sb).catch((err: unknown) => failures.push(err));
   await sb.clearKey();
   changed();
   for (const ep of inJoinOrder(joined)) {
+    if (ep.sandbox !== undefined) continue; // a leave that never began (its join still unsettled): still joined
     const ifname = asked.get(ep);
     await ep.join(sb, { priority: priorities.get(ep) ?? 0, ...(ifname === undefined ? {} : { ifname }) });
   }
+  if (failures.length > 0) throw failures[0];
 }

@@ -260,8 +260,11 @@ async function settleJoins(deps: RestoreDeps, joined: readonly Joined[], r: Rest
     });
   }
   r.joined += joined.length - gone.length;
+  // The gateway leaves last, so its default route moves to a link still there (or to none), never to one gone too.
+  gone.sort((a, b) => Number(a.ep.gateway) - Number(b.ep.gateway));
   for (const x of gone) {
-    await plumbLeave({ drivers: deps.drivers, logger: deps.logger }, x.ep, x.sb);
+    // A step that fails (the default route moving to another link that is gone too) is a problem, never fatal.
+    await plumbLeave({ drivers: deps.drivers, logger: deps.logger }, x.ep, x.sb).catch((err: unknown) => r.problems.push(`leave of ${x.ep.name} (${x.ep.network.name}) in ${x.sb.id}: ${(err as Error).message}`));
     await deps.core.deleteEndpoint(x.ep);
     r.leftEndpoints.push(`${x.ep.name} (${x.ep.network.name}) in ${x.sb.id}`);
   }

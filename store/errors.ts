@@ -46,8 +46,13 @@ export class StateLockedError extends SandnsError {
 function describeCause(cause: unknown): { errno: string; text: string; fix: string; limit: boolean } {
   const e = cause as NodeJS.ErrnoException | undefined;
   const errno = typeof e?.code === 'string' ? e.code : 'EIO';
-  const limit = fileLimitOf(cause) !== undefined;
-  const fix = limit ? "raise the daemon's open-file limit (ulimit -n, or the service manager's LimitNOFILE) or free descriptors" : 'free space or fix the file system';
+  const found = fileLimitOf(cause);
+  const limit = found !== undefined;
+  const fix = found === undefined
+    ? 'free space or fix the file system'
+    : found.limit === 'fs.file-max'
+      ? 'raise the host\'s open-file limit (sysctl fs.file-max) or stop other processes'
+      : "raise the daemon's open-file limit (ulimit -n, or the service manager's LimitNOFILE) or free descriptors";
   return { errno, text: e instanceof Error ? e.message : String(cause), fix, limit };
 }
 

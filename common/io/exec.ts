@@ -20,7 +20,7 @@ export const PARENT_ENV = 'SANDNS_PARENT_PID';
 export interface RunResult {
   stdout: string;
   stderr: string;
-  /** The exit code (0 unless `reject: false`). */
+  /** The exit code (0 unless `reject: false`; -1 when the command was killed: a timeout or a signal). */
   exitCode: number;
 }
 
@@ -84,7 +84,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     crashPoint('exec-done');
     // Not run at all (ENOENT, EACCES): an error even with `reject: false`; a timeout or a signal keeps its output.
     if (result.failed && result.exitCode === undefined && result.signal === undefined && !result.timedOut) throw result;
-    return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? 0 };
+    return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1 };
   } catch (err) {
     const cause = (await spawnFailure) ?? err;
     const e = cause as { stderr?: unknown; shortMessage?: unknown };

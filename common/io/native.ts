@@ -163,6 +163,14 @@ function addon<T>(name: string): T | undefined {
   return (addons.get(name) ?? undefined) as T | undefined;
 }
 
+/**
+ * Why the last load of addon `name` failed when that failure may pass (out of file descriptors), else undefined: a
+ * caller with a weaker fallback for a missing build (an upstream socket not bound to its device) fails instead.
+ */
+export function addonLoadFailure(name: 'netns_socket' | 'upstream_udp' | 'listener_udp' | 'netlink_send'): unknown {
+  return transientFailures.get(name);
+}
+
 /** The native helper, or undefined when it is not built or disabled. */
 export function nativeHelper(): NativeHelper | undefined {
   return addon<NativeHelper>('netns_socket');

@@ -14,17 +14,18 @@ import { networkInterfaces } from 'node:os';
 import { connectUdp, hostDialer, type Dialer, type Family, type UdpFlight, type UdpSink } from '../../resolver/index.js';
 import { SandnsError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { nativeSocketInNetns } from '../../common/io/native.js';
+import { addonLoadFailure, nativeSocketInNetns } from '../../common/io/native.js';
 import { nativeUdpQuery, type NativeUdpQuery } from './upstream-udp.js';
 
 /** No way to open a socket inside the sandbox's namespace. */
 export class NoNetnsDialerError extends SandnsError {
-  constructor(nsPath: string) {
+  /** `cause`: the load failure when it may pass (out of file descriptors), not a missing build. */
+  constructor(nsPath: string, cause?: unknown) {
     super(
       'ERR_SANDBOX_NO_NETNS_DIALER',
       `cannot query a sandbox-origin server from inside ${nsPath}: the native helper is not built (run "npm run build:native")`,
       500,
-      { details: { netns: nsPath } },
+      { details: { netns: nsPath }, ...(cause === undefined ? {} : { cause }) },
     );
     this.name = 'NoNetnsDialerError';
   }
@@ -35,12 +36,12 @@ export function netnsDialer(nsPath: string): Dialer {
   return {
     udpQuery(_origin, address, port, family, query, sink) {
       const open = nativeUdpQuery();
-      if (open === undefined) throw new NoNetnsDialerError(nsPath);
+      if (open === undefined) throw new NoNetnsDialerError(nsPath, addonLoadFailure('upstream_udp'));
       return open(nsPath, '', family, address, port, query, sink);
     },
     tcpConnect(_origin, address, port, signal) {
       const open = nativeSocketInNetns();
-      if (open === undefined) return Promise.reject(new NoNetnsDialerError(nsPath));
+      if (open === undefined) return Promise.reject(new NoNetnsDialerError(nsPath, addonLoadFailure('netns_socket')));
       const fd = open(nsPath, address.includes(':') ? 6 : 4, 'tcp');
       const sock = new net.Socket({ fd, readable: true, writable: true });
       return new Promise<net.Socket>((resolve, reject) => {
@@ -98,6 +99,9 @@ export function hardenedHostDialer(logger: Logger): Dialer {
   return {
     udpQuery(origin, address, port, family, query, sink) {
       const open = nativeUdpQuery();
+      // A load that failed for lack of descriptors fails this query (the next one loads it): never the weaker fallback.
+      const transient = open === undefined ? addonLoadFailure('upstream_udp') : undefined;
+      if (transient !== undefined) throw transient;
       if (open === undefined) {
         if (!warned) logger.warn('resolver: native helper missing, upstream sockets are not bound to their egress device (npm run build:native)');
         warned = true;

@@ -3,6 +3,7 @@
  * whether the namespace's loopback has ::1.
  */
 import { closeSync } from 'node:fs';
+import { fileLimitOf } from '../../common/errors.js';
 import { requireNativeHelper } from '../../common/io/native.js';
 
 /**
@@ -17,7 +18,9 @@ export async function netnsIpv6Enabled(nsPath: string): Promise<boolean> {
   try {
     closeSync(requireNativeHelper().socketInNetns(nsPath, 6, 'udp', '::1', 0));
     return true;
-  } catch {
+  } catch (err) {
+    // Out of descriptors says nothing about IPv6: thrown (the operation's 503), never decided as "disabled".
+    if (fileLimitOf(err) !== undefined) throw err;
     return false;
   }
 }
