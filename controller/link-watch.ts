@@ -27,8 +27,13 @@ export function endpointOfHostLink(networks: Iterable<Network>, ifname: string):
   return undefined;
 }
 
-/** Start watching every driver that can; returns the stop function. */
-export function watchEndpointLinks(deps: LinkWatchDeps): () => void {
+/**
+ * Start watching every driver that can; returns the stop function, or undefined when a driver's watch could not start
+ * (out of descriptors, say): then none runs, and the caller tries again later (the controller: at the next sandbox
+ * create), rather than go on without noticing vanished interfaces.
+ */
+export function watchEndpointLinks(deps: LinkWatchDeps): (() => void) | undefined {
+  let failed = false;
   const watches = deps.drivers.all().flatMap((d) => {
     if (d.watchEndpoints === undefined) return [];
     try {
@@ -42,11 +47,15 @@ export function watchEndpointLinks(deps: LinkWatchDeps): () => void {
         (err) => deps.logger.warn({ err, driver: d.name }, 'link events may have been lost'),
       )];
     } catch (err) {
-      deps.logger.warn({ err, driver: d.name }, 'cannot watch link events: vanished interfaces are noticed at the next restore only');
+      deps.logger.warn({ err, driver: d.name }, 'cannot watch link events yet: tried again at the next sandbox create');
+      failed = true;
       return [];
     }
   });
-  return () => {
+  const stop = (): void => {
     for (const w of watches) w.close();
   };
+  if (!failed) return stop;
+  stop();
+  return undefined;
 }
