@@ -16,6 +16,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { digShort, netnsNames } from '../helpers/exec.js';
+import { limitLeaving, nofile, setSoftNofile } from '../helpers/fd-limit.js';
 import { uniqueName } from '../helpers/names.js';
 
 const tag = uniqueName('fd');
@@ -23,17 +24,6 @@ const HOST = `${tag}-host`;
 const NET = `${tag}n`;
 let build: { bin: string; remove(): Promise<void> };
 let d: TestDaemon | undefined;
-
-/** The daemon's soft and hard RLIMIT_NOFILE, from /proc. */
-function nofile(pid: number): { soft: number; hard: number } {
-  const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!;
-  const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/).map(Number);
-  return { soft: soft!, hard: hard! };
-}
-
-async function setSoft(pid: number, soft: number, hard: number): Promise<void> {
-  await execa('prlimit', ['--pid', String(pid), `--nofile=${soft}:${hard}`]);
-}
 
 /** Links of the scratch host namespace, bridge and veths of the test's network. */
 async function hostLinks(): Promise<string[]> {
@@ -56,7 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     if (d !== undefined) {
-      if (d.alive()) await setSoft(d.pid, nofile(d.pid).hard, nofile(d.pid).hard).catch(() => undefined);
+      if (d.alive()) await setSoftNofile(d.pid, nofile(d.pid).hard).catch(() => undefined);
       await d.cleanup();
     }
   } finally {
@@ -69,27 +59,14 @@ afterAll(async () => {
   }
 }, 120_000);
 
-/**
- * The soft limit under which the daemon has exactly `spare` descriptor numbers free: a new descriptor takes the lowest
- * free number and fails with EMFILE when that is at or past the limit, so the limit is the spare-th free number (holes
- * left by closed descriptors count as free).
- */
-function limitLeaving(pid: number, spare: number): number {
-  const used = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
-  let free = -1;
-  for (let fd = 0; ; fd++) {
-    if (!used.has(fd) && ++free === spare) return fd;
-  }
-}
-
 /** Run `fn` with the daemon's soft limit at its open descriptors + `spare` (the hard limit kept); the limit is restored after. */
 async function limited<T>(pid: number, spare: number, fn: () => Promise<T>): Promise<T> {
-  const { soft, hard } = nofile(pid);
-  await setSoft(pid, limitLeaving(pid, spare), hard);
+  const { soft } = nofile(pid);
+  await setSoftNofile(pid, limitLeaving(pid, spare));
   try {
     return await fn();
   } finally {
-    await setSoft(pid, soft, hard);
+    await setSoftNofile(pid, soft);
   }
 }
 

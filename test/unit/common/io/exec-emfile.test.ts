@@ -8,34 +8,22 @@
  * test lowers its own worker's soft RLIMIT_NOFILE (prlimit, no root needed)
  * and restores it.
  */
-import { execa } from 'execa';
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fileLimitOf } from '../../../../common/errors.js';
 import { run } from '../../../../common/io/exec.js';
-
-function softNofile(): { soft: number; hard: number } {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!;
-  const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/).map(Number);
-  return { soft: soft!, hard: hard! };
-}
+import { nofile, withNoDescriptorLeft } from '../../../helpers/fd-limit.js';
 
 describe('exec at the open-file limit', () => {
   it('L1 a spawn refused with EMFILE rejects with ExecError caused by EMFILE; the process lives; at the limit again it works', async () => {
-    const { soft, hard } = softNofile();
-    // At the limit nothing can be spawned, prlimit included: a shell started now restores the limit when told.
-    const restorer = execa('sh', ['-c', `read go; prlimit --pid ${process.pid} --nofile=${soft}:${hard}`], { stdin: 'pipe' });
-    const tries: unknown[] = [];
-    try {
-      await execa('prlimit', ['--pid', String(process.pid), `--nofile=${readdirSync('/proc/self/fd').length}:${hard}`]);
-      for (let i = 0; i < 3; i++) tries.push(await run('true', []).then(() => 'ran', (err: unknown) => err));
+    const { soft } = nofile();
+    const tries = await withNoDescriptorLeft(async () => {
+      const out: unknown[] = [];
+      for (let i = 0; i < 3; i++) out.push(await run('true', []).then(() => 'ran', (err: unknown) => err));
       // Any orphan 'error' event would be thrown by now (it is emitted on the next tick).
       await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      restorer.stdin!.end('go\n');
-      await restorer;
-    }
-    expect(softNofile().soft).toBe(soft);
+      return out;
+    });
+    expect(nofile().soft).toBe(soft);
     for (const err of tries) {
       expect(err).toMatchObject({ code: 'ERR_EXEC_FAILED', cause: { code: 'EMFILE', syscall: 'spawn true' } });
       expect(fileLimitOf(err)).toEqual({ errno: 'EMFILE', limit: 'RLIMIT_NOFILE' });
