@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { createSocket, type Socket } from 'node:dgram';
+import { fileLimitOf } from '../../../common/errors.js';
 import type { Protocol } from '../types.js';
 
 /** Why a bind failed. */
@@ -62,8 +63,7 @@ export async function holdPort(hostIp: string | undefined, port: number, protoco
       held.push(await bindOne(host, port, protocol));
     } catch (err) {
       // Out of descriptors is the daemon's state, not the port's: thrown (the API's 503 ERR_HOST_LIMIT), never "in use".
-      const code = (err as { code?: string }).code;
-      if (code === 'EMFILE' || code === 'ENFILE') {
+      if (fileLimitOf(err) !== undefined) {
         await Promise.all(held.map((h) => h.close()));
         throw err;
       }
