@@ -105,15 +105,7 @@ export async function disconnect({ params, body, deps }: Ctx): Promise<ApiRespon
   const ep = endpointOf(sb, net);
   if (ep === undefined) throw new EndpointNotFoundError(sb.id, net.name);
   const out = describeEndpoint(ep, net, sb);
-  try {
-    await ep.leave(sb, true);
-  } catch (err) {
-    // The leave happened but could not be saved (L6), or a step of it failed after the endpoint had left (a file
-    // edit refused): the endpoint, which lives only while joined, goes too.
-    if ((err instanceof SandnsError && err.code === 'ERR_STORE_WRITE_FAILED') || ep.sandbox === undefined) await ep.delete().catch(() => undefined);
-    throw err;
-  }
-  await ep.delete();
+  await ep.disconnect();
   return ok(out);
 }
 

@@ -21,7 +21,8 @@ export interface ApiEndpoint {
   /** Published ports with their host ports. */
   readonly portMappings?: readonly { readonly hostIp?: string | undefined; readonly hostPort: number; readonly containerPort: number; readonly protocol: string }[];
   join(sandbox: ApiSandbox, options?: { priority?: number; ifname?: string }): Promise<void>;
-  leave(sandbox: ApiSandbox, refusable?: boolean): Promise<void>;
+  /** Leave its sandbox (refusable: see Endpoint.disconnect) and be deleted. */
+  disconnect(): Promise<void>;
   delete(): Promise<void>;
 }
 

@@ -95,7 +95,7 @@ export class Controller implements ControllerCore {
     this.#cluster = options.cluster === undefined ? undefined : new ClusterBinding({
       store: options.cluster, logger: this.logger, core: this, drivers: this.#drivers, networks: () => this.networks(),
       addNetwork: (n) => this.#networks.set(n.id, n), removeNetwork: (n) => this.#networks.delete(n.id),
-      disconnect: (ep) => this.#leaveAndDelete(ep, true),
+      disconnect: (ep) => this.leaveAndDelete(ep),
     });
     options.cluster?.setListener(this.#cluster!);
   }
@@ -155,7 +155,7 @@ export class Controller implements ControllerCore {
   #startWatch(): void {
     this.#stopLinkWatch ??= watchEndpointLinks({
       drivers: this.#drivers, logger: this.logger, networks: () => this.#networks.values(),
-      drop: (ep) => this.#leaveAndDelete(ep, true),
+      drop: (ep) => this.leaveAndDelete(ep),
     });
     if (!this.#watchOrigin || this.#watch !== undefined) return;
     this.#watch = watchResolvConf(this.originResolvConf, () => {
@@ -356,7 +356,7 @@ export class Controller implements ControllerCore {
       // is finished at restore, never left half-done (L3, L6).
       await this.#journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, async () => {
         // Covered by the 'deleting' intent: each step need not wait for its own write.
-        for (const ep of [...sb.endpoints.values()]) await this.#leaveAndDelete(ep, false);
+        for (const ep of [...sb.endpoints.values()]) await this.leaveAndDelete(ep, false, false);
         await sb.destroy();
       }, () => undefined);
     } catch (err) {
@@ -438,17 +438,19 @@ export class Controller implements ControllerCore {
   }
 
   /**
-   * Leave (when joined) and delete an endpoint. A leave that failed after the endpoint had left (a later step: its
-   * veth, a file edit) still deletes it, so nothing stays unjoined and out of every sandbox's reach; then it throws.
+   * ControllerCore: leave (when joined; `refusable` as in leave) and delete an endpoint. A leave that failed after
+   * the endpoint had left (a later step: its veth, a file edit; or its state write, L6) still deletes it, so nothing
+   * stays unjoined and out of every sandbox's reach; then the leave's failure is thrown.
    */
-  async #leaveAndDelete(ep: Endpoint, durable: boolean): Promise<void> {
+  async leaveAndDelete(ep: Endpoint, refusable = false, durable = true): Promise<void> {
     const sb = ep.sandbox;
-    const failure = sb === undefined ? undefined : await this.leave(ep, sb, durable).then(() => undefined, (err: unknown) => {
+    const failure = sb === undefined ? undefined : await this.leave(ep, sb, durable, refusable).then(() => undefined, (err: unknown) => {
       if (ep.sandbox === sb) throw err;
       return { err };
     });
-    await this.deleteEndpoint(ep);
-    if (failure !== undefined) throw failure.err;
+    if (failure === undefined) return this.deleteEndpoint(ep);
+    await this.deleteEndpoint(ep).catch((err: unknown) => this.logger.warn({ err, endpoint: ep.name }, 'delete after a failed leave failed'));
+    throw failure.err;
   }
 
   /** Stop every listener. Namespaces and kernel objects stay (a daemon restart re-attaches). */

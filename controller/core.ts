@@ -15,7 +15,8 @@ export interface ControllerCore {
   deleteEndpoint(endpoint: Endpoint): Promise<void>;
   deleteNetwork(network: Network): Promise<void>;
   join(endpoint: Endpoint, sandbox: Sandbox, options: JoinOptions): Promise<void>;
-  leave(endpoint: Endpoint, sandbox: Sandbox, durable?: boolean, refusable?: boolean): Promise<void>;
+  leave(endpoint: Endpoint, sandbox: Sandbox): Promise<void>;
+  leaveAndDelete(endpoint: Endpoint, refusable?: boolean): Promise<void>;
   deleteSandbox(sandbox: Sandbox): Promise<void>;
   /** What the network's driver shows of it (bridge name, MTU). */
   describeNetwork(network: Network): Readonly<Record<string, unknown>>;

@@ -138,13 +138,21 @@ export class Endpoint {
    * Leave the sandbox (L1, R15): the names stop resolving, the view, the
    * hosts lines and the veth go, and the default route moves to the next
    * endpoint. Waits for a join in progress first. Throws
-   * ERR_ENDPOINT_NOT_JOINED when not joined to `sandbox`. With `refusable`
-   * (a disconnect) the hosts lines go first and a refused edit throws with
-   * nothing changed; otherwise the endpoint leaves whatever fails, and the
-   * first failure is thrown after.
+   * ERR_ENDPOINT_NOT_JOINED when not joined to `sandbox`. The endpoint
+   * leaves whatever fails; the first failure is thrown after.
    */
-  leave(sandbox: Sandbox, refusable = false): Promise<void> {
-    return this.#core.leave(this, sandbox, true, refusable);
+  leave(sandbox: Sandbox): Promise<void> {
+    return this.#core.leave(this, sandbox);
+  }
+
+  /**
+   * Disconnect (the API's): leave its sandbox, when it has one, and be
+   * deleted. Refusable: the sandbox's own hosts lines go first, and a refused
+   * edit throws with nothing changed; a step that fails after the endpoint
+   * left still deletes it, then throws.
+   */
+  disconnect(): Promise<void> {
+    return this.#core.leaveAndDelete(this, true);
   }
 
   /** Delete the endpoint and release its addresses (L1, L2). Throws ERR_ENDPOINT_ACTIVE (403) while joined. */

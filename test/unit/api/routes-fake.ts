@@ -55,6 +55,10 @@ export class FakeEndpoint implements ApiEndpoint {
     this.sandbox = undefined;
     this.joinInfo = undefined;
   }
+  async disconnect(): Promise<void> {
+    if (this.sandbox !== undefined) await this.leave(this.sandbox);
+    await this.delete();
+  }
   async delete(): Promise<void> {
     this.network.log.push(`delete ${this.name}`);
     this.network.endpoints.delete(this.id);
