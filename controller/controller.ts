@@ -420,7 +420,20 @@ export class Controller implements ControllerCore {
    */
   async leave(ep: Endpoint, sb: Sandbox, durable = true, refusable = false): Promise<void> {
     if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
+    while (ep.leaving !== undefined) await ep.leaving; // one leave at a time: then look again (L5)
     if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
+    const leaving = this.#leave(ep, sb, durable, refusable);
+    const settled = leaving.then(() => undefined, () => undefined);
+    ep.leaving = settled; // set in the same synchronous run as the check above: a waiter resumed later sees it
+    try {
+      await leaving;
+    } finally {
+      if (ep.leaving === settled) ep.leaving = undefined;
+    }
+  }
+
+  /** leave once it is this endpoint's only leave in progress. */
+  async #leave(ep: Endpoint, sb: Sandbox, durable: boolean, refusable: boolean): Promise<void> {
     const cluster = ep.network.scope === 'global' ? this.#cluster : undefined;
     const global = cluster === undefined ? {} : { before: () => cluster.unpublish(ep), undoBefore: () => cluster.publish(ep, sb) };
     // Refused with nothing changed (the endpoint still joined): thrown as is. A step that failed after the endpoint
@@ -445,7 +458,9 @@ export class Controller implements ControllerCore {
   async leaveAndDelete(ep: Endpoint, refusable = false, durable = true): Promise<void> {
     const sb = ep.sandbox;
     const failure = sb === undefined ? undefined : await this.leave(ep, sb, durable, refusable).then(() => undefined, (err: unknown) => {
-      if (ep.sandbox === sb) throw err;
+      if (ep.sandbox === sb) throw err; // refused: still joined, nothing changed
+      // Another leave, in progress when this one began, took it out of `sb`: that is the leave this one asked for.
+      if (err instanceof errors.EndpointNotJoinedError && ep.sandbox === undefined) return undefined;
       return { err };
     });
     if (failure === undefined) return this.deleteEndpoint(ep);

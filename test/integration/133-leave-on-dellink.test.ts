@@ -9,9 +9,12 @@
  * deletion request still running.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { testController, type TestController } from '../helpers/controller.js';
 import { uniqueName } from '../helpers/names.js';
+import { createLogger } from '../../common/log.js';
 import { digShort } from '../helpers/exec.js';
 import type { Network, Sandbox } from '../../controller/index.js';
 import { hostNetlinkStats } from '../../common/io/rtnetlink.js';
@@ -86,6 +89,83 @@ describe('133 leave answers when the veth is gone, not when the kernel has freed
     await Promise.all(eps.map(async (ep) => (await ep.leave(ep.sandbox!), await ep.delete())));
     await other.delete();
     for (const h of [...hosts, br]) expect(await link(h)).toBeUndefined();
+  });
+
+  /**
+   * One endpoint, several leaves at once: the API's disconnect, a vanished-link drop (link watch), a cluster
+   * disconnect and a sandbox delete all reach Controller.leaveAndDelete, and only the API serialises its own. The
+   * endpoint must leave once (one 'endpoint left', one veth deletion): the later callers wait for the leave in
+   * flight, then find it done and succeed.
+   */
+  describe('concurrent leaves of one endpoint', () => {
+    let c: TestController;
+    let cnet: Network;
+    const lines: { msg?: string; endpoint?: string; level?: number }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as (typeof lines)[number]);
+        done();
+      },
+    });
+    const leftLines = (name: string): number => lines.filter((l) => l.msg === 'endpoint left' && l.endpoint === name).length;
+    const failed = (settled: PromiseSettledResult<unknown>[]): string[] => settled.map((r) => (r.status === 'rejected' ? String((r.reason as Error).message) : 'ok'));
+
+    beforeAll(async () => {
+      c = await testController(undefined, { logger: createLogger({ level: 'info', destination: sink }) });
+      cnet = await c.controller.newNetwork('bridge', `${tag}cl`, { subnet: '10.251.135.0/24' });
+      const peer = await c.controller.newSandbox(`${tag}-cp`, { hostname: 'charlie' });
+      await (await cnet.createEndpoint('charlie')).join(peer);
+    });
+
+    afterAll(async () => {
+      await c?.cleanup();
+    });
+
+    type Ep = Awaited<ReturnType<Network['createEndpoint']>>;
+    const rivals: [string, (ep: Ep, sb: Sandbox) => Promise<unknown>[]][] = [
+      ['disconnect + drop', (ep) => [ep.disconnect(), c.controller.leaveAndDelete(ep)]],
+      ['drop + drop', (ep) => [c.controller.leaveAndDelete(ep), c.controller.leaveAndDelete(ep)]],
+      ['drop + disconnect', (ep) => [c.controller.leaveAndDelete(ep), ep.disconnect()]],
+      ['leave + disconnect', (ep, sb) => [ep.leave(sb), ep.disconnect()]],
+      ['disconnect ×3', (ep) => [ep.disconnect(), ep.disconnect(), ep.disconnect()]],
+    ];
+    it.each(rivals)('%s: one leave, every caller succeeds, nothing left', async (what, race) => {
+      const sb = await c.controller.newSandbox(`${tag}-r${rivals.findIndex((r) => r[0] === what)}`);
+      try {
+        const ep = await cnet.createEndpoint(`racer${rivals.findIndex((r) => r[0] === what)}`);
+        await ep.join(sb);
+        const host = ep.joinInfo!.hostIfname!;
+        const settled = await Promise.allSettled(race(ep, sb));
+        expect(failed(settled)).toEqual(settled.map(() => 'ok'));
+        expect(leftLines(ep.name)).toBe(1);
+        if (cnet.endpoints.has(ep.id)) await ep.delete(); // 'leave + disconnect': the plain leave keeps it
+        expect(ep.sandbox).toBeUndefined();
+        expect(sb.endpoints.size).toBe(0);
+        expect([await linkExists(host), await linkExists('eth0', sb.netnsPath)]).toEqual([false, false]);
+        expect(await readFile(sb.info().hostsPath, 'utf8')).not.toContain(ep.ipv4);
+        // Nothing left claimed: the sandbox joins the network again, as eth0, and resolves its peer.
+        const again = await cnet.createEndpoint(`${ep.name}b`);
+        await again.join(sb);
+        expect(again.joinInfo!.ifname).toBe('eth0');
+        expect((await digShort(sb.id, ['charlie'])).stdout.trim()).toMatch(/^10\.251\.135\.\d+$/);
+        await again.disconnect();
+      } finally {
+        await sb.delete();
+      }
+    });
+
+    it.each(['delete', 'disconnect'] as const)('a sandbox delete and a disconnect at once (%s first) both succeed, one leave', async (first) => {
+      const sb = await c.controller.newSandbox(`${tag}-d${first.slice(0, 3)}`);
+      const ep = await cnet.createEndpoint(`dr${first}`);
+      await ep.join(sb);
+      const host = ep.joinInfo!.hostIfname!;
+      const settled = await Promise.allSettled(first === 'delete' ? [sb.delete(), ep.disconnect()] : [ep.disconnect(), sb.delete()]);
+      expect(failed(settled)).toEqual(['ok', 'ok']);
+      expect(leftLines(ep.name)).toBe(1);
+      expect(cnet.endpoints.has(ep.id)).toBe(false);
+      expect(c.controller.sandboxes().some((s) => s.id === sb.id)).toBe(false);
+      expect(await linkExists(host)).toBe(false);
+    });
   });
 
   it('close() waits for every veth deletion request still running', async () => {
