@@ -118,8 +118,11 @@ export function forwardStage(o: ForwardStageOptions): Handler {
     warn.hit();
   };
 
+  // Never rejects: an exchanger that breaks its contract, or a bug here, fails this server (the race has no other catch).
+  const attempt = (s: UpstreamServer, q: Query, deadline: number, signal: AbortSignal | undefined, st: AttemptState): Promise<AttemptResult> =>
+    tryServer(s, q, deadline, signal, st).catch((error: unknown) => fail(s, q, 'network', error));
   // One server (a timeout after its hedge was already counted): a 0x20 query on UDP (unless the server is known not to echo case), retried once without on a mismatch.
-  const attempt = async (s: UpstreamServer, q: Query, deadline: number, signal: AbortSignal | undefined, st: AttemptState): Promise<AttemptResult> => {
+  const tryServer = async (s: UpstreamServer, q: Query, deadline: number, signal: AbortSignal | undefined, st: AttemptState): Promise<AttemptResult> => {
     metrics.upstreamQuery(s.label);
     let sent = buildUpstreamQuery(q, q.transport === 'udp' && caseEcho.use(s));
     let r = await o.exchanger.exchange(s, sent, q.transport, deadline - clock.now(), signal);

@@ -139,7 +139,15 @@ function exchangeTcp(a: Attempt): Promise<ExchangeResult> {
   return new Promise<ExchangeResult>((resolve) => {
     const ac = new AbortController();
     const end = settleOnce(a, resolve, () => ac.abort());
-    a.dialer.tcpConnect(a.server.origin, a.server.address, a.server.port, ac.signal).then(
+    let connecting: Promise<net.Socket>;
+    try {
+      connecting = a.dialer.tcpConnect(a.server.origin, a.server.address, a.server.port, ac.signal);
+    } catch (error) {
+      // A dialer may throw before it has a promise (a sandbox dialer whose namespace is gone, no descriptor left).
+      end({ ok: false, reason: 'network', error });
+      return;
+    }
+    connecting.then(
       (sock) => {
         if (ac.signal.aborted) {
           sock.destroy();
@@ -164,6 +172,8 @@ function readOneReply(sock: net.Socket, query: UpstreamQuery, signal: AbortSigna
     }
     const chunks: Buffer[] = [];
     let have = 0;
+    /** The frame's whole size (length prefix included) once its first two bytes are in; -1 before. */
+    let need = -1;
     const done = (r: ExchangeResult): void => {
       signal.removeEventListener('abort', onAbort);
       resolve(r);
@@ -173,13 +183,14 @@ function readOneReply(sock: net.Socket, query: UpstreamQuery, signal: AbortSigna
     sock.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       have += chunk.length;
-      if (have < 2) return;
+      if (need < 0) {
+        if (have < 2) return;
+        need = (chunks[0]!.length >= 2 ? chunks[0]! : Buffer.concat(chunks, have)).readUInt16BE(0) + 2;
+      }
+      // Joined once, when the whole frame is in: a server trickling its reply a byte at a time costs a copy per byte, not per buffered byte.
+      if (have < need) return;
       const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
-      chunks.length = 0;
-      chunks.push(all);
-      const len = all.readUInt16BE(0);
-      if (have < len + 2) return;
-      const msg = all.subarray(2, 2 + len);
+      const msg = all.subarray(2, need);
       const q = query.bytes;
       const ok = msg.length >= 12 && msg.readUInt16BE(0) === q.readUInt16BE(0) && matchesQuestion(msg, q, query.questionEnd);
       done(ok ? { ok: true, bytes: msg } : { ok: false, reason: 'mismatch' });

@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/log.js';
 import { acceptQuery } from '../../../resolver/accept.js';
@@ -160,6 +160,11 @@ describe('R10 UDP exchanges', () => {
     const throwing: Dialer = { udpQuery: () => { throw new Error('no helper'); }, tcpConnect: hostDialer.tcpConnect };
     expect(await ask(exchanger(throwing), server(53), 'x.example', 100)).toMatchObject({ ok: false, reason: 'network' });
     expect(r).toMatchObject({ ok: false, reason: 'network' });
+    // TCP alike: a dialer that throws before it has a promise (the native helper's setns into a vanished namespace).
+    const tcpThrowing: Dialer = { udpQuery: hostDialer.udpQuery, tcpConnect: () => { throw new Error('setns: ENOENT'); } };
+    expect(await ask(exchanger(tcpThrowing), server(53), 'x.example', 100, 'tcp')).toMatchObject({ ok: false, reason: 'network' });
+    const tcpRejecting: Dialer = { udpQuery: hostDialer.udpQuery, tcpConnect: () => Promise.reject(new Error('EMFILE')) };
+    expect(await ask(exchanger(tcpRejecting), server(53), 'x.example', 100, 'tcp')).toMatchObject({ ok: false, reason: 'network' });
   });
 
   it('R12 close() ends queries in flight as closed, and later ones at once', async () => {
@@ -213,6 +218,31 @@ describe('R10 TCP exchanges', () => {
     });
     const r = await ask(exchanger(), server(port), 'x.example', 1000, 'tcp');
     expect(r.ok && decode(r.bytes).answers).toHaveLength(30);
+  });
+
+  it('R10 a large reply trickled in small writes is joined once, not at every write (bounded work per byte)', async () => {
+    const port = await tcpServer((msg, sock) => {
+      const r = frame(reply({ transport: 'tcp', id: msg.readUInt16BE(0), name: 'x.example', type: 'A', raw: msg }, { answers: aRecords({ name: 'x.example' } as never, 2000) }));
+      sock.setNoDelay(true);
+      let at = 0;
+      const step = (): void => {
+        if (at >= r.length || sock.destroyed) return;
+        const n = at < 4 ? 1 : 1024; // the length prefix split too
+        sock.write(r.subarray(at, at + n));
+        at += n;
+        setImmediate(step);
+      };
+      step();
+    });
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      const r = await ask(exchanger(), server(port), 'x.example', 5000, 'tcp');
+      expect(r.ok && decode(r.bytes).answers).toHaveLength(2000);
+      // At most two joins: the first two bytes (the length, split here), then the whole frame.
+      expect(concat.mock.calls.length).toBeLessThanOrEqual(2);
+    } finally {
+      concat.mockRestore();
+    }
   });
 
   it('R10 a TCP reply with another ID is an error (as miekg), not a wait', async () => {

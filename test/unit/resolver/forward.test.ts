@@ -205,6 +205,45 @@ describe('R11 which servers, from where', () => {
     expect(rig.metrics.snapshot().upstreamFailures).toEqual({ [`127.0.0.1:${own.port} no-dialer`]: 1 });
   });
 
+  /**
+   * A sandbox dialer that throws (its namespace file gone, no descriptor left: the native helper throws
+   * synchronously) or rejects, on either transport. The exchange must end as a failure of that server and the
+   * next one answer; with that server alone, SERVFAIL. Before, a synchronous throw on TCP rejected the exchange,
+   * which the hedged race left unhandled: the daemon died (Node's default for an unhandled rejection).
+   */
+  it.each([
+    ['udp', 'throws'], ['udp', 'rejects'], ['tcp', 'throws'], ['tcp', 'rejects'],
+  ] as const)('R11 over %s, a sandbox dialer that %s fails over to the next server, or SERVFAIL alone', async (transport, how) => {
+    const own = await startUpstream(answersA());
+    const host = await startUpstream(answersA(3));
+    const { hostDialer } = await import('../../../resolver/io/dialer.js');
+    const broken = (): never => {
+      throw Object.assign(new Error('setns: No such file or directory'), { code: 'ENOENT' });
+    };
+    const failing = {
+      udpQuery: how === 'throws' ? broken : () => Promise.reject(new Error('EMFILE')),
+      tcpConnect: how === 'throws' ? broken : () => Promise.reject(new Error('EMFILE')),
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown): void => void unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      for (const servers of [[own.upstream('sandbox'), host.upstream('host')], [host.upstream('host'), own.upstream('sandbox')]]) {
+        const rig = forwardingRig(servers, { dialers: { host: hostDialer, sandbox: failing } });
+        // The host server answers whichever comes first: the sandbox one fails at once, or is never needed.
+        expect(decode(await rig.ask(query('example.com'), transport)).answers).toHaveLength(3);
+      }
+      const alone = forwardingRig([own.upstream('sandbox')], { dialers: { host: hostDialer, sandbox: failing } });
+      expect(decode(await alone.ask(query('example.com'), transport)).rcode).toBe('SERVFAIL');
+      expect(alone.metrics.snapshot().upstreamFailures).toEqual({ [`127.0.0.1:${own.port} network`]: 1 });
+      await new Promise((r) => setTimeout(r, 20)); // an unhandled rejection is reported after the microtasks
+      expect(unhandled).toEqual([]);
+      expect(own.seen).toHaveLength(0);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('R10 at most 3 servers by default, configurable', async () => {
     const bad = await Promise.all([1, 2, 3].map(() => startUpstream(rcodeOnly('REFUSED'))));
     const good = await startUpstream(answersA());
