@@ -13,6 +13,7 @@
 import { RCODE } from './constants.js';
 import type { SharedCache } from './cache.js';
 import { cacheKey } from './cache.js';
+import { skipName } from './wire-read.js';
 import type { ResolverMetrics } from './metrics.js';
 import { errorReply, type Handler, type Reply } from './pipeline.js';
 import type { Query } from './query.js';
@@ -55,10 +56,12 @@ export interface CacheStage {
 /**
  * The cache partition of a sandbox (cache.ts): its networks' names, sorted;
  * a sandbox on no network has its own. Tenants on other networks never share it.
+ * Each name is written with its length first ("5:front3:web"), so no two sets
+ * (and no set and a lone sandbox, "=id") give the same string, whatever the names hold.
  */
 export function partitionOf(view: Pick<ResolverView, 'id' | 'networks'>): string {
-  if (view.networks.length === 0) return `sandbox\u0000${view.id}`;
-  return view.networks.map((n) => n.name).sort().join('\u0000');
+  if (view.networks.length === 0) return `=${view.id}`;
+  return view.networks.map((n) => `${n.name.length}:${n.name}`).sort().join('');
 }
 
 /** Build the R13 stage (see the file comment). */
@@ -93,7 +96,9 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
       }
       metrics.countForwarding('cache_miss');
     }
-    const flightKey = q.transport === 'udp' ? key : `tcp|${key}`;
+    // A TCP flight apart from the UDP one (its reply may be larger). \u0002 never occurs in a key's name part: control
+    // bytes are escaped there (\DDD), while a printable prefix ("tcp|") would collide with a name asked as such.
+    const flightKey = q.transport === 'udp' ? key : `\u0002${key}`;
     const leader = o.coalesce ? inflight.get(flightKey) : undefined;
     if (leader !== undefined) return followers.join(leader, q);
     const r = next(q);
@@ -167,6 +172,11 @@ function follow(r: Reply, q: Query): Reply {
   if (r.kind === 'drop') return r;
   if (r.kind === 'built') return errorReply(q, r.rcode);
   const bytes = Buffer.from(r.bytes);
-  if (bytes.length >= q.questionEnd && bytes.readUInt16BE(4) === 1) q.raw.copy(bytes, 12, 12, q.questionEnd);
+  // The same question by key, so the same length; checked all the same: a copy over a question of another length
+  // would overwrite the reply's first record.
+  if (bytes.length >= q.questionEnd && bytes.readUInt16BE(4) === 1) {
+    if (skipName(bytes, 12) + 4 !== q.questionEnd) return errorReply(q, RCODE.SERVFAIL);
+    q.raw.copy(bytes, 12, 12, q.questionEnd);
+  }
   return { kind: 'relay', bytes, outcome: r.outcome, owned: true };
 }

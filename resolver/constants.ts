@@ -34,6 +34,11 @@ export const HEADER_SIZE = 12;
 export const MIN_UDP_SIZE = 512;
 /** Largest DNS message (TCP length prefix, RFC 1035 §4.2.2). */
 export const MAX_MESSAGE_SIZE = 65535;
+/**
+ * Largest UDP reply: an IPv4 datagram's payload (65,535 − 20-byte IP header − 8-byte UDP header; RFC 791, RFC 768).
+ * A client advertising more (EDNS sizes go to 65,535) gets at most this, cut with TC, not a send that fails EMSGSIZE.
+ */
+export const MAX_UDP_PAYLOAD = 65507;
 /** The UDP payload size we advertise in our OPT (R8; DNS flag day 2020 value). */
 export const OUR_UDP_SIZE = 1232;
 /** Size of an OPT record with no options (RFC 6891 §6.1.2). */

@@ -2,7 +2,7 @@
  * The Query value: everything later stages need from one packet, computed
  * once by accept.ts (STYLE G5, like CoreDNS's request.Request).
  */
-import { MAX_MESSAGE_SIZE, MIN_UDP_SIZE } from './constants.js';
+import { MAX_MESSAGE_SIZE, MAX_UDP_PAYLOAD, MIN_UDP_SIZE } from './constants.js';
 
 /** How the query arrived; the forwarder uses the same transport upstream (R10). */
 export type Transport = 'udp' | 'tcp';
@@ -35,7 +35,7 @@ export interface Query {
   readonly transport: Transport;
   /** The client's OPT, or undefined without one. */
   readonly edns: Edns | undefined;
-  /** Largest reply we may send: UDP max(512, EDNS size) capped at 65535; TCP 65535 (R8). */
+  /** Largest reply we may send: UDP max(512, EDNS size) capped at 65,507 (an IPv4 datagram's payload); TCP 65535 (R8). */
   readonly maxSize: number;
   /** A copy of the query's header and question (FS5: never a view of the datagram, which may be reused). */
   readonly raw: Buffer;
@@ -47,5 +47,5 @@ export interface Query {
 export function maxReplySize(transport: Transport, ednsUdpSize: number | undefined): number {
   if (transport === 'tcp') return MAX_MESSAGE_SIZE;
   if (ednsUdpSize === undefined || ednsUdpSize <= MIN_UDP_SIZE) return MIN_UDP_SIZE;
-  return Math.min(ednsUdpSize, MAX_MESSAGE_SIZE);
+  return Math.min(ednsUdpSize, MAX_UDP_PAYLOAD);
 }

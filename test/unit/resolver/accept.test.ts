@@ -98,6 +98,8 @@ describe('acceptQuery (R2, Docker)', () => {
     { transport: 'udp' as const, edns: 100, max: 512 },
     { transport: 'udp' as const, edns: 1232, max: 1232 },
     { transport: 'udp' as const, edns: 4096, max: 4096 },
+    { transport: 'udp' as const, edns: 65507, max: 65507 },
+    { transport: 'udp' as const, edns: 65535, max: 65507 }, // an IPv4 datagram carries at most 65,507 bytes
     { transport: 'tcp' as const, edns: undefined, max: 65535 },
     { transport: 'tcp' as const, edns: 1232, max: 65535 },
   ])('R8 maxSize over $transport with EDNS $edns is $max', ({ transport, edns, max }) => {

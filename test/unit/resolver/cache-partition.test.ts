@@ -58,6 +58,21 @@ describe('FS4 SharedCache partitions', () => {
     expect(partitionOf({ id: 'a', networks: [network('front')] })).not.toBe(partitionOf(a));
     expect(partitionOf({ id: 'x', networks: [] })).not.toBe(partitionOf({ id: 'y', networks: [] }));
   });
+
+  it('FS4 partitionOf: no two network sets, and no set and a lone sandbox, share a partition, whatever the names', () => {
+    const sets: { id: string; names: string[] }[] = [
+      { id: 'web1', names: [] }, { id: 's', names: ['sandbox', 'web1'] }, { id: 's', names: ['sandbox\u0000web1'] },
+      { id: 's', names: ['ab', 'c'] }, { id: 's', names: ['a', 'bc'] }, { id: 's', names: ['abc'] },
+      { id: 's', names: ['1:a'] }, { id: 's', names: ['1', 'a'] }, { id: 's', names: ['=x'] }, { id: 'x', names: [] },
+      { id: '2:ab', names: [] }, { id: 's', names: ['ab'] },
+    ];
+    const seen = new Map<string, string>();
+    for (const { id, names } of sets) {
+      const p = partitionOf({ id, networks: names.map((n) => network(n)) });
+      expect(seen.get(p), `${id} ${JSON.stringify(names)}`).toBeUndefined();
+      seen.set(p, `${id} ${JSON.stringify(names)}`);
+    }
+  });
 });
 
 describe('FS4 sandboxes sharing one cache', () => {

@@ -73,3 +73,36 @@ describe('FS5 coalescing is bounded', () => {
     expect(r.stage.followers.bytes).toBe(big.questionEnd + 512);
   });
 });
+
+describe('FS5 a flight is joined only by the same question on the same transport', () => {
+  const accepted = (name: string, transport: 'udp' | 'tcp'): Query => {
+    const r = acceptQuery(query(name, 'A', { id: 7 }), transport);
+    if (r.kind !== 'query') throw new Error('not accepted');
+    return r;
+  };
+
+  // Names are keys in presentation form: a printable separator could make one name's key another's TCP key.
+  it.each([
+    ['tcp', 'example.com', 'udp', 'tcp|example.com'],
+    ['udp', 'tcp|example.com', 'tcp', 'example.com'],
+    ['udp', 'example.com', 'tcp', 'example.com'],
+    ['tcp', 'a|b.example', 'udp', 'tcp|a|b.example'],
+  ] as const)('a %s query for %s in flight is not joined by a %s query for %s: each goes upstream', async (t1, n1, t2, n2) => {
+    const r = rig();
+    void r.ask(accepted(n1, t1));
+    void r.ask(accepted(n2, t2));
+    expect(r.flights).toHaveLength(2);
+    expect(r.metrics.snapshot().forwarding.coalesced ?? 0).toBe(0);
+  });
+
+  it('the same question on the same transport joins, and gets its own question back', async () => {
+    const r = rig();
+    const lead = r.ask(accepted('Same.Example', 'tcp'));
+    const follower = r.ask(accepted('sAME.eXAMPLE', 'tcp'));
+    expect(r.flights).toHaveLength(1);
+    r.flights[0]!(errorReply(accepted('Same.Example', 'tcp'), 3));
+    const [a, b] = await Promise.all([lead, follower]);
+    expect(a.kind !== 'drop' && a.bytes.toString('latin1')).toContain('Same');
+    expect(b.kind !== 'drop' && b.bytes.toString('latin1')).toContain('sAME');
+  });
+});

@@ -107,6 +107,15 @@ describe('FS6 finishRelay: our OPT and the client\'s size limit', () => {
     }
   });
 
+  it('FS6 a reply near 64 KiB (one a TCP client had cached) to a UDP client advertising 65,535 is cut to a datagram that can be sent, with TC', () => {
+    const client = q('example.com', { edns: 65535 }, 'udp');
+    const out = finishRelay(norm('example.com', 2425, client), client, false); // 29 + 2,425 × 27 = 65,504 bytes before our OPT
+    expect(out.length).toBeLessThanOrEqual(65507);
+    const d = decode(out);
+    expect(d.flag_tc).toBe(true);
+    expect(d.answers!.length).toBe(Math.floor((65507 - 29 - 11) / 27));
+  });
+
   it('FS6 a cut in Additional only is not TC (RFC 2181 §9); the upstream TC is kept', () => {
     const client = q('example.com');
     const extra = dnsPacket.encode({
