@@ -14,6 +14,7 @@ import { RCODE } from './constants.js';
 import type { SharedCache } from './cache.js';
 import { cacheKey } from './cache.js';
 import { skipName } from './wire-read.js';
+import { echoOwners } from './relay.js';
 import type { ResolverMetrics } from './metrics.js';
 import { errorReply, type Handler, type Reply } from './pipeline.js';
 import type { Query } from './query.js';
@@ -167,7 +168,7 @@ function followerPool(o: CacheStageOptions): {
   };
 }
 
-// A coalesced query takes the leader's reply as its own: a copy with its question's case (R3 echo).
+// A coalesced query takes the leader's reply as its own: a copy with its question's case (R3 echo), owners too (FS6).
 function follow(r: Reply, q: Query): Reply {
   if (r.kind === 'drop') return r;
   if (r.kind === 'built') return errorReply(q, r.rcode);
@@ -177,6 +178,7 @@ function follow(r: Reply, q: Query): Reply {
   if (bytes.length >= q.questionEnd && bytes.readUInt16BE(4) === 1) {
     if (skipName(bytes, 12) + 4 !== q.questionEnd) return errorReply(q, RCODE.SERVFAIL);
     q.raw.copy(bytes, 12, 12, q.questionEnd);
+    echoOwners(bytes, q);
   }
   return { kind: 'relay', bytes, outcome: r.outcome, owned: true };
 }

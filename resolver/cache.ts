@@ -108,6 +108,7 @@ export class SharedCache {
     const entry: CacheEntry = {
       bytes,
       ttlOffsets: Uint16Array.from(shape.ttlOffsets),
+      ownerOffsets: Uint16Array.from(shape.ownerOffsets),
       questionEnd: shape.questionEnd,
       storedAt: now,
       expiresAt: now + shape.ttl * 1000,
@@ -132,6 +133,9 @@ export class SharedCache {
     if (e.questionEnd === q.questionEnd) {
       const raw = q.raw;
       for (let i = 12; i < e.questionEnd; i++) out[i] = raw[i]!;
+      // Owners spelled out in full that are the question's name: this client's case too (FS6), not the first asker's.
+      const owners = e.ownerOffsets;
+      for (let k = 0; k < owners.length; k++) raw.copy(out, owners[k], 12, e.questionEnd - 4);
     }
     const elapsed = Math.floor((this.#clock.now() - e.storedAt) / 1000);
     if (elapsed > 0) {
@@ -188,7 +192,7 @@ export class SharedCache {
 }
 
 function entrySize(e: CacheEntry, key: string): number {
-  return e.bytes.length + e.ttlOffsets.byteLength + key.length * 2 + ENTRY_OVERHEAD;
+  return e.bytes.length + e.ttlOffsets.byteLength + e.ownerOffsets.byteLength + key.length * 2 + ENTRY_OVERHEAD;
 }
 
 export type { CacheEntry, ReplyShape } from './reply-shape.js';

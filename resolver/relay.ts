@@ -14,7 +14,7 @@
  */
 import { OPT_RECORD_SIZE, QTYPE } from './constants.js';
 import type { Query } from './query.js';
-import { skipName } from './wire-read.js';
+import { sameNameAt, skipName } from './wire-read.js';
 import { writeOpt } from './writer.js';
 
 /** normalizeReply's outcome: the reply to keep, or why it cannot be used. */
@@ -44,7 +44,7 @@ export function normalizeReply(reply: Buffer, q: Query): NormalizedReply {
   let cut = reply.length;
   let owners: number[] | undefined;
   for (let i = 0; i < total; i++) {
-    if (reply[off] !== undefined && (reply[off]! & 0xc0) === 0 && sameName(reply, off, q.raw, qEnd - 4)) (owners ??= []).push(off);
+    if (reply[off] !== undefined && (reply[off]! & 0xc0) === 0 && sameNameAt(reply, off, q.raw, qEnd - 4)) (owners ??= []).push(off);
     const n = skipName(reply, off);
     if (n < 0 || n + 10 > reply.length) return MALFORMED;
     const end = n + 10 + ((reply[n + 8]! << 8) | reply[n + 9]!);
@@ -69,18 +69,22 @@ export function normalizeReply(reply: Buffer, q: Query): NormalizedReply {
   return { ok: true, bytes: out };
 }
 
-// True when the uncompressed name at `b[off]` is `raw[12, nameEnd)` ignoring ASCII case of letters only.
-function sameName(b: Buffer, off: number, raw: Buffer, nameEnd: number): boolean {
-  const len = nameEnd - 12;
-  if (off + len > b.length) return false;
-  for (let i = 0; i < len; i++) {
-    const x = b[off + i]!;
-    const y = raw[12 + i]!;
-    if (x === y) continue;
-    const lower = x | 0x20;
-    if (lower !== (y | 0x20) || lower < 0x61 || lower > 0x7a) return false;
+/**
+ * Write `q`'s spelling of its name over every record owner of `b` that is spelled out in full and equals it ignoring
+ * case (R3, FS6: a coalesced follower gets its own case, not the leader's). `b`'s question must already be `q`'s.
+ * Stops at the first record that does not parse; never throws.
+ */
+export function echoOwners(b: Buffer, q: Query): void {
+  if (b.length < 12) return;
+  const total = ((b[6]! << 8) | b[7]!) + ((b[8]! << 8) | b[9]!) + ((b[10]! << 8) | b[11]!);
+  const nameEnd = q.questionEnd - 4;
+  let off = q.questionEnd;
+  for (let i = 0; i < total; i++) {
+    if (off < b.length && (b[off]! & 0xc0) === 0 && sameNameAt(b, off, q.raw, nameEnd)) q.raw.copy(b, off, 12, nameEnd);
+    const n = skipName(b, off);
+    if (n < 0 || n + 10 > b.length) return;
+    off = n + 10 + ((b[n + 8]! << 8) | b[n + 9]!);
   }
-  return true;
 }
 
 /**

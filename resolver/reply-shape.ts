@@ -7,7 +7,7 @@
  * (SERVFAIL, REFUSED ...), TC replies, TTL 0, unparsable replies. Pure.
  */
 import { RCODE } from './constants.js';
-import { skipName } from './wire-read.js';
+import { sameNameAt, skipName } from './wire-read.js';
 
 const TYPE_SOA = 6;
 const TYPE_OPT = 41;
@@ -22,6 +22,8 @@ export interface ReplyShape {
   readonly negative: boolean;
   /** Offset just past the question. */
   readonly questionEnd: number;
+  /** Offsets of the record owners spelled out in full that are the question's name: a hit writes its client's case there. */
+  readonly ownerOffsets: readonly number[];
 }
 
 /** A cached reply (cache.ts). */
@@ -29,6 +31,8 @@ export interface CacheEntry {
   /** The reply, TTLs capped at `ttl`, AA cleared (a cached answer is not authoritative). */
   readonly bytes: Buffer;
   readonly ttlOffsets: Uint16Array;
+  /** ReplyShape.ownerOffsets. */
+  readonly ownerOffsets: Uint16Array;
   readonly questionEnd: number;
   readonly storedAt: number;
   readonly expiresAt: number;
@@ -50,10 +54,12 @@ export function analyzeReply(b: Buffer, maxTtl: number, maxNegativeTtl: number):
   if (qn < 0 || qn + 4 > b.length) return undefined;
   const questionEnd = qn + 4;
   const ttlOffsets: number[] = [];
+  const ownerOffsets: number[] = [];
   let answerMin = Number.POSITIVE_INFINITY;
   let soa = -1;
   let off = questionEnd;
   for (let i = 0; i < total; i++) {
+    if (off < b.length && (b[off]! & 0xc0) === 0 && sameNameAt(b, off, b, qn)) ownerOffsets.push(off);
     const n = skipName(b, off);
     if (n < 0 || n + 10 > b.length) return undefined;
     const type = b.readUInt16BE(n);
@@ -73,7 +79,7 @@ export function analyzeReply(b: Buffer, maxTtl: number, maxNegativeTtl: number):
   const positive = rcode === RCODE.NOERROR && an > 0;
   if (!positive && soa < 0) return undefined;
   const ttl = positive ? Math.min(answerMin, maxTtl) : Math.min(soa, answerMin, maxNegativeTtl);
-  return ttl > 0 ? { ttl, ttlOffsets, negative: !positive, questionEnd } : undefined;
+  return ttl > 0 ? { ttl, ttlOffsets, negative: !positive, questionEnd, ownerOffsets } : undefined;
 }
 
 function ttlAt(b: Buffer, off: number): number {

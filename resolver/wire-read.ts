@@ -87,6 +87,23 @@ function escapeLabel(b: Buffer, start: number, stop: number): string {
 }
 
 /**
+ * True when the uncompressed name at `b[off]` is the question name `raw[12, nameEnd)` ignoring the ASCII case of
+ * letters only (RFC 4343 §3). Length octets and the final root label compare exactly, so a match is the whole name.
+ */
+export function sameNameAt(b: Buffer, off: number, raw: Buffer, nameEnd: number): boolean {
+  const len = nameEnd - 12;
+  if (off + len > b.length) return false;
+  for (let i = 0; i < len; i++) {
+    const x = b[off + i]!;
+    const y = raw[12 + i]!;
+    if (x === y) continue;
+    const lower = x | 0x20;
+    if (lower !== (y | 0x20) || lower < 0x61 || lower > 0x7a) return false;
+  }
+  return true;
+}
+
+/**
  * Skip a possibly compressed name starting at `off` (RFC 1035 §4.1.4): pointers
  * must point backward. Returns the offset after the name in the message, or -1.
  */

@@ -3,6 +3,7 @@
  * in bytes; past a bound a query is REFUSED at once; followers are released
  * when their flight lands, whatever it brought.
  */
+import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { acceptQuery } from '../../../resolver/accept.js';
 import { cacheStage, type CacheStageOptions } from '../../../resolver/cache-stage.js';
@@ -104,5 +105,26 @@ describe('FS5 a flight is joined only by the same question on the same transport
     const [a, b] = await Promise.all([lead, follower]);
     expect(a.kind !== 'drop' && a.bytes.toString('latin1')).toContain('Same');
     expect(b.kind !== 'drop' && b.bytes.toString('latin1')).toContain('sAME');
+  });
+
+  it('a follower gets its own case in the owners spelled out in full that are its name, not the leader\'s (FS6)', async () => {
+    const r = rig();
+    const leader = accepted('Same.Example', 'udp');
+    const lead = r.ask(leader);
+    const follower = r.ask(accepted('sAME.eXAMPLE', 'udp'));
+    // The leader's reply as normalized for the leader: two A records and a CNAME elsewhere, owners written in full.
+    const raw = dnsPacket.encode({
+      type: 'response', id: 7, flags: 0x8180, questions: [{ type: 'A', name: 'Same.Example' }],
+      answers: [
+        { type: 'A', name: 'Same.Example', ttl: 60, data: '192.0.2.1' },
+        { type: 'CNAME', name: 'other.example', ttl: 60, data: 'Same.Example' },
+        { type: 'A', name: 'Same.Example', ttl: 60, data: '192.0.2.2' },
+      ],
+    });
+    r.flights[0]!({ kind: 'relay', bytes: raw, outcome: 'forwarded', owned: true });
+    const [a, b] = await Promise.all([lead, follower]);
+    const names = (x: Reply): string[] => (x.kind === 'drop' ? [] : dnsPacket.decode(x.bytes).answers!.map((n) => n.name));
+    expect(names(a)).toEqual(['Same.Example', 'other.example', 'Same.Example']);
+    expect(names(b)).toEqual(['sAME.eXAMPLE', 'other.example', 'sAME.eXAMPLE']);
   });
 });
