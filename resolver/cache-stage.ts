@@ -14,7 +14,7 @@ import { RCODE } from './constants.js';
 import type { SharedCache } from './cache.js';
 import { cacheKey } from './cache.js';
 import { skipName } from './wire-read.js';
-import { echoOwners } from './relay.js';
+import { echoOwners, finishRelay } from './relay.js';
 import type { ResolverMetrics } from './metrics.js';
 import { errorReply, type Handler, type Reply } from './pipeline.js';
 import type { Query } from './query.js';
@@ -140,7 +140,9 @@ function followerPool(o: CacheStageOptions): {
   let bytes = 0;
   return {
     join(flight, q) {
-      const size = q.raw.length + FOLLOWER_OVERHEAD;
+      // Charged up front for the reply it will be sent too (at most its transport's limit): when the flight lands every
+      // follower's copy is made in one run, so the bound holds then as well, whatever size the upstream answers with.
+      const size = q.raw.length + FOLLOWER_OVERHEAD + q.maxSize;
       if (flight.followers >= o.maxFollowersPerFlight || count >= o.maxFollowers || bytes + size > o.maxFollowerBytes) {
         o.metrics.countForwarding('coalesce_refused');
         return errorReply(q, RCODE.REFUSED);
@@ -168,17 +170,22 @@ function followerPool(o: CacheStageOptions): {
   };
 }
 
-// A coalesced query takes the leader's reply as its own: a copy with its question's case (R3 echo), owners too (FS6).
+// A coalesced query takes the leader's reply as its own: one copy, already cut to this follower's limit with its
+// OPT (relay.ts finishRelay), its question's case (R3 echo) and owners (FS6), its ID: finished here, so 'built'.
 function follow(r: Reply, q: Query): Reply {
   if (r.kind === 'drop') return r;
   if (r.kind === 'built') return errorReply(q, r.rcode);
-  const bytes = Buffer.from(r.bytes);
+  const leader = r.bytes;
+  const hasQuestion = leader.length >= q.questionEnd && leader.readUInt16BE(4) === 1;
   // The same question by key, so the same length; checked all the same: a copy over a question of another length
   // would overwrite the reply's first record.
-  if (bytes.length >= q.questionEnd && bytes.readUInt16BE(4) === 1) {
-    if (skipName(bytes, 12) + 4 !== q.questionEnd) return errorReply(q, RCODE.SERVFAIL);
+  if (hasQuestion && skipName(leader, 12) + 4 !== q.questionEnd) return errorReply(q, RCODE.SERVFAIL);
+  const bytes = finishRelay(leader, q, false);
+  if (hasQuestion && bytes.length >= q.questionEnd) {
     q.raw.copy(bytes, 12, 12, q.questionEnd);
     echoOwners(bytes, q);
   }
-  return { kind: 'relay', bytes, outcome: r.outcome, owned: true };
+  bytes[0] = q.id >> 8;
+  bytes[1] = q.id & 0xff;
+  return { kind: 'built', bytes, rcode: bytes[3]! & 0x0f, outcome: r.outcome };
 }

@@ -123,7 +123,7 @@ export interface ForwardingOptions {
   readonly maxFollowersPerFlight: number;
   /** Coalesced followers of one sandbox waiting at once; more are REFUSED. */
   readonly maxFollowers: number;
-  /** Bytes those followers may hold in all (each: its header and question plus 512 of overhead). */
+  /** Bytes those followers may hold in all (each: its header and question, 512 of overhead and its reply limit, Query.maxSize). */
   readonly maxFollowerBytes: number;
 }
 

@@ -58,20 +58,55 @@ describe('FS5 coalescing is bounded', () => {
     expect(byCount.stage.followers.count).toBe(5);
     expect(byCount.metrics.snapshot().forwarding.coalesce_refused).toBe(4);
 
-    const byBytes = rig({ maxFollowerBytes: 3 * (512 + 40) });
+    // Each: header and question (31 bytes), 512 of overhead, and the 512-byte reply a client without EDNS can get.
+    const byBytes = rig({ maxFollowerBytes: 3 * (31 + 512 + 512) });
     for (let i = 0; i < 10; i++) void byBytes.ask(q('bytes.example', i));
     expect(byBytes.stage.followers.count).toBe(3);
-    expect(byBytes.stage.followers.bytes).toBeLessThanOrEqual(3 * (512 + 40));
+    expect(byBytes.stage.followers.bytes).toBe(3 * (31 + 512 + 512));
   });
 
-  it('FS5 a follower accounts its header and question only, never a large datagram', () => {
+  it('FS5 a follower accounts its header and question and the reply it can be sent, never a large datagram', () => {
     const r = rig();
     const padded = query('pad.example', 'A', { edns: 1232, ednsOptions: [{ code: 12, data: Buffer.alloc(1000) }] });
     const big = acceptQuery(padded, 'udp');
     if (big.kind !== 'query') throw new Error('not accepted');
     void r.ask(q('pad.example'));
     void r.ask(big);
-    expect(r.stage.followers.bytes).toBe(big.questionEnd + 512);
+    expect(r.stage.followers.bytes).toBe(big.questionEnd + 512 + 1232);
+  });
+
+  it('FS5 when a flight lands with a 60 KB reply, the followers\' copies stay within the byte bound: each cut to its own limit', async () => {
+    const r = rig();
+    const ask = (edns: number | undefined, id: number): Query => {
+      const x = acceptQuery(query('big.example', 'A', { id, ...(edns === undefined ? {} : { edns }) }), 'udp');
+      if (x.kind !== 'query') throw new Error('not accepted');
+      return x;
+    };
+    const lead = r.ask(ask(undefined, 1));
+    // Clients advertising 65,535 are charged 65,507 each: 15 fit in 1 MiB with their questions, the rest are REFUSED.
+    const greedy = Array.from({ length: 20 }, (_, i) => r.ask(ask(65535, 100 + i)));
+    const modest = Array.from({ length: 100 }, (_, i) => r.ask(ask(1232, 200 + i)));
+    expect(r.stage.followers.bytes).toBeLessThanOrEqual(1 << 20);
+    const answers = Array.from({ length: 2400 }, (_, i) => ({ type: 'A' as const, name: 'big.example', ttl: 60, data: `10.0.${i >> 8}.${i & 255}` }));
+    const bytes = dnsPacket.encode({ type: 'response', id: 1, flags: 0x8180, questions: [{ type: 'A', name: 'big.example' }], answers });
+    expect(bytes.length).toBeGreaterThan(60000);
+    r.flights[0]!({ kind: 'relay', bytes, outcome: 'forwarded', owned: true });
+    const got = await Promise.all([...greedy, ...modest]);
+    const sizes = got.filter((x) => x.kind !== 'drop' && (x.bytes[3]! & 0x0f) === 0).map((x) => (x.kind === 'drop' ? 0 : x.bytes.length));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 << 20);
+    for (const x of got) {
+      if (x.kind === 'drop' || (x.bytes[3]! & 0x0f) !== 0) continue;
+      const d = dnsPacket.decode(x.bytes);
+      expect(d.questions![0]!.name).toBe('big.example');
+      if (d.id >= 200) {
+        // 1,232-byte clients: cut to their limit, TC set (one copy of ~1.2 KB, not of the 60 KB reply).
+        expect([x.bytes.length <= 1232, d.flag_tc]).toEqual([true, true]);
+      } else {
+        expect([d.answers!.length, d.flag_tc]).toEqual([2400, false]); // 65,507-byte clients: the whole reply
+      }
+    }
+    expect(got.filter((x) => x.kind !== 'drop' && (x.bytes[3]! & 0x0f) === 5).length).toBeGreaterThan(0); // some REFUSED
+    await lead;
   });
 });
 
