@@ -101,7 +101,7 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
     // bytes are escaped there (\DDD), while a printable prefix ("tcp|") would collide with a name asked as such.
     const flightKey = q.transport === 'udp' ? key : `\u0002${key}`;
     const leader = o.coalesce ? inflight.get(flightKey) : undefined;
-    if (leader !== undefined) return followers.join(leader, q);
+    if (leader !== undefined) return followers.join(leader, q, () => next(q));
     const r = next(q);
     if (!(r instanceof Promise)) return keep(part, key, r);
     if (!o.coalesce) return r.then((x) => keep(part, key, x));
@@ -133,19 +133,25 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
 
 // The followers of one sandbox under the FS5 bounds: join() answers a follower from its flight, or REFUSED.
 function followerPool(o: CacheStageOptions): {
-  join(flight: Flight, q: Query): Reply | Promise<Reply>;
+  join(flight: Flight, q: Query, alone: () => Reply | Promise<Reply>): Reply | Promise<Reply>;
   now(): { count: number; bytes: number };
 } {
   let count = 0;
   let bytes = 0;
   return {
-    join(flight, q) {
-      // Charged up front for the reply it will be sent too (at most its transport's limit): when the flight lands every
-      // follower's copy is made in one run, so the bound holds then as well, whatever size the upstream answers with.
-      const size = q.raw.length + FOLLOWER_OVERHEAD + q.maxSize;
-      if (flight.followers >= o.maxFollowersPerFlight || count >= o.maxFollowers || bytes + size > o.maxFollowerBytes) {
+    join(flight, q, alone) {
+      if (flight.followers >= o.maxFollowersPerFlight || count >= o.maxFollowers) {
         o.metrics.countForwarding('coalesce_refused');
         return errorReply(q, RCODE.REFUSED);
+      }
+      // Charged up front for the reply it will be sent too (at most its transport's limit): when the flight lands every
+      // follower's copy is made in one run, so the bound holds then as well, whatever size the upstream answers with.
+      // Past the byte bound (a few large-limit followers: TCP, EDNS 65,535) the query goes upstream on its own, under
+      // the in-flight cap, whose queries each hold at most one upstream reply, rather than being refused.
+      const size = q.raw.length + FOLLOWER_OVERHEAD + q.maxSize;
+      if (bytes + size > o.maxFollowerBytes) {
+        o.metrics.countForwarding('coalesce_bypassed');
+        return alone();
       }
       o.metrics.countForwarding('coalesced');
       flight.followers++;

@@ -27,9 +27,10 @@ export const LATENCY_BUCKETS = [
  * Forwarding events counted per sandbox (R13, R14, R16): cache hits and
  * misses, queries that waited for an identical one in flight, cached replies
  * too large for the asking client (sent truncated, TC set), queries refused
- * by the in-flight cap, and followers refused by the coalescing bounds.
+ * by the in-flight cap, followers refused by the coalescing count bounds, and
+ * queries sent upstream on their own past the followers' byte bound.
  */
-export const FORWARDING_EVENTS = ['cache_hit', 'cache_miss', 'coalesced', 'cache_truncated', 'inflight_refused', 'coalesce_refused'] as const;
+export const FORWARDING_EVENTS = ['cache_hit', 'cache_miss', 'coalesced', 'cache_truncated', 'inflight_refused', 'coalesce_refused', 'coalesce_bypassed'] as const;
 /** One forwarding event (see FORWARDING_EVENTS). */
 export type ForwardingEvent = (typeof FORWARDING_EVENTS)[number];
 
