@@ -176,8 +176,8 @@ export class Controller implements ControllerCore {
     return s;
   }
 
-  /** Create a network (network-ops.ts newNetwork; also ERR_CONTROLLER_CLOSED). */
-  newNetwork(driverName: string, name: string, options: NetworkOptions = {}): Promise<Network> {
+  /** Create a network (network-ops.ts newNetwork; also ERR_CONTROLLER_CLOSED). Always a promise: every failure rejects. */
+  async newNetwork(driverName: string, name: string, options: NetworkOptions = {}): Promise<Network> {
     this.#open();
     return ops.newNetwork(this.#ctx, driverName, name, options);
   }
@@ -193,7 +193,7 @@ export class Controller implements ControllerCore {
   }
 
   /** ControllerCore: create an endpoint (network-ops.ts; also ERR_CONTROLLER_CLOSED). */
-  createEndpoint(net: Network, name: string, options: EndpointOptions): Promise<Endpoint> {
+  async createEndpoint(net: Network, name: string, options: EndpointOptions): Promise<Endpoint> {
     this.#open();
     return ops.createEndpoint(this.#ctx, net, name, options);
   }
@@ -204,7 +204,7 @@ export class Controller implements ControllerCore {
   }
 
   /** Create a sandbox (sandbox-ops.ts newSandbox; also ERR_CONTROLLER_CLOSED). */
-  newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
+  async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
     this.#open();
     return ops.newSandbox(this.#ctx, containerId, options);
   }
@@ -215,7 +215,7 @@ export class Controller implements ControllerCore {
   }
 
   /** ControllerCore: join (join-ops.ts; also ERR_CONTROLLER_CLOSED). */
-  join(ep: Endpoint, sb: Sandbox, options: JoinOptions): Promise<void> {
+  async join(ep: Endpoint, sb: Sandbox, options: JoinOptions): Promise<void> {
     this.#open();
     return ops.join(this.#ctx, ep, sb, options);
   }

@@ -72,15 +72,27 @@ export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: 
  */
 export async function leave(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable = true, refusable = false): Promise<void> {
   if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
-  while (ep.leaving !== undefined) await ep.leaving; // one leave at a time: then look again (L5)
-  if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
-  const leaving = leaveOnce(ctx, ep, sb, durable, refusable);
-  const settled = leaving.then(() => undefined, () => undefined);
-  ep.leaving = settled; // set in the same synchronous run as the check above: a waiter resumed later sees it
+  let waited: { readonly err: unknown } | undefined;
+  while (ep.leaving !== undefined) waited = await ep.leaving; // one leave at a time: then look again (L5)
+  if (ep.sandbox !== sb) {
+    // The leave waited for took it out of `sb` but failed after (its veth, a file edit, its state write): the same failure.
+    if (waited !== undefined) throw waited.err;
+    throw new errors.EndpointNotJoinedError(ep.name, sb.id);
+  }
+  // Claimed before the first step, in the same synchronous run as the check above: a waiter resumed later sees it.
+  let settle!: (outcome: { readonly err: unknown } | undefined) => void;
+  const settled = new Promise<{ readonly err: unknown } | undefined>((resolve) => (settle = resolve));
+  ep.leaving = settled;
+  sb.leaves.add(settled);
   try {
-    await leaving;
+    await leaveOnce(ctx, ep, sb, durable, refusable);
+    settle(undefined);
+  } catch (err) {
+    settle({ err });
+    throw err;
   } finally {
     if (ep.leaving === settled) ep.leaving = undefined;
+    sb.leaves.delete(settled);
   }
 }
 

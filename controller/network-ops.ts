@@ -113,9 +113,11 @@ export async function createEndpoint(ctx: OpsContext, net: Network, name: string
   return ep;
 }
 
-/** Delete an endpoint, releasing its ports and addresses; a second delete is a no-op. Throws ERR_ENDPOINT_ACTIVE while joined. */
+/** Delete an endpoint, releasing its ports and addresses, once a join or leave in progress ended; a second delete is a no-op. Throws ERR_ENDPOINT_ACTIVE while joined. */
 export async function deleteEndpoint(ctx: OpsContext, ep: Endpoint): Promise<void> {
   if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
+  // A leave in progress has detached it early; its address and ports are free only once its veth and files are gone.
+  while (ep.leaving !== undefined) await ep.leaving;
   if (ep.sandbox !== undefined) throw new errors.EndpointActiveError(ep.name, ep.sandbox.id);
   if (!ep.network.endpoints.delete(ep.id)) return;
   if (ep.portMappings.length > 0) await ctx.drivers.get(ep.network.driver).releasePorts?.(ep.id);

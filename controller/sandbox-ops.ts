@@ -70,6 +70,9 @@ export async function deleteSandbox(ctx: OpsContext, sb: Sandbox): Promise<void>
     await ctx.journal.around(`sb-rm:${sb.id}`, { sandbox: sandboxRecord(sb, 'deleting') }, async () => {
       // Covered by the 'deleting' intent: each step need not wait for its own write.
       for (const ep of [...sb.endpoints.values()]) await leaveAndDelete(ctx, ep, false, false);
+      // Leaves another caller began (a disconnect, a vanished link's drop) are no longer in sb.endpoints: their veths
+      // and files go before the namespace does.
+      await Promise.all(sb.leaves);
       await sb.destroy();
     }, () => undefined);
   } catch (err) {

@@ -64,6 +64,8 @@ export class Sandbox {
   readonly ifnames = new Set<string>();
   /** Set while the sandbox is being deleted: joins are refused (404) from then on (L5). */
   deleting = false;
+  /** Leaves of its endpoints in progress (Endpoint.leaving): its delete waits for them before the namespace goes. */
+  readonly leaves = new Set<Promise<unknown>>();
   /** Gives back its managed paths and namespace name once it is gone (set by the controller). */
   releaseClaims: (() => void) | undefined;
   readonly #opened: OpenedSandbox;

@@ -154,6 +154,23 @@ describe('133 leave answers when the veth is gone, not when the kernel has freed
       }
     });
 
+    it('a disconnect arriving once a sandbox delete has detached the endpoint answers only after its veth is gone', async () => {
+      for (let i = 0; i < 5; i++) {
+        const sb = await c.controller.newSandbox(`${tag}-late${i}`);
+        const ep = await cnet.createEndpoint(`late${i}`);
+        await ep.join(sb);
+        const host = ep.joinInfo!.hostIfname!;
+        const deleting = sb.delete();
+        while (ep.sandbox !== undefined) await new Promise((r) => setImmediate(r)); // detached: the leave's slow steps run now
+        // Read as it answers (synchronously): the other leave must have ended by then.
+        const late = ep.disconnect().then(async () => ({ leaving: ep.leaving !== undefined, kept: cnet.endpoints.has(ep.id), veth: await linkExists(host) }));
+        expect(await late).toEqual({ leaving: false, kept: false, veth: false });
+        await deleting;
+        expect(leftLines(ep.name)).toBe(1);
+        expect(c.controller.sandboxes().some((s) => s.id === sb.id)).toBe(false);
+      }
+    });
+
     it.each(['delete', 'disconnect'] as const)('a sandbox delete and a disconnect at once (%s first) both succeed, one leave', async (first) => {
       const sb = await c.controller.newSandbox(`${tag}-d${first.slice(0, 3)}`);
       const ep = await cnet.createEndpoint(`dr${first}`);
