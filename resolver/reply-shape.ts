@@ -30,9 +30,9 @@ export interface ReplyShape {
 export interface CacheEntry {
   /** The reply, TTLs capped at `ttl`, AA cleared (a cached answer is not authoritative). */
   readonly bytes: Buffer;
-  readonly ttlOffsets: Uint16Array;
+  readonly ttlOffsets: readonly number[];
   /** ReplyShape.ownerOffsets. */
-  readonly ownerOffsets: Uint16Array;
+  readonly ownerOffsets: readonly number[];
   readonly questionEnd: number;
   readonly storedAt: number;
   readonly expiresAt: number;

@@ -30,7 +30,7 @@ describe('FS4 SharedCache partitions', () => {
 
   it.each([
     { bound: 'entries', opts: { maxEntries: 100 } as { maxEntries?: number; maxBytes?: number } },
-    { bound: 'bytes', opts: { maxBytes: 100 * 200 } as { maxEntries?: number; maxBytes?: number } },
+    { bound: 'bytes', opts: { maxBytes: 100 * 600 } as { maxEntries?: number; maxBytes?: number } }, // ~100 small entries (~520 bytes accounted each)
   ])('FS4 a flood of 10,000 names in one partition never evicts another partition within its fair share ($bound bound)', ({ opts }) => {
     const cache = createSharedCache({ clock: new FakeClock(), ...opts });
     for (let i = 0; i < 20; i++) cache.store('victim', `v${i}`, replyFor(`v${i}.example`));
