@@ -166,7 +166,8 @@ async function dropPlumbing(driver: Driver, net: Network, ep: Endpoint, j: Persi
 }
 
 function claim(ep: Endpoint, sb: Sandbox, j: PersistedJoin): void {
-  ep.attach({ sandbox: sb, priority: j.priority, gateway: false, link: undefined });
+  // The interface name it asked for comes back with it: the join that follows a key uses it (not the next eth<N>).
+  ep.attach({ sandbox: sb, priority: j.priority, gateway: false, link: undefined, ...(j.ifname === undefined ? {} : { ifname: j.ifname }) });
   sb.endpoints.set(ep.id, ep);
 }
 

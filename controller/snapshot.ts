@@ -34,7 +34,8 @@ function joinRecord(ep: Endpoint): PersistedJoin | undefined {
   // A join is done when the driver answered and the join returned; a claim without plumbing waits for a key.
   const phase = ep.joining !== undefined ? 'joining' : ep.joinInfo !== undefined ? 'joined' : 'deferred';
   const info = ep.joinInfo === undefined ? {} : { info: { ...ep.joinInfo } };
-  return { sandbox: ep.sandbox.id, phase, priority: ep.priority, gateway: ep.gateway, ...info };
+  const asked = ep.attachment?.ifname;
+  return { sandbox: ep.sandbox.id, phase, priority: ep.priority, gateway: ep.gateway, ...info, ...(asked === undefined ? {} : { ifname: asked }) };
 }
 
 /** An endpoint's record. */

@@ -63,6 +63,8 @@ export interface PersistedJoin {
   priority: number;
   gateway: boolean;
   info?: PersistedJoinInfo;
+  /** The interface name the join asked for (`--ifname`), kept while it waits for a key (absent in older files). */
+  ifname?: string;
 }
 
 /** An endpoint. */

@@ -106,4 +106,14 @@ describe('350 live changes survive a restart', () => {
     await d.start();
     expect((await d.api<SbInfo>('GET', `/sandboxes/${EXT}`)).netnsPath).toBe('');
   });
+
+  it('L6 an endpoint waiting for its sandbox\'s key keeps the interface name it asked for across a restart', async () => {
+    await d.api('POST', `/networks/${NET}/connect`, { sandbox: EXT, ifname: 'lan7' });
+    await d.kill('SIGKILL');
+    await d.start();
+    await d.api('PUT', `/sandboxes/${EXT}/key`, { netnsPath: `/run/netns/${KEY}` });
+    const links = JSON.parse((await execa('ip', ['-n', KEY, '-j', 'link', 'show'])).stdout) as { ifname: string }[];
+    expect(links.map((l) => l.ifname)).toContain('lan7');
+    await d.api('DELETE', `/sandboxes/${EXT}/key`);
+  });
 });
