@@ -83,8 +83,11 @@ export async function releaseSandboxKey(sb: Sandbox, changed: () => void): Promi
   changed();
   for (const ep of inJoinOrder(joined)) {
     if (ep.sandbox !== undefined) continue; // a leave that never began (its join still unsettled): still joined
+    // Gone meanwhile (a vanished link's drop, a cluster disconnect deleted it): nothing to claim.
+    if (!ep.network.endpoints.has(ep.id)) continue;
     const ifname = asked.get(ep);
-    await ep.join(sb, { priority: priorities.get(ep) ?? 0, ...(ifname === undefined ? {} : { ifname }) });
+    // One claim that fails (its state write) never keeps the later endpoints from theirs.
+    await ep.join(sb, { priority: priorities.get(ep) ?? 0, ...(ifname === undefined ? {} : { ifname }) }).catch((err: unknown) => failures.push(err));
   }
   if (failures.length > 0) throw failures[0];
 }
