@@ -166,9 +166,14 @@ export class ClusterBinding implements ClusterListener {
   }
 
   /** Release an endpoint's addresses in the store (best effort while unreachable: reconciled later). */
-  async release(ep: Endpoint): Promise<void> {
-    await this.store.releaseAddress(ep.network.name, ep.ipv4);
-    if (ep.ipv6 !== undefined) await this.store.releaseAddress(ep.network.name, ep.ipv6);
+  release(ep: Endpoint): Promise<void> {
+    return this.releaseAddresses(ep.network, ep);
+  }
+
+  /** Release addresses claimed on `net` in the store (an endpoint's, or a create's that did not finish). */
+  async releaseAddresses(net: Network, got: { readonly ipv4: string; readonly ipv6?: string | undefined }): Promise<void> {
+    await this.store.releaseAddress(net.name, got.ipv4);
+    if (got.ipv6 !== undefined) await this.store.releaseAddress(net.name, got.ipv6);
   }
 
   /** Run driver steps of one network one at a time (concurrent first connects make its objects once). */

@@ -20,7 +20,7 @@ import { endpointKeys } from './snapshot.js';
 
 /**
  * Join `ep` to `sb`. A sandbox without its key yet only claims the endpoint. Throws ERR_ENDPOINT_ALREADY_JOINED,
- * ERR_SANDBOX_NOT_FOUND, ERR_ENDPOINT_NOT_FOUND, ERR_SANDBOX_ALREADY_ON_NETWORK, ERR_SANDBOX_IFNAME_IN_USE,
+ * ERR_SANDBOX_NOT_FOUND, ERR_NETWORK_NOT_FOUND, ERR_ENDPOINT_NOT_FOUND, ERR_SANDBOX_ALREADY_ON_NETWORK, ERR_SANDBOX_IFNAME_IN_USE,
  * ERR_STORE_WRITE_FAILED (nothing plumbed), and the plumbing's errors (everything undone).
  */
 export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: JoinOptions): Promise<void> {
@@ -32,6 +32,7 @@ export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: 
   }
   if (ep.sandbox !== undefined) throw new errors.EndpointAlreadyJoinedError(ep.name, ep.sandbox.id);
   if (!ctx.sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
+  if (!ctx.networks.has(ep.network.id)) throw new errors.NetworkNotFoundError(ep.network.name);
   if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
   if ([...sb.endpoints.values()].some((e) => e.network === ep.network)) throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
   if (ep.network.scope === 'global') ctx.cluster?.store.assertAvailable('join a global network');

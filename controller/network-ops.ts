@@ -98,7 +98,7 @@ export async function createEndpoint(ctx: OpsContext, net: Network, name: string
     for (let w = provisionalOf(named()); w; w = provisionalOf(named())) await w;
     if (!ctx.networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
     if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
-    addresses = net.scope === 'global' ? await globalBinding(ctx, 'a global network').endpointAddresses(net, epName, id, ip4, ip6) : allocateLocal(net, ip4, ip6);
+    addresses = net.scope === 'global' ? await globalAddresses(ctx, net, epName, id, ip4, ip6) : allocateLocal(net, ip4, ip6);
   } catch (err) {
     if (portMappings.length > 0) await ctx.drivers.get(net.driver).releasePorts?.(id);
     throw err;
@@ -111,6 +111,23 @@ export async function createEndpoint(ctx: OpsContext, net: Network, name: string
   // Coalesced: a join writes ahead before its plumbing, and the API answers only once everything is on disk (L6).
   for (const k of endpointKeys(ep)) ctx.journal.changed(k);
   return ep;
+}
+
+/**
+ * A global network's endpoint addresses: claimed in the cluster store, with the network's driver objects made on this
+ * host. That takes round trips, during which the network may be deleted (its delete saw no endpoint yet): then the
+ * claim and the driver objects go again and the create answers ERR_NETWORK_NOT_FOUND, as if it had come after the
+ * delete (L5), never an endpoint on a network that is gone.
+ */
+async function globalAddresses(ctx: OpsContext, net: Network, epName: string, id: string, ip4: string | undefined, ip6: string | undefined): Promise<{ ipv4: string; ipv6: string | undefined }> {
+  const cluster = globalBinding(ctx, 'a global network');
+  const got = await cluster.endpointAddresses(net, epName, id, ip4, ip6);
+  if (ctx.networks.has(net.id)) return got;
+  net.pool4.release(got.ipv4);
+  if (got.ipv6 !== undefined) net.pool6?.release(got.ipv6);
+  await cluster.releaseAddresses(net, got).catch((err: unknown) => ctx.logger.warn({ err, network: net.name }, 'releasing the addresses of a create that lost its network failed'));
+  await cluster.dropDriverIfUnused(net);
+  throw new errors.NetworkNotFoundError(net.name);
 }
 
 /** Delete an endpoint, releasing its ports and addresses, once a join or leave in progress ended; a second delete is a no-op. Throws ERR_ENDPOINT_ACTIVE while joined. */

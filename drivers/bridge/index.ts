@@ -152,7 +152,13 @@ export class BridgeDriver implements Driver {
 
   async deleteNetwork(net: DriverNetwork): Promise<void> {
     await this.#firewall?.removeNetwork(net.id);
-    await applyOps(null, planDeleteNetwork(net, opts(net)));
+    try {
+      await applyOps(null, planDeleteNetwork(net, opts(net)));
+    } catch (err) {
+      // The bridge stays, and the network with it (the controller keeps it): so do its NAT, isolation and ports.
+      await this.#firewall?.addNetwork(firewallNetwork(net)).catch(() => undefined);
+      throw err;
+    }
   }
 
   async join(join: DriverJoin): Promise<DriverJoinInfo> {
