@@ -153,11 +153,12 @@ export class SandboxRuntime implements ResolverView {
   async attach(ep: SandboxEndpoint): Promise<void> {
     const dnsBefore = this.#networkDns().join(' ');
     this.#setEndpoints([...this.#endpoints.filter((e) => e.endpointId !== ep.endpointId), ep]);
+    const dnsChanged = this.#networkDns().join(' ') !== dnsBefore;
     try {
       const listening = ep.resolution && !this.files.legacy ? this.#ensureResolver() : undefined;
       const files = (async () => {
         await addOwnRecords(this.files, this.#ownRecordsOf(ep));
-        if (this.#networkDns().join(' ') !== dnsBefore) await this.refreshResolvConf();
+        if (dnsChanged) await this.refreshResolvConf();
       })();
       // Both settle before the outcome is decided: an undo never races a write still in flight.
       const [a, b] = await Promise.allSettled([files, listening]);
@@ -166,6 +167,8 @@ export class SandboxRuntime implements ResolverView {
     } catch (err) {
       this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== ep.endpointId));
       await removeOwnRecords(this.files, this.#ownRecordsOf(ep)).catch(() => undefined);
+      // Its network's DNS servers went into resolv.conf and the upstreams: back to what they were without it.
+      if (dnsChanged) await this.refreshResolvConf().catch(() => undefined);
       throw err;
     }
   }

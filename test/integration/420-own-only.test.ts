@@ -171,7 +171,10 @@ describe('420 L4 names that exist are refused up front and never touched', () =>
     // A UDP server on 0.0.0.0:53 (no SO_REUSEADDR), as dnsmasq or coredns would be: held until killed.
     const server = execa('ip', ['netns', 'exec', own, 'python3', '-c', "import socket,sys,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',53))\nprint('bound',flush=True)\ntime.sleep(120)"], { reject: false });
     const sb = await t.controller.newSandbox(`${tag}-dn`, { netnsPath: `/run/netns/${own}` });
-    const net = await t.controller.newNetwork('bridge', `${tag}dn`, {});
+    // The network brings its own DNS server: a refused first join must not leave it in the sandbox's resolv.conf or upstreams.
+    const net = await t.controller.newNetwork('bridge', `${tag}dn`, { dns: ['192.0.2.153'] });
+    const resolvBefore = await readFile(sb.info().resolvConfPath, 'utf8');
+    const serversBefore = sb.info().extServers;
     try {
       await new Promise<void>((res) => server.stdout!.once('data', () => res()));
       const err = (await net.connect(sb, 'dn').then(() => undefined, (e: unknown) => e)) as SandnsError | undefined;
@@ -180,6 +183,8 @@ describe('420 L4 names that exist are refused up front and never touched', () =>
       const inside = (JSON.parse((await execa('ip', ['-n', own, '-j', 'link', 'show'])).stdout) as { ifname: string }[]).map((l) => l.ifname);
       expect(inside).toEqual(['lo']);
       expect(sb.endpoints.size).toBe(0);
+      expect(await readFile(sb.info().resolvConfPath, 'utf8')).toBe(resolvBefore);
+      expect(sb.info().extServers).toEqual(serversBefore);
       server.kill('SIGKILL');
       await server;
       await net.connect(sb, 'dn');
