@@ -73,13 +73,10 @@ export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: 
  */
 export async function leave(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable = true, refusable = false): Promise<void> {
   if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
-  let waited: { readonly err: unknown } | undefined;
-  while (ep.leaving !== undefined) waited = await ep.leaving; // one leave at a time: then look again (L5)
-  if (ep.sandbox !== sb) {
-    // The leave waited for took it out of `sb` but failed after (its veth, a file edit, its state write): the same failure.
-    if (waited !== undefined) throw waited.err;
-    throw new errors.EndpointNotJoinedError(ep.name, sb.id);
-  }
+  // One leave at a time: then look again (L5). A leave waited for that failed after the endpoint left reports that
+  // failure to its own caller; this one finds the endpoint gone (a delete or disconnect then goes on, as it asked).
+  while (ep.leaving !== undefined) await ep.leaving;
+  if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
   // Claimed before the first step, in the same synchronous run as the check above: a waiter resumed later sees it.
   let settle!: (outcome: { readonly err: unknown } | undefined) => void;
   const settled = new Promise<{ readonly err: unknown } | undefined>((resolve) => (settle = resolve));

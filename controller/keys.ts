@@ -10,7 +10,7 @@ import { compareEndpoints } from '../sandbox/index.js';
 import { sandboxEndpoint } from './attach.js';
 import type { Endpoint } from './endpoint.js';
 import type { Sandbox } from './sandbox.js';
-import { SandboxKeySetError, SandboxNotExternalError } from './errors.js';
+import { EndpointNotJoinedError, SandboxKeySetError, SandboxNotExternalError } from './errors.js';
 
 /** True when the sandbox takes its key late (created with `external`). */
 export function isLateKey(sb: Sandbox): boolean {
@@ -78,7 +78,13 @@ export async function releaseSandboxKey(sb: Sandbox, changed: () => void): Promi
   // Every endpoint leaves, and is claimed again, even when one leave fails (a leave goes whatever fails, then
   // throws): the first failure is thrown once the key is released.
   const failures: unknown[] = [];
-  for (const ep of joined) await ep.leave(sb).catch((err: unknown) => failures.push(err));
+  for (const ep of joined) {
+    await ep.leave(sb).catch((err: unknown) => {
+      // Left meanwhile by someone else (a vanished link's drop): what this release wanted.
+      if (err instanceof EndpointNotJoinedError && ep.sandbox !== sb) return;
+      failures.push(err);
+    });
+  }
   await sb.clearKey();
   changed();
   for (const ep of inJoinOrder(joined)) {

@@ -121,7 +121,17 @@ export async function createEndpoint(ctx: OpsContext, net: Network, name: string
  */
 async function globalAddresses(ctx: OpsContext, net: Network, epName: string, id: string, ip4: string | undefined, ip6: string | undefined): Promise<{ ipv4: string; ipv6: string | undefined }> {
   const cluster = globalBinding(ctx, 'a global network');
-  const got = await cluster.endpointAddresses(net, epName, id, ip4, ip6);
+  let got: { ipv4: string; ipv6: string | undefined };
+  try {
+    got = await cluster.endpointAddresses(net, epName, id, ip4, ip6);
+  } catch (err) {
+    // Its network deleted meanwhile: devices another create made for it (while this one was pending) go too.
+    if (!ctx.networks.has(net.id)) await cluster.dropDriverIfUnused(net).catch(() => undefined);
+    throw err;
+  }
+  // A network delete in progress takes the network out of the model first and may yet be refused (it puts it back):
+  // decide once it has answered (L5).
+  await ctx.allocation.run(() => Promise.resolve());
   if (ctx.networks.has(net.id)) return got;
   net.pool4.release(got.ipv4);
   if (got.ipv6 !== undefined) net.pool6?.release(got.ipv6);

@@ -16,6 +16,7 @@ import type { ControllerCore } from './core.js';
 import { Endpoint } from './endpoint.js';
 import { Network } from './network.js';
 import { Sandbox, type SandboxConfig } from './sandbox.js';
+import { checkIfname } from './options.js';
 import type { PersistedEndpoint, PersistedJoin, PersistedSandbox, PersistedState } from '../store/index.js';
 
 /** What restore needs from the controller. */
@@ -165,9 +166,20 @@ async function dropPlumbing(driver: Driver, net: Network, ep: Endpoint, j: Persi
   else if (j.phase === 'joining') await driver.releaseEndpoint(net.driverNetwork, ep.id);
 }
 
+/** The interface name a join asked for, when the saved one is still a valid name (a hand-edited file may say anything). */
+function askedIfname(j: PersistedJoin): { ifname?: string } {
+  if (j.ifname === undefined) return {};
+  try {
+    const ifname = checkIfname(j.ifname);
+    return ifname === undefined ? {} : { ifname };
+  } catch {
+    return {};
+  }
+}
+
 function claim(ep: Endpoint, sb: Sandbox, j: PersistedJoin): void {
   // The interface name it asked for comes back with it: the join that follows a key uses it (not the next eth<N>).
-  ep.attach({ sandbox: sb, priority: j.priority, gateway: false, link: undefined, ...(j.ifname === undefined ? {} : { ifname: j.ifname }) });
+  ep.attach({ sandbox: sb, priority: j.priority, gateway: false, link: undefined, ...askedIfname(j) });
   sb.endpoints.set(ep.id, ep);
 }
 
@@ -252,7 +264,7 @@ async function settleJoins(deps: RestoreDeps, joined: readonly Joined[], r: Rest
   const checked = await Promise.all([...byNet].map(async ([net, list]) => ({ list, present: await deps.drivers.get(net.driver).endpointsPresent(net.driverNetwork, list.map((x) => x.j.info)) })));
   for (const { list, present } of checked) {
     list.forEach((x, i) => {
-      x.ep.attach({ sandbox: x.sb, priority: x.j.priority, gateway: x.j.gateway, link: x.j.info });
+      x.ep.attach({ sandbox: x.sb, priority: x.j.priority, gateway: x.j.gateway, link: x.j.info, ...askedIfname(x.j) });
       x.sb.endpoints.set(x.ep.id, x.ep);
       x.sb.ifnames.add(x.j.info.ifname);
       x.sb.restoreDns(sandboxEndpoint(x.ep));

@@ -5,8 +5,10 @@
  * transport) or goes on, and its reply is stored.
  *
  * Coalescing is bounded (FS5, docs/behaviour.md): a flight takes at
- * most `maxFollowersPerFlight` followers, a sandbox at most `maxFollowers`
- * and `maxFollowerBytes` in all; past a bound the query is REFUSED at once.
+ * most `maxFollowersPerFlight` followers and a sandbox at most `maxFollowers`
+ * (past either the query is REFUSED at once) and `maxFollowerBytes` in all,
+ * each follower charged its question and the reply it can be sent (past that
+ * the query goes upstream on its own, under the in-flight cap).
  * A follower holds only its Query, which accept.ts keeps to the header and
  * question (ID, question, transport, EDNS size), never the datagram it came in.
  */
@@ -131,7 +133,7 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
   };
 }
 
-// The followers of one sandbox under the FS5 bounds: join() answers a follower from its flight, or REFUSED.
+// The followers of one sandbox under the FS5 bounds: join() answers a follower from its flight, REFUSED, or alone().
 function followerPool(o: CacheStageOptions): {
   join(flight: Flight, q: Query, alone: () => Reply | Promise<Reply>): Reply | Promise<Reply>;
   now(): { count: number; bytes: number };

@@ -165,10 +165,14 @@ export class SandboxRuntime implements ResolverView {
       if (a.status === 'rejected') throw a.reason;
       if (b.status === 'rejected') throw b.reason;
     } catch (err) {
+      const dnsWith = this.#networkDns().join(' ');
       this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== ep.endpointId));
       await removeOwnRecords(this.files, this.#ownRecordsOf(ep)).catch(() => undefined);
-      // Its network's DNS servers went into resolv.conf and the upstreams: back to what they were without it.
-      if (dnsChanged) await this.refreshResolvConf().catch(() => undefined);
+      // Its network's DNS servers went (or, after a concurrent detach, would go) into resolv.conf and the upstreams:
+      // back to what they are without it.
+      if (this.#networkDns().join(' ') !== dnsWith) {
+        await this.refreshResolvConf().catch((e: unknown) => this.#logger.warn({ err: e }, 'resolv.conf could not be rewritten after a failed join'));
+      }
       throw err;
     }
   }

@@ -156,7 +156,7 @@ export class BridgeDriver implements Driver {
       await applyOps(null, planDeleteNetwork(net, opts(net)));
     } catch (err) {
       // The bridge stays, and the network with it (the controller keeps it): so do its NAT, isolation and ports.
-      await this.#firewall?.addNetwork(firewallNetwork(net)).catch(() => undefined);
+      await this.#firewall?.addNetwork(firewallNetwork(net)).catch((e: unknown) => this.#logger.warn({ err: e, network: net.name }, 'the bridge stays but its firewall elements could not be put back'));
       throw err;
     }
   }
