@@ -173,3 +173,20 @@ export function fileLimitOf(err: unknown): HostLimit | undefined {
   }
   return undefined;
 }
+
+const LEFT_BEHIND = Symbol.for('sandns.leftBehind');
+
+/**
+ * Mark `err` (returned): the operation it ends failed and so did its undo, leaving kernel objects or files behind.
+ * The write-ahead record that covers the operation (controller Journal.around) then stays on disk, so the next restore
+ * finishes the undo instead of the leak being forgotten (L3). A thrown value that is not an object cannot be marked.
+ */
+export function leftBehind<E>(err: E): E {
+  if (typeof err === 'object' && err !== null) Object.defineProperty(err, LEFT_BEHIND, { value: true, configurable: true });
+  return err;
+}
+
+/** True when `err` was marked by leftBehind. */
+export function isLeftBehind(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[LEFT_BEHIND] === true;
+}

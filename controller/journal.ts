@@ -10,6 +10,7 @@
  * work.
  */
 import type { Logger } from '../common/log.js';
+import { isLeftBehind, leftBehind } from '../common/errors.js';
 import { StateWriteError, type Intent, type RecordKey, type StateStore } from '../store/index.js';
 
 /** Write-ahead persistence of one controller's changes (no-op without a store). */
@@ -80,14 +81,22 @@ export class Journal {
     const unsaved = (err: unknown): never => {
       throw err instanceof StateWriteError ? err.withOutcome('nothing was changed (its write-ahead record could not be saved)') : err;
     };
+    let settle = true;
     try {
       const staged = this.#store?.aheadStaged(key, intent);
       const durable = staged === undefined ? Promise.resolve() : staged.durable.catch(unsaved);
       durable.catch(() => undefined); // awaited by `work` (overlap) or right here; never an unhandled rejection meanwhile
       await (overlap ? staged?.written.catch(unsaved) : durable);
       return await apply(await work(durable));
+    } catch (err) {
+      // Its undo failed too: the record stays ('creating' or 'deleting'), and the next restore finishes the undo (L3).
+      if (isLeftBehind(err)) {
+        settle = false;
+        this.#logger.warn({ err, record: key }, 'an operation and its undo failed: its write-ahead record stays, and the next start finishes the undo');
+      }
+      throw err;
     } finally {
-      this.#store?.settle(key);
+      if (settle) this.#store?.settle(key);
     }
   }
 }
@@ -102,8 +111,13 @@ export async function unsavedUndone(logger: Logger, commit: Promise<void>, outco
     await commit;
   } catch (err) {
     if (!(err instanceof StateWriteError)) throw err;
-    await undo().catch((e: unknown) => logger.warn({ err: e }, `undo after a failed state write: ${outcome}, but the undo failed (a restart finishes it)`));
-    throw err.withOutcome(`${outcome} (nothing changed)`);
+    let undone = true;
+    await undo().catch((e: unknown) => {
+      undone = false;
+      logger.warn({ err: e }, `undo after a failed state write: ${outcome}, but the undo failed (a restart finishes it)`);
+    });
+    const out = err.withOutcome(`${outcome} (nothing changed)`);
+    throw undone ? out : leftBehind(out);
   }
 }
 

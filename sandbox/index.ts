@@ -14,7 +14,7 @@ import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
 import { digestTempPath, type ExtServer } from '../resolvconf/index.js';
-import { InvalidOptionError } from '../common/errors.js';
+import { InvalidOptionError, leftBehind } from '../common/errors.js';
 
 export { SandboxRuntime } from './sandbox.js';
 export type { SandboxEndpoint, SandboxIo } from './sandbox.js';
@@ -140,7 +140,8 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
     if (opts.restore === undefined) for (const [path, backup] of Object.entries(opts.files.originals ?? {})) await keepOriginal(path, backup);
     await (opts.restore === undefined ? runtime.init() : runtime.adopt(opts.restore));
   } catch (err) {
-    if (opts.restore === undefined) await destroy().catch(() => undefined);
+    // An undo that fails too leaves the namespace or files: marked, so the sandbox's write-ahead record stays for restore.
+    if (opts.restore === undefined) await destroy().catch(() => void leftBehind(err));
     throw err;
   }
   return {

@@ -19,6 +19,7 @@ import { newLinksGetIpv6 } from './io/ipv6.js';
 import { sandboxLinkProblems } from '../io/sandbox-link.js';
 import { HostIpv6DisabledError, LinkExistsError, NetworkFullError } from '../errors.js';
 import { crashPoint } from '../../common/crash.js';
+import { leftBehind } from '../../common/errors.js';
 import { netlinkErrno } from '../../common/io/rtnetlink.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 
@@ -126,10 +127,11 @@ export class BridgeDriver implements Driver {
     // Again here: a global network's bridge is made at its first connect on this host, which checkNetworkFree never saw.
     if (net.subnet6 !== undefined && !(await newLinksGetIpv6())) throw new HostIpv6DisabledError(net.name);
     // When the add (or its mark) fails, a link carrying our mark is ours and goes; any other is not ours (L4).
+    // A cleanup that fails too leaves the bridge: the error is marked, so the network's write-ahead record stays for restore.
     try {
       await applyOps(null, planAddBridge(net, opts(net)));
     } catch (err) {
-      if (await markedOurs(net, br)) await deleteLinkIfExists(br);
+      if (await markedOurs(net, br)) await deleteLinkIfExists(br).catch(() => void leftBehind(err));
       else if (await linkExists(br)) throw new LinkExistsError('bridge', br, err);
       throw err;
     }
@@ -138,7 +140,7 @@ export class BridgeDriver implements Driver {
       await this.#firewall?.addNetwork(firewallNetwork(net));
     } catch (err) {
       await this.#firewall?.removeNetwork(net.id, true).catch(() => undefined);
-      await deleteLinkIfExists(br);
+      await deleteLinkIfExists(br).catch(() => void leftBehind(err));
       throw err;
     }
   }
