@@ -56,6 +56,17 @@ export class Journal {
     await this.#store?.flush();
   }
 
+  /**
+   * Keep `intent` on disk from now on, never settled: a record restore could not finish (its undo failed), written in
+   * every state until the next start tries again. Written with the next group commit; a failed write is the store's
+   * usual degraded mode.
+   */
+  keep(key: string, intent: Intent): void {
+    const staged = this.#store?.aheadStaged(key, intent);
+    staged?.written.catch(() => undefined);
+    staged?.durable.catch(() => undefined);
+  }
+
   /** Persist a change that needs no log line (group commit; no key: the whole state). */
   changed(key?: RecordKey): void {
     this.#store?.changed(key);

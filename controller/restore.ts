@@ -17,7 +17,7 @@ import { Endpoint } from './endpoint.js';
 import { Network } from './network.js';
 import { Sandbox, type SandboxConfig } from './sandbox.js';
 import { checkIfname } from './options.js';
-import type { PersistedEndpoint, PersistedJoin, PersistedSandbox, PersistedState } from '../store/index.js';
+import type { Intent, PersistedEndpoint, PersistedJoin, PersistedSandbox, PersistedState } from '../store/index.js';
 
 /** What restore needs from the controller. */
 export interface RestoreDeps {
@@ -28,6 +28,11 @@ export interface RestoreDeps {
   readonly forwarding?: OpenSandboxOptions['forwarding'];
   readonly addNetwork: (net: Network) => void;
   readonly addSandbox: (sb: Sandbox) => void;
+  /**
+   * A record whose undo or deletion failed here (its bridge, namespace or files stay): kept on disk in the phase given,
+   * so the next start tries again, instead of being written out of the state with the leak forgotten.
+   */
+  readonly keepUnfinished?: (intent: Intent) => void;
 }
 
 /** What a restore did: counts, and every object it repaired or removed. */
@@ -94,7 +99,8 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
       deps.addNetwork(net);
       nets.set(net.id, net);
     } catch (err) {
-      r.problems.push(`network ${p.name}: ${why(err)}`);
+      if (p.phase !== 'live') deps.keepUnfinished?.({ network: p });
+      r.problems.push(`network ${p.name}: ${why(err)}${p.phase !== 'live' ? ` (its ${p.phase} record is kept: the next start tries again)` : ''}`);
     }
   }
   return nets;
@@ -123,8 +129,13 @@ async function restoreSandbox(deps: RestoreDeps, p: PersistedSandbox, r: Restore
   const owned = p.key.kind === 'owned' ? p.key.netnsName : undefined;
   // A namespace sandns pinned (ctr's /proc/<pid>/ns/net) goes with its sandbox, as an owned one does.
   const pin = p.key.kind === 'path' && p.key.path === pinnedNetnsPath(p.id) ? p.key.path.slice('/run/netns/'.length) : undefined;
+  // A discard that fails keeps the record (as 'deleting' when it was live: its namespace is gone), for the next start.
+  const discard = (creating: boolean): Promise<boolean> => discardSandbox(p.id, owned, files, creating, pin !== undefined).catch((err: unknown) => {
+    deps.keepUnfinished?.({ sandbox: p.phase === 'live' ? { ...p, phase: 'deleting' } : p });
+    throw err;
+  });
   if (p.phase !== 'live') {
-    const ours = await discardSandbox(p.id, owned, files, p.phase === 'creating', pin !== undefined);
+    const ours = await discard(p.phase === 'creating');
     r.undone.push(`${p.phase === 'creating' ? 'create' : 'delete'} of sandbox ${p.id}`);
     if (!ours) r.problems.push(`sandbox ${p.id}: namespace ${owned} is not the one sandns made: left alone`);
     return undefined;
@@ -132,7 +143,7 @@ async function restoreSandbox(deps: RestoreDeps, p: PersistedSandbox, r: Restore
   const path = p.key.kind === 'owned' ? netnsPathFor(p.key.netnsName) : p.key.path;
   const alive = path !== undefined && (await netnsMounted(path));
   if (!alive && p.key.kind !== 'late') {
-    await discardSandbox(p.id, owned, files, false, pin !== undefined);
+    await discard(false);
     r.removedSandboxes.push(p.id);
     return undefined;
   }

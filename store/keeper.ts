@@ -136,7 +136,7 @@ export class StateStore {
    * ERR_STORE_WRITE_FAILED when that write fails: the caller must not start the work (the intent stays until settled).
    */
   async ahead(key?: string, intent?: Intent): Promise<void> {
-    if (key !== undefined && intent !== undefined) this.#intents.set(key, intent);
+    if (key !== undefined && intent !== undefined) this.#stage(key, intent);
     this.changed(intent === undefined ? undefined : intentKey(intent));
     await this.flush();
   }
@@ -149,7 +149,7 @@ export class StateStore {
    * when the line could not be written at all (then nothing may be changed). Before restore() both resolve at once.
    */
   aheadStaged(key: string, intent: Intent): { written: Promise<void>; durable: Promise<void> } {
-    this.#intents.set(key, intent);
+    this.#stage(key, intent);
     this.changed(intentKey(intent));
     const want = this.#changes;
     const durable = this.flush();
@@ -182,6 +182,16 @@ export class StateStore {
   async aheadOf(key: RecordKey): Promise<void> {
     this.changed(key);
     await this.flush();
+  }
+
+  /**
+   * Open `intent` under `key`. An older open intent for the same record (one restore kept because its undo failed,
+   * for an object of the same id made again since) gives way: one record per object, and the newest operation's.
+   */
+  #stage(key: string, intent: Intent): void {
+    const record = intentKey(intent);
+    for (const [k, i] of this.#intents) if (k !== key && intentKey(i) === record) this.#intents.delete(k);
+    this.#intents.set(key, intent);
   }
 
   /** The intent `key` has settled (made, removed, or failed): the next write describes the model alone. */

@@ -47,7 +47,8 @@ async function rig() {
     }
     return out;
   };
-  return { store, journal, last, lines };
+  const snapshotHas = (id: string, phase: string): boolean => ((JSON.parse(f.files.get('state.json') ?? '{}') as { state?: { networks?: PersistedNetwork[] } }).state?.networks ?? []).some((n) => n.id === id && n.phase === phase);
+  return { store, journal, last, lines, snapshotHas };
 }
 
 describe('a failed operation whose undo failed keeps its write-ahead record', () => {
@@ -70,5 +71,19 @@ describe('a failed operation whose undo failed keeps its write-ahead record', ()
     await expect(r.journal.around('net:n4', { network: net(4) }, async () => undefined, apply(async () => undefined))).rejects.toMatchObject({ code: 'ERR_STORE_WRITE_FAILED' });
     await r.store.flush();
     expect(r.last()).toEqual({ [`net:${net(3).id}`]: 'creating', [`net:${net(4).id}`]: 'del' });
+  });
+
+  it('a record kept from restore is written in every state; a later operation on the same object replaces it', async () => {
+    const r = await rig();
+    r.journal.keep('unfinished:0', { network: { ...net(5), phase: 'deleting' } });
+    await r.store.flush();
+    expect(r.last()).toEqual({ [`net:${net(5).id}`]: 'deleting' });
+    r.journal.changed(); // a snapshot: it holds the kept record too
+    await r.store.flush();
+    expect(r.snapshotHas(net(5).id, 'deleting')).toBe(true);
+    // The same id made again (and failing cleanly): one record per object, the newest operation's, then none.
+    await expect(r.journal.around('net:n5', { network: net(5) }, () => Promise.reject(new Error('no')), () => undefined)).rejects.toThrow('no');
+    await r.store.flush();
+    expect(r.last()).toEqual({ [`net:${net(5).id}`]: 'del' });
   });
 });
