@@ -233,6 +233,11 @@ export class Controller implements ControllerCore {
     return ops.leave(this.#ctx, ep, sb, durable, refusable);
   }
 
+  /** ControllerCore: leave the namespace, staying claimed (join-ops.ts leave with keepClaim; a late key released). */
+  unplug(ep: Endpoint, sb: Sandbox): Promise<void> {
+    return ops.leave(this.#ctx, ep, sb, true, false, true);
+  }
+
   /** ControllerCore: leave when joined, and delete (join-ops.ts; every disconnect goes through it). */
   leaveAndDelete(ep: Endpoint, refusable = false, durable = true): Promise<void> {
     return ops.leaveAndDelete(this.#ctx, ep, refusable, durable);

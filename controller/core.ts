@@ -16,6 +16,8 @@ export interface ControllerCore {
   deleteNetwork(network: Network): Promise<void>;
   join(endpoint: Endpoint, sandbox: Sandbox, options: JoinOptions): Promise<void>;
   leave(endpoint: Endpoint, sandbox: Sandbox): Promise<void>;
+  /** Leave the sandbox's namespace but stay claimed by it (a late key released; join-ops.ts leave with keepClaim). */
+  unplug(endpoint: Endpoint, sandbox: Sandbox): Promise<void>;
   leaveAndDelete(endpoint: Endpoint, refusable?: boolean): Promise<void>;
   deleteSandbox(sandbox: Sandbox): Promise<void>;
   /** What the network's driver shows of it (bridge name, MTU). */

@@ -153,6 +153,15 @@ export class Endpoint {
   }
 
   /**
+   * Leave the sandbox's namespace (its veth, names and lines go, as in leave) but stay claimed by the sandbox, to join
+   * again when it gets its next key: a late key released (the container stopped). On disk the endpoint goes from
+   * joined to waiting, never unclaimed. Throws as leave.
+   */
+  unplug(sandbox: Sandbox): Promise<void> {
+    return this.#core.unplug(this, sandbox);
+  }
+
+  /**
    * Disconnect (the API's): leave its sandbox, when it has one, and be
    * deleted. Refusable: the sandbox's own hosts lines go first, and a refused
    * edit throws with nothing changed; a step that fails after the endpoint

@@ -71,7 +71,7 @@ export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: 
  * and for another leave of the endpoint (then looks again). Throws ERR_ENDPOINT_NOT_JOINED when not joined to `sb`;
  * a step that failed after the endpoint left is thrown once the leave is recorded.
  */
-export async function leave(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable = true, refusable = false): Promise<void> {
+export async function leave(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable = true, refusable = false, keepClaim = false): Promise<void> {
   if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
   // One leave at a time: then look again (L5). A leave waited for that failed after the endpoint left reports that
   // failure to its own caller; this one finds the endpoint gone (a delete or disconnect then goes on, as it asked).
@@ -83,7 +83,7 @@ export async function leave(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable 
   ep.leaving = settled;
   sb.leaves.add(settled);
   try {
-    await leaveOnce(ctx, ep, sb, durable, refusable);
+    await leaveOnce(ctx, ep, sb, durable, refusable, keepClaim);
     settle(undefined);
   } catch (err) {
     settle({ err });
@@ -94,15 +94,25 @@ export async function leave(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable 
   }
 }
 
-/** leave, once it is the endpoint's only leave in progress. */
-async function leaveOnce(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable: boolean, refusable: boolean): Promise<void> {
+/**
+ * leave, once it is the endpoint's only leave in progress. With `keepClaim` (a late key released: the endpoint joins
+ * again with the next key) it is claimed by `sb` again before its record is written, so on disk it goes from joined to
+ * waiting for a key and is never seen unclaimed (restore deletes an unclaimed endpoint that a connect made).
+ */
+async function leaveOnce(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable: boolean, refusable: boolean, keepClaim: boolean): Promise<void> {
+  const { priority } = ep;
+  const asked = ep.attachment?.ifname;
   const cluster = ep.network.scope === 'global' ? ctx.cluster : undefined;
   const global = cluster === undefined ? {} : { before: () => cluster.unpublish(ep), undoBefore: () => cluster.publish(ep, sb) };
   // Refused with nothing changed (the endpoint still joined): thrown as is. A step that failed after the endpoint
   // left the sandbox: the leave is recorded all the same, then thrown.
   const failure = await plumbLeave(ctx, ep, sb, { refusable, ...global }).then(() => undefined, (err: unknown) => ({ err }));
   if (failure !== undefined && ep.sandbox === sb) throw failure.err;
-  const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id };
+  if (keepClaim && ep.sandbox === undefined && ep.network.endpoints.has(ep.id)) {
+    ep.attach({ sandbox: sb, priority, gateway: false, link: undefined, ...(asked === undefined ? {} : { ifname: asked }) });
+    sb.endpoints.set(ep.id, ep);
+  }
+  const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ...(keepClaim ? { claimed: true } : {}) };
   const keys = [...endpointKeys(ep), ...[...sb.endpoints.keys()].map(epKey)]; // the default route may have moved
   if (durable) await unsavedDone(ctx.journal.committed(fields, 'endpoint left', ...keys), 'the endpoint left; a restart finds its link gone and drops it');
   else {

@@ -31,7 +31,10 @@ export async function joinDeferred(sb: Sandbox): Promise<void> {
   for (const ep of deferred(sb)) {
     const { priority } = ep;
     const ifname = ep.attachment?.ifname;
-    await ep.leave(sb);
+    // Unclaimed in memory only: the join claims it again in the same synchronous run and writes that claim ahead, so
+    // no write ever shows it unclaimed (restore would delete it as a connect cut short).
+    ep.attach(undefined);
+    sb.endpoints.delete(ep.id);
     await ep.join(sb, { priority, ...(ifname === undefined ? {} : { ifname }) });
   }
 }
@@ -49,6 +52,7 @@ export async function setSandboxKey(sb: Sandbox, netnsPath: string, changed: () 
   if (sb.netnsPath !== '') throw new SandboxKeySetError(sb.id, sb.netnsPath);
   const waiting = deferred(sb);
   const ifnames = new Map(waiting.map((e) => [e, e.attachment?.ifname]));
+  const priorities = new Map(waiting.map((e) => [e, e.priority]));
   await sb.setKey(netnsPath);
   changed();
   try {
@@ -56,7 +60,7 @@ export async function setSandboxKey(sb: Sandbox, netnsPath: string, changed: () 
   } catch (err) {
     await releaseSandboxKey(sb, changed).catch(() => undefined);
     for (const ep of waiting) {
-      if (ep.sandbox === undefined) await ep.join(sb, { priority: ep.priority, ...(ifnames.get(ep) === undefined ? {} : { ifname: ifnames.get(ep)! }) }).catch(() => undefined);
+      if (ep.sandbox === undefined && ep.network.endpoints.has(ep.id)) await ep.join(sb, { priority: priorities.get(ep) ?? 0, ...(ifnames.get(ep) === undefined ? {} : { ifname: ifnames.get(ep)! }) }).catch(() => undefined);
     }
     throw err;
   }
@@ -79,7 +83,7 @@ export async function releaseSandboxKey(sb: Sandbox, changed: () => void): Promi
   // throws): the first failure is thrown once the key is released.
   const failures: unknown[] = [];
   for (const ep of joined) {
-    await ep.leave(sb).catch((err: unknown) => {
+    await ep.unplug(sb).catch((err: unknown) => {
       // Left meanwhile by someone else (a vanished link's drop): what this release wanted.
       if (err instanceof EndpointNotJoinedError && ep.sandbox !== sb) return;
       failures.push(err);
@@ -88,7 +92,7 @@ export async function releaseSandboxKey(sb: Sandbox, changed: () => void): Promi
   await sb.clearKey();
   changed();
   for (const ep of inJoinOrder(joined)) {
-    if (ep.sandbox !== undefined) continue; // a leave that never began (its join still unsettled): still joined
+    if (ep.sandbox !== undefined) continue; // claimed again by its unplug (or never left: its join unsettled)
     // Gone meanwhile (a vanished link's drop, a cluster disconnect deleted it): nothing to claim.
     if (!ep.network.endpoints.has(ep.id)) continue;
     const ifname = asked.get(ep);

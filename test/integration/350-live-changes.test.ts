@@ -17,6 +17,7 @@ import { buildCli, randomSubnet } from '../helpers/daemon.js';
 import { stateDaemon, type StateDaemon } from '../helpers/state-daemon.js';
 import { uniqueName } from '../helpers/names.js';
 import { waitFor } from '../helpers/wait.js';
+import { decodeJournal } from '../../store/journal.js';
 
 const tag = uniqueName('c');
 const NET = `${tag}n`;
@@ -122,5 +123,27 @@ describe('350 live changes survive a restart', () => {
     await d.api('PUT', `/sandboxes/${EXT}/key`, { netnsPath: `/run/netns/${KEY}` });
     expect(await inside()).toContain('lan7');
     await d.api('DELETE', `/sandboxes/${EXT}/key`);
+  });
+
+  it('L6 a key set and released never writes its endpoints unclaimed: a kill -9 between would have dropped them at restart', async () => {
+    // The journal since the last snapshot and the one before it (a snapshot rotates it): every line about the endpoint.
+    const lines = async (): Promise<string> => (await readFile(join(d.stateDir, 'state.journal.prev'), 'utf8').catch(() => '')) + (await readFile(join(d.stateDir, 'state.journal'), 'utf8').catch(() => ''));
+    const claimed = async (): Promise<string[]> => (await d.api<{ endpoints: { id: string; sandbox?: string }[] }>('GET', `/networks/${NET}`)).endpoints.filter((e) => e.sandbox === EXT).map((e) => `ep:${e.id}`);
+    const eps = await claimed();
+    expect(eps).toHaveLength(1);
+    const seen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await d.api('PUT', `/sandboxes/${EXT}/key`, { netnsPath: `/run/netns/${KEY}` });
+      seen.push(await lines());
+      await d.api('DELETE', `/sandboxes/${EXT}/key`);
+      seen.push(await lines());
+    }
+    const puts = seen.flatMap((text) => decodeJournal(text).entries.flatMap((e) => e.ops)).filter((o) => eps.includes(o.key));
+    expect(puts.length).toBeGreaterThanOrEqual(6);
+    for (const o of puts) expect('put' in o && (o.put as { join?: unknown }).join !== undefined, JSON.stringify(o)).toBe(true);
+    // Claimed still, and joined again by the next key.
+    await d.kill('SIGKILL');
+    await d.start();
+    expect(await claimed()).toEqual(eps);
   });
 });
