@@ -75,9 +75,10 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
 
 const why = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: RestoreReport): Promise<Map<string, Network>> {
+async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: RestoreReport, broken: Map<string, Network>): Promise<Map<string, Network>> {
   const nets = new Map<string, Network>();
   for (const p of state.networks) {
+    let made: Network | undefined;
     try {
       const driver = deps.drivers.get(p.driver);
       const net = new Network(deps.core, {
@@ -85,6 +86,7 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
         pool4: new AddressPool(p.subnet, p.gateway, p.ipRange), pool6: p.subnet6 === undefined ? undefined : new AddressPool(p.subnet6, p.gateway6),
         driverOptions: driver.validateOptions(p.driverOptions),
       });
+      made = net;
       if (p.phase !== 'live') {
         // An unfinished create is undone, an unfinished delete finished: either way only a bridge carrying this
         // network's mark is removed, so a crash before the add leaves a same-named link alone (L4).
@@ -99,6 +101,8 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
       deps.addNetwork(net);
       nets.set(net.id, net);
     } catch (err) {
+      // A live network that could not be made again: its endpoints' links in the sandboxes go (restoreEndpoint).
+      if (p.phase === 'live' && made !== undefined) broken.set(p.id, made);
       if (p.phase !== 'live') deps.keepUnfinished?.({ network: p });
       r.problems.push(`network ${p.name}: ${why(err)}${p.phase !== 'live' ? ` (its ${p.phase} record is kept: the next start tries again)` : ''}`);
     }
@@ -179,7 +183,6 @@ async function dropPlumbing(driver: Driver, net: Network, ep: Endpoint, j: Persi
 
 /** The interface name a join asked for, when the saved one is still a valid name (a hand-edited file may say anything). */
 function askedIfname(j: PersistedJoin): { ifname?: string } {
-  if (j.ifname === undefined) return {};
   try {
     const ifname = checkIfname(j.ifname);
     return ifname === undefined ? {} : { ifname };
@@ -223,10 +226,17 @@ interface Joined {
 }
 
 /** One endpoint: addresses taken again (IPAM is derived), then its claim settled; a finished join is returned for the veth check. */
-async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Map<string, Network>, sbs: Map<string, Sandbox>, r: RestoreReport): Promise<Joined | undefined> {
+async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Map<string, Network>, sbs: Map<string, Sandbox>, r: RestoreReport, broken: Map<string, Network>): Promise<Joined | undefined> {
   const net = nets.get(p.network);
   if (net === undefined) {
     r.problems.push(`endpoint ${p.name}: its network ${p.network.slice(0, 12)} was not restored`);
+    // Its link and hosts lines in a sandbox that is back would hold the interface name and stale lines for good.
+    const [gone, j] = [broken.get(p.network), p.join];
+    const sb = j === undefined ? undefined : sbs.get(j.sandbox);
+    if (gone === undefined || j === undefined || sb === undefined) return undefined;
+    const ep = endpointOf(deps, p, gone);
+    await dropPlumbing(deps.drivers.get(gone.driver), gone, ep, j, sb.netnsPath).catch((err: unknown) => void r.problems.push(`links of ${p.name}: ${why(err)}`));
+    if (j.phase === 'joined') await dropHostsLines(ep, sb).catch(() => undefined);
     return undefined;
   }
   const ep = endpointOf(deps, p, net);
@@ -334,12 +344,13 @@ async function restoreConnectivity(deps: RestoreDeps, state: PersistedState, net
 export async function restoreState(deps: RestoreDeps, state: PersistedState): Promise<RestoreReport> {
   const started = performance.now();
   const r = emptyReport();
-  const nets = await restoreNetworks(deps, state, r);
+  const broken = new Map<string, Network>();
+  const nets = await restoreNetworks(deps, state, r, broken);
   const sbs = await restoreSandboxes(deps, state, r);
   const joined: Joined[] = [];
   for (const p of state.endpoints) {
     try {
-      const x = await restoreEndpoint(deps, p, nets, sbs, r);
+      const x = await restoreEndpoint(deps, p, nets, sbs, r, broken);
       if (x !== undefined) joined.push(x);
     } catch (err) {
       r.problems.push(`endpoint ${p.name}: ${why(err)}`);
