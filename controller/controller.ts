@@ -8,7 +8,7 @@ import { AsyncLock } from '../common/lock.js';
 import { BridgeDriver, createFirewall, DriverRegistry, ExternalDriver, OverlayDriver } from '../drivers/index.js';
 import { createSharedCache } from '../resolver/index.js';
 import { watchResolvConf, type ResolvConfWatch } from '../resolvconf/index.js';
-import { StateStore, StateWriteError, type ClusterStatus, type Intent } from '../store/index.js';
+import { StateStore, StateWriteError, type ClusterStatus } from '../store/index.js';
 import { linkProblems } from './attach.js';
 import { ClusterBinding } from './cluster.js';
 import type { OpsContext } from './context.js';
@@ -101,19 +101,17 @@ export class Controller implements ControllerCore {
    * ERR_STORE_VERSION; a bad record is reported, never fatal.
    */
   async restore(): Promise<RestoreReport | undefined> {
-    const unfinished: Intent[] = [];
     const report = await this.#journal.store?.restore(async (state) => {
       const r = state === undefined ? emptyReport() : await restoreState({
         core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#ctx.forwarding,
-        addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#adoptSandbox(s), keepUnfinished: (i) => unfinished.push(i),
+        // Staged at once: the snapshot restore writes next holds them (the journal line alone is not synced).
+        addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#adoptSandbox(s), keepUnfinished: (i) => this.#journal.keep('unfinished', i),
       }, state);
       for (const sb of this.sandboxes()) {
         if (isLateKey(sb) && sb.netnsPath !== '') await joinDeferred(sb).catch((err: unknown) => r.problems.push(`join of ${sb.id}: ${String(err)}`));
       }
       return r;
     });
-    // Records whose undo failed here stay on disk, so the next start tries again (L3).
-    unfinished.forEach((intent, i) => this.#journal.keep(`unfinished:${i}`, intent));
     if (this.#sandboxes.size > 0) this.#startWatch();
     await this.#cluster?.adoptRestored();
     // The origin may have changed while the daemon was down: re-read it now and persist what it changes (L6).

@@ -18,6 +18,9 @@ export class Journal {
   readonly #store: StateStore | undefined;
   readonly #logger: Logger;
 
+  /** Records kept so far (their keys' sequence). */
+  #kept = 0;
+
   constructor(store: StateStore | undefined, logger: Logger) {
     this.#store = store;
     this.#logger = logger;
@@ -62,7 +65,7 @@ export class Journal {
    * usual degraded mode.
    */
   keep(key: string, intent: Intent): void {
-    const staged = this.#store?.aheadStaged(key, intent);
+    const staged = this.#store?.aheadStaged(key.startsWith('kept:') ? key : `kept:${++this.#kept}:${key}`, intent);
     staged?.written.catch(() => undefined);
     staged?.durable.catch(() => undefined);
   }
@@ -92,7 +95,6 @@ export class Journal {
     const unsaved = (err: unknown): never => {
       throw err instanceof StateWriteError ? err.withOutcome('nothing was changed (its write-ahead record could not be saved)') : err;
     };
-    let settle = true;
     try {
       const staged = this.#store?.aheadStaged(key, intent);
       const durable = staged === undefined ? Promise.resolve() : staged.durable.catch(unsaved);
@@ -101,13 +103,14 @@ export class Journal {
       return await apply(await work(durable));
     } catch (err) {
       // Its undo failed too: the record stays ('creating' or 'deleting'), and the next restore finishes the undo (L3).
+      // Kept under a key of its own, so a retry of the same operation (the same key) cannot replace it.
       if (isLeftBehind(err)) {
-        settle = false;
+        this.keep(`kept:${++this.#kept}:${key}`, intent);
         this.#logger.warn({ err, record: key }, 'an operation and its undo failed: its write-ahead record stays, and the next start finishes the undo');
       }
       throw err;
     } finally {
-      if (settle) this.#store?.settle(key);
+      this.#store?.settle(key);
     }
   }
 }

@@ -112,6 +112,16 @@ export function checkIfname(value: string | undefined): string | undefined {
   return value;
 }
 
+/** An interface name read back from the state (a join's `ifname`), as join options: kept when still a valid name (a hand-edited file may say anything). */
+export function savedIfname(value: string | undefined): { ifname?: string } {
+  try {
+    const ifname = checkIfname(value);
+    return ifname === undefined ? {} : { ifname };
+  } catch {
+    return {};
+  }
+}
+
 /** One --add-host entry. */
 export interface ExtraHost {
   name: string;

@@ -16,7 +16,7 @@ import type { ControllerCore } from './core.js';
 import { Endpoint } from './endpoint.js';
 import { Network } from './network.js';
 import { Sandbox, type SandboxConfig } from './sandbox.js';
-import { checkIfname } from './options.js';
+import { savedIfname } from './options.js';
 import type { Intent, PersistedEndpoint, PersistedJoin, PersistedSandbox, PersistedState } from '../store/index.js';
 
 /** What restore needs from the controller. */
@@ -103,8 +103,10 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
     } catch (err) {
       // A live network that could not be made again: its endpoints' links in the sandboxes go (restoreEndpoint).
       if (p.phase === 'live' && made !== undefined) broken.set(p.id, made);
-      if (p.phase !== 'live') deps.keepUnfinished?.({ network: p });
-      r.problems.push(`network ${p.name}: ${why(err)}${p.phase !== 'live' ? ` (its ${p.phase} record is kept: the next start tries again)` : ''}`);
+      // A global network's record is the cluster store's to keep (it may add the network back as live meanwhile).
+      const keep = p.phase !== 'live' && p.scope !== 'global';
+      if (keep) deps.keepUnfinished?.({ network: p });
+      r.problems.push(`network ${p.name}: ${why(err)}${keep ? ` (its ${p.phase} record is kept: the next start tries again)` : ''}`);
     }
   }
   return nets;
@@ -181,19 +183,9 @@ async function dropPlumbing(driver: Driver, net: Network, ep: Endpoint, j: Persi
   else if (j.phase === 'joining') await driver.releaseEndpoint(net.driverNetwork, ep.id);
 }
 
-/** The interface name a join asked for, when the saved one is still a valid name (a hand-edited file may say anything). */
-function askedIfname(j: PersistedJoin): { ifname?: string } {
-  try {
-    const ifname = checkIfname(j.ifname);
-    return ifname === undefined ? {} : { ifname };
-  } catch {
-    return {};
-  }
-}
-
 function claim(ep: Endpoint, sb: Sandbox, j: PersistedJoin): void {
   // The interface name it asked for comes back with it: the join that follows a key uses it (not the next eth<N>).
-  ep.attach({ sandbox: sb, priority: j.priority, gateway: false, link: undefined, ...askedIfname(j) });
+  ep.attach({ sandbox: sb, priority: j.priority, gateway: false, link: undefined, ...savedIfname(j.ifname) });
   sb.endpoints.set(ep.id, ep);
 }
 
@@ -236,7 +228,7 @@ async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Ma
     if (gone === undefined || j === undefined || sb === undefined) return undefined;
     const ep = endpointOf(deps, p, gone);
     await dropPlumbing(deps.drivers.get(gone.driver), gone, ep, j, sb.netnsPath).catch((err: unknown) => void r.problems.push(`links of ${p.name}: ${why(err)}`));
-    if (j.phase === 'joined') await dropHostsLines(ep, sb).catch(() => undefined);
+    if (j.phase !== 'deferred') await dropHostsLines(ep, sb).catch(() => undefined);
     return undefined;
   }
   const ep = endpointOf(deps, p, net);
@@ -285,7 +277,7 @@ async function settleJoins(deps: RestoreDeps, joined: readonly Joined[], r: Rest
   const checked = await Promise.all([...byNet].map(async ([net, list]) => ({ list, present: await deps.drivers.get(net.driver).endpointsPresent(net.driverNetwork, list.map((x) => x.j.info)) })));
   for (const { list, present } of checked) {
     list.forEach((x, i) => {
-      x.ep.attach({ sandbox: x.sb, priority: x.j.priority, gateway: x.j.gateway, link: x.j.info, ...askedIfname(x.j) });
+      x.ep.attach({ sandbox: x.sb, priority: x.j.priority, gateway: x.j.gateway, link: x.j.info, ...savedIfname(x.j.ifname) });
       x.sb.endpoints.set(x.ep.id, x.ep);
       x.sb.ifnames.add(x.j.info.ifname);
       x.sb.restoreDns(sandboxEndpoint(x.ep));

@@ -62,6 +62,19 @@ describe('a failed operation whose undo failed keeps its write-ahead record', ()
     expect(r.lines.some((l) => /write-ahead record stays/.test(String(l.msg)))).toBe(true);
   });
 
+  it('a retry of the same operation (its key) never replaces the record kept from the first attempt', async () => {
+    const r = await rig();
+    const first = net(6);
+    const again = { ...net(7), name: first.name }; // the same name (the operation's key), a new id
+    await expect(r.journal.around('net:n6', { network: first }, () => Promise.reject(leftBehind(new Error('bridge stays'))), () => undefined)).rejects.toThrow();
+    await expect(r.journal.around('net:n6', { network: again }, () => Promise.reject(new Error('no')), () => undefined)).rejects.toThrow('no');
+    await r.store.flush();
+    expect(r.last()).toEqual({ [`net:${first.id}`]: 'creating', [`net:${again.id}`]: 'del' });
+    r.journal.changed(); // a snapshot still holds it
+    await r.store.flush();
+    expect([r.snapshotHas(first.id, 'creating'), r.snapshotHas(again.id, 'creating')]).toEqual([true, false]);
+  });
+
   it('a commit that fails and an undo that fails too (unsavedUndone) keep it; an undo that works drops it', async () => {
     const r = await rig();
     const failedCommit = Promise.reject(new StateWriteError('/mem', Object.assign(new Error('no space'), { code: 'ENOSPC' })));
