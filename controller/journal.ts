@@ -60,8 +60,8 @@ export class Journal {
   }
 
   /**
-   * Keep `intent` on disk from now on, never settled: a record restore could not finish (its undo failed), written in
-   * every state until the next start tries again. Written with the next group commit; a failed write is the store's
+   * Keep `intent` on disk from now on, never settled: a record whose undo failed (here, or in restore), written in
+   * every state until the next start tries again (or a later operation on the same object replaces it). Written with the next group commit; a failed write is the store's
    * usual degraded mode.
    */
   keep(key: string, intent: Intent): void {

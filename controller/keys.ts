@@ -67,10 +67,10 @@ export async function setSandboxKey(sb: Sandbox, netnsPath: string, changed: () 
 }
 
 /**
- * Take a `late` sandbox's key back (the container stopped): leave every
- * joined endpoint (non-gateway first, so no route moves), forget the
- * namespace (never deleted), claim the endpoints again. Nothing to do
- * without a key. Throws ERR_SANDBOX_NOT_EXTERNAL (400) for an `owned` or
+ * Take a `late` sandbox's key back (the container stopped): every joined
+ * endpoint leaves the namespace and stays claimed (Endpoint.unplug;
+ * non-gateway first, so no route moves), then the namespace is forgotten
+ * (never deleted). Nothing to do without a key. Throws ERR_SANDBOX_NOT_EXTERNAL (400) for an `owned` or
  * `path` sandbox.
  */
 export async function releaseSandboxKey(sb: Sandbox, changed: () => void): Promise<void> {
