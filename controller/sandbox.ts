@@ -150,9 +150,14 @@ export class Sandbox {
   setKey(netnsPath: string): Promise<void> {
     return this.#opened.setKey(netnsPath);
   }
-  /** Back to waiting for a key: stop the listener and forget the namespace (never deleted here). */
-  clearKey(): Promise<void> {
-    return this.#opened.clearKey();
+  /**
+   * Back to waiting for a key: stop the listener and forget the namespace (never deleted here), and with it the
+   * interface names reserved there (a link a failed leave could not delete is the forgotten namespace's, not the next key's).
+   */
+  async clearKey(): Promise<void> {
+    await this.#opened.clearKey();
+    for (const ep of this.endpoints.values()) if (ep.joinInfo !== undefined) return; // still joined there: keep them
+    this.ifnames.clear();
   }
 
   /** `requested` if given and free, else the lowest free eth<N>; reserved synchronously (G11). Throws ERR_SANDBOX_IFNAME_IN_USE. */
