@@ -45,12 +45,12 @@ export class Endpoint {
   /** The join in progress, if any: leave waits for it (no half-joined state is ever torn down). */
   joining: Promise<void> | undefined;
   /**
-   * The leave in progress, if any; resolves (never rejects) when it ends, with its failure if it had one. The API's
+   * The leave in progress, if any; resolves (never rejects) when it ends. The API's
    * disconnect, the link watch's drop of a vanished interface, a cluster disconnect and a sandbox delete may all leave
    * one endpoint at once: a later leave, and a delete, wait for this one and then look again, so an endpoint leaves
    * once and is deleted only once it has left (L5).
    */
-  leaving: Promise<{ readonly err: unknown } | undefined> | undefined;
+  leaving: Promise<void> | undefined;
   /**
    * Set while the connect that made it (Network.connect) has not answered: it may still fail, or be undone by a
    * crash. An operation this endpoint would refuse (a second connect of its sandbox to its network, an endpoint of

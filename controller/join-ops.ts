@@ -73,22 +73,19 @@ export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: 
  */
 export async function leave(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable = true, refusable = false, keepClaim = false): Promise<void> {
   if (ep.joining !== undefined) await ep.joining.catch(() => undefined);
-  // One leave at a time: then look again (L5). A leave waited for that failed after the endpoint left reports that
-  // failure to its own caller; this one finds the endpoint gone (a delete or disconnect then goes on, as it asked).
+  // One leave at a time: then look again (L5). A leave waited for that failed reports that to its own caller; this
+  // one finds the endpoint gone (a delete or disconnect then goes on, as it asked).
   while (ep.leaving !== undefined) await ep.leaving;
   if (ep.sandbox !== sb) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
   // Claimed before the first step, in the same synchronous run as the check above: a waiter resumed later sees it.
-  let settle!: (outcome: { readonly err: unknown } | undefined) => void;
-  const settled = new Promise<{ readonly err: unknown } | undefined>((resolve) => (settle = resolve));
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => (settle = resolve));
   ep.leaving = settled;
   sb.leaves.add(settled);
   try {
     await leaveOnce(ctx, ep, sb, durable, refusable, keepClaim);
-    settle(undefined);
-  } catch (err) {
-    settle({ err });
-    throw err;
   } finally {
+    settle();
     if (ep.leaving === settled) ep.leaving = undefined;
     sb.leaves.delete(settled);
   }

@@ -184,10 +184,7 @@ export class StateStore {
     await this.flush();
   }
 
-  /**
-   * Open `intent` under `key`. An older open intent for the same record (one restore kept because its undo failed,
-   * for an object of the same id made again since) gives way: one record per object, and the newest operation's.
-   */
+  /** Open `intent` under `key`; an older one for the same record (a kept one, its object made again) gives way. */
   #stage(key: string, intent: Intent): void {
     const record = intentKey(intent);
     for (const [k, i] of this.#intents) if (k !== key && intentKey(i) === record) this.#intents.delete(k);
