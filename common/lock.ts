@@ -16,3 +16,12 @@ export class AsyncLock {
     return run;
   }
 }
+
+/** Run `fn` over `items`, at most `limit` at a time (in order of start); rejects with the first failure. */
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -35,13 +35,15 @@ export function addRecords(ep: Endpoint, sb: Sandbox): void {
   });
 }
 
-/** Join: veth into the sandbox, names into the table, network into the sandbox's view. Unwinds on failure. */
-export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifname: string, wantsGateway: boolean): Promise<void> {
+/**
+ * Join: veth into the sandbox, names into the table, network into the sandbox's view. Unwinds on failure, the
+ * claim last (`release`: the endpoint leaves `sb`, or, for a claim that was waiting for a key, is only claimed again).
+ */
+export async function plumbJoin(deps: AttachDeps, ep: Endpoint, sb: Sandbox, ifname: string, wantsGateway: boolean, release: () => void): Promise<void> {
   try {
     await withUndo(async (undo) => {
       undo.push('release claim', () => {
-        ep.attach(undefined);
-        sb.endpoints.delete(ep.id);
+        release();
         sb.ifnames.delete(ifname);
       });
       const driver = deps.drivers.get(ep.network.driver);
@@ -68,6 +70,18 @@ export interface LeaveOptions {
   readonly refusable?: boolean;
   readonly before?: () => Promise<void>;
   readonly undoBefore?: () => Promise<void>;
+  /**
+   * The endpoint stays claimed by `sb` (a late key released, or a deferred join undone): where it would leave the
+   * sandbox it becomes a claim without a link instead, in the same synchronous step, so no state write ever sees it
+   * unclaimed (restore deletes an unclaimed endpoint that a connect made, L6).
+   */
+  readonly keepClaim?: boolean;
+}
+
+/** `ep` claimed by `sb` without a link: it joins with the sandbox's next key (the interface name asked for kept). */
+export function claimOnly(ep: Endpoint, sb: Sandbox, priority: number, ifname: string | undefined): void {
+  ep.attach({ sandbox: sb, priority, gateway: false, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
+  sb.endpoints.set(ep.id, ep);
 }
 
 /**
@@ -76,7 +90,7 @@ export interface LeaveOptions {
  * refused edit (no descriptor left, a full disk) refuses the leave with nothing changed (G10): `undoBefore` publishes
  * again. Otherwise (undo, cleanup, restore: the endpoint must go whatever fails) the names leave the view at once
  * (R15). Then, in one synchronous step, the names vanish from the network's records and the endpoint leaves the
- * sandbox; from there every step runs even when one before it failed (a refused file edit must not leave the veth
+ * sandbox (or is only claimed by it: `keepClaim`); from there every step runs even when one before it failed (a refused file edit must not leave the veth
  * behind), and the first failure is thrown once all ran.
  */
 export async function plumbLeave(deps: AttachDeps, ep: Endpoint, sb: Sandbox, options: LeaveOptions = {}): Promise<void> {
@@ -96,8 +110,11 @@ export async function plumbLeave(deps: AttachDeps, ep: Endpoint, sb: Sandbox, op
   ep.network.records.removeEndpoint(ep.id);
   const info = ep.joinInfo;
   const wasGateway = ep.gateway;
-  ep.attach(undefined);
-  sb.endpoints.delete(ep.id);
+  if (options.keepClaim === true) claimOnly(ep, sb, ep.priority, ep.attachment?.ifname);
+  else {
+    ep.attach(undefined);
+    sb.endpoints.delete(ep.id);
+  }
   await detached.then((d) => d.refreshed).catch((err: unknown) => failures.push(err));
   if (info !== undefined) {
     await deps.drivers.get(ep.network.driver).leave(ep.network.driverNetwork, info, sb.netnsPath).then(
@@ -109,8 +126,8 @@ export async function plumbLeave(deps: AttachDeps, ep: Endpoint, sb: Sandbox, op
   if (failures.length > 0) throw failures[0];
 }
 
-/** Give the default route to the first remaining non-internal endpoint (L2). */
-async function moveGateway(deps: AttachDeps, sb: Sandbox): Promise<void> {
+/** Give the default route to the first remaining non-internal endpoint (L2); nothing when none is joined. */
+export async function moveGateway(deps: AttachDeps, sb: Sandbox): Promise<void> {
   const next = sb.endpointOrder.map((id) => sb.endpoints.get(id)!).find((e) => !e.network.internal && e.joinInfo);
   if (next === undefined || next.joinInfo === undefined || next.attachment === undefined) return;
   next.attach({ ...next.attachment, gateway: true });

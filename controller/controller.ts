@@ -107,9 +107,8 @@ export class Controller implements ControllerCore {
         // Staged at once: the snapshot restore writes next holds them (the journal line alone is not synced).
         addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#adoptSandbox(s), keepUnfinished: (i) => this.#journal.keep('unfinished', i),
       }, state);
-      for (const sb of this.sandboxes()) {
-        if (isLateKey(sb) && sb.netnsPath !== '') await joinDeferred(sb).catch((err: unknown) => r.problems.push(`join of ${sb.id}: ${String(err)}`));
-      }
+      // A join to a global network needs the cluster store, which starts after restore: joinClaimed does those.
+      r.problems.push(...await this.#joinClaimed((sb) => this.#cluster === undefined || ![...sb.endpoints.values()].some((e) => e.network.scope === 'global')));
       return r;
     });
     if (this.#sandboxes.size > 0) this.#startWatch();
@@ -117,6 +116,26 @@ export class Controller implements ControllerCore {
     // The origin may have changed while the daemon was down: re-read it now and persist what it changes (L6).
     if (report !== undefined && this.#sandboxes.size > 0) await this.refreshOrigin();
     return report;
+  }
+
+  /**
+   * Join what keyed late sandboxes still only claim: a restart that came between a key set and its joins (restore
+   * does those on local networks; the daemon calls this once the cluster store has started, for global ones). A
+   * join that fails leaves its endpoint claimed, waiting for the next key. Returns the failures, each in a line.
+   */
+  async joinClaimed(): Promise<string[]> {
+    const problems = await this.#joinClaimed(() => true);
+    for (const p of problems) this.logger.warn({ problem: p }, 'a claimed endpoint did not join its sandbox: it waits for the next key');
+    return problems;
+  }
+
+  async #joinClaimed(which: (sb: Sandbox) => boolean): Promise<string[]> {
+    const problems: string[] = [];
+    for (const sb of this.sandboxes()) {
+      if (!isLateKey(sb) || sb.netnsPath === '' || !which(sb)) continue;
+      await joinDeferred(sb, true).catch((err: unknown) => problems.push(`join of ${sb.id}: ${String(err)}`));
+    }
+    return problems;
   }
 
   /** Persist a change made outside the controller's own operations (sandbox keys). */
@@ -234,6 +253,13 @@ export class Controller implements ControllerCore {
   /** ControllerCore: leave the namespace, staying claimed (join-ops.ts leave with keepClaim; a late key released). */
   unplug(ep: Endpoint, sb: Sandbox): Promise<void> {
     return ops.leave(this.#ctx, ep, sb, true, false, true);
+  }
+
+  /** ControllerCore: join a sandbox that claims the endpoint, claimed still on failure (join-ops.ts join with resume). */
+  async plug(ep: Endpoint, sb: Sandbox): Promise<void> {
+    this.#open();
+    const ifname = ep.attachment?.ifname;
+    return ops.join(this.#ctx, ep, sb, { priority: ep.priority, ...(ifname === undefined ? {} : { ifname }) }, true);
   }
 
   /** ControllerCore: leave when joined, and delete (join-ops.ts; every disconnect goes through it). */

@@ -18,6 +18,8 @@ export interface ControllerCore {
   leave(endpoint: Endpoint, sandbox: Sandbox): Promise<void>;
   /** Leave the sandbox's namespace but stay claimed by it (a late key released; join-ops.ts leave with keepClaim). */
   unplug(endpoint: Endpoint, sandbox: Sandbox): Promise<void>;
+  /** Join a sandbox that claims the endpoint (its key came); claimed still when that fails (join-ops.ts join with resume). */
+  plug(endpoint: Endpoint, sandbox: Sandbox): Promise<void>;
   leaveAndDelete(endpoint: Endpoint, refusable?: boolean): Promise<void>;
   deleteSandbox(sandbox: Sandbox): Promise<void>;
   /** What the network's driver shows of it (bridge name, MTU). */

@@ -162,6 +162,15 @@ export class Endpoint {
   }
 
   /**
+   * Join the sandbox that claims this endpoint (it was waiting for the sandbox's key, which is there now), with the
+   * priority and interface name of the claim. Whatever fails, it stays claimed, in memory and on disk. Throws
+   * ERR_ENDPOINT_NOT_JOINED when `sandbox` does not claim it, and as join.
+   */
+  plug(sandbox: Sandbox): Promise<void> {
+    return this.#core.plug(this, sandbox);
+  }
+
+  /**
    * Disconnect (the API's): leave its sandbox, when it has one, and be
    * deleted. Refusable: the sandbox's own hosts lines go first, and a refused
    * edit throws with nothing changed; a step that fails after the endpoint

@@ -7,7 +7,7 @@
  * on disk before any plumbing (L6).
  */
 import { epKey, StateWriteError } from '../store/index.js';
-import { plumbJoin, plumbLeave } from './attach.js';
+import { claimOnly, plumbJoin, plumbLeave } from './attach.js';
 import type { OpsContext } from './context.js';
 import type { Endpoint } from './endpoint.js';
 import { provisionalOf } from './endpoint.js';
@@ -19,41 +19,51 @@ import type { Sandbox } from './sandbox.js';
 import { endpointKeys } from './snapshot.js';
 
 /**
- * Join `ep` to `sb`. A sandbox without its key yet only claims the endpoint. Throws ERR_ENDPOINT_ALREADY_JOINED,
- * ERR_SANDBOX_NOT_FOUND, ERR_NETWORK_NOT_FOUND, ERR_ENDPOINT_NOT_FOUND, ERR_SANDBOX_ALREADY_ON_NETWORK, ERR_SANDBOX_IFNAME_IN_USE,
- * ERR_STORE_WRITE_FAILED (nothing plumbed), and the plumbing's errors (everything undone).
+ * Join `ep` to `sb`. A sandbox without its key yet only claims the endpoint. `resume`: `ep` is claimed by `sb`
+ * already (it waited for the key `sb` has now): it joins, and whatever fails it stays claimed, never unclaimed in
+ * memory or on disk. Throws ERR_ENDPOINT_ALREADY_JOINED, ERR_SANDBOX_NOT_FOUND, ERR_NETWORK_NOT_FOUND,
+ * ERR_ENDPOINT_NOT_FOUND, ERR_SANDBOX_ALREADY_ON_NETWORK, ERR_SANDBOX_IFNAME_IN_USE, ERR_STORE_WRITE_FAILED (nothing
+ * plumbed), and the plumbing's errors (everything undone); with `resume`, ERR_ENDPOINT_NOT_JOINED when not claimed.
  */
-export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: JoinOptions): Promise<void> {
+export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: JoinOptions, resume = false): Promise<void> {
   const rival = provisionalOf([...sb.endpoints.values()].filter((e) => e !== ep && e.network === ep.network));
   if (rival !== undefined) {
     await rival; // L5: refuse on answered state only, then look again
     ctx.assertOpen();
-    return join(ctx, ep, sb, options);
+    return join(ctx, ep, sb, options, resume);
   }
-  if (ep.sandbox !== undefined) throw new errors.EndpointAlreadyJoinedError(ep.name, ep.sandbox.id);
+  if (resume && (ep.sandbox !== sb || ep.joinInfo !== undefined || ep.joining !== undefined)) throw new errors.EndpointNotJoinedError(ep.name, sb.id);
+  if (!resume && ep.sandbox !== undefined) throw new errors.EndpointAlreadyJoinedError(ep.name, ep.sandbox.id);
   if (!ctx.sandboxes.has(sb.id) || sb.deleting) throw new errors.SandboxNotFoundError(sb.id);
   if (!ctx.networks.has(ep.network.id)) throw new errors.NetworkNotFoundError(ep.network.name);
   if (!ep.network.endpoints.has(ep.id)) throw new errors.EndpointNotFoundError(ep.name, ep.network.name);
-  if ([...sb.endpoints.values()].some((e) => e.network === ep.network)) throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
+  if ([...sb.endpoints.values()].some((e) => e !== ep && e.network === ep.network)) throw new errors.AlreadyOnNetworkError(sb.id, ep.network.name);
   if (ep.network.scope === 'global') ctx.cluster?.store.assertAvailable('join a global network');
+  if (resume && sb.netnsPath === '') return; // its key went meanwhile: it waits for the next one
   // Claimed synchronously: a concurrent join of the same endpoint fails (G11).
   const wantsGateway = sb.netnsPath !== '' && !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
   const ifname = checkIfname(options.ifname);
   if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
-  ep.attach({ sandbox: sb, priority: options.priority ?? 0, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
+  const priority = options.priority ?? 0;
+  ep.attach({ sandbox: sb, priority, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
   sb.endpoints.set(ep.id, ep);
-  const unclaim = async (): Promise<void> => void (ep.attach(undefined), sb.endpoints.delete(ep.id));
+  // Undone: out of the sandbox, or, for a claim that waited for this key, claimed again in the same step.
+  const release = (): void => {
+    if (resume) claimOnly(ep, sb, priority, ifname);
+    else void (ep.attach(undefined), sb.endpoints.delete(ep.id));
+  };
   const claimed = (): Promise<void> => ctx.journal.committed({ endpoint: ep.name, sandbox: sb.id }, 'endpoint claimed: it joins when the sandbox gets its key', ...endpointKeys(ep));
-  if (sb.netnsPath === '') return await unsavedUndone(ctx.logger, claimed(), 'the endpoint did not join', unclaim);
+  if (sb.netnsPath === '') return await unsavedUndone(ctx.logger, claimed(), 'the endpoint did not join', async () => release());
   const dev = sb.reserveIfname(ifname);
   // The claim is on disk before any plumbing; when that write fails nothing is plumbed and the claim goes (L6).
   const ahead = ctx.journal.flushed(epKey(ep.id)).catch(async (err: unknown) => {
-    await unclaim();
+    release();
     sb.ifnames.delete(dev);
     throw err instanceof StateWriteError ? err.withOutcome('the endpoint did not join') : err;
   });
-  const joining = ahead.then(() => plumbJoin(ctx, ep, sb, dev, wantsGateway))
-    .then(() => ctx.cluster?.publishJoined(ep, sb, () => plumbLeave(ctx, ep, sb)));
+  const undoJoin = (): Promise<void> => plumbLeave(ctx, ep, sb, { keepClaim: resume });
+  const joining = ahead.then(() => plumbJoin(ctx, ep, sb, dev, wantsGateway, release))
+    .then(() => ctx.cluster?.publishJoined(ep, sb, undoJoin));
   ep.joining = joining;
   try {
     await joining;
@@ -61,7 +71,7 @@ export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: 
     ep.joining = undefined;
   }
   // On disk the join is still 'joining', which a restart undoes too (L6).
-  await unsavedUndone(ctx.logger, ctx.journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined', ...endpointKeys(ep)), 'the endpoint did not join', () => leave(ctx, ep, sb, false));
+  await unsavedUndone(ctx.logger, ctx.journal.committed({ endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ifname: dev }, 'endpoint joined', ...endpointKeys(ep)), 'the endpoint did not join', () => leave(ctx, ep, sb, false, false, resume));
 }
 
 /**
@@ -93,22 +103,17 @@ export async function leave(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable 
 
 /**
  * leave, once it is the endpoint's only leave in progress. With `keepClaim` (a late key released: the endpoint joins
- * again with the next key) it is claimed by `sb` again before its record is written, so on disk it goes from joined to
- * waiting for a key and is never seen unclaimed (restore deletes an unclaimed endpoint that a connect made).
+ * again with the next key) it becomes a claim of `sb` in the same step it leaves (plumbLeave), so no write, its own
+ * or a concurrent one, sees it unclaimed (restore deletes an unclaimed endpoint that a connect made).
  */
 async function leaveOnce(ctx: OpsContext, ep: Endpoint, sb: Sandbox, durable: boolean, refusable: boolean, keepClaim: boolean): Promise<void> {
-  const { priority } = ep;
-  const asked = ep.attachment?.ifname;
+  const before = ep.attachment;
   const cluster = ep.network.scope === 'global' ? ctx.cluster : undefined;
   const global = cluster === undefined ? {} : { before: () => cluster.unpublish(ep), undoBefore: () => cluster.publish(ep, sb) };
   // Refused with nothing changed (the endpoint still joined): thrown as is. A step that failed after the endpoint
   // left the sandbox: the leave is recorded all the same, then thrown.
-  const failure = await plumbLeave(ctx, ep, sb, { refusable, ...global }).then(() => undefined, (err: unknown) => ({ err }));
-  if (failure !== undefined && ep.sandbox === sb) throw failure.err;
-  if (keepClaim && ep.sandbox === undefined && ep.network.endpoints.has(ep.id)) {
-    ep.attach({ sandbox: sb, priority, gateway: false, link: undefined, ...(asked === undefined ? {} : { ifname: asked }) });
-    sb.endpoints.set(ep.id, ep);
-  }
+  const failure = await plumbLeave(ctx, ep, sb, { refusable, keepClaim, ...global }).then(() => undefined, (err: unknown) => ({ err }));
+  if (failure !== undefined && ep.attachment === before) throw failure.err;
   const fields = { endpoint: ep.name, network: ep.network.name, sandbox: sb.id, ...(keepClaim ? { claimed: true } : {}) };
   const keys = [...endpointKeys(ep), ...[...sb.endpoints.keys()].map(epKey)]; // the default route may have moved
   if (durable) await unsavedDone(ctx.journal.committed(fields, 'endpoint left', ...keys), 'the endpoint left; a restart finds its link gone and drops it');

@@ -8,6 +8,7 @@
  */
 import { compareEndpoints } from '../sandbox/index.js';
 import { sandboxEndpoint } from './attach.js';
+import type { Logger } from '../common/log.js';
 import type { Endpoint } from './endpoint.js';
 import type { Sandbox } from './sandbox.js';
 import { EndpointNotJoinedError, SandboxKeySetError, SandboxNotExternalError } from './errors.js';
@@ -26,42 +27,52 @@ function deferred(sb: Sandbox): Endpoint[] {
   return inJoinOrder([...sb.endpoints.values()].filter((e) => e.joinInfo === undefined && e.joining === undefined));
 }
 
-/** Join every claimed endpoint of a keyed sandbox (a key set, or a restore that stopped half-way). */
-export async function joinDeferred(sb: Sandbox): Promise<void> {
+/** What joining and releasing keys needs from the controller. */
+export interface KeyDeps {
+  /** Persist the whole model (a key set or released: the sandbox's record). */
+  readonly changed: () => void;
+  readonly logger: Logger;
+}
+
+/**
+ * Join every claimed endpoint of a keyed sandbox (a key set, or a restart that came between a key set and its
+ * joins), in R4 order. Each stays claimed when its join fails (Endpoint.plug), so it waits for the next key and is
+ * never written unclaimed (restore deletes an unclaimed endpoint that a connect made, L6). `all`: go on past a
+ * failure (restore); else stop at the first (a key set, which then gives the key back). Throws the first failure.
+ */
+export async function joinDeferred(sb: Sandbox, all = false): Promise<void> {
+  const failures: unknown[] = [];
   for (const ep of deferred(sb)) {
-    const { priority } = ep;
-    const ifname = ep.attachment?.ifname;
-    // Unclaimed in memory only: the join claims it again in the same synchronous run and writes that claim ahead, so
-    // no write ever shows it unclaimed (restore would delete it as a connect cut short).
-    ep.attach(undefined);
-    sb.endpoints.delete(ep.id);
-    await ep.join(sb, { priority, ...(ifname === undefined ? {} : { ifname }) });
+    // Left, deleted or joined meanwhile (each join awaits): not this loop's any more.
+    if (ep.sandbox !== sb || ep.joinInfo !== undefined || ep.joining !== undefined) continue;
+    try {
+      await ep.plug(sb);
+    } catch (err) {
+      failures.push(err);
+      if (!all) break;
+    }
   }
+  if (failures.length > 0) throw failures[0];
 }
 
 /**
  * Give a `late` sandbox its namespace (`netnsPath`, e.g. /proc/<pid>/ns/net
- * or a bind mount) and join its claimed endpoints; on failure everything
- * waits again. `changed` is told to persist. Throws
+ * or a bind mount) and join its claimed endpoints; on failure the key is
+ * given back and every endpoint waits again, claimed. Throws
  * ERR_SANDBOX_NOT_EXTERNAL (400) for an `owned` or `path` sandbox,
  * ERR_SANDBOX_KEY_SET (409) when it has a key, ERR_SANDBOX_NETNS when the
  * path is not a network namespace, and what join throws.
  */
-export async function setSandboxKey(sb: Sandbox, netnsPath: string, changed: () => void): Promise<void> {
+export async function setSandboxKey(sb: Sandbox, netnsPath: string, deps: KeyDeps): Promise<void> {
   if (!isLateKey(sb)) throw new SandboxNotExternalError(sb.id);
   if (sb.netnsPath !== '') throw new SandboxKeySetError(sb.id, sb.netnsPath);
-  const waiting = deferred(sb);
-  const ifnames = new Map(waiting.map((e) => [e, e.attachment?.ifname]));
-  const priorities = new Map(waiting.map((e) => [e, e.priority]));
   await sb.setKey(netnsPath);
-  changed();
+  deps.changed();
   try {
     await joinDeferred(sb);
   } catch (err) {
-    await releaseSandboxKey(sb, changed).catch(() => undefined);
-    for (const ep of waiting) {
-      if (ep.sandbox === undefined && ep.network.endpoints.has(ep.id)) await ep.join(sb, { priority: priorities.get(ep) ?? 0, ...(ifnames.get(ep) === undefined ? {} : { ifname: ifnames.get(ep)! }) }).catch(() => undefined);
-    }
+    // The endpoints that joined leave, claimed still (releaseSandboxKey); the one that failed never stopped being.
+    await releaseSandboxKey(sb, deps).catch((e: unknown) => deps.logger.warn({ err: e, sandbox: sb.id }, 'giving a refused key back failed: an endpoint may no longer wait for the next key'));
     throw err;
   }
 }
@@ -73,31 +84,21 @@ export async function setSandboxKey(sb: Sandbox, netnsPath: string, changed: () 
  * (never deleted). Nothing to do without a key. Throws ERR_SANDBOX_NOT_EXTERNAL (400) for an `owned` or
  * `path` sandbox.
  */
-export async function releaseSandboxKey(sb: Sandbox, changed: () => void): Promise<void> {
+export async function releaseSandboxKey(sb: Sandbox, deps: KeyDeps): Promise<void> {
   if (!isLateKey(sb)) throw new SandboxNotExternalError(sb.id);
   if (sb.netnsPath === '') return;
   const joined = [...sb.endpoints.values()].filter((e) => e.joinInfo !== undefined).sort((a, b) => Number(a.gateway) - Number(b.gateway));
-  const priorities = new Map(joined.map((e) => [e, e.priority]));
-  const asked = new Map(joined.map((e) => [e, e.attachment?.ifname]));
-  // Every endpoint leaves, and is claimed again, even when one leave fails (a leave goes whatever fails, then
-  // throws): the first failure is thrown once the key is released.
+  // Every endpoint leaves, claimed still (its unplug makes it a claim in the step it leaves), even when one leave
+  // fails (a leave goes whatever fails, then throws): the first failure is thrown once the key is released.
   const failures: unknown[] = [];
   for (const ep of joined) {
     await ep.unplug(sb).catch((err: unknown) => {
-      // Left meanwhile by someone else (a vanished link's drop): what this release wanted.
+      // Left meanwhile by someone else (a vanished link's drop deleted it): what this release wanted.
       if (err instanceof EndpointNotJoinedError && ep.sandbox !== sb) return;
       failures.push(err);
     });
   }
   await sb.clearKey();
-  changed();
-  for (const ep of inJoinOrder(joined)) {
-    if (ep.sandbox !== undefined) continue; // claimed again by its unplug (or never left: its join unsettled)
-    // Gone meanwhile (a vanished link's drop, a cluster disconnect deleted it): nothing to claim.
-    if (!ep.network.endpoints.has(ep.id)) continue;
-    const ifname = asked.get(ep);
-    // One claim that fails (its state write) never keeps the later endpoints from theirs.
-    await ep.join(sb, { priority: priorities.get(ep) ?? 0, ...(ifname === undefined ? {} : { ifname }) }).catch((err: unknown) => failures.push(err));
-  }
+  deps.changed();
   if (failures.length > 0) throw failures[0];
 }

@@ -4,14 +4,16 @@
  * made again); then sandboxes (namespace gone: its files go and it is not
  * brought back; alive: adopted, files untouched, as Docker); then endpoints
  * (veth present: names and view back without re-plumbing; veth gone: a clean
- * leave); then listeners, and a sweep of leaked veths on our own bridges.
+ * leave, then deleted, or claimed again where the key comes late); then
+ * listeners, and a sweep of leaked veths on our own bridges.
  * Unfinished creates and joins (write-ahead phases) are undone, unfinished
  * deletes finished.
  */
+import { eachLimited } from '../common/lock.js';
 import type { Logger } from '../common/log.js';
 import { AddressPool, type Driver, type DriverJoinInfo, type DriverRegistry } from '../drivers/index.js';
 import { discardSandbox, netnsMounted, netnsPathFor, openSandbox, pinnedNetnsPath, type DnsFilesConfig, type OpenSandboxOptions } from '../sandbox/index.js';
-import { addRecords, plumbLeave, sandboxEndpoint } from './attach.js';
+import { addRecords, moveGateway, plumbLeave, sandboxEndpoint } from './attach.js';
 import type { ControllerCore } from './core.js';
 import { Endpoint } from './endpoint.js';
 import { Network } from './network.js';
@@ -62,15 +64,6 @@ export interface RestoreReport {
 /** An empty report (nothing saved yet). */
 export function emptyReport(): RestoreReport {
   return { networks: 0, sandboxes: 0, pending: 0, endpoints: 0, joined: 0, recreatedBridges: [], removedSandboxes: [], leftEndpoints: [], undone: [], swept: [], reattached: [], problems: [], ms: 0 };
-}
-
-/** Run `fn` over `items`, at most `limit` at a time. */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 const why = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -218,7 +211,7 @@ interface Joined {
 }
 
 /** One endpoint: addresses taken again (IPAM is derived), then its claim settled; a finished join is returned for the veth check. */
-async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Map<string, Network>, sbs: Map<string, Sandbox>, r: RestoreReport, broken: Map<string, Network>): Promise<Joined | undefined> {
+async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Map<string, Network>, sbs: Map<string, Sandbox>, r: RestoreReport, broken: Map<string, Network>, lostGateway: Set<Sandbox>): Promise<Joined | undefined> {
   const net = nets.get(p.network);
   if (net === undefined) {
     r.problems.push(`endpoint ${p.name}: its network ${p.network.slice(0, 12)} was not restored`);
@@ -229,16 +222,21 @@ async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Ma
     const ep = endpointOf(deps, p, gone);
     await dropPlumbing(deps.drivers.get(gone.driver), gone, ep, j, sb.netnsPath).catch((err: unknown) => void r.problems.push(`links of ${p.name}: ${why(err)}`));
     if (j.phase !== 'deferred') await dropHostsLines(ep, sb).catch(() => undefined);
+    if (j.gateway && j.info !== undefined) lostGateway.add(sb); // its default route went with its veth
     return undefined;
   }
   const ep = endpointOf(deps, p, net);
   const j = p.join;
   const sb = j === undefined ? undefined : sbs.get(j.sandbox);
   const driver = deps.drivers.get(net.driver);
-  if (j !== undefined && (sb === undefined || j.phase === 'joining')) {
+  // A join cut short in a sandbox whose key comes late was a claim first, and that claim was answered (the connect
+  // while it waited for its key): it is claimed again below, never deleted. Elsewhere a join cut short is a connect
+  // that never answered.
+  if (j !== undefined && (sb === undefined || (j.phase === 'joining' && sb.keyMode !== 'late'))) {
     // Its sandbox is not coming back, or its join never finished: undone as a failed connect is (left, then
     // deleted: the addresses go back to the pool).
     await dropPlumbing(driver, net, ep, { ...j, phase: 'joining' }, sb?.netnsPath ?? '');
+    if (sb !== undefined && j.gateway) lostGateway.add(sb); // a join cut short may have set the route already
     if (sb !== undefined) {
       await dropHostsLines(ep, sb);
       r.undone.push(`join of ${p.name} to ${sb.id}`);
@@ -257,9 +255,11 @@ async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Ma
   net.endpoints.set(ep.id, ep);
   if (j === undefined || sb === undefined) return undefined;
   if (j.phase === 'joined' && j.info !== undefined && sb.netnsPath !== '') return { ep, sb, j: { ...j, info: j.info } };
-  // Deferred, or joined to a late key that is gone (the container stopped): it waits for the next key.
+  // Deferred, joined to a late key that is gone (the container stopped), or a late key's join cut short: it waits
+  // for the next key, or, when the key is there, joins again once restore is done (Controller.restore).
   await dropPlumbing(driver, net, ep, j, sb.netnsPath);
-  if (j.phase === 'joined') await dropHostsLines(ep, sb);
+  if (j.phase !== 'deferred') await dropHostsLines(ep, sb);
+  if (j.phase === 'joining' && j.gateway) lostGateway.add(sb);
   claim(ep, sb, j);
   return undefined;
 }
@@ -290,9 +290,12 @@ async function settleJoins(deps: RestoreDeps, joined: readonly Joined[], r: Rest
   gone.sort((a, b) => Number(a.ep.gateway) - Number(b.ep.gateway));
   for (const x of gone) {
     // A step that fails (the default route moving to another link that is gone too) is a problem, never fatal.
-    await plumbLeave({ drivers: deps.drivers, logger: deps.logger }, x.ep, x.sb).catch((err: unknown) => r.problems.push(`leave of ${x.ep.name} (${x.ep.network.name}) in ${x.sb.id}: ${(err as Error).message}`));
-    await deps.core.deleteEndpoint(x.ep);
-    r.leftEndpoints.push(`${x.ep.name} (${x.ep.network.name}) in ${x.sb.id}`);
+    // A sandbox whose key comes late keeps its endpoints across keys (a key's release cut short by a crash after
+    // the veth went is one way here): claimed again, it joins again once restore is done (Controller.restore).
+    const late = x.sb.keyMode === 'late';
+    await plumbLeave(deps, x.ep, x.sb, { keepClaim: late }).catch((err: unknown) => r.problems.push(`leave of ${x.ep.name} (${x.ep.network.name}) in ${x.sb.id}: ${why(err)}`));
+    if (!late) await deps.core.deleteEndpoint(x.ep);
+    r.leftEndpoints.push(`${x.ep.name} (${x.ep.network.name}) in ${x.sb.id}${late ? ', claimed again' : ''}`);
   }
 }
 
@@ -337,18 +340,24 @@ export async function restoreState(deps: RestoreDeps, state: PersistedState): Pr
   const started = performance.now();
   const r = emptyReport();
   const broken = new Map<string, Network>();
+  const lostGateway = new Set<Sandbox>();
   const nets = await restoreNetworks(deps, state, r, broken);
   const sbs = await restoreSandboxes(deps, state, r);
   const joined: Joined[] = [];
   for (const p of state.endpoints) {
     try {
-      const x = await restoreEndpoint(deps, p, nets, sbs, r, broken);
+      const x = await restoreEndpoint(deps, p, nets, sbs, r, broken, lostGateway);
       if (x !== undefined) joined.push(x);
     } catch (err) {
       r.problems.push(`endpoint ${p.name}: ${why(err)}`);
     }
   }
   await settleJoins(deps, joined, r);
+  // A sandbox whose gateway endpoint was dropped above (its network could not be made again, or its join never
+  // finished) gets the default route on the first endpoint left that can carry it (L2), as a leave gives it.
+  for (const sb of lostGateway) {
+    if (![...sb.endpoints.values()].some((e) => e.gateway)) await moveGateway(deps, sb).catch((err: unknown) => void r.problems.push(`default route of ${sb.id}: ${why(err)}`));
+  }
   // A listener needs only its namespace and the records (loaded above), not the bridges' ports or the firewall: it
   // starts while the sweep (one link dump) and the firewall rebuild (an nft child process) run.
   const kernel = (async () => {

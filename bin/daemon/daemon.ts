@@ -99,8 +99,8 @@ async function startServer(controller: Controller, opts: Readonly<NormalizedDaem
     cluster: () => controller.clusterStatus() as Record<string, unknown> | undefined,
     health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),
     keys: {
-      set: (sb, netnsPath) => setSandboxKey(real(sb), netnsPath, () => controller.changed()),
-      release: (sb) => releaseSandboxKey(real(sb), () => controller.changed()),
+      set: (sb, netnsPath) => setSandboxKey(real(sb), netnsPath, { changed: () => controller.changed(), logger }),
+      release: (sb) => releaseSandboxKey(real(sb), { changed: () => controller.changed(), logger }),
     },
   });
   // DELs the CNI plugin could not deliver while the daemon was down, before anyone else can ask.
@@ -160,6 +160,8 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
     // then the cluster store re-publishes what was restored, inside the lease (M5).
     await controller.restore();
     await cluster?.start();
+    // Claimed endpoints of global networks in keyed sandboxes join once the store is there (restore left them).
+    if (cluster !== undefined) await controller.joinClaimed();
     server = await startServer(controller, opts, logger, cluster);
   } catch (err) {
     logger.fatal({ err }, 'cannot restore the state or start the API');
