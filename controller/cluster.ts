@@ -279,16 +279,27 @@ export class ClusterBinding implements ClusterListener {
     let members = !this.#listed;
     this.#listed = true;
     for (const c of changes) {
-      if (c.kind === 'network') this.#onNetwork(c.op, c.spec);
-      else if (c.kind === 'record') {
-        this.#onRecord(c.op, c.network, c.record);
-        touched.add(c.network);
-      } else if (c.kind === 'address') this.#onClaim(c.op, c.network, c.address, c.claim.endpoint);
-      else if (c.kind === 'member') members = true;
+      // One change this host cannot apply (a value that decodes but the model refuses: a gateway outside its
+      // subnet, say) is skipped and logged; the rest of the batch still applies (M2).
+      try {
+        if (c.kind === 'network') this.#onNetwork(c.op, c.spec);
+        else if (c.kind === 'record') {
+          touched.add(c.network);
+          this.#onRecord(c.op, c.network, c.record);
+        } else if (c.kind === 'address') this.#onClaim(c.op, c.network, c.address, c.claim.endpoint);
+        else if (c.kind === 'member') members = true;
+      } catch (err) {
+        this.#log.warn({ err, change: c.kind, op: 'op' in c ? c.op : undefined, network: 'network' in c ? c.network : undefined }, 'a cluster store change this host cannot apply: skipped');
+      }
     }
     // One entry sync per network and batch (a VTEP moves with its member: every network then).
     for (const net of this.#d.networks()) {
-      if (net.scope === 'global' && (members || touched.has(net.name))) this.#syncPeers(net);
+      if (net.scope !== 'global' || !(members || touched.has(net.name))) continue;
+      try {
+        this.#syncPeers(net);
+      } catch (err) {
+        this.#log.warn({ err, network: net.name }, 'overlay entries of a global network not synced: skipped until its next change');
+      }
     }
   }
 

@@ -10,6 +10,9 @@
  *   <p>/members/<member>                     MemberInfo, under the member's lease
  */
 
+import { isValidHostname } from '../../common/dns-name.js';
+import { parseCidr, parseIp, type IpFamily } from '../../common/ip.js';
+
 /** A global network as stored (every host builds its Network from this). */
 export interface NetworkSpec {
   readonly id: string;
@@ -119,14 +122,31 @@ function object(text: string): Json | undefined {
 
 const isStr = (v: unknown): v is string => typeof v === 'string' && v !== '';
 const isStrs = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
+/** An address (of `family` when given), in any spelling parseIp takes. */
+const isIp = (v: unknown, family?: IpFamily): v is string => {
+  const ip = typeof v === 'string' ? parseIp(v) : undefined;
+  return ip !== undefined && (family === undefined || ip.family === family);
+};
+const isCidr = (v: unknown, family: IpFamily): v is string => typeof v === 'string' && parseCidr(v)?.family === family;
+const isPort = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+/** A MAC as `ip link` prints it (six hex pairs); '' is "none" (docs/overlay.md O3: such a record gets no entries). */
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
-/** Decode a NetworkSpec, or undefined when malformed. */
+/**
+ * Decode a NetworkSpec, or undefined when malformed: every field checked as the API checks it when the network is
+ * made here (a subnet and gateway of one family each, addresses, a TTL in seconds, a VNI ≥ 1), because another
+ * host's value, or anyone's, must never reach the model unchecked (docs/cluster.md M2).
+ */
 export function decodeNetwork(text: string): NetworkSpec | undefined {
   const o = object(text);
-  if (o === undefined || !isStr(o.id) || !isStr(o.name) || !isStr(o.driver) || !isStr(o.subnet) || !isStr(o.gateway)) return undefined;
-  if (typeof o.internal !== 'boolean' || typeof o.ttl !== 'number' || !isStrs(o.dns ?? [])) return undefined;
+  if (o === undefined || !isStr(o.id) || !isStr(o.name) || !isStr(o.driver) || !isCidr(o.subnet, 4) || !isIp(o.gateway, 4)) return undefined;
+  if (o.subnet6 !== undefined && !isCidr(o.subnet6, 6)) return undefined;
+  if (o.gateway6 !== undefined && (o.subnet6 === undefined || !isIp(o.gateway6, 6))) return undefined;
+  if (typeof o.internal !== 'boolean' || !Number.isInteger(o.ttl) || (o.ttl as number) < 0) return undefined;
+  if (!Array.isArray(o.dns ?? []) || !((o.dns ?? []) as unknown[]).every((a) => isIp(a))) return undefined;
+  if (o.options !== undefined && (o.options === null || typeof o.options !== 'object' || Array.isArray(o.options))) return undefined;
   if (o.vni !== undefined && (!Number.isInteger(o.vni) || (o.vni as number) < 1)) return undefined;
-  return o as unknown as NetworkSpec;
+  return { ...(o as unknown as NetworkSpec), dns: (o.dns ?? []) as string[], options: (o.options ?? {}) as Record<string, unknown> };
 }
 
 /** Decode an AddressClaim. */
@@ -135,22 +155,23 @@ export function decodeClaim(text: string): AddressClaim | undefined {
   return o !== undefined && isStr(o.member) && isStr(o.endpoint) ? { member: o.member, endpoint: o.endpoint } : undefined;
 }
 
-/** Decode a RemoteRecord. */
+/** Decode a RemoteRecord: names are host names (RFC 1123), addresses of their family, ports 1-65535, a MAC or ''. */
 export function decodeRecord(text: string): RemoteRecord | undefined {
   const o = object(text);
-  if (o === undefined || !isStr(o.id) || !isStr(o.member) || !isStrs(o.names) || !isStr(o.ipv4)) return undefined;
-  if (o.ipv6 !== undefined && !isStr(o.ipv6)) return undefined;
+  if (o === undefined || !isStr(o.id) || !isStr(o.member) || !isStrs(o.names) || !o.names.every(isValidHostname) || !isIp(o.ipv4, 4)) return undefined;
+  if (o.ipv6 !== undefined && !isIp(o.ipv6, 6)) return undefined;
+  if (o.mac !== undefined && (typeof o.mac !== 'string' || (o.mac !== '' && !MAC.test(o.mac)))) return undefined;
   const ports = o.ports ?? [];
   if (!Array.isArray(ports) || !ports.every((p: unknown) => {
     const q = p as Json | null;
-    return q !== null && typeof q === 'object' && Number.isInteger(q.port) && (q.proto === 'tcp' || q.proto === 'udp');
+    return q !== null && typeof q === 'object' && isPort(q.port) && (q.proto === 'tcp' || q.proto === 'udp');
   })) return undefined;
   return { ...(o as unknown as RemoteRecord), ports: ports as RemoteRecord['ports'] };
 }
 
-/** Decode a MemberInfo. */
+/** Decode a MemberInfo (its advertise address is the overlay's VTEP: an address). */
 export function decodeMember(text: string): MemberInfo | undefined {
   const o = object(text);
-  return o !== undefined && isStr(o.id) && isStr(o.advertise) && typeof o.hostname === 'string' && typeof o.since === 'number'
+  return o !== undefined && isStr(o.id) && isIp(o.advertise) && typeof o.hostname === 'string' && typeof o.since === 'number'
     ? (o as unknown as MemberInfo) : undefined;
 }

@@ -9,6 +9,7 @@ import {
   decodeClaim, decodeMember, decodeNetwork, decodeRecord, KeySpace,
   type AddressClaim, type MemberInfo, type NetworkSpec, type RemoteRecord,
 } from './keys.js';
+import { parseIp } from '../../common/ip.js';
 
 /** One key/value as etcd gives it. */
 export interface KeyValue {
@@ -30,7 +31,8 @@ export type MirrorChange =
   | { kind: 'record'; op: 'put' | 'delete'; network: string; record: RemoteRecord }
   | { kind: 'address'; op: 'put' | 'delete'; network: string; address: string; claim: AddressClaim }
   | { kind: 'member'; op: 'put' | 'delete'; member: MemberInfo }
-  | { kind: 'malformed'; key: string };
+  /** A value that did not decode; `dropped` is the delete of the value it replaced, which is not kept either. */
+  | { kind: 'malformed'; key: string; dropped?: MirrorChange | undefined };
 
 /** Current state of the mirrored prefix. */
 export class Mirror {
@@ -55,11 +57,15 @@ export class Mirror {
     return n;
   }
 
-  /** Replace everything with a full listing at `revision`; returns the difference as changes. */
+  /** Replace everything with a full listing at `revision`; returns the difference as changes, then the malformed values skipped. */
   load(kvs: readonly KeyValue[], revision: number): MirrorChange[] {
     const next = new Mirror(this.keys);
-    for (const kv of kvs) next.#set(kv.key, kv.value);
-    const changes = diffMirrors(this, next);
+    const malformed: MirrorChange[] = [];
+    for (const kv of kvs) {
+      const c = next.#set(kv.key, kv.value);
+      if (c?.kind === 'malformed') malformed.push(c);
+    }
+    const changes = [...diffMirrors(this, next), ...malformed];
     this.networks.clear();
     this.records.clear();
     this.claims.clear();
@@ -72,10 +78,26 @@ export class Mirror {
     return changes;
   }
 
-  /** Apply one watch event at `revision`; returns its change (none for keys sandns does not own). */
+  /**
+   * Apply one watch event at `revision`; returns its change (none for keys sandns does not own). A malformed value
+   * replaces the key's old value as a delete would: what the key held is no longer what etcd holds.
+   */
   apply(event: MirrorEvent, revision: number): MirrorChange | undefined {
     if (revision > this.revision) this.revision = revision;
-    return event.type === 'put' ? this.#set(event.key, event.value ?? '') : this.#delete(event.key);
+    if (event.type === 'delete') return this.#delete(event.key);
+    const c = this.#set(event.key, event.value ?? '');
+    return c?.kind === 'malformed' ? { ...c, dropped: this.#delete(event.key) } : c;
+  }
+
+  /** Apply a watch response's events in order; returns their changes (after a malformed value, the delete it made). */
+  applyAll(events: readonly (MirrorEvent & { readonly revision: number })[]): MirrorChange[] {
+    const out: MirrorChange[] = [];
+    for (const e of events) {
+      const c = this.apply(e, e.revision);
+      if (c !== undefined) out.push(c);
+      if (c?.kind === 'malformed' && c.dropped !== undefined) out.push(c.dropped);
+    }
+    return out;
   }
 
   #set(key: string, value: string): MirrorChange | undefined {
@@ -95,7 +117,7 @@ export class Mirror {
     }
     if (k.kind === 'address') {
       const claim = decodeClaim(value);
-      if (claim === undefined) return { kind: 'malformed', key };
+      if (claim === undefined || parseIp(k.address) === undefined) return { kind: 'malformed', key };
       inner(this.claims, k.network).set(k.address, claim);
       return { kind: 'address', op: 'put', network: k.network, address: k.address, claim };
     }

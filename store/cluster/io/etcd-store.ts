@@ -336,11 +336,7 @@ export class EtcdClusterStore implements ClusterStore {
   }
 
   #onWatch(res: IWatchResponse): void {
-    const changes: MirrorChange[] = [];
-    for (const ev of res.events) {
-      const c = this.mirror.apply({ type: ev.type === 'Put' ? 'put' : 'delete', key: ev.kv.key.toString(), value: ev.kv.value?.toString() }, Number(ev.kv.mod_revision));
-      if (c !== undefined) changes.push(c);
-    }
+    const changes = this.mirror.applyAll(res.events.map((ev) => ({ type: ev.type === 'Put' ? 'put' : 'delete', key: ev.kv.key.toString(), value: ev.kv.value?.toString(), revision: Number(ev.kv.mod_revision) })));
     if (res.header?.revision !== undefined && Number(res.header.revision) > this.mirror.revision) this.mirror.revision = Number(res.header.revision);
     this.#emit(changes);
   }
@@ -348,6 +344,12 @@ export class EtcdClusterStore implements ClusterStore {
   #emit(changes: readonly MirrorChange[]): void {
     const bad = changes.filter((c) => c.kind === 'malformed');
     if (bad.length > 0) this.#log.warn({ keys: bad.map((c) => (c as { key: string }).key).slice(0, 10) }, 'malformed values in the cluster store skipped');
-    if (changes.length > 0) this.#listener.changes(changes);
+    // Never a throw into the etcd client's handler (it rethrows it, and the process ends): the listener skips what
+    // it cannot apply itself, so this is a bug of ours, logged as one.
+    try {
+      if (changes.length > 0) this.#listener.changes(changes);
+    } catch (err) {
+      this.#log.error({ err }, 'applying cluster store changes failed');
+    }
   }
 }

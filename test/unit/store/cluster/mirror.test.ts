@@ -34,6 +34,48 @@ describe('key layout and mirror (M2, M6)', () => {
     expect(m.revision).toBe(10);
   });
 
+  it('M2 a value of the right types but not a valid one is malformed (never reaches the model), and drops the value it replaced', () => {
+    const badNets: Record<string, unknown>[] = [
+      { subnet: '10.9.0.0/33' }, { subnet: 'fd00::/64' }, { gateway: 'x' }, { gateway: 'fd00::1' }, { subnet6: '10.1.0.0/24', gateway6: 'fd00::1' },
+      { gateway6: 'fd00::1' }, { subnet6: 'fd00::/64', gateway6: '10.9.0.1' }, { ttl: -1 }, { ttl: 1.5 }, { ttl: '600' }, { dns: ['x'] }, { dns: 'x' },
+      { options: [] }, { options: null }, { vni: 0 }, { internal: 'no' },
+    ];
+    const badRecs: Record<string, unknown>[] = [
+      { ipv4: 'x' }, { ipv4: 'fd00::2' }, { ipv4: '10.9.0.2/24' }, { ipv6: '10.9.0.2' }, { ipv6: 'y' }, { names: ['bad name'] }, { names: ['a..b'] },
+      { names: ['-x'] }, { names: ['x\ny'] }, { ports: [{ port: 0, proto: 'tcp' }] }, { ports: [{ port: 70000, proto: 'udp' }] }, { ports: [{ port: 80, proto: 'sctp' }] },
+      { mac: 5 }, { mac: 'zz:zz:zz:zz:zz:zz' }, { mac: '02:42:ac:11:00' },
+    ];
+    for (const bad of badNets) {
+      const m = new Mirror(keys);
+      m.apply({ type: 'put', key: keys.network('g'), value: JSON.stringify(net) }, 1);
+      const c = m.apply({ type: 'put', key: keys.network('g'), value: JSON.stringify({ ...net, ...bad }) }, 2);
+      expect(c, JSON.stringify(bad)).toMatchObject({ kind: 'malformed', dropped: { kind: 'network', op: 'delete', spec: { name: 'g', subnet: '10.9.0.0/24' } } });
+      expect(m.networks.has('g'), JSON.stringify(bad)).toBe(false);
+    }
+    for (const bad of badRecs) {
+      const m = new Mirror(keys);
+      const key = keys.record('g', 'm1', 'e1');
+      m.apply({ type: 'put', key, value: JSON.stringify(rec('m1', 'e1', '10.9.0.2')) }, 1);
+      const changes = m.applyAll([{ type: 'put', key, value: JSON.stringify({ ...rec('m1', 'e1', '10.9.0.2'), ...bad }), revision: 2 }]);
+      expect(kinds(changes), JSON.stringify(bad)).toEqual(['malformed:', 'record:delete']);
+      expect(m.remoteRecordCount('m0'), JSON.stringify(bad)).toBe(0);
+    }
+    // The good spellings still pass: a MAC, '' (no MAC), IPv6, ports, dual-stack networks, no options at all.
+    const m = new Mirror(keys);
+    const good = { ...rec('m1', 'e1', '10.9.0.2', ['e1', 'web.g']), ipv6: 'fd00::2', mac: '02:42:AC:11:00:02', ports: [{ port: 80, proto: 'tcp' }] };
+    expect(kinds([m.apply({ type: 'put', key: keys.record('g', 'm1', 'e1'), value: JSON.stringify(good) }, 1)])).toEqual(['record:put']);
+    expect(kinds([m.apply({ type: 'put', key: keys.record('g', 'm1', 'e2'), value: JSON.stringify({ ...rec('m1', 'e2', '10.9.0.3'), mac: '' }) }, 2)])).toEqual(['record:put']);
+    const { options: _none, ...noOptions } = net;
+    expect(m.apply({ type: 'put', key: keys.network('g'), value: JSON.stringify({ ...noOptions, subnet6: 'fd00:9::/64', gateway6: 'fd00:9::1', dns: ['10.0.0.2', 'fd00::53'] }) }, 3))
+      .toMatchObject({ kind: 'network', op: 'put', spec: { options: {}, subnet6: 'fd00:9::/64' } });
+    // Members (their advertise address is a VTEP) and claims (the address is in the key) likewise.
+    expect(m.apply({ type: 'put', key: keys.member('m9'), value: JSON.stringify({ id: 'm9', advertise: 'host-b', hostname: 'b', since: 1 }) }, 4)).toMatchObject({ kind: 'malformed' });
+    expect(m.apply({ type: 'put', key: keys.address('g', 'not-an-ip'), value: JSON.stringify({ member: 'm9', endpoint: 'e9' }) }, 5)).toMatchObject({ kind: 'malformed' });
+    expect(m.claims.get('g')?.has('not-an-ip') ?? false).toBe(false);
+    // A full listing reports what it skipped, after the difference.
+    expect(kinds(new Mirror(keys).load([kv(keys.network('g'), net), kv(keys.record('g', 'm1', 'e1'), { ...rec('m1', 'e1', 'x') })], 9))).toEqual(['network:put', 'malformed:']);
+  });
+
   it('M6 a full re-list (after a gap or a compacted watch) yields exactly the difference, deletions first', () => {
     const m = new Mirror(keys);
     m.load([kv(keys.network('g'), net), kv(keys.record('g', 'm1', 'e1'), rec('m1', 'e1', '10.9.0.2')), kv(keys.record('g', 'm2', 'e2'), rec('m2', 'e2', '10.9.0.3'))], 10);
