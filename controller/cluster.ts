@@ -242,6 +242,17 @@ export class ClusterBinding implements ClusterListener {
       // Entries are not synced yet: the mirror is empty until the store's first listing, and syncing to it now
       // would cut the data path for the length of a restart (the first batch of changes syncs every network).
     }
+    // A network none of whose endpoints came back (a reboot took their namespaces): restore made its devices again
+    // with the network, but nothing stays on a host without endpoints (O2). The network stays in the model, as the
+    // store's listing would give it (and a delete on another host then removes it here).
+    for (const net of globals) {
+      if (!net.driverReady || net.endpoints.size > 0) continue;
+      await this.#serial(net, async () => {
+        if (!net.driverReady || net.endpoints.size > 0 || this.#pendingOn(net)) return;
+        net.driverReady = false;
+        await this.#d.drivers.get(net.driver).deleteNetwork(net.driverNetwork).catch((err: unknown) => this.#log.warn({ err, network: net.name }, 'driver network delete failed'));
+      });
+    }
     for (const driver of this.#d.drivers.all()) {
       if (driver.sweepNetworks === undefined) continue;
       const keep = globals.filter((n) => n.driver === driver.name && n.driverReady).map((n) => n.driverNetwork);

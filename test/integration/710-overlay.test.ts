@@ -346,6 +346,21 @@ describe('710 overlay driver: VXLAN across hosts', () => {
     expect(await ping(sb('b', 1), a1.ipv4)).toBe(true);
   }, 60_000);
 
+  it('O2 O5 a host whose containers went while it was down (a reboot) keeps no overlay devices after its restart; the network stays listed, and the next connect makes them again', async () => {
+    const devices = async (): Promise<string[]> => (await links(C.host)).map((l) => l.ifname).filter((n) => n === net.vxlan || n === net.bridge);
+    await connectSandbox(C, sb('c', 1), NET);
+    expect(await devices()).toHaveLength(2);
+    await C.daemon.kill('SIGKILL');
+    await execa('ip', ['netns', 'del', sb('c', 1)], { reject: false });
+    await C.daemon.start();
+    expect(await devices()).toEqual([]);
+    expect((await C.daemon.http('GET', `/networks/${NET}`)).status).toBe(200);
+    await connectSandbox(C, sb('c', 2), NET);
+    expect(await devices()).toHaveLength(2);
+    await C.daemon.api('DELETE', `/sandboxes/${sb('c', 2)}`);
+    expect(await devices()).toEqual([]);
+  }, 60_000);
+
   it('O5 kill host B: within TTL + 1 s, A has no entries pointing at B\'s VTEP', async () => {
     expect((await fdb(A.host, net.vxlan)).some((e) => e.dst === B.host.ip)).toBe(true);
     await B.daemon.kill('SIGKILL');
