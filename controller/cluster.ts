@@ -92,12 +92,16 @@ export class ClusterBinding implements ClusterListener {
     return vxlan ? withDriverOptions(net, this.#d.core, spec.options) : net;
   }
 
-  /** Delete a global network: refused while any host has endpoints on it. */
+  /**
+   * Delete a global network: refused while any host has endpoints on it, joined or only claimed (the store's
+   * transaction checks what etcd holds, not only this host's mirror).
+   */
   async deleteNetwork(net: Network): Promise<void> {
     this.store.assertAvailable('delete a global network');
     const remote = this.store.recordsOf(net.name).filter((r) => r.member !== this.store.member).length;
     if (remote > 0) throw new NetworkActiveEndpointsError(net.name, remote);
-    await this.store.deleteNetwork(net.name);
+    const { inUse } = await this.store.deleteNetwork(net.name);
+    if (inUse > 0) throw new NetworkActiveEndpointsError(net.name, inUse);
   }
 
   /** Allocate an endpoint's addresses by compare-and-set (M4); never the same address as any other host. */
@@ -200,11 +204,14 @@ export class ClusterBinding implements ClusterListener {
   /** Remove them after the last local endpoint left (nothing stays on hosts without endpoints). */
   dropDriverIfUnused(net: Network): Promise<void> {
     return this.#serial(net, async () => {
-      if (!net.driverReady || net.endpoints.size > 0 || this.#pendingOn(net)) return;
-      net.driverReady = false;
-      await this.#d.drivers.get(net.driver).deleteNetwork(net.driverNetwork).catch((err: unknown) => {
-        this.#log.warn({ err, network: net.name }, 'driver network delete failed');
-      });
+      if (net.endpoints.size > 0 || this.#pendingOn(net)) return;
+      if (net.driverReady) {
+        net.driverReady = false;
+        await this.#d.drivers.get(net.driver).deleteNetwork(net.driverNetwork).catch((err: unknown) => {
+          this.#log.warn({ err, network: net.name }, 'driver network delete failed');
+        });
+      }
+      // Deleted in the cluster meanwhile (its last endpoints were only claimed, or lost with it): gone here too.
       if (!this.store.networks().some((s) => s.id === net.id)) this.#d.removeNetwork(net);
     });
   }
@@ -319,7 +326,9 @@ export class ClusterBinding implements ClusterListener {
     const net = this.#global(claim.network);
     const ep = net?.endpoints.get(claim.endpoint);
     if (net === undefined || ep === undefined) return;
-    const reason = `address ${claim.address} was reclaimed while this host was away and is held by member ${claim.holder}`;
+    const reason = claim.networkDeleted === true
+      ? `network ${net.name} was deleted in the cluster while this host could not reach it`
+      : `address ${claim.address} was reclaimed while this host was away and is held by member ${claim.holder}`;
     this.#log.warn({ network: net.name, endpoint: ep.name, address: claim.address, holder: claim.holder }, `endpoint disconnected: ${reason}`);
     void this.#d.disconnect(ep, reason).catch((err: unknown) => this.#log.error({ err, endpoint: ep.name }, 'disconnect of a reclaimed endpoint failed'));
   }

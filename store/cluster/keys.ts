@@ -88,6 +88,10 @@ export class KeySpace {
   addresses(network: string): string {
     return `${this.prefix}ipam/${network}/`;
   }
+  /** Every member's records of one network (a prefix). */
+  records(network: string): string {
+    return `${this.prefix}endpoints/${network}/`;
+  }
   record(network: string, member: string, endpoint: string): string {
     return `${this.prefix}endpoints/${network}/${member}/${endpoint}`;
   }

@@ -20,6 +20,11 @@ export interface ReconcilePlan {
   readonly records: readonly Extract<OwnedEntry, { kind: 'record' }>[];
   /** Keys etcd holds for this member that it no longer owns (a leave during a partition). */
   readonly stale: readonly string[];
+  /**
+   * Owned entries of networks etcd no longer has (another host deleted the network while this one could not reach
+   * it, and its claims had expired with its lease): never put back; their endpoints are lost with their network.
+   */
+  readonly orphaned: readonly OwnedEntry[];
 }
 
 /** The desired owned keys of one member. */
@@ -91,9 +96,11 @@ export function reconcilePlan(own: OwnedKeys, mirror: Mirror, member: string, fo
       if (mine.has(c.member) && own.get(key) === undefined) stale.push(key);
     }
   }
+  const live = entries.filter((e) => mirror.networks.has(e.network));
   return {
-    claims: entries.filter((e): e is Extract<OwnedEntry, { kind: 'claim' }> => e.kind === 'claim'),
-    records: entries.filter((e): e is Extract<OwnedEntry, { kind: 'record' }> => e.kind === 'record'),
+    claims: live.filter((e): e is Extract<OwnedEntry, { kind: 'claim' }> => e.kind === 'claim'),
+    records: live.filter((e): e is Extract<OwnedEntry, { kind: 'record' }> => e.kind === 'record'),
     stale,
+    orphaned: entries.filter((e) => !mirror.networks.has(e.network)),
   };
 }

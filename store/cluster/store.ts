@@ -11,8 +11,10 @@ export interface LostClaim {
   readonly network: string;
   readonly endpoint: string;
   readonly address: string;
-  /** Member now holding the address, or 'unknown'. */
+  /** Member now holding the address, 'unknown', or 'none' when the network itself was deleted. */
   readonly holder: string;
+  /** The network was deleted in the cluster while this host could not reach it (its claims had expired). */
+  readonly networkDeleted?: boolean;
 }
 
 /** Who listens to the store (the controller). */
@@ -69,7 +71,12 @@ export interface ClusterStore {
   claimsOf(network: string): [address: string, claim: AddressClaim][];
   /** Create a global network; `build` gets the cluster's networks and throws for overlap/exists. */
   createNetwork(build: (existing: readonly NetworkSpec[]) => NetworkSpec): Promise<NetworkSpec>;
-  deleteNetwork(name: string): Promise<void>;
+  /**
+   * Delete a global network and its leftover claims; refused (nothing deleted, `inUse` > 0: how many address claims
+   * and records other members hold) while another host has endpoints on it, even ones not joined yet. Throws
+   * ERR_CLUSTER_UNAVAILABLE, ERR_CLUSTER_CONFLICT.
+   */
+  deleteNetwork(name: string): Promise<{ inUse: number }>;
   /** Compare-and-set claim of one address; false when someone holds it. */
   claimAddress(network: string, address: string, endpoint: string): Promise<boolean>;
   /** Release (best effort while unreachable: reconciled later). */

@@ -161,6 +161,43 @@ describe('700 multi-host: global networks on etcd', () => {
     expect(await waitFor(async () => (await digA(sb('a', 'cli'), sb('c', 'cli'))).length === 1, 3_000, 100)).toBe(true);
   }, 120_000);
 
+  it('M4 L5 a global network\'s delete is refused while another host holds an address of it, even for an endpoint not joined yet (a sandbox waiting for its key)', async () => {
+    const net = `${tag}d`;
+    await A.daemon.api('POST', '/networks', { name: net, subnet: '10.76.0.0/24', scope: 'global' });
+    expect(await waitFor(async () => (await B.daemon.http('GET', `/networks/${net}`)).status === 200, 2_000)).toBe(true);
+    const late = sb('b', 'late');
+    await B.daemon.api('POST', '/sandboxes', { name: late, external: true });
+    await B.daemon.api('POST', `/networks/${net}/connect`, { sandbox: late });
+    // Claimed in etcd, no record published (nothing joined): A's mirror shows no endpoint of B on it.
+    expect((await lab.etcdctl(['get', '--prefix', '--keys-only', `/sandns/endpoints/${net}/`])).stdout).toBe('');
+    const refused = await A.daemon.http('DELETE', `/networks/${net}`);
+    expect([refused.status, code(refused)]).toEqual([403, 'ERR_NETWORK_ACTIVE_ENDPOINTS']);
+    expect((await A.daemon.http('GET', `/networks/${net}`)).status).toBe(200);
+    await B.daemon.api('DELETE', `/sandboxes/${late}`);
+    expect((await A.daemon.http('DELETE', `/networks/${net}`)).status).toBe(200);
+    expect(await waitFor(async () => (await B.daemon.http('GET', `/networks/${net}`)).status === 404, 2_000)).toBe(true);
+    expect((await lab.etcdctl(['get', '--prefix', '--keys-only', `/sandns/ipam/${net}/`])).stdout).toBe('');
+  }, 120_000);
+
+  it('M7 a host back after its lease expired whose global network was deleted meanwhile drops that network\'s endpoint and never writes its keys back', async () => {
+    const net = `${tag}z`;
+    await A.daemon.api('POST', '/networks', { name: net, subnet: '10.75.0.0/24', scope: 'global' });
+    expect(await waitFor(async () => (await C.daemon.http('GET', `/networks/${net}`)).status === 200, 2_000)).toBe(true);
+    const ep = await connect(C, sb('c', 'z'), net);
+    await lab.setLink(C.host, false);
+    expect(await waitFor(async () => (await lab.etcdctl(['get', `/sandns/ipam/${net}/${ep.ipv4}`])).stdout === '', (TTL + 3) * 1000, 200)).toBe(true);
+    expect((await A.daemon.http('DELETE', `/networks/${net}`)).status).toBe(200);
+    await lab.setLink(C.host, true);
+    expect(await waitFor(async () => (await C.daemon.http('GET', `/networks/${net}`)).status === 404, 15_000, 200)).toBe(true);
+    expect((await C.daemon.api<{ endpoints: unknown[] }>('GET', `/sandboxes/${sb('c', 'z')}`)).endpoints).toEqual([]);
+    const lines = await C.daemon.logLines();
+    expect(lines.some((l) => String(l.msg).includes(`network ${net} was deleted in the cluster`))).toBe(true);
+    await new Promise((r) => setTimeout(r, 1_000));
+    for (const prefix of [`/sandns/ipam/${net}/`, `/sandns/endpoints/${net}/`, `/sandns/networks/${net}`]) {
+      expect((await lab.etcdctl(['get', '--prefix', '--keys-only', prefix])).stdout, prefix).toBe('');
+    }
+  }, 120_000);
+
   it('M8 etcd down: names keep resolving, status is stale, a global connect fails with 503 in under 1 s, local networks work', async () => {
     const local = `${tag}l`;
     await A.daemon.api('POST', '/networks', { name: local, subnet: '10.76.0.0/24' });

@@ -133,10 +133,11 @@ export class EtcdClusterStore implements ClusterStore {
     throw new ClusterConflictError('network create');
   }
 
-  async deleteNetwork(name: string): Promise<void> {
+  async deleteNetwork(name: string): Promise<{ inUse: number }> {
     const s = this.#session('delete a global network');
-    await this.#call('delete a global network', () => ops.deleteNetworkKeys(s, name));
+    const r = await this.#call('delete a global network', () => ops.deleteNetwork(s, name));
     this.writes++;
+    return r;
   }
 
   async claimAddress(network: string, address: string, endpoint: string): Promise<boolean> {

@@ -3,7 +3,9 @@
  * this member owns, under its current lease. Claims are re-asserted by
  * compare-and-set: a claim whose address another host holds now is lost (its
  * endpoint is disconnected by the caller); records are re-put; keys of this
- * member that it no longer owns (a leave while unreachable) are deleted.
+ * member that it no longer owns (a leave while unreachable) are deleted. The
+ * owned keys of a network deleted meanwhile are dropped, never put back: their
+ * endpoints are lost as a claim held by another host is.
  */
 import type { Logger } from '../../../common/log.js';
 import type { Mirror } from '../mirror.js';
@@ -36,6 +38,11 @@ export async function reconcile(ctx: ReconcileContext): Promise<LostClaim[]> {
   const plan = reconcilePlan(own, ctx.mirror, s.member, ctx.formerMembers);
   const lost: LostClaim[] = [];
   const lostEndpoints = new Set<string>();
+  // Claims of a network deleted meanwhile are not put back (that would resurrect its keys): their endpoints go.
+  for (const e of plan.orphaned) {
+    own.drop(e.key);
+    if (e.kind === 'claim') lost.push({ network: e.network, endpoint: e.claim.endpoint, address: e.address, holder: 'none', networkDeleted: true });
+  }
   await inBatches(plan.claims, 32, async (e) => {
     ctx.countWrite();
     const r = await ops.reassertClaim(s, e);
@@ -52,6 +59,6 @@ export async function reconcile(ctx: ReconcileContext): Promise<LostClaim[]> {
     ctx.countWrite();
     await ops.deleteKey(s, key);
   });
-  if (lost.length > 0 || plan.stale.length > 0) ctx.logger.info({ lost: lost.length, stale: plan.stale.length }, 'cluster store reconciled');
+  if (lost.length > 0 || plan.stale.length > 0) ctx.logger.info({ lost: lost.length, stale: plan.stale.length, orphaned: plan.orphaned.length }, 'cluster store reconciled');
   return lost;
 }

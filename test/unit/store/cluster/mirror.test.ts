@@ -89,6 +89,7 @@ describe('key layout and mirror (M2, M6)', () => {
   it('M5 M7 reconcile plan: re-put owned keys, delete keys of this member (or its former ids) it no longer owns', () => {
     const m = new Mirror(keys);
     m.load([
+      kv(keys.network('g'), net),
       kv(keys.record('g', 'me', 'e1'), rec('me', 'e1', '10.9.0.2')), kv(keys.record('g', 'me', 'gone'), rec('me', 'gone', '10.9.0.5')),
       kv(keys.record('g', 'old', 'e9'), rec('old', 'e9', '10.9.0.9')), kv(keys.record('g', 'peer', 'p1'), rec('peer', 'p1', '10.9.0.7')),
       kv(keys.address('g', '10.9.0.2'), { member: 'me', endpoint: 'e1' }), kv(keys.address('g', '10.9.0.5'), { member: 'me', endpoint: 'gone' }),
@@ -101,6 +102,15 @@ describe('key layout and mirror (M2, M6)', () => {
     expect(plan.claims.map((c) => c.address)).toEqual(['10.9.0.2']);
     expect(plan.records.map((r) => r.record.id)).toEqual(['e1']);
     expect([...plan.stale].sort()).toEqual([keys.address('g', '10.9.0.5'), keys.record('g', 'me', 'gone'), keys.record('g', 'old', 'e9')].sort());
+    expect(plan.orphaned).toEqual([]);
+    // A network etcd no longer has (deleted by another host while this one was away): its owned keys are orphaned,
+    // never re-asserted or re-put.
+    own.claim('h', '10.8.0.2', { member: 'me', endpoint: 'x1' });
+    own.record('h', rec('me', 'x1', '10.8.0.2'));
+    const again = reconcilePlan(own, m, 'me', ['old']);
+    expect(again.claims.map((c) => c.address)).toEqual(['10.9.0.2']);
+    expect(again.records.map((r) => r.record.id)).toEqual(['e1']);
+    expect(again.orphaned.map((e) => `${e.kind}:${e.network}`).sort()).toEqual(['claim:h', 'record:h']);
     own.rename('new');
     expect(own.entries().map((e) => e.key)).toContain(keys.record('g', 'new', 'e1'));
     expect(own.entries().every((e) => (e.kind === 'claim' ? e.claim.member : e.record.member) === 'new')).toBe(true);
