@@ -50,6 +50,11 @@ function withDriverOptions(net: Network, core: ControllerCore, driverOptions: Re
   });
 }
 
+/** Throws ERR_NETWORK_SUBNET_OVERLAP (409) when a pair of subnets (mine, theirs) overlaps; `what` names theirs. */
+function assertNoOverlap(pairs: readonly (readonly [string | undefined, string | undefined])[], what: string): void {
+  for (const [mine, theirs] of pairs) if (mine !== undefined && theirs !== undefined && subnetsOverlap(mine, theirs)) throw new SubnetOverlapError(mine, `${what} (${theirs})`);
+}
+
 /** The controller's binding to the cluster store. */
 export class ClusterBinding implements ClusterListener {
   readonly store: ClusterStore;
@@ -78,11 +83,7 @@ export class ClusterBinding implements ClusterListener {
     const vxlan = this.#d.drivers.get(net.driver).dataScope === 'global';
     const spec = await this.store.createNetwork((existing) => {
       if (existing.some((n) => n.name === net.name)) throw new NetworkExistsError(net.name);
-      for (const other of existing) {
-        for (const [mine, theirs] of [[net.pool4.subnet, other.subnet], [net.pool6?.subnet, other.subnet6]] as const) {
-          if (mine !== undefined && theirs !== undefined && subnetsOverlap(mine, theirs)) throw new SubnetOverlapError(mine, `global network ${other.name} (${theirs})`);
-        }
-      }
+      for (const other of existing) assertNoOverlap([[net.pool4.subnet, other.subnet], [net.pool6?.subnet, other.subnet6]], `global network ${other.name}`);
       if (!vxlan) return specOf(net);
       const used = existing.flatMap((n) => (n.vni === undefined ? [] : [{ vni: n.vni, network: n.name }]));
       const asked = typeof net.driverOptions.vni === 'number' ? net.driverOptions.vni : undefined;
@@ -191,10 +192,15 @@ export class ClusterBinding implements ClusterListener {
     return run;
   }
 
-  /** Make the driver's objects for a global network on this host, on its first local endpoint. */
+  /**
+   * Make the driver's objects for a global network on this host, on its first local endpoint. Throws
+   * ERR_NETWORK_SUBNET_OVERLAP (409) when a network of this host only (the cluster's overlap check, M3, never saw
+   * it) has an overlapping subnet: two bridges with one subnet would split its traffic.
+   */
   ensureDriver(net: Network): Promise<void> {
     return this.#serial(net, async () => {
       if (net.driverReady) return;
+      for (const o of this.#d.networks().filter((n) => n.scope !== 'global')) assertNoOverlap([[net.pool4.subnet, o.pool4.subnet], [net.pool6?.subnet, o.pool6?.subnet]], `network ${o.name} of this host`);
       this.#syncPeers(net); // the entries wanted, programmed as soon as the devices exist
       await this.#d.drivers.get(net.driver).createNetwork(net.driverNetwork);
       net.driverReady = true;

@@ -179,6 +179,26 @@ describe('700 multi-host: global networks on etcd', () => {
     expect((await lab.etcdctl(['get', '--prefix', '--keys-only', `/sandns/ipam/${net}/`])).stdout).toBe('');
   }, 120_000);
 
+  it('M3 a global network whose subnet overlaps a local network of one host: a connect on that host is 409 ERR_NETWORK_SUBNET_OVERLAP naming it, nothing made there; other hosts connect', async () => {
+    const [local, global] = [`${tag}l`, `${tag}y`];
+    await B.daemon.api('POST', '/networks', { name: local, subnet: '10.74.0.0/24' });
+    await A.daemon.api('POST', '/networks', { name: global, subnet: '10.74.0.0/23', scope: 'global' });
+    expect(await waitFor(async () => (await B.daemon.http('GET', `/networks/${global}`)).status === 200, 2_000)).toBe(true);
+    const links = async (): Promise<number> => (JSON.parse((await execa('nsenter', [`--net=${B.host.netnsPath}`, '--', 'ip', '-j', 'link', 'show'])).stdout) as unknown[]).length;
+    const before = await links();
+    await B.daemon.api('POST', '/sandboxes', { name: sb('b', 'y') });
+    const r = await B.daemon.http('POST', `/networks/${global}/connect`, { sandbox: sb('b', 'y') });
+    expect([r.status, code(r)]).toEqual([409, 'ERR_NETWORK_SUBNET_OVERLAP']);
+    expect(JSON.stringify(r.body)).toContain(local);
+    expect(await links()).toBe(before);
+    expect((await lab.etcdctl(['get', '--prefix', '--keys-only', `/sandns/ipam/${global}/`])).stdout, 'its address claim given back').toBe('');
+    await connect(A, sb('a', 'y'), global);
+    for (const s of [sb('a', 'y')]) await A.daemon.api('DELETE', `/sandboxes/${s}`);
+    await B.daemon.api('DELETE', `/sandboxes/${sb('b', 'y')}`);
+    expect((await A.daemon.http('DELETE', `/networks/${global}`)).status).toBe(200);
+    await B.daemon.api('DELETE', `/networks/${local}`);
+  }, 120_000);
+
   it('M7 a host back after its lease expired whose global network was deleted meanwhile drops that network\'s endpoint and never writes its keys back', async () => {
     const net = `${tag}z`;
     await A.daemon.api('POST', '/networks', { name: net, subnet: '10.75.0.0/24', scope: 'global' });

@@ -321,7 +321,8 @@ export class EtcdClusterStore implements ClusterStore {
     const w = this.#client!.watch().prefix(this.#keys.prefix).startRevision(String(revision + 1)).watcher();
     this.#watcher = w;
     let lostOnce = false;
-    w.on('data', (r: IWatchResponse) => this.#onWatch(r));
+    // Only the current watcher's events after the listing count (a replaced one may resume and replay, M6).
+    w.on('data', (r: IWatchResponse) => void (this.#watcher === w && this.#onWatch(r, revision)));
     w.on('disconnected', (err: Error) => {
       lostOnce = true;
       this.#failed(err);
@@ -336,8 +337,8 @@ export class EtcdClusterStore implements ClusterStore {
     });
   }
 
-  #onWatch(res: IWatchResponse): void {
-    const changes = this.mirror.applyAll(res.events.map((ev) => ({ type: ev.type === 'Put' ? 'put' : 'delete', key: ev.kv.key.toString(), value: ev.kv.value?.toString(), revision: Number(ev.kv.mod_revision) })));
+  #onWatch(res: IWatchResponse, listed: number): void {
+    const changes = this.mirror.applyAll(res.events.filter((ev) => Number(ev.kv.mod_revision) > listed).map((ev) => ({ type: ev.type === 'Put' ? 'put' : 'delete', key: ev.kv.key.toString(), value: ev.kv.value?.toString(), revision: Number(ev.kv.mod_revision) })));
     if (res.header?.revision !== undefined && Number(res.header.revision) > this.mirror.revision) this.mirror.revision = Number(res.header.revision);
     this.#emit(changes);
   }
