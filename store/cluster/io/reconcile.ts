@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../../../common/log.js';
 import type { Mirror } from '../mirror.js';
-import { reconcilePlan, type OwnedKeys } from '../own.js';
+import { reconcilePlan, type OwnedEntry, type OwnedKeys } from '../own.js';
 import type { LostClaim } from '../store.js';
 import * as ops from './etcd-ops.js';
 
@@ -43,7 +43,11 @@ export async function reconcile(ctx: ReconcileContext): Promise<LostClaim[]> {
     own.drop(e.key);
     if (e.kind === 'claim') lost.push({ network: e.network, endpoint: e.claim.endpoint, address: e.address, holder: 'none', networkDeleted: true });
   }
+  // A disconnect while this runs drops its owned entries and writes nothing (the store is not available yet): an
+  // entry dropped before its turn is not written, and one dropped after it was written is released at the end.
+  const current = (e: OwnedEntry): boolean => own.get(e.key) === e;
   await inBatches(plan.claims, 32, async (e) => {
+    if (!current(e)) return;
     ctx.countWrite();
     const r = await ops.reassertClaim(s, e);
     if (r.result === 'held') return;
@@ -52,8 +56,15 @@ export async function reconcile(ctx: ReconcileContext): Promise<LostClaim[]> {
     lost.push({ network: e.network, endpoint: e.claim.endpoint, address: e.address, holder: r.holder });
   });
   await inBatches(plan.records.filter((e) => !lostEndpoints.has(e.record.id)), 32, async (e) => {
+    if (!current(e)) return;
     ctx.countWrite();
     await ops.putLeased(s, e.key, e.value);
+  });
+  // Written, then dropped by a disconnect meanwhile: released now (only while it still holds what was written).
+  const dropped = [...plan.claims, ...plan.records].filter((e) => !current(e) && !lostEndpoints.has(e.kind === 'claim' ? e.claim.endpoint : e.record.id));
+  await inBatches(dropped, 32, async (e) => {
+    ctx.countWrite();
+    await ops.releaseKey(s, e.key, e.value);
   });
   await inBatches(plan.stale, 32, async (key) => {
     ctx.countWrite();
