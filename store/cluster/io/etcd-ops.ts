@@ -140,6 +140,17 @@ export async function releaseKey(s: Session, key: string, value: string): Promis
   await withDeadline(s.timeoutMs, (o) => s.client.if(key, 'Value', '==', value).then(s.client.delete().key(key)).options(o).commit());
 }
 
+/**
+ * A write whose answer did not come in time may still have committed (etcd applies what it received): after
+ * `afterMs`, when nothing has answered or retried it, `entry`'s key is deleted if it still holds the value written and
+ * `owned()` says the caller has not taken it again. Best effort: a failure is left to the next reconcile.
+ */
+export function releaseIfCommitted(s: Session, entry: OwnedEntry, afterMs: number, owned: () => boolean): void {
+  setTimeout(() => {
+    if (!owned()) void releaseKey(s, entry.key, entry.value).catch(() => undefined);
+  }, afterMs).unref();
+}
+
 /** Put a value under the lease. */
 export async function putLeased(s: Session, key: string, value: string): Promise<void> {
   await withDeadline(s.timeoutMs, (o) => s.client.put(key).value(value).lease(s.lease).options(o).exec());

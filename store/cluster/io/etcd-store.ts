@@ -15,7 +15,7 @@ import { ClusterConflictError, ClusterUnavailableError } from '../errors.js';
 import { KeySpace, type AddressClaim, type MemberInfo, type NetworkSpec, type RemoteRecord } from '../keys.js';
 import { Mirror, type MirrorChange } from '../mirror.js';
 import type { ClusterOptions } from '../options.js';
-import { OwnedKeys } from '../own.js';
+import { OwnedKeys, type OwnedEntry } from '../own.js';
 import type { ClusterListener, ClusterStatus, ClusterStore } from '../store.js';
 import { SyncState } from '../sync.js';
 import { renderClusterMetrics } from '../metrics.js';
@@ -141,15 +141,27 @@ export class EtcdClusterStore implements ClusterStore {
   }
 
   async claimAddress(network: string, address: string, endpoint: string): Promise<boolean> {
-    const s = this.#session('allocate an address of a global network');
+    this.assertAvailable('allocate an address of a global network');
     const entry = this.#own.claim(network, address, { member: this.#member, endpoint });
+    const ok = await this.#writeOwned(entry, 'allocate an address of a global network', (s) => ops.claimKey(s, entry));
+    if (!ok) this.#own.drop(entry.key);
+    return ok;
+  }
+
+  /**
+   * Write an owned entry; a failure takes it back. A write whose answer did not come in time may still have
+   * committed: its key is released once it cannot be in flight any more, unless owned again by then.
+   */
+  async #writeOwned<T>(entry: OwnedEntry, operation: string, fn: (s: ops.Session) => Promise<T>): Promise<T> {
+    let s: ops.Session | undefined;
     try {
+      s = this.#session(operation);
       this.writes++;
-      const ok = await this.#call('allocate an address of a global network', () => ops.claimKey(s, entry));
-      if (!ok) this.#own.drop(entry.key);
-      return ok;
+      return await this.#call(operation, () => fn(s!));
     } catch (err) {
       this.#own.drop(entry.key);
+      const owned = (): boolean => this.#own.get(entry.key) !== undefined;
+      if (s !== undefined && err instanceof ClusterUnavailableError && err.cause instanceof DeadlineError) ops.releaseIfCommitted(s, entry, this.#opts.callTimeoutMs * 2, owned);
       throw err;
     }
   }
@@ -168,14 +180,7 @@ export class EtcdClusterStore implements ClusterStore {
   async publish(network: string, record: Omit<RemoteRecord, 'member'>, options: { adoptOnly?: boolean } = {}): Promise<void> {
     const entry = this.#own.record(network, { ...record, member: this.#member });
     if (options.adoptOnly === true) return;
-    try {
-      const s = this.#session('publish an endpoint of a global network');
-      this.writes++;
-      await this.#call('publish an endpoint of a global network', () => ops.putLeased(s, entry.key, entry.value));
-    } catch (err) {
-      this.#own.drop(entry.key);
-      throw err;
-    }
+    await this.#writeOwned(entry, 'publish an endpoint of a global network', (s) => ops.putLeased(s, entry.key, entry.value));
   }
 
   async unpublish(network: string, endpoint: string): Promise<void> {
