@@ -218,6 +218,20 @@ describe('700 multi-host: global networks on etcd', () => {
     }
   }, 120_000);
 
+  it('M7 M8 a host whose keys vanished from etcd with no error seen (its lease expired unnoticed, or someone deleted them) notices at its next probe and puts them back', async () => {
+    const { member } = await C.daemon.api<{ member: string }>('GET', '/cluster');
+    const ep = await connect(C, sb('c', 'k'));
+    const held = async (): Promise<boolean> => (await lab.etcdctl(['get', '--keys-only', `/sandns/ipam/${NET}/${ep.ipv4}`])).stdout !== ''
+      && (await lab.etcdctl(['get', '--keys-only', `/sandns/members/${member}`])).stdout !== ''
+      && (await lab.etcdctl(['get', '--prefix', '--keys-only', `/sandns/endpoints/${NET}/${member}/`])).stdout !== '';
+    expect(await held()).toBe(true);
+    for (const args of [['del', '--prefix', `/sandns/endpoints/${NET}/${member}/`], ['del', `/sandns/ipam/${NET}/${ep.ipv4}`], ['del', `/sandns/members/${member}`]]) await lab.etcdctl(args);
+    expect(await held()).toBe(false);
+    expect(await waitFor(held, 10_000, 200)).toBe(true);
+    expect(await waitFor(async () => (await digA(sb('a', 'cli'), sb('c', 'k'))).length === 1, 3_000, 100)).toBe(true);
+    await C.daemon.api('DELETE', `/sandboxes/${sb('c', 'k')}`);
+  }, 120_000);
+
   it('M8 etcd down: names keep resolving, status is stale, a global connect fails with 503 in under 1 s, local networks work', async () => {
     const local = `${tag}l`;
     await A.daemon.api('POST', '/networks', { name: local, subnet: '10.76.0.0/24' });

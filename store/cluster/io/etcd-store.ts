@@ -160,8 +160,7 @@ export class EtcdClusterStore implements ClusterStore {
       return await this.#call(operation, () => fn(s!));
     } catch (err) {
       this.#own.drop(entry.key);
-      const owned = (): boolean => this.#own.get(entry.key) !== undefined;
-      if (s !== undefined && err instanceof ClusterUnavailableError && err.cause instanceof DeadlineError) ops.releaseIfCommitted(s, entry, this.#opts.callTimeoutMs * 2, owned);
+      if (s !== undefined && err instanceof ClusterUnavailableError && err.cause instanceof DeadlineError) ops.releaseIfCommitted(s, entry, this.#opts.callTimeoutMs * 2, () => this.#own.get(entry.key) !== undefined);
       throw err;
     }
   }
@@ -233,7 +232,10 @@ export class EtcdClusterStore implements ClusterStore {
     if (!this.available() || this.#watcher === undefined) return this.#reconnect();
     this.#probing = true;
     try {
-      await withDeadline(this.#opts.probeTimeoutMs, (o) => this.#client!.get(this.#keys.member(this.#member)).options(o).exec());
+      const r = await withDeadline(this.#opts.probeTimeoutMs, (o) => this.#client!.get(this.#keys.member(this.#member)).options(o).exec());
+      // The member key lives under this member's lease: gone means the lease expired unnoticed (a keep-alive stream
+      // stuck on one etcd member answers nothing and fails nothing): stale, and the reconnect takes the M7 path.
+      if (r.kvs.length === 0) return this.#failed(new Error(`the lease of member ${this.#member} expired: its key is gone`));
       this.#sync.confirm();
     } catch (err) {
       if (!(err instanceof DeadlineError)) return this.#failed(err);
