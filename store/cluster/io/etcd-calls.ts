@@ -44,9 +44,13 @@ export class DeadlineError extends Error {
   }
 }
 
-/** Run `fn` with a gRPC deadline and a local timer (whichever fires first); a late result is dropped. */
+/**
+ * Run `fn` with a local timer of `ms` and a gRPC deadline well past it (the call is cancelled in the end); a late
+ * result is dropped. The local timer decides: it tells a busy event loop from a slow etcd (below), which the gRPC
+ * deadline, firing in the same timer phase after a stall, cannot; a gRPC deadline is a DeadlineError all the same.
+ */
 export function withDeadline<T>(ms: number, fn: (options: { deadline: Date }) => Promise<T>): Promise<T> {
-  const deadline = new Date(Date.now() + ms);
+  const deadline = new Date(Date.now() + ms * 5);
   return new Promise<T>((resolve, reject) => {
     // A deadline that fired late measured a busy event loop, not etcd: it is re-armed (up to 3 times).
     // The rejection waits one turn (setImmediate): an answer that arrived while the loop was busy is read first.
@@ -69,7 +73,8 @@ export function withDeadline<T>(ms: number, fn: (options: { deadline: Date }) =>
       },
       (err: unknown) => {
         clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
+        if (err instanceof etcd3().GRPCDeadlineExceededError) reject(new DeadlineError(ms));
+        else reject(err instanceof Error ? err : new Error(String(err)));
       },
     );
   });
