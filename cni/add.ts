@@ -7,7 +7,7 @@
  * Both register the endpoint's names and return 127.0.0.11 as the nameserver.
  */
 import type { PluginConfig } from './config.js';
-import { connect, ensureNetwork, ensureSandbox, type DaemonApi, type EndpointDescription, type NetworkDescription } from './daemon.js';
+import { connect, ensureNetwork, ensureSandbox, type DaemonApi, type NamespaceIdentify, type EndpointDescription, type NetworkDescription } from './daemon.js';
 import { CniConfigError, CniNetworkMismatchError } from './errors.js';
 import type { Invocation } from './env.js';
 import { cleanAliases, endpointNameOf, sandboxIdOf } from './identity.js';
@@ -20,6 +20,8 @@ export interface AddDeps {
   readonly api: DaemonApi;
   /** Replay deferred DEL requests of this sandbox first (see pending.ts). */
   readonly replayDeferred: (sandbox: string) => Promise<void>;
+  /** The identity of a namespace path (decides whether a sandbox left by an earlier ADD is this container's). */
+  readonly identify: NamespaceIdentify;
 }
 
 function sandboxBody(config: PluginConfig, inv: Invocation, name: string, upstreams: readonly string[]): { name: string; netnsPath: string } & Record<string, unknown> {
@@ -81,8 +83,9 @@ export function mainResult(config: PluginConfig, inv: Invocation, net: NetworkDe
  * network holds is removed again (G10): a runtime that does not DEL after a
  * failed ADD (ctr) must not leave one behind.
  */
-async function attach(api: DaemonApi, network: string, sandbox: { name: string; netnsPath: string } & Record<string, unknown>, body: { sandbox: string; ifname: string } & Record<string, unknown>): Promise<EndpointDescription> {
-  await ensureSandbox(api, sandbox);
+async function attach(deps: AddDeps, network: string, sandbox: { name: string; netnsPath: string } & Record<string, unknown>, body: { sandbox: string; ifname: string } & Record<string, unknown>): Promise<EndpointDescription> {
+  const { api } = deps;
+  await ensureSandbox(api, deps.identify, sandbox);
   try {
     return await connect(api, network, body);
   } catch (err) {
@@ -91,27 +94,27 @@ async function attach(api: DaemonApi, network: string, sandbox: { name: string; 
   }
 }
 
-async function addMain(config: PluginConfig, inv: Invocation, api: DaemonApi): Promise<CniResult> {
-  const { network, created } = await ensureNetwork(api, config.name, mainNetworkBody(config));
+async function addMain(config: PluginConfig, inv: Invocation, deps: AddDeps): Promise<CniResult> {
+  const { network, created } = await ensureNetwork(deps.api, config.name, mainNetworkBody(config));
   const diffs = created ? [] : mainNetworkDifferences(network, config);
   if (diffs.length > 0) throw new CniNetworkMismatchError(config.name, diffs);
   const name = endpointNameOf(inv.containerId, inv.args);
   const [ip, ip6] = [config.runtime.ips.find((a) => !a.includes(':')), config.runtime.ips.find((a) => a.includes(':'))];
-  const ep = await attach(api, config.name, sandboxBody(config, inv, name, upstreamsOf(config, [])), connectBody(config, inv, name, { ...(ip ? { ip } : {}), ...(ip6 ? { ip6 } : {}) }, true));
+  const ep = await attach(deps, config.name, sandboxBody(config, inv, name, upstreamsOf(config, [])), connectBody(config, inv, name, { ...(ip ? { ip } : {}), ...(ip6 ? { ip6 } : {}) }, true));
   return mainResult(config, inv, network, ep);
 }
 
-async function addChained(config: PluginConfig, inv: Invocation, api: DaemonApi, prev: CniResult): Promise<CniResult> {
+async function addChained(config: PluginConfig, inv: Invocation, deps: AddDeps, prev: CniResult): Promise<CniResult> {
   if (Object.keys(config.network).length > 0) {
     throw new CniConfigError(Object.keys(config.network)[0]!, 'applies to sandns as the first plugin of the list; chained after another plugin, sandns takes the addresses of its result');
   }
   const addr = chainedAddresses(prev, inv.ifname);
-  const { network } = await ensureNetwork(api, config.name, chainedNetworkBody(config.name, addr));
+  const { network } = await ensureNetwork(deps.api, config.name, chainedNetworkBody(config.name, addr));
   if (network.driver !== 'external') {
     throw new CniNetworkMismatchError(config.name, [`driver is "${network.driver}" (sandns makes its links), but chained after another plugin it needs a network whose links it does not manage: give this list another name`]);
   }
   const name = endpointNameOf(inv.containerId, inv.args);
-  await attach(api, config.name, sandboxBody(config, inv, name, upstreamsOf(config, prev.dns?.nameservers ?? [])),
+  await attach(deps, config.name, sandboxBody(config, inv, name, upstreamsOf(config, prev.dns?.nameservers ?? [])),
     connectBody(config, inv, name, { ip: addr.ipv4.address, ...(addr.ipv6 ? { ip6: addr.ipv6.address } : {}) }, false));
   return withSandnsDns({ ...prev, cniVersion: config.cniVersion }, mergedDns(config));
 }
@@ -119,5 +122,5 @@ async function addChained(config: PluginConfig, inv: Invocation, api: DaemonApi,
 /** ADD: returns the result in the 1.0.0 shape (rendered to the config's version by the caller). */
 export async function add(config: PluginConfig, inv: Invocation, deps: AddDeps): Promise<CniResult> {
   await deps.replayDeferred(sandboxIdOf(inv.containerId));
-  return config.prevResult === undefined ? addMain(config, inv, deps.api) : addChained(config, inv, deps.api, config.prevResult);
+  return config.prevResult === undefined ? addMain(config, inv, deps) : addChained(config, inv, deps, config.prevResult);
 }

@@ -102,23 +102,39 @@ export async function getSandbox(api: DaemonApi, id: string): Promise<SandboxDes
   return a.body as SandboxDescription;
 }
 
-/** True when `netns` names the namespace `sb` holds (a /proc/<pid>/ns/net path is pinned by the daemon under another name). */
-function sameNamespace(sb: SandboxDescription, netns: string): boolean {
-  return sb.netnsPath === netns || netns.startsWith('/proc/');
+/**
+ * The identity of the namespace file at a path (`<device>:<inode>`, see
+ * cni/io/netns.ts), or undefined when it cannot be read. Injected (G12).
+ */
+export type NamespaceIdentify = (path: string) => Promise<string | undefined>;
+
+/**
+ * True when `held` (the namespace path the sandbox holds: the runtime's, or
+ * the daemon's pin /run/netns/sandns-pin-<sandbox> of a /proc/<pid>/ns/net
+ * path, K10) and `given` (this ADD's CNI_NETNS) are one namespace: the same
+ * device and inode (a namespace is its nsfs inode, not its path). When either
+ * cannot be read, only the same path counts as the same namespace.
+ */
+async function sameNamespace(identify: NamespaceIdentify, held: string, given: string): Promise<boolean> {
+  const [a, b] = await Promise.all([identify(held), identify(given)]);
+  return a !== undefined && b !== undefined ? a === b : held === given;
 }
 
 /**
  * The container's sandbox: created on its first ADD. One left by a container
- * whose DEL never came (same id, another namespace) is replaced.
+ * whose DEL never came (same id, another namespace: ctr's `run -d` sends no
+ * DEL, so its next run with the same id finds the old sandbox, K5) is
+ * replaced: removed with its endpoints, then created again. Throws
+ * CniDaemonError when the daemon refuses either step.
  */
-export async function ensureSandbox(api: DaemonApi, body: { name: string; netnsPath: string } & Record<string, unknown>): Promise<SandboxDescription> {
+export async function ensureSandbox(api: DaemonApi, identify: NamespaceIdentify, body: { name: string; netnsPath: string } & Record<string, unknown>): Promise<SandboxDescription> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const a = await api.request('POST', '/sandboxes', body);
     if (a.status === 201) return a.body as SandboxDescription;
     if (apiCode(a) !== 'ERR_SANDBOX_EXISTS') failed(`create sandbox ${body.name}`, a);
     const sb = await getSandbox(api, body.name);
     if (sb === undefined) continue; // removed meanwhile: create it again
-    if (sameNamespace(sb, body.netnsPath)) return sb;
+    if (await sameNamespace(identify, sb.netnsPath, body.netnsPath)) return sb;
     const del = await api.request('DELETE', `/sandboxes/${seg(body.name)}`);
     if (del.status !== 200 && del.status !== 404) failed(`remove stale sandbox ${body.name} (namespace ${sb.netnsPath})`, del);
   }

@@ -26,6 +26,8 @@ export interface PluginIo {
   connect(socket: string): DaemonApi;
   /** The deferred-records store beside a socket. */
   deferredStore(socket: string): DeferredStore;
+  /** The identity (`<device>:<inode>`) of the namespace file at a path; undefined when it cannot be read (cni/io/netns.ts). */
+  namespaceIdentity(path: string): Promise<string | undefined>;
   now(): Date;
 }
 
@@ -81,7 +83,7 @@ async function dispatch(io: PluginIo, setVersion: (v: string) => void): Promise<
     return { stdout: '', exitCode: 0 };
   }
   const store = io.deferredStore(socket);
-  const result = await add(config, inv, { api, replayDeferred: (sb) => replayDeferred(api, store, sb) });
+  const result = await add(config, inv, { api, replayDeferred: (sb) => replayDeferred(api, store, sb), identify: (p) => io.namespaceIdentity(p) });
   return { stdout: json(renderResult(result, config.cniVersion)), exitCode: 0 };
 }
 

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,13 +25,15 @@ import { CniCallError, cniAdd, cniCheck, cniDel, installSandnsPlugin, type CniRu
 
 const tag = uniqueName('k');
 const host = `${tag}h`;
-const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'].map((c) => `${tag}${c}`);
+const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'ca', 'cb', 'cc'].map((c) => `${tag}${c}`);
 const nsPath = (n: string): string => `/run/netns/${n}`;
 let build: { bin: string; remove(): Promise<void> };
 let d: StateDaemon;
 let dir: string;
 let rt: CniRuntime;
 let sleeper: ChildProcess | undefined;
+/** Processes holding /proc/<pid>/ns/net namespaces; killed in afterAll even when a test fails. */
+const sleepers: ChildProcess[] = [];
 
 async function dig(ns: string, name: string, type = 'A'): Promise<string> {
   const r = await execa('nsenter', [`--net=${ns}`, '--', 'dig', '+short', '+time=2', '+tries=1', '@127.0.0.11', name, type], { reject: false });
@@ -63,6 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   sleeper?.kill('SIGKILL');
+  for (const p of sleepers) p.kill('SIGKILL');
   if (d?.alive()) {
     for (const s of await d.api<{ id: string }[]>('GET', '/sandboxes').catch(() => [])) await d.http('DELETE', `/sandboxes/${s.id}`);
     for (const n of await d.api<{ name: string }[]>('GET', '/networks').catch(() => [])) await d.http('DELETE', `/networks/${n.name}`);
@@ -216,6 +219,27 @@ describe('main plugin', () => {
     expect(taken).toMatchObject({ details: expect.stringContaining('ERR_PORT_ALLOCATED') });
     await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) });
     await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) });
+  });
+
+  it('K5 K10 issue-review-1 ADD again with the same id in another /proc namespace (ctr run -d twice, no DEL) replaces the stale sandbox', async () => {
+    const inNs = async (ns: string): Promise<string> => {
+      const p = spawn('nsenter', [`--net=${nsPath(ns)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
+      sleepers.push(p);
+      await new Promise((r) => setTimeout(r, 200));
+      return `/proc/${p.pid}/ns/net`;
+    };
+    const again = { containerId: `${tag}-again`, args: 'K8S_POD_NAME=again' };
+    try {
+      await cniAdd(rt, list(), { ...again, netns: await inNs(ctrs[8]!) });
+      const second = await cniAdd(rt, list(), { ...again, netns: await inNs(ctrs[9]!) });
+      const ip = (second.ips as { address: string }[])[0]!.address.split('/')[0]!;
+      const sb = await d.api<{ netnsPath: string }>('GET', `/sandboxes/${again.containerId}`);
+      expect((await stat(sb.netnsPath)).ino).toBe((await stat(nsPath(ctrs[9]!))).ino); // the pin holds the new namespace
+      expect(await dig(nsPath(ctrs[9]!), 'again')).toBe(ip); // its own listener answers its new address
+      expect(await dig(cli.netns, 'again')).toBe(ip);
+    } finally {
+      await cniDel(rt, list(), { ...again, netns: '' });
+    }
   });
 
   it('K8 DEL twice and with an empty CNI_NETNS; the veths go', async () => {

@@ -24,6 +24,8 @@ export class FakeDaemon implements DaemonApi {
   /** Break the listener answer (CHECK tests). */
   listenerAnswers = true;
   linkProblems: string[] = [];
+  /** Namespace path → identity (`<dev>:<ino>`) for the plugin's namespaceIdentity; a path not here cannot be read. */
+  readonly namespaces = new Map<string, string>();
 
   async request(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
     if (this.down) throw new CniDaemonUnreachableError(this.socket, 'no such socket (is the daemon running?)');

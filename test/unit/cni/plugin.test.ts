@@ -3,31 +3,8 @@
  * VERSION; the issue's modes, names, errors and deferred DEL).
  */
 import { describe, expect, it } from 'vitest';
-import { runPlugin, type PluginOutcome } from '../../../cni/index.js';
+import { CID, NETNS, chainedConf, env, mainConf, out, prevResult, run } from './harness.js';
 import { FakeDaemon, FakeStore } from './fake-daemon.js';
-
-const CID = 'f00dcafe0123456789abcdef0123456789abcdef0123456789abcdef01234567';
-const NETNS = '/run/netns/netns-1234';
-
-function env(command: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { CNI_COMMAND: command, CNI_CONTAINERID: CID, CNI_NETNS: NETNS, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', ...extra };
-}
-
-function run(d: FakeDaemon, store: FakeStore, e: Record<string, string>, stdin: unknown): Promise<PluginOutcome> {
-  return runPlugin({ env: e, stdin: typeof stdin === 'string' ? stdin : JSON.stringify(stdin), connect: () => d, deferredStore: () => store, now: () => new Date(0) });
-}
-
-const out = (o: PluginOutcome): Record<string, unknown> => JSON.parse(o.stdout) as Record<string, unknown>;
-
-const mainConf = { cniVersion: '1.0.0', name: 'cninet', type: 'sandns', subnet: '10.77.0.0/24', capabilities: { aliases: true, portMappings: true }, runtimeConfig: { aliases: { cninet: ['www', 'web'] } } };
-const prevResult = {
-  cniVersion: '0.4.0',
-  interfaces: [{ name: 'cni0', mac: 'aa:aa:aa:aa:aa:aa' }, { name: 'veth1', mac: 'bb:bb:bb:bb:bb:bb' }, { name: 'eth0', mac: 'cc:cc:cc:cc:cc:cc', sandbox: NETNS }],
-  ips: [{ version: '4', interface: 2, address: '10.88.5.7/24', gateway: '10.88.5.1' }],
-  routes: [{ dst: '0.0.0.0/0' }],
-  dns: { nameservers: ['10.88.5.1'], search: ['corp.example'] },
-};
-const chainedConf = { cniVersion: '0.4.0', name: 'chnet', type: 'sandns', prevResult, runtimeConfig: { aliases: { chnet: ['db'] } } };
 
 describe('VERSION', () => {
   it('K1 VERSION lists 0.3.0, 0.3.1, 0.4.0 and 1.0.0 and needs no daemon', async () => {
