@@ -8,9 +8,9 @@
  */
 import type { PluginConfig } from './config.js';
 import { connect, ensureNetwork, ensureSandbox, type DaemonApi, type NamespaceIdentify, type EndpointDescription, type NetworkDescription } from './daemon.js';
-import { CniConfigError, CniNetworkMismatchError } from './errors.js';
+import { CniConfigError, CniDaemonError, CniNetworkMismatchError } from './errors.js';
 import type { Invocation } from './env.js';
-import { cleanAliases, endpointNameOf, sandboxIdOf } from './identity.js';
+import { cleanAliases, endpointNameOf, sandboxIdOf, uniqueNameOf } from './identity.js';
 import { chainedAddresses, chainedNetworkBody, mainNetworkBody, mainNetworkDifferences, publishOf } from './network.js';
 import { splitCidr, withSandnsDns } from './result.js';
 import type { CniDns, CniResult } from './spec.js';
@@ -24,10 +24,18 @@ export interface AddDeps {
   readonly identify: NamespaceIdentify;
 }
 
-function sandboxBody(config: PluginConfig, inv: Invocation, name: string, upstreams: readonly string[]): { name: string; netnsPath: string } & Record<string, unknown> {
+/**
+ * The sandbox of the container. It is given no hostname: the daemon serves a
+ * sandbox's hostname as one more name on every network (controller
+ * Endpoint.dnsNames), so a pod's name given as hostname would answer for two
+ * pods of one name even after the second endpoint took its unique name (K5).
+ * The daemon's default (the sandbox id when it is one host label, L9) is as
+ * unique as the container id.
+ */
+function sandboxBody(config: PluginConfig, inv: Invocation, upstreams: readonly string[]): { name: string; netnsPath: string } & Record<string, unknown> {
   const dns = mergedDns(config);
   return {
-    name: sandboxIdOf(inv.containerId), netnsPath: inv.netns, hostname: name,
+    name: sandboxIdOf(inv.containerId), netnsPath: inv.netns,
     ...(upstreams.length > 0 ? { dns: [...new Set(upstreams)] } : {}),
     ...(dns.search !== undefined && dns.search.length > 0 ? { dnsSearch: dns.search } : {}),
     ...(dns.options !== undefined && dns.options.length > 0 ? { dnsOptions: dns.options } : {}),
@@ -50,7 +58,10 @@ function upstreamsOf(config: PluginConfig, extra: readonly string[]): string[] {
   return [...(config.runtime.dns.nameservers ?? []), ...(config.dns.nameservers ?? []), ...extra].filter((s) => s !== '127.0.0.11');
 }
 
-function connectBody(config: PluginConfig, inv: Invocation, name: string, addr: { ip?: string; ip6?: string }, main: boolean): { sandbox: string; ifname: string } & Record<string, unknown> {
+/** The body of POST /networks/:n/connect (the fields ADD reads back typed). */
+type ConnectBody = { sandbox: string; ifname: string; name: string; aliases: string[] } & Record<string, unknown>;
+
+function connectBody(config: PluginConfig, inv: Invocation, name: string, addr: { ip?: string; ip6?: string }, main: boolean): ConnectBody {
   // Chained, the links are another plugin's: port mappings are its business (portmap), not sandns's.
   const publish = main ? publishOf(config.runtime.portMappings) : [];
   return {
@@ -79,15 +90,32 @@ export function mainResult(config: PluginConfig, inv: Invocation, net: NetworkDe
 }
 
 /**
+ * Connect under the wanted name; when another endpoint of the network holds
+ * it (ERR_ENDPOINT_EXISTS: two pods of one name in two Kubernetes
+ * namespaces), under the container's unique name (identity.ts uniqueNameOf).
+ * The wanted name is not added as an alias: it answers for the endpoint that
+ * holds it. A name derived from the runtime never fails the ADD (K5).
+ */
+async function connectNamed(api: DaemonApi, network: string, body: ConnectBody, containerId: string): Promise<EndpointDescription> {
+  try {
+    return await connect(api, network, body);
+  } catch (err) {
+    if (!(err instanceof CniDaemonError) || err.apiCode !== 'ERR_ENDPOINT_EXISTS') throw err;
+    const name = uniqueNameOf(body.name, containerId);
+    return connect(api, network, { ...body, name, aliases: cleanAliases(name, body.aliases) });
+  }
+}
+
+/**
  * The sandbox, then its endpoint. When the connect fails, a sandbox no
  * network holds is removed again (G10): a runtime that does not DEL after a
  * failed ADD (ctr) must not leave one behind.
  */
-async function attach(deps: AddDeps, network: string, sandbox: { name: string; netnsPath: string } & Record<string, unknown>, body: { sandbox: string; ifname: string } & Record<string, unknown>): Promise<EndpointDescription> {
+async function attach(deps: AddDeps, network: string, sandbox: { name: string; netnsPath: string } & Record<string, unknown>, body: ConnectBody, containerId: string): Promise<EndpointDescription> {
   const { api } = deps;
   await ensureSandbox(api, deps.identify, sandbox);
   try {
-    return await connect(api, network, body);
+    return await connectNamed(api, network, body, containerId);
   } catch (err) {
     await api.request('DELETE', `/sandboxes/${encodeURIComponent(sandbox.name)}?ifEmpty=true`).catch(() => undefined);
     throw err;
@@ -100,7 +128,7 @@ async function addMain(config: PluginConfig, inv: Invocation, deps: AddDeps): Pr
   if (diffs.length > 0) throw new CniNetworkMismatchError(config.name, diffs);
   const name = endpointNameOf(inv.containerId, inv.args);
   const [ip, ip6] = [config.runtime.ips.find((a) => !a.includes(':')), config.runtime.ips.find((a) => a.includes(':'))];
-  const ep = await attach(deps, config.name, sandboxBody(config, inv, name, upstreamsOf(config, [])), connectBody(config, inv, name, { ...(ip ? { ip } : {}), ...(ip6 ? { ip6 } : {}) }, true));
+  const ep = await attach(deps, config.name, sandboxBody(config, inv, upstreamsOf(config, [])), connectBody(config, inv, name, { ...(ip ? { ip } : {}), ...(ip6 ? { ip6 } : {}) }, true), inv.containerId);
   return mainResult(config, inv, network, ep);
 }
 
@@ -114,8 +142,8 @@ async function addChained(config: PluginConfig, inv: Invocation, deps: AddDeps, 
     throw new CniNetworkMismatchError(config.name, [`driver is "${network.driver}" (sandns makes its links), but chained after another plugin it needs a network whose links it does not manage: give this list another name`]);
   }
   const name = endpointNameOf(inv.containerId, inv.args);
-  await attach(deps, config.name, sandboxBody(config, inv, name, upstreamsOf(config, prev.dns?.nameservers ?? [])),
-    connectBody(config, inv, name, { ip: addr.ipv4.address, ...(addr.ipv6 ? { ip6: addr.ipv6.address } : {}) }, false));
+  await attach(deps, config.name, sandboxBody(config, inv, upstreamsOf(config, prev.dns?.nameservers ?? [])),
+    connectBody(config, inv, name, { ip: addr.ipv4.address, ...(addr.ipv6 ? { ip6: addr.ipv6.address } : {}) }, false), inv.containerId);
   return withSandnsDns({ ...prev, cniVersion: config.cniVersion }, mergedDns(config));
 }
 

@@ -137,7 +137,7 @@ describe('chained after bridge + host-local', () => {
     const sb = await d.api<{ netnsPath: string }>('GET', `/sandboxes/${ctr.containerId}`);
     expect(sb.netnsPath).toBe(`/run/netns/sandns-pin-${tag}-c5`);
     await cniAdd(rt, list(), web); // web's DEL had its netns: its eth0 is gone, so it can come back
-    expect(await dig(web.netns, `${tag}-c5`.slice(0, 12))).toMatch(new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.`));
+    expect(await dig(web.netns, `${tag}-c5`)).toMatch(new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.`));
     await cniDel(rt, list(), { ...ctr, netns: '' });
     expect(existsSync(sb.netnsPath)).toBe(false);
     await cniDel(rt, list(), web);
@@ -239,6 +239,28 @@ describe('main plugin', () => {
       expect(await dig(cli.netns, 'again')).toBe(ip);
     } finally {
       await cniDel(rt, list(), { ...again, netns: '' });
+    }
+  });
+
+  it('K5 issue-review-2 ctr ids sharing their first 12 characters, and two pods of one name, all join and resolve', async () => {
+    const redis = [1, 2].map((i) => ({ containerId: `${tag}-redis-${i}`, netns: nsPath(ctrs[9 + i]!) })); // once both cut to <tag>-redi
+    const pods = [1, 2].map((i) => ({ containerId: `${tag}-pod-${i}`, netns: nsPath(ctrs[9 + i]!), args: 'K8S_POD_NAME=dup' }));
+    try {
+      const ips: string[] = [];
+      for (const a of redis) ips.push((((await cniAdd(rt, list(), a)).ips as { address: string }[])[0]!.address.split('/')[0]!));
+      expect(await dig(cli.netns, `${tag}-redis-1`)).toBe(ips[0]);
+      expect(await dig(cli.netns, `${tag}-redis-2`)).toBe(ips[1]);
+      await cniDel(rt, list(), redis[0]!);
+      await cniDel(rt, list(), redis[1]!);
+      const p1 = ((await cniAdd(rt, list(), pods[0]!)).ips as { address: string }[])[0]!.address.split('/')[0]!;
+      const p2 = ((await cniAdd(rt, list(), pods[1]!)).ips as { address: string }[])[0]!.address.split('/')[0]!;
+      expect(await dig(cli.netns, 'dup')).toBe(p1); // the first keeps the name
+      const second = (await rows(`${tag}mn`)).find((r) => r.value === p2 && r.name.startsWith('dup-'));
+      expect(second?.name).toMatch(/^dup-[0-9a-f]{8}$/);
+      expect(await dig(cli.netns, second!.name)).toBe(p2);
+      await cniCheck(rt, list(), pods[1]!);
+    } finally {
+      for (const a of [...redis, ...pods]) await cniDel(rt, list(), a);
     }
   });
 

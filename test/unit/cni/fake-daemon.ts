@@ -3,6 +3,7 @@
  * uses, with the daemon's status codes and error codes. `down` makes every
  * request fail as an unreachable socket does.
  */
+import { hostnameProblem } from '../../../common/dns-name.js';
 import type { ApiAnswer, DaemonApi } from '../../../cni/daemon.js';
 import type { DeferredStore } from '../../../cni/del.js';
 import { CniDaemonUnreachableError } from '../../../cni/errors.js';
@@ -63,7 +64,10 @@ export class FakeDaemon implements DaemonApi {
     if (sb === undefined) return err(404, 'ERR_SANDBOX_NOT_FOUND');
     if (parts[2] === 'connect') {
       if (sb.endpoints.some((e) => e.network === net.name)) return err(409, 'ERR_SANDBOX_ALREADY_ON_NETWORK');
-      if (typeof b.name === 'string' && !/^[A-Za-z0-9_-]+$/.test(b.name)) return err(400, 'ERR_INVALID_NAME');
+      const names = [b.name, ...((b.aliases as unknown[] | undefined) ?? [])];
+      if (names.some((n) => typeof n !== 'string' || hostnameProblem(n) !== undefined)) return err(400, 'ERR_INVALID_NAME');
+      const taken = [...this.sbs.values()].some((s) => s.endpoints.some((e) => e.network === net.name && e.name.toLowerCase() === String(b.name).toLowerCase()));
+      if (taken) return err(409, 'ERR_ENDPOINT_EXISTS');
       if (b.publish !== undefined && net.driver !== 'bridge') return err(400, 'ERR_INVALID_OPTION');
       const ep: Ep = {
         network: net.name, name: b.name as string, aliases: (b.aliases as string[]) ?? [], ipv4: (b.ip as string) ?? net.subnet.replace(/0\/\d+$/, String(net.next++)),

@@ -33,7 +33,7 @@ describe('ADD, main mode', () => {
     expect(sb.endpoints[0]).toMatchObject({ name: 'web', aliases: ['www'], ifname: 'eth0' }); // 'web' is the name already
   });
 
-  it('K5 without K8S_POD_NAME the name is the first 12 characters of CNI_CONTAINERID', async () => {
+  it('K5 without K8S_POD_NAME the name of a hex CNI_CONTAINERID is its first 12 characters', async () => {
     const d = new FakeDaemon();
     await run(d, new FakeStore(), env('ADD'), mainConf);
     expect(d.sbs.get(CID)!.endpoints[0]!.name).toBe(CID.slice(0, 12));
@@ -248,8 +248,8 @@ describe('bad input', () => {
     expect(out(o)).toMatchObject({ code, msg: expect.any(String) });
   });
 
-  it('K11 a daemon refusal (invalid name) is code 7 with the daemon\'s code in details', async () => {
-    const o = await run(new FakeDaemon(), new FakeStore(), env('ADD', { CNI_ARGS: 'K8S_POD_NAME=bad.name!' }), mainConf);
+  it('K11 a daemon refusal (an invalid alias from runtimeConfig) is code 7 with the daemon\'s code in details', async () => {
+    const o = await run(new FakeDaemon(), new FakeStore(), env('ADD'), { ...mainConf, runtimeConfig: { aliases: { cninet: ['bad alias!'] } } });
     expect(out(o)).toMatchObject({ code: 7, details: expect.stringContaining('ERR_INVALID_NAME') });
   });
 });
