@@ -13,7 +13,11 @@ export interface ApiAnswer {
   readonly body: unknown;
 }
 
-/** The daemon's API. request() throws CniDaemonUnreachableError when the socket cannot be reached. */
+/**
+ * The daemon's API. request() throws CniDaemonUnreachableError (code 11) when the socket cannot be
+ * reached or stays silent, CniDaemonError with httpStatus 0 (code 11) when the exchange broke after
+ * connecting (a reset: the daemon went away mid-request); any answer is returned.
+ */
 export interface DaemonApi {
   readonly socket: string;
   request(method: string, path: string, body?: unknown): Promise<ApiAnswer>;
@@ -62,13 +66,23 @@ export function apiCode(a: ApiAnswer): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-/** Throw the CNI error of a failed API answer: 4xx is the configuration's fault (code 7), the rest the daemon's (100). */
+/**
+ * The CNI code of a failed API answer: 503 (the daemon cannot take changes
+ * now: ERR_STORE_DEGRADED, ERR_CONTROLLER_CLOSED) is code 11, "try again
+ * later" (CNI spec 1.0.0 "Error": a transient condition); other 5xx are the
+ * daemon's failure (100); 4xx is the configuration's fault (7).
+ */
+export function cniCodeOf(status: number): number {
+  if (status === 503) return CNI_CODE.TRY_AGAIN_LATER;
+  return status >= 400 && status < 500 ? CNI_CODE.INVALID_NETWORK_CONFIG : CNI_CODE.DAEMON_FAILED;
+}
+
+/** Throw the CNI error (CniDaemonError, code from cniCodeOf) of a failed API answer, with the API's code in its details. */
 export function failed(operation: string, a: ApiAnswer): never {
   const body = a.body as { code?: unknown; message?: unknown } | undefined;
   const code = apiCode(a) ?? `HTTP ${a.status}`;
   const message = typeof body?.message === 'string' ? body.message : 'no message';
-  const cniCode = a.status >= 400 && a.status < 500 ? CNI_CODE.INVALID_NETWORK_CONFIG : CNI_CODE.DAEMON_FAILED;
-  throw new CniDaemonError(operation, a.status, code, message, cniCode);
+  throw new CniDaemonError(operation, a.status, code, message, cniCodeOf(a.status));
 }
 
 const seg = encodeURIComponent;

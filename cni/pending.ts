@@ -1,7 +1,8 @@
 /**
  * Deferred DEL (the runtime must always be able to remove a container): when
- * the daemon cannot be reached, DEL succeeds and leaves a record of the API
- * requests it would have sent; the daemon replays them at its next start,
+ * the daemon cannot be reached or fails (5xx, a broken exchange), DEL
+ * succeeds and leaves a record of the API requests it would have sent; the
+ * daemon replays them at its next start,
  * before its API opens, and the next ADD or DEL of that container that reaches
  * the daemon replays them first. A request that answers 404, or one of its
  * `done` codes, counts as applied (idempotent).
@@ -43,11 +44,11 @@ export function delRequests(sandbox: string, network: string): DeferredRequest[]
   ];
 }
 
-/** The record a DEL leaves when the daemon is unreachable. */
-export function delRecord(sandbox: string, network: string, ifname: string, now: Date): DeferredRecord {
+/** The record a DEL leaves when the daemon cannot apply it; `why` says what happened (default: unreachable). */
+export function delRecord(sandbox: string, network: string, ifname: string, now: Date, why = 'the daemon was unreachable'): DeferredRecord {
   return {
     kind: 'sandns-deferred', version: 1, sandbox, writtenAt: now.toISOString(),
-    reason: `CNI DEL of ${ifname} on network ${network} while the daemon was unreachable`,
+    reason: `CNI DEL of ${ifname} on network ${network}: ${why}`,
     requests: delRequests(sandbox, network),
   };
 }

@@ -12,7 +12,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,7 +26,7 @@ import { CniCallError, cniAdd, cniCheck, cniDel, installSandnsPlugin, type CniRu
 
 const tag = uniqueName('k');
 const host = `${tag}h`;
-const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'ca', 'cb', 'cc'].map((c) => `${tag}${c}`);
+const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'ca', 'cb', 'cc', 'cd'].map((c) => `${tag}${c}`);
 const nsPath = (n: string): string => `/run/netns/${n}`;
 let build: { bin: string; remove(): Promise<void> };
 let d: StateDaemon;
@@ -142,6 +143,29 @@ describe('chained after bridge + host-local', () => {
     expect(existsSync(sb.netnsPath)).toBe(false);
     await cniDel(rt, list(), web);
     proc.kill('SIGKILL');
+  });
+
+  it('K8 K9 issue-review-3 DEL against a daemon answering 503 succeeds and leaves a record, so the bridge plugin\'s DEL still runs and host-local frees the address', async () => {
+    const degraded = createServer((_req, res) => {
+      res.statusCode = 503;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ code: 'ERR_STORE_DEGRADED', message: 'the state cannot be written' }));
+    });
+    const sock = join(dir, 'degraded', 'api.sock');
+    await mkdir(join(dir, 'degraded'), { recursive: true });
+    await new Promise<void>((r) => degraded.listen(sock, r));
+    const c = { containerId: `${tag}-deg`, netns: nsPath(ctrs[12]!), args: 'IgnoreUnknown=1;K8S_POD_NAME=deg' };
+    const viaDegraded = (): ConfList => ({ ...list(), plugins: list().plugins.map((p) => (p.type === 'sandns' ? { ...p, socket: sock } : p)) });
+    try {
+      const ip = ((await cniAdd(rt, list(), c)).ips as { address: string }[])[0]!.address.split('/')[0]!;
+      await cniDel(rt, viaDegraded(), c); // sandns first (reverse order), then bridge + host-local
+      expect(existsSync(join(dir, 'ipam', `${tag}ch`, ip))).toBe(false);
+      expect(await readdir(join(dir, 'degraded', 'deferred'))).toEqual([`${c.containerId}--eth0.json`]);
+    } finally {
+      await new Promise((r) => degraded.close(r));
+      await cniDel(rt, list(), c); // the daemon that works removes the sandbox
+    }
+    expect(await d.api<unknown[]>('GET', '/sandboxes')).toEqual([]);
   });
 });
 

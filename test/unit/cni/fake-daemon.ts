@@ -25,12 +25,16 @@ export class FakeDaemon implements DaemonApi {
   /** Break the listener answer (CHECK tests). */
   listenerAnswers = true;
   linkProblems: string[] = [];
+  /** Answers (or throws) before the routes when it returns something: a failing daemon. */
+  intercept: ((method: string, path: string) => ApiAnswer | undefined) | undefined;
   /** Namespace path → identity (`<dev>:<ino>`) for the plugin's namespaceIdentity; a path not here cannot be read. */
   readonly namespaces = new Map<string, string>();
 
   async request(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
     if (this.down) throw new CniDaemonUnreachableError(this.socket, 'no such socket (is the daemon running?)');
     this.calls.push(`${method} ${path}`);
+    const forced = this.intercept?.(method, path);
+    if (forced !== undefined) return forced;
     const b = (body ?? {}) as Record<string, unknown>;
     const [p, q] = path.split('?');
     const parts = p!.split('/').filter(Boolean).map(decodeURIComponent);
