@@ -67,14 +67,35 @@ export function apiCode(a: ApiAnswer): string | undefined {
 }
 
 /**
- * The CNI code of a failed API answer: 503 (the daemon cannot take changes
- * now: ERR_STORE_DEGRADED, ERR_CONTROLLER_CLOSED) is code 11, "try again
- * later" (CNI spec 1.0.0 "Error": a transient condition); other 5xx are the
- * daemon's failure (100); 4xx is the configuration's fault (7).
+ * API codes that mean the values the configuration (or runtimeConfig) gave are
+ * invalid: the only daemon refusals that are CNI code 7, "invalid network
+ * config" (CNI spec 1.0.0 "Error").
  */
-export function cniCodeOf(status: number): number {
+const INVALID_VALUES: ReadonlySet<string> = new Set([
+  'ERR_INVALID_OPTION', 'ERR_INVALID_NAME', 'ERR_IPAM_INVALID_SUBNET', 'ERR_IPAM_ADDRESS_OUT_OF_RANGE', 'ERR_DRIVER_NOT_FOUND',
+]);
+
+/** API codes of a resource the request needs that is taken, exhausted or unavailable: code 102. */
+const UNAVAILABLE: ReadonlySet<string> = new Set([
+  'ERR_PORT_ALLOCATED', 'ERR_PORT_NO_FREE', 'ERR_PORTS_UNAVAILABLE', 'ERR_IPAM_POOL_EXHAUSTED', 'ERR_IPAM_ADDRESS_IN_USE',
+  'ERR_NETWORK_SUBNET_OVERLAP', 'ERR_OVERLAY_VNI_EXHAUSTED',
+]);
+
+/**
+ * The CNI code of a failed API answer (CNI spec 1.0.0 "Error": 1-99 are the
+ * spec's, 100 and up the plugin's): 503 (the daemon cannot take changes now:
+ * ERR_STORE_DEGRADED, ERR_CONTROLLER_CLOSED) is 11, "try again later"; other
+ * 5xx are 100 (the daemon failed); a 4xx is 7 only when the values were
+ * invalid (INVALID_VALUES), 102 when a port, address or subnet is not to be
+ * had (UNAVAILABLE), else 103 (refused: a name, interface or link taken,
+ * something not found).
+ */
+export function cniCodeOf(status: number, apiCode?: string): number {
   if (status === 503) return CNI_CODE.TRY_AGAIN_LATER;
-  return status >= 400 && status < 500 ? CNI_CODE.INVALID_NETWORK_CONFIG : CNI_CODE.DAEMON_FAILED;
+  if (status < 400 || status >= 500) return CNI_CODE.DAEMON_FAILED;
+  if (apiCode !== undefined && INVALID_VALUES.has(apiCode)) return CNI_CODE.INVALID_NETWORK_CONFIG;
+  if (apiCode !== undefined && UNAVAILABLE.has(apiCode)) return CNI_CODE.RESOURCE_UNAVAILABLE;
+  return CNI_CODE.DAEMON_REFUSED;
 }
 
 /** Throw the CNI error (CniDaemonError, code from cniCodeOf) of a failed API answer, with the API's code in its details. */
@@ -82,7 +103,7 @@ export function failed(operation: string, a: ApiAnswer): never {
   const body = a.body as { code?: unknown; message?: unknown } | undefined;
   const code = apiCode(a) ?? `HTTP ${a.status}`;
   const message = typeof body?.message === 'string' ? body.message : 'no message';
-  throw new CniDaemonError(operation, a.status, code, message, cniCodeOf(a.status));
+  throw new CniDaemonError(operation, a.status, code, message, cniCodeOf(a.status, apiCode(a)));
 }
 
 const seg = encodeURIComponent;

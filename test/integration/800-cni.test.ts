@@ -238,11 +238,14 @@ describe('main plugin', () => {
     }
     await cniDel(rt, list(), pm);
     expect(await probe(nsPath(host), 'tcp', `${prefix}.1`, 18080, 800)).toMatch(/^(error|timeout)/);
-    const taken = await cniError(cniAdd(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) }).then(() => cniAdd(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) })));
-    // The second claim of host port 18080 is refused with the daemon's typed 409, and nothing of it stays.
-    expect(taken).toMatchObject({ details: expect.stringContaining('ERR_PORT_ALLOCATED') });
-    await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) });
-    await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) });
+    try {
+      const taken = await cniError(cniAdd(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) }).then(() => cniAdd(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) })));
+      // The second claim of host port 18080 is refused with the daemon's typed 409 (a resource taken: code 102, not 7).
+      expect(taken).toMatchObject({ code: 102, details: expect.stringContaining('ERR_PORT_ALLOCATED') });
+    } finally {
+      await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) });
+      await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) });
+    }
   });
 
   it('K5 K10 issue-review-1 ADD again with the same id in another /proc namespace (ctr run -d twice, no DEL) replaces the stale sandbox', async () => {
