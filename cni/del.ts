@@ -56,7 +56,7 @@ export async function del(network: string, inv: Invocation, api: DaemonApi, stor
   const sandbox = sandboxIdOf(inv.containerId);
   try {
     await replayDeferred(api, store, sandbox);
-    for (const req of delRequests(sandbox, network)) await sendDeferred(api, req);
+    for (const req of delRequests(sandbox, network, inv.ifname)) await sendDeferred(api, req);
     return { deferred: false };
   } catch (err) {
     const reason = deferReason(err);

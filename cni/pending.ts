@@ -35,11 +35,16 @@ export function deferredDirOf(socketPath: string): string {
   return `${slash <= 0 ? '' : socketPath.slice(0, slash)}/deferred`;
 }
 
-/** The API requests of a CNI DEL: leave the network, then remove the sandbox unless other networks still hold it. */
-export function delRequests(sandbox: string, network: string): DeferredRequest[] {
+/**
+ * The API requests of a CNI DEL of (`network`, `ifname`): leave the network if
+ * the sandbox is joined to it as `ifname` (an endpoint joined under another
+ * interface name is another attachment: the daemon answers 404, which counts
+ * as done), then remove the sandbox unless other networks still hold it.
+ */
+export function delRequests(sandbox: string, network: string, ifname: string): DeferredRequest[] {
   const s = encodeURIComponent(sandbox);
   return [
-    { method: 'POST', path: `/networks/${encodeURIComponent(network)}/disconnect`, body: { sandbox }, done: ['ERR_NETWORK_NOT_FOUND', 'ERR_SANDBOX_NOT_FOUND', 'ERR_ENDPOINT_NOT_FOUND'] },
+    { method: 'POST', path: `/networks/${encodeURIComponent(network)}/disconnect`, body: { sandbox, ifname }, done: ['ERR_NETWORK_NOT_FOUND', 'ERR_SANDBOX_NOT_FOUND', 'ERR_ENDPOINT_NOT_FOUND'] },
     { method: 'DELETE', path: `/sandboxes/${s}?ifEmpty=true`, done: ['ERR_SANDBOX_NOT_FOUND', 'ERR_SANDBOX_IN_USE'] },
   ];
 }
@@ -49,7 +54,7 @@ export function delRecord(sandbox: string, network: string, ifname: string, now:
   return {
     kind: 'sandns-deferred', version: 1, sandbox, writtenAt: now.toISOString(),
     reason: `CNI DEL of ${ifname} on network ${network}: ${why}`,
-    requests: delRequests(sandbox, network),
+    requests: delRequests(sandbox, network, ifname),
   };
 }
 

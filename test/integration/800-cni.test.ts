@@ -291,6 +291,21 @@ describe('main plugin', () => {
     }
   });
 
+  it('K8 issue-review-5 DEL of eth1 after a failed ADD of eth1 on the same network leaves the working eth0 alone', async () => {
+    const two = { containerId: `${tag}-two-if`, netns: nsPath(ctrs[12]!), args: 'K8S_POD_NAME=twoif' };
+    try {
+      const ip = ((await cniAdd(rt, list(), two)).ips as { address: string }[])[0]!.address.split('/')[0]!;
+      const e = await cniError(cniAdd(rt, list(), { ...two, ifname: 'eth1' }));
+      expect(e).toMatchObject({ code: 103, details: expect.stringContaining('ERR_SANDBOX_ALREADY_ON_NETWORK') });
+      await cniDel(rt, list(), { ...two, ifname: 'eth1' });
+      expect(await dig(cli.netns, 'twoif')).toBe(ip);
+      await cniCheck(rt, list(), two);
+    } finally {
+      await cniDel(rt, list(), two);
+    }
+    expect(await dig(cli.netns, 'twoif')).toBe('');
+  });
+
   it('K8 DEL twice and with an empty CNI_NETNS; the veths go', async () => {
     await cniDel(rt, list(), api);
     await cniDel(rt, list(), api);

@@ -77,3 +77,23 @@ describe('ADD with a daemon that cannot take changes now', () => {
     expect(out(await run(d, new FakeStore(), env('ADD'), mainConf))).toMatchObject({ code: 11 });
   });
 });
+
+describe('DEL of one interface (CNI_IFNAME)', () => {
+  it('K8 issue-review-5 DEL of eth1 after a failed ADD of eth1 on the same network keeps the working eth0, directly and replayed', async () => {
+    const d = new FakeDaemon();
+    const store = new FakeStore();
+    await run(d, store, env('ADD'), mainConf);
+    expect(out(await run(d, store, env('ADD', { CNI_IFNAME: 'eth1' }), mainConf))).toMatchObject({ code: 103, details: expect.stringContaining('ERR_SANDBOX_ALREADY_ON_NETWORK') });
+    expect((await run(d, store, env('DEL', { CNI_IFNAME: 'eth1' }), mainConf)).exitCode).toBe(0);
+    expect(d.sbs.get(CID)!.endpoints).toMatchObject([{ network: 'cninet', ifname: 'eth0' }]);
+    d.down = true;
+    expect((await run(d, store, env('DEL', { CNI_IFNAME: 'eth1' }), mainConf)).exitCode).toBe(0); // deferred
+    d.down = false;
+    expect(store.records.size).toBe(1);
+    await run(d, store, env('ADD'), mainConf); // replays the eth1 record first: eth0 stays, ADD twice answers it
+    expect(store.records.size).toBe(0);
+    expect(d.sbs.get(CID)!.endpoints).toMatchObject([{ network: 'cninet', ifname: 'eth0' }]);
+    expect((await run(d, store, env('DEL'), mainConf)).exitCode).toBe(0);
+    expect(d.sbs.has(CID)).toBe(false);
+  });
+});

@@ -85,6 +85,7 @@ export class FakeDaemon implements DaemonApi {
     if (parts[2] === 'disconnect') {
       const i = sb.endpoints.findIndex((e) => e.network === net.name);
       if (i < 0) return err(404, 'ERR_ENDPOINT_NOT_FOUND');
+      if (b.ifname !== undefined && sb.endpoints[i]!.ifname !== b.ifname) return err(404, 'ERR_ENDPOINT_NOT_FOUND'); // as the daemon (api/handlers.ts)
       sb.endpoints.splice(i, 1);
       return { status: 200, body: {} };
     }
