@@ -8,7 +8,7 @@
  */
 import type { PluginConfig } from './config.js';
 import { connect, ensureNetwork, ensureSandbox, type DaemonApi, type NamespaceIdentify, type EndpointDescription, type NetworkDescription } from './daemon.js';
-import { CniConfigError, CniDaemonError, CniNetworkMismatchError } from './errors.js';
+import { CniConfigError, CniDaemonError, CniDaemonUnreachableError, CniNetworkMismatchError } from './errors.js';
 import type { Invocation } from './env.js';
 import { cleanAliases, endpointNameOf, sandboxIdOf, uniqueNameOf } from './identity.js';
 import { chainedAddresses, chainedNetworkBody, mainNetworkBody, mainNetworkDifferences, publishOf } from './network.js';
@@ -107,16 +107,34 @@ async function connectNamed(api: DaemonApi, network: string, body: ConnectBody, 
 }
 
 /**
- * The sandbox, then its endpoint. When the connect fails, a sandbox no
- * network holds is removed again (G10): a runtime that does not DEL after a
- * failed ADD (ctr) must not leave one behind.
+ * True when a request's outcome is unknown: its answer never came (a timeout,
+ * or an exchange that broke after connecting), so the daemon may have done it
+ * after all.
+ */
+function outcomeUnknown(err: unknown): boolean {
+  return err instanceof CniDaemonUnreachableError || (err instanceof CniDaemonError && err.httpStatus === 0);
+}
+
+/**
+ * The sandbox, then its endpoint. When either fails, what this ADD may have
+ * made is undone (G10, K12), because a runtime that does not DEL after a
+ * failed ADD (ctr) must not leave anything behind: a connect whose answer
+ * never came may still be carried out by the daemon, so it is disconnected
+ * (`ifname`-guarded, so only this interface's attachment); then a sandbox no
+ * network holds is removed. The daemon runs a sandbox's requests one after
+ * another (api/routes.ts), so both run after the lost connect has finished.
+ * Failures of the undo itself are ignored: the ADD's own error is what the
+ * runtime sees.
  */
 async function attach(deps: AddDeps, network: string, sandbox: { name: string; netnsPath: string } & Record<string, unknown>, body: ConnectBody, containerId: string): Promise<EndpointDescription> {
   const { api } = deps;
-  await ensureSandbox(api, deps.identify, sandbox);
   try {
+    await ensureSandbox(api, deps.identify, sandbox);
     return await connectNamed(api, network, body, containerId);
   } catch (err) {
+    if (outcomeUnknown(err)) {
+      await api.request('POST', `/networks/${encodeURIComponent(network)}/disconnect`, { sandbox: body.sandbox, ifname: body.ifname }).catch(() => undefined);
+    }
     await api.request('DELETE', `/sandboxes/${encodeURIComponent(sandbox.name)}?ifEmpty=true`).catch(() => undefined);
     throw err;
   }

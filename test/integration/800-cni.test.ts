@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { connect as connectUnix, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -304,6 +305,35 @@ describe('main plugin', () => {
       await cniDel(rt, list(), two);
     }
     expect(await dig(cli.netns, 'twoif')).toBe('');
+  });
+
+  it('K12 issue-review-7 an ADD whose connect answer is lost (the daemon connected, the exchange broke) is code 11 and leaves nothing', async () => {
+    // A proxy to the daemon that forwards everything but cuts the connection where the answer to a connect would come.
+    const proxy = createNetServer((client) => {
+      const up = connectUnix(d.socket);
+      let lose = false;
+      client.on('data', (c: Buffer) => {
+        if (/^POST \/networks\/[^ ]+\/connect /m.test(c.toString('latin1'))) lose = true;
+        up.write(c);
+      });
+      up.on('data', (c: Buffer) => (lose ? (client.destroy(), up.destroy()) : client.write(c)));
+      for (const [a, b] of [[client, up], [up, client]] as const) {
+        a.on('close', () => b.destroy());
+        a.on('error', () => undefined);
+      }
+    });
+    const sock = join(dir, 'lossy.sock');
+    await new Promise<void>((r) => proxy.listen(sock, r));
+    const lossy = (): ConfList => ({ ...list(), plugins: list().plugins.map((p) => ({ ...p, socket: sock })) });
+    const lostAdd = { containerId: `${tag}-lost`, netns: nsPath(ctrs[12]!), args: 'K8S_POD_NAME=lost' };
+    try {
+      expect(await cniError(cniAdd(rt, lossy(), lostAdd))).toMatchObject({ code: 11 });
+      expect((await d.http('GET', `/sandboxes/${lostAdd.containerId}`)).status).toBe(404);
+      expect(await dig(cli.netns, 'lost')).toBe('');
+    } finally {
+      await new Promise((r) => proxy.close(r));
+      await cniDel(rt, list(), lostAdd);
+    }
   });
 
   it('K8 DEL twice and with an empty CNI_NETNS; the veths go', async () => {

@@ -1,9 +1,10 @@
 /**
  * ADD over the fake daemon: a sandbox an earlier ADD left is this
  * container's only when it holds the same namespace (device and inode, not
- * path: K5, K10).
+ * path: K5, K10); an ADD whose connect answer was lost leaves nothing (K12).
  */
 import { describe, expect, it } from 'vitest';
+import { CniDaemonError, CniDaemonUnreachableError } from '../../../cni/errors.js';
 import { CID, env, mainConf, out, run } from './harness.js';
 import { FakeDaemon, FakeStore } from './fake-daemon.js';
 
@@ -44,5 +45,37 @@ describe('ADD: a sandbox left by an earlier ADD of the same container id', () =>
     expect(sb.body.netnsPath).toBe(second);
     expect(sb.netnsPath).toBe(held);
     expect(sb.endpoints).toHaveLength(1);
+  });
+});
+
+describe('ADD whose connect answer never came', () => {
+  const lost = (kind: 'timeout' | 'reset') => kind === 'timeout'
+    ? new CniDaemonUnreachableError('/fake/sandns.sock', 'no answer within 60000 ms')
+    : new CniDaemonError('POST /networks/cninet/connect', 0, 'ECONNRESET', 'the exchange broke: socket hang up', 11);
+
+  it.each(['timeout', 'reset'] as const)('K12 issue-review-7 a %s after the daemon connected: ADD is code 11 and neither sandbox nor endpoint is left', async (kind) => {
+    const d = new FakeDaemon();
+    const orig = d.request.bind(d);
+    d.request = async (m, p, b) => {
+      const a = await orig(m, p, b); // the daemon carries the request out ...
+      if (p.endsWith('/connect')) throw lost(kind); // ... but its answer is lost
+      return a;
+    };
+    expect(out(await run(d, new FakeStore(), env('ADD'), mainConf))).toMatchObject({ code: 11 });
+    expect(d.sbs.size).toBe(0);
+  });
+
+  it('K12 issue-review-7 the undo removes only this interface\'s attachment: the sandbox\'s other network stays', async () => {
+    const d = new FakeDaemon();
+    await run(d, new FakeStore(), env('ADD'), mainConf);
+    const orig = d.request.bind(d);
+    d.request = async (m, p, b) => {
+      const a = await orig(m, p, b);
+      if (p.endsWith('/connect')) throw lost('timeout');
+      return a;
+    };
+    const second = { ...mainConf, name: 'second', subnet: '10.79.0.0/24' };
+    expect(out(await run(d, new FakeStore(), env('ADD', { CNI_IFNAME: 'eth1' }), second))).toMatchObject({ code: 11 });
+    expect(d.sbs.get(CID)!.endpoints).toMatchObject([{ network: 'cninet', ifname: 'eth0' }]);
   });
 });
