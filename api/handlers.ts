@@ -95,15 +95,24 @@ export async function connect({ params, body, deps }: Ctx): Promise<ApiResponse>
   return ok(describeEndpoint(ep, net, sb), 201);
 }
 
-/** disconnect = leave + delete of the sandbox's endpoint on that network. */
+/**
+ * disconnect = leave + delete of the sandbox's endpoint on that network. With
+ * `ifname`, only an endpoint joined under that interface name is removed; one
+ * joined under another is ERR_ENDPOINT_NOT_FOUND (404), so a CNI DEL of eth1
+ * never removes the working eth0 of the same network (K8; CNI spec 1.0.0
+ * "DEL": the attachment is the container id, network and CNI_IFNAME).
+ */
 export async function disconnect({ params, body, deps }: Ctx): Promise<ApiResponse> {
-  onlyFields(body, ['sandbox']);
+  onlyFields(body, ['sandbox', 'ifname']);
   const net = deps.controller.network(params.network!);
   const sb = deps.controller.sandbox(str(body, 'sandbox', true));
+  const ifname = str(body, 'ifname');
   // A connect still in flight is waited for: the answer rests on answered operations only (L5).
   for (let w = endpointOf(sb, net)?.provisional; w; w = endpointOf(sb, net)?.provisional) await w;
   const ep = endpointOf(sb, net);
   if (ep === undefined) throw new EndpointNotFoundError(sb.id, net.name);
+  const joinedAs = ep.joinInfo?.ifname;
+  if (ifname !== undefined && joinedAs !== undefined && joinedAs !== ifname) throw new EndpointNotFoundError(`${sb.id} as ${ifname} (it is joined as ${joinedAs})`, net.name);
   const out = describeEndpoint(ep, net, sb);
   await ep.disconnect();
   return ok(out);

@@ -13,7 +13,11 @@ export interface ApiAnswer {
   readonly body: unknown;
 }
 
-/** The daemon's API. request() throws CniDaemonUnreachableError when the socket cannot be reached. */
+/**
+ * The daemon's API. request() throws CniDaemonUnreachableError (code 11) when the socket cannot be
+ * reached or stays silent, CniDaemonError with httpStatus 0 (code 11) when the exchange broke after
+ * connecting (a reset: the daemon went away mid-request); any answer is returned.
+ */
 export interface DaemonApi {
   readonly socket: string;
   request(method: string, path: string, body?: unknown): Promise<ApiAnswer>;
@@ -62,13 +66,44 @@ export function apiCode(a: ApiAnswer): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-/** Throw the CNI error of a failed API answer: 4xx is the configuration's fault (code 7), the rest the daemon's (100). */
+/**
+ * API codes that mean the values the configuration (or runtimeConfig) gave are
+ * invalid: the only daemon refusals that are CNI code 7, "invalid network
+ * config" (CNI spec 1.0.0 "Error").
+ */
+const INVALID_VALUES: ReadonlySet<string> = new Set([
+  'ERR_INVALID_OPTION', 'ERR_INVALID_NAME', 'ERR_IPAM_INVALID_SUBNET', 'ERR_IPAM_ADDRESS_OUT_OF_RANGE', 'ERR_DRIVER_NOT_FOUND',
+]);
+
+/** API codes of a resource the request needs that is taken, exhausted or unavailable: code 102. */
+const UNAVAILABLE: ReadonlySet<string> = new Set([
+  'ERR_PORT_ALLOCATED', 'ERR_PORT_NO_FREE', 'ERR_PORTS_UNAVAILABLE', 'ERR_IPAM_POOL_EXHAUSTED', 'ERR_IPAM_ADDRESS_IN_USE',
+  'ERR_NETWORK_SUBNET_OVERLAP', 'ERR_OVERLAY_VNI_EXHAUSTED',
+]);
+
+/**
+ * The CNI code of a failed API answer (CNI spec 1.0.0 "Error": 1-99 are the
+ * spec's, 100 and up the plugin's): 503 (the daemon cannot take changes now:
+ * ERR_STORE_DEGRADED, ERR_CONTROLLER_CLOSED) is 11, "try again later"; other
+ * 5xx are 100 (the daemon failed); a 4xx is 7 only when the values were
+ * invalid (INVALID_VALUES), 102 when a port, address or subnet is not to be
+ * had (UNAVAILABLE), else 103 (refused: a name, interface or link taken,
+ * something not found).
+ */
+export function cniCodeOf(status: number, apiCode?: string): number {
+  if (status === 503) return CNI_CODE.TRY_AGAIN_LATER;
+  if (status < 400 || status >= 500) return CNI_CODE.DAEMON_FAILED;
+  if (apiCode !== undefined && INVALID_VALUES.has(apiCode)) return CNI_CODE.INVALID_NETWORK_CONFIG;
+  if (apiCode !== undefined && UNAVAILABLE.has(apiCode)) return CNI_CODE.RESOURCE_UNAVAILABLE;
+  return CNI_CODE.DAEMON_REFUSED;
+}
+
+/** Throw the CNI error (CniDaemonError, code from cniCodeOf) of a failed API answer, with the API's code in its details. */
 export function failed(operation: string, a: ApiAnswer): never {
   const body = a.body as { code?: unknown; message?: unknown } | undefined;
   const code = apiCode(a) ?? `HTTP ${a.status}`;
   const message = typeof body?.message === 'string' ? body.message : 'no message';
-  const cniCode = a.status >= 400 && a.status < 500 ? CNI_CODE.INVALID_NETWORK_CONFIG : CNI_CODE.DAEMON_FAILED;
-  throw new CniDaemonError(operation, a.status, code, message, cniCode);
+  throw new CniDaemonError(operation, a.status, code, message, cniCodeOf(a.status, apiCode(a)));
 }
 
 const seg = encodeURIComponent;
@@ -102,23 +137,39 @@ export async function getSandbox(api: DaemonApi, id: string): Promise<SandboxDes
   return a.body as SandboxDescription;
 }
 
-/** True when `netns` names the namespace `sb` holds (a /proc/<pid>/ns/net path is pinned by the daemon under another name). */
-function sameNamespace(sb: SandboxDescription, netns: string): boolean {
-  return sb.netnsPath === netns || netns.startsWith('/proc/');
+/**
+ * The identity of the namespace file at a path (`<device>:<inode>`, see
+ * cni/io/netns.ts), or undefined when it cannot be read. Injected (G12).
+ */
+export type NamespaceIdentify = (path: string) => Promise<string | undefined>;
+
+/**
+ * True when `held` (the namespace path the sandbox holds: the runtime's, or
+ * the daemon's pin /run/netns/sandns-pin-<sandbox> of a /proc/<pid>/ns/net
+ * path, K10) and `given` (this ADD's CNI_NETNS) are one namespace: the same
+ * device and inode (a namespace is its nsfs inode, not its path). When either
+ * cannot be read, only the same path counts as the same namespace.
+ */
+async function sameNamespace(identify: NamespaceIdentify, held: string, given: string): Promise<boolean> {
+  const [a, b] = await Promise.all([identify(held), identify(given)]);
+  return a !== undefined && b !== undefined ? a === b : held === given;
 }
 
 /**
  * The container's sandbox: created on its first ADD. One left by a container
- * whose DEL never came (same id, another namespace) is replaced.
+ * whose DEL never came (same id, another namespace: ctr's `run -d` sends no
+ * DEL, so its next run with the same id finds the old sandbox, K5) is
+ * replaced: removed with its endpoints, then created again. Throws
+ * CniDaemonError when the daemon refuses either step.
  */
-export async function ensureSandbox(api: DaemonApi, body: { name: string; netnsPath: string } & Record<string, unknown>): Promise<SandboxDescription> {
+export async function ensureSandbox(api: DaemonApi, identify: NamespaceIdentify, body: { name: string; netnsPath: string } & Record<string, unknown>): Promise<SandboxDescription> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const a = await api.request('POST', '/sandboxes', body);
     if (a.status === 201) return a.body as SandboxDescription;
     if (apiCode(a) !== 'ERR_SANDBOX_EXISTS') failed(`create sandbox ${body.name}`, a);
     const sb = await getSandbox(api, body.name);
     if (sb === undefined) continue; // removed meanwhile: create it again
-    if (sameNamespace(sb, body.netnsPath)) return sb;
+    if (await sameNamespace(identify, sb.netnsPath, body.netnsPath)) return sb;
     const del = await api.request('DELETE', `/sandboxes/${seg(body.name)}`);
     if (del.status !== 200 && del.status !== 404) failed(`remove stale sandbox ${body.name} (namespace ${sb.netnsPath})`, del);
   }

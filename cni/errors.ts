@@ -69,7 +69,7 @@ export class CniDaemonUnreachableError extends CniError {
   }
 }
 
-/** The daemon refused or failed an operation (code 7 for a 4xx caused by the config, 100 otherwise). */
+/** The daemon refused or failed an operation; `cniCode` as daemon.ts cniCodeOf maps the answer (7, 11, 100, 102 or 103). */
 export class CniDaemonError extends CniError {
   readonly apiCode: string;
   readonly httpStatus: number;

@@ -1,7 +1,8 @@
 /**
  * Deferred DEL (the runtime must always be able to remove a container): when
- * the daemon cannot be reached, DEL succeeds and leaves a record of the API
- * requests it would have sent; the daemon replays them at its next start,
+ * the daemon cannot be reached or fails (5xx, a broken exchange), DEL
+ * succeeds and leaves a record of the API requests it would have sent; the
+ * daemon replays them at its next start,
  * before its API opens, and the next ADD or DEL of that container that reaches
  * the daemon replays them first. A request that answers 404, or one of its
  * `done` codes, counts as applied (idempotent).
@@ -34,21 +35,26 @@ export function deferredDirOf(socketPath: string): string {
   return `${slash <= 0 ? '' : socketPath.slice(0, slash)}/deferred`;
 }
 
-/** The API requests of a CNI DEL: leave the network, then remove the sandbox unless other networks still hold it. */
-export function delRequests(sandbox: string, network: string): DeferredRequest[] {
+/**
+ * The API requests of a CNI DEL of (`network`, `ifname`): leave the network if
+ * the sandbox is joined to it as `ifname` (an endpoint joined under another
+ * interface name is another attachment: the daemon answers 404, which counts
+ * as done), then remove the sandbox unless other networks still hold it.
+ */
+export function delRequests(sandbox: string, network: string, ifname: string): DeferredRequest[] {
   const s = encodeURIComponent(sandbox);
   return [
-    { method: 'POST', path: `/networks/${encodeURIComponent(network)}/disconnect`, body: { sandbox }, done: ['ERR_NETWORK_NOT_FOUND', 'ERR_SANDBOX_NOT_FOUND', 'ERR_ENDPOINT_NOT_FOUND'] },
+    { method: 'POST', path: `/networks/${encodeURIComponent(network)}/disconnect`, body: { sandbox, ifname }, done: ['ERR_NETWORK_NOT_FOUND', 'ERR_SANDBOX_NOT_FOUND', 'ERR_ENDPOINT_NOT_FOUND'] },
     { method: 'DELETE', path: `/sandboxes/${s}?ifEmpty=true`, done: ['ERR_SANDBOX_NOT_FOUND', 'ERR_SANDBOX_IN_USE'] },
   ];
 }
 
-/** The record a DEL leaves when the daemon is unreachable. */
-export function delRecord(sandbox: string, network: string, ifname: string, now: Date): DeferredRecord {
+/** The record a DEL leaves when the daemon cannot apply it; `why` says what happened (default: unreachable). */
+export function delRecord(sandbox: string, network: string, ifname: string, now: Date, why = 'the daemon was unreachable'): DeferredRecord {
   return {
     kind: 'sandns-deferred', version: 1, sandbox, writtenAt: now.toISOString(),
-    reason: `CNI DEL of ${ifname} on network ${network} while the daemon was unreachable`,
-    requests: delRequests(sandbox, network),
+    reason: `CNI DEL of ${ifname} on network ${network}: ${why}`,
+    requests: delRequests(sandbox, network, ifname),
   };
 }
 

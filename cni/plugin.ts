@@ -26,6 +26,8 @@ export interface PluginIo {
   connect(socket: string): DaemonApi;
   /** The deferred-records store beside a socket. */
   deferredStore(socket: string): DeferredStore;
+  /** The identity (`<device>:<inode>`) of the namespace file at a path; undefined when it cannot be read (cni/io/netns.ts). */
+  namespaceIdentity(path: string): Promise<string | undefined>;
   now(): Date;
 }
 
@@ -67,9 +69,9 @@ async function dispatch(io: PluginIo, setVersion: (v: string) => void): Promise<
     if (typeof raw.name !== 'string' || raw.name === '') throw new CniConfigError('name', 'missing (it names the sandns network)');
     const socket = socketOf(typeof raw.socket === 'string' && raw.socket !== '' ? raw.socket : undefined, io.env);
     const outcome = await del(raw.name, inv, io.connect(socket), io.deferredStore(socket), io.now);
-    return outcome === 'done' ? { stdout: '', exitCode: 0 } : {
+    return !outcome.deferred ? { stdout: '', exitCode: 0 } : {
       stdout: '', exitCode: 0,
-      stderr: `sandns-cni: the daemon at ${socket} is unreachable: DEL recorded, the daemon applies it at its next start\n`,
+      stderr: `sandns-cni: DEL recorded, not applied: ${outcome.reason}; the daemon at ${socket} applies it at its next start, or the next ADD or DEL of this container does\n`,
     };
   }
   const config = parseConfig(raw);
@@ -81,7 +83,7 @@ async function dispatch(io: PluginIo, setVersion: (v: string) => void): Promise<
     return { stdout: '', exitCode: 0 };
   }
   const store = io.deferredStore(socket);
-  const result = await add(config, inv, { api, replayDeferred: (sb) => replayDeferred(api, store, sb) });
+  const result = await add(config, inv, { api, replayDeferred: (sb) => replayDeferred(api, store, sb), identify: (p) => io.namespaceIdentity(p) });
   return { stdout: json(renderResult(result, config.cniVersion)), exitCode: 0 };
 }
 

@@ -34,6 +34,10 @@ export const CNI_CODE = {
   DAEMON_FAILED: 100,
   /** sandns-specific: CHECK found a difference between the container and what sandns holds. */
   CHECK_FAILED: 101,
+  /** sandns-specific: a host port, an address or a subnet the request needs is taken, exhausted or cannot be had. */
+  RESOURCE_UNAVAILABLE: 102,
+  /** sandns-specific: the daemon refused the request for a reason other than invalid values (4xx: a name, interface or link taken; something not found). */
+  DAEMON_REFUSED: 103,
 } as const;
 
 /** A CNI interface entry (spec "interfaces"). */

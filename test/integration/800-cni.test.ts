@@ -12,7 +12,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { connect as connectUnix, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,13 +27,15 @@ import { CniCallError, cniAdd, cniCheck, cniDel, installSandnsPlugin, type CniRu
 
 const tag = uniqueName('k');
 const host = `${tag}h`;
-const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'].map((c) => `${tag}${c}`);
+const ctrs = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'ca', 'cb', 'cc', 'cd'].map((c) => `${tag}${c}`);
 const nsPath = (n: string): string => `/run/netns/${n}`;
 let build: { bin: string; remove(): Promise<void> };
 let d: StateDaemon;
 let dir: string;
 let rt: CniRuntime;
 let sleeper: ChildProcess | undefined;
+/** Processes holding /proc/<pid>/ns/net namespaces; killed in afterAll even when a test fails. */
+const sleepers: ChildProcess[] = [];
 
 async function dig(ns: string, name: string, type = 'A'): Promise<string> {
   const r = await execa('nsenter', [`--net=${ns}`, '--', 'dig', '+short', '+time=2', '+tries=1', '@127.0.0.11', name, type], { reject: false });
@@ -63,6 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   sleeper?.kill('SIGKILL');
+  for (const p of sleepers) p.kill('SIGKILL');
   if (d?.alive()) {
     for (const s of await d.api<{ id: string }[]>('GET', '/sandboxes').catch(() => [])) await d.http('DELETE', `/sandboxes/${s.id}`);
     for (const n of await d.api<{ name: string }[]>('GET', '/networks').catch(() => [])) await d.http('DELETE', `/networks/${n.name}`);
@@ -134,11 +139,34 @@ describe('chained after bridge + host-local', () => {
     const sb = await d.api<{ netnsPath: string }>('GET', `/sandboxes/${ctr.containerId}`);
     expect(sb.netnsPath).toBe(`/run/netns/sandns-pin-${tag}-c5`);
     await cniAdd(rt, list(), web); // web's DEL had its netns: its eth0 is gone, so it can come back
-    expect(await dig(web.netns, `${tag}-c5`.slice(0, 12))).toMatch(new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.`));
+    expect(await dig(web.netns, `${tag}-c5`)).toMatch(new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.`));
     await cniDel(rt, list(), { ...ctr, netns: '' });
     expect(existsSync(sb.netnsPath)).toBe(false);
     await cniDel(rt, list(), web);
     proc.kill('SIGKILL');
+  });
+
+  it('K8 K9 issue-review-3 DEL against a daemon answering 503 succeeds and leaves a record, so the bridge plugin\'s DEL still runs and host-local frees the address', async () => {
+    const degraded = createServer((_req, res) => {
+      res.statusCode = 503;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ code: 'ERR_STORE_DEGRADED', message: 'the state cannot be written' }));
+    });
+    const sock = join(dir, 'degraded', 'api.sock');
+    await mkdir(join(dir, 'degraded'), { recursive: true });
+    await new Promise<void>((r) => degraded.listen(sock, r));
+    const c = { containerId: `${tag}-deg`, netns: nsPath(ctrs[12]!), args: 'IgnoreUnknown=1;K8S_POD_NAME=deg' };
+    const viaDegraded = (): ConfList => ({ ...list(), plugins: list().plugins.map((p) => (p.type === 'sandns' ? { ...p, socket: sock } : p)) });
+    try {
+      const ip = ((await cniAdd(rt, list(), c)).ips as { address: string }[])[0]!.address.split('/')[0]!;
+      await cniDel(rt, viaDegraded(), c); // sandns first (reverse order), then bridge + host-local
+      expect(existsSync(join(dir, 'ipam', `${tag}ch`, ip))).toBe(false);
+      expect(await readdir(join(dir, 'degraded', 'deferred'))).toEqual([`${c.containerId}--eth0.json`]);
+    } finally {
+      await new Promise((r) => degraded.close(r));
+      await cniDel(rt, list(), c); // the daemon that works removes the sandbox
+    }
+    expect(await d.api<unknown[]>('GET', '/sandboxes')).toEqual([]);
   });
 });
 
@@ -211,11 +239,101 @@ describe('main plugin', () => {
     }
     await cniDel(rt, list(), pm);
     expect(await probe(nsPath(host), 'tcp', `${prefix}.1`, 18080, 800)).toMatch(/^(error|timeout)/);
-    const taken = await cniError(cniAdd(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) }).then(() => cniAdd(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) })));
-    // The second claim of host port 18080 is refused with the daemon's typed 409, and nothing of it stays.
-    expect(taken).toMatchObject({ details: expect.stringContaining('ERR_PORT_ALLOCATED') });
-    await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) });
-    await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) });
+    try {
+      const taken = await cniError(cniAdd(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) }).then(() => cniAdd(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) })));
+      // The second claim of host port 18080 is refused with the daemon's typed 409 (a resource taken: code 102, not 7).
+      expect(taken).toMatchObject({ code: 102, details: expect.stringContaining('ERR_PORT_ALLOCATED') });
+    } finally {
+      await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm2`, netns: nsPath(ctrs[7]!) });
+      await cniDel(rt, list(), { ...pm, containerId: `${tag}-pm3`, netns: nsPath(ctrs[6]!) });
+    }
+  });
+
+  it('K5 K10 issue-review-1 ADD again with the same id in another /proc namespace (ctr run -d twice, no DEL) replaces the stale sandbox', async () => {
+    const inNs = async (ns: string): Promise<string> => {
+      const p = spawn('nsenter', [`--net=${nsPath(ns)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
+      sleepers.push(p);
+      await new Promise((r) => setTimeout(r, 200));
+      return `/proc/${p.pid}/ns/net`;
+    };
+    const again = { containerId: `${tag}-again`, args: 'K8S_POD_NAME=again' };
+    try {
+      await cniAdd(rt, list(), { ...again, netns: await inNs(ctrs[8]!) });
+      const second = await cniAdd(rt, list(), { ...again, netns: await inNs(ctrs[9]!) });
+      const ip = (second.ips as { address: string }[])[0]!.address.split('/')[0]!;
+      const sb = await d.api<{ netnsPath: string }>('GET', `/sandboxes/${again.containerId}`);
+      expect((await stat(sb.netnsPath)).ino).toBe((await stat(nsPath(ctrs[9]!))).ino); // the pin holds the new namespace
+      expect(await dig(nsPath(ctrs[9]!), 'again')).toBe(ip); // its own listener answers its new address
+      expect(await dig(cli.netns, 'again')).toBe(ip);
+    } finally {
+      await cniDel(rt, list(), { ...again, netns: '' });
+    }
+  });
+
+  it('K5 issue-review-2 ctr ids sharing their first 12 characters, and two pods of one name, all join and resolve', async () => {
+    const redis = [1, 2].map((i) => ({ containerId: `${tag}-redis-${i}`, netns: nsPath(ctrs[9 + i]!) })); // once both cut to <tag>-redi
+    const pods = [1, 2].map((i) => ({ containerId: `${tag}-pod-${i}`, netns: nsPath(ctrs[9 + i]!), args: 'K8S_POD_NAME=dup' }));
+    try {
+      const ips: string[] = [];
+      for (const a of redis) ips.push((((await cniAdd(rt, list(), a)).ips as { address: string }[])[0]!.address.split('/')[0]!));
+      expect(await dig(cli.netns, `${tag}-redis-1`)).toBe(ips[0]);
+      expect(await dig(cli.netns, `${tag}-redis-2`)).toBe(ips[1]);
+      await cniDel(rt, list(), redis[0]!);
+      await cniDel(rt, list(), redis[1]!);
+      const p1 = ((await cniAdd(rt, list(), pods[0]!)).ips as { address: string }[])[0]!.address.split('/')[0]!;
+      const p2 = ((await cniAdd(rt, list(), pods[1]!)).ips as { address: string }[])[0]!.address.split('/')[0]!;
+      expect(await dig(cli.netns, 'dup')).toBe(p1); // the first keeps the name
+      const second = (await rows(`${tag}mn`)).find((r) => r.value === p2 && r.name.startsWith('dup-'));
+      expect(second?.name).toMatch(/^dup-[0-9a-f]{8}$/);
+      expect(await dig(cli.netns, second!.name)).toBe(p2);
+      await cniCheck(rt, list(), pods[1]!);
+    } finally {
+      for (const a of [...redis, ...pods]) await cniDel(rt, list(), a);
+    }
+  });
+
+  it('K8 issue-review-5 DEL of eth1 after a failed ADD of eth1 on the same network leaves the working eth0 alone', async () => {
+    const two = { containerId: `${tag}-two-if`, netns: nsPath(ctrs[12]!), args: 'K8S_POD_NAME=twoif' };
+    try {
+      const ip = ((await cniAdd(rt, list(), two)).ips as { address: string }[])[0]!.address.split('/')[0]!;
+      const e = await cniError(cniAdd(rt, list(), { ...two, ifname: 'eth1' }));
+      expect(e).toMatchObject({ code: 103, details: expect.stringContaining('ERR_SANDBOX_ALREADY_ON_NETWORK') });
+      await cniDel(rt, list(), { ...two, ifname: 'eth1' });
+      expect(await dig(cli.netns, 'twoif')).toBe(ip);
+      await cniCheck(rt, list(), two);
+    } finally {
+      await cniDel(rt, list(), two);
+    }
+    expect(await dig(cli.netns, 'twoif')).toBe('');
+  });
+
+  it('K12 issue-review-7 an ADD whose connect answer is lost (the daemon connected, the exchange broke) is code 11 and leaves nothing', async () => {
+    // A proxy to the daemon that forwards everything but cuts the connection where the answer to a connect would come.
+    const proxy = createNetServer((client) => {
+      const up = connectUnix(d.socket);
+      let lose = false;
+      client.on('data', (c: Buffer) => {
+        if (/^POST \/networks\/[^ ]+\/connect /m.test(c.toString('latin1'))) lose = true;
+        up.write(c);
+      });
+      up.on('data', (c: Buffer) => (lose ? (client.destroy(), up.destroy()) : client.write(c)));
+      for (const [a, b] of [[client, up], [up, client]] as const) {
+        a.on('close', () => b.destroy());
+        a.on('error', () => undefined);
+      }
+    });
+    const sock = join(dir, 'lossy.sock');
+    await new Promise<void>((r) => proxy.listen(sock, r));
+    const lossy = (): ConfList => ({ ...list(), plugins: list().plugins.map((p) => ({ ...p, socket: sock })) });
+    const lostAdd = { containerId: `${tag}-lost`, netns: nsPath(ctrs[12]!), args: 'K8S_POD_NAME=lost' };
+    try {
+      expect(await cniError(cniAdd(rt, lossy(), lostAdd))).toMatchObject({ code: 11 });
+      expect((await d.http('GET', `/sandboxes/${lostAdd.containerId}`)).status).toBe(404);
+      expect(await dig(cli.netns, 'lost')).toBe('');
+    } finally {
+      await new Promise((r) => proxy.close(r));
+      await cniDel(rt, list(), lostAdd);
+    }
   });
 
   it('K8 DEL twice and with an empty CNI_NETNS; the veths go', async () => {

@@ -156,7 +156,7 @@ describe('podman 4.3 with the CNI backend', () => {
 });
 
 describe('containerd ctr run --cni', () => {
-  it('K5 K8 K10 one container resolves the other (named by the first 12 characters of <namespace>-<id>)', async () => {
+  it('K5 K8 K10 one container resolves the other (named <namespace>-<id>, whole)', async () => {
     await startContainerd();
     const oci = join(dir, 'busybox-oci.tar');
     expect((await podman(['save', '--format', 'oci-archive', '-o', oci, image])).exitCode).toBe(0);
@@ -164,7 +164,7 @@ describe('containerd ctr run --cni', () => {
     expect(imp.exitCode, imp.stderr).toBe(0);
     // t1 runs with --rm in the background: when its task ends, ctr runs the CNI DEL (an empty CNI_NETNS).
     const t1 = ctr(['run', '--rm', '--cni', image, 't1', 'sleep', '600'], 180_000);
-    const name = `${tag}-t1`.slice(0, 12);
+    const name = `${tag}-t1`;
     await waitFor(async () => (await records(`${tag}ct`)).some((r) => r.name === name), 30_000);
     const t1Ip = (await records(`${tag}ct`)).find((r) => r.name === name)!.value;
     const sb = (await d.api<{ id: string; netnsPath: string }[]>('GET', '/sandboxes'))[0]!;

@@ -77,3 +77,18 @@ describe('conditional delete and links', () => {
     expect((await call('GET', '/sandboxes/nope/links')).status).toBe(404);
   });
 });
+
+describe('disconnect for CNI DEL', () => {
+  it('K8 issue-review-5 with ifname only the endpoint joined under that interface goes; another is 404 and stays', async () => {
+    const { call, controller } = await setup();
+    await call('POST', '/networks/n1/connect', { sandbox: 'f00dcafe0123', name: 'web', ifname: 'eth0' });
+    const other = await call('POST', '/networks/n1/disconnect', { sandbox: 'f00dcafe0123', ifname: 'eth1' });
+    expect(other).toMatchObject({ status: 404, body: { code: 'ERR_ENDPOINT_NOT_FOUND' } });
+    expect(controller.network('n1').endpoints.size).toBe(1);
+    expect(await call('POST', '/networks/n1/disconnect', { sandbox: 'f00dcafe0123', ifname: 'eth0' })).toMatchObject({ status: 200 });
+    expect(controller.network('n1').endpoints.size).toBe(0);
+    await call('POST', '/networks/n1/connect', { sandbox: 'f00dcafe0123', name: 'web', ifname: 'eth3' });
+    expect(await call('POST', '/networks/n1/disconnect', { sandbox: 'f00dcafe0123' })).toMatchObject({ status: 200 }); // without ifname: any
+    expect(await call('POST', '/networks/n1/disconnect', { sandbox: 'f00dcafe0123', ifname: '' })).toMatchObject({ status: 400, body: { code: 'ERR_INVALID_OPTION' } });
+  });
+});

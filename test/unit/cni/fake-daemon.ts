@@ -3,6 +3,7 @@
  * uses, with the daemon's status codes and error codes. `down` makes every
  * request fail as an unreachable socket does.
  */
+import { hostnameProblem } from '../../../common/dns-name.js';
 import type { ApiAnswer, DaemonApi } from '../../../cni/daemon.js';
 import type { DeferredStore } from '../../../cni/del.js';
 import { CniDaemonUnreachableError } from '../../../cni/errors.js';
@@ -24,10 +25,16 @@ export class FakeDaemon implements DaemonApi {
   /** Break the listener answer (CHECK tests). */
   listenerAnswers = true;
   linkProblems: string[] = [];
+  /** Answers (or throws) before the routes when it returns something: a failing daemon. */
+  intercept: ((method: string, path: string) => ApiAnswer | undefined) | undefined;
+  /** Namespace path → identity (`<dev>:<ino>`) for the plugin's namespaceIdentity; a path not here cannot be read. */
+  readonly namespaces = new Map<string, string>();
 
   async request(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
     if (this.down) throw new CniDaemonUnreachableError(this.socket, 'no such socket (is the daemon running?)');
     this.calls.push(`${method} ${path}`);
+    const forced = this.intercept?.(method, path);
+    if (forced !== undefined) return forced;
     const b = (body ?? {}) as Record<string, unknown>;
     const [p, q] = path.split('?');
     const parts = p!.split('/').filter(Boolean).map(decodeURIComponent);
@@ -61,7 +68,10 @@ export class FakeDaemon implements DaemonApi {
     if (sb === undefined) return err(404, 'ERR_SANDBOX_NOT_FOUND');
     if (parts[2] === 'connect') {
       if (sb.endpoints.some((e) => e.network === net.name)) return err(409, 'ERR_SANDBOX_ALREADY_ON_NETWORK');
-      if (typeof b.name === 'string' && !/^[A-Za-z0-9_-]+$/.test(b.name)) return err(400, 'ERR_INVALID_NAME');
+      const names = [b.name, ...((b.aliases as unknown[] | undefined) ?? [])];
+      if (names.some((n) => typeof n !== 'string' || hostnameProblem(n) !== undefined)) return err(400, 'ERR_INVALID_NAME');
+      const taken = [...this.sbs.values()].some((s) => s.endpoints.some((e) => e.network === net.name && e.name.toLowerCase() === String(b.name).toLowerCase()));
+      if (taken) return err(409, 'ERR_ENDPOINT_EXISTS');
       if (b.publish !== undefined && net.driver !== 'bridge') return err(400, 'ERR_INVALID_OPTION');
       const ep: Ep = {
         network: net.name, name: b.name as string, aliases: (b.aliases as string[]) ?? [], ipv4: (b.ip as string) ?? net.subnet.replace(/0\/\d+$/, String(net.next++)),
@@ -75,6 +85,7 @@ export class FakeDaemon implements DaemonApi {
     if (parts[2] === 'disconnect') {
       const i = sb.endpoints.findIndex((e) => e.network === net.name);
       if (i < 0) return err(404, 'ERR_ENDPOINT_NOT_FOUND');
+      if (b.ifname !== undefined && sb.endpoints[i]!.ifname !== b.ifname) return err(404, 'ERR_ENDPOINT_NOT_FOUND'); // as the daemon (api/handlers.ts)
       sb.endpoints.splice(i, 1);
       return { status: 200, body: {} };
     }

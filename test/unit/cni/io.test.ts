@@ -41,6 +41,14 @@ describe('API client', () => {
     expect(await c.request('GET', '/networks/x')).toEqual({ status: 404, body: { code: 'ERR_NETWORK_NOT_FOUND', message: 'no' } });
     await expect(c.request('GET', '/bad')).rejects.toMatchObject({ cniCode: 100 });
   });
+
+  it('K9 K11 issue-review-3 an exchange that breaks after connecting (reset) is code 11 with httpStatus 0', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sandns-cni-io-'));
+    const sock = join(dir, 'api.sock');
+    server = createServer((req) => req.socket.destroy());
+    await new Promise<void>((r) => server!.listen(sock, r));
+    await expect(createDaemonClient(sock).request('POST', '/networks/n/disconnect', { sandbox: 'a' })).rejects.toMatchObject({ cniCode: 11, httpStatus: 0, code: 'ERR_CNI_DAEMON' });
+  });
 });
 
 describe('deferred store', () => {

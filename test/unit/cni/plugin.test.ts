@@ -3,31 +3,8 @@
  * VERSION; the issue's modes, names, errors and deferred DEL).
  */
 import { describe, expect, it } from 'vitest';
-import { runPlugin, type PluginOutcome } from '../../../cni/index.js';
+import { CID, NETNS, chainedConf, env, mainConf, out, prevResult, run } from './harness.js';
 import { FakeDaemon, FakeStore } from './fake-daemon.js';
-
-const CID = 'f00dcafe0123456789abcdef0123456789abcdef0123456789abcdef01234567';
-const NETNS = '/run/netns/netns-1234';
-
-function env(command: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { CNI_COMMAND: command, CNI_CONTAINERID: CID, CNI_NETNS: NETNS, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', ...extra };
-}
-
-function run(d: FakeDaemon, store: FakeStore, e: Record<string, string>, stdin: unknown): Promise<PluginOutcome> {
-  return runPlugin({ env: e, stdin: typeof stdin === 'string' ? stdin : JSON.stringify(stdin), connect: () => d, deferredStore: () => store, now: () => new Date(0) });
-}
-
-const out = (o: PluginOutcome): Record<string, unknown> => JSON.parse(o.stdout) as Record<string, unknown>;
-
-const mainConf = { cniVersion: '1.0.0', name: 'cninet', type: 'sandns', subnet: '10.77.0.0/24', capabilities: { aliases: true, portMappings: true }, runtimeConfig: { aliases: { cninet: ['www', 'web'] } } };
-const prevResult = {
-  cniVersion: '0.4.0',
-  interfaces: [{ name: 'cni0', mac: 'aa:aa:aa:aa:aa:aa' }, { name: 'veth1', mac: 'bb:bb:bb:bb:bb:bb' }, { name: 'eth0', mac: 'cc:cc:cc:cc:cc:cc', sandbox: NETNS }],
-  ips: [{ version: '4', interface: 2, address: '10.88.5.7/24', gateway: '10.88.5.1' }],
-  routes: [{ dst: '0.0.0.0/0' }],
-  dns: { nameservers: ['10.88.5.1'], search: ['corp.example'] },
-};
-const chainedConf = { cniVersion: '0.4.0', name: 'chnet', type: 'sandns', prevResult, runtimeConfig: { aliases: { chnet: ['db'] } } };
 
 describe('VERSION', () => {
   it('K1 VERSION lists 0.3.0, 0.3.1, 0.4.0 and 1.0.0 and needs no daemon', async () => {
@@ -56,7 +33,7 @@ describe('ADD, main mode', () => {
     expect(sb.endpoints[0]).toMatchObject({ name: 'web', aliases: ['www'], ifname: 'eth0' }); // 'web' is the name already
   });
 
-  it('K5 without K8S_POD_NAME the name is the first 12 characters of CNI_CONTAINERID', async () => {
+  it('K5 without K8S_POD_NAME the name of a hex CNI_CONTAINERID is its first 12 characters', async () => {
     const d = new FakeDaemon();
     await run(d, new FakeStore(), env('ADD'), mainConf);
     expect(d.sbs.get(CID)!.endpoints[0]!.name).toBe(CID.slice(0, 12));
@@ -271,8 +248,8 @@ describe('bad input', () => {
     expect(out(o)).toMatchObject({ code, msg: expect.any(String) });
   });
 
-  it('K11 a daemon refusal (invalid name) is code 7 with the daemon\'s code in details', async () => {
-    const o = await run(new FakeDaemon(), new FakeStore(), env('ADD', { CNI_ARGS: 'K8S_POD_NAME=bad.name!' }), mainConf);
+  it('K11 a daemon refusal (an invalid alias from runtimeConfig) is code 7 with the daemon\'s code in details', async () => {
+    const o = await run(new FakeDaemon(), new FakeStore(), env('ADD'), { ...mainConf, runtimeConfig: { aliases: { cninet: ['bad alias!'] } } });
     expect(out(o)).toMatchObject({ code: 7, details: expect.stringContaining('ERR_INVALID_NAME') });
   });
 });

@@ -13,7 +13,7 @@ describe('CNI_ARGS and names', () => {
     expect(parseCniArgs('').size).toBe(0);
   });
 
-  it('K5 the name is K8S_POD_NAME, else the first 12 characters of the container id; long or odd ids get a stable sandbox id', () => {
+  it('K5 the name is K8S_POD_NAME, else the short id (first 12) of a hex container id; long or odd ids get a stable sandbox id', () => {
     expect(endpointNameOf('0123456789abcdef', new Map([['K8S_POD_NAME', 'web']]))).toBe('web');
     expect(endpointNameOf('0123456789abcdef', new Map())).toBe('0123456789ab');
     expect(sandboxIdOf('a'.repeat(64))).toBe('a'.repeat(64));
