@@ -7,7 +7,7 @@
  * Both register the endpoint's names and return 127.0.0.11 as the nameserver.
  */
 import type { PluginConfig } from './config.js';
-import { connect, ensureNetwork, ensureSandbox, type DaemonApi, type NamespaceIdentify, type EndpointDescription, type NetworkDescription } from './daemon.js';
+import { connect, ensureChainedNetwork, ensureNetwork, ensureSandbox, type DaemonApi, type NamespaceIdentify, type EndpointDescription, type NetworkDescription } from './daemon.js';
 import { CniConfigError, CniDaemonError, CniDaemonUnreachableError, CniNetworkMismatchError } from './errors.js';
 import type { Invocation } from './env.js';
 import { cleanAliases, endpointNameOf, sandboxIdOf, uniqueNameOf } from './identity.js';
@@ -155,7 +155,7 @@ async function addChained(config: PluginConfig, inv: Invocation, deps: AddDeps, 
     throw new CniConfigError(Object.keys(config.network)[0]!, 'applies to sandns as the first plugin of the list; chained after another plugin, sandns takes the addresses of its result');
   }
   const addr = chainedAddresses(prev, inv.ifname);
-  const { network } = await ensureNetwork(deps.api, config.name, chainedNetworkBody(config.name, addr));
+  const network = await ensureChainedNetwork(deps.api, config.name, chainedNetworkBody(config.name, addr));
   if (network.driver !== 'external') {
     throw new CniNetworkMismatchError(config.name, [`driver is "${network.driver}" (sandns makes its links), but chained after another plugin it needs a network whose links it does not manage: give this list another name`]);
   }

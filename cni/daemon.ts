@@ -4,7 +4,8 @@
  * pass fakes), and the few idempotent steps ADD builds on: ensure a network,
  * ensure a sandbox, connect. API errors become CNI errors here, in one place.
  */
-import { CniDaemonError } from './errors.js';
+import { Address4, Address6 } from 'ip-address';
+import { CniDaemonError, CniNetworkMismatchError } from './errors.js';
 import { CNI_CODE } from './spec.js';
 
 /** One API answer. */
@@ -35,6 +36,8 @@ export interface NetworkDescription {
   internal: boolean;
   ttl: number;
   driverOptions?: { bridgeName?: string; mtu?: number };
+  /** The endpoints on it (GET /networks and GET /networks/:name list them). */
+  endpoints?: readonly unknown[];
 }
 
 /** A connected endpoint (POST /networks/:n/connect, and the sandbox's endpoint list). */
@@ -127,6 +130,62 @@ export async function ensureNetwork(api: DaemonApi, name: string, body: Record<s
     if (again !== undefined) return { network: again, created: false };
   }
   return failed(`create network ${name}`, a);
+}
+
+/** The first and last address of a CIDR, or undefined when it is not one. */
+function rangeOf(c: string): [bigint, bigint] | undefined {
+  const x = Address4.isValid(c) ? new Address4(c) : Address6.isValid(c) ? new Address6(c) : undefined;
+  return x === undefined ? undefined : [x.startAddress().bigInt(), x.endAddress().bigInt()];
+}
+
+/** True when two CIDRs (one family) share an address; `same`: when they are one subnet, however spelled. */
+function cidrsOverlap(a: string, b: string, same = false): boolean {
+  const [x, y] = [rangeOf(a), rangeOf(b)];
+  if (x === undefined || y === undefined || a.includes(':') !== b.includes(':')) return false;
+  return same ? x[0] === y[0] && x[1] === y[1] : x[0] <= y[1] && y[0] <= x[1];
+}
+
+/** Remove a network that nothing uses; false when it has endpoints again meanwhile (the daemon refuses: 403). */
+async function removeUnused(api: DaemonApi, name: string): Promise<boolean> {
+  const a = await api.request('DELETE', `/networks/${seg(name)}`);
+  if (a.status === 200 || a.status === 404) return true;
+  if (apiCode(a) === 'ERR_NETWORK_ACTIVE_ENDPOINTS') return false;
+  return failed(`remove unused network ${name}`, a);
+}
+
+/**
+ * The chained network `name` (driver `external`) over the subnets of
+ * prevResult (`body`): created when missing. sandns keeps a chained network
+ * after the runtime removed its own (no CNI call says so), so one left
+ * without endpoints is replaced when it is in the way: this name on other
+ * subnets (the runtime's network made again), or another name whose subnet
+ * overlaps (podman gives a new network the first free 10.89.N.0/24). One
+ * that still has endpoints is never touched: the ADD then fails naming it
+ * (CniNetworkMismatchError, or the daemon's overlap refusal).
+ */
+export async function ensureChainedNetwork(api: DaemonApi, name: string, body: { subnet: string; subnet6?: string } & Record<string, unknown>): Promise<NetworkDescription> {
+  const found = await getNetwork(api, name);
+  const differs = (x: string | undefined, y: string | undefined): boolean => (x === undefined || y === undefined ? x !== y : !cidrsOverlap(x, y, true));
+  const moved = (n: NetworkDescription): boolean => n.driver === 'external' && (differs(n.subnet, body.subnet) || differs(n.subnet6, body.subnet6));
+  if (found !== undefined && !moved(found)) return found;
+  if (found !== undefined && !(found.endpoints?.length === 0 && await removeUnused(api, name))) {
+    throw new CniNetworkMismatchError(name, [`subnet is ${found.subnet}${found.subnet6 ? ` and ${found.subnet6}` : ''} and containers are on it, but the previous plugin gave ${body.subnet}${body.subnet6 ? ` and ${body.subnet6}` : ''}`]);
+  }
+  for (let attempt = 0; ; attempt++) {
+    const a = await api.request('POST', '/networks', body);
+    if (a.status === 201) return a.body as NetworkDescription;
+    if (apiCode(a) === 'ERR_NETWORK_EXISTS') {
+      const again = await getNetwork(api, name);
+      if (again !== undefined) return again;
+    }
+    if (apiCode(a) !== 'ERR_NETWORK_SUBNET_OVERLAP' || attempt > 0) return failed(`create network ${name}`, a);
+    const all = await api.request('GET', '/networks');
+    if (all.status !== 200) failed('list networks', all);
+    const stale = (all.body as NetworkDescription[]).filter((n) => n.name !== name && n.driver === 'external' && n.endpoints?.length === 0
+      && [[n.subnet, body.subnet], [n.subnet6, body.subnet6]].some(([x, y]) => x !== undefined && y !== undefined && cidrsOverlap(x, y)));
+    if (stale.length === 0) return failed(`create network ${name}`, a);
+    for (const n of stale) await removeUnused(api, n.name);
+  }
 }
 
 /** GET a sandbox; undefined when it does not exist. */

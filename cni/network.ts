@@ -94,7 +94,7 @@ export function chainedAddresses(prev: CniResult, ifname: string): { ipv4: Chain
 }
 
 /** The body of POST /networks for the chained mode: the `external` driver over prevResult's subnets. */
-export function chainedNetworkBody(name: string, addr: { ipv4: ChainedAddress; ipv6?: ChainedAddress }): Record<string, unknown> {
+export function chainedNetworkBody(name: string, addr: { ipv4: ChainedAddress; ipv6?: ChainedAddress }): { subnet: string; subnet6?: string } & Record<string, unknown> {
   return {
     name, driver: 'external', subnet: addr.ipv4.subnet,
     ...(addr.ipv4.gateway ? { gateway: addr.ipv4.gateway } : {}),

@@ -4,6 +4,7 @@
  * request fail as an unreachable socket does.
  */
 import { hostnameProblem } from '../../../common/dns-name.js';
+import { parseCidr } from '../../../common/ip.js';
 import type { ApiAnswer, DaemonApi } from '../../../cni/daemon.js';
 import type { DeferredStore } from '../../../cni/del.js';
 import { CniDaemonUnreachableError } from '../../../cni/errors.js';
@@ -48,10 +49,27 @@ export class FakeDaemon implements DaemonApi {
     return err(404, 'ERR_API_NOT_FOUND');
   }
 
+  /** A network as the API describes it: with its endpoints. */
+  #describe(net: Net): Record<string, unknown> {
+    return { ...net, endpoints: [...this.sbs.values()].flatMap((s) => s.endpoints.filter((e) => e.network === net.name).map((e) => ({ name: e.name, sandbox: s.id }))) };
+  }
+
   #networks(method: string, parts: string[], b: Record<string, unknown>): ApiAnswer {
+    if (method === 'GET' && parts.length === 1) return { status: 200, body: [...this.nets.values()].map((n) => this.#describe(n)) };
     if (method === 'POST' && parts.length === 1) {
       const name = b.name as string;
       if (this.nets.has(name)) return err(409, 'ERR_NETWORK_EXISTS');
+      const range = (c: string): [bigint, bigint] => {
+        const x = parseCidr(c)!;
+        return [x.first, x.last];
+      };
+      for (const other of this.nets.values()) {
+        for (const [mine, theirs] of [[b.subnet as string | undefined, other.subnet], [b.subnet6 as string | undefined, other.subnet6]]) {
+          if (mine === undefined || theirs === undefined || mine.includes(':') !== theirs.includes(':')) continue;
+          const [x, y] = [range(mine), range(theirs)];
+          if (x[0] <= y[1] && y[0] <= x[1]) return err(409, 'ERR_NETWORK_SUBNET_OVERLAP', `subnet ${mine} overlaps network ${other.name} (${theirs})`);
+        }
+      }
       const net: Net = {
         name, driver: (b.driver as string) ?? 'bridge', subnet: (b.subnet as string) ?? '10.213.0.0/24', gateway: (b.gateway as string) ?? String(b.subnet ?? '10.213.0.0/24').replace(/0\/\d+$/, '1'),
         internal: (b.internal as boolean) ?? false, ttl: (b.ttl as number) ?? 600, next: 2,
@@ -63,7 +81,12 @@ export class FakeDaemon implements DaemonApi {
     }
     const net = this.nets.get(parts[1]!);
     if (net === undefined) return err(404, 'ERR_NETWORK_NOT_FOUND');
-    if (method === 'GET' && parts.length === 2) return { status: 200, body: net };
+    if (method === 'GET' && parts.length === 2) return { status: 200, body: this.#describe(net) };
+    if (method === 'DELETE' && parts.length === 2) {
+      if ((this.#describe(net).endpoints as unknown[]).length > 0) return err(403, 'ERR_NETWORK_ACTIVE_ENDPOINTS');
+      this.nets.delete(net.name);
+      return { status: 200, body: {} };
+    }
     const sb = this.sbs.get(b.sandbox as string);
     if (sb === undefined) return err(404, 'ERR_SANDBOX_NOT_FOUND');
     if (parts[2] === 'connect') {

@@ -126,6 +126,48 @@ describe('ADD, chained mode', () => {
     expect(r.ips).toEqual([{ interface: 2, address: '10.88.5.7/24', gateway: '10.88.5.1' }]);
   });
 
+  it('K4 the runtime\'s network made again on other subnets (same name): the empty chained network is replaced; with containers on it, code 7 naming both subnets and nothing removed', async () => {
+    const d = new FakeDaemon();
+    const moved = (address: string, gateway: string): typeof prevResult => ({ ...prevResult, ips: [{ version: '4', interface: 2, address, gateway }] });
+    const conf = (p: typeof prevResult) => ({ ...chainedConf, prevResult: p });
+    expect((await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'c1' }), chainedConf)).exitCode).toBe(0);
+    // A container is still on it: the new subnet cannot be used, and the network stays as it is.
+    const busy = await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'c2' }), conf(moved('10.88.9.7/24', '10.88.9.1')));
+    expect(out(busy)).toMatchObject({ code: 7, msg: expect.stringContaining('chnet'), details: expect.stringMatching(/10\.88\.5\.0\/24.*10\.88\.9\.0\/24/) });
+    expect(d.nets.get('chnet')).toMatchObject({ subnet: '10.88.5.0/24' });
+    // Once empty (the runtime removed its network and its containers), the next ADD replaces it.
+    expect((await run(d, new FakeStore(), env('DEL', { CNI_CONTAINERID: 'c1' }), chainedConf)).exitCode).toBe(0);
+    const o = await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'c2' }), conf(moved('10.88.9.7/24', '10.88.9.1')));
+    expect(o.exitCode).toBe(0);
+    expect(d.nets.get('chnet')).toMatchObject({ driver: 'external', subnet: '10.88.9.0/24', gateway: '10.88.9.1' });
+    // The same subnets spelled otherwise are no change.
+    const v6 = { ...prevResult, ips: [...moved('10.88.9.8/24', '10.88.9.1').ips, { version: '6', interface: 2, address: 'fd00:0:0:0::8/64', gateway: 'fd00::1' }] };
+    expect((await run(d, new FakeStore(), env('DEL', { CNI_CONTAINERID: 'c2' }), chainedConf)).exitCode).toBe(0);
+    expect((await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'c3' }), conf(v6))).exitCode).toBe(0);
+    const id = d.nets.get('chnet');
+    expect((await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'c4' }), conf({ ...v6, ips: [v6.ips[0]!, { ...v6.ips[1]!, address: 'fd00::9/64' }] }))).exitCode).toBe(0);
+    expect(d.nets.get('chnet')).toBe(id); // not replaced
+  });
+
+  it('K4 a new runtime network on the subnet of one since removed (podman reuses 10.89.N.0/24): the empty chained network of the old name gives way; one with containers, or a network sandns manages, does not (code 102)', async () => {
+    const d = new FakeDaemon();
+    const other = (name: string) => ({ ...chainedConf, name, runtimeConfig: {} });
+    expect((await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'c1' }), other('appnet'))).exitCode).toBe(0);
+    expect((await run(d, new FakeStore(), env('DEL', { CNI_CONTAINERID: 'c1' }), other('appnet'))).exitCode).toBe(0);
+    expect((await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'c2' }), other('appnet2'))).exitCode).toBe(0);
+    expect([...d.nets.keys()]).toEqual(['appnet2']);
+    // appnet2 has a container now: appnet3 on the same subnet is refused, and appnet2 stays.
+    const refused = await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'c3' }), other('appnet3'));
+    expect(out(refused)).toMatchObject({ code: 102, details: expect.stringContaining('ERR_NETWORK_SUBNET_OVERLAP') });
+    expect([...d.nets.keys()]).toEqual(['appnet2']);
+    // A bridge network (sandns's own links) is never taken for a leftover, even empty.
+    const d2 = new FakeDaemon();
+    expect((await run(d2, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'x' }), { ...mainConf, name: 'mine', subnet: '10.88.5.0/24' })).exitCode).toBe(0);
+    expect((await run(d2, new FakeStore(), env('DEL', { CNI_CONTAINERID: 'x' }), { ...mainConf, name: 'mine', subnet: '10.88.5.0/24' })).exitCode).toBe(0);
+    expect(out(await run(d2, new FakeStore(), env('ADD'), chainedConf))).toMatchObject({ code: 102 });
+    expect(d2.nets.has('mine')).toBe(true);
+  });
+
   it('K4 chained on a network sandns manages (bridge) is code 7', async () => {
     const d = new FakeDaemon();
     await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'x1' }), { ...mainConf, name: 'chnet' });
