@@ -67,6 +67,10 @@ export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: 
   ep.joining = joining;
   try {
     await joining;
+  } catch (err) {
+    // Claimed again (release): on disk it says 'joining' since the write ahead; the claim is what is written next.
+    if (resume) ctx.journal.changed(epKey(ep.id));
+    throw err;
   } finally {
     ep.joining = undefined;
   }
