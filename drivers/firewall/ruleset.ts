@@ -83,6 +83,7 @@ function chains(table: string): NftCommand[] {
     chain('publish'),
     chain('from_egress'),
     chain('from_internal'),
+    chain('loopback', { type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' }),
     chain('prerouting', { type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' }),
     chain('output', { type: 'nat', hook: 'output', prio: -100, policy: 'accept' }),
     chain('postrouting', { type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' }),
@@ -95,7 +96,13 @@ function rules(table: string): NftCommand[] {
   const local = match({ fib: { result: 'type', flags: ['daddr'] } }, 'local');
   const sameBridge = match({ concat: [meta('iifname'), meta('oifname')] }, '@same');
   const toBridge = match(meta('oifname'), '@bridges');
+  const notLo = match(meta('iifname'), 'lo', '!=');
   return [
+    // route_localnet on the bridges lets 127.0.0.0/8 be routed; before any DNAT (raw priority), a packet to a loopback
+    // address from any other interface is dropped: else a port published on 127.0.0.1 is reachable from the LAN
+    // (moby#41872) and a container reaches the host's loopback services (CVE-2020-8558).
+    rule(table, 'loopback', 'loopback addresses only from the host itself (IPv4)', [notLo, match(payload('ip', 'daddr'), { prefix: { addr: '127.0.0.0', len: 8 } }), drop]),
+    rule(table, 'loopback', 'loopback addresses only from the host itself (IPv6)', [notLo, match(payload('ip6', 'daddr'), '::1'), drop]),
     rule(table, 'publish', 'published ports on one host address (IPv4)', [dnatThrough('ip', [payload('ip', 'daddr'), ...l4], 'pub4')]),
     rule(table, 'publish', 'published ports on every host address (IPv4)', [match(meta('nfproto'), 'ipv4'), dnatThrough('ip', l4, 'pub4any')]),
     rule(table, 'publish', 'published ports on one host address (IPv6)', [dnatThrough('ip6', [payload('ip6', 'daddr'), ...l4], 'pub6')]),

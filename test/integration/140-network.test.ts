@@ -5,6 +5,7 @@
  * and this file checks they are the same afterwards.
  */
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { buildCli, randomSubnet, startDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -33,6 +34,24 @@ let before: Awaited<ReturnType<typeof hostSwitches>>;
 const servers: EchoServer[] = [];
 const nets: Record<string, { name: string; subnet: string; prefix: string }> = {};
 const sbPath = (sb: string): string => `/run/netns/${sb}`;
+const L2SEND = fileURLToPath(new URL('../helpers/l2send.py', import.meta.url));
+/** One UDP datagram (argv: host, port, text). */
+const SEND_UDP = 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))';
+/** Print "ready" once bound, then the first datagram's text if one comes within 2 s (argv: host, port). */
+const RECV_UDP = [
+  'import socket,sys', 's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)', 's.bind((sys.argv[1], int(sys.argv[2])))', 's.settimeout(2)', "print('ready', flush=True)",
+  'try:', "    print(s.recv(512).decode(), end='')", 'except socket.timeout:', '    pass',
+].join('\n');
+
+/** A UDP receiver in `netns`, bound when this resolves; the function gives what it heard ('' for nothing). */
+async function receiver(netns: string, host: string, port: number): Promise<() => Promise<string>> {
+  const child = execa('nsenter', [`--net=${netns}`, '--', 'python3', '-c', RECV_UDP, host, String(port)], { reject: false, timeout: 15_000 });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    void child.then((r) => reject(new Error(`receiver on ${host}:${port} ended: ${r.stderr}`)));
+  });
+  return async () => (await child).stdout.replace(/^ready\n?/, '');
+}
 
 function newNet(key: string): { name: string; subnet: string; prefix: string } {
   let s = randomSubnet();
@@ -111,6 +130,29 @@ describe('network stack: egress, published ports, isolation, dual-stack', () => 
     expect(await probe(sbPath(`${SB}a`), 'tcp', UP_H, 18090)).toMatch(/^\d/);
     expect(await probe(sbPath(`${SB}b`), 'tcp', UP_H, 18080)).toMatch(/^\d/);
     expect(await inNs(HP, ['cat', `/proc/sys/net/ipv4/conf/br${nets.a!.name.slice(-6)}/route_localnet`])).toBe('1');
+  });
+
+  it('N4 loopback: a port published on 127.0.0.1, and the host\'s own 127.0.0.1 services, are unreachable from the outside and from containers, however the packet is forged', async () => {
+    const bridge = `br${nets.a!.name.slice(-6)}`;
+    const ep = await sandbox(`${SB}l`, nets.a!.name, '-p', '127.0.0.1:18095:81/udp');
+    const macOf = async (netns: string, ifname: string): Promise<string> => (JSON.parse(await inNs(netns, ['ip', '-j', 'link', 'show', ifname])) as { address: string }[])[0]!.address;
+    const l2 = (netns: string, ifname: string, mac: string, src: string, port: number, text: string): Promise<string> =>
+      inNs(netns, ['python3', L2SEND, ifname, mac, src, '127.0.0.1', String(port), text]);
+    const udp = (netns: string, port: number, text: string): Promise<string> => inNs(netns, ['python3', '-c', SEND_UDP, '127.0.0.1', String(port), text]);
+    // The host itself reaches the loopback-published port (so the receiver can hear), a LAN host never.
+    let got = await receiver(sbPath(`${SB}l`), '0.0.0.0', 81);
+    await udp(HP, 18095, 'from-host');
+    expect(await got()).toBe('from-host');
+    got = await receiver(sbPath(`${SB}l`), '0.0.0.0', 81);
+    await l2(OP, 'out0', await macOf(HP, 'up0'), UP_O, 18095, 'from-lan');
+    expect(await got(), 'a LAN host reached a port published on 127.0.0.1').toBe('');
+    // A service of the host bound to 127.0.0.1: the host reaches it, a container with a raw socket never.
+    got = await receiver(HP, '127.0.0.1', 18096);
+    await udp(HP, 18096, 'from-host');
+    expect(await got()).toBe('from-host');
+    got = await receiver(HP, '127.0.0.1', 18096);
+    await l2(sbPath(`${SB}l`), 'eth0', await macOf(HP, bridge), ep.ipv4, 18096, 'from-container');
+    expect(await got(), 'a container reached a service of the host bound to 127.0.0.1').toBe('');
   });
 
   it('isolation: two networks cannot reach each other in either direction; within a network they can', async () => {
@@ -225,7 +267,7 @@ describe('network stack: egress, published ports, isolation, dual-stack', () => 
     await d.json(['sandbox', 'rm', `${SB}c`]);
     await d.json(['network', 'rm', nets.c!.name]);
     expect((await table()).join('\n')).not.toContain(bridgeC);
-    for (const sb of [`${SB}a`, `${SB}b`, `${SB}i`, `${SB}e`]) await d.json(['sandbox', 'rm', sb]);
+    for (const sb of [`${SB}a`, `${SB}b`, `${SB}i`, `${SB}e`, `${SB}l`]) await d.json(['sandbox', 'rm', sb]);
     // No published port is left in any map once its endpoints are gone.
     expect((await table()).filter((l) => /: \d|\. (tcp|udp) \./.test(l))).toEqual([]);
     for (const k of ['a', 'i']) await d.json(['network', 'rm', nets[k]!.name]);
