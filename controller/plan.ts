@@ -57,8 +57,11 @@ export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<N
   if (pool6 !== undefined && typeof mtu === 'number' && mtu < 1280) {
     throw new InvalidOptionError('mtu', `${mtu} is below 1280, the least an IPv6 network can have (RFC 8200 §5): raise it, or leave out subnet6`);
   }
+  // Both families: two bridges with one subnet split its traffic (and nft refuses overlapping intervals in a set).
   for (const other of ctx.networks) {
-    if (subnetsOverlap(pool4.subnet, other.pool4.subnet)) throw new SubnetOverlapError(pool4.subnet, `${other.name} (${other.pool4.subnet})`);
+    for (const [mine, theirs] of [[pool4.subnet, other.pool4.subnet], [pool6?.subnet, other.pool6?.subnet]]) {
+      if (mine !== undefined && theirs !== undefined && subnetsOverlap(mine, theirs)) throw new SubnetOverlapError(mine, `${other.name} (${theirs})`);
+    }
   }
   const net = new Network(ctx.core, {
     id: ctx.id, name: req.name, driver: req.driverName, internal: options.internal ?? false, scope: req.scope,
