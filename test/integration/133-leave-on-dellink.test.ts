@@ -14,6 +14,7 @@ import { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { testController, type TestController } from '../helpers/controller.js';
 import { uniqueName } from '../helpers/names.js';
+import { waitFor } from '../helpers/wait.js';
 import { createLogger } from '../../common/log.js';
 import { digShort } from '../helpers/exec.js';
 import type { Network, Sandbox } from '../../controller/index.js';
@@ -45,6 +46,19 @@ describe('133 leave answers when the veth is gone, not when the kernel has freed
 
   afterAll(async () => {
     await t?.cleanup();
+  });
+
+  it('a port detached from its bridge (nomaster: an AF_BRIDGE RTM_DELLINK names it) is no vanished veth: the endpoint stays; a deletion still drops it', async () => {
+    const c = await t.controller.newSandbox(`${tag}-c`, { hostname: 'charlie' });
+    const ep = await net.createEndpoint('charlie');
+    await ep.join(c);
+    const host = ep.joinInfo!.hostIfname!;
+    await execa('ip', ['link', 'set', host, 'nomaster']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect([ep.sandbox, net.endpoints.has(ep.id)]).toEqual([c, true]);
+    await execa('ip', ['link', 'del', host]);
+    expect(await waitFor(async () => !net.endpoints.has(ep.id), 3_000, 20)).toBe(true);
+    await c.delete();
   });
 
   it('when leave resolves both ends of the veth are gone, every time', async () => {

@@ -29,6 +29,9 @@ const RECV_BUFFER = 4 << 20;
  * which the daemon would otherwise receive, parse and drop (at 1,000 sandboxes, ~2,000 messages per connect: most
  * of a connect's time, and a queue that overflows and loses the deletions that matter).
  */
+/** The address family of the kernel's bridge-port messages (linux/socket.h). */
+const AF_BRIDGE = 7;
+
 export function watchDeletedLinks(onDeleted: (ifname: string) => void, onError: (err: Error) => void): LinkWatch {
   const { createRtNetlink, rt } = netlinkLib();
   const nl = createRtNetlink();
@@ -48,7 +51,10 @@ export function watchDeletedLinks(onDeleted: (ifname: string) => void, onError: 
     for (const m of msgs) {
       if (m.type !== RTM_DELLINK) continue;
       try {
-        const name = rt.parseLinkMessage(m.data).attrs.ifname;
+        const link = rt.parseLinkMessage(m.data);
+        // AF_BRIDGE: a port left its bridge (`ip link set X nomaster`, the bridge deleted); the link itself is still there.
+        if (link.data.family === AF_BRIDGE) continue;
+        const name = link.attrs.ifname;
         if (name !== undefined) onDeleted(name);
       } catch (err) {
         onError(err as Error);
