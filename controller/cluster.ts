@@ -37,7 +37,7 @@ export function specOf(net: Network): NetworkSpec {
   return {
     id: net.id, name: net.name, driver: net.driver, subnet: d.subnet, gateway: d.gateway,
     ...(d.subnet6 !== undefined ? { subnet6: d.subnet6, gateway6: d.gateway6 } : {}),
-    internal: net.internal, ttl: net.ttl, dns: [...net.dns], options: { ...net.driverOptions },
+    internal: net.internal, ttl: net.ttl, dns: [...net.dns], options: { ...net.driverOptions }, ...(net.pool4.ipRange === undefined ? {} : { ipRange: net.pool4.ipRange }),
     ...(typeof net.driverOptions.vni === 'number' ? { vni: net.driverOptions.vni } : {}),
   };
 }
@@ -363,7 +363,7 @@ export class ClusterBinding implements ClusterListener {
     }
     const net = new Network(this.#d.core, {
       id: spec.id, name: spec.name, driver: spec.driver, internal: spec.internal, ttl: spec.ttl, dns: spec.dns, scope: 'global', driverReady: false,
-      pool4: new Pool(spec.subnet, spec.gateway), pool6: spec.subnet6 === undefined ? undefined : new Pool(spec.subnet6, spec.gateway6),
+      pool4: new Pool(spec.subnet, spec.gateway, spec.ipRange), pool6: spec.subnet6 === undefined ? undefined : new Pool(spec.subnet6, spec.gateway6),
       driverOptions,
     });
     this.#d.addNetwork(net);

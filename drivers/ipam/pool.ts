@@ -128,11 +128,14 @@ export class AddressPool {
     return true;
   }
 
-  /** Move the next-fit cursor to a random host address: hosts allocating at once rarely race for the same one (M4). */
+  /**
+   * Move the next-fit cursor to a random address of the allocation range (`ipRange`, else every host address): hosts
+   * allocating at once rarely race for the same one (M4).
+   */
   scatter(): void {
-    const size = this.#highest - this.#lowest + 1n;
+    const size = this.#allocHigh - this.#allocLow + 1n;
     const r = BigInt(Math.floor(Math.random() * Number.MAX_SAFE_INTEGER)) % size;
-    this.#cursor = this.#lowest + r;
+    this.#cursor = this.#allocLow + r;
   }
 
   /** Release an address; releasing a free address is a no-op. */

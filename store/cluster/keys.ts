@@ -22,6 +22,8 @@ export interface NetworkSpec {
   readonly gateway: string;
   readonly subnet6?: string | undefined;
   readonly gateway6?: string | undefined;
+  /** The IPv4 allocation range inside `subnet` (`--ip-range`), when given. */
+  readonly ipRange?: string | undefined;
   readonly internal: boolean;
   readonly ttl: number;
   readonly dns: readonly string[];
@@ -146,6 +148,7 @@ export function decodeNetwork(text: string): NetworkSpec | undefined {
   if (o === undefined || !isStr(o.id) || !isStr(o.name) || !isStr(o.driver) || !isCidr(o.subnet, 4) || !isIp(o.gateway, 4)) return undefined;
   if (o.subnet6 !== undefined && !isCidr(o.subnet6, 6)) return undefined;
   if (o.gateway6 !== undefined && (o.subnet6 === undefined || !isIp(o.gateway6, 6))) return undefined;
+  if (o.ipRange !== undefined && !isCidr(o.ipRange, 4)) return undefined;
   if (typeof o.internal !== 'boolean' || !Number.isInteger(o.ttl) || (o.ttl as number) < 0) return undefined;
   if (!Array.isArray(o.dns ?? []) || !((o.dns ?? []) as unknown[]).every((a) => isIp(a))) return undefined;
   if (o.options !== undefined && (o.options === null || typeof o.options !== 'object' || Array.isArray(o.options))) return undefined;

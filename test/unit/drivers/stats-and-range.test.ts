@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { decodeNetwork } from '../../../store/cluster/keys.js';
 import { AddressPool } from '../../../drivers/index.js';
 import { countersOf, swapDirection } from '../../../drivers/bridge/stats.js';
 
@@ -22,5 +23,23 @@ describe('network stack: --ip-range', () => {
 
   it.each(['10.6.0.0/25', 'fd00::/64', 'nope', '10.5.0.0/16'])('range %s outside the subnet (or not a CIDR) is refused', (r) => {
     expect(() => new AddressPool('10.5.0.0/24', undefined, r)).toThrow(expect.objectContaining({ code: 'ERR_IPAM_INVALID_SUBNET' }));
+  });
+});
+
+describe('--ip-range with the cluster\'s random start (M4)', () => {
+  it('scatter() moves the cursor inside the allocation range only: 300 scattered allocations all fall in it', () => {
+    const pool = new AddressPool('10.9.0.0/24', undefined, '10.9.0.128/25');
+    for (let i = 0; i < 300; i++) {
+      pool.scatter();
+      const ip = pool.allocate();
+      expect(Number(ip.split('.')[3]), ip).toBeGreaterThanOrEqual(128);
+      pool.release(ip);
+    }
+  });
+
+  it('a global network\'s record carries its range to every host (decoded, and refused when not an IPv4 CIDR)', () => {
+    const spec = { id: 'n1', name: 'g', driver: 'overlay', subnet: '10.9.0.0/24', gateway: '10.9.0.1', ipRange: '10.9.0.128/25', internal: false, ttl: 600, dns: [], options: {} };
+    expect(decodeNetwork(JSON.stringify(spec))).toMatchObject({ ipRange: '10.9.0.128/25' });
+    for (const ipRange of ['fd00::/64', '10.9.0.128', 'x']) expect(decodeNetwork(JSON.stringify({ ...spec, ipRange })), ipRange).toBeUndefined();
   });
 });
