@@ -11,7 +11,7 @@ import { createController, type Controller, type ControllerOptions } from '../..
 import { releaseSandboxKey, setSandboxKey } from '../../controller/index.js';
 import { createApi, startApiServer, type ApiSandbox, type ApiServer } from '../../api/index.js';
 import { InvalidOptionError } from '../../common/errors.js';
-import { checkNft, type PortRange } from '../../drivers/index.js';
+import { checkNft, claimFirewall, type PortRange } from '../../drivers/index.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import type { ProbeReply } from './dig.js';
 import { digInNetns } from './io/dig-probe.js';
@@ -151,6 +151,16 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
   const opts = normalizeDaemonOptions(raw);
   const logger = createLogger({ level: opts.logLevel });
   await prepare(opts, logger);
+  let releaseFirewall: (() => Promise<void>) | undefined;
+  try {
+    // One daemon per network namespace owns the firewall: refused before anything is touched (a second one's table
+    // rebuild would wipe the first's rules).
+    releaseFirewall = opts.firewall ? await claimFirewall() : undefined;
+  } catch (err) {
+    logger.fatal({ err }, 'cannot own the firewall of this network namespace');
+    logger.flush();
+    return 1;
+  }
   // The member file keeps this host's cluster identity and lease across restarts (docs/cluster.md M5).
   const cluster = opts.clusterStore === undefined ? undefined : createClusterStore(opts.clusterStore, { logger, memberFile: `${opts.stateDir}/cluster.json` });
   const controller = createController(controllerOptions(opts, logger, cluster));
@@ -167,6 +177,7 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
     logger.fatal({ err }, 'cannot restore the state or start the API');
     await controller.close();
     await cluster?.close();
+    await releaseFirewall?.();
     logger.flush();
     return 1;
   }
@@ -176,6 +187,7 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
   await server.close();
   await controller.close(); // flushes the state (L3)
   await cluster?.close(); // the lease is left to expire: a restart inside it takes the records over (M5)
+  await releaseFirewall?.();
   logger.info('sandns daemon stopped');
   logger.flush();
   // Anything still holding the event loop (a watcher) must not keep a stopped daemon alive.

@@ -40,4 +40,14 @@ export class FirewallUnavailableError extends SandnsError {
   }
 }
 
-export const FIREWALL_ERROR_CODES = ['ERR_PORT_ALLOCATED', 'ERR_PORT_NO_FREE', 'ERR_FIREWALL_UNAVAILABLE'] as const;
+/** Another daemon owns the firewall of this network namespace (409): one table per namespace, rebuilt whole by its owner. */
+export class FirewallInUseError extends SandnsError {
+  constructor(pid: number) {
+    super('ERR_FIREWALL_IN_USE', `sandns daemon ${pid === 0 ? '(pid unknown)' : pid} owns the firewall of this network namespace (its nftables table is rebuilt from that daemon's networks alone): stop it, run this daemon in another namespace, or start it with --no-firewall`, 409, {
+      details: { pid },
+    });
+    this.name = 'FirewallInUseError';
+  }
+}
+
+export const FIREWALL_ERROR_CODES = ['ERR_PORT_ALLOCATED', 'ERR_PORT_NO_FREE', 'ERR_FIREWALL_UNAVAILABLE', 'ERR_FIREWALL_IN_USE'] as const;

@@ -15,6 +15,7 @@ export * from './errors.js';
 export * as firewallPlan from './ruleset.js';
 export { normalizePublishSpecs, normalizeExposedPorts, parsePublish, parseExpose, normalizePublishSpec } from './publish.js';
 export { checkNft, listTable } from './io/nft.js';
+export { claimFirewall } from './io/owner.js';
 
 /** The real world: nft, /proc/sys/net, sockets. */
 export const REAL_FIREWALL_IO: FirewallIo = { apply: (c) => applyNft(c), enableForwarding, enableRouteLocalnet, holdPort };
