@@ -13,6 +13,7 @@ command -v ss >/dev/null || need+=(iproute2)
 command -v unbound >/dev/null || need+=(unbound)
 command -v runc >/dev/null || need+=(runc)
 command -v nft >/dev/null || need+=(nftables)
+command -v conntrack >/dev/null || need+=(conntrack)  # stale UDP flows of published ports (drivers/firewall/io/conntrack.ts)
 command -v bridge >/dev/null || need+=(iproute2)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v python3 >/dev/null || need+=(python3)  # raw-socket spoofer and load generator of the FS1/FS5 tests

@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from '../../common/log.js';
 import { InvalidOptionError } from '../../common/errors.js';
 import { NoFreePortError, PortAllocatedError } from './errors.js';
 import { PortBook } from './ports.js';
+import type { ConntrackFlow } from './io/conntrack.js';
 import {
   DEFAULT_TABLE, planAddNetwork, planDeleteNetwork, planDropTable, planPublish, planRebuild, planUnpublish, type NftCommand,
 } from './ruleset.js';
@@ -29,6 +30,8 @@ export interface FirewallIo {
   enableForwarding(ipv6: boolean): Promise<boolean>;
   enableRouteLocalnet(bridge: string): Promise<void>;
   holdPort(hostIp: string | undefined, port: number, protocol: 'tcp' | 'udp'): Promise<PortHoldLike | 'in-use' | 'not-local' | 'other'>;
+  /** Delete the conntrack entries of UDP flows to these host ports (io/conntrack.ts); absent: nothing to delete. */
+  flushConntrack?(flows: readonly ConntrackFlow[]): Promise<void>;
 }
 
 /** Options of the firewall. */
@@ -246,7 +249,7 @@ export class Firewall {
     return this.#reserved.get(endpointId)?.mappings ?? [];
   }
 
-  /** Write an endpoint's published ports into the maps (join). */
+  /** Write an endpoint's published ports into the maps (join); UDP flows to them that predate it are forgotten. */
   async publish(ep: FirewallEndpoint): Promise<void> {
     if (ep.mappings.length === 0) return;
     await this.#serial(async () => {
@@ -258,6 +261,20 @@ export class Firewall {
         throw err;
       }
     });
+    await this.#forgetFlows(ep);
+  }
+
+  /**
+   * Best effort, after a publish or an unpublish: the conntrack entries of UDP flows to the endpoint's host ports go,
+   * else a client that keeps sending from one source port keeps its old NAT decision (io/conntrack.ts).
+   */
+  async #forgetFlows(ep: FirewallEndpoint): Promise<void> {
+    const flows = ep.mappings.filter((m) => m.protocol === 'udp').flatMap((m) => {
+      const families: (4 | 6)[] = m.hostIp === undefined ? [4, ...(ep.ipv6 === undefined ? [] : [6 as const])] : [m.hostIp.includes(':') ? 6 : 4];
+      return families.map((family) => ({ family, port: m.hostPort }));
+    });
+    if (flows.length === 0 || this.#io.flushConntrack === undefined) return;
+    await this.#io.flushConntrack(flows).catch((err: unknown) => this.#logger.warn({ err, endpoint: ep.endpointId }, 'UDP flows to published ports not forgotten: they keep their old target until conntrack drops them'));
   }
 
   /**
@@ -265,12 +282,14 @@ export class Firewall {
    * happened (or is happening), so a change nft refuses is retried as a rebuild later (#resyncLater).
    */
   async unpublish(endpointId: string): Promise<void> {
-    await this.#serial(async () => {
+    const gone = await this.#serial(async () => {
       const ep = this.#published.get(endpointId);
-      if (ep === undefined) return;
+      if (ep === undefined) return undefined;
       this.#published.delete(endpointId);
       await this.#change(planUnpublish(this.table, ep)).catch((err: unknown) => this.#resyncLater(err));
+      return ep;
     });
+    if (gone !== undefined) await this.#forgetFlows(gone);
   }
 
   /**

@@ -7,6 +7,7 @@ import { Firewall, type FirewallIo, type FirewallOptions } from './firewall.js';
 import { applyNft } from './io/nft.js';
 import { enableForwarding, enableRouteLocalnet } from './io/sysctl.js';
 import { holdPort } from './io/port-holder.js';
+import { flushConntrack } from './io/conntrack.js';
 
 export { Firewall } from './firewall.js';
 export type { FirewallIo, FirewallOptions, PortHoldLike } from './firewall.js';
@@ -18,7 +19,7 @@ export { checkNft, listTable } from './io/nft.js';
 export { claimFirewall } from './io/owner.js';
 
 /** The real world: nft, /proc/sys/net, sockets. */
-export const REAL_FIREWALL_IO: FirewallIo = { apply: (c) => applyNft(c), enableForwarding, enableRouteLocalnet, holdPort };
+export const REAL_FIREWALL_IO: FirewallIo = { apply: (c) => applyNft(c), enableForwarding, enableRouteLocalnet, holdPort, flushConntrack };
 
 /** A firewall acting on the namespace the daemon runs in. */
 export function createFirewall(options: FirewallOptions = {}): Firewall {

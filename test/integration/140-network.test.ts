@@ -35,6 +35,11 @@ const servers: EchoServer[] = [];
 const nets: Record<string, { name: string; subnet: string; prefix: string }> = {};
 const sbPath = (sb: string): string => `/run/netns/${sb}`;
 const L2SEND = fileURLToPath(new URL('../helpers/l2send.py', import.meta.url));
+/** "tick" to host:port every 100 ms from source port 40001, for the seconds given (argv: host, port, seconds). */
+const TICKER = [
+  'import socket,sys,time', 's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)', "s.bind(('0.0.0.0', 40001))", 'end = time.time() + float(sys.argv[3])',
+  'while time.time() < end:', "    s.sendto(b'tick', (sys.argv[1], int(sys.argv[2])))", '    time.sleep(0.1)',
+].join('\n');
 /** One UDP datagram (argv: host, port, text). */
 const SEND_UDP = 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))';
 /** Print "ready" once bound, then the first datagram's text if one comes within 2 s (argv: host, port). */
@@ -155,6 +160,21 @@ describe('network stack: egress, published ports, isolation, dual-stack', () => 
     expect(await got(), 'a container reached a service of the host bound to 127.0.0.1').toBe('');
   });
 
+  it('N4 UDP: a client that keeps sending from one source port follows a published port to its new container (the old conntrack entries go at unpublish and publish)', async () => {
+    const client = execa('nsenter', [`--net=${OP}`, '--', 'python3', '-c', TICKER, UP_H, '18097', '12'], { reject: false });
+    try {
+      await sandbox(`${SB}u`, nets.a!.name, '-p', '18097:81/udp');
+      let got = await receiver(sbPath(`${SB}u`), '0.0.0.0', 81);
+      expect(await got()).toBe('tick');
+      await d.json(['sandbox', 'rm', `${SB}u`]);
+      await sandbox(`${SB}v`, nets.a!.name, '-p', '18097:81/udp');
+      got = await receiver(sbPath(`${SB}v`), '0.0.0.0', 81);
+      expect(await got(), 'the ticks still went to the removed container').toBe('tick');
+    } finally {
+      client.kill();
+    }
+  });
+
   it('isolation: two networks cannot reach each other in either direction; within a network they can', async () => {
     const c = newNet('c');
     await d.json(['network', 'create', c.name, '--subnet', c.subnet]);
@@ -267,7 +287,7 @@ describe('network stack: egress, published ports, isolation, dual-stack', () => 
     await d.json(['sandbox', 'rm', `${SB}c`]);
     await d.json(['network', 'rm', nets.c!.name]);
     expect((await table()).join('\n')).not.toContain(bridgeC);
-    for (const sb of [`${SB}a`, `${SB}b`, `${SB}i`, `${SB}e`, `${SB}l`]) await d.json(['sandbox', 'rm', sb]);
+    for (const sb of [`${SB}a`, `${SB}b`, `${SB}i`, `${SB}e`, `${SB}l`, `${SB}v`]) await d.json(['sandbox', 'rm', sb]);
     // No published port is left in any map once its endpoints are gone.
     expect((await table()).filter((l) => /: \d|\. (tcp|udp) \./.test(l))).toEqual([]);
     for (const k of ['a', 'i']) await d.json(['network', 'rm', nets[k]!.name]);

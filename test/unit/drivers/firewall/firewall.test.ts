@@ -129,3 +129,37 @@ describe('network stack: ruleset shapes', () => {
     expect(p).not.toContain('"egress"');
   });
 });
+
+describe('UDP flows of published ports (conntrack)', () => {
+  it('publish and unpublish forget the UDP flows to each host port, per family the mapping covers; TCP has none; a failure is only logged', async () => {
+    const w = fakeIo();
+    const flushed: string[][] = [];
+    let fail = false;
+    const fw = new Firewall({
+      ...w.io,
+      async flushConntrack(flows) {
+        flushed.push(flows.map((f) => `${f.family}/${f.port}`));
+        if (fail) throw new Error('conntrack: not found');
+      },
+    });
+    await fw.addNetwork({ ...net, subnet6: 'fd00:1::/64' });
+    const mappings = [
+      { hostPort: 5353, containerPort: 53, protocol: 'udp' as const },
+      { hostIp: '127.0.0.1', hostPort: 5354, containerPort: 53, protocol: 'udp' as const },
+      { hostIp: 'fd00:9::1', hostPort: 5355, containerPort: 53, protocol: 'udp' as const },
+      { hostPort: 8080, containerPort: 80, protocol: 'tcp' as const },
+    ];
+    const ep = { network: 'n1', endpointId: 'e1', ipv4: '10.1.0.2', ipv6: 'fd00:1::2', mappings };
+    await fw.publish(ep);
+    expect(flushed).toEqual([['4/5353', '6/5353', '4/5354', '6/5355']]);
+    fail = true;
+    await expect(fw.unpublish('e1')).resolves.toBeUndefined();
+    expect(flushed[1]).toEqual(['4/5353', '6/5353', '4/5354', '6/5355']);
+    await fw.unpublish('e1'); // nothing published any more: nothing to forget
+    await fw.publish({ ...ep, endpointId: 'e2', ipv6: undefined, mappings: [mappings[0]!, mappings[3]!] });
+    expect(flushed).toHaveLength(3);
+    expect(flushed[2]).toEqual(['4/5353']);
+    await fw.publish({ ...ep, endpointId: 'e3', mappings: [mappings[3]!] });
+    expect(flushed).toHaveLength(3);
+  });
+});
