@@ -254,7 +254,8 @@ async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Ma
   }
   net.endpoints.set(ep.id, ep);
   if (j === undefined || sb === undefined) return undefined;
-  if (j.phase === 'joined' && j.info !== undefined && sb.netnsPath !== '') return { ep, sb, j: { ...j, info: j.info } };
+  // The endpoint's id in its join info (older files lack it): the driver's leave unpublishes its ports by it.
+  if (j.phase === 'joined' && j.info !== undefined && sb.netnsPath !== '') return { ep, sb, j: { ...j, info: { ...j.info, endpointId: ep.id } } };
   // Deferred, joined to a late key that is gone (the container stopped), or a late key's join cut short: it waits
   // for the next key, or, when the key is there, joins again once restore is done (Controller.restore).
   await dropPlumbing(driver, net, ep, j, sb.netnsPath);

@@ -149,7 +149,7 @@ describe('UDP flows of published ports (conntrack)', () => {
       { hostIp: 'fd00:9::1', hostPort: 5355, containerPort: 53, protocol: 'udp' as const },
       { hostPort: 8080, containerPort: 80, protocol: 'tcp' as const },
     ];
-    const ep = { network: 'n1', endpointId: 'e1', ipv4: '10.1.0.2', ipv6: 'fd00:1::2', mappings };
+    const ep = { networkId: 'n1', endpointId: 'e1', ipv4: '10.1.0.2', ipv6: 'fd00:1::2', mappings };
     await fw.publish(ep);
     expect(flushed).toEqual([['4/5353', '6/5353', '4/5354', '6/5355']]);
     fail = true;
