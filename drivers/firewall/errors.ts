@@ -43,7 +43,7 @@ export class FirewallUnavailableError extends SandnsError {
 /** Another daemon owns the firewall of this network namespace (409): one table per namespace, rebuilt whole by its owner. */
 export class FirewallInUseError extends SandnsError {
   constructor(pid: number) {
-    super('ERR_FIREWALL_IN_USE', `sandns daemon ${pid === 0 ? '(pid unknown)' : pid} owns the firewall of this network namespace (its nftables table is rebuilt from that daemon's networks alone): stop it, run this daemon in another namespace, or start it with --no-firewall`, 409, {
+    super('ERR_FIREWALL_IN_USE', `sandns daemon ${pid === 0 ? '(pid unknown)' : pid} owns the firewall of this network namespace (its nftables table is rebuilt from that daemon's networks alone): stop it (if it uses this --state-dir, it is this daemon, already running), run this one in another namespace, or start it with --no-firewall`, 409, {
       details: { pid },
     });
     this.name = 'FirewallInUseError';

@@ -8,9 +8,11 @@
  * abstract names belong to a network namespace, and the kernel frees one
  * when its process ends, however it ends, so nothing stale is left on disk
  * and a pid reused by another process is never mistaken for an owner. The
- * owner answers a connection with its pid, for the refusal's message.
+ * owner answers a connection with its pid, for the refusal's message; any
+ * local user can connect (abstract sockets have no permissions), so a
+ * connection's errors are ignored and the release never waits for one.
  */
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { FirewallInUseError } from '../errors.js';
 
 /** The claim's name (a leading NUL: Linux's abstract socket namespace, per network namespace). */
@@ -37,7 +39,14 @@ function ownerPid(): Promise<number> {
  * naming the owner when another process holds it.
  */
 export async function claimFirewall(): Promise<() => Promise<void>> {
-  const server: Server = createServer((socket) => socket.end(`${process.pid}\n`));
+  const open = new Set<Socket>();
+  const server = createServer((socket) => {
+    open.add(socket);
+    socket.on('error', () => socket.destroy()); // a peer gone before the answer (EPIPE, ECONNRESET): nothing to do
+    socket.on('close', () => open.delete(socket));
+    socket.setTimeout(1_000, () => socket.destroy());
+    socket.end(`${process.pid}\n`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(NAME, () => {
@@ -48,6 +57,11 @@ export async function claimFirewall(): Promise<() => Promise<void>> {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new FirewallInUseError(await ownerPid());
     throw err;
   });
+  // An accept that fails (no descriptor left) leaves the claim listening; it must never end the daemon.
+  server.on('error', () => undefined);
   server.unref(); // the claim never keeps a stopping daemon alive
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return () => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    for (const s of open) s.destroy(); // close() waits for open connections: a peer that never leaves must not stall it
+  });
 }
