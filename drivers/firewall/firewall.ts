@@ -68,6 +68,8 @@ export class Firewall {
   #unsynced = false;
   #resyncTimer: NodeJS.Timeout | undefined;
   #resyncDelayMs = RESYNC_FIRST_MS;
+  /** Conntrack deletions still running (#forgetFlows). */
+  readonly #flushing = new Set<Promise<void>>();
 
   constructor(io: FirewallIo, options: FirewallOptions = {}) {
     this.#io = io;
@@ -261,14 +263,21 @@ export class Firewall {
         throw err;
       }
     });
-    await this.#forgetFlows(ep);
+    this.#forgetFlows(ep);
   }
 
   /**
-   * Best effort, after a publish or an unpublish: the conntrack entries of UDP flows to the endpoint's host ports go,
-   * else a client that keeps sending from one source port keeps its old NAT decision (io/conntrack.ts).
+   * Best effort, after a publish or an unpublish, off the answer's path (a published range is one conntrack run per
+   * port): the conntrack entries of UDP flows to the endpoint's host ports go, else a client that keeps sending from
+   * one source port keeps its old NAT decision (io/conntrack.ts). close() waits for the runs still going.
    */
-  async #forgetFlows(ep: FirewallEndpoint): Promise<void> {
+  #forgetFlows(ep: FirewallEndpoint): void {
+    const run = this.#flushFlows(ep);
+    this.#flushing.add(run);
+    void run.finally(() => this.#flushing.delete(run));
+  }
+
+  async #flushFlows(ep: FirewallEndpoint): Promise<void> {
     const flows = ep.mappings.filter((m) => m.protocol === 'udp').flatMap((m) => {
       const families: (4 | 6)[] = m.hostIp === undefined ? [4, ...(ep.ipv6 === undefined ? [] : [6 as const])] : [m.hostIp.includes(':') ? 6 : 4];
       return families.map((family) => ({ family, port: m.hostPort }));
@@ -289,7 +298,7 @@ export class Firewall {
       await this.#change(planUnpublish(this.table, ep)).catch((err: unknown) => this.#resyncLater(err));
       return ep;
     });
-    if (gone !== undefined) await this.#forgetFlows(gone);
+    if (gone !== undefined) this.#forgetFlows(gone);
   }
 
   /**
@@ -330,6 +339,7 @@ export class Firewall {
   async close(): Promise<void> {
     clearTimeout(this.#resyncTimer);
     this.#resyncTimer = undefined;
+    await Promise.all(this.#flushing);
     await Promise.all([...this.#reserved.values()].flatMap((r) => r.holds.map((h) => h.close().catch(() => undefined))));
   }
 }
