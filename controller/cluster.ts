@@ -339,6 +339,9 @@ export class ClusterBinding implements ClusterListener {
     void this.#d.disconnect(ep, reason).catch((err: unknown) => this.#log.error({ err, endpoint: ep.name }, 'disconnect of a reclaimed endpoint failed'));
   }
 
+  /** ClusterListener: the id of this host's global network of that name. */
+  readonly networkId = (name: string): string | undefined => this.#global(name)?.id;
+
   #global(name: string): Network | undefined {
     return this.#d.networks().find((n) => n.name === name && n.scope === 'global');
   }

@@ -23,6 +23,11 @@ export interface Attachment {
   readonly link: DriverJoinInfo | undefined;
   /** The interface name asked for (a CNI runtime's CNI_IFNAME); kept for a join deferred until the sandbox's key. */
   readonly ifname?: string | undefined;
+  /**
+   * This join takes up a claim that was answered before (the sandbox's late key came): a crash during it puts the
+   * claim back (restore), where a join cut short is otherwise a connect that never answered, undone.
+   */
+  readonly resumed?: boolean | undefined;
 }
 
 /** A network endpoint. */

@@ -45,7 +45,7 @@ export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: 
   const ifname = checkIfname(options.ifname);
   if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
   const priority = options.priority ?? 0;
-  ep.attach({ sandbox: sb, priority, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }) });
+  ep.attach({ sandbox: sb, priority, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }), ...(resume ? { resumed: true } : {}) });
   sb.endpoints.set(ep.id, ep);
   // Undone: out of the sandbox, or, for a claim that waited for this key, claimed again in the same step.
   const release = (): void => {

@@ -229,10 +229,9 @@ async function restoreEndpoint(deps: RestoreDeps, p: PersistedEndpoint, nets: Ma
   const j = p.join;
   const sb = j === undefined ? undefined : sbs.get(j.sandbox);
   const driver = deps.drivers.get(net.driver);
-  // A join cut short in a sandbox whose key comes late was a claim first, and that claim was answered (the connect
-  // while it waited for its key): it is claimed again below, never deleted. Elsewhere a join cut short is a connect
-  // that never answered.
-  if (j !== undefined && (sb === undefined || (j.phase === 'joining' && sb.keyMode !== 'late'))) {
+  // A join cut short that took up an answered claim (a late key's, `resumed`) is claimed again below, never deleted;
+  // any other join cut short is a connect that never answered.
+  if (j !== undefined && (sb === undefined || (j.phase === 'joining' && j.resumed !== true))) {
     // Its sandbox is not coming back, or its join never finished: undone as a failed connect is (left, then
     // deleted: the addresses go back to the pool).
     await dropPlumbing(driver, net, ep, { ...j, phase: 'joining' }, sb?.netnsPath ?? '');

@@ -35,7 +35,8 @@ function joinRecord(ep: Endpoint): PersistedJoin | undefined {
   const phase = ep.joining !== undefined ? 'joining' : ep.joinInfo !== undefined ? 'joined' : 'deferred';
   const info = ep.joinInfo === undefined ? {} : { info: { ...ep.joinInfo } };
   const asked = ep.attachment?.ifname;
-  return { sandbox: ep.sandbox.id, phase, priority: ep.priority, gateway: ep.gateway, ...info, ...(asked === undefined ? {} : { ifname: asked }) };
+  const resumed = phase === 'joining' && ep.attachment?.resumed === true ? { resumed: true } : {};
+  return { sandbox: ep.sandbox.id, phase, priority: ep.priority, gateway: ep.gateway, ...info, ...(asked === undefined ? {} : { ifname: asked }), ...resumed };
 }
 
 /** An endpoint's record. */

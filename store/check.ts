@@ -41,7 +41,7 @@ const endpoint = shape({
   id: str, name: str, network: str, aliases: list(str), ipv4: str, ipv6: opt(str),
   ports: list(shape({ port: int, proto: oneOf('tcp', 'udp') })), links: obj, disableResolution: bool, joinedOnly: opt(bool),
   publish: opt(list(mapping)), macAddress: opt(str),
-  join: opt(shape({ sandbox: str, phase: oneOf('deferred', 'joining', 'joined'), priority: int, gateway: bool, info: opt(joinInfo), ifname: opt(str) })),
+  join: opt(shape({ sandbox: str, phase: oneOf('deferred', 'joining', 'joined'), priority: int, gateway: bool, info: opt(joinInfo), ifname: opt(str), resumed: opt(bool) })),
 });
 const key: Check = (v, at) => {
   shape({ kind: oneOf('owned', 'path', 'late') })(v, at);

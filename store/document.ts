@@ -65,6 +65,8 @@ export interface PersistedJoin {
   info?: PersistedJoinInfo;
   /** The interface name the join asked for (`--ifname`), kept while it waits for a key (absent in older files). */
   ifname?: string;
+  /** A 'joining' record of a join that takes up an answered claim (a late key's): a crash puts the claim back. */
+  resumed?: boolean;
 }
 
 /** An endpoint. */

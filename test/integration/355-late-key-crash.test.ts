@@ -121,6 +121,35 @@ afterAll(async () => {
 }, 120_000);
 
 describe('355 a key set cut by kill -9 never loses the endpoints it joins', () => {
+  it('L3 L6 a connect to a sandbox that has its late key already, cut at each step, is undone (it never answered) or kept joined, never left claimed', async () => {
+    const net = `${tag}3`;
+    await d.api('POST', '/networks', { name: net, subnet: randomSubnet().subnet });
+    await d.api('PUT', `/sandboxes/${EXT}/key`, { netnsPath: KEY_PATH });
+    let undone = 0;
+    try {
+      for (let n = 1; ; n++) {
+        expect(n, 'the connect never completed').toBeLessThan(80);
+        const answer = await d.http('POST', `/networks/${net}/connect`, { sandbox: EXT }, { 'x-sandns-crash-at': String(n) }).catch(() => undefined);
+        if (answer !== undefined) await new Promise((r) => setTimeout(r, 300));
+        const cut = answer === undefined || !d.alive();
+        await d.kill(cut ? 'SIGKILL' : 'SIGTERM');
+        await d.start();
+        const ep = await endpointOn(net);
+        if (ep === undefined) undone++;
+        else {
+          expect(ep.ifname, `cut at step ${n}: kept, so joined`).toBeDefined();
+          expect(await addressesInKey(), `cut at step ${n}`).toContain(ep.ipv4);
+          await d.api('POST', `/networks/${net}/disconnect`, { sandbox: EXT });
+        }
+        if (!cut) break;
+      }
+      expect(undone, 'some cuts came before the connect\'s commit').toBeGreaterThanOrEqual(1);
+    } finally {
+      await d.http('DELETE', `/sandboxes/${EXT}/key`).catch(() => undefined);
+      await d.http('DELETE', `/networks/${net}`).catch(() => undefined);
+    }
+  }, 300_000);
+
   it('L6 cut at each step of a key set: after each restart both endpoints are there, joined with the key, claimed without', async () => {
     await expectConsistent('before', true);
     const run = await cutEveryStep(true);
