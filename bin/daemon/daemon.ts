@@ -171,7 +171,7 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
     await controller.restore();
     await cluster?.start();
     // Claimed endpoints of global networks in keyed sandboxes join once the store is there (restore left them).
-    if (cluster !== undefined) await controller.joinClaimed();
+    if (cluster?.available() === true) await controller.joinClaimed();
     server = await startServer(controller, opts, logger, cluster);
   } catch (err) {
     logger.fatal({ err }, 'cannot restore the state or start the API');
@@ -182,7 +182,16 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
     return 1;
   }
   logger.info({ socket: opts.socketPath, stateDir: opts.stateDir, origin: opts.originResolvConf, pid: process.pid }, 'sandns daemon ready');
+  // The store was not reachable yet (start gives up waiting after 3 s): those joins run once it is (one daemon-wide
+  // check a second until then, nothing after).
+  const storeWait = cluster === undefined || cluster.available() ? undefined : setInterval(() => {
+    if (!cluster.available()) return;
+    clearInterval(storeWait);
+    void controller.joinClaimed();
+  }, 1_000);
+  storeWait?.unref();
   const sig = await waitForSignal(logger);
+  clearInterval(storeWait);
   logger.info({ signal: sig }, 'shutting down: closing the API and the listeners; namespaces stay');
   await server.close();
   await controller.close(); // flushes the state (L3)

@@ -21,8 +21,9 @@ export interface ReconcilePlan {
   /** Keys etcd holds for this member that it no longer owns (a leave during a partition). */
   readonly stale: readonly string[];
   /**
-   * Owned entries of networks etcd no longer has (another host deleted the network while this one could not reach
-   * it, and its claims had expired with its lease): never put back; their endpoints are lost with their network.
+   * Owned entries of networks etcd no longer has, or has under another id (another host deleted the network, perhaps
+   * made it again, while this one could not reach it and its claims had expired with its lease): never put back;
+   * their endpoints are lost with their network.
    */
   readonly orphaned: readonly OwnedEntry[];
 }
@@ -80,7 +81,7 @@ export class OwnedKeys {
 }
 
 /** How to make etcd (as `mirror` shows it) hold exactly `own` for `member`, and `formerMembers`' keys gone. */
-export function reconcilePlan(own: OwnedKeys, mirror: Mirror, member: string, formerMembers: readonly string[] = []): ReconcilePlan {
+export function reconcilePlan(own: OwnedKeys, mirror: Mirror, member: string, formerMembers: readonly string[] = [], idOf: (network: string) => string | undefined = () => undefined): ReconcilePlan {
   const entries = own.entries();
   const mine = new Set([member, ...formerMembers]);
   const stale: string[] = [];
@@ -96,11 +97,17 @@ export function reconcilePlan(own: OwnedKeys, mirror: Mirror, member: string, fo
       if (mine.has(c.member) && own.get(key) === undefined) stale.push(key);
     }
   }
-  const live = entries.filter((e) => mirror.networks.has(e.network));
+  // Gone, or deleted and made again under the same name (another id): either way not the network these keys were of.
+  const current = (name: string): boolean => {
+    const spec = mirror.networks.get(name);
+    const id = idOf(name);
+    return spec !== undefined && (id === undefined || spec.id === id);
+  };
+  const live = entries.filter((e) => current(e.network));
   return {
     claims: live.filter((e): e is Extract<OwnedEntry, { kind: 'claim' }> => e.kind === 'claim'),
     records: live.filter((e): e is Extract<OwnedEntry, { kind: 'record' }> => e.kind === 'record'),
     stale,
-    orphaned: entries.filter((e) => !mirror.networks.has(e.network)),
+    orphaned: entries.filter((e) => !current(e.network)),
   };
 }

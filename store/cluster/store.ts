@@ -23,6 +23,8 @@ export interface ClusterListener {
   changes(changes: readonly MirrorChange[]): void;
   /** A claim of a local endpoint is held by someone else now: disconnect that endpoint. */
   lost(claim: LostClaim): void;
+  /** The id of the global network of that name this host's endpoints are on (undefined: none known here). */
+  networkId?(name: string): string | undefined;
 }
 
 /** `sandns status` / GET /cluster. */

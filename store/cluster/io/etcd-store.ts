@@ -160,7 +160,7 @@ export class EtcdClusterStore implements ClusterStore {
       return await this.#call(operation, () => fn(s!));
     } catch (err) {
       this.#own.drop(entry.key);
-      if (s !== undefined && err instanceof ClusterUnavailableError && err.cause instanceof DeadlineError) ops.releaseIfCommitted(s, entry, this.#opts.callTimeoutMs * 2, () => this.#own.get(entry.key) !== undefined);
+      if (s !== undefined && err instanceof ClusterUnavailableError && err.cause instanceof DeadlineError) ops.releaseIfCommitted(s, entry, this.#opts.callTimeoutMs * 6, () => this.#own.get(entry.key) !== undefined);
       throw err;
     }
   }
@@ -257,7 +257,7 @@ export class EtcdClusterStore implements ClusterStore {
       await this.#relist();
       const lost = await reconcile({
         session: this.#session0(), own: this.#own, mirror: this.mirror, formerMembers: this.#formerMembers, logger: this.#log,
-        hostname: hostname(), advertise: this.advertise, countWrite: () => this.writes++,
+        hostname: hostname(), advertise: this.advertise, countWrite: () => this.writes++, networkId: (n) => this.#listener.networkId?.(n),
       });
       for (const l of lost) this.#listener.lost(l);
       if (this.#formerLease !== undefined && this.#formerLease !== this.#lease?.id) {

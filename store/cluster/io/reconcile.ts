@@ -23,6 +23,8 @@ export interface ReconcileContext {
   readonly hostname: string;
   readonly advertise: string;
   readonly countWrite: () => void;
+  /** The id of the local network of that name (ClusterListener.networkId). */
+  readonly networkId?: (name: string) => string | undefined;
 }
 
 async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -35,7 +37,7 @@ export async function reconcile(ctx: ReconcileContext): Promise<LostClaim[]> {
   const since = ctx.mirror.members.get(s.member)?.since ?? Date.now();
   await ops.putLeased(s, s.keys.member(s.member), JSON.stringify({ id: s.member, advertise: ctx.advertise, hostname: ctx.hostname, since }));
   ctx.countWrite();
-  const plan = reconcilePlan(own, ctx.mirror, s.member, ctx.formerMembers);
+  const plan = reconcilePlan(own, ctx.mirror, s.member, ctx.formerMembers, ctx.networkId);
   const lost: LostClaim[] = [];
   const lostEndpoints = new Set<string>();
   // Claims of a network deleted meanwhile are not put back (that would resurrect its keys): their endpoints go.

@@ -111,6 +111,12 @@ describe('key layout and mirror (M2, M6)', () => {
     expect(again.claims.map((c) => c.address)).toEqual(['10.9.0.2']);
     expect(again.records.map((r) => r.record.id)).toEqual(['e1']);
     expect(again.orphaned.map((e) => `${e.kind}:${e.network}`).sort()).toEqual(['claim:h', 'record:h']);
+    // g deleted and made again under its name while this host was away: another id than the local network's.
+    const remade = reconcilePlan(own, m, 'me', ['old'], (n) => (n === 'g' ? 'the-old-g' : undefined));
+    expect(remade.claims).toEqual([]);
+    expect(remade.records).toEqual([]);
+    expect(remade.orphaned.map((e) => `${e.kind}:${e.network}`).sort()).toEqual(['claim:g', 'claim:h', 'record:g', 'record:h']);
+    expect(reconcilePlan(own, m, 'me', ['old'], () => net.id).claims.map((c) => c.address)).toEqual(['10.9.0.2']);
     own.rename('new');
     expect(own.entries().map((e) => e.key)).toContain(keys.record('g', 'new', 'e1'));
     expect(own.entries().every((e) => (e.kind === 'claim' ? e.claim.member : e.record.member) === 'new')).toBe(true);
