@@ -5,7 +5,7 @@
  * ensure a sandbox, connect. API errors become CNI errors here, in one place.
  */
 import { Address4, Address6 } from 'ip-address';
-import { CniDaemonError, CniNetworkMismatchError } from './errors.js';
+import { CniDaemonError, CniError, CniNetworkMismatchError } from './errors.js';
 import { CNI_CODE } from './spec.js';
 
 /** One API answer. */
@@ -145,12 +145,12 @@ function cidrsOverlap(a: string, b: string, same = false): boolean {
   return same ? x[0] === y[0] && x[1] === y[1] : x[0] <= y[1] && y[0] <= x[1];
 }
 
-/** Remove a network that nothing uses; false when it has endpoints again meanwhile (the daemon refuses: 403). */
-async function removeUnused(api: DaemonApi, name: string): Promise<boolean> {
-  const a = await api.request('DELETE', `/networks/${seg(name)}`);
+/** Remove a network (by id) that nothing uses; false when it has endpoints again meanwhile (the daemon refuses: 403). */
+async function removeUnused(api: DaemonApi, id: string): Promise<boolean> {
+  const a = await api.request('DELETE', `/networks/${seg(id)}`);
   if (a.status === 200 || a.status === 404) return true;
   if (apiCode(a) === 'ERR_NETWORK_ACTIVE_ENDPOINTS') return false;
-  return failed(`remove unused network ${name}`, a);
+  return failed(`remove unused network ${id}`, a);
 }
 
 /**
@@ -164,28 +164,30 @@ async function removeUnused(api: DaemonApi, name: string): Promise<boolean> {
  * (CniNetworkMismatchError, or the daemon's overlap refusal).
  */
 export async function ensureChainedNetwork(api: DaemonApi, name: string, body: { subnet: string; subnet6?: string } & Record<string, unknown>): Promise<NetworkDescription> {
-  const found = await getNetwork(api, name);
   const differs = (x: string | undefined, y: string | undefined): boolean => (x === undefined || y === undefined ? x !== y : !cidrsOverlap(x, y, true));
   const moved = (n: NetworkDescription): boolean => n.driver === 'external' && (differs(n.subnet, body.subnet) || differs(n.subnet6, body.subnet6));
-  if (found !== undefined && !moved(found)) return found;
-  if (found !== undefined && !(found.endpoints?.length === 0 && await removeUnused(api, name))) {
-    throw new CniNetworkMismatchError(name, [`subnet is ${found.subnet}${found.subnet6 ? ` and ${found.subnet6}` : ''} and containers are on it, but the previous plugin gave ${body.subnet}${body.subnet6 ? ` and ${body.subnet6}` : ''}`]);
-  }
-  for (let attempt = 0; ; attempt++) {
+  // Concurrent ADDs of one new network may each find the old one: removals go by id (never a network another ADD
+  // just made), and a removal refused or already done is looked at again.
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const found = await getNetwork(api, name);
+    if (found !== undefined && !moved(found)) return found;
+    if (found !== undefined) {
+      if (found.endpoints?.length === 0 && await removeUnused(api, found.id)) continue;
+      if (found.endpoints?.length === 0) continue; // a container joined meanwhile: look again
+      throw new CniNetworkMismatchError(name, [`subnet is ${found.subnet}${found.subnet6 ? ` and ${found.subnet6}` : ''} and containers are on it, but the previous plugin gave ${body.subnet}${body.subnet6 ? ` and ${body.subnet6}` : ''}`]);
+    }
     const a = await api.request('POST', '/networks', body);
     if (a.status === 201) return a.body as NetworkDescription;
-    if (apiCode(a) === 'ERR_NETWORK_EXISTS') {
-      const again = await getNetwork(api, name);
-      if (again !== undefined) return again;
-    }
-    if (apiCode(a) !== 'ERR_NETWORK_SUBNET_OVERLAP' || attempt > 0) return failed(`create network ${name}`, a);
+    if (apiCode(a) === 'ERR_NETWORK_EXISTS') continue; // another ADD made it: look at it
+    if (apiCode(a) !== 'ERR_NETWORK_SUBNET_OVERLAP' || attempt > 1) return failed(`create network ${name}`, a);
     const all = await api.request('GET', '/networks');
     if (all.status !== 200) failed('list networks', all);
     const stale = (all.body as NetworkDescription[]).filter((n) => n.name !== name && n.driver === 'external' && n.endpoints?.length === 0
       && [[n.subnet, body.subnet], [n.subnet6, body.subnet6]].some(([x, y]) => x !== undefined && y !== undefined && cidrsOverlap(x, y)));
     if (stale.length === 0) return failed(`create network ${name}`, a);
-    for (const n of stale) await removeUnused(api, n.name);
+    for (const n of stale) await removeUnused(api, n.id);
   }
+  throw new CniError('ERR_CNI_NETWORK_MISMATCH', CNI_CODE.TRY_AGAIN_LATER, `sandns network "${name}" kept changing while this ADD replaced it (other ADDs at once): try again`);
 }
 
 /** GET a sandbox; undefined when it does not exist. */

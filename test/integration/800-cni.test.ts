@@ -80,6 +80,19 @@ afterAll(async () => {
   await build?.remove();
 });
 
+/** `sleep` inside namespace `ns`; resolves once its /proc/<pid>/ns/net is that namespace (nsenter has done its setns). */
+async function sleeperIn(ns: string): Promise<{ proc: ChildProcess; procNs: string }> {
+  const proc = spawn('nsenter', [`--net=${nsPath(ns)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
+  const procNs = `/proc/${proc.pid}/ns/net`;
+  const want = (await stat(nsPath(ns))).ino;
+  for (let i = 0; i < 200; i++) {
+    if ((await stat(procNs).catch(() => undefined))?.ino === want) return { proc, procNs };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`nsenter into ${ns} did not enter it within 5 s`);
+}
+
 describe('chained after bridge + host-local', () => {
   const { subnet, prefix } = randomSubnet();
   const list = (): ConfList => ({
@@ -130,10 +143,8 @@ describe('chained after bridge + host-local', () => {
   });
 
   it('K10 a /proc/<pid>/ns/net namespace (ctr) is pinned by the daemon and unpinned by DEL with an empty CNI_NETNS', async () => {
-    const proc = spawn('nsenter', [`--net=${nsPath(ctrs[4]!)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
+    const { proc, procNs } = await sleeperIn(ctrs[4]!);
     sleeper = proc;
-    await new Promise((r) => setTimeout(r, 200));
-    const procNs = `/proc/${proc.pid}/ns/net`;
     const ctr = { containerId: `${tag}-c5`, netns: procNs };
     await cniAdd(rt, list(), ctr);
     const sb = await d.api<{ netnsPath: string }>('GET', `/sandboxes/${ctr.containerId}`);
@@ -251,10 +262,9 @@ describe('main plugin', () => {
 
   it('K5 K10 issue-review-1 ADD again with the same id in another /proc namespace (ctr run -d twice, no DEL) replaces the stale sandbox', async () => {
     const inNs = async (ns: string): Promise<string> => {
-      const p = spawn('nsenter', [`--net=${nsPath(ns)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
-      sleepers.push(p);
-      await new Promise((r) => setTimeout(r, 200));
-      return `/proc/${p.pid}/ns/net`;
+      const { proc, procNs } = await sleeperIn(ns);
+      sleepers.push(proc);
+      return procNs;
     };
     const again = { containerId: `${tag}-again`, args: 'K8S_POD_NAME=again' };
     try {
@@ -360,9 +370,8 @@ describe('daemon down', () => {
       { type: 'sandns', socket: d.socket },
     ] };
     // A namespace of its own: DEL with an empty CNI_NETNS leaves the bridge plugin's eth0 in c5 (it cannot find it).
-    const sleeper2 = spawn('nsenter', [`--net=${nsPath(ctrs[5]!)}`, '--', 'sleep', '600'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 200));
-    const kept = { containerId: `${tag}-kept`, netns: `/proc/${sleeper2.pid}/ns/net`, args: 'IgnoreUnknown=1;K8S_POD_NAME=kept' };
+    const { proc: sleeper2, procNs: keptNs } = await sleeperIn(ctrs[5]!);
+    const kept = { containerId: `${tag}-kept`, netns: keptNs, args: 'IgnoreUnknown=1;K8S_POD_NAME=kept' };
     await cniAdd(rt, chain, kept);
     sleeper2.kill('SIGKILL'); // only the daemon's pin holds the namespace now
     await d.kill('SIGTERM');

@@ -11,7 +11,7 @@ import { CniDaemonUnreachableError } from '../../../cni/errors.js';
 import type { DeferredRecord } from '../../../cni/pending.js';
 
 interface Ep { network: string; name: string; aliases: string[]; ipv4: string; ipv6?: string; ifname: string; mac: string; hostIfname?: string }
-interface Net { name: string; driver: string; subnet: string; gateway: string; internal: boolean; ttl: number; subnet6?: string; gateway6?: string; options?: Record<string, unknown>; next: number }
+interface Net { id: string; name: string; driver: string; subnet: string; gateway: string; internal: boolean; ttl: number; subnet6?: string; gateway6?: string; options?: Record<string, unknown>; next: number }
 interface Sb { id: string; netnsPath: string; listening: boolean; endpoints: Ep[]; body: Record<string, unknown> }
 
 const err = (status: number, code: string, message = code): ApiAnswer => ({ status, body: { code, message } });
@@ -71,7 +71,7 @@ export class FakeDaemon implements DaemonApi {
         }
       }
       const net: Net = {
-        name, driver: (b.driver as string) ?? 'bridge', subnet: (b.subnet as string) ?? '10.213.0.0/24', gateway: (b.gateway as string) ?? String(b.subnet ?? '10.213.0.0/24').replace(/0\/\d+$/, '1'),
+        id: `id-${name}-${this.calls.length}`, name, driver: (b.driver as string) ?? 'bridge', subnet: (b.subnet as string) ?? '10.213.0.0/24', gateway: (b.gateway as string) ?? String(b.subnet ?? '10.213.0.0/24').replace(/0\/\d+$/, '1'),
         internal: (b.internal as boolean) ?? false, ttl: (b.ttl as number) ?? 600, next: 2,
         ...(b.subnet6 ? { subnet6: b.subnet6 as string, gateway6: (b.gateway6 as string) ?? 'fd00::1' } : {}),
         ...(b.driverOptions ? { options: b.driverOptions as Record<string, unknown> } : {}),
@@ -79,7 +79,8 @@ export class FakeDaemon implements DaemonApi {
       this.nets.set(name, net);
       return { status: 201, body: net };
     }
-    const net = this.nets.get(parts[1]!);
+    // By name or id, as the daemon (controller.network).
+    const net = this.nets.get(parts[1]!) ?? [...this.nets.values()].find((n) => n.id === parts[1]);
     if (net === undefined) return err(404, 'ERR_NETWORK_NOT_FOUND');
     if (method === 'GET' && parts.length === 2) return { status: 200, body: this.#describe(net) };
     if (method === 'DELETE' && parts.length === 2) {

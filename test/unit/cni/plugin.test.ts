@@ -140,6 +140,15 @@ describe('ADD, chained mode', () => {
     const o = await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'c2' }), conf(moved('10.88.9.7/24', '10.88.9.1')));
     expect(o.exitCode).toBe(0);
     expect(d.nets.get('chnet')).toMatchObject({ driver: 'external', subnet: '10.88.9.0/24', gateway: '10.88.9.1' });
+    // Two ADDs at once both find the old empty network: one replaces it, the other joins the new one (never a
+    // removal of the network the first just made, never a false "containers are on it").
+    expect((await run(d, new FakeStore(), env('DEL', { CNI_CONTAINERID: 'c2' }), chainedConf)).exitCode).toBe(0);
+    const both = await Promise.all(['c5', 'c6'].map((cid) => run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: cid }), conf(moved('10.88.7.7/24', '10.88.7.1')))));
+    expect(both.map((x) => x.exitCode)).toEqual([0, 0]);
+    expect(d.nets.get('chnet')).toMatchObject({ subnet: '10.88.7.0/24' });
+    for (const cid of ['c5', 'c6']) expect(d.sbs.get(cid)?.endpoints.map((e) => e.network)).toEqual(['chnet']);
+    for (const cid of ['c5', 'c6']) expect((await run(d, new FakeStore(), env('DEL', { CNI_CONTAINERID: cid }), chainedConf)).exitCode).toBe(0);
+    expect((await run(d, new FakeStore(), env('ADD', { CNI_CONTAINERID: 'c2' }), conf(moved('10.88.9.7/24', '10.88.9.1')))).exitCode).toBe(0);
     // The same subnets spelled otherwise are no change.
     const v6 = { ...prevResult, ips: [...moved('10.88.9.8/24', '10.88.9.1').ips, { version: '6', interface: 2, address: 'fd00:0:0:0::8/64', gateway: 'fd00::1' }] };
     expect((await run(d, new FakeStore(), env('DEL', { CNI_CONTAINERID: 'c2' }), chainedConf)).exitCode).toBe(0);
