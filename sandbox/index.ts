@@ -4,6 +4,7 @@
  */
 import { rmdirSync, rmSync } from 'node:fs';
 import { keepOriginal, putBackOriginal } from './io/managed-files.js';
+import { pinLocation, stillPinned, unpinLocation } from '../common/io/in-place.js';
 import type { Logger } from '../common/log.js';
 import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { hardenedHostDialer, netnsDialer } from './io/dialer.js';
@@ -104,6 +105,8 @@ async function acquireNetns(opts: OpenSandboxOptions, ownsNetns: boolean): Promi
 
 /** Create or adopt the namespace, write the files, and return the runtime. */
 export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandbox> {
+  // Every later open and delete of these files must land where their paths lead now (L7: common/io/in-place.ts).
+  for (const p of [opts.files.hostsPath, opts.files.resolvConfPath]) pinLocation(p);
   const ownsNetns = opts.netnsPath === undefined && opts.pending !== true;
   let netnsPath = await acquireNetns(opts, ownsNetns);
   const logger = opts.logger.child({ sandbox: opts.id });
@@ -191,9 +194,16 @@ export async function discardSandbox(id: string, netnsName: string | undefined, 
  */
 async function removeFiles(files: DnsFilesConfig): Promise<void> {
   for (const p of new Set([files.hostsPath, files.resolvConfPath, files.resolvConfHashPath])) {
+    // A path that leads elsewhere than when sandns took it (a directory on it replaced by a symlink) is left alone:
+    // its delete or put-back would land on someone else's file (L7).
+    if (!stillPinned(p)) {
+      unpinLocation(p);
+      continue;
+    }
     const backup = files.originals?.[p];
     if (backup === undefined) rmSync(p, { force: true });
     else await putBackOriginal(p, backup);
+    unpinLocation(p);
   }
   rmSync(digestTempPath(files.resolvConfHashPath), { force: true }); // a digest write a crash cut short
   // Directories sandns made for the sandbox go too, when empty (the originals' one included, once they are back);

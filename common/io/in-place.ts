@@ -13,9 +13,9 @@
  * files 2.4 → 1.6 ms, a join's hosts lines 1.8 → 1.0 ms). Only fsync, which
  * waits for the disk, runs on the thread pool.
  */
-import { closeSync, constants, fchmodSync, fstatSync, fsync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, fsync, ftruncateSync, mkdirSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UnsafeFileError } from '../errors.js';
 
 /**
@@ -30,9 +30,56 @@ function refuseSymlink(path: string, err: unknown): never {
 }
 
 /**
+ * Where each managed file's path led when sandns took it (its real location: every directory on the path resolved).
+ * O_NOFOLLOW guards only the last component: a directory on the path replaced by a symlink later (`/root/x` ->
+ * `/etc`) would lead a write, or a delete, elsewhere as root. A pinned path's opens must land on that location
+ * (checked on the opened descriptor, so a swap between a check and the open is caught too), and its deletes check it
+ * first (L7). Pinned when a sandbox is created or restored, released when its files go.
+ */
+const pinned = new Map<string, string>();
+
+/** The real location `path` leads to now: the deepest existing ancestor with its symlinks resolved, then the rest. */
+function realLocation(path: string): string {
+  const rest = [basename(path)];
+  for (let p = dirname(path); ; p = dirname(p)) {
+    try {
+      return join(realpathSync(p), ...rest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || p === dirname(p)) throw err;
+      rest.unshift(basename(p));
+    }
+  }
+}
+
+/** Pin where `path` leads now (see `pinned`). */
+export function pinLocation(path: string): void {
+  pinned.set(path, realLocation(path));
+}
+
+/** Forget `path`'s pin (its sandbox's files are gone). */
+export function unpinLocation(path: string): void {
+  pinned.delete(path);
+}
+
+/** True when `path` is not pinned or still leads where it did (a delete may go ahead). */
+export function stillPinned(path: string): boolean {
+  const want = pinned.get(path);
+  if (want === undefined) return true;
+  try {
+    return realLocation(path) === want;
+  } catch {
+    return false;
+  }
+}
+
+function moved(path: string, now: string, want: string): UnsafeFileError {
+  return new UnsafeFileError('ERR_FILE_PATH', path, `now leads to ${now}, not to ${want} where it led when sandns took it (a directory on the path was replaced, by a symlink say); sandns does not follow it`);
+}
+
+/**
  * Open a managed file: O_NOFOLLOW (a symlink is refused, ERR_FILE_SYMLINK) and O_NONBLOCK, then anything but a
  * regular file is refused (ERR_FILE_NOT_REGULAR): a FIFO or device put at the path later must never block the
- * daemon's event loop. Blocking (see the header).
+ * daemon's event loop; a pinned path must have led where it did (ERR_FILE_PATH). Blocking (see the header).
  */
 function openRegular(path: string, flags: number, mode?: number): number {
   let fd: number;
@@ -49,6 +96,14 @@ function openRegular(path: string, flags: number, mode?: number): number {
     if (!regular) closeSync(fd);
   }
   if (!regular) throw notRegular(path);
+  const want = pinned.get(path);
+  if (want !== undefined) {
+    const now = realpathSync(`/proc/self/fd/${fd}`);
+    if (now !== want) {
+      closeSync(fd);
+      throw moved(path, now, want);
+    }
+  }
   return fd;
 }
 

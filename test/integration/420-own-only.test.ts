@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { testController, type TestController } from '../helpers/controller.js';
@@ -289,6 +289,40 @@ describe('420 L7 files as root', () => {
     await sb.delete();
     expect(await readFile(target, 'utf8')).toBe('precious\n');
     await net.delete();
+  });
+
+  it('L7 a directory on a managed path replaced by a symlink after create: no write, put-back or delete goes through it (the default directory, and one under the allowed root)', async () => {
+    const decoy = join(t.dir, 'decoy');
+    await mkdir(decoy, { recursive: true });
+    const precious = async (): Promise<string[]> => Promise.all(['hosts', 'resolv.conf'].map((f) => readFile(join(decoy, f), 'utf8')));
+    for (const f of ['hosts', 'resolv.conf']) await writeFile(join(decoy, f), 'precious\n');
+    // Under the allowed root: hosts existed (its original is put back at delete), resolv.conf is sandns's own.
+    const allowed = join(t.dir, 'allowed');
+    await mkdir(join(allowed, 'v'), { recursive: true });
+    await writeFile(join(allowed, 'v', 'hosts'), 'original\n');
+    const g = await guarded.controller.newSandbox(`${tag}-v`, { hostsPath: join(allowed, 'v', 'hosts'), resolvConfPath: join(allowed, 'v', 'resolv.conf'), netnsPath: EXT });
+    await rename(join(allowed, 'v'), join(allowed, 'v-moved'));
+    await symlink(decoy, join(allowed, 'v'));
+    // The default directory of a sandbox of its own.
+    const ns = `${tag}-dir`;
+    const sb = await t.controller.newSandbox(ns);
+    await rename(`/etc/netns/${ns}`, `/etc/netns/${ns}-moved`);
+    await symlink(decoy, `/etc/netns/${ns}`);
+    try {
+      for (const c of [guarded, t]) {
+        await writeFile(c.originPath, 'nameserver 192.0.2.55\n');
+        await c.controller.refreshOrigin();
+      }
+      expect(await precious()).toEqual(['precious\n', 'precious\n']);
+      await g.delete();
+      await sb.delete();
+      expect(await precious(), 'a delete put back or removed a file through the swapped directory').toEqual(['precious\n', 'precious\n']);
+    } finally {
+      await rm(join(allowed, 'v'), { force: true });
+      await rm(join(allowed, 'v-moved'), { recursive: true, force: true });
+      await rm(`/etc/netns/${ns}`, { force: true });
+      await rm(`/etc/netns/${ns}-moved`, { recursive: true, force: true });
+    }
   });
 
   it('L7 relative, dotted or root-escaping paths: 400 ERR_FILE_PATH; the origin resolv.conf and a shared path are refused', async () => {
