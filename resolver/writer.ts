@@ -53,14 +53,25 @@ export class ReplyWriter {
     return this.#off > this.#limit || this.#n >= MAX_RECORDS;
   }
 
-  /** An A/AAAA record: owner is a pointer to `ownerOffset`, RDATA `wire[at, at+size)`. */
+  /**
+   * An A/AAAA record: owner is a pointer to `ownerOffset` (the question name, or an SRV target written uncompressed),
+   * RDATA `wire[at, at+size)`. A pointer holds 14 bits (RFC 1035 §4.1.4): an owner past 0x3fff (an SRV target deep in
+   * a large reply) is copied in full instead.
+   */
   address(section: number, type: number, ttl: number, ownerOffset: number, wire: Buffer, at: number): void {
     const b = this.#buf;
     let o = this.#off;
     const size = type === QTYPE.A ? 4 : 16;
-    b[o] = 0xc0 | (ownerOffset >> 8);
-    b[o + 1] = ownerOffset & 0xff;
-    o = this.#fixed(o + 2, type, ttl, size);
+    if (ownerOffset < 0x4000) {
+      b[o] = 0xc0 | (ownerOffset >> 8);
+      b[o + 1] = ownerOffset & 0xff;
+      o += 2;
+    } else {
+      let end = ownerOffset;
+      while (b[end] !== 0) end += 1 + b[end]!;
+      o += b.copy(b, o, ownerOffset, end + 1);
+    }
+    o = this.#fixed(o, type, ttl, size);
     for (let i = 0; i < size; i++) b[o + i] = wire[at + i]!;
     this.#end(section, o + size);
   }

@@ -139,6 +139,22 @@ describe('reply building (R5, R8)', () => {
     expect(out.readUInt16BE(additionalAt)).toBe(0xc000 | targetAt);
   });
 
+  it('R8 SRV Additional owners past 16 KiB (a compression pointer holds 14 bits) are written in full, never a wrapped pointer', () => {
+    const eps = Array.from({ length: 700 }, (_, i) => ({ endpointId: `w${i}`, names: [`web${i}`, 'web'], ipv4: `10.0.${i >> 8}.${i & 255}`, ports: [{ port: 80, proto: 'tcp' as const }] }));
+    const r = createResolver({ view: view([network('net1', eps)]), logger: silentLogger() });
+    const out = r.handle(query('_80._tcp.web', 'SRV'), 'tcp') as Buffer;
+    expect(out.length).toBeGreaterThan(0x4000);
+    const d = decode(out);
+    const targets = new Set((d.answers ?? []).map((a) => (a.data as { target: string }).target));
+    expect(d.additionals?.length).toBeGreaterThan(200);
+    for (const a of d.additionals ?? []) expect(targets.has(a.name), a.name).toBe(true);
+    // And every address is its own target's: web<i>.net1 → 10.0.(i>>8).(i&255).
+    for (const a of d.additionals ?? []) {
+      const i = Number(/^web(\d+)\.net1$/.exec(a.name)?.[1]);
+      expect(a.data, a.name).toBe(`10.0.${i >> 8}.${i & 255}`);
+    }
+  });
+
   it('R5 error replies: RA=0, RD/CD echoed, question echoed, our OPT when the query had one', () => {
     const q = acceptQuery(query('x.example', 'A', { flags: 0x0110, edns: 1232, id: 77 }), 'udp') as Query;
     const d = decode(buildErrorReply(q, RCODE.REFUSED));
