@@ -177,12 +177,19 @@ function openForWriteSync(path: string, opts: InPlaceOptions): number {
   return fd;
 }
 
-/** One write of the whole content at offset 0, then the old tail cut: a crash of the writer never leaves the file empty. */
-function replaceContent(fd: number, data: Buffer): void {
+/**
+ * One write of the whole content at offset 0, then the old tail cut: a crash of the writer never leaves the file
+ * empty. When the content is shorter than before, the same write overwrites the old tail with newlines, so a reader
+ * between the write and the cut sees blank lines, never the fragment of an old line (`d00:2::2 web`, left of
+ * `fd00:2::2 web`, is an address too).
+ */
+function replaceContent(fd: number, content: Buffer): void {
+  const before = fstatSync(fd).size;
+  const data = before > content.length ? Buffer.concat([content, Buffer.alloc(before - content.length, 0x0a)]) : content;
   let done = writeSync(fd, data, 0, data.length, 0);
   // A regular-file write is whole in practice; finish a short one rather than lose data.
   while (done < data.length) done += writeSync(fd, data, done, data.length - done, done);
-  ftruncateSync(fd, data.length);
+  ftruncateSync(fd, content.length);
 }
 
 const toBuffer = (content: string | Buffer): Buffer => (typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
