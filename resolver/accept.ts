@@ -36,13 +36,16 @@ export function acceptQuery(raw: Buffer, transport: Transport): Accepted {
   const ns = (raw[8]! << 8) | raw[9]!;
   const ar = (raw[10]! << 8) | raw[11]!;
   const opcode = (raw[2]! >> 3) & 0x0f;
-  if (opcode !== 0) return reject(raw, qd === 1 ? questionEndOf(raw, readQuestionName(raw)) : -1, RCODE.NOTIMP);
+  if (opcode !== 0) {
+    const end = qd === 1 ? questionEndOf(raw, readQuestionName(raw)) : -1;
+    return reject(raw, end, RCODE.NOTIMP, an + ns <= 2 && hasOpt(raw, end, an + ns, ar));
+  }
   // miekg: QDCOUNT != 1, ANCOUNT > 1, NSCOUNT > 1, ARCOUNT > 2 → FORMERR, before any decode.
   if (qd !== 1 || an > 1 || ns > 1 || ar > 2) return reject(raw, qd === 1 ? questionEndOf(raw, readQuestionName(raw)) : -1, RCODE.FORMERR);
   const qname = readQuestionName(raw);
   const questionEnd = questionEndOf(raw, qname);
   if (qname === undefined || questionEnd < 0) return reject(raw, -1, RCODE.FORMERR);
-  if (raw.length > MAX_QUERY_SIZE) return reject(raw, questionEnd, RCODE.REFUSED);
+  if (raw.length > MAX_QUERY_SIZE) return reject(raw, questionEnd, RCODE.REFUSED, hasOpt(raw, questionEnd, an + ns, ar));
   let off = questionEnd;
   for (let i = 0; i < an + ns && off >= 0; i++) off = skipRecord(raw, off);
   if (off < 0) return reject(raw, questionEnd, RCODE.FORMERR);
@@ -101,6 +104,17 @@ function readAdditional(raw: Buffer, start: number, count: number): Edns | undef
   return edns;
 }
 
-function reject(raw: Buffer, questionEnd: number, rcode: number): Rejected {
-  return { kind: 'reply', bytes: buildRejectReply(raw, questionEnd, rcode), rcode };
+/** A reply made from the header alone; with `opt` (the query's OPT record was well formed) it carries our OPT (R8). */
+function reject(raw: Buffer, questionEnd: number, rcode: number, opt = false): Rejected {
+  return { kind: 'reply', bytes: buildRejectReply(raw, questionEnd, rcode, opt), rcode };
+}
+
+/** True when the query holds one well-formed OPT record after its question and `records` answer/authority records. */
+function hasOpt(raw: Buffer, questionEnd: number, records: number, ar: number): boolean {
+  if (questionEnd < 0 || ar === 0) return false;
+  let off = questionEnd;
+  for (let i = 0; i < records && off >= 0; i++) off = skipRecord(raw, off);
+  if (off < 0) return false;
+  const edns = readAdditional(raw, off, ar);
+  return edns !== null && edns !== undefined;
 }

@@ -3,7 +3,7 @@
  * RA=1, error replies with RA=0. Everything goes through one
  * ReplyWriter, which applies the size limit and truncation (G5).
  */
-import { QTYPE, RCODE } from './constants.js';
+import { OPT_RECORD_SIZE, OUR_UDP_SIZE, QTYPE, RCODE } from './constants.js';
 import type { LocalResult } from './local.js';
 import type { Query } from './query.js';
 import type { AddressSet } from './records.js';
@@ -35,17 +35,23 @@ export function buildErrorReply(q: Query, rcode: number): Buffer {
 }
 
 /**
- * A FORMERR/NOTIMP reply from the header alone (R2, as miekg): ID, opcode and
- * RD/CD copied, RA=0, the question echoed when `questionEnd` > 0, nothing else.
+ * A FORMERR/NOTIMP/REFUSED reply from the header alone (R2, as miekg): ID, opcode and RD/CD copied, RA=0, the
+ * question echoed when `questionEnd` > 0, and with `opt` our OPT (R8: a query carrying a well-formed OPT gets one
+ * back, RFC 6891 §6.1.1; our UDP size, version 0, no options); nothing else.
  */
-export function buildRejectReply(raw: Buffer, questionEnd: number, rcode: number): Buffer {
+export function buildRejectReply(raw: Buffer, questionEnd: number, rcode: number, opt = false): Buffer {
   const len = questionEnd > 0 ? questionEnd : 12;
-  const out = Buffer.allocUnsafe(len);
+  const out = Buffer.alloc(len + (opt ? OPT_RECORD_SIZE : 0));
   raw.copy(out, 0, 0, len);
   out[2] = 0x80 | (raw[2]! & 0x79);
   out[3] = (raw[3]! & 0x10) | (rcode & 0x0f);
   out.writeUInt16BE(questionEnd > 0 ? 1 : 0, 4);
   out.fill(0, 6, 12);
+  if (opt) {
+    out.writeUInt16BE(1, 10); // ARCOUNT
+    out.writeUInt16BE(QTYPE.OPT, len + 1); // owner: the root (one zero byte, from alloc)
+    out.writeUInt16BE(OUR_UDP_SIZE, len + 3); // CLASS: our UDP payload size; TTL and RDLENGTH zero
+  }
   return out;
 }
 

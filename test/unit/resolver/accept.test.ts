@@ -93,6 +93,18 @@ describe('acceptQuery (R2, Docker)', () => {
     expect(withQ.questions).toEqual([{ name: 'www', type: 'A', class: 'IN' }]);
   });
 
+  it('R8 a NOTIMP or REFUSED reply to a query with a well-formed OPT carries our OPT; without one, or with a malformed one, none', () => {
+    const optOf = (a: Accepted): unknown => decode((a as { bytes: Buffer }).bytes).additionals?.find((r) => r.type === 'OPT');
+    const notify = acceptQuery(raw({ b2: 4 << 3, ar: 1 }, [...Q, ...OPT(4096)]), 'udp');
+    expect(rcodeOf(notify)).toBe('NOTIMP');
+    expect(optOf(notify)).toMatchObject({ type: 'OPT', udpPayloadSize: 1232 });
+    const padded = acceptQuery(raw({ ar: 1 }, [...Q, ...OPT(1232, 0, [0, 12, 0x07, 0xd0, ...Array.from({ length: 2000 }, () => 0)])]), 'udp');
+    expect(rcodeOf(padded)).toBe('REFUSED');
+    expect(optOf(padded)).toMatchObject({ type: 'OPT', udpPayloadSize: 1232 });
+    expect(optOf(acceptQuery(raw({ b2: 4 << 3 }, Q), 'udp'))).toBeUndefined();
+    expect(optOf(acceptQuery(raw({ b2: 4 << 3, ar: 1 }, [...Q, 0, 0, 41, 4, 0]), 'udp'))).toBeUndefined(); // cut OPT
+  });
+
   it.each([
     { transport: 'udp' as const, edns: undefined, max: 512 },
     { transport: 'udp' as const, edns: 100, max: 512 },
