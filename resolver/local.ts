@@ -128,16 +128,16 @@ function equalsLowered(name: string, lname: string, from: number): boolean {
 }
 
 // Link aliases keyed by their lowercased form, rebuilt when the view swaps its map (R15).
-const loweredAliases = new WeakMap<ReadonlyMap<string, LinkAlias>, ReadonlyMap<string, LinkAlias>>();
+const loweredAliases = new WeakMap<ReadonlyMap<string, readonly LinkAlias[]>, ReadonlyMap<string, readonly LinkAlias[]>>();
 
-function aliasesOf(view: ResolverView): ReadonlyMap<string, LinkAlias> {
+function aliasesOf(view: ResolverView): ReadonlyMap<string, readonly LinkAlias[]> {
   const declared = view.linkAliases;
   let m = loweredAliases.get(declared);
   if (m === undefined) {
-    const lowered = new Map<string, LinkAlias>();
+    const lowered = new Map<string, LinkAlias[]>();
     for (const [k, v] of declared) {
       const key = (k.endsWith('.') ? k.slice(0, -1) : k).toLowerCase();
-      if (!lowered.has(key)) lowered.set(key, v); // the first declared wins, as in the map's order
+      lowered.set(key, [...(lowered.get(key) ?? []), ...v]); // declarations in the map's (R4) order
     }
     m = lowered;
     loweredAliases.set(declared, m);
@@ -145,10 +145,14 @@ function aliasesOf(view: ResolverView): ReadonlyMap<string, LinkAlias> {
   return m;
 }
 
-/** One candidate: the link-alias pass, then the name pass in view order (R3, R4). */
+/**
+ * One candidate: the link-alias pass over every declaration of the name (each endpoint's, in R4 order; the first
+ * whose target answers wins), then the name pass in view order, skipping every declaring network (R3, R4).
+ */
 function lookupCandidate(view: ResolverView, lname: string, only: string | undefined, qtype: number): LocalResult | undefined {
-  const alias = view.linkAliases.size === 0 ? undefined : aliasesOf(view).get(lname);
-  if (alias !== undefined && (only === undefined || alias.network === only)) {
+  const aliases = view.linkAliases.size === 0 ? undefined : aliasesOf(view).get(lname);
+  for (const alias of aliases ?? []) {
+    if (only !== undefined && alias.network !== only) continue;
     const network = view.networks.find((n) => n.name === alias.network);
     const target = alias.target.endsWith('.') ? alias.target.slice(0, -1) : alias.target;
     const hit = network === undefined ? undefined : lookupIn(network, target.toLowerCase(), 'alias', qtype);
@@ -156,8 +160,8 @@ function lookupCandidate(view: ResolverView, lname: string, only: string | undef
   }
   for (const network of view.networks) {
     if (only !== undefined && network.name !== only) continue;
-    // A link alias shadows a same-named peer on the declaring endpoint's network (R3).
-    if (alias !== undefined && alias.network === network.name) continue;
+    // A link alias shadows a same-named peer on every declaring endpoint's network (R3).
+    if (aliases?.some((a) => a.network === network.name) === true) continue;
     const hit = lookupIn(network, lname, 'name', qtype);
     if (hit !== undefined) return hit;
   }

@@ -46,8 +46,8 @@ export interface ResolverView {
   readonly id: string;
   /** Networks the sandbox is on, in R4 order (first that knows a name decides). */
   readonly networks: readonly NetworkView[];
-  /** Link aliases of this sandbox, keyed by alias as declared (matched ignoring case, FS8). */
-  readonly linkAliases: ReadonlyMap<string, LinkAlias>;
+  /** Link aliases of this sandbox, keyed by alias as declared (matched ignoring case, FS8): every endpoint's declaration, in R4 order. */
+  readonly linkAliases: ReadonlyMap<string, readonly LinkAlias[]>;
   /** True when the sandbox's resolv.conf options carry any ndots (R9). */
   readonly ndotsSet: boolean;
   /** External servers, in order (R10). Empty: no forwarding. */

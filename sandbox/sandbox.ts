@@ -57,7 +57,7 @@ export class SandboxRuntime implements ResolverView {
   readonly #io: SandboxIo;
   #endpoints: readonly SandboxEndpoint[] = [];
   #networks: readonly NetworkView[] = [];
-  #linkAliases: ReadonlyMap<string, LinkAlias> = new Map();
+  #linkAliases: ReadonlyMap<string, readonly LinkAlias[]> = new Map();
   #extServers: readonly ExtServer[] = [];
   #upstreams: readonly Upstream[] = [];
   #ndotsSet = false;
@@ -80,7 +80,7 @@ export class SandboxRuntime implements ResolverView {
   get networks(): readonly NetworkView[] {
     return this.#networks;
   }
-  get linkAliases(): ReadonlyMap<string, LinkAlias> {
+  get linkAliases(): ReadonlyMap<string, readonly LinkAlias[]> {
     return this.#linkAliases;
   }
   get ndotsSet(): boolean {
@@ -237,10 +237,13 @@ export class SandboxRuntime implements ResolverView {
 
   #setEndpoints(list: readonly SandboxEndpoint[]): void {
     const sorted = sortEndpoints(list);
-    const aliases = new Map<string, LinkAlias>();
+    // Every endpoint's declaration of an alias, in R4 order: the first whose target answers wins (R3).
+    const aliases = new Map<string, LinkAlias[]>();
     for (const e of sorted) {
       for (const [alias, target] of e.linkAliases) {
-        if (!aliases.has(alias)) aliases.set(alias, { target, network: e.networkName });
+        const list = aliases.get(alias);
+        if (list === undefined) aliases.set(alias, [{ target, network: e.networkName }]);
+        else list.push({ target, network: e.networkName });
       }
     }
     // One synchronous swap: every resolver sees the new state at once (G11).

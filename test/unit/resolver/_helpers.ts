@@ -20,7 +20,7 @@ export function view(networks: readonly NetworkView[], extra: Partial<ResolverVi
   return {
     id: 'sb1',
     networks,
-    linkAliases: new Map<string, LinkAlias>(),
+    linkAliases: new Map<string, LinkAlias[]>(),
     ndotsSet: false,
     upstreams: [],
     externalAccess: true,

@@ -80,12 +80,22 @@ describe('local answers (R3–R7, R9)', () => {
     expect(summary(ask(v, 'peer.other'))).toBe('SERVFAIL');
   });
 
+  it('R3 an alias two endpoints declare: the first whose target answers wins, and a peer of that name is hidden on every declaring network', () => {
+    const net1 = network('net1', [{ endpointId: 'db1', names: ['db'], ipv4: '10.0.0.9' }]); // pgA (the first target) is down
+    const net2 = network('net2', [{ endpointId: 'pgb', names: ['pgB'], ipv4: '10.2.0.7' }, { endpointId: 'db2', names: ['db'], ipv4: '10.2.0.9' }]);
+    const aliases = new Map<string, LinkAlias[]>([['db', [{ target: 'pgA', network: 'net1' }, { target: 'pgB', network: 'net2' }]]]);
+    const v = view([net1, net2], { linkAliases: aliases });
+    expect(summary(ask(v, 'db'))).toBe('NOERROR 10.2.0.7');
+    net2.records.removeEndpoint('pgb'); // both targets down: the peers named db stay hidden on both networks
+    expect(summary(ask(v, 'db'))).toBe('SERVFAIL');
+  });
+
   describe('R3 link aliases', () => {
     const make = (targetUp: boolean): ResolverView => {
       const net1 = network('net1', [{ endpointId: 'db', names: ['db'], ipv4: '10.0.0.9' }]);
       const net2 = network('net2', [{ endpointId: 'db2', names: ['db'], ipv4: '10.2.0.9' }]);
       if (targetUp) net1.records.addEndpoint({ endpointId: 'c2', names: ['c2'], ipv4: '10.0.0.2' });
-      const aliases = new Map<string, LinkAlias>([['db', { target: 'c2', network: 'net1' }]]);
+      const aliases = new Map<string, LinkAlias[]>([['db', [{ target: 'c2', network: 'net1' }]]]);
       return view([net1, net2], { linkAliases: aliases });
     };
     it.each([
@@ -217,7 +227,7 @@ describe('FS8 every name matches ignoring case (RFC 4343)', () => {
       network('Front-End', [{ endpointId: 'a', names: ['Api', 'web'], ipv4: '10.1.0.2' }]),
       network('back', [{ endpointId: 'b', names: ['db'], ipv4: '10.2.0.2' }]),
     ],
-    { linkAliases: new Map<string, LinkAlias>([['Cache', { target: 'DB', network: 'back' }]]) },
+    { linkAliases: new Map<string, LinkAlias[]>([['Cache', [{ target: 'DB', network: 'back' }]]]) },
   );
   it.each([
     ['api.front-end', 'NOERROR 10.1.0.2'],
