@@ -108,11 +108,17 @@ function readOnDiskSync(path: string, hashPath: string): OnDisk {
   return { current: unlessMissing(() => readNoFollowSync(path)), stored: unlessMissing(() => readFileSync(hashPath, 'utf8').trim()) };
 }
 
-/** The user-modified check of what was read (C4): no hash means not modified; a bad hash or a missing file is a change. */
+/**
+ * The user-modified check of what was read (C4): no hash means not modified; a bad hash or a missing file is a
+ * change. The hash file holds one digest, or two (one per line) while a write is in progress: the content before it
+ * and after it both count as sandns's, so a crash between the file's write and its hash's never makes the file look
+ * edited by the user (and never updated again).
+ */
 function modified(disk: OnDisk): boolean {
   if (disk.stored === undefined) return false; // no hash: assume sandns wrote it (Docker UserModified)
-  if (!/^sha256:[0-9a-f]{64}$/.test(disk.stored)) return true;
-  return disk.current === undefined || digestOf(disk.current) !== disk.stored;
+  const digests = disk.stored.split('\n');
+  if (digests.length > 2 || !digests.every((d) => /^sha256:[0-9a-f]{64}$/.test(d))) return true;
+  return disk.current === undefined || !digests.includes(digestOf(disk.current));
 }
 
 /** The user-modified check without queueing (the caller holds the path's queue). */
@@ -146,6 +152,9 @@ export function writeResolvConfText(path: string, content: string, opts: WriteRe
     if (opts.skipIfUserModified === true && disk !== undefined && modified(disk)) return false;
     // Same content and a hash on record: nothing to write (a restart that re-reads the origin rewrites nothing, as Docker).
     if (disk?.current?.equals(data) === true && disk.stored === digestOf(data)) return true;
+    // Both digests first (see `modified`): a crash between the file and its hash finds one of them.
+    const before = disk?.current === undefined ? undefined : digestOf(disk.current);
+    if (hashPath !== null && before !== undefined && !modified(disk!)) writeAtomicSync(hashPath, `${digestOf(data)}\n${before}`, mode);
     writeInPlaceSync(path, data, { create: true, mode });
     if (hashPath !== null) writeAtomicSync(hashPath, digestOf(data), mode);
     return true;

@@ -48,6 +48,26 @@ describe('TestRCWrite', () => {
     expect(await isUserModified(path)).toBe(false);
   });
 
+  it('C4 L6 a write cut between the file and its hash (the hash says both digests meanwhile) never reads as the user\'s edit', async () => {
+    const path = join(dir, 'resolv.conf');
+    const next = renderResolvConf(parseResolvConf('nameserver 5.6.7.8', ''));
+    const digest = (c: string): string => `sha256:${createHash('sha256').update(c).digest('hex')}`;
+    await writeResolvConf(path, content);
+    // What a kill -9 leaves at each point of the next write: both digests first, then the file, then the new hash.
+    await writeFile(`${path}.hash`, `${digest(next)}\n${digest(content)}`);
+    expect(await isUserModified(path)).toBe(false);
+    await writeFile(path, next);
+    expect(await isUserModified(path)).toBe(false);
+    expect(await writeResolvConf(path, next, { skipIfUserModified: true })).toBe(true);
+    expect(await readFile(`${path}.hash`, 'utf8')).toBe(digest(next));
+    // The user's own content is still an edit, and a hash of more lines is not ours.
+    await writeFile(path, 'nameserver 9.9.9.9\n');
+    expect(await isUserModified(path)).toBe(true);
+    await writeFile(path, next);
+    await writeFile(`${path}.hash`, `${digest(next)}\n${digest(content)}\n${digest(content)}`);
+    expect(await isUserModified(path)).toBe(true);
+  });
+
   it('C4 writes keep the inode and create the missing parent directory', async () => {
     const path = join(dir, 'containers', 'c1', 'resolv.conf');
     await writeResolvConf(path, 'x'.repeat(5000));
