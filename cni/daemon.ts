@@ -4,7 +4,7 @@
  * pass fakes), and the few idempotent steps ADD builds on: ensure a network,
  * ensure a sandbox, connect. API errors become CNI errors here, in one place.
  */
-import { Address4, Address6 } from 'ip-address';
+import { parseCidr } from '../common/ip.js';
 import { CniDaemonError, CniError, CniNetworkMismatchError } from './errors.js';
 import { CNI_CODE } from './spec.js';
 
@@ -132,17 +132,11 @@ export async function ensureNetwork(api: DaemonApi, name: string, body: Record<s
   return failed(`create network ${name}`, a);
 }
 
-/** The first and last address of a CIDR, or undefined when it is not one. */
-function rangeOf(c: string): [bigint, bigint] | undefined {
-  const x = Address4.isValid(c) ? new Address4(c) : Address6.isValid(c) ? new Address6(c) : undefined;
-  return x === undefined ? undefined : [x.startAddress().bigInt(), x.endAddress().bigInt()];
-}
-
 /** True when two CIDRs (one family) share an address; `same`: when they are one subnet, however spelled. */
 function cidrsOverlap(a: string, b: string, same = false): boolean {
-  const [x, y] = [rangeOf(a), rangeOf(b)];
-  if (x === undefined || y === undefined || a.includes(':') !== b.includes(':')) return false;
-  return same ? x[0] === y[0] && x[1] === y[1] : x[0] <= y[1] && y[0] <= x[1];
+  const [x, y] = [parseCidr(a), parseCidr(b)];
+  if (x === undefined || y === undefined || x.family !== y.family) return false;
+  return same ? x.first === y.first && x.last === y.last : x.first <= y.last && y.first <= x.last;
 }
 
 /** Remove a network (by id) that nothing uses; false when it has endpoints again meanwhile (the daemon refuses: 403). */

@@ -6,12 +6,13 @@
  * in one synchronous step each (G11), so every resolver sees them at once.
  */
 import type { Logger } from '../common/log.js';
-import { AddressInUseError, allocateVni, PoolExhaustedError, subnetsOverlap, type AddressPool, type DriverPeer, type DriverRegistry } from '../drivers/index.js';
+import { AddressInUseError, allocateVni, PoolExhaustedError, type AddressPool, type DriverPeer, type DriverRegistry } from '../drivers/index.js';
 import { AddressPool as Pool } from '../drivers/index.js';
 import type { ClusterListener, ClusterStore, LostClaim, MirrorChange, NetworkSpec, RemoteRecord } from '../store/index.js';
 import type { ControllerCore } from './core.js';
 import type { Endpoint } from './endpoint.js';
-import { EndpointExistsError, NetworkActiveEndpointsError, NetworkExistsError, SubnetOverlapError } from './errors.js';
+import { EndpointExistsError, NetworkActiveEndpointsError, NetworkExistsError } from './errors.js';
+import { assertNoOverlap } from './plan.js';
 import { Network } from './network.js';
 import type { Sandbox } from './sandbox.js';
 
@@ -48,11 +49,6 @@ function withDriverOptions(net: Network, core: ControllerCore, driverOptions: Re
     id: net.id, name: net.name, driver: net.driver, internal: net.internal, ttl: net.ttl, dns: net.dns, scope: net.scope, driverReady: net.driverReady,
     pool4: net.pool4, pool6: net.pool6, driverOptions,
   });
-}
-
-/** Throws ERR_NETWORK_SUBNET_OVERLAP (409) when a pair of subnets (mine, theirs) overlaps; `what` names theirs. */
-function assertNoOverlap(pairs: readonly (readonly [string | undefined, string | undefined])[], what: string): void {
-  for (const [mine, theirs] of pairs) if (mine !== undefined && theirs !== undefined && subnetsOverlap(mine, theirs)) throw new SubnetOverlapError(mine, `${what} (${theirs})`);
 }
 
 /** The controller's binding to the cluster store. */

@@ -39,6 +39,11 @@ export interface PlanRequest {
   readonly driver?: Driver | undefined;
 }
 
+/** Throws ERR_NETWORK_SUBNET_OVERLAP (409) when a pair of subnets (mine, theirs) overlaps; `what` names theirs. */
+export function assertNoOverlap(pairs: readonly (readonly [string | undefined, string | undefined])[], what: string): void {
+  for (const [mine, theirs] of pairs) if (mine !== undefined && theirs !== undefined && subnetsOverlap(mine, theirs)) throw new SubnetOverlapError(mine, `${what} (${theirs})`);
+}
+
 /**
  * The network to make: pools carved and checked against every other network
  * here; with `req.driver`, its kernel names free.
@@ -58,11 +63,7 @@ export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<N
     throw new InvalidOptionError('mtu', `${mtu} is below 1280, the least an IPv6 network can have (RFC 8200 §5): raise it, or leave out subnet6`);
   }
   // Both families: two bridges with one subnet split its traffic (and nft refuses overlapping intervals in a set).
-  for (const other of ctx.networks) {
-    for (const [mine, theirs] of [[pool4.subnet, other.pool4.subnet], [pool6?.subnet, other.pool6?.subnet]]) {
-      if (mine !== undefined && theirs !== undefined && subnetsOverlap(mine, theirs)) throw new SubnetOverlapError(mine, `${other.name} (${theirs})`);
-    }
-  }
+  for (const other of ctx.networks) assertNoOverlap([[pool4.subnet, other.pool4.subnet], [pool6?.subnet, other.pool6?.subnet]], other.name);
   const net = new Network(ctx.core, {
     id: ctx.id, name: req.name, driver: req.driverName, internal: options.internal ?? false, scope: req.scope,
     ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions: req.driverOptions,

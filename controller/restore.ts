@@ -13,7 +13,7 @@ import { eachLimited } from '../common/lock.js';
 import type { Logger } from '../common/log.js';
 import { AddressPool, type Driver, type DriverJoinInfo, type DriverRegistry } from '../drivers/index.js';
 import { discardSandbox, netnsMounted, netnsPathFor, openSandbox, pinnedNetnsPath, type DnsFilesConfig, type OpenSandboxOptions } from '../sandbox/index.js';
-import { addRecords, moveGateway, plumbLeave, sandboxEndpoint } from './attach.js';
+import { addRecords, claimOnly, moveGateway, plumbLeave, sandboxEndpoint } from './attach.js';
 import type { ControllerCore } from './core.js';
 import { Endpoint } from './endpoint.js';
 import { Network } from './network.js';
@@ -178,8 +178,7 @@ async function dropPlumbing(driver: Driver, net: Network, ep: Endpoint, j: Persi
 
 function claim(ep: Endpoint, sb: Sandbox, j: PersistedJoin): void {
   // The interface name it asked for comes back with it: the join that follows a key uses it (not the next eth<N>).
-  ep.attach({ sandbox: sb, priority: j.priority, gateway: false, link: undefined, ...savedIfname(j.ifname) });
-  sb.endpoints.set(ep.id, ep);
+  claimOnly(ep, sb, j.priority, savedIfname(j.ifname).ifname);
 }
 
 /** Hosts lines a join may have written go again (H3): through the view, so they match what was written. */
