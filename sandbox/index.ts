@@ -4,7 +4,7 @@
  */
 import { rmdirSync, rmSync } from 'node:fs';
 import { keepOriginal, putBackOriginal } from './io/managed-files.js';
-import { pinLocation, stillPinned, unpinLocation } from '../common/io/in-place.js';
+import { pinLocation, pinnedLocation, removeAtLocation, stillPinned, unpinLocation } from '../common/io/in-place.js';
 import type { Logger } from '../common/log.js';
 import { createResolver, type ForwardingOptions, type SharedCache } from '../resolver/index.js';
 import { hardenedHostDialer, netnsDialer } from './io/dialer.js';
@@ -193,24 +193,31 @@ export async function discardSandbox(id: string, netnsName: string | undefined, 
  * row, several times that on a loaded machine, for calls of ~40 µs (unlink) to 0.1-0.4 ms (rmdir, ext4).
  */
 async function removeFiles(files: DnsFilesConfig): Promise<void> {
-  for (const p of new Set([files.hostsPath, files.resolvConfPath, files.resolvConfHashPath])) {
+  const managed = [files.hostsPath, files.resolvConfPath];
+  // Where each owned directory led when the files were pinned: known before the pins go (below).
+  const dirs = [...new Set(files.ownedDirs)].map((d) => ({ d, location: pinnedLocation(d, managed) }));
+  for (const p of new Set([...managed, files.resolvConfHashPath])) {
     // A path that leads elsewhere than when sandns took it (a directory on it replaced by a symlink) is left alone:
-    // its delete or put-back would land on someone else's file (L7).
+    // its delete or put-back would land on someone else's file (L7). The removal checks again on the directory it
+    // goes through, and the put-back on the file it opens, so a swap after this check is caught too.
+    const location = pinnedLocation(p);
     if (!stillPinned(p)) {
       unpinLocation(p);
       continue;
     }
     const backup = files.originals?.[p];
-    if (backup === undefined) rmSync(p, { force: true });
-    else await putBackOriginal(p, backup);
+    if (backup !== undefined) await putBackOriginal(p, backup);
+    else if (location !== undefined) removeAtLocation(p, location);
+    else rmSync(p, { force: true });
     unpinLocation(p);
   }
   rmSync(digestTempPath(files.resolvConfHashPath), { force: true }); // a digest write a crash cut short
   // Directories sandns made for the sandbox go too, when empty (the originals' one included, once they are back);
   // a caller's own directories stay.
-  for (const d of new Set(files.ownedDirs)) {
+  for (const { d, location } of dirs) {
     try {
-      rmdirSync(d);
+      if (location !== undefined) removeAtLocation(d, location, true);
+      else rmdirSync(d);
     } catch {
       // not empty (a caller's file) or gone already: it stays, or there is nothing to do
     }

@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readNoFollowSync, serializeOnPath, writeInPlace, writeInPlaceSync } from '../../../../common/io/in-place.js';
+import { pinLocation, pinnedLocation, readNoFollowSync, removeAtLocation, serializeOnPath, unpinLocation, writeInPlace, writeInPlaceSync } from '../../../../common/io/in-place.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -106,3 +107,83 @@ describe('serializeOnPath', () => {
     expect(log.indexOf('end c')).toBeLessThan(log.indexOf('end a'));
   });
 });
+
+describe('removeAtLocation (L7: a delete never goes through a directory swapped for a symlink)', () => {
+  it('L7 removes where the pin says; absent is no error; a swapped parent or a swapped directory is left alone', async () => {
+    const decoy = join(dir, 'decoy');
+    await mkdir(join(dir, 'a', 'b'), { recursive: true });
+    await mkdir(decoy);
+    const file = join(dir, 'a', 'b', 'hosts');
+    await writeFile(file, 'ours\n');
+    pinLocation(file);
+    try {
+      const location = pinnedLocation(file)!;
+      expect(pinnedLocation(join(dir, 'a', 'b'), [file])).toBe(join(await realDir(dir), 'a', 'b'));
+      expect(pinnedLocation(join(dir, 'a'), [file])).toBe(join(await realDir(dir), 'a'));
+      expect(pinnedLocation(join(dir, 'x'), [file])).toBeUndefined();
+      // the parent swapped: a/b -> decoy, which holds a file of the same name
+      await writeFile(join(decoy, 'hosts'), 'precious\n');
+      execFileSync('mv', [join(dir, 'a', 'b'), join(dir, 'a', 'b.real')]);
+      await symlink(decoy, join(dir, 'a', 'b'));
+      expect(removeAtLocation(file, location)).toBe('moved');
+      // a directory higher up swapped: a -> elsewhere whose b/hosts is the decoy's
+      await rm(join(dir, 'a', 'b'));
+      execFileSync('mv', [join(dir, 'a', 'b.real'), join(dir, 'a', 'b')]);
+      execFileSync('mv', [join(dir, 'a'), join(dir, 'a.real')]);
+      await mkdir(join(dir, 'other'));
+      await symlink(decoy, join(dir, 'other', 'b'));
+      await symlink(join(dir, 'other'), join(dir, 'a'));
+      expect(removeAtLocation(file, location)).toBe('moved');
+      expect(removeAtLocation(join(dir, 'a', 'b'), pinnedLocation(join(dir, 'a', 'b'), [file])!, true)).toBe('moved');
+      expect(await readFile(join(decoy, 'hosts'), 'utf8')).toBe('precious\n');
+      // back in place: removed, then absent; the empty directory goes through its own pin
+      await rm(join(dir, 'a'));
+      execFileSync('mv', [join(dir, 'a.real'), join(dir, 'a')]);
+      expect(removeAtLocation(file, location)).toBe('removed');
+      expect(removeAtLocation(file, location)).toBe('absent');
+      expect(removeAtLocation(join(dir, 'a', 'b'), pinnedLocation(join(dir, 'a', 'b'), [file])!, true)).toBe('removed');
+      expect(existsSync(join(dir, 'a', 'b'))).toBe(false);
+      expect(removeAtLocation(join(dir, 'gone', 'x'), join(dir, 'gone', 'x'))).toBe('absent');
+    } finally {
+      unpinLocation(file);
+    }
+  });
+
+  it('L7 a directory swapped back and forth while deletes run: the decoy is never removed (the check and the unlink are one step)', async () => {
+    const decoy = join(dir, 'decoy');
+    await mkdir(join(dir, 'd'));
+    await mkdir(decoy);
+    const file = join(dir, 'd', 'hosts');
+    writeFileSync(file, 'ours\n');
+    pinLocation(file);
+    const location = pinnedLocation(file)!;
+    unpinLocation(file);
+    // Our own directory, reachable whatever its name is at the moment, to put the file back between deletes.
+    const real = openSync(join(dir, 'd'), constants.O_RDONLY | constants.O_DIRECTORY);
+    // A swapper: d -> a symlink to the decoy, and back, as fast as the shell goes (each step an atomic rename).
+    const swapper = spawn('bash', ['-c', `cd ${dir} && ln -s decoy link && while :; do mv -T d real; mv -T link d; mv -T d link; mv -T real d; done`], { stdio: 'ignore', detached: true });
+    const gone = new Promise((r) => swapper.once('exit', r));
+    const outcome = { removed: 0, moved: 0, absent: 0 };
+    try {
+      const end = Date.now() + 1500;
+      while (Date.now() < end) {
+        writeFileSync(join(decoy, 'hosts'), 'precious\n');
+        writeFileSync(`/proc/self/fd/${real}/hosts`, 'ours\n');
+        outcome[removeAtLocation(file, location)]++;
+        expect(existsSync(join(decoy, 'hosts')), 'the decoy was removed').toBe(true);
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      process.kill(-swapper.pid!, 'SIGKILL'); // the whole group: bash and the mv it is running
+      await gone;
+      closeSync(real);
+    }
+    // Both kinds of moment were met, or the test proved nothing.
+    expect(outcome.removed).toBeGreaterThan(0);
+    expect(outcome.moved).toBeGreaterThan(0);
+  });
+});
+
+async function realDir(p: string): Promise<string> {
+  return execFileSync('realpath', [p]).toString().trim();
+}
