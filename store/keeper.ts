@@ -67,6 +67,13 @@ export interface RestoreOutcome {
   readonly problems: readonly string[];
 }
 
+/** A caller waiting until the changes up to `want` are written (or durable). */
+interface Waiter {
+  readonly want: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
 /** Coalesced, write-ahead persistence of one controller's model. */
 export class StateStore {
   readonly #files: StateFiles;
@@ -95,7 +102,9 @@ export class StateStore {
   #durable = 0;
   /** How many changes the last line in the file covers (written, perhaps not yet synced), and who waits for that. */
   #written = 0;
-  readonly #writtenWaiters = new Set<{ readonly want: number; readonly resolve: () => void; readonly reject: (err: unknown) => void }>();
+  readonly #writtenWaiters = new Set<Waiter>();
+  /** Callers of flush() waiting until the changes up to `want` are durable (each is settled by the commit covering it). */
+  readonly #durableWaiters = new Set<Waiter>();
   /** Why the last write failed; undefined once a write succeeds (L6: the daemon is degraded meanwhile). */
   #failure: unknown;
   #retry: NodeJS.Timeout | undefined;
@@ -201,15 +210,38 @@ export class StateStore {
   }
 
   /**
-   * Wait until every change so far is on disk. Throws ERR_STORE_WRITE_FAILED when the write that had to cover them
-   * failed (the failure is logged once, and retried every RETRY_MS until a write succeeds). Before restore() nothing
-   * is written and this resolves at once.
+   * Wait until every change so far is on disk: resolves once the commit covering the last of them is durable (not
+   * when every later commit is, under a steady stream of changes). Throws ERR_STORE_WRITE_FAILED when the write that
+   * had to cover them failed (the failure is logged once, and retried every RETRY_MS until a write succeeds). Before
+   * restore() nothing is written and this resolves at once.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     const want = this.#changes;
-    await this.#writing;
-    if (this.#durable < want && this.#pending() && this.#restored) await this.#pump();
-    if (this.#durable < want && this.#restored && this.#failure !== undefined) throw new StateWriteError(this.#dir, this.#failure);
+    if (!this.#restored || this.#durable >= want) return Promise.resolve();
+    const durable = new Promise<void>((resolve, reject) => this.#durableWaiters.add({ want, resolve, reject }));
+    // A commit in progress may already have taken these changes (it clears the pending keys when it starts): the
+    // waiter is settled by the commit that covers them, this one or one the pump loop starts after it. The pump
+    // starts a microtask later, so the changes of callers running in the same turn share its line (group commit).
+    queueMicrotask(() => void this.#pump());
+    return durable;
+  }
+
+  #markDurable(covered: number): void {
+    this.#durable = Math.max(this.#durable, covered);
+    for (const w of this.#durableWaiters) {
+      if (w.want > this.#durable) continue;
+      this.#durableWaiters.delete(w);
+      w.resolve();
+    }
+  }
+
+  /** The commit that tried to cover changes up to `covered` failed: their waiters get the error. */
+  #failDurable(covered: number, err: unknown): void {
+    for (const w of this.#durableWaiters) {
+      if (w.want > covered) continue;
+      this.#durableWaiters.delete(w);
+      w.reject(new StateWriteError(this.#dir, err));
+    }
   }
 
   /** Why the state cannot be written now (the last write failed and none succeeded since), else undefined (L6). */
@@ -242,8 +274,12 @@ export class StateStore {
     return put === undefined ? { key, del: true } : { key, put };
   }
 
-  /** One commit: a journal line of the changed records, or a snapshot. `written`: the line (or snapshot) is in its file. */
-  async #commitOnce(written: () => void): Promise<void> {
+  /**
+   * One commit: a journal line of the changed records, or a snapshot. `written`: the line (or snapshot) is in its
+   * file; `durable`: it is synced (a snapshot is, before the journal's rotation, whose failure then fails the commit
+   * but not the changes the snapshot already holds).
+   */
+  async #commitOnce(written: () => void, durable: () => void): Promise<void> {
     const files = this.#files;
     if (this.#dirty || !this.#journaling() || this.#journalBytes > JOURNAL_MAX_BYTES) {
       this.#dirty = false;
@@ -252,10 +288,16 @@ export class StateStore {
       await files.write(this.#render());
       written();
       if (files.appendJournal !== undefined && files.rotateJournal !== undefined) {
-        // An empty line with the snapshot's seq keeps the chain state.json.prev → journal.prev → journal contiguous.
-        await files.appendJournal(encodeEntry(this.#seq, []));
-        await files.rotateJournal();
+        try {
+          // An empty line with the snapshot's seq keeps the chain state.json.prev → journal.prev → journal contiguous.
+          await files.appendJournal(encodeEntry(this.#seq, []));
+          await files.rotateJournal();
+        } catch (err) {
+          durable(); // the snapshot holds the changes: their callers succeed; the commit fails (the next is a snapshot)
+          throw err;
+        }
       }
+      durable();
       this.#journalBytes = 0;
       return;
     }
@@ -266,6 +308,7 @@ export class StateStore {
     const sync = ops.map((op) => this.#machineScoped(op)).includes(false);
     const liveOverIntent = ops.map((op) => this.#liveOverIntent(op));
     await files.appendJournal!(line, sync, written);
+    durable();
     ops.forEach((op, i) => (liveOverIntent[i] ? this.#liveJournalled.add(op.key) : this.#liveJournalled.delete(op.key)));
   }
 
@@ -314,12 +357,12 @@ export class StateStore {
     // pump would then return that promise and write nothing, and flush() would report changes durable that never
     // reached the disk.)
     if (!this.#pending()) return Promise.resolve();
+    let covered = 0;
     const writing = (async () => {
       try {
         while (this.#pending()) {
-          const covered = this.#changes;
-          await this.#commitOnce(() => this.#markWritten(covered));
-          this.#durable = covered;
+          covered = this.#changes;
+          await this.#commitOnce(() => this.#markWritten(covered), () => this.#markDurable(covered));
           if (this.#failure !== undefined) this.#logger.info('state written again: changes are accepted again');
           this.#failure = undefined;
         }
@@ -327,6 +370,7 @@ export class StateStore {
         this.#dirty = true; // retried by the timer, the next change or flush
         if (this.#failure === undefined) this.#logger.error({ err }, 'cannot write the state: mutations are refused until a write succeeds');
         this.#failure = err;
+        this.#failDurable(covered, err);
         this.#retry ??= setTimeout(() => {
           this.#retry = undefined;
           if (this.#failure !== undefined) void this.#pump();
@@ -334,6 +378,9 @@ export class StateStore {
       } finally {
         this.#writing = undefined;
       }
+      // Changes made while the failed commit ran were not part of it: their waiters get a commit of their own now
+      // (as a flush after a failure does), and fail only if it fails too.
+      if (this.#durableWaiters.size > 0) void this.#pump();
     })();
     this.#writing = writing;
     return writing;
@@ -342,6 +389,7 @@ export class StateStore {
   /** Write what is pending (a failure is logged: the next start restores the last good state) and give the directory back. */
   async close(): Promise<void> {
     await this.flush().catch(() => undefined);
+    await this.#writing; // a commit whose changes are durable may still be rotating the journal
     clearTimeout(this.#retry);
     this.#retry = undefined;
     if (this.#restored) await this.#files.unlock();

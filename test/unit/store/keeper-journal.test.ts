@@ -5,60 +5,13 @@
  * state.json.prev replays the rotated journal too.
  */
 import { describe, expect, it } from 'vitest';
-import type { StateFiles } from '../../../store/io/files.js';
 import { decodeState, encodeState, type PersistedEndpoint, type PersistedNetwork, type PersistedSandbox, type PersistedState } from '../../../store/document.js';
 import { StateStore } from '../../../store/keeper.js';
 import { decodeJournal, epKey, netKey, sbKey, type JournalRecord, type RecordKey } from '../../../store/journal.js';
 import { sinkLogger } from '../api/routes-fake.js';
+import { journalFiles, model, net, noProblems } from './fake-files.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-function journalFiles(initial: Record<string, string> = {}) {
-  const files = new Map(Object.entries(initial));
-  const ops = { writes: 0, appends: 0, syncs: [] as boolean[] };
-  const store: StateFiles = {
-    dir: '/mem',
-    readAll: async () => ['state.json', 'state.json.prev'].filter((n) => files.has(n)).map((name) => ({ name, text: files.get(name)! })),
-    async write(text) {
-      await new Promise((r) => setTimeout(r, 3));
-      ops.writes++;
-      if (files.has('state.json')) files.set('state.json.prev', files.get('state.json')!);
-      files.set('state.json', text);
-    },
-    quarantine: async (name) => {
-      files.delete(name);
-      return `${name}.corrupt`;
-    },
-    lock: async () => undefined,
-    unlock: async () => undefined,
-    async appendJournal(text, sync = true) {
-      await new Promise((r) => setTimeout(r, 3)); // the fdatasync that changes made meanwhile wait for
-      ops.appends++;
-      ops.syncs.push(sync);
-      files.set('state.journal', (files.get('state.journal') ?? '') + text);
-    },
-    readJournal: async () => (files.get('state.journal.prev') ?? '') + (files.get('state.journal') ?? ''),
-    async rotateJournal() {
-      files.set('state.journal.prev', files.get('state.journal') ?? '');
-      files.set('state.journal', '');
-    },
-  };
-  return { store, files, ops };
-}
-
-const net = (i: number): PersistedNetwork => ({
-  id: `${i}`.padStart(64, '0'), name: `n${i}`, driver: 'bridge', subnet: `10.${i}.0.0/24`, gateway: `10.${i}.0.1`, internal: false, ttl: 600, driverOptions: {}, phase: 'live',
-});
-
-/** A model of plain records with the store's two views of it. */
-function model() {
-  const nets = new Map<string, PersistedNetwork>();
-  const snapshot = (): PersistedState => ({ networks: [...nets.values()], endpoints: [], sandboxes: [] });
-  const record = (key: string) => nets.get(key.slice(4));
-  return { nets, snapshot, record };
-}
-
-const noProblems = async () => ({ problems: [] });
 
 describe('StateStore journal (group commit)', () => {
   it('L3 concurrent changes share one appended line and one sync; the line holds only their records', async () => {
