@@ -14,7 +14,7 @@ import { provisionalOf } from './endpoint.js';
 import * as errors from './errors.js';
 import { unsavedDone, unsavedUndone } from './journal.js';
 import { deleteEndpoint } from './network-ops.js';
-import { checkIfname, type JoinOptions } from './options.js';
+import { checkIfname, checkPriority, type JoinOptions } from './options.js';
 import type { Sandbox } from './sandbox.js';
 import { endpointKeys } from './snapshot.js';
 
@@ -44,7 +44,7 @@ export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: 
   const wantsGateway = sb.netnsPath !== '' && !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
   const ifname = checkIfname(options.ifname);
   if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
-  const priority = options.priority ?? 0;
+  const priority = checkPriority(options.priority);
   ep.attach({ sandbox: sb, priority, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }), ...(resume ? { resumed: true } : {}) });
   sb.endpoints.set(ep.id, ep);
   // Undone: out of the sandbox, or, for a claim that waited for this key, claimed again in the same step.

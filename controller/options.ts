@@ -191,6 +191,19 @@ export function checkTtl(value: unknown): number {
   return value;
 }
 
+/**
+ * Check a join's priority (Docker's `--priority`/gw-priority: higher first for the default gateway and the order of
+ * DNS servers): an integer of 32 bits, as Docker's Go `int` options are on the wire. Anything else is 400: stored, a
+ * fraction or 1e20 would be refused by the state's own check at the next start.
+ */
+export function checkPriority(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < -2_147_483_648 || value > 2_147_483_647) {
+    throw new InvalidOptionError('priority', 'must be an integer between -2147483648 and 2147483647');
+  }
+  return value;
+}
+
 /** Check exposed ports. */
 export function checkPorts(value: unknown): { port: number; proto: 'tcp' | 'udp' }[] {
   if (value === undefined) return [];
