@@ -7,7 +7,7 @@
  * error carries an ERR_ code, and the daemon is alive at the end.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,7 +100,8 @@ afterAll(async () => {
   }
   await d?.kill('SIGTERM');
   for (const ns of (await netnsNames()).filter((n) => n.startsWith(tag))) await execa('ip', ['netns', 'del', ns], { reject: false });
-  await rm(`/etc/netns/${SB}`, { recursive: true, force: true });
+  // Files of sandboxes the API could not delete (a daemon that did not come back) go too.
+  for (const n of await readdir('/etc/netns').catch(() => [])) if (n.startsWith(tag)) await rm(`/etc/netns/${n}`, { recursive: true, force: true });
   await rm(dir, { recursive: true, force: true });
   await build?.remove();
 });
