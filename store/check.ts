@@ -57,6 +57,13 @@ const sandbox = shape({
   extServers: list(shape({ address: str, origin: oneOf('host', 'sandbox') })), ndotsSet: bool, ipv6: opt(bool),
 });
 
+const RECORD_CHECKS = { networks: network, endpoints: endpoint, sandboxes: sandbox } as const;
+
+/** One record of the state's `kind` list, checked field by field; throws ERR_STORE_CORRUPT naming the first bad field. */
+export function checkRecord(kind: keyof typeof RECORD_CHECKS, v: unknown, at: string): void {
+  RECORD_CHECKS[kind](v, at);
+}
+
 /** The state, checked field by field; throws ERR_STORE_CORRUPT naming the first bad field. */
 export function checkState(v: unknown): PersistedState {
   shape({ networks: list(network), endpoints: list(endpoint), sandboxes: list(sandbox) })(v, 'state');

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PersistedEndpoint, PersistedNetwork, PersistedSandbox, PersistedState } from './document.js';
-import { checkState } from './check.js';
+import { checkRecord } from './check.js';
 
 /** A record's key: its kind and id. */
 export type RecordKey = `net:${string}` | `ep:${string}` | `sb:${string}`;
@@ -44,27 +44,55 @@ export function encodeEntry(seq: number, ops: readonly JournalOp[]): string {
 /** What precedes a line's ops (encodeEntry). */
 const OPS_FIELD = '","ops":';
 
-/** Every good line from the start; stops at the first torn or corrupt one (`torn` says whether one was found). */
-export function decodeJournal(text: string): { entries: JournalEntry[]; torn: boolean } {
+/**
+ * Every good line from the start; stops at the first torn or corrupt one (`torn` says whether one was found).
+ * `goodBytes`: the length in bytes of the good lines (where a torn tail begins).
+ */
+export function decodeJournal(text: string): { entries: JournalEntry[]; torn: boolean; goodBytes: number } {
   const entries: JournalEntry[] = [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
+  let goodBytes = 0;
   for (const line of lines) {
     try {
       // The digest covers the ops exactly as encodeEntry wrote them: hashed as they stand, not encoded again.
       const at = line.indexOf(OPS_FIELD);
       const body = at < 0 || !line.endsWith('}') ? '' : line.slice(at + OPS_FIELD.length, -1);
       const doc = JSON.parse(line) as { seq?: unknown; sha256?: unknown; ops?: unknown };
-      if (typeof doc.seq !== 'number' || !Array.isArray(doc.ops) || doc.sha256 !== sha256(body)) return { entries, torn: true };
-      entries.push({ seq: doc.seq, ops: doc.ops as JournalOp[] });
+      if (!Number.isSafeInteger(doc.seq) || !Array.isArray(doc.ops) || doc.sha256 !== sha256(body)) return { entries, torn: true, goodBytes };
+      entries.push({ seq: doc.seq as number, ops: doc.ops as JournalOp[] });
+      goodBytes += Buffer.byteLength(line) + 1;
     } catch {
-      return { entries, torn: true };
+      return { entries, torn: true, goodBytes };
     }
   }
-  return { entries, torn: false };
+  return { entries, torn: false, goodBytes };
 }
 
 const KINDS = { net: 'networks', ep: 'endpoints', sb: 'sandboxes' } as const;
+
+/**
+ * Why `op` (from a line whose digest held) cannot be applied, or undefined when it can: a key of a known kind
+ * (`net:`, `ep:`, `sb:` and an id), exactly one of `put` and `del: true`, and a put that passes its kind's field
+ * check (check.ts) with the key's id. A digest is no proof of meaning: a hand edit, or a bug that stored a value the
+ * state's own check refuses, must not end every later start.
+ */
+function opProblem(op: unknown): string | undefined {
+  if (typeof op !== 'object' || op === null || Array.isArray(op)) return 'an operation is not an object';
+  const { key, put, del } = op as { key?: unknown; put?: unknown; del?: unknown };
+  const colon = typeof key === 'string' ? key.indexOf(':') : -1;
+  const kind = colon > 0 ? (key as string).slice(0, colon) : '';
+  if (!Object.hasOwn(KINDS, kind) || colon === (key as string).length - 1) return `key ${JSON.stringify(key)?.slice(0, 80)} names no record`;
+  if ((put === undefined) === (del === undefined) || (del !== undefined && del !== true)) return `${key as string}: neither one put nor one delete`;
+  if (put === undefined) return undefined;
+  try {
+    checkRecord(KINDS[kind as keyof typeof KINDS], put, key as string);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if ((put as { id: string }).id !== (key as string).slice(colon + 1)) return `${key as string}: the record's id is another`;
+  return undefined;
+}
 
 /**
  * The snapshot with the journal's entries after `seq` applied, in order.
@@ -72,9 +100,11 @@ const KINDS = { net: 'networks', ep: 'endpoints', sb: 'sandboxes' } as const;
  * snapshot and the journal's truncation) and skipped. A gap (the first newer
  * entry is not seq + 1: the snapshot is an older fallback) stops the replay;
  * `applied` says how many entries were used and `gap` whether one was found.
- * The result is checked as a whole (checkState), like a snapshot.
+ * An operation that does not pass its check (opProblem) is left out, its
+ * record kept as the earlier lines left it, and named in `dropped`; the rest
+ * of its line and the later lines still apply.
  */
-export function replayJournal(state: PersistedState, seq: number, entries: readonly JournalEntry[]): { state: PersistedState; seq: number; applied: number; gap: boolean } {
+export function replayJournal(state: PersistedState, seq: number, entries: readonly JournalEntry[]): { state: PersistedState; seq: number; applied: number; gap: boolean; dropped: string[] } {
   const maps = {
     networks: new Map(state.networks.map((r) => [netKey(r.id), r as JournalRecord])),
     endpoints: new Map(state.endpoints.map((r) => [epKey(r.id), r as JournalRecord])),
@@ -82,12 +112,17 @@ export function replayJournal(state: PersistedState, seq: number, entries: reado
   };
   let last = seq;
   let applied = 0;
+  const dropped: string[] = [];
   for (const e of entries) {
     if (e.seq <= last) continue;
     if (e.seq !== last + 1) return { ...result(), gap: true };
     for (const op of e.ops) {
+      const problem = opProblem(op);
+      if (problem !== undefined) {
+        dropped.push(`line ${e.seq}: ${problem}`);
+        continue;
+      }
       const kind = KINDS[op.key.slice(0, op.key.indexOf(':')) as keyof typeof KINDS];
-      if (kind === undefined) continue;
       if ('put' in op) maps[kind].set(op.key, op.put);
       else maps[kind].delete(op.key);
     }
@@ -96,12 +131,12 @@ export function replayJournal(state: PersistedState, seq: number, entries: reado
   }
   return { ...result(), gap: false };
 
-  function result(): { state: PersistedState; seq: number; applied: number } {
+  function result(): { state: PersistedState; seq: number; applied: number; dropped: string[] } {
     const out = {
-      networks: [...maps.networks.values()],
-      endpoints: [...maps.endpoints.values()],
-      sandboxes: [...maps.sandboxes.values()],
+      networks: [...maps.networks.values()] as PersistedNetwork[],
+      endpoints: [...maps.endpoints.values()] as PersistedEndpoint[],
+      sandboxes: [...maps.sandboxes.values()] as PersistedSandbox[],
     };
-    return { state: applied === 0 ? state : checkState(out), seq: last, applied };
+    return { state: applied === 0 ? state : out, seq: last, applied, dropped };
   }
 }

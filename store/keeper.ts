@@ -31,7 +31,7 @@
 import type { Logger } from '../common/log.js';
 import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
 import { chooseState, encodeState, settleRecords, type PersistedEndpoint, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
-import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
+import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalEntry, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
 import { StateNotRestorableError, StateWriteError, StoreDegradedError } from './errors.js';
 
 /** How often a failed state write is tried again (ms). */
@@ -416,9 +416,13 @@ export class StateStore {
       const aside = bad.name === STATE_FILE || chosen === undefined ? await this.#files.quarantine(bad.name) : undefined;
       this.#logger.warn({ file: bad.name, code: bad.code, reason: bad.reason, ...(aside ? { movedTo: aside } : {}) }, `ignoring ${bad.name}: ${bad.reason}`);
     }
+    const journal = await this.#readJournal();
     this.#seq = chosen?.seq ?? 0;
     // A file written by an earlier version can hold an intent beside the live record of the same object.
-    const report = await rebuild(chosen === undefined ? undefined : await this.#replay(settleRecords(chosen.state), chosen.seq));
+    const report = await rebuild(chosen === undefined ? undefined : this.#replay(settleRecords(chosen.state), chosen.seq, journal.entries));
+    // The next snapshot's seq is above every line either journal file holds, used or not (a gap, no usable state):
+    // the next start then skips them all instead of replaying stale lines on top of it.
+    this.#seq = Math.max(this.#seq, ...journal.entries.map((e) => e.seq));
     this.#restored = true;
     // A snapshot of the rebuilt model (it rotates the journal). On a full or read-only disk the daemon still serves
     // what it restored, degraded (L6), and retries.
@@ -427,12 +431,31 @@ export class StateStore {
     return report;
   }
 
-  /** The snapshot with the journal's newer lines applied (a torn last line or a gap is logged and left out). */
-  async #replay(state: PersistedState, seq: number): Promise<PersistedState> {
-    const { entries, torn } = decodeJournal((await this.#files.readJournal?.()) ?? '');
+  /**
+   * Both journal files, decoded apart (a torn line in the rotated one must not hide the current one). A torn tail of
+   * the current one (a crash or power loss mid-append: never acknowledged) is cut off here, before anything is
+   * appended after it: a later line written after those bytes would be read as part of them, and lost.
+   */
+  async #readJournal(): Promise<{ entries: JournalEntry[] }> {
+    const files = this.#files;
+    if (files.readJournal === undefined) return { entries: [] };
+    const { prev, current } = await files.readJournal();
+    const older = decodeJournal(prev);
+    const newer = decodeJournal(current);
+    if (older.torn) this.#logger.warn({ file: 'state.journal.prev', goodBytes: older.goodBytes }, 'state journal: a torn or corrupt line was left out (an unfinished commit)');
+    if (newer.torn) {
+      const cut = Buffer.byteLength(current) - newer.goodBytes;
+      this.#logger.warn({ file: 'state.journal', goodBytes: newer.goodBytes, cut }, 'state journal: a torn or corrupt line was left out (an unfinished commit), and cut off');
+      await files.cutJournal?.(newer.goodBytes);
+    }
+    return { entries: [...older.entries, ...newer.entries] };
+  }
+
+  /** The snapshot with the journal's newer lines applied (a gap is logged and stops there; a bad record is left out). */
+  #replay(state: PersistedState, seq: number, entries: readonly JournalEntry[]): PersistedState {
     const r = replayJournal(state, seq, entries);
-    if (torn) this.#logger.warn({ applied: r.applied }, 'state journal: a torn or corrupt line was left out (an unfinished commit)');
     if (r.gap) this.#logger.warn({ snapshotSeq: seq, applied: r.applied }, 'state journal does not follow the snapshot used: its newer lines were left out');
+    if (r.dropped.length > 0) this.#logger.error({ dropped: r.dropped }, 'state journal: records that do not pass their check were left out (their objects are restored as the earlier records say, or not at all)');
     this.#seq = r.seq;
     return r.state;
   }

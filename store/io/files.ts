@@ -52,8 +52,13 @@ export interface StateFiles {
    * `written` is called once the line is in the file (a restarted daemon would read it), before the sync.
    */
   appendJournal?(text: string, sync?: boolean, written?: () => void): Promise<void>;
-  /** The text of state.journal.prev then state.journal ('' for a missing file). */
-  readJournal?(): Promise<string>;
+  /**
+   * The text of state.journal.prev and of state.journal ('' for a missing file), apart: each is decoded on its own,
+   * so a torn line in the rotated file never hides the lines of the current one.
+   */
+  readJournal?(): Promise<{ prev: string; current: string }>;
+  /** Cut state.journal to its first `bytes` bytes (a torn tail found at restore) and sync it. */
+  cutJournal?(bytes: number): Promise<void>;
   /**
    * After a snapshot: state.journal becomes state.journal.prev (the lines that
    * lead from state.json.prev to the new snapshot, for a fallback) and a new,
@@ -116,8 +121,24 @@ async function writeDurably(path: string, text: string): Promise<void> {
   }
 }
 
+/** Rethrows any error but ENOENT (a file that is not there is nothing to move). */
+function unlessMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+}
+
+/** Cut the file at `path` to its first `bytes` bytes, synced. */
+async function truncateDurably(path: string, bytes: number): Promise<void> {
+  const h = await open(path, 'r+');
+  try {
+    await h.truncate(bytes);
+    await h.datasync();
+  } finally {
+    await h.close();
+  }
+}
+
 /** The journal, kept open for appends: each append is one write and one fdatasync. */
-function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 'readJournal' | 'rotateJournal'> {
+function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 'readJournal' | 'rotateJournal' | 'cutJournal'> {
   const path = join(dir, STATE_JOURNAL);
   // The open journal and its size: read once at open, then counted (appends are one at a time, the store's commits),
   // so an append is one write (and a datasync when asked), not a stat first.
@@ -136,9 +157,23 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
       handle = undefined;
       throw err;
     }));
+  /** Close the open journal (the next append opens it again). */
+  const release = async (): Promise<void> => {
+    const journal = handle;
+    handle = undefined;
+    await (await journal?.catch(() => undefined))?.h.close();
+  };
+  /** Where a failed append whose own cut failed too must be cut before anything more is appended, else undefined. */
+  let cutPending: number | undefined;
   return {
     async appendJournal(text, sync = true, written) {
       const journal = await get();
+      if (cutPending !== undefined) {
+        // Never a line after the torn bytes of a failed append: it would be read as part of them, and lost (L6).
+        await journal.h.truncate(cutPending);
+        journal.size = cutPending;
+        cutPending = undefined;
+      }
       const { h, size } = journal;
       try {
         // write(2) may write part of the line and succeed (a disk filling up): the rest is written, or fails, here.
@@ -155,23 +190,21 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
         // the replay there and lose every later line (L6). When even that fails, the store is degraded anyway and
         // its next commit is a snapshot, which supersedes this journal.
         journal.size = size;
-        await h.truncate(size).then(() => h.datasync()).catch(() => undefined);
+        await h.truncate(size).then(() => h.datasync()).catch(() => void (cutPending = size));
         throw err;
       }
       crashPoint('state-written');
     },
     async readJournal() {
-      return ((await readIfExists(join(dir, STATE_JOURNAL_PREV))) ?? '') + ((await readIfExists(path)) ?? '');
+      return { prev: (await readIfExists(join(dir, STATE_JOURNAL_PREV))) ?? '', current: (await readIfExists(path)) ?? '' };
+    },
+    async cutJournal(bytes) {
+      await release();
+      await truncateDurably(path, bytes);
     },
     async rotateJournal() {
-      const journal = handle;
-      handle = undefined;
-      await (await journal?.catch(() => undefined))?.h.close();
-      try {
-        await rename(path, join(dir, STATE_JOURNAL_PREV));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
+      await release();
+      await rename(path, join(dir, STATE_JOURNAL_PREV)).catch(unlessMissing);
       await fsyncDir(dir);
     },
   };

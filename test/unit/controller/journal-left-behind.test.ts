@@ -23,7 +23,7 @@ function memFiles(): { store: StateFiles; files: Map<string, string> } {
     lock: async () => undefined,
     unlock: async () => undefined,
     appendJournal: async (text) => void files.set('state.journal', (files.get('state.journal') ?? '') + text),
-    readJournal: async () => files.get('state.journal') ?? '',
+    readJournal: async () => ({ prev: '', current: files.get('state.journal') ?? '' }),
     rotateJournal: async () => void files.set('state.journal', ''),
   };
   return { store, files };

@@ -27,7 +27,10 @@ export function journalFiles(initial: Record<string, string> = {}) {
       ops.syncs.push(sync);
       files.set('state.journal', (files.get('state.journal') ?? '') + text);
     },
-    readJournal: async () => (files.get('state.journal.prev') ?? '') + (files.get('state.journal') ?? ''),
+    readJournal: async () => ({ prev: files.get('state.journal.prev') ?? '', current: files.get('state.journal') ?? '' }),
+    async cutJournal(bytes) {
+      files.set('state.journal', Buffer.from(files.get('state.journal') ?? '').subarray(0, bytes).toString());
+    },
     async rotateJournal() {
       files.set('state.journal.prev', files.get('state.journal') ?? '');
       files.set('state.journal', '');

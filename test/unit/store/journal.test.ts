@@ -16,7 +16,7 @@ describe('state journal', () => {
     const line = encodeEntry(7, ops);
     expect(line.endsWith('\n')).toBe(true);
     expect(line.split('\n')).toHaveLength(2);
-    expect(decodeJournal(line)).toEqual({ entries: [{ seq: 7, ops }], torn: false });
+    expect(decodeJournal(line)).toEqual({ entries: [{ seq: 7, ops }], torn: false, goodBytes: Buffer.byteLength(line) });
   });
 
   it('L3 every torn prefix of the last line is dropped, earlier lines kept', () => {
@@ -40,8 +40,8 @@ describe('state journal', () => {
     const line = encodeEntry(1, [{ key: netKey('b'), put: net('b') }]);
     const spaced = line.replace('"ops":[{', '"ops":[ {');
     expect(JSON.parse(spaced)).toEqual(JSON.parse(line)); // the same document
-    expect(decodeJournal(spaced)).toEqual({ entries: [], torn: true });
-    expect(decodeJournal(line.replace(/}\n$/, ' }\n'))).toEqual({ entries: [], torn: true });
+    expect(decodeJournal(spaced)).toEqual({ entries: [], torn: true, goodBytes: 0 });
+    expect(decodeJournal(line.replace(/}\n$/, ' }\n'))).toEqual({ entries: [], torn: true, goodBytes: 0 });
     expect(decodeJournal(line).entries).toHaveLength(1);
   });
 
@@ -62,8 +62,33 @@ describe('state journal', () => {
     expect(replayJournal(base, 5, entries)).toMatchObject({ seq: 5, applied: 0, gap: true, state: base });
   });
 
-  it('L3 a replayed state is checked like a snapshot (a bad record fails with ERR_STORE_CORRUPT)', () => {
-    const entries = decodeJournal(encodeEntry(1, [{ key: sbKey('s'), put: { id: 's' } as never }])).entries;
-    expect(() => replayJournal(base, 0, entries)).toThrow(expect.objectContaining({ code: 'ERR_STORE_CORRUPT' }));
+  it('L3 goodBytes is where the torn tail begins, in bytes (names beyond ASCII included)', () => {
+    const first = encodeEntry(1, [{ key: netKey('b'), put: { ...net('b'), name: 'réseau-é' } }]);
+    const second = encodeEntry(2, [{ key: epKey('x'), del: true }]);
+    const text = first + second.slice(0, 20);
+    const r = decodeJournal(text);
+    expect(r).toMatchObject({ torn: true, goodBytes: Buffer.byteLength(first) });
+    expect(Buffer.from(text).subarray(0, r.goodBytes).toString()).toBe(first);
+  });
+
+  it('L3 an operation that does not pass its check is left out and named; the rest of its line and later lines apply', () => {
+    const bad: unknown[] = [
+      null, 7, [], {},
+      { key: '__proto__:x', put: net('x') }, { key: 'constructor:x', del: true }, { key: 'net:', del: true }, { key: 5, del: true },
+      { key: netKey('c') }, { key: netKey('c'), del: false }, { key: netKey('c'), put: net('c'), del: true },
+      { key: netKey('c'), put: net('other') },
+      { key: epKey('x'), put: { ...ep('x', 'a'), join: { sandbox: 's', phase: 'joined', priority: 1.5, gateway: false } } },
+      { key: sbKey('s'), put: { id: 's' } },
+    ];
+    const line1 = encodeEntry(1, [...(bad as JournalOp[]), { key: netKey('b'), put: net('b') }]);
+    const line2 = encodeEntry(2, [{ key: netKey('d'), put: net('d') }]);
+    const r = replayJournal(base, 0, decodeJournal(line1 + line2).entries);
+    expect(r).toMatchObject({ seq: 2, applied: 2, gap: false });
+    expect(r.dropped).toHaveLength(bad.length);
+    expect(r.state.networks.map((n) => n.id)).toEqual(['a', 'b', 'd']);
+    // the endpoint keeps the record the snapshot had (no priority 1.5), no sandbox was made
+    expect(r.state.endpoints).toEqual(base.endpoints);
+    expect(r.state.sandboxes).toEqual([]);
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
   });
 });
