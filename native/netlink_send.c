@@ -18,15 +18,17 @@
  * lowestFreeFd() -> the lowest descriptor number not in use now
  *   Taken just before the package creates its socket: socket(2) returns the
  *   lowest free number, so that is where adopt looks first.
- * adopt(portId, hint?) -> lane id (>= 0) or -errno
+ * adopt(portId, hint?, nsPath?) -> lane id (>= 0) or -errno
  *   A lane over a private duplicate (F_DUPFD_CLOEXEC) of this process's
- *   netlink socket bound to portId (its nl_pid): descriptor `hint` when it is
- *   that socket, else found by getsockname over /proc/self/fd (the package
- *   does not expose its descriptor; a daemon with a thousand sandboxes has
- *   thousands of descriptors to look through). The duplicate
+ *   rtnetlink socket bound to portId (its nl_pid) in the namespace at nsPath
+ *   (absent: the calling thread's): descriptor `hint` when it is that socket,
+ *   else found over /proc/self/fd (the package does not expose its
+ *   descriptor; a daemon with a thousand sandboxes has thousands of
+ *   descriptors to look through). A port id is unique only per namespace and
+ *   protocol, so both are matched too (netlink_find.h). The duplicate
  *   is ours: the package closing its descriptor cannot make a queued send hit
- *   a reused fd number. -ENOENT when no socket has that port, -EMFILE when
- *   MAX_LANES lanes are open.
+ *   a reused fd number. -ENOENT when no socket matches, -EMFILE when
+ *   MAX_LANES lanes are open; throws (code ENOTUNIQ) when two do.
  * send(lane, port, groups, data: Buffer | Buffer[], callback(error?))
  *   Queue one sendmsg(2) of data to the netlink address (port, groups) on the
  *   lane's socket. callback runs on the main thread with undefined, or an
@@ -38,7 +40,6 @@
  */
 #define _GNU_SOURCE
 #include <node_api.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -52,6 +53,7 @@
 #include <unistd.h>
 #include <linux/netlink.h>
 #include "addon.h"
+#include "netlink_find.h"
 
 /* Lanes open at once per Node environment: the host socket pool holds 8. */
 #define MAX_LANES 64
@@ -218,34 +220,16 @@ static lane_t *lane_arg(napi_env env, sender_t *s, napi_value v, const char *usa
   return s->lanes[id];
 }
 
-/* Whether fd is a netlink socket bound to `port`. */
-static int is_netlink_port(int fd, uint32_t port) {
-  struct sockaddr_nl sa;
-  socklen_t len = sizeof sa;
-  memset(&sa, 0, sizeof sa);
-  return getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.nl_family == AF_NETLINK && sa.nl_pid == port;
-}
-
-/* A duplicate of this process's netlink socket bound to `port` (descriptor `hint` first, if >= 0), or -errno. */
-static int dup_netlink(uint32_t port, int hint) {
-  if (hint >= 0 && is_netlink_port(hint, port)) {
-    int fd = fcntl(hint, F_DUPFD_CLOEXEC, 0);
-    return fd < 0 ? -errno : fd;
-  }
-  DIR *dir = opendir("/proc/self/fd");
-  if (dir == NULL) return -errno;
-  int found = -ENOENT;
-  struct dirent *e;
-  while ((e = readdir(dir)) != NULL) {
-    char *end = NULL;
-    long fd = strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || fd == dirfd(dir) || !is_netlink_port((int)fd, port)) continue;
-    found = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
-    if (found < 0) found = -errno;
-    break;
-  }
-  closedir(dir);
-  return found;
+/*
+ * A duplicate of this process's rtnetlink socket bound to `port` in the namespace at nsPath ("" = this thread's),
+ * descriptor `hint` tried first; -errno when there is none (-ENOENT) or more than one (-ENOTUNIQ). netlink_find.h
+ * says why the protocol and the namespace are part of the match.
+ */
+static int dup_netlink(uint32_t port, const char *nsPath, int hint) {
+  int found = find_netlink(port, NETLINK_ROUTE, nsPath, hint);
+  if (found < 0) return found;
+  int fd = fcntl(found, F_DUPFD_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
 }
 
 static napi_value LowestFreeFd(napi_env env, napi_callback_info info) {
@@ -258,13 +242,18 @@ static napi_value LowestFreeFd(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Adopt(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   sender_t *s = state_of(env, info, &argc, argv);
   uint32_t port = 0;
   int32_t hint = -1;
-  if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0) {
-    napi_throw_type_error(env, NULL, "adopt(portId, hint?)");
+  char path[4096] = "";
+  napi_valuetype vt = napi_undefined;
+  size_t plen = 0;
+  if (argc > 2) napi_typeof(env, argv[2], &vt);
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0 ||
+      (vt != napi_undefined && (napi_get_value_string_utf8(env, argv[2], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1))) {
+    napi_throw_type_error(env, NULL, "adopt(portId, hint?, nsPath?)");
     return NULL;
   }
   if (argc > 1 && napi_get_value_int32(env, argv[1], &hint) != napi_ok) hint = -1;
@@ -272,7 +261,11 @@ static napi_value Adopt(napi_env env, napi_callback_info info) {
   while (id < MAX_LANES && s->lanes[id] != NULL) id++;
   if (id == MAX_LANES) return int_value(env, -EMFILE);
   if (start(env, s) != 0) return int_value(env, -ENOMEM);
-  int fd = dup_netlink(port, hint);
+  int fd = dup_netlink(port, path, hint);
+  if (fd == -ENOTUNIQ) {
+    napi_throw_error(env, "ENOTUNIQ", "adopt: two netlink sockets of this process have that port in that namespace; refusing to choose");
+    return NULL;
+  }
   if (fd < 0) return int_value(env, fd);
   lane_t *l = calloc(1, sizeof *l);
   if (l == NULL) {
