@@ -29,20 +29,28 @@
  *   is ours: the package closing its descriptor cannot make a queued send hit
  *   a reused fd number. -ENOENT when no socket matches, -EMFILE when
  *   MAX_LANES lanes are open; throws (code ENOTUNIQ) when two do.
+ *   A lane id is the slot (0..MAX_LANES-1) plus a generation of that slot
+ *   times MAX_LANES: the id of a released lane never names a later lane in
+ *   the same slot (the package's socket keeps calling the `send` it was given
+ *   after its close, and that must not reach another socket).
  * send(lane, port, groups, data: Buffer | Buffer[], callback(error?))
  *   Queue one sendmsg(2) of data to the netlink address (port, groups) on the
  *   lane's socket. callback runs on the main thread with undefined, or an
  *   Error whose `code` is the errno name ("EPERM") and `errno` its number.
+ *   A released lane's id throws (code EBADF).
  * release(lane)
- *   End the lane once every send queued before this call is done: its thread
- *   exits and its descriptor is closed.
+ *   End the lane once every send queued before this call is done, and return
+ *   at once: the lane's thread sends what is queued (a veth deletion takes
+ *   15-40 ms in the kernel), closes its descriptor and exits, then tells the
+ *   main thread (through the thread-safe function), which joins it (it has
+ *   returned or is returning) and frees the lane. The main thread never waits
+ *   for the queue: it serves every sandbox's DNS.
  * pending() -> number of sends queued or in flight, over all lanes.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +58,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include "addon.h"
@@ -58,8 +67,11 @@
 /* Lanes open at once per Node environment: the host socket pool holds 8. */
 #define MAX_LANES 64
 
+typedef struct lane lane_t;
+
 typedef struct job {
   struct job *next;
+  lane_t *ended; /* not NULL: no send, but the news that this lane's thread is done */
   uint32_t port, groups;
   struct iovec *iov;
   size_t niov;
@@ -71,26 +83,38 @@ typedef struct job {
 struct sender;
 
 /* One adopted socket: its descriptor, its queue and the thread that sends it. */
-typedef struct lane {
+struct lane {
   struct sender *owner;
+  struct lane *prev, *next; /* sender_t.running */
   int fd;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   job_t *head, *tail;
   int stop;
   pthread_t thread;
-} lane_t;
+};
 
 /* Per Node environment (the daemon has one; a test runner may load the addon in several worker threads). */
 typedef struct sender {
   napi_threadsafe_function tsfn;
   int started;
   uint32_t pending; /* main thread only */
-  lane_t *lanes[MAX_LANES];
+  lane_t *lanes[MAX_LANES];  /* by slot: the lanes not released */
+  uint32_t gens[MAX_LANES];  /* by slot: the generation of its current (or next) lane, 1..GEN_MAX */
+  lane_t *running;           /* every lane whose thread is not joined yet, released or not (main thread only) */
 } sender_t;
 
-/* One sendmsg, retried on EINTR, and on EAGAIN/ENOBUFS (a full socket buffer) after waiting up to 1 s for room. */
+/* A lane id = slot + gen * MAX_LANES, below 2^30: a positive int32. */
+#define GEN_MAX ((1u << 24) - 1)
+
+/*
+ * One sendmsg, retried on EINTR, and 3 times on EAGAIN/ENOBUFS after 1, 10 and 100 ms (on this lane's thread).
+ * Those come from a full receive queue of a user-space destination or a failed allocation; waiting for POLLOUT
+ * would not help: a netlink socket reports itself writable whenever its own send buffer has room, which says
+ * nothing about either (datagram_poll), so such a wait returned at once.
+ */
 static int send_one(int fd, job_t *j) {
+  static const long backoff_ms[] = { 1, 10, 100 };
   struct sockaddr_nl addr;
   memset(&addr, 0, sizeof addr);
   addr.nl_family = AF_NETLINK;
@@ -107,8 +131,8 @@ static int send_one(int fd, job_t *j) {
     if (n >= 0) return 0;
     if (errno == EINTR) continue;
     if ((errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) && tries < 3) {
-      struct pollfd p = { .fd = fd, .events = POLLOUT, .revents = 0 };
-      poll(&p, 1, 1000);
+      struct timespec pause = { .tv_sec = 0, .tv_nsec = backoff_ms[tries] * 1000000L };
+      while (nanosleep(&pause, &pause) < 0 && errno == EINTR) {}
       continue;
     }
     return -errno;
@@ -136,16 +160,30 @@ static void *run(void *arg) {
     }
   }
   close(l->fd);
+  /* Tell the main thread it may join this thread and free the lane. When that cannot be told (no memory, or the
+   * environment going away), the lane stays on sender_t.running and the cleanup hook joins it. */
+  job_t *done = calloc(1, sizeof *done);
+  if (done != NULL) {
+    done->ended = l;
+    if (napi_call_threadsafe_function(l->owner->tsfn, done, napi_tsfn_blocking) != napi_ok) free(done);
+  }
   return NULL;
 }
 
-/* Stop a lane after its queue drains; join its thread and free it. */
-static void end_lane(lane_t *l) {
+/* Ask a lane's thread to stop once its queue is empty (it then closes its descriptor). */
+static void stop_lane(lane_t *l) {
   pthread_mutex_lock(&l->mu);
   l->stop = 1;
   pthread_cond_signal(&l->cv);
   pthread_mutex_unlock(&l->mu);
+}
+
+/* Join a lane's thread (it has stopped, or is stopping) and free the lane. Main thread. */
+static void join_lane(sender_t *s, lane_t *l) {
   pthread_join(l->thread, NULL);
+  if (l->prev != NULL) l->prev->next = l->next;
+  else s->running = l->next;
+  if (l->next != NULL) l->next->prev = l->prev;
   pthread_mutex_destroy(&l->mu);
   pthread_cond_destroy(&l->cv);
   free(l);
@@ -170,6 +208,13 @@ static void call_js(napi_env env, napi_value unused, void *context, void *data) 
   (void)unused;
   sender_t *s = context;
   job_t *j = data;
+  if (j->ended != NULL) {
+    /* The thread posted this as its last act: the join waits at most for its return. env NULL: the environment is
+     * going away, and its cleanup hook joins and frees the lanes still running. */
+    if (env != NULL) join_lane(s, j->ended);
+    free(j);
+    return;
+  }
   if (env != NULL) {
     napi_value cb, recv, arg;
     napi_get_undefined(env, &recv);
@@ -186,10 +231,11 @@ static void call_js(napi_env env, napi_value unused, void *context, void *data) 
 
 static void cleanup(void *arg) {
   sender_t *s = arg;
-  for (int i = 0; i < MAX_LANES; i++) {
-    if (s->lanes[i] != NULL) end_lane(s->lanes[i]);
-    s->lanes[i] = NULL;
-  }
+  /* The environment is going away (process exit, worker end): here, and only here, the main thread waits for the
+   * lanes' queues to drain (nothing of it serves DNS any more). */
+  for (int i = 0; i < MAX_LANES; i++) s->lanes[i] = NULL;
+  for (lane_t *l = s->running; l != NULL; l = l->next) stop_lane(l);
+  while (s->running != NULL) join_lane(s, s->running);
   if (s->started) napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
   free(s);
 }
@@ -210,14 +256,20 @@ static sender_t *state_of(napi_env env, napi_callback_info info, size_t *argc, n
   return data;
 }
 
-/* The lane `v` names, or NULL (a TypeError is thrown). */
+/* The lane `v` names, or NULL: a TypeError is thrown for a value that is no lane id, an Error (code EBADF) for the
+ * id of a lane released since (or never adopted). */
 static lane_t *lane_arg(napi_env env, sender_t *s, napi_value v, const char *usage) {
   int32_t id = -1;
-  if (napi_get_value_int32(env, v, &id) != napi_ok || id < 0 || id >= MAX_LANES || s->lanes[id] == NULL) {
+  if (napi_get_value_int32(env, v, &id) != napi_ok || id < MAX_LANES) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  return s->lanes[id];
+  uint32_t slot = (uint32_t)id % MAX_LANES, gen = (uint32_t)id / MAX_LANES;
+  if (s->lanes[slot] == NULL || s->gens[slot] != gen) {
+    napi_throw_error(env, "EBADF", "netlink lane released (its socket was closed)");
+    return NULL;
+  }
+  return s->lanes[slot];
 }
 
 /*
@@ -274,6 +326,7 @@ static napi_value Adopt(napi_env env, napi_callback_info info) {
   }
   l->owner = s;
   l->fd = fd;
+  if (s->gens[id] == 0) s->gens[id] = 1;
   pthread_mutex_init(&l->mu, NULL);
   pthread_cond_init(&l->cv, NULL);
   int err = pthread_create(&l->thread, NULL, run, l);
@@ -285,7 +338,10 @@ static napi_value Adopt(napi_env env, napi_callback_info info) {
     return int_value(env, -err);
   }
   s->lanes[id] = l;
-  return int_value(env, id);
+  l->next = s->running;
+  if (s->running != NULL) s->running->prev = l;
+  s->running = l;
+  return int_value(env, (int64_t)s->gens[id] * MAX_LANES + id);
 }
 
 static napi_value Send(napi_env env, napi_callback_info info) {
@@ -361,10 +417,13 @@ static napi_value Release(napi_env env, napi_callback_info info) {
   }
   lane_t *l = lane_arg(env, s, argv[0], "release(lane)");
   if (l == NULL) return NULL;
-  for (int i = 0; i < MAX_LANES; i++)
-    if (s->lanes[i] == l) s->lanes[i] = NULL;
-  /* The thread drains what was queued, then exits; joined here (the queue is short: at most one plan's requests). */
-  end_lane(l);
+  for (int i = 0; i < MAX_LANES; i++) {
+    if (s->lanes[i] != l) continue;
+    s->lanes[i] = NULL;
+    s->gens[i] = s->gens[i] == GEN_MAX ? 1 : s->gens[i] + 1; /* this id is dead from now on */
+  }
+  /* The thread sends what was queued, then exits and tells call_js, which joins it: nothing waits here. */
+  stop_lane(l);
   return NULL;
 }
 

@@ -118,7 +118,9 @@ export type ListenerHandle = { readonly __listener: unique symbol };
  * nsPath (absent: the calling thread's; descriptor `hint` tried first: lowestFreeFd() taken just before the socket
  * was made), or -errno; throws (code ENOTUNIQ) when two sockets match; send(lane, port, groups, data,
  * callback) queues one send (FIFO per lane) and calls back on the main thread with undefined or an Error (`code` the
- * errno name); release(lane) ends the lane after the sends queued before it; pending() counts sends not yet called
+ * errno name); release(lane) returns at once and the lane ends after the sends queued before it (its thread sends
+ * them, closes its descriptor and is joined from a completion on the main thread); a lane id carries a generation,
+ * so a released lane's id throws (code EBADF) instead of naming a later lane; pending() counts sends not yet called
  * back, over all lanes.
  */
 export interface NetlinkSendModule {

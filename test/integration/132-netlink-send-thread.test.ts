@@ -5,11 +5,12 @@
  * On sockets inside a scratch namespace: requests still succeed in order, a
  * refused one is still the kernel's errno, the send is queued (not done) when
  * request() returns, the event loop keeps turning while a veth is deleted,
- * one socket's deletion does not hold up another socket's requests, and the
- * private descriptor goes with the socket.
+ * one socket's deletion does not hold up another socket's requests, the
+ * private descriptor goes with the socket, closing a socket does not wait for
+ * its queued deletions, and a released lane's id names no later lane.
  */
 import { readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { nativeNetlinkSend, requireNativeHelper } from '../../common/io/native.js';
 import { netlinkErrno, netlinkLib, openNetlinkIn, sendOffThread, type RtNetlinkSocket } from '../../common/io/rtnetlink.js';
 import { uniqueName } from '../helpers/names.js';
@@ -87,7 +88,51 @@ describe.skipIf(sender === undefined)('132 rtnetlink sends off the main thread',
     } finally {
       nl.socket.close();
     }
-    expect(openFds()).toBe(fds0); // release() ended the lane and closed the duplicate
+    // release() returned at once; the lane's thread closes the duplicate when its queue is empty.
+    await vi.waitFor(() => expect(openFds()).toBe(fds0), { timeout: 5000 });
+  });
+
+  it('closing a socket with deletions still queued does not wait for them: they are sent after, then the lane ends', async () => {
+    const fds0 = openFds();
+    const nl = sendOffThread(openNetlinkIn(nsPath));
+    const made = Array.from({ length: 6 }, (_, i) => `r${i}`);
+    for (const n of made) await addVeth(nl, n, `${n}p`);
+    // Queued on the lane; their replies arrive on a socket closed by then, so these requests never settle.
+    for (const n of made) nl.delLink({}, { ifname: n }).catch(() => undefined);
+    const t0 = performance.now();
+    nl.socket.close(); // release(lane)
+    const closeMs = performance.now() - t0;
+    const nl2 = openNetlinkIn(nsPath);
+    try {
+      await vi.waitFor(async () => expect((await names(nl2)).filter((n) => n.startsWith('r'))).toEqual([]), { timeout: 10_000, interval: 5 });
+      const doneMs = performance.now() - t0;
+      // Six veth deletions take 15-40 ms each in the kernel; release joined the lane's thread, waiting for all of them.
+      expect(closeMs).toBeLessThan(Math.min(20, doneMs / 2));
+    } finally {
+      nl2.socket.close();
+    }
+    await vi.waitFor(() => expect(openFds()).toBe(fds0), { timeout: 5000 });
+  });
+
+  it("a released lane's id names no later lane: a late send throws instead of going out on another socket", () => {
+    const a = openNetlinkIn(nsPath);
+    const b = openNetlinkIn(nsPath);
+    try {
+      const first = sender!.adopt(a.socket.address().port, -1, nsPath);
+      expect(first).toBeGreaterThanOrEqual(0);
+      sender!.release(first);
+      const second = sender!.adopt(b.socket.address().port, -1, nsPath);
+      expect(second).toBeGreaterThanOrEqual(0);
+      expect(second).not.toBe(first);
+      const late = vi.fn();
+      expect(() => sender!.send(first, 0, 0, Buffer.alloc(16), late)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+      expect(() => sender!.release(first)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+      sender!.release(second);
+      expect(late).not.toHaveBeenCalled();
+    } finally {
+      a.socket.close();
+      b.socket.close();
+    }
   });
 
   it('the socket is found from a right hint, and by a scan from a wrong one or none', async () => {
