@@ -107,6 +107,8 @@ export interface ListenerUdpModule {
   close(handle: ListenerHandle): void;
   /** [replies queued, replies refused (queue full), replies the kernel refused, datagrams received] */
   stats(handle: ListenerHandle): [number, number, number, number];
+  /** Tests only: IP_RECVERR on `fd`, so an ICMP error raises EPOLLERR on it; 0 or -errno. */
+  recvErrForTest?(fd: number): number;
 }
 
 /** An open native listener (opaque). */
