@@ -188,18 +188,25 @@ static pool_t *find_pool(state_t *st, const key_t_ *key) {
 static pool_t *pool_for(state_t *st, const key_t_ *key, const char *path) {
   pool_t *p = find_pool(st, key);
   if (p != NULL) return p;
+  /* The path is copied first: a list is counted in npools only once it has one (flush compares it). */
+  char *copy = strdup(path);
+  if (copy == NULL) return NULL;
   if (st->npools < MAX_POOLS) {
-    if (st->pools == NULL && (st->pools = calloc(MAX_POOLS, sizeof *st->pools)) == NULL) return NULL;
+    if (st->pools == NULL && (st->pools = calloc(MAX_POOLS, sizeof *st->pools)) == NULL) {
+      free(copy);
+      return NULL;
+    }
     p = &st->pools[st->npools++];
   } else {
     /* all taken: an empty list changes hands (its key's sockets in use are closed at their end) */
     for (int i = 0; i < st->npools && p == NULL; i++) {
       if (st->pools[i].n == 0) p = &st->pools[i];
     }
-    if (p == NULL) return NULL;
+    if (p == NULL) {
+      free(copy);
+      return NULL;
+    }
   }
-  char *copy = strdup(path);
-  if (copy == NULL) return NULL;
   free(p->path);
   p->path = copy;
   p->key = *key;
