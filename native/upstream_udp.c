@@ -598,7 +598,9 @@ static napi_value Ends(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int fd = id_fd(id);
-  if (id <= 0 || (size_t)fd >= st->nslots || st->slots[fd].gen != id_gen(id)) {
+  uint32_t gen = id_gen(id);
+  /* gen 0 is no use: an id without one (a bare fd number) would match every idle or unused slot */
+  if (id <= 0 || gen == 0 || (size_t)fd >= st->nslots || st->slots[fd].gen != gen) {
     napi_get_undefined(env, &result);
     return result;
   }
