@@ -142,13 +142,20 @@ static void on_handle_closed(uv_handle_t *h) {
   if (l->js_gone) free_listener(l);
 }
 
+static void close_listener(listener_t *l);
+
+/*
+ * The JS handle was collected. Without close() before, the listener is closed here (stops reading, its socket
+ * closed): nothing could reach it any more, and its descriptor and poll handle would otherwise stay for good.
+ */
 static void finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   listener_t *l = data;
   if (l->fn != NULL) napi_delete_reference(env, l->fn);
   l->fn = NULL;
   l->js_gone = 1;
-  if (l->handle_closed) free_listener(l);
+  if (!l->closed) close_listener(l); /* its uv_close callback frees it */
+  else if (l->handle_closed) free_listener(l);
 }
 
 /* Call fn(args) inside the open callback scope; an exception is the process's (as a throw from any I/O callback). */

@@ -4,10 +4,12 @@
  * Bursts larger than one recvmmsg batch, odd sizes, a full send buffer (a slow tbf qdisc on the server's
  * veth makes sendmmsg meet EAGAIN: the replies wait and all arrive, without spinning), the queue's bound
  * (a refused reply is reported, never silent), a close in the middle of a batch, and a socket error
- * (EPOLLERR), after which the listener still reads.
+ * (EPOLLERR), after which the listener still reads; a handle collected without close() closes its socket.
  */
 import dgram from 'node:dgram';
-import { fstatSync } from 'node:fs';
+import { fstatSync, readlinkSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { constants as osConstants } from 'node:os';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +88,28 @@ async function send(c: dgram.Socket, p: number, msgs: Buffer[], wave = 100): Pro
 const tc = (...args: string[]): Promise<unknown> => execa('tc', ['-n', SRV, 'qdisc', ...args]);
 
 describe.skipIf(!ok)('batched UDP listener (recvmmsg/sendmmsg) on real sockets', () => {
+  it('R0 a listener whose handle is collected without close() closes its socket', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { fd } = listener();
+    open.pop(); // not closed by the test: only the collector ends it
+    const socket = readlinkSync(`/proc/self/fd/${fd}`);
+    const mod = nativeListenerUdp()!;
+    (() => void mod.listen(fd, MAX, () => undefined))(); // the handle is dropped at once
+    const still = (): boolean => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === socket;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && still(); i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10)); // finalizers run after the collection, on a later turn
+    }
+    expect(still()).toBe(false);
+  });
+
   it('R0 a socket error (EPOLLERR: an ICMP port unreachable on an IP_RECVERR socket) is reported and the listener goes on reading', async () => {
     const { udp, port: p, fd } = listener();
     expect(nativeListenerUdp()!.recvErrForTest!(fd)).toBe(0);
