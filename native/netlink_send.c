@@ -73,11 +73,10 @@ typedef struct job {
   struct job *next;
   lane_t *ended; /* not NULL: no send, but the news that this lane's thread is done */
   uint32_t port, groups;
-  struct iovec *iov;
-  size_t niov;
-  napi_ref data; /* keeps the buffers alive until the send is done */
+  size_t len;    /* bytes of the message, copied after this struct (bytes[]): the thread never reads JS memory */
   napi_ref callback;
   int status;    /* 0 or -errno */
+  unsigned char bytes[];
 } job_t;
 
 struct sender;
@@ -124,8 +123,9 @@ static int send_one(int fd, job_t *j) {
   memset(&msg, 0, sizeof msg);
   msg.msg_name = &addr;
   msg.msg_namelen = sizeof addr;
-  msg.msg_iov = j->iov;
-  msg.msg_iovlen = j->niov;
+  struct iovec iov = { j->bytes, j->len };
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
   for (int tries = 0;; tries++) {
     ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n >= 0) return 0;
@@ -155,7 +155,6 @@ static void *run(void *arg) {
     j->status = send_one(l->fd, j);
     if (napi_call_threadsafe_function(l->owner->tsfn, j, napi_tsfn_blocking) != napi_ok) {
       /* The environment is going away: its references die with it. */
-      free(j->iov);
       free(j);
     }
   }
@@ -222,10 +221,8 @@ static void call_js(napi_env env, napi_value unused, void *context, void *data) 
     if (j->status != 0) arg = errno_error(env, -j->status);
     if (napi_get_reference_value(env, j->callback, &cb) == napi_ok && cb != NULL) napi_call_function(env, recv, cb, 1, &arg, NULL);
     napi_delete_reference(env, j->callback);
-    napi_delete_reference(env, j->data);
     if (--s->pending == 0) napi_unref_threadsafe_function(env, s->tsfn);
   }
-  free(j->iov);
   free(j);
 }
 
@@ -366,36 +363,47 @@ static napi_value Send(napi_env env, napi_callback_info info) {
   napi_is_buffer(env, argv[3], &is_buffer);
   if (!is_buffer) napi_is_array(env, argv[3], &is_array);
   uint32_t count = 1;
+  job_t *j = NULL;
   if (is_array) napi_get_array_length(env, argv[3], &count);
   else if (!is_buffer) {
     napi_throw_type_error(env, NULL, "send: data must be a Buffer or an array of Buffers");
     return NULL;
   }
-  struct iovec *iov = calloc(count == 0 ? 1 : count, sizeof *iov);
-  job_t *j = calloc(1, sizeof *j);
-  if (iov == NULL || j == NULL) {
-    free(iov);
-    free(j);
-    napi_throw_error(env, NULL, "send: out of memory");
-    return NULL;
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value item = argv[3];
-    if (is_array) napi_get_element(env, argv[3], i, &item);
-    bool ok = false;
-    napi_is_buffer(env, item, &ok);
-    if (!ok || napi_get_buffer_info(env, item, &iov[i].iov_base, &iov[i].iov_len) != napi_ok) {
-      free(iov);
-      free(j);
-      napi_throw_type_error(env, NULL, "send: data must be a Buffer or an array of Buffers");
-      return NULL;
+  /*
+   * The buffers are copied, one after the other (sendmsg would gather them into one message anyway), into the
+   * job's own block: JavaScript may change or drop them as soon as this returns (an array keeps its elements only
+   * while nobody replaces them), while the thread sends this later.
+   */
+  size_t total = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    size_t at = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      napi_value item = argv[3];
+      if (is_array) napi_get_element(env, argv[3], i, &item);
+      bool ok = false;
+      void *data = NULL;
+      size_t len = 0;
+      napi_is_buffer(env, item, &ok);
+      if (!ok || napi_get_buffer_info(env, item, &data, &len) != napi_ok || (pass == 1 && at + len > total)) {
+        free(j);
+        napi_throw_type_error(env, NULL, "send: data must be a Buffer or an array of Buffers");
+        return NULL;
+      }
+      if (pass == 1 && len > 0) memcpy(j->bytes + at, data, len);
+      at += len;
+    }
+    if (pass == 0) {
+      total = at;
+      j = calloc(1, sizeof *j + total);
+      if (j == NULL) {
+        napi_throw_error(env, NULL, "send: out of memory");
+        return NULL;
+      }
     }
   }
   j->port = port;
   j->groups = groups;
-  j->iov = iov;
-  j->niov = count;
-  napi_create_reference(env, argv[3], 1, &j->data);
+  j->len = total;
   napi_create_reference(env, argv[4], 1, &j->callback);
   if (s->pending++ == 0) napi_ref_threadsafe_function(env, s->tsfn);
   pthread_mutex_lock(&l->mu);

@@ -7,9 +7,11 @@
  * request() returns, the event loop keeps turning while a veth is deleted,
  * one socket's deletion does not hold up another socket's requests, the
  * private descriptor goes with the socket, closing a socket does not wait for
- * its queued deletions, and a released lane's id names no later lane.
+ * its queued deletions, a request is copied when queued, and a released
+ * lane's id names no later lane.
  */
 import { readdirSync } from 'node:fs';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { nativeNetlinkSend, requireNativeHelper } from '../../common/io/native.js';
 import { netlinkErrno, netlinkLib, openNetlinkIn, sendOffThread, type RtNetlinkSocket } from '../../common/io/rtnetlink.js';
@@ -29,6 +31,33 @@ function addVeth(nl: RtNetlinkSocket, a: string, b: string): Promise<unknown> {
   };
   const peer = Buffer.concat([toBuf(rt.formatLink({})), toBuf(ifla.formatLinkAttrs({ ifname: b }))]);
   return nl.newLink({}, { ifname: a, linkinfo: toBuf(ifla.formatInfo({ kind: 'veth', data: toBuf(ifla.formatVethInfo({ peer })) })) }, { flags: CREATE });
+}
+
+const RTM_DELLINK = 17;
+const RTM_SETLINK = 19;
+const IFLA_IFNAME = 3;
+const IFLA_IFALIAS = 20;
+
+/** An rtnetlink attribute (struct rtattr) holding a NUL-terminated string, padded to 4 bytes. */
+function attr(type: number, text: string): Buffer {
+  const len = 4 + text.length + 1;
+  const b = Buffer.alloc((len + 3) & ~3);
+  b.writeUInt16LE(len, 0);
+  b.writeUInt16LE(type, 2);
+  b.write(text, 4);
+  return b;
+}
+
+/** An rtnetlink link request (nlmsghdr + ifinfomsg for link `index`, 0: by name) with `attrs`, plus `more` bytes after. */
+function rtMessage(type: number, index: number, attrs: Buffer, more = 0): Buffer {
+  const b = Buffer.alloc(32 + attrs.length);
+  b.writeUInt32LE(b.length + more, 0);
+  b.writeUInt16LE(type, 4);
+  b.writeUInt16LE(0x1 | 0x4, 6); // NLM_F_REQUEST | NLM_F_ACK
+  b.writeUInt32LE(0x7fff0000 + type, 8); // a sequence number the package's requests do not use
+  b.writeInt32LE(index, 20); // ifinfomsg.ifi_index
+  attrs.copy(b, 32);
+  return b;
 }
 
 const names = async (nl: RtNetlinkSocket): Promise<string[]> => (await nl.getLinks()).map((l) => String(l.attrs.ifname));
@@ -112,6 +141,30 @@ describe.skipIf(sender === undefined)('132 rtnetlink sends off the main thread',
       nl2.socket.close();
     }
     await vi.waitFor(() => expect(openFds()).toBe(fds0), { timeout: 5000 });
+  });
+
+  it('a request is copied when queued: changing its buffers after send() changes nothing that is sent', async () => {
+    const nl = openNetlinkIn(nsPath);
+    const lane = sender!.adopt(nl.socket.address().port, -1, nsPath);
+    expect(lane).toBeGreaterThanOrEqual(0);
+    try {
+      const helper = sendOffThread(openNetlinkIn(nsPath));
+      await addVeth(helper, 'c0', 'c0p');
+      helper.socket.close();
+      const sent = (data: Buffer | Buffer[]): Promise<Error | undefined> => new Promise((res) => sender!.send(lane, 0, 0, data, res));
+      // First on the lane: a veth deletion (15-40 ms in the kernel), so the next request waits in the queue.
+      const deleted = sent(rtMessage(RTM_DELLINK, 0, attr(IFLA_IFNAME, 'c0')));
+      const alias = attr(IFLA_IFALIAS, 'copied');
+      const aliased = sent([rtMessage(RTM_SETLINK, 1, Buffer.alloc(0), alias.length), alias]);
+      alias.write('mutatd', 4); // after send() returned, before the thread sends it
+      expect(await deleted).toBeUndefined();
+      expect(await aliased).toBeUndefined();
+      const { stdout } = await execa('ip', ['-n', nsPath.split('/').pop()!, '-j', 'link', 'show', 'lo']);
+      expect((JSON.parse(stdout) as Array<{ ifalias?: string }>)[0]?.ifalias).toBe('copied');
+    } finally {
+      sender!.release(lane);
+      nl.socket.close();
+    }
   });
 
   it("a released lane's id names no later lane: a late send throws instead of going out on another socket", () => {
