@@ -42,6 +42,11 @@
  *   inside fn: the rest of that batch is not delivered. Idempotent.
  *
  * stats(handle) -> [queued, refused, sendErrors, received]
+ *
+ * A socket error (EPOLLERR: an ICMP error on an IP_RECVERR socket, ...) is
+ * taken off the socket, reported as fn(undefined, errno), and the listener
+ * goes on reading (libuv stops a poll handle on EPOLLERR; it is started
+ * again). recvErrForTest(fd): tests only, sets IP_RECVERR.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -55,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/errqueue.h>
 #include <unistd.h>
 #include "addon.h"
 
@@ -136,13 +142,20 @@ static void on_handle_closed(uv_handle_t *h) {
   if (l->js_gone) free_listener(l);
 }
 
+static void close_listener(listener_t *l);
+
+/*
+ * The JS handle was collected. Without close() before, the listener is closed here (stops reading, its socket
+ * closed): nothing could reach it any more, and its descriptor and poll handle would otherwise stay for good.
+ */
 static void finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   listener_t *l = data;
   if (l->fn != NULL) napi_delete_reference(env, l->fn);
   l->fn = NULL;
   l->js_gone = 1;
-  if (l->handle_closed) free_listener(l);
+  if (!l->closed) close_listener(l); /* its uv_close callback frees it */
+  else if (l->handle_closed) free_listener(l);
 }
 
 /* Call fn(args) inside the open callback scope; an exception is the process's (as a throw from any I/O callback). */
@@ -226,10 +239,12 @@ static int peer_addr(napi_env env, napi_value v, struct sockaddr_storage *sa, so
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
-static void watch(listener_t *l, int events) {
-  if (l->closed || l->events == events) return;
-  l->events = events;
-  uv_poll_start(&l->poll, events, on_poll);
+/* Make the poll handle wait for `events`; 0 or a libuv error (then it waits for nothing, and l->events says so). */
+static int watch(listener_t *l, int events) {
+  if (l->closed || l->events == events) return 0;
+  int rc = uv_poll_start(&l->poll, events, on_poll);
+  l->events = rc == 0 ? events : 0;
+  return rc;
 }
 
 static void drop_queue(listener_t *l) {
@@ -290,7 +305,11 @@ static int flush(listener_t *l) {
       l->qhead += (size_t)r;
     } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       l->blocked = 1;
-      watch(l, UV_READABLE | UV_WRITABLE);
+      int rc = watch(l, UV_READABLE | UV_WRITABLE);
+      if (rc != 0) {
+        last = -rc;
+        errs++;
+      }
       break;
     } else if (r < 0 && errno == EINTR) {
       continue;
@@ -388,16 +407,63 @@ static void receive(listener_t *l) {
   }
 }
 
+/*
+ * Take what keeps EPOLLERR raised on the socket: its pending error (SO_ERROR, read and cleared) and its error
+ * queue (IP_RECVERR / IPV6_RECVERR: ICMP errors queued as messages, read with MSG_ERRQUEUE). Returns the pending
+ * error, else the first queued one's errno (0 when none could be read).
+ */
+static int take_errors(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = 0;
+  for (int i = 0; i < RECV_BATCH; i++) {
+    unsigned char data[64];
+    union {
+      struct cmsghdr align;
+      char space[512];
+    } control;
+    struct iovec iov = { data, sizeof data };
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control.space;
+    mh.msg_controllen = sizeof control.space;
+    if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL && err == 0; c = CMSG_NXTHDR(&mh, c)) {
+      if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) || (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+        struct sock_extended_err ee;
+        memcpy(&ee, CMSG_DATA(c), sizeof ee);
+        err = (int)ee.ee_errno;
+      }
+    }
+  }
+  return err;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   listener_t *l = h->data;
   if (l->closed) return;
   if (status < 0) {
-    report(l, -status);
+    /*
+     * EPOLLERR: libuv has stopped the handle and says UV_EBADF. The error is the socket's (an ICMP error taken by
+     * an IP_RECVERR socket, say), not the end of it: take it off the socket (else EPOLLERR stays raised), report
+     * it, and watch again, else the sandbox's UDP DNS would stay silent for good. When the handle cannot be
+     * started again, that failure is reported too.
+     */
+    int err = take_errors(l->fd);
+    report(l, err != 0 ? err : -status);
+    if (l->closed) return; /* closed by the report's callback */
+    int want = l->events != 0 ? l->events : UV_READABLE;
+    l->events = 0;
+    int rc = watch(l, want);
+    if (rc != 0) report(l, -rc);
     return;
   }
   if ((events & UV_WRITABLE) && l->blocked) {
     l->blocked = 0;
-    watch(l, UV_READABLE);
+    int rc = watch(l, UV_READABLE);
+    if (rc != 0) report(l, -rc);
     int err = flush(l);
     if (err) report(l, err);
   }
@@ -455,7 +521,18 @@ static napi_value Listen(napi_env env, napi_callback_info info) {
   l->next = m->all;
   if (m->all != NULL) m->all->prev = l;
   m->all = l;
-  watch(l, UV_READABLE);
+  rc = watch(l, UV_READABLE);
+  if (rc != 0) {
+    /* Undone but the descriptor, which stays the caller's as when listen throws earlier. */
+    m->all = l->next;
+    if (l->next != NULL) l->next->prev = NULL;
+    l->closed = 1;
+    uv_close((uv_handle_t *)&l->poll, on_handle_closed);
+    char msg[128];
+    snprintf(msg, sizeof msg, "listen: %s", uv_strerror(rc));
+    napi_throw_error(env, "ERR_LISTENER_UDP", msg);
+    return NULL;
+  }
   return ext;
 }
 
@@ -549,6 +626,20 @@ static napi_value Stats(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* recvErrForTest(fd): tests only; IP_RECVERR on, so an ICMP error reaches the socket and raises EPOLLERR. */
+static napi_value RecvErrForTest(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "recvErrForTest(fd)");
+    return NULL;
+  }
+  int one = 1;
+  return int_value(env, setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof one) < 0 ? -errno : 0);
+}
+
 static void cleanup(void *arg) {
   module_t *m = arg;
   while (m->all != NULL) close_listener(m->all);
@@ -594,7 +685,8 @@ NAPI_MODULE_INIT() {
   napi_set_instance_data(env, m, NULL, NULL);
   napi_add_env_cleanup_hook(env, cleanup, m);
 
-  static const export_t table[] = { { "listen", Listen }, { "send", Send }, { "close", Close }, { "stats", Stats } };
+  static const export_t table[] = { { "listen", Listen }, { "send", Send }, { "close", Close }, { "stats", Stats },
+                                          { "recvErrForTest", RecvErrForTest } };
   EXPORT_ALL(env, exports, table, NULL);
   return exports;
 }

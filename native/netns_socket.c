@@ -35,16 +35,18 @@
  *   value is the number of bytes kept; the UDP header is 8 of them), so an
  *   oversized query costs the process a small read, not a 64 KiB one.
  *
- * netlinkNoEnobufs(portId) -> number of sockets changed
- *   Set NETLINK_NO_ENOBUFS (netlink(7)) on this process's netlink socket
- *   bound to portId, found by getsockname over /proc/self/fd (the `netlink`
- *   package does not expose its descriptor). Without it, a multicast socket
+ * netlinkNoEnobufs(portId, nsPath?) -> number of sockets changed (0 or 1)
+ *   Set NETLINK_NO_ENOBUFS (netlink(7)) on this process's rtnetlink socket
+ *   bound to portId in the namespace at nsPath (absent: the calling thread's),
+ *   found over /proc/self/fd by port, protocol and namespace (netlink_find.h:
+ *   a port alone can name a socket of another namespace); two matches throw
+ *   (errno ENOTUNIQ) and change nothing. Without it, a multicast socket
  *   whose receive queue overflows gets a pending ENOBUFS, epoll reports
  *   EPOLLERR, libuv hands the poll callback UV_EBADF, and netlink@0.3.0's
  *   handler then throws a C++ exception from a libuv callback: the process
  *   aborts. With it the kernel drops the events that do not fit, silently.
  *
- * netlinkOnlyType(portId, nlmsgType) -> number of sockets changed
+ * netlinkOnlyType(portId, nlmsgType, nsPath?) -> number of sockets changed
  *   Attach a classic BPF filter to that socket (found as above) that keeps
  *   only messages of one type: a link watch that needs RTM_DELLINK alone is
  *   not woken, nor its queue filled, by the RTM_NEWLINK storm of a busy
@@ -72,8 +74,8 @@
 #ifndef IFALIASZ
 #define IFALIASZ 256 /* linux/if.h, which clashes with net/if.h */
 #endif
-#include <dirent.h>
 #include "addon.h"
+#include "netlink_find.h"
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[320];
@@ -399,28 +401,24 @@ static napi_value TrimDatagrams(napi_env env, napi_callback_info info) {
 }
 
 /*
- * Apply `tune` to each of this process's netlink sockets bound to `port` (found by getsockname over /proc/self/fd:
- * the `netlink` package does not expose its descriptor). Returns how many were changed, or -errno of the last
- * failure when none was.
+ * Apply `tune` to this process's rtnetlink socket bound to `port` in the namespace at nsPath (NULL: this thread's),
+ * found as netlink_find.h says. Returns 1 when it was changed, 0 when no socket matched, or -errno (-ENOTUNIQ: two
+ * sockets matched, and neither was changed).
  */
-static int for_port_sockets(uint32_t port, int (*tune)(int fd, const void *arg), const void *arg) {
-  DIR *dir = opendir("/proc/self/fd");
-  if (dir == NULL) return -errno;
-  int changed = 0, err = 0;
-  struct dirent *e;
-  while ((e = readdir(dir)) != NULL) {
-    char *end = NULL;
-    long fd = strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || fd == dirfd(dir)) continue;
-    struct sockaddr_nl sa;
-    socklen_t len = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    if (getsockname((int)fd, (struct sockaddr *)&sa, &len) < 0 || sa.nl_family != AF_NETLINK || sa.nl_pid != port) continue;
-    if (tune((int)fd, arg) < 0) err = errno;
-    else changed++;
-  }
-  closedir(dir);
-  return changed == 0 && err != 0 ? -err : changed;
+static int for_port_socket(uint32_t port, const char *nsPath, int (*tune)(int fd, const void *arg), const void *arg) {
+  int fd = find_netlink(port, NETLINK_ROUTE, nsPath, -1);
+  if (fd == -ENOENT) return 0;
+  if (fd < 0) return fd;
+  return tune(fd, arg) < 0 ? -errno : 1;
+}
+
+/* Argument i, a namespace path, into out ("" when absent or undefined); -1 when it is something else. */
+static int optional_path(napi_env env, size_t argc, napi_value *argv, size_t i, char *out, size_t size) {
+  out[0] = '\0';
+  napi_valuetype vt = napi_undefined;
+  if (argc > i) napi_typeof(env, argv[i], &vt);
+  if (vt == napi_undefined) return 0;
+  return get_path(env, argv[i], out, size);
 }
 
 static int set_no_enobufs(int fd, const void *arg) {
@@ -443,6 +441,7 @@ static int attach_type_filter(int fd, const void *arg) {
 }
 
 static napi_value port_result(napi_env env, int r, const char *what) {
+  if (r == -ENOTUNIQ) return throw_errno(env, "two netlink sockets of this process have that port in that namespace; refusing to choose", ENOTUNIQ);
   if (r < 0) return throw_errno(env, what, -r);
   napi_value result;
   napi_create_int32(env, r, &result);
@@ -450,29 +449,31 @@ static napi_value port_result(napi_env env, int r, const char *what) {
 }
 
 static napi_value NetlinkNoEnobufs(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
+  char path[4096];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   uint32_t port = 0;
-  if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0) {
-    napi_throw_type_error(env, NULL, "netlinkNoEnobufs(portId)");
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0 || optional_path(env, argc, argv, 1, path, sizeof path) < 0) {
+    napi_throw_type_error(env, NULL, "netlinkNoEnobufs(portId, nsPath?)");
     return NULL;
   }
-  return port_result(env, for_port_sockets(port, set_no_enobufs, NULL), "NETLINK_NO_ENOBUFS");
+  return port_result(env, for_port_socket(port, path, set_no_enobufs, NULL), "NETLINK_NO_ENOBUFS");
 }
 
 static napi_value NetlinkOnlyType(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
+  char path[4096];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   uint32_t port = 0, type = 0;
   if (argc < 2 || napi_get_value_uint32(env, argv[0], &port) != napi_ok || port == 0 ||
-      napi_get_value_uint32(env, argv[1], &type) != napi_ok || type == 0 || type > 0xffff) {
-    napi_throw_type_error(env, NULL, "netlinkOnlyType(portId, nlmsgType)");
+      napi_get_value_uint32(env, argv[1], &type) != napi_ok || type == 0 || type > 0xffff || optional_path(env, argc, argv, 2, path, sizeof path) < 0) {
+    napi_throw_type_error(env, NULL, "netlinkOnlyType(portId, nlmsgType, nsPath?)");
     return NULL;
   }
   uint16_t t = (uint16_t)type;
-  return port_result(env, for_port_sockets(port, attach_type_filter, &t), "SO_ATTACH_FILTER");
+  return port_result(env, for_port_socket(port, path, attach_type_filter, &t), "SO_ATTACH_FILTER");
 }
 
 NAPI_MODULE_INIT() {

@@ -18,7 +18,8 @@
  * reads its receive queue empty (recv MSG_DONTWAIT until EAGAIN: the datagrams
  * of the ended query and a pending socket error, ECONNREFUSED from an ICMP
  * port unreachable, which connect() does not clear) and keeps it in a free
- * list keyed by (namespace dev + inode from stat(2), family, device), at most
+ * list keyed by (namespace dev + inode: stat(2) of the path to find an idle
+ * socket, fstat(2) of the descriptor a new socket is made through), at most
  * POOL_MAX per key and IDLE_MAX in all; beyond that, or when any step fails,
  * it is closed. The next open() with that key takes it: SO_BINDTODEVICE again
  * (the disconnect resets sk_bound_dev_if), connect() (the kernel autobinds a
@@ -187,18 +188,25 @@ static pool_t *find_pool(state_t *st, const key_t_ *key) {
 static pool_t *pool_for(state_t *st, const key_t_ *key, const char *path) {
   pool_t *p = find_pool(st, key);
   if (p != NULL) return p;
+  /* The path is copied first: a list is counted in npools only once it has one (flush compares it). */
+  char *copy = strdup(path);
+  if (copy == NULL) return NULL;
   if (st->npools < MAX_POOLS) {
-    if (st->pools == NULL && (st->pools = calloc(MAX_POOLS, sizeof *st->pools)) == NULL) return NULL;
+    if (st->pools == NULL && (st->pools = calloc(MAX_POOLS, sizeof *st->pools)) == NULL) {
+      free(copy);
+      return NULL;
+    }
     p = &st->pools[st->npools++];
   } else {
     /* all taken: an empty list changes hands (its key's sockets in use are closed at their end) */
     for (int i = 0; i < st->npools && p == NULL; i++) {
       if (st->pools[i].n == 0) p = &st->pools[i];
     }
-    if (p == NULL) return NULL;
+    if (p == NULL) {
+      free(copy);
+      return NULL;
+    }
   }
-  char *copy = strdup(path);
-  if (copy == NULL) return NULL;
   free(p->path);
   p->path = copy;
   p->key = *key;
@@ -387,26 +395,19 @@ static int open_connected(int family, const struct sockaddr_storage *sa, socklen
   return fd;
 }
 
-static int open_in_netns(const char *path, int family, const struct sockaddr_storage *sa, socklen_t salen, const char *device) {
+/* open_connected inside the namespace of the descriptor `target` (left open), this thread switched there and back. */
+static int open_in_netns(int target, int family, const struct sockaddr_storage *sa, socklen_t salen, const char *device) {
   int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (self < 0) return -errno;
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int e = errno;
-    close(self);
-    return -e;
-  }
   if (setns(target, CLONE_NEWNET) < 0) {
     int e = errno;
     close(self);
-    close(target);
     return -e;
   }
   int fd = open_connected(family, sa, salen, device);
   int back = setns(self, CLONE_NEWNET);
   int back_err = errno;
   close(self);
-  close(target);
   if (back < 0) {
     /* The thread is in the wrong namespace: nothing safe can follow. */
     fprintf(stderr, "sandns: setns back to the original namespace failed: %s\n", strerror(back_err));
@@ -435,9 +436,9 @@ static int reuse(state_t *st, int fd, const struct sockaddr_storage *sa, socklen
   return s->port == 0 ? (close(fd), -EADDRNOTAVAIL) : fd;
 }
 
-/* A new socket in the epoll set; fd or -errno. */
-static int open_new(state_t *st, const char *path, int family, const struct sockaddr_storage *sa, socklen_t salen, const char *device) {
-  int fd = path[0] == '\0' ? open_connected(family, sa, salen, device) : open_in_netns(path, family, sa, salen, device);
+/* A new socket in the epoll set, inside the namespace of descriptor nsfd (-1: the calling thread's); fd or -errno. */
+static int open_new(state_t *st, int nsfd, int family, const struct sockaddr_storage *sa, socklen_t salen, const char *device) {
+  int fd = nsfd < 0 ? open_connected(family, sa, salen, device) : open_in_netns(nsfd, family, sa, salen, device);
   if (fd < 0) return fd;
   int err = 0;
   if (fd > 0xfffff || (err = ensure_slot(st, fd)) != 0) {
@@ -500,7 +501,29 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   if (p != NULL && p->n > 0) {
     fd = reuse(st, p->fds[--p->n], &sa, salen, device);
   } else {
-    fd = open_new(st, path, family, &sa, salen, device);
+    /*
+     * A new socket is made in the namespace of the descriptor opened here, and filed under that descriptor's
+     * identity: the path may name another namespace now than at the stat above (deleted and made again, or
+     * re-pointed), and a socket of namespace Y must never wait in X's list.
+     */
+    int nsfd = -1;
+    if (path[0] != '\0') {
+      struct stat ns;
+      nsfd = open(path, O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0) return int_value(env, -errno);
+      if (fstat(nsfd, &ns) < 0) {
+        err = errno;
+        close(nsfd);
+        return int_value(env, -err);
+      }
+      if (ns.st_dev != key.dev || ns.st_ino != key.ino) {
+        key.dev = ns.st_dev;
+        key.ino = ns.st_ino;
+        p = find_pool(st, &key);
+      }
+    }
+    fd = open_new(st, nsfd, family, &sa, salen, device);
+    if (nsfd >= 0) close(nsfd);
     if (p == NULL) (void)pool_for(st, &key, path); /* none (MAX_POOLS): the socket is closed at its end */
   }
   if (fd < 0) return int_value(env, fd);
@@ -575,7 +598,9 @@ static napi_value Ends(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int fd = id_fd(id);
-  if (id <= 0 || (size_t)fd >= st->nslots || st->slots[fd].gen != id_gen(id)) {
+  uint32_t gen = id_gen(id);
+  /* gen 0 is no use: an id without one (a bare fd number) would match every idle or unused slot */
+  if (id <= 0 || gen == 0 || (size_t)fd >= st->nslots || st->slots[fd].gen != gen) {
     napi_get_undefined(env, &result);
     return result;
   }

@@ -41,16 +41,18 @@ export interface NativeHelper {
   /** Absent when the helper was built before it existed. */
   readonly trimDatagrams?: TrimDatagrams;
   /**
-   * Set NETLINK_NO_ENOBUFS on this process's netlink socket bound to `portId` (its nl_pid); returns how many
-   * sockets matched (0: none). Absent when the helper was built before it existed.
+   * Set NETLINK_NO_ENOBUFS on this process's rtnetlink socket bound to `portId` (its nl_pid) in the namespace at
+   * `nsPath` (absent: the calling thread's; a port id is unique only per namespace and protocol, so a port alone
+   * can name another namespace's socket); returns how many sockets matched (0 or 1). Throws (errno ENOTUNIQ) when
+   * two do. Absent when the helper was built before it existed.
    */
-  readonly netlinkNoEnobufs?: (portId: number) => number;
+  readonly netlinkNoEnobufs?: (portId: number, nsPath?: string) => number;
   /**
-   * Attach a socket filter to this process's netlink socket bound to `portId` that keeps only messages of type
-   * `nlmsgType` (the kernel drops the others before queueing them); returns how many sockets matched. Absent when
-   * the helper was built before it existed.
+   * Attach a socket filter to that socket (matched as for netlinkNoEnobufs) that keeps only messages of type
+   * `nlmsgType` (the kernel drops the others before queueing them); returns how many sockets matched (0 or 1).
+   * Absent when the helper was built before it existed.
    */
-  readonly netlinkOnlyType?: (portId: number, nlmsgType: number) => number;
+  readonly netlinkOnlyType?: (portId: number, nlmsgType: number, nsPath?: string) => number;
 }
 
 /** The helper is not built, or disabled: sandns cannot reach inside namespaces without spawning. */
@@ -105,6 +107,8 @@ export interface ListenerUdpModule {
   close(handle: ListenerHandle): void;
   /** [replies queued, replies refused (queue full), replies the kernel refused, datagrams received] */
   stats(handle: ListenerHandle): [number, number, number, number];
+  /** Tests only: IP_RECVERR on `fd`, so an ICMP error raises EPOLLERR on it; 0 or -errno. */
+  recvErrForTest?(fd: number): number;
 }
 
 /** An open native listener (opaque). */
@@ -112,15 +116,18 @@ export type ListenerHandle = { readonly __listener: unique symbol };
 
 /**
  * native/netlink_send.c: rtnetlink sendmsg(2) on sender threads, one per adopted socket (a "lane"). adopt(portId,
- * hint?) → a lane over a private duplicate of the netlink socket bound to that port (descriptor `hint` tried first:
- * lowestFreeFd() taken just before the socket was made), or -errno; send(lane, port, groups, data,
+ * hint?, nsPath?) → a lane over a private duplicate of the rtnetlink socket bound to that port in the namespace at
+ * nsPath (absent: the calling thread's; descriptor `hint` tried first: lowestFreeFd() taken just before the socket
+ * was made), or -errno; throws (code ENOTUNIQ) when two sockets match; send(lane, port, groups, data,
  * callback) queues one send (FIFO per lane) and calls back on the main thread with undefined or an Error (`code` the
- * errno name); release(lane) ends the lane after the sends queued before it; pending() counts sends not yet called
+ * errno name); release(lane) returns at once and the lane ends after the sends queued before it (its thread sends
+ * them, closes its descriptor and is joined from a completion on the main thread); a lane id carries a generation,
+ * so a released lane's id throws (code EBADF) instead of naming a later lane; pending() counts sends not yet called
  * back, over all lanes.
  */
 export interface NetlinkSendModule {
   lowestFreeFd(): number;
-  adopt(portId: number, hint?: number): number;
+  adopt(portId: number, hint?: number, nsPath?: string): number;
   send(lane: number, port: number, groups: number, data: Buffer | Buffer[], callback: (error?: Error) => void): void;
   release(lane: number): void;
   pending(): number;

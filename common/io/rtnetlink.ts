@@ -105,17 +105,25 @@ interface PackageNativeSocket {
 }
 
 /**
+ * The namespace file each socket of openNetlinkIn was made in. The addons find a socket's descriptor by its port,
+ * and a port id is unique only per namespace: they are told which namespace to look in (absent: the calling
+ * thread's, the daemon's own).
+ */
+const madeIn = new WeakMap<RtNetlinkSocket, string>();
+
+/**
  * Route a socket's sends through a sender thread of its own (native/netlink_send.c) instead of the package's
  * synchronous sendmsg(2) on the main thread. Replies still arrive on the socket and are read by the package as
  * before; sends keep their order. Sockets overlap: one socket's veth deletion (its RCU wait runs after the kernel
  * drops the RTNL lock) does not hold up another's requests. `hint`: the descriptor the socket probably has
- * (lowestFreeFd() taken just before it was made), checked before a scan of /proc/self/fd. Without the addon (or
- * when the socket's descriptor cannot be found) the socket stays as it is.
+ * (lowestFreeFd() taken just before it was made), checked before a scan of /proc/self/fd. The socket is matched by
+ * port, protocol and namespace (openNetlinkIn's, else the daemon's own). Without the addon (or when the socket's
+ * descriptor cannot be found) the socket stays as it is; two matching sockets throw (code ENOTUNIQ).
  */
 export function sendOffThread(nl: RtNetlinkSocket, hint?: number): RtNetlinkSocket {
   const sender = nativeNetlinkSend();
   if (sender === undefined) return nl;
-  const lane = sender.adopt(nl.socket.address().port, hint ?? -1);
+  const lane = sender.adopt(nl.socket.address().port, hint ?? -1, madeIn.get(nl));
   if (lane < 0) return nl;
   // RtNetlinkSocket → NetlinkSocket (requests, replies) → RawNetlinkSocket → the addon's object.
   const native = (nl.socket as unknown as { socket: { __native: PackageNativeSocket } }).socket.__native;
@@ -142,7 +150,9 @@ export function hostNetlinkStats(): PoolStats {
 /** A new rtnetlink socket inside the namespace at `nsPath`; the caller closes it (`socket.close()`). */
 export function openNetlinkIn(nsPath: string): RtNetlinkSocket {
   try {
-    return guard(requireNativeHelper().callInNetns(nsPath, () => createRtNetlink()), nsPath);
+    const nl = guard(requireNativeHelper().callInNetns(nsPath, () => createRtNetlink()), nsPath);
+    madeIn.set(nl, nsPath);
+    return nl;
   } catch (err) {
     if (err instanceof SandnsError) throw err;
     throw new NetlinkError('open a socket', (err as { errno?: number }).errno === 2 ? 'ENOENT' : netlinkErrno(err), { cause: err, netns: nsPath });

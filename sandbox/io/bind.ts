@@ -7,6 +7,7 @@
  * while it is down answers from 127.0.0.1 and connected clients drop the reply.
  */
 import dgram from 'node:dgram';
+import { closeSync, fstatSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { ListenerInUseError, SocketAcquireError } from '../errors.js';
@@ -62,7 +63,10 @@ async function acquireWithNative(
     // Not fatal: oversized queries are still refused, only at the cost of reading them whole.
   }
   const tcp = net.createServer({ allowHalfOpen: true });
-  await new Promise<void>((resolve) => tcp.listen({ fd: tcpFd }, resolve));
+  await listenOnFd(tcp, tcpFd).catch((err: unknown) => {
+    closeSync(udpFd);
+    throw new SocketAcquireError(nsPath, `tcp listen: ${String((err as { message?: unknown })?.message ?? err)}`, err);
+  });
   // Batched (recvmmsg/sendmmsg) where the addon is built; datagrams are cut to one byte over the limit, as the filter does.
   const batched = nativeDatagramListener(udpFd, MAX_QUERY_SIZE + 1);
   if (batched !== undefined) return { udp: batched, tcp };
@@ -71,6 +75,31 @@ async function acquireWithNative(
   const udp = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
   await new Promise<void>((resolve) => udp.bind({ fd: udpFd }, resolve));
   return { udp, tcp, sendUdp: nativeSender(udp, udpFd) };
+}
+
+/**
+ * `server` listening on the bound, listening TCP socket `fd` (which it then owns). Rejects with Node's 'error' when
+ * it cannot: then `fd` is closed too, whether or not Node had taken it (Node closes a descriptor whose handle it
+ * made before the failure, and leaves alone one it could not wrap; the socket's inode tells which: a number
+ * closed by Node may already name another descriptor).
+ */
+function listenOnFd(server: net.Server, fd: number): Promise<void> {
+  const inode = fstatSync(fd).ino;
+  return new Promise<void>((resolve, reject) => {
+    const fail = (err: Error): void => {
+      try {
+        if (fstatSync(fd).ino === inode) closeSync(fd);
+      } catch {
+        // already closed by Node
+      }
+      reject(err);
+    };
+    server.once('error', fail);
+    server.listen({ fd }, () => {
+      server.off('error', fail);
+      resolve();
+    });
+  });
 }
 
 const EAGAIN = osConstants.errno.EAGAIN;

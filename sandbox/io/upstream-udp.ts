@@ -37,18 +37,36 @@ function systemErrorName(errno: number): string {
 const sinks = new Map<number, UdpSink>();
 let mod: UpstreamUdpModule | undefined;
 
-// Every datagram (bytes slab[offset, offset + length)) and socket error (slab undefined, offset = errno) arrives here.
+/**
+ * Every datagram (bytes slab[offset, offset + length)) and socket error (slab undefined, offset = errno) arrives
+ * here, from the addon's libuv callback: a throw would be the process's (napi_fatal_exception), so a sink that
+ * throws ends its own flight instead (closed, told through error() once; a second throw there is dropped).
+ */
 function receive(id: number, slab: ArrayBuffer | undefined, offsetOrErrno: number, length: number): void {
   const sink = sinks.get(id);
   if (sink === undefined) return;
-  if (slab !== undefined) {
-    sink.datagram(Buffer.from(slab, offsetOrErrno, length));
-    return;
+  try {
+    if (slab !== undefined) {
+      sink.datagram(Buffer.from(slab, offsetOrErrno, length));
+      return;
+    }
+    end(id);
+    sink.error(new UpstreamSocketError('upstream socket', offsetOrErrno));
+  } catch (err) {
+    if (!end(id)) return; // error() itself threw: the flight is already over
+    try {
+      sink.error(err instanceof Error ? err : new Error(String(err)));
+    } catch {
+      // nothing is left to tell
+    }
   }
-  const errno = offsetOrErrno;
-  sinks.delete(id);
+}
+
+/** End the use `id` (its socket recycled); false when it had ended already. */
+function end(id: number): boolean {
+  if (!sinks.delete(id)) return false;
   mod!.close(id);
-  sink.error(new UpstreamSocketError('upstream socket', errno));
+  return true;
 }
 
 class NativeFlight implements UdpFlight {

@@ -25,9 +25,9 @@ function subscriber(filtered: boolean): { types: number[] } {
   const nl = native.callInNetns(path, () => netlinkLib().createRtNetlink());
   sockets.push(nl);
   // As the watch's own socket: room for the burst, and no pending ENOBUFS (which netlink@0.3.0 turns into an abort).
-  native.netlinkNoEnobufs!(nl.socket.address().port);
+  native.netlinkNoEnobufs!(nl.socket.address().port, path);
   nl.socket.setRecvBufferSize(4 << 20);
-  if (filtered) expect(native.netlinkOnlyType!(nl.socket.address().port, RTM_DELLINK)).toBe(1);
+  if (filtered) expect(native.netlinkOnlyType!(nl.socket.address().port, RTM_DELLINK, path)).toBe(1);
   nl.addMembership('LINK');
   const got = { types: [] as number[] };
   nl.socket.on('message', (msgs: NetlinkMessage[]) => got.types.push(...msgs.map((m) => m.type)));

@@ -3,14 +3,18 @@
  * a server namespace and a client namespace joined by a veth pair, the listener bound in the server's.
  * Bursts larger than one recvmmsg batch, odd sizes, a full send buffer (a slow tbf qdisc on the server's
  * veth makes sendmmsg meet EAGAIN: the replies wait and all arrive, without spinning), the queue's bound
- * (a refused reply is reported, never silent) and a close in the middle of a batch.
+ * (a refused reply is reported, never silent), a close in the middle of a batch, and a socket error
+ * (EPOLLERR), after which the listener still reads; a handle collected without close() closes its socket.
  */
 import dgram from 'node:dgram';
-import { fstatSync } from 'node:fs';
+import { fstatSync, readlinkSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { constants as osConstants } from 'node:os';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName } from '../helpers/names.js';
-import { nativeSocketInNetns } from '../../common/io/native.js';
+import { nativeListenerUdp, nativeSocketInNetns } from '../../common/io/native.js';
 import type { DatagramListener, UdpPeer } from '../../resolver/index.js';
 import { batchedUdpAvailable, ListenerSendError, nativeDatagramListener } from '../../sandbox/io/listener-udp.js';
 
@@ -84,6 +88,52 @@ async function send(c: dgram.Socket, p: number, msgs: Buffer[], wave = 100): Pro
 const tc = (...args: string[]): Promise<unknown> => execa('tc', ['-n', SRV, 'qdisc', ...args]);
 
 describe.skipIf(!ok)('batched UDP listener (recvmmsg/sendmmsg) on real sockets', () => {
+  it('R0 a listener whose handle is collected without close() closes its socket', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { fd } = listener();
+    open.pop(); // not closed by the test: only the collector ends it
+    const socket = readlinkSync(`/proc/self/fd/${fd}`);
+    const mod = nativeListenerUdp()!;
+    (() => void mod.listen(fd, MAX, () => undefined))(); // the handle is dropped at once
+    const still = (): boolean => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === socket;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && still(); i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10)); // finalizers run after the collection, on a later turn
+    }
+    expect(still()).toBe(false);
+  });
+
+  it('R0 a socket error (EPOLLERR: an ICMP port unreachable on an IP_RECVERR socket) is reported and the listener goes on reading', async () => {
+    const { udp, port: p, fd } = listener();
+    expect(nativeListenerUdp()!.recvErrForTest!(fd)).toBe(0);
+    const errors: number[] = [];
+    const seen: string[] = [];
+    udp.start(
+      (bytes) => seen.push(bytes.toString()),
+      (err) => errors.push((err as ListenerSendError).errno),
+    );
+    // A reply to a client port nobody listens on: the client namespace answers with ICMP port unreachable.
+    const [a, b, cc, d] = CLI_IP.split('.').map(Number) as [number, number, number, number];
+    udp.send(Buffer.from('to nobody'), (((a << 24) >>> 0) + (b << 16) + (cc << 8) + d) * 65536 + 9);
+    const t0 = Date.now();
+    while (errors.length === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 5));
+    expect(errors[0]).toBe(osConstants.errno.ECONNREFUSED);
+    // libuv stopped the poll handle on EPOLLERR; without a restart these never reach the listener.
+    const c = await client();
+    await send(c.sock, p, ['q1', 'q2', 'q3', 'q4', 'q5'].map((q) => Buffer.from(q)), 1);
+    const t1 = Date.now();
+    while (seen.length < 5 && Date.now() - t1 < 3000) await new Promise((r) => setTimeout(r, 5));
+    expect(seen).toEqual(['q1', 'q2', 'q3', 'q4', 'q5']);
+    expect(errors).toHaveLength(1); // the error was taken off the socket: not reported again and again
+  });
+
   it('R1 600 datagrams in waves of 100 (several recvmmsg wake-ups per wave; a wave is what the receive buffer holds) are read whole, in order, and every reply arrives', async () => {
     const { udp, port: p } = listener();
     const seen: number[] = [];

@@ -87,7 +87,33 @@ describe.skipIf(m === undefined)('FS1 recycled upstream sockets: a fresh port pe
     expect(up.got.map((g) => g.port)).toEqual(ports);
   });
 
-  it('FS1 a reused socket gets a new id; the old id names nothing (ends, close are no-ops)', async () => {
+  it('a slab JavaScript detached (transferred) is never written again: the next reply goes to a new one', async () => {
+    const up = await udpServer();
+    const got: string[] = [];
+    const errors: Error[] = [];
+    let kept: ArrayBuffer | undefined;
+    const flight = open!('', '', 4, '127.0.0.1', up.port, QUERY, {
+      datagram: (msg: Buffer) => {
+        got.push(String(msg));
+        // The first reply's slab moves to another owner (as a postMessage transfer does): it is detached here.
+        if (kept === undefined) kept = structuredClone(msg.buffer as ArrayBuffer, { transfer: [msg.buffer as ArrayBuffer] });
+      },
+      error: (err: Error) => void errors.push(err),
+    });
+    cleanups.push(() => flight.close());
+    await until(() => up.got.length === 1);
+    const to = up.got[0]!.port;
+    up.sock.send('first-reply', to, '127.0.0.1');
+    await until(() => kept !== undefined);
+    up.sock.send('second-reply', to, '127.0.0.1');
+    await until(() => got.length === 2 || errors.length > 0);
+    expect(errors).toEqual([]);
+    expect(got).toEqual(['first-reply', 'second-reply']);
+    expect(Buffer.from(kept!).includes('first-reply')).toBe(true);
+    expect(Buffer.from(kept!).includes('second-reply')).toBe(false); // the transferred bytes are left alone
+  });
+
+  it('FS1 a reused socket gets a new id; the old id, and a bare fd, name nothing (ends, close are no-ops)', async () => {
     const up = await udpServer();
     const a = m!.open('', 4, '127.0.0.1', up.port, '', QUERY);
     const inode = socketOf(a);
@@ -101,6 +127,8 @@ describe.skipIf(m === undefined)('FS1 recycled upstream sockets: a fresh port pe
     expect(m!.ends(b)).toBeDefined();
     m!.close(b);
     expect(openUpstreamSockets()).toBe(0);
+    // An id without a generation (the bare fd) names no use, though the slot's generation is 0 while it idles.
+    expect(m!.ends(b & 0xfffff)).toBeUndefined();
   });
 
   it('FS1 a reply queued for use 1 when it ends is never delivered to use 2 on the same socket', async () => {

@@ -37,6 +37,7 @@ export function watchDeletedLinks(onDeleted: (ifname: string) => void, onError: 
   const nl = createRtNetlink();
   try {
     const native = requireNativeHelper();
+    // No namespace given: the socket is matched in the calling thread's, the daemon's own, where it was just made.
     native.netlinkNoEnobufs?.(nl.socket.address().port);
     native.netlinkOnlyType?.(nl.socket.address().port, RTM_DELLINK);
     nl.socket.setRecvBufferSize(RECV_BUFFER);
