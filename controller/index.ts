@@ -25,4 +25,5 @@ export function createController(options: ControllerOptions = {}): Controller {
 
 export type { RestoreReport } from './restore.js';
 export { setSandboxKey, releaseSandboxKey } from './keys.js';
+export type { KeyDeps } from './keys.js';
 export { explain, renderPrometheus, type ResolverMetrics, type ResolverView } from '../resolver/index.js';

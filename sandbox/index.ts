@@ -10,7 +10,7 @@ import { createResolver, type ForwardingOptions, type SharedCache } from '../res
 import { hardenedHostDialer, netnsDialer } from './io/dialer.js';
 import { releaseNetnsSockets } from './io/upstream-udp.js';
 import { acquireSandboxSockets } from './io/bind.js';
-import { bringLoUp, createNetns, deleteNetns, netnsAlive, netnsMadeFor, netnsMark, netnsMounted, netnsPathFor, pinNetns, pinnedNetnsPath } from './io/netns.js';
+import { bringLoUp, createNetns, deleteNetns, isHostNetns, netnsAlive, netnsMadeFor, netnsMark, netnsMounted, netnsPathFor, pinNetns, pinnedNetnsPath } from './io/netns.js';
 import { netnsIpv6Enabled } from './io/ipv6.js';
 import { SandboxRuntime, type SandboxIo } from './sandbox.js';
 import type { DnsFilesConfig } from './dns-files.js';
@@ -85,10 +85,18 @@ async function adoptKey(path: string): Promise<string> {
     'netnsPath', `${JSON.stringify(path.slice(0, 200))} is not a network namespace (give an absolute path such as /run/netns/<name> or /proc/<pid>/ns/net)`, { cause },
   );
   if (!path.startsWith('/') || !(await netnsMounted(path))) throw notOne();
+  await refuseHostNetns(path);
   await bringLoUp(path).catch((err: unknown) => {
     throw notOne(err);
   });
   return path;
+}
+
+/** Throws ERR_INVALID_OPTION (400) when `path` leads to the daemon's own or the host's namespace (isHostNetns). */
+async function refuseHostNetns(path: string): Promise<void> {
+  if (await isHostNetns(path)) {
+    throw new InvalidOptionError('netnsPath', `${JSON.stringify(path.slice(0, 200))} is the daemon's own or the host's network namespace: a sandbox needs one of its own (a container with host networking has no sandbox)`);
+  }
 }
 
 /** The sandbox's namespace: the restored one, a new one, an adopted one (pinned first when ephemeral), or none yet (''). */
@@ -96,7 +104,13 @@ async function acquireNetns(opts: OpenSandboxOptions, ownsNetns: boolean): Promi
   if (opts.restore !== undefined) return opts.netnsPath ?? (ownsNetns ? netnsPathFor(opts.netnsName ?? opts.id) : ''); // alive: checked by the caller
   if (ownsNetns) return createNetns(opts.netnsName ?? opts.id, netnsMark(opts.id));
   if (opts.netnsPath === undefined) return '';
-  if (opts.pinFrom !== undefined) await pinNetns(opts.pinFrom, opts.netnsPath);
+  if (opts.pinFrom !== undefined) {
+    await refuseHostNetns(opts.pinFrom); // before a pin is made of it
+    await pinNetns(opts.pinFrom, opts.netnsPath).catch((cause: unknown) => {
+      // A process that is gone, or whose namespace this daemon may not bind: the path given is no key (L8: a 400).
+      throw new InvalidOptionError('netnsPath', `${JSON.stringify(opts.pinFrom)} cannot be pinned (has the process exited?)`, { cause });
+    });
+  }
   return adoptKey(opts.netnsPath).catch(async (err: unknown) => {
     if (opts.pinFrom !== undefined) await unpin(opts.id);
     throw err;

@@ -6,7 +6,7 @@
  */
 import { crashPoint } from '../../common/crash.js';
 import { statSync } from 'node:fs';
-import { statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { ip } from '../../common/io/exec.js';
 import { requireNativeHelper } from '../../common/io/native.js';
 import { NetlinkError, netlinkErrno, withNetlink } from '../../common/io/rtnetlink.js';
@@ -76,6 +76,16 @@ export async function netnsMounted(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * True when the namespace at `path` is the daemon's own (/proc/self/ns/net) or the host's (that of pid 1): a sandbox
+ * given it as its key would get the daemon's or the host's interfaces, routes and port 53 (a veth, a default route
+ * and a listener put into them). Namespaces are compared by nsfs identity (device and inode), not by path.
+ */
+export async function isHostNetns(path: string): Promise<boolean> {
+  const [ns, own, init] = await Promise.all([path, '/proc/self/ns/net', '/proc/1/ns/net'].map((p) => stat(p).catch(() => undefined)));
+  return ns !== undefined && [own, init].some((h) => h !== undefined && h.dev === ns.dev && h.ino === ns.ino);
 }
 
 /** True when `path` is a network namespace file we can enter. */

@@ -1,0 +1,60 @@
+/**
+ * L4: a sandbox's key is a namespace of its own. The daemon's own network namespace, or the host's (pid 1's), given
+ * as a sandbox's netnsPath or as a late key, is refused (400) before anything is put into it: a connect would have
+ * moved a veth, a default route and a DNS listener into the host. Compared by namespace identity, so any path that
+ * leads to it (a /proc link, a bind mount) is refused too.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { testController, type TestController } from '../helpers/controller.js';
+import { uniqueName } from '../helpers/names.js';
+import { setSandboxKey, type KeyDeps } from '../../controller/index.js';
+import { silentLogger } from '../../common/log.js';
+import type { SandnsError } from '../../common/errors.js';
+
+const tag = uniqueName('h');
+const pin = `${tag}-pin`;
+let t: TestController;
+const keyDeps = (): KeyDeps => ({ changed: () => t.controller.changed(), logger: silentLogger() });
+
+async function refusal(p: Promise<unknown>): Promise<{ code: string; status: number; field?: unknown }> {
+  const err = (await p.then(() => undefined, (e: unknown) => e)) as SandnsError | undefined;
+  expect(err, 'expected a refusal').toBeDefined();
+  return { code: err!.code, status: err!.status, field: err!.details?.field };
+}
+
+beforeAll(async () => {
+  t = await testController('nameserver 192.0.2.53\n');
+  // A bind mount of this process's (the host's) namespace under another name.
+  await execa('ip', ['netns', 'attach', pin, String(process.pid)]);
+});
+
+afterAll(async () => {
+  await t?.cleanup();
+  await execa('ip', ['netns', 'del', pin], { reject: false });
+});
+
+describe('422 L4 the host namespace is never a sandbox key', () => {
+  it('L4 netnsPath of the daemon\'s own or the host\'s namespace, by any path: 400 naming netnsPath, nothing made', async () => {
+    for (const path of ['/proc/self/ns/net', `/proc/${process.pid}/ns/net`, '/proc/1/ns/net', `/run/netns/${pin}`]) {
+      expect(await refusal(t.controller.newSandbox(`${tag}-a`, { netnsPath: path })), path).toEqual({ code: 'ERR_INVALID_OPTION', status: 400, field: 'netnsPath' });
+      expect(t.controller.sandboxes()).toHaveLength(0);
+    }
+  });
+
+  it('L4 the same as a late key: 400, and the sandbox stays keyless; a namespace of its own is then accepted', async () => {
+    const sb = await t.controller.newSandbox(`${tag}-l`, { external: true });
+    for (const path of ['/proc/1/ns/net', `/run/netns/${pin}`]) {
+      expect(await refusal(setSandboxKey(sb, path, keyDeps())), path).toMatchObject({ code: 'ERR_INVALID_OPTION', status: 400 });
+      expect(sb.info().netnsPath).toBe('');
+    }
+    await execa('ip', ['netns', 'add', `${tag}-own`]);
+    try {
+      await setSandboxKey(sb, `/run/netns/${tag}-own`, keyDeps());
+      expect(sb.info().netnsPath).toBe(`/run/netns/${tag}-own`);
+      await t.controller.deleteSandbox(sb);
+    } finally {
+      await execa('ip', ['netns', 'del', `${tag}-own`], { reject: false });
+    }
+  });
+});
