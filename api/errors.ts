@@ -13,6 +13,7 @@ export const API_ERROR_CODES = [
   'ERR_API_INTERNAL',
   'ERR_API_UNSUPPORTED',
   'ERR_API_SOCKET_IN_USE',
+  'ERR_API_SOCKET_PATH',
 ] as const;
 
 /** The request cannot be understood (bad JSON, not an object) (400). */
@@ -66,3 +67,17 @@ export class ApiSocketInUseError extends SandnsError {
     this.name = 'ApiSocketInUseError';
   }
 }
+
+/**
+ * The `--socket` path holds something the daemon must not replace: a file that
+ * is not a socket (a regular file, a directory, a symlink ...; sandns never
+ * removes it), or a socket it cannot tell is stale (a connect error other than
+ * ECONNREFUSED). The daemon refuses to start (409).
+ */
+export class ApiSocketPathError extends SandnsError {
+  constructor(path: string, problem: string) {
+    super('ERR_API_SOCKET_PATH', `--socket ${path}: ${problem}`, 409, { details: { socket: path } });
+    this.name = 'ApiSocketPathError';
+  }
+}
+

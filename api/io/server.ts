@@ -5,12 +5,11 @@
  * ApiResponse back into bytes.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createConnection } from 'node:net';
-import { chmod, mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, rm } from 'node:fs/promises';
 import type { Logger } from '../../common/log.js';
 import { armCrashPoints } from '../../common/crash.js';
-import { ApiBadRequestError, ApiBodyTooLargeError, ApiSocketInUseError } from '../errors.js';
+import { ApiBadRequestError, ApiBodyTooLargeError } from '../errors.js';
+import { prepareSocketPath } from './socket-path.js';
 import { errorResponse } from '../routes.js';
 import type { ApiRequest, ApiResponse } from '../types.js';
 
@@ -30,17 +29,6 @@ export interface ApiServer {
   readonly socketPath: string;
   /** Stop accepting, let requests in flight finish (at most `graceMs`), remove the socket file. */
   close(graceMs?: number): Promise<void>;
-}
-
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
@@ -116,15 +104,14 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:strea
 }
 
 /**
- * Listen on the unix socket. A stale socket file (nothing answering) is
- * replaced; a live one is an error. The socket is created under umask 0177
- * and then chmod 0600, so only root can talk to the daemon.
+ * Listen on the unix socket. The path is made ready by prepareSocketPath: a
+ * stale socket is replaced; a live one or anything that is not a socket is
+ * refused (ERR_API_SOCKET_IN_USE, ERR_API_SOCKET_PATH). The socket is created
+ * under umask 0177 and then chmod 0600, so only root can talk to the daemon.
  */
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const path = opts.socketPath;
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  if (await socketAnswers(path)) throw new ApiSocketInUseError(path);
-  await rm(path, { force: true });
+  await prepareSocketPath(path);
   const server: Server = createServer((req, res) => void serve(req, res, opts));
   server.keepAliveTimeout = 5_000;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerUnparsable(err, socket));
