@@ -14,6 +14,7 @@ export const API_ERROR_CODES = [
   'ERR_API_UNSUPPORTED',
   'ERR_API_SOCKET_IN_USE',
   'ERR_API_SOCKET_PATH',
+  'ERR_API_SOCKET_DIR_UNSAFE',
 ] as const;
 
 /** The request cannot be understood (bad JSON, not an object) (400). */
@@ -81,3 +82,17 @@ export class ApiSocketPathError extends SandnsError {
   }
 }
 
+/**
+ * The socket's directory could let another user replace the socket, and so
+ * pose as the daemon to the root CLI and the OCI hook: it is not owned by root
+ * (or the daemon's own user), or it is group- or other-writable. The daemon
+ * refuses to start (409).
+ */
+export class ApiSocketDirUnsafeError extends SandnsError {
+  constructor(dir: string, problem: string) {
+    super('ERR_API_SOCKET_DIR_UNSAFE', `the socket directory ${dir} ${problem}: another user could replace the socket; fix its owner or mode (chown root, chmod go-w), or give a --socket in a root-only directory`, 409, {
+      details: { dir },
+    });
+    this.name = 'ApiSocketDirUnsafeError';
+  }
+}

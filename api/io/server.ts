@@ -15,7 +15,7 @@ import type { ApiRequest, ApiResponse } from '../types.js';
 
 /** Options of startApiServer. */
 export interface ApiServerOptions {
-  /** Path of the unix socket. Its directory is created (0755) when missing. */
+  /** Path of the unix socket. Its directory is created (0755) when missing; an existing one must be root's and not group/other-writable. */
   readonly socketPath: string;
   /** Serves one parsed request (routes' createApi). */
   readonly handle: (req: ApiRequest) => Promise<ApiResponse>;
@@ -105,8 +105,9 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:strea
 
 /**
  * Listen on the unix socket. The path is made ready by prepareSocketPath: a
- * stale socket is replaced; a live one or anything that is not a socket is
- * refused (ERR_API_SOCKET_IN_USE, ERR_API_SOCKET_PATH). The socket is created
+ * stale socket is replaced; a live one, anything that is not a socket, or a
+ * directory others could write is refused (ERR_API_SOCKET_IN_USE,
+ * ERR_API_SOCKET_PATH, ERR_API_SOCKET_DIR_UNSAFE). The socket is created
  * under umask 0177 and then chmod 0600, so only root can talk to the daemon.
  */
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {

@@ -1,12 +1,13 @@
 /**
- * startApiServer's socket path (H3 of the API review): only a stale socket is
- * ever removed; a live, busy or unknown one and anything that is not a socket
- * is refused and left as it is.
+ * startApiServer's socket path (H3, L5 of the API review): only a stale socket
+ * is ever removed; a live, busy or unknown one and anything that is not a
+ * socket is refused and left as it is; a directory others could write is
+ * refused.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
-import { chmod, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer, type ApiServer } from '../../../../api/index.js';
@@ -87,5 +88,29 @@ describe('H3 the daemon never deletes what is not a stale socket', () => {
     expect(code).toBe('EAGAIN');
     await expect(start(path)).rejects.toMatchObject({ code: 'ERR_API_SOCKET_IN_USE' });
     expect((await lstat(path)).isSocket()).toBe(true);
+  });
+});
+
+describe('L5 the socket directory must be root-only', () => {
+  it('L5 a group- or other-writable directory is refused (ERR_API_SOCKET_DIR_UNSAFE)', async () => {
+    const dir = join(await scratch(), 'run');
+    await mkdir(dir);
+    for (const mode of [0o777, 0o775, 0o1777]) {
+      await chmod(dir, mode);
+      await expect(start(join(dir, 'api.sock'))).rejects.toMatchObject({ code: 'ERR_API_SOCKET_DIR_UNSAFE', status: 409 });
+    }
+  });
+
+  it.skipIf(process.geteuid?.() !== 0)('L5 a directory owned by another user is refused', async () => {
+    const dir = join(await scratch(), 'run');
+    await mkdir(dir, { mode: 0o755 });
+    await chown(dir, 65534, 65534);
+    await expect(start(join(dir, 'api.sock'))).rejects.toMatchObject({ code: 'ERR_API_SOCKET_DIR_UNSAFE' });
+  });
+
+  it('L5 a missing directory is created 0755 and used', async () => {
+    const dir = join(await scratch(), 'a', 'b');
+    made.server = await start(join(dir, 'api.sock'));
+    expect((await lstat(dir)).mode & 0o777).toBe(0o755);
   });
 });
