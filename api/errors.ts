@@ -15,6 +15,7 @@ export const API_ERROR_CODES = [
   'ERR_API_SOCKET_IN_USE',
   'ERR_API_SOCKET_PATH',
   'ERR_API_SOCKET_DIR_UNSAFE',
+  'ERR_API_BAD_PATH',
 ] as const;
 
 /** The request cannot be understood (bad JSON, not an object) (400). */
@@ -94,5 +95,19 @@ export class ApiSocketDirUnsafeError extends SandnsError {
       details: { dir },
     });
     this.name = 'ApiSocketDirUnsafeError';
+  }
+}
+
+/**
+ * The request path has an empty segment (`//`, a trailing `/`), a dot segment
+ * (`.`, `..`, `%2e`), or is not a path at all (400). Paths are never
+ * normalised: `/sandboxes/./key` is refused, not read as `/sandboxes/key`.
+ */
+export class ApiBadPathError extends SandnsError {
+  constructor(path: string, problem: string) {
+    super('ERR_API_BAD_PATH', `the request path ${JSON.stringify(path.slice(0, 200))} ${problem}: write each object name as one whole segment`, 400, {
+      details: { path: path.slice(0, 200) },
+    });
+    this.name = 'ApiBadPathError';
   }
 }

@@ -3,6 +3,7 @@
  * requests into controller calls; startApiServer serves them over HTTP.
  */
 export { createApi, matchRoute } from './routes.js';
+export { parseTarget, pathSegments } from './path.js';
 export { recordRows, reverseName, normalizeQuestion } from './records.js';
 export * from './errors.js';
 export type * from './types.js';

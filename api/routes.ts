@@ -7,6 +7,7 @@ import { fileLimitOf, HostLimitError, SandnsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { ApiBadRequestError, ApiMethodNotAllowedError, ApiNotFoundError } from './errors.js';
 import type { Body } from './body.js';
+import { pathSegments } from './path.js';
 import * as h from './handlers.js';
 import { sandboxPorts, sandboxStats } from './ports.js';
 import type { ApiRequest, ApiResponse, RouteDeps } from './types.js';
@@ -71,9 +72,9 @@ function matchParts(parts: readonly string[], segs: readonly string[]): Record<s
   return params;
 }
 
-/** Find the route of a request; throws ERR_API_NOT_FOUND / ERR_API_METHOD_NOT_ALLOWED. */
+/** Find the route of a raw (never normalised) path; throws ERR_API_BAD_PATH (path.ts), ERR_API_NOT_FOUND, ERR_API_METHOD_NOT_ALLOWED. */
 export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } {
-  const segs = path.split('/').filter(Boolean);
+  const segs = pathSegments(path);
   const allowed: string[] = [];
   for (const r of ROUTES) {
     const params = matchParts(r.parts, segs);

@@ -94,7 +94,7 @@ export interface RouteDeps {
 /** A parsed request. */
 export interface ApiRequest {
   readonly method: string;
-  /** Path without the query string. */
+  /** Path without the query string, as sent: still %-encoded, never normalised (path.ts parseTarget). */
   readonly path: string;
   readonly query: URLSearchParams;
   /** Parsed JSON body; undefined when empty. */

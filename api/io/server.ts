@@ -11,6 +11,7 @@ import { armCrashPoints } from '../../common/crash.js';
 import { ApiBadRequestError, ApiBodyTooLargeError } from '../errors.js';
 import { prepareSocketPath } from './socket-path.js';
 import { errorResponse } from '../routes.js';
+import { parseTarget } from '../path.js';
 import type { ApiRequest, ApiResponse } from '../types.js';
 
 /** Options of startApiServer. */
@@ -77,9 +78,10 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: ApiServerO
     // Fault injection of the kill -9 tests (common/crash.ts): honoured only by a daemon started with SANDNS_CRASH_POINTS=1.
     const crashAt = req.headers['x-sandns-crash-at'];
     if (typeof crashAt === 'string') armCrashPoints(crashAt, req.headers['x-sandns-crash-signal'] === 'SIGSTOP' ? 'SIGSTOP' : 'SIGKILL');
-    const url = new URL(req.url ?? '/', 'http://sandns');
+    // The path as sent: new URL() would drop dot segments and read a leading // as a host (M1).
+    const { path, query } = parseTarget(req.url ?? '/');
     const body = await readBody(req, opts.bodyLimit ?? 1 << 20);
-    const apiReq: ApiRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body };
+    const apiReq: ApiRequest = { method: req.method ?? 'GET', path, query, body };
     out = await opts.handle(apiReq);
   } catch (err) {
     out = errorResponse(err, opts.logger);
