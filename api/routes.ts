@@ -86,6 +86,20 @@ export function matchRoute(method: string, path: string): { route: Route; params
   throw new ApiNotFoundError(method, path);
 }
 
+/**
+ * The pattern of the route `method path` is served by, object names written
+ * `:name` (`/networks/:name/connect`); undefined when none is (404, 405, a bad
+ * path). A bounded set: the metrics label (R16).
+ */
+export function routePattern(method: string, path: string): string | undefined {
+  try {
+    const { route: r } = matchRoute(method, path);
+    return `/${r.parts.map((p) => (p.startsWith(':') ? ':name' : p)).join('/')}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Map any thrown value to a response: typed errors keep their status and {code, message}; others are 500 without a stack. */
 export function errorResponse(err: unknown, logger: Logger): ApiResponse {
   const typedStatus = err instanceof SandnsError && err.status >= 400 && err.status <= 599 ? err.status : 500;

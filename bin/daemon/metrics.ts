@@ -5,13 +5,20 @@
  */
 import { renderPrometheus, type ResolverMetrics } from '../../controller/index.js';
 import type { Controller } from '../../controller/index.js';
+import { routePattern } from '../../api/index.js';
 
-/** Path → route label, with object names folded away to keep label cardinality bounded. */
-export function routeLabel(path: string): string {
-  const segs = path.split('/').filter(Boolean);
-  if (segs[0] === 'networks' || segs[0] === 'sandboxes') return ['', segs[0], ...(segs.length > 1 ? [':name'] : []), ...segs.slice(2)].join('/');
-  return ['/healthz', '/metrics', '/records'].includes(`/${segs.join('/')}`) ? `/${segs.join('/')}` : 'other';
+/**
+ * Route label of a request: the pattern of the route that served it
+ * (`/networks/:name/connect`), `other` when none did (404, 405, a bad path).
+ * Only the route table's patterns can appear, so the label set is bounded
+ * whatever paths clients send (R16).
+ */
+export function routeLabel(method: string, path: string): string {
+  return routePattern(method, path) ?? 'other';
 }
+
+/** Methods counted under their own name; any other is `other` (node:http accepts some 30 methods). */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
 /** API request counters. */
 export class ApiMetrics {
@@ -19,7 +26,7 @@ export class ApiMetrics {
 
   /** Count one served request. */
   observe(method: string, path: string, status: number): void {
-    const key = `method="${method}",route="${routeLabel(path)}",status="${status}"`;
+    const key = `method="${METHODS.has(method) ? method : 'other'}",route="${routeLabel(method, path)}",status="${status}"`;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
   }
 

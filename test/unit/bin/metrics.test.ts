@@ -3,13 +3,33 @@ import { ApiMetrics, routeLabel } from '../../../bin/daemon/metrics.js';
 import { normalizeDaemonOptions } from '../../../bin/daemon/daemon.js';
 
 describe('daemon metrics and options', () => {
-  it('R16 route labels fold object names away (bounded cardinality)', () => {
-    expect(routeLabel('/networks')).toBe('/networks');
-    expect(routeLabel('/networks/n1')).toBe('/networks/:name');
-    expect(routeLabel('/networks/n1/connect')).toBe('/networks/:name/connect');
-    expect(routeLabel('/sandboxes/web/resolve')).toBe('/sandboxes/:name/resolve');
-    expect(routeLabel('/metrics')).toBe('/metrics');
-    expect(routeLabel('/etc/passwd')).toBe('other');
+  it('R16 route labels are the matched route pattern, `other` for anything unmatched', () => {
+    expect(routeLabel('GET', '/networks')).toBe('/networks');
+    expect(routeLabel('GET', '/networks/n1')).toBe('/networks/:name');
+    expect(routeLabel('POST', '/networks/n1/connect')).toBe('/networks/:name/connect');
+    expect(routeLabel('POST', '/sandboxes/web/resolve')).toBe('/sandboxes/:name/resolve');
+    expect(routeLabel('GET', '/metrics')).toBe('/metrics');
+    expect(routeLabel('GET', '/etc/passwd')).toBe('other');
+    expect(routeLabel('GET', '/networks/n1/connect')).toBe('other');
+    expect(routeLabel('GET', '/sandboxes/x/nope/deeper')).toBe('other');
+  });
+
+  it('M2 20,000 unique paths (404s and object names) make a bounded number of series', () => {
+    const m = new ApiMetrics();
+    for (let i = 0; i < 5_000; i++) {
+      m.observe('GET', `/networks/n${i}`, 404);
+      m.observe('GET', `/networks/n${i}/x${i}`, 404);
+      m.observe('DELETE', `/sandboxes/s${i}/key/${i}`, 404);
+      m.observe('GET', `/junk${i}`, 404);
+    }
+    m.observe('PROPFIND', '/networks', 405);
+    const series = m.render().split('\n').filter((l) => l.startsWith('sandns_api_requests_total{'));
+    expect(series).toEqual([
+      'sandns_api_requests_total{method="GET",route="/networks/:name",status="404"} 5000',
+      'sandns_api_requests_total{method="GET",route="other",status="404"} 10000',
+      'sandns_api_requests_total{method="DELETE",route="other",status="404"} 5000',
+      'sandns_api_requests_total{method="other",route="other",status="405"} 1',
+    ]);
   });
 
   it('R16 API requests are counted by method, route and status in Prometheus text', () => {
