@@ -17,7 +17,7 @@ import type { ProbeReply } from './dig.js';
 import { digInNetns } from './io/dig-probe.js';
 import { replayDeferred } from './deferred.js';
 import { explainAnswer } from './explain.js';
-import { ApiMetrics, renderAllMetrics } from './metrics.js';
+import { ApiMetrics, renderAllMetrics, singleFlight } from './metrics.js';
 import { createClusterStore, normalizeClusterOptions, type ClusterOptions, type ClusterStore, type RawClusterOptions } from '../../store/index.js';
 
 /** Options of `sandns daemon`. */
@@ -89,13 +89,15 @@ const FORWARDING = true;
 async function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): Promise<ApiServer> {
   const started = Date.now();
   const apiMetrics = new ApiMetrics();
+  // One scrape at a time; concurrent GET /metrics share its text (M5).
+  const scrape = singleFlight(async () => (await renderAllMetrics(controller, apiMetrics)) + (cluster?.metrics() ?? ''));
   const real = (sb: ApiSandbox) => controller.sandbox(sb.id);
   const api = createApi({
     controller,
     logger,
     probe: (sb, q) => digInNetns(sb.netnsPath, q.name, q.type, q.tcp),
     explain: (sb, q, reply) => explainAnswer(real(sb).view, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
-    metrics: async () => (await renderAllMetrics(controller, apiMetrics)) + (cluster?.metrics() ?? ''),
+    metrics: scrape,
     cluster: () => controller.clusterStatus() as Record<string, unknown> | undefined,
     health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),
     keys: {

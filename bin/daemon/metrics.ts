@@ -45,12 +45,16 @@ const COUNTERS = [
   ['txErrors', 'transmit_errors', 'Transmit errors'], ['txDropped', 'transmit_dropped', 'Transmitted packets dropped'],
 ] as const;
 
-/** Interface counters of every joined endpoint, seen from inside its sandbox (libcontainer NetworkStats), and published ports. */
-export async function renderInterfaceMetrics(controller: Controller): Promise<string> {
+/**
+ * Interface counters of every joined endpoint, seen from inside its sandbox (libcontainer NetworkStats), and published
+ * ports. The counters come from one allStats() call: one host link dump per scrape, whatever the number of sandboxes;
+ * when it fails, the scrape has no interface rows.
+ */
+export async function renderInterfaceMetrics(controller: Pick<Controller, 'allStats' | 'networks'>): Promise<string> {
   const rows: { labels: string; c: Record<string, number> }[] = [];
-  for (const sb of controller.sandboxes()) {
-    for (const s of await controller.stats(sb).catch(() => [])) {
-      rows.push({ labels: `sandbox=${JSON.stringify(sb.id)},network=${JSON.stringify(s.network)},interface=${JSON.stringify(s.ifname)}`, c: { ...s.counters } });
+  for (const [id, list] of await controller.allStats().catch(() => new Map<string, never[]>())) {
+    for (const s of list) {
+      rows.push({ labels: `sandbox=${JSON.stringify(id)},network=${JSON.stringify(s.network)},interface=${JSON.stringify(s.ifname)}`, c: { ...s.counters } });
     }
   }
   const out = COUNTERS.map(([key, name, help]) => {
@@ -79,4 +83,20 @@ export function renderMetrics(controller: Controller, api: ApiMetrics): string {
   const own = gauges.map(([n, h, v]) => `# HELP ${n} ${h}\n# TYPE ${n} gauge\n${n} ${v}\n`).join('');
   const resolvers = sandboxes.map((s) => s.metrics).filter((m): m is ResolverMetrics => m !== undefined);
   return own + api.render() + renderPrometheus(resolvers);
+}
+
+/**
+ * `fn`, run at most once at a time: a call while one is in flight gets that
+ * run's result (a scrape does a host link dump and walks every sandbox, so
+ * scrapers piling up must not multiply it); the next call after it settles
+ * runs `fn` again.
+ */
+export function singleFlight<T>(fn: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => {
+    running ??= fn().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
 }

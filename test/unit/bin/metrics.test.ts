@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ApiMetrics, routeLabel } from '../../../bin/daemon/metrics.js';
+import { ApiMetrics, renderInterfaceMetrics, routeLabel, singleFlight } from '../../../bin/daemon/metrics.js';
+import { allSandboxStats, sandboxStats } from '../../../controller/ports.js';
+import type { Controller, Sandbox } from '../../../controller/index.js';
+import type { DriverRegistry } from '../../../drivers/index.js';
 import { normalizeDaemonOptions } from '../../../bin/daemon/daemon.js';
 
 describe('daemon metrics and options', () => {
@@ -61,5 +64,68 @@ describe('daemon metrics and options', () => {
     for (const bad of ['20010-20000', '0-10', '1-70000', '80', 'a-b']) {
       expect(() => normalizeDaemonOptions({ ...raw, portRange: bad })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
     }
+  });
+});
+
+describe('M5 a scrape reads the interface counters once', () => {
+  const COUNTERS = { rxBytes: 1, rxPackets: 2, rxErrors: 0, rxDropped: 0, txBytes: 3, txPackets: 4, txErrors: 0, txDropped: 0 };
+
+  /** N sandboxes with one joined bridge endpoint each, over a fake driver that counts its interfaceStats calls (one host link dump each). */
+  function world(n: number) {
+    const dumps = { count: 0 };
+    const drivers = {
+      get: () => ({
+        interfaceStats: async (infos: readonly unknown[]) => {
+          dumps.count++;
+          return infos.map(() => COUNTERS);
+        },
+      }),
+    } as unknown as DriverRegistry;
+    const sandboxes = Array.from({ length: n }, (_, i) => ({
+      id: `s${i}`,
+      endpoints: new Map([[`e${i}`, { joinInfo: { ifname: 'eth0', hostIfname: `sv${i}` }, network: { driver: 'bridge', name: 'n1' } }]]),
+    })) as unknown as Sandbox[];
+    const controller = {
+      sandboxes: () => sandboxes,
+      networks: () => [],
+      stats: (sb: Sandbox) => sandboxStats(drivers, sb),
+      allStats: async () => new Map([...(await allSandboxStats(drivers, sandboxes))].map(([sb, s]) => [sb.id, s])),
+    };
+    return { dumps, controller };
+  }
+
+  it('M5 200 sandboxes: one interfaceStats call (one link dump), and a row per interface', async () => {
+    const { dumps, controller } = world(200);
+    const text = await renderInterfaceMetrics(controller as unknown as Controller);
+    expect(dumps.count).toBe(1);
+    expect(text.split('\n').filter((l) => l.startsWith('sandns_interface_receive_bytes_total{'))).toHaveLength(200);
+    expect(text).toContain('sandns_interface_receive_bytes_total{sandbox="s7",network="n1",interface="eth0"} 1\n');
+  });
+
+  it('M5 concurrent scrapes share the one in flight; the next one runs again', async () => {
+    let runs = 0;
+    let release!: () => void;
+    const scrape = singleFlight(async () => {
+      runs++;
+      await new Promise<void>((r) => (release = r));
+      return `text ${runs}`;
+    });
+    const all = Array.from({ length: 10 }, () => scrape());
+    release();
+    expect(await Promise.all(all)).toEqual(Array(10).fill('text 1'));
+    const next = scrape();
+    release();
+    expect([await next, runs]).toEqual(['text 2', 2]);
+  });
+
+  it('M5 a failed scrape is not kept: the next call runs again', async () => {
+    let runs = 0;
+    const scrape = singleFlight(async () => {
+      runs++;
+      if (runs === 1) throw new Error('dump failed');
+      return 'ok';
+    });
+    await expect(scrape()).rejects.toThrow('dump failed');
+    expect(await scrape()).toBe('ok');
   });
 });
