@@ -11,6 +11,7 @@ import { armCrashPoints } from '../../common/crash.js';
 import { ApiBadRequestError, ApiBodyTooLargeError } from '../errors.js';
 import { prepareSocketPath } from './socket-path.js';
 import { errorResponse } from '../routes.js';
+import { ControllerClosedError } from '../../controller/index.js';
 import { parseTarget } from '../path.js';
 import type { ApiRequest, ApiResponse } from '../types.js';
 
@@ -28,7 +29,14 @@ export interface ApiServerOptions {
 /** A listening API server. */
 export interface ApiServer {
   readonly socketPath: string;
-  /** Stop accepting, let requests in flight finish (at most `graceMs`), remove the socket file. */
+  /**
+   * Shut down: stop accepting connections; a request arriving on an open
+   * connection from now on is 503 ERR_CONTROLLER_CLOSED; wait for the handlers
+   * already running (at most `graceMs`, default 30 s; those still running
+   * then are logged), close the connections and remove the socket file. Once
+   * it resolves, no handler started by this server is still running (unless
+   * the bound was hit), so the controller can be closed under none.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -60,13 +68,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
   });
 }
 
-function send(res: ServerResponse, out: ApiResponse): void {
+function send(res: ServerResponse, out: ApiResponse, close = false): void {
   const text = out.text !== undefined;
   const payload = text ? out.text! : out.body === undefined ? '' : `${JSON.stringify(out.body)}\n`;
   res.writeHead(out.status, {
     'content-type': text ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),
-    ...(out.status === 413 ? { connection: 'close' } : {}),
+    ...(out.status === 413 || close ? { connection: 'close' } : {}),
   });
   res.end(payload);
 }
@@ -89,6 +97,18 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: ApiServerO
   if (!res.destroyed) send(res, out);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   opts.logger.debug({ method: req.method, url: req.url, status: out.status, ms: Math.round(ms * 10) / 10 }, 'api request');
+}
+
+/** Wait for `handlers` to settle, at most `ms`; those still running then are logged (they may fail under a closed controller). */
+async function settleWithin(handlers: readonly Promise<void>[], ms: number, logger: Logger): Promise<void> {
+  if (handlers.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const left = await Promise.race([
+    Promise.allSettled(handlers).then(() => 0),
+    new Promise<number>((resolve) => (timer = setTimeout(() => resolve(handlers.length), ms))),
+  ]);
+  clearTimeout(timer);
+  if (left > 0) logger.warn({ graceMs: ms }, 'API requests still running at shutdown after the grace period: closing under them');
 }
 
 /**
@@ -115,7 +135,18 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:strea
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const path = opts.socketPath;
   await prepareSocketPath(path);
-  const server: Server = createServer((req, res) => void serve(req, res, opts));
+  const running = new Set<Promise<void>>();
+  let closing = false;
+  const server: Server = createServer((req, res) => {
+    if (closing) {
+      // Shutting down: nothing new may start under a controller about to close (M6).
+      send(res, errorResponse(new ControllerClosedError(), opts.logger), true);
+      return;
+    }
+    const p = serve(req, res, opts);
+    running.add(p);
+    void p.finally(() => running.delete(p));
+  });
   server.keepAliveTimeout = 5_000;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerUnparsable(err, socket));
   const oldMask = process.umask(0o177);
@@ -135,10 +166,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   opts.logger.info({ socket: path }, 'API listening');
   return {
     socketPath: path,
-    async close(graceMs = 5_000) {
+    async close(graceMs = 30_000) {
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await settleWithin([...running], graceMs, opts.logger);
+      // Every answer is written; a second for the last bytes to leave, then whatever is still open is cut.
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), 1_000);
       await closed;
       clearTimeout(timer);
       await rm(path, { force: true });

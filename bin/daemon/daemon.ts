@@ -1,7 +1,8 @@
 /**
  * `sandns daemon`: the controller plus its HTTP/JSON API on a unix socket
- * (L1, R16). SIGTERM/SIGINT: stop accepting requests, stop every listener,
- * flush state, remove the socket; namespaces, bridges and files of live
+ * (L1, R16). SIGTERM/SIGINT: stop accepting requests (one arriving on an
+ * open connection is 503 ERR_CONTROLLER_CLOSED), wait for those in flight (at
+ * most 30 s), then stop every listener, flush state, remove the socket; namespaces, bridges and files of live
  * sandboxes stay: a restarted daemon restores them from --state-dir (L3).
  */
 import { access, mkdir } from 'node:fs/promises';
@@ -195,7 +196,7 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
   const sig = await waitForSignal(logger);
   clearInterval(storeWait);
   logger.info({ signal: sig }, 'shutting down: closing the API and the listeners; namespaces stay');
-  await server.close();
+  await server.close(); // returns once the requests in flight are answered: none runs under the closed controller
   await controller.close(); // flushes the state (L3)
   await cluster?.close(); // the lease is left to expire: a restart inside it takes the records over (M5)
   await releaseFirewall?.();
