@@ -107,6 +107,8 @@ export interface ApiResponse {
   readonly body?: unknown;
   /** Plain-text body (Prometheus exposition). */
   readonly text?: string;
+  /** Extra response header fields (`allow` of a 405 or an OPTIONS answer). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One row of `GET /records`: a name's address, or an address's PTR. */

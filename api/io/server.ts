@@ -71,12 +71,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
 function send(res: ServerResponse, out: ApiResponse, close = false): void {
   const text = out.text !== undefined;
   const payload = text ? out.text! : out.body === undefined ? '' : `${JSON.stringify(out.body)}\n`;
+  // A 204 has no content, so no Content-Length either (RFC 9110 §8.6). For HEAD, node:http sends the fields of the GET answer without its body.
   res.writeHead(out.status, {
-    'content-type': text ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
+    ...(out.status === 204 ? {} : {
+      'content-type': text ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(payload),
+    }),
+    ...out.headers,
     ...(out.status === 413 || close ? { connection: 'close' } : {}),
   });
-  res.end(payload);
+  res.end(out.status === 204 ? undefined : payload);
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, opts: ApiServerOptions): Promise<void> {
