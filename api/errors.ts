@@ -13,6 +13,9 @@ export const API_ERROR_CODES = [
   'ERR_API_INTERNAL',
   'ERR_API_UNSUPPORTED',
   'ERR_API_SOCKET_IN_USE',
+  'ERR_API_SOCKET_PATH',
+  'ERR_API_SOCKET_DIR_UNSAFE',
+  'ERR_API_BAD_PATH',
 ] as const;
 
 /** The request cannot be understood (bad JSON, not an object) (400). */
@@ -64,5 +67,47 @@ export class ApiSocketInUseError extends SandnsError {
       details: { socket: path },
     });
     this.name = 'ApiSocketInUseError';
+  }
+}
+
+/**
+ * The `--socket` path holds something the daemon must not replace: a file that
+ * is not a socket (a regular file, a directory, a symlink ...; sandns never
+ * removes it), or a socket it cannot tell is stale (a connect error other than
+ * ECONNREFUSED). The daemon refuses to start (409).
+ */
+export class ApiSocketPathError extends SandnsError {
+  constructor(path: string, problem: string) {
+    super('ERR_API_SOCKET_PATH', `--socket ${path}: ${problem}`, 409, { details: { socket: path } });
+    this.name = 'ApiSocketPathError';
+  }
+}
+
+/**
+ * The socket's directory could let another user replace the socket, and so
+ * pose as the daemon to the root CLI and the OCI hook: it is not owned by root
+ * (or the daemon's own user), or it is group- or other-writable. The daemon
+ * refuses to start (409).
+ */
+export class ApiSocketDirUnsafeError extends SandnsError {
+  constructor(dir: string, problem: string) {
+    super('ERR_API_SOCKET_DIR_UNSAFE', `the socket directory ${dir} ${problem}: another user could replace the socket; fix its owner or mode (chown root, chmod go-w), or give a --socket in a root-only directory`, 409, {
+      details: { dir },
+    });
+    this.name = 'ApiSocketDirUnsafeError';
+  }
+}
+
+/**
+ * The request path has an empty segment (`//`, a trailing `/`), a dot segment
+ * (`.`, `..`, `%2e`), or is not a path at all (400). Paths are never
+ * normalised: `/sandboxes/./key` is refused, not read as `/sandboxes/key`.
+ */
+export class ApiBadPathError extends SandnsError {
+  constructor(path: string, problem: string) {
+    super('ERR_API_BAD_PATH', `the request path ${JSON.stringify(path.slice(0, 200))} ${problem}: write each object name as one whole segment`, 400, {
+      details: { path: path.slice(0, 200) },
+    });
+    this.name = 'ApiBadPathError';
   }
 }

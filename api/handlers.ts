@@ -5,7 +5,7 @@
  * text arrive through RouteDeps (G12).
  */
 import { InvalidOptionError, SandnsError } from '../common/errors.js';
-import { EndpointNotFoundError, SandboxInUseError, type SandboxOptions } from '../controller/index.js';
+import { EndpointNotFoundError, SandboxInUseError, SandboxNoKeyError, type SandboxOptions } from '../controller/index.js';
 import { ApiUnsupportedError } from './errors.js';
 import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
 import { normalizeQuestion, recordRows } from './records.js';
@@ -128,6 +128,8 @@ export async function resolve({ params, body, deps }: Ctx): Promise<ApiResponse>
   const sb = deps.controller.sandbox(params.sandbox!);
   const q = normalizeQuestion(body.name, body.type);
   if (deps.probe === undefined) throw new ApiUnsupportedError('resolve (the in-namespace probe)');
+  // The probe runs inside the namespace: an external sandbox waiting for its key has none ('' path).
+  if (sb.netnsPath === '') throw new SandboxNoKeyError(sb.id);
   const reply = await deps.probe(sb, { ...q, tcp: typed<boolean>(body, 'tcp', 'boolean') ?? false });
   const explanation = deps.explain?.(sb, q, reply);
   return ok({ sandbox: sb.id, question: q, reply, ...(explanation === undefined ? {} : { explanation }) });

@@ -7,6 +7,7 @@ import { fileLimitOf, HostLimitError, SandnsError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { ApiBadRequestError, ApiMethodNotAllowedError, ApiNotFoundError } from './errors.js';
 import type { Body } from './body.js';
+import { pathSegments } from './path.js';
 import * as h from './handlers.js';
 import { sandboxPorts, sandboxStats } from './ports.js';
 import type { ApiRequest, ApiResponse, RouteDeps } from './types.js';
@@ -71,18 +72,39 @@ function matchParts(parts: readonly string[], segs: readonly string[]): Record<s
   return params;
 }
 
-/** Find the route of a request; throws ERR_API_NOT_FOUND / ERR_API_METHOD_NOT_ALLOWED. */
+/**
+ * Find the route of a raw (never normalised) path. HEAD is served wherever GET
+ * is (RFC 9110 §9.3.2; node:http sends no body for it). Throws
+ * ERR_API_BAD_PATH (path.ts), ERR_API_NOT_FOUND, ERR_API_METHOD_NOT_ALLOWED
+ * (its `details.allowed` lists every method of the path, HEAD and OPTIONS
+ * included: the Allow field, RFC 9110 §15.5.6).
+ */
 export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } {
-  const segs = path.split('/').filter(Boolean);
+  const segs = pathSegments(path);
   const allowed: string[] = [];
+  const wanted = method === 'HEAD' ? 'GET' : method;
   for (const r of ROUTES) {
     const params = matchParts(r.parts, segs);
     if (params === undefined) continue;
-    if (r.method === method) return { route: r, params };
+    if (r.method === wanted) return { route: r, params };
     allowed.push(r.method);
   }
-  if (allowed.length > 0) throw new ApiMethodNotAllowedError(method, path, allowed);
+  if (allowed.length > 0) throw new ApiMethodNotAllowedError(method, path, [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : []), 'OPTIONS']);
   throw new ApiNotFoundError(method, path);
+}
+
+/**
+ * The pattern of the route `method path` is served by, object names written
+ * `:name` (`/networks/:name/connect`); undefined when none is (404, 405, a bad
+ * path). A bounded set: the metrics label (R16).
+ */
+export function routePattern(method: string, path: string): string | undefined {
+  try {
+    const { route: r } = matchRoute(method, path);
+    return `/${r.parts.map((p) => (p.startsWith(':') ? ':name' : p)).join('/')}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Map any thrown value to a response: typed errors keep their status and {code, message}; others are 500 without a stack. */
@@ -95,6 +117,8 @@ export function errorResponse(err: unknown, logger: Logger): ApiResponse {
     logger.warn({ err }, `API request refused: ${typed.message}`);
     return { status: typed.status, body: typed.toJSON() };
   }
+  // A 405 names the methods the path has (RFC 9110 §15.5.6).
+  if (err instanceof ApiMethodNotAllowedError) return { status: 405, body: err.toJSON(), headers: { allow: (err.details!.allowed as string[]).join(', ') } };
   if (err instanceof SandnsError) {
     const status = err.status >= 400 && err.status <= 599 ? err.status : 500;
     // A host limit (503 ERR_HOST_LIMIT) is the environment's, not a fault of ours: a warning.
@@ -146,6 +170,8 @@ export function createApi(deps: RouteDeps): (req: ApiRequest) => Promise<ApiResp
         return out;
       });
     } catch (err) {
+      // OPTIONS (RFC 9110 §9.3.7): no route has it, so it lands here with the path's methods, answered as 204 + Allow.
+      if (req.method === 'OPTIONS' && err instanceof ApiMethodNotAllowedError) return { status: 204, headers: { allow: (err.details!.allowed as string[]).join(', ') } };
       return errorResponse(err, deps.logger);
     }
   };

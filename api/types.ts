@@ -94,7 +94,7 @@ export interface RouteDeps {
 /** A parsed request. */
 export interface ApiRequest {
   readonly method: string;
-  /** Path without the query string. */
+  /** Path without the query string, as sent: still %-encoded, never normalised (path.ts parseTarget). */
   readonly path: string;
   readonly query: URLSearchParams;
   /** Parsed JSON body; undefined when empty. */
@@ -107,6 +107,8 @@ export interface ApiResponse {
   readonly body?: unknown;
   /** Plain-text body (Prometheus exposition). */
   readonly text?: string;
+  /** Extra response header fields (`allow` of a 405 or an OPTIONS answer). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One row of `GET /records`: a name's address, or an address's PTR. */

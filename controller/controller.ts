@@ -23,7 +23,7 @@ import { watchEndpointLinks } from './link-watch.js';
 import type { Network } from './network.js';
 import { createEndpoint, deleteEndpoint, deleteNetwork, newNetwork } from './network-ops.js';
 import type { ControllerOptions, EndpointOptions, JoinOptions, NetworkOptions, SandboxOptions } from './options.js';
-import { sandboxStats, type InterfaceStats } from './ports.js';
+import { allSandboxStats, sandboxStats, type InterfaceStats } from './ports.js';
 import { Reservations } from './reservations.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
 import { refreshResolvConfs, type Sandbox } from './sandbox.js';
@@ -284,6 +284,12 @@ export class Controller implements ControllerCore {
    */
   stats(sb: Sandbox): Promise<InterfaceStats[]> {
     return sandboxStats(this.#drivers, sb);
+  }
+
+  /** stats() of every sandbox at once, by sandbox id: one driver call (one host link dump) for all of them. */
+  async allStats(): Promise<Map<string, InterfaceStats[]>> {
+    const all = await allSandboxStats(this.#drivers, this.sandboxes());
+    return new Map([...all].map(([sb, s]) => [sb.id, s]));
   }
 
   /** Delete every sandbox and network this controller made (tests, demo). */

@@ -142,6 +142,19 @@ export class SandboxKeySetError extends SandnsError {
   }
 }
 
+/**
+ * The sandbox has no network namespace yet: it was created `external` and its
+ * key is not set (or was released), so nothing can be asked from inside it (409).
+ */
+export class SandboxNoKeyError extends SandnsError {
+  constructor(sandbox: string) {
+    super('ERR_SANDBOX_NO_KEY', `sandbox ${sandbox} has no network namespace yet (created --external, its key not set): set its key first (the OCI hook at container start, or PUT /sandboxes/${sandbox}/key)`, 409, {
+      details: { sandbox },
+    });
+    this.name = 'SandboxNoKeyError';
+  }
+}
+
 /** The interface name asked for is taken in the sandbox (409). */
 export class IfnameInUseError extends SandnsError {
   constructor(sandbox: string, ifname: string) {

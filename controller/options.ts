@@ -7,6 +7,7 @@ import { InvalidOptionError } from '../common/errors.js';
 import { assertValidHostname } from '../common/dns-name.js';
 import { canonicalIp } from '../common/ip.js';
 import { ifnameProblem } from '../common/ifname.js';
+import { isObjectName, OBJECT_NAME_RULE } from '../common/object-name.js';
 import type { Logger } from '../common/log.js';
 import { normalizePublishSpecs, type Driver, type FirewallOptions, type PublishSpec } from '../drivers/index.js';
 import type { ForwardingOptions, SharedCache } from '../resolver/index.js';
@@ -149,13 +150,9 @@ export interface SandboxOptions {
   resolvConfPath?: string;
 }
 
-const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
-
-/** Check a network/sandbox name (Docker's rule, ≤ 64 chars). */
+/** Check a network/sandbox name (Docker's rule, ≤ 64 chars; common/object-name.ts). */
 export function checkObjectName(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !OBJECT_NAME.test(value)) {
-    throw new InvalidOptionError(field, 'must be 1-64 characters of letters, digits, "_", "." or "-", starting with a letter or digit');
-  }
+  if (!isObjectName(value)) throw new InvalidOptionError(field, OBJECT_NAME_RULE);
   return value;
 }
 

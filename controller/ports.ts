@@ -35,11 +35,27 @@ export interface InterfaceStats {
 
 /** Counters of every joined interface of `sb` (an interface whose link is gone is left out). */
 export async function sandboxStats(drivers: DriverRegistry, sb: Sandbox): Promise<InterfaceStats[]> {
-  const out: InterfaceStats[] = [];
-  for (const ep of sb.endpoints.values()) {
-    if (ep.joinInfo === undefined) continue;
-    const [counters] = (await drivers.get(ep.network.driver).interfaceStats?.([ep.joinInfo])) ?? [];
-    if (counters !== undefined) out.push({ network: ep.network.name, ifname: ep.joinInfo.ifname, counters });
+  return (await allSandboxStats(drivers, [sb])).get(sb) ?? [];
+}
+
+/**
+ * Counters of every joined interface of each of `sandboxes`, in endpoint
+ * order, with one interfaceStats call per driver for all of them (the bridge
+ * driver reads every host link in one dump, so a call per endpoint would make
+ * a scrape O(N²) in the number of sandboxes). Throws what the driver throws.
+ */
+export async function allSandboxStats(drivers: DriverRegistry, sandboxes: readonly Sandbox[]): Promise<Map<Sandbox, InterfaceStats[]>> {
+  const joins = sandboxes.flatMap((sb) => [...sb.endpoints.values()].flatMap((ep) => (ep.joinInfo === undefined ? [] : [{ sb, ep, info: ep.joinInfo }])));
+  const counters = new Map<(typeof joins)[number], LinkCounters>();
+  for (const driver of new Set(joins.map((j) => j.ep.network.driver))) {
+    const mine = joins.filter((j) => j.ep.network.driver === driver);
+    const got = (await drivers.get(driver).interfaceStats?.(mine.map((j) => j.info))) ?? [];
+    mine.forEach((j, i) => got[i] !== undefined && counters.set(j, got[i]));
+  }
+  const out = new Map<Sandbox, InterfaceStats[]>(sandboxes.map((sb) => [sb, []]));
+  for (const j of joins) {
+    const c = counters.get(j);
+    if (c !== undefined) out.get(j.sb)!.push({ network: j.ep.network.name, ifname: j.info.ifname, counters: c });
   }
   return out;
 }

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { RecordRow } from '../../api/index.js';
-import { collect, type CliContext } from './context.js';
+import { collect, objectSegment, type CliContext } from './context.js';
 import { clusterFields, connectLine, recordsTable, resolveView, type ConnectResult, type ResolveResult } from './views.js';
 import { renderFields } from './table.js';
 import { exposeList, publishList } from './commands-ports.js';
@@ -51,7 +51,7 @@ export function addDnsCommands(program: Command, ctx: CliContext): void {
     .option('--disable-resolution', 'this endpoint does not use the embedded resolver')
     .action(async (network: string, sandbox: string, o: ConnectFlags, cmd: Command) => {
       const body = await connectBody(sandbox, o);
-      const r = await ctx.client(cmd).call<ConnectResult>('POST', `/networks/${seg(network)}/connect`, body);
+      const r = await ctx.client(cmd).call<ConnectResult>('POST', `/networks/${objectSegment('network', network)}/connect`, body);
       ctx.emit(cmd, r, (x) => connectLine('connected to', x));
     });
 
@@ -59,7 +59,7 @@ export function addDnsCommands(program: Command, ctx: CliContext): void {
     .command('disconnect <network> <sandbox>')
     .description('detach a sandbox from a network; its names stop resolving at once')
     .action(async (network: string, sandbox: string, _o: unknown, cmd: Command) => {
-      const r = await ctx.client(cmd).call<ConnectResult>('POST', `/networks/${seg(network)}/disconnect`, { sandbox });
+      const r = await ctx.client(cmd).call<ConnectResult>('POST', `/networks/${objectSegment('network', network)}/disconnect`, { sandbox });
       ctx.emit(cmd, r, (x) => connectLine('disconnected from', x));
     });
 }
@@ -82,7 +82,7 @@ export function addQueryCommands(program: Command, ctx: CliContext): void {
     .option('--tcp', 'ask over TCP')
     .action(async (sandbox: string, name: string, o: { type: string; tcp?: boolean }, cmd: Command) => {
       const body = { name, type: o.type, ...(o.tcp ? { tcp: true } : {}) };
-      ctx.emit(cmd, await ctx.client(cmd).call<ResolveResult>('POST', `/sandboxes/${seg(sandbox)}/resolve`, body), resolveView);
+      ctx.emit(cmd, await ctx.client(cmd).call<ResolveResult>('POST', `/sandboxes/${objectSegment('sandbox', sandbox)}/resolve`, body), resolveView);
     });
 
   program

@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import type { NetworkInfo } from '../../controller/index.js';
-import { collect, parseCount, type CliContext } from './context.js';
+import { collect, objectSegment, parseCount, type CliContext } from './context.js';
 import { UsageError } from './errors.js';
 import { networkDetail, networksTable } from './views.js';
 
@@ -92,7 +92,7 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .command('inspect <name>')
     .description('show a network and its endpoints')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      ctx.emit(cmd, await ctx.client(cmd).call<NetworkInfo>('GET', `/networks/${encodeURIComponent(name)}`), networkDetail);
+      ctx.emit(cmd, await ctx.client(cmd).call<NetworkInfo>('GET', `/networks/${objectSegment('network', name)}`), networkDetail);
     });
 
   network
@@ -100,6 +100,6 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .alias('remove')
     .description('delete a network (it must have no endpoints)')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      ctx.emit(cmd, await ctx.client(cmd).call<{ name: string }>('DELETE', `/networks/${encodeURIComponent(name)}`), (r) => `${r.name}\n`);
+      ctx.emit(cmd, await ctx.client(cmd).call<{ name: string }>('DELETE', `/networks/${objectSegment('network', name)}`), (r) => `${r.name}\n`);
     });
 }

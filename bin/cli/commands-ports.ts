@@ -5,11 +5,9 @@
  */
 import type { Command } from 'commander';
 import type { LinkCounters, PortMapping } from '../../drivers/index.js';
-import type { CliContext } from './context.js';
+import { objectSegment, type CliContext } from './context.js';
 import { UsageError } from './errors.js';
 import { renderTable } from './table.js';
-
-const seg = encodeURIComponent;
 
 /**
  * The drivers' pure port-spec functions, loaded on first use: the drivers' door also brings rtnetlink, nft and
@@ -68,7 +66,7 @@ export function addPortCommands(program: Command, ctx: CliContext): void {
     .command('port <sandbox> [port]')
     .description('list the published ports of a sandbox, as docker port: "80/tcp -> 0.0.0.0:8080" (PORT[/PROTO] filters)')
     .action(async (sandbox: string, port: string | undefined, _o: unknown, cmd: Command) => {
-      const r = await ctx.client(cmd).call<{ sandbox: string; ports: PortRow[] }>('GET', `/sandboxes/${seg(sandbox)}/ports`);
+      const r = await ctx.client(cmd).call<{ sandbox: string; ports: PortRow[] }>('GET', `/sandboxes/${objectSegment('sandbox', sandbox)}/ports`);
       const lines = await portLines(r.ports, port);
       ctx.emit(cmd, r.ports, () => lines);
     });
@@ -79,7 +77,7 @@ export function addPortCommands(program: Command, ctx: CliContext): void {
     .action(async (sandbox: string | undefined, _o: unknown, cmd: Command) => {
       const client = ctx.client(cmd);
       const names = sandbox !== undefined ? [sandbox] : (await client.call<{ id: string }[]>('GET', '/sandboxes')).map((s) => s.id);
-      const all = await Promise.all(names.map((n) => client.call<{ sandbox: string; interfaces: StatsRow[] }>('GET', `/sandboxes/${seg(n)}/stats`)));
+      const all = await Promise.all(names.map((n) => client.call<{ sandbox: string; interfaces: StatsRow[] }>('GET', `/sandboxes/${objectSegment('sandbox', n)}/stats`)));
       ctx.emit(cmd, sandbox !== undefined ? all[0]! : all, () => statsTable(all));
     });
 }

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { SandboxInfo } from '../../controller/index.js';
-import { collect, parseExtraHost, type CliContext } from './context.js';
+import { collect, objectSegment, parseExtraHost, type CliContext } from './context.js';
 import { sandboxDetail, sandboxesTable } from './views.js';
 
 interface CreateOptions {
@@ -66,7 +66,7 @@ export function addSandboxCommands(program: Command, ctx: CliContext): void {
     .command('inspect <name>')
     .description('show a sandbox: namespace, files, upstreams, endpoints')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      ctx.emit(cmd, await ctx.client(cmd).call<SandboxInfo>('GET', `/sandboxes/${encodeURIComponent(name)}`), sandboxDetail);
+      ctx.emit(cmd, await ctx.client(cmd).call<SandboxInfo>('GET', `/sandboxes/${objectSegment('sandbox', name)}`), sandboxDetail);
     });
 
   sandbox
@@ -74,6 +74,6 @@ export function addSandboxCommands(program: Command, ctx: CliContext): void {
     .alias('remove')
     .description('disconnect a sandbox from every network and delete it (and its namespace, unless --netns was given)')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      ctx.emit(cmd, await ctx.client(cmd).call<{ name: string }>('DELETE', `/sandboxes/${encodeURIComponent(name)}`), (r) => `${r.name}\n`);
+      ctx.emit(cmd, await ctx.client(cmd).call<{ name: string }>('DELETE', `/sandboxes/${objectSegment('sandbox', name)}`), (r) => `${r.name}\n`);
     });
 }

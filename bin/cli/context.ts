@@ -5,6 +5,8 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { socketPathFrom, type ApiClient } from './client.js';
+import { isObjectName, OBJECT_NAME_RULE } from '../../common/object-name.js';
+import { UsageError } from './errors.js';
 
 /** The outside world of the CLI. */
 export interface CliIo {
@@ -64,4 +66,16 @@ export function parseExtraHost(value: string, previous: { name: string; ip: stri
   const i = value.indexOf(':');
   if (i <= 0 || i === value.length - 1) throw new InvalidArgumentError('must be NAME:IP, e.g. db:10.0.0.5');
   return [...previous, { name: value.slice(0, i), ip: value.slice(i + 1) }];
+}
+
+/**
+ * `name` as the one path segment of `/networks/<name>` or `/sandboxes/<name>`
+ * (%-encoded). A name the controller would refuse (common/object-name.ts) is a
+ * usage error here, before any request: `.` or `..` would otherwise name
+ * another path (RFC 3986 §5.2.4), and the daemon's answer would not be about
+ * that object. Throws ERR_CLI_USAGE (exit 2).
+ */
+export function objectSegment(kind: 'network' | 'sandbox', name: string): string {
+  if (!isObjectName(name)) throw new UsageError(`${kind} name ${JSON.stringify(name)}: ${OBJECT_NAME_RULE}`);
+  return encodeURIComponent(name);
 }

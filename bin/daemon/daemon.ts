@@ -1,7 +1,8 @@
 /**
  * `sandns daemon`: the controller plus its HTTP/JSON API on a unix socket
- * (L1, R16). SIGTERM/SIGINT: stop accepting requests, stop every listener,
- * flush state, remove the socket; namespaces, bridges and files of live
+ * (L1, R16). SIGTERM/SIGINT: stop accepting requests (one arriving on an
+ * open connection is 503 ERR_CONTROLLER_CLOSED), wait for those in flight (at
+ * most 30 s), then stop every listener, flush state, remove the socket; namespaces, bridges and files of live
  * sandboxes stay: a restarted daemon restores them from --state-dir (L3).
  */
 import { access, mkdir } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import type { ProbeReply } from './dig.js';
 import { digInNetns } from './io/dig-probe.js';
 import { replayDeferred } from './deferred.js';
 import { explainAnswer } from './explain.js';
-import { ApiMetrics, renderAllMetrics } from './metrics.js';
+import { ApiMetrics, renderAllMetrics, singleFlight } from './metrics.js';
 import { createClusterStore, normalizeClusterOptions, type ClusterOptions, type ClusterStore, type RawClusterOptions } from '../../store/index.js';
 
 /** Options of `sandns daemon`. */
@@ -89,13 +90,15 @@ const FORWARDING = true;
 async function startServer(controller: Controller, opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): Promise<ApiServer> {
   const started = Date.now();
   const apiMetrics = new ApiMetrics();
+  // One scrape at a time; concurrent GET /metrics share its text (M5).
+  const scrape = singleFlight(async () => (await renderAllMetrics(controller, apiMetrics)) + (cluster?.metrics() ?? ''));
   const real = (sb: ApiSandbox) => controller.sandbox(sb.id);
   const api = createApi({
     controller,
     logger,
     probe: (sb, q) => digInNetns(sb.netnsPath, q.name, q.type, q.tcp),
     explain: (sb, q, reply) => explainAnswer(real(sb).view, q.name, q.type, reply as ProbeReply | undefined, FORWARDING),
-    metrics: async () => (await renderAllMetrics(controller, apiMetrics)) + (cluster?.metrics() ?? ''),
+    metrics: scrape,
     cluster: () => controller.clusterStatus() as Record<string, unknown> | undefined,
     health: () => ({ pid: process.pid, uptimeSeconds: Math.round((Date.now() - started) / 1000), socket: opts.socketPath }),
     keys: {
@@ -193,7 +196,7 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
   const sig = await waitForSignal(logger);
   clearInterval(storeWait);
   logger.info({ signal: sig }, 'shutting down: closing the API and the listeners; namespaces stay');
-  await server.close();
+  await server.close(); // returns once the requests in flight are answered: none runs under the closed controller
   await controller.close(); // flushes the state (L3)
   await cluster?.close(); // the lease is left to expire: a restart inside it takes the records over (M5)
   await releaseFirewall?.();

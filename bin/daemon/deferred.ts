@@ -5,7 +5,7 @@
  * process, in the order written; an applied record is removed, one that
  * still fails stays for the next start and is logged.
  */
-import type { ApiRequest, ApiResponse } from '../../api/index.js';
+import { parseTarget, type ApiRequest, type ApiResponse } from '../../api/index.js';
 import { deferredApplied, deferredStoreFor, readDeferredDir } from '../../cni/index.js';
 import type { Logger } from '../../common/log.js';
 
@@ -15,9 +15,10 @@ export interface DeferredReport {
   failed: string[];
 }
 
-function requestOf(method: string, path: string, body: unknown): ApiRequest {
-  const url = new URL(path, 'http://sandns');
-  return { method, path: url.pathname, query: url.searchParams, body };
+function requestOf(method: string, target: string, body: unknown): ApiRequest {
+  // Read as the socket server reads a request target: never normalised (M1).
+  const { path, query } = parseTarget(target);
+  return { method, path, query, body };
 }
 
 /** Replay the deferred records beside `socketPath` through `api`. */

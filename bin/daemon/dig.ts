@@ -5,6 +5,16 @@
  * probe itself (a process) is io/dig-probe.ts.
  */
 
+/**
+ * dig's arguments for the probe: `name` and `type` go in as `-q NAME -t TYPE`
+ * (dig(1): "-q name ... useful to distinguish the name from other
+ * arguments"), so a name such as `+short`, `-f/etc/shadow` or `@10.0.0.1` is
+ * asked as a name and never read as an option, a file or a server.
+ */
+export function digArgs(name: string, type: string, tcp: boolean): string[] {
+  return ['+time=3', '+tries=1', ...(tcp ? ['+tcp'] : []), '@127.0.0.11', '-q', name, '-t', type];
+}
+
 /** One resource record as dig prints it. */
 export interface ProbeRecord {
   name: string;

@@ -5,13 +5,20 @@
  */
 import { renderPrometheus, type ResolverMetrics } from '../../controller/index.js';
 import type { Controller } from '../../controller/index.js';
+import { routePattern } from '../../api/index.js';
 
-/** Path → route label, with object names folded away to keep label cardinality bounded. */
-export function routeLabel(path: string): string {
-  const segs = path.split('/').filter(Boolean);
-  if (segs[0] === 'networks' || segs[0] === 'sandboxes') return ['', segs[0], ...(segs.length > 1 ? [':name'] : []), ...segs.slice(2)].join('/');
-  return ['/healthz', '/metrics', '/records'].includes(`/${segs.join('/')}`) ? `/${segs.join('/')}` : 'other';
+/**
+ * Route label of a request: the pattern of the route that served it
+ * (`/networks/:name/connect`), `other` when none did (404, 405, a bad path).
+ * Only the route table's patterns can appear, so the label set is bounded
+ * whatever paths clients send (R16).
+ */
+export function routeLabel(method: string, path: string): string {
+  return routePattern(method, path) ?? 'other';
 }
+
+/** Methods counted under their own name; any other is `other` (node:http accepts some 30 methods). */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
 /** API request counters. */
 export class ApiMetrics {
@@ -19,7 +26,7 @@ export class ApiMetrics {
 
   /** Count one served request. */
   observe(method: string, path: string, status: number): void {
-    const key = `method="${method}",route="${routeLabel(path)}",status="${status}"`;
+    const key = `method="${METHODS.has(method) ? method : 'other'}",route="${routeLabel(method, path)}",status="${status}"`;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
   }
 
@@ -38,12 +45,16 @@ const COUNTERS = [
   ['txErrors', 'transmit_errors', 'Transmit errors'], ['txDropped', 'transmit_dropped', 'Transmitted packets dropped'],
 ] as const;
 
-/** Interface counters of every joined endpoint, seen from inside its sandbox (libcontainer NetworkStats), and published ports. */
-export async function renderInterfaceMetrics(controller: Controller): Promise<string> {
+/**
+ * Interface counters of every joined endpoint, seen from inside its sandbox (libcontainer NetworkStats), and published
+ * ports. The counters come from one allStats() call: one host link dump per scrape, whatever the number of sandboxes;
+ * when it fails, the scrape has no interface rows.
+ */
+export async function renderInterfaceMetrics(controller: Pick<Controller, 'allStats' | 'networks'>): Promise<string> {
   const rows: { labels: string; c: Record<string, number> }[] = [];
-  for (const sb of controller.sandboxes()) {
-    for (const s of await controller.stats(sb).catch(() => [])) {
-      rows.push({ labels: `sandbox=${JSON.stringify(sb.id)},network=${JSON.stringify(s.network)},interface=${JSON.stringify(s.ifname)}`, c: { ...s.counters } });
+  for (const [id, list] of await controller.allStats().catch(() => new Map<string, never[]>())) {
+    for (const s of list) {
+      rows.push({ labels: `sandbox=${JSON.stringify(id)},network=${JSON.stringify(s.network)},interface=${JSON.stringify(s.ifname)}`, c: { ...s.counters } });
     }
   }
   const out = COUNTERS.map(([key, name, help]) => {
@@ -72,4 +83,20 @@ export function renderMetrics(controller: Controller, api: ApiMetrics): string {
   const own = gauges.map(([n, h, v]) => `# HELP ${n} ${h}\n# TYPE ${n} gauge\n${n} ${v}\n`).join('');
   const resolvers = sandboxes.map((s) => s.metrics).filter((m): m is ResolverMetrics => m !== undefined);
   return own + api.render() + renderPrometheus(resolvers);
+}
+
+/**
+ * `fn`, run at most once at a time: a call while one is in flight gets that
+ * run's result (a scrape does a host link dump and walks every sandbox, so
+ * scrapers piling up must not multiply it); the next call after it settles
+ * runs `fn` again.
+ */
+export function singleFlight<T>(fn: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => {
+    running ??= fn().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
 }

@@ -39,28 +39,41 @@ function unreachableReason(code: string | undefined): string {
   }
 }
 
-/** Send `method path` with `body` as JSON (none when undefined) to the server at `socketPath`; `timeoutMs` for the whole exchange. */
+/**
+ * Send `method path` with `body` as JSON (none when undefined) to the server at `socketPath`. `timeoutMs` is a
+ * deadline for the whole exchange (connect, request, every byte of the answer), not an idle timeout: a server that
+ * trickles its answer is cut off at it all the same ('timeout').
+ */
 export function unixHttpRequest(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<UnixHttpAnswer> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (done: () => void): void => {
+      if (timer === undefined) return; // settled already (the deadline, an answer or an error came first)
+      clearTimeout(timer);
+      timer = undefined;
+      done();
+    };
     const req = request(
       {
-        socketPath, method, path, timeout: timeoutMs,
+        socketPath, method, path,
         headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('error', (err: NodeJS.ErrnoException) => reject(new UnixHttpError('failed', err.message, err.code, { cause: err })));
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (err: NodeJS.ErrnoException) => settle(() => reject(new UnixHttpError('failed', err.message, err.code, { cause: err }))));
+        res.once('end', () => settle(() => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })));
       },
     );
-    req.once('timeout', () => req.destroy(new UnixHttpError('timeout', `no answer within ${timeoutMs} ms`)));
-    req.once('error', (err: NodeJS.ErrnoException) => {
-      if (err instanceof UnixHttpError) return reject(err);
+    timer = setTimeout(() => {
+      settle(() => reject(new UnixHttpError('timeout', `no answer within ${timeoutMs} ms`)));
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => settle(() => {
       const connect = err.syscall === 'connect' || ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM'].includes(err.code ?? '');
       reject(connect ? new UnixHttpError('unreachable', unreachableReason(err.code), err.code, { cause: err }) : new UnixHttpError('failed', err.message, err.code, { cause: err }));
-    });
+    }));
     req.end(payload);
   });
 }

@@ -115,7 +115,8 @@ export class FakeSandbox implements ApiSandbox {
   readonly hostname: string;
   deleted = false;
   constructor(readonly id: string, readonly options: SandboxOptions) {
-    this.netnsPath = options.netnsPath ?? `/run/netns/${id}`;
+    // An external sandbox has no namespace ('') until its key is set, as Sandbox.netnsPath.
+    this.netnsPath = options.netnsPath ?? (options.external === true ? '' : `/run/netns/${id}`);
     this.hostname = options.hostname ?? id.slice(0, 12);
   }
   info(): SandboxInfo {

@@ -240,6 +240,15 @@ describe('routes: records, resolve, explain, metrics, health', () => {
     expect(probed).toBe(0);
   });
 
+  it('L3 resolve on an external sandbox without its key is 409 ERR_SANDBOX_NO_KEY, never a probe', async () => {
+    let probed = 0;
+    const { call } = setup({ probe: async () => ++probed });
+    await call('POST', '/sandboxes', { name: 'late', external: true });
+    const r = await call('POST', '/sandboxes/late/resolve', { name: 'db' });
+    expect([r.status, (r.body as { code: string }).code]).toEqual([409, 'ERR_SANDBOX_NO_KEY']);
+    expect(probed).toBe(0);
+  });
+
   it('R5 GET /sandboxes/:name/explain explains without probing', async () => {
     const { call } = setup({ explain: (_sb, q) => `why ${q.name} ${q.type}` });
     await call('POST', '/sandboxes', { name: 'web' });

@@ -67,10 +67,10 @@ describe('CLI verbs → API requests', () => {
     expect(r.stdout).toBe('web\n');
   });
 
-  it('L1 connect, disconnect, records, resolve, rm and inspect hit their routes (names URL-encoded)', async () => {
-    const r1 = await cli(['connect', 'n 1', 'web', '--alias', 'www', '--alias', 'w2', '--ip', '10.9.0.9'], () => ({ network: 'n 1', sandbox: 'web', aliases: ['www', 'w2'], ipv4: '10.9.0.9', ifname: 'eth0' }));
-    expect(r1.calls[0]).toMatchObject({ method: 'POST', path: '/networks/n%201/connect', body: { sandbox: 'web', aliases: ['www', 'w2'], ip: '10.9.0.9' } });
-    expect(r1.stdout).toBe('web connected to n 1 (10.9.0.9 on eth0, aliases www,w2)\n');
+  it('L1 connect, disconnect, records, resolve, rm and inspect hit their routes', async () => {
+    const r1 = await cli(['connect', 'n.1', 'web', '--alias', 'www', '--alias', 'w2', '--ip', '10.9.0.9'], () => ({ network: 'n.1', sandbox: 'web', aliases: ['www', 'w2'], ipv4: '10.9.0.9', ifname: 'eth0' }));
+    expect(r1.calls[0]).toMatchObject({ method: 'POST', path: '/networks/n.1/connect', body: { sandbox: 'web', aliases: ['www', 'w2'], ip: '10.9.0.9' } });
+    expect(r1.stdout).toBe('web connected to n.1 (10.9.0.9 on eth0, aliases www,w2)\n');
     const rest: [string[], Omit<Call, 'socket'>][] = [
       [['disconnect', 'n1', 'web'], { method: 'POST', path: '/networks/n1/disconnect', body: { sandbox: 'web' } }],
       [['records', '--network', 'n1'], { method: 'GET', path: '/records?network=n1' }],
@@ -158,5 +158,23 @@ describe('CLI output and exit codes', () => {
     expect(r.stdout.endsWith('why: A db.: answered on network n1\n')).toBe(true);
     const fwd = await cli(['resolve', 'web', 'example.org'], () => ({ ...res, explanation: { summary: 'forwarded', upstreams: ['10.0.0.53 (from the host)'] } }));
     expect(fwd.stdout.endsWith('why: forwarded\nupstreams: 10.0.0.53 (from the host)\n')).toBe(true);
+  });
+});
+
+describe('M1 object names are checked before they go into a path', () => {
+  it('M1 ".", ".." and other names the controller refuses are a usage error (exit 2, ERR_CLI_USAGE), with no request', async () => {
+    for (const argv of [
+      ['network', 'inspect', '.'], ['network', 'rm', '..'], ['sandbox', 'inspect', '.'], ['sandbox', 'rm', '..'], ['port', '.'], ['stats', '..'],
+      ['connect', '.', 'web'], ['disconnect', '..', 'web'], ['resolve', '..', 'db'], ['sandbox', 'inspect', 'a/b'], ['network', 'inspect', 'n 1'],
+    ]) {
+      const r = await cli(argv, () => NET);
+      expect([argv.join(' '), r.code, r.calls.length], r.stderr).toEqual([argv.join(' '), EXIT.USAGE, 0]);
+      expect(r.stderr).toContain('ERR_CLI_USAGE');
+    }
+  });
+
+  it('M1 valid names go into the path %-encoded as before', async () => {
+    const r = await cli(['sandbox', 'inspect', 'a.b_c-1'], () => ({ id: 'a.b_c-1', endpoints: [] }));
+    expect(r.calls.map((c) => c.path)).toEqual(['/sandboxes/a.b_c-1']);
   });
 });

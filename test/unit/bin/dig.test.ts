@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseDig } from '../../../bin/daemon/dig.js';
+import { execaSync } from 'execa';
+import { digArgs, parseDig } from '../../../bin/daemon/dig.js';
 
 const ANSWER = `
 ; <<>> DiG 9.18.49-1~deb12u3-Debian <<>> +time=3 +tries=1 @127.0.0.11 db A
@@ -68,5 +69,23 @@ describe('dig probe output', () => {
   it('R1 no reply is TIMEOUT with dig\'s first error line', () => {
     expect(parseDig(TIMEOUT)).toMatchObject({ status: 'TIMEOUT', answer: [], error: 'communications error to 127.0.0.11#53: timed out' });
     expect(parseDig('')).toMatchObject({ status: 'TIMEOUT', flags: [] });
+  });
+});
+
+describe('L1 the probe never passes a name to dig as an option', () => {
+  const hasDig = execaSync('dig', ['-v'], { reject: false }).exitCode === 0;
+
+  it('L1 the name and type go in as -q NAME -t TYPE', () => {
+    expect(digArgs('+short', 'A', true)).toEqual(['+time=3', '+tries=1', '+tcp', '@127.0.0.11', '-q', '+short', '-t', 'A']);
+  });
+
+  // dig itself, asking 127.0.0.1 port 1 (refused at once: nothing is sent anywhere else); +qr prints the question it built.
+  it.skipIf(!hasDig).each(['+short', '-f/etc/hostname', '-k/etc/hostname', '@192.0.2.1', '-x'])('L1 dig asks %s as a name', (name) => {
+    const args = digArgs(name, 'TXT', false).map((a) => (a === '@127.0.0.11' ? '@127.0.0.1' : a));
+    const r = execaSync('dig', ['-p', '1', '+qr', ...args], { reject: false, timeout: 10_000 });
+    // dig prints a leading @ of a name escaped (RFC 1035 §5.1 master-file syntax).
+    expect(r.stdout).toContain(`;; QUESTION SECTION:\n;${name.replace(/^@/, '\\@')}.\t\t`);
+    expect(r.stdout).toMatch(/IN\s+TXT/);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('192.0.2.1#');
   });
 });

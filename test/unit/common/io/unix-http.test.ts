@@ -52,6 +52,21 @@ describe('unixHttpRequest', () => {
     expect(err).toMatchObject({ kind: 'unreachable', code: 'ENOENT', reason: expect.stringContaining('is the daemon running?') });
   });
 
+  it('L7 the timeout is a deadline for the whole exchange: an answer trickled byte by byte is cut off at it', async () => {
+    const socket = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const tick = setInterval(() => (res.destroyed ? clearInterval(tick) : res.write('.')), 50);
+      res.once('close', () => clearInterval(tick));
+    });
+    const started = Date.now();
+    const err = await Promise.race([
+      unixHttpRequest(socket, 'GET', '/', undefined, 300).catch((e: unknown) => e),
+      new Promise((r) => setTimeout(() => r('still waiting after 2 s'), 2_000)),
+    ]);
+    expect(err).toMatchObject({ kind: 'timeout', reason: 'no answer within 300 ms' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it('a server that never answers is a timeout', async () => {
     const socket = await serve(() => undefined);
     const err = await unixHttpRequest(socket, 'GET', '/', undefined, 200).catch((e: unknown) => e);
