@@ -5,7 +5,7 @@
  * text arrive through RouteDeps (G12).
  */
 import { InvalidOptionError, SandnsError } from '../common/errors.js';
-import { EndpointNotFoundError, SandboxInUseError, SandboxNoKeyError, type SandboxOptions } from '../controller/index.js';
+import { EndpointNotFoundError, SandboxInUseError, SandboxKeyMismatchError, SandboxNoKeyError, type SandboxOptions } from '../controller/index.js';
 import { ApiUnsupportedError } from './errors.js';
 import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
 import { normalizeQuestion, recordRows } from './records.js';
@@ -171,10 +171,20 @@ export async function setKey({ params, body, deps }: Ctx): Promise<ApiResponse> 
   return ok(sb.info());
 }
 
-/** OCI hook, poststop: the endpoints leave and wait for the next key; the sandbox and its files stay. */
-export async function releaseKey({ params, deps }: Ctx): Promise<ApiResponse> {
+/**
+ * OCI hook, poststop: the endpoints leave and wait for the next key; the sandbox and its files stay. With
+ * `?netnsPath=P`, only the key P is released: no key is a success (nothing to do), another key is 409
+ * ERR_SANDBOX_KEY_MISMATCH and stays (it is another container's).
+ */
+export async function releaseKey({ params, query, deps }: Ctx): Promise<ApiResponse> {
   const sb = deps.controller.sandbox(params.sandbox!);
   if (deps.keys === undefined) throw new ApiUnsupportedError('sandbox keys');
+  const asked = query.get('netnsPath');
+  const current = sb.info().netnsPath;
+  if (asked !== null && current !== asked) {
+    if (current === '') return ok(sb.info());
+    throw new SandboxKeyMismatchError(sb.id, current, asked);
+  }
   await deps.keys.release(sb);
   return ok(sb.info());
 }

@@ -9,5 +9,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (s) => void process.stdout.write(s),
   stderr: (s) => void process.stderr.write(s),
   env: process.env,
-  connect: (socketPath) => createClient(socketPath),
+  connect: (socketPath, options) => createClient(socketPath, options),
 });

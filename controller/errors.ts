@@ -155,6 +155,19 @@ export class SandboxNoKeyError extends SandnsError {
   }
 }
 
+/**
+ * A conditional key release (`DELETE /sandboxes/:name/key?netnsPath=P`, what the OCI hook's poststop sends) named a
+ * key the sandbox does not have: another container holds it, and it stays (409).
+ */
+export class SandboxKeyMismatchError extends SandnsError {
+  constructor(sandbox: string, path: string, asked: string) {
+    super('ERR_SANDBOX_KEY_MISMATCH', `sandbox ${sandbox} is attached to ${path}, not ${asked}: that key is another container's, and it stays`, 409, {
+      details: { sandbox, netnsPath: path, asked },
+    });
+    this.name = 'SandboxKeyMismatchError';
+  }
+}
+
 /** The interface name asked for is taken in the sandbox (409). */
 export class IfnameInUseError extends SandnsError {
   constructor(sandbox: string, ifname: string) {

@@ -3,17 +3,27 @@
  * setkey hook. The runtime writes the container's state JSON on stdin.
  * - createRuntime / prestart (status "creating"): pin the container's network
  *   namespace from its pid (`ip netns attach`, a bind mount that outlives the
- *   hook and a daemon restart), then make it the key of the pre-created
- *   `external` sandbox: its claimed endpoints join, its listener starts.
- * - poststop (status "stopped"): release the key (the endpoints leave and wait
- *   for the next key), then unpin, whatever the daemon answered.
- * The sandbox is the annotation `sandns.sandbox`, else the container id.
+ *   hook and a daemon restart) under a name of this container's own, then make
+ *   it the key of the pre-created `external` sandbox: its claimed endpoints
+ *   join, its listener starts.
+ * - poststop (status "stopped"): remove this container's pin, then release
+ *   the key only if it is this container's (the daemon checks it too), so a
+ *   second container refused the same sandbox never takes the first one's
+ *   network away.
+ * The sandbox is the annotation `sandns.sandbox`, else the container id. Every
+ * API call has a deadline of HOOK_TIMEOUT_MS, below the runtime's own hook
+ * timeout, so the pin is removed before the runtime kills the hook.
  */
+import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
+import { isObjectName, OBJECT_NAME_RULE } from '../../common/object-name.js';
 import type { SandboxInfo } from '../../controller/index.js';
 import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
-import { UsageError } from './errors.js';
+import { ApiCallError, UsageError } from './errors.js';
+
+/** The deadline of each API call of the hook (ms): runtimes kill a hook after 30 s by default (runc, crun). */
+export const HOOK_TIMEOUT_MS = 20_000;
 
 /** The OCI state a runtime gives a hook (runtime-spec "State"). */
 export interface OciState {
@@ -40,9 +50,11 @@ export function parseOciState(text: string): OciState {
   } catch {
     throw new UsageError('oci-hook: stdin is not the OCI state JSON (run it as a runtime hook, which writes the state on stdin)');
   }
-  if (typeof s !== 'object' || s === null || typeof s.id !== 'string' || typeof s.status !== 'string') {
+  if (typeof s !== 'object' || s === null || typeof s.id !== 'string' || s.id === '' || typeof s.status !== 'string') {
     throw new UsageError('oci-hook: the OCI state has no id or status');
   }
+  const named = (s.annotations as Record<string, unknown> | undefined)?.[SANDBOX_ANNOTATION];
+  if (named !== undefined && typeof named !== 'string') throw new UsageError(`oci-hook: the annotation ${SANDBOX_ANNOTATION} must be a string (a sandbox name)`);
   return s as OciState;
 }
 
@@ -58,13 +70,24 @@ export function hookAction(state: OciState, phase: string | undefined): HookActi
   throw new UsageError(`oci-hook: cannot tell the hook from status "${state.status}": name it (oci-hook createRuntime | poststop)`);
 }
 
-/** The sandbox of a container: --sandbox, else the annotation, else the container id. */
+/** The sandbox of a container: --sandbox, else the annotation, else the container id; throws ERR_CLI_USAGE for a bad name. */
 export function sandboxOf(state: OciState, override?: string): string {
-  return override ?? state.annotations?.[SANDBOX_ANNOTATION] ?? state.id;
+  const name = override ?? state.annotations?.[SANDBOX_ANNOTATION] ?? state.id;
+  if (!isObjectName(name)) throw new UsageError(`oci-hook: sandbox name ${JSON.stringify(name).slice(0, 80)} ${OBJECT_NAME_RULE}`);
+  return name;
 }
 
-/** The name of the pin under /run/netns. */
-export function pinName(sandbox: string): string {
+/**
+ * The name of a container's pin under /run/netns: the sandbox's name and 12 hex digits of the container id's
+ * sha256. Its own per container: two containers given one sandbox never replace each other's pin, and the key
+ * (the pin's path) says which container holds the sandbox.
+ */
+export function pinName(sandbox: string, containerId: string): string {
+  return `sandns-${sandbox}-${createHash('sha256').update(containerId).digest('hex').slice(0, 12)}`;
+}
+
+/** The pin name older hooks used for every container of a sandbox (still released by poststop). */
+function legacyPinName(sandbox: string): string {
   return `sandns-${sandbox}`;
 }
 
@@ -72,7 +95,7 @@ export function pinName(sandbox: string): string {
 export interface HookIo {
   readonly client: ApiClient;
   readStdin(): Promise<string>;
-  /** `ip netns attach <name> <pid>`, replacing a stale pin of that name. */
+  /** `ip netns attach <name> <pid>`, replacing a stale pin of that name (this container's own, from an earlier try). */
   pin(name: string, pid: number): Promise<void>;
   /** `ip netns delete <name>` (idempotent). */
   unpin(name: string): Promise<void>;
@@ -82,9 +105,12 @@ const seg = encodeURIComponent;
 
 async function attach(io: HookIo, sandbox: string, state: OciState): Promise<void> {
   if (typeof state.pid !== 'number' || state.pid <= 0) throw new UsageError('oci-hook: the OCI state has no pid (createRuntime and prestart have one)');
+  const name = pinName(sandbox, state.id);
   const info = await io.client.call<SandboxInfo>('GET', `/sandboxes/${seg(sandbox)}`);
-  if (info.netnsPath !== '') throw new UsageError(`oci-hook: sandbox ${sandbox} is attached to ${info.netnsPath} already (another container?)`);
-  const name = pinName(sandbox);
+  if (info.netnsPath === `/run/netns/${name}`) return; // this container's own key: a createRuntime run again
+  if (info.netnsPath !== '') {
+    throw new ApiCallError('ERR_SANDBOX_KEY_SET', `oci-hook: sandbox ${sandbox} is attached to ${info.netnsPath} already (another container's); nothing was changed`, 409);
+  }
   await io.pin(name, state.pid);
   try {
     await io.client.call('PUT', `/sandboxes/${seg(sandbox)}/key`, { netnsPath: `/run/netns/${name}` });
@@ -94,11 +120,22 @@ async function attach(io: HookIo, sandbox: string, state: OciState): Promise<voi
   }
 }
 
-async function release(io: HookIo, sandbox: string): Promise<void> {
+/**
+ * Poststop: this container's pin goes first, whatever follows (the daemon's sockets keep the namespace while its
+ * endpoints leave). The key is released only when it is this container's pin (or an older hook's shared pin), and
+ * the daemon checks that again (`?netnsPath=`): a container that was refused the sandbox, and is stopped, must not
+ * take the running one's network away.
+ */
+async function release(io: HookIo, sandbox: string, state: OciState): Promise<void> {
+  const own = `/run/netns/${pinName(sandbox, state.id)}`;
+  const legacy = `/run/netns/${legacyPinName(sandbox)}`;
+  await io.unpin(pinName(sandbox, state.id));
+  const info = await io.client.call<SandboxInfo>('GET', `/sandboxes/${seg(sandbox)}`);
+  if (info.netnsPath !== own && info.netnsPath !== legacy) return; // not ours: nothing of this container to release
   try {
-    await io.client.call('DELETE', `/sandboxes/${seg(sandbox)}/key`);
+    await io.client.call('DELETE', `/sandboxes/${seg(sandbox)}/key?netnsPath=${seg(info.netnsPath)}`);
   } finally {
-    await io.unpin(pinName(sandbox));
+    if (info.netnsPath === legacy) await io.unpin(legacyPinName(sandbox));
   }
 }
 
@@ -107,7 +144,7 @@ export async function runOciHook(io: HookIo, phase: string | undefined, override
   const state = parseOciState(await io.readStdin());
   const action = hookAction(state, phase);
   const sandbox = sandboxOf(state, override);
-  await (action === 'attach' ? attach(io, sandbox, state) : release(io, sandbox));
+  await (action === 'attach' ? attach(io, sandbox, state) : release(io, sandbox, state));
   return { action, sandbox };
 }
 
@@ -150,7 +187,7 @@ export function addHookCommands(program: Command, ctx: CliContext): void {
     .description('OCI runtime hook (runc/crun): createRuntime/prestart attaches the container to its external sandbox, poststop releases it; reads the state on stdin')
     .option('--sandbox <name>', `sandbox to use (default: annotation ${SANDBOX_ANNOTATION}, else the container id)`)
     .action(async (hook: string | undefined, o: { sandbox?: string }, cmd: Command) => {
-      const r = await runOciHook(realIo(ctx.client(cmd)), hook, o.sandbox);
+      const r = await runOciHook(realIo(ctx.client(cmd, { timeoutMs: HOOK_TIMEOUT_MS })), hook, o.sandbox);
       ctx.emit(cmd, r, (x) => `${x.sandbox} ${x.action === 'attach' ? 'attached' : 'released'}\n`);
     });
 }

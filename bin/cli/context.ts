@@ -13,8 +13,8 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** A client for the daemon at `socketPath`. */
-  connect(socketPath: string): ApiClient;
+  /** A client for the daemon at `socketPath`; `timeoutMs`: the deadline of each call (default: the client's). */
+  connect(socketPath: string, options?: { timeoutMs?: number }): ApiClient;
 }
 
 /** Options every command accepts (defined on the program). */
@@ -29,7 +29,7 @@ export interface CliContext {
   /** Exit code a command wants once it returns (daemon). */
   exitCode: number;
   /** The client for `--socket` / $SANDNS_SOCKET / the default. */
-  client(cmd: Command): ApiClient;
+  client(cmd: Command, options?: { timeoutMs?: number }): ApiClient;
   /** The socket path the global options select. */
   socketPath(cmd: Command): string;
   /** Print `data` as JSON with --json, else as `human(data)`. */
@@ -43,7 +43,7 @@ export function createContext(io: CliIo): CliContext {
     io,
     exitCode: 0,
     socketPath,
-    client: (cmd) => io.connect(socketPath(cmd)),
+    client: (cmd, options) => io.connect(socketPath(cmd), options),
     emit(cmd, data, human) {
       io.stdout((cmd.optsWithGlobals() as GlobalOptions).json ? `${JSON.stringify(data, null, 2)}\n` : human(data));
     },

@@ -18,13 +18,15 @@ import { buildCli, randomSubnet } from '../helpers/daemon.js';
 import { stateDaemon, type StateDaemon } from '../helpers/state-daemon.js';
 import { uniqueName } from '../helpers/names.js';
 import type { NetworkInfo, SandboxInfo } from '../../controller/index.js';
+import { pinName } from '../../bin/cli/commands-hook.js';
 
 const tag = uniqueName('o');
 const net = `${tag}n`;
 const peer = `${tag}-peer`;
 const web = `${tag}-web`; // the external sandbox; the containers name it by annotation
-const pin = `/run/netns/sandns-${web}`;
-const ctrs = [1, 2, 3, 4].map((i) => `${tag}-c${i}`);
+const ctrs = [1, 2, 3, 4, 5, 6].map((i) => `${tag}-c${i}`);
+/** Each container's pin of its namespace (the hook names it after the sandbox and the container). */
+const pinOf = (i: number): string => `/run/netns/${pinName(web, ctrs[i]!)}`;
 const { subnet, prefix } = randomSubnet();
 let build: { bin: string; remove(): Promise<void> };
 let d: StateDaemon;
@@ -77,7 +79,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of ctrs) await runc(['delete', '-f', c]);
-  await execa('ip', ['netns', 'del', `sandns-${web}`], { reject: false });
+  for (const c of ctrs) await execa('ip', ['netns', 'del', pinName(web, c)], { reject: false });
   if (d?.alive()) {
     for (const s of [web, peer]) await d.http('DELETE', `/sandboxes/${s}`);
     await d.http('DELETE', `/networks/${net}`);
@@ -118,7 +120,7 @@ describe('600 OCI hook with runc', () => {
   it('L1 poststop released it: back to pending, the pin and the veth gone, the name no longer resolves', async () => {
     const info = await d.api<SandboxInfo>('GET', `/sandboxes/${web}`);
     expect([info.netnsPath, info.endpoints]).toEqual(['', []]);
-    expect(existsSync(pin)).toBe(false);
+    expect(existsSync(pinOf(0))).toBe(false);
     expect(await digA(peer, 'www')).toBe('');
     expect(await readFile(webInfo.hostsPath, 'utf8')).not.toContain(`${prefix}.30`);
   });
@@ -129,7 +131,7 @@ describe('600 OCI hook with runc', () => {
     expect(created.exitCode).toBe(0);
     expect((await runc(['start', ctrs[1]!])).exitCode).toBe(0);
     expect(await digA(peer, 'www')).toBe(`${prefix}.30`);
-    expect((await d.api<SandboxInfo>('GET', `/sandboxes/${web}`)).netnsPath).toBe(pin);
+    expect((await d.api<SandboxInfo>('GET', `/sandboxes/${web}`)).netnsPath).toBe(pinOf(1));
     await d.kill('SIGKILL');
     await d.start();
     expect((await d.logLines()).find((l) => String(l.msg).startsWith('state restored'))).toMatchObject({ sandboxes: 2, pending: 0, joined: 2, problems: [] });
@@ -137,7 +139,7 @@ describe('600 OCI hook with runc', () => {
     const inCtr = await runc(['exec', ctrs[1]!, 'nslookup', peer]);
     expect(inCtr.stdout).toMatch(new RegExp(`Address:\\s+${prefix.replace(/\./g, '\\.')}\\.20`));
     expect((await runc(['delete', '-f', ctrs[1]!])).exitCode).toBe(0);
-    expect(existsSync(pin)).toBe(false);
+    expect(existsSync(pinOf(1))).toBe(false);
     expect((await d.api<SandboxInfo>('GET', `/sandboxes/${web}`)).netnsPath).toBe('');
     expect(await digA(peer, 'www')).toBe('');
   });
@@ -149,12 +151,30 @@ describe('600 OCI hook with runc', () => {
     expect(await digA(peer, 'www')).toBe(`${prefix}.30`);
     await d.kill('SIGKILL');
     await runc(['delete', '-f', ctrs[2]!]); // poststop cannot reach the daemon: it unpins anyway
-    expect(existsSync(pin)).toBe(false);
+    expect(existsSync(pinOf(2))).toBe(false);
     await d.start();
     expect((await d.logLines()).find((l) => String(l.msg).startsWith('state restored'))).toMatchObject({ sandboxes: 2, pending: 1, joined: 1, problems: [] });
     expect((await d.api<SandboxInfo>('GET', `/sandboxes/${web}`)).netnsPath).toBe('');
     expect(await readFile(webInfo.hostsPath, 'utf8')).not.toContain(`${prefix}.30`);
     const again = await runc(['run', '--bundle', await bundle('b4', ['nslookup', 'db']), ctrs[3]!]);
     expect(again.stdout).toMatch(new RegExp(`Address:\\s+${prefix.replace(/\./g, '\\.')}\\.20`));
+  });
+
+  it('L1 a second container given the running one\'s sandbox is refused, and its poststop leaves the first one\'s network alone', async () => {
+    expect((await runcDetached(['create', '--bundle', await bundle('b5', ['sleep', '300']), ctrs[4]!])).exitCode).toBe(0);
+    expect((await runc(['start', ctrs[4]!])).exitCode).toBe(0);
+    expect(await digA(peer, 'www')).toBe(`${prefix}.30`);
+    // The same annotation: its createRuntime hook is refused (the runtime aborts it and runs its poststop).
+    const second = await runcDetached(['create', '--bundle', await bundle('b6', ['sleep', '300']), ctrs[5]!]);
+    expect(second.exitCode).not.toBe(0);
+    await runc(['delete', '-f', ctrs[5]!]);
+    expect((await d.api<SandboxInfo>('GET', `/sandboxes/${web}`)).netnsPath).toBe(pinOf(4));
+    expect(existsSync(pinOf(4))).toBe(true);
+    expect(existsSync(pinOf(5))).toBe(false);
+    expect(await digA(peer, 'www')).toBe(`${prefix}.30`);
+    const inCtr = await runc(['exec', ctrs[4]!, 'nslookup', peer]);
+    expect(inCtr.stdout).toMatch(new RegExp(`Address:\\s+${prefix.replace(/\./g, '\\.')}\\.20`));
+    expect((await runc(['delete', '-f', ctrs[4]!])).exitCode).toBe(0);
+    expect((await d.api<SandboxInfo>('GET', `/sandboxes/${web}`)).netnsPath).toBe('');
   });
 });

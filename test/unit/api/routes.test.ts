@@ -249,6 +249,25 @@ describe('routes: records, resolve, explain, metrics, health', () => {
     expect(probed).toBe(0);
   });
 
+  it('L1 a conditional key release (?netnsPath=) releases only that key: no key is 200, another key 409 ERR_SANDBOX_KEY_MISMATCH and it stays', async () => {
+    const released: string[] = [];
+    const { call } = setup({
+      keys: {
+        set: async (sb, netnsPath) => void Object.assign(sb, { netnsPath }),
+        release: async (sb) => void (released.push(sb.id), Object.assign(sb, { netnsPath: '' })),
+      },
+    });
+    await call('POST', '/sandboxes', { name: 'late', external: true });
+    expect((await call('DELETE', '/sandboxes/late/key?netnsPath=%2Frun%2Fnetns%2Fa')).status).toBe(200);
+    expect(released).toEqual([]);
+    await call('PUT', '/sandboxes/late/key', { netnsPath: '/run/netns/a' });
+    const other = await call('DELETE', '/sandboxes/late/key?netnsPath=%2Frun%2Fnetns%2Fb');
+    expect([other.status, (other.body as { code: string }).code]).toEqual([409, 'ERR_SANDBOX_KEY_MISMATCH']);
+    expect(released).toEqual([]);
+    expect((await call('DELETE', '/sandboxes/late/key?netnsPath=%2Frun%2Fnetns%2Fa')).status).toBe(200);
+    expect(released).toEqual(['late']);
+  });
+
   it('R5 GET /sandboxes/:name/explain explains without probing', async () => {
     const { call } = setup({ explain: (_sb, q) => `why ${q.name} ${q.type}` });
     await call('POST', '/sandboxes', { name: 'web' });
