@@ -19,8 +19,10 @@
  * sandbox's 'creating' intent (written before its namespace and files exist:
  * after any crash it is what lets restore remove the files and directories
  * the create made, which a reboot does not). A line that holds only
- * machine-scoped records — a live or deleting sandbox, an endpoint while it
- * is joined or one that exists only while joined (the API's connect) — is
+ * machine-scoped records — a live or deleting sandbox with a namespace (not
+ * one waiting for late keys: it outlives a reboot, as do the claims waiting
+ * for its key), an endpoint while it is joined or one that exists only while
+ * joined (the API's connect) — is
  * written without fdatasync: the daemon's death (kill -9) leaves it in the
  * page cache, and a machine crash ends the namespaces and veths it describes;
  * restore then finds the older record, with its namespace gone, and drops it
@@ -30,9 +32,10 @@
  */
 import type { Logger } from '../common/log.js';
 import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
-import { chooseState, encodeState, settleRecords, type PersistedEndpoint, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
+import { chooseState, encodeState, settleRecords, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
 import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalEntry, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
 import { StateNotRestorableError, StateWriteError, StoreDegradedError } from './errors.js';
+import { machineScoped } from './scope.js';
 
 /** How often a failed state write is tried again (ms). */
 export const RETRY_MS = 1_000;
@@ -51,11 +54,6 @@ export type RecordOf = (key: RecordKey) => JournalRecord | undefined;
 
 /** Past this size the next commit is a snapshot, which rotates the journal. */
 export const JOURNAL_MAX_BYTES = 4 << 20;
-
-/** An endpoint record that a reboot ends: joined (or joining) a sandbox, or one that exists only while joined. */
-function isJoinScoped(ep: PersistedEndpoint): boolean {
-  return ep.join !== undefined || ep.joinedOnly === true;
-}
 
 /** The record key of an intent. */
 function intentKey(intent: Intent): RecordKey {
@@ -305,7 +303,7 @@ export class StateStore {
     this.#keys.clear();
     const line = encodeEntry(++this.#seq, ops);
     this.#journalBytes += line.length;
-    const sync = ops.map((op) => this.#machineScoped(op)).includes(false);
+    const sync = ops.map((op) => machineScoped(op, this.#machineKeys)).includes(false);
     const liveOverIntent = ops.map((op) => this.#liveOverIntent(op));
     await files.appendJournal!(line, sync, written);
     durable();
@@ -318,22 +316,6 @@ export class StateStore {
     const intent = [...this.#intents.values()].find((i) => intentKey(i) === op.key);
     const record = intent === undefined ? undefined : 'network' in intent ? intent.network : intent.sandbox;
     return record !== undefined && record.phase === 'creating' && op.put !== record;
-  }
-
-  /**
-   * Whether `op` describes only what a reboot ends (module comment): a sandbox record other than its 'creating'
-   * intent, an endpoint record while it is joined or exists only while joined, or the removal of a key whose last
-   * record was one of those.
-   */
-  #machineScoped(op: JournalOp): boolean {
-    let scoped: boolean;
-    if ('del' in op) scoped = op.key.startsWith('sb:') || this.#machineKeys.has(op.key);
-    else if (op.key.startsWith('sb:')) scoped = (op.put as PersistedSandbox).phase !== 'creating';
-    else if (op.key.startsWith('ep:')) scoped = isJoinScoped(op.put as PersistedEndpoint);
-    else scoped = false;
-    if (scoped && !('del' in op)) this.#machineKeys.add(op.key);
-    else this.#machineKeys.delete(op.key);
-    return scoped;
   }
 
   #render(): string {

@@ -282,6 +282,20 @@ describe('StateStore journal (group commit)', () => {
       expect(await commit([netKey('n1'), undefined])).toBe(true);
     });
 
+    it('L6 a sandbox waiting for late keys, and the claims waiting for its key, outlive a reboot: synced, their removal too', async () => {
+      const { commit } = await harness();
+      const late = (id: string, phase: PersistedSandbox['phase']): PersistedSandbox => ({ ...sb(id, phase), key: { kind: 'late' } });
+      expect(await commit([sbKey('x1'), late('x1', 'creating')])).toBe(true);
+      expect(await commit([sbKey('x1'), late('x1', 'live')])).toBe(true);
+      expect(await commit([epKey('c1'), ep('c1', { joinedOnly: true, join: { ...joined, sandbox: 'x1', phase: 'deferred' } })])).toBe(true);
+      expect(await commit([epKey('c1'), ep('c1', { joinedOnly: true, join: { ...joined, sandbox: 'x1' } })])).toBe(false); // joined: a reboot ends it
+      expect(await commit([epKey('c1'), undefined])).toBe(false);
+      expect(await commit([sbKey('x1'), late('x1', 'deleting')])).toBe(true);
+      expect(await commit([sbKey('x1'), undefined])).toBe(true);
+      // A removal whose record this process never wrote (restored) is synced.
+      expect(await commit([sbKey('restored'), undefined])).toBe(true);
+    });
+
     it('L6 a line holding any record that outlives a reboot is synced, whatever else it holds', async () => {
       const { commit } = await harness();
       expect(await commit([sbKey('s2'), sb('s2', 'live')], [epKey('e3'), ep('e3', { join: joined })])).toBe(false);
