@@ -13,7 +13,7 @@
  * newest state when `state.json` is lost.
  */
 import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { mkdirSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateLockedError } from '../errors.js';
 import { waitForOrphans } from '../../common/io/exec.js';
@@ -76,19 +76,60 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** This boot's id (proc(5): /proc/sys/kernel/random/boot_id), '' when unreadable. */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** When process `pid` started, in clock ticks since boot (proc(5): /proc/<pid>/stat field 22), '' when it is gone. */
+function startTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''; // fields after the command name start at 3
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The lock's line: `<pid> <start time> <boot id>`. A pid alone does not name a process for long: after a reboot or a
+ * kill -9 the same number can belong to any other process, which would keep the directory locked for good.
+ */
+function lockLine(): string {
+  return `${process.pid} ${startTime(process.pid)} ${bootId()}\n`;
+}
+
+/**
+ * Who holds a lock written as `text`: its pid, whether that very process still runs (same boot, same start time; a
+ * lock of an older version holds the pid alone, checked as a pid), and whether it ran in this boot (its commands may
+ * still run: restore waits for them).
+ */
+function lockOwner(text: string): { pid: number; alive: boolean; thisBoot: boolean } | undefined {
+  const [pidText = '', started, boot] = text.trim().split(' ');
+  const pid = Number.parseInt(pidText, 10);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (started === undefined || boot === undefined) return { pid, alive: processAlive(pid), thisBoot: true };
+  const thisBoot = boot === bootId();
+  return { pid, alive: thisBoot && processAlive(pid) && startTime(pid) === started, thisBoot };
+}
+
 async function takeLock(dir: string, path: string): Promise<number | undefined> {
   let dead: number | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      await writeFile(path, lockLine(), { flag: 'wx', mode: 0o600 });
       return dead;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = Number.parseInt((await readIfExists(path)) ?? '', 10);
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) throw new StateLockedError(dir, owner);
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid) dead = owner;
-    await rm(path, { force: true }); // stale: its owner died (kill -9)
+    const owner = lockOwner((await readIfExists(path)) ?? '');
+    if (owner !== undefined && owner.pid !== process.pid && owner.alive) throw new StateLockedError(dir, owner.pid);
+    if (owner !== undefined && owner.pid !== process.pid && owner.thisBoot) dead = owner.pid;
+    await rm(path, { force: true }); // stale: its owner died (kill -9), or the machine rebooted since
   }
   throw new StateLockedError(dir, 0);
 }

@@ -70,9 +70,24 @@ describe('io/store: lock', () => {
     await expect(files.lock()).rejects.toMatchObject({ code: 'ERR_STORE_LOCKED', details: { pid: process.ppid } });
     await writeFile(join(files.dir, STATE_LOCK), '2147483646\n'); // no such process
     await files.lock();
-    expect(await readFile(join(files.dir, STATE_LOCK), 'utf8')).toBe(`${process.pid}\n`);
+    expect(await readFile(join(files.dir, STATE_LOCK), 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+ [0-9a-f-]{36}\\n$`));
     await files.lock(); // our own lock: taken again
     await files.unlock();
     expect((await readdir(files.dir)).includes(STATE_LOCK)).toBe(false);
+  });
+
+  it('L3 a lock whose pid now names another process (a reboot, or the pid reused after a kill -9) is taken over; the same process keeps it', async () => {
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const started = (await readFile(`/proc/${process.ppid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[19]!;
+    // The live parent, as the lock's owner: the very process (same start, same boot) holds it.
+    await writeFile(join(files.dir, STATE_LOCK), `${process.ppid} ${started} ${boot}\n`);
+    await expect(files.lock()).rejects.toMatchObject({ code: 'ERR_STORE_LOCKED', details: { pid: process.ppid } });
+    // The same pid, started at another time: another process that reused the number.
+    await writeFile(join(files.dir, STATE_LOCK), `${process.ppid} ${Number(started) + 1} ${boot}\n`);
+    expect(await files.lock()).toEqual({ killed: process.ppid, running: expect.any(Array) });
+    // The same pid and start, in an earlier boot: the machine rebooted since, nothing of it can run.
+    await writeFile(join(files.dir, STATE_LOCK), `${process.ppid} ${started} 00000000-0000-0000-0000-000000000000\n`);
+    expect(await files.lock()).toBeUndefined();
+    await files.unlock();
   });
 });
