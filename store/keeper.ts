@@ -393,6 +393,21 @@ export class StateStore {
     if (previous !== undefined && previous.running.length > 0) {
       this.#logger.warn({ pids: previous.running, killed: previous.killed }, 'commands of the killed daemon still run after 10 s: restoring anyway');
     }
+    // A start that fails here gives the directory back: its lock must not outlive it.
+    const { chosen, rejected, report } = await this.#load(rebuild).catch(async (err: unknown) => {
+      await this.#files.unlock().catch(() => undefined);
+      throw err;
+    });
+    this.#restored = true;
+    // A snapshot of the rebuilt model (it rotates the journal). On a full or read-only disk the daemon still serves
+    // what it restored, degraded (L6), and retries.
+    await this.ahead().catch(() => undefined);
+    this.#report(chosen, rejected, report);
+    return report;
+  }
+
+  /** Read the newest good state and the journals, and rebuild the model from them (restore, under the lock). */
+  async #load<R extends RestoreOutcome>(rebuild: (state: PersistedState | undefined) => Promise<R>): Promise<{ chosen: ReturnType<typeof chooseState>['chosen']; rejected: number; report: R }> {
     const { chosen, rejected } = chooseState(await this.#files.readAll());
     for (const bad of rejected) {
       const aside = bad.name === STATE_FILE || chosen === undefined ? await this.#files.quarantine(bad.name) : undefined;
@@ -405,12 +420,7 @@ export class StateStore {
     // The next snapshot's seq is above every line either journal file holds, used or not (a gap, no usable state):
     // the next start then skips them all instead of replaying stale lines on top of it.
     this.#seq = Math.max(this.#seq, ...journal.entries.map((e) => e.seq));
-    this.#restored = true;
-    // A snapshot of the rebuilt model (it rotates the journal). On a full or read-only disk the daemon still serves
-    // what it restored, degraded (L6), and retries.
-    await this.ahead().catch(() => undefined);
-    this.#report(chosen, rejected.length, report);
-    return report;
+    return { chosen, rejected: rejected.length, report };
   }
 
   /**

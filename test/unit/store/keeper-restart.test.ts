@@ -30,6 +30,19 @@ async function life(f: Files, work: (add: (i: number) => Promise<void>) => Promi
 }
 
 describe('StateStore across restarts', () => {
+  it('L3 a restore whose rebuild throws gives the directory back (the lock goes), so the next start is not locked out', async () => {
+    const f = journalFiles();
+    const calls: string[] = [];
+    f.store.lock = async () => void calls.push('lock');
+    f.store.unlock = async () => void calls.push('unlock');
+    const m = model();
+    const s = new StateStore('/mem', sinkLogger().logger, m.snapshot, f.store, m.record);
+    await expect(s.restore(async () => {
+      throw new Error('rebuild failed');
+    })).rejects.toThrow('rebuild failed');
+    expect(calls).toEqual(['lock', 'unlock']);
+  });
+
   it('L3 a torn journal tail (power loss mid-append) is cut at restore: the commits after that restore survive the next one', async () => {
     const f = journalFiles();
     await life(f, async (add) => {
