@@ -110,9 +110,33 @@ export async function keepOriginal(path: string, backup: string): Promise<void> 
     } finally {
       await handle.close();
     }
-    await fs.writeFile(`${backup}.mode`, (mode & 0o7777).toString(8));
+    // The mode is on disk before the backup's name: a backup that exists always has its mode (else the put-back
+    // would fall back to 0644, and widen a 0600 original).
+    await writeSynced(`${backup}.mode`, (mode & 0o7777).toString(8));
     await fs.rename(temp, backup);
+    // The names are durable too: the backup's (the rename) and its directory's, which the mkdir may have made. The
+    // file at `path` is overwritten right after this returns; a power loss must not leave it with no backup.
+    for (const dir of [dirname(backup), dirname(dirname(backup))]) await syncDir(dir);
   });
+}
+
+async function writeSynced(path: string, text: string): Promise<void> {
+  const handle = await fs.open(path, 'w', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
