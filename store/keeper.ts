@@ -35,7 +35,7 @@ import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
 import { chooseState, encodeState, settleRecords, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
 import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalEntry, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
 import { StateNotRestorableError, StateWriteError, StoreDegradedError } from './errors.js';
-import { machineScoped } from './scope.js';
+import { DiskScope } from './scope.js';
 
 /** How often a failed state write is tried again (ms). */
 export const RETRY_MS = 1_000;
@@ -85,8 +85,8 @@ export class StateStore {
   #dirty = false;
   /** Records changed since the last commit. */
   readonly #keys = new Set<RecordKey>();
-  /** Keys whose last journalled record was machine-scoped: their removal needs no sync either. */
-  readonly #machineKeys = new Set<RecordKey>();
+  /** What each key may hold on disk after a power loss: which lines need no sync (scope.ts). */
+  readonly #disk = new DiskScope();
   /**
    * Keys of open 'creating' intents whose live record (the create's result, committed before the intent settles) is
    * the journal's last line for them: settling such an intent has nothing new to write.
@@ -283,7 +283,9 @@ export class StateStore {
       this.#dirty = false;
       this.#keys.clear();
       this.#liveJournalled.clear(); // the snapshot may hold an intent: its settle writes a line again
-      await files.write(this.#render());
+      const { text, state } = this.#render();
+      await files.write(text);
+      this.#disk.snapshot(state);
       written();
       if (files.appendJournal !== undefined && files.rotateJournal !== undefined) {
         try {
@@ -303,7 +305,7 @@ export class StateStore {
     this.#keys.clear();
     const line = encodeEntry(++this.#seq, ops);
     this.#journalBytes += line.length;
-    const sync = ops.map((op) => machineScoped(op, this.#machineKeys)).includes(false);
+    const sync = !this.#disk.line(ops, (id) => this.#record?.(sbKey(id)) as PersistedSandbox | undefined);
     const liveOverIntent = ops.map((op) => this.#liveOverIntent(op));
     await files.appendJournal!(line, sync, written);
     durable();
@@ -318,7 +320,7 @@ export class StateStore {
     return record !== undefined && record.phase === 'creating' && op.put !== record;
   }
 
-  #render(): string {
+  #render(): { text: string; state: PersistedState } {
     const m = this.#snapshot();
     const intents = [...this.#intents.values()];
     const networks = intents.flatMap((i) => ('network' in i ? [i.network] : []));
@@ -329,7 +331,7 @@ export class StateStore {
       endpoints: m.endpoints,
       sandboxes: [...m.sandboxes, ...sandboxes.filter((s) => s.phase === 'creating'), ...sandboxes.filter((s) => s.phase !== 'creating')],
     });
-    return encodeState(state, ++this.#seq, new Date());
+    return { text: encodeState(state, ++this.#seq, new Date()), state };
   }
 
   #pump(): Promise<void> {

@@ -288,17 +288,24 @@ describe('StateStore journal (group commit)', () => {
       expect(await commit([sbKey('x1'), late('x1', 'creating')])).toBe(true);
       expect(await commit([sbKey('x1'), late('x1', 'live')])).toBe(true);
       expect(await commit([epKey('c1'), ep('c1', { joinedOnly: true, join: { ...joined, sandbox: 'x1', phase: 'deferred' } })])).toBe(true);
-      expect(await commit([epKey('c1'), ep('c1', { joinedOnly: true, join: { ...joined, sandbox: 'x1' } })])).toBe(false); // joined: a reboot ends it
-      expect(await commit([epKey('c1'), undefined])).toBe(false);
+      // Its join too: restore turns it back into a claim for the next key (it outlives a reboot), and so its removal.
+      expect(await commit([epKey('c1'), ep('c1', { joinedOnly: true, join: { ...joined, sandbox: 'x1' } })])).toBe(true);
+      expect(await commit([epKey('c1'), undefined])).toBe(true);
       expect(await commit([sbKey('x1'), late('x1', 'deleting')])).toBe(true);
       expect(await commit([sbKey('x1'), undefined])).toBe(true);
-      // A removal whose record this process never wrote (restored) is synced.
-      expect(await commit([sbKey('restored'), undefined])).toBe(true);
+      // An endpoint made on its own (synced), then joined (not synced), then removed: the removal is synced, or a
+      // power loss would bring back the endpoint from its first record.
+      expect(await commit([sbKey('s4'), sb('s4', 'live')])).toBe(false);
+      expect(await commit([epKey('e9'), ep('e9')])).toBe(true);
+      expect(await commit([epKey('e9'), ep('e9', { join: { ...joined, sandbox: 's4' } })])).toBe(false);
+      expect(await commit([epKey('e9'), undefined])).toBe(true);
+      // A join of a sandbox the model does not know is taken to outlive a reboot.
+      expect(await commit([epKey('e8'), ep('e8', { joinedOnly: true, join: { ...joined, sandbox: 'nobody' } })])).toBe(true);
     });
 
     it('L6 a line holding any record that outlives a reboot is synced, whatever else it holds', async () => {
       const { commit } = await harness();
-      expect(await commit([sbKey('s2'), sb('s2', 'live')], [epKey('e3'), ep('e3', { join: joined })])).toBe(false);
+      expect(await commit([sbKey('s2'), sb('s2', 'live')], [epKey('e3'), ep('e3', { join: { ...joined, sandbox: 's2' } })])).toBe(false);
       expect(await commit([sbKey('s3'), sb('s3', 'live')], [netKey('n2'), net(2)])).toBe(true);
       expect(await commit([epKey('e4'), ep('e4', { join: joined })], [epKey('e5'), ep('e5')])).toBe(true);
     });
