@@ -113,8 +113,12 @@ export function removeAtLocation(path: string, location: string, directory = fal
   try {
     dirFd = openSync(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return 'moved';
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'absent';
+    if (code === 'ENOTDIR') return 'moved';
+    // At the descriptor limit a delete must still go through (it frees descriptors, and one that failed half-way
+    // would leave its sandbox without a namespace): the path is checked, then removed by name, as before the pins.
+    if (code === 'EMFILE' || code === 'ENFILE') return removeByName(path, location, directory);
     throw err;
   }
   try {
@@ -130,6 +134,19 @@ export function removeAtLocation(path: string, location: string, directory = fal
     return 'removed';
   } finally {
     closeSync(dirFd);
+  }
+}
+
+/** removeAtLocation without a descriptor: the location checked, then the name removed (a swap in between is not seen). */
+function removeByName(path: string, location: string, directory: boolean): 'removed' | 'absent' | 'moved' {
+  try {
+    if (realLocation(path) !== location) return 'moved';
+    if (directory) rmdirSync(path);
+    else unlinkSync(path);
+    return 'removed';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw err;
   }
 }
 
