@@ -51,7 +51,9 @@ const OPS_FIELD = '","ops":';
 export function decodeJournal(text: string): { entries: JournalEntry[]; torn: boolean; goodBytes: number } {
   const entries: JournalEntry[] = [];
   const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
+  // The last piece has no newline after it: '' when the text ends a line, else a line whose write was cut (its
+  // newline is the last byte written), torn even when it parses.
+  const unterminated = lines.pop()!;
   let goodBytes = 0;
   for (const line of lines) {
     try {
@@ -66,7 +68,7 @@ export function decodeJournal(text: string): { entries: JournalEntry[]; torn: bo
       return { entries, torn: true, goodBytes };
     }
   }
-  return { entries, torn: false, goodBytes };
+  return { entries, torn: unterminated !== '', goodBytes };
 }
 
 const KINDS = { net: 'networks', ep: 'endpoints', sb: 'sandboxes' } as const;

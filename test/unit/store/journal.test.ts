@@ -62,6 +62,14 @@ describe('state journal', () => {
     expect(replayJournal(base, 5, entries)).toMatchObject({ seq: 5, applied: 0, gap: true, state: base });
   });
 
+  it('L3 a last line whose newline was not written is torn, even when it parses', () => {
+    const first = encodeEntry(1, [{ key: netKey('b'), put: net('b') }]);
+    const second = encodeEntry(2, [{ key: epKey('x'), del: true }]);
+    expect(decodeJournal(first + second.slice(0, -1))).toEqual({ entries: [{ seq: 1, ops: [{ key: netKey('b'), put: net('b') }] }], torn: true, goodBytes: Buffer.byteLength(first) });
+    expect(decodeJournal(first + second)).toMatchObject({ torn: false, goodBytes: Buffer.byteLength(first + second) });
+    expect(decodeJournal('')).toEqual({ entries: [], torn: false, goodBytes: 0 });
+  });
+
   it('L3 goodBytes is where the torn tail begins, in bytes (names beyond ASCII included)', () => {
     const first = encodeEntry(1, [{ key: netKey('b'), put: { ...net('b'), name: 'réseau-é' } }]);
     const second = encodeEntry(2, [{ key: epKey('x'), del: true }]);
