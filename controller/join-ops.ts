@@ -44,7 +44,8 @@ export async function join(ctx: OpsContext, ep: Endpoint, sb: Sandbox, options: 
   const wantsGateway = sb.netnsPath !== '' && !ep.network.internal && ![...sb.endpoints.values()].some((e) => e.gateway);
   const ifname = checkIfname(options.ifname);
   if (ifname !== undefined && sb.ifnames.has(ifname)) throw new errors.IfnameInUseError(sb.id, ifname);
-  const priority = checkPriority(options.priority);
+  // A claim taken up again keeps the priority it was saved with (older versions stored any integer).
+  const priority = resume ? options.priority ?? 0 : checkPriority(options.priority);
   ep.attach({ sandbox: sb, priority, gateway: wantsGateway, link: undefined, ...(ifname === undefined ? {} : { ifname }), ...(resume ? { resumed: true } : {}) });
   sb.endpoints.set(ep.id, ep);
   // Undone: out of the sandbox, or, for a claim that waited for this key, claimed again in the same step.
