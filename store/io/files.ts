@@ -13,7 +13,7 @@
  * newest state when `state.json` is lost.
  */
 import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { mkdirSync, readFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateLockedError } from '../errors.js';
 import { waitForOrphans } from '../../common/io/exec.js';
@@ -95,12 +95,22 @@ function startTime(pid: number): string {
   }
 }
 
+/** This process's PID namespace (its nsfs inode), '' when unreadable: pids name processes only inside it. */
+function pidNamespace(): string {
+  try {
+    return String(statSync('/proc/self/ns/pid').ino);
+  } catch {
+    return '';
+  }
+}
+
 /**
- * The lock's line: `<pid> <start time> <boot id>`. A pid alone does not name a process for long: after a reboot or a
- * kill -9 the same number can belong to any other process, which would keep the directory locked for good.
+ * The lock's line: `<pid> <start time> <boot id> <pid namespace>`. A pid alone does not name a process for long:
+ * after a reboot or a kill -9 the same number can belong to any other process, which would keep the directory
+ * locked for good.
  */
 function lockLine(): string {
-  return `${process.pid} ${startTime(process.pid)} ${bootId()}\n`;
+  return `${process.pid} ${startTime(process.pid)} ${bootId()} ${pidNamespace()}\n`;
 }
 
 /**
@@ -109,10 +119,12 @@ function lockLine(): string {
  * still run: restore waits for them).
  */
 function lockOwner(text: string): { pid: number; alive: boolean; thisBoot: boolean } | undefined {
-  const [pidText = '', started, boot] = text.trim().split(' ');
+  const [pidText = '', started, boot, pidNs] = text.trim().split(' ');
   const pid = Number.parseInt(pidText, 10);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  if (started === undefined || boot === undefined) return { pid, alive: processAlive(pid), thisBoot: true };
+  // An older lock (a pid alone), or one written in another PID namespace (a daemon in a container: its pid and start
+  // time mean nothing here): only the pid can be checked, as it always was.
+  if (started === undefined || boot === undefined || (pidNs !== undefined && pidNs !== pidNamespace())) return { pid, alive: processAlive(pid), thisBoot: true };
   const thisBoot = boot === bootId();
   return { pid, alive: thisBoot && processAlive(pid) && startTime(pid) === started, thisBoot };
 }

@@ -70,7 +70,7 @@ describe('io/store: lock', () => {
     await expect(files.lock()).rejects.toMatchObject({ code: 'ERR_STORE_LOCKED', details: { pid: process.ppid } });
     await writeFile(join(files.dir, STATE_LOCK), '2147483646\n'); // no such process
     await files.lock();
-    expect(await readFile(join(files.dir, STATE_LOCK), 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+ [0-9a-f-]{36}\\n$`));
+    expect(await readFile(join(files.dir, STATE_LOCK), 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+ [0-9a-f-]{36} \\d+\\n$`));
     await files.lock(); // our own lock: taken again
     await files.unlock();
     expect((await readdir(files.dir)).includes(STATE_LOCK)).toBe(false);
@@ -89,5 +89,9 @@ describe('io/store: lock', () => {
     await writeFile(join(files.dir, STATE_LOCK), `${process.ppid} ${started} 00000000-0000-0000-0000-000000000000\n`);
     expect(await files.lock()).toBeUndefined();
     await files.unlock();
+    // Written in another PID namespace (a daemon in a container): its pid is checked as a pid, never taken over
+    // because this namespace's process of that number started at another time.
+    await writeFile(join(files.dir, STATE_LOCK), `${process.ppid} ${Number(started) + 1} ${boot} 1\n`);
+    await expect(files.lock()).rejects.toMatchObject({ code: 'ERR_STORE_LOCKED' });
   });
 });
