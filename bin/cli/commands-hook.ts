@@ -10,8 +10,8 @@
  *   the key only if it is this container's (the daemon checks it too), so a
  *   second container refused the same sandbox never takes the first one's
  *   network away.
- * The sandbox is the annotation `sandns.sandbox`, else the container id. Every
- * API call has a deadline of HOOK_TIMEOUT_MS, below the runtime's own hook
+ * The sandbox is the annotation `sandns.sandbox`, else the container id. The
+ * hook's calls share one budget (HOOK_BUDGET_MS), below the runtime's own hook
  * timeout, so the pin is removed before the runtime kills the hook.
  */
 import { createHash } from 'node:crypto';
@@ -20,10 +20,13 @@ import { isObjectName, OBJECT_NAME_RULE } from '../../common/object-name.js';
 import type { SandboxInfo } from '../../controller/index.js';
 import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
-import { ApiCallError, UsageError } from './errors.js';
+import { ApiCallError, HookPinError, UsageError } from './errors.js';
 
-/** The deadline of each API call of the hook (ms): runtimes kill a hook after 30 s by default (runc, crun). */
-export const HOOK_TIMEOUT_MS = 20_000;
+/**
+ * The hook's whole budget (ms): every API call and `ip` command gets what is left of it, so the hook ends, its own
+ * cleanup done, before runtimes kill it (after 30 s by default: runc, crun).
+ */
+export const HOOK_BUDGET_MS = 25_000;
 
 /** The OCI state a runtime gives a hook (runtime-spec "State"). */
 export interface OciState {
@@ -99,6 +102,8 @@ export interface HookIo {
   pin(name: string, pid: number): Promise<void>;
   /** `ip netns delete <name>` (idempotent). */
   unpin(name: string): Promise<void>;
+  /** Whether /run/netns/<name> is there and is the network namespace of process `pid` (same nsfs identity). */
+  pinIsOf(name: string, pid: number): Promise<boolean>;
 }
 
 const seg = encodeURIComponent;
@@ -106,9 +111,14 @@ const seg = encodeURIComponent;
 async function attach(io: HookIo, sandbox: string, state: OciState): Promise<void> {
   if (typeof state.pid !== 'number' || state.pid <= 0) throw new UsageError('oci-hook: the OCI state has no pid (createRuntime and prestart have one)');
   const name = pinName(sandbox, state.id);
+  const own = `/run/netns/${name}`;
   const info = await io.client.call<SandboxInfo>('GET', `/sandboxes/${seg(sandbox)}`);
-  if (info.netnsPath === `/run/netns/${name}`) return; // this container's own key: a createRuntime run again
-  if (info.netnsPath !== '') {
+  if (info.netnsPath === own) {
+    if (await io.pinIsOf(name, state.pid)) return; // this container's key, in place: a createRuntime run again
+    // A key left by an earlier run of this container id whose poststop could not release it (its pin is gone, or
+    // is another namespace now): released first, then attached as new.
+    await io.client.call('DELETE', `/sandboxes/${seg(sandbox)}/key?netnsPath=${seg(own)}`);
+  } else if (info.netnsPath !== '') {
     throw new ApiCallError('ERR_SANDBOX_KEY_SET', `oci-hook: sandbox ${sandbox} is attached to ${info.netnsPath} already (another container's); nothing was changed`, 409);
   }
   await io.pin(name, state.pid);
@@ -129,14 +139,17 @@ async function attach(io: HookIo, sandbox: string, state: OciState): Promise<voi
 async function release(io: HookIo, sandbox: string, state: OciState): Promise<void> {
   const own = `/run/netns/${pinName(sandbox, state.id)}`;
   const legacy = `/run/netns/${legacyPinName(sandbox)}`;
-  await io.unpin(pinName(sandbox, state.id));
+  // A pin that cannot be removed does not keep the key: the release still runs, and the failure is the answer.
+  const unpinError = await io.unpin(pinName(sandbox, state.id)).then(() => undefined, (err: unknown) => err);
   const info = await io.client.call<SandboxInfo>('GET', `/sandboxes/${seg(sandbox)}`);
-  if (info.netnsPath !== own && info.netnsPath !== legacy) return; // not ours: nothing of this container to release
-  try {
-    await io.client.call('DELETE', `/sandboxes/${seg(sandbox)}/key?netnsPath=${seg(info.netnsPath)}`);
-  } finally {
-    if (info.netnsPath === legacy) await io.unpin(legacyPinName(sandbox));
+  if (info.netnsPath === own || info.netnsPath === legacy) {
+    try {
+      await io.client.call('DELETE', `/sandboxes/${seg(sandbox)}/key?netnsPath=${seg(info.netnsPath)}`);
+    } finally {
+      if (info.netnsPath === legacy) await io.unpin(legacyPinName(sandbox));
+    }
   }
+  if (unpinError !== undefined) throw unpinError;
 }
 
 /** Run the hook: read the state, then attach or release. */
@@ -157,25 +170,42 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 // Runtimes start hooks with the env of the hook entry only: give `ip` a PATH.
 const PATH = process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Run `ip`; execa is loaded here only, so plain CLI verbs do not pay for it. */
-async function ip(args: string[]): Promise<{ exitCode: number; stderr: string }> {
+/** The time left of the hook's budget (ms), at least 1 s: a call that cannot finish in it is cut. */
+type Remaining = () => number;
+
+/** Run `ip` within the budget (10 s at most); execa is loaded here only, so plain CLI verbs do not pay for it. */
+async function ip(args: string[], remaining: Remaining): Promise<{ exitCode: number; stderr: string }> {
   const { execa } = await import('execa');
-  const r = await execa('ip', args, { env: { PATH }, timeout: 10_000, reject: false });
+  const r = await execa('ip', args, { env: { PATH }, timeout: Math.min(10_000, remaining()), reject: false });
   return { exitCode: r.exitCode ?? -1, stderr: String(r.stderr) };
 }
 
-function realIo(client: ApiClient): HookIo {
+/** A client whose every call gets what is left of the budget as its deadline. */
+function budgeted(make: (timeoutMs: number) => ApiClient, socketPath: string, remaining: Remaining): ApiClient {
+  return {
+    socketPath,
+    call: (method, path, body) => make(remaining()).call(method, path, body),
+    text: (path) => make(remaining()).text(path),
+  };
+}
+
+function realIo(client: ApiClient, remaining: Remaining): HookIo {
   return {
     client,
     readStdin: () => readAll(process.stdin),
     async pin(name, pid) {
-      await ip(['netns', 'delete', name]); // a stale pin of a runtime that died, if any
-      const r = await ip(['netns', 'attach', name, String(pid)]);
-      if (r.exitCode !== 0) throw new UsageError(`oci-hook: ip netns attach ${name} ${pid} failed: ${r.stderr}`);
+      await ip(['netns', 'delete', name], remaining); // this container's stale pin (an earlier try), if any
+      const r = await ip(['netns', 'attach', name, String(pid)], remaining);
+      if (r.exitCode !== 0) throw new HookPinError(`oci-hook: ip netns attach ${name} ${pid} failed: ${r.stderr}`);
     },
     async unpin(name) {
-      const r = await ip(['netns', 'delete', name]);
-      if (r.exitCode !== 0 && !/No such file/.test(r.stderr)) throw new UsageError(`oci-hook: ip netns delete ${name} failed: ${r.stderr}`);
+      const r = await ip(['netns', 'delete', name], remaining);
+      if (r.exitCode !== 0 && !/No such file/.test(r.stderr)) throw new HookPinError(`oci-hook: ip netns delete ${name} failed: ${r.stderr}`);
+    },
+    async pinIsOf(name, pid) {
+      const { stat } = await import('node:fs/promises');
+      const [pin, ns] = await Promise.all([`/run/netns/${name}`, `/proc/${pid}/ns/net`].map((p) => stat(p).catch(() => undefined)));
+      return pin !== undefined && ns !== undefined && pin.dev === ns.dev && pin.ino === ns.ino;
     },
   };
 }
@@ -187,7 +217,10 @@ export function addHookCommands(program: Command, ctx: CliContext): void {
     .description('OCI runtime hook (runc/crun): createRuntime/prestart attaches the container to its external sandbox, poststop releases it; reads the state on stdin')
     .option('--sandbox <name>', `sandbox to use (default: annotation ${SANDBOX_ANNOTATION}, else the container id)`)
     .action(async (hook: string | undefined, o: { sandbox?: string }, cmd: Command) => {
-      const r = await runOciHook(realIo(ctx.client(cmd, { timeoutMs: HOOK_TIMEOUT_MS })), hook, o.sandbox);
+      const deadline = Date.now() + HOOK_BUDGET_MS;
+      const remaining: Remaining = () => Math.max(1_000, deadline - Date.now());
+      const client = budgeted((timeoutMs) => ctx.client(cmd, { timeoutMs }), ctx.socketPath(cmd), remaining);
+      const r = await runOciHook(realIo(client, remaining), hook, o.sandbox);
       ctx.emit(cmd, r, (x) => `${x.sandbox} ${x.action === 'attach' ? 'attached' : 'released'}\n`);
     });
 }

@@ -37,6 +37,14 @@ export class UsageError extends SandnsError {
   }
 }
 
+/** The OCI hook could not pin or unpin a container's namespace (`ip netns attach/delete` failed; exit 1). */
+export class HookPinError extends SandnsError {
+  constructor(problem: string) {
+    super('ERR_CLI_HOOK_PIN', problem, 500);
+    this.name = 'HookPinError';
+  }
+}
+
 /** The daemon answered something that is not the API's JSON. */
 export class BadResponseError extends SandnsError {
   constructor(problem: string) {

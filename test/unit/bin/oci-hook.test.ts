@@ -6,7 +6,7 @@ const creating = { ociVersion: '1.0.2-dev', id: 'ctr1', status: 'creating', pid:
 const stopped = { ociVersion: '1.0.2-dev', id: 'ctr1', status: 'stopped', bundle: '/b' };
 
 /** A hook world that records what it was asked to do. */
-function fakeIo(state: object, answers: Record<string, unknown> = {}, fail?: string) {
+function fakeIo(state: object, answers: Record<string, unknown> = {}, fail?: string, world: { pinInPlace?: boolean; unpinFails?: boolean } = {}) {
   const calls: string[] = [];
   const client: ApiClient = {
     socketPath: '/x.sock',
@@ -21,7 +21,11 @@ function fakeIo(state: object, answers: Record<string, unknown> = {}, fail?: str
     client,
     readStdin: async () => JSON.stringify(state),
     pin: async (name, pid) => void calls.push(`pin ${name} ${pid}`),
-    unpin: async (name) => void calls.push(`unpin ${name}`),
+    unpin: async (name) => {
+      calls.push(`unpin ${name}`);
+      if (world.unpinFails === true) throw Object.assign(new Error('busy'), { code: 'ERR_CLI_HOOK_PIN' });
+    },
+    pinIsOf: async (name, pid) => (calls.push(`pinIsOf ${name} ${pid}`), world.pinInPlace === true),
   };
   return { io, calls };
 }
@@ -68,9 +72,26 @@ describe('oci-hook', () => {
     const taken = fakeIo(web, { 'GET /sandboxes/web': { netnsPath: `/run/netns/${pinName('web', 'ctr1')}` } });
     await expect(runOciHook(taken.io, undefined, undefined)).rejects.toMatchObject({ code: 'ERR_SANDBOX_KEY_SET', status: 409 });
     expect(taken.calls).toEqual(['GET /sandboxes/web']);
-    const again = fakeIo(web, { 'GET /sandboxes/web': { netnsPath: `/run/netns/${pinName('web', 'ctr2')}` } });
+    const again = fakeIo(web, { 'GET /sandboxes/web': { netnsPath: `/run/netns/${pinName('web', 'ctr2')}` } }, undefined, { pinInPlace: true });
     await runOciHook(again.io, undefined, undefined);
-    expect(again.calls).toEqual(['GET /sandboxes/web']);
+    expect(again.calls).toEqual(['GET /sandboxes/web', `pinIsOf ${pinName('web', 'ctr2')} 4242`]);
+  });
+
+  it('L1 this container\'s own key left stale (an earlier run whose poststop could not release it): released, then attached anew', async () => {
+    const own = `/run/netns/${pinName('ctr1', 'ctr1')}`;
+    const { io, calls } = fakeIo(creating, { 'GET /sandboxes/ctr1': { netnsPath: own } }, undefined, { pinInPlace: false });
+    await runOciHook(io, undefined, undefined);
+    expect(calls).toEqual([
+      'GET /sandboxes/ctr1', `pinIsOf ${pinName('ctr1', 'ctr1')} 4242`, `DELETE /sandboxes/ctr1/key?netnsPath=${encodeURIComponent(own)}`,
+      `pin ${pinName('ctr1', 'ctr1')} 4242`, `PUT /sandboxes/ctr1/key {"netnsPath":"${own}"}`,
+    ]);
+  });
+
+  it('L1 poststop whose unpin fails still releases the key, then fails (exit 1, not a usage error)', async () => {
+    const own = `/run/netns/${pinName('ctr1', 'ctr1')}`;
+    const { io, calls } = fakeIo(stopped, { 'GET /sandboxes/ctr1': { netnsPath: own } }, undefined, { unpinFails: true });
+    await expect(runOciHook(io, undefined, undefined)).rejects.toMatchObject({ code: 'ERR_CLI_HOOK_PIN' });
+    expect(calls.at(-1)).toBe(`DELETE /sandboxes/ctr1/key?netnsPath=${encodeURIComponent(own)}`);
   });
 
   it('L1 poststop: unpins this container\'s pin first, then releases only a key that is its own (the daemon checks it too)', async () => {
