@@ -286,9 +286,12 @@ export class Controller implements ControllerCore {
     return sandboxStats(this.#drivers, sb);
   }
 
-  /** stats() of every sandbox at once, by sandbox id: one driver call (one host link dump) for all of them. */
+  /**
+   * stats() of every sandbox at once, by sandbox id: one driver call (one host link dump) for all of them. A driver
+   * that fails is logged and its interfaces left out; the others' are still given.
+   */
   async allStats(): Promise<Map<string, InterfaceStats[]>> {
-    const all = await allSandboxStats(this.#drivers, this.sandboxes());
+    const all = await allSandboxStats(this.#drivers, this.sandboxes(), (driver, err) => this.logger.warn({ err, driver }, 'interface counters of a driver could not be read'));
     return new Map([...all].map(([sb, s]) => [sb.id, s]));
   }
 

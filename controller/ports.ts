@@ -42,14 +42,22 @@ export async function sandboxStats(drivers: DriverRegistry, sb: Sandbox): Promis
  * Counters of every joined interface of each of `sandboxes`, in endpoint
  * order, with one interfaceStats call per driver for all of them (the bridge
  * driver reads every host link in one dump, so a call per endpoint would make
- * a scrape O(N²) in the number of sandboxes). Throws what the driver throws.
+ * a scrape O(N²) in the number of sandboxes). Throws what a driver throws,
+ * unless `onDriverError` is given: then that driver's interfaces are left out
+ * (a scrape keeps the other drivers' rows) and the error is handed to it.
  */
-export async function allSandboxStats(drivers: DriverRegistry, sandboxes: readonly Sandbox[]): Promise<Map<Sandbox, InterfaceStats[]>> {
+export async function allSandboxStats(drivers: DriverRegistry, sandboxes: readonly Sandbox[], onDriverError?: (driver: string, err: unknown) => void): Promise<Map<Sandbox, InterfaceStats[]>> {
   const joins = sandboxes.flatMap((sb) => [...sb.endpoints.values()].flatMap((ep) => (ep.joinInfo === undefined ? [] : [{ sb, ep, info: ep.joinInfo }])));
   const counters = new Map<(typeof joins)[number], LinkCounters>();
   for (const driver of new Set(joins.map((j) => j.ep.network.driver))) {
     const mine = joins.filter((j) => j.ep.network.driver === driver);
-    const got = (await drivers.get(driver).interfaceStats?.(mine.map((j) => j.info))) ?? [];
+    let got: readonly (LinkCounters | undefined)[] = [];
+    try {
+      got = (await drivers.get(driver).interfaceStats?.(mine.map((j) => j.info))) ?? [];
+    } catch (err) {
+      if (onDriverError === undefined) throw err;
+      onDriverError(driver, err);
+    }
     mine.forEach((j, i) => got[i] !== undefined && counters.set(j, got[i]));
   }
   const out = new Map<Sandbox, InterfaceStats[]>(sandboxes.map((sb) => [sb, []]));

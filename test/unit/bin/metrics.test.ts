@@ -102,6 +102,26 @@ describe('M5 a scrape reads the interface counters once', () => {
     expect(text).toContain('sandns_interface_receive_bytes_total{sandbox="s7",network="n1",interface="eth0"} 1\n');
   });
 
+  it('M5 a driver whose counters cannot be read costs only its own rows; the single-sandbox route still gets the error', async () => {
+    const drivers = {
+      get: (name: string) => ({
+        interfaceStats: async (infos: readonly unknown[]) => {
+          if (name === 'overlay') throw new Error('dump failed');
+          return infos.map(() => COUNTERS);
+        },
+      }),
+    } as unknown as DriverRegistry;
+    const sandboxes = ['bridge', 'overlay'].map((driver, i) => ({
+      id: `s${i}`,
+      endpoints: new Map([[`e${i}`, { joinInfo: { ifname: 'eth0', hostIfname: `sv${i}` }, network: { driver, name: `n-${driver}` } }]]),
+    })) as unknown as Sandbox[];
+    const failed: string[] = [];
+    const all = await allSandboxStats(drivers, sandboxes, (driver) => failed.push(driver));
+    expect([...all.values()].map((rows) => rows.length)).toEqual([1, 0]);
+    expect(failed).toEqual(['overlay']);
+    await expect(sandboxStats(drivers, sandboxes[1]!)).rejects.toThrow('dump failed');
+  });
+
   it('M5 concurrent scrapes share the one in flight; the next one runs again', async () => {
     let runs = 0;
     let release!: () => void;
