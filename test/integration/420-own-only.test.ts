@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { testController, type TestController } from '../helpers/controller.js';
@@ -219,8 +219,12 @@ describe('420 L4 names that exist are refused up front and never touched', () =>
       expect(ro?.message).toMatch(/EROFS.*read-only; give a path on a writable one/);
       expect(t.controller.sandboxes().map((x) => x.id)).not.toContain(`${tag}-fs`);
       expect((await readdir(mnt)).sort()).toEqual(['fill']);
+      // The default directory the create made for the other file goes too (a removal on the read-only file system,
+      // of a file that is not there, answers EROFS, not ENOENT).
+      expect(existsSync(`/etc/netns/${tag}-fs`)).toBe(false);
     } finally {
       await execa('umount', [mnt], { reject: false });
+      await rm(`/etc/netns/${tag}-fs`, { recursive: true, force: true });
     }
   });
 
