@@ -101,9 +101,9 @@ export class Controller implements ControllerCore {
    * ERR_STORE_VERSION; a bad record is reported, never fatal.
    */
   async restore(): Promise<RestoreReport | undefined> {
-    const report = await this.#journal.store?.restore(async (state) => {
+    const report = await this.#journal.store?.restore(async (state, { rebooted }) => {
       const r = state === undefined ? emptyReport() : await restoreState({
-        core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#ctx.forwarding,
+        core: this, drivers: this.#drivers, logger: this.logger, originResolvConf: this.originResolvConf, forwarding: this.#ctx.forwarding, rebooted,
         // Staged at once: the snapshot restore writes next holds them (the journal line alone is not synced).
         addNetwork: (n) => this.#networks.set(n.id, n), addSandbox: (s) => this.#adoptSandbox(s), keepUnfinished: (i) => this.#journal.keep('unfinished', i),
       }, state);

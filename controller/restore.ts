@@ -35,6 +35,8 @@ export interface RestoreDeps {
    * so the next start tries again, instead of being written out of the state with the leak forgotten.
    */
   readonly keepUnfinished?: (intent: Intent) => void;
+  /** The machine rebooted since the state was written: a namespace alive under an owned sandbox's name is not ours. */
+  readonly rebooted?: boolean;
 }
 
 /** What a restore did: counts, and every object it repaired or removed. */
@@ -141,8 +143,11 @@ async function restoreSandbox(deps: RestoreDeps, p: PersistedSandbox, r: Restore
   }
   const path = p.key.kind === 'owned' ? netnsPathFor(p.key.netnsName) : p.key.path;
   const alive = path !== undefined && (await netnsMounted(path));
-  if (!alive && p.key.kind !== 'late') {
-    await discard(false);
+  // A reboot ends every namespace: one alive under an owned sandbox's name now was made by someone else, and stays.
+  const foreign = alive && owned !== undefined && deps.rebooted === true;
+  if ((!alive || foreign) && p.key.kind !== 'late') {
+    await (foreign ? discardSandbox(p.id, undefined, files) : discard(false));
+    if (foreign) r.problems.push(`sandbox ${p.id}: namespace ${owned} was made after a reboot by someone else: left alone`);
     r.removedSandboxes.push(p.id);
     return undefined;
   }

@@ -156,9 +156,10 @@ export function settleRecords(state: PersistedState): PersistedState {
 }
 
 /** The file text of a state: an envelope with format, version, sequence number, time and checksum. */
-export function encodeState(state: PersistedState, seq: number, savedAt: Date): string {
+export function encodeState(state: PersistedState, seq: number, savedAt: Date, bootId = ''): string {
   const body = JSON.stringify(state);
-  return `{"format":"${STATE_FORMAT}","version":${STATE_VERSION},"seq":${seq},"savedAt":"${savedAt.toISOString()}","sha256":"${sha256(body)}","state":${body}}\n`;
+  const boot = bootId === '' ? '' : `"bootId":${JSON.stringify(bootId)},`;
+  return `{"format":"${STATE_FORMAT}","version":${STATE_VERSION},"seq":${seq},"savedAt":"${savedAt.toISOString()}",${boot}"sha256":"${sha256(body)}","state":${body}}\n`;
 }
 
 /** A decoded state file. */
@@ -166,6 +167,8 @@ export interface DecodedState {
   readonly state: PersistedState;
   readonly seq: number;
   readonly savedAt: string;
+  /** The boot the file was written in (proc(5) boot_id), '' when not recorded (older files). */
+  readonly bootId: string;
 }
 
 /** Parse and verify a state file; throws ERR_STORE_CORRUPT (torn, garbage, bad checksum or shape) or ERR_STORE_VERSION. */
@@ -181,7 +184,7 @@ export function decodeState(text: string): DecodedState {
   if (doc.version > STATE_VERSION) throw new StateVersionError(doc.version, STATE_VERSION);
   if (typeof doc.seq !== 'number' || !Number.isSafeInteger(doc.seq) || doc.seq < 0) throw new StateCorruptError('no valid sequence number');
   if (typeof doc.sha256 !== 'string' || sha256(JSON.stringify(doc.state)) !== doc.sha256) throw new StateCorruptError('checksum mismatch');
-  return { state: checkState(doc.state), seq: doc.seq, savedAt: typeof doc.savedAt === 'string' ? doc.savedAt : '' };
+  return { state: checkState(doc.state), seq: doc.seq, savedAt: typeof doc.savedAt === 'string' ? doc.savedAt : '', bootId: typeof doc.bootId === 'string' ? doc.bootId : '' };
 }
 
 /** One file the store found, and its text. */

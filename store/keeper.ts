@@ -65,6 +65,12 @@ export interface RestoreOutcome {
   readonly problems: readonly string[];
 }
 
+/**
+ * Rebuilds the model from the restored state (undefined: nothing usable was saved). `rebooted`: the newest state
+ * file was written in another boot, so no namespace or link it names can still be the one sandns made.
+ */
+export type Rebuild<R extends RestoreOutcome> = (state: PersistedState | undefined, context: { rebooted: boolean }) => Promise<R>;
+
 /** A caller waiting until the changes up to `want` are written (or durable). */
 interface Waiter {
   readonly want: number;
@@ -331,7 +337,7 @@ export class StateStore {
       endpoints: m.endpoints,
       sandboxes: [...m.sandboxes, ...sandboxes.filter((s) => s.phase === 'creating'), ...sandboxes.filter((s) => s.phase !== 'creating')],
     });
-    return { text: encodeState(state, ++this.#seq, new Date()), state };
+    return { text: encodeState(state, ++this.#seq, new Date(), this.#files.bootId?.()), state };
   }
 
   #pump(): Promise<void> {
@@ -386,7 +392,7 @@ export class StateStore {
    * ERR_STORE_NOT_RESTORED otherwise, ERR_STORE_LOCKED when another process
    * holds the directory, ERR_STORE_VERSION for a newer schema.
    */
-  async restore<R extends RestoreOutcome>(rebuild: (state: PersistedState | undefined) => Promise<R>): Promise<R> {
+  async restore<R extends RestoreOutcome>(rebuild: Rebuild<R>): Promise<R> {
     if (this.#restored) throw new StateNotRestorableError('restore() ran already');
     const before = this.#snapshot();
     if (before.networks.length + before.sandboxes.length > 0) throw new StateNotRestorableError('the controller has networks or sandboxes already');
@@ -409,7 +415,7 @@ export class StateStore {
   }
 
   /** Read the newest good state and the journals, and rebuild the model from them (restore, under the lock). */
-  async #load<R extends RestoreOutcome>(rebuild: (state: PersistedState | undefined) => Promise<R>): Promise<{ chosen: ReturnType<typeof chooseState>['chosen']; rejected: number; report: R }> {
+  async #load<R extends RestoreOutcome>(rebuild: Rebuild<R>): Promise<{ chosen: ReturnType<typeof chooseState>['chosen']; rejected: number; report: R }> {
     const { chosen, rejected } = chooseState(await this.#files.readAll());
     for (const bad of rejected) {
       const aside = bad.name === STATE_FILE || chosen === undefined ? await this.#files.quarantine(bad.name) : undefined;
@@ -418,7 +424,10 @@ export class StateStore {
     const journal = await this.#readJournal();
     this.#seq = chosen?.seq ?? 0;
     // A file written by an earlier version can hold an intent beside the live record of the same object.
-    const report = await rebuild(chosen === undefined ? undefined : this.#replay(settleRecords(chosen.state), chosen.seq, journal.entries));
+    // Written in another boot (the newest file, and both ids known): the machine rebooted since the last daemon ran.
+    const now = this.#files.bootId?.() ?? '';
+    const rebooted = chosen?.name === STATE_FILE && chosen.bootId !== '' && now !== '' && chosen.bootId !== now;
+    const report = await rebuild(chosen === undefined ? undefined : this.#replay(settleRecords(chosen.state), chosen.seq, journal.entries), { rebooted });
     // The next snapshot's seq is above every line either journal file holds, used or not (a gap, no usable state):
     // the next start then skips them all instead of replaying stale lines on top of it.
     this.#seq = Math.max(this.#seq, ...journal.entries.map((e) => e.seq));

@@ -45,6 +45,8 @@ export interface StateFiles {
   lock(): Promise<{ killed: number; running: number[] } | undefined>;
   /** Give the directory back. */
   unlock(): Promise<void>;
+  /** This boot's id (proc(5) boot_id; '' when unreadable): a snapshot records it, restore tells a reboot by it. */
+  bootId?(): string;
   /**
    * Append one journal line and, unless `sync` is false, fdatasync it (the file is created, and the directory
    * synced, on first use). Without the sync the line survives the daemon's death (it is in the page cache) but not
@@ -303,6 +305,7 @@ export function openStateFiles(dir: string): StateFiles {
       const killed = await takeLock(dir, at(STATE_LOCK));
       return killed === undefined ? undefined : { killed, running: await waitForOrphans(killed) };
     },
+    bootId,
     async unlock() {
       if (Number.parseInt((await readIfExists(at(STATE_LOCK))) ?? '', 10) === process.pid) await rm(at(STATE_LOCK), { force: true });
     },

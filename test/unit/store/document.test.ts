@@ -110,9 +110,11 @@ describe('persist: snapshot', () => {
 describe('persist: encode / decode', () => {
   const state = (): PersistedState => snapshotState(model().input);
 
-  it('L3 a document round-trips: same state, sequence number and time', () => {
+  it('L3 a document round-trips: same state, sequence number, time and boot (none recorded: \'\')', () => {
     const d = decodeState(encodeState(state(), 42, T0));
-    expect(d).toEqual({ state: state(), seq: 42, savedAt: T0.toISOString() });
+    expect(d).toEqual({ state: state(), seq: 42, savedAt: T0.toISOString(), bootId: '' });
+    const boot = '3f2a4c1e-0000-4000-8000-000000000001';
+    expect(decodeState(encodeState(state(), 43, T0, boot))).toEqual({ state: state(), seq: 43, savedAt: T0.toISOString(), bootId: boot });
   });
 
   it('L3 every torn prefix of a document is refused as corrupt (ERR_STORE_CORRUPT), never half-used', () => {

@@ -1,0 +1,64 @@
+/**
+ * L3 after a reboot: every namespace sandns made is gone, so a namespace alive under an owned sandbox's name is
+ * someone else's (made after the reboot, before the daemon came back). Restore leaves it alone: the sandbox goes (its
+ * files too), with a problem saying why, instead of adopting the namespace and deleting it later. The reboot is told
+ * by the boot id the newest state file was written in (proc(5) boot_id); here the file's id is made another one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { createController } from '../../controller/index.js';
+import { silentLogger } from '../../common/log.js';
+import { uniqueName } from '../helpers/names.js';
+
+const tag = uniqueName('rb');
+const names = { foreign: `${tag}-f`, kept: `${tag}-k` };
+let dir: string;
+
+const open = () => createController({ logger: silentLogger(), originResolvConf: join(dir, 'resolv.conf'), firewall: false, stateDir: join(dir, 'state'), runDir: join(dir, 'run') });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sandns-512-'));
+  await writeFile(join(dir, 'resolv.conf'), '# no servers\n');
+});
+
+afterAll(async () => {
+  for (const n of Object.values(names)) {
+    await execa('ip', ['netns', 'del', n], { reject: false });
+    await rm(`/etc/netns/${n}`, { recursive: true, force: true });
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('512 L3 restore after a reboot', () => {
+  it('L3 a namespace made by someone else under an owned sandbox\'s name after a reboot is left alone; without a reboot the sandbox is adopted', async () => {
+    const a = open();
+    await a.restore();
+    await a.newSandbox(names.foreign);
+    await a.newSandbox(names.kept);
+    await a.close();
+    // Without a reboot (the file's boot is this one): both come back.
+    const b = open();
+    await b.restore();
+    expect(b.sandboxes().map((s) => s.id).sort()).toEqual([names.foreign, names.kept].sort());
+    await b.close();
+    // "Reboot": the newest file says another boot; sandns's namespaces are gone, and someone made one named as ours.
+    const stateFile = join(dir, 'state', 'state.json');
+    const text = await readFile(stateFile, 'utf8');
+    expect(text).toMatch(/"bootId":"[0-9a-f-]{36}"/);
+    await writeFile(stateFile, text.replace(/"bootId":"[0-9a-f-]{36}"/, '"bootId":"00000000-0000-0000-0000-000000000000"'));
+    for (const n of Object.values(names)) await execa('ip', ['netns', 'del', n]);
+    await execa('ip', ['netns', 'add', names.foreign]);
+    const c = open();
+    const report = await c.restore();
+    expect(c.sandboxes()).toEqual([]);
+    expect(report?.removedSandboxes.sort()).toEqual([names.foreign, names.kept].sort());
+    expect(report?.problems.join('\n')).toContain(`namespace ${names.foreign} was made after a reboot by someone else`);
+    expect(existsSync(`/run/netns/${names.foreign}`)).toBe(true);
+    expect(existsSync(`/etc/netns/${names.foreign}/hosts`)).toBe(false);
+    await c.close();
+  });
+});
