@@ -36,6 +36,7 @@ import { chooseState, encodeState, settleRecords, type PersistedNetwork, type Pe
 import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalEntry, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
 import { StateNotRestorableError, StateWriteError, StoreDegradedError } from './errors.js';
 import { DiskScope } from './scope.js';
+import { Progress } from './progress.js';
 
 /** How often a failed state write is tried again (ms). */
 export const RETRY_MS = 1_000;
@@ -71,13 +72,6 @@ export interface RestoreOutcome {
  */
 export type Rebuild<R extends RestoreOutcome> = (state: PersistedState | undefined, context: { rebooted: boolean }) => Promise<R>;
 
-/** A caller waiting until the changes up to `want` are written (or durable). */
-interface Waiter {
-  readonly want: number;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
-}
-
 /** Coalesced, write-ahead persistence of one controller's model. */
 export class StateStore {
   readonly #files: StateFiles;
@@ -101,14 +95,12 @@ export class StateStore {
   #journalBytes = 0;
   #scheduled = false;
   #writing: Promise<void> | undefined;
-  /** Changes so far (each changed() counts one), and how many of them the last good write covered. */
+  /** Changes so far (each changed() counts one). */
   #changes = 0;
-  #durable = 0;
-  /** How many changes the last line in the file covers (written, perhaps not yet synced), and who waits for that. */
-  #written = 0;
-  readonly #writtenWaiters = new Set<Waiter>();
-  /** Callers of flush() waiting until the changes up to `want` are durable (each is settled by the commit covering it). */
-  readonly #durableWaiters = new Set<Waiter>();
+  /** How many of them the last good write covered (synced), and the callers of flush() waiting for theirs. */
+  readonly #durable = new Progress();
+  /** How many of them the last line in the file covers (written, perhaps not yet synced), and who waits for that. */
+  readonly #written = new Progress();
   /** Why the last write failed; undefined once a write succeeds (L6: the daemon is degraded meanwhile). */
   #failure: unknown;
   #retry: NodeJS.Timeout | undefined;
@@ -166,29 +158,12 @@ export class StateStore {
     this.changed(intentKey(intent));
     const want = this.#changes;
     const durable = this.flush();
-    if (!this.#restored || this.#written >= want) return { written: Promise.resolve(), durable };
-    const written = new Promise<void>((resolve, reject) => this.#writtenWaiters.add({ want, resolve, reject }));
+    if (!this.#restored) return { written: Promise.resolve(), durable };
+    const written = this.#written.until(want);
     written.catch(() => undefined); // a caller that waits for `durable` alone never sees this rejection as unhandled
     // A flush that ends without writing (a failure before the line) settles `written` too; after the line it changes nothing.
-    durable.then(() => this.#markWritten(this.#durable), (err: unknown) => this.#failWritten(err));
+    durable.then(() => this.#written.reach(this.#durable.level), (err: unknown) => this.#written.fail(err));
     return { written, durable };
-  }
-
-  #markWritten(covered: number): void {
-    this.#written = Math.max(this.#written, covered);
-    for (const w of this.#writtenWaiters) {
-      if (w.want > this.#written) continue;
-      this.#writtenWaiters.delete(w);
-      w.resolve();
-    }
-  }
-
-  #failWritten(err: unknown): void {
-    for (const w of this.#writtenWaiters) {
-      if (w.want <= this.#written) continue;
-      this.#writtenWaiters.delete(w);
-      w.reject(err);
-    }
   }
 
   /** Write-ahead of a change to one record (a join's phase): on disk before this resolves. Throws ERR_STORE_WRITE_FAILED (do not plumb). */
@@ -221,31 +196,13 @@ export class StateStore {
    */
   flush(): Promise<void> {
     const want = this.#changes;
-    if (!this.#restored || this.#durable >= want) return Promise.resolve();
-    const durable = new Promise<void>((resolve, reject) => this.#durableWaiters.add({ want, resolve, reject }));
+    if (!this.#restored || this.#durable.level >= want) return Promise.resolve();
+    const durable = this.#durable.until(want);
     // A commit in progress may already have taken these changes (it clears the pending keys when it starts): the
     // waiter is settled by the commit that covers them, this one or one the pump loop starts after it. The pump
     // starts a microtask later, so the changes of callers running in the same turn share its line (group commit).
     queueMicrotask(() => void this.#pump());
     return durable;
-  }
-
-  #markDurable(covered: number): void {
-    this.#durable = Math.max(this.#durable, covered);
-    for (const w of this.#durableWaiters) {
-      if (w.want > this.#durable) continue;
-      this.#durableWaiters.delete(w);
-      w.resolve();
-    }
-  }
-
-  /** The commit that tried to cover changes up to `covered` failed: their waiters get the error. */
-  #failDurable(covered: number, err: unknown): void {
-    for (const w of this.#durableWaiters) {
-      if (w.want > covered) continue;
-      this.#durableWaiters.delete(w);
-      w.reject(new StateWriteError(this.#dir, err));
-    }
   }
 
   /** Why the state cannot be written now (the last write failed and none succeeded since), else undefined (L6). */
@@ -352,7 +309,7 @@ export class StateStore {
       try {
         while (this.#pending()) {
           covered = this.#changes;
-          await this.#commitOnce(() => this.#markWritten(covered), () => this.#markDurable(covered));
+          await this.#commitOnce(() => this.#written.reach(covered), () => this.#durable.reach(covered));
           if (this.#failure !== undefined) this.#logger.info('state written again: changes are accepted again');
           this.#failure = undefined;
         }
@@ -360,7 +317,7 @@ export class StateStore {
         this.#dirty = true; // retried by the timer, the next change or flush
         if (this.#failure === undefined) this.#logger.error({ err }, 'cannot write the state: mutations are refused until a write succeeds');
         this.#failure = err;
-        this.#failDurable(covered, err);
+        this.#durable.fail(new StateWriteError(this.#dir, err), covered); // the callers this commit was to cover
         this.#retry ??= setTimeout(() => {
           this.#retry = undefined;
           if (this.#failure !== undefined) void this.#pump();
@@ -370,7 +327,7 @@ export class StateStore {
       }
       // Changes made while the failed commit ran were not part of it: their waiters get a commit of their own now
       // (as a flush after a failure does), and fail only if it fails too.
-      if (this.#durableWaiters.size > 0) void this.#pump();
+      if (this.#durable.waiting > 0) void this.#pump();
     })();
     this.#writing = writing;
     return writing;
