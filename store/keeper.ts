@@ -31,11 +31,12 @@
  * anyway.
  */
 import type { Logger } from '../common/log.js';
-import { openStateFiles, STATE_FILE, type StateFiles } from './io/files.js';
-import { chooseState, encodeState, settleRecords, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
-import { decodeJournal, encodeEntry, netKey, replayJournal, sbKey, type JournalEntry, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
+import { openStateFiles, type StateFiles } from './io/files.js';
+import { encodeState, settleRecords, type PersistedNetwork, type PersistedSandbox, type PersistedState } from './document.js';
+import { encodeEntry, netKey, sbKey, type JournalOp, type JournalRecord, type RecordKey } from './journal.js';
 import { StateNotRestorableError, StateWriteError, StoreDegradedError } from './errors.js';
 import { DiskScope } from './scope.js';
+import { loadSaved, replayLogged, reportRestore, type SavedState } from './load.js';
 import { Progress } from './progress.js';
 
 /** How often a failed state write is tried again (ms). */
@@ -367,65 +368,26 @@ export class StateStore {
     // A snapshot of the rebuilt model (it rotates the journal). On a full or read-only disk the daemon still serves
     // what it restored, degraded (L6), and retries.
     await this.ahead().catch(() => undefined);
-    this.#report(chosen, rejected, report);
+    reportRestore(this.#logger, chosen, rejected, report);
     return report;
   }
 
   /** Read the newest good state and the journals, and rebuild the model from them (restore, under the lock). */
-  async #load<R extends RestoreOutcome>(rebuild: Rebuild<R>): Promise<{ chosen: ReturnType<typeof chooseState>['chosen']; rejected: number; report: R }> {
-    const { chosen, rejected } = chooseState(await this.#files.readAll());
-    for (const bad of rejected) {
-      const aside = bad.name === STATE_FILE || chosen === undefined ? await this.#files.quarantine(bad.name) : undefined;
-      this.#logger.warn({ file: bad.name, code: bad.code, reason: bad.reason, ...(aside ? { movedTo: aside } : {}) }, `ignoring ${bad.name}: ${bad.reason}`);
-    }
-    const journal = await this.#readJournal();
+  async #load<R extends RestoreOutcome>(rebuild: Rebuild<R>): Promise<{ chosen: SavedState['chosen']; rejected: number; report: R }> {
+    const saved = await loadSaved(this.#files, this.#logger);
+    const { chosen } = saved;
     this.#seq = chosen?.seq ?? 0;
-    // A file written by an earlier version can hold an intent beside the live record of the same object.
-    // Written in another boot (the newest file, and both ids known): the machine rebooted since the last daemon ran.
-    const now = this.#files.bootId?.() ?? '';
-    const rebooted = chosen?.name === STATE_FILE && chosen.bootId !== '' && now !== '' && chosen.bootId !== now;
-    const report = await rebuild(chosen === undefined ? undefined : this.#replay(settleRecords(chosen.state), chosen.seq, journal.entries), { rebooted });
+    let state: PersistedState | undefined;
+    if (chosen !== undefined) {
+      // A file written by an earlier version can hold an intent beside the live record of the same object.
+      const r = replayLogged(this.#logger, settleRecords(chosen.state), chosen.seq, saved.entries);
+      this.#seq = r.seq;
+      state = r.state;
+    }
+    const report = await rebuild(state, { rebooted: saved.rebooted });
     // The next snapshot's seq is above every line either journal file holds, used or not (a gap, no usable state):
     // the next start then skips them all instead of replaying stale lines on top of it.
-    this.#seq = Math.max(this.#seq, ...journal.entries.map((e) => e.seq));
-    return { chosen, rejected: rejected.length, report };
-  }
-
-  /**
-   * Both journal files, decoded apart (a torn line in the rotated one must not hide the current one). A torn tail of
-   * the current one (a crash or power loss mid-append: never acknowledged) is cut off here, before anything is
-   * appended after it: a later line written after those bytes would be read as part of them, and lost.
-   */
-  async #readJournal(): Promise<{ entries: JournalEntry[] }> {
-    const files = this.#files;
-    if (files.readJournal === undefined) return { entries: [] };
-    const { prev, current } = await files.readJournal();
-    const older = decodeJournal(prev);
-    const newer = decodeJournal(current);
-    if (older.torn) this.#logger.warn({ file: 'state.journal.prev', goodBytes: older.goodBytes }, 'state journal: a torn or corrupt line was left out (an unfinished commit)');
-    if (newer.torn) {
-      const cut = Buffer.byteLength(current) - newer.goodBytes;
-      this.#logger.warn({ file: 'state.journal', goodBytes: newer.goodBytes, cut }, 'state journal: a torn or corrupt line was left out (an unfinished commit), and cut off');
-      await files.cutJournal?.(newer.goodBytes);
-    }
-    return { entries: [...older.entries, ...newer.entries] };
-  }
-
-  /** The snapshot with the journal's newer lines applied (a gap is logged and stops there; a bad record is left out). */
-  #replay(state: PersistedState, seq: number, entries: readonly JournalEntry[]): PersistedState {
-    const r = replayJournal(state, seq, entries);
-    if (r.gap) this.#logger.warn({ snapshotSeq: seq, applied: r.applied }, 'state journal does not follow the snapshot used: its newer lines were left out');
-    if (r.dropped.length > 0) this.#logger.error({ dropped: r.dropped }, 'state journal: records that do not pass their check were left out (their objects are restored as the earlier records say, or not at all)');
-    this.#seq = r.seq;
-    return r.state;
-  }
-
-  #report(chosen: { name: string; seq: number; savedAt: string } | undefined, rejected: number, r: RestoreOutcome): void {
-    const from = chosen === undefined ? { source: 'none' } : { source: chosen.name, seq: chosen.seq, savedAt: chosen.savedAt };
-    const fields = { ...from, ...r };
-    if (chosen === undefined && rejected > 0) this.#logger.error(fields, 'no usable state file: starting empty (the bad files were moved aside)');
-    else if (chosen !== undefined && chosen.name !== STATE_FILE) this.#logger.warn(fields, `state recovered from ${chosen.name} (seq ${chosen.seq}): the newest write was incomplete or corrupt`);
-    else this.#logger.info(fields, chosen === undefined ? 'no saved state: starting empty' : `state restored from ${chosen.name} (seq ${chosen.seq})`);
-    if (r.problems.length > 0) this.#logger.warn({ problems: r.problems }, 'some saved objects could not be restored');
+    this.#seq = Math.max(this.#seq, ...saved.entries.map((e) => e.seq));
+    return { chosen, rejected: saved.rejected, report };
   }
 }
