@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { testController, type TestController } from '../helpers/controller.js';
 import { uniqueName } from '../helpers/names.js';
+import { refused } from '../helpers/refused.js';
 import { randomSubnet } from '../helpers/daemon.js';
 import { BridgeDriver } from '../../drivers/index.js';
 import { bridgeNameFor } from '../../drivers/bridge/options.js';
@@ -31,12 +32,6 @@ const namespaces: string[] = [];
 async function linkUp(name: string): Promise<boolean> {
   return (await execa('ip', ['link', 'show', 'dev', name], { reject: false })).exitCode === 0;
 }
-async function refused(p: Promise<unknown>): Promise<{ code: string; status: number }> {
-  const err = (await p.then(() => undefined, (e: unknown) => e)) as SandnsError | undefined;
-  expect(err, 'expected a refusal').toBeDefined();
-  return { code: err!.code, status: err!.status };
-}
-
 beforeAll(async () => {
   await execa('ip', ['netns', 'add', extNs]);
   namespaces.push(extNs);

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { testController, type TestController } from '../helpers/controller.js';
 import { uniqueName } from '../helpers/names.js';
+import { refused } from '../helpers/refused.js';
 import { randomSubnet } from '../helpers/daemon.js';
-import type { SandnsError } from '../../common/errors.js';
 
 const tag = uniqueName('f');
 let t: TestController;
@@ -23,12 +23,6 @@ const extNs = `${tag}-ext`;
 const EXT = `/run/netns/${extNs}`;
 let guarded: TestController;
 const dirs: string[] = [];
-
-async function refused(p: Promise<unknown>): Promise<{ code: string; status: number }> {
-  const err = (await p.then(() => undefined, (e: unknown) => e)) as SandnsError | undefined;
-  expect(err, 'expected a refusal').toBeDefined();
-  return { code: err!.code, status: err!.status };
-}
 
 beforeAll(async () => {
   await execa('ip', ['netns', 'add', extNs]);

@@ -8,19 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { testController, type TestController } from '../helpers/controller.js';
 import { uniqueName } from '../helpers/names.js';
+import { refusal } from '../helpers/refused.js';
 import { setSandboxKey, type KeyDeps } from '../../controller/index.js';
 import { silentLogger } from '../../common/log.js';
-import type { SandnsError } from '../../common/errors.js';
 
 const tag = uniqueName('h');
 const pin = `${tag}-pin`;
 let t: TestController;
 const keyDeps = (): KeyDeps => ({ changed: () => t.controller.changed(), logger: silentLogger() });
 
-async function refusal(p: Promise<unknown>): Promise<{ code: string; status: number; field?: unknown }> {
-  const err = (await p.then(() => undefined, (e: unknown) => e)) as SandnsError | undefined;
-  expect(err, 'expected a refusal').toBeDefined();
-  return { code: err!.code, status: err!.status, field: err!.details?.field };
+async function refusedOn(p: Promise<unknown>): Promise<{ code: string; status: number; field?: unknown }> {
+  const err = await refusal(p);
+  return { code: err.code, status: err.status, field: err.details?.field };
 }
 
 beforeAll(async () => {
@@ -37,7 +36,7 @@ afterAll(async () => {
 describe('422 L4 the host namespace is never a sandbox key', () => {
   it('L4 netnsPath of the daemon\'s own or the host\'s namespace, by any path: 400 naming netnsPath, nothing made', async () => {
     for (const path of ['/proc/self/ns/net', `/proc/${process.pid}/ns/net`, '/proc/1/ns/net', `/run/netns/${pin}`]) {
-      expect(await refusal(t.controller.newSandbox(`${tag}-a`, { netnsPath: path })), path).toEqual({ code: 'ERR_INVALID_OPTION', status: 400, field: 'netnsPath' });
+      expect(await refusedOn(t.controller.newSandbox(`${tag}-a`, { netnsPath: path })), path).toEqual({ code: 'ERR_INVALID_OPTION', status: 400, field: 'netnsPath' });
       expect(t.controller.sandboxes()).toHaveLength(0);
     }
   });
@@ -45,7 +44,7 @@ describe('422 L4 the host namespace is never a sandbox key', () => {
   it('L4 the same as a late key: 400, and the sandbox stays keyless; a namespace of its own is then accepted', async () => {
     const sb = await t.controller.newSandbox(`${tag}-l`, { external: true });
     for (const path of ['/proc/1/ns/net', `/run/netns/${pin}`]) {
-      expect(await refusal(setSandboxKey(sb, path, keyDeps())), path).toMatchObject({ code: 'ERR_INVALID_OPTION', status: 400 });
+      expect(await refusedOn(setSandboxKey(sb, path, keyDeps())), path).toMatchObject({ code: 'ERR_INVALID_OPTION', status: 400 });
       expect(sb.info().netnsPath).toBe('');
     }
     await execa('ip', ['netns', 'add', `${tag}-own`]);
