@@ -131,7 +131,11 @@ export interface Driver {
   leave(network: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void>;
   /** Make `info`'s interface carry the sandbox's default route (after the previous gateway left). */
   setDefaultRoute(network: DriverNetwork, info: DriverJoinInfo, netnsPath: string): Promise<void>;
-  /** True when the network's kernel objects exist (restore checks). */
+  /**
+   * True when the network's kernel objects exist and carry its mark (restore checks: they are adopted as they are);
+   * false when none exists (restore makes them again). Throws ERR_LINK_EXISTS (409) when a link has the network's
+   * name but not its mark: someone else's (made while the daemon was down, after a reboot say), never adopted.
+   */
   networkExists(network: DriverNetwork): Promise<boolean>;
   /** Restore (L3): whether each join still has its kernel objects (host veth), one answer per info, in one query. */
   endpointsPresent(network: DriverNetwork, infos: readonly DriverJoinInfo[]): Promise<boolean[]>;

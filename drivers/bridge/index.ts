@@ -231,7 +231,13 @@ export class BridgeDriver implements Driver {
   }
 
   async networkExists(net: DriverNetwork): Promise<boolean> {
-    return linkExists(bridgeNameFor(net.id, opts(net)));
+    const br = bridgeNameFor(net.id, opts(net));
+    if (await markedOurs(net, br)) return true;
+    // Every bridge this driver makes carries the mark from the request that made it (its MAC): a same-named bridge
+    // without it is another's (a bridge_name the host's own configuration made after a reboot, say). Adopted, it
+    // would get our addresses and firewall rules and be deleted with the network.
+    if (await linkExists(br)) throw new LinkExistsError('bridge', br);
+    return false;
   }
 
   /**

@@ -167,7 +167,9 @@ export class OverlayDriver implements Driver {
   }
 
   async networkExists(net: DriverNetwork): Promise<boolean> {
-    return (await linkExists(overlayBridgeName(net.id))) && (await vxlanIsOurs(vxlanName(net.id), net.id));
+    // The bridge driver checks its mark (a same-named bridge that is not ours throws); the VXLAN device has its own.
+    const bridged = await this.#bridge.networkExists({ ...net, options: { bridgeName: overlayBridgeName(net.id) } });
+    return bridged && (await vxlanIsOurs(vxlanName(net.id), net.id));
   }
 
   async endpointsPresent(net: DriverNetwork, infos: readonly DriverJoinInfo[]): Promise<boolean[]> {

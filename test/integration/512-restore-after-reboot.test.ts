@@ -3,6 +3,8 @@
  * someone else's (made after the reboot, before the daemon came back). Restore leaves it alone: the sandbox goes (its
  * files too), with a problem saying why, instead of adopting the namespace and deleting it later. The reboot is told
  * by the boot id the newest state file was written in (proc(5) boot_id); here the file's id is made another one.
+ * Bridges the same: a bridge named as a live network's but without the network's mark (its ifalias and MAC) is
+ * someone else's, never adopted, with or without a reboot.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { uniqueName } from '../helpers/names.js';
 
 const tag = uniqueName('rb');
 const names = { foreign: `${tag}-f`, kept: `${tag}-k` };
+const bridges = { squatted: `${tag}b1`, marked: `${tag}b2` };
 let dir: string;
 
 const open = () => createController({ logger: silentLogger(), originResolvConf: join(dir, 'resolv.conf'), firewall: false, stateDir: join(dir, 'state'), runDir: join(dir, 'run') });
@@ -26,6 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const b of Object.values(bridges)) await execa('ip', ['link', 'del', b], { reject: false });
   for (const n of Object.values(names)) {
     await execa('ip', ['netns', 'del', n], { reject: false });
     await rm(`/etc/netns/${n}`, { recursive: true, force: true });
@@ -60,5 +64,35 @@ describe('512 L3 restore after a reboot', () => {
     expect(existsSync(`/run/netns/${names.foreign}`)).toBe(true);
     expect(existsSync(`/etc/netns/${names.foreign}/hosts`)).toBe(false);
     await c.close();
+  });
+
+  it('L3 a bridge named as a live network\'s but not carrying its mark is left alone and the network is not adopted; a marked one is', async () => {
+    const a = open();
+    await a.restore();
+    await a.newNetwork('bridge', `${tag}sq`, { subnet: '10.251.212.0/24', driverOptions: { bridgeName: bridges.squatted } });
+    await a.newNetwork('bridge', `${tag}mk`, { subnet: '10.251.213.0/24', driverOptions: { bridgeName: bridges.marked } });
+    await a.close();
+    // While the daemon is down, someone replaces the first bridge with their own of the same name (no mark).
+    await execa('ip', ['link', 'del', bridges.squatted]);
+    await execa('ip', ['link', 'add', bridges.squatted, 'type', 'bridge']);
+    await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', bridges.squatted]);
+    const b = open();
+    const report = await b.restore();
+    expect(b.networks().map((n) => n.name)).toEqual([`${tag}mk`]);
+    expect(report?.problems.join('\n')).toMatch(new RegExp(`network ${tag}sq: a network interface named ${bridges.squatted} exists already`));
+    expect(report?.recreatedBridges).toEqual([]);
+    // Theirs is as they made it: no alias, no address of ours, still there after our network's records are gone.
+    const { stdout } = await execa('ip', ['-j', 'addr', 'show', 'dev', bridges.squatted]);
+    const [link] = JSON.parse(stdout) as { ifalias?: string; addr_info: { local: string }[] }[];
+    expect(link?.ifalias).toBeUndefined();
+    expect(link?.addr_info.map((x) => x.local)).toEqual(['192.0.2.1']);
+    await b.deleteNetwork(b.networks()[0]!);
+    await b.close();
+    const c = open();
+    await c.restore();
+    expect(c.networks()).toEqual([]);
+    await c.close();
+    expect((await execa('ip', ['link', 'show', bridges.squatted], { reject: false })).exitCode).toBe(0);
+    expect((await execa('ip', ['link', 'show', bridges.marked], { reject: false })).exitCode).not.toBe(0);
   });
 });
