@@ -17,6 +17,7 @@ import { mkdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateLockedError } from '../errors.js';
 import { waitForOrphans } from '../../common/io/exec.js';
+import { claimAbstractName } from '../../common/io/claim.js';
 import { crashPoint } from '../../common/crash.js';
 
 /** The file names, newest first by role. */
@@ -37,7 +38,10 @@ export interface StateFiles {
   /** Move a bad file aside (kept for inspection, never rotated over a good prev); returns its new name. */
   quarantine(name: string, now?: Date): Promise<string>;
   /**
-   * Take the directory for this process (a pid file; a dead owner's lock is taken over). When the owner was a
+   * Take the directory for this process: a claim the kernel frees when the process ends (an abstract unix socket named
+   * after the directory's device and inode, common/io/claim.ts), so of two daemons starting at once in one network
+   * namespace exactly one gets it; then the pid file, which also stops a daemon of another network namespace (a dead
+   * owner's file is taken over). When the owner was a
    * daemon that died (kill -9), the commands it started may still run and change links: this waits until they
    * ended (at most 10 s) and resolves with its pid and those still running then; else undefined.
    * Throws ERR_STORE_LOCKED.
@@ -129,6 +133,26 @@ function lockOwner(text: string): { pid: number; alive: boolean; thisBoot: boole
   if (started === undefined || boot === undefined || (pidNs !== undefined && pidNs !== pidNamespace())) return { pid, alive: processAlive(pid), thisBoot: true };
   const thisBoot = boot === bootId();
   return { pid, alive: thisBoot && processAlive(pid) && startTime(pid) === started, thisBoot };
+}
+
+/**
+ * This process's claims of state directories, by claim name. A second store of a directory this process holds (a
+ * test's store left open as if its daemon had died) takes the claim over, as it takes over the pid file.
+ */
+const claims = new Map<string, () => Promise<void>>();
+
+/** Claim `dir` in this network namespace (by its device and inode: any path to it names one claim); returns the claim's name. */
+async function claimDir(dir: string): Promise<string> {
+  const st = statSync(dir);
+  const name = `sandns-state-${st.dev}-${st.ino}`;
+  if (!claims.has(name)) claims.set(name, await claimAbstractName(name, (pid) => new StateLockedError(dir, pid)));
+  return name;
+}
+
+async function releaseClaim(name: string | undefined): Promise<void> {
+  const release = name === undefined ? undefined : claims.get(name);
+  claims.delete(name ?? '');
+  await release?.();
 }
 
 async function takeLock(dir: string, path: string): Promise<number | undefined> {
@@ -269,6 +293,7 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
 export function openStateFiles(dir: string): StateFiles {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const at = (name: string): string => join(dir, name);
+  let claim: string | undefined;
   return {
     ...openJournal(dir),
     dir,
@@ -302,12 +327,17 @@ export function openStateFiles(dir: string): StateFiles {
       return aside;
     },
     async lock() {
-      const killed = await takeLock(dir, at(STATE_LOCK));
+      claim = await claimDir(dir);
+      const killed = await takeLock(dir, at(STATE_LOCK)).catch(async (err: unknown) => {
+        await releaseClaim(claim);
+        throw err;
+      });
       return killed === undefined ? undefined : { killed, running: await waitForOrphans(killed) };
     },
     bootId,
     async unlock() {
       if (Number.parseInt((await readIfExists(at(STATE_LOCK))) ?? '', 10) === process.pid) await rm(at(STATE_LOCK), { force: true });
+      await releaseClaim(claim);
     },
   };
 }

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,4 +96,38 @@ describe('io/store: lock', () => {
     await writeFile(join(files.dir, STATE_LOCK), `${process.ppid} ${Number(started) + 1} ${boot} 1\n`);
     await expect(files.lock()).rejects.toMatchObject({ code: 'ERR_STORE_LOCKED' });
   });
+
+  it('L3 of several daemons starting at once on a dead owner\'s lock exactly one takes the directory (a kernel-freed claim, not the pid file alone)', async () => {
+    const filesModule = fileURLToPath(new URL('../../../../store/io/files.ts', import.meta.url));
+    // Each child waits for the same instant, takes the lock, prints the outcome and holds the lock until it is killed.
+    // Its removal of a stale lock file is slowed down (300 ms) so that the starts overlap whatever the machine's
+    // speed: with the pid file alone, each removes the lock the one before it has just taken, and all of them "win".
+    const child = `import { createRequire, syncBuiltinESMExports } from 'node:module';
+      const fsp = createRequire(import.meta.url)('node:fs/promises'); const rm = fsp.rm;
+      fsp.rm = async (p, o) => { if (String(p).endsWith('/lock')) await new Promise((r) => setTimeout(r, 300)); return rm(p, o); };
+      syncBuiltinESMExports();
+      const { openStateFiles } = await import(${JSON.stringify(filesModule)});
+      const at = Number(process.argv[1]); while (Date.now() < at) {}
+      const out = await openStateFiles(process.argv[2]).lock().then(() => 'taken', (e) => e.code ?? String(e));
+      process.stdout.write(out + '\\n'); setInterval(() => undefined, 1_000);`;
+    for (let round = 0; round < 2; round++) {
+      await writeFile(join(files.dir, STATE_LOCK), '2147483646\n'); // a dead owner (kill -9): its lock is taken over
+      const at = Date.now() + 2_500;
+      const kids = Array.from({ length: 3 }, () => spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child, String(at), files.dir], { stdio: ['ignore', 'pipe', 'inherit'] }));
+      try {
+        const outcomes = await Promise.all(kids.map((k) => new Promise<string>((resolve, reject) => {
+          let text = '';
+          k.stdout!.on('data', (d: Buffer) => {
+            text += d.toString();
+            if (text.endsWith('\n')) resolve(text.trim());
+          });
+          k.on('exit', (code) => reject(new Error(`child exited ${code} before answering`)));
+        })));
+        expect(outcomes.sort()).toEqual(['ERR_STORE_LOCKED', 'ERR_STORE_LOCKED', 'taken']);
+      } finally {
+        for (const k of kids) k.kill('SIGKILL');
+        await Promise.all(kids.map((k) => (k.exitCode !== null || k.signalCode !== null ? undefined : new Promise((r) => k.once('exit', r)))));
+      }
+    }
+  }, 60_000);
 });
