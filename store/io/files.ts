@@ -217,7 +217,7 @@ async function truncateDurably(path: string, bytes: number): Promise<void> {
 }
 
 /** The journal, kept open for appends: each append is one write and one fdatasync. */
-function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 'readJournal' | 'rotateJournal' | 'cutJournal'> {
+function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 'readJournal' | 'rotateJournal' | 'cutJournal'> & { closeJournal(): Promise<void> } {
   const path = join(dir, STATE_JOURNAL);
   // The open journal and its size: read once at open, then counted (appends are one at a time, the store's commits),
   // so an append is one write (and a datasync when asked), not a stat first.
@@ -281,6 +281,7 @@ function openJournal(dir: string): Pick<Required<StateFiles>, 'appendJournal' | 
       await release();
       await truncateDurably(path, bytes);
     },
+    closeJournal: release,
     async rotateJournal() {
       await release();
       await rename(path, join(dir, STATE_JOURNAL_PREV)).catch(unlessMissing);
@@ -294,8 +295,9 @@ export function openStateFiles(dir: string): StateFiles {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const at = (name: string): string => join(dir, name);
   let claim: string | undefined;
+  const journal = openJournal(dir);
   return {
-    ...openJournal(dir),
+    ...journal,
     dir,
     async readAll() {
       const out: { name: string; text: string }[] = [];
@@ -336,6 +338,7 @@ export function openStateFiles(dir: string): StateFiles {
     },
     bootId,
     async unlock() {
+      await journal.closeJournal(); // its descriptor is not left for the garbage collector to close
       if (Number.parseInt((await readIfExists(at(STATE_LOCK))) ?? '', 10) === process.pid) await rm(at(STATE_LOCK), { force: true });
       await releaseClaim(claim);
     },

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, readlink, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStateFiles, STATE_FILE, STATE_LOCK, STATE_PREV, STATE_TMP, type StateFiles } from '../../../../store/io/files.js';
+import { openStateFiles, STATE_FILE, STATE_JOURNAL, STATE_LOCK, STATE_PREV, STATE_TMP, type StateFiles } from '../../../../store/io/files.js';
 import { chooseState, encodeState } from '../../../../store/document.js';
 
 const empty = { networks: [], endpoints: [], sandboxes: [] };
@@ -67,6 +67,18 @@ describe('io/store: atomic writes', () => {
 });
 
 describe('io/store: lock', () => {
+  it('L3 unlock closes the journal kept open for appends (its descriptor is not left for the garbage collector)', async () => {
+    const journalFds = async (): Promise<number> => {
+      const links = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      return links.filter((l) => l === join(files.dir, STATE_JOURNAL)).length;
+    };
+    await files.lock();
+    await files.appendJournal!('x\n');
+    expect(await journalFds()).toBe(1);
+    await files.unlock();
+    expect(await journalFds()).toBe(0);
+  });
+
   it('L3 a live owner keeps the directory (ERR_STORE_LOCKED); a dead owner\'s lock is taken over; unlock gives it back', async () => {
     await writeFile(join(files.dir, STATE_LOCK), `${process.ppid}\n`);
     await expect(files.lock()).rejects.toMatchObject({ code: 'ERR_STORE_LOCKED', details: { pid: process.ppid } });
