@@ -153,18 +153,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
   server.keepAliveTimeout = 5_000;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerUnparsable(err, socket));
-  const oldMask = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // The umask is the process's: it is narrowed only around listen(), which binds a unix path synchronously (the
+    // callback comes later), so no other code of this process runs, and creates a file, under it.
+    const oldMask = process.umask(0o177);
+    try {
       server.listen(path, () => {
         server.off('error', reject);
         resolve();
       });
-    });
-  } finally {
-    process.umask(oldMask);
-  }
+    } finally {
+      process.umask(oldMask);
+    }
+  });
   await chmod(path, 0o600);
   server.on('error', (err) => opts.logger.error({ err }, 'API server error'));
   opts.logger.info({ socket: path }, 'API listening');

@@ -4,9 +4,9 @@
  * socket is refused and left as it is; a directory others could write is
  * refused.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, Server as NetServer, type Socket } from 'node:net';
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,5 +112,31 @@ describe('L5 the socket directory must be root-only', () => {
     const dir = join(await scratch(), 'a', 'b');
     made.server = await start(join(dir, 'api.sock'));
     expect((await lstat(dir)).mode & 0o777).toBe(0o755);
+  });
+
+  it('the socket is made 0600 under a narrowed umask, and the process umask is back before any other code runs (it is process-wide)', async () => {
+    const path = join(await scratch(), 'api.sock');
+    const umask = (): number => {
+      const m = process.umask(0);
+      process.umask(m);
+      return m;
+    };
+    const before = umask();
+    const seen: number[] = [];
+    const listen = NetServer.prototype.listen;
+    // Whatever runs next in this process (a promise job of a restore writing files, say) sees this umask.
+    const spy = vi.spyOn(NetServer.prototype, 'listen').mockImplementation(function (this: NetServer, ...args: unknown[]) {
+      const out = (listen as (...a: unknown[]) => NetServer).apply(this, args);
+      queueMicrotask(() => seen.push(umask()));
+      return out;
+    });
+    try {
+      made.server = await start(path);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen).toEqual([before]);
+    expect(umask()).toBe(before);
+    expect((await lstat(path)).mode & 0o777).toBe(0o600);
   });
 });
