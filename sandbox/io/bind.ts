@@ -73,7 +73,17 @@ async function acquireWithNative(
   // Replies go to the sender's address, always an IP literal: resolving it is an identity, done at once
   // (dgram's default lookup costs a dns.lookup call and a tick per reply).
   const udp = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
-  await new Promise<void>((resolve) => udp.bind({ fd: udpFd }, resolve));
+  try {
+    // bind({ fd }) wraps the descriptor at once and throws when it cannot (ERR_INVALID_FD_TYPE, or the open's
+    // errno), having taken nothing; 'listening' follows on a later tick.
+    const listening = new Promise<void>((resolve) => udp.once('listening', resolve));
+    udp.bind({ fd: udpFd });
+    await listening;
+  } catch (err) {
+    closeSync(udpFd);
+    await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    throw new SocketAcquireError(nsPath, `udp bind: ${String((err as { message?: unknown })?.message ?? err)}`, err);
+  }
   return { udp, tcp, sendUdp: nativeSender(udp, udpFd) };
 }
 

@@ -1,8 +1,10 @@
 /**
  * R1: when Node cannot listen on the TCP descriptor the native helper made
- * (here: a UDP socket handed over in its place), the sandbox's listeners
- * fail as ERR_SANDBOX_LISTENER instead of waiting for ever, and neither
- * descriptor is left open. The helper is the real one but for that swap.
+ * (here: a UDP socket handed over in its place), or, without the batched
+ * listener (dgram), cannot take the UDP one (a TCP socket in its place), the
+ * sandbox's listeners fail as ERR_SANDBOX_LISTENER instead of waiting for
+ * ever, and no descriptor is left open. The helper is the real one but for
+ * that swap.
  */
 import { readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -10,6 +12,13 @@ import { uniqueName } from '../helpers/names.js';
 
 /** The descriptors handed over, with the socket each named then ("socket:[inode]"). */
 const handed = vi.hoisted(() => new Map<number, string>());
+/** Which descriptor is swapped: the TCP one (for a UDP socket), or the UDP one (for a TCP socket, dgram fallback). */
+const swap = vi.hoisted(() => ({ which: 'tcp' as 'tcp' | 'udp' }));
+
+vi.mock('../../sandbox/io/listener-udp.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../sandbox/io/listener-udp.js')>();
+  return { ...real, nativeDatagramListener: (fd: number, max: number) => (swap.which === 'udp' ? undefined : real.nativeDatagramListener(fd, max)) };
+});
 
 vi.mock('../../common/io/native.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../common/io/native.js')>();
@@ -22,6 +31,12 @@ vi.mock('../../common/io/native.js', async (importOriginal) => {
       // The real UDP listener, and a second UDP socket where the TCP one should be (the real TCP one closed).
       listenersInNetns: (nsPath: string, family: 4 | 6, address: string, port: number): [number, number] => {
         const [udp, tcp] = helper.listenersInNetns(nsPath, family, address, port);
+        if (swap.which === 'udp') {
+          closeSync(udp);
+          const notUdp = helper.socketInNetns(nsPath, family, 'tcp', address, port + 1, true);
+          for (const fd of [notUdp, tcp]) handed.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
+          return [notUdp, tcp];
+        }
         closeSync(tcp);
         const notTcp = helper.socketInNetns(nsPath, family, 'udp', address, port + 1);
         for (const fd of [udp, notTcp]) handed.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
@@ -47,7 +62,9 @@ describe('106 a TCP listener Node cannot take', () => {
     requireNativeHelper().removeNetns(path);
   });
 
-  it('R1 fails as ERR_SANDBOX_LISTENER, and closes both descriptors', async () => {
+  it.each(['tcp', 'udp'] as const)('R1 fails as ERR_SANDBOX_LISTENER, and closes both descriptors (%s swapped)', async (which) => {
+    swap.which = which;
+    handed.clear();
     const outcome = await Promise.race([
       acquireSandboxSockets(path).then(
         () => 'listening',
