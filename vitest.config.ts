@@ -16,6 +16,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          // After each file: nothing it made may be left in the machine's own namespace (it fails, naming it).
+          setupFiles: ['test/helpers/leak-check.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 60_000,
