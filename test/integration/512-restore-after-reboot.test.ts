@@ -18,6 +18,7 @@ import { uniqueName } from '../helpers/names.js';
 
 const tag = uniqueName('rb');
 const names = { foreign: `${tag}-f`, kept: `${tag}-k` };
+const onBoth = `${tag}-j`;
 const bridges = { squatted: `${tag}b1`, marked: `${tag}b2` };
 let dir: string;
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const b of Object.values(bridges)) await execa('ip', ['link', 'del', b], { reject: false });
-  for (const n of Object.values(names)) {
+  for (const n of [...Object.values(names), onBoth]) {
     await execa('ip', ['netns', 'del', n], { reject: false });
     await rm(`/etc/netns/${n}`, { recursive: true, force: true });
   }
@@ -66,11 +67,17 @@ describe('512 L3 restore after a reboot', () => {
     await c.close();
   });
 
-  it('L3 a bridge named as a live network\'s but not carrying its mark is left alone and the network is not adopted; a marked one is', async () => {
+  it('L3 a bridge named as a live network\'s but not carrying its mark is left alone and the network is not adopted (its sandbox links go, the default route moves); a marked one is', async () => {
     const a = open();
     await a.restore();
-    await a.newNetwork('bridge', `${tag}sq`, { subnet: '10.251.212.0/24', driverOptions: { bridgeName: bridges.squatted } });
-    await a.newNetwork('bridge', `${tag}mk`, { subnet: '10.251.213.0/24', driverOptions: { bridgeName: bridges.marked } });
+    const sq = await a.newNetwork('bridge', `${tag}sq`, { subnet: '10.251.212.0/24', driverOptions: { bridgeName: bridges.squatted } });
+    const mk = await a.newNetwork('bridge', `${tag}mk`, { subnet: '10.251.213.0/24', driverOptions: { bridgeName: bridges.marked } });
+    // A sandbox on both, its default route through the first.
+    const sb = await a.newSandbox(onBoth);
+    await (await sq.createEndpoint(`${tag}e1`)).join(sb);
+    await (await mk.createEndpoint(`${tag}e2`)).join(sb);
+    const route = async (): Promise<string> => (await execa('ip', ['-n', onBoth, 'route', 'show', 'default'])).stdout;
+    expect(await route()).toContain('via 10.251.212.1');
     await a.close();
     // While the daemon is down, someone replaces the first bridge with their own of the same name (no mark).
     await execa('ip', ['link', 'del', bridges.squatted]);
@@ -86,6 +93,11 @@ describe('512 L3 restore after a reboot', () => {
     const [link] = JSON.parse(stdout) as { ifalias?: string; addr_info: { local: string }[] }[];
     expect(link?.ifalias).toBeUndefined();
     expect(link?.addr_info.map((x) => x.local)).toEqual(['192.0.2.1']);
+    // The sandbox lost the squatted network's interface, and its default route moved to the network left.
+    const links = JSON.parse((await execa('ip', ['-n', onBoth, '-j', 'addr', 'show'])).stdout) as { addr_info: { local: string }[] }[];
+    expect(links.flatMap((l) => l.addr_info.map((x) => x.local)).filter((x) => x.startsWith('10.251.'))).toEqual(['10.251.213.2']);
+    expect(await route()).toContain('via 10.251.213.1');
+    await b.deleteSandbox(b.sandboxes()[0]!);
     await b.deleteNetwork(b.networks()[0]!);
     await b.close();
     const c = open();
