@@ -40,6 +40,8 @@ export interface SandboxInfo {
   hostsPath: string;
   resolvConfPath: string;
   listening: boolean;
+  /** Created with resolution disabled (no listener ever, the legacy resolv.conf: C3). */
+  disableResolution: boolean;
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];
@@ -198,6 +200,7 @@ export class Sandbox {
       hostsPath: c.hostsPath,
       resolvConfPath: c.resolvConfPath,
       listening: this.listening,
+      disableResolution: c.disableResolution,
       dns: [...c.dns],
       dnsSearch: [...c.dnsSearch],
       dnsOptions: [...c.dnsOptions],

@@ -168,6 +168,7 @@ export async function openSandbox(opts: OpenSandboxOptions): Promise<OpenedSandb
     },
     async setKey(path) {
       netnsPath = await adoptKey(path);
+      await runtime.keyed();
     },
     async clearKey() {
       await runtime.close();

@@ -62,6 +62,14 @@ export class SandboxRuntime implements ResolverView {
   #upstreams: readonly Upstream[] = [];
   #ndotsSet = false;
   #ipv6 = true;
+  /**
+   * What resolv.conf is written for (C2/C3), decided at each join (as Docker's updateDNS; a leave changes nothing):
+   * the legacy file while no endpoint joined so far wanted the resolver (R1: then nothing listens on 127.0.0.11),
+   * and whether any endpoint has an IPv6 address (the legacy file keeps IPv6 servers only then).
+   */
+  #dnsMode: { readonly legacy: boolean; readonly ipv6: boolean };
+  /** Set once an endpoint wanting the resolver joined: the resolver, once wanted, stays (Docker 1.A item 8). */
+  #resolverWanted = false;
   #resolver: RunningResolver | undefined;
   #resolverStarting: Promise<void> | undefined;
   /** Set once the sandbox's files are about to be removed: no rewrite may start (it would make them again). */
@@ -74,6 +82,7 @@ export class SandboxRuntime implements ResolverView {
     this.files = files;
     this.#io = io;
     this.#logger = logger;
+    this.#dnsMode = { legacy: files.legacy, ipv6: false };
   }
 
   // --- ResolverView (read per query) ---
@@ -124,7 +133,7 @@ export class SandboxRuntime implements ResolverView {
   /** Re-read the origin resolv.conf (through `load`, shared by a refresh of many) and overrides; rewrite the file unless user-modified (C2, C4, C5). */
   async refreshResolvConf(load?: OriginLoader): Promise<void> {
     if (this.#filesRetired) return; // the sandbox is going: a write now would leave its files (and directories) behind
-    const rewrite = syncResolvConf(this.files, this.#ipv6, this.#logger, this.#networkDns(), load);
+    const rewrite = syncResolvConf({ ...this.files, legacy: this.#dnsMode.legacy }, this.#dnsMode.ipv6, this.#logger, this.#networkDns(), load);
     const tracked = rewrite.then(() => undefined, () => undefined);
     this.#rewrites.add(tracked);
     try {
@@ -152,8 +161,10 @@ export class SandboxRuntime implements ResolverView {
    */
   async attach(ep: SandboxEndpoint): Promise<void> {
     const dnsBefore = this.#networkDns().join(' ');
+    const [modeBefore, wantedBefore] = [this.#dnsMode, this.#resolverWanted];
     this.#setEndpoints([...this.#endpoints.filter((e) => e.endpointId !== ep.endpointId), ep]);
-    const dnsChanged = this.#networkDns().join(' ') !== dnsBefore;
+    this.#decideDnsMode();
+    const dnsChanged = this.#networkDns().join(' ') !== dnsBefore || !sameMode(this.#dnsMode, modeBefore);
     try {
       const listening = ep.resolution && !this.files.legacy ? this.#ensureResolver() : undefined;
       const files = (async () => {
@@ -165,12 +176,13 @@ export class SandboxRuntime implements ResolverView {
       if (a.status === 'rejected') throw a.reason;
       if (b.status === 'rejected') throw b.reason;
     } catch (err) {
-      const dnsWith = this.#networkDns().join(' ');
+      const [dnsWith, modeWith] = [this.#networkDns().join(' '), this.#dnsMode];
       this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== ep.endpointId));
+      [this.#dnsMode, this.#resolverWanted] = [modeBefore, wantedBefore];
       await removeOwnRecords(this.files, this.#ownRecordsOf(ep)).catch(() => undefined);
-      // Its network's DNS servers went (or, after a concurrent detach, would go) into resolv.conf and the upstreams:
-      // back to what they are without it.
-      if (this.#networkDns().join(' ') !== dnsWith) {
+      // Its network's DNS servers (or the file kind it chose) went, or after a concurrent detach would go, into
+      // resolv.conf and the upstreams: back to what they are without it.
+      if (this.#networkDns().join(' ') !== dnsWith || !sameMode(this.#dnsMode, modeWith)) {
         await this.refreshResolvConf().catch((e: unknown) => this.#logger.warn({ err: e }, 'resolv.conf could not be rewritten after a failed join'));
       }
       throw err;
@@ -195,12 +207,19 @@ export class SandboxRuntime implements ResolverView {
     return { refreshed: this.#networkDns().join(' ') !== dnsBefore ? this.refreshResolvConf() : Promise.resolve() };
   }
 
+  /** The resolv.conf kind for the endpoints joined now (see #dnsMode); with none joined, the kind stays. */
+  #decideDnsMode(): void {
+    if (this.#endpoints.length === 0) return;
+    if (!this.files.legacy && this.#endpoints.some((e) => e.resolution)) this.#resolverWanted = true;
+    this.#dnsMode = { legacy: this.files.legacy || !this.#resolverWanted, ipv6: this.#endpoints.some((e) => e.ipv6 !== undefined) };
+  }
+
   /** The DNS servers of the first network (R4 order) that has any. */
   #networkDns(): readonly string[] {
     return this.#endpoints.find((e) => (e.networkDns?.length ?? 0) > 0)?.networkDns ?? [];
   }
 
-  /** Whether the hosts file carries IPv6 lines (decided once, at init; as Docker). */
+  /** Whether the hosts file carries IPv6 lines (decided at init, and again when a late key arrives; as Docker). */
   get ipv6(): boolean {
     return this.#ipv6;
   }
@@ -220,7 +239,26 @@ export class SandboxRuntime implements ResolverView {
 
   /** Restore (L3): re-acquire the listener when an endpoint wants the resolver (R1). */
   async resume(): Promise<void> {
+    this.#decideDnsMode(); // the files are not rewritten (live restore); a later rewrite writes this kind
     if (!this.files.legacy && this.#endpoints.some((e) => e.resolution)) await this.#ensureResolver();
+  }
+
+  /**
+   * A late key arrived (H11, H12(b), as Docker's SetKey): the hosts file's IPv6 lines were assumed before the
+   * namespace existed; when its `lo` says otherwise the file is built again for it (the joins that follow add their
+   * endpoints' lines).
+   */
+  async keyed(): Promise<void> {
+    const ipv6 = await this.#io.ipv6Enabled();
+    if (ipv6 === this.#ipv6) return;
+    this.#ipv6 = ipv6;
+    try {
+      await writeInitialHosts(this.files, ipv6);
+      for (const ep of this.#endpoints) await addOwnRecords(this.files, this.#ownRecordsOf(ep));
+    } catch (err) {
+      // The key is taken all the same (the namespace is the container's): only the loopback lines are wrong.
+      this.#logger.warn({ err, path: this.files.hostsPath }, 'the hosts file could not be rebuilt for the namespace\'s IPv6 setting');
+    }
   }
 
   /** Stop the listener. Its sockets hold a reference to the namespace: they are closed so the namespace can go. */
@@ -263,4 +301,8 @@ export class SandboxRuntime implements ResolverView {
       this.#resolverStarting = undefined;
     }
   }
+}
+
+function sameMode(a: { legacy: boolean; ipv6: boolean }, b: { legacy: boolean; ipv6: boolean }): boolean {
+  return a.legacy === b.legacy && a.ipv6 === b.ipv6;
 }

@@ -75,7 +75,7 @@ export function sandboxDetail(s: SandboxInfo): string {
   const head = renderFields([
     ['Name', s.id], ['Netns', s.netnsPath === '' ? '(none yet: waiting for its key from the OCI hook)' : s.netnsPath], ['Key mode', KEY_MODES[s.keyMode]],
     ['Hostname', s.hostname], ['Domainname', s.domainname], ['Hosts file', s.hostsPath], ['resolv.conf', s.resolvConfPath],
-    ['Listener', s.listening ? '127.0.0.11:53 udp+tcp' : 'not started (no endpoint yet)'],
+    ['Listener', listenerText(s)],
     ['DNS', s.dns.join(', ')], ['DNS search', s.dnsSearch.join(', ')], ['DNS options', s.dnsOptions.join(' ')],
     ['Extra hosts', s.extraHosts.map((h) => `${h.name}:${h.ip}`).join(', ')],
     ['Upstreams', s.extServers.map((x) => `${x.address} (${x.origin})`).join(', ')],
@@ -140,4 +140,12 @@ export function clusterFields(c: Record<string, unknown>): string {
     ['Watch reconnects', c.watchReconnects as number], ['Relists', c.relists as number],
     ...(c.lastError !== undefined ? [['Last error', c.lastError as string] as [string, string]] : []),
   ]);
+}
+
+/** Why a sandbox has, or has not, its 127.0.0.11 listener (R1, C3). */
+function listenerText(s: Pick<SandboxInfo, 'listening' | 'disableResolution' | 'endpoints'>): string {
+  if (s.listening) return '127.0.0.11:53 udp+tcp';
+  if (s.disableResolution === true) return 'none (resolution disabled: resolv.conf names the origin\'s servers)';
+  if (s.endpoints.length === 0) return 'not started (no endpoint yet)';
+  return 'not started (every endpoint refuses resolution: resolv.conf names the origin\'s servers)';
 }

@@ -122,7 +122,7 @@ export class FakeSandbox implements ApiSandbox {
   info(): SandboxInfo {
     return {
       id: this.id, hostname: this.hostname, netnsPath: this.netnsPath, keyMode: 'owned', hostsPath: '/h', resolvConfPath: '/r',
-      listening: this.endpoints.size > 0, dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], extServers: [],
+      listening: this.endpoints.size > 0, disableResolution: false, dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], extServers: [],
       endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, network: e.network.name, aliases: e.aliases, ipv4: e.ipv4, ports: [], exposed: [] })),
     };
   }
