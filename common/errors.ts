@@ -112,6 +112,18 @@ export function fileFailureClass(errno: unknown): { status: number; fix: string 
     case 'EACCES':
     case 'EPERM':
       return { status: 409, fix: ': not permitted (permissions, or an immutable file); fix them or give another path' };
+    // What a path that is not a regular file answers to a read, a truncate or a write (a /proc or /sys file, a
+    // device, a pipe, a directory, a symlink loop): the path the caller gave is wrong, not sandns.
+    case 'ESPIPE':
+    case 'EINVAL':
+    case 'EISDIR':
+    case 'ENOTDIR':
+    case 'ENXIO':
+    case 'ENODEV':
+    case 'ELOOP':
+    case 'ENAMETOOLONG':
+    case 'ETXTBSY':
+      return { status: 409, fix: ': not a regular file sandns can rewrite in place (a /proc or /sys file, a device, a pipe or a directory); give the path of a regular file' };
     default:
       return { status: 500, fix: '' };
   }

@@ -97,7 +97,8 @@ export async function removeOwnRecords(cfg: DnsFilesConfig, records: readonly Ho
 
 /**
  * Build resolv.conf from the origin file and overrides and write it unless
- * the user modified it (C4; the check and the write are one queued step).
+ * the user modified it (C4; the check and the write are one queued step);
+ * `fresh` (a sandbox being created) writes it in any case.
  * With the resolver: nameserver 127.0.0.11, every server an external one (C2).
  * Without (legacy, C3): loopback servers dropped, never a public fallback.
  * Always returns the external servers, so forwarding is right either way.
@@ -108,6 +109,7 @@ export async function syncResolvConf(
   logger: Logger,
   networkDns: readonly string[] = [],
   load: OriginLoader = loadResolvConf,
+  fresh = false,
 ): Promise<ResolvConfResult> {
   const origin = cfg.legacy ? await hostOriginPath(cfg.originResolvConf) : cfg.originResolvConf;
   // The sandbox's own servers win; else its network's; both are overrides, queried from inside the sandbox (R11).
@@ -130,7 +132,8 @@ export async function syncResolvConf(
   }
   const written = await writeResolvConf(cfg.resolvConfPath, renderResolvConf(conf, { header: SANDNS_HEADER }), {
     hashPath: cfg.resolvConfHashPath,
-    skipIfUserModified: true,
+    // A new sandbox's file is written whatever a hash file left by anything before it says (as Docker's C10).
+    skipIfUserModified: !fresh,
   });
   if (!written) logger.info({ path: cfg.resolvConfPath }, 'resolv.conf was modified by the user; leaving it alone');
   return { extServers, ndotsSet, written };

@@ -211,6 +211,9 @@ async function removeFiles(files: DnsFilesConfig): Promise<void> {
   const managed = [files.hostsPath, files.resolvConfPath];
   // Where each owned directory led when the files were pinned: known before the pins go (below).
   const dirs = [...new Set(files.ownedDirs)].map((d) => ({ d, location: pinnedLocation(d, managed) }));
+  // Every file is tried, whatever fails before it: a hash file left behind would make the next sandbox of this
+  // name take its fresh resolv.conf for a user's edit (C4). The first failure is thrown once all were tried.
+  const failures: unknown[] = [];
   for (const p of new Set([...managed, files.resolvConfHashPath])) {
     // A path that leads elsewhere than when sandns took it (a directory on it replaced by a symlink) is left alone:
     // its delete or put-back would land on someone else's file (L7). The removal checks again on the directory it
@@ -220,11 +223,15 @@ async function removeFiles(files: DnsFilesConfig): Promise<void> {
       unpinLocation(p);
       continue;
     }
-    const backup = files.originals?.[p];
-    if (backup !== undefined) await putBackOriginal(p, backup);
-    else if (location !== undefined) removeAtLocation(p, location);
-    else rmSync(p, { force: true });
-    unpinLocation(p);
+    try {
+      const backup = files.originals?.[p];
+      if (backup !== undefined) await putBackOriginal(p, backup);
+      else if (location !== undefined) removeAtLocation(p, location);
+      else rmSync(p, { force: true });
+      unpinLocation(p);
+    } catch (err) {
+      failures.push(err);
+    }
   }
   rmSync(digestTempPath(files.resolvConfHashPath), { force: true }); // a digest write a crash cut short
   // Directories sandns made for the sandbox go too, when empty (the originals' one included, once they are back);
@@ -237,4 +244,5 @@ async function removeFiles(files: DnsFilesConfig): Promise<void> {
       // not empty (a caller's file) or gone already: it stays, or there is nothing to do
     }
   }
+  if (failures.length > 0) throw failures[0];
 }

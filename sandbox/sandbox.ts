@@ -126,14 +126,17 @@ export class SandboxRuntime implements ResolverView {
   async init(): Promise<void> {
     this.#ipv6 = await this.#io.ipv6Enabled();
     // allSettled: on a failure the caller removes the files, so neither write may still be running then.
-    const results = await Promise.allSettled([writeInitialHosts(this.files, this.#ipv6), this.refreshResolvConf()]);
+    const results = await Promise.allSettled([writeInitialHosts(this.files, this.#ipv6), this.refreshResolvConf(undefined, true)]);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   }
 
-  /** Re-read the origin resolv.conf (through `load`, shared by a refresh of many) and overrides; rewrite the file unless user-modified (C2, C4, C5). */
-  async refreshResolvConf(load?: OriginLoader): Promise<void> {
+  /**
+   * Re-read the origin resolv.conf (through `load`, shared by a refresh of many) and overrides; rewrite the file
+   * unless user-modified (C2, C4, C5), or in any case when `fresh` (the sandbox's first write).
+   */
+  async refreshResolvConf(load?: OriginLoader, fresh = false): Promise<void> {
     if (this.#filesRetired) return; // the sandbox is going: a write now would leave its files (and directories) behind
-    const rewrite = syncResolvConf({ ...this.files, legacy: this.#dnsMode.legacy }, this.#dnsMode.ipv6, this.#logger, this.#networkDns(), load);
+    const rewrite = syncResolvConf({ ...this.files, legacy: this.#dnsMode.legacy }, this.#dnsMode.ipv6, this.#logger, this.#networkDns(), load, fresh);
     const tracked = rewrite.then(() => undefined, () => undefined);
     this.#rewrites.add(tracked);
     try {

@@ -5,7 +5,8 @@
  * (on a machine where nothing else makes namespaces meanwhile: nothing is removed here, as it might be another's).
  * Checked: links
  * carrying sandns's mark (a bridge's or VXLAN device's ifalias `sandns:…`), sandbox-side veths (`sv…`), named network
- * namespaces and their /etc/netns directories, an nftables table `sandns`, and the IPv4 forwarding sysctl.
+ * namespaces and their /etc/netns directories, entries of /run/sandns (sandboxes/, originals/), an nftables table
+ * `sandns`, and the IPv4 forwarding sysctl.
  *
  * A veth whose peer was in a namespace just deleted goes with the namespace's cleanup, which the kernel finishes
  * asynchronously: leftovers are looked for again for a few seconds before they count.
@@ -18,6 +19,8 @@ interface Leftovers {
   readonly links: string[];
   readonly namespaces: string[];
   readonly etcNetns: string[];
+  /** sandns's default run directory: a sandbox's hash file and the originals of files it took over. */
+  readonly runDir: string[];
   readonly nftTables: string[];
   readonly ipForward: string;
 }
@@ -36,6 +39,7 @@ async function look(): Promise<Leftovers> {
     links,
     namespaces: await names('/run/netns'),
     etcNetns: await names('/etc/netns'),
+    runDir: [...(await names('/run/sandns/sandboxes')).map((n) => `sandboxes/${n}`), ...(await names('/run/sandns/originals')).map((n) => `originals/${n}`)],
     nftTables: tables.flatMap((t) => (t.table !== undefined && t.table.name.startsWith('sandns') ? [`${t.table.family} ${t.table.name}`] : [])),
     ipForward: (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim(),
   };
@@ -44,7 +48,7 @@ async function look(): Promise<Leftovers> {
 /** What `now` has that `before` had not, one line per kind. */
 function added(before: Leftovers, now: Leftovers): string[] {
   const out: string[] = [];
-  for (const kind of ['links', 'namespaces', 'etcNetns', 'nftTables'] as const) {
+  for (const kind of ['links', 'namespaces', 'etcNetns', 'runDir', 'nftTables'] as const) {
     const extra = now[kind].filter((x) => !before[kind].includes(x));
     if (extra.length > 0) out.push(`${kind}: ${extra.join(', ')}`);
   }

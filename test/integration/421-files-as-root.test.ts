@@ -86,6 +86,7 @@ describe('421 L7 files as root', () => {
     const allowed = join(t.dir, 'allowed');
     await mkdir(join(allowed, 'v'), { recursive: true });
     await writeFile(join(allowed, 'v', 'hosts'), 'original\n');
+    dirs.push(`/run/sandns/originals/${tag}-v`); // its put-back is refused (the swap): the original is kept there
     const g = await guarded.controller.newSandbox(`${tag}-v`, { hostsPath: join(allowed, 'v', 'hosts'), resolvConfPath: join(allowed, 'v', 'resolv.conf'), netnsPath: EXT });
     await rename(join(allowed, 'v'), join(allowed, 'v-moved'));
     await symlink(decoy, join(allowed, 'v'));
@@ -161,5 +162,33 @@ describe('421 L7 files as root', () => {
     expect(await refused(t.controller.newSandbox(`${tag}-f`, { hostsPath, resolvConfPath: join(t.dir, 'notadir', 'resolv.conf'), netnsPath: EXT }))).toMatchObject({ code: expect.any(String) });
     expect(await readFile(hostsPath, 'utf8')).toBe('original\n');
     expect(t.controller.sandboxes()).toHaveLength(0);
+  });
+
+  it('L7 C4 a create refused on a path that is not a regular file (/proc/version): 409, its hash file and directories go, and the next sandbox of that name gets its files', async () => {
+    const ns = `${tag}-pv`;
+    // The copy of /proc/version kept to be put back stays (the put-back is refused as the write was).
+    dirs.push(`/etc/netns/${ns}`, `/run/sandns/sandboxes/${ns}`, `/run/sandns/originals/${ns}`);
+    const before = await readFile('/proc/version', 'utf8');
+    const r = await t.controller.newSandbox(ns, { resolvConfPath: '/proc/version', netnsPath: EXT }).then(() => undefined, (e: unknown) => e as { code?: string; status?: number; message?: string });
+    expect(r).toMatchObject({ code: 'ERR_RESOLVCONF_IO', status: 409 });
+    expect(r?.message).toContain('not a regular file');
+    expect(await readFile('/proc/version', 'utf8')).toBe(before);
+    expect(existsSync(`/run/sandns/sandboxes/${ns}`)).toBe(false); // the hash file and its directory
+    expect(existsSync(`/etc/netns/${ns}`)).toBe(false);
+    // The same name again, default paths: a fresh resolv.conf, never taken for a user's edit of a leftover.
+    const sb = await t.controller.newSandbox(ns, { netnsPath: EXT });
+    expect(await readFile(`/etc/netns/${ns}/resolv.conf`, 'utf8')).toMatch(/^nameserver 127\.0\.0\.11$/m);
+    await t.controller.deleteSandbox(sb);
+    expect(existsSync(`/etc/netns/${ns}`)).toBe(false);
+  });
+
+  it('C4 a new sandbox writes its resolv.conf even when a hash file of an earlier one of that name is left (C10)', async () => {
+    const ns = `${tag}-hs`;
+    dirs.push(`/etc/netns/${ns}`, `/run/sandns/sandboxes/${ns}`);
+    await mkdir(`/run/sandns/sandboxes/${ns}`, { recursive: true });
+    await writeFile(`/run/sandns/sandboxes/${ns}/resolv.conf.hash`, 'sha256:0000000000000000000000000000000000000000000000000000000000000000\n');
+    const sb = await t.controller.newSandbox(ns, { netnsPath: EXT });
+    expect(await readFile(`/etc/netns/${ns}/resolv.conf`, 'utf8')).toMatch(/^nameserver 127\.0\.0\.11$/m);
+    await t.controller.deleteSandbox(sb);
   });
 });
