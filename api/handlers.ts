@@ -6,7 +6,7 @@
  */
 import { InvalidOptionError, SandnsError } from '../common/errors.js';
 import { EndpointNotFoundError, SandboxInUseError, SandboxKeyMismatchError, SandboxNoKeyError, type SandboxOptions } from '../controller/index.js';
-import { ApiUnsupportedError } from './errors.js';
+import { ApiBadRequestError, ApiUnsupportedError } from './errors.js';
 import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
 import { normalizeQuestion, recordRows } from './records.js';
 import type { ApiEndpoint, ApiNetwork, ApiResponse, ApiSandbox, RouteDeps } from './types.js';
@@ -157,7 +157,7 @@ export async function deleteNetwork({ params, deps }: Ctx): Promise<ApiResponse>
 /** Delete a sandbox; with `?ifEmpty=true` only when no network holds it (ERR_SANDBOX_IN_USE otherwise; CNI DEL). */
 export async function deleteSandbox({ params, query, deps }: Ctx): Promise<ApiResponse> {
   const sb = deps.controller.sandbox(params.sandbox!);
-  if (query.get('ifEmpty') === 'true' && sb.endpoints.size > 0) throw new SandboxInUseError(sb.id, [...sb.endpoints.values()].map((e) => e.network.name));
+  if (queryFlag(query, 'ifEmpty') && sb.endpoints.size > 0) throw new SandboxInUseError(sb.id, [...sb.endpoints.values()].map((e) => e.network.name));
   await sb.delete();
   return ok({ name: sb.id });
 }
@@ -210,4 +210,15 @@ export function cluster({ deps }: Ctx): ApiResponse {
 export async function metrics({ deps }: Ctx): Promise<ApiResponse> {
   if (deps.metrics === undefined) throw new ApiUnsupportedError('metrics');
   return { status: 200, text: await deps.metrics() };
+}
+
+/**
+ * A boolean query parameter: absent or `false` → false, `true` → true; anything else is refused (400), so that a
+ * guard such as `ifEmpty` never fails open on a spelling it does not know (`1`, `yes`, `True`).
+ */
+function queryFlag(query: URLSearchParams, name: string): boolean {
+  const values = query.getAll(name);
+  if (values.length === 0) return false;
+  if (values.length === 1 && (values[0] === 'true' || values[0] === 'false')) return values[0] === 'true';
+  throw new ApiBadRequestError(`the query parameter ${name} must be true or false (given once), not ${JSON.stringify(values.join('&').slice(0, 80))}`);
 }

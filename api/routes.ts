@@ -19,10 +19,12 @@ interface Route {
   readonly parts: readonly string[];
   readonly handler: h.Handler;
   readonly lock: LockOf | undefined;
+  /** The query parameters the route reads; any other is refused (400), as an unknown body field is. */
+  readonly query: readonly string[];
 }
 
-function route(method: string, path: string, handler: h.Handler, lock?: LockOf): Route {
-  return { method, parts: path.split('/').filter(Boolean), handler, lock };
+function route(method: string, path: string, handler: h.Handler, lock?: LockOf, query: readonly string[] = []): Route {
+  return { method, parts: path.split('/').filter(Boolean), handler, lock, query };
 }
 
 const bySandboxParam: LockOf = (params) => params.sandbox;
@@ -42,15 +44,15 @@ export const ROUTES: readonly Route[] = [
   route('GET', '/sandboxes', ({ deps }) => h.ok(deps.controller.sandboxes().map((s) => s.info()))),
   route('POST', '/sandboxes', h.createSandbox, (_params, body) => body.name),
   route('GET', '/sandboxes/:sandbox', ({ params, deps }) => h.ok(deps.controller.sandbox(params.sandbox!).info())),
-  route('DELETE', '/sandboxes/:sandbox', h.deleteSandbox, bySandboxParam),
+  route('DELETE', '/sandboxes/:sandbox', h.deleteSandbox, bySandboxParam, ['ifEmpty']),
   route('PUT', '/sandboxes/:sandbox/key', h.setKey, bySandboxParam),
-  route('DELETE', '/sandboxes/:sandbox/key', h.releaseKey, bySandboxParam),
+  route('DELETE', '/sandboxes/:sandbox/key', h.releaseKey, bySandboxParam, ['netnsPath']),
   route('GET', '/sandboxes/:sandbox/links', h.links),
   route('POST', '/sandboxes/:sandbox/resolve', h.resolve),
-  route('GET', '/sandboxes/:sandbox/explain', h.explain),
+  route('GET', '/sandboxes/:sandbox/explain', h.explain, undefined, ['name', 'type']),
   route('GET', '/sandboxes/:sandbox/ports', sandboxPorts),
   route('GET', '/sandboxes/:sandbox/stats', sandboxStats),
-  route('GET', '/records', h.records),
+  route('GET', '/records', h.records, undefined, ['network']),
 ];
 
 /** A %-decoded path segment; bad %-encoding (RFC 3986 §2.1) is the client's error, 400 (L8). */
@@ -150,6 +152,11 @@ export function createApi(deps: RouteDeps): (req: ApiRequest) => Promise<ApiResp
       const { route: r, params } = matchRoute(req.method, req.path);
       if (req.body !== undefined && (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))) {
         throw new ApiBadRequestError('the body must be a JSON object');
+      }
+      for (const name of new Set(req.query.keys())) {
+        if (!r.query.includes(name)) {
+          throw new ApiBadRequestError(`unknown query parameter ${JSON.stringify(name.slice(0, 80))}: ${r.query.length === 0 ? 'this route takes none' : `this route takes ${r.query.join(', ')}`}`);
+        }
       }
       const body = (req.body ?? {}) as Body;
       const key = r.lock?.(params, body);

@@ -287,3 +287,27 @@ describe('routes: records, resolve, explain, metrics, health', () => {
     expect((await call('GET', '/records?network=zz')).status).toBe(404);
   });
 });
+
+describe('routes: query parameters', () => {
+  it('L8 DELETE /sandboxes/:name?ifEmpty: only true or false, once; any other spelling is 400 and deletes nothing (the guard never fails open)', async () => {
+    const { call, controller } = await withNetAndSandboxes(['web']);
+    expect((await call('POST', '/networks/n1/connect', { sandbox: 'web' })).status).toBe(201);
+    for (const q of ['ifEmpty=1', 'ifEmpty=yes', 'ifEmpty=True', 'ifEmpty=', 'ifEmpty', 'ifEmpty=true&ifEmpty=false']) {
+      const r = await call('DELETE', `/sandboxes/web?${q}`);
+      expect([r.status, (r.body as { code: string }).code], q).toEqual([400, 'ERR_API_BAD_REQUEST']);
+      expect(controller.sandboxes().map((s) => s.id), q).toEqual(['web']);
+    }
+    expect((await call('DELETE', '/sandboxes/web?ifEmpty=true')).status).toBe(409);
+    expect((await call('DELETE', '/sandboxes/web?ifEmpty=false')).status).toBe(200);
+  });
+
+  it('L8 a query parameter the route does not read is 400 naming the ones it takes (a typo is not silently ignored)', async () => {
+    const { call } = await withNetAndSandboxes(['web']);
+    for (const [m, p] of [['GET', '/records?netwrk=n1'], ['GET', '/sandboxes/web/explain?name=db&bogus=1'], ['DELETE', '/sandboxes/web?ifempty=true'], ['GET', '/networks?x=1']] as const) {
+      const r = await call(m, p);
+      expect([r.status, (r.body as { code: string }).code], p).toEqual([400, 'ERR_API_BAD_REQUEST']);
+      expect((r.body as { message: string }).message, p).toMatch(/unknown query parameter/);
+    }
+    expect((await call('GET', '/records?network=n1')).status).toBe(200);
+  });
+});
