@@ -177,11 +177,18 @@ export class Controller implements ControllerCore {
     return [...this.#networks.values()];
   }
 
-  /** A network by name or id; throws ERR_NETWORK_NOT_FOUND. */
+  /**
+   * A network by id, name, or a prefix of its id that no other network's id has (the 12 characters `network ls`
+   * prints; in that order, as Docker's FindNetwork). Throws ERR_NETWORK_NOT_FOUND (404), ERR_NETWORK_AMBIGUOUS (400)
+   * for a prefix of several ids.
+   */
   network(ref: string): Network {
     const n = this.#networks.get(ref) ?? this.networks().find((x) => x.name === ref);
-    if (n === undefined) throw new errors.NetworkNotFoundError(ref);
-    return n;
+    if (n !== undefined) return n;
+    const byPrefix = /^[0-9a-f]{1,63}$/.test(ref) ? this.networks().filter((x) => x.id.startsWith(ref)) : [];
+    if (byPrefix.length > 1) throw new errors.NetworkAmbiguousError(ref, byPrefix.length);
+    if (byPrefix.length === 0) throw new errors.NetworkNotFoundError(ref);
+    return byPrefix[0]!;
   }
 
   /** Every sandbox. */

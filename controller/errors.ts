@@ -12,6 +12,14 @@ export class NetworkNotFoundError extends SandnsError {
   }
 }
 
+/** A reference that is a prefix of several networks' ids (400): the caller gives more of the id, or the name. */
+export class NetworkAmbiguousError extends SandnsError {
+  constructor(ref: string, matches: number) {
+    super('ERR_NETWORK_AMBIGUOUS', `network ${ref} is ambiguous: ${matches} network ids start with it; give more of the id, or the name`, 400, { details: { network: ref, matches } });
+    this.name = 'NetworkAmbiguousError';
+  }
+}
+
 /** A network with that name exists already (409). */
 export class NetworkExistsError extends SandnsError {
   constructor(name: string) {
