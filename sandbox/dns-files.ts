@@ -132,7 +132,8 @@ export async function syncResolvConf(
   }
   const written = await writeResolvConf(cfg.resolvConfPath, renderResolvConf(conf, { header: SANDNS_HEADER }), {
     hashPath: cfg.resolvConfHashPath,
-    // A new sandbox's file is written whatever a hash file left by anything before it says (as Docker's C10).
+    // A new sandbox's file is written whatever a hash file left by anything before it says (Docker writes it
+    // unconditionally at sandbox creation too).
     skipIfUserModified: !fresh,
   });
   if (!written) logger.info({ path: cfg.resolvConfPath }, 'resolv.conf was modified by the user; leaving it alone');

@@ -68,7 +68,7 @@ export class SandboxRuntime implements ResolverView {
    * and whether any endpoint has an IPv6 address (the legacy file keeps IPv6 servers only then).
    */
   #dnsMode: { readonly legacy: boolean; readonly ipv6: boolean };
-  /** Set once an endpoint wanting the resolver joined: the resolver, once wanted, stays (Docker 1.A item 8). */
+  /** Set once an endpoint wanting the resolver joined: the resolver, once wanted, stays (R1, as Docker's). */
   #resolverWanted = false;
   #resolver: RunningResolver | undefined;
   #resolverStarting: Promise<void> | undefined;
@@ -247,7 +247,7 @@ export class SandboxRuntime implements ResolverView {
   }
 
   /**
-   * A late key arrived (H11, H12(b), as Docker's SetKey): the hosts file's IPv6 lines were assumed before the
+   * A late key arrived (H1; Docker's SetKey does the same): the hosts file's IPv6 lines were assumed before the
    * namespace existed; when its `lo` says otherwise the file is built again for it (the joins that follow add their
    * endpoints' lines).
    */

@@ -1,9 +1,9 @@
 /**
- * Which resolv.conf a sandbox gets follows its endpoints (R1, C2, C3; Docker 1.A item 8, C12): while every endpoint
+ * Which resolv.conf a sandbox gets follows its endpoints (R1, C2, C3; as Docker): while every endpoint
  * joined so far refuses resolution nothing listens on 127.0.0.11, so the file is the legacy one (the origin's
  * servers, IPv6 ones only while an endpoint has an IPv6 address); the first endpoint that wants resolution starts
  * the resolver and the file names 127.0.0.11, and both stay when it leaves. A late key (OCI hook) re-decides the
- * hosts file's IPv6 lines for the namespace it brings (H11, H12(b)).
+ * hosts file's IPv6 lines for the namespace it brings (H1).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
@@ -54,7 +54,7 @@ describe('402 resolv.conf kind and IPv6 lines follow what the sandbox has', () =
     expect(sb.listening).toBe(true);
     expect(await listening53(id)).toBe(true);
 
-    // The resolver, once started, stays (Docker 1.A item 8), and a leave does not touch resolv.conf.
+    // The resolver, once started, stays (as Docker's), and a leave does not touch resolv.conf.
     await e3.leave(sb);
     await e3.delete();
     expect(await nameservers(id)).toEqual(['127.0.0.11']);
@@ -84,7 +84,7 @@ describe('402 resolv.conf kind and IPv6 lines follow what the sandbox has', () =
     for (const n of [v4, dual]) await n.delete();
   });
 
-  it('H11 a late key brings a namespace with IPv6 disabled: the hosts file loses its IPv6 lines; one with IPv6 keeps them', async () => {
+  it('H1 a late key brings a namespace with IPv6 disabled: the hosts file loses its IPv6 lines; one with IPv6 keeps them', async () => {
     const off = `${tag}-k6off`;
     const on = `${tag}-k6on`;
     await execa('ip', ['netns', 'add', off]);

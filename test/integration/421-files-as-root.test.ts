@@ -182,7 +182,7 @@ describe('421 L7 files as root', () => {
     expect(existsSync(`/etc/netns/${ns}`)).toBe(false);
   });
 
-  it('C4 a new sandbox writes its resolv.conf even when a hash file of an earlier one of that name is left (C10)', async () => {
+  it('C4 a new sandbox writes its resolv.conf even when a hash file of an earlier one of that name is left', async () => {
     const ns = `${tag}-hs`;
     dirs.push(`/etc/netns/${ns}`, `/run/sandns/sandboxes/${ns}`);
     await mkdir(`/run/sandns/sandboxes/${ns}`, { recursive: true });
