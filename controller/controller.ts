@@ -27,7 +27,7 @@ import { allSandboxStats, sandboxStats, type InterfaceStats } from './ports.js';
 import { Reservations } from './reservations.js';
 import { emptyReport, restoreState, type RestoreReport } from './restore.js';
 import { refreshResolvConfs, type Sandbox } from './sandbox.js';
-import { claimRestored, type Claims } from './sandbox-files.js';
+import { claimNetns, claimRestored, releaseNetns, type Claims } from './sandbox-files.js';
 import { recordOf, snapshotModel, type ModelIndex } from './snapshot.js';
 
 /** The operations, by the names the Controller's methods delegate to. */
@@ -43,7 +43,7 @@ export class Controller implements ControllerCore {
   readonly #networks = new Map<string, Network>();
   readonly #sandboxes = new Map<string, Sandbox>();
   /** Managed file paths and namespace names of sandboxes, live or being made (L5). */
-  readonly #claims: Claims = { paths: new Set(), netns: new Set() };
+  readonly #claims: Claims = { paths: new Set(), netns: new Set(), namespaces: new Map(), namespaceOf: new Map() };
   #closed = false;
   readonly #watchOrigin: boolean;
   #watch: ResolvConfWatch | undefined;
@@ -311,10 +311,23 @@ export class Controller implements ControllerCore {
     }
   }
 
-  /** A restored sandbox: in the model, with its managed paths and namespace name claimed again (L5). */
+  /** A restored sandbox: in the model, with its managed paths, namespace name and namespace claimed again (L5). */
   #adoptSandbox(sb: Sandbox): void {
     this.#sandboxes.set(sb.id, sb);
     sb.releaseClaims = claimRestored(sb.config, this.#claims, this.logger);
+    if (sb.netnsPath !== '') {
+      void claimNetns(this.#claims, sb.id, sb.netnsPath).catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'restored sandbox shares its namespace with another'));
+    }
+  }
+
+  /** ControllerCore: claim the namespace at `path` for sandbox `id` (sandbox-files.ts claimNetns). */
+  claimNetns(id: string, path: string): Promise<void> {
+    return claimNetns(this.#claims, id, path);
+  }
+
+  /** ControllerCore: give back the namespace sandbox `id` holds. */
+  releaseNetns(id: string): void {
+    releaseNetns(this.#claims, id);
   }
 
   #open(): void {

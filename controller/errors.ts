@@ -211,6 +211,14 @@ export class SandboxInUseError extends SandnsError {
 }
 
 /** Another sandbox manages that file already (409, L5, L7). */
+/** The namespace given as a sandbox's key is another sandbox's already (409): one namespace is one sandbox. */
+export class SandboxNetnsInUseError extends SandnsError {
+  constructor(path: string, holder: string) {
+    super('ERR_SANDBOX_NETNS_IN_USE', `the network namespace ${path} is sandbox ${holder}'s already: one namespace has one sandbox (connect ${holder} to more networks instead, or give another namespace)`, 409, { details: { netnsPath: path, sandbox: holder } });
+    this.name = 'SandboxNetnsInUseError';
+  }
+}
+
 export class SandboxFileInUseError extends SandnsError {
   constructor(path: string) {
     super('ERR_SANDBOX_FILE_IN_USE', `another sandbox manages ${path} already: give another path`, 409, { details: { path } });

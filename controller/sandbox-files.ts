@@ -5,13 +5,14 @@
  * exists already is taken over with its original content kept aside.
  * Two sandboxes never share a managed file or a namespace name (L5).
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidOptionError } from '../common/errors.js';
 import { checkManagedDir, checkManagedFile, checkPathShape, netnsNameTaken, NetnsExistsError } from '../sandbox/index.js';
 import type { Logger } from '../common/log.js';
 import type { SandboxConfig } from './sandbox.js';
 import type { SandboxOptions } from './options.js';
-import { SandboxFileInUseError } from './errors.js';
+import { SandboxFileInUseError, SandboxNetnsInUseError } from './errors.js';
 
 /** The controller's settings the plan needs. */
 export interface FilesPlanContext {
@@ -34,6 +35,43 @@ export interface FilesPlan {
 export interface Claims {
   readonly paths: Set<string>;
   readonly netns: Set<string>;
+  /** Namespaces by identity (their nsfs device and inode, whatever path leads to them) → the sandbox holding it. */
+  readonly namespaces: Map<string, string>;
+  /** The identity each sandbox holds (the reverse of `namespaces`). */
+  readonly namespaceOf: Map<string, string>;
+}
+
+/** The identity of the network namespace at `path` (nsfs device and inode), undefined when it cannot be read. */
+async function netnsIdentity(path: string): Promise<string | undefined> {
+  try {
+    const st = await stat(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined; // not there: the key's own check refuses it, with the reason
+  }
+}
+
+/**
+ * Claim the namespace at `path` for sandbox `id` (L5: one namespace, one sandbox; a second sandbox there would find
+ * its interface names and port 53 taken by the first). The check and the claim are one synchronous step after the
+ * stat, so of two sandboxes adopting it at once one gets it. Throws ERR_SANDBOX_NETNS_IN_USE (409) naming the holder.
+ */
+export async function claimNetns(claims: Claims, id: string, path: string): Promise<void> {
+  const identity = await netnsIdentity(path);
+  if (identity === undefined) return;
+  const holder = claims.namespaces.get(identity);
+  if (holder !== undefined && holder !== id) throw new SandboxNetnsInUseError(path, holder);
+  releaseNetns(claims, id);
+  claims.namespaces.set(identity, id);
+  claims.namespaceOf.set(id, identity);
+}
+
+/** Give back the namespace sandbox `id` holds (its key released, or the sandbox gone). */
+export function releaseNetns(claims: Claims, id: string): void {
+  const identity = claims.namespaceOf.get(id);
+  if (identity === undefined) return;
+  claims.namespaceOf.delete(id);
+  if (claims.namespaces.get(identity) === id) claims.namespaces.delete(identity);
 }
 
 /** Claim the sandbox's files and namespace name synchronously (L5); returns the release. */

@@ -12,7 +12,7 @@ import { leaveAndDelete } from './join-ops.js';
 import { unsavedDone, unsavedUndone } from './journal.js';
 import { normalizeSandboxOptions, type SandboxOptions } from './options.js';
 import { Sandbox, type SandboxConfig } from './sandbox.js';
-import { checkGivenPaths, planSandboxFiles, withSandboxClaims, type FilesPlan } from './sandbox-files.js';
+import { checkGivenPaths, claimNetns, planSandboxFiles, releaseNetns, withSandboxClaims, type FilesPlan } from './sandbox-files.js';
 import { draftRecord, sandboxRecord } from './snapshot.js';
 
 /**
@@ -29,7 +29,18 @@ export async function newSandbox(ctx: OpsContext, containerId: string, options: 
   const config = normalizeSandboxOptions(containerId, pinFrom === undefined ? options : { ...options, netnsPath: pinnedNetnsPath(containerId) }, ctx.files.filesRoot);
   const key = `sb:${config.id}`;
   return ctx.pendingNames.run(key, () => ctx.sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), async () => {
-    return withSandboxClaims(config, ctx.claims, async () => makeSandbox(ctx, config, options, await planSandboxFiles(config, options, ctx.files), pinFrom));
+    return withSandboxClaims(config, ctx.claims, async () => {
+      // An adopted namespace is claimed before anything is made in it; a new one once it exists (L5).
+      if (config.externalKey !== undefined) await claimNetns(ctx.claims, config.id, pinFrom ?? config.externalKey);
+      try {
+        const sb = await makeSandbox(ctx, config, options, await planSandboxFiles(config, options, ctx.files), pinFrom);
+        if (sb.netnsPath !== '' && config.externalKey === undefined) await claimNetns(ctx.claims, sb.id, sb.netnsPath).catch(() => undefined);
+        return sb;
+      } catch (err) {
+        releaseNetns(ctx.claims, config.id);
+        throw err;
+      }
+    });
   });
 }
 
@@ -81,5 +92,6 @@ export async function deleteSandbox(ctx: OpsContext, sb: Sandbox): Promise<void>
     throw err;
   }
   sb.releaseClaims?.();
+  releaseNetns(ctx.claims, sb.id);
   await unsavedDone(ctx.journal.committed({ sandbox: sb.id }, 'sandbox deleted', sbKey(sb.id)), 'the sandbox was deleted, and its saved \'deleting\' record finishes the delete at a restart');
 }

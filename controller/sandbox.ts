@@ -148,9 +148,18 @@ export class Sandbox {
   destroy(): Promise<void> {
     return this.#opened.destroy();
   }
-  /** Give a `late` sandbox its namespace (checked, `lo` brought up); throws ERR_SANDBOX_NETNS when it is not one. */
-  setKey(netnsPath: string): Promise<void> {
-    return this.#opened.setKey(netnsPath);
+  /**
+   * Give a `late` sandbox its namespace (checked, `lo` brought up); throws ERR_SANDBOX_NETNS when it is not one,
+   * ERR_SANDBOX_NETNS_IN_USE when it is another sandbox's.
+   */
+  async setKey(netnsPath: string): Promise<void> {
+    await this.#core.claimNetns(this.id, netnsPath);
+    try {
+      await this.#opened.setKey(netnsPath);
+    } catch (err) {
+      this.#core.releaseNetns(this.id);
+      throw err;
+    }
   }
   /**
    * Back to waiting for a key: stop the listener and forget the namespace (never deleted here), and with it the
@@ -158,6 +167,7 @@ export class Sandbox {
    */
   async clearKey(): Promise<void> {
     await this.#opened.clearKey();
+    this.#core.releaseNetns(this.id);
     for (const ep of this.endpoints.values()) if (ep.joinInfo !== undefined) return; // still joined there: keep them
     this.ifnames.clear();
   }
