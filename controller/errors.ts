@@ -57,6 +57,16 @@ export class EndpointNotFoundError extends SandnsError {
 }
 
 /** An endpoint with that name exists on the network already (409). */
+/** The MAC address asked for is another endpoint's on the same network (409): two would break its layer 2. */
+export class MacAddressInUseError extends SandnsError {
+  constructor(mac: string, holder: string, network: string) {
+    super('ERR_ENDPOINT_MAC_IN_USE', `MAC address ${mac} is endpoint ${holder}'s on network ${network} already: give another, or none (the kernel picks one)`, 409, {
+      details: { macAddress: mac, endpoint: holder, network },
+    });
+    this.name = 'MacAddressInUseError';
+  }
+}
+
 export class EndpointExistsError extends SandnsError {
   constructor(name: string, network: string) {
     super('ERR_ENDPOINT_EXISTS', `endpoint with name ${name} already exists in network ${network}`, 409, {

@@ -98,6 +98,7 @@ export async function createEndpoint(ctx: OpsContext, net: Network, name: string
     for (let w = provisionalOf(named()); w; w = provisionalOf(named())) await w;
     if (!ctx.networks.has(net.id)) throw new errors.NetworkNotFoundError(net.name);
     if (net.endpoint(epName) !== undefined) throw new errors.EndpointExistsError(epName, net.name);
+    if (macAddress !== undefined) checkMacFree(net, macAddress);
     addresses = net.scope === 'global' ? await globalAddresses(ctx, net, epName, id, ip4, ip6) : allocateLocal(net, ip4, ip6);
   } catch (err) {
     if (portMappings.length > 0) await ctx.drivers.get(net.driver).releasePorts?.(id);
@@ -111,6 +112,13 @@ export async function createEndpoint(ctx: OpsContext, net: Network, name: string
   // Coalesced: a join writes ahead before its plumbing, and the API answers only once everything is on disk (L6).
   for (const k of endpointKeys(ep)) ctx.journal.changed(k);
   return ep;
+}
+
+/** Throws ERR_ENDPOINT_MAC_IN_USE when `mac` (lower case) is asked for, or was given by the kernel, to another endpoint of `net`. */
+function checkMacFree(net: Network, mac: string): void {
+  for (const e of net.endpoints.values()) {
+    if (e.macAddress === mac || e.joinInfo?.mac?.toLowerCase() === mac) throw new errors.MacAddressInUseError(mac, e.name, net.name);
+  }
 }
 
 /**
