@@ -23,7 +23,10 @@ export async function reservePorts(drivers: DriverRegistry, net: Network, id: st
   }
   const driver = drivers.get(net.driver);
   if (driver.reservePorts === undefined) throw new InvalidOptionError('publish', `driver ${net.driver} cannot publish ports`);
-  return driver.reservePorts(net.driverNetwork, id, publish);
+  // Without an IPv6 subnet, "every address" is every IPv4 one: nothing maps an IPv6 connection to the endpoint (no
+  // userland proxy), so holding [::]:port and listing it would only promise a connection that is then reset.
+  const families = net.pool6 === undefined ? publish.map((p) => (p.hostIp === undefined ? { ...p, hostIp: '0.0.0.0' } : p)) : publish;
+  return driver.reservePorts(net.driverNetwork, id, families);
 }
 
 /** One interface's counters, seen from inside the sandbox. */
