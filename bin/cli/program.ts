@@ -16,6 +16,7 @@ import { SandnsError } from '../../common/errors.js';
 
 interface DaemonFlags {
   stateDir: string;
+  runDir: string;
   originResolvConf: string;
   logLevel: string;
   portRange: string;
@@ -31,6 +32,7 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
     .command('daemon')
     .description('run the controller and its API on a unix socket (root); SIGTERM stops it, namespaces stay')
     .option('--state-dir <dir>', 'state directory, created 0700: networks, sandboxes and endpoints, restored at start', '/var/lib/sandns')
+    .option('--run-dir <dir>', "runtime files (each sandbox's resolv.conf digest under sandboxes/NAME): give each daemon of a host its own", '/run/sandns')
     .option('--origin-resolv-conf <path>', 'the host resolv.conf sandboxes derive theirs from', '/etc/resolv.conf')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent', 'info')
     .option('--port-range <first-last>', 'host ports published ports get when none is given', '49153-65535')
@@ -44,7 +46,7 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
       if (o.clusterStore === undefined && (o.clusterAdvertise !== undefined || o.clusterStoreOpt.length > 0)) throw new UsageError('--cluster-advertise and --cluster-store-opt need --cluster-store');
       const cluster = o.clusterStore === undefined ? undefined : { store: o.clusterStore, advertise: o.clusterAdvertise, opts: o.clusterStoreOpt };
       ctx.exitCode = await runDaemon({
-        socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel, cluster,
+        socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, runDir: o.runDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel, cluster,
         portRange: o.portRange, firewall: o.firewall,
         ...(o.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: o.allowedFilesRoot }),
       });

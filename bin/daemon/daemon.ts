@@ -25,6 +25,8 @@ import { createClusterStore, normalizeClusterOptions, type ClusterOptions, type 
 export interface DaemonOptions {
   socketPath: string;
   stateDir: string;
+  /** Runtime files (a sandbox's resolv.conf digest); default /run/sandns. */
+  runDir?: string;
   originResolvConf: string;
   logLevel: string;
   /** Ephemeral host ports for published ports, `first-last`; default 49153-65535. */
@@ -38,7 +40,8 @@ export interface DaemonOptions {
 }
 
 /** The normalised options. */
-export interface NormalizedDaemonOptions extends Omit<DaemonOptions, 'cluster' | 'portRange' | 'firewall'> {
+export interface NormalizedDaemonOptions extends Omit<DaemonOptions, 'cluster' | 'portRange' | 'firewall' | 'runDir'> {
+  readonly runDir: string;
   readonly clusterStore: Readonly<ClusterOptions> | undefined;
   readonly portRange: PortRange;
   readonly firewall: boolean;
@@ -60,12 +63,13 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** Check the options once and make the paths absolute (G9). */
 export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<NormalizedDaemonOptions> {
   if (!LEVELS.includes(raw.logLevel)) throw new InvalidOptionError('log-level', `must be one of ${LEVELS.join(', ')}`);
-  for (const [field, v] of [['socket', raw.socketPath], ['state-dir', raw.stateDir], ['origin-resolv-conf', raw.originResolvConf]] as const) {
+  for (const [field, v] of [['socket', raw.socketPath], ['state-dir', raw.stateDir], ['run-dir', raw.runDir], ['origin-resolv-conf', raw.originResolvConf]] as const) {
     if (v === '') throw new InvalidOptionError(field, 'must be a path');
   }
   return Object.freeze({
     socketPath: resolvePath(raw.socketPath),
     stateDir: resolvePath(raw.stateDir),
+    runDir: resolvePath(raw.runDir ?? '/run/sandns'),
     originResolvConf: resolvePath(raw.originResolvConf),
     logLevel: raw.logLevel,
     portRange: parsePortRange(raw.portRange ?? '49153-65535'),
@@ -78,7 +82,7 @@ export function normalizeDaemonOptions(raw: DaemonOptions): Readonly<NormalizedD
 /** Controller options for the daemon: the state lives in `stateDir` (L3). */
 function controllerOptions(opts: Readonly<NormalizedDaemonOptions>, logger: Logger, cluster: ClusterStore | undefined): ControllerOptions {
   return {
-    logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, ...(cluster ? { cluster } : {}),
+    logger, originResolvConf: opts.originResolvConf, stateDir: opts.stateDir, runDir: opts.runDir, ...(cluster ? { cluster } : {}),
     firewall: opts.firewall ? { portRange: opts.portRange } : false,
     ...(opts.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: opts.allowedFilesRoot }),
   };

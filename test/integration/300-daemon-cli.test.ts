@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { buildCli, randomSubnet, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { uniqueName } from '../helpers/names.js';
@@ -57,6 +58,23 @@ describe('300 sandns daemon and CLI', () => {
     expect(insp.stdout).toMatch(/^Name:\s+\S+$/m);
     expect(insp.stdout).toMatch(new RegExp(`^Subnet:\\s+${subnet.replace(/\./g, '\\.')}$`, 'm'));
     expect((await d.json<NetworkInfo>(['network', 'inspect', net])).id).toBe(c.stdout);
+    // The 12 characters ls prints name it too (a unique id prefix, as Docker).
+    expect((await d.json<NetworkInfo>(['network', 'inspect', c.stdout.slice(0, 12)])).id).toBe(c.stdout);
+  });
+
+  it('L1 --run-dir: a daemon keeps its sandboxes\' runtime files there, not in /run/sandns', async () => {
+    const runDir = join(d.dir, 'own-run');
+    const e = await startDaemon(build.bin, undefined, { args: ['--run-dir', runDir] });
+    try {
+      const name = sb('rd');
+      expect((await e.cli(['sandbox', 'create', name, '--netns', `/run/netns/${ext}`])).exitCode).toBe(0);
+      expect(existsSync(join(runDir, 'sandboxes', name, 'resolv.conf.hash'))).toBe(true);
+      expect(existsSync(`/run/sandns/sandboxes/${name}`)).toBe(false);
+      expect((await e.cli(['sandbox', 'rm', name])).exitCode).toBe(0);
+      expect(existsSync(join(runDir, 'sandboxes', name))).toBe(false);
+    } finally {
+      await e.cleanup();
+    }
   });
 
   it('L1 an IPv6 internal network: --ipv6 --subnet6 --internal', async () => {

@@ -56,6 +56,9 @@ describe('daemon metrics and options', () => {
     const raw = { socketPath: 'x.sock', stateDir: '/s', originResolvConf: '/r', logLevel: 'info' };
     expect(() => normalizeDaemonOptions({ ...raw, logLevel: 'loud' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
     expect(() => normalizeDaemonOptions({ ...raw, stateDir: '' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    expect(o.runDir).toBe('/run/sandns');
+    expect(normalizeDaemonOptions({ ...raw, runDir: 'run' }).runDir).toBe(`${process.cwd()}/run`);
+    expect(() => normalizeDaemonOptions({ ...raw, runDir: '' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', details: expect.objectContaining({ field: 'run-dir' }) }));
   });
 
   it('network stack: --port-range is FIRST-LAST inside 1-65535', () => {
