@@ -75,6 +75,7 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .option('-o, --opt <key=value>', 'driver option: mtu, bridge_name (or com.docker.network.driver.mtu, com.docker.network.bridge.name); overlay: mtu, vni; repeatable', collect, [])
     .option('--scope <scope>', 'local (this host) or global (every host of the cluster store; needs a daemon with --cluster-store)')
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
+      objectSegment('network', name); // a name no verb could name again is a usage error here too (exit 2)
       const info = await ctx.client(cmd).call<NetworkInfo & { warnings?: string[] }>('POST', '/networks', networkBody(name, opts));
       for (const w of info.warnings ?? []) ctx.io.stderr(`Warning: ${w}\n`);
       ctx.emit(cmd, info, (n) => `${n.id}\n`);

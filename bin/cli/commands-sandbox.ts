@@ -50,6 +50,7 @@ export function addSandboxCommands(program: Command, ctx: CliContext): void {
     .option('--hosts-path <p>', 'hosts file to manage (default /etc/netns/NAME/hosts)')
     .option('--resolv-conf-path <p>', 'resolv.conf to manage (default /etc/netns/NAME/resolv.conf)')
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
+      objectSegment('sandbox', name); // a name no verb could name again is a usage error here too (exit 2)
       const info = await ctx.client(cmd).call<SandboxInfo>('POST', '/sandboxes', sandboxBody(name, opts));
       ctx.emit(cmd, info, (s) => `${s.id}\n`);
     });

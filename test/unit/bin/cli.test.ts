@@ -166,6 +166,7 @@ describe('M1 object names are checked before they go into a path', () => {
     for (const argv of [
       ['network', 'inspect', '.'], ['network', 'rm', '..'], ['sandbox', 'inspect', '.'], ['sandbox', 'rm', '..'], ['port', '.'], ['stats', '..'],
       ['connect', '.', 'web'], ['disconnect', '..', 'web'], ['resolve', '..', 'db'], ['sandbox', 'inspect', 'a/b'], ['network', 'inspect', 'n 1'],
+      ['network', 'create', '.'], ['network', 'create', 'n 1'], ['sandbox', 'create', 'a/b'], ['sandbox', 'create', '..'],
     ]) {
       const r = await cli(argv, () => NET);
       expect([argv.join(' '), r.code, r.calls.length], r.stderr).toEqual([argv.join(' '), EXIT.USAGE, 0]);
