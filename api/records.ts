@@ -51,6 +51,10 @@ export function normalizeQuestion(name: unknown, type: unknown): { name: string;
   if (typeof name !== 'string' || name === '' || name.length > 255 || /[\s\\]/.test(name)) {
     throw new InvalidOptionError('name', 'must be a DNS name of at most 255 characters, without spaces');
   }
+  // RFC 1035 §2.3.4: labels of 1-63 octets (only the root, a lone ".", is empty); dig would refuse the name anyway.
+  if (name !== '.' && name.replace(/\.$/, '').split('.').some((l) => l === '' || Buffer.byteLength(l) > 63)) {
+    throw new InvalidOptionError('name', `${JSON.stringify(name.slice(0, 80))} has an empty label or one over 63 bytes: labels are 1-63 bytes (RFC 1035 §2.3.4)`);
+  }
   const t = (typeof type === 'string' && type !== '' ? type : 'A').toUpperCase();
   if (!QTYPE.test(t)) throw new InvalidOptionError('type', 'must be a record type such as A, AAAA, PTR, SRV, MX or TYPE65');
   const isIp = ipFamily(name) !== undefined;

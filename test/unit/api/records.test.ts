@@ -15,7 +15,9 @@ describe('records listing', () => {
     expect(normalizeQuestion('fd00::1', 'PTR').name).toMatch(/\.ip6\.arpa\.$/);
     expect(normalizeQuestion('10.0.0.1', 'A')).toEqual({ name: '10.0.0.1', type: 'A' });
     expect(normalizeQuestion('x', 'TYPE65')).toEqual({ name: 'x', type: 'TYPE65' });
-    for (const [n, t] of [['', 'A'], ['a\nb', 'A'], ['x', '1A'], ['x', 'A B'], [42, 'A']]) {
+    expect(normalizeQuestion('.', 'NS')).toEqual({ name: '.', type: 'NS' });
+    expect(normalizeQuestion(`${'a'.repeat(63)}.b`, 'A').name).toHaveLength(65);
+    for (const [n, t] of [['', 'A'], ['a\nb', 'A'], ['x', '1A'], ['x', 'A B'], [42, 'A'], ['a..b', 'A'], ['.a', 'A'], ['a..', 'A'], [`${'a'.repeat(64)}.b`, 'A']]) {
       expect(() => normalizeQuestion(n, t)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
     }
   });
