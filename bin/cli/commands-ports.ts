@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { LinkCounters, PortMapping } from '../../drivers/index.js';
 import { objectSegment, type CliContext } from './context.js';
-import { UsageError } from './errors.js';
+import { PortNotPublishedError, UsageError } from './errors.js';
 import { renderTable } from './table.js';
 
 /**
@@ -66,8 +66,10 @@ export function addPortCommands(program: Command, ctx: CliContext): void {
     .command('port <sandbox> [port]')
     .description('list the published ports of a sandbox, as docker port: "80/tcp -> 0.0.0.0:8080" (PORT[/PROTO] filters)')
     .action(async (sandbox: string, port: string | undefined, _o: unknown, cmd: Command) => {
+      if (port !== undefined && !/^\d{1,5}(\/(tcp|udp))?$/.test(port)) throw new UsageError(`port ${JSON.stringify(port)}: give PORT or PORT/tcp or PORT/udp, e.g. 80/tcp`);
       const r = await ctx.client(cmd).call<{ sandbox: string; ports: PortRow[] }>('GET', `/sandboxes/${objectSegment('sandbox', sandbox)}/ports`);
       const lines = await portLines(r.ports, port);
+      if (port !== undefined && lines === '') throw new PortNotPublishedError(sandbox, port);
       ctx.emit(cmd, r.ports, () => lines);
     });
 

@@ -37,6 +37,14 @@ export class UsageError extends SandnsError {
   }
 }
 
+/** `sandns port SANDBOX PORT[/PROTO]`: the sandbox publishes no such port (exit 1, as `docker port`). */
+export class PortNotPublishedError extends SandnsError {
+  constructor(sandbox: string, port: string) {
+    super('ERR_CLI_PORT_NOT_PUBLISHED', `no public port ${port} published for ${sandbox} (see "sandns port ${sandbox}")`, 404);
+    this.name = 'PortNotPublishedError';
+  }
+}
+
 /** The OCI hook could not pin or unpin a container's namespace (`ip netns attach/delete` failed; exit 1). */
 export class HookPinError extends SandnsError {
   constructor(problem: string) {

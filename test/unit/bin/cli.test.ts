@@ -179,3 +179,21 @@ describe('M1 object names are checked before they go into a path', () => {
     expect(r.calls.map((c) => c.path)).toEqual(['/sandboxes/a.b_c-1']);
   });
 });
+
+describe('sandns port with a filter', () => {
+  const ports = { sandbox: 'web', ports: [{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp' }] };
+  it('L1 a published port prints its line; one that is not published exits 1 saying so (as docker port); a malformed filter is a usage error before any request', async () => {
+    const hit = await cli(['port', 'web', '80/tcp'], () => ports);
+    expect([hit.code, hit.stdout]).toEqual([EXIT.OK, '80/tcp -> 0.0.0.0:8080\n']);
+    for (const f of ['81', '80/udp']) {
+      const miss = await cli(['port', 'web', f], () => ports);
+      expect([miss.code, miss.stdout], f).toEqual([EXIT.FAILED, '']);
+      expect(miss.stderr, f).toContain(`no public port ${f} published for web`);
+      expect(miss.stderr).toContain('ERR_CLI_PORT_NOT_PUBLISHED');
+    }
+    for (const f of ['abc', '80/sctp', '80/tcp/x', '']) {
+      const bad = await cli(['port', 'web', f], () => ports);
+      expect([bad.code, bad.calls.length], f).toEqual([EXIT.USAGE, 0]);
+    }
+  });
+});
