@@ -20,8 +20,9 @@ export class DaemonUnreachableError extends SandnsError {
   constructor(socketPath: string, reason: string, cause?: unknown) {
     super(
       'ERR_CLI_DAEMON_UNREACHABLE',
-      `cannot reach the sandns daemon at ${socketPath}: ${reason}\n` +
-        `Start it with: sudo sandns daemon --socket ${socketPath}   (or pass --socket / set SANDNS_SOCKET)`,
+      `cannot reach the sandns daemon at ${socketPath}: ${reason}` +
+        // A path that is not a socket is a wrong --socket, not a daemon to start there (it would refuse the path).
+        (reason.includes(', not a socket:') ? '' : `\nStart it with: sudo sandns daemon --socket ${socketPath}   (or pass --socket / set SANDNS_SOCKET)`),
       503,
       { cause, details: { socket: socketPath } },
     );

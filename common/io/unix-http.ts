@@ -6,6 +6,7 @@
  * turn into its own typed error.
  */
 import { request } from 'node:http';
+import { lstatSync } from 'node:fs';
 
 /** An answer: the HTTP status and the body as text (UTF-8). */
 export interface UnixHttpAnswer {
@@ -24,8 +25,24 @@ export class UnixHttpError extends Error {
   }
 }
 
+/**
+ * What is at `path` when it is not a socket ('a regular file', 'a directory' ...), else undefined: connect(2) to such
+ * a path says ECONNREFUSED, as a stale socket does, but no daemon will ever listen there.
+ */
+function notASocket(path: string): string | undefined {
+  try {
+    const st = lstatSync(path);
+    if (st.isSocket()) return undefined;
+    return st.isDirectory() ? 'a directory' : st.isFile() ? 'a regular file' : st.isSymbolicLink() ? 'a symlink' : 'not a socket';
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why a connect to a unix socket failed, in words a user can act on. */
-function unreachableReason(code: string | undefined): string {
+function unreachableReason(code: string | undefined, path: string): string {
+  const other = code === 'ECONNREFUSED' ? notASocket(path) : undefined;
+  if (other !== undefined) return `${path} is ${other}, not a socket: give the daemon's API socket (--socket or SANDNS_SOCKET)`;
   switch (code) {
     case 'ENOENT':
       return 'no such socket (is the daemon running?)';
@@ -72,7 +89,7 @@ export function unixHttpRequest(socketPath: string, method: string, path: string
     }, timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => settle(() => {
       const connect = err.syscall === 'connect' || ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM'].includes(err.code ?? '');
-      reject(connect ? new UnixHttpError('unreachable', unreachableReason(err.code), err.code, { cause: err }) : new UnixHttpError('failed', err.message, err.code, { cause: err }));
+      reject(connect ? new UnixHttpError('unreachable', unreachableReason(err.code, socketPath), err.code, { cause: err }) : new UnixHttpError('failed', err.message, err.code, { cause: err }));
     }));
     req.end(payload);
   });

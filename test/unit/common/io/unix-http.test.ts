@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unixHttpRequest, UnixHttpError } from '../../../../common/io/unix-http.js';
@@ -50,6 +50,15 @@ describe('unixHttpRequest', () => {
     const err = await unixHttpRequest('/nonexistent/sandns.sock', 'GET', '/', undefined, 5000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnixHttpError);
     expect(err).toMatchObject({ kind: 'unreachable', code: 'ENOENT', reason: expect.stringContaining('is the daemon running?') });
+  });
+
+  it('a path that is not a socket (a regular file, a directory) is named as such, not as a stale socket of a stopped daemon', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sandns-unix-http-'));
+    await writeFile(join(dir, 'file'), '');
+    for (const [path, what] of [[join(dir, 'file'), 'a regular file'], [dir, 'a directory']] as const) {
+      const err = await unixHttpRequest(path, 'GET', '/', undefined, 5000).catch((e: unknown) => e);
+      expect(err, path).toMatchObject({ kind: 'unreachable', code: 'ECONNREFUSED', reason: `${path} is ${what}, not a socket: give the daemon's API socket (--socket or SANDNS_SOCKET)` });
+    }
   });
 
   it('L7 the timeout is a deadline for the whole exchange: an answer trickled byte by byte is cut off at it', async () => {
