@@ -5,8 +5,8 @@
  * exists already is taken over with its original content kept aside.
  * Two sandboxes never share a managed file or a namespace name (L5).
  */
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { InvalidOptionError } from '../common/errors.js';
 import { checkManagedDir, checkManagedFile, checkPathShape, netnsNameTaken, NetnsExistsError } from '../sandbox/index.js';
 import type { Logger } from '../common/log.js';
@@ -128,6 +128,15 @@ export async function planSandboxFiles(config: SandboxConfig, options: SandboxOp
     const root = given === undefined ? undefined : ctx.allowedRoot;
     if ((await checkManagedFile(p, root)) === 'file') originals[p] = join(ctx.originalsDir, config.id, name);
   }
+  // The directories a given path (checked above) needs that do not exist yet are made for this sandbox, so they go
+  // with it too (deepest first: each is removed only when empty). The walk stops at the first entry that exists.
+  const made: string[] = [];
+  for (const given of [options.hostsPath === undefined ? undefined : config.hostsPath, options.resolvConfPath === undefined ? undefined : config.resolvConfPath]) {
+    for (let dir = given === undefined ? '/' : dirname(given); dir !== '/' && !made.includes(dir) && !(await lstat(dir).then(() => true, () => false)); dir = dirname(dir)) {
+      made.push(dir);
+    }
+  }
+  ownedDirs.push(...made.filter((d) => !ownedDirs.includes(d)).sort((a, b) => b.split('/').length - a.split('/').length));
   return { resolvConfHashPath: `${ctx.runDir}/sandboxes/${config.id}/resolv.conf.hash`, ownedDirs, originals };
 }
 

@@ -131,6 +131,13 @@ describe('421 L7 files as root', () => {
     expect(await refused(guarded.controller.newSandbox(`${tag}-g2`, { hostsPath: join(allowed, 'g', 'hosts'), resolvConfPath: join(allowed, 'g2'), netnsPath: EXT }))).toEqual({ code: 'ERR_SANDBOX_FILE_IN_USE', status: 409 });
     await ok.delete();
     expect(existsSync(join(allowed, 'g', 'hosts'))).toBe(false);
+    expect(existsSync(join(allowed, 'g'))).toBe(false); // made for it, so gone with it
+    // Nested directories made for two given paths go too, deepest first; the allowed root, which was there, stays.
+    const nested = await guarded.controller.newSandbox(`${tag}-n`, { hostsPath: join(allowed, 'n1', 'n2', 'hosts'), resolvConfPath: join(allowed, 'n1', 'n3', 'resolv.conf'), netnsPath: EXT });
+    expect(existsSync(join(allowed, 'n1', 'n3', 'resolv.conf'))).toBe(true);
+    await nested.delete();
+    expect(existsSync(join(allowed, 'n1'))).toBe(false);
+    expect(existsSync(allowed)).toBe(true);
   });
 
   it('L7 a file that existed is taken over and its content and mode put back on delete; a file sandns made is deleted', async () => {
