@@ -13,6 +13,7 @@ import { collect, createContext, type CliContext, type CliIo, type GlobalOptions
 import { DEFAULT_SOCKET } from './client.js';
 import { EXIT, exitCodeOf, UsageError } from './errors.js';
 import { SandnsError } from '../../common/errors.js';
+import { SANDNS_VERSION } from '../../common/version.js';
 
 interface DaemonFlags {
   stateDir: string;
@@ -68,6 +69,7 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .name('sandns')
     .description('Embedded DNS and service discovery for container network namespaces')
+    .version(SANDNS_VERSION, '-v, --version', 'print the version')
     .option('--socket <path>', `daemon API socket (default: $SANDNS_SOCKET, else ${DEFAULT_SOCKET})`)
     .option('--json', 'print JSON for scripts instead of tables')
     .exitOverride()
