@@ -245,6 +245,8 @@ export function checkExtraHosts(value: unknown): ExtraHost[] {
   if (!Array.isArray(value)) throw new InvalidOptionError('extraHosts', 'must be a list of {name, ip}');
   return value.map((h: { name?: unknown; ip?: unknown } | null) => {
     if (typeof h !== 'object' || h === null || typeof h.name !== 'string') throw new InvalidOptionError('extraHosts', 'each entry must be an object {name, ip} with a string name');
+    const unknown = Object.keys(h).find((k) => k !== 'name' && k !== 'ip');
+    if (unknown !== undefined) throw new InvalidOptionError('extraHosts', `unknown field ${JSON.stringify(unknown.slice(0, 40))} in an entry: each is {name, ip}`);
     return { name: assertValidHostname(h.name, 'extra host name'), ip: checkIp('extraHosts', h.ip) };
   });
 }
