@@ -92,7 +92,7 @@ export async function createEndpoint(ctx: OpsContext, net: Network, name: string
   if (ctx.drivers.get(net.driver).dataScope === 'global' && net.driverOptions.attachable !== true) throw new NotAttachableError(net.name);
   const id = newId();
   // Host ports first: a taken one is a 409 with nothing changed; then re-check what the wait may have changed.
-  const portMappings = publish.length === 0 ? [] : await reservePorts(ctx.drivers, net, id, publish);
+  const portMappings = publish.length === 0 ? [] : await reservePorts(ctx.drivers, net, id, publish, (holder) => endpointLabel(ctx, holder));
   let addresses: { ipv4: string; ipv6: string | undefined };
   try {
     for (let w = provisionalOf(named()); w; w = provisionalOf(named())) await w;
@@ -112,6 +112,15 @@ export async function createEndpoint(ctx: OpsContext, net: Network, name: string
   // Coalesced: a join writes ahead before its plumbing, and the API answers only once everything is on disk (L6).
   for (const k of endpointKeys(ep)) ctx.journal.changed(k);
   return ep;
+}
+
+/** `endpoint web on network appnet (sandbox web)`, for the endpoint with id `id`; undefined when there is none. */
+function endpointLabel(ctx: OpsContext, id: string): string | undefined {
+  for (const n of ctx.networks.values()) {
+    const e = n.endpoints.get(id);
+    if (e !== undefined) return `endpoint ${e.name} on network ${n.name}${e.sandbox === undefined ? '' : ` (sandbox ${e.sandbox.id})`}`;
+  }
+  return undefined;
 }
 
 /** Throws ERR_ENDPOINT_MAC_IN_USE when `mac` (lower case) is asked for, or was given by the kernel, to another endpoint of `net`. */

@@ -6,12 +6,16 @@
  */
 import { InvalidOptionError } from '../common/errors.js';
 import { canonicalIp } from '../common/ip.js';
-import type { DriverRegistry, LinkCounters, PortMapping, PublishSpec } from '../drivers/index.js';
+import { PortAllocatedError, type DriverRegistry, type LinkCounters, type PortMapping, type PublishSpec } from '../drivers/index.js';
 import type { Network } from './network.js';
 import type { Sandbox } from './sandbox.js';
 
-/** Reserve host ports for a new endpoint `id` on `net`; throws ERR_INVALID_OPTION (an IPv6 host address on a network without IPv6), ERR_PORT_ALLOCATED, ERR_PORT_NO_FREE, ERR_PORTS_UNAVAILABLE. */
-export async function reservePorts(drivers: DriverRegistry, net: Network, id: string, publish: readonly PublishSpec[]): Promise<readonly PortMapping[]> {
+/**
+ * Reserve host ports for a new endpoint `id` on `net`; throws ERR_INVALID_OPTION (an IPv6 host address on a network
+ * without IPv6), ERR_PORT_ALLOCATED (naming the endpoint that holds the port, through `nameOf`), ERR_PORT_NO_FREE,
+ * ERR_PORTS_UNAVAILABLE.
+ */
+export async function reservePorts(drivers: DriverRegistry, net: Network, id: string, publish: readonly PublishSpec[], nameOf?: (endpointId: string) => string | undefined): Promise<readonly PortMapping[]> {
   if (publish.length === 0) return [];
   // An IPv6 host address forwards to the endpoint's IPv6 address (N4): without one, the port would be held and never mapped.
   const v6 = publish.find((p) => p.hostIp?.includes(':') === true);
@@ -26,7 +30,13 @@ export async function reservePorts(drivers: DriverRegistry, net: Network, id: st
   // Without an IPv6 subnet, "every address" is every IPv4 one: nothing maps an IPv6 connection to the endpoint (no
   // userland proxy), so holding [::]:port and listing it would only promise a connection that is then reset.
   const families = net.pool6 === undefined ? publish.map((p) => (p.hostIp === undefined ? { ...p, hostIp: '0.0.0.0' } : p)) : publish;
-  return driver.reservePorts(net.driverNetwork, id, families);
+  return driver.reservePorts(net.driverNetwork, id, families).catch((err: unknown) => {
+    // The driver knows the holder by id only, which nothing else a user sees shows: name it.
+    const d = err instanceof PortAllocatedError ? (err.details as { hostIp: string | null; hostPort: number; protocol: string; endpointId?: string }) : undefined;
+    const name = d?.endpointId === undefined ? undefined : nameOf?.(d.endpointId);
+    if (d === undefined || name === undefined) throw err;
+    throw new PortAllocatedError(d.hostIp ?? undefined, d.hostPort, d.protocol, `published by ${name}`, d.endpointId);
+  });
 }
 
 /** One interface's counters, seen from inside the sandbox. */

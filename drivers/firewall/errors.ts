@@ -5,10 +5,11 @@ import { SandnsError } from '../../common/errors.js';
 
 /** The host port asked for is taken: by another mapping of sandns, or by a socket of another process (409). */
 export class PortAllocatedError extends SandnsError {
-  constructor(hostIp: string | undefined, port: number, protocol: string, by: string) {
+  /** `holder`: the endpoint id that publishes it, when it is an endpoint (the controller names it in the message). */
+  constructor(hostIp: string | undefined, port: number, protocol: string, by: string, holder?: string) {
     const where = hostIp === undefined ? `*:${port}` : hostIp.includes(':') ? `[${hostIp}]:${port}` : `${hostIp}:${port}`;
     super('ERR_PORT_ALLOCATED', `host port ${where}/${protocol} is already allocated (${by}): choose another host port or omit it for a free one`, 409, {
-      details: { hostIp: hostIp ?? null, hostPort: port, protocol },
+      details: { hostIp: hostIp ?? null, hostPort: port, protocol, ...(holder === undefined ? {} : { endpointId: holder }) },
     });
     this.name = 'PortAllocatedError';
   }

@@ -211,7 +211,8 @@ export class Firewall {
     const candidates = spec.hostPort === undefined ? this.#book.candidates(range, spec.protocol) : rangeOf(range);
     for (const port of candidates) {
       if (!this.#book.claim(owner, spec.hostIp, port, spec.protocol)) {
-        if (fixed) throw new PortAllocatedError(spec.hostIp, port, spec.protocol, `published by endpoint ${this.#book.holder(spec.hostIp, port, spec.protocol)!.slice(0, 12)}`);
+        const holder = this.#book.holder(spec.hostIp, port, spec.protocol)!;
+        if (fixed) throw new PortAllocatedError(spec.hostIp, port, spec.protocol, `published by endpoint ${holder.slice(0, 12)}`, holder);
         continue;
       }
       let hold: Awaited<ReturnType<FirewallIo['holdPort']>>;

@@ -223,6 +223,8 @@ describe('network stack: egress, published ports, isolation, dual-stack', () => 
     const rules = await table();
     const r = await d.http('POST', `/networks/${nets.a!.name}/connect`, JSON.stringify({ sandbox: `${SB}e`, publish: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] }));
     expect(r.status).toBe(409);
+    // The holder by the names a user sees, not by an id no table shows.
+    expect((JSON.parse(r.text) as { message: string }).message).toContain(`published by endpoint ${SB}a on network ${nets.a!.name} (sandbox ${SB}a)`);
     expect(JSON.parse(r.text).code).toBe('ERR_PORT_ALLOCATED');
     // A process of the host listening on the port.
     const listener = execa('nsenter', [`--net=${HP}`, '--', process.execPath, '-e', "require('net').createServer().listen(18555,'0.0.0.0',()=>process.stdout.write('up'))"]);
@@ -263,6 +265,8 @@ describe('network stack: egress, published ports, isolation, dual-stack', () => 
     // The held ports are held again: the daemon still refuses a second owner.
     const r = await d.http('POST', `/networks/${nets.a!.name}/connect`, JSON.stringify({ sandbox: `${SB}e`, publish: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] }));
     expect(r.status).toBe(409);
+    // The holder by the names a user sees, not by an id no table shows.
+    expect((JSON.parse(r.text) as { message: string }).message).toContain(`published by endpoint ${SB}a on network ${nets.a!.name} (sandbox ${SB}a)`);
   }, 120_000);
 
   it('port, stats and inspect give the documented shapes', async () => {
