@@ -8,3 +8,4 @@ export { recordRows, reverseName, normalizeQuestion } from './records.js';
 export * from './errors.js';
 export type * from './types.js';
 export { startApiServer, type ApiServer, type ApiServerOptions } from './io/server.js';
+export { prepareSocketPath } from './io/socket-path.js';

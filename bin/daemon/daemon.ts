@@ -10,8 +10,8 @@ import { constants } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { createController, type Controller, type ControllerOptions } from '../../controller/index.js';
 import { releaseSandboxKey, setSandboxKey } from '../../controller/index.js';
-import { createApi, startApiServer, type ApiSandbox, type ApiServer } from '../../api/index.js';
-import { InvalidOptionError } from '../../common/errors.js';
+import { createApi, prepareSocketPath, startApiServer, type ApiSandbox, type ApiServer } from '../../api/index.js';
+import { InvalidOptionError, SandnsError } from '../../common/errors.js';
 import { checkNft, claimFirewall, type PortRange } from '../../drivers/index.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import type { ProbeReply } from './dig.js';
@@ -153,10 +153,29 @@ async function prepare(opts: Readonly<NormalizedDaemonOptions>, logger: Logger):
   }
 }
 
+/**
+ * A start refused: logged (pino, with the error), and said in one plain line on stderr with its code, as the CLI
+ * says a refusal (a person starting the daemon by hand reads that, not a JSON log line). Returns the exit code, 1.
+ */
+function refuseStart(logger: Logger, err: unknown, what: string): number {
+  logger.fatal({ err }, what);
+  logger.flush();
+  const code = err instanceof SandnsError ? err.code : 'ERR_CLI_INTERNAL';
+  process.stderr.write(`Error: ${what}: ${err instanceof Error ? err.message : String(err)} [${code}]\n`);
+  return 1;
+}
+
 /** Run the daemon until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runDaemon(raw: DaemonOptions): Promise<number> {
   const opts = normalizeDaemonOptions(raw);
   const logger = createLogger({ level: opts.logLevel });
+  try {
+    // A daemon already answering on the socket (or a path that is no socket) refuses this one before its state
+    // directory is made or restored: a restore would change links and files under the running daemon.
+    await prepareSocketPath(opts.socketPath);
+  } catch (err) {
+    return refuseStart(logger, err, 'cannot listen on the API socket');
+  }
   await prepare(opts, logger);
   let releaseFirewall: (() => Promise<void>) | undefined;
   try {
@@ -164,9 +183,7 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
     // rebuild would wipe the first's rules).
     releaseFirewall = opts.firewall ? await claimFirewall() : undefined;
   } catch (err) {
-    logger.fatal({ err }, 'cannot own the firewall of this network namespace');
-    logger.flush();
-    return 1;
+    return refuseStart(logger, err, 'cannot own the firewall of this network namespace');
   }
   // The member file keeps this host's cluster identity and lease across restarts (docs/cluster.md M5).
   const cluster = opts.clusterStore === undefined ? undefined : createClusterStore(opts.clusterStore, { logger, memberFile: `${opts.stateDir}/cluster.json` });
@@ -181,12 +198,10 @@ export async function runDaemon(raw: DaemonOptions): Promise<number> {
     if (cluster?.available() === true) await controller.joinClaimed();
     server = await startServer(controller, opts, logger, cluster);
   } catch (err) {
-    logger.fatal({ err }, 'cannot restore the state or start the API');
     await controller.close();
     await cluster?.close();
     await releaseFirewall?.();
-    logger.flush();
-    return 1;
+    return refuseStart(logger, err, 'cannot restore the state or start the API');
   }
   logger.info({ socket: opts.socketPath, stateDir: opts.stateDir, origin: opts.originResolvConf, pid: process.pid }, 'sandns daemon ready');
   // The store was not reachable yet (start gives up waiting after 3 s): those joins run once it is (one daemon-wide

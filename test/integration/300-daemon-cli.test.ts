@@ -219,6 +219,9 @@ describe('300 sandns daemon and CLI', () => {
     const r = await execa(process.execPath, [build.bin, '--socket', d.socket, 'daemon', '--state-dir', `${d.dir}/state2`, '--origin-resolv-conf', `${d.dir}/resolv.conf`, '--no-firewall'], { reject: false, timeout: 20_000 });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('ERR_API_SOCKET_IN_USE');
+    // Said in one plain line (besides the JSON log), and refused before its state directory was made or restored.
+    expect(r.stderr.split('\n')).toContain(`Error: cannot listen on the API socket: a sandns daemon is already listening on ${d.socket} (stop it first, or give another --socket) [ERR_API_SOCKET_IN_USE]`);
+    expect(existsSync(`${d.dir}/state2`)).toBe(false);
     expect((await d.http('GET', '/healthz')).status).toBe(200);
   });
 
