@@ -45,15 +45,28 @@ export interface EndpointSummary {
   ifname?: string;
   ports: PortMapping[];
   exposed: { port: number; protocol: 'tcp' | 'udp' }[];
+  /** Network-scoped aliases (DNS names after the endpoint's name). */
+  aliases: string[];
+  /** Link aliases this endpoint declares for its sandbox (alias → target), when any. */
+  links?: Record<string, string>;
+  /** Join priority (R4 order), while attached to a sandbox. */
+  priority?: number;
+  /** True when this endpoint carries its sandbox's default route. */
+  gateway?: boolean;
+  /** Present (true) when the endpoint refuses the embedded resolver. */
+  disableResolution?: true;
 }
 
 /** An endpoint's summary (network and sandbox inspect). */
 export function summarizeEndpoint(e: Endpoint): EndpointSummary {
   const mac = e.joinInfo?.mac ?? e.macAddress;
+  const a = e.attachment;
   return {
     id: e.id, name: e.name, ipv4: e.ipv4, ...(e.ipv6 ? { ipv6: e.ipv6 } : {}), ...(e.sandbox ? { sandbox: e.sandbox.id } : {}),
     ...(mac ? { macAddress: mac } : {}), ...(e.joinInfo ? { hostIfname: e.joinInfo.hostIfname, ifname: e.joinInfo.ifname } : {}),
     ports: e.portMappings.map((m) => ({ ...m })), exposed: e.ports.map((p) => ({ port: p.port, protocol: p.proto })),
+    aliases: [...e.aliases], ...(e.links.size > 0 ? { links: Object.fromEntries(e.links) } : {}),
+    ...(a === undefined ? {} : { priority: a.priority, gateway: a.gateway }), ...(e.disableResolution ? { disableResolution: true as const } : {}),
   };
 }
 

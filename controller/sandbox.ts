@@ -216,9 +216,10 @@ export class Sandbox {
       dnsOptions: [...c.dnsOptions],
       extraHosts: [...c.extraHosts],
       extServers: this.#opened.runtime.extServers.map((s) => ({ address: s.address, origin: s.origin })),
-      endpoints: this.endpointOrder.map((id) => {
-        const e = this.endpoints.get(id)!;
-        return { ...summarizeEndpoint(e), network: e.network.name, aliases: [...e.aliases], ...(e.joinInfo?.mac ? { mac: e.joinInfo.mac } : {}) };
+      // Joined endpoints in R4 order, then those only claimed (a late key's, waiting for it: no interface yet).
+      endpoints: [...this.endpointOrder, ...[...this.endpoints.keys()].filter((id) => !this.endpointOrder.includes(id))].flatMap((id) => {
+        const e = this.endpoints.get(id);
+        return e === undefined ? [] : [{ ...summarizeEndpoint(e), network: e.network.name, ...(e.joinInfo?.mac ? { mac: e.joinInfo.mac } : {}) }];
       }),
     };
   }

@@ -57,8 +57,12 @@ export function networkDetail(n: NetworkInfo): string {
     ['Bridge', n.bridge as string | undefined], ['MTU', n.mtu as number | undefined],
     ['VXLAN', n.vxlan as string | undefined], ['VNI', n.vni as number | undefined], ['VTEP', n.vtep as string | undefined],
     ['Attachable', n.driver === 'overlay' ? yesNo(n.attachable === true) : undefined], ['Remote peers', n.peers as number | undefined],
+    ['DNS', n.dns?.join(', ')],
   ]);
-  const eps = renderTable(['ENDPOINT', 'SANDBOX', 'IPV4', 'IPV6', 'MAC', 'HOST IF', 'PORTS'], n.endpoints.map((e) => [e.name, e.sandbox, e.ipv4, e.ipv6, e.macAddress, e.hostIfname, portsText(e.ports)]));
+  const eps = renderTable(
+    ['ENDPOINT', 'SANDBOX', 'ALIASES', 'IPV4', 'IPV6', 'MAC', 'HOST IF', 'PORTS'],
+    n.endpoints.map((e) => [e.name, e.sandbox, e.aliases.join(','), e.ipv4, e.ipv6, e.macAddress, e.hostIfname, portsText(e.ports)]),
+  );
   return `${head}Endpoints:\n${indent(eps)}`;
 }
 
@@ -81,8 +85,11 @@ export function sandboxDetail(s: SandboxInfo): string {
     ['Upstreams', s.extServers.map((x) => `${x.address} (${x.origin})`).join(', ')],
   ]);
   const eps = renderTable(
-    ['NETWORK', 'ENDPOINT', 'IFNAME', 'IPV4', 'IPV6', 'MAC', 'HOST IF', 'PORTS'],
-    s.endpoints.map((e) => [e.network, e.name, e.ifname, e.ipv4, e.ipv6, e.macAddress, e.hostIfname, portsText(e.ports)]),
+    ['NETWORK', 'ENDPOINT', 'ALIASES', 'IFNAME', 'IPV4', 'IPV6', 'MAC', 'HOST IF', 'PORTS', 'GATEWAY', 'PRIORITY', 'LINKS', 'DNS'],
+    s.endpoints.map((e) => [
+      e.network, e.name, e.aliases.join(','), e.ifname, e.ipv4, e.ipv6, e.macAddress, e.hostIfname, portsText(e.ports), e.gateway === undefined ? undefined : yesNo(e.gateway),
+      e.priority, Object.entries(e.links ?? {}).map(([alias, target]) => `${target}:${alias}`).join(','), e.disableResolution === true ? 'off' : 'on',
+    ]),
   );
   return `${head}Endpoints:\n${indent(eps)}`;
 }

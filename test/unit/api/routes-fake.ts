@@ -82,7 +82,7 @@ export class FakeNetwork implements ApiNetwork {
   info(): NetworkInfo {
     return {
       id: this.id, name: this.name, driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, scope: this.options.scope ?? 'local', ttl: this.ttl, driverOptions: {},
-      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, ipv4: e.ipv4, ...(e.sandbox ? { sandbox: e.sandbox.id } : {}), ports: [], exposed: [] })),
+      endpoints: [...this.endpoints.values()].map((e) => ({ id: e.id, name: e.name, ipv4: e.ipv4, ...(e.sandbox ? { sandbox: e.sandbox.id } : {}), ports: [], exposed: [], aliases: [...e.aliases] })),
     };
   }
   async createEndpoint(name: string, o: EndpointOptions = {}): Promise<FakeEndpoint> {
