@@ -5,10 +5,9 @@
  * exists already is taken over with its original content kept aside.
  * Two sandboxes never share a managed file or a namespace name (L5).
  */
-import { lstat, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidOptionError } from '../common/errors.js';
-import { checkManagedDir, checkManagedFile, checkPathShape, netnsNameTaken, NetnsExistsError } from '../sandbox/index.js';
+import { checkManagedDir, checkManagedFile, checkPathShape, entryExists, netnsIdentity, netnsNameTaken, NetnsExistsError } from '../sandbox/index.js';
 import type { Logger } from '../common/log.js';
 import type { SandboxConfig } from './sandbox.js';
 import type { SandboxOptions } from './options.js';
@@ -41,16 +40,6 @@ export interface Claims {
   readonly namespaceOf: Map<string, string>;
 }
 
-/** The identity of the network namespace at `path` (nsfs device and inode), undefined when it cannot be read. */
-async function netnsIdentity(path: string): Promise<string | undefined> {
-  try {
-    const st = await stat(path);
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return undefined; // not there: the key's own check refuses it, with the reason
-  }
-}
-
 /**
  * Claim the namespace at `path` for sandbox `id` (L5: one namespace, one sandbox; a second sandbox there would find
  * its interface names and port 53 taken by the first). The check and the claim are one synchronous step after the
@@ -58,7 +47,7 @@ async function netnsIdentity(path: string): Promise<string | undefined> {
  */
 export async function claimNetns(claims: Claims, id: string, path: string): Promise<void> {
   const identity = await netnsIdentity(path);
-  if (identity === undefined) return;
+  if (identity === undefined) return; // not there: the key's own check refuses it, with the reason
   const holder = claims.namespaces.get(identity);
   if (holder !== undefined && holder !== id) throw new SandboxNetnsInUseError(path, holder);
   releaseNetns(claims, id);
@@ -132,7 +121,7 @@ export async function planSandboxFiles(config: SandboxConfig, options: SandboxOp
   // with it too (deepest first: each is removed only when empty). The walk stops at the first entry that exists.
   const made: string[] = [];
   for (const given of [options.hostsPath === undefined ? undefined : config.hostsPath, options.resolvConfPath === undefined ? undefined : config.resolvConfPath]) {
-    for (let dir = given === undefined ? '/' : dirname(given); dir !== '/' && !made.includes(dir) && !(await lstat(dir).then(() => true, () => false)); dir = dirname(dir)) {
+    for (let dir = given === undefined ? '/' : dirname(given); dir !== '/' && !made.includes(dir) && !entryExists(dir); dir = dirname(dir)) {
       made.push(dir);
     }
   }

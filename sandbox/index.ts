@@ -22,10 +22,10 @@ export type { SandboxEndpoint, SandboxIo } from './sandbox.js';
 export type { DnsFilesConfig, OriginLoader } from './dns-files.js';
 export { originLoader } from './dns-files.js';
 export { compareEndpoints } from './order.js';
-export { netnsMounted, netnsPathFor, isEphemeralNetnsPath, pinnedNetnsPath, netnsNameTaken } from './io/netns.js';
+export { netnsMounted, netnsPathFor, isEphemeralNetnsPath, pinnedNetnsPath, netnsNameTaken, netnsIdentity } from './io/netns.js';
 export { netnsIpv6Enabled } from './io/ipv6.js';
 export { NetnsExistsError } from './errors.js';
-export { checkManagedFile, checkManagedDir, checkPathShape } from './io/managed-files.js';
+export { checkManagedFile, checkManagedDir, checkPathShape, entryExists } from './io/managed-files.js';
 
 /** Options for openSandbox. */
 export interface OpenSandboxOptions {

@@ -25,6 +25,11 @@ function lstatOrUndefined(path: string): import('node:fs').Stats | undefined {
   return lstatSync(path, { throwIfNoEntry: false });
 }
 
+/** True when anything (a file, a directory, a symlink, dangling or not) is at `path`. */
+export function entryExists(path: string): boolean {
+  return lstatOrUndefined(path) !== undefined;
+}
+
 /** The nearest ancestor of `path` that exists, with its symlinks resolved. */
 function realAncestor(path: string): string {
   for (let p = dirname(path); ; p = dirname(p)) {

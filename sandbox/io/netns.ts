@@ -88,6 +88,12 @@ export async function isHostNetns(path: string): Promise<boolean> {
   return ns !== undefined && [own, init].some((h) => h !== undefined && h.dev === ns.dev && h.ino === ns.ino);
 }
 
+/** The identity of the namespace at `path` (its nsfs device and inode, whatever path leads to it), undefined when it cannot be read. */
+export async function netnsIdentity(path: string): Promise<string | undefined> {
+  const st = await stat(path).catch(() => undefined);
+  return st === undefined ? undefined : `${st.dev}:${st.ino}`;
+}
+
 /** True when `path` is a network namespace file we can enter. */
 export async function netnsAlive(path: string): Promise<boolean> {
   if (!(await netnsMounted(path))) return false;
