@@ -38,6 +38,6 @@ export function isValidHostname(name: string): boolean {
 /** Throw InvalidNameError (ERR_INVALID_NAME) unless `name` is a valid host name. */
 export function assertValidHostname(name: string, what = 'name'): string {
   const problem = hostnameProblem(name);
-  if (problem !== undefined) throw new InvalidNameError(name, `${what} ${problem}`);
+  if (problem !== undefined) throw new InvalidNameError(name, `${what}: ${problem}`);
   return name;
 }

@@ -269,7 +269,7 @@ export function defaultHostname(name: string): string | undefined {
 
 /** newSandbox's options, checked once, as the sandbox's config; files default to <filesRoot>/<netns name or id>/ (G9). */
 export function normalizeSandboxOptions(containerId: string, o: SandboxOptions, filesRoot: string): SandboxConfig {
-  const id = checkObjectName('id', containerId);
+  const id = checkObjectName('name', containerId);
   const netnsName = o.netnsPath === undefined && o.external !== true ? checkObjectName('netnsName', o.netnsName ?? id) : undefined;
   const hostname = o.hostname === undefined ? defaultHostname(id) : checkDnsNames('hostname', [o.hostname])[0]!;
   const domainname = o.domainname === undefined || o.domainname === '' ? undefined : checkDnsNames('domainname', [o.domainname])[0];

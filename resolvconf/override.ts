@@ -40,7 +40,7 @@ function overrideSearch(list: readonly string[]): string[] {
   const kept = list.filter((domain) => domain !== '.');
   for (const domain of kept) {
     const problem = hostnameProblem(domain);
-    if (problem !== undefined) throw new InvalidOptionError('search', `domain ${JSON.stringify(domain)}: ${problem}`);
+    if (problem !== undefined) throw new InvalidOptionError('dnsSearch', `domain ${JSON.stringify(domain)}: ${problem}`);
   }
   return kept;
 }
@@ -60,7 +60,7 @@ export function applyOverrides(conf: ResolvConf, overrides: ResolvConfOverrides)
     next = { ...next, search, overridden: { ...next.overridden, search: true } };
   }
   if (overrides.options !== undefined) {
-    for (const opt of overrides.options) checkOption(opt, 'options');
+    for (const opt of overrides.options) checkOption(opt, 'dnsOptions');
     const options = [...overrides.options];
     const ndotsFrom = option({ options }, 'ndots') === undefined ? undefined : ('override' as const);
     next = { ...next, options, ndotsFrom, overridden: { ...next.overridden, options: true } };
