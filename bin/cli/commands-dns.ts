@@ -22,6 +22,7 @@ interface ConnectFlags {
   priority?: number;
   link: string[];
   disableResolution?: boolean;
+  ifname?: string;
 }
 
 /** The API body of `connect`, from its flags. */
@@ -32,6 +33,7 @@ export async function connectBody(sandbox: string, o: ConnectFlags): Promise<Rec
     ...(o.publish.length ? { publish: await publishList(o.publish) } : {}), ...(o.expose.length ? { expose: await exposeList(o.expose) } : {}),
     ...(o.macAddress ? { macAddress: o.macAddress } : {}), ...(o.priority !== undefined ? { priority: o.priority } : {}),
     ...(o.link.length ? { links: o.link } : {}), ...(o.disableResolution === true ? { disableResolution: true } : {}),
+    ...(o.ifname === undefined ? {} : { ifname: o.ifname }),
   };
 }
 
@@ -49,6 +51,7 @@ export function addDnsCommands(program: Command, ctx: CliContext): void {
     .option('--priority <n>', 'gateway priority: the highest non-internal network carries the default route', Number)
     .option('--link <target:alias>', 'legacy link: ALIAS resolves to TARGET for this sandbox only (repeatable)', collect, [])
     .option('--disable-resolution', 'this endpoint does not use the embedded resolver')
+    .option('--ifname <name>', 'interface name in the sandbox (default: the lowest free eth<N>)')
     .action(async (network: string, sandbox: string, o: ConnectFlags, cmd: Command) => {
       const body = await connectBody(sandbox, o);
       const r = await ctx.client(cmd).call<ConnectResult>('POST', `/networks/${objectSegment('network', network)}/connect`, body);

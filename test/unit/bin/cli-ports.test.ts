@@ -6,11 +6,11 @@ import { networkBody } from '../../../bin/cli/commands-network.js';
 const none = { alias: [], publish: [], expose: [], link: [] };
 
 describe('network stack: CLI shapes', () => {
-  it('connect -p/--expose/--mac-address/--priority/--link/--disable-resolution become the API body', async () => {
-    expect(await connectBody('sb', { ...none, publish: ['127.0.0.1:8080:80', '53/udp'], expose: ['9000'], macAddress: '02:42:00:00:00:01', priority: 5, link: ['db:database'], disableResolution: true })).toEqual({
+  it('connect -p/--expose/--mac-address/--priority/--link/--disable-resolution/--ifname become the API body', async () => {
+    expect(await connectBody('sb', { ...none, publish: ['127.0.0.1:8080:80', '53/udp'], expose: ['9000'], macAddress: '02:42:00:00:00:01', priority: 5, link: ['db:database'], disableResolution: true, ifname: 'net1' })).toEqual({
       sandbox: 'sb',
       publish: [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { containerPort: 53, protocol: 'udp' }],
-      expose: [{ port: 9000, protocol: 'tcp' }], macAddress: '02:42:00:00:00:01', priority: 5, links: ['db:database'], disableResolution: true,
+      expose: [{ port: 9000, protocol: 'tcp' }], macAddress: '02:42:00:00:00:01', priority: 5, links: ['db:database'], disableResolution: true, ifname: 'net1',
     });
     await expect(connectBody('sb', { ...none, publish: ['x'] })).rejects.toThrow(expect.objectContaining({ code: 'ERR_CLI_USAGE' }));
   });
