@@ -45,7 +45,8 @@ export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
     internal: typed<boolean>(body, 'internal', 'boolean'), ttl: typed<number>(body, 'ttl', 'number'),
     driverOptions: attachable === undefined ? driverOptions : { ...driverOptions, attachable }, dns, scope: scopeOf(body),
   }));
-  return ok(net.info(), 201);
+  const warnings = net.createWarnings ?? [];
+  return ok({ ...net.info(), ...(warnings.length === 0 ? {} : { warnings: [...warnings] }) }, 201);
 }
 
 const SANDBOX_FIELDS = ['name', 'netnsPath', 'external', 'hostname', 'domainname', 'dns', 'dnsSearch', 'dnsOptions', 'extraHosts', 'hostsPath', 'resolvConfPath'];

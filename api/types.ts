@@ -18,6 +18,8 @@ export interface ApiEndpoint {
   readonly joinInfo: { readonly ifname: string; readonly mac?: string; readonly hostIfname?: string } | undefined;
   /** Settles when the connect that made it answers (Endpoint.provisional); undefined once it has. */
   readonly provisional?: Promise<void> | undefined;
+  /** Exposed ports (published ones included): the SRV names it answers for (R7). */
+  readonly ports?: readonly { readonly port: number; readonly proto: 'tcp' | 'udp' }[];
   /** Published ports with their host ports. */
   readonly portMappings?: readonly { readonly hostIp?: string | undefined; readonly hostPort: number; readonly containerPort: number; readonly protocol: string }[];
   join(sandbox: ApiSandbox, options?: { priority?: number; ifname?: string }): Promise<void>;
@@ -37,6 +39,8 @@ export interface ApiNetwork {
     lookupReverse(ip: string): string | undefined;
   };
   info(): NetworkInfo;
+  /** What its create had to say (POST /networks answers them as `warnings`); absent or empty: nothing. */
+  readonly createWarnings?: readonly string[];
   createEndpoint(name: string, options?: EndpointOptions): Promise<ApiEndpoint>;
   /** createEndpoint (joinedOnly) + join as one operation, undone on failure (Network.connect). */
   connect(sandbox: ApiSandbox, name: string, options?: EndpointOptions, joinOptions?: { priority?: number; ifname?: string }): Promise<ApiEndpoint>;
@@ -115,7 +119,8 @@ export interface ApiResponse {
 export interface RecordRow {
   network: string;
   name: string;
-  type: 'A' | 'AAAA' | 'PTR';
+  /** SRV rows name `_port._proto.name` for each exposed port (R7), with value `0 0 <port> <target>.`. */
+  type: 'A' | 'AAAA' | 'PTR' | 'SRV';
   value: string;
   ttl: number;
   endpoint: string;

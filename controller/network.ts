@@ -95,6 +95,8 @@ export class Network {
   readonly view: NetworkView;
   /** Endpoints by id. */
   readonly endpoints = new Map<string, Endpoint>();
+  /** What its create had to say to the caller (a subnet with host bits, one over a host route); never persisted. */
+  createWarnings: readonly string[] = [];
   readonly #core: ControllerCore;
 
   constructor(

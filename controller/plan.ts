@@ -71,7 +71,20 @@ export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<N
   const bridge = req.driverOptions.bridgeName;
   if (bridge !== undefined && ctx.networks.some((n) => n.driverOptions.bridgeName === bridge)) throw new LinkExistsError('bridge', String(bridge));
   if (req.driver !== undefined) await req.driver.checkNetworkFree(net.driverNetwork);
+  if (options.subnet !== undefined) net.createWarnings = await subnetWarnings(options.subnet, pool4.subnet);
   return net;
+}
+
+/**
+ * What a caller who gave `given` should hear (Docker says nothing of either): host bits that were dropped, and a
+ * host route it overlaps (the host's own network, a VPN): the bridge's connected route then takes part of that
+ * traffic, and the host reaches those addresses through the bridge, no longer the way it did.
+ */
+async function subnetWarnings(given: string, subnet: string): Promise<string[]> {
+  const warnings = given === subnet ? [] : [`subnet ${given} has host bits set: ${subnet} is used`];
+  const clash = (await hostRouteCidrs()).find((route) => subnetsOverlap(subnet, route));
+  if (clash !== undefined) warnings.push(`subnet ${subnet} overlaps the host's route to ${clash}: this host now reaches addresses in both through the network's bridge; choose another subnet unless that is what you want`);
+  return warnings;
 }
 
 /**

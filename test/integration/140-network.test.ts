@@ -289,6 +289,26 @@ describe('network stack: egress, published ports, isolation, dual-stack', () => 
     expect(metrics.stdout).toMatch(new RegExp(`sandns_interface_receive_bytes_total\\{sandbox="${SB}a",network="[^"]+",interface="eth0"\\} [1-9]`));
   });
 
+  it('a subnet with host bits, or over a host route, is created with a warning saying so (Docker says nothing)', async () => {
+    await inNs(HP, ['ip', 'link', 'add', 'wdummy0', 'type', 'dummy']);
+    await inNs(HP, ['ip', 'addr', 'add', '10.123.4.1/24', 'dev', 'wdummy0']);
+    await inNs(HP, ['ip', 'link', 'set', 'wdummy0', 'up']);
+    const name = `${SB}w`;
+    try {
+      const r = await d.cli(['network', 'create', name, '--subnet', '10.123.4.130/25']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr.split('\n')).toEqual(expect.arrayContaining([
+        'Warning: subnet 10.123.4.130/25 has host bits set: 10.123.4.128/25 is used',
+        expect.stringMatching(/^Warning: subnet 10\.123\.4\.128\/25 overlaps the host's route to 10\.123\.4\.0\/24: /),
+      ]));
+      const plain = await d.cli(['network', 'create', `${name}2`, '--subnet', '10.124.9.0/24']);
+      expect([plain.exitCode, plain.stderr]).toEqual([0, '']);
+    } finally {
+      for (const n of [name, `${name}2`]) await d.cli(['network', 'rm', n]);
+      await inNs(HP, ['ip', 'link', 'del', 'wdummy0']);
+    }
+  });
+
   it('network rm leaves nothing of that network; the last one takes the table with it', async () => {
     const bridgeC = (await d.json<{ bridge: string }>(['network', 'inspect', nets.c!.name])).bridge;
     await d.json(['sandbox', 'rm', `${SB}c`]);
