@@ -16,7 +16,7 @@ function kindOf(name: string, ep: ApiEndpoint | undefined): RecordRow['kind'] {
   return 'id';
 }
 
-/** Every name, alias, address and PTR a network's resolvers serve. */
+/** Every name, alias, address, SRV name and PTR a network's resolvers serve. */
 export function recordRows(net: ApiNetwork): RecordRow[] {
   const rows: RecordRow[] = [];
   const addresses = new Map<string, ApiEndpoint | undefined>();
@@ -29,6 +29,10 @@ export function recordRows(net: ApiNetwork): RecordRow[] {
         rows.push({ ...base, type, value, ...extra });
         if (!addresses.has(value)) addresses.set(value, ep);
       }
+    }
+    // R7: every name of an endpoint answers SRV for each port it exposes, targeting its first name (its own).
+    for (const p of ep?.ports ?? []) {
+      rows.push({ ...base, name: `_${p.port}._${p.proto}.${e.name}`, type: 'SRV', value: `0 0 ${p.port} ${ep!.name}.${net.name}.`, ...extra });
     }
   }
   for (const [ip, ep] of addresses) {

@@ -42,6 +42,20 @@ describe('records listing', () => {
     expect(rows.every((r) => r.network === 'n1' && r.ttl === 600)).toBe(true);
   });
 
+  it('R7 an exposed port is listed as an SRV row under each of the endpoint\'s names, targeting its first name', async () => {
+    const net = new FakeNetwork('n1', {});
+    const sb = new FakeSandbox('web', { hostname: 'webhost' });
+    const ep = await net.createEndpoint('web', { aliases: ['www'] });
+    ep.ports = [{ port: 80, proto: 'tcp' }, { port: 53, proto: 'udp' }];
+    await ep.join(sb);
+    const srv = recordRows(net).filter((r) => r.type === 'SRV').map((r) => `${r.name} ${r.value} ${r.kind}`);
+    expect(srv).toEqual([
+      '_80._tcp.web 0 0 80 web.n1. name', '_53._udp.web 0 0 53 web.n1. name',
+      '_80._tcp.www 0 0 80 web.n1. alias', '_53._udp.www 0 0 53 web.n1. alias',
+      '_80._tcp.webhost 0 0 80 web.n1. hostname', '_53._udp.webhost 0 0 53 web.n1. hostname',
+    ]);
+  });
+
   it('R15 a left endpoint has no rows', async () => {
     const net = new FakeNetwork('n1', {});
     const sb = new FakeSandbox('web', {});

@@ -31,6 +31,7 @@ export class FakeEndpoint implements ApiEndpoint {
   readonly id: string;
   sandbox: FakeSandbox | undefined;
   joinInfo: { ifname: string } | undefined;
+  ports: { port: number; proto: 'tcp' | 'udp' }[] = [];
   constructor(readonly network: FakeNetwork, readonly name: string, readonly aliases: string[], readonly ipv4: string, readonly ipv6: string | undefined) {
     this.id = `ep-${name}-${network.name}`;
   }
