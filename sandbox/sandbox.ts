@@ -181,7 +181,9 @@ export class SandboxRuntime implements ResolverView {
     } catch (err) {
       const [dnsWith, modeWith] = [this.#networkDns().join(' '), this.#dnsMode];
       this.#setEndpoints(this.#endpoints.filter((e) => e.endpointId !== ep.endpointId));
-      [this.#dnsMode, this.#resolverWanted] = [modeBefore, wantedBefore];
+      // Back to the kind before it, unless its listener did start (a resolver, once started, stays: R1).
+      [this.#dnsMode, this.#resolverWanted] = [modeBefore, wantedBefore || this.#resolver !== undefined];
+      this.#decideDnsMode();
       await removeOwnRecords(this.files, this.#ownRecordsOf(ep)).catch(() => undefined);
       // Its network's DNS servers (or the file kind it chose) went, or after a concurrent detach would go, into
       // resolv.conf and the upstreams: back to what they are without it.
