@@ -46,7 +46,7 @@ export interface Claims {
  * stat, so of two sandboxes adopting it at once one gets it. Throws ERR_SANDBOX_NETNS_IN_USE (409) naming the holder.
  */
 export async function claimNetns(claims: Claims, id: string, path: string): Promise<void> {
-  const identity = await netnsIdentity(path);
+  const identity = netnsIdentity(path);
   if (identity === undefined) return; // not there: the key's own check refuses it, with the reason
   const holder = claims.namespaces.get(identity);
   if (holder !== undefined && holder !== id) throw new SandboxNetnsInUseError(path, holder);

@@ -88,10 +88,18 @@ export async function isHostNetns(path: string): Promise<boolean> {
   return ns !== undefined && [own, init].some((h) => h !== undefined && h.dev === ns.dev && h.ino === ns.ino);
 }
 
-/** The identity of the namespace at `path` (its nsfs device and inode, whatever path leads to it), undefined when it cannot be read. */
-export async function netnsIdentity(path: string): Promise<string | undefined> {
-  const st = await stat(path).catch(() => undefined);
-  return st === undefined ? undefined : `${st.dev}:${st.ino}`;
+/**
+ * The identity of the namespace at `path` (its nsfs device and inode, whatever path leads to it), undefined when it
+ * cannot be read. A blocking stat: an nsfs inode answers from memory in microseconds, where a trip through the
+ * thread pool waits behind the create's own writes and syncs.
+ */
+export function netnsIdentity(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when `path` is a network namespace file we can enter. */
