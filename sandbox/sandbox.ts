@@ -216,7 +216,9 @@ export class SandboxRuntime implements ResolverView {
   #decideDnsMode(): void {
     if (this.#endpoints.length === 0) return;
     if (!this.files.legacy && this.#endpoints.some((e) => e.resolution)) this.#resolverWanted = true;
-    this.#dnsMode = { legacy: this.files.legacy || !this.#resolverWanted, ipv6: this.#endpoints.some((e) => e.ipv6 !== undefined) };
+    const legacy = this.files.legacy || !this.#resolverWanted;
+    // Only the legacy file depends on IPv6 (the resolver's names 127.0.0.11 alone): a dual-stack join rewrites nothing else.
+    this.#dnsMode = { legacy, ipv6: legacy && this.#endpoints.some((e) => e.ipv6 !== undefined) };
   }
 
   /** The DNS servers of the first network (R4 order) that has any. */
