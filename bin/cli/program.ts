@@ -43,14 +43,21 @@ function addDaemonCommands(program: Command, ctx: CliContext): void {
     .option('--cluster-advertise <ip>', "this host's underlay address (required with --cluster-store)")
     .option('--cluster-store-opt <key=value>', 'lease.ttl=SECONDS (default 10), ca=FILE, cert=FILE, key=FILE (repeatable)', collect, [])
     .action(async (o: DaemonFlags, cmd: Command) => {
-      const { runDaemon } = await import('../daemon/daemon.js');
+      const { normalizeDaemonOptions, runDaemon } = await import('../daemon/daemon.js');
       if (o.clusterStore === undefined && (o.clusterAdvertise !== undefined || o.clusterStoreOpt.length > 0)) throw new UsageError('--cluster-advertise and --cluster-store-opt need --cluster-store');
       const cluster = o.clusterStore === undefined ? undefined : { store: o.clusterStore, advertise: o.clusterAdvertise, opts: o.clusterStoreOpt };
-      ctx.exitCode = await runDaemon({
+      const raw = {
         socketPath: ctx.socketPath(cmd), stateDir: o.stateDir, runDir: o.runDir, originResolvConf: o.originResolvConf, logLevel: o.logLevel, cluster,
         portRange: o.portRange, firewall: o.firewall,
         ...(o.allowedFilesRoot === undefined ? {} : { allowedFilesRoot: o.allowedFilesRoot }),
-      });
+      };
+      // A malformed flag value (--log-level loud, --port-range 9-1, --cluster-store ftp://x) is a usage error, exit 2.
+      try {
+        normalizeDaemonOptions(raw);
+      } catch (err) {
+        throw err instanceof SandnsError && err.status === 400 ? new UsageError(err.message) : err;
+      }
+      ctx.exitCode = await runDaemon(raw);
     });
 
   program

@@ -197,3 +197,17 @@ describe('sandns port with a filter', () => {
     }
   });
 });
+
+describe('sandns daemon flag values', () => {
+  it('L1 a malformed --log-level, --port-range, --run-dir or --cluster-store value is a usage error (exit 2) before anything starts', async () => {
+    for (const argv of [
+      ['daemon', '--log-level', 'loud'], ['daemon', '--port-range', '9-1'], ['daemon', '--port-range', 'x'], ['daemon', '--run-dir', ''],
+      ['daemon', '--cluster-store', 'ftp://x', '--cluster-advertise', '10.0.0.1'],
+    ]) {
+      const r = await cli(argv);
+      expect([argv.join(' '), r.code], r.stderr).toEqual([argv.join(' '), EXIT.USAGE]);
+      expect(r.stderr).toContain('ERR_CLI_USAGE');
+    }
+  });
+});
+
