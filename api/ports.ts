@@ -38,7 +38,8 @@ function links(body: Body): Record<string, string> | undefined {
   if (v === undefined) return undefined;
   if (Array.isArray(v)) {
     return Object.fromEntries(v.map((l) => {
-      if (typeof l !== 'string' || l === '') throw new InvalidOptionError('links', 'each entry must be "target" or "target:alias"');
+      // More than one ':' is refused, as Docker's link parser does (a:b:c is no link, not a link b → a).
+      if (typeof l !== 'string' || l === '' || l.split(':').length > 2) throw new InvalidOptionError('links', `each entry must be "target" or "target:alias", not ${JSON.stringify(String(l).slice(0, 80))}`);
       const [target, alias] = l.split(':', 2) as [string, string | undefined];
       return [alias ?? target, target];
     }));

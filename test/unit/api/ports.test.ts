@@ -28,7 +28,7 @@ describe('network stack: connect body and the port/stats routes', () => {
 
   it.each([
     [{ publish: 'x' }, 'publish'], [{ expose: [5] }, 'expose'], [{ expose: [{ port: 1, proto: 'tcp' }] }, 'expose'], [{ macAddress: 5 }, 'macAddress'],
-    [{ links: [3] }, 'links'], [{ links: { a: 1 } }, 'links'], [{ disableResolution: 'yes' }, 'disableResolution'], [{ ports: [] }, 'ports'],
+    [{ links: [3] }, 'links'], [{ links: ['a:b:c'] }, 'links'], [{ links: [''] }, 'links'], [{ links: { a: 1 } }, 'links'], [{ disableResolution: 'yes' }, 'disableResolution'], [{ ports: [] }, 'ports'],
   ])('%j is a 400 naming the field', async (extra, field) => {
     const { call } = await setup();
     const r = await call('POST', '/networks/n1/connect', { sandbox: 'web', ...extra });
