@@ -55,8 +55,11 @@ export function networkDetail(n: NetworkInfo): string {
     ['Name', n.name], ['ID', n.id], ['Driver', n.driver], ['Scope', n.scope], ['Subnet', n.subnet], ['Gateway', n.gateway],
     ['Subnet6', n.subnet6], ['Gateway6', n.gateway6], ['IP range', n.ipRange], ['Internal', yesNo(n.internal)], ['TTL', n.ttl],
     ['Bridge', n.bridge as string | undefined], ['MTU', n.mtu as number | undefined],
-    ['VXLAN', n.vxlan as string | undefined], ['VNI', n.vni as number | undefined], ['VTEP', n.vtep as string | undefined],
-    ['Attachable', n.driver === 'overlay' ? yesNo(n.attachable === true) : undefined], ['Remote peers', n.peers as number | undefined],
+    // The overlay's own rows only for an overlay network (a bridge network would show five empty ones).
+    ...(n.driver === 'overlay' ? [
+      ['VXLAN', n.vxlan as string | undefined], ['VNI', n.vni as number | undefined], ['VTEP', n.vtep as string | undefined],
+      ['Attachable', yesNo(n.attachable === true)], ['Remote peers', n.peers as number | undefined],
+    ] as const : []),
     ['DNS', n.dns?.join(', ')],
   ]);
   const eps = renderTable(
