@@ -8,6 +8,7 @@ import { lstat, mkdir, rm, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { ApiSocketDirUnsafeError, ApiSocketInUseError, ApiSocketPathError } from '../errors.js';
+import { fileKind } from '../../common/io/unix-http.js';
 
 /** What a connect to an existing socket file found: someone listens, nobody does, or an error that proves neither. */
 type Probe = { kind: 'live' } | { kind: 'stale' } | { kind: 'unknown'; code: string };
@@ -38,14 +39,6 @@ async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
   }
 }
 
-function typeOf(st: Stats): string {
-  if (st.isFile()) return 'a regular file';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isSymbolicLink()) return 'a symlink';
-  if (st.isFIFO()) return 'a FIFO';
-  return 'a device';
-}
-
 /**
  * The socket's directory, created (0755, with its parents) when missing. An
  * existing one (followed if a symlink) must be a directory owned by root (or
@@ -74,7 +67,7 @@ export async function prepareSocketPath(path: string): Promise<void> {
   await checkSocketDir(dirname(path));
   const st = await lstatOrUndefined(path);
   if (st === undefined) return;
-  if (!st.isSocket()) throw new ApiSocketPathError(path, `is ${typeOf(st)}, not a socket: sandns never removes it; give another --socket (or move it away yourself)`);
+  if (!st.isSocket()) throw new ApiSocketPathError(path, `is ${fileKind(st)}, not a socket: sandns never removes it; give another --socket (or move it away yourself)`);
   const probe = await probeSocket(path);
   if (probe.kind === 'live') throw new ApiSocketInUseError(path);
   if (probe.kind === 'unknown') throw new ApiSocketPathError(path, `a socket whose connect fails with ${probe.code} (not provably stale): remove it yourself, or give another --socket`);

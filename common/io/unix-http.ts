@@ -6,7 +6,7 @@
  * turn into its own typed error.
  */
 import { request } from 'node:http';
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 
 /** An answer: the HTTP status and the body as text (UTF-8). */
 export interface UnixHttpAnswer {
@@ -32,11 +32,19 @@ export class UnixHttpError extends Error {
 function notASocket(path: string): string | undefined {
   try {
     const st = lstatSync(path);
-    if (st.isSocket()) return undefined;
-    return st.isDirectory() ? 'a directory' : st.isFile() ? 'a regular file' : st.isSymbolicLink() ? 'a symlink' : 'not a socket';
+    return st.isSocket() ? undefined : fileKind(st);
   } catch {
     return undefined;
   }
+}
+
+/** What a file that is not a socket is, in words for a message: 'a regular file', 'a directory', 'a symlink' ... */
+export function fileKind(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symlink';
+  if (st.isFIFO()) return 'a FIFO';
+  return 'a device';
 }
 
 /** Why a connect to a unix socket failed, in words a user can act on. */
