@@ -316,13 +316,17 @@ export class Controller implements ControllerCore {
     this.#sandboxes.set(sb.id, sb);
     sb.releaseClaims = claimRestored(sb.config, this.#claims, this.logger);
     if (sb.netnsPath !== '') {
-      void claimNetns(this.#claims, sb.id, sb.netnsPath).catch((err: unknown) => this.logger.warn({ err, sandbox: sb.id }, 'restored sandbox shares its namespace with another'));
+      try {
+        claimNetns(this.#claims, sb.id, sb.netnsPath);
+      } catch (err) {
+        this.logger.warn({ err, sandbox: sb.id }, 'restored sandbox shares its namespace with another');
+      }
     }
   }
 
   /** ControllerCore: claim the namespace at `path` for sandbox `id` (sandbox-files.ts claimNetns). */
-  claimNetns(id: string, path: string): Promise<void> {
-    return claimNetns(this.#claims, id, path);
+  claimNetns(id: string, path: string): void {
+    claimNetns(this.#claims, id, path);
   }
 
   /** ControllerCore: give back the namespace sandbox `id` holds. */

@@ -23,7 +23,7 @@ export interface ControllerCore {
   leaveAndDelete(endpoint: Endpoint, refusable?: boolean): Promise<void>;
   deleteSandbox(sandbox: Sandbox): Promise<void>;
   /** Claim the namespace at `path` for sandbox `id` (one namespace, one sandbox); throws ERR_SANDBOX_NETNS_IN_USE. */
-  claimNetns(id: string, path: string): Promise<void>;
+  claimNetns(id: string, path: string): void;
   /** Give back the namespace sandbox `id` holds. */
   releaseNetns(id: string): void;
   /** What the network's driver shows of it (bridge name, MTU). */

@@ -42,10 +42,11 @@ export interface Claims {
 
 /**
  * Claim the namespace at `path` for sandbox `id` (L5: one namespace, one sandbox; a second sandbox there would find
- * its interface names and port 53 taken by the first). The check and the claim are one synchronous step after the
- * stat, so of two sandboxes adopting it at once one gets it. Throws ERR_SANDBOX_NETNS_IN_USE (409) naming the holder.
+ * its interface names and port 53 taken by the first). Synchronous (a blocking stat of an nsfs inode, then the check
+ * and the claim), so of two sandboxes adopting it at once one gets it. Throws ERR_SANDBOX_NETNS_IN_USE (409) naming
+ * the holder.
  */
-export async function claimNetns(claims: Claims, id: string, path: string): Promise<void> {
+export function claimNetns(claims: Claims, id: string, path: string): void {
   const identity = netnsIdentity(path);
   if (identity === undefined) return; // not there: the key's own check refuses it, with the reason
   const holder = claims.namespaces.get(identity);

@@ -31,10 +31,10 @@ export async function newSandbox(ctx: OpsContext, containerId: string, options: 
   return ctx.pendingNames.run(key, () => ctx.sandboxes.has(config.id), () => new errors.SandboxExistsError(config.id), async () => {
     return withSandboxClaims(config, ctx.claims, async () => {
       // An adopted namespace is claimed before anything is made in it; a new one once it exists (L5).
-      if (config.externalKey !== undefined) await claimNetns(ctx.claims, config.id, pinFrom ?? config.externalKey);
+      if (config.externalKey !== undefined) claimNetns(ctx.claims, config.id, pinFrom ?? config.externalKey);
       try {
         const sb = await makeSandbox(ctx, config, options, await planSandboxFiles(config, options, ctx.files), pinFrom);
-        if (sb.netnsPath !== '' && config.externalKey === undefined) await claimNetns(ctx.claims, sb.id, sb.netnsPath).catch(() => undefined);
+        if (sb.netnsPath !== '' && config.externalKey === undefined) claimNewNetns(ctx, sb);
         return sb;
       } catch (err) {
         releaseNetns(ctx.claims, config.id);
@@ -42,6 +42,15 @@ export async function newSandbox(ctx: OpsContext, containerId: string, options: 
       }
     });
   });
+}
+
+/** Claim a namespace the sandbox just made; a sandbox that adopted it in between (by its path) keeps it. */
+function claimNewNetns(ctx: OpsContext, sb: Sandbox): void {
+  try {
+    claimNetns(ctx.claims, sb.id, sb.netnsPath);
+  } catch {
+    // ERR_SANDBOX_NETNS_IN_USE: the adopter was first
+  }
 }
 
 /** newSandbox once its names are claimed and its files checked: namespace, files, model. */

@@ -153,7 +153,7 @@ export class Sandbox {
    * ERR_SANDBOX_NETNS_IN_USE when it is another sandbox's.
    */
   async setKey(netnsPath: string): Promise<void> {
-    await this.#core.claimNetns(this.id, netnsPath);
+    this.#core.claimNetns(this.id, netnsPath);
     try {
       await this.#opened.setKey(netnsPath);
     } catch (err) {
