@@ -5,12 +5,13 @@
  * text arrive through RouteDeps (G12).
  */
 import { InvalidOptionError, SandnsError } from '../common/errors.js';
-import { EndpointNotFoundError, SandboxInUseError, SandboxKeyMismatchError, SandboxNoKeyError, type SandboxOptions } from '../controller/index.js';
+import { EndpointNotFoundError, NetworkActiveEndpointsError, NetworkNotFoundError, SandboxInUseError, SandboxKeyMismatchError, SandboxNoKeyError, type SandboxOptions } from '../controller/index.js';
 import { ApiBadRequestError, ApiUnsupportedError } from './errors.js';
 import { defined, onlyFields, str, strs, typed, type Body } from './body.js';
 import { normalizeQuestion, recordRows } from './records.js';
 import type { ApiEndpoint, ApiNetwork, ApiResponse, ApiSandbox, RouteDeps } from './types.js';
 import { endpointExtras, PORT_FIELDS } from './ports.js';
+import { LIST_FILTERS, networkMatches, parseNetworkFilters, PRUNE_FILTERS } from './network-filters.js';
 
 /** What a handler gets: URL parameters (decoded), the query string and the body (a JSON object). */
 export interface Ctx {
@@ -26,7 +27,7 @@ export type Handler = (ctx: Ctx) => Promise<ApiResponse> | ApiResponse;
 /** A JSON response. */
 export const ok = (body: unknown, status = 200): ApiResponse => ({ status, body });
 
-const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'ipRange', 'internal', 'ttl', 'dns', 'driverOptions', 'scope', 'attachable'];
+const NETWORK_FIELDS = ['name', 'driver', 'subnet', 'gateway', 'subnet6', 'gateway6', 'ipRange', 'internal', 'ttl', 'dns', 'driverOptions', 'scope', 'attachable', 'labels'];
 
 function scopeOf(body: Body): 'local' | 'global' | undefined {
   const s = str(body, 'scope');
@@ -44,6 +45,7 @@ export async function createNetwork({ body, deps }: Ctx): Promise<ApiResponse> {
     subnet: str(body, 'subnet'), gateway: str(body, 'gateway'), subnet6: str(body, 'subnet6'), gateway6: str(body, 'gateway6'), ipRange: str(body, 'ipRange'),
     internal: typed<boolean>(body, 'internal', 'boolean'), ttl: typed<number>(body, 'ttl', 'number'),
     driverOptions: attachable === undefined ? driverOptions : { ...driverOptions, attachable }, dns, scope: scopeOf(body),
+    labels: body.labels as Record<string, string> | undefined,
   }));
   const warnings = net.createWarnings ?? [];
   return ok({ ...net.info(), ...(warnings.length === 0 ? {} : { warnings: [...warnings] }) }, 201);
@@ -147,6 +149,38 @@ export function records({ query, deps }: Ctx): ApiResponse {
   const name = query.get('network');
   const nets = name === null || name === '' ? deps.controller.networks() : [deps.controller.network(name)];
   return ok(nets.flatMap(recordRows));
+}
+
+/** `GET /networks`, with Docker's `filters` (network-filters.ts). */
+export function listNetworks({ query, deps }: Ctx): ApiResponse {
+  const filters = parseNetworkFilters(query.getAll('filters'), LIST_FILTERS);
+  return ok(deps.controller.networks().map((n) => n.info()).filter((n) => networkMatches(n, filters)));
+}
+
+/**
+ * `POST /networks/prune` (Docker's `network prune`): delete every local network without endpoints that passes the
+ * `filters` (label, label!, until). Global networks are never pruned: their endpoints may be on other hosts. A network
+ * that got an endpoint or went away meanwhile is skipped; any other refusal is listed under `failed` (the rest go on).
+ * Answers `{deleted: [names], failed: [{name, code, message}]}`.
+ */
+export async function pruneNetworks({ query, deps }: Ctx): Promise<ApiResponse> {
+  const now = Date.now();
+  const filters = parseNetworkFilters(query.getAll('filters'), PRUNE_FILTERS, now);
+  const deleted: string[] = [];
+  const failed: { name: string; code: string; message: string }[] = [];
+  for (const net of deps.controller.networks()) {
+    const info = net.info();
+    if (info.scope !== 'local' || info.endpoints.length > 0 || !networkMatches(info, filters, now)) continue;
+    try {
+      await net.delete();
+      deleted.push(net.name);
+    } catch (err) {
+      if (err instanceof NetworkActiveEndpointsError || err instanceof NetworkNotFoundError) continue;
+      if (!(err instanceof SandnsError) || err.status >= 500) throw err;
+      failed.push({ name: net.name, code: err.code, message: err.message });
+    }
+  }
+  return ok({ deleted, failed });
 }
 
 export async function deleteNetwork({ params, deps }: Ctx): Promise<ApiResponse> {

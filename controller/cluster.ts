@@ -14,6 +14,7 @@ import type { Endpoint } from './endpoint.js';
 import { EndpointExistsError, NetworkActiveEndpointsError, NetworkExistsError } from './errors.js';
 import { assertNoOverlap } from './plan.js';
 import { Network } from './network.js';
+import { savedMeta } from './options.js';
 import type { Sandbox } from './sandbox.js';
 
 /** What the binding needs from the controller. */
@@ -40,6 +41,7 @@ export function specOf(net: Network): NetworkSpec {
     ...(d.subnet6 !== undefined ? { subnet6: d.subnet6, gateway6: d.gateway6 } : {}),
     internal: net.internal, ttl: net.ttl, dns: [...net.dns], options: { ...net.driverOptions }, ...(net.pool4.ipRange === undefined ? {} : { ipRange: net.pool4.ipRange }),
     ...(typeof net.driverOptions.vni === 'number' ? { vni: net.driverOptions.vni } : {}),
+    ...(Object.keys(net.labels).length > 0 ? { labels: { ...net.labels } } : {}), ...(net.created !== undefined ? { created: net.created } : {}),
   };
 }
 
@@ -47,7 +49,7 @@ export function specOf(net: Network): NetworkSpec {
 function withDriverOptions(net: Network, core: ControllerCore, driverOptions: Readonly<Record<string, unknown>>): Network {
   return new Network(core, {
     id: net.id, name: net.name, driver: net.driver, internal: net.internal, ttl: net.ttl, dns: net.dns, scope: net.scope, driverReady: net.driverReady,
-    pool4: net.pool4, pool6: net.pool6, driverOptions,
+    pool4: net.pool4, pool6: net.pool6, driverOptions, labels: net.labels, created: net.created,
   });
 }
 
@@ -363,7 +365,7 @@ export class ClusterBinding implements ClusterListener {
     const net = new Network(this.#d.core, {
       id: spec.id, name: spec.name, driver: spec.driver, internal: spec.internal, ttl: spec.ttl, dns: spec.dns, scope: 'global', driverReady: false,
       pool4: new Pool(spec.subnet, spec.gateway, spec.ipRange), pool6: spec.subnet6 === undefined ? undefined : new Pool(spec.subnet6, spec.gateway6),
-      driverOptions,
+      driverOptions, ...savedMeta(spec.labels, spec.created),
     });
     this.#d.addNetwork(net);
     for (const [address, c] of this.store.claimsOf(spec.name)) this.#onClaim('put', spec.name, address, c.endpoint);

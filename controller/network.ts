@@ -28,6 +28,10 @@ export interface NetworkInfo {
   ipRange?: string;
   /** Normalised driver options. */
   driverOptions: Record<string, unknown>;
+  /** User labels (Docker's), when any. */
+  labels?: Record<string, string>;
+  /** When the network was made (ISO 8601, UTC; Docker's Created); absent for networks recorded before it was kept. */
+  created?: string;
   /** What the driver shows (bridge: `bridge` name and `mtu`). */
   [driverField: string]: unknown;
   endpoints: EndpointSummary[];
@@ -89,6 +93,10 @@ export class Network {
   readonly pool4: AddressPool;
   readonly pool6: AddressPool | undefined;
   readonly driverOptions: Readonly<Record<string, unknown>>;
+  /** User labels (checkLabels), sorted by key; sandns never reads them. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** When it was made (ISO 8601, UTC), or undefined for a network recorded before this was kept. */
+  readonly created: string | undefined;
   /** Shared by every sandbox on the network (spec Model). */
   readonly records: RecordTable;
   /** The resolver's view of this network (one object, reused by every sandbox). */
@@ -101,7 +109,7 @@ export class Network {
 
   constructor(
     core: ControllerCore,
-    init: { id: string; name: string; driver: string; internal: boolean; scope?: 'local' | 'global'; driverReady?: boolean; ttl: number; dns?: readonly string[]; pool4: AddressPool; pool6?: AddressPool | undefined; driverOptions: Readonly<Record<string, unknown>> },
+    init: { id: string; name: string; driver: string; internal: boolean; scope?: 'local' | 'global'; driverReady?: boolean; ttl: number; dns?: readonly string[]; pool4: AddressPool; pool6?: AddressPool | undefined; driverOptions: Readonly<Record<string, unknown>>; labels?: Readonly<Record<string, string>> | undefined; created?: string | undefined },
   ) {
     this.#core = core;
     this.id = init.id;
@@ -115,6 +123,8 @@ export class Network {
     this.pool4 = init.pool4;
     this.pool6 = init.pool6;
     this.driverOptions = init.driverOptions;
+    this.labels = init.labels ?? {};
+    this.created = init.created;
     this.records = new RecordTable(init.name);
     this.view = { name: init.name, records: this.records, ttl: init.ttl, internal: init.internal };
   }
@@ -201,6 +211,8 @@ export class Network {
       ...(this.dns.length > 0 ? { dns: [...this.dns] } : {}),
       ...(this.pool4.ipRange !== undefined ? { ipRange: this.pool4.ipRange } : {}),
       driverOptions: { ...this.driverOptions },
+      ...(Object.keys(this.labels).length > 0 ? { labels: { ...this.labels } } : {}),
+      ...(this.created !== undefined ? { created: this.created } : {}),
       ...this.#core.describeNetwork(this),
       endpoints: [...this.endpoints.values()].map(summarizeEndpoint),
     };

@@ -70,6 +70,8 @@ export interface NetworkOptions {
   driverOptions?: Record<string, unknown>;
   /** 'global': stored in the cluster store, seen by every host (docs/cluster.md M1); default 'local'. */
   scope?: 'local' | 'global';
+  /** User metadata (Docker's network labels): key → value, checked by checkLabels; never read by sandns itself. */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** Options of createEndpoint. */
@@ -178,6 +180,52 @@ export function checkStrings(field: string, value: unknown): string[] {
 export function checkDnsNames(field: string, value: unknown): string[] {
   return checkStrings(field, value).map((n) => assertValidHostname(n, field));
 }
+
+/** The most labels one object carries, and the longest key and value (bytes of UTF-16 code units, as JSON counts). */
+export const LABEL_LIMITS = { count: 64, key: 256, value: 4096 } as const;
+
+/**
+ * Check labels (Docker's `--label KEY=VALUE`): an object of string values, at most LABEL_LIMITS.count entries; a key
+ * is 1-256 characters without "=" (so `label=KEY=VALUE` filters read one way) or control characters, a value 0-4096
+ * characters without control characters. Returns a copy with the keys sorted, so listings and records are stable.
+ * Throws ERR_INVALID_OPTION naming `field`.
+ */
+export function checkLabels(field: string, value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError(field, 'must be an object of KEY: VALUE strings');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > LABEL_LIMITS.count) throw new InvalidOptionError(field, `has ${entries.length} labels; at most ${LABEL_LIMITS.count} are kept`);
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  const control = /[\u0000-\u001f\u007f]/;
+  for (const [k, v] of entries) {
+    const key = JSON.stringify(k.slice(0, 40));
+    if (k.length === 0 || k.length > LABEL_LIMITS.key || k.includes('=') || control.test(k)) {
+      throw new InvalidOptionError(field, `key ${key} must be 1-${LABEL_LIMITS.key} characters without "=" or control characters`);
+    }
+    if (typeof v !== 'string') throw new InvalidOptionError(field, `value of ${key} must be a string`);
+    if (v.length > LABEL_LIMITS.value || control.test(v)) {
+      throw new InvalidOptionError(field, `value of ${key} must be at most ${LABEL_LIMITS.value} characters without control characters`);
+    }
+  }
+  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as Record<string, string>;
+}
+
+/**
+ * Labels and creation time read back from a record (the state file, another host's spec in the cluster store): kept
+ * when they pass checkLabels / are an ISO 8601 time, else left out (a hand-edited value never costs the network).
+ */
+export function savedMeta(labels: unknown, created: unknown): { labels?: Record<string, string>; created?: string } {
+  let kept: Record<string, string> = {};
+  try {
+    kept = checkLabels('labels', labels);
+  } catch {
+    // dropped: see above
+  }
+  const when = typeof created === 'string' && ISO_TIME.test(created) && !Number.isNaN(Date.parse(created)) ? created : undefined;
+  return { ...(Object.keys(kept).length > 0 ? { labels: kept } : {}), ...(when === undefined ? {} : { created: when }) };
+}
+/** What Date.toISOString writes. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
 /** Check the TTL. */
 export function checkTtl(value: unknown): number {

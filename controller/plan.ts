@@ -13,7 +13,7 @@ import type { ControllerCore } from './core.js';
 import { NetworkActiveEndpointsError, NetworkNotFoundError, SubnetOverlapError } from './errors.js';
 import { Network } from './network.js';
 import { provisionalOf } from './endpoint.js';
-import { checkIp, checkStrings, checkTtl, type NetworkOptions } from './options.js';
+import { checkIp, checkLabels, checkStrings, checkTtl, type NetworkOptions } from './options.js';
 import { pickFreeSubnet } from './subnets.js';
 import { hostRouteCidrs } from './io/host-routes.js';
 
@@ -67,6 +67,7 @@ export async function planNetwork(ctx: PlanContext, req: PlanRequest): Promise<N
   const net = new Network(ctx.core, {
     id: ctx.id, name: req.name, driver: req.driverName, internal: options.internal ?? false, scope: req.scope,
     ttl: checkTtl(options.ttl), dns: checkStrings('dns', options.dns).map((d) => checkIp('dns', d)), pool4, pool6, driverOptions: req.driverOptions,
+    labels: checkLabels('labels', options.labels), created: new Date().toISOString(),
   });
   const bridge = req.driverOptions.bridgeName;
   if (bridge !== undefined && ctx.networks.some((n) => n.driverOptions.bridgeName === bridge)) throw new LinkExistsError('bridge', String(bridge));

@@ -18,7 +18,7 @@ import type { ControllerCore } from './core.js';
 import { Endpoint } from './endpoint.js';
 import { Network } from './network.js';
 import { Sandbox, type SandboxConfig } from './sandbox.js';
-import { savedIfname } from './options.js';
+import { savedIfname, savedMeta } from './options.js';
 import type { Intent, PersistedEndpoint, PersistedJoin, PersistedSandbox, PersistedState } from '../store/index.js';
 
 /** What restore needs from the controller. */
@@ -79,7 +79,7 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
       const net = new Network(deps.core, {
         id: p.id, name: p.name, driver: p.driver, internal: p.internal, ttl: p.ttl, dns: p.dns ?? [], scope: p.scope ?? 'local', driverReady: true,
         pool4: new AddressPool(p.subnet, p.gateway, p.ipRange), pool6: p.subnet6 === undefined ? undefined : new AddressPool(p.subnet6, p.gateway6),
-        driverOptions: driver.validateOptions(p.driverOptions),
+        driverOptions: driver.validateOptions(p.driverOptions), ...savedMeta(p.labels, p.created),
       });
       made = net;
       if (p.phase !== 'live') {

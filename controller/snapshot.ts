@@ -26,6 +26,7 @@ export function networkRecord(n: Network, phase: PersistedNetwork['phase']): Per
     internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}),
     ...(n.pool4.ipRange !== undefined ? { ipRange: n.pool4.ipRange } : {}), driverOptions: { ...n.driverOptions }, phase,
     ...(n.scope === 'global' ? { scope: 'global' as const } : {}),
+    ...(Object.keys(n.labels).length > 0 ? { labels: { ...n.labels } } : {}), ...(n.created !== undefined ? { created: n.created } : {}),
   };
 }
 

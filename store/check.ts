@@ -34,6 +34,7 @@ const shape = (fields: Record<string, Check>): Check => (v, at) => {
 const network = shape({
   id: str, name: str, driver: str, subnet: str, gateway: str, subnet6: opt(str), gateway6: opt(str),
   internal: bool, ttl: int, dns: opt(list(str)), ipRange: opt(str), driverOptions: obj, phase: oneOf('live', 'creating', 'deleting'), scope: opt(oneOf('global')),
+  labels: opt(obj), created: opt(str),
 });
 const joinInfo = shape({ hostIfname: str, ifname: str, mac: str, endpointId: opt(str) });
 const mapping = shape({ hostIp: opt(str), hostPort: int, containerPort: int, protocol: oneOf('tcp', 'udp') });

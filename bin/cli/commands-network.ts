@@ -1,10 +1,10 @@
 /**
- * `sandns network create|ls|inspect|rm` (L1).
+ * `sandns network create|ls|inspect|rm|prune` (L1; ls filters and prune as Docker's).
  */
 import type { Command } from 'commander';
 import type { NetworkInfo } from '../../controller/index.js';
 import { collect, objectSegment, parseCount, type CliContext } from './context.js';
-import { UsageError } from './errors.js';
+import { CancelledError, DaemonUnreachableError, errorText, EXIT, UsageError } from './errors.js';
 import { networkDetail, networksTable } from './views.js';
 
 interface CreateOptions {
@@ -21,6 +21,31 @@ interface CreateOptions {
   attachable?: boolean;
   ipRange?: string;
   opt: string[];
+  label?: string[];
+}
+
+/** `--label KEY=VALUE` / `--label KEY` (value "") as the API's labels; a later KEY wins, as Docker's. */
+export function labelsOf(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((p) => {
+    const eq = p.indexOf('=');
+    if (eq === 0 || p === '') throw new UsageError(`--label ${p}: write KEY=VALUE or KEY, e.g. --label tier=db`);
+    return eq < 0 ? [p, ''] : [p.slice(0, eq), p.slice(eq + 1)];
+  }));
+}
+
+/**
+ * `-f KEY=VALUE` filters (Docker's `--filter`) as the API's `filters` query value: `{"KEY":["VALUE",...]}`, split at
+ * the first "=" (`label=tier=db` is the label filter `tier=db`; `label!=tier` is `label!`). Empty: no parameter.
+ */
+export function filtersQuery(pairs: readonly string[]): string {
+  if (pairs.length === 0) return '';
+  const filters: Record<string, string[]> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--filter ${p}: write KEY=VALUE, e.g. --filter label=tier=db`);
+    (filters[p.slice(0, eq)] ??= []).push(p.slice(eq + 1));
+  }
+  return `?filters=${encodeURIComponent(JSON.stringify(filters))}`;
 }
 
 /** `-o key=value` pairs as driverOptions (values stay strings; the driver checks them). */
@@ -51,6 +76,7 @@ export function networkBody(name: string, o: CreateOptions): Record<string, unkn
     ...(o.scope !== undefined ? { scope: o.scope } : {}),
     ...(o.driver !== undefined ? { driver: o.driver } : {}),
     ...(o.attachable === true ? { attachable: true } : {}),
+    ...(o.label !== undefined && o.label.length > 0 ? { labels: labelsOf(o.label) } : {}),
   };
 }
 
@@ -73,6 +99,7 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .option('--dns <ip>', 'DNS server for sandboxes on this network that give none of their own (repeatable)', collect, [])
     .option('--ip-range <cidr>', 'allocate IPv4 addresses from this sub-range of the subnet only')
     .option('-o, --opt <key=value>', 'driver option: mtu, bridge_name (or com.docker.network.driver.mtu, com.docker.network.bridge.name); overlay: mtu, vni; repeatable', collect, [])
+    .option('--label <key=value>', 'metadata label, KEY=VALUE or KEY (repeatable; see ls and prune --filter label=...)', collect, [])
     .option('--scope <scope>', 'local (this host) or global (every host of the cluster store; needs a daemon with --cluster-store)')
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       objectSegment('network', name); // a name no verb could name again is a usage error here too (exit 2)
@@ -85,8 +112,13 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .command('ls')
     .alias('list')
     .description('list networks')
-    .action(async (_opts: unknown, cmd: Command) => {
-      ctx.emit(cmd, await ctx.client(cmd).call<NetworkInfo[]>('GET', '/networks'), networksTable);
+    .option('-q, --quiet', 'print only the ids')
+    .option('--no-trunc', 'print whole ids')
+    .option('-f, --filter <key=value>', 'only matching networks: name=, id= (part of), driver=, scope=, type=custom|builtin, label=KEY[=VALUE], dangling=true|false (repeatable: a key given twice matches either value)', collect, [])
+    .action(async (o: { quiet?: boolean; trunc: boolean; filter: string[] }, cmd: Command) => {
+      const list = await ctx.client(cmd).call<NetworkInfo[]>('GET', `/networks${filtersQuery(o.filter)}`);
+      if (o.quiet === true) ctx.emit(cmd, list.map((n) => (o.trunc ? n.id.slice(0, 12) : n.id)), (ids) => ids.map((id) => `${id}\n`).join(''));
+      else ctx.emit(cmd, list, (l) => networksTable(l, o.trunc));
     });
 
   network
@@ -96,11 +128,52 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
       ctx.emit(cmd, await ctx.client(cmd).call<NetworkInfo>('GET', `/networks/${objectSegment('network', name)}`), networkDetail);
     });
 
+  addRemoveCommands(network, ctx);
+}
+
+/** `network rm` (several at once) and `network prune`. */
+function addRemoveCommands(network: Command, ctx: CliContext): void {
   network
-    .command('rm <name>')
+    .command('rm <name...>')
     .alias('remove')
-    .description('delete a network (it must have no endpoints)')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      ctx.emit(cmd, await ctx.client(cmd).call<{ name: string }>('DELETE', `/networks/${objectSegment('network', name)}`), (r) => `${r.name}\n`);
+    .description('delete networks (each must have no endpoints); goes on past a refusal and exits 1 if any was refused')
+    .action(async (names: string[], _opts: unknown, cmd: Command) => {
+      const segments = names.map((n) => objectSegment('network', n));
+      const json = (cmd.optsWithGlobals() as { json?: boolean }).json === true;
+      const done: { name: string }[] = [];
+      for (const seg of segments) {
+        try {
+          done.push(await ctx.client(cmd).call<{ name: string }>('DELETE', `/networks/${seg}`));
+        } catch (err) {
+          if (err instanceof DaemonUnreachableError) throw err;
+          ctx.io.stderr(errorText(err, json));
+          ctx.exitCode = EXIT.FAILED;
+        }
+      }
+      ctx.emit(cmd, done, (l) => l.map((r) => `${r.name}\n`).join(''));
     });
+
+  network
+    .command('prune')
+    .description('delete every local network without endpoints (asks first unless --force)')
+    .option('-f, --force', 'do not ask')
+    .option('--filter <key=value>', 'only networks with label=KEY[=VALUE], without label!=KEY[=VALUE], or made before until=TIME (Unix seconds, RFC 3339, or a duration back from now: 24h, 90m) (repeatable)', collect, [])
+    .action(async (o: { force?: boolean; filter: string[] }, cmd: Command) => {
+      const query = filtersQuery(o.filter);
+      if (o.force !== true) {
+        const yes = await ctx.io.confirm?.('WARNING! This will remove all local networks without endpoints.\nAre you sure you want to continue? [y/N] ');
+        if (yes !== true) throw new CancelledError('network prune');
+      }
+      const r = await ctx.client(cmd).call<PruneResult>('POST', `/networks/prune${query}`);
+      const json = (cmd.optsWithGlobals() as { json?: boolean }).json === true;
+      if (!json) for (const f of r.failed) ctx.io.stderr(`Error: ${f.name}: ${f.message} [${f.code}]\n`);
+      if (r.failed.length > 0) ctx.exitCode = EXIT.FAILED;
+      ctx.emit(cmd, r, (x) => (x.deleted.length === 0 ? '' : `Deleted Networks:\n${x.deleted.map((n) => `${n}\n`).join('')}`));
+    });
+}
+
+/** What `POST /networks/prune` answers. */
+interface PruneResult {
+  deleted: string[];
+  failed: { name: string; code: string; message: string }[];
 }

@@ -13,6 +13,11 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Ask the person at the terminal a yes/no question (`network prune`); resolves true only for y or yes. Absent, or
+   * stdin at its end: false (nothing is done without an answer).
+   */
+  confirm?(question: string): Promise<boolean>;
   /** A client for the daemon at `socketPath`; `timeoutMs`: the deadline of each call (default: the client's). */
   connect(socketPath: string, options?: { timeoutMs?: number }): ApiClient;
 }

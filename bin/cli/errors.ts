@@ -46,6 +46,14 @@ export class PortNotPublishedError extends SandnsError {
   }
 }
 
+/** `sandns network prune` was not confirmed at its prompt (no `--force`): nothing was removed (exit 1, as Docker). */
+export class CancelledError extends SandnsError {
+  constructor(what: string) {
+    super('ERR_CLI_CANCELLED', `${what} cancelled: nothing was removed (answer y, or pass --force)`, 409);
+    this.name = 'CancelledError';
+  }
+}
+
 /** The OCI hook could not pin or unpin a container's namespace (`ip netns attach/delete` failed; exit 1). */
 export class HookPinError extends SandnsError {
   constructor(problem: string) {
@@ -75,4 +83,13 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof DaemonUnreachableError) return EXIT.UNREACHABLE;
   if (err instanceof UsageError) return EXIT.USAGE;
   return EXIT.FAILED;
+}
+
+/** How an error reads on stderr: `Error: MESSAGE [CODE]` (further message lines after it), or one JSON line with --json. */
+export function errorText(err: unknown, json: boolean): string {
+  const e = err instanceof SandnsError ? err : undefined;
+  const code = e?.code ?? 'ERR_CLI_INTERNAL';
+  const message = e?.message ?? (err instanceof Error ? err.message : String(err));
+  const [first, ...more] = message.split('\n');
+  return json ? `${JSON.stringify({ code, message })}\n` : `Error: ${first} [${code}]\n${more.map((l) => `${l}\n`).join('')}`;
 }

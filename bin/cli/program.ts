@@ -11,7 +11,7 @@ import { addHookCommands } from './commands-hook.js';
 import { addPortCommands } from './commands-ports.js';
 import { collect, createContext, type CliContext, type CliIo, type GlobalOptions } from './context.js';
 import { DEFAULT_SOCKET } from './client.js';
-import { EXIT, exitCodeOf, UsageError } from './errors.js';
+import { errorText, EXIT, exitCodeOf, UsageError } from './errors.js';
 import { SandnsError } from '../../common/errors.js';
 import { SANDNS_VERSION } from '../../common/version.js';
 
@@ -93,11 +93,7 @@ export function buildProgram(ctx: CliContext): Command {
 }
 
 function reportError(err: unknown, json: boolean, io: CliIo): void {
-  const e = err instanceof SandnsError ? err : undefined;
-  const code = e?.code ?? 'ERR_CLI_INTERNAL';
-  const message = e?.message ?? (err instanceof Error ? err.message : String(err));
-  const [first, ...more] = message.split('\n');
-  io.stderr(json ? `${JSON.stringify({ code, message })}\n` : `Error: ${first} [${code}]\n${more.map((l) => `${l}\n`).join('')}`);
+  io.stderr(errorText(err, json));
 }
 
 /** Run the CLI on `argv` (without node and script); resolves with the exit code. */

@@ -41,11 +41,11 @@ function portsText(ports: readonly { hostIp?: string | undefined; hostPort: numb
   return ports.map((p) => `${p.hostIp === undefined ? '' : p.hostIp.includes(':') ? `[${p.hostIp}]:` : `${p.hostIp}:`}${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
 }
 
-/** `network ls`. */
-export function networksTable(list: readonly NetworkInfo[]): string {
+/** `network ls`; ids cut to 12 characters unless `truncate` is false (`--no-trunc`). */
+export function networksTable(list: readonly NetworkInfo[], truncate = true): string {
   return renderTable(
     ['NAME', 'ID', 'DRIVER', 'SCOPE', 'SUBNET', 'GATEWAY', 'SUBNET6', 'INTERNAL', 'TTL', 'ENDPOINTS'],
-    list.map((n) => [n.name, n.id.slice(0, 12), n.driver, n.scope, n.subnet, n.gateway, n.subnet6, yesNo(n.internal), n.ttl, n.endpoints.length]),
+    list.map((n) => [n.name, truncate ? n.id.slice(0, 12) : n.id, n.driver, n.scope, n.subnet, n.gateway, n.subnet6, yesNo(n.internal), n.ttl, n.endpoints.length]),
   );
 }
 
@@ -61,6 +61,8 @@ export function networkDetail(n: NetworkInfo): string {
       ['Attachable', yesNo(n.attachable === true)], ['Remote peers', n.peers as number | undefined],
     ] as const : []),
     ['DNS', n.dns?.join(', ')],
+    ['Labels', n.labels === undefined ? undefined : Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(', ')],
+    ['Created', n.created],
   ]);
   const eps = renderTable(
     ['ENDPOINT', 'SANDBOX', 'ALIASES', 'IPV4', 'IPV6', 'MAC', 'HOST IF', 'PORTS'],

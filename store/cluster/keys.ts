@@ -30,6 +30,9 @@ export interface NetworkSpec {
   readonly options: Readonly<Record<string, unknown>>;
   /** VXLAN id of overlay networks. */
   readonly vni?: number | undefined;
+  /** User labels and creation time, as the creating host wrote them: checked by each host before use (controller savedMeta). */
+  readonly labels?: unknown;
+  readonly created?: unknown;
 }
 
 /** Who holds an address of a global network. */

@@ -52,10 +52,15 @@ afterAll(async () => {
 
 describe('700 multi-host: global networks on etcd', () => {
   it('M3 a global network is seen on every host; an overlapping or same-named one is refused anywhere', async () => {
-    const net = await A.daemon.api<{ scope: string; subnet: string }>('POST', '/networks', { name: NET, subnet: '10.77.0.0/24', scope: 'global' });
+    const net = await A.daemon.api<{ scope: string; subnet: string; labels?: unknown; created?: string }>(
+      'POST', '/networks', { name: NET, subnet: '10.77.0.0/24', scope: 'global', labels: { tier: 'db' } },
+    );
     expect(net.scope).toBe('global');
     for (const h of [B, C]) {
       expect(await waitFor(async () => (await h.daemon.http('GET', `/networks/${NET}`)).status === 200, 1_000)).toBe(true);
+      // Labels and the creation time travel with the network's spec: every host shows the creating host's.
+      const seen = await h.daemon.api<{ labels?: unknown; created?: string }>('GET', `/networks/${NET}`);
+      expect([seen.labels, seen.created]).toEqual([{ tier: 'db' }, net.created]);
     }
     const overlap = await C.daemon.http('POST', '/networks', { name: `${tag}o`, subnet: '10.77.0.128/25', scope: 'global' });
     expect([overlap.status, code(overlap)]).toEqual([409, 'ERR_NETWORK_SUBNET_OVERLAP']);

@@ -1,40 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../../bin/cli/program.js';
-import { socketPathFrom, DEFAULT_SOCKET, type ApiClient } from '../../../bin/cli/client.js';
+import { cli, type Call } from './fake-cli.js';
+import { socketPathFrom, DEFAULT_SOCKET } from '../../../bin/cli/client.js';
 import { ApiCallError, DaemonUnreachableError, EXIT } from '../../../bin/cli/errors.js';
-
-interface Call {
-  socket: string;
-  method: string;
-  path: string;
-  body?: unknown;
-}
 
 const NET = {
   id: 'a'.repeat(64), name: 'n1', driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, scope: 'local', ttl: 600,
   endpoints: [{ id: 'e1', name: 'web', ipv4: '10.9.0.2', sandbox: 'web' }],
 };
-
-/** Run the CLI against a fake API; `answer` decides each response. */
-async function cli(argv: string[], answer: (c: Call) => unknown = () => ({}), env: Record<string, string> = {}) {
-  const calls: Call[] = [];
-  let stdout = '';
-  let stderr = '';
-  const connect = (socket: string): ApiClient => ({
-    socketPath: socket,
-    async call<T>(method: string, path: string, body?: unknown) {
-      const c = { socket, method, path, ...(body === undefined ? {} : { body }) };
-      calls.push(c);
-      return answer(c) as T;
-    },
-    async text(path: string) {
-      calls.push({ socket, method: 'GET', path });
-      return answer({ socket, method: 'GET', path }) as string;
-    },
-  });
-  const code = await runCli(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env, connect });
-  return { code, stdout, stderr, calls };
-}
 
 describe('CLI verbs → API requests', () => {
   it('L1 network create maps every option to the API body and prints the id', async () => {

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { cli } from './fake-cli.js';
+import { ApiCallError, DaemonUnreachableError, EXIT } from '../../../bin/cli/errors.js';
+import { checkLabels, savedMeta } from '../../../controller/options.js';
+import { SandnsError } from '../../../common/errors.js';
+
+const ID = (c: string): string => c.repeat(64);
+const NET = (name: string, c: string) => ({
+  id: ID(c), name, driver: 'bridge', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: false, scope: 'local', ttl: 600, driverOptions: {}, endpoints: [],
+});
+const filtersOf = (path: string): unknown => JSON.parse(new URLSearchParams(path.split('?')[1]).get('filters')!);
+
+describe('L1 network labels, ls filters, rm of several, prune (CLI → API)', () => {
+  it('create --label KEY=VALUE / KEY (value "", "=" kept in the value, a later KEY wins)', async () => {
+    const r = await cli(['network', 'create', 'n1', '--label', 'tier=db', '--label', 'flag', '--label', 'url=a=b', '--label', 'tier=web'], () => NET('n1', 'a'));
+    expect(r.calls[0]!.body).toEqual({ name: 'n1', labels: { tier: 'web', flag: '', url: 'a=b' } });
+    for (const bad of ['=v', '']) {
+      const u = await cli(['network', 'create', 'n1', '--label', bad]);
+      expect([u.code, u.calls.length, u.stderr]).toEqual([EXIT.USAGE, 0, expect.stringContaining('write KEY=VALUE or KEY')]);
+    }
+  });
+
+  it('ls -f sends Docker\'s filters JSON, split at the first "="; -q prints ids (12 characters, whole with --no-trunc)', async () => {
+    const list = [NET('a', 'a'), NET('b', 'b')];
+    const r = await cli(['network', 'ls', '-q', '-f', 'label=tier=db', '-f', 'label=x', '--filter', 'driver=bridge'], () => list);
+    expect(r.calls[0]!.path.split('?')[0]).toBe('/networks');
+    expect(filtersOf(r.calls[0]!.path)).toEqual({ label: ['tier=db', 'x'], driver: ['bridge'] });
+    expect(r.stdout).toBe(`${'a'.repeat(12)}\n${'b'.repeat(12)}\n`);
+    const whole = await cli(['network', 'ls', '-q', '--no-trunc'], () => list);
+    expect([whole.calls[0]!.path, whole.stdout]).toEqual(['/networks', `${ID('a')}\n${ID('b')}\n`]);
+    const table = await cli(['network', 'ls', '--no-trunc'], () => list);
+    expect(table.stdout).toContain(ID('a'));
+    expect((await cli(['network', 'ls'], () => list)).stdout).not.toContain(ID('a'));
+    const bad = await cli(['network', 'ls', '-f', 'label']);
+    expect([bad.code, bad.calls.length, bad.stderr]).toEqual([EXIT.USAGE, 0, expect.stringContaining('--filter label: write KEY=VALUE')]);
+  });
+
+  it('inspect shows labels and the creation time', async () => {
+    const r = await cli(['network', 'inspect', 'a'], () => ({ ...NET('a', 'a'), labels: { tier: 'db', x: '' }, created: '2026-12-02T01:02:03.004Z' }));
+    expect(r.stdout).toMatch(/Labels: +tier=db, x=\n/);
+    expect(r.stdout).toMatch(/Created: +2026-12-02T01:02:03.004Z\n/);
+    expect((await cli(['network', 'inspect', 'a'], () => NET('a', 'a'))).stdout).toMatch(/Labels: +-\nCreated: +-\n/);
+  });
+
+  it('rm of several goes on past a refusal, prints each refusal, and exits 1; names are checked before anything is sent', async () => {
+    const r = await cli(['network', 'rm', 'a', 'busy', 'c'], (c) => {
+      if (c.path.endsWith('/busy')) throw new ApiCallError('ERR_NETWORK_ACTIVE_ENDPOINTS', 'network busy has 1 active endpoint(s): disconnect them first', 403);
+      return { name: c.path.split('/').pop() };
+    });
+    expect(r.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['DELETE /networks/a', 'DELETE /networks/busy', 'DELETE /networks/c']);
+    expect([r.code, r.stdout, r.stderr]).toEqual([EXIT.FAILED, 'a\nc\n', 'Error: network busy has 1 active endpoint(s): disconnect them first [ERR_NETWORK_ACTIVE_ENDPOINTS]\n']);
+    const bad = await cli(['network', 'rm', 'a', 'b/c']);
+    expect([bad.code, bad.calls.length]).toEqual([EXIT.USAGE, 0]);
+    const down = await cli(['network', 'rm', 'a', 'b'], () => {
+      throw new DaemonUnreachableError('/run/x.sock', 'no such file');
+    });
+    expect([down.code, down.calls.length]).toEqual([EXIT.UNREACHABLE, 1]);
+  });
+
+  it('prune asks first: no terminal or any answer but yes removes nothing (exit 1 ERR_CLI_CANCELLED); yes or --force prunes', async () => {
+    const pruned = () => ({ deleted: ['a', 'b'], failed: [] });
+    const none = await cli(['network', 'prune'], pruned);
+    expect([none.code, none.calls.length, none.stderr]).toEqual([EXIT.FAILED, 0, expect.stringContaining('[ERR_CLI_CANCELLED]')]);
+    const asked: string[] = [];
+    const no = await cli(['network', 'prune'], pruned, {}, async (q) => (asked.push(q), false));
+    expect([no.code, no.calls.length, asked[0]]).toEqual([EXIT.FAILED, 0, expect.stringContaining('Are you sure you want to continue? [y/N]')]);
+    const yes = await cli(['network', 'prune', '--filter', 'until=24h', '--filter', 'label!=keep'], pruned, {}, async () => true);
+    expect(yes.calls[0]!.method).toBe('POST');
+    expect(filtersOf(yes.calls[0]!.path)).toEqual({ until: ['24h'], 'label!': ['keep'] });
+    expect([yes.code, yes.stdout]).toEqual([0, 'Deleted Networks:\na\nb\n']);
+    const forced = await cli(['network', 'prune', '-f'], () => ({ deleted: [], failed: [{ name: 'x', code: 'ERR_LINK_BUSY', message: 'bridge busy' }] }));
+    expect([forced.calls[0]!.path, forced.code, forced.stdout, forced.stderr]).toEqual(['/networks/prune', EXIT.FAILED, '', 'Error: x: bridge busy [ERR_LINK_BUSY]\n']);
+  });
+});
+
+describe('L1 labels (controller options)', () => {
+  const refusal = (v: unknown): string | undefined => {
+    try {
+      checkLabels('labels', v);
+    } catch (e) {
+      return e instanceof SandnsError ? `${e.code} ${e.message}` : 'untyped';
+    }
+    return undefined;
+  };
+
+  it('keeps string values and sorts by key', () => {
+    expect(Object.entries(checkLabels('labels', { b: '2', a: '', 'com.example/x': 'y=z' }))).toEqual([['a', ''], ['b', '2'], ['com.example/x', 'y=z']]);
+    expect(checkLabels('labels', undefined)).toEqual({});
+  });
+
+  it.each([
+    ['a list', ['a=b'], 'must be an object'],
+    ['null', null, 'must be an object'],
+    ['a number value', { a: 1 }, 'value of "a" must be a string'],
+    ['an empty key', { '': 'x' }, 'must be 1-256 characters'],
+    ['a key with "="', { 'a=b': 'x' }, 'without "="'],
+    ['a key with a newline', { 'a\nb': 'x' }, 'control characters'],
+    ['a value with a newline', { a: 'x\ny' }, 'control characters'],
+    ['a long key', { ['k'.repeat(257)]: 'x' }, 'must be 1-256 characters'],
+    ['a long value', { a: 'v'.repeat(4097) }, 'at most 4096 characters'],
+    ['65 labels', Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, ''])), 'at most 64 are kept'],
+  ])('refuses %s (400 ERR_INVALID_OPTION)', (_what, v, message) => {
+    const got = refusal(v);
+    expect(got).toMatch(/^ERR_INVALID_OPTION /);
+    expect(got).toContain(message);
+  });
+
+  it('labels and a time read back are kept when valid and dropped when not (the network is kept either way)', () => {
+    expect(savedMeta({ a: 'b' }, '2026-12-02T01:02:03.004Z')).toEqual({ labels: { a: 'b' }, created: '2026-12-02T01:02:03.004Z' });
+    expect(savedMeta({ 'a=b': 'c' }, 'yesterday')).toEqual({});
+    expect(savedMeta(undefined, 7)).toEqual({});
+  });
+});
