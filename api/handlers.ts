@@ -160,8 +160,8 @@ export function listNetworks({ query, deps }: Ctx): ApiResponse {
 /**
  * `POST /networks/prune` (Docker's `network prune`): delete every local network without endpoints that passes the
  * `filters` (label, label!, until). Global networks are never pruned: their endpoints may be on other hosts. A network
- * that got an endpoint or went away meanwhile is skipped; any other refusal is listed under `failed` (the rest go on).
- * Answers `{deleted: [names], failed: [{name, code, message}]}`.
+ * that got an endpoint or went away meanwhile is skipped; any other failure, ours included (logged), is listed under
+ * `failed` and the rest go on, as Docker's prune logs and goes on. Answers `{deleted: [names], failed: [{name, code, message}]}`.
  */
 export async function pruneNetworks({ query, deps }: Ctx): Promise<ApiResponse> {
   const now = Date.now();
@@ -176,8 +176,9 @@ export async function pruneNetworks({ query, deps }: Ctx): Promise<ApiResponse> 
       deleted.push(net.name);
     } catch (err) {
       if (err instanceof NetworkActiveEndpointsError || err instanceof NetworkNotFoundError) continue;
-      if (!(err instanceof SandnsError) || err.status >= 500) throw err;
-      failed.push({ name: net.name, code: err.code, message: err.message });
+      const typed = err instanceof SandnsError && err.status < 500;
+      if (!typed) deps.logger.error({ err, network: net.name }, 'network prune: a delete failed');
+      failed.push({ name: net.name, code: err instanceof SandnsError ? err.code : 'ERR_API_INTERNAL', message: typed ? err.message : `deleting ${net.name} failed (see the daemon's log)` });
     }
   }
   return ok({ deleted, failed });

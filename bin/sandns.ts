@@ -18,7 +18,9 @@ function confirm(question: string): Promise<boolean> {
       resolve(/^\s*y(es)?\s*$/i.test(line));
     });
     rl.once('close', () => {
-      if (!answered) resolve(false);
+      if (answered) return;
+      process.stderr.write('\n'); // stdin ended without an answer: what follows starts a line of its own
+      resolve(false);
     });
   });
 }

@@ -14,7 +14,7 @@ import type { Endpoint } from './endpoint.js';
 import { EndpointExistsError, NetworkActiveEndpointsError, NetworkExistsError } from './errors.js';
 import { assertNoOverlap } from './plan.js';
 import { Network } from './network.js';
-import { savedMeta } from './options.js';
+import { metaOf, savedMeta } from './options.js';
 import type { Sandbox } from './sandbox.js';
 
 /** What the binding needs from the controller. */
@@ -40,8 +40,7 @@ export function specOf(net: Network): NetworkSpec {
     id: net.id, name: net.name, driver: net.driver, subnet: d.subnet, gateway: d.gateway,
     ...(d.subnet6 !== undefined ? { subnet6: d.subnet6, gateway6: d.gateway6 } : {}),
     internal: net.internal, ttl: net.ttl, dns: [...net.dns], options: { ...net.driverOptions }, ...(net.pool4.ipRange === undefined ? {} : { ipRange: net.pool4.ipRange }),
-    ...(typeof net.driverOptions.vni === 'number' ? { vni: net.driverOptions.vni } : {}),
-    ...(Object.keys(net.labels).length > 0 ? { labels: { ...net.labels } } : {}), ...(net.created !== undefined ? { created: net.created } : {}),
+    ...(typeof net.driverOptions.vni === 'number' ? { vni: net.driverOptions.vni } : {}), ...metaOf(net),
   };
 }
 
@@ -362,10 +361,11 @@ export class ClusterBinding implements ClusterListener {
       this.#log.warn({ err, network: spec.name, driver: spec.driver }, 'a global network this host cannot run: not visible on this host');
       return;
     }
+    const { meta, dropped } = savedMeta(spec.labels, spec.created);
+    if (dropped.length > 0) this.#log.warn({ network: spec.name, dropped }, 'a global network spec\'s labels or time this host does not take: shown without');
     const net = new Network(this.#d.core, {
       id: spec.id, name: spec.name, driver: spec.driver, internal: spec.internal, ttl: spec.ttl, dns: spec.dns, scope: 'global', driverReady: false,
-      pool4: new Pool(spec.subnet, spec.gateway, spec.ipRange), pool6: spec.subnet6 === undefined ? undefined : new Pool(spec.subnet6, spec.gateway6),
-      driverOptions, ...savedMeta(spec.labels, spec.created),
+      pool4: new Pool(spec.subnet, spec.gateway, spec.ipRange), pool6: spec.subnet6 === undefined ? undefined : new Pool(spec.subnet6, spec.gateway6), driverOptions, ...meta,
     });
     this.#d.addNetwork(net);
     for (const [address, c] of this.store.claimsOf(spec.name)) this.#onClaim('put', spec.name, address, c.endpoint);

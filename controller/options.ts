@@ -181,51 +181,80 @@ export function checkDnsNames(field: string, value: unknown): string[] {
   return checkStrings(field, value).map((n) => assertValidHostname(n, field));
 }
 
-/** The most labels one object carries, and the longest key and value (bytes of UTF-16 code units, as JSON counts). */
+/** The most labels one object carries, and the longest key and value (in UTF-16 code units, as JavaScript counts). */
 export const LABEL_LIMITS = { count: 64, key: 256, value: 4096 } as const;
 
 /**
+ * What a label may not contain: C0 and C1 control characters, DEL, and the bidirectional overrides and isolates
+ * (U+202A-U+202E, U+2066-U+2069) that make a terminal show text in another order than it is.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what is refused
+const LABEL_REFUSED = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/** Why one label cannot be kept, or undefined when it can. */
+function labelProblem(k: string, v: unknown): string | undefined {
+  const key = JSON.stringify(k.slice(0, 40));
+  if (k.length === 0 || k.length > LABEL_LIMITS.key || k.includes('=') || LABEL_REFUSED.test(k)) {
+    return `key ${key} must be 1-${LABEL_LIMITS.key} characters without "=" or control characters`;
+  }
+  if (typeof v !== 'string') return `value of ${key} must be a string`;
+  if (v.length > LABEL_LIMITS.value || LABEL_REFUSED.test(v)) return `value of ${key} must be at most ${LABEL_LIMITS.value} characters without control characters`;
+  return undefined;
+}
+
+const byKey = ([a]: readonly [string, string], [b]: readonly [string, string]): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
  * Check labels (Docker's `--label KEY=VALUE`): an object of string values, at most LABEL_LIMITS.count entries; a key
- * is 1-256 characters without "=" (so `label=KEY=VALUE` filters read one way) or control characters, a value 0-4096
- * characters without control characters. Returns a copy with the keys sorted, so listings and records are stable.
- * Throws ERR_INVALID_OPTION naming `field`.
+ * is 1-256 characters without "=" (so `label=KEY=VALUE` filters read one way), a value 0-4096 characters; neither
+ * holds control characters or bidirectional overrides (LABEL_REFUSED). Returns a copy with the keys sorted, so
+ * listings and records are stable. Throws ERR_INVALID_OPTION naming `field`.
  */
 export function checkLabels(field: string, value: unknown): Record<string, string> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError(field, 'must be an object of KEY: VALUE strings');
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length > LABEL_LIMITS.count) throw new InvalidOptionError(field, `has ${entries.length} labels; at most ${LABEL_LIMITS.count} are kept`);
-  // eslint-disable-next-line no-control-regex -- control characters are what is refused
-  const control = /[\u0000-\u001f\u007f]/;
   for (const [k, v] of entries) {
-    const key = JSON.stringify(k.slice(0, 40));
-    if (k.length === 0 || k.length > LABEL_LIMITS.key || k.includes('=') || control.test(k)) {
-      throw new InvalidOptionError(field, `key ${key} must be 1-${LABEL_LIMITS.key} characters without "=" or control characters`);
-    }
-    if (typeof v !== 'string') throw new InvalidOptionError(field, `value of ${key} must be a string`);
-    if (v.length > LABEL_LIMITS.value || control.test(v)) {
-      throw new InvalidOptionError(field, `value of ${key} must be at most ${LABEL_LIMITS.value} characters without control characters`);
-    }
+    const problem = labelProblem(k, v);
+    if (problem !== undefined) throw new InvalidOptionError(field, problem);
   }
-  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as Record<string, string>;
+  return Object.fromEntries((entries as [string, string][]).sort(byKey));
 }
 
 /**
- * Labels and creation time read back from a record (the state file, another host's spec in the cluster store): kept
- * when they pass checkLabels / are an ISO 8601 time, else left out (a hand-edited value never costs the network).
+ * Labels and creation time read back from a record (the state file, another host's spec in the cluster store), which
+ * may have been edited by hand: each label that checkLabels would take is kept on its own (the first
+ * LABEL_LIMITS.count by key), a time any RFC 3339 spelling of which Date.parse reads is kept in toISOString's form;
+ * the rest is dropped and said in `dropped` (the caller reports it). The network is kept either way.
  */
-export function savedMeta(labels: unknown, created: unknown): { labels?: Record<string, string>; created?: string } {
-  let kept: Record<string, string> = {};
-  try {
-    kept = checkLabels('labels', labels);
-  } catch {
-    // dropped: see above
+export function savedMeta(labels: unknown, created: unknown): { meta: { labels?: Record<string, string>; created?: string }; dropped: string[] } {
+  const dropped: string[] = [];
+  const kept: [string, string][] = [];
+  if (labels !== undefined) {
+    if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) dropped.push('labels that are not an object');
+    else {
+      for (const [k, v] of Object.entries(labels as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const problem = labelProblem(k, v) ?? (kept.length >= LABEL_LIMITS.count ? `more than ${LABEL_LIMITS.count} labels` : undefined);
+        if (problem === undefined) kept.push([k, v as string]);
+        else dropped.push(`label ${JSON.stringify(k.slice(0, 40))}: ${problem}`);
+      }
+    }
   }
-  const when = typeof created === 'string' && ISO_TIME.test(created) && !Number.isNaN(Date.parse(created)) ? created : undefined;
-  return { ...(Object.keys(kept).length > 0 ? { labels: kept } : {}), ...(when === undefined ? {} : { created: when }) };
+  const when = typeof created === 'string' && RFC3339_TIME.test(created) ? Date.parse(created) : Number.NaN;
+  if (created !== undefined && Number.isNaN(when)) dropped.push(`creation time ${JSON.stringify(String(created).slice(0, 40))}: not an RFC 3339 time`);
+  return {
+    meta: { ...(kept.length > 0 ? { labels: Object.fromEntries(kept) } : {}), ...(Number.isNaN(when) ? {} : { created: new Date(when).toISOString() }) },
+    dropped,
+  };
 }
-/** What Date.toISOString writes. */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+/** A network's labels (when any) and creation time (when known), as its records and the cluster spec keep them. */
+export function metaOf(n: { readonly labels: Readonly<Record<string, string>>; readonly created: string | undefined }): { labels?: Record<string, string>; created?: string } {
+  return { ...(Object.keys(n.labels).length > 0 ? { labels: { ...n.labels } } : {}), ...(n.created !== undefined ? { created: n.created } : {}) };
+}
+
+/** An RFC 3339 date-time (§5.6) with its offset. */
+const RFC3339_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Check the TTL. */
 export function checkTtl(value: unknown): number {

@@ -76,10 +76,12 @@ async function restoreNetworks(deps: RestoreDeps, state: PersistedState, r: Rest
     let made: Network | undefined;
     try {
       const driver = deps.drivers.get(p.driver);
+      const { meta, dropped } = savedMeta(p.labels, p.created);
+      for (const d of dropped) r.problems.push(`network ${p.name}: ${d}: dropped`);
       const net = new Network(deps.core, {
         id: p.id, name: p.name, driver: p.driver, internal: p.internal, ttl: p.ttl, dns: p.dns ?? [], scope: p.scope ?? 'local', driverReady: true,
         pool4: new AddressPool(p.subnet, p.gateway, p.ipRange), pool6: p.subnet6 === undefined ? undefined : new AddressPool(p.subnet6, p.gateway6),
-        driverOptions: driver.validateOptions(p.driverOptions), ...savedMeta(p.labels, p.created),
+        driverOptions: driver.validateOptions(p.driverOptions), ...meta,
       });
       made = net;
       if (p.phase !== 'live') {

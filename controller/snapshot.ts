@@ -4,6 +4,7 @@
  * derives it from the endpoints' addresses. The store never sees the model's
  * classes; this file is the only place that knows both shapes.
  */
+import { metaOf } from './options.js';
 import { epKey, netKey, type JournalRecord, type PersistedEndpoint, type PersistedJoin, type PersistedKey, type PersistedNetwork, type PersistedSandbox, type PersistedState, type RecordKey } from '../store/index.js';
 import type { Network } from './network.js';
 import type { Endpoint } from './endpoint.js';
@@ -26,7 +27,7 @@ export function networkRecord(n: Network, phase: PersistedNetwork['phase']): Per
     internal: n.internal, ttl: n.ttl, ...(n.dns.length > 0 ? { dns: [...n.dns] } : {}),
     ...(n.pool4.ipRange !== undefined ? { ipRange: n.pool4.ipRange } : {}), driverOptions: { ...n.driverOptions }, phase,
     ...(n.scope === 'global' ? { scope: 'global' as const } : {}),
-    ...(Object.keys(n.labels).length > 0 ? { labels: { ...n.labels } } : {}), ...(n.created !== undefined ? { created: n.created } : {}),
+    ...metaOf(n),
   };
 }
 

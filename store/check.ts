@@ -20,6 +20,7 @@ const strMap: Check = (v, at) => {
   obj(v, at);
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) str(x, `${at}.${k}`);
 };
+const anything: Check = () => undefined;
 const opt = (c: Check): Check => (v, at) => void (v !== undefined && c(v, at));
 const oneOf = (...values: string[]): Check => (v, at) => void (!values.includes(v as string) && fail(at, values.join(' | ')));
 const list = (c: Check): Check => (v, at) => {
@@ -34,7 +35,8 @@ const shape = (fields: Record<string, Check>): Check => (v, at) => {
 const network = shape({
   id: str, name: str, driver: str, subnet: str, gateway: str, subnet6: opt(str), gateway6: opt(str),
   internal: bool, ttl: int, dns: opt(list(str)), ipRange: opt(str), driverOptions: obj, phase: oneOf('live', 'creating', 'deleting'), scope: opt(oneOf('global')),
-  labels: opt(obj), created: opt(str),
+  // labels and created are checked by the controller (savedMeta), which drops a bad one and keeps the network
+  labels: anything, created: anything,
 });
 const joinInfo = shape({ hostIfname: str, ifname: str, mac: str, endpointId: opt(str) });
 const mapping = shape({ hostIp: opt(str), hostPort: int, containerPort: int, protocol: oneOf('tcp', 'udp') });

@@ -37,10 +37,10 @@ export interface PersistedNetwork {
   phase: 'live' | 'creating' | 'deleting';
   /** 'global': the network lives in the cluster store (docs/cluster.md M1); absent means local. */
   scope?: 'global';
-  /** User labels; absent when none (and in files written before they existed). */
-  labels?: Record<string, string>;
-  /** When it was made (ISO 8601, UTC); absent in files written before it was kept. */
-  created?: string;
+  /** User labels; absent when none (and in files written before they existed). Read back through savedMeta. */
+  labels?: unknown;
+  /** When it was made (ISO 8601, UTC); absent in files written before it was kept. Read back through savedMeta. */
+  created?: unknown;
 }
 
 /** What the driver made on join: the host-side and in-sandbox interface names and the MAC address. */

@@ -143,14 +143,17 @@ function addRemoveCommands(network: Command, ctx: CliContext): void {
       const done: { name: string }[] = [];
       for (const seg of segments) {
         try {
-          done.push(await ctx.client(cmd).call<{ name: string }>('DELETE', `/networks/${seg}`));
+          const r = await ctx.client(cmd).call<{ name: string }>('DELETE', `/networks/${seg}`);
+          // each name as it goes (as Docker): one the daemon deleted is printed even if a later call cannot be made
+          if (json) done.push(r);
+          else ctx.io.stdout(`${r.name}\n`);
         } catch (err) {
           if (err instanceof DaemonUnreachableError) throw err;
           ctx.io.stderr(errorText(err, json));
           ctx.exitCode = EXIT.FAILED;
         }
       }
-      ctx.emit(cmd, done, (l) => l.map((r) => `${r.name}\n`).join(''));
+      if (json) ctx.emit(cmd, done, () => '');
     });
 
   network

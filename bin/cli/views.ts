@@ -49,6 +49,12 @@ export function networksTable(list: readonly NetworkInfo[], truncate = true): st
   );
 }
 
+/** Labels in one cell, `k=v, k2=v2`; a value that holds a comma, a quote or a space is written as a JSON string, so each label reads one way. */
+function labelsText(labels: Readonly<Record<string, string>> | undefined): string | undefined {
+  if (labels === undefined) return undefined;
+  return Object.entries(labels).map(([k, v]) => `${k}=${/[,"\s]/.test(v) ? JSON.stringify(v) : v}`).join(', ');
+}
+
 /** `network inspect`. */
 export function networkDetail(n: NetworkInfo): string {
   const head = renderFields([
@@ -61,7 +67,7 @@ export function networkDetail(n: NetworkInfo): string {
       ['Attachable', yesNo(n.attachable === true)], ['Remote peers', n.peers as number | undefined],
     ] as const : []),
     ['DNS', n.dns?.join(', ')],
-    ['Labels', n.labels === undefined ? undefined : Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(', ')],
+    ['Labels', labelsText(n.labels)],
     ['Created', n.created],
   ]);
   const eps = renderTable(

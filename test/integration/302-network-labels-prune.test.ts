@@ -63,7 +63,9 @@ describe('302 network labels, ls filters and prune', () => {
     expect(await names(['-f', 'label=tier'])).toEqual([A, B].sort());
     expect(await names(['-f', 'label=tier=db'])).toEqual([A]);
     expect(await names(['-f', 'label=team=x=y'])).toEqual([A]);
-    expect(await names(['-f', 'label=tier=db', '-f', 'label=tier=web'])).toEqual([A, B].sort());
+    // several label values must all hold (Docker's MatchKVList)
+    expect(await names(['-f', 'label=tier=db', '-f', 'label=tier=web'])).toEqual([]);
+    expect(await names(['-f', 'label=tier', '-f', 'label=team'])).toEqual([A]);
     expect(await names(['-f', `name=${tag}`, '-f', 'dangling=true'])).toEqual([B, C].sort());
     expect(await names(['-f', 'label=tier', '-f', 'dangling=true'])).toEqual([B]);
     expect(await names(['-f', 'type=builtin'])).toEqual([]);
@@ -95,8 +97,14 @@ describe('302 network labels, ls filters and prune', () => {
     expect([young.exitCode, young.stdout]).toEqual([0, '']);
     const bad = await d.http('POST', `/networks/prune?${filters({ name: [C] })}`);
     expect([bad.status, JSON.parse(bad.text).code]).toEqual([400, 'ERR_INVALID_OPTION']);
+    // every label filter must hold (Docker): a network with only one of them stays
+    const D = `${tag}d`;
+    expect((await d.cli(['network', 'create', D, '--subnet', randomSubnet().subnet, '--label', 'team=x=y'])).exitCode).toBe(0);
+    const both = await d.cli(['network', 'prune', '-f', '--filter', 'label=tier=db', '--filter', 'label=team=x=y']);
+    expect([both.exitCode, both.stdout]).toEqual([0, '']);
+    expect(await names([])).toEqual([A, B, C, D].sort());
     const noTier = await execa(process.execPath, [build.bin, '--socket', d.socket, 'network', 'prune', '--filter', 'label!=tier'], { input: 'y\n', reject: false });
-    expect([noTier.exitCode, noTier.stdout], noTier.stderr).toEqual([0, `Deleted Networks:\n${C}`]);
+    expect([noTier.exitCode, noTier.stdout], noTier.stderr).toEqual([0, `Deleted Networks:\n${[C, D].sort().join('\n')}`]);
     const all = await d.http('POST', '/networks/prune');
     expect([all.status, JSON.parse(all.text)]).toEqual([200, { deleted: [B], failed: [] }]);
     expect(await names([])).toEqual([A]);

@@ -21,6 +21,7 @@ const codeOf = (f: () => unknown): string | undefined => {
 describe('network filters: parsing (Docker Engine API form)', () => {
   it('absent is no filter; both wire forms give the same lists', () => {
     expect(parseNetworkFilters([], LIST_FILTERS).size).toBe(0);
+    expect(parseNetworkFilters([''], LIST_FILTERS).size).toBe(0);
     expect([...F({ label: ['a=b', 'c'], driver: ['bridge'] })]).toEqual([['label', ['a=b', 'c']], ['driver', ['bridge']]]);
     expect([...F({ label: { 'a=b': true, c: true } })]).toEqual([['label', ['a=b', 'c']]]);
     expect(F({ name: [] }).size).toBe(0);
@@ -37,6 +38,8 @@ describe('network filters: parsing (Docker Engine API form)', () => {
     ['a bad type', '{"type":["weird"]}', 'type must be custom or builtin'],
     ['a bad dangling', '{"dangling":["yes"]}', 'dangling must be true, false, 1 or 0'],
     ['an empty label', '{"label":[""]}', 'label needs KEY or KEY=VALUE'],
+    ['dangling twice', '{"dangling":["true","false"]}', 'give dangling once, not 2 times'],
+    ['a bad scope', '{"scope":["host"]}', 'scope must be local, global or swarm'],
     ['a label without key', '{"label":["=v"]}', 'label needs KEY or KEY=VALUE'],
   ])('400 ERR_INVALID_OPTION for %s', (_what, raw, message) => {
     const got = codeOf(() => parseNetworkFilters([raw], LIST_FILTERS, NOW));
@@ -49,6 +52,7 @@ describe('network filters: parsing (Docker Engine API form)', () => {
     expect(codeOf(() => F({ 'label!': ['x'] }))).toContain('unknown filter "label!"');
     expect(codeOf(() => F({ name: ['x'] }, PRUNE_FILTERS))).toContain('unknown filter "name": this request takes label, label!, until');
     expect(codeOf(() => F({ until: ['yesterday'] }, PRUNE_FILTERS))).toContain('until must be Unix seconds, an RFC 3339 time or a duration');
+    expect(codeOf(() => F({ until: ['1h', '2h'] }, PRUNE_FILTERS))).toContain('give until once, not 2 times');
   });
 });
 
@@ -67,15 +71,19 @@ describe('network filters: matching', () => {
     expect(names({ driver: ['overlay'] })).toEqual(['back']);
     expect(names({ driver: ['bridg'] })).toEqual([]);
     expect(names({ scope: ['local'] })).toEqual(['front-end', 'bare']);
+    expect(names({ scope: ['swarm'] })).toEqual([]);
+    expect(names({ scope: ['swarm', 'global'] })).toEqual(['back']);
   });
 
-  it('label KEY, KEY=VALUE (a value may be empty), and a second value of one key is an alternative', () => {
+  it('label KEY, KEY=VALUE (a value may be empty); several values must all hold (Docker\'s MatchKVList)', () => {
     expect(names({ label: ['tier'] })).toEqual(['front-end', 'back']);
     expect(names({ label: ['tier=db'] })).toEqual(['back']);
     expect(names({ label: ['tier=d'] })).toEqual([]);
     expect(names({ label: ['empty='] })).toEqual(['back']);
     expect(names({ label: ['empty'] })).toEqual(['back']);
-    expect(names({ label: ['tier=db', 'tier=web'] })).toEqual(['front-end', 'back']);
+    expect(names({ label: ['tier=db', 'tier=web'] })).toEqual([]);
+    expect(names({ label: ['tier', 'empty'] })).toEqual(['back']);
+    expect(names({ label: { tier: true, empty: true } })).toEqual(['back']);
     // a key with "=" cannot be asked for by KEY=VALUE (checkLabels refuses such keys at create)
     expect(names({ label: ['a=b'] })).toEqual([]);
   });
@@ -92,10 +100,12 @@ describe('network filters: matching', () => {
     expect(names({ dangling: ['0'] })).toEqual(['front-end']);
   });
 
-  it('label! keeps the networks that have none of its values', () => {
+  it('label! drops the networks for which all its values hold (Docker\'s prune); with label, both apply', () => {
     expect(names({ 'label!': ['tier'] }, PRUNE_FILTERS)).toEqual(['bare']);
     expect(names({ 'label!': ['tier=db'] }, PRUNE_FILTERS)).toEqual(['front-end', 'bare']);
-    expect(names({ 'label!': ['tier=db', 'tier=web'] }, PRUNE_FILTERS)).toEqual(['bare']);
+    expect(names({ 'label!': ['tier=db', 'tier=web'] }, PRUNE_FILTERS)).toEqual(['front-end', 'back', 'bare']);
+    expect(names({ 'label!': ['tier', 'empty'] }, PRUNE_FILTERS)).toEqual(['front-end', 'bare']);
+    expect(names({ label: ['tier'], 'label!': ['tier=db'] }, PRUNE_FILTERS)).toEqual(['front-end']);
   });
 
   it('until: durations, Unix seconds and RFC 3339 times; an unknown creation time is never older', () => {
@@ -112,6 +122,10 @@ describe('network filters: matching', () => {
     expect(older('2026-12-01T00:00:00.000Z', '2026-12-01T01:00:00+02:00')).toBe(false);
     expect(older(undefined, '1s')).toBe(false);
     expect(untilTime('1.5h', NOW)).toBe(NOW - 5_400_000);
-    for (const bad of ['1d', 'h', '-1h', '1h-', '2026-13-45', 'now']) expect(() => untilTime(bad, NOW), bad).toThrow(/until must be/);
+    // no offset: UTC, for a date and a date-time alike
+    expect(untilTime('2026-12-01', NOW)).toBe(Date.parse('2026-12-01T00:00:00Z'));
+    expect(untilTime('2026-12-01T10:00', NOW)).toBe(Date.parse('2026-12-01T10:00:00Z'));
+    expect(untilTime('2024-02-29', NOW)).toBe(Date.parse('2024-02-29T00:00:00Z'));
+    for (const bad of ['1d', 'h', '-1h', '1h-', '2026-13-45', '2024-02-30', '2025-02-29T00:00Z', 'now']) expect(() => untilTime(bad, NOW), bad).toThrow(/until must be/);
   });
 });

@@ -38,6 +38,8 @@ describe('L1 network labels, ls filters, rm of several, prune (CLI → API)', ()
   it('inspect shows labels and the creation time', async () => {
     const r = await cli(['network', 'inspect', 'a'], () => ({ ...NET('a', 'a'), labels: { tier: 'db', x: '' }, created: '2026-12-02T01:02:03.004Z' }));
     expect(r.stdout).toMatch(/Labels: +tier=db, x=\n/);
+    const tricky = await cli(['network', 'inspect', 'a'], () => ({ ...NET('a', 'a'), labels: { k: 'a, b=c', q: 'say "hi"' } }));
+    expect(tricky.stdout).toMatch(/Labels: +k="a, b=c", q="say \\"hi\\""\n/);
     expect(r.stdout).toMatch(/Created: +2026-12-02T01:02:03.004Z\n/);
     expect((await cli(['network', 'inspect', 'a'], () => NET('a', 'a'))).stdout).toMatch(/Labels: +-\nCreated: +-\n/);
   });
@@ -96,6 +98,8 @@ describe('L1 labels (controller options)', () => {
     ['a key with "="', { 'a=b': 'x' }, 'without "="'],
     ['a key with a newline', { 'a\nb': 'x' }, 'control characters'],
     ['a value with a newline', { a: 'x\ny' }, 'control characters'],
+    ['a C1 control character (8-bit CSI)', { a: 'x\u009b31my' }, 'control characters'],
+    ['a bidirectional override', { 'a\u202eb': 'x' }, 'control characters'],
     ['a long key', { ['k'.repeat(257)]: 'x' }, 'must be 1-256 characters'],
     ['a long value', { a: 'v'.repeat(4097) }, 'at most 4096 characters'],
     ['65 labels', Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, ''])), 'at most 64 are kept'],
@@ -105,9 +109,17 @@ describe('L1 labels (controller options)', () => {
     expect(got).toContain(message);
   });
 
-  it('labels and a time read back are kept when valid and dropped when not (the network is kept either way)', () => {
-    expect(savedMeta({ a: 'b' }, '2026-12-02T01:02:03.004Z')).toEqual({ labels: { a: 'b' }, created: '2026-12-02T01:02:03.004Z' });
-    expect(savedMeta({ 'a=b': 'c' }, 'yesterday')).toEqual({});
-    expect(savedMeta(undefined, 7)).toEqual({});
+  it('labels read back: each valid one kept on its own, each bad one said; a time in any RFC 3339 spelling kept as toISOString writes it', () => {
+    expect(savedMeta({ b: 'c', a: 'b' }, '2026-12-02T01:02:03.004Z')).toEqual({ meta: { labels: { a: 'b', b: 'c' }, created: '2026-12-02T01:02:03.004Z' }, dropped: [] });
+    const mixed = savedMeta({ ok: 'yes', 'bad=key': 'x', n: 1 }, 'yesterday');
+    expect(mixed.meta).toEqual({ labels: { ok: 'yes' } });
+    expect(mixed.dropped).toEqual([
+      'label "bad=key": key "bad=key" must be 1-256 characters without "=" or control characters', 'label "n": value of "n" must be a string',
+      'creation time "yesterday": not an RFC 3339 time',
+    ]);
+    expect(savedMeta(undefined, '2026-12-02T03:02:03+02:00')).toEqual({ meta: { created: '2026-12-02T01:02:03.000Z' }, dropped: [] });
+    expect(savedMeta(null, 7)).toEqual({ meta: {}, dropped: ['labels that are not an object', 'creation time "7": not an RFC 3339 time'] });
+    const many = savedMeta(Object.fromEntries(Array.from({ length: 66 }, (_, i) => [`k${String(i).padStart(2, '0')}`, ''])), undefined);
+    expect([Object.keys(many.meta.labels!).length, many.dropped]).toEqual([64, ['label "k64": more than 64 labels', 'label "k65": more than 64 labels']]);
   });
 });

@@ -45,4 +45,22 @@ describe('restore keeps the records it could not finish', () => {
     expect(r.undone).toEqual(['create of network n3', 'delete of network n4']);
     expect(r.problems.filter((p) => /record is kept: the next start tries again/.test(p))).toHaveLength(2);
   });
+
+  it('L3 a hand-edited record keeps its network: good labels and the time are restored, each bad label is a problem', async () => {
+    const added: { name: string; labels: unknown; created: unknown }[] = [];
+    const edited = { ...net(6, 'live'), labels: { ok: 'yes', 'bad=key': 'x', n: 1 }, created: '2026-12-02T03:00:00+02:00' };
+    const r = await restoreState({
+      core: {} as never, drivers: new DriverRegistry([fakeDriver(new Set())]), logger: silentLogger(), originResolvConf: '/dev/null',
+      addNetwork: (n) => void added.push({ name: n.name, labels: n.labels, created: n.created }), addSandbox: () => undefined, keepUnfinished: () => undefined,
+    }, { networks: [edited, { ...net(7, 'live'), labels: null }], endpoints: [], sandboxes: [] });
+    expect(added).toEqual([
+      { name: 'n6', labels: { ok: 'yes' }, created: '2026-12-02T01:00:00.000Z' },
+      { name: 'n7', labels: {}, created: undefined },
+    ]);
+    expect(r.problems).toEqual([
+      'network n6: label "bad=key": key "bad=key" must be 1-256 characters without "=" or control characters: dropped',
+      'network n6: label "n": value of "n" must be a string: dropped',
+      'network n7: labels that are not an object: dropped',
+    ]);
+  });
 });
