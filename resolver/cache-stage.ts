@@ -70,7 +70,14 @@ export function partitionOf(view: Pick<ResolverView, 'id' | 'networks'>): string
 /** Build the R13 stage (see the file comment). */
 export function cacheStage(o: CacheStageOptions): CacheStage {
   const { cache, metrics } = o;
-  const inflight = new Map<string, Flight>();
+  // The flights by key: key → slot (a small integer) in a Map, the flight in `flights[slot]`. A Map set and deleted
+  // once per query rehashes every few hundred queries, and once its table is old the abandoned table, dead but still
+  // pointing at the values then in it, keeps them alive across scavenges until the next mark-compact (V8 treats
+  // old-to-new slots of dead objects as roots): with flights as values that is each query's promise chain. Slot
+  // numbers retain nothing (the key strings are leaves); a cleared array slot points at nothing.
+  const slotOf = new Map<string, number>();
+  const flights: (Flight | undefined)[] = [];
+  const freeSlots: number[] = [];
   const followers = followerPool(o);
   let lastNetworks: readonly NetworkView[] | undefined;
   let partition = '';
@@ -102,13 +109,20 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
     // A TCP flight apart from the UDP one (its reply may be larger). \u0002 never occurs in a key's name part: control
     // bytes are escaped there (\DDD), while a printable prefix ("tcp|") would collide with a name asked as such.
     const flightKey = q.transport === 'udp' ? key : `\u0002${key}`;
-    const leader = o.coalesce ? inflight.get(flightKey) : undefined;
+    const slot = o.coalesce ? slotOf.get(flightKey) : undefined;
+    const leader = slot === undefined ? undefined : flights[slot];
     if (leader !== undefined) return followers.join(leader, q, () => next(q));
     const r = next(q);
     if (!(r instanceof Promise)) return keep(part, key, r);
     if (!o.coalesce) return r.then((x) => keep(part, key, x));
     // The flight ends in the same reaction that stores the reply (one promise per query, not two).
-    const clear = (): void => void (inflight.get(flightKey) === flight && inflight.delete(flightKey));
+    const at = freeSlots.pop() ?? flights.length;
+    const clear = (): void => {
+      if (flights[at] !== flight) return;
+      flights[at] = undefined;
+      freeSlots.push(at);
+      if (slotOf.get(flightKey) === at) slotOf.delete(flightKey);
+    };
     const flight: Flight = {
       reply: r.then(
         (x) => {
@@ -122,7 +136,8 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
       ),
       followers: 0,
     };
-    inflight.set(flightKey, flight);
+    flights[at] = flight;
+    slotOf.set(flightKey, at);
     return flight.reply;
   };
   return {

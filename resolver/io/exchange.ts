@@ -44,9 +44,57 @@ export function randomId(): number {
   return idPool[idNext++]!;
 }
 
+/** One exchange in flight, linked into its exchanger's list (for close()). */
+interface LiveNode {
+  end: ((r: ExchangeResult) => void) | undefined;
+  prev: LiveNode | undefined;
+  next: LiveNode | undefined;
+}
+
+/**
+ * The exchanges in flight: a doubly-linked list, not a Set. A Set added to and deleted from once per query
+ * rehashes every few hundred queries, and once its table is old the abandoned table, dead but still pointing at
+ * the exchanges then in flight, keeps them (their promises, closures, buffers) alive across scavenges until the
+ * next mark-compact (V8 treats old-to-new slots of dead objects as roots). An unlinked node points at nothing.
+ */
+class LiveList {
+  readonly #head: LiveNode;
+
+  constructor() {
+    const head: LiveNode = { end: undefined, prev: undefined, next: undefined };
+    head.prev = head;
+    head.next = head;
+    this.#head = head;
+  }
+
+  add(end: (r: ExchangeResult) => void): LiveNode {
+    const head = this.#head;
+    const node: LiveNode = { end, prev: head.prev, next: head };
+    head.prev!.next = node;
+    head.prev = node;
+    return node;
+  }
+
+  remove(node: LiveNode): void {
+    if (node.prev === undefined) return;
+    node.prev.next = node.next;
+    node.next!.prev = node.prev;
+    node.prev = undefined;
+    node.next = undefined;
+    node.end = undefined;
+  }
+
+  /** The ends of every exchange now in flight. */
+  ends(): ((r: ExchangeResult) => void)[] {
+    const out: ((r: ExchangeResult) => void)[] = [];
+    for (let n = this.#head.next!; n !== this.#head; n = n.next!) out.push(n.end!);
+    return out;
+  }
+}
+
 /** Build the real Exchanger over `dialers`. */
 export function createExchanger(opts: ExchangerOptions): Exchanger {
-  const live = new Set<(r: ExchangeResult) => void>();
+  const live = new LiveList();
   let closed = false;
   const dialerOf = (origin: UpstreamOrigin): Dialer | undefined => (origin === 'host' ? opts.dialers.host : opts.dialers.sandbox);
 
@@ -61,7 +109,7 @@ export function createExchanger(opts: ExchangerOptions): Exchanger {
     },
     close() {
       closed = true;
-      for (const end of [...live]) end(CLOSED);
+      for (const end of live.ends()) end(CLOSED);
       return Promise.resolve();
     },
   };
@@ -73,7 +121,7 @@ interface Attempt {
   readonly query: UpstreamQuery;
   readonly timeoutMs: number;
   readonly clock: Clock;
-  readonly live: Set<(r: ExchangeResult) => void>;
+  readonly live: LiveList;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -87,12 +135,12 @@ function settleOnce(a: Attempt, resolve: (r: ExchangeResult) => void, cleanup: (
     done = true;
     cancel();
     a.signal?.removeEventListener('abort', onAbort);
-    a.live.delete(end);
+    a.live.remove(node);
     cleanup();
     resolve(r);
   };
   a.signal?.addEventListener('abort', onAbort, { once: true });
-  a.live.add(end);
+  const node = a.live.add(end);
   return end;
 }
 
