@@ -70,14 +70,7 @@ export function partitionOf(view: Pick<ResolverView, 'id' | 'networks'>): string
 /** Build the R13 stage (see the file comment). */
 export function cacheStage(o: CacheStageOptions): CacheStage {
   const { cache, metrics } = o;
-  // The flights by key: key → slot (a small integer) in a Map, the flight in `flights[slot]`. A Map set and deleted
-  // once per query rehashes every few hundred queries, and once its table is old the abandoned table, dead but still
-  // pointing at the values then in it, keeps them alive across scavenges until the next mark-compact (V8 treats
-  // old-to-new slots of dead objects as roots): with flights as values that is each query's promise chain. Slot
-  // numbers retain nothing (the key strings are leaves); a cleared array slot points at nothing.
-  const slotOf = new Map<string, number>();
-  const flights: (Flight | undefined)[] = [];
-  const freeSlots: number[] = [];
+  const inflight = flightTable();
   const followers = followerPool(o);
   let lastNetworks: readonly NetworkView[] | undefined;
   let partition = '';
@@ -109,20 +102,14 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
     // A TCP flight apart from the UDP one (its reply may be larger). \u0002 never occurs in a key's name part: control
     // bytes are escaped there (\DDD), while a printable prefix ("tcp|") would collide with a name asked as such.
     const flightKey = q.transport === 'udp' ? key : `\u0002${key}`;
-    const slot = o.coalesce ? slotOf.get(flightKey) : undefined;
-    const leader = slot === undefined ? undefined : flights[slot];
+    const leader = o.coalesce ? inflight.get(flightKey) : undefined;
     if (leader !== undefined) return followers.join(leader, q, () => next(q));
     const r = next(q);
     if (!(r instanceof Promise)) return keep(part, key, r);
     if (!o.coalesce) return r.then((x) => keep(part, key, x));
     // The flight ends in the same reaction that stores the reply (one promise per query, not two).
-    const at = freeSlots.pop() ?? flights.length;
-    const clear = (): void => {
-      if (flights[at] !== flight) return;
-      flights[at] = undefined;
-      freeSlots.push(at);
-      if (slotOf.get(flightKey) === at) slotOf.delete(flightKey);
-    };
+    // (`at` is set below; clear() runs in a later reaction.)
+    const clear = (): void => inflight.clear(flightKey, at, flight);
     const flight: Flight = {
       reply: r.then(
         (x) => {
@@ -136,14 +123,50 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
       ),
       followers: 0,
     };
-    flights[at] = flight;
-    slotOf.set(flightKey, at);
+    const at = inflight.add(flightKey, flight);
     return flight.reply;
   };
   return {
     stage,
     get followers() {
       return followers.now();
+    },
+  };
+}
+
+/**
+ * The flights in progress by key: key → slot (a small integer) in a Map, the flight in an array at that slot.
+ * Not a Map of flights: a Map set and deleted once per query rehashes every few hundred queries, and once its
+ * table is in the old generation the abandoned table, dead but still pointing at the values it held then, keeps
+ * them alive across scavenges until the next mark-compact (V8 treats old-to-new slots of dead objects as roots):
+ * with flights as values, each query's whole promise chain. Slot numbers retain nothing (keys are strings, leaves),
+ * and a cleared array slot points at nothing.
+ */
+function flightTable(): {
+  get(key: string): Flight | undefined;
+  /** Returns the flight's slot, for clear(). */
+  add(key: string, flight: Flight): number;
+  clear(key: string, at: number, flight: Flight): void;
+} {
+  const slotOf = new Map<string, number>();
+  const flights: (Flight | undefined)[] = [];
+  const free: number[] = [];
+  return {
+    get(key) {
+      const at = slotOf.get(key);
+      return at === undefined ? undefined : flights[at];
+    },
+    add(key, flight) {
+      const at = free.pop() ?? flights.length;
+      flights[at] = flight;
+      slotOf.set(key, at);
+      return at;
+    },
+    clear(key, at, flight) {
+      if (flights[at] !== flight) return;
+      flights[at] = undefined;
+      free.push(at);
+      if (slotOf.get(key) === at) slotOf.delete(key);
     },
   };
 }
