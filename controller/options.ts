@@ -185,7 +185,7 @@ export function checkDnsNames(field: string, value: unknown): string[] {
 export const LABEL_LIMITS = { count: 64, key: 256, value: 4096 } as const;
 
 /**
- * What a label may not contain: C0 and C1 control characters, DEL, and the bidirectional overrides and isolates
+ * What a label may not contain: control characters (U+0000-U+001F, DEL, U+0080-U+009F), and the bidirectional overrides and isolates
  * (U+202A-U+202E, U+2066-U+2069) that make a terminal show text in another order than it is.
  */
 // eslint-disable-next-line no-control-regex -- control characters are what is refused
