@@ -5,7 +5,7 @@
 import type { AddressPool, DriverNetwork, PortMapping } from '../drivers/index.js';
 import { RecordTable, type NetworkView } from '../resolver/index.js';
 import { provisionalOf, type Endpoint } from './endpoint.js';
-import type { EndpointOptions, JoinOptions } from './options.js';
+import { metaOf, type EndpointOptions, type JoinOptions } from './options.js';
 import type { Sandbox } from './sandbox.js';
 import { AlreadyOnNetworkError } from './errors.js';
 import type { ControllerCore } from './core.js';
@@ -211,8 +211,7 @@ export class Network {
       ...(this.dns.length > 0 ? { dns: [...this.dns] } : {}),
       ...(this.pool4.ipRange !== undefined ? { ipRange: this.pool4.ipRange } : {}),
       driverOptions: { ...this.driverOptions },
-      ...(Object.keys(this.labels).length > 0 ? { labels: { ...this.labels } } : {}),
-      ...(this.created !== undefined ? { created: this.created } : {}),
+      ...metaOf(this),
       ...this.#core.describeNetwork(this),
       endpoints: [...this.endpoints.values()].map(summarizeEndpoint),
     };

@@ -202,7 +202,7 @@ function labelProblem(k: string, v: unknown): string | undefined {
   return undefined;
 }
 
-const byKey = ([a]: readonly [string, string], [b]: readonly [string, string]): number => (a < b ? -1 : a > b ? 1 : 0);
+const byKey = ([a]: readonly [string, unknown], [b]: readonly [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Check labels (Docker's `--label KEY=VALUE`): an object of string values, at most LABEL_LIMITS.count entries; a key
@@ -225,8 +225,8 @@ export function checkLabels(field: string, value: unknown): Record<string, strin
 /**
  * Labels and creation time read back from a record (the state file, another host's spec in the cluster store), which
  * may have been edited by hand: each label that checkLabels would take is kept on its own (the first
- * LABEL_LIMITS.count by key), a time any RFC 3339 spelling of which Date.parse reads is kept in toISOString's form;
- * the rest is dropped and said in `dropped` (the caller reports it). The network is kept either way.
+ * LABEL_LIMITS.count by key), and an RFC 3339 date-time is kept, rewritten as toISOString writes it; anything else
+ * is dropped and said in `dropped` (the caller reports it). The network is kept either way.
  */
 export function savedMeta(labels: unknown, created: unknown): { meta: { labels?: Record<string, string>; created?: string }; dropped: string[] } {
   const dropped: string[] = [];
@@ -234,7 +234,7 @@ export function savedMeta(labels: unknown, created: unknown): { meta: { labels?:
   if (labels !== undefined) {
     if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) dropped.push('labels that are not an object');
     else {
-      for (const [k, v] of Object.entries(labels as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      for (const [k, v] of Object.entries(labels as Record<string, unknown>).sort(byKey)) {
         const problem = labelProblem(k, v) ?? (kept.length >= LABEL_LIMITS.count ? `more than ${LABEL_LIMITS.count} labels` : undefined);
         if (problem === undefined) kept.push([k, v as string]);
         else dropped.push(`label ${JSON.stringify(k.slice(0, 40))}: ${problem}`);
@@ -248,6 +248,7 @@ export function savedMeta(labels: unknown, created: unknown): { meta: { labels?:
     dropped,
   };
 }
+
 /** A network's labels (when any) and creation time (when known), as its records and the cluster spec keep them. */
 export function metaOf(n: { readonly labels: Readonly<Record<string, string>>; readonly created: string | undefined }): { labels?: Record<string, string>; created?: string } {
   return { ...(Object.keys(n.labels).length > 0 ? { labels: { ...n.labels } } : {}), ...(n.created !== undefined ? { created: n.created } : {}) };

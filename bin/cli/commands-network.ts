@@ -114,7 +114,7 @@ export function addNetworkCommands(program: Command, ctx: CliContext): void {
     .description('list networks')
     .option('-q, --quiet', 'print only the ids')
     .option('--no-trunc', 'print whole ids')
-    .option('-f, --filter <key=value>', 'only matching networks: name=, id= (part of), driver=, scope=, type=custom|builtin, label=KEY[=VALUE], dangling=true|false (repeatable: a key given twice matches either value)', collect, [])
+    .option('-f, --filter <key=value>', 'only matching networks: name=, id= (part of), driver=, scope=, type=custom|builtin, label=KEY[=VALUE], dangling=true|false (repeatable: label given twice must hold both, another key either value)', collect, [])
     .action(async (o: { quiet?: boolean; trunc: boolean; filter: string[] }, cmd: Command) => {
       const list = await ctx.client(cmd).call<NetworkInfo[]>('GET', `/networks${filtersQuery(o.filter)}`);
       if (o.quiet === true) ctx.emit(cmd, list.map((n) => (o.trunc ? n.id.slice(0, 12) : n.id)), (ids) => ids.map((id) => `${id}\n`).join(''));
