@@ -4,7 +4,8 @@
 import type { Command } from 'commander';
 import type { NetworkInfo } from '../../controller/index.js';
 import { collect, objectSegment, parseCount, type CliContext } from './context.js';
-import { CancelledError, DaemonUnreachableError, errorText, EXIT, UsageError } from './errors.js';
+import { CancelledError, EXIT, UsageError } from './errors.js';
+import { removeEach } from './remove-each.js';
 import { networkDetail, networksTable } from './views.js';
 
 interface CreateOptions {
@@ -137,24 +138,7 @@ function addRemoveCommands(network: Command, ctx: CliContext): void {
     .command('rm <name...>')
     .alias('remove')
     .description('delete networks (each must have no endpoints); goes on past a refusal and exits 1 if any was refused')
-    .action(async (names: string[], _opts: unknown, cmd: Command) => {
-      const segments = names.map((n) => objectSegment('network', n));
-      const json = (cmd.optsWithGlobals() as { json?: boolean }).json === true;
-      const done: { name: string }[] = [];
-      for (const seg of segments) {
-        try {
-          const r = await ctx.client(cmd).call<{ name: string }>('DELETE', `/networks/${seg}`);
-          // each name as it goes (as Docker): one the daemon deleted is printed even if a later call cannot be made
-          if (json) done.push(r);
-          else ctx.io.stdout(`${r.name}\n`);
-        } catch (err) {
-          if (err instanceof DaemonUnreachableError) throw err;
-          ctx.io.stderr(errorText(err, json));
-          ctx.exitCode = EXIT.FAILED;
-        }
-      }
-      if (json) ctx.emit(cmd, done, () => '');
-    });
+    .action(async (names: string[], _opts: unknown, cmd: Command) => removeEach(ctx, cmd, 'network', names));
 
   network
     .command('prune')

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { SandboxInfo } from '../../controller/index.js';
 import { collect, objectSegment, parseExtraHost, type CliContext } from './context.js';
 import { sandboxDetail, sandboxesTable } from './views.js';
+import { removeEach } from './remove-each.js';
 
 interface CreateOptions {
   netns?: string;
@@ -59,8 +60,11 @@ export function addSandboxCommands(program: Command, ctx: CliContext): void {
     .command('ls')
     .alias('list')
     .description('list sandboxes')
-    .action(async (_opts: unknown, cmd: Command) => {
-      ctx.emit(cmd, await ctx.client(cmd).call<SandboxInfo[]>('GET', '/sandboxes'), sandboxesTable);
+    .option('-q, --quiet', 'print only the names')
+    .action(async (o: { quiet?: boolean }, cmd: Command) => {
+      const list = await ctx.client(cmd).call<SandboxInfo[]>('GET', '/sandboxes');
+      if (o.quiet === true) ctx.emit(cmd, list.map((s) => s.id), (ids) => ids.map((id) => `${id}\n`).join(''));
+      else ctx.emit(cmd, list, sandboxesTable);
     });
 
   sandbox
@@ -71,10 +75,8 @@ export function addSandboxCommands(program: Command, ctx: CliContext): void {
     });
 
   sandbox
-    .command('rm <name>')
+    .command('rm <name...>')
     .alias('remove')
-    .description('disconnect a sandbox from every network and delete it (and its namespace, unless --netns was given)')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      ctx.emit(cmd, await ctx.client(cmd).call<{ name: string }>('DELETE', `/sandboxes/${objectSegment('sandbox', name)}`), (r) => `${r.name}\n`);
-    });
+    .description('disconnect sandboxes from every network and delete them (and their namespaces, unless --netns was given); goes on past a refusal and exits 1 if any was refused')
+    .action(async (names: string[], _opts: unknown, cmd: Command) => removeEach(ctx, cmd, 'sandbox', names));
 }

@@ -59,6 +59,19 @@ describe('L1 network labels, ls filters, rm of several, prune (CLI → API)', ()
     expect([down.code, down.calls.length]).toEqual([EXIT.UNREACHABLE, 1]);
   });
 
+  it('sandbox rm of several and sandbox ls -q behave as the network verbs', async () => {
+    const r = await cli(['sandbox', 'rm', 'a', 'b'], (c) => {
+      if (c.path.endsWith('/a')) throw new ApiCallError('ERR_SANDBOX_NOT_FOUND', 'no such sandbox: a', 404);
+      return { name: 'b' };
+    });
+    expect(r.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['DELETE /sandboxes/a', 'DELETE /sandboxes/b']);
+    expect([r.code, r.stdout, r.stderr]).toEqual([EXIT.FAILED, 'b\n', 'Error: no such sandbox: a [ERR_SANDBOX_NOT_FOUND]\n']);
+    const json = await cli(['--json', 'sandbox', 'rm', 'b'], () => ({ name: 'b' }));
+    expect([json.code, JSON.parse(json.stdout)]).toEqual([0, [{ name: 'b' }]]);
+    const q = await cli(['sandbox', 'ls', '-q'], () => [{ id: 'web', endpoints: [] }, { id: 'db', endpoints: [] }]);
+    expect(q.stdout).toBe('web\ndb\n');
+  });
+
   it('prune asks first: no terminal or any answer but yes removes nothing (exit 1 ERR_CLI_CANCELLED); yes or --force prunes', async () => {
     const pruned = () => ({ deleted: ['a', 'b'], failed: [] });
     const none = await cli(['network', 'prune'], pruned);
