@@ -13,6 +13,7 @@ import { randomFillSync } from 'node:crypto';
 import type net from 'node:net';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
+import { LiveList } from '../../common/live-list.js';
 import { matchesQuestion, type ExchangeResult, type Exchanger } from '../forward.js';
 import type { UpstreamQuery } from '../upstream-query.js';
 import type { UpstreamServer } from '../upstreams.js';
@@ -44,57 +45,9 @@ export function randomId(): number {
   return idPool[idNext++]!;
 }
 
-/** One exchange in flight, linked into its exchanger's list (for close()). */
-interface LiveNode {
-  end: ((r: ExchangeResult) => void) | undefined;
-  prev: LiveNode | undefined;
-  next: LiveNode | undefined;
-}
-
-/**
- * The exchanges in flight: a doubly-linked list, not a Set. A Set added to and deleted from once per query
- * rehashes every few hundred queries, and once its table is old the abandoned table, dead but still pointing at
- * the exchanges then in flight, keeps them (their promises, closures, buffers) alive across scavenges until the
- * next mark-compact (V8 treats old-to-new slots of dead objects as roots). An unlinked node points at nothing.
- */
-class LiveList {
-  readonly #head: LiveNode;
-
-  constructor() {
-    const head: LiveNode = { end: undefined, prev: undefined, next: undefined };
-    head.prev = head;
-    head.next = head;
-    this.#head = head;
-  }
-
-  add(end: (r: ExchangeResult) => void): LiveNode {
-    const head = this.#head;
-    const node: LiveNode = { end, prev: head.prev, next: head };
-    head.prev!.next = node;
-    head.prev = node;
-    return node;
-  }
-
-  remove(node: LiveNode): void {
-    if (node.prev === undefined) return;
-    node.prev.next = node.next;
-    node.next!.prev = node.prev;
-    node.prev = undefined;
-    node.next = undefined;
-    node.end = undefined;
-  }
-
-  /** The ends of every exchange now in flight. */
-  ends(): ((r: ExchangeResult) => void)[] {
-    const out: ((r: ExchangeResult) => void)[] = [];
-    for (let n = this.#head.next!; n !== this.#head; n = n.next!) out.push(n.end!);
-    return out;
-  }
-}
-
 /** Build the real Exchanger over `dialers`. */
 export function createExchanger(opts: ExchangerOptions): Exchanger {
-  const live = new LiveList();
+  const live = new LiveList<(r: ExchangeResult) => void>();
   let closed = false;
   const dialerOf = (origin: UpstreamOrigin): Dialer | undefined => (origin === 'host' ? opts.dialers.host : opts.dialers.sandbox);
 
@@ -109,7 +62,7 @@ export function createExchanger(opts: ExchangerOptions): Exchanger {
     },
     close() {
       closed = true;
-      for (const end of live.ends()) end(CLOSED);
+      for (const end of live.values()) end(CLOSED);
       return Promise.resolve();
     },
   };
@@ -121,7 +74,7 @@ interface Attempt {
   readonly query: UpstreamQuery;
   readonly timeoutMs: number;
   readonly clock: Clock;
-  readonly live: LiveList;
+  readonly live: LiveList<(r: ExchangeResult) => void>;
   readonly signal: AbortSignal | undefined;
 }
 

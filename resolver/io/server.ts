@@ -9,6 +9,7 @@ import type dgram from 'node:dgram';
 import type net from 'node:net';
 import { systemClock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
+import { LiveList } from '../../common/live-list.js';
 import { RateLimitedLog } from '../limits.js';
 import type { TcpLimits } from '../options.js';
 import type { HandleFn } from '../pipeline.js';
@@ -67,7 +68,8 @@ export interface SocketServer {
 export function serveSockets(handles: ServeHandles, handle: HandleFn, opts: ServeOptions): SocketServer {
   const { udp, tcp } = handles;
   const { logger } = opts;
-  const open = new Set<net.Socket>();
+  // Not a Set: one churned per connection keeps closed connections alive across scavenges (common/live-list.ts).
+  const open = new LiveList<net.Socket>();
   let closed = false;
 
   const isClosed = (): boolean => closed;
@@ -80,8 +82,8 @@ export function serveSockets(handles: ServeHandles, handle: HandleFn, opts: Serv
       logger.debug({ open: open.size }, 'resolver: TCP connection limit reached, connection closed');
       return;
     }
-    open.add(sock);
-    serveTcpConnection(sock, handle, opts.tcp, logger, () => open.delete(sock));
+    const node = open.add(sock);
+    serveTcpConnection(sock, handle, opts.tcp, logger, () => open.remove(node));
   };
   if (onMessage === undefined) startBatched(udp as DatagramListener, handle, logger, isClosed);
   else {
@@ -102,7 +104,7 @@ export function serveSockets(handles: ServeHandles, handle: HandleFn, opts: Serv
       tcp.off('connection', onConnection);
       const udpDone = onMessage === undefined ? closeBatched(udp as DatagramListener) : closeDgram(udp as dgram.Socket, onMessage);
       const tcpDone = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      for (const sock of open) sock.destroy();
+      for (const sock of open.values()) sock.destroy();
       await Promise.all([udpDone, tcpDone]);
     },
   };
