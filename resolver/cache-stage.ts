@@ -135,12 +135,10 @@ export function cacheStage(o: CacheStageOptions): CacheStage {
 }
 
 /**
- * The flights in progress by key: key → slot (a small integer) in a Map, the flight in an array at that slot.
- * Not a Map of flights: a Map set and deleted once per query rehashes every few hundred queries, and once its
- * table is in the old generation the abandoned table, dead but still pointing at the values it held then, keeps
- * them alive across scavenges until the next mark-compact (V8 treats old-to-new slots of dead objects as roots):
- * with flights as values, each query's whole promise chain. Slot numbers retain nothing (keys are strings, leaves),
- * and a cleared array slot points at nothing.
+ * The flights in progress by key: key → slot (a small integer) in a Map, the flight in an array at that slot. Not a
+ * Map of flights: a Map churned once per query keeps what it held alive across scavenges after each rehash (why:
+ * common/live-list.ts), here each query's whole promise chain; slot numbers and key strings hold nothing, and a
+ * cleared array slot points at nothing.
  */
 function flightTable(): {
   get(key: string): Flight | undefined;

@@ -35,12 +35,10 @@ function systemErrorName(errno: number): string {
 }
 
 /*
- * The sinks of the uses in flight, by fd (an id's low 20 bits, native make_id), in two arrays rather than a Map:
- * a Map that is set and deleted once per query rehashes into a new table every few hundred queries, and once its
- * table is in the old generation the abandoned table, dead but still holding the sinks in flight at that moment,
- * keeps them (and through them each query's promises, closures and buffers) alive across scavenges until the next
- * mark-compact (V8 scans old-to-new slots of dead objects too): about a fifth of the uncached forwarding path's
- * allocation was promoted that way. An array slot is overwritten in place, so nothing stale is left to scan.
+ * The sinks of the uses in flight, by fd (an id's low 20 bits, native make_id), in two arrays rather than a Map: a
+ * Map churned once per query keeps the sinks it held (and through them each query's promises, closures and buffers)
+ * alive across scavenges after each rehash (why: common/live-list.ts). An array slot is overwritten in place, so
+ * nothing stale is left to scan.
  */
 const FD_SPAN = 2 ** 20;
 const sinkIds: number[] = [];
