@@ -25,13 +25,19 @@ interface CreateOptions {
   label?: string[];
 }
 
+/**
+ * One `KEY=VALUE` flag value split at the first "=" (the value may hold more); with `bare`, `KEY` alone is [KEY, ''].
+ * Throws ERR_CLI_USAGE naming `flag` with `example`.
+ */
+function splitPair(p: string, flag: string, example: string, bare = false): [string, string] {
+  const eq = p.indexOf('=');
+  if (eq === 0 || p === '' || (eq < 0 && !bare)) throw new UsageError(`${flag} ${p}: write KEY=VALUE${bare ? ' or KEY' : ''}, e.g. ${flag} ${example}`);
+  return eq < 0 ? [p, ''] : [p.slice(0, eq), p.slice(eq + 1)];
+}
+
 /** `--label KEY=VALUE` / `--label KEY` (value "") as the API's labels; a later KEY wins, as Docker's. */
 export function labelsOf(pairs: readonly string[]): Record<string, string> {
-  return Object.fromEntries(pairs.map((p) => {
-    const eq = p.indexOf('=');
-    if (eq === 0 || p === '') throw new UsageError(`--label ${p}: write KEY=VALUE or KEY, e.g. --label tier=db`);
-    return eq < 0 ? [p, ''] : [p.slice(0, eq), p.slice(eq + 1)];
-  }));
+  return Object.fromEntries(pairs.map((p) => splitPair(p, '--label', 'tier=db', true)));
 }
 
 /**
@@ -42,20 +48,15 @@ export function filtersQuery(pairs: readonly string[]): string {
   if (pairs.length === 0) return '';
   const filters: Record<string, string[]> = {};
   for (const p of pairs) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--filter ${p}: write KEY=VALUE, e.g. --filter label=tier=db`);
-    (filters[p.slice(0, eq)] ??= []).push(p.slice(eq + 1));
+    const [key, value] = splitPair(p, '--filter', 'label=tier=db');
+    (filters[key] ??= []).push(value);
   }
   return `?filters=${encodeURIComponent(JSON.stringify(filters))}`;
 }
 
 /** `-o key=value` pairs as driverOptions (values stay strings; the driver checks them). */
 export function driverOptionsOf(pairs: readonly string[]): Record<string, string> {
-  return Object.fromEntries(pairs.map((p) => {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new UsageError(`-o ${p}: write KEY=VALUE, e.g. -o mtu=1400`);
-    return [p.slice(0, eq), p.slice(eq + 1)];
-  }));
+  return Object.fromEntries(pairs.map((p) => splitPair(p, '-o', 'mtu=1400')));
 }
 
 /** The API body of `network create`, from its options. */
